@@ -1,0 +1,161 @@
+//! Time as the engine sees it.
+//!
+//! Every deadline the engine keeps (retry delays, attempt timeouts, isolation
+//! delays, and later interval fires and watcher ticks) is computed from a
+//! [`Clock`]. Two clocks exist:
+//!
+//! * [`SystemClock`] follows the machine's monotonic clock;
+//! * [`ManualClock`] only moves when told to, so tests (ours and our users')
+//!   can step through time deterministically.
+//!
+//! Times are nanoseconds since the clock was created ([`Nanos`]), which keeps
+//! arithmetic in integers and gives sub-millisecond precision to timers. Wall
+//! time (for `lastRun`) is derived from the clock too: the wall time at
+//! creation plus the clock's elapsed time, so a manual clock yields wall
+//! times that advance with it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// Nanoseconds since the clock's origin.
+pub type Nanos = u64;
+
+/// Converts milliseconds (as users give them) into [`Nanos`], saturating.
+pub fn ms_to_nanos(ms: f64) -> Nanos {
+    if ms.is_nan() || ms <= 0.0 {
+        0
+    } else {
+        let n = ms * 1_000_000.0;
+        if n >= u64::MAX as f64 {
+            u64::MAX
+        } else {
+            n as Nanos
+        }
+    }
+}
+
+/// Converts [`Nanos`] into fractional milliseconds.
+pub fn nanos_to_ms(n: Nanos) -> f64 {
+    n as f64 / 1_000_000.0
+}
+
+/// The source of time for one engine.
+pub trait Clock: Send + Sync {
+    /// Monotonic time since the clock's origin.
+    fn now(&self) -> Nanos;
+    /// Wall-clock milliseconds since the Unix epoch at [`Clock::now`].
+    fn wall_ms(&self) -> f64;
+    /// True for a clock that only moves when advanced by hand; the runtime
+    /// then keeps no timer thread waiting on it.
+    fn is_manual(&self) -> bool {
+        false
+    }
+}
+
+fn system_wall_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+/// The machine's monotonic clock.
+#[derive(Debug)]
+pub struct SystemClock {
+    origin: Instant,
+}
+
+impl SystemClock {
+    /// A clock whose origin is now.
+    pub fn new() -> Self {
+        Self {
+            origin: Instant::now(),
+        }
+    }
+
+    /// The [`Instant`] a time of this clock stands for (used to sleep until it).
+    pub fn instant_at(&self, t: Nanos) -> Instant {
+        self.origin + std::time::Duration::from_nanos(t)
+    }
+}
+
+impl Default for SystemClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for SystemClock {
+    fn now(&self) -> Nanos {
+        self.origin.elapsed().as_nanos() as Nanos
+    }
+    fn wall_ms(&self) -> f64 {
+        system_wall_ms()
+    }
+}
+
+/// A clock that moves only through [`ManualClock::set`] (the runtime's
+/// `advance` walks it from deadline to deadline).
+#[derive(Debug)]
+pub struct ManualClock {
+    now: AtomicU64,
+    wall_origin_ms: f64,
+}
+
+impl ManualClock {
+    /// A manual clock at time zero whose wall time starts at the real time now.
+    pub fn new() -> Self {
+        Self {
+            now: AtomicU64::new(0),
+            wall_origin_ms: system_wall_ms(),
+        }
+    }
+
+    /// Moves the clock to `t`. Time never goes backwards: an earlier `t` is ignored.
+    pub fn set(&self, t: Nanos) {
+        self.now.fetch_max(t, Ordering::SeqCst);
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Nanos {
+        self.now.load(Ordering::SeqCst)
+    }
+    fn wall_ms(&self) -> f64 {
+        self.wall_origin_ms + nanos_to_ms(self.now())
+    }
+    fn is_manual(&self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_forward() {
+        let c = ManualClock::new();
+        assert_eq!(c.now(), 0);
+        c.set(ms_to_nanos(5.0));
+        c.set(ms_to_nanos(2.0));
+        assert_eq!(c.now(), 5_000_000);
+        let w0 = c.wall_ms();
+        c.set(ms_to_nanos(15.0));
+        assert!((c.wall_ms() - w0 - 10.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn conversions_saturate() {
+        assert_eq!(ms_to_nanos(-1.0), 0);
+        assert_eq!(ms_to_nanos(f64::NAN), 0);
+        assert_eq!(ms_to_nanos(f64::INFINITY), u64::MAX);
+        assert_eq!(nanos_to_ms(1_500_000), 1.5);
+    }
+}

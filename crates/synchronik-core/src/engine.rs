@@ -1,0 +1,851 @@
+//! The engine: registry, runner and run modes as one state machine.
+//!
+//! [`Engine`] is synchronous and single-owner: every method takes `&mut self`
+//! and finishes at once. It starts attempts through its [`Invoker`], learns
+//! their outcomes through [`Engine::complete`], and keeps its own deadlines
+//! in a [`TimerQueue`] that whoever drives it fires with
+//! [`Engine::fire_due`] (the [`crate::Runtime`] does that on its timer
+//! thread, tests do it by hand). Nothing here sleeps or spawns, which is what
+//! makes every rule testable with a manual clock.
+//!
+//! A *run* of a worker is up to `maxRetries + 1` attempts; a *process run*
+//! drives runs of its workers by its run mode. Every run has an owner to
+//! report to: a [`Ticket`] (somebody awaits it) or a process run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::clock::{ms_to_nanos, nanos_to_ms, Clock, Nanos};
+use crate::error::EngineError;
+use crate::event::{
+    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, Phase, Ticket,
+    UpdateReason,
+};
+use crate::registry::{Registry, Unit, UnitBody};
+use crate::timer::{TimerId, TimerQueue};
+use crate::unit::{
+    CommonSpec, ConfigPatch, Meta, RetryDelay, RunMode, Slot, Status, UnitKind, UnitSpec,
+    WorkerSpec,
+};
+
+type RunId = u64;
+type ProcRunId = u64;
+
+/// The settled outcome of one attempt, as the host reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The attempt resolved; the host keeps the value.
+    Ok,
+    /// The attempt threw or rejected.
+    Err { message: String },
+}
+
+/// Who learns how a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    Ticket(Ticket),
+    Process(ProcRunId),
+}
+
+#[derive(Debug)]
+struct WorkerRun {
+    slot: Slot,
+    owner: Owner,
+    attempt: u32,
+    call: Option<CallId>,
+    started: Nanos,
+    timeout: Option<TimerId>,
+    delay: Option<TimerId>,
+    /// Delay before the next retry, reported by the host for
+    /// [`RetryDelay::PerRetry`].
+    reported_delay_ms: Option<f64>,
+}
+
+#[derive(Debug)]
+struct ProcessRun {
+    slot: Slot,
+    ticket: Ticket,
+    mode: RunMode,
+    batch_size: usize,
+    isolation_delay_ms: f64,
+    workers: Vec<Slot>,
+    next: usize,
+    in_flight: usize,
+    failed: Option<(Slot, String)>,
+    started: Nanos,
+    waiting: Option<TimerId>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Timer {
+    AttemptTimeout(RunId, CallId),
+    RetryDelay(RunId),
+    Isolation(ProcRunId),
+}
+
+/// The orchestration engine. See the module docs.
+pub struct Engine {
+    clock: Arc<dyn Clock>,
+    invoker: Arc<dyn Invoker>,
+    sink: Arc<dyn EventSink>,
+    registry: Registry,
+    runs: HashMap<RunId, WorkerRun>,
+    calls: HashMap<CallId, RunId>,
+    processes: HashMap<ProcRunId, ProcessRun>,
+    timers: TimerQueue<Timer>,
+    next_id: u64,
+    /// Set when the earliest deadline may have moved earlier, so a driver
+    /// sleeping on the old one must wake and look again.
+    deadlines_changed: bool,
+}
+
+impl Engine {
+    /// An empty engine.
+    pub fn new(clock: Arc<dyn Clock>, invoker: Arc<dyn Invoker>, sink: Arc<dyn EventSink>) -> Self {
+        Self {
+            clock,
+            invoker,
+            sink,
+            registry: Registry::default(),
+            runs: HashMap::new(),
+            calls: HashMap::new(),
+            processes: HashMap::new(),
+            timers: TimerQueue::default(),
+            next_id: 1,
+            deadlines_changed: false,
+        }
+    }
+
+    fn fresh_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn emit(&self, event: Event) {
+        self.sink.emit(event);
+    }
+
+    // ------------------------------------------------------------------
+    // Registry
+    // ------------------------------------------------------------------
+
+    /// The registry (read-only).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The unit called `id`.
+    pub fn unit(&self, id: &str) -> Option<&Unit> {
+        self.registry.slot_of(id).and_then(|s| self.registry.get(s))
+    }
+
+    /// Registers a unit (a process with its workers), replacing a unit of
+    /// the same id in place. Validation happens before anything is stored.
+    /// Returns the slots: the unit's first, then its workers' in order.
+    pub fn register(&mut self, spec: UnitSpec) -> Result<Vec<Slot>, EngineError> {
+        if let UnitSpec::Process(p) = &spec {
+            let mut seen = std::collections::HashSet::new();
+            for w in &p.workers {
+                if w.common.id == p.common.id || !seen.insert(w.common.id.as_str()) {
+                    return Err(EngineError::DuplicateWorker {
+                        process: p.common.id.clone(),
+                        worker: w.common.id.clone(),
+                    });
+                }
+            }
+        }
+        match spec {
+            UnitSpec::Worker(w) => Ok(vec![self.store_worker(w, None)]),
+            UnitSpec::Process(p) => {
+                let slot = self.store(
+                    p.common,
+                    UnitBody::Process {
+                        config: p.config,
+                        workers: Vec::new(),
+                    },
+                    None,
+                );
+                let workers: Vec<Slot> = p
+                    .workers
+                    .into_iter()
+                    .map(|w| self.store_worker(w, Some(slot)))
+                    .collect();
+                if let Some(UnitBody::Process { workers: ws, .. }) =
+                    self.registry.get_mut(slot).map(|u| &mut u.body)
+                {
+                    ws.clone_from(&workers);
+                }
+                let mut slots = Vec::with_capacity(workers.len() + 1);
+                slots.push(slot);
+                slots.extend(workers);
+                Ok(slots)
+            }
+        }
+    }
+
+    fn store_worker(&mut self, w: WorkerSpec, parent: Option<Slot>) -> Slot {
+        let slot = self.store(w.common, UnitBody::Worker(w.config), parent);
+        if let Some(process) = parent {
+            self.emit(Event::Parent {
+                unit: slot,
+                process,
+            });
+        }
+        slot
+    }
+
+    fn store(&mut self, common: CommonSpec, body: UnitBody, parent: Option<Slot>) -> Slot {
+        let previous = self.registry.slot_of(&common.id).and_then(|s| self.registry.get(s));
+        let active_runs = previous.map_or(0, |u| u.active_runs);
+        let parent = parent.or_else(|| previous.and_then(|u| u.parent));
+        let mut meta = Meta::default();
+        meta.run_count = common.run_count;
+        self.registry.upsert(Unit {
+            id: common.id,
+            enabled: common.enabled,
+            status: common.status,
+            meta,
+            last_run_ms: None,
+            last_error: None,
+            parent,
+            active_runs,
+            body,
+        })
+    }
+
+    /// Removes a unit. Its runs in flight are aborted and end with
+    /// [`EngineError::Released`]. Returns false for an unknown id.
+    pub fn release(&mut self, id: &str) -> bool {
+        let Some(slot) = self.registry.slot_of(id) else {
+            return false;
+        };
+        let run_ids: Vec<RunId> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| r.slot == slot)
+            .map(|(id, _)| *id)
+            .collect();
+        for run in run_ids {
+            if let Some(call) = self.runs.get(&run).and_then(|r| r.call) {
+                self.invoker.abort(call, AbortReason::Released);
+            }
+            let failure = Failure::Engine(EngineError::Released { id: id.to_owned() });
+            self.end_worker_run(run, Err(failure));
+        }
+        let proc_ids: Vec<ProcRunId> = self
+            .processes
+            .iter()
+            .filter(|(_, p)| p.slot == slot)
+            .map(|(id, _)| *id)
+            .collect();
+        for prun in proc_ids {
+            if let Some(p) = self.processes.remove(&prun) {
+                if let Some(t) = p.waiting {
+                    self.timers.cancel(t);
+                }
+                self.emit(Event::Done {
+                    ticket: p.ticket,
+                    error: Some((slot, EngineError::Released { id: id.to_owned() })),
+                });
+            }
+        }
+        self.registry.remove(slot);
+        self.emit(Event::Released { unit: slot });
+        true
+    }
+
+    // ------------------------------------------------------------------
+    // State
+    // ------------------------------------------------------------------
+
+    fn set_status(&mut self, slot: Slot, status: Status, reason: UpdateReason) {
+        if let Some(u) = self.registry.get_mut(slot) {
+            let previous = u.status;
+            u.status = status;
+            self.emit(Event::Status {
+                unit: slot,
+                previous,
+                current: status,
+                reason,
+            });
+        }
+    }
+
+    /// Sets a unit's status (`updateStatus`). Unknown ids are ignored.
+    pub fn update_status(&mut self, id: &str, status: Status) -> bool {
+        match self.registry.slot_of(id) {
+            Some(slot) => {
+                self.set_status(slot, status, UpdateReason::StatusChange);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn set_enabled_slot(&mut self, slot: Slot, enabled: bool) {
+        if let Some(u) = self.registry.get_mut(slot) {
+            if u.enabled != enabled {
+                u.enabled = enabled;
+                self.emit(Event::Enabled {
+                    unit: slot,
+                    enabled,
+                });
+            }
+        }
+    }
+
+    /// Enables or disables a unit. Unknown ids are ignored.
+    pub fn set_enabled(&mut self, id: &str, enabled: bool) -> bool {
+        match self.registry.slot_of(id) {
+            Some(slot) => {
+                self.set_enabled_slot(slot, enabled);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Changes a unit's settings; they apply from the next attempt on.
+    /// Settings that do not fit the unit's kind are ignored.
+    pub fn update_config(&mut self, id: &str, patch: &ConfigPatch) -> bool {
+        let Some(slot) = self.registry.slot_of(id) else {
+            return false;
+        };
+        if let Some(enabled) = patch.enabled {
+            self.set_enabled_slot(slot, enabled);
+        }
+        let Some(unit) = self.registry.get_mut(slot) else {
+            return false;
+        };
+        match &mut unit.body {
+            UnitBody::Worker(c) => {
+                if let Some(v) = patch.interval_ms {
+                    c.interval_ms = v;
+                }
+                if let Some(v) = patch.run_on_interval {
+                    c.run_on_interval = v;
+                }
+                if let Some(v) = patch.max_runs {
+                    c.max_runs = v;
+                }
+                if let Some(v) = patch.timeout_ms {
+                    c.timeout_ms = v;
+                }
+                if let Some(v) = patch.max_retries {
+                    c.max_retries = v;
+                }
+                if let Some(v) = patch.retry_delay {
+                    c.retry_delay = v;
+                }
+            }
+            UnitBody::Process { config, .. } => {
+                if let Some(v) = patch.run_mode {
+                    config.run_mode = v;
+                }
+                if let Some(v) = patch.batch_size {
+                    config.batch_size = v;
+                }
+                if let Some(v) = patch.isolation_delay_ms {
+                    config.isolation_delay_ms = v;
+                }
+            }
+        }
+        self.emit(Event::Config { unit: slot });
+        true
+    }
+
+    /// Every paused unit becomes idle (`startAll`).
+    pub fn start_all(&mut self) {
+        let slots: Vec<Slot> = self
+            .registry
+            .ordered()
+            .filter(|s| self.registry.get(*s).is_some_and(|u| u.status == Status::Paused))
+            .collect();
+        for slot in slots {
+            self.set_status(slot, Status::Idle, UpdateReason::StatusChange);
+        }
+    }
+
+    /// Every unit becomes paused (`stopAll`).
+    pub fn stop_all(&mut self) {
+        let slots: Vec<Slot> = self.registry.ordered().collect();
+        for slot in slots {
+            self.set_status(slot, Status::Paused, UpdateReason::StatusChange);
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Runs
+    // ------------------------------------------------------------------
+
+    /// Runs a unit now. The returned ticket ends with [`Event::Done`] — at
+    /// once when the id is unknown or the unit is paused or disabled.
+    pub fn run_unit(&mut self, id: &str) -> Ticket {
+        let ticket = self.fresh_id();
+        let started = match self.registry.slot_of(id) {
+            None => false,
+            Some(slot) => match self.registry.get(slot).map(Unit::kind) {
+                Some(UnitKind::Worker) => self.start_worker_run(slot, Owner::Ticket(ticket)),
+                Some(UnitKind::Process) => self.start_process_run(slot, ticket),
+                None => false,
+            },
+        };
+        if !started {
+            self.emit(Event::Done {
+                ticket,
+                error: None,
+            });
+        }
+        ticket
+    }
+
+    fn runnable(unit: &Unit) -> bool {
+        unit.enabled && unit.status != Status::Paused
+    }
+
+    /// Starts a run of a worker; false when it is not runnable (the owner is
+    /// then not told anything).
+    fn start_worker_run(&mut self, slot: Slot, owner: Owner) -> bool {
+        let wall = self.clock.wall_ms();
+        let Some(unit) = self.registry.get_mut(slot) else {
+            return false;
+        };
+        if !Self::runnable(unit) || unit.worker().is_none() {
+            return false;
+        }
+        unit.active_runs += 1;
+        unit.last_run_ms = Some(wall);
+        self.set_status(slot, Status::Running, UpdateReason::StatusChange);
+        self.emit(Event::Started {
+            unit: slot,
+            wall_ms: wall,
+        });
+        let run = self.fresh_id();
+        self.runs.insert(
+            run,
+            WorkerRun {
+                slot,
+                owner,
+                attempt: 1,
+                call: None,
+                started: self.clock.now(),
+                timeout: None,
+                delay: None,
+                reported_delay_ms: None,
+            },
+        );
+        self.begin_attempt(run);
+        true
+    }
+
+    fn begin_attempt(&mut self, run_id: RunId) {
+        let call = self.fresh_id();
+        let now = self.clock.now();
+        let Some(run) = self.runs.get(&run_id) else {
+            return;
+        };
+        let Some(config) = self.registry.get(run.slot).and_then(Unit::worker) else {
+            return;
+        };
+        let invocation = Invocation {
+            call,
+            unit: run.slot,
+            attempt: run.attempt,
+            retryable: run.attempt <= config.max_retries,
+        };
+        let timeout = (config.timeout_ms > 0.0).then(|| {
+            self.deadlines_changed = true;
+            self.timers.arm(
+                now.saturating_add(ms_to_nanos(config.timeout_ms)),
+                Timer::AttemptTimeout(run_id, call),
+            )
+        });
+        if let Some(run) = self.runs.get_mut(&run_id) {
+            run.call = Some(call);
+            run.timeout = timeout;
+            run.delay = None;
+            run.reported_delay_ms = None;
+        }
+        self.calls.insert(call, run_id);
+        self.invoker.invoke(invocation);
+    }
+
+    /// Records the delay before the retry that follows attempt `call`, for
+    /// workers whose delay is computed per retry. Unknown calls are ignored.
+    pub fn report_retry_delay(&mut self, call: CallId, delay_ms: f64) {
+        if let Some(run) = self.calls.get(&call).and_then(|r| self.runs.get_mut(r)) {
+            run.reported_delay_ms = Some(delay_ms);
+        }
+    }
+
+    /// Takes the outcomes of settled attempts. Outcomes of attempts that no
+    /// longer count (timed out, released) are ignored.
+    pub fn complete(&mut self, outcomes: impl IntoIterator<Item = (CallId, Outcome)>) {
+        for (call, outcome) in outcomes {
+            let Some(run_id) = self.calls.remove(&call) else {
+                continue;
+            };
+            if let Some(t) = self.runs.get_mut(&run_id).and_then(|r| r.timeout.take()) {
+                self.timers.cancel(t);
+            }
+            match outcome {
+                Outcome::Ok => self.end_worker_run(run_id, Ok(call)),
+                Outcome::Err { message } => {
+                    self.attempt_failed(run_id, Failure::User { call, message })
+                }
+            }
+        }
+    }
+
+    fn attempt_failed(&mut self, run_id: RunId, failure: Failure) {
+        let Some(run) = self.runs.get(&run_id) else {
+            return;
+        };
+        let (slot, attempt) = (run.slot, run.attempt);
+        let retry = self
+            .registry
+            .get(slot)
+            .and_then(Unit::worker)
+            .filter(|c| attempt <= c.max_retries)
+            .map(|c| match c.retry_delay {
+                RetryDelay::Fixed(ms) => ms,
+                RetryDelay::PerRetry => run.reported_delay_ms.unwrap_or(0.0),
+            });
+        let Some(delay_ms) = retry else {
+            self.end_worker_run(run_id, Err(failure));
+            return;
+        };
+        let delay_ms = if delay_ms.is_finite() && delay_ms > 0.0 {
+            delay_ms
+        } else {
+            0.0
+        };
+        if let Some(run) = self.runs.get_mut(&run_id) {
+            run.call = None;
+            run.attempt += 1;
+        }
+        self.emit(Event::Retry {
+            unit: slot,
+            attempt,
+            delay_ms,
+            failure,
+        });
+        if delay_ms == 0.0 {
+            self.begin_attempt(run_id);
+        } else {
+            let at = self.clock.now().saturating_add(ms_to_nanos(delay_ms));
+            self.deadlines_changed = true;
+            let t = self.timers.arm(at, Timer::RetryDelay(run_id));
+            if let Some(run) = self.runs.get_mut(&run_id) {
+                run.delay = Some(t);
+            }
+        }
+    }
+
+    /// Ends a worker run: `Ok(call)` with the attempt that succeeded, or the
+    /// final failure.
+    fn end_worker_run(&mut self, run_id: RunId, result: Result<CallId, Failure>) {
+        let Some(run) = self.runs.remove(&run_id) else {
+            return;
+        };
+        for t in [run.timeout, run.delay].into_iter().flatten() {
+            self.timers.cancel(t);
+        }
+        if let Some(call) = run.call {
+            self.calls.remove(&call);
+        }
+        let slot = run.slot;
+        let duration_ms = nanos_to_ms(self.clock.now().saturating_sub(run.started));
+        let outcome = match result {
+            Ok(call) => {
+                let mut disable = false;
+                let stats = self.registry.get_mut(slot).map(|u| {
+                    u.active_runs = u.active_runs.saturating_sub(1);
+                    u.meta.record(duration_ms);
+                    if let UnitBody::Worker(c) = &u.body {
+                        disable = c.max_runs.is_some_and(|m| u.meta.run_count >= m);
+                    }
+                    (u.meta.run_count, u.meta.average_ms)
+                });
+                if let Some((run_count, average_ms)) = stats {
+                    self.set_status(slot, Status::Completed, UpdateReason::StatusChange);
+                    self.emit(Event::Completed {
+                        unit: slot,
+                        call: Some(call),
+                        duration_ms,
+                        run_count,
+                        average_ms,
+                    });
+                    if disable {
+                        self.set_enabled_slot(slot, false);
+                    }
+                }
+                Ok(())
+            }
+            Err(failure) => {
+                let message = failure.message();
+                if let Some(u) = self.registry.get_mut(slot) {
+                    u.active_runs = u.active_runs.saturating_sub(1);
+                    u.last_error = Some(message.clone());
+                    self.set_status(slot, Status::Error, UpdateReason::StatusChange);
+                    self.emit(Event::Failed {
+                        unit: slot,
+                        failure,
+                    });
+                }
+                Err(message)
+            }
+        };
+        match run.owner {
+            Owner::Ticket(ticket) => self.emit(Event::Done {
+                ticket,
+                error: None,
+            }),
+            Owner::Process(prun) => self.process_worker_done(prun, slot, outcome),
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Process runs
+    // ------------------------------------------------------------------
+
+    fn start_process_run(&mut self, slot: Slot, ticket: Ticket) -> bool {
+        let wall = self.clock.wall_ms();
+        let Some(unit) = self.registry.get(slot) else {
+            return false;
+        };
+        if !Self::runnable(unit) {
+            return false;
+        }
+        let UnitBody::Process { config, workers } = &unit.body else {
+            return false;
+        };
+        let workers: Vec<Slot> = workers
+            .iter()
+            .copied()
+            .filter(|w| self.registry.get(*w).is_some_and(Self::runnable))
+            .collect();
+        let prun = ProcessRun {
+            slot,
+            ticket,
+            mode: config.run_mode,
+            batch_size: config.batch_size.max(1) as usize,
+            isolation_delay_ms: config.isolation_delay_ms,
+            workers,
+            next: 0,
+            in_flight: 0,
+            failed: None,
+            started: self.clock.now(),
+            waiting: None,
+        };
+        let mode = prun.mode;
+        if let Some(u) = self.registry.get_mut(slot) {
+            u.active_runs += 1;
+            u.last_run_ms = Some(wall);
+        }
+        self.set_status(slot, Status::Running, UpdateReason::StatusChange);
+        self.emit(Event::Started {
+            unit: slot,
+            wall_ms: wall,
+        });
+        self.emit(Event::ProcessPhase {
+            unit: slot,
+            phase: Phase::Running,
+            run_mode: mode,
+        });
+        let id = self.fresh_id();
+        self.processes.insert(id, prun);
+        self.advance_process(id);
+        true
+    }
+
+    /// Starts whatever the process run's mode allows now, or ends the run.
+    fn advance_process(&mut self, id: ProcRunId) {
+        loop {
+            let Some(p) = self.processes.get_mut(&id) else {
+                return;
+            };
+            if p.in_flight > 0 || p.waiting.is_some() {
+                return;
+            }
+            let stop = p.failed.is_some() || p.next >= p.workers.len();
+            if stop {
+                self.finish_process(id);
+                return;
+            }
+            let take = match p.mode {
+                RunMode::Sequential | RunMode::Isolated => 1,
+                RunMode::Parallel => p.workers.len() - p.next,
+                RunMode::Batched => p.batch_size.min(p.workers.len() - p.next),
+            };
+            let group: Vec<Slot> = p.workers[p.next..p.next + take].to_vec();
+            p.next += take;
+            p.in_flight += take;
+            for w in group {
+                if !self.start_worker_run(w, Owner::Process(id)) {
+                    // Disabled or paused since the run began: it is passed over.
+                    if let Some(p) = self.processes.get_mut(&id) {
+                        p.in_flight -= 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn process_worker_done(&mut self, id: ProcRunId, worker: Slot, outcome: Result<(), String>) {
+        let Some(p) = self.processes.get_mut(&id) else {
+            return;
+        };
+        p.in_flight -= 1;
+        match outcome {
+            Err(message) => {
+                if matches!(p.mode, RunMode::Sequential | RunMode::Isolated) {
+                    p.failed = Some((worker, message));
+                }
+            }
+            Ok(()) => {
+                if p.mode == RunMode::Isolated && p.isolation_delay_ms > 0.0 {
+                    let at = self
+                        .clock
+                        .now()
+                        .saturating_add(ms_to_nanos(p.isolation_delay_ms));
+                    self.deadlines_changed = true;
+                    let t = self.timers.arm(at, Timer::Isolation(id));
+                    if let Some(p) = self.processes.get_mut(&id) {
+                        p.waiting = Some(t);
+                    }
+                }
+            }
+        }
+        self.advance_process(id);
+    }
+
+    fn finish_process(&mut self, id: ProcRunId) {
+        let Some(p) = self.processes.remove(&id) else {
+            return;
+        };
+        let slot = p.slot;
+        let duration_ms = nanos_to_ms(self.clock.now().saturating_sub(p.started));
+        let Some(unit) = self.registry.get_mut(slot) else {
+            return;
+        };
+        unit.active_runs = unit.active_runs.saturating_sub(1);
+        match p.failed {
+            None => {
+                unit.meta.record(duration_ms);
+                let (run_count, average_ms) = (unit.meta.run_count, unit.meta.average_ms);
+                self.set_status(slot, Status::Completed, UpdateReason::StatusChange);
+                self.emit(Event::Completed {
+                    unit: slot,
+                    call: None,
+                    duration_ms,
+                    run_count,
+                    average_ms,
+                });
+                self.emit(Event::ProcessPhase {
+                    unit: slot,
+                    phase: Phase::Completed,
+                    run_mode: p.mode,
+                });
+                self.emit(Event::Done {
+                    ticket: p.ticket,
+                    error: None,
+                });
+            }
+            Some((worker, message)) => {
+                let error = EngineError::WorkerFailed {
+                    process: unit.id.clone(),
+                    worker: self
+                        .registry
+                        .get(worker)
+                        .map_or_else(String::new, |w| w.id.clone()),
+                    message,
+                };
+                if let Some(u) = self.registry.get_mut(slot) {
+                    u.last_error = Some(error.to_string());
+                }
+                self.set_status(slot, Status::Error, UpdateReason::StatusChange);
+                self.emit(Event::Failed {
+                    unit: slot,
+                    failure: Failure::Engine(error.clone()),
+                });
+                self.emit(Event::Done {
+                    ticket: p.ticket,
+                    error: Some((worker, error)),
+                });
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------
+    // Time
+    // ------------------------------------------------------------------
+
+    /// The earliest pending deadline.
+    pub fn next_deadline(&mut self) -> Option<Nanos> {
+        self.timers.next_deadline()
+    }
+
+    /// True (once) when a deadline was armed since the last call.
+    pub fn take_deadlines_changed(&mut self) -> bool {
+        std::mem::take(&mut self.deadlines_changed)
+    }
+
+    /// Fires every timer due at or before `now`, in deadline order.
+    /// Returns how many fired.
+    pub fn fire_due(&mut self, now: Nanos) -> usize {
+        let mut fired = 0;
+        while let Some((_, timer)) = self.timers.pop_due(now) {
+            fired += 1;
+            match timer {
+                Timer::AttemptTimeout(run_id, call) => {
+                    if self.calls.get(&call) != Some(&run_id) {
+                        continue;
+                    }
+                    self.calls.remove(&call);
+                    let Some(run) = self.runs.get_mut(&run_id) else {
+                        continue;
+                    };
+                    run.timeout = None;
+                    run.call = None;
+                    let (slot, attempt) = (run.slot, run.attempt);
+                    let unit = self.registry.get(slot);
+                    let id = unit.map_or_else(String::new, |u| u.id.clone());
+                    let timeout_ms = unit.and_then(Unit::worker).map_or(0.0, |c| c.timeout_ms);
+                    self.invoker.abort(call, AbortReason::Timeout);
+                    let error = EngineError::Timeout {
+                        id,
+                        timeout_ms,
+                        attempt,
+                    };
+                    self.attempt_failed(run_id, Failure::Engine(error));
+                }
+                Timer::RetryDelay(run_id) => {
+                    if let Some(run) = self.runs.get_mut(&run_id) {
+                        run.delay = None;
+                        self.begin_attempt(run_id);
+                    }
+                }
+                Timer::Isolation(id) => {
+                    if let Some(p) = self.processes.get_mut(&id) {
+                        p.waiting = None;
+                        self.advance_process(id);
+                    }
+                }
+            }
+        }
+        fired
+    }
+
+    /// Attempts in flight (started, not settled).
+    pub fn in_flight(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Runs in progress: worker runs (including those waiting for a retry)
+    /// and process runs.
+    pub fn active_runs(&self) -> usize {
+        self.runs.len() + self.processes.len()
+    }
+}

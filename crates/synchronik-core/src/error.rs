@@ -1,0 +1,132 @@
+//! The engine's errors. Each variant carries the ids it is about, and maps to
+//! one stable code ([`EngineError::code`]) that the JavaScript side exposes as
+//! `SynchronikError.code`.
+
+use thiserror::Error;
+
+/// Everything the engine can refuse or report.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum EngineError {
+    /// No unit is registered under this id.
+    #[error("no unit is registered with id \"{id}\"")]
+    UnknownUnit { id: String },
+    /// A unit of the wrong kind was named (a process where a worker was expected, …).
+    #[error("unit \"{id}\" is a {actual}, not a {expected}")]
+    WrongKind {
+        id: String,
+        expected: &'static str,
+        actual: &'static str,
+    },
+    /// A process lists the same worker id twice.
+    #[error("process \"{process}\" lists worker \"{worker}\" more than once")]
+    DuplicateWorker { process: String, worker: String },
+    /// A worker's attempt did not settle within its `timeoutMs`.
+    #[error("worker \"{id}\" timed out after {timeout_ms} ms (attempt {attempt})")]
+    Timeout {
+        id: String,
+        timeout_ms: f64,
+        attempt: u32,
+    },
+    /// A run was ended by `stop()`.
+    #[error("unit \"{id}\" was stopped before it settled")]
+    Stopped { id: String },
+    /// A unit was released while it ran.
+    #[error("unit \"{id}\" was released while it was running")]
+    Released { id: String },
+    /// A worker of a process failed, which failed the process run.
+    #[error("process \"{process}\" failed: worker \"{worker}\" failed: {message}")]
+    WorkerFailed {
+        process: String,
+        worker: String,
+        message: String,
+    },
+    /// The user's `run` failed (threw, rejected); the message is the user's.
+    #[error("{message}")]
+    RunFailed { id: String, message: String },
+}
+
+impl EngineError {
+    /// The stable code of this error, as JavaScript sees it.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            EngineError::UnknownUnit { .. } => ErrorCode::UnknownUnit,
+            EngineError::WrongKind { .. } => ErrorCode::WrongKind,
+            EngineError::DuplicateWorker { .. } => ErrorCode::InvalidUnit,
+            EngineError::Timeout { .. } => ErrorCode::Timeout,
+            EngineError::Stopped { .. } => ErrorCode::Stopped,
+            EngineError::Released { .. } => ErrorCode::Released,
+            EngineError::WorkerFailed { .. } => ErrorCode::WorkerFailed,
+            EngineError::RunFailed { .. } => ErrorCode::RunFailed,
+        }
+    }
+
+    /// The id of the unit the error is about (the failing worker for a
+    /// failed process run).
+    pub fn unit_id(&self) -> &str {
+        match self {
+            EngineError::UnknownUnit { id }
+            | EngineError::WrongKind { id, .. }
+            | EngineError::Timeout { id, .. }
+            | EngineError::Stopped { id }
+            | EngineError::Released { id }
+            | EngineError::RunFailed { id, .. } => id,
+            EngineError::DuplicateWorker { worker, .. } | EngineError::WorkerFailed { worker, .. } => {
+                worker
+            }
+        }
+    }
+}
+
+/// Stable error codes. The numeric value crosses the bridge; the string is
+/// what users see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ErrorCode {
+    UnknownUnit = 1,
+    WrongKind = 2,
+    InvalidUnit = 3,
+    Timeout = 4,
+    Stopped = 5,
+    Released = 6,
+    WorkerFailed = 7,
+    RunFailed = 8,
+}
+
+impl ErrorCode {
+    /// The code's string form (`ERR_…`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::UnknownUnit => "ERR_UNKNOWN_UNIT",
+            ErrorCode::WrongKind => "ERR_WRONG_KIND",
+            ErrorCode::InvalidUnit => "ERR_INVALID_UNIT",
+            ErrorCode::Timeout => "ERR_TIMEOUT",
+            ErrorCode::Stopped => "ERR_STOPPED",
+            ErrorCode::Released => "ERR_RELEASED",
+            ErrorCode::WorkerFailed => "ERR_WORKER_FAILED",
+            ErrorCode::RunFailed => "ERR_RUN_FAILED",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_units() {
+        let e = EngineError::Timeout {
+            id: "w1".into(),
+            timeout_ms: 50.0,
+            attempt: 2,
+        };
+        assert_eq!(e.to_string(), "worker \"w1\" timed out after 50 ms (attempt 2)");
+        assert_eq!(e.code().as_str(), "ERR_TIMEOUT");
+        let e = EngineError::WorkerFailed {
+            process: "p".into(),
+            worker: "w".into(),
+            message: "boom".into(),
+        };
+        assert_eq!(e.unit_id(), "w");
+        assert!(e.to_string().contains("\"p\"") && e.to_string().contains("boom"));
+    }
+}

@@ -1,0 +1,206 @@
+//! What the engine tells the outside world, and the two traits it tells it
+//! through.
+//!
+//! The engine never calls user code itself. It asks an [`Invoker`] to start
+//! an attempt (and later to abort it), and reports every change through an
+//! [`EventSink`]. Both are implemented by the host: the napi binding puts
+//! them on one ordered queue for JavaScript; tests record them.
+//!
+//! Events are the single observation point: every state change the host
+//! mirrors onto the user's objects is an event, and [`Event`]'s `Display`
+//! gives one line per event for logs and test failure messages.
+
+use std::fmt;
+
+use crate::error::EngineError;
+use crate::unit::{RunMode, Slot, Status};
+
+/// Identifies one attempt of one worker. Never reused within an engine.
+pub type CallId = u64;
+
+/// Identifies one request to run a unit (`runWorkerById`, `runProcessById`);
+/// the engine reports its end with [`Event::Done`].
+pub type Ticket = u64;
+
+/// A request to start one attempt of a worker's `run`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Invocation {
+    pub call: CallId,
+    pub unit: Slot,
+    /// 1-based attempt number.
+    pub attempt: u32,
+    /// Whether a failure of this attempt will be retried. With
+    /// [`crate::unit::RetryDelay::PerRetry`] the host then reports the delay
+    /// computed for retry number `attempt` along with the failure.
+    pub retryable: bool,
+}
+
+/// Why an attempt is aborted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum AbortReason {
+    Timeout = 1,
+    Stopped = 2,
+    Released = 3,
+}
+
+/// What caused an `updated` event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum UpdateReason {
+    StatusChange = 0,
+    ConfigChange = 1,
+}
+
+impl UpdateReason {
+    /// The reason as users see it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpdateReason::StatusChange => "status-change",
+            UpdateReason::ConfigChange => "config-change",
+        }
+    }
+}
+
+/// Where a failure came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    /// The user's `run` threw or rejected during attempt `call`; the host
+    /// holds the thrown value, the engine its message.
+    User { call: CallId, message: String },
+    /// The engine failed the attempt (timeout, stop, release).
+    Engine(EngineError),
+}
+
+impl Failure {
+    /// A one-line description.
+    pub fn message(&self) -> String {
+        match self {
+            Failure::User { message, .. } => message.clone(),
+            Failure::Engine(e) => e.to_string(),
+        }
+    }
+}
+
+/// Phase of a process run, announced as the milestone `unit:<id>:<phase>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Phase {
+    Running = 0,
+    Completed = 1,
+}
+
+impl Phase {
+    /// The phase as it appears in the milestone id.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Running => "running",
+            Phase::Completed => "completed",
+        }
+    }
+}
+
+/// Everything the engine reports, in the order it happens.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A unit's status changed (`updated` with a status-change reason).
+    Status {
+        unit: Slot,
+        previous: Status,
+        current: Status,
+        reason: UpdateReason,
+    },
+    /// A unit's settings changed (`updated` with a config-change reason).
+    Config { unit: Slot },
+    /// A unit was enabled or disabled.
+    Enabled { unit: Slot, enabled: bool },
+    /// A worker was registered as part of a process.
+    Parent { unit: Slot, process: Slot },
+    /// A unit was removed from the registry.
+    Released { unit: Slot },
+    /// A run of the unit began (`lastRun` is `wall_ms`).
+    Started { unit: Slot, wall_ms: f64 },
+    /// A run of the unit completed. `call` is the attempt whose result is the
+    /// run's result (none for a process).
+    Completed {
+        unit: Slot,
+        call: Option<CallId>,
+        duration_ms: f64,
+        run_count: u64,
+        average_ms: f64,
+    },
+    /// A run of the unit failed for good.
+    Failed { unit: Slot, failure: Failure },
+    /// An attempt failed and another follows after `delay_ms`.
+    Retry {
+        unit: Slot,
+        attempt: u32,
+        delay_ms: f64,
+        failure: Failure,
+    },
+    /// A process run entered a phase (milestone `unit:<id>:<phase>`).
+    ProcessPhase {
+        unit: Slot,
+        phase: Phase,
+        run_mode: RunMode,
+    },
+    /// A run request ended. `error` is set when the request failed (a
+    /// process whose run failed); worker runs always end with `None`.
+    Done {
+        ticket: Ticket,
+        error: Option<(Slot, EngineError)>,
+    },
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Status {
+                unit,
+                previous,
+                current,
+                reason,
+            } => write!(f, "#{unit} {previous} -> {current} ({})", reason.as_str()),
+            Event::Config { unit } => write!(f, "#{unit} config changed"),
+            Event::Enabled { unit, enabled } => {
+                write!(f, "#{unit} {}", if *enabled { "enabled" } else { "disabled" })
+            }
+            Event::Parent { unit, process } => write!(f, "#{unit} belongs to #{process}"),
+            Event::Released { unit } => write!(f, "#{unit} released"),
+            Event::Started { unit, .. } => write!(f, "#{unit} start"),
+            Event::Completed {
+                unit, duration_ms, ..
+            } => write!(f, "#{unit} complete in {duration_ms:.3} ms"),
+            Event::Failed { unit, failure } => write!(f, "#{unit} error: {}", failure.message()),
+            Event::Retry {
+                unit,
+                attempt,
+                delay_ms,
+                failure,
+            } => write!(
+                f,
+                "#{unit} attempt {attempt} failed ({}), retry in {delay_ms} ms",
+                failure.message()
+            ),
+            Event::ProcessPhase { unit, phase, .. } => write!(f, "#{unit} {}", phase.as_str()),
+            Event::Done { ticket, error } => match error {
+                None => write!(f, "ticket {ticket} done"),
+                Some((_, e)) => write!(f, "ticket {ticket} failed: {e}"),
+            },
+        }
+    }
+}
+
+/// Starts and aborts attempts of user functions.
+pub trait Invoker: Send + Sync {
+    /// Start an attempt; its outcome comes back through
+    /// [`crate::Engine::complete`].
+    fn invoke(&self, invocation: Invocation);
+    /// The attempt no longer counts; signal the user function to stop.
+    fn abort(&self, call: CallId, reason: AbortReason);
+}
+
+/// Receives the engine's events, in order.
+pub trait EventSink: Send + Sync {
+    fn emit(&self, event: Event);
+}

@@ -1,0 +1,37 @@
+//! # synchronik-core
+//!
+//! The orchestration engine behind the `synchronik` npm package, with no
+//! JavaScript in it: a registry of units (workers and processes), a runner
+//! that makes attempts with retries and timeouts, the four run modes of a
+//! process, and the timers all of that needs.
+//!
+//! The engine decides everything and talks to the outside through three
+//! traits: an [`Invoker`] starts (and aborts) attempts of user functions and
+//! reports their outcomes back through [`Engine::complete`], an
+//! [`EventSink`] receives every state change as an [`Event`], and a
+//! [`Clock`] gives every deadline. The napi binding implements them with
+//! JavaScript; the tests here implement them with recorders and a
+//! [`ManualClock`].
+
+pub mod clock;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod registry;
+pub mod runtime;
+pub mod timer;
+pub mod unit;
+
+pub use clock::{ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock};
+pub use engine::{Engine, Outcome};
+pub use error::{EngineError, ErrorCode};
+pub use event::{
+    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, Phase, Ticket,
+    UpdateReason,
+};
+pub use registry::{Registry, Unit, UnitBody};
+pub use runtime::{ClockChoice, Runtime, Wake};
+pub use unit::{
+    CommonSpec, ConfigPatch, Meta, ProcessConfig, ProcessSpec, RetryDelay, RunMode, Slot, Status,
+    UnitKind, UnitSpec, WorkerConfig, WorkerSpec, EXECUTION_TIMES_KEPT,
+};

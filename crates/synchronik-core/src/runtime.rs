@@ -1,0 +1,178 @@
+//! The runtime: one [`Engine`] behind a lock, and the thread that keeps its
+//! time.
+//!
+//! Callers (the binding's methods, on the JavaScript thread) reach the engine
+//! through [`Runtime::with`]. With a system clock a timer thread sleeps until
+//! the engine's earliest deadline, fires what is due and calls the `wake`
+//! callback so the host can deliver what the engine produced; it wakes early
+//! when a call armed an earlier deadline. With a manual clock there is no
+//! thread: [`Runtime::fire_next`] moves the clock from deadline to deadline.
+//!
+//! The timer thread is the only thread the runtime owns. It ends on
+//! [`Runtime::shutdown`] (also run on drop), which never waits for user code.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex};
+
+use crate::clock::{Clock, ManualClock, Nanos, SystemClock};
+use crate::engine::Engine;
+use crate::event::{EventSink, Invoker};
+
+/// Called by the timer thread after it fired timers, outside the lock.
+pub type Wake = Box<dyn Fn() + Send + Sync>;
+
+/// Which clock the runtime runs on.
+#[derive(Clone)]
+pub enum ClockChoice {
+    System(Arc<SystemClock>),
+    Manual(Arc<ManualClock>),
+}
+
+impl ClockChoice {
+    fn as_clock(&self) -> Arc<dyn Clock> {
+        match self {
+            ClockChoice::System(c) => c.clone(),
+            ClockChoice::Manual(c) => c.clone(),
+        }
+    }
+}
+
+struct Shared {
+    engine: Mutex<Engine>,
+    cv: Condvar,
+    shutdown: AtomicBool,
+}
+
+/// An engine and its timer thread.
+pub struct Runtime {
+    shared: Arc<Shared>,
+    clock: ClockChoice,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Runtime {
+    /// Creates the engine; with a system clock, also its timer thread.
+    pub fn new(
+        clock: ClockChoice,
+        invoker: Arc<dyn Invoker>,
+        sink: Arc<dyn EventSink>,
+        wake: Wake,
+    ) -> std::io::Result<Self> {
+        let shared = Arc::new(Shared {
+            engine: Mutex::new(Engine::new(clock.as_clock(), invoker, sink)),
+            cv: Condvar::new(),
+            shutdown: AtomicBool::new(false),
+        });
+        let thread = match &clock {
+            ClockChoice::System(sys) => {
+                let shared = shared.clone();
+                let sys = sys.clone();
+                Some(
+                    std::thread::Builder::new()
+                        .name("synchronik-timer".into())
+                        .spawn(move || timer_thread(&shared, &sys, &wake))?,
+                )
+            }
+            ClockChoice::Manual(_) => None,
+        };
+        Ok(Self {
+            shared,
+            clock,
+            thread: Mutex::new(thread),
+        })
+    }
+
+    /// Runs `f` on the engine under its lock, then lets the timer thread see
+    /// any earlier deadline `f` armed.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> R {
+        let mut engine = self.shared.engine.lock();
+        let r = f(&mut engine);
+        if engine.take_deadlines_changed() {
+            self.shared.cv.notify_one();
+        }
+        r
+    }
+
+    /// The runtime's clock.
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.as_clock()
+    }
+
+    /// The manual clock, if the runtime runs on one.
+    pub fn manual_clock(&self) -> Option<&Arc<ManualClock>> {
+        match &self.clock {
+            ClockChoice::Manual(c) => Some(c),
+            ClockChoice::System(_) => None,
+        }
+    }
+
+    /// Manual clock only: if the earliest deadline is at or before `limit`,
+    /// moves the clock to it and fires every timer due then. Returns whether
+    /// anything fired. Between calls the host lets the runs that started
+    /// settle, so their own new deadlines are seen in time order.
+    pub fn fire_next(&self, limit: Nanos) -> bool {
+        let Some(clock) = self.manual_clock() else {
+            return false;
+        };
+        let mut engine = self.shared.engine.lock();
+        engine.take_deadlines_changed();
+        match engine.next_deadline() {
+            Some(t) if t <= limit => {
+                clock.set(t);
+                engine.fire_due(t) > 0
+            }
+            _ => false,
+        }
+    }
+
+    /// Stops the timer thread. Idempotent; does not wait for user code.
+    pub fn shutdown(&self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        {
+            // Take the lock so the thread is either before its check or
+            // already waiting when it is notified.
+            let _guard = self.shared.engine.lock();
+            self.shared.cv.notify_all();
+        }
+        if let Some(handle) = self.thread.lock().take() {
+            if handle.thread().id() != std::thread::current().id() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn timer_thread(shared: &Shared, clock: &SystemClock, wake: &Wake) {
+    let mut engine = shared.engine.lock();
+    loop {
+        if shared.shutdown.load(Ordering::SeqCst) {
+            return;
+        }
+        engine.take_deadlines_changed();
+        match engine.next_deadline() {
+            None => shared.cv.wait(&mut engine),
+            Some(at) => {
+                let now = clock.now();
+                if at <= now {
+                    let fired = engine.fire_due(now);
+                    if fired > 0 {
+                        // Deliver outside the lock: the host's wake-up may
+                        // need the engine (it never blocks on JavaScript).
+                        parking_lot::MutexGuard::unlocked(&mut engine, wake);
+                    }
+                } else {
+                    let _ = shared.cv.wait_until(&mut engine, clock.instant_at(at));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! The engine's deadlines.
+//!
+//! One binary heap of `(deadline, sequence)` serves every timer the engine
+//! keeps, so thousands of pending retries or timeouts cost one heap entry
+//! each and no thread or task of their own. Cancelling is lazy: the entry's
+//! payload is removed from a map and the heap entry is skipped when it comes
+//! up. The sequence number breaks ties, so timers due at the same time fire
+//! in the order they were armed.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use crate::clock::Nanos;
+
+/// Handle of an armed timer, to cancel it.
+pub type TimerId = u64;
+
+/// A set of deadlines carrying payloads of type `T`.
+#[derive(Debug)]
+pub struct TimerQueue<T> {
+    heap: BinaryHeap<Reverse<(Nanos, TimerId)>>,
+    payloads: HashMap<TimerId, T>,
+    next_id: TimerId,
+}
+
+impl<T> Default for TimerQueue<T> {
+    fn default() -> Self {
+        Self {
+            heap: BinaryHeap::new(),
+            payloads: HashMap::new(),
+            next_id: 1,
+        }
+    }
+}
+
+impl<T> TimerQueue<T> {
+    /// Arms a timer at `deadline`.
+    pub fn arm(&mut self, deadline: Nanos, payload: T) -> TimerId {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.heap.push(Reverse((deadline, id)));
+        self.payloads.insert(id, payload);
+        id
+    }
+
+    /// Cancels a timer; returns its payload if it had not fired.
+    pub fn cancel(&mut self, id: TimerId) -> Option<T> {
+        let p = self.payloads.remove(&id);
+        if self.payloads.is_empty() {
+            // Nothing live is left: drop the stale heap entries at once.
+            self.heap.clear();
+        }
+        p
+    }
+
+    /// The earliest live deadline.
+    pub fn next_deadline(&mut self) -> Option<Nanos> {
+        while let Some(Reverse((at, id))) = self.heap.peek().copied() {
+            if self.payloads.contains_key(&id) {
+                return Some(at);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    /// Removes and returns the earliest timer due at or before `now`.
+    pub fn pop_due(&mut self, now: Nanos) -> Option<(Nanos, T)> {
+        loop {
+            let Reverse((at, id)) = *self.heap.peek()?;
+            if at > now {
+                return None;
+            }
+            self.heap.pop();
+            if let Some(p) = self.payloads.remove(&id) {
+                return Some((at, p));
+            }
+        }
+    }
+
+    /// Number of live timers.
+    pub fn len(&self) -> usize {
+        self.payloads.len()
+    }
+
+    /// True when no timer is armed.
+    pub fn is_empty(&self) -> bool {
+        self.payloads.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fires_in_deadline_then_arming_order_and_skips_cancelled() {
+        let mut q = TimerQueue::default();
+        q.arm(30, "c");
+        let b = q.arm(20, "b");
+        q.arm(10, "a1");
+        q.arm(10, "a2");
+        assert_eq!(q.cancel(b), Some("b"));
+        assert_eq!(q.next_deadline(), Some(10));
+        assert_eq!(q.pop_due(5), None);
+        assert_eq!(q.pop_due(25), Some((10, "a1")));
+        assert_eq!(q.pop_due(25), Some((10, "a2")));
+        assert_eq!(q.pop_due(25), None);
+        assert_eq!(q.next_deadline(), Some(30));
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.pop_due(30), Some((30, "c")));
+        assert!(q.is_empty());
+        assert_eq!(q.next_deadline(), None);
+    }
+}

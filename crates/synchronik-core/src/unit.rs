@@ -1,0 +1,322 @@
+//! What a unit is, as the engine keeps it: statuses, run modes, the
+//! configuration that drives runs, and the statistics the engine keeps in
+//! `meta`.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+/// Index of a unit in the registry. Slots are never reused while an engine
+/// lives, so a slot named in an old message never means another unit.
+pub type Slot = u32;
+
+/// How many execution times `meta.executionTimesMs` keeps.
+pub const EXECUTION_TIMES_KEPT: usize = 100;
+
+/// A unit's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Status {
+    Idle = 0,
+    Running = 1,
+    Paused = 2,
+    Completed = 3,
+    Error = 4,
+}
+
+impl Status {
+    /// Every status, in code order.
+    pub const ALL: [Status; 5] = [
+        Status::Idle,
+        Status::Running,
+        Status::Paused,
+        Status::Completed,
+        Status::Error,
+    ];
+
+    /// The status as users write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Idle => "idle",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Completed => "completed",
+            Status::Error => "error",
+        }
+    }
+
+    /// Parses a status as users write it.
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a process runs its workers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum RunMode {
+    /// One after another, in array order; a failure stops the run.
+    Sequential = 0,
+    /// All at once; the run completes when all have settled.
+    Parallel = 1,
+    /// Groups of `batch_size` in array order, a group after the previous settled.
+    Batched = 2,
+    /// Sequential, with `isolation_delay` after every worker.
+    Isolated = 3,
+}
+
+impl RunMode {
+    /// The mode as users write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunMode::Sequential => "sequential",
+            RunMode::Parallel => "parallel",
+            RunMode::Batched => "batched",
+            RunMode::Isolated => "isolated",
+        }
+    }
+
+    /// Parses a mode as users write it.
+    pub fn parse(s: &str) -> Option<RunMode> {
+        [
+            RunMode::Sequential,
+            RunMode::Parallel,
+            RunMode::Batched,
+            RunMode::Isolated,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+}
+
+/// Whether a unit is a worker or a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitKind {
+    Worker,
+    Process,
+}
+
+impl UnitKind {
+    /// The kind's name, as error messages use it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitKind::Worker => "worker",
+            UnitKind::Process => "process",
+        }
+    }
+}
+
+/// How long to wait before a retry.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RetryDelay {
+    /// The same number of milliseconds before every retry.
+    Fixed(f64),
+    /// Computed per retry by the host (the user's function of the 1-based
+    /// retry number); the host reports it with the failed outcome.
+    PerRetry,
+}
+
+/// The settings of a worker that shape its runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerConfig {
+    /// Milliseconds between scheduled runs.
+    pub interval_ms: Option<f64>,
+    /// Whether the scheduler runs it every `interval_ms`.
+    pub run_on_interval: bool,
+    /// After this many completed runs the worker is disabled.
+    pub max_runs: Option<u64>,
+    /// Bound of one attempt in ms; 0 = none.
+    pub timeout_ms: f64,
+    /// Attempts after the first.
+    pub max_retries: u32,
+    /// The wait between attempts.
+    pub retry_delay: RetryDelay,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: None,
+            run_on_interval: false,
+            max_runs: None,
+            timeout_ms: 10_000.0,
+            max_retries: 0,
+            retry_delay: RetryDelay::Fixed(0.0),
+        }
+    }
+}
+
+/// The settings of a process.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessConfig {
+    pub run_mode: RunMode,
+    pub batch_size: u32,
+    pub isolation_delay_ms: f64,
+}
+
+impl Default for ProcessConfig {
+    fn default() -> Self {
+        Self {
+            run_mode: RunMode::Sequential,
+            batch_size: 2,
+            isolation_delay_ms: 100.0,
+        }
+    }
+}
+
+/// Fields common to both kinds, as given at registration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommonSpec {
+    pub id: String,
+    pub enabled: bool,
+    pub status: Status,
+    /// Run statistics to start from (a unit object registered with `meta`
+    /// already filled, or restored state).
+    pub run_count: u64,
+}
+
+impl CommonSpec {
+    /// An enabled, idle unit with the given id.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            enabled: true,
+            status: Status::Idle,
+            run_count: 0,
+        }
+    }
+}
+
+/// A worker to register.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerSpec {
+    pub common: CommonSpec,
+    pub config: WorkerConfig,
+}
+
+impl WorkerSpec {
+    /// A worker with default settings.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            common: CommonSpec::new(id),
+            config: WorkerConfig::default(),
+        }
+    }
+}
+
+/// A process to register, with its workers (registered with it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessSpec {
+    pub common: CommonSpec,
+    pub config: ProcessConfig,
+    pub workers: Vec<WorkerSpec>,
+}
+
+impl ProcessSpec {
+    /// A sequential process of the given workers.
+    pub fn new(id: impl Into<String>, workers: Vec<WorkerSpec>) -> Self {
+        Self {
+            common: CommonSpec::new(id),
+            config: ProcessConfig::default(),
+            workers,
+        }
+    }
+}
+
+/// A unit to register.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UnitSpec {
+    Worker(WorkerSpec),
+    Process(ProcessSpec),
+}
+
+impl UnitSpec {
+    /// The id of the unit.
+    pub fn id(&self) -> &str {
+        match self {
+            UnitSpec::Worker(w) => &w.common.id,
+            UnitSpec::Process(p) => &p.common.id,
+        }
+    }
+}
+
+/// A change of settings (`updateUnitConfig`): `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConfigPatch {
+    pub enabled: Option<bool>,
+    pub interval_ms: Option<Option<f64>>,
+    pub run_on_interval: Option<bool>,
+    pub max_runs: Option<Option<u64>>,
+    pub timeout_ms: Option<f64>,
+    pub max_retries: Option<u32>,
+    pub retry_delay: Option<RetryDelay>,
+    pub run_mode: Option<RunMode>,
+    pub batch_size: Option<u32>,
+    pub isolation_delay_ms: Option<f64>,
+}
+
+/// Run statistics (`meta` on the unit object).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Meta {
+    /// Completed runs.
+    pub run_count: u64,
+    /// Durations of the last [`EXECUTION_TIMES_KEPT`] completed runs, oldest first.
+    pub execution_times_ms: VecDeque<f64>,
+    /// Mean of `execution_times_ms`.
+    pub average_ms: f64,
+    /// Duration of the last completed run.
+    pub last_duration_ms: f64,
+    sum_ms: f64,
+}
+
+impl Meta {
+    /// Records a completed run of `duration_ms`.
+    pub fn record(&mut self, duration_ms: f64) {
+        self.run_count += 1;
+        self.last_duration_ms = duration_ms;
+        self.execution_times_ms.push_back(duration_ms);
+        self.sum_ms += duration_ms;
+        if self.execution_times_ms.len() > EXECUTION_TIMES_KEPT {
+            if let Some(old) = self.execution_times_ms.pop_front() {
+                self.sum_ms -= old;
+            }
+        }
+        // Recompute the sum now and then so float error never accumulates.
+        if self.run_count % 1024 == 0 {
+            self.sum_ms = self.execution_times_ms.iter().sum();
+        }
+        self.average_ms = self.sum_ms / self.execution_times_ms.len() as f64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn meta_keeps_the_last_hundred() {
+        let mut m = Meta::default();
+        for i in 0..150 {
+            m.record(i as f64);
+        }
+        assert_eq!(m.run_count, 150);
+        assert_eq!(m.execution_times_ms.len(), EXECUTION_TIMES_KEPT);
+        assert_eq!(m.execution_times_ms.front(), Some(&50.0));
+        assert_eq!(m.last_duration_ms, 149.0);
+        assert!((m.average_ms - 99.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn statuses_and_modes_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(RunMode::parse("batched"), Some(RunMode::Batched));
+        assert_eq!(RunMode::parse("nope"), None);
+    }
+}
