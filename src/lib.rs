@@ -1,1 +1,538 @@
-//! placeholder
+//! The napi binding of the synchronik engine: conversions and glue only.
+//!
+//! The engine (`synchronik-core`) makes every decision. This crate
+//! implements its [`Invoker`] and [`EventSink`] with one ordered queue of
+//! fixed-width numeric records (an [`Outbox`]) that JavaScript drains, and
+//! wakes JavaScript through one weak threadsafe function when the engine's
+//! timer thread produced something while JavaScript was idle.
+//!
+//! The record layout is shared with `lib/ops.js`; every record is
+//! [`STRIDE`] numbers: an opcode and five operands (unused ones are 0).
+
+#![deny(clippy::all)]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use parking_lot::Mutex;
+
+use synchronik_core::{
+    AbortReason, CallId, ClockChoice, CommonSpec, ConfigPatch, EngineError, Event, EventSink,
+    Failure, Invocation, Invoker, ManualClock, Outcome, ProcessConfig, ProcessSpec, RetryDelay,
+    RunMode, Runtime, Status as UnitStatus, SystemClock, UnitSpec, WorkerConfig, WorkerSpec,
+};
+
+mod options;
+use options::{JsConfigPatch, JsEngineOptions, JsProcessSpec, JsWorkerSpec};
+
+/// Numbers per record in the outbound queue.
+const STRIDE: usize = 6;
+
+/// Opcodes of outbound records (see `lib/ops.js`).
+mod op {
+    pub const RUN: f64 = 1.0;
+    pub const ABORT: f64 = 2.0;
+    pub const STATUS: f64 = 3.0;
+    pub const CONFIG: f64 = 4.0;
+    pub const ENABLED: f64 = 5.0;
+    pub const PARENT: f64 = 6.0;
+    pub const RELEASED: f64 = 7.0;
+    pub const STARTED: f64 = 8.0;
+    pub const COMPLETED: f64 = 9.0;
+    pub const FAILED: f64 = 10.0;
+    pub const RETRY: f64 = 11.0;
+    pub const PHASE: f64 = 12.0;
+    pub const DONE: f64 = 13.0;
+}
+
+/// The JavaScript wake-up: called with no arguments, returns nothing. Weak,
+/// so it never keeps Node alive by itself; not callee-handled, because the
+/// facade's handler never throws (it traps every user exception).
+type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true>;
+
+/// What one drain hands to JavaScript.
+#[napi(object)]
+pub struct Drained {
+    /// Records of [`STRIDE`] numbers.
+    pub ops: Float64Array,
+    /// Strings the records refer to by index (error messages).
+    pub strs: Vec<String>,
+}
+
+#[derive(Default)]
+struct Batch {
+    ops: Vec<f64>,
+    strs: Vec<String>,
+}
+
+impl Batch {
+    fn push(&mut self, r: [f64; STRIDE]) {
+        self.ops.extend_from_slice(&r);
+    }
+
+    fn string(&mut self, s: String) -> f64 {
+        self.strs.push(s);
+        (self.strs.len() - 1) as f64
+    }
+
+    /// Encodes a failure as (reference, message index): a user failure refers
+    /// to its call (> 0), an engine failure to its code (< 0).
+    fn failure(&mut self, f: Failure) -> (f64, f64) {
+        match f {
+            Failure::User { call, message } => (call as f64, self.string(message)),
+            Failure::Engine(e) => (-(e.code() as u8 as f64), self.string(e.to_string())),
+        }
+    }
+}
+
+/// The ordered queue between the engine and JavaScript.
+struct Outbox {
+    batch: Mutex<Batch>,
+    wake_pending: AtomicBool,
+    wake: Mutex<Option<WakeFn>>,
+}
+
+impl Outbox {
+    fn take(&self) -> Batch {
+        self.wake_pending.store(false, Ordering::SeqCst);
+        std::mem::take(&mut *self.batch.lock())
+    }
+
+    /// Asks JavaScript to drain, once per burst.
+    fn wake(&self) {
+        if self.batch.lock().ops.is_empty() || self.wake_pending.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Some(f) = self.wake.lock().as_ref() {
+            f.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+}
+
+impl Invoker for Outbox {
+    fn invoke(&self, i: Invocation) {
+        self.batch.lock().push([
+            op::RUN,
+            i.call as f64,
+            f64::from(i.unit),
+            f64::from(i.attempt),
+            if i.retryable { 1.0 } else { 0.0 },
+            0.0,
+        ]);
+    }
+
+    fn abort(&self, call: CallId, reason: AbortReason) {
+        self.batch
+            .lock()
+            .push([op::ABORT, call as f64, f64::from(reason as u8), 0.0, 0.0, 0.0]);
+    }
+}
+
+impl EventSink for Outbox {
+    fn emit(&self, event: Event) {
+        let mut b = self.batch.lock();
+        let r = match event {
+            Event::Status {
+                unit,
+                previous,
+                current,
+                reason,
+            } => [
+                op::STATUS,
+                f64::from(unit),
+                f64::from(previous as u8),
+                f64::from(current as u8),
+                f64::from(reason as u8),
+                0.0,
+            ],
+            Event::Config { unit } => [op::CONFIG, f64::from(unit), 0.0, 0.0, 0.0, 0.0],
+            Event::Enabled { unit, enabled } => [
+                op::ENABLED,
+                f64::from(unit),
+                if enabled { 1.0 } else { 0.0 },
+                0.0,
+                0.0,
+                0.0,
+            ],
+            Event::Parent { unit, process } => {
+                [op::PARENT, f64::from(unit), f64::from(process), 0.0, 0.0, 0.0]
+            }
+            Event::Released { unit } => [op::RELEASED, f64::from(unit), 0.0, 0.0, 0.0, 0.0],
+            Event::Started { unit, wall_ms } => {
+                [op::STARTED, f64::from(unit), wall_ms, 0.0, 0.0, 0.0]
+            }
+            Event::Completed {
+                unit,
+                call,
+                duration_ms,
+                run_count,
+                average_ms,
+            } => [
+                op::COMPLETED,
+                f64::from(unit),
+                call.map_or(-1.0, |c| c as f64),
+                duration_ms,
+                run_count as f64,
+                average_ms,
+            ],
+            Event::Failed {
+                unit,
+                failure,
+                culprit,
+            } => {
+                let (reference, msg) = b.failure(failure);
+                let culprit = culprit.map_or(-1.0, f64::from);
+                [op::FAILED, f64::from(unit), reference, msg, culprit, 0.0]
+            }
+            Event::Retry {
+                unit,
+                attempt,
+                delay_ms,
+                failure,
+            } => {
+                let (reference, msg) = b.failure(failure);
+                [
+                    op::RETRY,
+                    f64::from(unit),
+                    f64::from(attempt),
+                    delay_ms,
+                    reference,
+                    msg,
+                ]
+            }
+            Event::ProcessPhase {
+                unit,
+                phase,
+                run_mode,
+            } => [
+                op::PHASE,
+                f64::from(unit),
+                f64::from(phase as u8),
+                f64::from(run_mode as u8),
+                0.0,
+                0.0,
+            ],
+            Event::Done { ticket, error } => match error {
+                None => [op::DONE, ticket as f64, 0.0, 0.0, -1.0, 0.0],
+                Some((worker, e)) => {
+                    let code = f64::from(e.code() as u8);
+                    let msg = b.string(e.to_string());
+                    [op::DONE, ticket as f64, code, msg, f64::from(worker), 0.0]
+                }
+            },
+        };
+        b.push(r);
+    }
+}
+
+/// Turns an engine error into a JavaScript error whose message starts with
+/// the stable code; the facade turns it into a `SynchronikError`.
+fn engine_error(e: &EngineError) -> Error {
+    Error::new(
+        Status::GenericFailure,
+        format!("{}: {}", e.code().as_str(), e),
+    )
+}
+
+/// One engine, owned by one JavaScript manager.
+#[napi]
+pub struct NativeEngine {
+    runtime: Arc<Runtime>,
+    outbox: Arc<Outbox>,
+}
+
+#[napi]
+impl NativeEngine {
+    /// Creates an engine. `wake` is called (on the JavaScript thread) when
+    /// the engine's thread produced records; it should call `drain()`.
+    #[napi(constructor)]
+    pub fn new(env: Env, wake: Function<(), ()>, options: Option<JsEngineOptions>) -> Result<Self> {
+        let manual = options.and_then(|o| o.manual_clock).unwrap_or(false);
+        let tsfn: WakeFn = wake.build_threadsafe_function().weak::<true>().build()?;
+        let outbox = Arc::new(Outbox {
+            batch: Mutex::new(Batch::default()),
+            wake_pending: AtomicBool::new(false),
+            wake: Mutex::new(Some(tsfn)),
+        });
+        let clock = if manual {
+            ClockChoice::Manual(Arc::new(ManualClock::new()))
+        } else {
+            ClockChoice::System(Arc::new(SystemClock::new()))
+        };
+        let waker = Arc::downgrade(&outbox);
+        let runtime = Runtime::new(
+            clock,
+            outbox.clone(),
+            outbox.clone(),
+            Box::new(move || {
+                if let Some(o) = waker.upgrade() {
+                    o.wake();
+                }
+            }),
+        )
+        .map_err(|e| Error::from_reason(format!("cannot start the engine thread: {e}")))?;
+        let runtime = Arc::new(runtime);
+        // Stop the engine's thread before this environment (a worker thread,
+        // say) goes away, even if the JavaScript object was never collected.
+        let weak: Weak<Runtime> = Arc::downgrade(&runtime);
+        let weak_outbox = Arc::downgrade(&outbox);
+        env.add_env_cleanup_hook((weak, weak_outbox), |(rt, ob)| {
+            if let Some(ob) = ob.upgrade() {
+                ob.wake.lock().take();
+            }
+            if let Some(rt) = rt.upgrade() {
+                rt.shutdown();
+            }
+        })?;
+        Ok(Self { runtime, outbox })
+    }
+
+    /// Everything the engine produced since the last drain, in order.
+    #[napi]
+    pub fn drain(&self) -> Drained {
+        let b = self.outbox.take();
+        Drained {
+            ops: Float64Array::new(b.ops),
+            strs: b.strs,
+        }
+    }
+
+    /// Registers a worker; returns its slot.
+    #[napi]
+    pub fn register_worker(&self, spec: JsWorkerSpec) -> Result<Vec<u32>> {
+        let spec = WorkerSpec::try_from(spec)?;
+        self.runtime
+            .with(|e| e.register(UnitSpec::Worker(spec)))
+            .map_err(|e| engine_error(&e))
+    }
+
+    /// Registers a process and its workers; returns the process's slot, then
+    /// its workers' slots in order.
+    #[napi]
+    pub fn register_process(&self, spec: JsProcessSpec) -> Result<Vec<u32>> {
+        let spec = ProcessSpec::try_from(spec)?;
+        self.runtime
+            .with(|e| e.register(UnitSpec::Process(spec)))
+            .map_err(|e| engine_error(&e))
+    }
+
+    /// Removes a unit; false for an unknown id.
+    #[napi]
+    pub fn release(&self, id: String) -> bool {
+        self.runtime.with(|e| e.release(&id))
+    }
+
+    /// Slot of `id`, or -1.
+    #[napi]
+    pub fn slot_of(&self, id: String) -> i64 {
+        self.runtime
+            .with(|e| e.registry().slot_of(&id).map_or(-1, i64::from))
+    }
+
+    /// Slots of all units in registration order.
+    #[napi]
+    pub fn ordered_slots(&self) -> Vec<u32> {
+        self.runtime.with(|e| e.registry().ordered().collect())
+    }
+
+    /// Sets a status; false for an unknown id.
+    #[napi]
+    pub fn update_status(&self, id: String, status: String) -> Result<bool> {
+        let status = UnitStatus::parse(&status)
+            .ok_or_else(|| Error::new(Status::InvalidArg, format!("unknown status {status}")))?;
+        Ok(self.runtime.with(|e| e.update_status(&id, status)))
+    }
+
+    /// Enables or disables a unit; false for an unknown id.
+    #[napi]
+    pub fn set_enabled(&self, id: String, enabled: bool) -> bool {
+        self.runtime.with(|e| e.set_enabled(&id, enabled))
+    }
+
+    /// Changes settings; false for an unknown id.
+    #[napi]
+    pub fn update_config(&self, id: String, patch: JsConfigPatch) -> Result<bool> {
+        let patch = ConfigPatch::try_from(patch)?;
+        Ok(self.runtime.with(|e| e.update_config(&id, &patch)))
+    }
+
+    /// Every paused unit becomes idle.
+    #[napi]
+    pub fn start_all(&self) {
+        self.runtime.with(|e| e.start_all());
+    }
+
+    /// Every unit becomes paused.
+    #[napi]
+    pub fn stop_all(&self) {
+        self.runtime.with(|e| e.stop_all());
+    }
+
+    /// Runs a unit now; returns the ticket that a DONE record ends.
+    #[napi]
+    pub fn run_unit(&self, id: String) -> f64 {
+        self.runtime.with(|e| e.run_unit(&id)) as f64
+    }
+
+    /// Reports the delay before the retry after attempt `call`.
+    #[napi]
+    pub fn report_retry_delay(&self, call: f64, delay_ms: f64) {
+        self.runtime
+            .with(|e| e.report_retry_delay(call as CallId, delay_ms));
+    }
+
+    /// Reports settled attempts: pairs `[call, ok]` (ok 1 or 0); each failed
+    /// one takes the next message of `messages`. Returns what the engine
+    /// produced in response (the next runs to start, events), so the steady
+    /// state needs no thread hop.
+    #[napi]
+    pub fn complete(&self, outcomes: Float64Array, messages: Vec<String>) -> Drained {
+        let mut messages = messages.into_iter();
+        let pairs = outcomes.chunks_exact(2).map(|p| {
+            let outcome = if p[1] != 0.0 {
+                Outcome::Ok
+            } else {
+                Outcome::Err {
+                    message: messages.next().unwrap_or_default(),
+                }
+            };
+            (p[0] as CallId, outcome)
+        });
+        self.runtime.with(|e| e.complete(pairs));
+        self.drain()
+    }
+
+    /// Current engine time in ms (the manual clock's, or the system clock's).
+    #[napi]
+    pub fn now(&self) -> f64 {
+        synchronik_core::nanos_to_ms(self.runtime.clock().now())
+    }
+
+    /// Manual clock only: fires the earliest timers due at or before
+    /// `limit_ms`. Returns whether anything fired.
+    #[napi]
+    pub fn fire_next(&self, limit_ms: f64) -> bool {
+        self.runtime.fire_next(synchronik_core::ms_to_nanos(limit_ms))
+    }
+
+    /// Manual clock only: moves the clock to `ms` (never backwards).
+    #[napi]
+    pub fn set_manual_time(&self, ms: f64) {
+        if let Some(c) = self.runtime.manual_clock() {
+            c.set(synchronik_core::ms_to_nanos(ms));
+        }
+    }
+
+    /// Counts for `getEngineStats`: [units, runs in progress, attempts in flight].
+    #[napi]
+    pub fn counts(&self) -> Vec<f64> {
+        self.runtime.with(|e| {
+            vec![
+                e.registry().len() as f64,
+                e.active_runs() as f64,
+                e.in_flight() as f64,
+            ]
+        })
+    }
+
+    /// Stops the engine's thread and drops the wake-up. The engine can no
+    /// longer fire timers afterwards.
+    #[napi]
+    pub fn dispose(&self) {
+        self.outbox.wake.lock().take();
+        self.runtime.shutdown();
+    }
+}
+
+impl TryFrom<JsWorkerSpec> for WorkerSpec {
+    type Error = Error;
+
+    fn try_from(s: JsWorkerSpec) -> Result<Self> {
+        let retry_delay = if s.retry_delay_per_retry.unwrap_or(false) {
+            RetryDelay::PerRetry
+        } else {
+            RetryDelay::Fixed(s.retry_delay_ms.unwrap_or(0.0))
+        };
+        Ok(WorkerSpec {
+            common: common(s.id, s.enabled, s.status, s.run_count)?,
+            config: WorkerConfig {
+                interval_ms: s.interval_ms,
+                run_on_interval: s.run_on_interval.unwrap_or(false),
+                max_runs: s.max_runs.map(|m| m as u64),
+                timeout_ms: s.timeout_ms.unwrap_or(10_000.0),
+                max_retries: s.max_retries.unwrap_or(0),
+                retry_delay,
+            },
+        })
+    }
+}
+
+impl TryFrom<JsProcessSpec> for ProcessSpec {
+    type Error = Error;
+
+    fn try_from(s: JsProcessSpec) -> Result<Self> {
+        let defaults = ProcessConfig::default();
+        Ok(ProcessSpec {
+            common: common(s.id, s.enabled, s.status, s.run_count)?,
+            config: ProcessConfig {
+                run_mode: run_mode(s.run_mode)?.unwrap_or(defaults.run_mode),
+                batch_size: s.batch_size.unwrap_or(defaults.batch_size),
+                isolation_delay_ms: s.isolation_delay_ms.unwrap_or(defaults.isolation_delay_ms),
+            },
+            workers: s
+                .workers
+                .into_iter()
+                .map(WorkerSpec::try_from)
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
+impl TryFrom<JsConfigPatch> for ConfigPatch {
+    type Error = Error;
+
+    fn try_from(p: JsConfigPatch) -> Result<Self> {
+        let retry_delay = match (p.retry_delay_per_retry, p.retry_delay_ms) {
+            (Some(true), _) => Some(RetryDelay::PerRetry),
+            (_, Some(ms)) => Some(RetryDelay::Fixed(ms)),
+            _ => None,
+        };
+        Ok(ConfigPatch {
+            enabled: p.enabled,
+            interval_ms: p.interval_ms.map(|v| (v >= 0.0).then_some(v)),
+            run_on_interval: p.run_on_interval,
+            max_runs: p.max_runs.map(|v| (v >= 0.0).then_some(v as u64)),
+            timeout_ms: p.timeout_ms,
+            max_retries: p.max_retries,
+            retry_delay,
+            run_mode: run_mode(p.run_mode)?,
+            batch_size: p.batch_size,
+            isolation_delay_ms: p.isolation_delay_ms,
+        })
+    }
+}
+
+fn common(id: String, enabled: Option<bool>, status: Option<String>, runs: Option<f64>) -> Result<CommonSpec> {
+    let status = match status {
+        None => UnitStatus::Idle,
+        Some(s) => UnitStatus::parse(&s)
+            .ok_or_else(|| Error::new(Status::InvalidArg, format!("unknown status {s}")))?,
+    };
+    Ok(CommonSpec {
+        id,
+        enabled: enabled.unwrap_or(true),
+        status,
+        run_count: runs.map_or(0, |r| r as u64),
+    })
+}
+
+fn run_mode(m: Option<String>) -> Result<Option<RunMode>> {
+    m.map(|m| {
+        RunMode::parse(&m)
+            .ok_or_else(|| Error::new(Status::InvalidArg, format!("unknown runMode {m}")))
+    })
+    .transpose()
+}

@@ -592,6 +592,7 @@ impl Engine {
                     self.emit(Event::Failed {
                         unit: slot,
                         failure,
+                        culprit: None,
                     });
                 }
                 Err(message)
@@ -769,6 +770,7 @@ impl Engine {
                 self.emit(Event::Failed {
                     unit: slot,
                     failure: Failure::Engine(error.clone()),
+                    culprit: Some(worker),
                 });
                 self.emit(Event::Done {
                     ticket: p.ticket,

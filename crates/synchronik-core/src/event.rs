@@ -129,8 +129,13 @@ pub enum Event {
         run_count: u64,
         average_ms: f64,
     },
-    /// A run of the unit failed for good.
-    Failed { unit: Slot, failure: Failure },
+    /// A run of the unit failed for good. For a process, `culprit` is the
+    /// worker whose failure failed it.
+    Failed {
+        unit: Slot,
+        failure: Failure,
+        culprit: Option<Slot>,
+    },
     /// An attempt failed and another follows after `delay_ms`.
     Retry {
         unit: Slot,
@@ -171,7 +176,7 @@ impl fmt::Display for Event {
             Event::Completed {
                 unit, duration_ms, ..
             } => write!(f, "#{unit} complete in {duration_ms:.3} ms"),
-            Event::Failed { unit, failure } => write!(f, "#{unit} error: {}", failure.message()),
+            Event::Failed { unit, failure, .. } => write!(f, "#{unit} error: {}", failure.message()),
             Event::Retry {
                 unit,
                 attempt,

@@ -1,0 +1,7 @@
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const synchronik = require('./index.js');
+
+export const { createSynchronikManager, SynchronikError } = synchronik;
+export default synchronik;

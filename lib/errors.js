@@ -1,0 +1,83 @@
+'use strict';
+
+/**
+ * The class of every error synchronik throws or rejects with (bad arguments
+ * are `TypeError`s). `code` is stable; a wrapped user error is in `cause`.
+ */
+class SynchronikError extends Error {
+  /**
+   * @param {string} message
+   * @param {string} code
+   * @param {{ cause?: unknown, unitId?: string }} [options]
+   */
+  constructor(message, code, options = {}) {
+    super(message, 'cause' in options ? { cause: options.cause } : undefined);
+    this.name = 'SynchronikError';
+    this.code = code;
+    if (options.unitId !== undefined) this.unitId = options.unitId;
+  }
+}
+
+/** Error codes by the number the engine sends (see crates/synchronik-core/src/error.rs). */
+const ENGINE_CODES = [
+  undefined,
+  'ERR_UNKNOWN_UNIT',
+  'ERR_WRONG_KIND',
+  'ERR_INVALID_UNIT',
+  'ERR_TIMEOUT',
+  'ERR_STOPPED',
+  'ERR_RELEASED',
+  'ERR_WORKER_FAILED',
+  'ERR_RUN_FAILED',
+];
+
+/** Describes a value for an error message: its type, or the value itself for a bad number. */
+function describe(value) {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return value === '' ? 'empty string' : `string "${value.length > 40 ? value.slice(0, 40) + '…' : value}"`;
+  return typeof value;
+}
+
+/**
+ * What a run failed with, as an Error: Errors pass through; anything else a
+ * `run` threw or rejected with is wrapped, with the value kept as `cause`.
+ */
+function toError(value, unitId) {
+  if (value instanceof Error) return value;
+  let shown;
+  try {
+    shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  } catch {
+    shown = typeof value;
+  }
+  return new SynchronikError(
+    `worker "${unitId}" failed with a non-Error value: ${shown}`,
+    'ERR_NON_ERROR_THROWN',
+    { cause: value, unitId },
+  );
+}
+
+/** The message the engine records for a failure. */
+function messageOf(error) {
+  try {
+    return String(error && error.message !== undefined ? error.message : error);
+  } catch {
+    return 'unknown error';
+  }
+}
+
+/** Turns an error thrown by the native engine ("ERR_CODE: message") into a SynchronikError. */
+function fromNative(err, Ctor = SynchronikError) {
+  const m = /^(ERR_[A-Z_]+): ([\s\S]*)$/.exec(String(err && err.message));
+  if (!m) return err;
+  if (Ctor === TypeError) {
+    const e = new TypeError(m[2]);
+    e.code = m[1];
+    return e;
+  }
+  return new SynchronikError(m[2], m[1]);
+}
+
+module.exports = { SynchronikError, ENGINE_CODES, describe, toError, messageOf, fromNative };

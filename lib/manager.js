@@ -1,0 +1,752 @@
+'use strict';
+
+// The manager users hold: an EventEmitter in front of one native engine.
+//
+// What lives here and nowhere else: the users' objects and functions (in a
+// table indexed by the engine's slot numbers), their AbortControllers, the
+// EventEmitter, argument validation and the handle that keeps Node alive
+// while work is in flight. Every decision about when and whether something
+// runs is made by the engine; this file only carries out its records.
+
+const { EventEmitter } = require('node:events');
+const { NativeEngine } = require('./native.js');
+const ops = require('./ops');
+const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe } = require('./errors');
+const v = require('./validate');
+
+const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS } = ops;
+const EXECUTION_TIMES_KEPT = 100;
+const ABORT_CODES = [undefined, 'ERR_TIMEOUT', 'ERR_STOPPED', 'ERR_RELEASED'];
+const ABORT_TEXT = [undefined, 'timed out', 'was stopped', 'was released'];
+const noop = () => {};
+
+/** Fields the snapshot and the `updated` payload leave out. */
+const isCopyable = (value) => typeof value !== 'function';
+
+/** A deep copy without functions (for snapshots and event payloads). */
+function plainCopy(value, seen = new WeakMap()) {
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof Date) return new Date(value.getTime());
+  if (value instanceof Error) return value;
+  if (seen.has(value)) return seen.get(value);
+  if (Array.isArray(value)) {
+    const out = [];
+    seen.set(value, out);
+    for (const item of value) if (isCopyable(item)) out.push(plainCopy(item, seen));
+    return out;
+  }
+  const out = {};
+  seen.set(value, out);
+  for (const key of Object.keys(value)) {
+    const item = value[key];
+    if (isCopyable(item)) out[key] = plainCopy(item, seen);
+  }
+  return out;
+}
+
+/** Converts a validated worker object into the engine's spec. */
+function workerSpec(w) {
+  return {
+    id: w.id,
+    enabled: w.enabled,
+    status: w.status,
+    runCount: w.meta && Number.isFinite(w.meta.runCount) ? w.meta.runCount : undefined,
+    intervalMs: w.intervalMs,
+    runOnInterval: w.runOnInterval,
+    maxRuns: w.maxRuns,
+    timeoutMs: w.timeoutMs,
+    maxRetries: w.maxRetries,
+    retryDelayMs: typeof w.retryDelayMs === 'number' ? w.retryDelayMs : undefined,
+    retryDelayPerRetry: typeof w.retryDelayMs === 'function',
+  };
+}
+
+function processSpec(p) {
+  return {
+    id: p.id,
+    enabled: p.enabled,
+    status: p.status,
+    runCount: p.meta && Number.isFinite(p.meta.runCount) ? p.meta.runCount : undefined,
+    runMode: p.runMode,
+    batchSize: p.batchSize,
+    isolationDelayMs: p.isolationDelayMs,
+    workers: p.workers.map(workerSpec),
+  };
+}
+
+/** The engine-relevant part of a config change. */
+function patchSpec(patch) {
+  const out = {};
+  const copy = (key, value) => {
+    if (value !== undefined) out[key] = value;
+  };
+  copy('enabled', patch.enabled);
+  copy('intervalMs', patch.intervalMs);
+  copy('runOnInterval', patch.runOnInterval);
+  copy('maxRuns', patch.maxRuns);
+  copy('timeoutMs', patch.timeoutMs);
+  copy('maxRetries', patch.maxRetries);
+  if (typeof patch.retryDelayMs === 'function') out.retryDelayPerRetry = true;
+  else if (patch.retryDelayMs !== undefined) {
+    out.retryDelayMs = patch.retryDelayMs;
+    out.retryDelayPerRetry = false;
+  }
+  copy('runMode', patch.runMode);
+  copy('batchSize', patch.batchSize);
+  copy('isolationDelayMs', patch.isolationDelayMs);
+  return out;
+}
+
+function ensureMeta(unit) {
+  if (!v.isObject(unit.meta)) unit.meta = {};
+  const m = unit.meta;
+  if (!Number.isFinite(m.runCount)) m.runCount = 0;
+  if (!Array.isArray(m.executionTimesMs)) m.executionTimesMs = [];
+  if (!Number.isFinite(m.averageExecutionTimeMs)) m.averageExecutionTimeMs = 0;
+  return m;
+}
+
+class SynchronikManager extends EventEmitter {
+  constructor(options = {}) {
+    super();
+    if (!v.isObject(options)) throw v.fail('createSynchronikManager', 'options', 'an object', options);
+    const positive = (key) => {
+      if (options[key] !== undefined) {
+        v.check('createSynchronikManager', `options.${key}`, options[key], (x) => typeof x === 'number' && Number.isFinite(x) && x > 0, 'a positive finite number of milliseconds');
+      }
+    };
+    positive('loopInterval');
+    positive('watcherInterval');
+    positive('stallThresholdMs');
+    positive('statsEmissionIntervalMs');
+    if (options.clock !== undefined && options.clock !== 'system' && options.clock !== 'manual') {
+      throw v.fail('createSynchronikManager', 'options.clock', "'system' or 'manual'", options.clock);
+    }
+    this.options = { loopInterval: 1000, watcherInterval: 60000, ...options };
+
+    /** Unit objects by slot. */
+    this._units = [];
+    /** 'worker' | 'process' by slot. */
+    this._kinds = [];
+    /** Attempts in flight: call id → { slot, controller, ok, value }. */
+    this._calls = new Map();
+    /** Pending run requests: ticket → { resolve, reject }. */
+    this._tickets = new Map();
+    /** Drained record chunks not yet carried out (see _pump). */
+    this._chunks = [];
+    /** Settled attempts not yet reported: [call, ok, …] and failure messages. */
+    this._outcomes = [];
+    this._messages = [];
+    this._reported = [];
+    this._flushQueued = false;
+    this._allListeners = new Set();
+    this._keepAlive = null;
+    this._warnedListenerError = false;
+    this._lastCpu = null;
+    this._lastCpuAt = 0;
+
+    // The engine's thread wakes JavaScript through a weak threadsafe
+    // function. It reaches the manager through a WeakRef so that a dropped
+    // manager can be collected (its engine and thread go with it).
+    const self = new WeakRef(this);
+    this._native = new NativeEngine(() => {
+      const m = self.deref();
+      if (m) m._pump(m._native.drain());
+    }, { manualClock: options.clock === 'manual' });
+    this._flush = () => this._flushOutcomes();
+  }
+
+  // ---------------------------------------------------------------------
+  // Carrying out the engine's records
+  // ---------------------------------------------------------------------
+
+  /**
+   * Queues a drained chunk and carries out every queued record in order.
+   * Re-entrant: a listener that calls the manager pumps the same queue, so
+   * records produced earlier are still carried out first.
+   */
+  _pump(drained) {
+    if (drained.ops.length > 0) this._chunks.push({ ops: drained.ops, strs: drained.strs, i: 0 });
+    const chunks = this._chunks;
+    while (chunks.length > 0) {
+      const chunk = chunks[0];
+      if (chunk.i >= chunk.ops.length) {
+        chunks.shift();
+        continue;
+      }
+      const at = chunk.i;
+      chunk.i += STRIDE;
+      this._apply(chunk.ops, at, chunk.strs);
+    }
+    this._updateKeepAlive();
+  }
+
+  /** Drains what the engine produced and carries it out. */
+  _sync() {
+    this._pump(this._native.drain());
+  }
+
+  _apply(o, i, strs) {
+    switch (o[i]) {
+      case ops.RUN:
+        return this._startAttempt(o[i + 1], o[i + 2], o[i + 3], o[i + 4] === 1);
+      case ops.ABORT: {
+        const call = this._calls.get(o[i + 1]);
+        if (!call) return;
+        this._calls.delete(o[i + 1]);
+        const reason = o[i + 2];
+        const unit = this._units[call.slot];
+        const id = unit ? unit.id : '?';
+        call.controller.abort(new SynchronikError(`worker "${id}" ${ABORT_TEXT[reason]}`, ABORT_CODES[reason], { unitId: id }));
+        return;
+      }
+      case ops.STATUS: {
+        const unit = this._units[o[i + 1]];
+        if (!unit) return;
+        const current = STATUSES[o[i + 3]];
+        unit.status = current;
+        if (this._wants('updated')) {
+          this._updated(unit, REASONS[o[i + 4]], STATUSES[o[i + 2]], current, this._statusExtra);
+        }
+        return;
+      }
+      case ops.CONFIG: {
+        const unit = this._units[o[i + 1]];
+        if (unit && this._wants('updated')) this._updated(unit, 'config-change', unit.status, unit.status);
+        return;
+      }
+      case ops.ENABLED: {
+        const unit = this._units[o[i + 1]];
+        if (unit) unit.enabled = o[i + 2] === 1;
+        return;
+      }
+      case ops.PARENT: {
+        const unit = this._units[o[i + 1]];
+        const proc = this._units[o[i + 2]];
+        if (unit && proc) unit.processId = proc.id;
+        return;
+      }
+      case ops.RELEASED:
+        this._units[o[i + 1]] = undefined;
+        this._kinds[o[i + 1]] = undefined;
+        return;
+      case ops.STARTED: {
+        const unit = this._units[o[i + 1]];
+        if (!unit) return;
+        unit.lastRun = new Date(o[i + 2]);
+        this._hook(unit, 'onStart');
+        if (this._wants('start')) this._deliver('start', { type: 'start', unitId: unit.id });
+        return;
+      }
+      case ops.COMPLETED: {
+        const unit = this._units[o[i + 1]];
+        if (!unit) return;
+        const callId = o[i + 2];
+        const call = callId >= 0 ? this._calls.get(callId) : undefined;
+        const result = call ? call.value : undefined;
+        const durationMs = o[i + 3];
+        const meta = ensureMeta(unit);
+        meta.runCount = o[i + 4];
+        meta.executionTimesMs.push(durationMs);
+        if (meta.executionTimesMs.length > EXECUTION_TIMES_KEPT) meta.executionTimesMs.shift();
+        meta.averageExecutionTimeMs = o[i + 5];
+        meta.lastDurationMs = durationMs;
+        this._hook(unit, 'onComplete', result);
+        if (this._wants('complete')) {
+          this._deliver('complete', { type: 'complete', unitId: unit.id, result, durationMs });
+        }
+        return;
+      }
+      case ops.FAILED: {
+        const unit = this._units[o[i + 1]];
+        if (!unit) return;
+        const culprit = o[i + 4] >= 0 ? this._units[o[i + 4]] : undefined;
+        const error = this._failure(o[i + 2], strs[o[i + 3]], unit, culprit);
+        unit.error = error;
+        this._hook(unit, 'onError', error);
+        if (this._wants('error')) this._deliver('error', { type: 'error', unitId: unit.id, error });
+        return;
+      }
+      case ops.RETRY: {
+        const unit = this._units[o[i + 1]];
+        if (!unit || !this._wants('retry')) return;
+        const error = this._failure(o[i + 4], strs[o[i + 5]], unit);
+        this._deliver('retry', { type: 'retry', unitId: unit.id, attempt: o[i + 2], delayMs: o[i + 3], error });
+        return;
+      }
+      case ops.PHASE: {
+        const unit = this._units[o[i + 1]];
+        if (unit && this._wants('milestone')) {
+          this._deliver('milestone', {
+            type: 'milestone',
+            milestoneId: `unit:${unit.id}:${PHASES[o[i + 2]]}`,
+            payload: { runMode: RUN_MODES[o[i + 3]] },
+          });
+        }
+        return;
+      }
+      case ops.DONE: {
+        const ticket = this._tickets.get(o[i + 1]);
+        if (!ticket) return;
+        this._tickets.delete(o[i + 1]);
+        if (o[i + 2] === 0) return ticket.resolve();
+        const worker = o[i + 4] >= 0 ? this._units[o[i + 4]] : undefined;
+        ticket.reject(
+          new SynchronikError(strs[o[i + 3]], ENGINE_CODES[o[i + 2]], {
+            cause: worker ? worker.error : undefined,
+            unitId: worker ? worker.id : undefined,
+          }),
+        );
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** The error object of a failure record: the user's value for a call, else an engine error. */
+  _failure(reference, message, unit, culprit) {
+    if (reference > 0) {
+      const call = this._calls.get(reference);
+      if (call) return call.value;
+      return new SynchronikError(message, 'ERR_RUN_FAILED', { unitId: unit.id });
+    }
+    const code = ENGINE_CODES[-reference] || 'ERR_RUN_FAILED';
+    return new SynchronikError(message, code, {
+      unitId: culprit ? culprit.id : unit.id,
+      ...(culprit && culprit.error !== undefined ? { cause: culprit.error } : {}),
+    });
+  }
+
+  _startAttempt(callId, slot, attempt, retryable) {
+    const unit = this._units[slot];
+    const controller = new AbortController();
+    const call = { slot, controller, ok: false, value: undefined };
+    this._calls.set(callId, call);
+    if (!unit) {
+      this._settle(callId, false, new SynchronikError('unit is gone', 'ERR_RELEASED'));
+      return;
+    }
+    if (retryable && typeof unit.retryDelayMs === 'function') {
+      // The delay before retry number `attempt`, asked now so that it is
+      // known however this attempt ends (a timeout included).
+      let delay = 0;
+      try {
+        delay = Number(unit.retryDelayMs(attempt));
+      } catch (e) {
+        this._reportListenerError(e, { unitId: unit.id, source: 'retryDelayMs' });
+      }
+      this._native.reportRetryDelay(callId, Number.isFinite(delay) && delay > 0 ? delay : 0);
+    }
+    const ctx = {
+      unitId: unit.id,
+      attempt,
+      signal: controller.signal,
+      emitMilestone: (id, payload) => this.emitMilestone(id, payload),
+      progress: (fraction, message) => {
+        call.progress = { fraction, message };
+      },
+    };
+    let returned;
+    try {
+      returned = unit.run(ctx);
+    } catch (e) {
+      this._settle(callId, false, e);
+      return;
+    }
+    if (returned !== null && (typeof returned === 'object' || typeof returned === 'function') && typeof returned.then === 'function') {
+      Promise.resolve(returned).then(
+        (value) => this._settle(callId, true, value),
+        (error) => this._settle(callId, false, error),
+      );
+    } else {
+      this._settle(callId, true, returned);
+    }
+  }
+
+  /** Records a settled attempt; reported to the engine in one batch per microtask. */
+  _settle(callId, ok, value) {
+    const call = this._calls.get(callId);
+    if (!call) return; // timed out, stopped or released: it no longer counts
+    const unit = this._units[call.slot];
+    call.ok = ok;
+    call.value = ok ? value : toError(value, unit ? unit.id : '?');
+    this._outcomes.push(callId, ok ? 1 : 0);
+    if (!ok) this._messages.push(messageOf(call.value));
+    if (!this._flushQueued) {
+      this._flushQueued = true;
+      queueMicrotask(this._flush);
+    }
+  }
+
+  _flushOutcomes() {
+    this._flushQueued = false;
+    const outcomes = this._outcomes;
+    const messages = this._messages;
+    this._outcomes = [];
+    this._messages = [];
+    const drained = this._native.complete(Float64Array.from(outcomes), messages);
+    this._pump(drained);
+    // The records that referred to these calls' values have been carried out.
+    for (let k = 0; k < outcomes.length; k += 2) this._calls.delete(outcomes[k]);
+    this._updateKeepAlive();
+  }
+
+  /** Holds one ref'd handle exactly while runs are in flight. */
+  _updateKeepAlive() {
+    const busy = this._tickets.size > 0 || this._calls.size > 0;
+    if (busy && this._keepAlive === null) {
+      // The closure holds the manager, so a manager with work in flight is
+      // never collected even if the caller dropped it.
+      this._keepAlive = setInterval(() => void this, 0x7fffffff);
+    } else if (!busy && this._keepAlive !== null) {
+      clearInterval(this._keepAlive);
+      this._keepAlive = null;
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // Events
+  // ---------------------------------------------------------------------
+
+  _wants(type) {
+    return this._allListeners.size > 0 || this.listenerCount(type) > 0;
+  }
+
+  _updated(unit, reason, previous, current, extra) {
+    const payload = { ...plainCopy(unit), ...(extra || {}), reason, previous, current };
+    this._deliver('updated', { type: 'updated', unitId: unit.id, payload });
+  }
+
+  /** Delivers an event to its listeners and to every subscriber; a throwing listener is reported, never rethrown. */
+  _deliver(type, event) {
+    if (this.listenerCount(type) > 0) {
+      for (const listener of this.rawListeners(type)) {
+        try {
+          listener.call(this, event);
+        } catch (e) {
+          this._reportListenerError(e, event);
+        }
+      }
+    }
+    for (const listener of this._allListeners) {
+      try {
+        listener(event);
+      } catch (e) {
+        this._reportListenerError(e, event);
+      }
+    }
+  }
+
+  _hook(unit, name, arg) {
+    const fn = unit[name];
+    if (typeof fn !== 'function') return;
+    try {
+      const r = fn.call(unit, arg);
+      if (r && typeof r.then === 'function') {
+        Promise.resolve(r).catch((e) => this._reportListenerError(e, { type: name, unitId: unit.id }));
+      }
+    } catch (e) {
+      this._reportListenerError(e, { type: name, unitId: unit.id });
+    }
+  }
+
+  _reportListenerError(error, event) {
+    if (this.listenerCount('listenerError') > 0) {
+      for (const listener of this.rawListeners('listenerError')) {
+        try {
+          listener.call(this, { type: 'listenerError', error, event });
+        } catch {
+          // A failing listenerError listener has nowhere left to report to.
+        }
+      }
+      return;
+    }
+    if (!this._warnedListenerError) {
+      this._warnedListenerError = true;
+      console.error(
+        `[synchronik] a listener or hook threw while handling ${event && event.type ? `"${event.type}"` : 'an event'} (further ones are not printed; listen to "listenerError" to see them all):`,
+        error,
+      );
+    }
+  }
+
+  /** Listens to every event; returns the unsubscribe function. */
+  subscribeToEvents(listener) {
+    if (typeof listener !== 'function') throw v.fail('subscribeToEvents', 'listener', 'a function', listener);
+    this._allListeners.add(listener);
+    return () => {
+      this._allListeners.delete(listener);
+    };
+  }
+
+  _subscribe(method, type, fn, adapt) {
+    if (typeof fn !== 'function') throw v.fail(method, 'handler', 'a function', fn);
+    const listener = adapt(fn);
+    this.on(type, listener);
+    return () => {
+      this.off(type, listener);
+    };
+  }
+
+  /** Calls `handler(milestoneId, payload)` for every milestone. */
+  onMilestone(handler) {
+    return this._subscribe('onMilestone', 'milestone', handler, (fn) => (e) => fn(e.milestoneId, e.payload));
+  }
+
+  /** Calls `handler(unitId)` whenever a unit starts a run. */
+  onStart(handler) {
+    return this._subscribe('onStart', 'start', handler, (fn) => (e) => fn(e.unitId));
+  }
+
+  /** Calls `handler(unitId, result)` whenever a unit completes a run. */
+  onComplete(handler) {
+    return this._subscribe('onComplete', 'complete', handler, (fn) => (e) => fn(e.unitId, e.result));
+  }
+
+  /** Calls `handler(unitId, error)` whenever a unit fails a run. */
+  onError(handler) {
+    return this._subscribe('onError', 'error', handler, (fn) => (e) => fn(e.unitId, e.error));
+  }
+
+  /** Emits a milestone event after everything the engine produced before it. */
+  emitMilestone(milestoneId, payload = {}) {
+    v.validateId('emitMilestone', milestoneId, 'milestoneId');
+    this._sync();
+    if (this._wants('milestone')) this._deliver('milestone', { type: 'milestone', milestoneId, payload });
+  }
+
+  // ---------------------------------------------------------------------
+  // Registration and lookup
+  // ---------------------------------------------------------------------
+
+  /** Registers a worker or a process (with its workers); re-registering an id replaces it in place. */
+  registerUnit(unit) {
+    const kind = v.validateUnit('registerUnit', unit);
+    let slots;
+    try {
+      slots =
+        kind === 'worker'
+          ? this._native.registerWorker(workerSpec(unit))
+          : this._native.registerProcess(processSpec(unit));
+    } catch (e) {
+      throw fromNative(e, TypeError);
+    }
+    this._adopt(slots[0], unit, kind);
+    if (kind === 'process') unit.workers.forEach((w, k) => this._adopt(slots[k + 1], w, 'worker'));
+    this._sync();
+    return unit;
+  }
+
+  /** Takes a registered object as the mirror of its slot. */
+  _adopt(slot, unit, kind) {
+    this._units[slot] = unit;
+    this._kinds[slot] = kind;
+    if (unit.status === undefined) unit.status = 'idle';
+    if (unit.enabled === undefined) unit.enabled = true;
+    ensureMeta(unit);
+  }
+
+  /** Removes a unit; a running one has its signal aborted. Unknown ids are ignored. */
+  releaseUnit(id) {
+    v.validateId('releaseUnit', id);
+    this._native.release(id);
+    this._sync();
+  }
+
+  _slot(id) {
+    if (typeof id !== 'string') return -1;
+    return this._native.slotOf(id);
+  }
+
+  getUnitById(id) {
+    const slot = this._slot(id);
+    return slot >= 0 ? this._units[slot] : undefined;
+  }
+
+  getWorkerById(id) {
+    const slot = this._slot(id);
+    return slot >= 0 && this._kinds[slot] === 'worker' ? this._units[slot] : undefined;
+  }
+
+  getProcessById(id) {
+    const slot = this._slot(id);
+    return slot >= 0 && this._kinds[slot] === 'process' ? this._units[slot] : undefined;
+  }
+
+  getUnitStatus(id) {
+    const unit = this.getUnitById(id);
+    return unit ? unit.status : undefined;
+  }
+
+  listUnits() {
+    return Array.from(this._native.orderedSlots(), (s) => this._units[s]).filter(Boolean);
+  }
+
+  listWorkers() {
+    return Array.from(this._native.orderedSlots()).filter((s) => this._kinds[s] === 'worker').map((s) => this._units[s]);
+  }
+
+  listProcesses() {
+    return Array.from(this._native.orderedSlots()).filter((s) => this._kinds[s] === 'process').map((s) => this._units[s]);
+  }
+
+  /** Deep copies of every unit without functions. Never throws. */
+  getRegistrySnapshot() {
+    return this.listUnits().map((u) => plainCopy(u));
+  }
+
+  // ---------------------------------------------------------------------
+  // State
+  // ---------------------------------------------------------------------
+
+  /** Sets a unit's status; `options.payload` is merged into the `updated` event's payload. */
+  updateStatus(id, status, options) {
+    v.validateStatus('updateStatus', status);
+    if (options !== undefined && !v.isObject(options)) throw v.fail('updateStatus', 'options', 'an object', options);
+    if (typeof id !== 'string') return;
+    const extra = options && v.isObject(options.payload) ? options.payload : undefined;
+    if (extra) this._statusExtra = extra;
+    try {
+      this._native.updateStatus(id, status);
+      this._sync();
+    } finally {
+      this._statusExtra = undefined;
+    }
+  }
+
+  /** Changes a unit's settings (hot swap): they apply from its next attempt. */
+  updateUnitConfig(id, config) {
+    const unit = this.getUnitById(id);
+    if (!unit) {
+      if (!v.isObject(config)) throw v.fail('updateUnitConfig', 'config', 'an object', config);
+      return;
+    }
+    const kind = this._kinds[this._slot(id)];
+    v.validatePatch('updateUnitConfig', kind, config);
+    const { status, ...rest } = config;
+    Object.assign(unit, rest);
+    this._native.updateConfig(id, patchSpec(rest));
+    if (status !== undefined) this._native.updateStatus(id, status);
+    this._sync();
+  }
+
+  updateWorkerConfig(id, config) {
+    return this.updateUnitConfig(id, config);
+  }
+
+  updateProcessConfig(id, config) {
+    return this.updateUnitConfig(id, config);
+  }
+
+  _setEnabled(method, id, enabled) {
+    v.validateId(method, id);
+    this._native.setEnabled(id, enabled);
+    this._sync();
+  }
+
+  enableWorker(id) {
+    this._setEnabled('enableWorker', id, true);
+  }
+
+  disableWorker(id) {
+    this._setEnabled('disableWorker', id, false);
+  }
+
+  enableProcess(id) {
+    this._setEnabled('enableProcess', id, true);
+  }
+
+  disableProcess(id) {
+    this._setEnabled('disableProcess', id, false);
+  }
+
+  enableUnit(id) {
+    this._setEnabled('enableUnit', id, true);
+  }
+
+  disableUnit(id) {
+    this._setEnabled('disableUnit', id, false);
+  }
+
+  /** Disables a worker so that it is not run again. */
+  stopWorkerById(id) {
+    this._setEnabled('stopWorkerById', id, false);
+  }
+
+  /** Every paused unit becomes idle. */
+  startAll() {
+    this._native.startAll();
+    this._sync();
+  }
+
+  /** Every unit becomes paused. */
+  stopAll() {
+    this._native.stopAll();
+    this._sync();
+  }
+
+  // ---------------------------------------------------------------------
+  // Execution
+  // ---------------------------------------------------------------------
+
+  _run(method, id) {
+    v.validateId(method, id);
+    const ticket = this._native.runUnit(id);
+    const done = new Promise((resolve, reject) => {
+      this._tickets.set(ticket, { resolve, reject });
+    });
+    this._sync();
+    return done;
+  }
+
+  /** Runs one worker now; resolves when its run ended (never rejects). */
+  runWorkerById(id) {
+    return this._run('runWorkerById', id).catch(noop);
+  }
+
+  runUnitById(id) {
+    return this._run('runUnitById', id);
+  }
+
+  /**
+   * Runs a process now by its run mode. Rejects with a SynchronikError naming
+   * the worker when a sequential or isolated run fails.
+   */
+  runProcessById(id) {
+    return this._run('runProcessById', id);
+  }
+
+  // ---------------------------------------------------------------------
+  // Other
+  // ---------------------------------------------------------------------
+
+  /** Memory and CPU of this process, and the engine's counts. */
+  getEngineStats() {
+    const mem = process.memoryUsage();
+    const mb = (n) => `${(n / 1024 / 1024).toFixed(2)} MB`;
+    const now = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
+    let cpuPercent = 0;
+    if (this._lastCpu) {
+      const elapsedUs = Number(now - this._lastCpuAt) / 1000;
+      const usedUs = cpu.user - this._lastCpu.user + (cpu.system - this._lastCpu.system);
+      cpuPercent = elapsedUs > 0 ? (usedUs / elapsedUs) * 100 : 0;
+    }
+    this._lastCpu = cpu;
+    this._lastCpuAt = now;
+    const [units, running, dispatched] = this._native.counts();
+    return {
+      memory: { rss: mb(mem.rss), heapTotal: mb(mem.heapTotal), heapUsed: mb(mem.heapUsed), external: mb(mem.external) },
+      cpu: `${cpuPercent.toFixed(2)}%`,
+      engine: { units, running, queued: 0, dispatched, eventLoopLagMs: 0 },
+    };
+  }
+}
+
+/** Creates a manager. Creating one starts no timer. */
+function createSynchronikManager(options) {
+  return new SynchronikManager(options);
+}
+
+module.exports = { createSynchronikManager, SynchronikManager, describe };

@@ -1,0 +1,25 @@
+'use strict';
+
+// Layout of the engine's outbound records; must match `src/lib.rs`.
+// Every record is STRIDE numbers: an opcode and five operands.
+
+module.exports = Object.freeze({
+  STRIDE: 6,
+  RUN: 1, // call, slot, attempt, retryable
+  ABORT: 2, // call, reason (1 timeout, 2 stopped, 3 released)
+  STATUS: 3, // slot, previous, current, reason (0 status-change, 1 config-change)
+  CONFIG: 4, // slot
+  ENABLED: 5, // slot, enabled
+  PARENT: 6, // slot, process slot
+  RELEASED: 7, // slot
+  STARTED: 8, // slot, wall ms
+  COMPLETED: 9, // slot, call (-1: none), duration ms, run count, average ms
+  FAILED: 10, // slot, reference (call > 0 | -code), message index, culprit slot (-1)
+  RETRY: 11, // slot, attempt, delay ms, reference, message index
+  PHASE: 12, // slot, phase (0 running, 1 completed), run mode
+  DONE: 13, // ticket, error code (0: none), message index, worker slot (-1)
+  STATUSES: ['idle', 'running', 'paused', 'completed', 'error'],
+  RUN_MODES: ['sequential', 'parallel', 'batched', 'isolated'],
+  PHASES: ['running', 'completed'],
+  REASONS: ['status-change', 'config-change'],
+});

@@ -1,0 +1,136 @@
+'use strict';
+
+// Argument validation for the public API. Every message names the field,
+// what was expected and what was given: `registerUnit: unit.id must be a
+// non-empty string (got number)`.
+
+const { describe } = require('./errors');
+
+const STATUSES = ['idle', 'running', 'paused', 'completed', 'error'];
+const RUN_MODES = ['sequential', 'parallel', 'batched', 'isolated'];
+const OVERLAPS = ['skip', 'queue', 'allow'];
+const HOOKS = ['onStart', 'onComplete', 'onError'];
+
+function fail(method, field, expected, value) {
+  return new TypeError(`${method}: ${field} must be ${expected} (got ${describe(value)})`);
+}
+
+const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function check(method, field, value, ok, expected) {
+  if (!ok(value)) throw fail(method, field, expected, value);
+}
+
+const nonEmptyString = (v) => typeof v === 'string' && v.length > 0;
+const finiteAtLeast = (min) => (v) => typeof v === 'number' && Number.isFinite(v) && v >= min;
+const positiveFinite = (v) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+const intAtLeast = (min) => (v) => Number.isInteger(v) && v >= min;
+
+/** Field rules shared by registration and config updates: [name, test, expectation]. */
+const COMMON_RULES = [
+  ['name', (v) => typeof v === 'string', 'a string'],
+  ['description', (v) => typeof v === 'string', 'a string'],
+  ['enabled', (v) => typeof v === 'boolean', 'a boolean'],
+  ['status', (v) => STATUSES.includes(v), `one of ${STATUSES.map((s) => `'${s}'`).join(', ')}`],
+  ['meta', isObject, 'an object'],
+  ...HOOKS.map((h) => [h, (v) => typeof v === 'function', 'a function']),
+];
+
+const WORKER_RULES = [
+  ['run', (v) => typeof v === 'function', 'a function'],
+  ['intervalMs', positiveFinite, 'a positive finite number of milliseconds'],
+  ['runOnInterval', (v) => typeof v === 'boolean', 'a boolean'],
+  ['maxRuns', intAtLeast(1), 'a positive integer'],
+  ['timeoutMs', finiteAtLeast(0), 'a non-negative finite number of milliseconds (0 = no timeout)'],
+  ['maxRetries', intAtLeast(0), 'a non-negative integer'],
+  [
+    'retryDelayMs',
+    (v) => typeof v === 'function' || finiteAtLeast(0)(v),
+    'a non-negative finite number of milliseconds or a function of the retry number',
+  ],
+  ['overlap', (v) => OVERLAPS.includes(v), `one of ${OVERLAPS.map((s) => `'${s}'`).join(', ')}`],
+];
+
+const PROCESS_RULES = [
+  ['runMode', (v) => RUN_MODES.includes(v), `one of ${RUN_MODES.map((s) => `'${s}'`).join(', ')}`],
+  ['batchSize', intAtLeast(1), 'a positive integer'],
+  ['isolationDelayMs', finiteAtLeast(0), 'a non-negative finite number of milliseconds'],
+];
+
+function applyRules(method, path, obj, rules) {
+  for (const [key, ok, expected] of rules) {
+    if (obj[key] !== undefined) check(method, `${path}.${key}`, obj[key], ok, expected);
+  }
+}
+
+function validateWorker(method, path, w) {
+  if (!isObject(w)) throw fail(method, path, 'a worker object', w);
+  check(method, `${path}.id`, w.id, nonEmptyString, 'a non-empty string');
+  if (w.run === undefined) throw fail(method, `${path}.run`, 'a function', w.run);
+  applyRules(method, path, w, COMMON_RULES);
+  applyRules(method, path, w, WORKER_RULES);
+}
+
+/**
+ * Validates a unit for registration; returns 'worker' or 'process'. Throws a
+ * TypeError naming the first bad field.
+ */
+function validateUnit(method, unit) {
+  if (!isObject(unit)) throw fail(method, 'unit', 'an object', unit);
+  check(method, 'unit.id', unit.id, nonEmptyString, 'a non-empty string');
+  if (unit.workers === undefined) {
+    if (unit.run === undefined) {
+      throw fail(method, 'unit.run', 'a function (a worker) — or give unit.workers (a process)', unit.run);
+    }
+    validateWorker(method, 'unit', unit);
+    return 'worker';
+  }
+  if (!Array.isArray(unit.workers)) throw fail(method, 'unit.workers', 'an array of workers', unit.workers);
+  applyRules(method, 'unit', unit, COMMON_RULES);
+  applyRules(method, 'unit', unit, PROCESS_RULES);
+  const seen = new Set([unit.id]);
+  unit.workers.forEach((w, i) => {
+    validateWorker(method, `unit.workers[${i}]`, w);
+    if (seen.has(w.id)) {
+      throw new TypeError(
+        `${method}: unit.workers[${i}].id must be unique within the process (got "${w.id}" twice)`,
+      );
+    }
+    seen.add(w.id);
+  });
+  return 'process';
+}
+
+/** Validates a config change for a unit of the given kind. */
+function validatePatch(method, kind, patch) {
+  if (!isObject(patch)) throw fail(method, 'config', 'an object', patch);
+  if (patch.id !== undefined) throw new TypeError(`${method}: config.id cannot be changed (got ${describe(patch.id)})`);
+  applyRules(method, 'config', patch, COMMON_RULES);
+  if (kind === 'worker') applyRules(method, 'config', patch, WORKER_RULES);
+  else {
+    applyRules(method, 'config', patch, PROCESS_RULES);
+    if (patch.workers !== undefined) {
+      throw new TypeError(`${method}: config.workers cannot be changed; register the process again (got ${describe(patch.workers)})`);
+    }
+  }
+}
+
+function validateId(method, id, field = 'id') {
+  check(method, field, id, nonEmptyString, 'a non-empty string');
+}
+
+function validateStatus(method, status) {
+  check(method, 'status', status, (v) => STATUSES.includes(v), `one of ${STATUSES.map((s) => `'${s}'`).join(', ')}`);
+}
+
+module.exports = {
+  STATUSES,
+  RUN_MODES,
+  isObject,
+  fail,
+  check,
+  validateUnit,
+  validatePatch,
+  validateId,
+  validateStatus,
+};

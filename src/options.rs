@@ -1,0 +1,73 @@
+//! Option objects as JavaScript passes them. The facade has validated them
+//! (so users get messages in their own terms); the conversions into core
+//! types in `lib.rs` still refuse what the engine cannot represent.
+
+use napi_derive::napi;
+
+/// Options of a new engine.
+#[napi(object)]
+pub struct JsEngineOptions {
+    /// Run on a manual clock that moves only when advanced.
+    /// @default false
+    pub manual_clock: Option<bool>,
+}
+
+/// A worker to register.
+#[napi(object)]
+pub struct JsWorkerSpec {
+    pub id: String,
+    /// @default true
+    pub enabled: Option<bool>,
+    /// Initial status. @default "idle"
+    pub status: Option<String>,
+    /// Completed runs so far (from `meta.runCount`). @default 0
+    pub run_count: Option<f64>,
+    pub interval_ms: Option<f64>,
+    /// @default false
+    pub run_on_interval: Option<bool>,
+    pub max_runs: Option<f64>,
+    /// Bound of one attempt in ms; 0 = none. @default 10000
+    pub timeout_ms: Option<f64>,
+    /// @default 0
+    pub max_retries: Option<u32>,
+    /// Fixed delay between attempts. @default 0
+    pub retry_delay_ms: Option<f64>,
+    /// The delay is computed per retry by JavaScript. @default false
+    pub retry_delay_per_retry: Option<bool>,
+}
+
+/// A process to register, with its workers.
+#[napi(object)]
+pub struct JsProcessSpec {
+    pub id: String,
+    /// @default true
+    pub enabled: Option<bool>,
+    /// @default "idle"
+    pub status: Option<String>,
+    /// @default 0
+    pub run_count: Option<f64>,
+    /// @default "sequential"
+    pub run_mode: Option<String>,
+    /// @default 2
+    pub batch_size: Option<u32>,
+    /// @default 100
+    pub isolation_delay_ms: Option<f64>,
+    pub workers: Vec<JsWorkerSpec>,
+}
+
+/// A change of settings; absent fields stay as they are. A negative
+/// `intervalMs` or `maxRuns` clears the setting.
+#[napi(object)]
+pub struct JsConfigPatch {
+    pub enabled: Option<bool>,
+    pub interval_ms: Option<f64>,
+    pub run_on_interval: Option<bool>,
+    pub max_runs: Option<f64>,
+    pub timeout_ms: Option<f64>,
+    pub max_retries: Option<u32>,
+    pub retry_delay_ms: Option<f64>,
+    pub retry_delay_per_retry: Option<bool>,
+    pub run_mode: Option<String>,
+    pub batch_size: Option<u32>,
+    pub isolation_delay_ms: Option<f64>,
+}
