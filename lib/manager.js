@@ -27,7 +27,13 @@ const isCopyable = (value) => typeof value !== 'function';
 function plainCopy(value, seen = new WeakMap()) {
   if (typeof value !== 'object' || value === null) return value;
   if (value instanceof Date) return new Date(value.getTime());
-  if (value instanceof Error) return value;
+  if (value instanceof Error) {
+    try {
+      return structuredClone(value);
+    } catch {
+      return value;
+    }
+  }
   if (seen.has(value)) return seen.get(value);
   if (Array.isArray(value)) {
     const out = [];
@@ -206,7 +212,7 @@ class SynchronikManager extends EventEmitter {
         const current = STATUSES[o[i + 3]];
         unit.status = current;
         if (this._wants('updated')) {
-          this._updated(unit, REASONS[o[i + 4]], STATUSES[o[i + 2]], current, this._statusExtra);
+          this._updated(unit, REASONS[o[i + 4]], STATUSES[o[i + 2]], current);
         }
         return;
       }
@@ -230,12 +236,28 @@ class SynchronikManager extends EventEmitter {
         this._units[o[i + 1]] = undefined;
         this._kinds[o[i + 1]] = undefined;
         return;
+      case ops.LAST_RUN: {
+        const unit = this._units[o[i + 1]];
+        if (unit) unit.lastRun = new Date(o[i + 2]);
+        return;
+      }
       case ops.STARTED: {
         const unit = this._units[o[i + 1]];
         if (!unit) return;
-        unit.lastRun = new Date(o[i + 2]);
         this._hook(unit, 'onStart');
         if (this._wants('start')) this._deliver('start', { type: 'start', unitId: unit.id });
+        return;
+      }
+      case ops.STATS: {
+        const unit = this._units[o[i + 1]];
+        if (!unit) return;
+        const meta = ensureMeta(unit);
+        const durationMs = o[i + 2];
+        meta.runCount = o[i + 3];
+        meta.executionTimesMs.push(durationMs);
+        if (meta.executionTimesMs.length > EXECUTION_TIMES_KEPT) meta.executionTimesMs.shift();
+        meta.averageExecutionTimeMs = o[i + 4];
+        meta.lastDurationMs = durationMs;
         return;
       }
       case ops.COMPLETED: {
@@ -244,25 +266,37 @@ class SynchronikManager extends EventEmitter {
         const callId = o[i + 2];
         const call = callId >= 0 ? this._calls.get(callId) : undefined;
         const result = call ? call.value : undefined;
-        const durationMs = o[i + 3];
-        const meta = ensureMeta(unit);
-        meta.runCount = o[i + 4];
-        meta.executionTimesMs.push(durationMs);
-        if (meta.executionTimesMs.length > EXECUTION_TIMES_KEPT) meta.executionTimesMs.shift();
-        meta.averageExecutionTimeMs = o[i + 5];
-        meta.lastDurationMs = durationMs;
         this._hook(unit, 'onComplete', result);
         if (this._wants('complete')) {
-          this._deliver('complete', { type: 'complete', unitId: unit.id, result, durationMs });
+          this._deliver('complete', { type: 'complete', unitId: unit.id, result, durationMs: o[i + 3] });
         }
+        return;
+      }
+      case ops.MARKED: {
+        // A status set by hand announces its transition the way a run would.
+        const unit = this._units[o[i + 1]];
+        if (!unit) return;
+        const status = STATUSES[o[i + 2]];
+        if (status === 'running' && this._wants('start')) {
+          this._deliver('start', { type: 'start', unitId: unit.id });
+        } else if (status === 'completed' && this._wants('complete')) {
+          this._deliver('complete', { type: 'complete', unitId: unit.id, result: undefined, durationMs: 0 });
+        } else if (status === 'error' && unit.error instanceof Error && this._wants('error')) {
+          this._deliver('error', { type: 'error', unitId: unit.id, error: unit.error });
+        }
+        return;
+      }
+      case ops.ERRORED: {
+        const unit = this._units[o[i + 1]];
+        if (!unit) return;
+        const culprit = o[i + 4] >= 0 ? this._units[o[i + 4]] : undefined;
+        unit.error = this._failure(o[i + 2], strs[o[i + 3]], unit, culprit);
         return;
       }
       case ops.FAILED: {
         const unit = this._units[o[i + 1]];
         if (!unit) return;
-        const culprit = o[i + 4] >= 0 ? this._units[o[i + 4]] : undefined;
-        const error = this._failure(o[i + 2], strs[o[i + 3]], unit, culprit);
-        unit.error = error;
+        const error = unit.error;
         this._hook(unit, 'onError', error);
         if (this._wants('error')) this._deliver('error', { type: 'error', unitId: unit.id, error });
         return;
@@ -413,8 +447,9 @@ class SynchronikManager extends EventEmitter {
     return this._allListeners.size > 0 || this.listenerCount(type) > 0;
   }
 
-  _updated(unit, reason, previous, current, extra) {
-    const payload = { ...plainCopy(unit), ...(extra || {}), reason, previous, current };
+  _updated(unit, reason, previous, current) {
+    // A shallow view of the unit, as in 2.3: cheap however large the unit.
+    const payload = { ...unit, reason, previous, current };
     this._deliver('updated', { type: 'updated', unitId: unit.id, payload });
   }
 
@@ -494,19 +529,19 @@ class SynchronikManager extends EventEmitter {
     return this._subscribe('onMilestone', 'milestone', handler, (fn) => (e) => fn(e.milestoneId, e.payload));
   }
 
-  /** Calls `handler(unitId)` whenever a unit starts a run. */
+  /** Calls `handler(event)` for every `start` event. */
   onStart(handler) {
-    return this._subscribe('onStart', 'start', handler, (fn) => (e) => fn(e.unitId));
+    return this._subscribe('onStart', 'start', handler, (fn) => (e) => fn(e));
   }
 
-  /** Calls `handler(unitId, result)` whenever a unit completes a run. */
+  /** Calls `handler(event)` for every `complete` event. */
   onComplete(handler) {
-    return this._subscribe('onComplete', 'complete', handler, (fn) => (e) => fn(e.unitId, e.result));
+    return this._subscribe('onComplete', 'complete', handler, (fn) => (e) => fn(e));
   }
 
-  /** Calls `handler(unitId, error)` whenever a unit fails a run. */
+  /** Calls `handler(event)` for every `error` event. */
   onError(handler) {
-    return this._subscribe('onError', 'error', handler, (fn) => (e) => fn(e.unitId, e.error));
+    return this._subscribe('onError', 'error', handler, (fn) => (e) => fn(e));
   }
 
   /** Emits a milestone event after everything the engine produced before it. */
@@ -600,19 +635,24 @@ class SynchronikManager extends EventEmitter {
   // State
   // ---------------------------------------------------------------------
 
-  /** Sets a unit's status; `options.payload` is merged into the `updated` event's payload. */
+  /**
+   * Sets a unit's status. `options.payload` is merged into the unit (as in
+   * 2.3), so it shows in the `updated` event; a payload `error` with status
+   * 'error' becomes the unit's error and is announced by an `error` event.
+   */
   updateStatus(id, status, options) {
     v.validateStatus('updateStatus', status);
     if (options !== undefined && !v.isObject(options)) throw v.fail('updateStatus', 'options', 'an object', options);
-    if (typeof id !== 'string') return;
-    const extra = options && v.isObject(options.payload) ? options.payload : undefined;
-    if (extra) this._statusExtra = extra;
-    try {
-      this._native.updateStatus(id, status);
-      this._sync();
-    } finally {
-      this._statusExtra = undefined;
+    const unit = this.getUnitById(id);
+    if (!unit) return Promise.resolve();
+    if (options && options.payload !== undefined) {
+      if (!v.isObject(options.payload)) throw v.fail('updateStatus', 'options.payload', 'an object', options.payload);
+      const { status: _ignored, ...rest } = options.payload;
+      Object.assign(unit, rest);
     }
+    this._native.updateStatus(id, status);
+    this._sync();
+    return Promise.resolve();
   }
 
   /** Changes a unit's settings (hot swap): they apply from its next attempt. */
@@ -620,15 +660,17 @@ class SynchronikManager extends EventEmitter {
     const unit = this.getUnitById(id);
     if (!unit) {
       if (!v.isObject(config)) throw v.fail('updateUnitConfig', 'config', 'an object', config);
-      return;
+      return Promise.resolve();
     }
-    const kind = this._kinds[this._slot(id)];
-    v.validatePatch('updateUnitConfig', kind, config);
-    const { status, ...rest } = config;
+    v.validatePatch('updateUnitConfig', this._kinds[this._slot(id)], config);
+    const { status, enabled, ...rest } = config;
     Object.assign(unit, rest);
-    this._native.updateConfig(id, patchSpec(rest));
-    if (status !== undefined) this._native.updateStatus(id, status);
+    if (v.isObject(config.meta)) ensureMeta(unit);
+    const patch = patchSpec(config);
+    if (status !== undefined) patch.status = status;
+    this._native.updateConfig(id, patch);
     this._sync();
+    return Promise.resolve();
   }
 
   updateWorkerConfig(id, config) {
@@ -643,35 +685,36 @@ class SynchronikManager extends EventEmitter {
     v.validateId(method, id);
     this._native.setEnabled(id, enabled);
     this._sync();
+    return Promise.resolve();
   }
 
   enableWorker(id) {
-    this._setEnabled('enableWorker', id, true);
+    return this._setEnabled('enableWorker', id, true);
   }
 
   disableWorker(id) {
-    this._setEnabled('disableWorker', id, false);
+    return this._setEnabled('disableWorker', id, false);
   }
 
   enableProcess(id) {
-    this._setEnabled('enableProcess', id, true);
+    return this._setEnabled('enableProcess', id, true);
   }
 
   disableProcess(id) {
-    this._setEnabled('disableProcess', id, false);
+    return this._setEnabled('disableProcess', id, false);
   }
 
   enableUnit(id) {
-    this._setEnabled('enableUnit', id, true);
+    return this._setEnabled('enableUnit', id, true);
   }
 
   disableUnit(id) {
-    this._setEnabled('disableUnit', id, false);
+    return this._setEnabled('disableUnit', id, false);
   }
 
   /** Disables a worker so that it is not run again. */
   stopWorkerById(id) {
-    this._setEnabled('stopWorkerById', id, false);
+    return this._setEnabled('stopWorkerById', id, false);
   }
 
   /** Every paused unit becomes idle. */
@@ -725,13 +768,15 @@ class SynchronikManager extends EventEmitter {
   getEngineStats() {
     const mem = process.memoryUsage();
     const mb = (n) => `${(n / 1024 / 1024).toFixed(2)} MB`;
-    const now = process.hrtime.bigint();
+    // Date.now and process.cpuUsage are looked up at call time, so fake
+    // timers and spies in users' tests reach them.
+    const now = Date.now();
     const cpu = process.cpuUsage();
     let cpuPercent = 0;
     if (this._lastCpu) {
-      const elapsedUs = Number(now - this._lastCpuAt) / 1000;
+      const elapsedMs = now - this._lastCpuAt;
       const usedUs = cpu.user - this._lastCpu.user + (cpu.system - this._lastCpu.system);
-      cpuPercent = elapsedUs > 0 ? (usedUs / elapsedUs) * 100 : 0;
+      cpuPercent = elapsedMs > 0 ? (usedUs / (elapsedMs * 1000)) * 100 : 0;
     }
     this._lastCpu = cpu;
     this._lastCpuAt = now;

@@ -84,6 +84,7 @@ export interface Drained {
  */
 export interface JsConfigPatch {
   enabled?: boolean
+  status?: string
   intervalMs?: number
   runOnInterval?: boolean
   maxRuns?: number

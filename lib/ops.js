@@ -12,12 +12,16 @@ module.exports = Object.freeze({
   ENABLED: 5, // slot, enabled
   PARENT: 6, // slot, process slot
   RELEASED: 7, // slot
-  STARTED: 8, // slot, wall ms
-  COMPLETED: 9, // slot, call (-1: none), duration ms, run count, average ms
-  FAILED: 10, // slot, reference (call > 0 | -code), message index, culprit slot (-1)
+  STARTED: 8, // slot
+  COMPLETED: 9, // slot, call (-1: none), duration ms
+  FAILED: 10, // slot (its `error` was set by ERRORED)
   RETRY: 11, // slot, attempt, delay ms, reference, message index
   PHASE: 12, // slot, phase (0 running, 1 completed), run mode
   DONE: 13, // ticket, error code (0: none), message index, worker slot (-1)
+  STATS: 14, // slot, duration ms, run count, average ms
+  LAST_RUN: 15, // slot, wall ms
+  MARKED: 16, // slot, status set by hand (running, completed or error)
+  ERRORED: 17, // slot, reference (call > 0 | -code), message index, culprit slot (-1)
   STATUSES: ['idle', 'running', 'paused', 'completed', 'error'],
   RUN_MODES: ['sequential', 'parallel', 'batched', 'isolated'],
   PHASES: ['running', 'completed'],

@@ -46,6 +46,10 @@ mod op {
     pub const RETRY: f64 = 11.0;
     pub const PHASE: f64 = 12.0;
     pub const DONE: f64 = 13.0;
+    pub const STATS: f64 = 14.0;
+    pub const LAST_RUN: f64 = 15.0;
+    pub const MARKED: f64 = 16.0;
+    pub const ERRORED: f64 = 17.0;
 }
 
 /// The JavaScript wake-up: called with no arguments, returns nothing. Weak,
@@ -161,32 +165,53 @@ impl EventSink for Outbox {
                 [op::PARENT, f64::from(unit), f64::from(process), 0.0, 0.0, 0.0]
             }
             Event::Released { unit } => [op::RELEASED, f64::from(unit), 0.0, 0.0, 0.0, 0.0],
-            Event::Started { unit, wall_ms } => {
-                [op::STARTED, f64::from(unit), wall_ms, 0.0, 0.0, 0.0]
+            Event::Started { unit } => [op::STARTED, f64::from(unit), 0.0, 0.0, 0.0, 0.0],
+            Event::LastRun { unit, wall_ms } => {
+                [op::LAST_RUN, f64::from(unit), wall_ms, 0.0, 0.0, 0.0]
             }
+            Event::Marked { unit, status } => [
+                op::MARKED,
+                f64::from(unit),
+                f64::from(status as u8),
+                0.0,
+                0.0,
+                0.0,
+            ],
+            Event::Stats {
+                unit,
+                duration_ms,
+                run_count,
+                average_ms,
+            } => [
+                op::STATS,
+                f64::from(unit),
+                duration_ms,
+                run_count as f64,
+                average_ms,
+                0.0,
+            ],
             Event::Completed {
                 unit,
                 call,
                 duration_ms,
-                run_count,
-                average_ms,
             } => [
                 op::COMPLETED,
                 f64::from(unit),
                 call.map_or(-1.0, |c| c as f64),
                 duration_ms,
-                run_count as f64,
-                average_ms,
+                0.0,
+                0.0,
             ],
-            Event::Failed {
+            Event::Errored {
                 unit,
                 failure,
                 culprit,
             } => {
                 let (reference, msg) = b.failure(failure);
                 let culprit = culprit.map_or(-1.0, f64::from);
-                [op::FAILED, f64::from(unit), reference, msg, culprit, 0.0]
+                [op::ERRORED, f64::from(unit), reference, msg, culprit, 0.0]
             }
+            Event::Failed { unit } => [op::FAILED, f64::from(unit), 0.0, 0.0, 0.0, 0.0],
             Event::Retry {
                 unit,
                 attempt,
@@ -500,8 +525,16 @@ impl TryFrom<JsConfigPatch> for ConfigPatch {
             (_, Some(ms)) => Some(RetryDelay::Fixed(ms)),
             _ => None,
         };
+        let status = p
+            .status
+            .map(|s| {
+                UnitStatus::parse(&s)
+                    .ok_or_else(|| Error::new(Status::InvalidArg, format!("unknown status {s}")))
+            })
+            .transpose()?;
         Ok(ConfigPatch {
             enabled: p.enabled,
+            status,
             interval_ms: p.interval_ms.map(|v| (v >= 0.0).then_some(v)),
             run_on_interval: p.run_on_interval,
             max_runs: p.max_runs.map(|v| (v >= 0.0).then_some(v as u64)),

@@ -60,6 +60,7 @@ pub struct JsProcessSpec {
 #[napi(object)]
 pub struct JsConfigPatch {
     pub enabled: Option<bool>,
+    pub status: Option<String>,
     pub interval_ms: Option<f64>,
     pub run_on_interval: Option<bool>,
     pub max_runs: Option<f64>,

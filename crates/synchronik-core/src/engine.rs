@@ -272,34 +272,44 @@ impl Engine {
         }
     }
 
-    /// Sets a unit's status (`updateStatus`). Unknown ids are ignored.
+    /// Sets a unit's status by hand (`updateStatus`). Setting the status it
+    /// already has changes nothing. Unknown ids are ignored.
     pub fn update_status(&mut self, id: &str, status: Status) -> bool {
-        match self.registry.slot_of(id) {
-            Some(slot) => {
-                self.set_status(slot, status, UpdateReason::StatusChange);
-                true
+        let Some(slot) = self.registry.slot_of(id) else {
+            return false;
+        };
+        if self.registry.get(slot).is_some_and(|u| u.status != status) {
+            self.set_status(slot, status, UpdateReason::StatusChange);
+            if matches!(status, Status::Running | Status::Completed | Status::Error) {
+                self.emit(Event::Marked { unit: slot, status });
             }
-            None => false,
         }
+        true
     }
 
-    fn set_enabled_slot(&mut self, slot: Slot, enabled: bool) {
-        if let Some(u) = self.registry.get_mut(slot) {
-            if u.enabled != enabled {
+    /// Sets `enabled`; returns whether it changed (the caller announces it).
+    fn set_enabled_slot(&mut self, slot: Slot, enabled: bool) -> bool {
+        match self.registry.get_mut(slot) {
+            Some(u) if u.enabled != enabled => {
                 u.enabled = enabled;
                 self.emit(Event::Enabled {
                     unit: slot,
                     enabled,
                 });
+                true
             }
+            _ => false,
         }
     }
 
-    /// Enables or disables a unit. Unknown ids are ignored.
+    /// Enables or disables a unit; a change is announced as a config change.
+    /// Unknown ids are ignored.
     pub fn set_enabled(&mut self, id: &str, enabled: bool) -> bool {
         match self.registry.slot_of(id) {
             Some(slot) => {
-                self.set_enabled_slot(slot, enabled);
+                if self.set_enabled_slot(slot, enabled) {
+                    self.emit(Event::Config { unit: slot });
+                }
                 true
             }
             None => false,
@@ -307,7 +317,9 @@ impl Engine {
     }
 
     /// Changes a unit's settings; they apply from the next attempt on.
-    /// Settings that do not fit the unit's kind are ignored.
+    /// Settings that do not fit the unit's kind are ignored. The change is
+    /// announced once: as a status change when `status` changed it, else as
+    /// a config change.
     pub fn update_config(&mut self, id: &str, patch: &ConfigPatch) -> bool {
         let Some(slot) = self.registry.slot_of(id) else {
             return false;
@@ -351,7 +363,18 @@ impl Engine {
                 }
             }
         }
-        self.emit(Event::Config { unit: slot });
+        let changed_status = patch
+            .status
+            .filter(|s| self.registry.get(slot).is_some_and(|u| u.status != *s));
+        match changed_status {
+            Some(status) => {
+                self.set_status(slot, status, UpdateReason::StatusChange);
+                if matches!(status, Status::Running | Status::Completed | Status::Error) {
+                    self.emit(Event::Marked { unit: slot, status });
+                }
+            }
+            None => self.emit(Event::Config { unit: slot }),
+        }
         true
     }
 
@@ -416,11 +439,12 @@ impl Engine {
         }
         unit.active_runs += 1;
         unit.last_run_ms = Some(wall);
-        self.set_status(slot, Status::Running, UpdateReason::StatusChange);
-        self.emit(Event::Started {
+        self.emit(Event::LastRun {
             unit: slot,
             wall_ms: wall,
         });
+        self.set_status(slot, Status::Running, UpdateReason::StatusChange);
+        self.emit(Event::Started { unit: slot });
         let run = self.fresh_id();
         self.runs.insert(
             run,
@@ -569,16 +593,20 @@ impl Engine {
                     (u.meta.run_count, u.meta.average_ms)
                 });
                 if let Some((run_count, average_ms)) = stats {
+                    self.emit(Event::Stats {
+                        unit: slot,
+                        duration_ms,
+                        run_count,
+                        average_ms,
+                    });
                     self.set_status(slot, Status::Completed, UpdateReason::StatusChange);
                     self.emit(Event::Completed {
                         unit: slot,
                         call: Some(call),
                         duration_ms,
-                        run_count,
-                        average_ms,
                     });
-                    if disable {
-                        self.set_enabled_slot(slot, false);
+                    if disable && self.set_enabled_slot(slot, false) {
+                        self.emit(Event::Config { unit: slot });
                     }
                 }
                 Ok(())
@@ -588,12 +616,13 @@ impl Engine {
                 if let Some(u) = self.registry.get_mut(slot) {
                     u.active_runs = u.active_runs.saturating_sub(1);
                     u.last_error = Some(message.clone());
-                    self.set_status(slot, Status::Error, UpdateReason::StatusChange);
-                    self.emit(Event::Failed {
+                    self.emit(Event::Errored {
                         unit: slot,
                         failure,
                         culprit: None,
                     });
+                    self.set_status(slot, Status::Error, UpdateReason::StatusChange);
+                    self.emit(Event::Failed { unit: slot });
                 }
                 Err(message)
             }
@@ -616,7 +645,10 @@ impl Engine {
         let Some(unit) = self.registry.get(slot) else {
             return false;
         };
-        if !Self::runnable(unit) {
+        // A disabled process is not run by the scheduler, but runs when
+        // asked by name (as in 2.3, where pipelines chain disabled
+        // processes by hand); a paused one does not run at all.
+        if unit.status == Status::Paused {
             return false;
         }
         let UnitBody::Process { config, workers } = &unit.body else {
@@ -645,11 +677,12 @@ impl Engine {
             u.active_runs += 1;
             u.last_run_ms = Some(wall);
         }
-        self.set_status(slot, Status::Running, UpdateReason::StatusChange);
-        self.emit(Event::Started {
+        self.emit(Event::LastRun {
             unit: slot,
             wall_ms: wall,
         });
+        self.set_status(slot, Status::Running, UpdateReason::StatusChange);
+        self.emit(Event::Started { unit: slot });
         self.emit(Event::ProcessPhase {
             unit: slot,
             phase: Phase::Running,
@@ -736,13 +769,17 @@ impl Engine {
             None => {
                 unit.meta.record(duration_ms);
                 let (run_count, average_ms) = (unit.meta.run_count, unit.meta.average_ms);
+                self.emit(Event::Stats {
+                    unit: slot,
+                    duration_ms,
+                    run_count,
+                    average_ms,
+                });
                 self.set_status(slot, Status::Completed, UpdateReason::StatusChange);
                 self.emit(Event::Completed {
                     unit: slot,
                     call: None,
                     duration_ms,
-                    run_count,
-                    average_ms,
                 });
                 self.emit(Event::ProcessPhase {
                     unit: slot,
@@ -766,12 +803,13 @@ impl Engine {
                 if let Some(u) = self.registry.get_mut(slot) {
                     u.last_error = Some(error.to_string());
                 }
-                self.set_status(slot, Status::Error, UpdateReason::StatusChange);
-                self.emit(Event::Failed {
+                self.emit(Event::Errored {
                     unit: slot,
                     failure: Failure::Engine(error.clone()),
                     culprit: Some(worker),
                 });
+                self.set_status(slot, Status::Error, UpdateReason::StatusChange);
+                self.emit(Event::Failed { unit: slot });
                 self.emit(Event::Done {
                     ticket: p.ticket,
                     error: Some((worker, error)),

@@ -112,30 +112,45 @@ pub enum Event {
     },
     /// A unit's settings changed (`updated` with a config-change reason).
     Config { unit: Slot },
-    /// A unit was enabled or disabled.
+    /// A unit was enabled or disabled (a [`Event::Config`] follows).
     Enabled { unit: Slot, enabled: bool },
+    /// A status was set by hand (`updateStatus`) to running, completed or
+    /// error; follows its [`Event::Status`], announces the transition the
+    /// way a run would (`start` / `complete` / `error`).
+    Marked { unit: Slot, status: Status },
+    /// A run of the unit is about to start; `lastRun` is `wall_ms`.
+    LastRun { unit: Slot, wall_ms: f64 },
+    /// Run statistics after a completed run (precede its status change).
+    Stats {
+        unit: Slot,
+        duration_ms: f64,
+        run_count: u64,
+        average_ms: f64,
+    },
     /// A worker was registered as part of a process.
     Parent { unit: Slot, process: Slot },
     /// A unit was removed from the registry.
     Released { unit: Slot },
-    /// A run of the unit began (`lastRun` is `wall_ms`).
-    Started { unit: Slot, wall_ms: f64 },
+    /// A run of the unit began.
+    Started { unit: Slot },
     /// A run of the unit completed. `call` is the attempt whose result is the
     /// run's result (none for a process).
     Completed {
         unit: Slot,
         call: Option<CallId>,
         duration_ms: f64,
-        run_count: u64,
-        average_ms: f64,
     },
-    /// A run of the unit failed for good. For a process, `culprit` is the
-    /// worker whose failure failed it.
-    Failed {
+    /// A run of the unit failed for good: the unit's `error` is now
+    /// `failure` (precedes its status change). For a process, `culprit` is
+    /// the worker whose failure failed it.
+    Errored {
         unit: Slot,
         failure: Failure,
         culprit: Option<Slot>,
     },
+    /// A run of the unit failed for good (`error` event, `onError` hook),
+    /// after its status change.
+    Failed { unit: Slot },
     /// An attempt failed and another follows after `delay_ms`.
     Retry {
         unit: Slot,
@@ -170,13 +185,21 @@ impl fmt::Display for Event {
             Event::Enabled { unit, enabled } => {
                 write!(f, "#{unit} {}", if *enabled { "enabled" } else { "disabled" })
             }
+            Event::Marked { unit, status } => write!(f, "#{unit} marked {status}"),
+            Event::LastRun { unit, .. } => write!(f, "#{unit} last run now"),
+            Event::Stats {
+                unit, run_count, ..
+            } => write!(f, "#{unit} run count {run_count}"),
             Event::Parent { unit, process } => write!(f, "#{unit} belongs to #{process}"),
             Event::Released { unit } => write!(f, "#{unit} released"),
             Event::Started { unit, .. } => write!(f, "#{unit} start"),
             Event::Completed {
                 unit, duration_ms, ..
             } => write!(f, "#{unit} complete in {duration_ms:.3} ms"),
-            Event::Failed { unit, failure, .. } => write!(f, "#{unit} error: {}", failure.message()),
+            Event::Errored { unit, failure, .. } => {
+                write!(f, "#{unit} failed with: {}", failure.message())
+            }
+            Event::Failed { unit } => write!(f, "#{unit} error"),
             Event::Retry {
                 unit,
                 attempt,

@@ -249,6 +249,7 @@ impl UnitSpec {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConfigPatch {
     pub enabled: Option<bool>,
+    pub status: Option<Status>,
     pub interval_ms: Option<Option<f64>>,
     pub run_on_interval: Option<bool>,
     pub max_runs: Option<Option<u64>>,
