@@ -129,9 +129,14 @@ impl Invoker for Outbox {
     }
 
     fn abort(&self, call: CallId, reason: AbortReason) {
-        self.batch
-            .lock()
-            .push([op::ABORT, call as f64, f64::from(reason as u8), 0.0, 0.0, 0.0]);
+        self.batch.lock().push([
+            op::ABORT,
+            call as f64,
+            f64::from(reason as u8),
+            0.0,
+            0.0,
+            0.0,
+        ]);
     }
 }
 
@@ -161,9 +166,14 @@ impl EventSink for Outbox {
                 0.0,
                 0.0,
             ],
-            Event::Parent { unit, process } => {
-                [op::PARENT, f64::from(unit), f64::from(process), 0.0, 0.0, 0.0]
-            }
+            Event::Parent { unit, process } => [
+                op::PARENT,
+                f64::from(unit),
+                f64::from(process),
+                0.0,
+                0.0,
+                0.0,
+            ],
             Event::Released { unit } => [op::RELEASED, f64::from(unit), 0.0, 0.0, 0.0, 0.0],
             Event::Started { unit } => [op::STARTED, f64::from(unit), 0.0, 0.0, 0.0, 0.0],
             Event::LastRun { unit, wall_ms } => {
@@ -440,7 +450,8 @@ impl NativeEngine {
     /// `limit_ms`. Returns whether anything fired.
     #[napi]
     pub fn fire_next(&self, limit_ms: f64) -> bool {
-        self.runtime.fire_next(synchronik_core::ms_to_nanos(limit_ms))
+        self.runtime
+            .fire_next(synchronik_core::ms_to_nanos(limit_ms))
     }
 
     /// Manual clock only: moves the clock to `ms` (never backwards).
@@ -548,7 +559,12 @@ impl TryFrom<JsConfigPatch> for ConfigPatch {
     }
 }
 
-fn common(id: String, enabled: Option<bool>, status: Option<String>, runs: Option<f64>) -> Result<CommonSpec> {
+fn common(
+    id: String,
+    enabled: Option<bool>,
+    status: Option<String>,
+    runs: Option<f64>,
+) -> Result<CommonSpec> {
     let status = match status {
         None => UnitStatus::Idle,
         Some(s) => UnitStatus::parse(&s)

@@ -196,7 +196,10 @@ impl Engine {
     }
 
     fn store(&mut self, common: CommonSpec, body: UnitBody, parent: Option<Slot>) -> Slot {
-        let previous = self.registry.slot_of(&common.id).and_then(|s| self.registry.get(s));
+        let previous = self
+            .registry
+            .slot_of(&common.id)
+            .and_then(|s| self.registry.get(s));
         let active_runs = previous.map_or(0, |u| u.active_runs);
         let parent = parent.or_else(|| previous.and_then(|u| u.parent));
         let mut meta = Meta::default();
@@ -383,7 +386,11 @@ impl Engine {
         let slots: Vec<Slot> = self
             .registry
             .ordered()
-            .filter(|s| self.registry.get(*s).is_some_and(|u| u.status == Status::Paused))
+            .filter(|s| {
+                self.registry
+                    .get(*s)
+                    .is_some_and(|u| u.status == Status::Paused)
+            })
             .collect();
         for slot in slots {
             self.set_status(slot, Status::Idle, UpdateReason::StatusChange);

@@ -70,9 +70,8 @@ impl EngineError {
             | EngineError::Stopped { id }
             | EngineError::Released { id }
             | EngineError::RunFailed { id, .. } => id,
-            EngineError::DuplicateWorker { worker, .. } | EngineError::WorkerFailed { worker, .. } => {
-                worker
-            }
+            EngineError::DuplicateWorker { worker, .. }
+            | EngineError::WorkerFailed { worker, .. } => worker,
         }
     }
 }
@@ -119,7 +118,10 @@ mod tests {
             timeout_ms: 50.0,
             attempt: 2,
         };
-        assert_eq!(e.to_string(), "worker \"w1\" timed out after 50 ms (attempt 2)");
+        assert_eq!(
+            e.to_string(),
+            "worker \"w1\" timed out after 50 ms (attempt 2)"
+        );
         assert_eq!(e.code().as_str(), "ERR_TIMEOUT");
         let e = EngineError::WorkerFailed {
             process: "p".into(),

@@ -183,7 +183,11 @@ impl fmt::Display for Event {
             } => write!(f, "#{unit} {previous} -> {current} ({})", reason.as_str()),
             Event::Config { unit } => write!(f, "#{unit} config changed"),
             Event::Enabled { unit, enabled } => {
-                write!(f, "#{unit} {}", if *enabled { "enabled" } else { "disabled" })
+                write!(
+                    f,
+                    "#{unit} {}",
+                    if *enabled { "enabled" } else { "disabled" }
+                )
             }
             Event::Marked { unit, status } => write!(f, "#{unit} marked {status}"),
             Event::LastRun { unit, .. } => write!(f, "#{unit} last run now"),
