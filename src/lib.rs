@@ -6,6 +6,9 @@
 //! wakes JavaScript through one weak threadsafe function when the engine's
 //! timer thread produced something while JavaScript was idle.
 //!
+//! Every exported method catches panics, so a bug in the engine surfaces
+//! as a JavaScript exception instead of aborting the process.
+//!
 //! The record layout is shared with `lib/ops.js`; every record is
 //! [`STRIDE`] numbers: an opcode and five operands (unused ones are 0).
 
@@ -283,7 +286,7 @@ pub struct NativeEngine {
 impl NativeEngine {
     /// Creates an engine. `wake` is called (on the JavaScript thread) when
     /// the engine's thread produced records; it should call `drain()`.
-    #[napi(constructor)]
+    #[napi(constructor, catch_unwind)]
     pub fn new(env: Env, wake: Function<(), ()>, options: Option<JsEngineOptions>) -> Result<Self> {
         let manual = options.and_then(|o| o.manual_clock).unwrap_or(false);
         let tsfn: WakeFn = wake.build_threadsafe_function().weak::<true>().build()?;
@@ -326,7 +329,7 @@ impl NativeEngine {
     }
 
     /// Everything the engine produced since the last drain, in order.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn drain(&self) -> Drained {
         let b = self.outbox.take();
         Drained {
@@ -336,7 +339,7 @@ impl NativeEngine {
     }
 
     /// Registers a worker; returns its slot.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn register_worker(&self, spec: JsWorkerSpec) -> Result<Vec<u32>> {
         let spec = WorkerSpec::try_from(spec)?;
         self.runtime
@@ -346,7 +349,7 @@ impl NativeEngine {
 
     /// Registers a process and its workers; returns the process's slot, then
     /// its workers' slots in order.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn register_process(&self, spec: JsProcessSpec) -> Result<Vec<u32>> {
         let spec = ProcessSpec::try_from(spec)?;
         self.runtime
@@ -355,26 +358,26 @@ impl NativeEngine {
     }
 
     /// Removes a unit; false for an unknown id.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn release(&self, id: String) -> bool {
         self.runtime.with(|e| e.release(&id))
     }
 
     /// Slot of `id`, or -1.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn slot_of(&self, id: String) -> i64 {
         self.runtime
             .with(|e| e.registry().slot_of(&id).map_or(-1, i64::from))
     }
 
     /// Slots of all units in registration order.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn ordered_slots(&self) -> Vec<u32> {
         self.runtime.with(|e| e.registry().ordered().collect())
     }
 
     /// Sets a status; false for an unknown id.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn update_status(&self, id: String, status: String) -> Result<bool> {
         let status = UnitStatus::parse(&status)
             .ok_or_else(|| Error::new(Status::InvalidArg, format!("unknown status {status}")))?;
@@ -382,38 +385,38 @@ impl NativeEngine {
     }
 
     /// Enables or disables a unit; false for an unknown id.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_enabled(&self, id: String, enabled: bool) -> bool {
         self.runtime.with(|e| e.set_enabled(&id, enabled))
     }
 
     /// Changes settings; false for an unknown id.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn update_config(&self, id: String, patch: JsConfigPatch) -> Result<bool> {
         let patch = ConfigPatch::try_from(patch)?;
         Ok(self.runtime.with(|e| e.update_config(&id, &patch)))
     }
 
     /// Every paused unit becomes idle.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn start_all(&self) {
         self.runtime.with(|e| e.start_all());
     }
 
     /// Every unit becomes paused.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn stop_all(&self) {
         self.runtime.with(|e| e.stop_all());
     }
 
     /// Runs a unit now; returns the ticket that a DONE record ends.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn run_unit(&self, id: String) -> f64 {
         self.runtime.with(|e| e.run_unit(&id)) as f64
     }
 
     /// Reports the delay before the retry after attempt `call`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn report_retry_delay(&self, call: f64, delay_ms: f64) {
         self.runtime
             .with(|e| e.report_retry_delay(call as CallId, delay_ms));
@@ -423,7 +426,7 @@ impl NativeEngine {
     /// one takes the next message of `messages`. Returns what the engine
     /// produced in response (the next runs to start, events), so the steady
     /// state needs no thread hop.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn complete(&self, outcomes: Float64Array, messages: Vec<String>) -> Drained {
         let mut messages = messages.into_iter();
         let pairs = outcomes.chunks_exact(2).map(|p| {
@@ -441,21 +444,21 @@ impl NativeEngine {
     }
 
     /// Current engine time in ms (the manual clock's, or the system clock's).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn now(&self) -> f64 {
         synchronik_core::nanos_to_ms(self.runtime.clock().now())
     }
 
     /// Manual clock only: fires the earliest timers due at or before
     /// `limit_ms`. Returns whether anything fired.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn fire_next(&self, limit_ms: f64) -> bool {
         self.runtime
             .fire_next(synchronik_core::ms_to_nanos(limit_ms))
     }
 
     /// Manual clock only: moves the clock to `ms` (never backwards).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn set_manual_time(&self, ms: f64) {
         if let Some(c) = self.runtime.manual_clock() {
             c.set(synchronik_core::ms_to_nanos(ms));
@@ -463,7 +466,7 @@ impl NativeEngine {
     }
 
     /// Counts for `getEngineStats`: [units, runs in progress, attempts in flight].
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn counts(&self) -> Vec<f64> {
         self.runtime.with(|e| {
             vec![
@@ -476,7 +479,7 @@ impl NativeEngine {
 
     /// Stops the engine's thread and drops the wake-up. The engine can no
     /// longer fire timers afterwards.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn dispose(&self) {
         self.outbox.wake.lock().take();
         self.runtime.shutdown();

@@ -163,7 +163,12 @@ fn timer_thread(shared: &Shared, clock: &SystemClock, wake: &Wake) {
             Some(at) => {
                 let now = clock.now();
                 if at <= now {
-                    let fired = engine.fire_due(now);
+                    // A bug in the engine must not take the host process
+                    // down with it: the thread reports nothing and carries on.
+                    let fired = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        engine.fire_due(now)
+                    }))
+                    .unwrap_or(1);
                     if fired > 0 {
                         // Deliver outside the lock: the host's wake-up may
                         // need the engine (it never blocks on JavaScript).
