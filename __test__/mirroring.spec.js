@@ -1,0 +1,214 @@
+'use strict';
+
+// Object mirroring (SPEC §2): the engine writes status, enabled, meta, error,
+// lastRun and processId onto the caller's object before the call or event
+// that changed them returns.
+
+const { createSynchronikManager } = require('..');
+const { sleep } = require('./helpers');
+
+describe('object mirroring', () => {
+  let manager;
+  beforeEach(() => {
+    manager = createSynchronikManager();
+  });
+
+  test('a run writes status, lastRun and meta onto the object before the promise resolves', async () => {
+    const w = { id: 'w', run: async () => { await sleep(15); return 'ok'; } };
+    manager.registerUnit(w);
+    const before = Date.now();
+    let seenInThen;
+    await manager.runWorkerById('w').then(() => {
+      seenInThen = { status: w.status, runCount: w.meta.runCount, lastRun: w.lastRun };
+    });
+    const after = Date.now();
+
+    expect(seenInThen.status).toBe('completed');
+    expect(seenInThen.runCount).toBe(1);
+    expect(seenInThen.lastRun).toBeInstanceOf(Date);
+    expect(w.lastRun.getTime()).toBeGreaterThanOrEqual(before - 5);
+    expect(w.lastRun.getTime()).toBeLessThanOrEqual(after + 5);
+
+    expect(w.meta.executionTimesMs).toHaveLength(1);
+    expect(w.meta.executionTimesMs[0]).toBeGreaterThanOrEqual(14);
+    expect(w.meta.lastDurationMs).toBe(w.meta.executionTimesMs[0]);
+    expect(w.meta.averageExecutionTimeMs).toBeCloseTo(w.meta.executionTimesMs[0], 6);
+  });
+
+  test('status is running (and lastRun set) while the run is in flight', async () => {
+    let seen;
+    const w = {
+      id: 'w',
+      run: async () => {
+        seen = { status: w.status, lastRun: w.lastRun, viaGetter: manager.getUnitStatus('w') };
+        await sleep(5);
+      },
+    };
+    manager.registerUnit(w);
+    expect(w.lastRun).toBeUndefined();
+    const done = manager.runWorkerById('w');
+    expect(w.status).toBe('running');
+    await done;
+    expect(seen.status).toBe('running');
+    expect(seen.viaGetter).toBe('running');
+    expect(seen.lastRun).toBeInstanceOf(Date);
+  });
+
+  test('lastRun is the start of the latest run', async () => {
+    const w = { id: 'w', run: async () => { await sleep(20); } };
+    manager.registerUnit(w);
+    await manager.runWorkerById('w');
+    const first = w.lastRun.getTime();
+    await sleep(5);
+    const start = Date.now();
+    await manager.runWorkerById('w');
+    expect(w.lastRun.getTime()).toBeGreaterThan(first);
+    expect(w.lastRun.getTime()).toBeLessThanOrEqual(start + 5);
+  });
+
+  test('meta keeps runCount, average and only the last 100 execution times (105 runs)', async () => {
+    const w = {
+      id: 'sync',
+      meta: { owner: 'me' },
+      run: () => {
+        let x = 0;
+        for (let i = 0; i < 2000; i += 1) x += i;
+        return x;
+      },
+    };
+    manager.registerUnit(w);
+    const meta = w.meta;
+    for (let i = 0; i < 105; i += 1) {
+      await manager.runWorkerById('sync');
+    }
+    expect(w.meta).toBe(meta); // the same object, updated in place
+    expect(w.meta.owner).toBe('me');
+    expect(w.meta.runCount).toBe(105);
+    expect(w.meta.executionTimesMs).toHaveLength(100);
+    for (const t of w.meta.executionTimesMs) {
+      expect(typeof t).toBe('number');
+      expect(t).toBeGreaterThanOrEqual(0);
+    }
+    expect(w.meta.lastDurationMs).toBe(w.meta.executionTimesMs[99]);
+    const mean = w.meta.executionTimesMs.reduce((a, b) => a + b, 0) / 100;
+    expect(w.meta.averageExecutionTimeMs).toBeCloseTo(mean, 6);
+  });
+
+  test('the oldest execution times are the ones dropped', async () => {
+    let n = 0;
+    const w = {
+      id: 'w',
+      // the first 5 runs are slow, the next 100 instant
+      run: async () => {
+        n += 1;
+        if (n <= 5) await sleep(25);
+      },
+    };
+    manager.registerUnit(w);
+    for (let i = 0; i < 105; i += 1) await manager.runWorkerById('w');
+    expect(w.meta.executionTimesMs).toHaveLength(100);
+    expect(Math.max(...w.meta.executionTimesMs)).toBeLessThan(20);
+  });
+
+  test('error is the thrown object itself and the status is error', async () => {
+    const boom = new Error('boom');
+    const w = { id: 'w', run: async () => { throw boom; } };
+    manager.registerUnit(w);
+    await manager.runWorkerById('w');
+    expect(w.status).toBe('error');
+    expect(w.error).toBe(boom);
+    expect(w.meta.runCount).toBe(0);
+  });
+
+  test('inside an updated listener, the object already shows payload.current', async () => {
+    const seen = [];
+    manager.on('updated', (e) => {
+      const unit = manager.getUnitById(e.unitId);
+      seen.push([e.unitId, e.payload.current, unit.status, e.payload.status]);
+    });
+    const ok = { id: 'ok', run: async () => 1 };
+    const bad = { id: 'bad', run: async () => { throw new Error('x'); } };
+    manager.registerUnit(ok);
+    manager.registerUnit(bad);
+    manager.registerUnit({ id: 'p', workers: [{ id: 'a', run: () => 2 }] });
+    await manager.runWorkerById('ok');
+    await manager.runWorkerById('bad');
+    await manager.runProcessById('p');
+    manager.updateStatus('ok', 'paused');
+
+    expect(seen.length).toBeGreaterThanOrEqual(9);
+    for (const [id, current, onObject, inPayload] of seen) {
+      expect({ id, onObject }).toEqual({ id, onObject: current });
+      expect(inPayload).toBe(current);
+    }
+  });
+
+  test('start/complete/error listeners see the finished state on the object', async () => {
+    const seen = {};
+    manager.on('start', (e) => {
+      const u = manager.getUnitById(e.unitId);
+      seen[`start:${e.unitId}`] = { status: u.status, lastRun: u.lastRun };
+    });
+    manager.on('complete', (e) => {
+      const u = manager.getUnitById(e.unitId);
+      seen[`complete:${e.unitId}`] = { status: u.status, runCount: u.meta.runCount, times: u.meta.executionTimesMs.length };
+    });
+    manager.on('error', (e) => {
+      const u = manager.getUnitById(e.unitId);
+      seen[`error:${e.unitId}`] = { status: u.status, same: u.error === e.error };
+    });
+    manager.registerUnit({ id: 'ok', run: async () => 1 });
+    manager.registerUnit({ id: 'bad', run: async () => { throw new Error('x'); } });
+    await manager.runWorkerById('ok');
+    await manager.runWorkerById('bad');
+
+    expect(seen['start:ok'].status).toBe('running');
+    expect(seen['start:ok'].lastRun).toBeInstanceOf(Date);
+    expect(seen['complete:ok']).toEqual({ status: 'completed', runCount: 1, times: 1 });
+    expect(seen['error:bad']).toEqual({ status: 'error', same: true });
+  });
+
+  test('enabled is mirrored synchronously by disable/enable', () => {
+    const w = { id: 'w', run: () => {} };
+    manager.registerUnit(w);
+    manager.disableWorker('w');
+    expect(w.enabled).toBe(false);
+    manager.enableWorker('w');
+    expect(w.enabled).toBe(true);
+    manager.disableUnit('w');
+    expect(w.enabled).toBe(false);
+    manager.enableUnit('w');
+    expect(w.enabled).toBe(true);
+    manager.stopWorkerById('w');
+    expect(w.enabled).toBe(false);
+
+    const p = { id: 'p', workers: [] };
+    manager.registerUnit(p);
+    manager.disableProcess('p');
+    expect(p.enabled).toBe(false);
+    manager.enableProcess('p');
+    expect(p.enabled).toBe(true);
+  });
+
+  test('status set by hand is on the object when updateStatus returns', () => {
+    const w = { id: 'w', run: () => {} };
+    manager.registerUnit(w);
+    const ret = manager.updateStatus('w', 'paused');
+    expect(w.status).toBe('paused');
+    expect(manager.getUnitStatus('w')).toBe('paused');
+    expect(ret).toBeInstanceOf(Promise);
+  });
+
+  test('a process gets its own status and meta from its runs', async () => {
+    const p = { id: 'p', workers: [{ id: 'a', run: async () => { await sleep(10); } }] };
+    manager.registerUnit(p);
+    const running = manager.runProcessById('p');
+    expect(p.status).toBe('running');
+    await running;
+    expect(p.status).toBe('completed');
+    expect(p.lastRun).toBeInstanceOf(Date);
+    expect(p.meta.runCount).toBe(1);
+    expect(p.meta.executionTimesMs).toHaveLength(1);
+    expect(p.meta.executionTimesMs[0]).toBeGreaterThanOrEqual(9);
+  });
+});
