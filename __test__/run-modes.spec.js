@@ -1,0 +1,238 @@
+'use strict';
+
+// Run modes (SPEC §4) and process failures (SPEC §3.3).
+
+const { createSynchronikManager, SynchronikError } = require('..');
+const { sleep, since } = require('./helpers');
+
+/** Tracks how many runs overlap and in which order they start and end. */
+function tracker() {
+  const t = { active: 0, max: 0, log: [], at: {} };
+  t.worker = (id, ms, extra = {}) => ({
+    id,
+    run: jest.fn(async () => {
+      t.active += 1;
+      t.max = Math.max(t.max, t.active);
+      t.log.push(`${id}:start`);
+      t.at[`${id}:start`] = performance.now();
+      if (ms > 0) await sleep(ms);
+      t.active -= 1;
+      t.log.push(`${id}:end`);
+      t.at[`${id}:end`] = performance.now();
+      return id;
+    }),
+    ...extra,
+  });
+  return t;
+}
+
+const failing = (id, message = `${id} failed`) => ({ id, run: jest.fn(async () => { throw new Error(message); }) });
+
+describe('run modes', () => {
+  let manager;
+  beforeEach(() => {
+    manager = createSynchronikManager();
+  });
+
+  test('sequential (the default): one after another, in array order', async () => {
+    const t = tracker();
+    const p = { id: 'p', workers: [t.worker('a', 10), t.worker('b', 5), t.worker('c', 1)] };
+    manager.registerUnit(p);
+    await manager.runProcessById('p');
+    expect(t.log).toEqual(['a:start', 'a:end', 'b:start', 'b:end', 'c:start', 'c:end']);
+    expect(t.max).toBe(1);
+    expect(p.status).toBe('completed');
+    expect(p.workers.map((w) => w.status)).toEqual(['completed', 'completed', 'completed']);
+  });
+
+  test('parallel: all at once (3 workers × 50 ms finish well under 150 ms)', async () => {
+    const t = tracker();
+    manager.registerUnit({ id: 'p', runMode: 'parallel', workers: [t.worker('a', 50), t.worker('b', 50), t.worker('c', 50)] });
+    const start = performance.now();
+    await manager.runProcessById('p');
+    const elapsed = since(start);
+    expect(t.max).toBe(3);
+    expect(elapsed).toBeGreaterThanOrEqual(49);
+    expect(elapsed).toBeLessThan(140);
+    expect(t.log.slice(0, 3)).toEqual(['a:start', 'b:start', 'c:start']);
+  });
+
+  test('batched: groups of batchSize in order, a group starts after the previous settled', async () => {
+    const t = tracker();
+    const workers = ['a', 'b', 'c', 'd', 'e'].map((id, i) => t.worker(id, 15 + i * 3));
+    manager.registerUnit({ id: 'p', runMode: 'batched', batchSize: 2, workers });
+    await manager.runProcessById('p');
+    expect(t.max).toBe(2);
+    for (const w of workers) expect(w.run).toHaveBeenCalledTimes(1);
+    // group order: c and d start only after a and b ended; e after c and d
+    expect(t.at['c:start']).toBeGreaterThanOrEqual(Math.max(t.at['a:end'], t.at['b:end']));
+    expect(t.at['d:start']).toBeGreaterThanOrEqual(Math.max(t.at['a:end'], t.at['b:end']));
+    expect(t.at['e:start']).toBeGreaterThanOrEqual(Math.max(t.at['c:end'], t.at['d:end']));
+    expect(t.log.slice(0, 2).sort()).toEqual(['a:start', 'b:start']);
+  });
+
+  test('batched with batchSize 3 runs three at a time', async () => {
+    const t = tracker();
+    const workers = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((id) => t.worker(id, 10));
+    manager.registerUnit({ id: 'p', runMode: 'batched', batchSize: 3, workers });
+    await manager.runProcessById('p');
+    expect(t.max).toBe(3);
+  });
+
+  test('batched defaults to batchSize 2', async () => {
+    const t = tracker();
+    const workers = ['a', 'b', 'c', 'd'].map((id) => t.worker(id, 10));
+    manager.registerUnit({ id: 'p', runMode: 'batched', workers });
+    await manager.runProcessById('p');
+    expect(t.max).toBe(2);
+  });
+
+  test('isolated: a delay after every worker (2 workers, isolationDelayMs 60 → ≥ 120 ms)', async () => {
+    const t = tracker();
+    manager.registerUnit({ id: 'p', runMode: 'isolated', isolationDelayMs: 60, workers: [t.worker('a', 0), t.worker('b', 0)] });
+    const start = performance.now();
+    await manager.runProcessById('p');
+    const elapsed = since(start);
+    expect(t.log).toEqual(['a:start', 'a:end', 'b:start', 'b:end']);
+    expect(t.at['b:start'] - t.at['a:end']).toBeGreaterThanOrEqual(59);
+    expect(elapsed).toBeGreaterThanOrEqual(120);
+    expect(elapsed).toBeLessThan(360);
+  });
+
+  test('sequential failure stops later workers and rejects with ERR_WORKER_FAILED naming the worker', async () => {
+    const t = tracker();
+    const bad = failing('the-bad-one', 'exploded');
+    const p = { id: 'p', workers: [t.worker('a', 1), bad, t.worker('c', 1)] };
+    manager.registerUnit(p);
+    const err = await manager.runProcessById('p').then(
+      () => {
+        throw new Error('runProcessById should have rejected');
+      },
+      (e) => e,
+    );
+    expect(err).toBeInstanceOf(SynchronikError);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('ERR_WORKER_FAILED');
+    expect(err.unitId).toBe('the-bad-one');
+    expect(err.message).toContain('the-bad-one');
+    expect(p.workers[0].run).toHaveBeenCalledTimes(1);
+    expect(bad.run).toHaveBeenCalledTimes(1);
+    expect(p.workers[2].run).not.toHaveBeenCalled();
+    expect(bad.status).toBe('error');
+    expect(bad.error.message).toBe('exploded');
+    expect(p.workers[2].status).toBe('idle');
+    expect(p.status).toBe('error');
+  });
+
+  test('a failed sequential process emits no completed milestone', async () => {
+    const milestones = [];
+    manager.onMilestone((id) => milestones.push(id));
+    manager.registerUnit({ id: 'p', workers: [failing('x')] });
+    await expect(manager.runProcessById('p')).rejects.toThrow(SynchronikError);
+    expect(milestones).toEqual(['unit:p:running']);
+  });
+
+  test('isolated failure stops as well and rejects naming the worker', async () => {
+    const t = tracker();
+    const p = { id: 'p', runMode: 'isolated', isolationDelayMs: 5, workers: [failing('first'), t.worker('second', 1)] };
+    manager.registerUnit(p);
+    const err = await manager.runProcessById('p').catch((e) => e);
+    expect(err).toBeInstanceOf(SynchronikError);
+    expect(err.code).toBe('ERR_WORKER_FAILED');
+    expect(err.unitId).toBe('first');
+    expect(err.message).toContain('first');
+    expect(p.workers[1].run).not.toHaveBeenCalled();
+    expect(p.status).toBe('error');
+  });
+
+  test.each(['parallel', 'batched'])('%s failure still completes the process, the failed worker in error', async (runMode) => {
+    const t = tracker();
+    const bad = failing('bad');
+    const p = { id: 'p', runMode, batchSize: 2, workers: [t.worker('a', 10), bad, t.worker('c', 10), t.worker('d', 5)] };
+    manager.registerUnit(p);
+    const milestones = [];
+    manager.onMilestone((id) => milestones.push(id));
+    await expect(manager.runProcessById('p')).resolves.toBeUndefined();
+    expect(p.workers.map((w) => [w.id, w.status])).toEqual([
+      ['a', 'completed'],
+      ['bad', 'error'],
+      ['c', 'completed'],
+      ['d', 'completed'],
+    ]);
+    for (const w of p.workers) expect(w.run).toHaveBeenCalledTimes(1);
+    expect(p.status).toBe('completed');
+    expect(milestones).toEqual(['unit:p:running', 'unit:p:completed']);
+  });
+
+  test('disabled workers are skipped', async () => {
+    const t = tracker();
+    const p = {
+      id: 'p',
+      workers: [t.worker('a', 1), t.worker('off', 1, { enabled: false }), t.worker('b', 1), t.worker('later-off', 1)],
+    };
+    manager.registerUnit(p);
+    manager.disableWorker('later-off');
+    await manager.runProcessById('p');
+    expect(t.log).toEqual(['a:start', 'a:end', 'b:start', 'b:end']);
+    expect(p.workers[1].run).not.toHaveBeenCalled();
+    expect(p.workers[3].run).not.toHaveBeenCalled();
+    expect(p.workers[1].status).toBe('idle');
+    expect(p.status).toBe('completed');
+  });
+
+  test('disabled workers are skipped in parallel mode too', async () => {
+    const t = tracker();
+    const p = { id: 'p', runMode: 'parallel', workers: [t.worker('a', 1), t.worker('off', 1, { enabled: false })] };
+    manager.registerUnit(p);
+    await manager.runProcessById('p');
+    expect(p.workers[1].run).not.toHaveBeenCalled();
+  });
+
+  test('worker results, retries and timeouts apply inside a process', async () => {
+    let n = 0;
+    const flaky = { id: 'flaky', maxRetries: 1, run: async () => { n += 1; if (n === 1) throw new Error('once'); return 'ok'; } };
+    const slow = { id: 'slow', timeoutMs: 20, run: () => new Promise(() => {}) };
+    const p = { id: 'p', runMode: 'parallel', workers: [flaky, slow] };
+    manager.registerUnit(p);
+    const results = {};
+    manager.onComplete((e) => { results[e.unitId] = e.result; });
+    await manager.runProcessById('p');
+    expect(n).toBe(2);
+    expect(flaky.status).toBe('completed');
+    expect(results.flaky).toBe('ok');
+    expect(slow.status).toBe('error');
+    expect(slow.error.code).toBe('ERR_TIMEOUT');
+  });
+
+  test('an empty process completes', async () => {
+    const p = { id: 'empty', workers: [] };
+    manager.registerUnit(p);
+    await expect(manager.runProcessById('empty')).resolves.toBeUndefined();
+    expect(p.status).toBe('completed');
+  });
+
+  test('runProcessById runs a disabled process (as 2.3) but not a paused one', async () => {
+    const t = tracker();
+    const disabled = { id: 'disabled', enabled: false, workers: [t.worker('a', 1)] };
+    const paused = { id: 'paused', status: 'paused', workers: [t.worker('b', 1)] };
+    manager.registerUnit(disabled);
+    manager.registerUnit(paused);
+    await manager.runProcessById('disabled');
+    await manager.runProcessById('paused');
+    expect(disabled.workers[0].run).toHaveBeenCalledTimes(1);
+    expect(disabled.status).toBe('completed');
+    expect(paused.workers[0].run).not.toHaveBeenCalled();
+    expect(paused.status).toBe('paused');
+  });
+
+  test('a completed process runs again, and so do its workers', async () => {
+    const t = tracker();
+    const p = { id: 'p', workers: [t.worker('a', 1)] };
+    manager.registerUnit(p);
+    await manager.runProcessById('p');
+    await manager.runProcessById('p');
+    expect(p.workers[0].run).toHaveBeenCalledTimes(2);
+    expect(p.workers[0].meta.runCount).toBe(2);
+    expect(p.meta.runCount).toBe(2);
+  });
+});
