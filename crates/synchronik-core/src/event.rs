@@ -82,6 +82,23 @@ impl Failure {
     }
 }
 
+/// Why a run did not happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum SkipReason {
+    /// The scheduled time came while the previous run was in flight.
+    Overlap = 0,
+}
+
+impl SkipReason {
+    /// The reason as users see it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Overlap => "overlap",
+        }
+    }
+}
+
 /// Phase of a process run, announced as the milestone `unit:<id>:<phase>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -164,6 +181,23 @@ pub enum Event {
         phase: Phase,
         run_mode: RunMode,
     },
+    /// A scheduled run did not happen.
+    Skipped { unit: Slot, reason: SkipReason },
+    /// A run made no progress for the stall threshold, or (`event_loop`)
+    /// JavaScript has been blocked that long inside this unit's `run`.
+    Stalled {
+        unit: Slot,
+        running_for_ms: f64,
+        event_loop: bool,
+    },
+    /// The watcher un-paused a unit paused for `autoUnpauseMs` (its status
+    /// change precedes this; milestone `worker:<id>:unpaused`).
+    Unpaused { unit: Slot },
+    /// The watcher is about to release a unit idle for `idle_ms` (milestone
+    /// `worker:<id>:released`; [`Event::Released`] follows).
+    IdleRelease { unit: Slot, idle_ms: f64 },
+    /// Time for the host to publish statistics (`engine:stats`).
+    StatsDue,
     /// A run request ended. `error` is set when the request failed (a
     /// process whose run failed); worker runs always end with `None`.
     Done {
@@ -215,6 +249,25 @@ impl fmt::Display for Event {
                 failure.message()
             ),
             Event::ProcessPhase { unit, phase, .. } => write!(f, "#{unit} {}", phase.as_str()),
+            Event::Skipped { unit, reason } => write!(f, "#{unit} skipped ({})", reason.as_str()),
+            Event::Stalled {
+                unit,
+                running_for_ms,
+                event_loop,
+            } => write!(
+                f,
+                "#{unit} stalled for {running_for_ms:.0} ms{}",
+                if *event_loop {
+                    " (event loop blocked)"
+                } else {
+                    ""
+                }
+            ),
+            Event::Unpaused { unit } => write!(f, "#{unit} unpaused"),
+            Event::StatsDue => write!(f, "stats due"),
+            Event::IdleRelease { unit, idle_ms } => {
+                write!(f, "#{unit} idle for {idle_ms:.0} ms, released")
+            }
             Event::Done { ticket, error } => match error {
                 None => write!(f, "ticket {ticket} done"),
                 Some((_, e)) => write!(f, "ticket {ticket} failed: {e}"),

@@ -23,15 +23,15 @@ pub mod timer;
 pub mod unit;
 
 pub use clock::{ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock};
-pub use engine::{Engine, Outcome};
+pub use engine::{Engine, EngineOptions, Liveness, Outcome};
 pub use error::{EngineError, ErrorCode};
 pub use event::{
-    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, Phase, Ticket,
+    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, Phase, SkipReason, Ticket,
     UpdateReason,
 };
 pub use registry::{Registry, Unit, UnitBody};
 pub use runtime::{ClockChoice, Runtime, Wake};
 pub use unit::{
-    CommonSpec, ConfigPatch, Meta, ProcessConfig, ProcessSpec, RetryDelay, RunMode, Slot, Status,
-    UnitKind, UnitSpec, WorkerConfig, WorkerSpec, EXECUTION_TIMES_KEPT,
+    CommonSpec, ConfigPatch, Meta, Overlap, ProcessConfig, ProcessSpec, RetryDelay, RunMode, Slot,
+    Status, UnitKind, UnitSpec, WorkerConfig, WorkerSpec, EXECUTION_TIMES_KEPT,
 };

@@ -27,12 +27,16 @@ pub struct Unit {
     pub meta: Meta,
     /// Wall-clock ms of the last run start.
     pub last_run_ms: Option<f64>,
+    /// Engine time of the last run start.
+    pub last_run_at: Option<crate::clock::Nanos>,
     /// Message of the last failure.
     pub last_error: Option<String>,
     /// The process this worker belongs to (the last one that listed it).
     pub parent: Option<Slot>,
     /// Runs of this unit in flight.
     pub active_runs: u32,
+    /// When the status last changed (or the unit was registered).
+    pub status_since: crate::clock::Nanos,
     pub body: UnitBody,
 }
 

@@ -78,6 +78,17 @@ impl<T> TimerQueue<T> {
         }
     }
 
+    /// The earliest live deadline whose payload satisfies `pred` (a full
+    /// scan: for rare questions such as "is anything but the recurring
+    /// timers pending?").
+    pub fn earliest_matching(&self, pred: impl Fn(&T) -> bool) -> Option<Nanos> {
+        self.heap
+            .iter()
+            .filter(|Reverse((_, id))| self.payloads.get(id).is_some_and(&pred))
+            .map(|Reverse((at, _))| *at)
+            .min()
+    }
+
     /// Number of live timers.
     pub fn len(&self) -> usize {
         self.payloads.len()

@@ -111,6 +111,32 @@ impl UnitKind {
     }
 }
 
+/// What happens when a worker's next scheduled time comes while its
+/// previous run is still in flight (like tokio's `MissedTickBehavior`,
+/// named for the policy rather than the mechanism).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Overlap {
+    /// The fire is skipped (a `skipped` event says so).
+    Skip = 0,
+    /// One run is queued to start right after the current one.
+    Queue = 1,
+    /// Another run starts concurrently.
+    Allow = 2,
+}
+
+impl Overlap {
+    /// Parses the policy as users write it.
+    pub fn parse(s: &str) -> Option<Overlap> {
+        match s {
+            "skip" => Some(Overlap::Skip),
+            "queue" => Some(Overlap::Queue),
+            "allow" => Some(Overlap::Allow),
+            _ => None,
+        }
+    }
+}
+
 /// How long to wait before a retry.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum RetryDelay {
@@ -136,6 +162,8 @@ pub struct WorkerConfig {
     pub max_retries: u32,
     /// The wait between attempts.
     pub retry_delay: RetryDelay,
+    /// What a scheduled fire does while a run is in flight.
+    pub overlap: Overlap,
 }
 
 impl Default for WorkerConfig {
@@ -147,6 +175,7 @@ impl Default for WorkerConfig {
             timeout_ms: 10_000.0,
             max_retries: 0,
             retry_delay: RetryDelay::Fixed(0.0),
+            overlap: Overlap::Skip,
         }
     }
 }
@@ -256,6 +285,7 @@ pub struct ConfigPatch {
     pub timeout_ms: Option<f64>,
     pub max_retries: Option<u32>,
     pub retry_delay: Option<RetryDelay>,
+    pub overlap: Option<Overlap>,
     pub run_mode: Option<RunMode>,
     pub batch_size: Option<u32>,
     pub isolation_delay_ms: Option<f64>,
@@ -288,7 +318,7 @@ impl Meta {
             }
         }
         // Recompute the sum now and then so float error never accumulates.
-        if self.run_count % 1024 == 0 {
+        if self.run_count.is_multiple_of(1024) {
             self.sum_ms = self.execution_times_ms.iter().sum();
         }
         self.average_ms = self.sum_ms / self.execution_times_ms.len() as f64;

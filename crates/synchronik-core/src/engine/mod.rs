@@ -15,6 +15,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod schedule;
+mod watch;
+
 use crate::clock::{ms_to_nanos, nanos_to_ms, Clock, Nanos};
 use crate::error::EngineError;
 use crate::event::{
@@ -40,11 +43,53 @@ pub enum Outcome {
     Err { message: String },
 }
 
+/// Settings of the scheduler and the watcher.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineOptions {
+    /// Period of the sweep that runs idle enabled processes.
+    pub loop_interval_ms: f64,
+    /// Period of the watcher's scans.
+    pub watcher_interval_ms: f64,
+    /// A run with no progress for this long is reported as stalled, and so
+    /// is JavaScript blocked this long inside a `run`.
+    pub stall_threshold_ms: Option<f64>,
+    /// A unit paused this long is un-paused by the watcher.
+    pub auto_unpause_ms: Option<f64>,
+    /// A unit idle this long is released by the watcher.
+    pub release_idle_after_ms: Option<f64>,
+    /// While started, ask the host for statistics this often.
+    pub stats_interval_ms: Option<f64>,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            loop_interval_ms: 1000.0,
+            watcher_interval_ms: 60_000.0,
+            stall_threshold_ms: None,
+            auto_unpause_ms: None,
+            release_idle_after_ms: None,
+            stats_interval_ms: None,
+        }
+    }
+}
+
+/// Tells the watcher which attempt JavaScript is executing synchronously
+/// right now, if any. The host updates it around every call into a user's
+/// `run`; the watcher reads it from its own thread, which is how it sees a
+/// blocked event loop while the block is still happening.
+pub trait Liveness: Send + Sync {
+    /// The attempt whose `run` is on the JavaScript stack now, and its unit.
+    fn current_call(&self) -> Option<(CallId, Slot)>;
+}
+
 /// Who learns how a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Owner {
     Ticket(Ticket),
     Process(ProcRunId),
+    /// A run the scheduler started; its ticket ends like any other.
+    Scheduled(Ticket),
 }
 
 #[derive(Debug)]
@@ -59,6 +104,10 @@ struct WorkerRun {
     /// Delay before the next retry, reported by the host for
     /// [`RetryDelay::PerRetry`].
     reported_delay_ms: Option<f64>,
+    /// Last sign of life (attempt start or a progress report).
+    last_progress: Nanos,
+    /// A stall was reported since the last sign of life.
+    stall_reported: bool,
 }
 
 #[derive(Debug)]
@@ -81,6 +130,30 @@ enum Timer {
     AttemptTimeout(RunId, CallId),
     RetryDelay(RunId),
     Isolation(ProcRunId),
+    /// The scheduled time of an interval worker.
+    Interval(Slot),
+    /// The scheduler's sweep of idle processes.
+    Sweep,
+    /// The watcher's scan.
+    Watch,
+    /// The deadline of a graceful stop.
+    StopDeadline,
+    /// Time to report statistics.
+    Stats,
+}
+
+impl Timer {
+    /// Timers that exist because runs are in flight (as opposed to the
+    /// recurring ones of a started engine).
+    fn is_one_shot(self) -> bool {
+        matches!(
+            self,
+            Timer::AttemptTimeout(..)
+                | Timer::RetryDelay(_)
+                | Timer::Isolation(_)
+                | Timer::StopDeadline
+        )
+    }
 }
 
 /// The orchestration engine. See the module docs.
@@ -97,6 +170,11 @@ pub struct Engine {
     /// Set when the earliest deadline may have moved earlier, so a driver
     /// sleeping on the old one must wake and look again.
     deadlines_changed: bool,
+    options: EngineOptions,
+    liveness: Option<Arc<dyn Liveness>>,
+    /// Scheduler and watcher state (see `schedule.rs`, `watch.rs`).
+    sched: schedule::SchedulerState,
+    watcher: watch::WatcherState,
 }
 
 impl Engine {
@@ -113,7 +191,31 @@ impl Engine {
             timers: TimerQueue::default(),
             next_id: 1,
             deadlines_changed: false,
+            options: EngineOptions::default(),
+            liveness: None,
+            sched: schedule::SchedulerState::default(),
+            watcher: watch::WatcherState::default(),
         }
+    }
+
+    /// Sets the scheduler's and watcher's settings (before `start`).
+    pub fn set_options(&mut self, options: EngineOptions) {
+        self.options = options;
+    }
+
+    /// The settings in force.
+    pub fn options(&self) -> &EngineOptions {
+        &self.options
+    }
+
+    /// Lets the watcher see which `run` JavaScript is executing.
+    pub fn set_liveness(&mut self, liveness: Arc<dyn Liveness>) {
+        self.liveness = Some(liveness);
+    }
+
+    fn arm(&mut self, at: Nanos, timer: Timer) -> TimerId {
+        self.deadlines_changed = true;
+        self.timers.arm(at, timer)
     }
 
     fn fresh_id(&mut self) -> u64 {
@@ -155,8 +257,8 @@ impl Engine {
                 }
             }
         }
-        match spec {
-            UnitSpec::Worker(w) => Ok(vec![self.store_worker(w, None)]),
+        let slots = match spec {
+            UnitSpec::Worker(w) => vec![self.store_worker(w, None)],
             UnitSpec::Process(p) => {
                 let slot = self.store(
                     p.common,
@@ -179,9 +281,13 @@ impl Engine {
                 let mut slots = Vec::with_capacity(workers.len() + 1);
                 slots.push(slot);
                 slots.extend(workers);
-                Ok(slots)
+                slots
             }
+        };
+        for slot in &slots {
+            self.reschedule(*slot);
         }
+        Ok(slots)
     }
 
     fn store_worker(&mut self, w: WorkerSpec, parent: Option<Slot>) -> Slot {
@@ -204,15 +310,18 @@ impl Engine {
         let parent = parent.or_else(|| previous.and_then(|u| u.parent));
         let mut meta = Meta::default();
         meta.run_count = common.run_count;
+        let status_since = self.clock.now();
         self.registry.upsert(Unit {
             id: common.id,
             enabled: common.enabled,
             status: common.status,
             meta,
             last_run_ms: None,
+            last_run_at: None,
             last_error: None,
             parent,
             active_runs,
+            status_since,
             body,
         })
     }
@@ -253,8 +362,10 @@ impl Engine {
                 });
             }
         }
+        self.unschedule(slot);
         self.registry.remove(slot);
         self.emit(Event::Released { unit: slot });
+        self.check_stop_done();
         true
     }
 
@@ -263,9 +374,11 @@ impl Engine {
     // ------------------------------------------------------------------
 
     fn set_status(&mut self, slot: Slot, status: Status, reason: UpdateReason) {
+        let now = self.clock.now();
         if let Some(u) = self.registry.get_mut(slot) {
             let previous = u.status;
             u.status = status;
+            u.status_since = now;
             self.emit(Event::Status {
                 unit: slot,
                 previous,
@@ -312,6 +425,7 @@ impl Engine {
             Some(slot) => {
                 if self.set_enabled_slot(slot, enabled) {
                     self.emit(Event::Config { unit: slot });
+                    self.reschedule(slot);
                 }
                 true
             }
@@ -353,6 +467,9 @@ impl Engine {
                 if let Some(v) = patch.retry_delay {
                     c.retry_delay = v;
                 }
+                if let Some(v) = patch.overlap {
+                    c.overlap = v;
+                }
             }
             UnitBody::Process { config, .. } => {
                 if let Some(v) = patch.run_mode {
@@ -378,6 +495,7 @@ impl Engine {
             }
             None => self.emit(Event::Config { unit: slot }),
         }
+        self.reschedule(slot);
         true
     }
 
@@ -441,11 +559,12 @@ impl Engine {
         let Some(unit) = self.registry.get_mut(slot) else {
             return false;
         };
-        if !Self::runnable(unit) || unit.worker().is_none() {
+        if !Self::runnable(unit) || unit.worker().is_none() || self.sched.forced {
             return false;
         }
         unit.active_runs += 1;
         unit.last_run_ms = Some(wall);
+        unit.last_run_at = Some(self.clock.now());
         self.emit(Event::LastRun {
             unit: slot,
             wall_ms: wall,
@@ -464,6 +583,8 @@ impl Engine {
                 timeout: None,
                 delay: None,
                 reported_delay_ms: None,
+                last_progress: self.clock.now(),
+                stall_reported: false,
             },
         );
         self.begin_attempt(run);
@@ -497,6 +618,8 @@ impl Engine {
             run.timeout = timeout;
             run.delay = None;
             run.reported_delay_ms = None;
+            run.last_progress = now;
+            run.stall_reported = false;
         }
         self.calls.insert(call, run_id);
         self.invoker.invoke(invocation);
@@ -614,6 +737,7 @@ impl Engine {
                     });
                     if disable && self.set_enabled_slot(slot, false) {
                         self.emit(Event::Config { unit: slot });
+                        self.reschedule(slot);
                     }
                 }
                 Ok(())
@@ -639,8 +763,16 @@ impl Engine {
                 ticket,
                 error: None,
             }),
+            Owner::Scheduled(ticket) => {
+                self.emit(Event::Done {
+                    ticket,
+                    error: None,
+                });
+                self.after_scheduled_run(slot);
+            }
             Owner::Process(prun) => self.process_worker_done(prun, slot, outcome),
         }
+        self.check_stop_done();
     }
 
     // ------------------------------------------------------------------
@@ -763,6 +895,11 @@ impl Engine {
     }
 
     fn finish_process(&mut self, id: ProcRunId) {
+        self.finish_process_inner(id);
+        self.check_stop_done();
+    }
+
+    fn finish_process_inner(&mut self, id: ProcRunId) {
         let Some(p) = self.processes.remove(&id) else {
             return;
         };
@@ -834,6 +971,13 @@ impl Engine {
         self.timers.next_deadline()
     }
 
+    /// The earliest deadline of a timer that exists because work is in
+    /// flight (a retry delay, a timeout, an isolation delay, a stop
+    /// deadline), ignoring the recurring ones of a started engine.
+    pub fn next_one_shot_deadline(&self) -> Option<Nanos> {
+        self.timers.earliest_matching(|t| t.is_one_shot())
+    }
+
     /// True (once) when a deadline was armed since the last call.
     pub fn take_deadlines_changed(&mut self) -> bool {
         std::mem::take(&mut self.deadlines_changed)
@@ -880,6 +1024,11 @@ impl Engine {
                         self.advance_process(id);
                     }
                 }
+                Timer::Interval(slot) => self.fire_interval(slot),
+                Timer::Sweep => self.fire_sweep(),
+                Timer::Watch => self.fire_watch(),
+                Timer::StopDeadline => self.force_stop(),
+                Timer::Stats => self.fire_stats(),
             }
         }
         fired

@@ -141,6 +141,15 @@ pub fn names(log: &[Out]) -> Vec<String> {
                 Event::Marked { unit, status } => format!("#{unit}:marked {status}"),
                 Event::Parent { unit, process } => format!("#{unit}:parent#{process}"),
                 Event::Released { unit } => format!("#{unit}:released"),
+                Event::Skipped { unit, reason } => format!("#{unit}:skipped {}", reason.as_str()),
+                Event::Stalled {
+                    unit, event_loop, ..
+                } => {
+                    format!("#{unit}:stalled{}", if *event_loop { " (js)" } else { "" })
+                }
+                Event::Unpaused { unit } => format!("#{unit}:unpaused"),
+                Event::IdleRelease { unit, .. } => format!("#{unit}:idle-release"),
+                Event::StatsDue => "stats".into(),
             },
         })
         .collect()
