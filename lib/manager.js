@@ -14,7 +14,11 @@ const ops = require('./ops');
 const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe } = require('./errors');
 const v = require('./validate');
 
-const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS } = ops;
+const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
+// Captured at load, so that fake timers installed later by a user's tests
+// cannot stall the manual clock's settling.
+const realSetImmediate = setImmediate;
+const nextTurn = () => new Promise((resolve) => realSetImmediate(resolve));
 const EXECUTION_TIMES_KEPT = 100;
 const ABORT_CODES = [undefined, 'ERR_TIMEOUT', 'ERR_STOPPED', 'ERR_RELEASED'];
 const ABORT_TEXT = [undefined, 'timed out', 'was stopped', 'was released'];
@@ -64,6 +68,7 @@ function workerSpec(w) {
     maxRetries: w.maxRetries,
     retryDelayMs: typeof w.retryDelayMs === 'number' ? w.retryDelayMs : undefined,
     retryDelayPerRetry: typeof w.retryDelayMs === 'function',
+    overlap: w.overlap,
   };
 }
 
@@ -97,6 +102,7 @@ function patchSpec(patch) {
     out.retryDelayMs = patch.retryDelayMs;
     out.retryDelayPerRetry = false;
   }
+  copy('overlap', patch.overlap);
   copy('runMode', patch.runMode);
   copy('batchSize', patch.batchSize);
   copy('isolationDelayMs', patch.isolationDelayMs);
@@ -125,6 +131,8 @@ class SynchronikManager extends EventEmitter {
     positive('watcherInterval');
     positive('stallThresholdMs');
     positive('statsEmissionIntervalMs');
+    positive('autoUnpauseMs');
+    positive('releaseIdleAfterMs');
     if (options.clock !== undefined && options.clock !== 'system' && options.clock !== 'manual') {
       throw v.fail('createSynchronikManager', 'options.clock', "'system' or 'manual'", options.clock);
     }
@@ -155,10 +163,28 @@ class SynchronikManager extends EventEmitter {
     // function. It reaches the manager through a WeakRef so that a dropped
     // manager can be collected (its engine and thread go with it).
     const self = new WeakRef(this);
-    this._native = new NativeEngine(() => {
-      const m = self.deref();
-      if (m) m._pump(m._native.drain());
-    }, { manualClock: options.clock === 'manual' });
+    // [call, slot] of the `run` executing synchronously right now; the
+    // watcher reads it from its own thread to see a blocked event loop.
+    this._liveness = new Float64Array(new SharedArrayBuffer(16));
+    this._native = new NativeEngine(
+      () => {
+        const m = self.deref();
+        if (m) m._pump(m._native.drain());
+      },
+      {
+        manualClock: options.clock === 'manual',
+        loopIntervalMs: this.options.loopInterval,
+        watcherIntervalMs: this.options.watcherInterval,
+        stallThresholdMs: options.stallThresholdMs,
+        autoUnpauseMs: options.autoUnpauseMs,
+        releaseIdleAfterMs: options.releaseIdleAfterMs,
+        statsIntervalMs: options.statsEmissionIntervalMs,
+        liveness: this._liveness,
+      },
+    );
+    this._started = false;
+    this._progressCount = 0;
+    if (options.clock === 'manual') this.clock = new ManualClock(this);
     this._flush = () => this._flushOutcomes();
   }
 
@@ -319,6 +345,38 @@ class SynchronikManager extends EventEmitter {
         }
         return;
       }
+      case ops.SKIPPED: {
+        const unit = this._units[o[i + 1]];
+        if (unit && this._wants('skipped')) {
+          this._deliver('skipped', { type: 'skipped', unitId: unit.id, reason: SKIP_REASONS[o[i + 2]] });
+        }
+        return;
+      }
+      case ops.STALLED: {
+        const unit = this._units[o[i + 1]];
+        if (unit && this._wants('stalled')) {
+          const event = { type: 'stalled', unitId: unit.id, runningForMs: o[i + 2] };
+          if (o[i + 3] === 1) event.eventLoop = true;
+          this._deliver('stalled', event);
+        }
+        return;
+      }
+      case ops.UNPAUSED: {
+        const unit = this._units[o[i + 1]];
+        if (unit) this._milestone(`worker:${unit.id}:unpaused`, {});
+        return;
+      }
+      case ops.IDLE_RELEASE: {
+        const unit = this._units[o[i + 1]];
+        if (unit) {
+          this._milestone(`unit:${unit.id}:released`, {});
+          this._milestone(`worker:${unit.id}:released`, { idleTime: o[i + 2] });
+        }
+        return;
+      }
+      case ops.STATS_DUE:
+        if (this._wants('milestone')) this._milestone('engine:stats', this.getEngineStats());
+        return;
       case ops.DONE: {
         const ticket = this._tickets.get(o[i + 1]);
         if (!ticket) return;
@@ -379,14 +437,20 @@ class SynchronikManager extends EventEmitter {
       emitMilestone: (id, payload) => this.emitMilestone(id, payload),
       progress: (fraction, message) => {
         call.progress = { fraction, message };
+        if (this._calls.get(callId) === call) this._native.reportProgress(callId);
       },
     };
     let returned;
+    const live = this._liveness;
+    live[1] = slot;
+    live[0] = callId;
     try {
       returned = unit.run(ctx);
     } catch (e) {
       this._settle(callId, false, e);
       return;
+    } finally {
+      live[0] = 0;
     }
     if (returned !== null && (typeof returned === 'object' || typeof returned === 'function') && typeof returned.then === 'function') {
       Promise.resolve(returned).then(
@@ -415,6 +479,7 @@ class SynchronikManager extends EventEmitter {
 
   _flushOutcomes() {
     this._flushQueued = false;
+    this._progressCount++;
     const outcomes = this._outcomes;
     const messages = this._messages;
     this._outcomes = [];
@@ -428,7 +493,7 @@ class SynchronikManager extends EventEmitter {
 
   /** Holds one ref'd handle exactly while runs are in flight. */
   _updateKeepAlive() {
-    const busy = this._tickets.size > 0 || this._calls.size > 0;
+    const busy = this._started || this._tickets.size > 0 || this._calls.size > 0;
     if (busy && this._keepAlive === null) {
       // The closure holds the manager, so a manager with work in flight is
       // never collected even if the caller dropped it.
@@ -548,6 +613,10 @@ class SynchronikManager extends EventEmitter {
   emitMilestone(milestoneId, payload = {}) {
     v.validateId('emitMilestone', milestoneId, 'milestoneId');
     this._sync();
+    this._milestone(milestoneId, payload);
+  }
+
+  _milestone(milestoneId, payload) {
     if (this._wants('milestone')) this._deliver('milestone', { type: 'milestone', milestoneId, payload });
   }
 
@@ -733,14 +802,63 @@ class SynchronikManager extends EventEmitter {
   // Execution
   // ---------------------------------------------------------------------
 
-  _run(method, id) {
-    v.validateId(method, id);
-    const ticket = this._native.runUnit(id);
-    const done = new Promise((resolve, reject) => {
+  _await(ticket) {
+    return new Promise((resolve, reject) => {
       this._tickets.set(ticket, { resolve, reject });
     });
+  }
+
+  _run(method, id) {
+    v.validateId(method, id);
+    const done = this._await(this._native.runUnit(id));
     this._sync();
     return done;
+  }
+
+  /**
+   * One scheduler sweep now: due interval workers and idle enabled
+   * processes. Resolves when the runs it started have ended.
+   */
+  runLoopOnce() {
+    const runs = Array.from(this._native.runLoopOnce(), (t) => this._await(t).catch(noop));
+    this._sync();
+    return Promise.all(runs).then(noop);
+  }
+
+  /** One watcher scan now. */
+  runWatcherScan() {
+    this._native.watcherScan();
+    this._sync();
+  }
+
+  // ---------------------------------------------------------------------
+  // Background operation
+  // ---------------------------------------------------------------------
+
+  /** Starts the scheduler and the watcher. Idempotent. While started, the manager keeps Node alive. */
+  start() {
+    this._started = true;
+    this._native.start();
+    this._sync();
+  }
+
+  /**
+   * Stops scheduling new runs and resolves when the runs in flight have
+   * settled. With `timeoutMs`, runs still in flight then are aborted and fail
+   * with ERR_STOPPED. Afterwards nothing of the manager keeps Node alive.
+   */
+  stop(options) {
+    if (options !== undefined && !v.isObject(options)) {
+      return Promise.reject(v.fail('stop', 'options', 'an object', options));
+    }
+    const timeoutMs = options ? options.timeoutMs : undefined;
+    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0 && !Number.isNaN(timeoutMs))) {
+      return Promise.reject(v.fail('stop', 'options.timeoutMs', 'a non-negative number of milliseconds', timeoutMs));
+    }
+    this._started = false;
+    const done = this._await(this._native.stop(Number.isFinite(timeoutMs) ? timeoutMs : undefined));
+    this._sync();
+    return done.then(() => this._updateKeepAlive());
   }
 
   /** Runs one worker now; resolves when its run ended (never rejects). */
@@ -786,6 +904,75 @@ class SynchronikManager extends EventEmitter {
       cpu: `${cpuPercent.toFixed(2)}%`,
       engine: { units, running, queued: 0, dispatched, eventLoopLagMs: 0 },
     };
+  }
+}
+
+/**
+ * The manual clock of a manager created with `clock: 'manual'`: time moves
+ * only through `advance` and `runUntilIdle`, and every engine timer reads it.
+ */
+class ManualClock {
+  constructor(manager) {
+    this._m = manager;
+  }
+
+  /** The clock's time in ms (0 when the manager was created). */
+  now() {
+    return this._m._native.now();
+  }
+
+  /**
+   * Lets whatever JavaScript can settle without time passing settle: turns
+   * of the event loop until a turn reports no outcome to the engine.
+   */
+  async _settle() {
+    const m = this._m;
+    for (let i = 0; i < 1000; i++) {
+      const before = m._progressCount;
+      await nextTurn();
+      if (m._progressCount === before && !m._flushQueued) return;
+    }
+  }
+
+  /**
+   * Moves time forward by `ms`, firing every timer due on the way in time
+   * order; resolves once the runs they started have settled (as far as they
+   * settle without real time passing).
+   */
+  async advance(ms) {
+    if (!(typeof ms === 'number' && ms >= 0 && Number.isFinite(ms))) {
+      throw v.fail('clock.advance', 'ms', 'a non-negative finite number of milliseconds', ms);
+    }
+    const m = this._m;
+    const target = m._native.now() + ms;
+    await this._settle();
+    while (m._native.fireNext(target)) {
+      m._sync();
+      await this._settle();
+    }
+    m._native.setManualTime(target);
+    m._sync();
+    await this._settle();
+  }
+
+  /**
+   * Fires timers in time order until no run is in flight and only the
+   * recurring timers of a started manager (intervals, sweeps, watcher scans)
+   * are left; resolves when everything has settled.
+   */
+  async runUntilIdle() {
+    const m = this._m;
+    await this._settle();
+    for (let guard = 0; guard < 1e6; guard++) {
+      const next = m._native.nextOneShot();
+      if (next < 0) break;
+      while (m._native.fireNext(next)) {
+        m._sync();
+        await this._settle();
+      }
+    }
+    m._sync();
+    await this._settle();
   }
 }
 

@@ -22,8 +22,14 @@ module.exports = Object.freeze({
   LAST_RUN: 15, // slot, wall ms
   MARKED: 16, // slot, status set by hand (running, completed or error)
   ERRORED: 17, // slot, reference (call > 0 | -code), message index, culprit slot (-1)
+  SKIPPED: 18, // slot, reason (0 overlap)
+  STALLED: 19, // slot, running for ms, event loop (0/1)
+  UNPAUSED: 20, // slot
+  IDLE_RELEASE: 21, // slot, idle ms
+  STATS_DUE: 22, //
   STATUSES: ['idle', 'running', 'paused', 'completed', 'error'],
   RUN_MODES: ['sequential', 'parallel', 'batched', 'isolated'],
   PHASES: ['running', 'completed'],
   REASONS: ['status-change', 'config-change'],
+  SKIP_REASONS: ['overlap'],
 });

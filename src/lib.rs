@@ -23,8 +23,9 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use synchronik_core::{
-    AbortReason, CallId, ClockChoice, CommonSpec, ConfigPatch, EngineError, Event, EventSink,
-    Failure, Invocation, Invoker, ManualClock, Outcome, ProcessConfig, ProcessSpec, RetryDelay,
+    AbortReason, CallId, ClockChoice, CommonSpec, ConfigPatch, EngineError, EngineOptions, Event,
+    EventSink, Failure, Invocation, Invoker, Liveness, ManualClock, Outcome, Overlap,
+    ProcessConfig, ProcessSpec, RetryDelay, Slot,
     RunMode, Runtime, Status as UnitStatus, SystemClock, UnitSpec, WorkerConfig, WorkerSpec,
 };
 
@@ -53,6 +54,38 @@ mod op {
     pub const LAST_RUN: f64 = 15.0;
     pub const MARKED: f64 = 16.0;
     pub const ERRORED: f64 = 17.0;
+    pub const SKIPPED: f64 = 18.0;
+    pub const STALLED: f64 = 19.0;
+    pub const UNPAUSED: f64 = 20.0;
+    pub const IDLE_RELEASE: f64 = 21.0;
+    pub const STATS_DUE: f64 = 22.0;
+}
+
+/// The watcher's view of what JavaScript executes: a view of a
+/// SharedArrayBuffer `[call, slot]` that the facade writes around every
+/// synchronous call into a user's `run`.
+struct JsLiveness {
+    cell: Float64Array,
+}
+
+impl Liveness for JsLiveness {
+    fn current_call(&self) -> Option<(CallId, Slot)> {
+        if self.cell.len() < 2 {
+            return None;
+        }
+        let base = self.cell.as_ptr().cast::<std::sync::atomic::AtomicU64>();
+        // SAFETY: `cell` keeps its SharedArrayBuffer alive and holds at least
+        // two 8-byte aligned f64 (checked above); such a buffer is never
+        // detached or moved. JavaScript writes whole 8-byte values, which we
+        // read with atomic loads, so a read sees an old or a new value.
+        let (call, slot) = unsafe {
+            (
+                f64::from_bits((*base).load(Ordering::Relaxed)),
+                f64::from_bits((*base.add(1)).load(Ordering::Relaxed)),
+            )
+        };
+        (call >= 1.0 && slot >= 0.0).then_some((call as CallId, slot as Slot))
+    }
 }
 
 /// The JavaScript wake-up: called with no arguments, returns nothing. Weak,
@@ -253,6 +286,31 @@ impl EventSink for Outbox {
                 0.0,
                 0.0,
             ],
+            Event::Skipped { unit, reason } => [
+                op::SKIPPED,
+                f64::from(unit),
+                f64::from(reason as u8),
+                0.0,
+                0.0,
+                0.0,
+            ],
+            Event::Stalled {
+                unit,
+                running_for_ms,
+                event_loop,
+            } => [
+                op::STALLED,
+                f64::from(unit),
+                running_for_ms,
+                if event_loop { 1.0 } else { 0.0 },
+                0.0,
+                0.0,
+            ],
+            Event::Unpaused { unit } => [op::UNPAUSED, f64::from(unit), 0.0, 0.0, 0.0, 0.0],
+            Event::IdleRelease { unit, idle_ms } => {
+                [op::IDLE_RELEASE, f64::from(unit), idle_ms, 0.0, 0.0, 0.0]
+            }
+            Event::StatsDue => [op::STATS_DUE, 0.0, 0.0, 0.0, 0.0, 0.0],
             Event::Done { ticket, error } => match error {
                 None => [op::DONE, ticket as f64, 0.0, 0.0, -1.0, 0.0],
                 Some((worker, e)) => {
@@ -288,7 +346,29 @@ impl NativeEngine {
     /// the engine's thread produced records; it should call `drain()`.
     #[napi(constructor, catch_unwind)]
     pub fn new(env: Env, wake: Function<(), ()>, options: Option<JsEngineOptions>) -> Result<Self> {
-        let manual = options.and_then(|o| o.manual_clock).unwrap_or(false);
+        let options = options.unwrap_or(JsEngineOptions {
+            manual_clock: None,
+            loop_interval_ms: None,
+            watcher_interval_ms: None,
+            stall_threshold_ms: None,
+            auto_unpause_ms: None,
+            release_idle_after_ms: None,
+            stats_interval_ms: None,
+            liveness: None,
+        });
+        let manual = options.manual_clock.unwrap_or(false);
+        let defaults = EngineOptions::default();
+        let engine_options = EngineOptions {
+            loop_interval_ms: options.loop_interval_ms.unwrap_or(defaults.loop_interval_ms),
+            watcher_interval_ms: options
+                .watcher_interval_ms
+                .unwrap_or(defaults.watcher_interval_ms),
+            stall_threshold_ms: options.stall_threshold_ms,
+            auto_unpause_ms: options.auto_unpause_ms,
+            release_idle_after_ms: options.release_idle_after_ms,
+            stats_interval_ms: options.stats_interval_ms,
+        };
+        let liveness = options.liveness.map(|cell| JsLiveness { cell });
         let tsfn: WakeFn = wake.build_threadsafe_function().weak::<true>().build()?;
         let outbox = Arc::new(Outbox {
             batch: Mutex::new(Batch::default()),
@@ -312,6 +392,12 @@ impl NativeEngine {
             }),
         )
         .map_err(|e| Error::from_reason(format!("cannot start the engine thread: {e}")))?;
+        runtime.with(|e| {
+            e.set_options(engine_options);
+            if let Some(l) = liveness {
+                e.set_liveness(Arc::new(l));
+            }
+        });
         let runtime = Arc::new(runtime);
         // Stop the engine's thread before this environment (a worker thread,
         // say) goes away, even if the JavaScript object was never collected.
@@ -465,6 +551,56 @@ impl NativeEngine {
         }
     }
 
+    /// Starts the scheduler and the watcher (idempotent).
+    #[napi(catch_unwind)]
+    pub fn start(&self) {
+        self.runtime.with(|e| e.start());
+    }
+
+    /// Whether the scheduler is started.
+    #[napi(catch_unwind)]
+    pub fn is_started(&self) -> bool {
+        self.runtime.with(|e| e.is_started())
+    }
+
+    /// Stops scheduling; returns the ticket that ends when nothing is in
+    /// flight (what is left at `timeout_ms` is aborted).
+    #[napi(catch_unwind)]
+    pub fn stop(&self, timeout_ms: Option<f64>) -> f64 {
+        self.runtime.with(|e| e.stop(timeout_ms)) as f64
+    }
+
+    /// One scheduler sweep now; returns the tickets of the runs it started.
+    #[napi(catch_unwind)]
+    pub fn run_loop_once(&self) -> Vec<f64> {
+        self.runtime
+            .with(|e| e.run_loop_once())
+            .into_iter()
+            .map(|t| t as f64)
+            .collect()
+    }
+
+    /// One watcher scan now.
+    #[napi(catch_unwind)]
+    pub fn watcher_scan(&self) {
+        self.runtime.with(|e| e.watcher_scan());
+    }
+
+    /// A sign of life from attempt `call` (`ctx.progress`).
+    #[napi(catch_unwind)]
+    pub fn report_progress(&self, call: f64) {
+        self.runtime.with(|e| e.report_progress(call as CallId));
+    }
+
+    /// The earliest deadline (ms) of a timer that exists because work is in
+    /// flight, or -1.
+    #[napi(catch_unwind)]
+    pub fn next_one_shot(&self) -> f64 {
+        self.runtime
+            .with(|e| e.next_one_shot_deadline())
+            .map_or(-1.0, synchronik_core::nanos_to_ms)
+    }
+
     /// Counts for `getEngineStats`: [units, runs in progress, attempts in flight].
     #[napi(catch_unwind)]
     pub fn counts(&self) -> Vec<f64> {
@@ -504,6 +640,7 @@ impl TryFrom<JsWorkerSpec> for WorkerSpec {
                 timeout_ms: s.timeout_ms.unwrap_or(10_000.0),
                 max_retries: s.max_retries.unwrap_or(0),
                 retry_delay,
+                overlap: overlap(s.overlap)?.unwrap_or(Overlap::Skip),
             },
         })
     }
@@ -555,6 +692,7 @@ impl TryFrom<JsConfigPatch> for ConfigPatch {
             timeout_ms: p.timeout_ms,
             max_retries: p.max_retries,
             retry_delay,
+            overlap: overlap(p.overlap)?,
             run_mode: run_mode(p.run_mode)?,
             batch_size: p.batch_size,
             isolation_delay_ms: p.isolation_delay_ms,
@@ -579,6 +717,14 @@ fn common(
         status,
         run_count: runs.map_or(0, |r| r as u64),
     })
+}
+
+fn overlap(o: Option<String>) -> Result<Option<Overlap>> {
+    o.map(|o| {
+        Overlap::parse(&o)
+            .ok_or_else(|| Error::new(Status::InvalidArg, format!("unknown overlap {o}")))
+    })
+    .transpose()
 }
 
 fn run_mode(m: Option<String>) -> Result<Option<RunMode>> {

@@ -4,12 +4,26 @@
 
 use napi_derive::napi;
 
+use napi::bindgen_prelude::Float64Array;
+
 /// Options of a new engine.
 #[napi(object)]
 pub struct JsEngineOptions {
     /// Run on a manual clock that moves only when advanced.
     /// @default false
     pub manual_clock: Option<bool>,
+    /// Period of the sweep of idle processes. @default 1000
+    pub loop_interval_ms: Option<f64>,
+    /// Period of the watcher's scans. @default 60000
+    pub watcher_interval_ms: Option<f64>,
+    pub stall_threshold_ms: Option<f64>,
+    pub auto_unpause_ms: Option<f64>,
+    pub release_idle_after_ms: Option<f64>,
+    pub stats_interval_ms: Option<f64>,
+    /// A view of a SharedArrayBuffer of two numbers, `[call, slot]`, that
+    /// JavaScript sets while it executes a `run` synchronously (call 0 when
+    /// none). The watcher reads it from its own thread.
+    pub liveness: Option<Float64Array>,
 }
 
 /// A worker to register.
@@ -34,6 +48,8 @@ pub struct JsWorkerSpec {
     pub retry_delay_ms: Option<f64>,
     /// The delay is computed per retry by JavaScript. @default false
     pub retry_delay_per_retry: Option<bool>,
+    /// "skip" | "queue" | "allow". @default "skip"
+    pub overlap: Option<String>,
 }
 
 /// A process to register, with its workers.
@@ -68,6 +84,7 @@ pub struct JsConfigPatch {
     pub max_retries: Option<u32>,
     pub retry_delay_ms: Option<f64>,
     pub retry_delay_per_retry: Option<bool>,
+    pub overlap: Option<String>,
     pub run_mode: Option<String>,
     pub batch_size: Option<u32>,
     pub isolation_delay_ms: Option<f64>,
