@@ -61,6 +61,26 @@ export declare class NativeEngine {
   fireNext(limitMs: number): boolean
   /** Manual clock only: moves the clock to `ms` (never backwards). */
   setManualTime(ms: number): void
+  /** Starts the scheduler and the watcher (idempotent). */
+  start(): void
+  /** Whether the scheduler is started. */
+  isStarted(): boolean
+  /**
+   * Stops scheduling; returns the ticket that ends when nothing is in
+   * flight (what is left at `timeout_ms` is aborted).
+   */
+  stop(timeoutMs?: number | undefined | null): number
+  /** One scheduler sweep now; returns the tickets of the runs it started. */
+  runLoopOnce(): Array<number>
+  /** One watcher scan now. */
+  watcherScan(): void
+  /** A sign of life from attempt `call` (`ctx.progress`). */
+  reportProgress(call: number): void
+  /**
+   * The earliest deadline (ms) of a timer that exists because work is in
+   * flight, or -1.
+   */
+  nextOneShot(): number
   /** Counts for `getEngineStats`: [units, runs in progress, attempts in flight]. */
   counts(): Array<number>
   /**
@@ -92,6 +112,7 @@ export interface JsConfigPatch {
   maxRetries?: number
   retryDelayMs?: number
   retryDelayPerRetry?: boolean
+  overlap?: string
   runMode?: string
   batchSize?: number
   isolationDelayMs?: number
@@ -104,6 +125,20 @@ export interface JsEngineOptions {
    * @default false
    */
   manualClock?: boolean
+  /** Period of the sweep of idle processes. @default 1000 */
+  loopIntervalMs?: number
+  /** Period of the watcher's scans. @default 60000 */
+  watcherIntervalMs?: number
+  stallThresholdMs?: number
+  autoUnpauseMs?: number
+  releaseIdleAfterMs?: number
+  statsIntervalMs?: number
+  /**
+   * A view of a SharedArrayBuffer of two numbers, `[call, slot]`, that
+   * JavaScript sets while it executes a `run` synchronously (call 0 when
+   * none). The watcher reads it from its own thread.
+   */
+  liveness?: Float64Array
 }
 
 /** A process to register, with its workers. */
@@ -145,4 +180,6 @@ export interface JsWorkerSpec {
   retryDelayMs?: number
   /** The delay is computed per retry by JavaScript. @default false */
   retryDelayPerRetry?: boolean
+  /** "skip" | "queue" | "allow". @default "skip" */
+  overlap?: string
 }
