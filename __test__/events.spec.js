@@ -336,6 +336,21 @@ describe('events', () => {
     });
   });
 
+  test('no listener: no event payload is built (a getter on the unit is never read)', async () => {
+    let reads = 0;
+    const w = { id: 'w', run: () => 1 };
+    Object.defineProperty(w, 'expensive', { enumerable: true, get: () => { reads += 1; return 'x'; } });
+    manager.registerUnit(w);
+    await manager.runWorkerById('w');
+    manager.updateStatus('w', 'paused');
+    manager.updateStatus('w', 'idle');
+    manager.disableWorker('w');
+    expect(reads).toBe(0);
+    manager.on('updated', () => {});
+    manager.enableWorker('w');
+    expect(reads).toBe(1);
+  });
+
   test('no error listener: a failing run does not throw (EventEmitter error special case)', async () => {
     expect(manager.listenerCount('error')).toBe(0);
     manager.registerUnit({ id: 'bad', run: async () => { throw new Error('unheard'); } });

@@ -137,6 +137,22 @@ describe('registration and lookup', () => {
     expect(ids(manager.listUnits())).toEqual(['other']);
   });
 
+  test('releasing a running worker aborts its signal with ERR_RELEASED and its run resolves', async () => {
+    let signal;
+    const w = { id: 'w', run: (ctx) => { signal = ctx.signal; return new Promise(() => {}); } };
+    manager.registerUnit(w);
+    const done = manager.runWorkerById('w');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(signal.aborted).toBe(false);
+    manager.releaseUnit('w');
+    expect(signal.aborted).toBe(true);
+    expect(signal.reason.code).toBe('ERR_RELEASED');
+    const outcome = await Promise.race([done.then(() => 'resolved'), new Promise((r) => setTimeout(() => r('still pending'), 1000))]);
+    expect(outcome).toBe('resolved');
+    expect(manager.getUnitById('w')).toBeUndefined();
+    expect(manager.getEngineStats().engine.running).toBe(0);
+  });
+
   test('a released id can be registered again', async () => {
     manager.registerUnit(worker('w'));
     manager.releaseUnit('w');

@@ -1,0 +1,165 @@
+'use strict';
+
+// Hot swap (SPEC §3.2): updateUnitConfig changes apply to the next attempt;
+// a running attempt keeps the function it started with.
+
+const { createSynchronikManager } = require('..');
+const { sleep, recordEvents } = require('./helpers');
+
+describe('hot swap with updateWorkerConfig', () => {
+  let manager;
+  beforeEach(() => {
+    manager = createSynchronikManager();
+  });
+
+  test('a new run function is used by the next run; the running attempt keeps the old one', async () => {
+    const results = [];
+    manager.onComplete((e) => results.push(e.result));
+    const oldRun = jest.fn(async () => { await sleep(30); return 'old'; });
+    const newRun = jest.fn(async () => 'new');
+    const w = { id: 'w', run: oldRun };
+    manager.registerUnit(w);
+
+    const first = manager.runWorkerById('w');
+    await sleep(5);
+    await manager.updateWorkerConfig('w', { run: newRun });
+    expect(w.run).toBe(newRun); // mirrored on the object right away
+    await first;
+    expect(results).toEqual(['old']);
+    expect(newRun).not.toHaveBeenCalled();
+
+    await manager.runWorkerById('w');
+    expect(results).toEqual(['old', 'new']);
+    expect(oldRun).toHaveBeenCalledTimes(1);
+    expect(newRun).toHaveBeenCalledTimes(1);
+  });
+
+  test('a new run function set during the retry delay is used by the retry', async () => {
+    const bad = jest.fn(async () => { throw new Error('old one fails'); });
+    const good = jest.fn(async (ctx) => `fixed on attempt ${ctx.attempt}`);
+    const results = [];
+    manager.onComplete((e) => results.push(e.result));
+    manager.registerUnit({ id: 'w', maxRetries: 1, retryDelayMs: 60, run: bad });
+    const done = manager.runWorkerById('w');
+    await sleep(20); // first attempt failed, the retry delay is running
+    expect(bad).toHaveBeenCalledTimes(1);
+    manager.updateWorkerConfig('w', { run: good });
+    await done;
+    expect(bad).toHaveBeenCalledTimes(1);
+    expect(good).toHaveBeenCalledTimes(1);
+    expect(results).toEqual(['fixed on attempt 2']);
+    expect(manager.getUnitStatus('w')).toBe('completed');
+  });
+
+  test('raising maxRetries while the first attempt runs gives that run a retry', async () => {
+    let calls = 0;
+    const w = {
+      id: 'w',
+      run: async () => {
+        calls += 1;
+        await sleep(30);
+        if (calls === 1) throw new Error('first fails');
+        return 'second';
+      },
+    };
+    manager.registerUnit(w);
+    const done = manager.runWorkerById('w');
+    await sleep(5);
+    await manager.updateWorkerConfig('w', { maxRetries: 1 });
+    await done;
+    expect(calls).toBe(2);
+    expect(w.status).toBe('completed');
+    expect(w.maxRetries).toBe(1);
+  });
+
+  test('maxRetries changed between runs applies to the next run', async () => {
+    const run = jest.fn(async () => { throw new Error('x'); });
+    manager.registerUnit({ id: 'w', maxRetries: 0, run });
+    await manager.runWorkerById('w');
+    expect(run).toHaveBeenCalledTimes(1);
+    await manager.updateWorkerConfig('w', { maxRetries: 2 });
+    await manager.runWorkerById('w');
+    expect(run).toHaveBeenCalledTimes(4);
+    await manager.updateWorkerConfig('w', { maxRetries: 0 });
+    await manager.runWorkerById('w');
+    expect(run).toHaveBeenCalledTimes(5);
+  });
+
+  test('timeoutMs and retryDelayMs changes apply to the next run', async () => {
+    const w = { id: 'w', timeoutMs: 10, run: async () => { await sleep(40); return 'ok'; } };
+    manager.registerUnit(w);
+    await manager.runWorkerById('w');
+    expect(w.error.code).toBe('ERR_TIMEOUT');
+    await manager.updateWorkerConfig('w', { timeoutMs: 0 });
+    await manager.runWorkerById('w');
+    expect(w.status).toBe('completed');
+
+    const delays = [];
+    manager.on('retry', (e) => delays.push(e.delayMs));
+    const f = { id: 'f', maxRetries: 1, retryDelayMs: 5, run: async () => { throw new Error('x'); } };
+    manager.registerUnit(f);
+    await manager.runWorkerById('f');
+    await manager.updateWorkerConfig('f', { retryDelayMs: (n) => n * 7 });
+    await manager.runWorkerById('f');
+    await manager.updateWorkerConfig('f', { retryDelayMs: 3 });
+    await manager.runWorkerById('f');
+    expect(delays).toEqual([5, 7, 3]);
+  });
+
+  test('config fields are merged onto the unit object and announced once', () => {
+    const { events } = recordEvents(manager);
+    const w = { id: 'w', name: 'before', meta: { a: 1 }, run: () => {} };
+    manager.registerUnit(w);
+    manager.updateWorkerConfig('w', { name: 'after', description: 'd', meta: { b: 2 } });
+    expect(w.name).toBe('after');
+    expect(w.description).toBe('d');
+    expect(w.meta.b).toBe(2);
+    expect(events).toHaveLength(1);
+    expect(events[0].payload).toEqual(expect.objectContaining({ reason: 'config-change', name: 'after' }));
+  });
+
+  test('updateUnitConfig with a status is a status change (one updated event)', () => {
+    const { events } = recordEvents(manager);
+    const w = { id: 'w', run: () => {} };
+    manager.registerUnit(w);
+    manager.updateUnitConfig('w', { status: 'paused', name: 'renamed' });
+    expect(w.status).toBe('paused');
+    expect(w.name).toBe('renamed');
+    expect(events.filter((e) => e.type === 'updated')).toHaveLength(1);
+    expect(events[0].payload).toEqual(expect.objectContaining({ reason: 'status-change', previous: 'idle', current: 'paused', name: 'renamed' }));
+  });
+
+  test('updateProcessConfig changes the run mode of the next process run', async () => {
+    const seen = [];
+    manager.onMilestone((id, payload) => seen.push(payload.runMode));
+    let active = 0;
+    let max = 0;
+    const mk = (id) => ({
+      id,
+      run: async () => {
+        active += 1;
+        max = Math.max(max, active);
+        await sleep(10);
+        active -= 1;
+      },
+    });
+    manager.registerUnit({ id: 'p', workers: [mk('a'), mk('b'), mk('c')] });
+    await manager.runProcessById('p');
+    expect(max).toBe(1);
+    await manager.updateProcessConfig('p', { runMode: 'parallel' });
+    max = 0;
+    await manager.runProcessById('p');
+    expect(max).toBe(3);
+    expect(seen).toEqual(['sequential', 'sequential', 'parallel', 'parallel']);
+  });
+
+  test('enabled: false in a config update disables the worker', async () => {
+    const run = jest.fn();
+    const w = { id: 'w', run };
+    manager.registerUnit(w);
+    await manager.updateWorkerConfig('w', { enabled: false });
+    expect(w.enabled).toBe(false);
+    await manager.runWorkerById('w');
+    expect(run).not.toHaveBeenCalled();
+  });
+});
