@@ -1,0 +1,295 @@
+// Type test for index.d.ts: checked by `tsc -p tsconfig.json`, never run.
+// Every `@ts-expect-error` line must fail to type-check; everything else must pass.
+
+import {
+  createSynchronikManager,
+  SynchronikError,
+  type CompleteEvent,
+  type Dependency,
+  type ManagerOptions,
+  type RunContext,
+  type RunMode,
+  type Status,
+  type SynchronikEvent,
+  type SynchronikManager,
+  type SynchronikProcess,
+  type SynchronikUnit,
+  type SynchronikWorker,
+  type UpdatedEvent,
+} from 'synchronik';
+
+/** Compile-time equality of two types. */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(_ok?: T): void {}
+function expectType<T>(_value: T): void {}
+
+// --- Factory and options ------------------------------------------------------
+
+const manager: SynchronikManager = createSynchronikManager();
+createSynchronikManager({ loopInterval: 20, watcherInterval: 1000, stallThresholdMs: 500, statsEmissionIntervalMs: 5000 });
+const options: ManagerOptions = {};
+createSynchronikManager(options);
+// @ts-expect-error loopInterval is a number
+createSynchronikManager({ loopInterval: '20' });
+// @ts-expect-error unknown option
+createSynchronikManager({ loopIntervall: 20 });
+
+// --- Status and RunMode ---------------------------------------------------------
+
+assertType<Equal<Status, 'idle' | 'running' | 'paused' | 'completed' | 'error'>>();
+assertType<Equal<RunMode, 'sequential' | 'parallel' | 'batched' | 'isolated'>>();
+// @ts-expect-error not a status
+const badStatus: Status = 'nope';
+// @ts-expect-error not a run mode
+const badMode: RunMode = 'bogus';
+
+// --- Workers: 2.3 style and context style ---------------------------------------
+
+// 2.3 style: name and enabled given, run takes no argument.
+const legacyWorker: SynchronikWorker = {
+  id: 'legacy',
+  name: 'Legacy worker',
+  enabled: true,
+  status: 'idle',
+  run: async () => {
+    return { ok: true };
+  },
+};
+
+// name and enabled are optional here; run may use its context and be sync.
+const ctxWorker: SynchronikWorker = {
+  id: 'ctx',
+  maxRetries: 2,
+  retryDelayMs: (retry) => 2 ** (retry - 1) * 50,
+  timeoutMs: 0,
+  maxRuns: 3,
+  intervalMs: 1000,
+  runOnInterval: false,
+  overlap: 'queue',
+  meta: { owner: 'team-a' },
+  run: async (ctx) => {
+    expectType<RunContext>(ctx);
+    expectType<string>(ctx.unitId);
+    expectType<number>(ctx.attempt);
+    expectType<AbortSignal>(ctx.signal);
+    ctx.emitMilestone('half-way', { done: 1 });
+    ctx.emitMilestone('no-payload');
+    ctx.progress(0.5, 'half');
+    ctx.progress(1);
+    return ctx.attempt;
+  },
+  onStart() {},
+  onComplete(result) {
+    expectType<unknown>(result);
+  },
+  onError(error) {
+    expectType<Error>(error);
+  },
+};
+
+const syncWorker: SynchronikWorker = { id: 'sync', run: () => 42 };
+const voidWorker: SynchronikWorker = { id: 'void', run() {} };
+const fixedDelay: SynchronikWorker = { id: 'fixed', retryDelayMs: 100, run: async () => undefined };
+// A hook typed with a narrower result is still accepted.
+const typedHook: SynchronikWorker = { id: 'typed', run: async () => 1, onComplete: (n: number) => void n };
+
+// @ts-expect-error run is required
+const noRun: SynchronikWorker = { id: 'no-run' };
+// @ts-expect-error id is required
+const noId: SynchronikWorker = { run: async () => 1 };
+// @ts-expect-error status must be a Status
+const badWorkerStatus: SynchronikWorker = { id: 'x', status: 'nope', run: async () => 1 };
+// @ts-expect-error retryDelayMs is a number or a function returning one
+const badDelay: SynchronikWorker = { id: 'x', retryDelayMs: '10', run: async () => 1 };
+// @ts-expect-error overlap is 'skip' | 'queue' | 'allow'
+const badOverlap: SynchronikWorker = { id: 'x', overlap: 'sometimes', run: async () => 1 };
+// @ts-expect-error the context has no such field
+const badCtx: SynchronikWorker = { id: 'x', run: async (ctx) => ctx.nope };
+
+// --- Processes ---------------------------------------------------------------------
+
+const proc: SynchronikProcess = {
+  id: 'proc',
+  name: 'Process',
+  enabled: true,
+  runMode: 'batched',
+  batchSize: 4,
+  isolationDelayMs: 10,
+  workers: [legacyWorker, ctxWorker, syncWorker],
+  onComplete() {},
+};
+
+// @ts-expect-error runMode 'bogus' is not a RunMode
+const badProc: SynchronikProcess = { id: 'bad', runMode: 'bogus', workers: [] };
+// @ts-expect-error workers must be workers
+const badWorkers: SynchronikProcess = { id: 'bad', workers: [{ id: 'w' }] };
+
+// Both kinds are units.
+const units: SynchronikUnit[] = [legacyWorker, proc];
+
+// Dependency items.
+const deps: Dependency[] = [{ id: 'a' }, { id: 'b', condition: (result) => result.duration < 60 }];
+// @ts-expect-error a dependency needs an id
+const badDep: Dependency = { condition: () => true };
+
+// --- Registration and lookup ---------------------------------------------------------
+
+expectType<SynchronikWorker>(manager.registerUnit(legacyWorker));
+expectType<SynchronikProcess>(manager.registerUnit(proc));
+for (const unit of [legacyWorker, proc]) manager.registerUnit(unit);
+manager.registerUnit({ id: 'inline', run: async (ctx) => ctx.attempt });
+manager.registerUnit({ id: 'inline-proc', runMode: 'parallel', workers: [{ id: 'inline-w', run: () => 1 }] });
+// @ts-expect-error runMode 'bogus' is not a RunMode
+manager.registerUnit({ id: 'p', runMode: 'bogus', workers: [] });
+// @ts-expect-error a unit needs run or workers
+manager.registerUnit({ id: 'nothing' });
+// @ts-expect-error an id is a string
+manager.registerUnit({ id: 7, run: async () => 1 });
+
+manager.releaseUnit('inline');
+const unit = manager.getUnitById('legacy');
+expectType<SynchronikWorker | SynchronikProcess | undefined>(unit);
+if (unit && 'workers' in unit) expectType<SynchronikProcess>(unit);
+else if (unit) expectType<SynchronikWorker>(unit);
+expectType<SynchronikWorker | undefined>(manager.getWorkerById('legacy'));
+expectType<SynchronikProcess | undefined>(manager.getProcessById('proc'));
+expectType<Status | undefined>(manager.getUnitStatus('legacy'));
+expectType<SynchronikWorker[]>(manager.listWorkers());
+expectType<SynchronikProcess[]>(manager.listProcesses());
+expectType<Array<SynchronikWorker | SynchronikProcess>>(manager.listUnits());
+const snapshot: SynchronikUnit[] = manager.getRegistrySnapshot();
+const runCount: number | undefined = manager.getWorkerById('legacy')?.meta?.runCount;
+const lastRun: Date | undefined = manager.getWorkerById('legacy')?.lastRun;
+const parent: string | undefined = manager.getWorkerById('legacy')?.processId;
+
+// --- State ------------------------------------------------------------------------
+
+async function stateChanges(): Promise<void> {
+  await manager.updateStatus('legacy', 'paused');
+  await manager.updateStatus('legacy', 'error', { payload: { error: new Error('x'), reason: 'manual' } });
+  // @ts-expect-error 'nope' is not a Status
+  await manager.updateStatus('legacy', 'nope');
+  await manager.updateUnitConfig('legacy', { maxRetries: 1, run: async () => 2 });
+  await manager.updateUnitConfig('proc', { runMode: 'isolated', isolationDelayMs: 5 });
+  await manager.updateWorkerConfig('legacy', { timeoutMs: 500, meta: { note: 'hot swap' }, enabled: false });
+  await manager.updateProcessConfig('proc', { batchSize: 3 });
+  // @ts-expect-error a config cannot change the id
+  await manager.updateWorkerConfig('legacy', { id: 'other' });
+  // @ts-expect-error a process config cannot change the workers
+  await manager.updateProcessConfig('proc', { workers: [] });
+  // @ts-expect-error runMode 'bogus' is not a RunMode
+  await manager.updateProcessConfig('proc', { runMode: 'bogus' });
+  const done: Promise<void>[] = [
+    manager.enableWorker('legacy'),
+    manager.disableWorker('legacy'),
+    manager.enableProcess('proc'),
+    manager.disableProcess('proc'),
+    manager.enableUnit('legacy'),
+    manager.disableUnit('legacy'),
+    manager.stopWorkerById('legacy'),
+  ];
+  await Promise.all(done);
+  expectType<void>(manager.startAll());
+  expectType<void>(manager.stopAll());
+}
+
+// --- Execution ----------------------------------------------------------------------
+
+async function execution(): Promise<void> {
+  const a: Promise<void> = manager.runWorkerById('legacy');
+  const b: Promise<void> = manager.runUnitById('legacy');
+  await Promise.all([a, b]);
+  try {
+    await manager.runProcessById('proc');
+  } catch (e) {
+    if (e instanceof SynchronikError) {
+      expectType<string>(e.code);
+      expectType<string | undefined>(e.unitId);
+      expectType<unknown>(e.cause);
+    }
+  }
+  // @ts-expect-error ids are strings
+  await manager.runWorkerById(1);
+}
+
+// --- SynchronikError ------------------------------------------------------------------
+
+const err = new SynchronikError('worker "x" timed out', 'ERR_TIMEOUT', { unitId: 'x', cause: new Error('inner') });
+const asError: Error = err;
+expectType<string>(err.code);
+// @ts-expect-error a code is required
+new SynchronikError('no code');
+
+// --- Events -------------------------------------------------------------------------
+
+function describeEvent(event: SynchronikEvent): string {
+  switch (event.type) {
+    case 'start':
+      return event.unitId;
+    case 'complete':
+      expectType<unknown>(event.result);
+      return `${event.unitId} ${event.durationMs.toFixed(1)}`;
+    case 'error':
+      return event.error.message;
+    case 'milestone':
+      return `${event.milestoneId} ${JSON.stringify(event.payload)}`;
+    case 'updated': {
+      const { reason, previous, current } = event.payload;
+      expectType<'status-change' | 'config-change'>(reason);
+      expectType<Status>(previous);
+      expectType<Status>(current);
+      return `${event.unitId} ${event.payload.name ?? ''}`;
+    }
+    case 'retry':
+      return `${event.attempt} ${event.delayMs} ${event.error.message}`;
+    case 'skipped':
+      return event.reason;
+    case 'stalled':
+      return `${event.runningForMs} ${event.eventLoop === true}`;
+    default: {
+      // Exhaustive: every type is handled above.
+      const never: never = event;
+      return never;
+    }
+  }
+}
+
+const unsubscribeAll: () => void = manager.subscribeToEvents((event) => void describeEvent(event));
+unsubscribeAll();
+const offMilestone = manager.onMilestone((milestoneId, payload) => {
+  expectType<string>(milestoneId);
+  void payload.runMode;
+});
+offMilestone();
+manager.onStart((e) => expectType<'start'>(e.type))();
+manager.onComplete((e: CompleteEvent) => void e.result)();
+manager.onError((e) => void e.error.stack)();
+manager.emitMilestone('deploy:done', { version: '1.2.3' });
+manager.emitMilestone('deploy:done');
+
+// EventEmitter methods are typed per event name.
+manager.on('complete', (e) => expectType<number>(e.durationMs));
+manager.once('updated', (e: UpdatedEvent) => void e.payload.reason);
+manager.on('retry', (e) => expectType<number>(e.attempt));
+manager.on('listenerError', (e) => void e.error);
+manager.off('complete', () => {});
+expectType<number>(manager.listenerCount('milestone'));
+// @ts-expect-error no such event
+manager.on('finished', () => {});
+// @ts-expect-error a start event has no result
+manager.on('start', (e) => e.result);
+// @ts-expect-error subscribeToEvents needs a function
+manager.subscribeToEvents('all');
+// @ts-expect-error onMilestone handlers take (id, payload), not an event
+manager.onMilestone((id: number) => id);
+
+// --- Stats ---------------------------------------------------------------------------
+
+const stats = manager.getEngineStats();
+expectType<string>(stats.memory.heapUsed);
+expectType<string>(stats.cpu);
+expectType<number>(stats.engine.units);
+
+void [badStatus, badMode, noRun, noId, badWorkerStatus, badDelay, badOverlap, badCtx, badProc, badWorkers, badDep];
+void [voidWorker, fixedDelay, typedHook, units, deps, snapshot, runCount, lastRun, parent, asError];
+void [stateChanges, execution];
