@@ -1,0 +1,103 @@
+'use strict';
+
+// getEngineStats (SPEC §3.6): memory as 'NN.NN MB' strings, cpu as 'N.NN%'
+// since the previous call ('0.00%' on the first), plus the engine's counts.
+
+const { createSynchronikManager } = require('..');
+const { sleep } = require('./helpers');
+
+const MB = /^\d+\.\d{2} MB$/;
+const PERCENT = /^\d+\.\d{2}%$/;
+
+describe('getEngineStats', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  test('shape: memory strings, cpu string, engine counts', () => {
+    const manager = createSynchronikManager();
+    const stats = manager.getEngineStats();
+    expect(Object.keys(stats.memory).sort()).toEqual(['external', 'heapTotal', 'heapUsed', 'rss']);
+    for (const value of Object.values(stats.memory)) expect(value).toMatch(MB);
+    expect(stats.cpu).toBe('0.00%');
+    expect(stats.engine).toEqual({
+      units: 0,
+      running: 0,
+      queued: expect.any(Number),
+      dispatched: expect.any(Number),
+      eventLoopLagMs: expect.any(Number),
+    });
+  });
+
+  test('memory figures agree with process.memoryUsage()', () => {
+    const manager = createSynchronikManager();
+    const rss = Number.parseFloat(manager.getEngineStats().memory.rss);
+    const actual = process.memoryUsage().rss / 1024 / 1024;
+    expect(Math.abs(rss - actual)).toBeLessThan(50);
+  });
+
+  test('cpu is a percentage after the first call', async () => {
+    const manager = createSynchronikManager();
+    expect(manager.getEngineStats().cpu).toBe('0.00%');
+    const until = Date.now() + 30;
+    while (Date.now() < until) {
+      // keep the CPU busy for a moment
+    }
+    await sleep(5);
+    const { cpu } = manager.getEngineStats();
+    expect(cpu).toMatch(PERCENT);
+    expect(Number.parseFloat(cpu)).toBeGreaterThan(0);
+  });
+
+  test('every manager has its own cpu baseline', () => {
+    const a = createSynchronikManager();
+    a.getEngineStats();
+    const b = createSynchronikManager();
+    expect(b.getEngineStats().cpu).toBe('0.00%');
+  });
+
+  test('engine counts follow registration and runs', async () => {
+    const manager = createSynchronikManager();
+    manager.registerUnit({ id: 'w', run: () => sleep(30) });
+    manager.registerUnit({ id: 'p', workers: [{ id: 'a', run: () => {} }] });
+    expect(manager.getEngineStats().engine.units).toBe(3);
+    const done = manager.runWorkerById('w');
+    await sleep(5);
+    expect(manager.getEngineStats().engine.running).toBe(1);
+    await done;
+    expect(manager.getEngineStats().engine.running).toBe(0);
+    manager.releaseUnit('w');
+    expect(manager.getEngineStats().engine.units).toBe(2);
+  });
+
+  // 2.3: "should return engine stats and calculate CPU percentage over time"
+  test('cpu over fake time with a mocked process.cpuUsage (2.3 test)', () => {
+    jest.useFakeTimers({ now: new Date('2025-01-01T00:00:00Z') });
+    const spy = jest
+      .spyOn(process, 'cpuUsage')
+      .mockReturnValueOnce({ user: 100000, system: 50000 })
+      .mockReturnValueOnce({ user: 200000, system: 75000 });
+    const manager = createSynchronikManager();
+
+    const first = manager.getEngineStats();
+    expect(first.cpu).toBe('0.00%');
+    expect(first.memory.rss).toMatch(/\d+\.\d{2} MB/);
+
+    jest.advanceTimersByTime(1000);
+    const second = manager.getEngineStats();
+    expect(second.cpu).toBe('12.50%');
+    expect(spy).toHaveBeenCalledTimes(2);
+  });
+
+  test('no wall time passed → 0.00%', () => {
+    jest.useFakeTimers({ now: 0 });
+    jest
+      .spyOn(process, 'cpuUsage')
+      .mockReturnValueOnce({ user: 0, system: 0 })
+      .mockReturnValueOnce({ user: 500000, system: 0 });
+    const manager = createSynchronikManager();
+    manager.getEngineStats();
+    expect(manager.getEngineStats().cpu).toBe('0.00%');
+  });
+});
