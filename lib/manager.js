@@ -54,6 +54,24 @@ function plainCopy(value, seen = new WeakMap()) {
   return out;
 }
 
+/**
+ * Runs `fn` for a method that returns a promise: bad arguments reject
+ * instead of throwing synchronously.
+ */
+function asPromise(fn) {
+  try {
+    return Promise.resolve(fn());
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** Statistics the engine keeps in `meta`; a new `meta` object keeps them. */
+const ENGINE_META = ['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs'];
+
+/** Fields the engine owns on a unit object; `updateStatus` payloads cannot set them. */
+const ENGINE_FIELDS = new Set(['id', 'status', 'enabled', 'meta', 'lastRun', 'processId', 'workers']);
+
 /** Converts a validated worker object into the engine's spec. */
 function workerSpec(w) {
   return {
@@ -710,36 +728,42 @@ class SynchronikManager extends EventEmitter {
    * 'error' becomes the unit's error and is announced by an `error` event.
    */
   updateStatus(id, status, options) {
-    v.validateStatus('updateStatus', status);
-    if (options !== undefined && !v.isObject(options)) throw v.fail('updateStatus', 'options', 'an object', options);
-    const unit = this.getUnitById(id);
-    if (!unit) return Promise.resolve();
-    if (options && options.payload !== undefined) {
-      if (!v.isObject(options.payload)) throw v.fail('updateStatus', 'options.payload', 'an object', options.payload);
-      const { status: _ignored, ...rest } = options.payload;
-      Object.assign(unit, rest);
-    }
-    this._native.updateStatus(id, status);
-    this._sync();
-    return Promise.resolve();
+    return asPromise(() => {
+      v.validateStatus('updateStatus', status);
+      if (options !== undefined && !v.isObject(options)) throw v.fail('updateStatus', 'options', 'an object', options);
+      const payload = options ? options.payload : undefined;
+      if (payload !== undefined && !v.isObject(payload)) throw v.fail('updateStatus', 'options.payload', 'an object', payload);
+      const unit = this.getUnitById(id);
+      if (!unit) return;
+      if (payload) {
+        for (const key of Object.keys(payload)) if (!ENGINE_FIELDS.has(key)) unit[key] = payload[key];
+      }
+      this._native.updateStatus(id, status);
+      this._sync();
+    });
   }
 
   /** Changes a unit's settings (hot swap): they apply from its next attempt. */
   updateUnitConfig(id, config) {
-    const unit = this.getUnitById(id);
-    if (!unit) {
+    return asPromise(() => {
       if (!v.isObject(config)) throw v.fail('updateUnitConfig', 'config', 'an object', config);
-      return Promise.resolve();
-    }
-    v.validatePatch('updateUnitConfig', this._kinds[this._slot(id)], config);
-    const { status, enabled, ...rest } = config;
-    Object.assign(unit, rest);
-    if (v.isObject(config.meta)) ensureMeta(unit);
-    const patch = patchSpec(config);
-    if (status !== undefined) patch.status = status;
-    this._native.updateConfig(id, patch);
-    this._sync();
-    return Promise.resolve();
+      const unit = this.getUnitById(id);
+      if (!unit) return;
+      v.validatePatch('updateUnitConfig', this._kinds[this._slot(id)], config);
+      const { status, enabled, meta, ...rest } = config;
+      Object.assign(unit, rest);
+      if (meta !== undefined) {
+        // The engine's statistics stay: a new meta object carries them on.
+        const kept = {};
+        for (const key of ENGINE_META) if (unit.meta && unit.meta[key] !== undefined) kept[key] = unit.meta[key];
+        unit.meta = Object.assign(meta, kept);
+        ensureMeta(unit);
+      }
+      const patch = patchSpec(config);
+      if (status !== undefined) patch.status = status;
+      this._native.updateConfig(id, patch);
+      this._sync();
+    });
   }
 
   updateWorkerConfig(id, config) {
@@ -751,10 +775,11 @@ class SynchronikManager extends EventEmitter {
   }
 
   _setEnabled(method, id, enabled) {
-    v.validateId(method, id);
-    this._native.setEnabled(id, enabled);
-    this._sync();
-    return Promise.resolve();
+    return asPromise(() => {
+      v.validateId(method, id);
+      this._native.setEnabled(id, enabled);
+      this._sync();
+    });
   }
 
   enableWorker(id) {
@@ -808,11 +833,35 @@ class SynchronikManager extends EventEmitter {
     });
   }
 
-  _run(method, id) {
-    v.validateId(method, id);
-    const done = this._await(this._native.runUnit(id));
-    this._sync();
-    return done;
+  _run(method, id, kind) {
+    return asPromise(() => {
+      v.validateId(method, id);
+      const done = this._await(this._native.runUnit(id, kind));
+      this._sync();
+      return done;
+    });
+  }
+
+  /** Runs one worker now; resolves when its run ended (never rejects for a failed run). */
+  runWorkerById(id) {
+    return this._run('runWorkerById', id, 'worker').catch((e) => {
+      if (e instanceof TypeError) throw e;
+    });
+  }
+
+  /** Runs a worker or a process now; resolves when its run ended, never rejects for a failed run. */
+  runUnitById(id) {
+    return this._run('runUnitById', id).catch((e) => {
+      if (e instanceof TypeError) throw e;
+    });
+  }
+
+  /**
+   * Runs a process now by its run mode. Rejects with a SynchronikError naming
+   * the worker when a sequential or isolated run fails.
+   */
+  runProcessById(id) {
+    return this._run('runProcessById', id, 'process');
   }
 
   /**
@@ -820,9 +869,11 @@ class SynchronikManager extends EventEmitter {
    * processes. Resolves when the runs it started have ended.
    */
   runLoopOnce() {
-    const runs = Array.from(this._native.runLoopOnce(), (t) => this._await(t).catch(noop));
-    this._sync();
-    return Promise.all(runs).then(noop);
+    return asPromise(() => {
+      const runs = Array.from(this._native.runLoopOnce(), (t) => this._await(t).catch(noop));
+      this._sync();
+      return Promise.all(runs).then(noop);
+    });
   }
 
   /** One watcher scan now. */
@@ -859,23 +910,6 @@ class SynchronikManager extends EventEmitter {
     const done = this._await(this._native.stop(Number.isFinite(timeoutMs) ? timeoutMs : undefined));
     this._sync();
     return done.then(() => this._updateKeepAlive());
-  }
-
-  /** Runs one worker now; resolves when its run ended (never rejects). */
-  runWorkerById(id) {
-    return this._run('runWorkerById', id).catch(noop);
-  }
-
-  runUnitById(id) {
-    return this._run('runUnitById', id);
-  }
-
-  /**
-   * Runs a process now by its run mode. Rejects with a SynchronikError naming
-   * the worker when a sequential or isolated run fails.
-   */
-  runProcessById(id) {
-    return this._run('runProcessById', id);
   }
 
   // ---------------------------------------------------------------------

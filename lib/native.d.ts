@@ -41,8 +41,11 @@ export declare class NativeEngine {
   startAll(): void
   /** Every unit becomes paused. */
   stopAll(): void
-  /** Runs a unit now; returns the ticket that a DONE record ends. */
-  runUnit(id: string): number
+  /**
+   * Runs a unit now; returns the ticket that a DONE record ends. `kind`
+   * ("worker" | "process") restricts what may run.
+   */
+  runUnit(id: string, kind?: string | undefined | null): number
   /** Reports the delay before the retry after attempt `call`. */
   reportRetryDelay(call: number, delayMs: number): void
   /**

@@ -25,7 +25,7 @@ use parking_lot::Mutex;
 use synchronik_core::{
     AbortReason, CallId, ClockChoice, CommonSpec, ConfigPatch, EngineError, EngineOptions, Event,
     EventSink, Failure, Invocation, Invoker, Liveness, ManualClock, Outcome, Overlap,
-    ProcessConfig, ProcessSpec, RetryDelay, Slot,
+    ProcessConfig, ProcessSpec, RetryDelay, Slot, UnitKind,
     RunMode, Runtime, Status as UnitStatus, SystemClock, UnitSpec, WorkerConfig, WorkerSpec,
 };
 
@@ -495,10 +495,16 @@ impl NativeEngine {
         self.runtime.with(|e| e.stop_all());
     }
 
-    /// Runs a unit now; returns the ticket that a DONE record ends.
+    /// Runs a unit now; returns the ticket that a DONE record ends. `kind`
+    /// ("worker" | "process") restricts what may run.
     #[napi(catch_unwind)]
-    pub fn run_unit(&self, id: String) -> f64 {
-        self.runtime.with(|e| e.run_unit(&id)) as f64
+    pub fn run_unit(&self, id: String, kind: Option<String>) -> f64 {
+        let kind = match kind.as_deref() {
+            Some("worker") => Some(UnitKind::Worker),
+            Some("process") => Some(UnitKind::Process),
+            _ => None,
+        };
+        self.runtime.with(|e| e.run_unit(&id, kind)) as f64
     }
 
     /// Reports the delay before the retry after attempt `call`.

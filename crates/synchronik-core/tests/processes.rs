@@ -11,7 +11,7 @@ fn run_process(h: &mut Harness, mode: RunMode, workers: &[&str]) -> Slot {
         .register(UnitSpec::Process(process("p", mode, workers)))
         .unwrap();
     h.take();
-    h.engine.run_unit("p");
+    h.engine.run_unit("p", None);
     slots[0]
 }
 
@@ -167,7 +167,7 @@ fn batched_starts_a_group_when_the_previous_settled() {
     let mut p = process("p", RunMode::Batched, &["a", "b", "c", "d", "e"]);
     p.config.batch_size = 2;
     h.engine.register(UnitSpec::Process(p)).unwrap();
-    h.engine.run_unit("p");
+    h.engine.run_unit("p", None);
     let g1 = h.invocations();
     assert_eq!(g1.iter().map(|i| i.unit).collect::<Vec<_>>(), [1, 2]);
     h.ok(g1[0].call);
@@ -193,7 +193,7 @@ fn isolated_waits_after_every_worker() {
     let mut p = process("p", RunMode::Isolated, &["a", "b"]);
     p.config.isolation_delay_ms = 100.0;
     h.engine.register(UnitSpec::Process(p)).unwrap();
-    h.engine.run_unit("p");
+    h.engine.run_unit("p", None);
     let a = h.invocations()[0];
     h.ok(a.call);
     h.advance_to(99.0);
@@ -216,7 +216,7 @@ fn disabled_and_paused_workers_are_passed_over() {
     p.workers[0].common.enabled = false;
     p.workers[2].common.status = Status::Paused;
     h.engine.register(UnitSpec::Process(p)).unwrap();
-    h.engine.run_unit("p");
+    h.engine.run_unit("p", None);
     let only = h.invocations();
     assert_eq!(only.len(), 1);
     assert_eq!(only[0].unit, 2);
@@ -230,14 +230,14 @@ fn a_disabled_process_runs_when_asked_but_a_paused_one_does_not() {
     let mut p = process("p", RunMode::Parallel, &["a"]);
     p.common.enabled = false;
     h.engine.register(UnitSpec::Process(p)).unwrap();
-    h.engine.run_unit("p");
+    h.engine.run_unit("p", None);
     assert_eq!(h.invocations().len(), 1);
     let mut h = Harness::new();
     let mut p = process("p", RunMode::Parallel, &["a"]);
     p.common.status = Status::Paused;
     h.engine.register(UnitSpec::Process(p)).unwrap();
     h.take();
-    h.engine.run_unit("p");
+    h.engine.run_unit("p", None);
     assert_eq!(names(&h.take()), ["done"]);
 }
 
@@ -286,4 +286,18 @@ fn enabling_is_announced_once_and_only_on_change() {
         ["#0:enabled=true", "#0:running", "#0:marked running"],
         "a change with a new status is announced as one status change"
     );
+}
+
+#[test]
+fn a_run_restricted_to_one_kind_does_not_run_the_other() {
+    let mut h = Harness::new();
+    h.engine
+        .register(UnitSpec::Process(process("p", RunMode::Parallel, &["a"])))
+        .unwrap();
+    h.take();
+    h.engine.run_unit("p", Some(UnitKind::Worker));
+    h.engine.run_unit("a", Some(UnitKind::Process));
+    assert_eq!(names(&h.take()), ["done", "done"]);
+    h.engine.run_unit("a", Some(UnitKind::Worker));
+    assert_eq!(h.invocations().len(), 1);
 }

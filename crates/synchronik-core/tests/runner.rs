@@ -14,7 +14,7 @@ fn a_successful_run_announces_itself_in_order() {
     let mut h = Harness::new();
     h.engine.register(UnitSpec::Worker(worker("w"))).unwrap();
     h.take();
-    h.engine.run_unit("w");
+    h.engine.run_unit("w", None);
     let log = h.take();
     assert_eq!(
         names(&log),
@@ -47,7 +47,7 @@ fn retries_wait_the_fixed_delay_then_fail_for_good() {
     w.config.max_retries = 2;
     w.config.retry_delay = RetryDelay::Fixed(100.0);
     h.engine.register(UnitSpec::Worker(w)).unwrap();
-    h.engine.run_unit("w");
+    h.engine.run_unit("w", None);
     let first = h.invocations();
     assert_eq!(ids(&first), [(0, 1)]);
     assert!(first[0].retryable);
@@ -90,7 +90,7 @@ fn a_retry_that_succeeds_completes_without_an_error() {
     let mut w = worker("w");
     w.config.max_retries = 1;
     h.engine.register(UnitSpec::Worker(w)).unwrap();
-    h.engine.run_unit("w");
+    h.engine.run_unit("w", None);
     let a1 = h.invocations()[0];
     h.fail(a1.call, "flaky");
     // A zero delay retries at once, without waiting for a timer.
@@ -110,7 +110,7 @@ fn per_retry_delays_come_from_the_host() {
     w.config.max_retries = 2;
     w.config.retry_delay = RetryDelay::PerRetry;
     h.engine.register(UnitSpec::Worker(w)).unwrap();
-    h.engine.run_unit("w");
+    h.engine.run_unit("w", None);
     let a1 = h.invocations()[0];
     h.engine.report_retry_delay(a1.call, 50.0);
     h.fail(a1.call, "x");
@@ -138,7 +138,7 @@ fn timeouts_abort_the_attempt_and_count_as_failures() {
     w.config.timeout_ms = 30.0;
     w.config.max_retries = 1;
     h.engine.register(UnitSpec::Worker(w)).unwrap();
-    h.engine.run_unit("w");
+    h.engine.run_unit("w", None);
     let a1 = h.invocations()[0];
     h.advance_to(30.0);
     let log = h.take();
@@ -170,7 +170,7 @@ fn an_attempt_that_settles_in_time_disarms_its_timeout() {
     let mut w = worker("w");
     w.config.timeout_ms = 30.0;
     h.engine.register(UnitSpec::Worker(w)).unwrap();
-    h.engine.run_unit("w");
+    h.engine.run_unit("w", None);
     let a1 = h.invocations()[0];
     h.advance_to(10.0);
     h.ok(a1.call);
@@ -187,7 +187,7 @@ fn zero_timeout_means_no_timeout() {
     let mut w = worker("w");
     w.config.timeout_ms = 0.0;
     h.engine.register(UnitSpec::Worker(w)).unwrap();
-    h.engine.run_unit("w");
+    h.engine.run_unit("w", None);
     assert_eq!(h.engine.next_deadline(), None);
 }
 
@@ -198,7 +198,7 @@ fn max_runs_disables_the_worker() {
     w.config.max_runs = Some(2);
     h.engine.register(UnitSpec::Worker(w)).unwrap();
     for n in 1..=2 {
-        h.engine.run_unit("w");
+        h.engine.run_unit("w", None);
         let call = h.invocations()[0].call;
         h.ok(call);
         let log = names(&h.take());
@@ -210,7 +210,7 @@ fn max_runs_disables_the_worker() {
     }
     assert!(!h.engine.unit("w").unwrap().enabled);
     // A disabled worker is not run; its ticket ends at once.
-    h.engine.run_unit("w");
+    h.engine.run_unit("w", None);
     assert_eq!(names(&h.take()), ["done"]);
 }
 
@@ -221,8 +221,8 @@ fn paused_and_unknown_units_are_not_run() {
     w.common.status = Status::Paused;
     h.engine.register(UnitSpec::Worker(w)).unwrap();
     h.take();
-    h.engine.run_unit("w");
-    h.engine.run_unit("ghost");
+    h.engine.run_unit("w", None);
+    h.engine.run_unit("ghost", None);
     assert_eq!(names(&h.take()), ["done", "done"]);
 }
 
@@ -230,7 +230,7 @@ fn paused_and_unknown_units_are_not_run() {
 fn config_changes_apply_to_the_next_attempt() {
     let mut h = Harness::new();
     h.engine.register(UnitSpec::Worker(worker("w"))).unwrap();
-    h.engine.run_unit("w");
+    h.engine.run_unit("w", None);
     let a1 = h.invocations()[0];
     assert!(!a1.retryable);
     let patch = ConfigPatch {
@@ -249,7 +249,7 @@ fn execution_times_keep_the_last_hundred() {
     let mut h = Harness::new();
     h.engine.register(UnitSpec::Worker(worker("w"))).unwrap();
     for n in 0..105u32 {
-        h.engine.run_unit("w");
+        h.engine.run_unit("w", None);
         let call = h.invocations()[0].call;
         h.advance_to(h.now_ms() + f64::from(n));
         h.ok(call);
@@ -266,7 +266,7 @@ fn execution_times_keep_the_last_hundred() {
 fn releasing_a_running_worker_aborts_it_and_ends_its_ticket() {
     let mut h = Harness::new();
     h.engine.register(UnitSpec::Worker(worker("w"))).unwrap();
-    h.engine.run_unit("w");
+    h.engine.run_unit("w", None);
     let a1 = h.invocations()[0];
     assert!(h.engine.release("w"));
     let log = h.take();

@@ -27,7 +27,7 @@ fn the_timer_thread_fires_a_timeout_and_wakes_the_host() {
     let mut spec = worker("w");
     spec.config.timeout_ms = 20.0;
     rt.with(|e| e.register(UnitSpec::Worker(spec))).unwrap();
-    rt.with(|e| e.run_unit("w"));
+    rt.with(|e| e.run_unit("w", None));
     let deadline = Instant::now() + Duration::from_secs(5);
     while wakes.load(Ordering::SeqCst) == 0 {
         assert!(Instant::now() < deadline, "the timeout never fired");
@@ -78,7 +78,7 @@ fn fire_next_steps_the_manual_clock_from_deadline_to_deadline() {
     spec.config.retry_delay = RetryDelay::Fixed(50.0);
     spec.config.timeout_ms = 0.0;
     rt.with(|e| e.register(UnitSpec::Worker(spec))).unwrap();
-    rt.with(|e| e.run_unit("w"));
+    rt.with(|e| e.run_unit("w", None));
     let first = rec.log.lock().iter().find_map(|o| match o {
         Out::Invoke(i) => Some(*i),
         _ => None,

@@ -291,8 +291,8 @@ fn stop_aborts_what_is_left_at_its_deadline() {
             &["a", "b"],
         )))
         .unwrap();
-    h.engine.run_unit("w");
-    h.engine.run_unit("p");
+    h.engine.run_unit("w", None);
+    h.engine.run_unit("p", None);
     let calls = h.invocations();
     assert_eq!(calls.len(), 2);
     let ticket = h.engine.stop(Some(50.0));
@@ -356,7 +356,7 @@ fn the_watcher_sees_a_blocked_event_loop_and_names_the_unit() {
     w.config.timeout_ms = 0.0;
     h.engine.register(UnitSpec::Worker(w)).unwrap();
     h.engine.start();
-    h.engine.run_unit("w");
+    h.engine.run_unit("w", None);
     let call = h.invocations()[0];
     *live.0.lock() = Some((call.call, call.unit));
     h.engine.report_progress(call.call);
@@ -392,7 +392,7 @@ fn runs_without_progress_are_reported_stalled_until_they_report_again() {
     w.config.timeout_ms = 0.0;
     h.engine.register(UnitSpec::Worker(w)).unwrap();
     h.engine.start();
-    h.engine.run_unit("w");
+    h.engine.run_unit("w", None);
     let call = h.invocations()[0];
     h.advance_to(75.0);
     h.engine.report_progress(call.call);

@@ -529,11 +529,15 @@ impl Engine {
 
     /// Runs a unit now. The returned ticket ends with [`Event::Done`] — at
     /// once when the id is unknown or the unit is paused or disabled.
-    pub fn run_unit(&mut self, id: &str) -> Ticket {
+    ///
+    /// With `kind`, a unit of the other kind is not run either (as
+    /// `runWorkerById` does not run a process).
+    pub fn run_unit(&mut self, id: &str, kind: Option<UnitKind>) -> Ticket {
         let ticket = self.fresh_id();
         let started = match self.registry.slot_of(id) {
             None => false,
             Some(slot) => match self.registry.get(slot).map(Unit::kind) {
+                Some(k) if kind.is_some_and(|want| want != k) => false,
                 Some(UnitKind::Worker) => self.start_worker_run(slot, Owner::Ticket(ticket)),
                 Some(UnitKind::Process) => self.start_process_run(slot, ticket),
                 None => false,
