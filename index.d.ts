@@ -332,14 +332,54 @@ export type SynchronikEventMap = {
 
 /** Options of {@link createSynchronikManager}. All are in milliseconds and must be positive. */
 export interface ManagerOptions {
-  /** Time between scheduler sweeps of idle processes. Default 1000. */
+  /** Time between scheduler sweeps of idle processes, in ms. Default 1000. */
   loopInterval?: number;
-  /** Time between watcher scans. Default 60000. */
+  /** Time between watcher scans, in ms. Default 60000. */
   watcherInterval?: number;
-  /** A run with no progress for this long is reported as stalled. */
+  /**
+   * A run with no `ctx.progress()` for this long is reported by a `stalled`
+   * event, and so is JavaScript blocked this long inside a `run`
+   * (`eventLoop: true`). Off by default.
+   */
   stallThresholdMs?: number;
-  /** Period of the `engine:stats` milestone. */
+  /** The watcher un-pauses units paused for this long (milestone `worker:<id>:unpaused`). Off by default. */
+  autoUnpauseMs?: number;
+  /** The watcher releases units idle for this long (milestone `worker:<id>:released`). Off by default. */
+  releaseIdleAfterMs?: number;
+  /** While started, emit the milestone `engine:stats` with {@link SynchronikManager.getEngineStats} this often. */
   statsEmissionIntervalMs?: number;
+  /**
+   * `'manual'`: every engine timer reads a clock that moves only through
+   * `manager.clock.advance()` / `runUntilIdle()` — for tests. Default `'system'`.
+   */
+  clock?: 'system' | 'manual';
+}
+
+/** Options of {@link SynchronikManager.stop}. */
+export interface StopOptions {
+  /** Runs still in flight after this many ms are aborted and fail with `ERR_STOPPED`. Default: no limit. */
+  timeoutMs?: number;
+}
+
+/**
+ * The clock of a manager created with `clock: 'manual'`. Every engine timer —
+ * intervals, retry delays, timeouts, isolation delays, sweeps, watcher scans,
+ * stop deadlines — reads it.
+ */
+export interface ManualClock {
+  /** The clock's time in ms; 0 when the manager was created. */
+  now(): number;
+  /**
+   * Moves time forward by `ms`, firing every timer due on the way in time
+   * order; resolves once the runs they started have settled (as far as they
+   * settle without real time passing).
+   */
+  advance(ms: number): Promise<void>;
+  /**
+   * Fires timers in time order until no run is in flight and only the
+   * recurring timers of a started manager are left.
+   */
+  runUntilIdle(): Promise<void>;
 }
 
 /** What {@link SynchronikManager.getEngineStats} returns. */
@@ -487,6 +527,32 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    */
   runProcessById(id: string): Promise<void>;
 
+  /**
+   * One scheduler sweep now: every interval worker that is due (never ran, or
+   * last ran at least `intervalMs` ago) and every idle enabled process.
+   * Resolves when the runs it started have ended.
+   */
+  runLoopOnce(): Promise<void>;
+
+  /** One watcher scan now (stalls, auto-unpause, idle release). */
+  runWatcherScan(): void;
+
+  // --- Background operation --------------------------------------------------------
+
+  /** Starts the scheduler and the watcher. Idempotent. While started, the manager keeps Node alive. */
+  start(): void;
+
+  /**
+   * Stops scheduling new runs at once and resolves when the runs in flight
+   * have settled; with `timeoutMs`, runs still in flight then are aborted
+   * through their signal and fail with `ERR_STOPPED`. Afterwards nothing of
+   * the manager keeps Node alive.
+   */
+  stop(options?: StopOptions): Promise<void>;
+
+  /** The manual clock; present when the manager was created with `clock: 'manual'`. */
+  readonly clock?: ManualClock;
+
   // --- Events --------------------------------------------------------------------
 
   /** Listens to every event. @returns a function that removes the listener. */
@@ -524,6 +590,9 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
  * manager.on('complete', (e) => console.log(e.unitId, e.result));
  * await manager.runWorkerById('hello');
  */
+export function createSynchronikManager(
+  options: ManagerOptions & { clock: 'manual' },
+): SynchronikManager & { readonly clock: ManualClock };
 export function createSynchronikManager(options?: ManagerOptions): SynchronikManager;
 
 /**
