@@ -5,9 +5,27 @@
 // given. A rejected registration stores nothing.
 
 const { createSynchronikManager } = require('..');
-const { recordEvents, errorOf } = require('./helpers');
+const { recordEvents } = require('./helpers');
 
 const run = () => 'ok';
+
+/**
+ * For the methods that return a promise: bad input must come back as a
+ * rejected promise, never as a synchronous throw. Returns the rejection.
+ */
+async function rejectionOf(fn) {
+  let returned;
+  expect(() => {
+    returned = fn();
+  }).not.toThrow();
+  expect(returned).toBeInstanceOf(Promise);
+  return returned.then(
+    () => {
+      throw new Error('expected a rejection, but the promise resolved');
+    },
+    (e) => e,
+  );
+}
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('bad input', () => {
@@ -154,7 +172,7 @@ describe('bad input', () => {
 
   describe('other entries', () => {
     test('updateStatus with an unknown status', async () => {
-      const error = await errorOf(() => manager.updateStatus('x', 'sleeping'));
+      const error = await rejectionOf(() => manager.updateStatus('x', 'sleeping'));
       expect(error).toBeInstanceOf(TypeError);
       expect(error.message).toMatch(/^updateStatus: status must be one of .*'idle'.* \(got string "sleeping"\)$/);
       expect(x.status).toBe('idle');
@@ -162,10 +180,10 @@ describe('bad input', () => {
     });
 
     test('updateStatus with bad options', async () => {
-      const e1 = await errorOf(() => manager.updateStatus('x', 'paused', 5));
+      const e1 = await rejectionOf(() => manager.updateStatus('x', 'paused', 5));
       expect(e1).toBeInstanceOf(TypeError);
       expect(e1.message).toMatch(/^updateStatus: options must be an object \(got 5\)$/);
-      const e2 = await errorOf(() => manager.updateStatus('x', 'paused', { payload: 'p' }));
+      const e2 = await rejectionOf(() => manager.updateStatus('x', 'paused', { payload: 'p' }));
       expect(e2).toBeInstanceOf(TypeError);
       expect(e2.message).toMatch(/^updateStatus: options\.payload must be an object \(got string/);
       expect(x.status).toBe('idle');
@@ -178,7 +196,7 @@ describe('bad input', () => {
       ['a string retryDelayMs', { retryDelayMs: '1' }, 'config.retryDelayMs', 'string'],
       ['an unknown status', { status: 'weird' }, 'config.status', 'string'],
     ])('updateWorkerConfig with %s changes nothing', async (_label, patch, field, given) => {
-      const error = await errorOf(() => manager.updateWorkerConfig('x', { name: 'renamed', ...patch }));
+      const error = await rejectionOf(() => manager.updateWorkerConfig('x', { name: 'renamed', ...patch }));
       expect(error).toBeInstanceOf(TypeError);
       expect(error.message).toMatch(new RegExp(`^updateUnitConfig: ${escape(field)} must be .+ \\(got ${escape(given)}`));
       expect(x.name).toBeUndefined();
@@ -187,30 +205,30 @@ describe('bad input', () => {
     });
 
     test('updateWorkerConfig with a non-object config or a new id', async () => {
-      const e1 = await errorOf(() => manager.updateWorkerConfig('x', 5));
+      const e1 = await rejectionOf(() => manager.updateWorkerConfig('x', 5));
       expect(e1).toBeInstanceOf(TypeError);
       expect(e1.message).toMatch(/config must be an object/);
-      const e2 = await errorOf(() => manager.updateWorkerConfig('x', { id: 'y' }));
+      const e2 = await rejectionOf(() => manager.updateWorkerConfig('x', { id: 'y' }));
       expect(e2).toBeInstanceOf(TypeError);
       expect(e2.message).toMatch(/config\.id/);
       expectRegistryUnchanged();
     });
 
     test('updateProcessConfig with an unknown runMode or a bad batchSize', async () => {
-      const e1 = await errorOf(() => manager.updateProcessConfig('p', { runMode: 'turbo' }));
+      const e1 = await rejectionOf(() => manager.updateProcessConfig('p', { runMode: 'turbo' }));
       expect(e1).toBeInstanceOf(TypeError);
       expect(e1.message).toMatch(/config\.runMode must be one of .*\(got string "turbo"\)/);
-      const e2 = await errorOf(() => manager.updateProcessConfig('p', { batchSize: 0 }));
+      const e2 = await rejectionOf(() => manager.updateProcessConfig('p', { batchSize: 0 }));
       expect(e2).toBeInstanceOf(TypeError);
       expect(e2.message).toMatch(/config\.batchSize must be a positive integer \(got 0\)/);
       expectRegistryUnchanged();
     });
 
-    test.each(['enableWorker', 'disableWorker', 'enableProcess', 'disableProcess', 'enableUnit', 'disableUnit', 'stopWorkerById', 'releaseUnit'])(
-      '%s with a missing, empty or non-string id',
+    test.each(['enableWorker', 'disableWorker', 'enableProcess', 'disableProcess', 'enableUnit', 'disableUnit', 'stopWorkerById'])(
+      '%s with a missing, empty or non-string id rejects',
       async (method) => {
         for (const [bad, given] of [[undefined, 'undefined'], ['', 'empty string'], [{}, 'object']]) {
-          const error = await errorOf(() => manager[method](bad));
+          const error = await rejectionOf(() => manager[method](bad));
           expect(error).toBeInstanceOf(TypeError);
           expect(error.message).toBe(`${method}: id must be a non-empty string (got ${given})`);
         }
@@ -218,9 +236,16 @@ describe('bad input', () => {
       },
     );
 
-    test.each(['runWorkerById', 'runUnitById', 'runProcessById'])('%s with a bad id fails with a TypeError', async (method) => {
+    test('releaseUnit (synchronous) throws for a missing, empty or non-string id', () => {
+      for (const [bad, given] of [[undefined, 'undefined'], ['', 'empty string'], [7, '7']]) {
+        expect(() => manager.releaseUnit(bad)).toThrow(new TypeError(`releaseUnit: id must be a non-empty string (got ${given})`));
+      }
+      expectRegistryUnchanged();
+    });
+
+    test.each(['runWorkerById', 'runUnitById', 'runProcessById'])('%s with a bad id returns a promise rejecting with a TypeError', async (method) => {
       for (const [bad, given] of [[undefined, 'undefined'], ['', 'empty string'], [null, 'null']]) {
-        const error = await errorOf(() => manager[method](bad));
+        const error = await rejectionOf(() => manager[method](bad));
         expect(error).toBeInstanceOf(TypeError);
         expect(error.message).toBe(`${method}: id must be a non-empty string (got ${given})`);
       }

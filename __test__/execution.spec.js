@@ -442,6 +442,28 @@ describe('runWorkerById', () => {
       expect(w.status).toBe('completed');
     });
 
+    test('runWorkerById runs only workers and runProcessById only processes; runUnitById runs either', async () => {
+      const w = { id: 'w', run: jest.fn(() => 1) };
+      const a = { id: 'a', run: jest.fn(() => 2) };
+      const p = { id: 'p', workers: [a] };
+      manager.registerUnit(w);
+      manager.registerUnit(p);
+      const { events } = recordEvents(manager);
+
+      await expect(manager.runWorkerById('p')).resolves.toBeUndefined();
+      await expect(manager.runProcessById('w')).resolves.toBeUndefined();
+      expect(w.run).not.toHaveBeenCalled();
+      expect(a.run).not.toHaveBeenCalled();
+      expect(p.status).toBe('idle');
+      expect(events).toEqual([]);
+
+      await manager.runUnitById('p');
+      expect(a.run).toHaveBeenCalledTimes(1);
+      expect(p.status).toBe('completed');
+      await manager.runUnitById('w');
+      expect(w.run).toHaveBeenCalledTimes(1);
+    });
+
     test('runWorkerById resolves with undefined, also after a failure', async () => {
       manager.registerUnit({ id: 'ok', run: () => 'value' });
       manager.registerUnit({ id: 'bad', run: () => { throw new Error('x'); } });

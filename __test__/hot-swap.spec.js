@@ -118,6 +118,25 @@ describe('hot swap with updateWorkerConfig', () => {
     expect(events[0].payload).toEqual(expect.objectContaining({ reason: 'config-change', name: 'after' }));
   });
 
+  test('a new meta object keeps the engine statistics', async () => {
+    const w = { id: 'w', meta: { owner: 'a' }, run: () => 1 };
+    manager.registerUnit(w);
+    await manager.runWorkerById('w');
+    await manager.runWorkerById('w');
+    const times = [...w.meta.executionTimesMs];
+    const fresh = { owner: 'b', extra: true };
+    await manager.updateWorkerConfig('w', { meta: fresh });
+    expect(w.meta).toBe(fresh);
+    expect(w.meta.owner).toBe('b');
+    expect(w.meta.extra).toBe(true);
+    expect(w.meta.runCount).toBe(2);
+    expect(w.meta.executionTimesMs).toEqual(times);
+    await manager.runWorkerById('w');
+    expect(w.meta.runCount).toBe(3);
+    expect(w.meta).toBe(fresh);
+    expect(w.meta.executionTimesMs).toHaveLength(3);
+  });
+
   test('updateUnitConfig with a status is a status change (one updated event)', () => {
     const { events } = recordEvents(manager);
     const w = { id: 'w', run: () => {} };

@@ -199,6 +199,29 @@ describe('object mirroring', () => {
     expect(ret).toBeInstanceOf(Promise);
   });
 
+  test('updateStatus payload keys are merged onto the unit, except the engine-owned fields', async () => {
+    const w = { id: 'w', run: () => 'r' };
+    const p = { id: 'p', workers: [w] };
+    manager.registerUnit(p);
+    await manager.runWorkerById('w');
+    const meta = w.meta;
+    const lastRun = w.lastRun;
+    manager.updateStatus('w', 'paused', {
+      payload: { reason: 'maintenance', note: 'x', status: 'error', enabled: false, meta: {}, lastRun: 0, processId: 'other', id: 'renamed', workers: [] },
+    });
+    expect(w.reason).toBe('maintenance');
+    expect(w.note).toBe('x');
+    expect(w.status).toBe('paused');
+    expect(w.enabled).toBe(true);
+    expect(w.meta).toBe(meta);
+    expect(w.meta.runCount).toBe(1);
+    expect(w.lastRun).toBe(lastRun);
+    expect(w.processId).toBe('p');
+    expect(w.id).toBe('w');
+    expect(w.workers).toBeUndefined();
+    expect(manager.getUnitById('w')).toBe(w);
+  });
+
   test('a process gets its own status and meta from its runs', async () => {
     const p = { id: 'p', workers: [{ id: 'a', run: async () => { await sleep(10); } }] };
     manager.registerUnit(p);
