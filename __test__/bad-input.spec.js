@@ -182,7 +182,7 @@ describe('bad input', () => {
     test('updateStatus with bad options', async () => {
       const e1 = await rejectionOf(() => manager.updateStatus('x', 'paused', 5));
       expect(e1).toBeInstanceOf(TypeError);
-      expect(e1.message).toMatch(/^updateStatus: options must be an object \(got 5\)$/);
+      expect(e1.message).toMatch(/^updateStatus: options must be an object \(got number\)$/);
       const e2 = await rejectionOf(() => manager.updateStatus('x', 'paused', { payload: 'p' }));
       expect(e2).toBeInstanceOf(TypeError);
       expect(e2.message).toMatch(/^updateStatus: options\.payload must be an object \(got string/);
@@ -191,14 +191,14 @@ describe('bad input', () => {
 
     test.each([
       ['a negative maxRetries', { maxRetries: -1 }, 'config.maxRetries', '-1'],
-      ['a non-function run', { run: 5 }, 'config.run', '5'],
+      ['a non-function run', { run: 5 }, 'config.run', 'number'],
       ['a NaN timeoutMs', { timeoutMs: NaN }, 'config.timeoutMs', 'NaN'],
       ['a string retryDelayMs', { retryDelayMs: '1' }, 'config.retryDelayMs', 'string'],
       ['an unknown status', { status: 'weird' }, 'config.status', 'string'],
     ])('updateWorkerConfig with %s changes nothing', async (_label, patch, field, given) => {
       const error = await rejectionOf(() => manager.updateWorkerConfig('x', { name: 'renamed', ...patch }));
       expect(error).toBeInstanceOf(TypeError);
-      expect(error.message).toMatch(new RegExp(`^updateUnitConfig: ${escape(field)} must be .+ \\(got ${escape(given)}`));
+      expect(error.message).toMatch(new RegExp(`^updateWorkerConfig: ${escape(field)} must be .+ \\(got ${escape(given)}`));
       expect(x.name).toBeUndefined();
       expect(x.run).toBe(run);
       expectRegistryUnchanged();
@@ -237,7 +237,7 @@ describe('bad input', () => {
     );
 
     test('releaseUnit (synchronous) throws for a missing, empty or non-string id', () => {
-      for (const [bad, given] of [[undefined, 'undefined'], ['', 'empty string'], [7, '7']]) {
+      for (const [bad, given] of [[undefined, 'undefined'], ['', 'empty string'], [7, 'number']]) {
         expect(() => manager.releaseUnit(bad)).toThrow(new TypeError(`releaseUnit: id must be a non-empty string (got ${given})`));
       }
       expectRegistryUnchanged();
@@ -253,7 +253,7 @@ describe('bad input', () => {
     });
 
     test('event subscriptions need a function', () => {
-      expect(() => manager.subscribeToEvents(5)).toThrow(new TypeError('subscribeToEvents: listener must be a function (got 5)'));
+      expect(() => manager.subscribeToEvents(5)).toThrow(new TypeError('subscribeToEvents: listener must be a function (got number)'));
       for (const method of ['onMilestone', 'onStart', 'onComplete', 'onError']) {
         expect(() => manager[method]()).toThrow(TypeError);
         expect(() => manager[method]('handler')).toThrow(new RegExp(`^${method}: handler must be a function \\(got string`));

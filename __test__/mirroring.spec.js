@@ -199,7 +199,7 @@ describe('object mirroring', () => {
     expect(ret).toBeInstanceOf(Promise);
   });
 
-  test('updateStatus payload keys are merged onto the unit, except the engine-owned fields', async () => {
+  test('updateStatus payload keys are merged onto the unit; settings go to the engine; engine-owned fields are left alone', async () => {
     const w = { id: 'w', run: () => 'r' };
     const p = { id: 'p', workers: [w] };
     manager.registerUnit(p);
@@ -212,8 +212,8 @@ describe('object mirroring', () => {
     expect(w.reason).toBe('maintenance');
     expect(w.note).toBe('x');
     expect(w.status).toBe('paused');
-    expect(w.enabled).toBe(true);
-    expect(w.meta).toBe(meta);
+    expect(w.enabled).toBe(false); // a setting: applied like updateWorkerConfig({ enabled: false })
+    expect(w.meta).not.toBe(meta); // a setting too: a new meta object that keeps the engine's statistics
     expect(w.meta.runCount).toBe(1);
     expect(w.lastRun).toBe(lastRun);
     expect(w.processId).toBe('p');

@@ -31,12 +31,19 @@ const ENGINE_CODES = [
   'ERR_RUN_FAILED',
 ];
 
-/** Describes a value for an error message: its type, or the value itself for a bad number. */
-function describe(value) {
+/**
+ * Describes a value for an error message: its type — or, when it has the
+ * expected type (`sameType`) and only its value is wrong, the value itself.
+ */
+function describe(value, sameType = false) {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
+  if (!sameType) return typeof value;
   if (typeof value === 'number') return String(value);
-  if (typeof value === 'string') return value === '' ? 'empty string' : `string "${value.length > 40 ? value.slice(0, 40) + '…' : value}"`;
+  if (typeof value === 'string') {
+    if (value === '') return 'empty string';
+    return `string "${value.length > 40 ? value.slice(0, 40) + '…' : value}"`;
+  }
   return typeof value;
 }
 

@@ -152,7 +152,7 @@ class SynchronikManager extends EventEmitter {
     positive('autoUnpauseMs');
     positive('releaseIdleAfterMs');
     if (options.clock !== undefined && options.clock !== 'system' && options.clock !== 'manual') {
-      throw v.fail('createSynchronikManager', 'options.clock', "'system' or 'manual'", options.clock);
+      throw v.fail('createSynchronikManager', 'options.clock', "one of 'system', 'manual'", options.clock);
     }
     this.options = { loopInterval: 1000, watcherInterval: 60000, ...options };
 
@@ -281,8 +281,12 @@ class SynchronikManager extends EventEmitter {
         this._kinds[o[i + 1]] = undefined;
         return;
       case ops.LAST_RUN: {
+        // A run starts: its time is the new lastRun, and the error of an
+        // earlier run no longer describes the unit (as in 2.3).
         const unit = this._units[o[i + 1]];
-        if (unit) unit.lastRun = new Date(o[i + 2]);
+        if (!unit) return;
+        unit.lastRun = new Date(o[i + 2]);
+        if (unit.error !== undefined) unit.error = undefined;
         return;
       }
       case ops.STARTED: {
@@ -729,49 +733,72 @@ class SynchronikManager extends EventEmitter {
    */
   updateStatus(id, status, options) {
     return asPromise(() => {
+      v.validateId('updateStatus', id);
       v.validateStatus('updateStatus', status);
       if (options !== undefined && !v.isObject(options)) throw v.fail('updateStatus', 'options', 'an object', options);
       const payload = options ? options.payload : undefined;
       if (payload !== undefined && !v.isObject(payload)) throw v.fail('updateStatus', 'options.payload', 'an object', payload);
       const unit = this.getUnitById(id);
       if (!unit) return;
-      if (payload) {
-        for (const key of Object.keys(payload)) if (!ENGINE_FIELDS.has(key)) unit[key] = payload[key];
+      if (!payload) {
+        this._native.updateStatus(id, status);
+        this._sync();
+        return;
       }
-      this._native.updateStatus(id, status);
-      this._sync();
+      // Settings in the payload go through the same validation and reach
+      // the engine like a config change; other keys are merged onto the
+      // unit (as in 2.3); fields the engine owns are left alone.
+      const settings = {};
+      const extra = {};
+      for (const key of Object.keys(payload)) {
+        if (v.SETTINGS.has(key)) settings[key] = payload[key];
+        else if (!ENGINE_FIELDS.has(key)) extra[key] = payload[key];
+      }
+      v.validatePatch('updateStatus', this._kinds[this._slot(id)], settings, 'options.payload');
+      Object.assign(unit, extra);
+      this._applyConfig(id, unit, { ...settings, status });
     });
   }
 
   /** Changes a unit's settings (hot swap): they apply from its next attempt. */
   updateUnitConfig(id, config) {
+    return this._updateConfig('updateUnitConfig', id, config);
+  }
+
+  _updateConfig(method, id, config) {
     return asPromise(() => {
-      if (!v.isObject(config)) throw v.fail('updateUnitConfig', 'config', 'an object', config);
+      v.validateId(method, id);
+      if (!v.isObject(config)) throw v.fail(method, 'config', 'an object', config);
       const unit = this.getUnitById(id);
       if (!unit) return;
-      v.validatePatch('updateUnitConfig', this._kinds[this._slot(id)], config);
-      const { status, enabled, meta, ...rest } = config;
-      Object.assign(unit, rest);
-      if (meta !== undefined) {
-        // The engine's statistics stay: a new meta object carries them on.
-        const kept = {};
-        for (const key of ENGINE_META) if (unit.meta && unit.meta[key] !== undefined) kept[key] = unit.meta[key];
-        unit.meta = Object.assign(meta, kept);
-        ensureMeta(unit);
-      }
-      const patch = patchSpec(config);
-      if (status !== undefined) patch.status = status;
-      this._native.updateConfig(id, patch);
-      this._sync();
+      v.validatePatch(method, this._kinds[this._slot(id)], config);
+      this._applyConfig(id, unit, config);
     });
   }
 
+  /** Applies a validated config change to the object and the engine. */
+  _applyConfig(id, unit, config) {
+    const { status, enabled, meta, ...rest } = config;
+    Object.assign(unit, rest);
+    if (meta !== undefined) {
+      // The engine's statistics stay: a new meta object carries them on.
+      const kept = {};
+      for (const key of ENGINE_META) if (unit.meta && unit.meta[key] !== undefined) kept[key] = unit.meta[key];
+      unit.meta = Object.assign(meta, kept);
+      ensureMeta(unit);
+    }
+    const patch = patchSpec(config);
+    if (status !== undefined) patch.status = status;
+    this._native.updateConfig(id, patch);
+    this._sync();
+  }
+
   updateWorkerConfig(id, config) {
-    return this.updateUnitConfig(id, config);
+    return this._updateConfig('updateWorkerConfig', id, config);
   }
 
   updateProcessConfig(id, config) {
-    return this.updateUnitConfig(id, config);
+    return this._updateConfig('updateProcessConfig', id, config);
   }
 
   _setEnabled(method, id, enabled) {

@@ -11,8 +11,16 @@ const RUN_MODES = ['sequential', 'parallel', 'batched', 'isolated'];
 const OVERLAPS = ['skip', 'queue', 'allow'];
 const HOOKS = ['onStart', 'onComplete', 'onError'];
 
+/** The JavaScript type an expectation is about, read from its wording. */
+function expectedType(expected) {
+  if (/number|integer|milliseconds/.test(expected)) return 'number';
+  if (/string|one of '/.test(expected)) return 'string';
+  return undefined;
+}
+
 function fail(method, field, expected, value) {
-  return new TypeError(`${method}: ${field} must be ${expected} (got ${describe(value)})`);
+  const sameType = typeof value === expectedType(expected);
+  return new TypeError(`${method}: ${field} must be ${expected} (got ${describe(value, sameType)})`);
 }
 
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -101,16 +109,21 @@ function validateUnit(method, unit) {
   return 'process';
 }
 
+/** Every setting a config change may carry. */
+const SETTINGS = new Set(
+  [...COMMON_RULES, ...WORKER_RULES, ...PROCESS_RULES].map(([key]) => key).filter((k) => k !== 'status'),
+);
+
 /** Validates a config change for a unit of the given kind. */
-function validatePatch(method, kind, patch) {
-  if (!isObject(patch)) throw fail(method, 'config', 'an object', patch);
-  if (patch.id !== undefined) throw new TypeError(`${method}: config.id cannot be changed (got ${describe(patch.id)})`);
-  applyRules(method, 'config', patch, COMMON_RULES);
-  if (kind === 'worker') applyRules(method, 'config', patch, WORKER_RULES);
+function validatePatch(method, kind, patch, path = 'config') {
+  if (!isObject(patch)) throw fail(method, path, 'an object', patch);
+  if (patch.id !== undefined) throw new TypeError(`${method}: ${path}.id cannot be changed (got ${describe(patch.id)})`);
+  applyRules(method, path, patch, COMMON_RULES);
+  if (kind === 'worker') applyRules(method, path, patch, WORKER_RULES);
   else {
-    applyRules(method, 'config', patch, PROCESS_RULES);
+    applyRules(method, path, patch, PROCESS_RULES);
     if (patch.workers !== undefined) {
-      throw new TypeError(`${method}: config.workers cannot be changed; register the process again (got ${describe(patch.workers)})`);
+      throw new TypeError(`${method}: ${path}.workers cannot be changed; register the process again (got ${describe(patch.workers)})`);
     }
   }
 }
@@ -124,6 +137,7 @@ function validateStatus(method, status) {
 }
 
 module.exports = {
+  SETTINGS,
   STATUSES,
   RUN_MODES,
   isObject,
