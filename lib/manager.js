@@ -247,7 +247,7 @@ class SynchronikManager extends EventEmitter {
         const reason = o[i + 2];
         const unit = this._units[call.slot];
         const id = unit ? unit.id : '?';
-        call.controller.abort(new SynchronikError(`worker "${id}" ${ABORT_TEXT[reason]}`, ABORT_CODES[reason], { unitId: id }));
+        abortCall(call, new SynchronikError(`worker "${id}" ${ABORT_TEXT[reason]}`, ABORT_CODES[reason], { unitId: id }));
         return;
       }
       case ops.STATUS: {
@@ -434,8 +434,7 @@ class SynchronikManager extends EventEmitter {
 
   _startAttempt(callId, slot, attempt, retryable) {
     const unit = this._units[slot];
-    const controller = new AbortController();
-    const call = { slot, controller, ok: false, value: undefined };
+    const call = { slot, controller: null, abortReason: undefined, ok: false, value: undefined, progress: undefined };
     this._calls.set(callId, call);
     if (!unit) {
       this._settle(callId, false, new SynchronikError('unit is gone', 'ERR_RELEASED'));
@@ -452,16 +451,7 @@ class SynchronikManager extends EventEmitter {
       }
       this._native.reportRetryDelay(callId, Number.isFinite(delay) && delay > 0 ? delay : 0);
     }
-    const ctx = {
-      unitId: unit.id,
-      attempt,
-      signal: controller.signal,
-      emitMilestone: (id, payload) => this.emitMilestone(id, payload),
-      progress: (fraction, message) => {
-        call.progress = { fraction, message };
-        if (this._calls.get(callId) === call) this._native.reportProgress(callId);
-      },
-    };
+    const ctx = new RunContext(this, callId, call, unit.id, attempt);
     let returned;
     const live = this._liveness;
     live[1] = slot;
@@ -1034,6 +1024,55 @@ class ManualClock {
     }
     m._sync();
     await this._settle();
+  }
+}
+
+/**
+ * Aborts an attempt's signal. The AbortController is made only when the run
+ * asked for its signal (they are costly); a reason that comes first is kept
+ * for when it does.
+ */
+function abortCall(call, reason) {
+  if (call.controller) call.controller.abort(reason);
+  else if (call.abortReason === undefined) call.abortReason = reason;
+}
+
+/** What `run(ctx)` gets. */
+class RunContext {
+  #manager;
+  #callId;
+  #call;
+
+  constructor(manager, callId, call, unitId, attempt) {
+    this.#manager = manager;
+    this.#callId = callId;
+    this.#call = call;
+    /** The id of the unit being run. */
+    this.unitId = unitId;
+    /** 1-based attempt number. */
+    this.attempt = attempt;
+  }
+
+  /** Aborted on timeout, release, or when stop() gives up on the run. */
+  get signal() {
+    const call = this.#call;
+    if (!call.controller) {
+      call.controller = new AbortController();
+      if (call.abortReason !== undefined) call.controller.abort(call.abortReason);
+    }
+    return call.controller.signal;
+  }
+
+  /** Emits a milestone (see manager.emitMilestone). */
+  emitMilestone(milestoneId, payload) {
+    this.#manager.emitMilestone(milestoneId, payload);
+  }
+
+  /** Reports progress: a sign of life for the watcher's stall detection. */
+  progress(fraction, message) {
+    const m = this.#manager;
+    this.#call.progress = { fraction, message };
+    if (m._calls.get(this.#callId) === this.#call) m._native.reportProgress(this.#callId);
   }
 }
 
