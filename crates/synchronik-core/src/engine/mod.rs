@@ -388,6 +388,14 @@ impl Engine {
         }
     }
 
+    /// The status a run ends with — unless the unit was paused while the
+    /// run was in flight: a pause set by hand outlasts the run.
+    fn settle_status(&mut self, slot: Slot, status: Status) {
+        if self.registry.get(slot).is_some_and(|u| u.status != Status::Paused) {
+            self.set_status(slot, status, UpdateReason::StatusChange);
+        }
+    }
+
     /// Sets a unit's status by hand (`updateStatus`). Setting the status it
     /// already has changes nothing. Unknown ids are ignored.
     pub fn update_status(&mut self, id: &str, status: Status) -> bool {
@@ -733,7 +741,7 @@ impl Engine {
                         run_count,
                         average_ms,
                     });
-                    self.set_status(slot, Status::Completed, UpdateReason::StatusChange);
+                    self.settle_status(slot, Status::Completed);
                     self.emit(Event::Completed {
                         unit: slot,
                         call: Some(call),
@@ -756,7 +764,7 @@ impl Engine {
                         failure,
                         culprit: None,
                     });
-                    self.set_status(slot, Status::Error, UpdateReason::StatusChange);
+                    self.settle_status(slot, Status::Error);
                     self.emit(Event::Failed { unit: slot });
                 }
                 Err(message)
@@ -923,7 +931,7 @@ impl Engine {
                     run_count,
                     average_ms,
                 });
-                self.set_status(slot, Status::Completed, UpdateReason::StatusChange);
+                self.settle_status(slot, Status::Completed);
                 self.emit(Event::Completed {
                     unit: slot,
                     call: None,
@@ -956,7 +964,7 @@ impl Engine {
                     failure: Failure::Engine(error.clone()),
                     culprit: Some(worker),
                 });
-                self.set_status(slot, Status::Error, UpdateReason::StatusChange);
+                self.settle_status(slot, Status::Error);
                 self.emit(Event::Failed { unit: slot });
                 self.emit(Event::Done {
                     ticket: p.ticket,

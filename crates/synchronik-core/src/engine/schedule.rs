@@ -359,7 +359,7 @@ impl Engine {
                 failure: Failure::Engine(error.clone()),
                 culprit: None,
             });
-            self.set_status(slot, Status::Error, UpdateReason::StatusChange);
+            self.settle_status(slot, Status::Error);
             self.emit(Event::Failed { unit: slot });
             self.emit(Event::Done {
                 ticket: p.ticket,
