@@ -40,6 +40,21 @@ pub enum EngineError {
         worker: String,
         message: String,
     },
+    /// A worker depends on an id that is not a worker of its process.
+    #[error("worker \"{worker}\" of process \"{process}\" depends on \"{dependency}\", which is not a worker of that process")]
+    UnknownDependency {
+        process: String,
+        worker: String,
+        dependency: String,
+    },
+    /// The dependencies of a process's workers form a cycle.
+    #[error("Circular dependency detected involving worker {worker} (in process \"{process}\": {})", path.join(" → "))]
+    DependencyCycle {
+        process: String,
+        worker: String,
+        /// The cycle, each id depending on the next; the first id is repeated at the end.
+        path: Vec<String>,
+    },
     /// The user's `run` failed (threw, rejected); the message is the user's.
     #[error("{message}")]
     RunFailed { id: String, message: String },
@@ -57,6 +72,8 @@ impl EngineError {
             EngineError::Released { .. } => ErrorCode::Released,
             EngineError::WorkerFailed { .. } => ErrorCode::WorkerFailed,
             EngineError::RunFailed { .. } => ErrorCode::RunFailed,
+            EngineError::UnknownDependency { .. } => ErrorCode::UnknownDependency,
+            EngineError::DependencyCycle { .. } => ErrorCode::DependencyCycle,
         }
     }
 
@@ -71,7 +88,9 @@ impl EngineError {
             | EngineError::Released { id }
             | EngineError::RunFailed { id, .. } => id,
             EngineError::DuplicateWorker { worker, .. }
-            | EngineError::WorkerFailed { worker, .. } => worker,
+            | EngineError::WorkerFailed { worker, .. }
+            | EngineError::UnknownDependency { worker, .. }
+            | EngineError::DependencyCycle { worker, .. } => worker,
         }
     }
 }
@@ -89,6 +108,8 @@ pub enum ErrorCode {
     Released = 6,
     WorkerFailed = 7,
     RunFailed = 8,
+    UnknownDependency = 9,
+    DependencyCycle = 10,
 }
 
 impl ErrorCode {
@@ -103,6 +124,8 @@ impl ErrorCode {
             ErrorCode::Released => "ERR_RELEASED",
             ErrorCode::WorkerFailed => "ERR_WORKER_FAILED",
             ErrorCode::RunFailed => "ERR_RUN_FAILED",
+            ErrorCode::UnknownDependency => "ERR_UNKNOWN_DEPENDENCY",
+            ErrorCode::DependencyCycle => "ERR_DEPENDENCY_CYCLE",
         }
     }
 }

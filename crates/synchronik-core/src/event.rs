@@ -33,7 +33,16 @@ pub struct Invocation {
     /// [`crate::unit::RetryDelay::PerRetry`] the host then reports the delay
     /// computed for retry number `attempt` along with the failure.
     pub retryable: bool,
+    /// Part of a graph run with conditions on this worker's result: on
+    /// success the host evaluates them and reports them with
+    /// [`crate::Engine::report_conditions`] before the outcome.
+    pub conditions: bool,
+    /// A pool task to execute instead of the unit's own `run`.
+    pub task: Option<TaskId>,
 }
+
+/// Identifies one pool task. Never reused within an engine.
+pub type TaskId = u64;
 
 /// Why an attempt is aborted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +97,12 @@ impl Failure {
 pub enum SkipReason {
     /// The scheduled time came while the previous run was in flight.
     Overlap = 0,
+    /// A condition on a dependency's result did not hold.
+    Condition = 1,
+    /// A dependency failed.
+    DependencyFailed = 2,
+    /// A dependency did not run (skipped, disabled or paused).
+    DependencySkipped = 3,
 }
 
 impl SkipReason {
@@ -95,6 +110,9 @@ impl SkipReason {
     pub fn as_str(self) -> &'static str {
         match self {
             SkipReason::Overlap => "overlap",
+            SkipReason::Condition => "condition",
+            SkipReason::DependencyFailed => "dependency-failed",
+            SkipReason::DependencySkipped => "dependency-skipped",
         }
     }
 }

@@ -32,6 +32,6 @@ pub use event::{
 pub use registry::{Registry, Unit, UnitBody};
 pub use runtime::{ClockChoice, Runtime, Wake};
 pub use unit::{
-    CommonSpec, ConfigPatch, Meta, Overlap, ProcessConfig, ProcessSpec, RetryDelay, RunMode, Slot,
-    Status, UnitKind, UnitSpec, WorkerConfig, WorkerSpec, EXECUTION_TIMES_KEPT,
+    CommonSpec, ConfigPatch, Dependency, Meta, Overlap, ProcessConfig, ProcessSpec, RetryDelay,
+    RunMode, Slot, Status, UnitKind, UnitSpec, WorkerConfig, WorkerSpec, EXECUTION_TIMES_KEPT,
 };

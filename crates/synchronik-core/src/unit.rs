@@ -147,6 +147,33 @@ pub enum RetryDelay {
     PerRetry,
 }
 
+/// One entry of a worker's `dependsOn`: the id of a worker of the same
+/// process, and whether a condition on its result must hold (the host
+/// evaluates conditions; see [`crate::Engine::report_conditions`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    pub id: String,
+    pub conditional: bool,
+}
+
+impl Dependency {
+    /// A plain dependency on `id`.
+    pub fn on(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            conditional: false,
+        }
+    }
+
+    /// A dependency on `id` with a condition on its result.
+    pub fn when(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            conditional: true,
+        }
+    }
+}
+
 /// The settings of a worker that shape its runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerConfig {
@@ -164,6 +191,9 @@ pub struct WorkerConfig {
     pub retry_delay: RetryDelay,
     /// What a scheduled fire does while a run is in flight.
     pub overlap: Overlap,
+    /// Workers of the same process that must complete first (a process any
+    /// of whose workers has dependencies runs as a graph).
+    pub depends_on: Vec<Dependency>,
 }
 
 impl Default for WorkerConfig {
@@ -176,6 +206,7 @@ impl Default for WorkerConfig {
             max_retries: 0,
             retry_delay: RetryDelay::Fixed(0.0),
             overlap: Overlap::Skip,
+            depends_on: Vec::new(),
         }
     }
 }

@@ -460,7 +460,9 @@ fn auto_unpause_and_idle_release_only_when_set() {
 #[test]
 fn a_pause_set_during_a_run_outlasts_the_run() {
     let mut h = Harness::new();
-    h.engine.register(UnitSpec::Worker(interval_worker("w", 100.0))).unwrap();
+    h.engine
+        .register(UnitSpec::Worker(interval_worker("w", 100.0)))
+        .unwrap();
     h.engine.start();
     h.advance_to(100.0);
     let run = h.invocations()[0];
@@ -470,7 +472,10 @@ fn a_pause_set_during_a_run_outlasts_the_run() {
     assert_eq!(h.status("w"), Status::Paused);
     let log = names(&h.take());
     assert!(log.contains(&"#0:complete".to_string()), "{log:?}");
-    assert!(!log.contains(&"#0:completed".to_string()), "no status change: {log:?}");
+    assert!(
+        !log.contains(&"#0:completed".to_string()),
+        "no status change: {log:?}"
+    );
     assert_eq!(advance_settling(&mut h, 300.0), 0);
     assert_eq!(h.engine.unit("w").unwrap().meta.run_count, 1);
 }

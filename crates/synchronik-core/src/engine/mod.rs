@@ -15,6 +15,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod graph;
 mod schedule;
 mod watch;
 
@@ -123,6 +124,8 @@ struct ProcessRun {
     failed: Option<(Slot, String)>,
     started: Nanos,
     waiting: Option<TimerId>,
+    /// Set when the process runs as a dependency graph.
+    graph: Option<graph::Graph>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -246,15 +249,29 @@ impl Engine {
     /// the same id in place. Validation happens before anything is stored.
     /// Returns the slots: the unit's first, then its workers' in order.
     pub fn register(&mut self, spec: UnitSpec) -> Result<Vec<Slot>, EngineError> {
-        if let UnitSpec::Process(p) = &spec {
-            let mut seen = std::collections::HashSet::new();
-            for w in &p.workers {
-                if w.common.id == p.common.id || !seen.insert(w.common.id.as_str()) {
-                    return Err(EngineError::DuplicateWorker {
-                        process: p.common.id.clone(),
-                        worker: w.common.id.clone(),
-                    });
+        match &spec {
+            UnitSpec::Process(p) => {
+                let mut seen = std::collections::HashSet::new();
+                for w in &p.workers {
+                    if w.common.id == p.common.id || !seen.insert(w.common.id.as_str()) {
+                        return Err(EngineError::DuplicateWorker {
+                            process: p.common.id.clone(),
+                            worker: w.common.id.clone(),
+                        });
+                    }
                 }
+                let siblings: Vec<&str> = p.workers.iter().map(|w| w.common.id.as_str()).collect();
+                for w in &p.workers {
+                    self.check_dependencies(
+                        Some(&p.common.id),
+                        &w.common.id,
+                        &w.config.depends_on,
+                        &siblings,
+                    )?;
+                }
+            }
+            UnitSpec::Worker(w) => {
+                self.check_dependencies(None, &w.common.id, &w.config.depends_on, &[])?;
             }
         }
         let slots = match spec {
@@ -391,7 +408,11 @@ impl Engine {
     /// The status a run ends with — unless the unit was paused while the
     /// run was in flight: a pause set by hand outlasts the run.
     fn settle_status(&mut self, slot: Slot, status: Status) {
-        if self.registry.get(slot).is_some_and(|u| u.status != Status::Paused) {
+        if self
+            .registry
+            .get(slot)
+            .is_some_and(|u| u.status != Status::Paused)
+        {
             self.set_status(slot, status, UpdateReason::StatusChange);
         }
     }
@@ -617,6 +638,8 @@ impl Engine {
             unit: run.slot,
             attempt: run.attempt,
             retryable: run.attempt <= config.max_retries,
+            conditions: self.wants_conditions(run.owner, run.slot),
+            task: None,
         };
         let timeout = (config.timeout_ms > 0.0).then(|| {
             self.deadlines_changed = true;
@@ -805,11 +828,32 @@ impl Engine {
         let UnitBody::Process { config, workers } = &unit.body else {
             return false;
         };
-        let workers: Vec<Slot> = workers
-            .iter()
-            .copied()
-            .filter(|w| self.registry.get(*w).is_some_and(Self::runnable))
-            .collect();
+        let config = config.clone();
+        let all = workers.clone();
+        let mut graph = None;
+        let workers: Vec<Slot> = if self.is_graph(&all) {
+            match self.build_graph(slot, &all) {
+                Ok(built) => graph = Some(built),
+                Err(error) => {
+                    // Rejected before anything runs.
+                    let worker = self.registry.slot_of(error.unit_id()).unwrap_or(slot);
+                    self.emit(Event::Done {
+                        ticket,
+                        error: Some((worker, error)),
+                    });
+                    return true;
+                }
+            }
+            all
+        } else {
+            all.into_iter()
+                .filter(|w| self.registry.get(*w).is_some_and(Self::runnable))
+                .collect()
+        };
+        let (graph, unrunnable) = match graph {
+            Some((g, u)) => (Some(g), u),
+            None => (None, Vec::new()),
+        };
         let prun = ProcessRun {
             slot,
             ticket,
@@ -822,6 +866,7 @@ impl Engine {
             failed: None,
             started: self.clock.now(),
             waiting: None,
+            graph,
         };
         let mode = prun.mode;
         if let Some(u) = self.registry.get_mut(slot) {
@@ -840,13 +885,21 @@ impl Engine {
             run_mode: mode,
         });
         let id = self.fresh_id();
+        let is_graph = prun.graph.is_some();
         self.processes.insert(id, prun);
+        if is_graph {
+            self.graph_prune(id, unrunnable);
+        }
         self.advance_process(id);
         true
     }
 
     /// Starts whatever the process run's mode allows now, or ends the run.
     fn advance_process(&mut self, id: ProcRunId) {
+        if self.processes.get(&id).is_some_and(|p| p.graph.is_some()) {
+            self.graph_advance(id);
+            return;
+        }
         loop {
             let Some(p) = self.processes.get_mut(&id) else {
                 return;
@@ -882,6 +935,10 @@ impl Engine {
         let Some(p) = self.processes.get_mut(&id) else {
             return;
         };
+        if p.graph.is_some() {
+            self.graph_worker_done(id, worker, outcome);
+            return;
+        }
         p.in_flight -= 1;
         match outcome {
             Err(message) => {

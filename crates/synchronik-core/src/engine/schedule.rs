@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use super::{Engine, Owner, Timer};
 use crate::clock::{ms_to_nanos, Nanos};
 use crate::error::EngineError;
-use crate::event::{AbortReason, Event, Failure, SkipReason, Ticket, UpdateReason};
+use crate::event::{AbortReason, Event, Failure, SkipReason, Ticket};
 use crate::registry::UnitBody;
 use crate::timer::TimerId;
 use crate::unit::{Overlap, Slot, Status, UnitKind};
