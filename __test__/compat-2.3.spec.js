@@ -116,7 +116,7 @@ describe('2.3 compatibility: SynchronikManager', () => {
     manager.registerUnit(process);
     const start = now();
     await manager.runProcessById('p-isolated');
-    expect(now() - start).toBeGreaterThanOrEqual(100);
+    expect(now() - start).toBeGreaterThanOrEqual(98);
     expect(events.some((e) => e.payload && e.payload.runMode === 'isolated')).toBe(true);
     for (const worker of process.workers) expect(manager.getUnitById(worker.id).status).toBe('completed');
   });
@@ -147,7 +147,7 @@ describe('2.3 compatibility: SynchronikManager', () => {
     await manager.runWorkerById('retry-worker');
     const duration = now() - start;
     expect(run).toHaveBeenCalledTimes(3);
-    expect(duration).toBeGreaterThanOrEqual(150);
+    expect(duration).toBeGreaterThanOrEqual(145);
     expect(duration).toBeLessThan(600);
     expect(manager.getUnitById('retry-worker').status).toBe('completed');
     expect(events.find((e) => e.type === 'error')).toBeUndefined();
@@ -292,7 +292,7 @@ describe('2.3 compatibility: run modes', () => {
     const start = now();
     await manager.runProcessById('parallel-process');
     const duration = now() - start;
-    expect(duration).toBeGreaterThanOrEqual(50);
+    expect(duration).toBeGreaterThanOrEqual(48);
     expect(duration).toBeLessThan(300);
     for (const w of workers) expect(w.run).toHaveBeenCalledTimes(1);
     expect(milestones.some((m) => m.payload && m.payload.runMode === 'parallel')).toBe(true);
@@ -305,7 +305,7 @@ describe('2.3 compatibility: run modes', () => {
     await manager.runProcessById('sequential-process');
     const duration = now() - start;
     for (const w of workers) expect(manager.getUnitById(w.id).status).toBe('completed');
-    expect(duration).toBeGreaterThanOrEqual(150);
+    expect(duration).toBeGreaterThanOrEqual(145);
     expect(duration).toBeLessThan(600);
     expect(milestones.some((m) => m.payload && m.payload.runMode === 'sequential')).toBe(true);
   });
@@ -316,7 +316,7 @@ describe('2.3 compatibility: run modes', () => {
     const start = now();
     await manager.runProcessById('isolated-process');
     const duration = now() - start;
-    expect(duration).toBeGreaterThanOrEqual(150);
+    expect(duration).toBeGreaterThanOrEqual(145);
     expect(duration).toBeLessThan(750);
     for (const w of workers) expect(w.run).toHaveBeenCalledTimes(1);
     expect(milestones.some((m) => m.payload && m.payload.runMode === 'isolated')).toBe(true);

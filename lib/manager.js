@@ -87,6 +87,9 @@ function workerSpec(w) {
     retryDelayMs: typeof w.retryDelayMs === 'number' ? w.retryDelayMs : undefined,
     retryDelayPerRetry: typeof w.retryDelayMs === 'function',
     overlap: w.overlap,
+    dependsOn: w.dependsOn
+      ? w.dependsOn.map((d) => ({ id: v.dependencyId(d), conditional: typeof d === 'object' && typeof d.condition === 'function' }))
+      : undefined,
   };
 }
 
@@ -239,7 +242,7 @@ class SynchronikManager extends EventEmitter {
   _apply(o, i, strs) {
     switch (o[i]) {
       case ops.RUN:
-        return this._startAttempt(o[i + 1], o[i + 2], o[i + 3], o[i + 4] === 1);
+        return this._startAttempt(o[i + 1], o[i + 2], o[i + 3], o[i + 4], o[i + 5]);
       case ops.ABORT: {
         const call = this._calls.get(o[i + 1]);
         if (!call) return;
@@ -432,9 +435,18 @@ class SynchronikManager extends EventEmitter {
     });
   }
 
-  _startAttempt(callId, slot, attempt, retryable) {
+  _startAttempt(callId, slot, attempt, flags, task) {
     const unit = this._units[slot];
-    const call = { slot, controller: null, abortReason: undefined, ok: false, value: undefined, progress: undefined };
+    const retryable = (flags & 1) !== 0;
+    const call = {
+      slot,
+      controller: null,
+      abortReason: undefined,
+      ok: false,
+      value: undefined,
+      progress: undefined,
+      conditions: (flags & 2) !== 0,
+    };
     this._calls.set(callId, call);
     if (!unit) {
       this._settle(callId, false, new SynchronikError('unit is gone', 'ERR_RELEASED'));
@@ -479,6 +491,7 @@ class SynchronikManager extends EventEmitter {
     const call = this._calls.get(callId);
     if (!call) return; // timed out, stopped or released: it no longer counts
     const unit = this._units[call.slot];
+    if (ok && call.conditions && unit) this._reportConditions(callId, unit, value);
     call.ok = ok;
     call.value = ok ? value : toError(value, unit ? unit.id : '?');
     this._outcomes.push(callId, ok ? 1 : 0);
@@ -487,6 +500,32 @@ class SynchronikManager extends EventEmitter {
       this._flushQueued = true;
       queueMicrotask(this._flush);
     }
+  }
+
+  /**
+   * Evaluates the conditions that dependents in the unit's process put on
+   * its result, and reports them before the outcome (the engine decides
+   * what runs). A condition that throws counts as false.
+   */
+  _reportConditions(callId, unit, result) {
+    const process = unit.processId !== undefined ? this.getProcessById(unit.processId) : undefined;
+    if (!process) return;
+    const results = [];
+    for (const dependent of process.workers) {
+      if (!Array.isArray(dependent.dependsOn)) continue;
+      for (const d of dependent.dependsOn) {
+        if (typeof d !== 'object' || d === null || d.id !== unit.id || typeof d.condition !== 'function') continue;
+        let holds = false;
+        try {
+          holds = Boolean(d.condition(result));
+        } catch (e) {
+          this._reportListenerError(e, { type: 'condition', unitId: dependent.id, dependency: unit.id });
+        }
+        const slot = this._slot(dependent.id);
+        if (slot >= 0) results.push(slot, holds ? 1 : 0);
+      }
+    }
+    if (results.length > 0) this._native.reportConditions(callId, Float64Array.from(results));
   }
 
   _flushOutcomes() {
@@ -638,7 +677,7 @@ class SynchronikManager extends EventEmitter {
 
   /** Registers a worker or a process (with its workers); re-registering an id replaces it in place. */
   registerUnit(unit) {
-    const kind = v.validateUnit('registerUnit', unit);
+    const kind = v.validateUnit('registerUnit', unit, (id) => this._slot(id) >= 0);
     let slots;
     try {
       slots =

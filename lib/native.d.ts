@@ -46,6 +46,11 @@ export declare class NativeEngine {
    * ("worker" | "process") restricts what may run.
    */
   runUnit(id: string, kind?: string | undefined | null): number
+  /**
+   * Reports the conditions evaluated on the result of attempt `call`:
+   * pairs `[dependent slot, holds (1 or 0)]`.
+   */
+  reportConditions(call: number, results: Float64Array): void
   /** Reports the delay before the retry after attempt `call`. */
   reportRetryDelay(call: number, delayMs: number): void
   /**
@@ -121,6 +126,13 @@ export interface JsConfigPatch {
   isolationDelayMs?: number
 }
 
+/** One entry of `dependsOn`. */
+export interface JsDependency {
+  id: string
+  /** The entry has a condition (evaluated by JavaScript). */
+  conditional: boolean
+}
+
 /** Options of a new engine. */
 export interface JsEngineOptions {
   /**
@@ -185,4 +197,6 @@ export interface JsWorkerSpec {
   retryDelayPerRetry?: boolean
   /** "skip" | "queue" | "allow". @default "skip" */
   overlap?: string
+  /** Workers of the same process that must complete first. */
+  dependsOn?: Array<JsDependency>
 }

@@ -5,7 +5,7 @@
 
 module.exports = Object.freeze({
   STRIDE: 6,
-  RUN: 1, // call, slot, attempt, retryable
+  RUN: 1, // call, slot, attempt, flags (1 retryable, 2 report conditions), task (-1: none)
   ABORT: 2, // call, reason (1 timeout, 2 stopped, 3 released)
   STATUS: 3, // slot, previous, current, reason (0 status-change, 1 config-change)
   CONFIG: 4, // slot
@@ -22,7 +22,7 @@ module.exports = Object.freeze({
   LAST_RUN: 15, // slot, wall ms
   MARKED: 16, // slot, status set by hand (running, completed or error)
   ERRORED: 17, // slot, reference (call > 0 | -code), message index, culprit slot (-1)
-  SKIPPED: 18, // slot, reason (0 overlap)
+  SKIPPED: 18, // slot, reason (index into SKIP_REASONS)
   STALLED: 19, // slot, running for ms, event loop (0/1)
   UNPAUSED: 20, // slot
   IDLE_RELEASE: 21, // slot, idle ms
@@ -31,5 +31,5 @@ module.exports = Object.freeze({
   RUN_MODES: ['sequential', 'parallel', 'batched', 'isolated'],
   PHASES: ['running', 'completed'],
   REASONS: ['status-change', 'config-change'],
-  SKIP_REASONS: ['overlap'],
+  SKIP_REASONS: ['overlap', 'condition', 'dependency-failed', 'dependency-skipped'],
 });

@@ -57,7 +57,34 @@ const WORKER_RULES = [
     'a non-negative finite number of milliseconds or a function of the retry number',
   ],
   ['overlap', (v) => OVERLAPS.includes(v), `one of ${OVERLAPS.map((s) => `'${s}'`).join(', ')}`],
+  ['dependsOn', Array.isArray, 'an array of worker ids or { id, condition? } objects'],
 ];
+
+/** The id a `dependsOn` entry names, or undefined when the entry is malformed. */
+function dependencyId(entry) {
+  if (typeof entry === 'string') return entry.length > 0 ? entry : undefined;
+  if (isObject(entry) && nonEmptyString(entry.id) && (entry.condition === undefined || typeof entry.condition === 'function')) {
+    return entry.id;
+  }
+  return undefined;
+}
+
+/**
+ * Checks the entries of a worker's `dependsOn`; `known(id)` says whether an
+ * id may be depended on (a worker of the same process).
+ */
+function validateDependencies(method, path, w, known, where) {
+  if (w.dependsOn === undefined) return;
+  w.dependsOn.forEach((entry, k) => {
+    const id = dependencyId(entry);
+    if (id === undefined) {
+      throw fail(method, `${path}.dependsOn[${k}]`, 'a worker id or an object { id: string, condition?: function }', entry);
+    }
+    if (!known(id)) {
+      throw new TypeError(`${method}: ${path}.dependsOn[${k}] must name ${where} (got "${id}", which is not)`);
+    }
+  });
+}
 
 const PROCESS_RULES = [
   ['runMode', (v) => RUN_MODES.includes(v), `one of ${RUN_MODES.map((s) => `'${s}'`).join(', ')}`],
@@ -83,7 +110,7 @@ function validateWorker(method, path, w) {
  * Validates a unit for registration; returns 'worker' or 'process'. Throws a
  * TypeError naming the first bad field.
  */
-function validateUnit(method, unit) {
+function validateUnit(method, unit, isRegistered = () => false) {
   if (!isObject(unit)) throw fail(method, 'unit', 'an object', unit);
   check(method, 'unit.id', unit.id, nonEmptyString, 'a non-empty string');
   if (unit.workers === undefined) {
@@ -91,6 +118,7 @@ function validateUnit(method, unit) {
       throw fail(method, 'unit.run', 'a function (a worker) — or give unit.workers (a process)', unit.run);
     }
     validateWorker(method, 'unit', unit);
+    validateDependencies(method, 'unit', unit, isRegistered, 'a registered unit');
     return 'worker';
   }
   if (!Array.isArray(unit.workers)) throw fail(method, 'unit.workers', 'an array of workers', unit.workers);
@@ -106,6 +134,10 @@ function validateUnit(method, unit) {
     }
     seen.add(w.id);
   });
+  const siblings = new Set(unit.workers.map((w) => w.id));
+  unit.workers.forEach((w, i) => {
+    validateDependencies(method, `unit.workers[${i}]`, w, (id) => siblings.has(id), `a worker of process "${unit.id}"`);
+  });
   return 'process';
 }
 
@@ -118,6 +150,9 @@ const SETTINGS = new Set(
 function validatePatch(method, kind, patch, path = 'config') {
   if (!isObject(patch)) throw fail(method, path, 'an object', patch);
   if (patch.id !== undefined) throw new TypeError(`${method}: ${path}.id cannot be changed (got ${describe(patch.id)})`);
+  if (patch.dependsOn !== undefined) {
+    throw new TypeError(`${method}: ${path}.dependsOn cannot be changed; register the process again (got ${describe(patch.dependsOn)})`);
+  }
   applyRules(method, path, patch, COMMON_RULES);
   if (kind === 'worker') applyRules(method, path, patch, WORKER_RULES);
   else {
@@ -137,6 +172,7 @@ function validateStatus(method, status) {
 }
 
 module.exports = {
+  dependencyId,
   SETTINGS,
   STATUSES,
   RUN_MODES,

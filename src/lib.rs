@@ -23,10 +23,10 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use synchronik_core::{
-    AbortReason, CallId, ClockChoice, CommonSpec, ConfigPatch, EngineError, EngineOptions, Event,
+    AbortReason, CallId, ClockChoice, CommonSpec, ConfigPatch, Dependency, EngineError, EngineOptions, Event,
     EventSink, Failure, Invocation, Invoker, Liveness, ManualClock, Outcome, Overlap,
-    ProcessConfig, ProcessSpec, RetryDelay, Slot, UnitKind,
-    RunMode, Runtime, Status as UnitStatus, SystemClock, UnitSpec, WorkerConfig, WorkerSpec,
+    ProcessConfig, ProcessSpec, RetryDelay, RunMode, Runtime, Slot, Status as UnitStatus,
+    SystemClock, UnitKind, UnitSpec, WorkerConfig, WorkerSpec,
 };
 
 mod options;
@@ -154,13 +154,14 @@ impl Outbox {
 
 impl Invoker for Outbox {
     fn invoke(&self, i: Invocation) {
+        let flags = u8::from(i.retryable) | (u8::from(i.conditions) << 1);
         self.batch.lock().push([
             op::RUN,
             i.call as f64,
             f64::from(i.unit),
             f64::from(i.attempt),
-            if i.retryable { 1.0 } else { 0.0 },
-            0.0,
+            f64::from(flags),
+            i.task.map_or(-1.0, |t| t as f64),
         ]);
     }
 
@@ -359,7 +360,9 @@ impl NativeEngine {
         let manual = options.manual_clock.unwrap_or(false);
         let defaults = EngineOptions::default();
         let engine_options = EngineOptions {
-            loop_interval_ms: options.loop_interval_ms.unwrap_or(defaults.loop_interval_ms),
+            loop_interval_ms: options
+                .loop_interval_ms
+                .unwrap_or(defaults.loop_interval_ms),
             watcher_interval_ms: options
                 .watcher_interval_ms
                 .unwrap_or(defaults.watcher_interval_ms),
@@ -507,6 +510,18 @@ impl NativeEngine {
         self.runtime.with(|e| e.run_unit(&id, kind)) as f64
     }
 
+    /// Reports the conditions evaluated on the result of attempt `call`:
+    /// pairs `[dependent slot, holds (1 or 0)]`.
+    #[napi(catch_unwind)]
+    pub fn report_conditions(&self, call: f64, results: Float64Array) {
+        let pairs: Vec<(Slot, bool)> = results
+            .chunks_exact(2)
+            .map(|p| (p[0] as Slot, p[1] != 0.0))
+            .collect();
+        self.runtime
+            .with(|e| e.report_conditions(call as CallId, &pairs));
+    }
+
     /// Reports the delay before the retry after attempt `call`.
     #[napi(catch_unwind)]
     pub fn report_retry_delay(&self, call: f64, delay_ms: f64) {
@@ -647,6 +662,15 @@ impl TryFrom<JsWorkerSpec> for WorkerSpec {
                 max_retries: s.max_retries.unwrap_or(0),
                 retry_delay,
                 overlap: overlap(s.overlap)?.unwrap_or(Overlap::Skip),
+                depends_on: s
+                    .depends_on
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|d| Dependency {
+                        id: d.id,
+                        conditional: d.conditional,
+                    })
+                    .collect(),
             },
         })
     }

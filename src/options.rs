@@ -26,6 +26,14 @@ pub struct JsEngineOptions {
     pub liveness: Option<Float64Array>,
 }
 
+/// One entry of `dependsOn`.
+#[napi(object)]
+pub struct JsDependency {
+    pub id: String,
+    /// The entry has a condition (evaluated by JavaScript).
+    pub conditional: bool,
+}
+
 /// A worker to register.
 #[napi(object)]
 pub struct JsWorkerSpec {
@@ -50,6 +58,8 @@ pub struct JsWorkerSpec {
     pub retry_delay_per_retry: Option<bool>,
     /// "skip" | "queue" | "allow". @default "skip"
     pub overlap: Option<String>,
+    /// Workers of the same process that must complete first.
+    pub depends_on: Option<Vec<JsDependency>>,
 }
 
 /// A process to register, with its workers.
