@@ -30,6 +30,9 @@ pub enum EngineError {
     /// A run was ended by `stop()`.
     #[error("unit \"{id}\" was stopped before it settled")]
     Stopped { id: String },
+    /// A pool task was cancelled while it ran (its signal was aborted).
+    #[error("the task running on \"{id}\" was cancelled")]
+    Cancelled { id: String },
     /// A unit was released while it ran.
     #[error("unit \"{id}\" was released while it was running")]
     Released { id: String },
@@ -74,6 +77,7 @@ impl EngineError {
             EngineError::RunFailed { .. } => ErrorCode::RunFailed,
             EngineError::UnknownDependency { .. } => ErrorCode::UnknownDependency,
             EngineError::DependencyCycle { .. } => ErrorCode::DependencyCycle,
+            EngineError::Cancelled { .. } => ErrorCode::Cancelled,
         }
     }
 
@@ -86,6 +90,7 @@ impl EngineError {
             | EngineError::Timeout { id, .. }
             | EngineError::Stopped { id }
             | EngineError::Released { id }
+            | EngineError::Cancelled { id }
             | EngineError::RunFailed { id, .. } => id,
             EngineError::DuplicateWorker { worker, .. }
             | EngineError::WorkerFailed { worker, .. }
@@ -110,6 +115,7 @@ pub enum ErrorCode {
     RunFailed = 8,
     UnknownDependency = 9,
     DependencyCycle = 10,
+    Cancelled = 11,
 }
 
 impl ErrorCode {
@@ -126,6 +132,7 @@ impl ErrorCode {
             ErrorCode::RunFailed => "ERR_RUN_FAILED",
             ErrorCode::UnknownDependency => "ERR_UNKNOWN_DEPENDENCY",
             ErrorCode::DependencyCycle => "ERR_DEPENDENCY_CYCLE",
+            ErrorCode::Cancelled => "ERR_CANCELLED",
         }
     }
 }

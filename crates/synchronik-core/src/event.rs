@@ -51,6 +51,7 @@ pub enum AbortReason {
     Timeout = 1,
     Stopped = 2,
     Released = 3,
+    Cancelled = 4,
 }
 
 /// What caused an `updated` event.
@@ -216,6 +217,21 @@ pub enum Event {
     IdleRelease { unit: Slot, idle_ms: f64 },
     /// Time for the host to publish statistics (`engine:stats`).
     StatsDue,
+    /// A pool task's status changed; `worker` is the pool worker running it.
+    TaskStatus {
+        task: TaskId,
+        status: crate::engine::TaskStatus,
+        worker: Option<Slot>,
+    },
+    /// A pool task is finished with (completed, failed or cancelled); `call`
+    /// is the attempt whose result is the task's result.
+    TaskDone {
+        task: TaskId,
+        ok: bool,
+        call: Option<CallId>,
+    },
+    /// A pool has nothing queued and nothing running.
+    PoolIdle { pool: u32 },
     /// A run request ended. `error` is set when the request failed (a
     /// process whose run failed); worker runs always end with `None`.
     Done {
@@ -283,6 +299,9 @@ impl fmt::Display for Event {
             ),
             Event::Unpaused { unit } => write!(f, "#{unit} unpaused"),
             Event::StatsDue => write!(f, "stats due"),
+            Event::TaskStatus { task, status, .. } => write!(f, "task {task} {status:?}"),
+            Event::TaskDone { task, ok, .. } => write!(f, "task {task} done (ok: {ok})"),
+            Event::PoolIdle { pool } => write!(f, "pool {pool} idle"),
             Event::IdleRelease { unit, idle_ms } => {
                 write!(f, "#{unit} idle for {idle_ms:.0} ms, released")
             }

@@ -23,11 +23,13 @@ pub mod timer;
 pub mod unit;
 
 pub use clock::{ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock};
-pub use engine::{Engine, EngineOptions, Liveness, Outcome};
+pub use engine::{
+    AddError, Engine, EngineOptions, Liveness, Outcome, PoolId, TaskSpec, TaskStatus,
+};
 pub use error::{EngineError, ErrorCode};
 pub use event::{
-    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, Phase, SkipReason, Ticket,
-    UpdateReason,
+    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, Phase, SkipReason, TaskId,
+    Ticket, UpdateReason,
 };
 pub use registry::{Registry, Unit, UnitBody};
 pub use runtime::{ClockChoice, Runtime, Wake};

@@ -16,13 +16,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 mod graph;
+mod pool;
 mod schedule;
 mod watch;
+
+pub use pool::{AddError, PoolId, TaskSpec, TaskStatus};
 
 use crate::clock::{ms_to_nanos, nanos_to_ms, Clock, Nanos};
 use crate::error::EngineError;
 use crate::event::{
-    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, Phase, Ticket,
+    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, Phase, TaskId, Ticket,
     UpdateReason,
 };
 use crate::registry::{Registry, Unit, UnitBody};
@@ -91,6 +94,8 @@ enum Owner {
     Process(ProcRunId),
     /// A run the scheduler started; its ticket ends like any other.
     Scheduled(Ticket),
+    /// A pool task executed by a pool worker.
+    Task(TaskId),
 }
 
 #[derive(Debug)]
@@ -178,6 +183,7 @@ pub struct Engine {
     /// Scheduler and watcher state (see `schedule.rs`, `watch.rs`).
     sched: schedule::SchedulerState,
     watcher: watch::WatcherState,
+    pools: pool::PoolState,
 }
 
 impl Engine {
@@ -198,6 +204,7 @@ impl Engine {
             liveness: None,
             sched: schedule::SchedulerState::default(),
             watcher: watch::WatcherState::default(),
+            pools: pool::PoolState::default(),
         }
     }
 
@@ -349,6 +356,9 @@ impl Engine {
         let Some(slot) = self.registry.slot_of(id) else {
             return false;
         };
+        // A pool worker leaves its pool first, so that ending its task below
+        // cannot hand it the next one.
+        self.pool_forget_worker(slot);
         let run_ids: Vec<RunId> = self
             .runs
             .iter()
@@ -639,7 +649,10 @@ impl Engine {
             attempt: run.attempt,
             retryable: run.attempt <= config.max_retries,
             conditions: self.wants_conditions(run.owner, run.slot),
-            task: None,
+            task: match run.owner {
+                Owner::Task(t) => Some(t),
+                _ => None,
+            },
         };
         let timeout = (config.timeout_ms > 0.0).then(|| {
             self.deadlines_changed = true;
@@ -746,6 +759,7 @@ impl Engine {
         }
         let slot = run.slot;
         let duration_ms = nanos_to_ms(self.clock.now().saturating_sub(run.started));
+        let run_call_ok = result.as_ref().ok().copied();
         let outcome = match result {
             Ok(call) => {
                 let mut disable = false;
@@ -806,6 +820,13 @@ impl Engine {
                 self.after_scheduled_run(slot);
             }
             Owner::Process(prun) => self.process_worker_done(prun, slot, outcome),
+            Owner::Task(task) => {
+                let result = match (outcome, run_call_ok) {
+                    (Ok(()), Some(call)) => Ok(call),
+                    _ => Err(()),
+                };
+                self.pool_task_done(task, slot, result);
+            }
         }
         self.check_stop_done();
     }

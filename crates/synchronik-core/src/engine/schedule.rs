@@ -71,6 +71,7 @@ impl Engine {
             self.reschedule(slot);
         }
         self.start_watch();
+        self.pools_set_started(true);
         if let Some(ms) = self.options.stats_interval_ms.filter(|ms| *ms > 0.0) {
             let at = now.saturating_add(ms_to_nanos(ms));
             let timer = self.arm(at, Timer::Stats);
@@ -291,6 +292,7 @@ impl Engine {
             self.unschedule(slot);
         }
         self.stop_watch();
+        self.pools_set_started(false);
         let stop = self.sched.stop.get_or_insert(StopState {
             tickets: Vec::new(),
             deadline: None,

@@ -150,6 +150,9 @@ pub fn names(log: &[Out]) -> Vec<String> {
                 Event::Unpaused { unit } => format!("#{unit}:unpaused"),
                 Event::IdleRelease { unit, .. } => format!("#{unit}:idle-release"),
                 Event::StatsDue => "stats".into(),
+                Event::TaskStatus { task, status, .. } => format!("task{task}:{status:?}"),
+                Event::TaskDone { task, ok, .. } => format!("task{task}:done({ok})"),
+                Event::PoolIdle { pool } => format!("pool{pool}:idle"),
             },
         })
         .collect()

@@ -1,0 +1,510 @@
+//! Worker pools: a prioritized queue of tasks executed by a fixed set of
+//! pool workers (registered units `pool-worker-1…N`).
+//!
+//! The queue is an ordered map keyed by (priority descending, arrangement
+//! id ascending), so adding, cancelling and dispatching cost O(log n) and a
+//! million queued tasks cost no timers at all. Dispatch is immediate: a task
+//! starts the moment it is added while a pool worker is free, and a worker
+//! that finishes a task takes the next one in the same step — there is no
+//! polling tick.
+//!
+//! A paused task at the head of the queue blocks every task behind it until
+//! it is resumed ("cascading pause", as in 2.3). A task that names a handler
+//! the host has not defined yet waits (status `waiting-handler`) without
+//! blocking the tasks behind it.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use super::{Engine, Owner};
+use crate::error::EngineError;
+use crate::event::{AbortReason, Event, Failure, TaskId};
+use crate::unit::{Slot, Status};
+
+/// Identifies a pool within an engine.
+pub type PoolId = u32;
+
+/// The status of a pool task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TaskStatus {
+    Idle = 0,
+    Running = 1,
+    Paused = 2,
+    Completed = 3,
+    Error = 4,
+    /// Its handler is not defined yet.
+    WaitingHandler = 5,
+    /// Removed from the queue before it ran.
+    Cancelled = 6,
+}
+
+/// A task to queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskSpec {
+    /// Unique among the pool's pending tasks, unless `anonymous`.
+    pub name: String,
+    /// Higher runs first; ties in arrangement order.
+    pub priority: f64,
+    /// The named handler to run (`pool.handle(name, fn)`), if any.
+    pub handler: Option<String>,
+    /// A task without a name of its own (`pool.run`): never a duplicate.
+    pub anonymous: bool,
+}
+
+/// Refusals of [`Engine::pool_add`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddError {
+    /// A pending task of the pool has this name.
+    Duplicate,
+    /// No such pool.
+    NoPool,
+}
+
+/// Orders queue entries: higher priority first, then by arrangement id.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Key {
+    priority: f64,
+    arrangement: u64,
+}
+
+impl Eq for Key {}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .priority
+            .total_cmp(&self.priority)
+            .then(self.arrangement.cmp(&other.arrangement))
+    }
+}
+
+#[derive(Debug)]
+struct Task {
+    pool: PoolId,
+    name: String,
+    anonymous: bool,
+    key: Key,
+    status: TaskStatus,
+    handler: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct Pool {
+    name: String,
+    started: bool,
+    /// Pool workers in id order.
+    workers: Vec<Slot>,
+    busy: HashMap<Slot, TaskId>,
+    queue: BTreeMap<Key, TaskId>,
+    next_arrangement: u64,
+    handlers: HashSet<String>,
+}
+
+/// The pools of an engine.
+#[derive(Debug, Default)]
+pub(super) struct PoolState {
+    pools: Vec<Pool>,
+    tasks: HashMap<TaskId, Task>,
+    of_worker: HashMap<Slot, PoolId>,
+}
+
+impl Engine {
+    /// The pool called `name`, created (stopped, without workers) if needed.
+    pub fn pool(&mut self, name: &str) -> PoolId {
+        if let Some(i) = self.pools.pools.iter().position(|p| p.name == name) {
+            return i as PoolId;
+        }
+        self.pools.pools.push(Pool {
+            name: name.to_owned(),
+            started: self.sched.started,
+            next_arrangement: 1,
+            ..Pool::default()
+        });
+        (self.pools.pools.len() - 1) as PoolId
+    }
+
+    fn pool_mut(&mut self, pool: PoolId) -> Option<&mut Pool> {
+        self.pools.pools.get_mut(pool as usize)
+    }
+
+    /// Makes the registered worker `slot` a worker of the pool.
+    pub fn pool_attach(&mut self, pool: PoolId, slot: Slot) {
+        let Some(p) = self.pool_mut(pool) else { return };
+        if !p.workers.contains(&slot) {
+            p.workers.push(slot);
+        }
+        self.pools.of_worker.insert(slot, pool);
+        self.pool_dispatch(pool);
+    }
+
+    /// Number of workers of the pool.
+    pub fn pool_size(&self, pool: PoolId) -> usize {
+        self.pools
+            .pools
+            .get(pool as usize)
+            .map_or(0, |p| p.workers.len())
+    }
+
+    /// Removes up to `count` idle workers, the last ones first, and releases
+    /// their units; busy workers are never removed. Returns the ids removed.
+    pub fn pool_shrink(&mut self, pool: PoolId, count: usize) -> Vec<String> {
+        let Some(p) = self.pools.pools.get(pool as usize) else {
+            return Vec::new();
+        };
+        let idle: Vec<Slot> = p
+            .workers
+            .iter()
+            .rev()
+            .copied()
+            .filter(|w| !p.busy.contains_key(w))
+            .take(count)
+            .collect();
+        let mut removed = Vec::with_capacity(idle.len());
+        for slot in idle {
+            if let Some(id) = self.registry.get(slot).map(|u| u.id.clone()) {
+                self.release(&id);
+                removed.push(id);
+            }
+        }
+        removed
+    }
+
+    /// Forgets a released pool worker.
+    pub(super) fn pool_forget_worker(&mut self, slot: Slot) {
+        if let Some(pool) = self.pools.of_worker.remove(&slot) {
+            if let Some(p) = self.pool_mut(pool) {
+                p.workers.retain(|w| *w != slot);
+            }
+        }
+    }
+
+    /// Queues a task; returns its id and arrangement id. Dispatches at once
+    /// when a pool worker is free.
+    pub fn pool_add(&mut self, pool: PoolId, spec: TaskSpec) -> Result<(TaskId, u64), AddError> {
+        let id = self.fresh_id();
+        let Some(p) = self.pools.pools.get_mut(pool as usize) else {
+            return Err(AddError::NoPool);
+        };
+        if !spec.anonymous {
+            let tasks = &self.pools.tasks;
+            let duplicate = p.queue.values().any(|t| {
+                tasks
+                    .get(t)
+                    .is_some_and(|t| !t.anonymous && t.name == spec.name)
+            });
+            if duplicate {
+                return Err(AddError::Duplicate);
+            }
+        }
+        let arrangement = p.next_arrangement;
+        p.next_arrangement += 1;
+        let key = Key {
+            priority: if spec.priority.is_nan() {
+                0.0
+            } else {
+                spec.priority
+            },
+            arrangement,
+        };
+        p.queue.insert(key, id);
+        self.pools.tasks.insert(
+            id,
+            Task {
+                pool,
+                name: spec.name,
+                anonymous: spec.anonymous,
+                key,
+                status: TaskStatus::Idle,
+                handler: spec.handler,
+            },
+        );
+        self.pool_dispatch(pool);
+        Ok((id, arrangement))
+    }
+
+    /// The pending task of the pool called `name`.
+    fn pending_named(&self, pool: PoolId, name: &str) -> Option<TaskId> {
+        let p = self.pools.pools.get(pool as usize)?;
+        p.queue.values().copied().find(|t| {
+            self.pools
+                .tasks
+                .get(t)
+                .is_some_and(|t| !t.anonymous && t.name == name)
+        })
+    }
+
+    fn set_task_status(&mut self, task: TaskId, status: TaskStatus, worker: Option<Slot>) {
+        if let Some(t) = self.pools.tasks.get_mut(&task) {
+            if t.status != status {
+                t.status = status;
+                self.emit(Event::TaskStatus {
+                    task,
+                    status,
+                    worker,
+                });
+            }
+        }
+    }
+
+    /// Pauses a pending idle task; false when there is none of that name.
+    pub fn pool_pause(&mut self, pool: PoolId, name: &str) -> bool {
+        match self.pending_named(pool, name) {
+            Some(t)
+                if self
+                    .pools
+                    .tasks
+                    .get(&t)
+                    .is_some_and(|t| t.status != TaskStatus::Paused) =>
+            {
+                self.set_task_status(t, TaskStatus::Paused, None);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Resumes a paused task; false when there is none of that name.
+    pub fn pool_resume(&mut self, pool: PoolId, name: &str) -> bool {
+        match self.pending_named(pool, name) {
+            Some(t)
+                if self
+                    .pools
+                    .tasks
+                    .get(&t)
+                    .is_some_and(|t| t.status == TaskStatus::Paused) =>
+            {
+                self.set_task_status(t, TaskStatus::Idle, None);
+                self.pool_dispatch(pool);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes the pending tasks called `name`; returns how many.
+    pub fn pool_cancel(&mut self, pool: PoolId, name: &str) -> usize {
+        let mut n = 0;
+        while let Some(t) = self.pending_named(pool, name) {
+            self.pool_remove_pending(t);
+            n += 1;
+        }
+        if n > 0 {
+            self.pool_settle(pool);
+        }
+        n
+    }
+
+    /// Dispatches what can run, and says so when the pool fell idle.
+    fn pool_settle(&mut self, pool: PoolId) {
+        self.pool_dispatch(pool);
+        if self.pool_is_idle(pool) {
+            self.emit(Event::PoolIdle { pool });
+        }
+    }
+
+    fn pool_remove_pending(&mut self, task: TaskId) {
+        let Some(t) = self.pools.tasks.get(&task) else {
+            return;
+        };
+        let (pool, key) = (t.pool, t.key);
+        if let Some(p) = self.pool_mut(pool) {
+            p.queue.remove(&key);
+        }
+        self.set_task_status(task, TaskStatus::Cancelled, None);
+        self.pools.tasks.remove(&task);
+        self.emit(Event::TaskDone {
+            task,
+            ok: false,
+            call: None,
+        });
+    }
+
+    /// Cancels one task by id (an aborted signal): a queued one is removed,
+    /// a running one is aborted and fails. Returns false for an unknown or
+    /// finished task.
+    pub fn pool_cancel_task(&mut self, task: TaskId) -> bool {
+        let Some(t) = self.pools.tasks.get(&task) else {
+            return false;
+        };
+        let pool = t.pool;
+        if t.status != TaskStatus::Running {
+            self.pool_remove_pending(task);
+            self.pool_settle(pool);
+            return true;
+        }
+        let run = self
+            .runs
+            .iter()
+            .find(|(_, r)| r.owner == Owner::Task(task))
+            .map(|(id, r)| (*id, r.call, r.slot));
+        if let Some((run, call, slot)) = run {
+            if let Some(call) = call {
+                self.invoker.abort(call, AbortReason::Cancelled);
+            }
+            let id = self
+                .registry
+                .get(slot)
+                .map_or_else(String::new, |u| u.id.clone());
+            self.end_worker_run(run, Err(Failure::Engine(EngineError::Cancelled { id })));
+        }
+        true
+    }
+
+    /// Changes a pending task's priority (it moves in the queue).
+    pub fn pool_reprioritize(&mut self, pool: PoolId, name: &str, priority: f64) -> bool {
+        let Some(task) = self.pending_named(pool, name) else {
+            return false;
+        };
+        let Some(t) = self.pools.tasks.get_mut(&task) else {
+            return false;
+        };
+        let old = t.key;
+        t.key.priority = if priority.is_nan() { 0.0 } else { priority };
+        let new = t.key;
+        if let Some(p) = self.pool_mut(pool) {
+            p.queue.remove(&old);
+            p.queue.insert(new, task);
+        }
+        self.pool_dispatch(pool);
+        true
+    }
+
+    /// Names of the pending tasks in the order they would run.
+    pub fn pool_pending(&self, pool: PoolId) -> Vec<String> {
+        self.pools
+            .pools
+            .get(pool as usize)
+            .map_or_else(Vec::new, |p| {
+                p.queue
+                    .values()
+                    .filter_map(|t| self.pools.tasks.get(t).map(|t| t.name.clone()))
+                    .collect()
+            })
+    }
+
+    /// Whether the pool has nothing queued and nothing running.
+    pub fn pool_is_idle(&self, pool: PoolId) -> bool {
+        self.pools
+            .pools
+            .get(pool as usize)
+            .is_none_or(|p| p.queue.is_empty() && p.busy.is_empty())
+    }
+
+    /// Tasks queued in all pools.
+    pub fn pool_queued(&self) -> usize {
+        self.pools.pools.iter().map(|p| p.queue.len()).sum()
+    }
+
+    /// Starts or stops dispatching (running tasks finish either way).
+    pub fn pool_set_started(&mut self, pool: PoolId, started: bool) {
+        if let Some(p) = self.pool_mut(pool) {
+            p.started = started;
+        }
+        if started {
+            self.pool_dispatch(pool);
+        }
+    }
+
+    /// Starts or stops every pool (the manager's start and stop).
+    pub(super) fn pools_set_started(&mut self, started: bool) {
+        for pool in 0..self.pools.pools.len() {
+            self.pool_set_started(pool as PoolId, started);
+        }
+    }
+
+    /// Tells the engine whether the handler `name` is defined.
+    pub fn pool_handler(&mut self, pool: PoolId, name: &str, defined: bool) {
+        if let Some(p) = self.pool_mut(pool) {
+            if defined {
+                p.handlers.insert(name.to_owned());
+            } else {
+                p.handlers.remove(name);
+            }
+        }
+        if defined {
+            self.pool_dispatch(pool);
+        }
+    }
+
+    /// Starts queued tasks on free workers while the head of the queue is
+    /// not paused.
+    pub(super) fn pool_dispatch(&mut self, pool: PoolId) {
+        loop {
+            let Some(p) = self.pools.pools.get(pool as usize) else {
+                return;
+            };
+            if !p.started || p.queue.is_empty() {
+                return;
+            }
+            let free = p.workers.iter().copied().find(|w| {
+                !p.busy.contains_key(w)
+                    && self
+                        .registry
+                        .get(*w)
+                        .is_some_and(|u| u.enabled && u.status != Status::Paused)
+            });
+            let Some(worker) = free else { return };
+            // The first task that may run: a paused one blocks the queue, one
+            // waiting for its handler is passed over.
+            let mut pick = None;
+            let mut waiting = Vec::new();
+            for (key, task) in &p.queue {
+                let Some(t) = self.pools.tasks.get(task) else {
+                    continue;
+                };
+                if t.status == TaskStatus::Paused {
+                    break;
+                }
+                if t.handler.as_ref().is_some_and(|h| !p.handlers.contains(h)) {
+                    if t.status != TaskStatus::WaitingHandler {
+                        waiting.push(*task);
+                    }
+                    continue;
+                }
+                pick = Some((*key, *task));
+                break;
+            }
+            for t in waiting {
+                self.set_task_status(t, TaskStatus::WaitingHandler, None);
+            }
+            let Some((key, task)) = pick else { return };
+            if let Some(p) = self.pool_mut(pool) {
+                p.queue.remove(&key);
+                p.busy.insert(worker, task);
+            }
+            self.set_task_status(task, TaskStatus::Running, Some(worker));
+            if !self.start_worker_run(worker, Owner::Task(task)) {
+                // Cannot happen for a free, runnable worker; keep the task.
+                if let Some(p) = self.pool_mut(pool) {
+                    p.busy.remove(&worker);
+                    p.queue.insert(key, task);
+                }
+                return;
+            }
+        }
+    }
+
+    /// A pool task's run ended.
+    pub(super) fn pool_task_done(&mut self, task: TaskId, worker: Slot, result: Result<u64, ()>) {
+        let pool = self.pools.tasks.get(&task).map(|t| t.pool);
+        let (status, ok, call) = match result {
+            Ok(call) => (TaskStatus::Completed, true, Some(call)),
+            Err(()) => (TaskStatus::Error, false, None),
+        };
+        self.set_task_status(task, status, Some(worker));
+        self.pools.tasks.remove(&task);
+        self.emit(Event::TaskDone { task, ok, call });
+        let Some(pool) = pool else { return };
+        if let Some(p) = self.pool_mut(pool) {
+            p.busy.remove(&worker);
+        }
+        self.pool_settle(pool);
+    }
+}
