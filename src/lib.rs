@@ -23,10 +23,10 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use synchronik_core::{
-    AbortReason, CallId, ClockChoice, CommonSpec, ConfigPatch, Dependency, EngineError, EngineOptions, Event,
-    EventSink, Failure, Invocation, Invoker, Liveness, ManualClock, Outcome, Overlap,
-    ProcessConfig, ProcessSpec, RetryDelay, RunMode, Runtime, Slot, Status as UnitStatus,
-    SystemClock, UnitKind, UnitSpec, WorkerConfig, WorkerSpec,
+    AbortReason, CallId, ClockChoice, CommonSpec, ConfigPatch, Dependency, EngineError,
+    EngineOptions, Event, EventSink, Failure, Invocation, Invoker, Liveness, ManualClock, Outcome,
+    Overlap, ProcessConfig, ProcessSpec, RetryDelay, RunMode, Runtime, Slot, Status as UnitStatus,
+    SystemClock, TaskId, TaskSpec, UnitKind, UnitSpec, WorkerConfig, WorkerSpec,
 };
 
 mod options;
@@ -59,6 +59,9 @@ mod op {
     pub const UNPAUSED: f64 = 20.0;
     pub const IDLE_RELEASE: f64 = 21.0;
     pub const STATS_DUE: f64 = 22.0;
+    pub const TASK_STATUS: f64 = 23.0;
+    pub const TASK_DONE: f64 = 24.0;
+    pub const POOL_IDLE: f64 = 25.0;
 }
 
 /// The watcher's view of what JavaScript executes: a view of a
@@ -312,6 +315,27 @@ impl EventSink for Outbox {
                 [op::IDLE_RELEASE, f64::from(unit), idle_ms, 0.0, 0.0, 0.0]
             }
             Event::StatsDue => [op::STATS_DUE, 0.0, 0.0, 0.0, 0.0, 0.0],
+            Event::TaskStatus {
+                task,
+                status,
+                worker,
+            } => [
+                op::TASK_STATUS,
+                task as f64,
+                f64::from(status as u8),
+                worker.map_or(-1.0, f64::from),
+                0.0,
+                0.0,
+            ],
+            Event::TaskDone { task, ok, call } => [
+                op::TASK_DONE,
+                task as f64,
+                if ok { 1.0 } else { 0.0 },
+                call.map_or(-1.0, |c| c as f64),
+                0.0,
+                0.0,
+            ],
+            Event::PoolIdle { pool } => [op::POOL_IDLE, f64::from(pool), 0.0, 0.0, 0.0, 0.0],
             Event::Done { ticket, error } => match error {
                 None => [op::DONE, ticket as f64, 0.0, 0.0, -1.0, 0.0],
                 Some((worker, e)) => {
@@ -622,7 +646,8 @@ impl NativeEngine {
             .map_or(-1.0, synchronik_core::nanos_to_ms)
     }
 
-    /// Counts for `getEngineStats`: [units, runs in progress, attempts in flight].
+    /// Counts for `getEngineStats`: [units, runs in progress, attempts in
+    /// flight, pool tasks queued].
     #[napi(catch_unwind)]
     pub fn counts(&self) -> Vec<f64> {
         self.runtime.with(|e| {
@@ -630,8 +655,105 @@ impl NativeEngine {
                 e.registry().len() as f64,
                 e.active_runs() as f64,
                 e.in_flight() as f64,
+                e.pool_queued() as f64,
             ]
         })
+    }
+
+    /// The pool called `name` (created if needed).
+    #[napi(catch_unwind)]
+    pub fn pool(&self, name: String) -> u32 {
+        self.runtime.with(|e| e.pool(&name))
+    }
+
+    /// Makes the registered worker in `slot` a worker of the pool.
+    #[napi(catch_unwind)]
+    pub fn pool_attach(&self, pool: u32, slot: u32) {
+        self.runtime.with(|e| e.pool_attach(pool, slot));
+    }
+
+    /// Removes up to `count` idle workers (last first); returns their ids.
+    #[napi(catch_unwind)]
+    pub fn pool_shrink(&self, pool: u32, count: u32) -> Vec<String> {
+        self.runtime.with(|e| e.pool_shrink(pool, count as usize))
+    }
+
+    /// Queues a task: `[task id, arrangement id]`, or `[]` when a pending
+    /// task has the same name.
+    #[napi(catch_unwind)]
+    pub fn pool_add(
+        &self,
+        pool: u32,
+        name: String,
+        priority: f64,
+        handler: Option<String>,
+        anonymous: bool,
+    ) -> Vec<f64> {
+        let spec = TaskSpec {
+            name,
+            priority,
+            handler,
+            anonymous,
+        };
+        match self.runtime.with(|e| e.pool_add(pool, spec)) {
+            Ok((task, arrangement)) => vec![task as f64, arrangement as f64],
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Pauses the pending task `name`; false when there is none to pause.
+    #[napi(catch_unwind)]
+    pub fn pool_pause(&self, pool: u32, name: String) -> bool {
+        self.runtime.with(|e| e.pool_pause(pool, &name))
+    }
+
+    /// Resumes the paused task `name`; false when there is none.
+    #[napi(catch_unwind)]
+    pub fn pool_resume(&self, pool: u32, name: String) -> bool {
+        self.runtime.with(|e| e.pool_resume(pool, &name))
+    }
+
+    /// Removes the pending tasks called `name`; returns how many.
+    #[napi(catch_unwind)]
+    pub fn pool_cancel(&self, pool: u32, name: String) -> u32 {
+        self.runtime.with(|e| e.pool_cancel(pool, &name)) as u32
+    }
+
+    /// Cancels one task (queued: removed; running: aborted).
+    #[napi(catch_unwind)]
+    pub fn pool_cancel_task(&self, task: f64) -> bool {
+        self.runtime.with(|e| e.pool_cancel_task(task as TaskId))
+    }
+
+    /// Moves a pending task to a new priority.
+    #[napi(catch_unwind)]
+    pub fn pool_reprioritize(&self, pool: u32, name: String, priority: f64) -> bool {
+        self.runtime
+            .with(|e| e.pool_reprioritize(pool, &name, priority))
+    }
+
+    /// Names of the pending tasks in run order.
+    #[napi(catch_unwind)]
+    pub fn pool_pending(&self, pool: u32) -> Vec<String> {
+        self.runtime.with(|e| e.pool_pending(pool))
+    }
+
+    /// Whether the pool has nothing queued and nothing running.
+    #[napi(catch_unwind)]
+    pub fn pool_is_idle(&self, pool: u32) -> bool {
+        self.runtime.with(|e| e.pool_is_idle(pool))
+    }
+
+    /// Starts or stops dispatching.
+    #[napi(catch_unwind)]
+    pub fn pool_set_started(&self, pool: u32, started: bool) {
+        self.runtime.with(|e| e.pool_set_started(pool, started));
+    }
+
+    /// Whether the handler `name` is defined.
+    #[napi(catch_unwind)]
+    pub fn pool_handler(&self, pool: u32, name: String, defined: bool) {
+        self.runtime.with(|e| e.pool_handler(pool, &name, defined));
     }
 
     /// Stops the engine's thread and drops the wake-up. The engine can no
@@ -687,6 +809,7 @@ impl TryFrom<JsProcessSpec> for ProcessSpec {
                 run_mode: run_mode(s.run_mode)?.unwrap_or(defaults.run_mode),
                 batch_size: s.batch_size.unwrap_or(defaults.batch_size),
                 isolation_delay_ms: s.isolation_delay_ms.unwrap_or(defaults.isolation_delay_ms),
+                concurrency: s.concurrency,
             },
             workers: s
                 .workers

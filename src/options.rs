@@ -78,6 +78,8 @@ pub struct JsProcessSpec {
     pub batch_size: Option<u32>,
     /// @default 100
     pub isolation_delay_ms: Option<f64>,
+    /// Parallel mode: at most this many workers at once.
+    pub concurrency: Option<u32>,
     pub workers: Vec<JsWorkerSpec>,
 }
 

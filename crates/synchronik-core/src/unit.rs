@@ -217,6 +217,8 @@ pub struct ProcessConfig {
     pub run_mode: RunMode,
     pub batch_size: u32,
     pub isolation_delay_ms: f64,
+    /// Parallel mode: at most this many workers at once (none: all).
+    pub concurrency: Option<u32>,
 }
 
 impl Default for ProcessConfig {
@@ -225,6 +227,7 @@ impl Default for ProcessConfig {
             run_mode: RunMode::Sequential,
             batch_size: 2,
             isolation_delay_ms: 100.0,
+            concurrency: None,
         }
     }
 }

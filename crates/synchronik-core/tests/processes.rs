@@ -301,3 +301,23 @@ fn a_run_restricted_to_one_kind_does_not_run_the_other() {
     h.engine.run_unit("a", Some(UnitKind::Worker));
     assert_eq!(h.invocations().len(), 1);
 }
+
+#[test]
+fn parallel_with_a_concurrency_limit_is_a_sliding_window() {
+    let mut h = Harness::new();
+    let mut p = process("p", RunMode::Parallel, &["a", "b", "c", "d"]);
+    p.config.concurrency = Some(2);
+    h.engine.register(UnitSpec::Process(p)).unwrap();
+    h.engine.run_unit("p", None);
+    let first = h.invocations();
+    assert_eq!(first.iter().map(|i| i.unit).collect::<Vec<_>>(), [1, 2]);
+    h.fail(first[1].call, "x");
+    let next = h.invocations();
+    assert_eq!(
+        next.iter().map(|i| i.unit).collect::<Vec<_>>(),
+        [3],
+        "one settled, one starts"
+    );
+    h.ok(first[0].call);
+    assert_eq!(h.invocations()[0].unit, 4);
+}

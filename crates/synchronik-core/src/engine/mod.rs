@@ -123,6 +123,8 @@ struct ProcessRun {
     mode: RunMode,
     batch_size: usize,
     isolation_delay_ms: f64,
+    /// Parallel mode: at most this many workers at once.
+    concurrency: Option<usize>,
     workers: Vec<Slot>,
     next: usize,
     in_flight: usize,
@@ -881,6 +883,7 @@ impl Engine {
             mode: config.run_mode,
             batch_size: config.batch_size.max(1) as usize,
             isolation_delay_ms: config.isolation_delay_ms,
+            concurrency: config.concurrency.map(|c| c.max(1) as usize),
             workers,
             next: 0,
             in_flight: 0,
@@ -925,19 +928,28 @@ impl Engine {
             let Some(p) = self.processes.get_mut(&id) else {
                 return;
             };
-            if p.in_flight > 0 || p.waiting.is_some() {
+            if p.waiting.is_some() {
                 return;
             }
-            let stop = p.failed.is_some() || p.next >= p.workers.len();
-            if stop {
-                self.finish_process(id);
+            if p.failed.is_some() || p.next >= p.workers.len() {
+                if p.in_flight == 0 {
+                    self.finish_process(id);
+                }
                 return;
             }
+            let rest = p.workers.len() - p.next;
             let take = match p.mode {
+                _ if p.in_flight > 0 && p.mode != RunMode::Parallel => 0,
                 RunMode::Sequential | RunMode::Isolated => 1,
-                RunMode::Parallel => p.workers.len() - p.next,
-                RunMode::Batched => p.batch_size.min(p.workers.len() - p.next),
+                RunMode::Batched => p.batch_size.min(rest),
+                // A sliding window: a worker starts whenever one settles.
+                RunMode::Parallel => p
+                    .concurrency
+                    .map_or(rest, |c| c.saturating_sub(p.in_flight).min(rest)),
             };
+            if take == 0 {
+                return;
+            }
             let group: Vec<Slot> = p.workers[p.next..p.next + take].to_vec();
             p.next += take;
             p.in_flight += take;
