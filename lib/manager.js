@@ -13,6 +13,7 @@ const { NativeEngine } = require('./native.js');
 const ops = require('./ops');
 const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe } = require('./errors');
 const v = require('./validate');
+const { WorkerPool } = require('./pool');
 
 const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
 // Captured at load, so that fake timers installed later by a user's tests
@@ -102,6 +103,7 @@ function processSpec(p) {
     runMode: p.runMode,
     batchSize: p.batchSize,
     isolationDelayMs: p.isolationDelayMs,
+    concurrency: p.concurrency,
     workers: p.workers.map(workerSpec),
   };
 }
@@ -127,6 +129,7 @@ function patchSpec(patch) {
   copy('runMode', patch.runMode);
   copy('batchSize', patch.batchSize);
   copy('isolationDelayMs', patch.isolationDelayMs);
+  copy('concurrency', patch.concurrency);
   return out;
 }
 
@@ -205,6 +208,9 @@ class SynchronikManager extends EventEmitter {
     );
     this._started = false;
     this._progressCount = 0;
+    /** Pools by name, and the pool of each unfinished task by task id. */
+    this._pools = new Map();
+    this._tasks = new Map();
     if (options.clock === 'manual') this.clock = new ManualClock(this);
     this._flush = () => this._flushOutcomes();
   }
@@ -399,6 +405,28 @@ class SynchronikManager extends EventEmitter {
         }
         return;
       }
+      case ops.TASK_STATUS: {
+        const pool = this._tasks.get(o[i + 1]);
+        if (pool) pool._status(o[i + 1], o[i + 2], o[i + 3] >= 0 ? this._units[o[i + 3]] : undefined);
+        return;
+      }
+      case ops.TASK_DONE: {
+        const pool = this._tasks.get(o[i + 1]);
+        if (!pool) return;
+        const entry = pool._pending.get(o[i + 1]);
+        let value;
+        if (o[i + 2] === 1) {
+          const call = this._calls.get(o[i + 3]);
+          value = call ? call.value : undefined;
+        } else if (entry && entry.worker) {
+          value = entry.worker.error;
+        }
+        pool._done(o[i + 1], o[i + 2] === 1, value);
+        return;
+      }
+      case ops.POOL_IDLE:
+        for (const pool of this._pools.values()) if (pool._id === o[i + 1]) pool._idle();
+        return;
       case ops.STATS_DUE:
         if (this._wants('milestone')) this._milestone('engine:stats', this.getEngineStats());
         return;
@@ -437,6 +465,15 @@ class SynchronikManager extends EventEmitter {
 
   _startAttempt(callId, slot, attempt, flags, task) {
     const unit = this._units[slot];
+    let fn = unit ? unit.run : undefined;
+    let args;
+    if (task >= 0) {
+      // A pool task: the worker executes the task's function with its payload.
+      const pool = this._tasks.get(task);
+      const callee = pool ? pool._callee(task) : undefined;
+      fn = callee ? callee.fn : undefined;
+      args = callee ? callee.payload : undefined;
+    }
     const retryable = (flags & 1) !== 0;
     const call = {
       slot,
@@ -463,13 +500,14 @@ class SynchronikManager extends EventEmitter {
       }
       this._native.reportRetryDelay(callId, Number.isFinite(delay) && delay > 0 ? delay : 0);
     }
-    const ctx = new RunContext(this, callId, call, unit.id, attempt);
+    const ctx = new RunContext(this, callId, call, unit.id, attempt, task >= 0 ? this._tasks.get(task) : undefined);
     let returned;
     const live = this._liveness;
     live[1] = slot;
     live[0] = callId;
     try {
-      returned = unit.run(ctx);
+      if (typeof fn !== 'function') throw new SynchronikError(`nothing to run for "${unit.id}"`, 'ERR_RUN_FAILED', { unitId: unit.id });
+      returned = task >= 0 ? fn(args, ctx) : fn.call(unit, ctx);
     } catch (e) {
       this._settle(callId, false, e);
       return;
@@ -969,6 +1007,37 @@ class SynchronikManager extends EventEmitter {
   }
 
   // ---------------------------------------------------------------------
+  // Worker pools
+  // ---------------------------------------------------------------------
+
+  /**
+   * The worker pool called `options.name` (default 'default') with `size`
+   * workers (ids `pool-worker-1…N`, registered as units). Asking again for
+   * a pool by the same name returns it, resized to `size`. The manager's
+   * start() and stop() start and stop its pools.
+   */
+  useWorkerPool(size = 5, options = {}) {
+    v.check('useWorkerPool', 'size', size, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+    if (!v.isObject(options)) throw v.fail('useWorkerPool', 'options', 'an object', options);
+    const name = options.name === undefined ? 'default' : options.name;
+    v.check('useWorkerPool', 'options.name', name, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+    let pool = this._pools.get(name);
+    if (!pool) {
+      pool = new WorkerPool(this, name);
+      this._pools.set(name, pool);
+    }
+    pool.resize(size);
+    return pool;
+  }
+
+  /** A `task` event for a pool task's status change. */
+  _taskEvent(pool, task) {
+    if (this._wants('task')) {
+      this._deliver('task', { type: 'task', pool: pool.name, name: task.name, status: task.status, task });
+    }
+  }
+
+  // ---------------------------------------------------------------------
   // Other
   // ---------------------------------------------------------------------
 
@@ -988,11 +1057,11 @@ class SynchronikManager extends EventEmitter {
     }
     this._lastCpu = cpu;
     this._lastCpuAt = now;
-    const [units, running, dispatched] = this._native.counts();
+    const [units, running, dispatched, queued] = this._native.counts();
     return {
       memory: { rss: mb(mem.rss), heapTotal: mb(mem.heapTotal), heapUsed: mb(mem.heapUsed), external: mb(mem.external) },
       cpu: `${cpuPercent.toFixed(2)}%`,
-      engine: { units, running, queued: 0, dispatched, eventLoopLagMs: 0 },
+      engine: { units, running, queued, dispatched, eventLoopLagMs: 0 },
     };
   }
 }
@@ -1081,11 +1150,13 @@ class RunContext {
   #manager;
   #callId;
   #call;
+  #pool;
 
-  constructor(manager, callId, call, unitId, attempt) {
+  constructor(manager, callId, call, unitId, attempt, pool) {
     this.#manager = manager;
     this.#callId = callId;
     this.#call = call;
+    this.#pool = pool;
     /** The id of the unit being run. */
     this.unitId = unitId;
     /** 1-based attempt number. */
@@ -1105,6 +1176,7 @@ class RunContext {
   /** Emits a milestone (see manager.emitMilestone). */
   emitMilestone(milestoneId, payload) {
     this.#manager.emitMilestone(milestoneId, payload);
+    if (this.#pool) this.#pool._lastMilestone.set(this.unitId, milestoneId);
   }
 
   /** Reports progress: a sign of life for the watcher's stall detection. */

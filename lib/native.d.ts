@@ -89,8 +89,40 @@ export declare class NativeEngine {
    * flight, or -1.
    */
   nextOneShot(): number
-  /** Counts for `getEngineStats`: [units, runs in progress, attempts in flight]. */
+  /**
+   * Counts for `getEngineStats`: [units, runs in progress, attempts in
+   * flight, pool tasks queued].
+   */
   counts(): Array<number>
+  /** The pool called `name` (created if needed). */
+  pool(name: string): number
+  /** Makes the registered worker in `slot` a worker of the pool. */
+  poolAttach(pool: number, slot: number): void
+  /** Removes up to `count` idle workers (last first); returns their ids. */
+  poolShrink(pool: number, count: number): Array<string>
+  /**
+   * Queues a task: `[task id, arrangement id]`, or `[]` when a pending
+   * task has the same name.
+   */
+  poolAdd(pool: number, name: string, priority: number, handler: string | undefined | null, anonymous: boolean): Array<number>
+  /** Pauses the pending task `name`; false when there is none to pause. */
+  poolPause(pool: number, name: string): boolean
+  /** Resumes the paused task `name`; false when there is none. */
+  poolResume(pool: number, name: string): boolean
+  /** Removes the pending tasks called `name`; returns how many. */
+  poolCancel(pool: number, name: string): number
+  /** Cancels one task (queued: removed; running: aborted). */
+  poolCancelTask(task: number): boolean
+  /** Moves a pending task to a new priority. */
+  poolReprioritize(pool: number, name: string, priority: number): boolean
+  /** Names of the pending tasks in run order. */
+  poolPending(pool: number): Array<string>
+  /** Whether the pool has nothing queued and nothing running. */
+  poolIsIdle(pool: number): boolean
+  /** Starts or stops dispatching. */
+  poolSetStarted(pool: number, started: boolean): void
+  /** Whether the handler `name` is defined. */
+  poolHandler(pool: number, name: string, defined: boolean): void
   /**
    * Stops the engine's thread and drops the wake-up. The engine can no
    * longer fire timers afterwards.
@@ -124,6 +156,7 @@ export interface JsConfigPatch {
   runMode?: string
   batchSize?: number
   isolationDelayMs?: number
+  concurrency?: number
 }
 
 /** One entry of `dependsOn`. */
@@ -171,6 +204,8 @@ export interface JsProcessSpec {
   batchSize?: number
   /** @default 100 */
   isolationDelayMs?: number
+  /** Parallel mode: at most this many workers at once. */
+  concurrency?: number
   workers: Array<JsWorkerSpec>
 }
 

@@ -27,6 +27,9 @@ module.exports = Object.freeze({
   UNPAUSED: 20, // slot
   IDLE_RELEASE: 21, // slot, idle ms
   STATS_DUE: 22, //
+  TASK_STATUS: 23, // task, status (see lib/pool.js), worker slot (-1)
+  TASK_DONE: 24, // task, ok, call (-1)
+  POOL_IDLE: 25, // pool
   STATUSES: ['idle', 'running', 'paused', 'completed', 'error'],
   RUN_MODES: ['sequential', 'parallel', 'batched', 'isolated'],
   PHASES: ['running', 'completed'],

@@ -90,6 +90,7 @@ const PROCESS_RULES = [
   ['runMode', (v) => RUN_MODES.includes(v), `one of ${RUN_MODES.map((s) => `'${s}'`).join(', ')}`],
   ['batchSize', intAtLeast(1), 'a positive integer'],
   ['isolationDelayMs', finiteAtLeast(0), 'a non-negative finite number of milliseconds'],
+  ['concurrency', intAtLeast(1), 'a positive integer'],
 ];
 
 function applyRules(method, path, obj, rules) {

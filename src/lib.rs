@@ -849,6 +849,7 @@ impl TryFrom<JsConfigPatch> for ConfigPatch {
             run_mode: run_mode(p.run_mode)?,
             batch_size: p.batch_size,
             isolation_delay_ms: p.isolation_delay_ms,
+            concurrency: p.concurrency.map(Some),
         })
     }
 }

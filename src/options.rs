@@ -100,4 +100,5 @@ pub struct JsConfigPatch {
     pub run_mode: Option<String>,
     pub batch_size: Option<u32>,
     pub isolation_delay_ms: Option<f64>,
+    pub concurrency: Option<u32>,
 }

@@ -323,6 +323,8 @@ pub struct ConfigPatch {
     pub run_mode: Option<RunMode>,
     pub batch_size: Option<u32>,
     pub isolation_delay_ms: Option<f64>,
+    /// `Some(None)` removes the limit.
+    pub concurrency: Option<Option<u32>>,
 }
 
 /// Run statistics (`meta` on the unit object).

@@ -522,6 +522,9 @@ impl Engine {
                 if let Some(v) = patch.isolation_delay_ms {
                     config.isolation_delay_ms = v;
                 }
+                if let Some(v) = patch.concurrency {
+                    config.concurrency = v;
+                }
             }
         }
         let changed_status = patch

@@ -1,0 +1,124 @@
+'use strict';
+
+// runWorkerTasks: run a list of tasks with retries and a concurrency limit,
+// and report what succeeded and what failed. Each task is a worker of one
+// parallel process on a private manager, so attempts, retry delays and the
+// concurrency window are the engine's decisions, as everywhere else.
+
+const v = require('./validate');
+
+const RULES = [
+  ['maxRetries', (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer'],
+  [
+    'retryDelayMs',
+    (x) => typeof x === 'function' || (typeof x === 'number' && Number.isFinite(x) && x >= 0),
+    'a non-negative finite number of milliseconds or a function of the retry number',
+  ],
+  ['onProgress', (x) => typeof x === 'function', 'a function'],
+  ['concurrency', (x) => Number.isInteger(x) && x >= 1, 'a positive integer'],
+];
+
+function checkOptions(path, options) {
+  for (const [key, ok, expected] of RULES) {
+    if (options[key] !== undefined) v.check('runWorkerTasks', `${path}.${key}`, options[key], ok, expected);
+  }
+}
+
+/** Turns either call form into `[{ id, execute }]` and options. */
+function normalize(first, second) {
+  if (Array.isArray(first)) {
+    first.forEach((t, i) => {
+      if (!v.isObject(t)) throw v.fail('runWorkerTasks', `tasks[${i}]`, 'an object { id, execute }', t);
+      v.check('runWorkerTasks', `tasks[${i}].id`, t.id, (x) => typeof x === 'string', 'a string');
+      v.check('runWorkerTasks', `tasks[${i}].execute`, t.execute, (x) => typeof x === 'function', 'a function');
+    });
+    const options = second === undefined ? {} : second;
+    if (!v.isObject(options)) throw v.fail('runWorkerTasks', 'options', 'an object', options);
+    checkOptions('options', options);
+    return { tasks: first.map((t) => ({ id: t.id, execute: () => t.execute() })), options };
+  }
+  if (!v.isObject(first)) throw v.fail('runWorkerTasks', 'config', 'an object { items, execute } or an array of tasks', first);
+  v.check('runWorkerTasks', 'config.items', first.items, Array.isArray, 'an array');
+  v.check('runWorkerTasks', 'config.execute', first.execute, (x) => typeof x === 'function', 'a function');
+  if (first.getTaskId !== undefined) {
+    v.check('runWorkerTasks', 'config.getTaskId', first.getTaskId, (x) => typeof x === 'function', 'a function');
+  }
+  checkOptions('config', first);
+  const tasks = first.items.map((item) => ({
+    id: first.getTaskId ? String(first.getTaskId(item)) : String(item),
+    execute: () => first.execute(item),
+  }));
+  return { tasks, options: first };
+}
+
+/** The message a failed task reports: the error's, or the thrown value itself. */
+function failureMessage(error) {
+  if (error && error.code === 'ERR_NON_ERROR_THROWN') return String(error.cause);
+  return error && error.message !== undefined ? String(error.message) : String(error);
+}
+
+/**
+ * Runs tasks — `runWorkerTasks({ items, execute, getTaskId?, maxRetries?,
+ * retryDelayMs?, onProgress?, concurrency? })` or `runWorkerTasks(tasks,
+ * options?)` — each up to `maxRetries + 1` times, at most `concurrency` at
+ * once (default 1: one after another, in order). Resolves (never rejects
+ * for a failing task) to `{ totalTasks, successful: [{ id, result }],
+ * failed: [{ id, error }], successPercentage }`, lists in item order.
+ */
+async function runWorkerTasks(first, second) {
+  const { tasks, options } = normalize(first, second);
+  const total = tasks.length;
+  if (total === 0) return { totalTasks: 0, successful: [], failed: [], successPercentage: 100 };
+
+  // Required here, not at the top: manager.js loads this module's users.
+  const { createSynchronikManager } = require('./manager');
+  const manager = createSynchronikManager();
+  const index = new Map();
+  const workers = tasks.map((task, i) => {
+    const id = `task-${i}`;
+    index.set(id, i);
+    return {
+      id,
+      timeoutMs: 0,
+      maxRetries: options.maxRetries ?? 0,
+      retryDelayMs: options.retryDelayMs ?? 0,
+      run: () => task.execute(),
+    };
+  });
+  const outcomes = new Array(total);
+  let settled = 0;
+  const progress = () => {
+    settled += 1;
+    if (options.onProgress) {
+      try {
+        options.onProgress({ completed: settled, total, percentage: (settled / total) * 100 });
+      } catch (e) {
+        console.error('[synchronik] runWorkerTasks: onProgress threw:', e);
+      }
+    }
+  };
+  manager.on('complete', (e) => {
+    const i = index.get(e.unitId);
+    if (i === undefined) return;
+    outcomes[i] = { ok: true, result: e.result };
+    progress();
+  });
+  manager.on('error', (e) => {
+    const i = index.get(e.unitId);
+    if (i === undefined) return;
+    outcomes[i] = { ok: false, error: failureMessage(e.error) };
+    progress();
+  });
+  manager.registerUnit({ id: 'runWorkerTasks', runMode: 'parallel', concurrency: options.concurrency ?? 1, workers });
+  await manager.runProcessById('runWorkerTasks');
+  const successful = [];
+  const failed = [];
+  tasks.forEach((task, i) => {
+    const o = outcomes[i];
+    if (o && o.ok) successful.push({ id: task.id, result: o.result });
+    else failed.push({ id: task.id, error: o ? o.error : 'did not run' });
+  });
+  return { totalTasks: total, successful, failed, successPercentage: (successful.length / total) * 100 };
+}
+
+module.exports = { runWorkerTasks };
