@@ -225,7 +225,7 @@ class SynchronikManager extends EventEmitter {
    * records produced earlier are still carried out first.
    */
   _pump(drained) {
-    if (drained.ops.length > 0) this._chunks.push({ ops: drained.ops, strs: drained.strs, i: 0 });
+    if (drained) this._chunks.push({ ops: drained.ops, strs: drained.strs, i: 0 });
     const chunks = this._chunks;
     while (chunks.length > 0) {
       const chunk = chunks[0];
@@ -407,21 +407,24 @@ class SynchronikManager extends EventEmitter {
       }
       case ops.TASK_STATUS: {
         const pool = this._tasks.get(o[i + 1]);
-        if (pool) pool._status(o[i + 1], o[i + 2], o[i + 3] >= 0 ? this._units[o[i + 3]] : undefined);
+        if (pool) pool._status(o[i + 1], o[i + 2]);
         return;
       }
       case ops.TASK_DONE: {
-        const pool = this._tasks.get(o[i + 1]);
+        const taskId = o[i + 1];
+        const pool = this._tasks.get(taskId);
         if (!pool) return;
-        const entry = pool._pending.get(o[i + 1]);
+        const kind = o[i + 2];
         let value;
-        if (o[i + 2] === 1) {
+        if (kind === 0) {
           const call = this._calls.get(o[i + 3]);
           value = call ? call.value : undefined;
-        } else if (entry && entry.worker) {
-          value = entry.worker.error;
+        } else if (kind === 1) {
+          const entry = pool._pending.get(taskId);
+          const worker = entry && entry.worker ? entry.worker : { id: '?' };
+          value = this._failure(o[i + 3], strs[o[i + 4]], worker);
         }
-        pool._done(o[i + 1], o[i + 2] === 1, value);
+        pool._done(taskId, kind, value);
         return;
       }
       case ops.POOL_IDLE:
@@ -470,7 +473,7 @@ class SynchronikManager extends EventEmitter {
     if (task >= 0) {
       // A pool task: the worker executes the task's function with its payload.
       const pool = this._tasks.get(task);
-      const callee = pool ? pool._callee(task) : undefined;
+      const callee = pool ? pool._callee(task, unit) : undefined;
       fn = callee ? callee.fn : undefined;
       args = callee ? callee.payload : undefined;
     }

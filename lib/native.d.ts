@@ -16,8 +16,11 @@ export declare class NativeEngine {
    * the engine's thread produced records; it should call `drain()`.
    */
   constructor(wake: () => void, options?: JsEngineOptions | undefined | null)
-  /** Everything the engine produced since the last drain, in order. */
-  drain(): Drained
+  /**
+   * Everything the engine produced since the last drain, in order;
+   * nothing (no allocation) when there is nothing.
+   */
+  drain(): Drained | null
   /** Registers a worker; returns its slot. */
   registerWorker(spec: JsWorkerSpec): Array<number>
   /**
@@ -59,7 +62,7 @@ export declare class NativeEngine {
    * produced in response (the next runs to start, events), so the steady
    * state needs no thread hop.
    */
-  complete(outcomes: Float64Array, messages: Array<string>): Drained
+  complete(outcomes: Float64Array, messages: Array<string>): Drained | null
   /** Current engine time in ms (the manual clock's, or the system clock's). */
   now(): number
   /**
@@ -101,10 +104,16 @@ export declare class NativeEngine {
   /** Removes up to `count` idle workers (last first); returns their ids. */
   poolShrink(pool: number, count: number): Array<string>
   /**
-   * Queues a task: `[task id, arrangement id]`, or `[]` when a pending
-   * task has the same name.
+   * Queues a named task: `[task id, arrangement id]`, or `[]` when a
+   * pending task has the same name.
    */
-  poolAdd(pool: number, name: string, priority: number, handler: string | undefined | null, anonymous: boolean): Array<number>
+  poolAdd(pool: number, name: string, priority: number, handler?: string | undefined | null): Array<number>
+  /**
+   * Queues anonymous tasks of the given priorities at once; their task
+   * ids and arrangement ids are consecutive from the first ones returned,
+   * with what the engine produced (the tasks it started at once).
+   */
+  poolAddMany(pool: number, priorities: Float64Array): Added
   /** Pauses the pending task `name`; false when there is none to pause. */
   poolPause(pool: number, name: string): boolean
   /** Resumes the paused task `name`; false when there is none. */
@@ -128,6 +137,13 @@ export declare class NativeEngine {
    * longer fire timers afterwards.
    */
   dispose(): void
+}
+
+/** The answer of `poolAddMany`. */
+export interface Added {
+  firstTask: number
+  firstArrangement: number
+  drained?: Drained
 }
 
 /** What one drain hands to JavaScript. */

@@ -8,6 +8,7 @@
 const v = require('./validate');
 
 const TASK_STATUSES = ['idle', 'running', 'paused', 'completed', 'error', 'waiting-handler', 'cancelled'];
+const DONE_STATUSES = ['completed', 'error', 'cancelled'];
 
 /** An `AbortError`, as fetch and p-queue reject with; the signal's reason is its `cause`. */
 function abortError(signal) {
@@ -37,6 +38,30 @@ class WorkerPool {
     this._nextWorker = 1;
     /** The last milestone each pool worker's task emitted, by worker id. */
     this._lastMilestone = new Map();
+    /** pool.run tasks not handed to the engine yet (one native call per microtask). */
+    this._submissions = [];
+    this._flushSubmissions = () => this._submit();
+  }
+
+  /** Hands the pending pool.run tasks to the engine in one call. */
+  _submit() {
+    const batch = this._submissions;
+    if (batch.length === 0) return;
+    this._submissions = [];
+    const live = batch.filter((entry) => !entry.aborted);
+    if (live.length === 0) return;
+    const priorities = new Float64Array(live.length);
+    for (let k = 0; k < live.length; k++) priorities[k] = live[k].task.priority ?? 0;
+    const added = this._native.poolAddMany(this._id, priorities);
+    for (let k = 0; k < live.length; k++) {
+      const entry = live[k];
+      const taskId = added.firstTask + k;
+      entry.taskId = taskId;
+      entry.task.arrangementId = added.firstArrangement + k;
+      this._pending.set(taskId, entry);
+      this._m._tasks.set(taskId, this);
+    }
+    this._m._pump(added.drained);
   }
 
   _workerId(k) {
@@ -91,7 +116,8 @@ class WorkerPool {
   }
 
   _add(input, anonymous, settle) {
-    const ids = this._native.poolAdd(this._id, input.name, input.priority ?? 0, input.handler, anonymous);
+    this._submit();
+    const ids = this._native.poolAdd(this._id, input.name, input.priority ?? 0, input.handler);
     if (ids.length === 0) {
       console.warn(`Task with name "${input.name}" already exists.`);
       return null;
@@ -125,43 +151,45 @@ class WorkerPool {
     const { signal } = options;
     if (signal && signal.aborted) return Promise.reject(abortError(signal));
     return new Promise((resolve, reject) => {
-      let taskId;
+      const task = { name: '(anonymous)', execute, payload: options.payload, priority: options.priority, arrangementId: 0, status: 'idle' };
+      const entry = { task, anonymous: true, settle: undefined, signal, worker: undefined, taskId: undefined, aborted: false };
       const onAbort = () => {
-        const entry = this._pending.get(taskId);
-        if (entry) entry.aborted = true;
-        this._native.poolCancelTask(taskId);
+        entry.aborted = true;
+        if (entry.taskId === undefined) {
+          // Still waiting to be handed to the engine: it never will be.
+          entry.settle(false, abortError(signal));
+          return;
+        }
+        this._native.poolCancelTask(entry.taskId);
         this._m._sync();
       };
-      const settle = (ok, value) => {
+      entry.settle = (ok, value) => {
         if (signal) signal.removeEventListener('abort', onAbort);
         if (ok) resolve(value);
         else reject(value);
       };
-      const input = { name: '(anonymous)', execute, payload: options.payload, priority: options.priority };
-      const ids = this._native.poolAdd(this._id, input.name, input.priority ?? 0, undefined, true);
-      taskId = ids[0];
-      const task = { ...input, arrangementId: ids[1], status: 'idle' };
-      this._pending.set(taskId, { task, anonymous: true, settle, signal, worker: undefined });
-      this._m._tasks.set(taskId, this);
       if (signal) signal.addEventListener('abort', onAbort, { once: true });
-      this._m._sync();
+      if (this._submissions.push(entry) === 1) queueMicrotask(this._flushSubmissions);
     });
   }
 
   /** Pauses a pending task: it and every task behind it wait until it is resumed. */
   pauseTask(name) {
+    this._submit();
     if (!this._native.poolPause(this._id, name)) console.warn(`Cannot pause: Task "${name}" is not pending or idle.`);
     this._m._sync();
   }
 
   /** Resumes a paused task. */
   resumeTask(name) {
+    this._submit();
     if (!this._native.poolResume(this._id, name)) console.warn(`Cannot resume: Task "${name}" is not paused.`);
     this._m._sync();
   }
 
   /** Removes the pending tasks called `name`. */
   cancelTask(name) {
+    this._submit();
     if (this._native.poolCancel(this._id, name) === 0) {
       console.warn(`Cannot cancel: Task "${name}" not found in pending queue.`);
     }
@@ -171,6 +199,7 @@ class WorkerPool {
   /** Changes a pending task (`execute`, `handler`, `payload`, `priority`, …). */
   updateTask(name, partial) {
     if (!v.isObject(partial)) throw v.fail('updateTask', 'partial', 'an object', partial);
+    this._submit();
     const entry = this._find(name);
     if (!entry) {
       console.error(`Cannot update: Task "${name}" not found.`);
@@ -203,18 +232,21 @@ class WorkerPool {
 
   /** Starts dispatching tasks. */
   start() {
+    this._submit();
     this._native.poolSetStarted(this._id, true);
     this._m._sync();
   }
 
   /** Stops dispatching (running tasks finish). */
   stop() {
+    this._submit();
     this._native.poolSetStarted(this._id, false);
     this._m._sync();
   }
 
   /** `"Execution sequence: 1. <name>, 2. <name>"`, or a note that nothing is pending. */
   simulateRun() {
+    this._submit();
     const names = this._native.poolPending(this._id);
     if (names.length === 0) return 'No tasks pending for execution.';
     return `Execution sequence: ${names.map((n, i) => `${i + 1}. ${n}`).join(', ')}`;
@@ -226,6 +258,7 @@ class WorkerPool {
     if (!worker) return undefined;
     let current;
     for (const entry of this._pending.values()) if (entry.worker === worker) current = entry;
+    this._submit();
     return {
       currentTask: current ? current.task.name : undefined,
       lastMilestone: this._lastMilestone.get(worker.id),
@@ -249,6 +282,7 @@ class WorkerPool {
    */
   resize(size) {
     v.check('resize', 'size', size, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+    this._submit();
     if (size > this._workers.length) {
       this._grow(size);
       return;
@@ -265,37 +299,49 @@ class WorkerPool {
 
   /** Resolves when nothing is queued and nothing runs. */
   onIdle() {
+    this._submit();
     if (this._native.poolIsIdle(this._id)) return Promise.resolve();
     return new Promise((resolve) => this._idleWaiters.push(resolve));
   }
 
   // --- records from the engine ----------------------------------------------
 
-  /** The function a task runs, and its arguments. */
-  _callee(taskId) {
+  /** The function a task runs, and its arguments; the task is now running on `worker`. */
+  _callee(taskId, worker) {
     const entry = this._pending.get(taskId);
     if (!entry) return undefined;
     const { task } = entry;
+    entry.worker = worker;
+    task.status = 'running';
+    if (worker) worker.status = 'running';
+    this._m._taskEvent(this, task);
     const fn = task.handler !== undefined ? this._handlers.get(task.handler) : task.execute;
     return fn ? { fn, payload: task.payload, entry } : undefined;
   }
 
-  _status(taskId, status, worker) {
+  /** A pending task's status changed (paused, idle again, waiting for its handler). */
+  _status(taskId, status) {
     const entry = this._pending.get(taskId);
     if (!entry) return;
     entry.task.status = TASK_STATUSES[status];
-    if (status === 1) entry.worker = worker;
-    else if (status >= 3) entry.worker = undefined;
     this._m._taskEvent(this, entry.task);
   }
 
-  _done(taskId, ok, value) {
+  /** A task is finished with: kind 0 completed (value: result), 1 failed (value: error), 2 cancelled. */
+  _done(taskId, kind, value) {
     const entry = this._pending.get(taskId);
     this._pending.delete(taskId);
     this._m._tasks.delete(taskId);
-    if (!entry || !entry.settle) return;
-    if (ok) entry.settle(true, value);
-    else if (entry.aborted || entry.task.status === 'cancelled') entry.settle(false, abortError(entry.signal));
+    if (!entry) return;
+    entry.task.status = DONE_STATUSES[kind];
+    if (entry.worker) {
+      entry.worker.status = 'idle';
+      entry.worker = undefined;
+    }
+    this._m._taskEvent(this, entry.task);
+    if (!entry.settle) return;
+    if (kind === 0) entry.settle(true, value);
+    else if (kind === 2 || entry.aborted) entry.settle(false, abortError(entry.signal));
     else entry.settle(false, value);
   }
 

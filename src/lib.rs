@@ -26,7 +26,7 @@ use synchronik_core::{
     AbortReason, CallId, ClockChoice, CommonSpec, ConfigPatch, Dependency, EngineError,
     EngineOptions, Event, EventSink, Failure, Invocation, Invoker, Liveness, ManualClock, Outcome,
     Overlap, ProcessConfig, ProcessSpec, RetryDelay, RunMode, Runtime, Slot, Status as UnitStatus,
-    SystemClock, TaskId, TaskSpec, UnitKind, UnitSpec, WorkerConfig, WorkerSpec,
+    SystemClock, TaskId, TaskOutcome, TaskSpec, UnitKind, UnitSpec, WorkerConfig, WorkerSpec,
 };
 
 mod options;
@@ -95,6 +95,14 @@ impl Liveness for JsLiveness {
 /// so it never keeps Node alive by itself; not callee-handled, because the
 /// facade's handler never throws (it traps every user exception).
 type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true>;
+
+/// The answer of `poolAddMany`.
+#[napi(object)]
+pub struct Added {
+    pub first_task: f64,
+    pub first_arrangement: f64,
+    pub drained: Option<Drained>,
+}
 
 /// What one drain hands to JavaScript.
 #[napi(object)]
@@ -327,14 +335,16 @@ impl EventSink for Outbox {
                 0.0,
                 0.0,
             ],
-            Event::TaskDone { task, ok, call } => [
-                op::TASK_DONE,
-                task as f64,
-                if ok { 1.0 } else { 0.0 },
-                call.map_or(-1.0, |c| c as f64),
-                0.0,
-                0.0,
-            ],
+            Event::TaskDone { task, outcome } => match outcome {
+                TaskOutcome::Completed { call } => {
+                    [op::TASK_DONE, task as f64, 0.0, call as f64, 0.0, 0.0]
+                }
+                TaskOutcome::Failed(failure) => {
+                    let (reference, msg) = b.failure(failure);
+                    [op::TASK_DONE, task as f64, 1.0, reference, msg, 0.0]
+                }
+                TaskOutcome::Cancelled => [op::TASK_DONE, task as f64, 2.0, 0.0, 0.0, 0.0],
+            },
             Event::PoolIdle { pool } => [op::POOL_IDLE, f64::from(pool), 0.0, 0.0, 0.0, 0.0],
             Event::Done { ticket, error } => match error {
                 None => [op::DONE, ticket as f64, 0.0, 0.0, -1.0, 0.0],
@@ -441,14 +451,18 @@ impl NativeEngine {
         Ok(Self { runtime, outbox })
     }
 
-    /// Everything the engine produced since the last drain, in order.
+    /// Everything the engine produced since the last drain, in order;
+    /// nothing (no allocation) when there is nothing.
     #[napi(catch_unwind)]
-    pub fn drain(&self) -> Drained {
+    pub fn drain(&self) -> Option<Drained> {
         let b = self.outbox.take();
-        Drained {
+        if b.ops.is_empty() {
+            return None;
+        }
+        Some(Drained {
             ops: Float64Array::new(b.ops),
             strs: b.strs,
-        }
+        })
     }
 
     /// Registers a worker; returns its slot.
@@ -558,7 +572,7 @@ impl NativeEngine {
     /// produced in response (the next runs to start, events), so the steady
     /// state needs no thread hop.
     #[napi(catch_unwind)]
-    pub fn complete(&self, outcomes: Float64Array, messages: Vec<String>) -> Drained {
+    pub fn complete(&self, outcomes: Float64Array, messages: Vec<String>) -> Option<Drained> {
         let mut messages = messages.into_iter();
         let pairs = outcomes.chunks_exact(2).map(|p| {
             let outcome = if p[1] != 0.0 {
@@ -678,8 +692,8 @@ impl NativeEngine {
         self.runtime.with(|e| e.pool_shrink(pool, count as usize))
     }
 
-    /// Queues a task: `[task id, arrangement id]`, or `[]` when a pending
-    /// task has the same name.
+    /// Queues a named task: `[task id, arrangement id]`, or `[]` when a
+    /// pending task has the same name.
     #[napi(catch_unwind)]
     pub fn pool_add(
         &self,
@@ -687,17 +701,31 @@ impl NativeEngine {
         name: String,
         priority: f64,
         handler: Option<String>,
-        anonymous: bool,
     ) -> Vec<f64> {
         let spec = TaskSpec {
-            name,
+            name: Some(name),
             priority,
             handler,
-            anonymous,
         };
         match self.runtime.with(|e| e.pool_add(pool, spec)) {
             Ok((task, arrangement)) => vec![task as f64, arrangement as f64],
             Err(_) => Vec::new(),
+        }
+    }
+
+    /// Queues anonymous tasks of the given priorities at once; their task
+    /// ids and arrangement ids are consecutive from the first ones returned,
+    /// with what the engine produced (the tasks it started at once).
+    #[napi(catch_unwind)]
+    pub fn pool_add_many(&self, pool: u32, priorities: Float64Array) -> Added {
+        let (first_task, first_arrangement) = self
+            .runtime
+            .with(|e| e.pool_add_many(pool, &priorities))
+            .map_or((-1.0, -1.0), |(t, a)| (t as f64, a as f64));
+        Added {
+            first_task,
+            first_arrangement,
+            drained: self.drain(),
         }
     }
 

@@ -44,6 +44,17 @@ pub struct Invocation {
 /// Identifies one pool task. Never reused within an engine.
 pub type TaskId = u64;
 
+/// How a pool task ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskOutcome {
+    /// It ran and resolved; `call` is the attempt whose result is its result.
+    Completed { call: CallId },
+    /// It ran and failed.
+    Failed(Failure),
+    /// It was removed before it ran, or aborted while running.
+    Cancelled,
+}
+
 /// Why an attempt is aborted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -217,19 +228,16 @@ pub enum Event {
     IdleRelease { unit: Slot, idle_ms: f64 },
     /// Time for the host to publish statistics (`engine:stats`).
     StatsDue,
-    /// A pool task's status changed; `worker` is the pool worker running it.
+    /// A pending pool task's status changed (paused, idle again, waiting for
+    /// its handler). Starting is announced by the task's
+    /// [`Invocation`], ending by [`Event::TaskDone`].
     TaskStatus {
         task: TaskId,
         status: crate::engine::TaskStatus,
         worker: Option<Slot>,
     },
-    /// A pool task is finished with (completed, failed or cancelled); `call`
-    /// is the attempt whose result is the task's result.
-    TaskDone {
-        task: TaskId,
-        ok: bool,
-        call: Option<CallId>,
-    },
+    /// A pool task is finished with.
+    TaskDone { task: TaskId, outcome: TaskOutcome },
     /// A pool has nothing queued and nothing running.
     PoolIdle { pool: u32 },
     /// A run request ended. `error` is set when the request failed (a
@@ -300,7 +308,7 @@ impl fmt::Display for Event {
             Event::Unpaused { unit } => write!(f, "#{unit} unpaused"),
             Event::StatsDue => write!(f, "stats due"),
             Event::TaskStatus { task, status, .. } => write!(f, "task {task} {status:?}"),
-            Event::TaskDone { task, ok, .. } => write!(f, "task {task} done (ok: {ok})"),
+            Event::TaskDone { task, outcome } => write!(f, "task {task} {outcome:?}"),
             Event::PoolIdle { pool } => write!(f, "pool {pool} idle"),
             Event::IdleRelease { unit, idle_ms } => {
                 write!(f, "#{unit} idle for {idle_ms:.0} ms, released")

@@ -29,7 +29,7 @@ pub use engine::{
 pub use error::{EngineError, ErrorCode};
 pub use event::{
     AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, Phase, SkipReason, TaskId,
-    Ticket, UpdateReason,
+    TaskOutcome, Ticket, UpdateReason,
 };
 pub use registry::{Registry, Unit, UnitBody};
 pub use runtime::{ClockChoice, Runtime, Wake};

@@ -21,10 +21,9 @@ fn pool(h: &mut Harness, n: usize) -> PoolId {
 
 fn task(name: &str) -> TaskSpec {
     TaskSpec {
-        name: name.into(),
+        name: Some(name.into()),
         priority: 0.0,
         handler: None,
-        anonymous: false,
     }
 }
 
@@ -89,11 +88,12 @@ fn a_duplicate_pending_name_is_refused() {
     h.engine.pool_add(p, task("same")).unwrap();
     assert_eq!(h.engine.pool_add(p, task("same")), Err(AddError::Duplicate));
     let mut anon = task("same");
-    anon.anonymous = true;
+    anon.name = None;
     assert!(
-        h.engine.pool_add(p, anon).is_ok(),
+        h.engine.pool_add(p, anon.clone()).is_ok(),
         "anonymous tasks are never duplicates"
     );
+    assert!(h.engine.pool_add(p, anon).is_ok());
 }
 
 #[test]
@@ -145,7 +145,14 @@ fn a_task_that_completes_or_fails_frees_its_worker_and_idle_is_announced_once_em
     let a = started_tasks(&h, &names);
     h.ok(a[0].1.call);
     let log = h.take();
-    assert!(log.iter().any(|o| matches!(o, Out::Event(Event::TaskDone { task, ok: true, call: Some(_) }) if *task == t1)));
+    assert!(log.iter().any(|o| matches!(o, Out::Event(Event::TaskDone { task, outcome: TaskOutcome::Completed { .. } }) if *task == t1)));
+    assert!(
+        !log.iter().any(|o| matches!(
+            o,
+            Out::Event(Event::Status { .. } | Event::Completed { .. })
+        )),
+        "pool workers announce nothing of their own: {log:?}"
+    );
     let Some(Out::Invoke(b)) = log.iter().find(|o| matches!(o, Out::Invoke(_))).cloned() else {
         panic!("{log:?}")
     };
@@ -154,7 +161,7 @@ fn a_task_that_completes_or_fails_frees_its_worker_and_idle_is_announced_once_em
     let log = h.take();
     assert!(log
         .iter()
-        .any(|o| matches!(o, Out::Event(Event::TaskDone { task, ok: false, .. }) if *task == t2)));
+        .any(|o| matches!(o, Out::Event(Event::TaskDone { task, outcome: TaskOutcome::Failed(_) }) if *task == t2)));
     assert!(names_of(&log).ends_with(&["pool0:idle".to_string()]));
 }
 
@@ -215,9 +222,13 @@ fn cancelling_a_running_task_aborts_it() {
     assert!(h.engine.pool_cancel_task(t));
     let log = h.take();
     assert_eq!(log[0], Out::Abort(run.call, AbortReason::Cancelled));
-    assert!(log
-        .iter()
-        .any(|o| matches!(o, Out::Event(Event::TaskDone { ok: false, .. }))));
+    assert!(log.iter().any(|o| matches!(
+        o,
+        Out::Event(Event::TaskDone {
+            outcome: TaskOutcome::Cancelled,
+            ..
+        })
+    )));
     assert!(!h.engine.pool_cancel_task(t), "already finished");
 }
 
@@ -225,11 +236,10 @@ fn cancelling_a_running_task_aborts_it() {
 fn queued_tasks_need_no_timers() {
     let mut h = Harness::new();
     let p = h.engine.pool("default");
-    for i in 0..100_000 {
-        let mut t = task(&format!("t{i}"));
-        t.anonymous = true;
-        h.engine.pool_add(p, t).unwrap();
-    }
-    assert_eq!(h.engine.pool_queued(), 100_000);
+    let (first, arrangement) = h.engine.pool_add_many(p, &vec![0.0; 100_000]).unwrap();
+    assert_eq!(arrangement, 1);
+    h.engine.pool_add(p, task("named")).unwrap();
+    assert_eq!(h.engine.pool_queued(), 100_001);
+    assert!(first > 0);
     assert_eq!(h.engine.next_deadline(), None);
 }

@@ -604,6 +604,7 @@ impl Engine {
     /// then not told anything).
     fn start_worker_run(&mut self, slot: Slot, owner: Owner) -> bool {
         let wall = self.clock.wall_ms();
+        let now = self.clock.now();
         let Some(unit) = self.registry.get_mut(slot) else {
             return false;
         };
@@ -612,13 +613,21 @@ impl Engine {
         }
         unit.active_runs += 1;
         unit.last_run_ms = Some(wall);
-        unit.last_run_at = Some(self.clock.now());
-        self.emit(Event::LastRun {
-            unit: slot,
-            wall_ms: wall,
-        });
-        self.set_status(slot, Status::Running, UpdateReason::StatusChange);
-        self.emit(Event::Started { unit: slot });
+        unit.last_run_at = Some(now);
+        if matches!(owner, Owner::Task(_)) {
+            // A pool worker executing a task: the pool's machinery, announced
+            // by the task's own records (the RUN record and TASK_DONE), not
+            // by unit events, so a queued task costs two records in all.
+            unit.status = Status::Running;
+            unit.status_since = now;
+        } else {
+            self.emit(Event::LastRun {
+                unit: slot,
+                wall_ms: wall,
+            });
+            self.set_status(slot, Status::Running, UpdateReason::StatusChange);
+            self.emit(Event::Started { unit: slot });
+        }
         let run = self.fresh_id();
         self.runs.insert(
             run,
@@ -763,8 +772,20 @@ impl Engine {
             self.calls.remove(&call);
         }
         let slot = run.slot;
+        if let Owner::Task(task) = run.owner {
+            let now = self.clock.now();
+            if let Some(u) = self.registry.get_mut(slot) {
+                u.active_runs = u.active_runs.saturating_sub(1);
+                if u.status == Status::Running {
+                    u.status = Status::Idle;
+                    u.status_since = now;
+                }
+            }
+            self.pool_task_done(task, slot, result);
+            self.check_stop_done();
+            return;
+        }
         let duration_ms = nanos_to_ms(self.clock.now().saturating_sub(run.started));
-        let run_call_ok = result.as_ref().ok().copied();
         let outcome = match result {
             Ok(call) => {
                 let mut disable = false;
@@ -825,13 +846,7 @@ impl Engine {
                 self.after_scheduled_run(slot);
             }
             Owner::Process(prun) => self.process_worker_done(prun, slot, outcome),
-            Owner::Task(task) => {
-                let result = match (outcome, run_call_ok) {
-                    (Ok(()), Some(call)) => Ok(call),
-                    _ => Err(()),
-                };
-                self.pool_task_done(task, slot, result);
-            }
+            Owner::Task(_) => {}
         }
         self.check_stop_done();
     }

@@ -14,11 +14,11 @@
 //! blocking the tasks behind it.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use super::{Engine, Owner};
 use crate::error::EngineError;
-use crate::event::{AbortReason, Event, Failure, TaskId};
+use crate::event::{AbortReason, Event, Failure, TaskId, TaskOutcome};
 use crate::unit::{Slot, Status};
 
 /// Identifies a pool within an engine.
@@ -42,14 +42,13 @@ pub enum TaskStatus {
 /// A task to queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskSpec {
-    /// Unique among the pool's pending tasks, unless `anonymous`.
-    pub name: String,
+    /// Unique among the pool's pending tasks; `None` for an anonymous task
+    /// (`pool.run`), never a duplicate.
+    pub name: Option<String>,
     /// Higher runs first; ties in arrangement order.
     pub priority: f64,
     /// The named handler to run (`pool.handle(name, fn)`), if any.
     pub handler: Option<String>,
-    /// A task without a name of its own (`pool.run`): never a duplicate.
-    pub anonymous: bool,
 }
 
 /// Refusals of [`Engine::pool_add`].
@@ -88,8 +87,7 @@ impl Ord for Key {
 #[derive(Debug)]
 struct Task {
     pool: PoolId,
-    name: String,
-    anonymous: bool,
+    name: Option<String>,
     key: Key,
     status: TaskStatus,
     handler: Option<String>,
@@ -101,6 +99,9 @@ struct Pool {
     started: bool,
     /// Pool workers in id order.
     workers: Vec<Slot>,
+    /// Workers without a task, in the order they became free (dispatch
+    /// takes the front: O(1), however large the pool).
+    free: VecDeque<Slot>,
     busy: HashMap<Slot, TaskId>,
     queue: BTreeMap<Key, TaskId>,
     next_arrangement: u64,
@@ -139,6 +140,7 @@ impl Engine {
         let Some(p) = self.pool_mut(pool) else { return };
         if !p.workers.contains(&slot) {
             p.workers.push(slot);
+            p.free.push_back(slot);
         }
         self.pools.of_worker.insert(slot, pool);
         self.pool_dispatch(pool);
@@ -181,6 +183,7 @@ impl Engine {
         if let Some(pool) = self.pools.of_worker.remove(&slot) {
             if let Some(p) = self.pool_mut(pool) {
                 p.workers.retain(|w| *w != slot);
+                p.free.retain(|w| *w != slot);
             }
         }
     }
@@ -188,21 +191,59 @@ impl Engine {
     /// Queues a task; returns its id and arrangement id. Dispatches at once
     /// when a pool worker is free.
     pub fn pool_add(&mut self, pool: PoolId, spec: TaskSpec) -> Result<(TaskId, u64), AddError> {
-        let id = self.fresh_id();
-        let Some(p) = self.pools.pools.get_mut(pool as usize) else {
-            return Err(AddError::NoPool);
-        };
-        if !spec.anonymous {
+        let p = self
+            .pools
+            .pools
+            .get(pool as usize)
+            .ok_or(AddError::NoPool)?;
+        if let Some(name) = &spec.name {
             let tasks = &self.pools.tasks;
-            let duplicate = p.queue.values().any(|t| {
-                tasks
-                    .get(t)
-                    .is_some_and(|t| !t.anonymous && t.name == spec.name)
-            });
+            let duplicate = p
+                .queue
+                .values()
+                .any(|t| tasks.get(t).and_then(|t| t.name.as_ref()) == Some(name));
             if duplicate {
                 return Err(AddError::Duplicate);
             }
         }
+        let id = self.fresh_id();
+        let arrangement = self.pool_insert(pool, id, spec);
+        self.pool_dispatch(pool);
+        Ok((id, arrangement))
+    }
+
+    /// Queues anonymous tasks of the given priorities in one step; their
+    /// task ids and arrangement ids are consecutive from the ones returned.
+    pub fn pool_add_many(
+        &mut self,
+        pool: PoolId,
+        priorities: &[f64],
+    ) -> Result<(TaskId, u64), AddError> {
+        if self.pools.pools.get(pool as usize).is_none() {
+            return Err(AddError::NoPool);
+        }
+        let first = self.next_id;
+        self.next_id += priorities.len() as u64;
+        let mut first_arrangement = 0;
+        for (k, priority) in priorities.iter().enumerate() {
+            let spec = TaskSpec {
+                name: None,
+                priority: *priority,
+                handler: None,
+            };
+            let arrangement = self.pool_insert(pool, first + k as u64, spec);
+            if k == 0 {
+                first_arrangement = arrangement;
+            }
+        }
+        self.pool_dispatch(pool);
+        Ok((first, first_arrangement))
+    }
+
+    fn pool_insert(&mut self, pool: PoolId, id: TaskId, spec: TaskSpec) -> u64 {
+        let Some(p) = self.pools.pools.get_mut(pool as usize) else {
+            return 0;
+        };
         let arrangement = p.next_arrangement;
         p.next_arrangement += 1;
         let key = Key {
@@ -219,25 +260,21 @@ impl Engine {
             Task {
                 pool,
                 name: spec.name,
-                anonymous: spec.anonymous,
                 key,
                 status: TaskStatus::Idle,
                 handler: spec.handler,
             },
         );
-        self.pool_dispatch(pool);
-        Ok((id, arrangement))
+        arrangement
     }
 
     /// The pending task of the pool called `name`.
     fn pending_named(&self, pool: PoolId, name: &str) -> Option<TaskId> {
         let p = self.pools.pools.get(pool as usize)?;
-        p.queue.values().copied().find(|t| {
-            self.pools
-                .tasks
-                .get(t)
-                .is_some_and(|t| !t.anonymous && t.name == name)
-        })
+        p.queue
+            .values()
+            .copied()
+            .find(|t| self.pools.tasks.get(t).and_then(|t| t.name.as_deref()) == Some(name))
     }
 
     fn set_task_status(&mut self, task: TaskId, status: TaskStatus, worker: Option<Slot>) {
@@ -317,12 +354,10 @@ impl Engine {
         if let Some(p) = self.pool_mut(pool) {
             p.queue.remove(&key);
         }
-        self.set_task_status(task, TaskStatus::Cancelled, None);
         self.pools.tasks.remove(&task);
         self.emit(Event::TaskDone {
             task,
-            ok: false,
-            call: None,
+            outcome: TaskOutcome::Cancelled,
         });
     }
 
@@ -384,7 +419,12 @@ impl Engine {
             .map_or_else(Vec::new, |p| {
                 p.queue
                     .values()
-                    .filter_map(|t| self.pools.tasks.get(t).map(|t| t.name.clone()))
+                    .filter_map(|t| {
+                        self.pools
+                            .tasks
+                            .get(t)
+                            .map(|t| t.name.clone().unwrap_or_else(|| "(anonymous)".to_owned()))
+                    })
                     .collect()
             })
     }
@@ -443,14 +483,17 @@ impl Engine {
             if !p.started || p.queue.is_empty() {
                 return;
             }
-            let free = p.workers.iter().copied().find(|w| {
-                !p.busy.contains_key(w)
-                    && self
-                        .registry
-                        .get(*w)
-                        .is_some_and(|u| u.enabled && u.status != Status::Paused)
-            });
-            let Some(worker) = free else { return };
+            // The first free worker that may run (a disabled or paused one
+            // stays free, at the back).
+            let runnable = |w: &Slot| {
+                self.registry
+                    .get(*w)
+                    .is_some_and(|u| u.enabled && u.status != Status::Paused)
+            };
+            let Some(at) = p.free.iter().position(runnable) else {
+                return;
+            };
+            let worker = p.free[at];
             // The first task that may run: a paused one blocks the queue, one
             // waiting for its handler is passed over.
             let mut pick = None;
@@ -477,13 +520,18 @@ impl Engine {
             let Some((key, task)) = pick else { return };
             if let Some(p) = self.pool_mut(pool) {
                 p.queue.remove(&key);
+                p.free.remove(at);
                 p.busy.insert(worker, task);
             }
-            self.set_task_status(task, TaskStatus::Running, Some(worker));
+            // Running is announced by the task's invocation.
+            if let Some(t) = self.pools.tasks.get_mut(&task) {
+                t.status = TaskStatus::Running;
+            }
             if !self.start_worker_run(worker, Owner::Task(task)) {
                 // Cannot happen for a free, runnable worker; keep the task.
                 if let Some(p) = self.pool_mut(pool) {
                     p.busy.remove(&worker);
+                    p.free.push_back(worker);
                     p.queue.insert(key, task);
                 }
                 return;
@@ -492,18 +540,25 @@ impl Engine {
     }
 
     /// A pool task's run ended.
-    pub(super) fn pool_task_done(&mut self, task: TaskId, worker: Slot, result: Result<u64, ()>) {
-        let pool = self.pools.tasks.get(&task).map(|t| t.pool);
-        let (status, ok, call) = match result {
-            Ok(call) => (TaskStatus::Completed, true, Some(call)),
-            Err(()) => (TaskStatus::Error, false, None),
+    pub(super) fn pool_task_done(
+        &mut self,
+        task: TaskId,
+        worker: Slot,
+        result: Result<u64, Failure>,
+    ) {
+        let pool = self.pools.tasks.remove(&task).map(|t| t.pool);
+        let outcome = match result {
+            Ok(call) => TaskOutcome::Completed { call },
+            Err(Failure::Engine(EngineError::Cancelled { .. })) => TaskOutcome::Cancelled,
+            Err(failure) => TaskOutcome::Failed(failure),
         };
-        self.set_task_status(task, status, Some(worker));
-        self.pools.tasks.remove(&task);
-        self.emit(Event::TaskDone { task, ok, call });
+        self.emit(Event::TaskDone { task, outcome });
         let Some(pool) = pool else { return };
+        let attached = self.pools.of_worker.get(&worker) == Some(&pool);
         if let Some(p) = self.pool_mut(pool) {
-            p.busy.remove(&worker);
+            if p.busy.remove(&worker).is_some() && attached {
+                p.free.push_back(worker);
+            }
         }
         self.pool_settle(pool);
     }

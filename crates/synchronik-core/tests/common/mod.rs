@@ -151,7 +151,7 @@ pub fn names(log: &[Out]) -> Vec<String> {
                 Event::IdleRelease { unit, .. } => format!("#{unit}:idle-release"),
                 Event::StatsDue => "stats".into(),
                 Event::TaskStatus { task, status, .. } => format!("task{task}:{status:?}"),
-                Event::TaskDone { task, ok, .. } => format!("task{task}:done({ok})"),
+                Event::TaskDone { task, outcome } => format!("task{task}:done({outcome:?})"),
                 Event::PoolIdle { pool } => format!("pool{pool}:idle"),
             },
         })
