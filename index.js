@@ -4,5 +4,6 @@
 const { createSynchronikManager } = require('./lib/manager');
 const { runWorkerTasks } = require('./lib/task-runner');
 const { SynchronikError } = require('./lib/errors');
+const { FileStorageAdapter } = require('./lib/storage');
 
-module.exports = { createSynchronikManager, runWorkerTasks, SynchronikError };
+module.exports = { createSynchronikManager, runWorkerTasks, FileStorageAdapter, SynchronikError };

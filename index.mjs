@@ -3,5 +3,5 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const synchronik = require('./index.js');
 
-export const { createSynchronikManager, runWorkerTasks, SynchronikError } = synchronik;
+export const { createSynchronikManager, runWorkerTasks, FileStorageAdapter, SynchronikError } = synchronik;
 export default synchronik;

@@ -14,6 +14,7 @@ const ops = require('./ops');
 const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe } = require('./errors');
 const v = require('./validate');
 const { WorkerPool } = require('./pool');
+const { Persistence, validateAdapter } = require('./storage');
 
 const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
 // Captured at load, so that fake timers installed later by a user's tests
@@ -208,6 +209,9 @@ class SynchronikManager extends EventEmitter {
     );
     this._started = false;
     this._progressCount = 0;
+    /** Set by useStorage. */
+    this._persistence = null;
+    this._dirty = false;
     /** Pools by name, and the pool of each unfinished task by task id. */
     this._pools = new Map();
     this._tasks = new Map();
@@ -238,6 +242,20 @@ class SynchronikManager extends EventEmitter {
       this._apply(chunk.ops, at, chunk.strs);
     }
     this._updateKeepAlive();
+    if (this._dirty && this._persistence) {
+      this._dirty = false;
+      this._lastSave = this._persistence.changed();
+    }
+  }
+
+  /**
+   * The promise a state method returns: resolved at once, or after the save
+   * that includes its change when storage is in use.
+   */
+  _persisted() {
+    if (!this._persistence) return Promise.resolve();
+    const save = this._lastSave;
+    return save ? save.then(noop) : this._persistence.flush();
   }
 
   /** Drains what the engine produced and carries it out. */
@@ -246,7 +264,10 @@ class SynchronikManager extends EventEmitter {
   }
 
   _apply(o, i, strs) {
-    switch (o[i]) {
+    const op = o[i];
+    if (op >= ops.STATUS && op <= ops.RELEASED) this._dirty = true;
+    else if (op === ops.STATS || op === ops.LAST_RUN || op === ops.ERRORED) this._dirty = true;
+    switch (op) {
       case ops.RUN:
         return this._startAttempt(o[i + 1], o[i + 2], o[i + 3], o[i + 4], o[i + 5]);
       case ops.ABORT: {
@@ -730,6 +751,11 @@ class SynchronikManager extends EventEmitter {
     }
     this._adopt(slots[0], unit, kind);
     if (kind === 'process') unit.workers.forEach((w, k) => this._adopt(slots[k + 1], w, 'worker'));
+    if (this._persistence) {
+      this._persistence.hydrate(unit);
+      if (kind === 'process') for (const w of unit.workers) this._persistence.hydrate(w);
+      this._dirty = true;
+    }
     this._sync();
     return unit;
   }
@@ -813,7 +839,7 @@ class SynchronikManager extends EventEmitter {
       if (!payload) {
         this._native.updateStatus(id, status);
         this._sync();
-        return;
+        return this._persisted();
       }
       // Settings in the payload go through the same validation and reach
       // the engine like a config change; other keys are merged onto the
@@ -827,6 +853,7 @@ class SynchronikManager extends EventEmitter {
       v.validatePatch('updateStatus', this._kinds[this._slot(id)], settings, 'options.payload');
       Object.assign(unit, extra);
       this._applyConfig(id, unit, { ...settings, status });
+      return this._persisted();
     });
   }
 
@@ -843,6 +870,7 @@ class SynchronikManager extends EventEmitter {
       if (!unit) return;
       v.validatePatch(method, this._kinds[this._slot(id)], config);
       this._applyConfig(id, unit, config);
+      return this._persisted();
     });
   }
 
@@ -876,6 +904,7 @@ class SynchronikManager extends EventEmitter {
       v.validateId(method, id);
       this._native.setEnabled(id, enabled);
       this._sync();
+      return this._persisted();
     });
   }
 
@@ -1007,6 +1036,27 @@ class SynchronikManager extends EventEmitter {
     const done = this._await(this._native.stop(Number.isFinite(timeoutMs) ? timeoutMs : undefined));
     this._sync();
     return done.then(() => this._updateKeepAlive());
+  }
+
+  // ---------------------------------------------------------------------
+  // Storage
+  // ---------------------------------------------------------------------
+
+  /**
+   * Persists unit state through `adapter` (`{ saveState(units), loadState() }`):
+   * loads the stored state and brings it back onto registered units with
+   * the same ids (and onto units registered later with a stored id), then
+   * saves after every state change — coalesced and in order. A failing save
+   * is logged and never fails the call that caused it.
+   */
+  useStorage(adapter) {
+    return asPromise(async () => {
+      validateAdapter('useStorage', adapter);
+      const persistence = new Persistence(this, adapter);
+      const count = await persistence.load();
+      this._persistence = persistence;
+      if (count !== null) this._milestone('storage:loaded', { count });
+    });
   }
 
   // ---------------------------------------------------------------------

@@ -28,6 +28,8 @@ export declare class NativeEngine {
    * its workers' slots in order.
    */
   registerProcess(spec: JsProcessSpec): Array<number>
+  /** Restores a unit's stored state without announcing it (hydration). */
+  restore(id: string, status?: string | undefined | null, enabled?: boolean | undefined | null, runCount?: number | undefined | null, executionTimesMs?: Float64Array | undefined | null, lastRunMs?: number | undefined | null): boolean
   /** Removes a unit; false for an unknown id. */
   release(id: string): boolean
   /** Slot of `id`, or -1. */

@@ -25,8 +25,9 @@ use parking_lot::Mutex;
 use synchronik_core::{
     AbortReason, CallId, ClockChoice, CommonSpec, ConfigPatch, Dependency, EngineError,
     EngineOptions, Event, EventSink, Failure, Invocation, Invoker, Liveness, ManualClock, Outcome,
-    Overlap, ProcessConfig, ProcessSpec, RetryDelay, RunMode, Runtime, Slot, Status as UnitStatus,
-    SystemClock, TaskId, TaskOutcome, TaskSpec, UnitKind, UnitSpec, WorkerConfig, WorkerSpec,
+    Overlap, ProcessConfig, ProcessSpec, RestoredState, RetryDelay, RunMode, Runtime, Slot,
+    Status as UnitStatus, SystemClock, TaskId, TaskOutcome, TaskSpec, UnitKind, UnitSpec,
+    WorkerConfig, WorkerSpec,
 };
 
 mod options;
@@ -482,6 +483,27 @@ impl NativeEngine {
         self.runtime
             .with(|e| e.register(UnitSpec::Process(spec)))
             .map_err(|e| engine_error(&e))
+    }
+
+    /// Restores a unit's stored state without announcing it (hydration).
+    #[napi(catch_unwind)]
+    pub fn restore(
+        &self,
+        id: String,
+        status: Option<String>,
+        enabled: Option<bool>,
+        run_count: Option<f64>,
+        execution_times_ms: Option<Float64Array>,
+        last_run_ms: Option<f64>,
+    ) -> bool {
+        let state = RestoredState {
+            status: status.as_deref().and_then(UnitStatus::parse),
+            enabled,
+            run_count: run_count.filter(|n| *n >= 0.0).map(|n| n as u64),
+            execution_times_ms: execution_times_ms.map(|t| t.to_vec()).unwrap_or_default(),
+            last_run_ms,
+        };
+        self.runtime.with(|e| e.restore(&id, &state))
     }
 
     /// Removes a unit; false for an unknown id.

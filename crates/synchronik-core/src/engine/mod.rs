@@ -38,6 +38,17 @@ use crate::unit::{
 type RunId = u64;
 type ProcRunId = u64;
 
+/// State brought back from storage (see [`Engine::restore`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RestoredState {
+    pub status: Option<Status>,
+    pub enabled: Option<bool>,
+    pub run_count: Option<u64>,
+    /// The last execution times, oldest first.
+    pub execution_times_ms: Vec<f64>,
+    pub last_run_ms: Option<f64>,
+}
+
 /// The settled outcome of one attempt, as the host reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -457,6 +468,40 @@ impl Engine {
             }
             _ => false,
         }
+    }
+
+    /// Restores a unit's state from storage (hydration): status, enabled
+    /// and run statistics, without announcing anything — nothing changed,
+    /// the state is only brought back. A unit that is running keeps its
+    /// status. Unknown ids are ignored.
+    pub fn restore(&mut self, id: &str, state: &RestoredState) -> bool {
+        let Some(slot) = self.registry.slot_of(id) else {
+            return false;
+        };
+        let Some(unit) = self.registry.get_mut(slot) else {
+            return false;
+        };
+        if let Some(status) = state.status {
+            if unit.active_runs == 0 {
+                unit.status = status;
+            }
+        }
+        if let Some(enabled) = state.enabled {
+            unit.enabled = enabled;
+        }
+        if let Some(run_count) = state.run_count {
+            let mut meta = Meta::default();
+            for t in &state.execution_times_ms {
+                meta.record(*t);
+            }
+            meta.run_count = run_count;
+            unit.meta = meta;
+        }
+        if let Some(ms) = state.last_run_ms {
+            unit.last_run_ms = Some(ms);
+        }
+        self.reschedule(slot);
+        true
     }
 
     /// Enables or disables a unit; a change is announced as a config change.
