@@ -126,30 +126,66 @@ export interface SynchronikWorker extends SynchronikUnit {
   overlap?: 'skip' | 'queue' | 'allow';
   /** The id of the process this worker was registered through. Written by the engine. */
   processId?: string;
+  /**
+   * Workers of the same process that must complete first: their ids, or
+   * {@link Dependency} objects with a condition on their result. When any
+   * worker of a process declares dependencies, the process runs as a
+   * dependency graph instead of by its `runMode`: a worker starts as soon as
+   * its own dependencies completed (and their conditions held), independent
+   * branches run concurrently. A false condition skips the worker and
+   * everything downstream of it; a failed worker skips its dependents.
+   * Every id must name a worker of the same process (checked at
+   * registration, a `TypeError` otherwise); a cycle makes `runProcessById`
+   * reject with `ERR_DEPENDENCY_CYCLE` before anything runs. It cannot be
+   * changed by a config update: register the process again. (On a
+   * standalone worker the ids must name registered units, and
+   * `runWorkerById` does not wait for them.)
+   *
+   * @example
+   * { id: 'unzip', dependsOn: ['download'], run: unzip }
+   * { id: 'cleanup', dependsOn: [{ id: 'encode', condition: (r) => r.duration >= 60 }], run: cleanup }
+   */
+  dependsOn?: Array<string | Dependency>;
 }
 
 /**
- * A process: a unit that runs a list of workers by a {@link RunMode}.
- * Registering a process registers each of its workers too.
+ * A process: a unit that runs a list of workers by a {@link RunMode}, or as
+ * a dependency graph when any of them declares
+ * {@link SynchronikWorker.dependsOn}. Registering a process registers each
+ * of its workers too.
  */
 export interface SynchronikProcess extends SynchronikUnit {
-  /** The workers, in run order. */
+  /** The workers, in run order (for a dependency graph the order does not matter). */
   workers: SynchronikWorker[];
   /** Size of the groups in `'batched'` mode. Default 2. */
   batchSize?: number;
   /** Rest after every worker in `'isolated'` mode, in ms. Default 100. */
   isolationDelayMs?: number;
+  /**
+   * In `'parallel'` mode, at most this many workers run at once (a positive
+   * integer); the next one starts, in array order, as soon as one settles.
+   * Default: no limit. Other run modes and dependency graphs ignore it.
+   */
+  concurrency?: number;
 }
 
 /**
- * A dependency of a worker on another worker of the same process: the
- * other worker's id, and optionally a condition on that worker's result.
+ * A dependency of a worker on another worker of the same process (an item
+ * of {@link SynchronikWorker.dependsOn}): the other worker's id, and
+ * optionally a condition on that worker's result.
  */
 export interface Dependency {
-  /** Id of the worker depended on. */
+  /** Id of the worker depended on (a worker of the same process). */
   id: string;
-  /** Called with the result of that worker; a falsy return means the dependency is not met. */
-  condition?: (result: any) => unknown;
+  /**
+   * Called once with the result of that worker when it completed. When it
+   * returns `false` the dependency is not met: the dependent worker and
+   * everything downstream of it are skipped (`skipped` events with reasons
+   * `'condition'` and `'dependency-skipped'`). A condition that throws counts
+   * as `false`; the exception is reported on `listenerError`. It must be
+   * synchronous.
+   */
+  condition?: (result: any) => boolean;
 }
 
 /**
@@ -161,9 +197,12 @@ export interface RunContext {
   /** The attempt number, 1-based (2 is the first retry). */
   readonly attempt: number;
   /**
-   * Aborted when this attempt no longer counts: on timeout or when the unit
-   * is released. `signal.reason` is a {@link SynchronikError} (`ERR_TIMEOUT`,
-   * `ERR_RELEASED`, …). Pass it on to `fetch`, timers and the like.
+   * Aborted when this attempt no longer counts: on timeout, when the unit
+   * is released, when `stop({ timeoutMs })` gives up on it, or — for a pool
+   * task — when the task is cancelled through its `pool.run` signal.
+   * `signal.reason` is a {@link SynchronikError} (`ERR_TIMEOUT`,
+   * `ERR_RELEASED`, `ERR_STOPPED`, `ERR_CANCELLED`). Pass it on to `fetch`,
+   * timers and the like.
    */
   readonly signal: AbortSignal;
   /** Emits a milestone event, like {@link SynchronikManager.emitMilestone}. */
@@ -179,8 +218,8 @@ export interface RunContext {
  */
 export type UnitSnapshot = Omit<SynchronikUnit, 'onStart' | 'onComplete' | 'onError'> & { [field: string]: any };
 
-/** Settings a worker can change after registration (everything but `id`). */
-export type WorkerConfig = Partial<Omit<SynchronikWorker, 'id'>>;
+/** Settings a worker can change after registration (everything but `id` and `dependsOn`). */
+export type WorkerConfig = Partial<Omit<SynchronikWorker, 'id' | 'dependsOn'>>;
 
 /** Settings a process can change after registration (everything but `id` and `workers`). */
 export type ProcessConfig = Partial<Omit<SynchronikProcess, 'id' | 'workers'>>;
@@ -262,12 +301,26 @@ export interface RetryEvent {
   error: Error;
 }
 
-/** A run was skipped (overlapping schedule, unmet condition). */
+/**
+ * Why a run was skipped:
+ *
+ * - `'overlap'`: a scheduled run came while the previous one was in flight
+ *   and the worker's `overlap` is `'skip'`.
+ * - `'condition'`: in a dependency graph, a {@link Dependency.condition} on
+ *   the worker's dependency returned false.
+ * - `'dependency-failed'`: in a dependency graph, a dependency of the worker
+ *   failed.
+ * - `'dependency-skipped'`: in a dependency graph, a dependency of the worker
+ *   was skipped (or did not run: disabled or paused).
+ */
+export type SkipReason = 'overlap' | 'condition' | 'dependency-failed' | 'dependency-skipped';
+
+/** A run was skipped (overlapping schedule; in a dependency graph: unmet condition, failed or skipped dependency). */
 export interface SkippedEvent {
   type: 'skipped';
   unitId: string;
   /** Why it was skipped. */
-  reason: string;
+  reason: SkipReason;
 }
 
 /** A run made no progress for longer than `stallThresholdMs`. */
@@ -278,6 +331,19 @@ export interface StalledEvent {
   runningForMs: number;
   /** `true` when it is the JavaScript thread that was blocked. */
   eventLoop?: boolean;
+}
+
+/** A pool task's status changed (see {@link TaskStatus}). */
+export interface TaskEvent {
+  type: 'task';
+  /** The name of the pool ({@link WorkerPool.name}). */
+  pool: string;
+  /** The task's name (`'(anonymous)'` for a `pool.run` task). */
+  name: string;
+  /** The task's new status. */
+  status: TaskStatus;
+  /** The live task object. */
+  task: Task;
 }
 
 /**
@@ -296,7 +362,8 @@ export type SynchronikEvent =
   | UpdatedEvent
   | RetryEvent
   | SkippedEvent
-  | StalledEvent;
+  | StalledEvent
+  | TaskEvent;
 
 /** The `type` of a {@link SynchronikEvent}. */
 export type SynchronikEventType = SynchronikEvent['type'];
@@ -309,7 +376,11 @@ export interface ListenerErrorEvent {
   type: 'listenerError';
   /** What was thrown. */
   error: unknown;
-  /** The event being delivered; `{ type: <hook name>, unitId }` for a hook; `{ unitId, source: 'retryDelayMs' }` for a `retryDelayMs` function. */
+  /**
+   * The event being delivered; `{ type: <hook name>, unitId }` for a hook;
+   * `{ unitId, source: 'retryDelayMs' }` for a `retryDelayMs` function;
+   * `{ type: 'condition', unitId, dependency }` for a {@link Dependency.condition}.
+   */
   event: { readonly type?: string; readonly unitId?: string; readonly [key: string]: unknown };
 }
 
@@ -323,6 +394,7 @@ export type SynchronikEventMap = {
   retry: [event: RetryEvent];
   skipped: [event: SkippedEvent];
   stalled: [event: StalledEvent];
+  task: [event: TaskEvent];
   listenerError: [event: ListenerErrorEvent];
 };
 
@@ -518,12 +590,16 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
   runUnitById(id: string): Promise<void>;
 
   /**
-   * Runs a process's enabled workers now by its run mode; the process is
-   * `'running'`, then `'completed'`. In `'sequential'` and `'isolated'` mode a
-   * failing worker stops the run, leaves the process in `'error'` and the
-   * promise rejects with a {@link SynchronikError} whose `unitId` names the
-   * worker. `'parallel'` and `'batched'` runs always resolve, with the failed
-   * workers in `'error'`.
+   * Runs a process's enabled workers now by its run mode, or as a dependency
+   * graph when any of them declares `dependsOn`; the process is `'running'`,
+   * then `'completed'`. In `'sequential'` and `'isolated'` mode a failing
+   * worker stops the run, leaves the process in `'error'` and the promise
+   * rejects with a {@link SynchronikError} (`ERR_WORKER_FAILED`) whose
+   * `unitId` names the worker. In a graph a failing worker skips only its
+   * dependents; the other branches finish, then the process ends in
+   * `'error'` and the promise rejects the same way; a cycle rejects with
+   * `ERR_DEPENDENCY_CYCLE` before anything runs. `'parallel'` and
+   * `'batched'` runs always resolve, with the failed workers in `'error'`.
    */
   runProcessById(id: string): Promise<void>;
 
@@ -539,14 +615,17 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
 
   // --- Background operation --------------------------------------------------------
 
-  /** Starts the scheduler and the watcher. Idempotent. While started, the manager keeps Node alive. */
+  /**
+   * Starts the scheduler, the watcher and the manager's worker pools.
+   * Idempotent. While started, the manager keeps Node alive.
+   */
   start(): void;
 
   /**
-   * Stops scheduling new runs at once and resolves when the runs in flight
-   * have settled; with `timeoutMs`, runs still in flight then are aborted
-   * through their signal and fail with `ERR_STOPPED`. Afterwards nothing of
-   * the manager keeps Node alive.
+   * Stops scheduling new runs (and dispatching pool tasks) at once and
+   * resolves when the runs in flight have settled; with `timeoutMs`, runs
+   * still in flight then are aborted through their signal and fail with
+   * `ERR_STOPPED`. Afterwards nothing of the manager keeps Node alive.
    */
   stop(options?: StopOptions): Promise<void>;
 
@@ -573,6 +652,23 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
   /** Emits a milestone event (`payload` defaults to `{}`), after every event produced before it. */
   emitMilestone(milestoneId: string, payload?: Record<string, any>): void;
 
+  // --- Worker pools -----------------------------------------------------------------
+
+  /**
+   * The worker pool called `options.name` (default `'default'`) with `size`
+   * workers (default 5), created on first use. Its workers are registered as
+   * units with ids `pool-worker-1…N` (`<name>:pool-worker-1…N` for a pool
+   * with another name). Asking again for the same name returns the same
+   * pool, resized to `size`. Tasks are dispatched once the pool is started —
+   * by `pool.start()` or the manager's {@link SynchronikManager.start}.
+   *
+   * @example
+   * const pool = manager.useWorkerPool(4);
+   * pool.start();
+   * const size = await pool.run(async (url, { signal }) => (await fetch(url, { signal })).headers.get('content-length'), { payload: url });
+   */
+  useWorkerPool(size?: number, options?: WorkerPoolOptions): WorkerPool;
+
   // --- Other -----------------------------------------------------------------------
 
   /** Memory and CPU of this process and the engine's counts. */
@@ -595,12 +691,326 @@ export function createSynchronikManager(
 ): SynchronikManager & { readonly clock: ManualClock };
 export function createSynchronikManager(options?: ManagerOptions): SynchronikManager;
 
+// ---------------------------------------------------------------------------
+// Worker pools
+// ---------------------------------------------------------------------------
+
+/**
+ * The state of a pool task.
+ *
+ * - `'idle'`: queued, waiting for a free worker (and for the tasks ahead of it).
+ * - `'paused'`: queued and held by {@link WorkerManager.pauseTask}; every task behind it waits too.
+ * - `'waiting-handler'`: queued, but no handler of its `handler` name is defined (see {@link WorkerPool.handle}).
+ * - `'running'`: a pool worker is executing it.
+ * - `'completed'`: it resolved.
+ * - `'error'`: it threw or rejected.
+ * - `'cancelled'`: removed from the queue by {@link WorkerManager.cancelTask} or an aborted `pool.run` signal, or aborted while it ran.
+ */
+export type TaskStatus = 'idle' | 'running' | 'paused' | 'completed' | 'error' | 'waiting-handler' | 'cancelled';
+
+/**
+ * What a pool task runs: called with the task's payload and the run context
+ * of the pool worker executing it (`ctx.unitId` is that worker's id,
+ * `ctx.signal` is aborted when the task is cancelled while it runs). Its
+ * (resolved) value is the task's result; a throw or rejection fails the task.
+ * Pool tasks are not retried and have no time limit of their own.
+ */
+export type TaskFunction<TPayload = any, TResult = unknown> = (payload: TPayload, ctx: RunContext) => TResult | PromiseLike<TResult>;
+
+/**
+ * A task of a worker pool, as {@link WorkerManager.addTask} returns it: the
+ * live object, which the pool updates as the task moves through its
+ * {@link TaskStatus statuses} (`'idle'` → `'running'` → `'completed'` | `'error'`).
+ */
+export interface Task<TPayload = any> {
+  /** The task's name; unique among the tasks still queued (names of running or finished tasks can be reused). */
+  name: string;
+  /** The function the task runs (unless it names a `handler`). */
+  execute?: TaskFunction<TPayload>;
+  /** The name of the handler the task runs (see {@link WorkerPool.handle}); takes precedence over `execute`. */
+  handler?: string;
+  /** Passed to `execute` or the handler as its first argument. */
+  payload?: TPayload;
+  /** Higher runs first. Default 0; equal priorities run in arrangement order. */
+  priority?: number;
+  /** The task's place in the queue: counts from 1 per pool, in the order tasks were added. Set by the pool. */
+  arrangementId: number;
+  /** The task's current status. Written by the pool. */
+  status: TaskStatus;
+}
+
+/** What a pool task starts from: a name and either an `execute` function or a `handler` name. */
+interface NewTaskBase<TPayload> {
+  /** The task's name; adding a name that is already queued returns `null` (with a console warning). */
+  name: string;
+  /** Passed to `execute` or the handler as its first argument. */
+  payload?: TPayload;
+  /** Higher runs first. Default 0; equal priorities run in arrangement order. */
+  priority?: number;
+  /** Ignored: a new task always starts `'idle'` (accepted because 2.3's type allowed it). */
+  status?: TaskStatus;
+}
+
+/**
+ * The argument of {@link WorkerManager.addTask}: a task with an `execute`
+ * function, or one that names a handler defined with {@link WorkerPool.handle}.
+ */
+export type NewTask<TPayload = any> =
+  | (NewTaskBase<TPayload> & {
+      /** The function the task runs. */
+      execute: TaskFunction<TPayload>;
+      handler?: undefined;
+    })
+  | (NewTaskBase<TPayload> & {
+      /** The name of the handler the task runs; the task waits (`'waiting-handler'`) while none is defined. */
+      handler: string;
+      execute?: undefined;
+    });
+
+/** What {@link WorkerManager.updateTask} can change on a queued task. */
+export interface TaskUpdate<TPayload = any> {
+  /** A new function to run. */
+  execute?: TaskFunction<TPayload>;
+  /** A new handler name to run. */
+  handler?: string;
+  /** A new payload. */
+  payload?: TPayload;
+  /** A new priority: the task moves in the queue accordingly. */
+  priority?: number;
+}
+
+/** What {@link WorkerManager.getWorkerStatus} returns for a pool worker. */
+export interface WorkerStatus {
+  /** The name of the task the worker is executing, if any. */
+  currentTask?: string;
+  /** The id of the last milestone a task emitted through its `ctx` on this worker. */
+  lastMilestone?: string;
+  /** `true` when the worker is not executing a task. */
+  isIdle: boolean;
+  /** @deprecated Never set; declared only so that code written for 2.3 still compiles. */
+  progress?: number;
+}
+
+/**
+ * A worker pool as synchronik 2.3 typed it: a prioritized queue of named
+ * tasks executed by a fixed number of pool workers. The pool
+ * {@link SynchronikManager.useWorkerPool} returns ({@link WorkerPool}) has
+ * everything here and more.
+ */
+export interface WorkerManager {
+  /**
+   * Queues a task and returns the live task object (`status: 'idle'`,
+   * `arrangementId` set), or `null` with the console warning
+   * `Task with name "<name>" already exists.` when a queued task has the
+   * same name. It starts as soon as the pool is started, a worker is free
+   * and no task ahead of it waits.
+   */
+  addTask<TPayload = any>(task: NewTask<TPayload>): Task<TPayload> | null;
+
+  /**
+   * Changes a queued task (not a running or finished one); a new `priority`
+   * moves it in the queue. Unknown names log `Cannot update: Task "<name>" not found.`
+   */
+  updateTask(name: string, update: TaskUpdate): void;
+
+  /**
+   * Holds a queued task: it and every task behind it wait (also on other
+   * workers) until {@link WorkerManager.resumeTask}. Warns when no such
+   * task is queued and idle.
+   */
+  pauseTask(name: string): void;
+
+  /** Releases a paused task. Warns when no such task is paused. */
+  resumeTask(name: string): void;
+
+  /** Removes the queued tasks with this name (status `'cancelled'`). Warns when there is none. */
+  cancelTask(name: string): void;
+
+  /** The pool's workers (2.3's name for {@link WorkerManager.getPoolWorkers}). */
+  generateWorkers(): SynchronikWorker[];
+
+  /**
+   * The order the queued tasks will run in, as text:
+   * `"Execution sequence: 1. <name>, 2. <name>"`, or
+   * `"No tasks pending for execution."`. Paused tasks are included.
+   */
+  simulateRun(): string;
+
+  /** Starts dispatching queued tasks to free workers (the manager's `start()` does it too). */
+  start(): void;
+
+  /** Stops dispatching; running tasks finish, queued ones stay queued. */
+  stop(): void;
+
+  /** The state of the pool worker with this id, or `undefined` for an id that is not one of the pool's workers. */
+  getWorkerStatus(workerId: string): WorkerStatus | undefined;
+
+  /** The pool's worker objects (registered units: their `status` is `'running'` while they execute a task). */
+  getPoolWorkers(): SynchronikWorker[];
+
+  /**
+   * Grows or shrinks the pool to `size` workers. Shrinking removes idle
+   * workers only, the newest first; when no worker is idle it warns
+   * `[Worker Pool] Scale-down requested, but no idle workers are available to remove.`
+   * and removes no more.
+   */
+  resize(size: number): void;
+}
+
+/** Options of {@link WorkerPool.run}. */
+export interface PoolRunOptions<TPayload = any> {
+  /** Passed to the function as its first argument. */
+  payload?: TPayload;
+  /** Higher runs first. Default 0. */
+  priority?: number;
+  /**
+   * Aborting it removes the task if it is still queued, or aborts the
+   * running task's `ctx.signal`; either way the promise rejects with an
+   * `AbortError` whose `cause` is the signal's reason. An already aborted
+   * signal rejects at once.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link SynchronikManager.useWorkerPool}. */
+export interface WorkerPoolOptions {
+  /** The pool's name; pools are per name. Default `'default'`. */
+  name?: string;
+}
+
+/**
+ * A worker pool of a manager (see {@link SynchronikManager.useWorkerPool}):
+ * a queue of tasks ordered by `priority` (higher first), then by
+ * arrangement, executed by `size` pool workers. A task starts the moment a
+ * worker is free and the pool is started. Every task status change is a
+ * `task` event on the manager.
+ *
+ * @example
+ * const pool = manager.useWorkerPool(2);
+ * pool.addTask({ name: 'resize-avatars', priority: 5, payload: userIds, execute: resizeAvatars });
+ * pool.handle('send-email', sendEmail);
+ * pool.addTask({ name: 'welcome-mail-42', handler: 'send-email', payload: { to: 'ada@example.com' } });
+ * pool.start();
+ * await pool.onIdle();
+ */
+export interface WorkerPool extends WorkerManager {
+  /** The pool's name (`'default'` unless another was given). */
+  readonly name: string;
+
+  /**
+   * Runs `execute(payload, ctx)` as an anonymous task (name `'(anonymous)'`)
+   * and resolves with its result or rejects with its error — like
+   * `p-queue`'s `add`. See {@link PoolRunOptions.signal} for cancellation.
+   *
+   * @example
+   * const html = await pool.run(async (url, { signal }) => (await fetch(url, { signal })).text(), {
+   *   payload: 'https://example.com',
+   *   signal: AbortSignal.timeout(5000),
+   * });
+   */
+  run<TResult, TPayload = any>(execute: TaskFunction<TPayload, TResult>, options?: PoolRunOptions<TPayload>): Promise<TResult>;
+
+  /**
+   * Defines (or replaces) the handler that tasks with `handler: name` run.
+   * Tasks that were waiting for it (`'waiting-handler'`) become runnable.
+   */
+  handle<TPayload = any>(name: string, handler: TaskFunction<TPayload>): void;
+
+  /** Removes a handler; queued tasks naming it wait until it is defined again. */
+  unhandle(name: string): void;
+
+  /** Resolves when no task is queued and none runs (at once if the pool is idle already). */
+  onIdle(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------
+// runWorkerTasks
+// ---------------------------------------------------------------------------
+
+/** What `onProgress` of {@link runWorkerTasks} receives after each task settled. */
+export interface TaskRunnerProgress {
+  /** Tasks settled so far (succeeded or finally failed). */
+  completed: number;
+  /** All tasks. */
+  total: number;
+  /** `completed / total * 100`, unrounded. */
+  percentage: number;
+}
+
+/** Options of {@link runWorkerTasks}. */
+export interface TaskRunnerOptions {
+  /** Extra attempts after a failed one, per task. Default 0. */
+  maxRetries?: number;
+  /** Wait before each retry, in ms: a number, or a function of the 1-based retry number. Default 0. */
+  retryDelayMs?: number | ((retry: number) => number);
+  /** Called after each task settled. Exceptions are printed, never rethrown. */
+  onProgress?: (progress: TaskRunnerProgress) => void;
+  /**
+   * How many tasks run at once (a positive integer). Default 1: one after
+   * another, in order, as in 2.3.
+   */
+  concurrency?: number;
+}
+
+/** A task of the list form of {@link runWorkerTasks}. */
+export interface WorkerTask<T = unknown> {
+  /** Names the task in the result. */
+  id: string;
+  /** The work; its (resolved) value is the task's result. */
+  execute: () => T | PromiseLike<T>;
+}
+
+/** The config form of {@link runWorkerTasks}: one task per item. */
+export interface TaskRunnerConfig<TItem, TResult> extends TaskRunnerOptions {
+  /** The items, one task each. */
+  items: TItem[];
+  /** The work for one item; its (resolved) value is the item's result. */
+  execute: (item: TItem) => TResult | PromiseLike<TResult>;
+  /** The id of an item's task in the result. Default: `String(item)`. */
+  getTaskId?: (item: TItem) => string | number;
+}
+
+/** What {@link runWorkerTasks} resolves to. Both lists are in item order. */
+export interface TaskRunnerResult<T> {
+  /** How many tasks there were. */
+  totalTasks: number;
+  /** The tasks that succeeded, with their results. */
+  successful: Array<{ id: string; result: T }>;
+  /** The tasks that failed every attempt, with the message of the last error. */
+  failed: Array<{ id: string; error: string }>;
+  /** `successful.length / totalTasks * 100`, unrounded; 100 when there are no tasks. */
+  successPercentage: number;
+}
+
+/**
+ * Runs one task per item with retries, at most `concurrency` at once
+ * (default 1: one after another), and reports what succeeded and what
+ * failed. Never rejects because a task failed; tasks have no time limit.
+ *
+ * @example
+ * const report = await runWorkerTasks({
+ *   items: ['tt1375666', 'tt0133093'],
+ *   execute: (id) => fetchMovie(id),
+ *   maxRetries: 2,
+ *   retryDelayMs: (retry) => 2 ** retry * 50,
+ *   concurrency: 2,
+ * });
+ * report.failed; // [{ id, error: 'message' }]
+ */
+export function runWorkerTasks<TItem, TResult>(config: TaskRunnerConfig<TItem, TResult>): Promise<TaskRunnerResult<TResult>>;
+/**
+ * Runs a list of `{ id, execute }` tasks with retries, at most
+ * `options.concurrency` at once (default 1: one after another), and reports
+ * what succeeded and what failed. Never rejects because a task failed.
+ */
+export function runWorkerTasks<T>(tasks: Array<WorkerTask<T>>, options?: TaskRunnerOptions): Promise<TaskRunnerResult<T>>;
+
 /**
  * The class of every error synchronik throws or rejects with (bad arguments
  * are `TypeError`s instead). `code` is stable, e.g. `ERR_TIMEOUT`,
- * `ERR_RELEASED`, `ERR_STOPPED`, `ERR_WORKER_FAILED`, `ERR_RUN_FAILED`,
- * `ERR_NON_ERROR_THROWN`, `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`,
- * `ERR_INVALID_UNIT`.
+ * `ERR_RELEASED`, `ERR_STOPPED`, `ERR_CANCELLED`, `ERR_WORKER_FAILED`,
+ * `ERR_DEPENDENCY_CYCLE`, `ERR_RUN_FAILED`, `ERR_NON_ERROR_THROWN`,
+ * `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`, `ERR_INVALID_UNIT`.
  */
 export class SynchronikError extends Error {
   /**

@@ -3,19 +3,29 @@
 
 import {
   createSynchronikManager,
+  runWorkerTasks,
   SynchronikError,
   type CompleteEvent,
   type Dependency,
   type ManagerOptions,
+  type NewTask,
   type RunContext,
   type RunMode,
+  type SkipReason,
   type Status,
   type SynchronikEvent,
   type SynchronikManager,
   type SynchronikProcess,
   type SynchronikUnit,
   type SynchronikWorker,
+  type Task,
+  type TaskEvent,
+  type TaskRunnerResult,
+  type TaskStatus,
   type UpdatedEvent,
+  type WorkerManager,
+  type WorkerPool,
+  type WorkerStatus,
 } from 'synchronik';
 
 /** Compile-time equality of two types. */
@@ -246,6 +256,9 @@ function describeEvent(event: SynchronikEvent): string {
       return event.reason;
     case 'stalled':
       return `${event.runningForMs} ${event.eventLoop === true}`;
+    case 'task':
+      expectType<TaskStatus>(event.status);
+      return `${event.pool} ${event.name} ${event.task.arrangementId}`;
     default: {
       // Exhaustive: every type is handled above.
       const never: never = event;
@@ -290,6 +303,177 @@ expectType<string>(stats.memory.heapUsed);
 expectType<string>(stats.cpu);
 expectType<number>(stats.engine.units);
 
+// --- Dependency graphs and concurrency --------------------------------------------
+
+const graph: SynchronikProcess = {
+  id: 'pipeline',
+  workers: [
+    { id: 'download', run: async () => ({ bytes: 10 }) },
+    { id: 'unzip', dependsOn: ['download'], run: async () => ({ duration: 125 }) },
+    { id: 'short', dependsOn: [{ id: 'unzip', condition: (r) => r.duration < 60 }], run: async () => 1 },
+    { id: 'long', dependsOn: ['download', { id: 'unzip', condition: (r: { duration: number }) => r.duration >= 60 }], run: () => 2 },
+    { id: 'stats', dependsOn: [], run: () => 3 },
+  ],
+};
+manager.registerUnit(graph);
+const mixedDeps: Array<string | Dependency> = ['a', { id: 'b' }];
+const limited: SynchronikProcess = { id: 'fan-out', runMode: 'parallel', concurrency: 4, workers: [syncWorker] };
+manager.registerUnit(limited);
+async function graphConfig(): Promise<void> {
+  await manager.updateProcessConfig('fan-out', { concurrency: 2 });
+  // @ts-expect-error dependencies cannot be changed by a config update
+  await manager.updateWorkerConfig('unzip', { dependsOn: ['stats'] });
+}
+// @ts-expect-error concurrency is a number
+const badConcurrency: SynchronikProcess = { id: 'x', concurrency: 'many', workers: [] };
+// @ts-expect-error dependsOn items are ids or Dependency objects
+const badDependsOn: SynchronikWorker = { id: 'x', dependsOn: [7], run: () => 1 };
+// @ts-expect-error a condition is synchronous: a promise would always count as met
+const asyncCondition: Dependency = { id: 'a', condition: async () => true };
+// @ts-expect-error a Dependency has no `after` field
+const typoDependency: Dependency = { id: 'a', after: 'b' };
+
+assertType<Equal<SkipReason, 'overlap' | 'condition' | 'dependency-failed' | 'dependency-skipped'>>();
+manager.on('skipped', (e) => {
+  expectType<SkipReason>(e.reason);
+  // @ts-expect-error not a skip reason
+  if (e.reason === 'disabled') return;
+});
+
+// --- runWorkerTasks ---------------------------------------------------------------------
+
+async function taskRunner(): Promise<void> {
+  // Config form: results typed from execute.
+  const movies = await runWorkerTasks({
+    items: ['tt1375666', 'tt9999999'],
+    execute: async (id) => ({ movieId: id, title: `Title of ${id}` }),
+    getTaskId: (id) => id,
+    maxRetries: 2,
+    retryDelayMs: (retry) => 2 ** retry * 50,
+    onProgress: ({ completed, total, percentage }) => void [completed, total, percentage.toFixed(1)],
+    concurrency: 2,
+  });
+  assertType<Equal<typeof movies, TaskRunnerResult<{ movieId: string; title: string }>>>();
+  expectType<string>(movies.successful[0].result.title);
+  expectType<string>(movies.failed[0].error);
+  expectType<number>(movies.successPercentage);
+  // Numbers as items, numeric ids, a fixed delay, a sync execute.
+  const squares = await runWorkerTasks({ items: [1, 2, 3], execute: (n) => n * n, getTaskId: (n) => n, retryDelayMs: 10 });
+  assertType<Equal<typeof squares, TaskRunnerResult<number>>>();
+  // List form.
+  const list = await runWorkerTasks([{ id: 'one', execute: async () => 1 }, { id: 'two', execute: () => 2 }], { maxRetries: 1, concurrency: 2 });
+  assertType<Equal<typeof list, TaskRunnerResult<number>>>();
+  await runWorkerTasks([{ id: 'bare', execute: async () => 'x' }]);
+  // @ts-expect-error execute gets the item's type
+  await runWorkerTasks({ items: [1, 2], execute: (s: string) => s });
+  // @ts-expect-error concurrency is a number
+  await runWorkerTasks({ items: [1], execute: (n) => n, concurrency: 'all' });
+  // @ts-expect-error list tasks need an id
+  await runWorkerTasks([{ execute: async () => 1 }]);
+  // @ts-expect-error the list form's execute takes no item
+  await runWorkerTasks([{ id: 'x', execute: (item: string) => item }]);
+  // @ts-expect-error items are required
+  await runWorkerTasks({ execute: (n: number) => n });
+}
+
+// --- Worker pools -------------------------------------------------------------------------
+
+const pool: WorkerPool = manager.useWorkerPool();
+const imagePool = manager.useWorkerPool(3, { name: 'images' });
+const legacyPool: WorkerManager = manager.useWorkerPool(2);
+expectType<string>(imagePool.name);
+
+// 2.3 style: execute without arguments.
+const plain = pool.addTask({ name: 'build-docs', execute: async () => undefined });
+if (plain) {
+  expectType<Task>(plain);
+  expectType<number>(plain.arrangementId);
+  expectType<TaskStatus>(plain.status);
+}
+// Payload, priority, execute(payload, ctx).
+const typedTask = pool.addTask({
+  name: 'resize',
+  priority: 5,
+  payload: { width: 320 },
+  execute: async (payload, ctx) => {
+    assertType<Equal<typeof payload, { width: number }>>();
+    expectType<RunContext>(ctx);
+    ctx.emitMilestone('resize:started');
+    return payload.width * 2;
+  },
+});
+assertType<Equal<typeof typedTask, Task<{ width: number }> | null>>();
+// A handler task.
+pool.handle('send-email', async (payload: { to: string }, ctx) => `${payload.to} via ${ctx.unitId}`);
+pool.addTask({ name: 'welcome-mail', handler: 'send-email', payload: { to: 'ada@example.com' } });
+pool.unhandle('send-email');
+const input: NewTask = { name: 'from-a-variable', execute: () => 1 };
+legacyPool.addTask(input);
+
+pool.updateTask('resize', { priority: 9, payload: { width: 640 } });
+pool.pauseTask('resize');
+pool.resumeTask('resize');
+pool.cancelTask('resize');
+expectType<string>(pool.simulateRun());
+pool.start();
+pool.stop();
+pool.resize(8);
+expectType<SynchronikWorker[]>(pool.getPoolWorkers());
+expectType<SynchronikWorker[]>(legacyPool.generateWorkers());
+const workerStatus = pool.getWorkerStatus('pool-worker-1');
+expectType<WorkerStatus | undefined>(workerStatus);
+if (workerStatus) {
+  expectType<boolean>(workerStatus.isIdle);
+  expectType<string | undefined>(workerStatus.currentTask);
+  expectType<string | undefined>(workerStatus.lastMilestone);
+}
+
+async function poolRun(): Promise<void> {
+  const n = await pool.run(async () => 42);
+  assertType<Equal<typeof n, number>>();
+  const len = await pool.run((text, { signal }) => (signal.aborted ? 0 : text.length), {
+    payload: 'hello',
+    priority: 1,
+    signal: AbortSignal.timeout(100),
+  });
+  assertType<Equal<typeof len, number>>();
+  await pool.onIdle();
+  void n;
+  // @ts-expect-error the signal is an AbortSignal
+  await pool.run(() => 1, { signal: new AbortController() });
+  // @ts-expect-error the payload type follows the function
+  await pool.run((text: string) => text, { payload: 7 });
+  // @ts-expect-error the 2.3 interface has no run()
+  await legacyPool.run(() => 1);
+}
+
+manager.on('task', (e: TaskEvent) => {
+  expectType<string>(e.pool);
+  expectType<Task>(e.task);
+});
+
+// @ts-expect-error a task needs execute or handler
+pool.addTask({ name: 'nothing' });
+// @ts-expect-error not both execute and handler
+pool.addTask({ name: 'both', handler: 'send-email', execute: () => 1 });
+// @ts-expect-error a task needs a name
+pool.addTask({ execute: () => 1 });
+// @ts-expect-error priority is a number
+pool.addTask({ name: 'p', priority: 'high', execute: () => 1 });
+// @ts-expect-error the payload type follows execute
+pool.addTask({ name: 'typed', payload: 'text', execute: (p: number) => p });
+// @ts-expect-error updateTask cannot set the status (use pauseTask / resumeTask)
+pool.updateTask('build-docs', { status: 'paused' });
+// @ts-expect-error not a task status
+const badTaskStatus: TaskStatus = 'queued';
+// @ts-expect-error the pool options are an object
+manager.useWorkerPool(2, 'images');
+// @ts-expect-error size is a number
+manager.useWorkerPool('5');
+// @ts-expect-error handlers are functions
+pool.handle('send-email', 'sendEmail');
+
 void [badStatus, badMode, noRun, noId, badWorkerStatus, badDelay, badOverlap, badCtx, badProc, badWorkers, badDep];
 void [voidWorker, fixedDelay, typedHook, units, deps, snapshot, runCount, lastRun, parent, asError];
-void [stateChanges, execution];
+void [stateChanges, execution, graphConfig, taskRunner, poolRun];
+void [mixedDeps, badConcurrency, badDependsOn, asyncCondition, typoDependency, badTaskStatus];
