@@ -9,7 +9,11 @@
 // runs is made by the engine; this file only carries out its records.
 
 const { EventEmitter } = require('node:events');
-const { NativeEngine } = require('./native.js');
+const native = require('./native.js');
+
+const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun, engineProgress, engineFireNext } = native;
+
+
 const ops = require('./ops');
 const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe } = require('./errors');
 const v = require('./validate');
@@ -17,6 +21,13 @@ const { WorkerPool } = require('./pool');
 const { Persistence, validateAdapter } = require('./storage');
 
 const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
+
+/** Capacity of the buffer that drains write records into, in numbers (8192 records). */
+const OUT_CAPACITY = 8192 * STRIDE;
+/** Capacity of the buffer of settled outcomes, in numbers (16384 outcomes). */
+const INBOX_CAPACITY = 16384 * 2;
+/** What a run method may run: engineRun's `kind`. */
+const RUN_KINDS = { worker: 1, process: 2 };
 // Captured at load, so that fake timers installed later by a user's tests
 // cannot stall the manual clock's settling.
 const realSetImmediate = setImmediate;
@@ -171,8 +182,15 @@ class SynchronikManager extends EventEmitter {
     this._calls = new Map();
     /** Pending run requests: ticket → { resolve, reject }. */
     this._tickets = new Map();
-    /** Drained record chunks not yet carried out (see _pump). */
-    this._chunks = [];
+    // Records drained from the engine, carried out in order from `_cur` to
+    // `_end` (see _pump); strings they name by number, until used.
+    this._out = new Float64Array(OUT_CAPACITY);
+    this._inbox = new Float64Array(INBOX_CAPACITY);
+    this._cur = 0;
+    this._end = 0;
+    this._strs = new Map();
+    /** Unit slots by id (the engine's registry, mirrored from registrations and RELEASED records). */
+    this._slots = new Map();
     /** Settled attempts not yet reported: [call, ok, …] and failure messages. */
     this._outcomes = [];
     this._messages = [];
@@ -194,7 +212,7 @@ class SynchronikManager extends EventEmitter {
     this._native = new NativeEngine(
       () => {
         const m = self.deref();
-        if (m) m._pump(m._native.drain());
+        if (m) m._pump();
       },
       {
         manualClock: options.clock === 'manual',
@@ -205,8 +223,11 @@ class SynchronikManager extends EventEmitter {
         releaseIdleAfterMs: options.releaseIdleAfterMs,
         statsIntervalMs: options.statsEmissionIntervalMs,
         liveness: this._liveness,
+        out: this._out,
+        inbox: this._inbox,
       },
     );
+    this._h = this._native.handle();
     this._started = false;
     this._progressCount = 0;
     /** Set by useStorage. */
@@ -224,22 +245,26 @@ class SynchronikManager extends EventEmitter {
   // ---------------------------------------------------------------------
 
   /**
-   * Queues a drained chunk and carries out every queued record in order.
-   * Re-entrant: a listener that calls the manager pumps the same queue, so
+   * Drains what the engine produced and carries out every record in order.
+   * Re-entrant: a listener that calls the manager pumps the same buffer
+   * (a nested drain appends behind the records not carried out yet), so
    * records produced earlier are still carried out first.
    */
-  _pump(drained) {
-    if (drained) this._chunks.push({ ops: drained.ops, strs: drained.strs, i: 0 });
-    const chunks = this._chunks;
-    while (chunks.length > 0) {
-      const chunk = chunks[0];
-      if (chunk.i >= chunk.ops.length) {
-        chunks.shift();
-        continue;
+  _pump() {
+    const out = this._out;
+    for (;;) {
+      const r = engineDrain(this._h, this._end);
+      if (r & 1) this._takeStrings();
+      this._end += r >>> 1;
+      while (this._cur < this._end) {
+        const at = this._cur;
+        this._cur += STRIDE;
+        this._apply(out, at);
       }
-      const at = chunk.i;
-      chunk.i += STRIDE;
-      this._apply(chunk.ops, at, chunk.strs);
+      // Everything drained was carried out (by this frame or a nested one).
+      this._cur = 0;
+      this._end = 0;
+      if (r >>> 1 === 0) break;
     }
     this._updateKeepAlive();
     if (this._dirty && this._persistence) {
@@ -260,10 +285,22 @@ class SynchronikManager extends EventEmitter {
 
   /** Drains what the engine produced and carries it out. */
   _sync() {
-    this._pump(this._native.drain());
+    this._pump();
   }
 
-  _apply(o, i, strs) {
+  _takeStrings() {
+    const { base, strs } = engineStrings(this._h);
+    for (let k = 0; k < strs.length; k++) this._strs.set(base + k, strs[k]);
+  }
+
+  /** String number `n` of a record (each is named by one record). */
+  _str(n) {
+    const s = this._strs.get(n);
+    this._strs.delete(n);
+    return s;
+  }
+
+  _apply(o, i) {
     const op = o[i];
     if (op >= ops.STATUS && op <= ops.RELEASED) this._dirty = true;
     else if (op === ops.STATS || op === ops.LAST_RUN || op === ops.ERRORED) this._dirty = true;
@@ -306,10 +343,13 @@ class SynchronikManager extends EventEmitter {
         if (unit && proc) unit.processId = proc.id;
         return;
       }
-      case ops.RELEASED:
+      case ops.RELEASED: {
+        const unit = this._units[o[i + 1]];
+        if (unit && this._slots.get(unit.id) === o[i + 1]) this._slots.delete(unit.id);
         this._units[o[i + 1]] = undefined;
         this._kinds[o[i + 1]] = undefined;
         return;
+      }
       case ops.LAST_RUN: {
         // A run starts: its time is the new lastRun, and the error of an
         // earlier run no longer describes the unit (as in 2.3).
@@ -366,9 +406,10 @@ class SynchronikManager extends EventEmitter {
       }
       case ops.ERRORED: {
         const unit = this._units[o[i + 1]];
+        const message = this._str(o[i + 3]);
         if (!unit) return;
         const culprit = o[i + 4] >= 0 ? this._units[o[i + 4]] : undefined;
-        unit.error = this._failure(o[i + 2], strs[o[i + 3]], unit, culprit);
+        unit.error = this._failure(o[i + 2], message, unit, culprit);
         return;
       }
       case ops.FAILED: {
@@ -381,8 +422,10 @@ class SynchronikManager extends EventEmitter {
       }
       case ops.RETRY: {
         const unit = this._units[o[i + 1]];
-        if (!unit || !this._wants('retry')) return;
-        const error = this._failure(o[i + 4], strs[o[i + 5]], unit);
+        if (!unit) return;
+        const message = this._str(o[i + 5]);
+        if (!this._wants('retry')) return;
+        const error = this._failure(o[i + 4], message, unit);
         this._deliver('retry', { type: 'retry', unitId: unit.id, attempt: o[i + 2], delayMs: o[i + 3], error });
         return;
       }
@@ -434,8 +477,9 @@ class SynchronikManager extends EventEmitter {
       case ops.TASK_DONE: {
         const taskId = o[i + 1];
         const pool = this._tasks.get(taskId);
-        if (!pool) return;
         const kind = o[i + 2];
+        const message = kind === 1 ? this._str(o[i + 4]) : undefined;
+        if (!pool) return;
         let value;
         if (kind === 0) {
           const call = this._calls.get(o[i + 3]);
@@ -443,7 +487,7 @@ class SynchronikManager extends EventEmitter {
         } else if (kind === 1) {
           const entry = pool._pending.get(taskId);
           const worker = entry && entry.worker ? entry.worker : { id: '?' };
-          value = this._failure(o[i + 3], strs[o[i + 4]], worker);
+          value = this._failure(o[i + 3], message, worker);
         }
         pool._done(taskId, kind, value);
         return;
@@ -456,12 +500,13 @@ class SynchronikManager extends EventEmitter {
         return;
       case ops.DONE: {
         const ticket = this._tickets.get(o[i + 1]);
+        const message = o[i + 2] === 0 ? undefined : this._str(o[i + 3]);
         if (!ticket) return;
         this._tickets.delete(o[i + 1]);
         if (o[i + 2] === 0) return ticket.resolve();
         const worker = o[i + 4] >= 0 ? this._units[o[i + 4]] : undefined;
         ticket.reject(
-          new SynchronikError(strs[o[i + 3]], ENGINE_CODES[o[i + 2]], {
+          new SynchronikError(message, ENGINE_CODES[o[i + 2]], {
             cause: worker ? worker.error : undefined,
             unitId: worker ? worker.id : undefined,
           }),
@@ -597,8 +642,19 @@ class SynchronikManager extends EventEmitter {
     const messages = this._messages;
     this._outcomes = [];
     this._messages = [];
-    const drained = this._native.complete(Float64Array.from(outcomes), messages);
-    this._pump(drained);
+    const inbox = this._inbox;
+    let m = 0;
+    for (let from = 0; from < outcomes.length; from += inbox.length) {
+      const n = Math.min(inbox.length, outcomes.length - from);
+      let failed = 0;
+      for (let k = 0; k < n; k += 2) {
+        inbox[k] = outcomes[from + k];
+        if ((inbox[k + 1] = outcomes[from + k + 1]) === 0) failed++;
+      }
+      engineComplete(this._h, n >> 1, failed > 0 ? messages.slice(m, m + failed) : undefined);
+      m += failed;
+    }
+    this._pump();
     // The records that referred to these calls' values have been carried out.
     for (let k = 0; k < outcomes.length; k += 2) this._calls.delete(outcomes[k]);
     this._updateKeepAlive();
@@ -763,6 +819,7 @@ class SynchronikManager extends EventEmitter {
   /** Takes a registered object as the mirror of its slot. */
   _adopt(slot, unit, kind) {
     this._units[slot] = unit;
+    this._slots.set(unit.id, slot);
     this._kinds[slot] = kind;
     if (unit.status === undefined) unit.status = 'idle';
     if (unit.enabled === undefined) unit.enabled = true;
@@ -777,8 +834,8 @@ class SynchronikManager extends EventEmitter {
   }
 
   _slot(id) {
-    if (typeof id !== 'string') return -1;
-    return this._native.slotOf(id);
+    const slot = this._slots.get(id);
+    return slot === undefined ? -1 : slot;
   }
 
   getUnitById(id) {
@@ -962,7 +1019,7 @@ class SynchronikManager extends EventEmitter {
   _run(method, id, kind) {
     return asPromise(() => {
       v.validateId(method, id);
-      const done = this._await(this._native.runUnit(id, kind));
+      const done = this._await(engineRun(this._h, this._slot(id) >>> 0, RUN_KINDS[kind] || 0));
       this._sync();
       return done;
     });
@@ -1158,7 +1215,7 @@ class ManualClock {
     const m = this._m;
     const target = m._native.now() + ms;
     await this._settle();
-    while (m._native.fireNext(target)) {
+    while (engineFireNext(m._h, target)) {
       m._sync();
       await this._settle();
     }
@@ -1178,7 +1235,7 @@ class ManualClock {
     for (let guard = 0; guard < 1e6; guard++) {
       const next = m._native.nextOneShot();
       if (next < 0) break;
-      while (m._native.fireNext(next)) {
+      while (engineFireNext(m._h, next)) {
         m._sync();
         await this._settle();
       }
@@ -1236,7 +1293,7 @@ class RunContext {
   progress(fraction, message) {
     const m = this.#manager;
     this.#call.progress = { fraction, message };
-    if (m._calls.get(this.#callId) === this.#call) m._native.reportProgress(this.#callId);
+    if (m._calls.get(this.#callId) === this.#call) engineProgress(m._h, this.#callId);
   }
 }
 

@@ -17,10 +17,10 @@ export declare class NativeEngine {
    */
   constructor(wake: () => void, options?: JsEngineOptions | undefined | null)
   /**
-   * Everything the engine produced since the last drain, in order;
-   * nothing (no allocation) when there is nothing.
+   * The number that the hot-path functions (`engineDrain`, …) take to
+   * find this engine.
    */
-  drain(): Drained | null
+  handle(): number
   /** Registers a worker; returns its slot. */
   registerWorker(spec: JsWorkerSpec): Array<number>
   /**
@@ -32,8 +32,6 @@ export declare class NativeEngine {
   restore(id: string, status?: string | undefined | null, enabled?: boolean | undefined | null, runCount?: number | undefined | null, executionTimesMs?: Float64Array | undefined | null, lastRunMs?: number | undefined | null): boolean
   /** Removes a unit; false for an unknown id. */
   release(id: string): boolean
-  /** Slot of `id`, or -1. */
-  slotOf(id: string): number
   /** Slots of all units in registration order. */
   orderedSlots(): Array<number>
   /** Sets a status; false for an unknown id. */
@@ -47,31 +45,14 @@ export declare class NativeEngine {
   /** Every unit becomes paused. */
   stopAll(): void
   /**
-   * Runs a unit now; returns the ticket that a DONE record ends. `kind`
-   * ("worker" | "process") restricts what may run.
-   */
-  runUnit(id: string, kind?: string | undefined | null): number
-  /**
    * Reports the conditions evaluated on the result of attempt `call`:
    * pairs `[dependent slot, holds (1 or 0)]`.
    */
   reportConditions(call: number, results: Float64Array): void
   /** Reports the delay before the retry after attempt `call`. */
   reportRetryDelay(call: number, delayMs: number): void
-  /**
-   * Reports settled attempts: pairs `[call, ok]` (ok 1 or 0); each failed
-   * one takes the next message of `messages`. Returns what the engine
-   * produced in response (the next runs to start, events), so the steady
-   * state needs no thread hop.
-   */
-  complete(outcomes: Float64Array, messages: Array<string>): Drained | null
   /** Current engine time in ms (the manual clock's, or the system clock's). */
   now(): number
-  /**
-   * Manual clock only: fires the earliest timers due at or before
-   * `limit_ms`. Returns whether anything fired.
-   */
-  fireNext(limitMs: number): boolean
   /** Manual clock only: moves the clock to `ms` (never backwards). */
   setManualTime(ms: number): void
   /** Starts the scheduler and the watcher (idempotent). */
@@ -87,8 +68,6 @@ export declare class NativeEngine {
   runLoopOnce(): Array<number>
   /** One watcher scan now. */
   watcherScan(): void
-  /** A sign of life from attempt `call` (`ctx.progress`). */
-  reportProgress(call: number): void
   /**
    * The earliest deadline (ms) of a timer that exists because work is in
    * flight, or -1.
@@ -112,8 +91,7 @@ export declare class NativeEngine {
   poolAdd(pool: number, name: string, priority: number, handler?: string | undefined | null): Array<number>
   /**
    * Queues anonymous tasks of the given priorities at once; their task
-   * ids and arrangement ids are consecutive from the first ones returned,
-   * with what the engine produced (the tasks it started at once).
+   * ids and arrangement ids are consecutive from the first ones returned.
    */
   poolAddMany(pool: number, priorities: Float64Array): Added
   /** Pauses the pending task `name`; false when there is none to pause. */
@@ -145,16 +123,41 @@ export declare class NativeEngine {
 export interface Added {
   firstTask: number
   firstArrangement: number
-  drained?: Drained
 }
 
-/** What one drain hands to JavaScript. */
-export interface Drained {
-  /** Records of [`STRIDE`] numbers. */
-  ops: Float64Array
-  /** Strings the records refer to by index (error messages). */
-  strs: Array<string>
-}
+/**
+ * Reports `count` settled attempts from the `inbox` buffer, pairs
+ * `[call, ok]` (ok 1 or 0); each failed one takes the next of `messages`.
+ * What the engine decides in response (the next runs, events) is queued
+ * for the next drain, so the steady state needs no thread hop.
+ */
+export declare function engineComplete(handle: number, count: number, messages?: Array<string> | undefined | null): void
+
+/**
+ * Writes the oldest records produced since the last drain into the `out`
+ * buffer from number `offset` on, as many whole records as fit. Returns
+ * `numbers written * 2`, plus 1 when strings wait to be taken with
+ * [`engine_strings`].
+ */
+export declare function engineDrain(handle: number, offset: number): number
+
+/**
+ * Manual clock only: fires the earliest timers due at or before
+ * `limit_ms`. Returns whether anything fired.
+ */
+export declare function engineFireNext(handle: number, limitMs: number): boolean
+
+/** A sign of life from attempt `call` (`ctx.progress`). */
+export declare function engineProgress(handle: number, call: number): void
+
+/**
+ * Runs the unit in `slot` now; returns the ticket that a DONE record
+ * ends. `kind`: 0 any, 1 workers only, 2 processes only.
+ */
+export declare function engineRun(handle: number, slot: number, kind: number): number
+
+/** The strings that drained records name by number. */
+export declare function engineStrings(handle: number): Strings
 
 /**
  * A change of settings; absent fields stay as they are. A negative
@@ -205,6 +208,16 @@ export interface JsEngineOptions {
    * none). The watcher reads it from its own thread.
    */
   liveness?: Float64Array
+  /**
+   * The facade's buffer that drains write records into (see `fast.rs`);
+   * a multiple of the record stride.
+   */
+  out?: Float64Array
+  /**
+   * The facade's buffer of settled outcomes `[call, ok]…` that
+   * `engineComplete` reads.
+   */
+  inbox?: Float64Array
 }
 
 /** A process to register, with its workers. */
@@ -252,4 +265,13 @@ export interface JsWorkerSpec {
   overlap?: string
   /** Workers of the same process that must complete first. */
   dependsOn?: Array<JsDependency>
+}
+
+/**
+ * Strings that records name by number (error messages): `strs[k]` is
+ * string number `base + k`.
+ */
+export interface Strings {
+  base: number
+  strs: Array<string>
 }

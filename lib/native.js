@@ -836,3 +836,9 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeEngine = nativeBinding.NativeEngine
+module.exports.engineComplete = nativeBinding.engineComplete
+module.exports.engineDrain = nativeBinding.engineDrain
+module.exports.engineFireNext = nativeBinding.engineFireNext
+module.exports.engineProgress = nativeBinding.engineProgress
+module.exports.engineRun = nativeBinding.engineRun
+module.exports.engineStrings = nativeBinding.engineStrings

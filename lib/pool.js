@@ -61,7 +61,7 @@ class WorkerPool {
       this._pending.set(taskId, entry);
       this._m._tasks.set(taskId, this);
     }
-    this._m._pump(added.drained);
+    this._m._pump();
   }
 
   _workerId(k) {

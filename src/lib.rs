@@ -24,12 +24,13 @@ use parking_lot::Mutex;
 
 use synchronik_core::{
     AbortReason, CallId, ClockChoice, CommonSpec, ConfigPatch, Dependency, EngineError,
-    EngineOptions, Event, EventSink, Failure, Invocation, Invoker, Liveness, ManualClock, Outcome,
-    Overlap, ProcessConfig, ProcessSpec, RestoredState, RetryDelay, RunMode, Runtime, Slot,
-    Status as UnitStatus, SystemClock, TaskId, TaskOutcome, TaskSpec, UnitKind, UnitSpec,
-    WorkerConfig, WorkerSpec,
+    EngineOptions, Event, EventSink, Failure, Invocation, Invoker, Liveness, ManualClock, Overlap,
+    ProcessConfig, ProcessSpec, RestoredState, RetryDelay, RunMode, Runtime, Slot,
+    Status as UnitStatus, SystemClock, TaskId, TaskOutcome, TaskSpec, UnitSpec, WorkerConfig,
+    WorkerSpec,
 };
 
+mod fast;
 mod options;
 use options::{JsConfigPatch, JsEngineOptions, JsProcessSpec, JsWorkerSpec};
 
@@ -102,22 +103,28 @@ type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true>;
 pub struct Added {
     pub first_task: f64,
     pub first_arrangement: f64,
-    pub drained: Option<Drained>,
 }
 
-/// What one drain hands to JavaScript.
+/// Strings that records name by number (error messages): `strs[k]` is
+/// string number `base + k`.
 #[napi(object)]
-pub struct Drained {
-    /// Records of [`STRIDE`] numbers.
-    pub ops: Float64Array,
-    /// Strings the records refer to by index (error messages).
+pub struct Strings {
+    pub base: f64,
     pub strs: Vec<String>,
 }
 
+/// The records and strings produced since the last drain.
+///
+/// Records are taken from the front (`head`), possibly a part at a time
+/// when the facade's buffer is full. A record names a string by its
+/// absolute number (`next_str` counts every string ever added), so the
+/// numbers stay valid however the records are split between drains.
 #[derive(Default)]
 struct Batch {
     ops: Vec<f64>,
+    head: usize,
     strs: Vec<String>,
+    next_str: u64,
 }
 
 impl Batch {
@@ -127,7 +134,32 @@ impl Batch {
 
     fn string(&mut self, s: String) -> f64 {
         self.strs.push(s);
-        (self.strs.len() - 1) as f64
+        self.next_str += 1;
+        (self.next_str - 1) as f64
+    }
+
+    fn is_empty(&self) -> bool {
+        self.head >= self.ops.len()
+    }
+
+    /// Moves as many whole records as fit into `out`; returns how many
+    /// numbers were written.
+    fn drain_into(&mut self, out: &mut [f64]) -> usize {
+        let available = self.ops.len() - self.head;
+        let n = available.min(out.len() - out.len() % STRIDE);
+        out[..n].copy_from_slice(&self.ops[self.head..self.head + n]);
+        self.head += n;
+        if self.head >= self.ops.len() {
+            self.ops.clear();
+            self.head = 0;
+        }
+        n
+    }
+
+    /// Takes every string not handed over yet: (number of the first, strings).
+    fn take_strings(&mut self) -> (u64, Vec<String>) {
+        let base = self.next_str - self.strs.len() as u64;
+        (base, std::mem::take(&mut self.strs))
     }
 
     /// Encodes a failure as (reference, message index): a user failure refers
@@ -148,14 +180,19 @@ struct Outbox {
 }
 
 impl Outbox {
-    fn take(&self) -> Batch {
+    /// Writes the oldest records into `out` (see [`Batch::drain_into`]);
+    /// returns `numbers * 2 + 1` when strings wait to be taken, else
+    /// `numbers * 2`.
+    fn drain_into(&self, out: &mut [f64]) -> u32 {
         self.wake_pending.store(false, Ordering::SeqCst);
-        std::mem::take(&mut *self.batch.lock())
+        let mut b = self.batch.lock();
+        let n = b.drain_into(out);
+        (n as u32) * 2 + u32::from(!b.strs.is_empty())
     }
 
     /// Asks JavaScript to drain, once per burst.
     fn wake(&self) {
-        if self.batch.lock().ops.is_empty() || self.wake_pending.swap(true, Ordering::SeqCst) {
+        if self.batch.lock().is_empty() || self.wake_pending.swap(true, Ordering::SeqCst) {
             return;
         }
         if let Some(f) = self.wake.lock().as_ref() {
@@ -374,6 +411,7 @@ fn engine_error(e: &EngineError) -> Error {
 pub struct NativeEngine {
     runtime: Arc<Runtime>,
     outbox: Arc<Outbox>,
+    handle: u32,
 }
 
 #[napi]
@@ -391,6 +429,8 @@ impl NativeEngine {
             release_idle_after_ms: None,
             stats_interval_ms: None,
             liveness: None,
+            out: None,
+            inbox: None,
         });
         let manual = options.manual_clock.unwrap_or(false);
         let defaults = EngineOptions::default();
@@ -407,6 +447,12 @@ impl NativeEngine {
             stats_interval_ms: options.stats_interval_ms,
         };
         let liveness = options.liveness.map(|cell| JsLiveness { cell });
+        let (Some(out), Some(inbox)) = (options.out, options.inbox) else {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "the out and inbox buffers are required".to_owned(),
+            ));
+        };
         let tsfn: WakeFn = wake.build_threadsafe_function().weak::<true>().build()?;
         let outbox = Arc::new(Outbox {
             batch: Mutex::new(Batch::default()),
@@ -449,21 +495,24 @@ impl NativeEngine {
                 rt.shutdown();
             }
         })?;
-        Ok(Self { runtime, outbox })
+        let handle = fast::register(fast::Shared {
+            runtime: runtime.clone(),
+            outbox: outbox.clone(),
+            out: Mutex::new(out),
+            inbox: Mutex::new(inbox),
+        });
+        Ok(Self {
+            runtime,
+            outbox,
+            handle,
+        })
     }
 
-    /// Everything the engine produced since the last drain, in order;
-    /// nothing (no allocation) when there is nothing.
+    /// The number that the hot-path functions (`engineDrain`, …) take to
+    /// find this engine.
     #[napi(catch_unwind)]
-    pub fn drain(&self) -> Option<Drained> {
-        let b = self.outbox.take();
-        if b.ops.is_empty() {
-            return None;
-        }
-        Some(Drained {
-            ops: Float64Array::new(b.ops),
-            strs: b.strs,
-        })
+    pub fn handle(&self) -> u32 {
+        self.handle
     }
 
     /// Registers a worker; returns its slot.
@@ -512,13 +561,6 @@ impl NativeEngine {
         self.runtime.with(|e| e.release(&id))
     }
 
-    /// Slot of `id`, or -1.
-    #[napi(catch_unwind)]
-    pub fn slot_of(&self, id: String) -> i64 {
-        self.runtime
-            .with(|e| e.registry().slot_of(&id).map_or(-1, i64::from))
-    }
-
     /// Slots of all units in registration order.
     #[napi(catch_unwind)]
     pub fn ordered_slots(&self) -> Vec<u32> {
@@ -558,18 +600,6 @@ impl NativeEngine {
         self.runtime.with(|e| e.stop_all());
     }
 
-    /// Runs a unit now; returns the ticket that a DONE record ends. `kind`
-    /// ("worker" | "process") restricts what may run.
-    #[napi(catch_unwind)]
-    pub fn run_unit(&self, id: String, kind: Option<String>) -> f64 {
-        let kind = match kind.as_deref() {
-            Some("worker") => Some(UnitKind::Worker),
-            Some("process") => Some(UnitKind::Process),
-            _ => None,
-        };
-        self.runtime.with(|e| e.run_unit(&id, kind)) as f64
-    }
-
     /// Reports the conditions evaluated on the result of attempt `call`:
     /// pairs `[dependent slot, holds (1 or 0)]`.
     #[napi(catch_unwind)]
@@ -589,39 +619,10 @@ impl NativeEngine {
             .with(|e| e.report_retry_delay(call as CallId, delay_ms));
     }
 
-    /// Reports settled attempts: pairs `[call, ok]` (ok 1 or 0); each failed
-    /// one takes the next message of `messages`. Returns what the engine
-    /// produced in response (the next runs to start, events), so the steady
-    /// state needs no thread hop.
-    #[napi(catch_unwind)]
-    pub fn complete(&self, outcomes: Float64Array, messages: Vec<String>) -> Option<Drained> {
-        let mut messages = messages.into_iter();
-        let pairs = outcomes.chunks_exact(2).map(|p| {
-            let outcome = if p[1] != 0.0 {
-                Outcome::Ok
-            } else {
-                Outcome::Err {
-                    message: messages.next().unwrap_or_default(),
-                }
-            };
-            (p[0] as CallId, outcome)
-        });
-        self.runtime.with(|e| e.complete(pairs));
-        self.drain()
-    }
-
     /// Current engine time in ms (the manual clock's, or the system clock's).
     #[napi(catch_unwind)]
     pub fn now(&self) -> f64 {
         synchronik_core::nanos_to_ms(self.runtime.clock().now())
-    }
-
-    /// Manual clock only: fires the earliest timers due at or before
-    /// `limit_ms`. Returns whether anything fired.
-    #[napi(catch_unwind)]
-    pub fn fire_next(&self, limit_ms: f64) -> bool {
-        self.runtime
-            .fire_next(synchronik_core::ms_to_nanos(limit_ms))
     }
 
     /// Manual clock only: moves the clock to `ms` (never backwards).
@@ -665,12 +666,6 @@ impl NativeEngine {
     #[napi(catch_unwind)]
     pub fn watcher_scan(&self) {
         self.runtime.with(|e| e.watcher_scan());
-    }
-
-    /// A sign of life from attempt `call` (`ctx.progress`).
-    #[napi(catch_unwind)]
-    pub fn report_progress(&self, call: f64) {
-        self.runtime.with(|e| e.report_progress(call as CallId));
     }
 
     /// The earliest deadline (ms) of a timer that exists because work is in
@@ -736,8 +731,7 @@ impl NativeEngine {
     }
 
     /// Queues anonymous tasks of the given priorities at once; their task
-    /// ids and arrangement ids are consecutive from the first ones returned,
-    /// with what the engine produced (the tasks it started at once).
+    /// ids and arrangement ids are consecutive from the first ones returned.
     #[napi(catch_unwind)]
     pub fn pool_add_many(&self, pool: u32, priorities: Float64Array) -> Added {
         let (first_task, first_arrangement) = self
@@ -747,7 +741,6 @@ impl NativeEngine {
         Added {
             first_task,
             first_arrangement,
-            drained: self.drain(),
         }
     }
 
@@ -812,6 +805,12 @@ impl NativeEngine {
     pub fn dispose(&self) {
         self.outbox.wake.lock().take();
         self.runtime.shutdown();
+    }
+}
+
+impl Drop for NativeEngine {
+    fn drop(&mut self) {
+        fast::unregister(self.handle);
     }
 }
 

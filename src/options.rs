@@ -24,6 +24,12 @@ pub struct JsEngineOptions {
     /// JavaScript sets while it executes a `run` synchronously (call 0 when
     /// none). The watcher reads it from its own thread.
     pub liveness: Option<Float64Array>,
+    /// The facade's buffer that drains write records into (see `fast.rs`);
+    /// a multiple of the record stride.
+    pub out: Option<Float64Array>,
+    /// The facade's buffer of settled outcomes `[call, ok]…` that
+    /// `engineComplete` reads.
+    pub inbox: Option<Float64Array>,
 }
 
 /// One entry of `dependsOn`.

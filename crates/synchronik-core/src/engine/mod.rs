@@ -622,15 +622,21 @@ impl Engine {
     /// With `kind`, a unit of the other kind is not run either (as
     /// `runWorkerById` does not run a process).
     pub fn run_unit(&mut self, id: &str, kind: Option<UnitKind>) -> Ticket {
+        match self.registry.slot_of(id) {
+            Some(slot) => self.run_slot(slot, kind),
+            None => self.run_slot(Slot::MAX, kind),
+        }
+    }
+
+    /// [`Engine::run_unit`] for the unit in `slot` (an empty slot runs
+    /// nothing; its ticket ends at once).
+    pub fn run_slot(&mut self, slot: Slot, kind: Option<UnitKind>) -> Ticket {
         let ticket = self.fresh_id();
-        let started = match self.registry.slot_of(id) {
+        let started = match self.registry.get(slot).map(Unit::kind) {
+            Some(k) if kind.is_some_and(|want| want != k) => false,
+            Some(UnitKind::Worker) => self.start_worker_run(slot, Owner::Ticket(ticket)),
+            Some(UnitKind::Process) => self.start_process_run(slot, ticket),
             None => false,
-            Some(slot) => match self.registry.get(slot).map(Unit::kind) {
-                Some(k) if kind.is_some_and(|want| want != k) => false,
-                Some(UnitKind::Worker) => self.start_worker_run(slot, Owner::Ticket(ticket)),
-                Some(UnitKind::Process) => self.start_process_run(slot, ticket),
-                None => false,
-            },
         };
         if !started {
             self.emit(Event::Done {

@@ -1,0 +1,141 @@
+//! The hot path of the bridge as plain exported functions.
+//!
+//! A call of a napi class method costs several hundred nanoseconds before it
+//! does anything (the instance is looked up and its class checked on every
+//! call), and a typed array handed over or returned costs as much again. The
+//! calls that happen once per run or per batch of runs therefore go through
+//! free functions that take the engine's handle (a small number) and
+//! exchange records through two buffers that the facade allocated once and
+//! the engine keeps: `out`, where drains write records, and `inbox`, where
+//! the facade writes settled outcomes.
+//!
+//! Only the JavaScript thread that owns an engine calls these functions, and
+//! it is inside the call while the engine reads or writes its buffers, so
+//! JavaScript never sees a buffer half written.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::*;
+use napi_derive::napi;
+use parking_lot::{Mutex, RwLock};
+
+use synchronik_core::{CallId, Outcome, Runtime, Slot, UnitKind};
+
+use crate::{Outbox, Strings};
+
+/// What the hot-path functions reach through a handle.
+pub(crate) struct Shared {
+    pub(crate) runtime: Arc<Runtime>,
+    pub(crate) outbox: Arc<Outbox>,
+    pub(crate) out: Mutex<Float64Array>,
+    pub(crate) inbox: Mutex<Float64Array>,
+}
+
+/// Engines by handle. Handles are never reused, so a stale one finds
+/// nothing instead of another manager's engine.
+static ENGINES: RwLock<Vec<Option<Shared>>> = parking_lot::const_rwlock(Vec::new());
+
+pub(crate) fn register(shared: Shared) -> u32 {
+    let mut engines = ENGINES.write();
+    engines.push(Some(shared));
+    (engines.len() - 1) as u32
+}
+
+pub(crate) fn unregister(handle: u32) {
+    if let Some(slot) = ENGINES.write().get_mut(handle as usize) {
+        *slot = None;
+    }
+}
+
+/// Runs `f` on the engine of `handle`; `default` for an unknown handle.
+fn with<R>(handle: u32, default: R, f: impl FnOnce(&Shared) -> R) -> R {
+    let engines = ENGINES.read();
+    match engines.get(handle as usize).and_then(Option::as_ref) {
+        Some(shared) => f(shared),
+        None => default,
+    }
+}
+
+/// Writes the oldest records produced since the last drain into the `out`
+/// buffer from number `offset` on, as many whole records as fit. Returns
+/// `numbers written * 2`, plus 1 when strings wait to be taken with
+/// [`engine_strings`].
+#[napi(catch_unwind)]
+#[allow(unsafe_code)]
+pub fn engine_drain(handle: u32, offset: u32) -> u32 {
+    with(handle, 0, |s| {
+        let mut out = s.out.lock();
+        // SAFETY: only the owning JavaScript thread calls this, and it is
+        // inside this call: nothing reads or writes the buffer meanwhile.
+        let buf = unsafe { out.as_mut() };
+        let from = (offset as usize).min(buf.len());
+        s.outbox.drain_into(&mut buf[from..])
+    })
+}
+
+/// The strings that drained records name by number.
+#[napi(catch_unwind)]
+pub fn engine_strings(handle: u32) -> Strings {
+    let (base, strs) = with(handle, (0, Vec::new()), |s| {
+        s.outbox.batch.lock().take_strings()
+    });
+    Strings {
+        base: base as f64,
+        strs,
+    }
+}
+
+/// Reports `count` settled attempts from the `inbox` buffer, pairs
+/// `[call, ok]` (ok 1 or 0); each failed one takes the next of `messages`.
+/// What the engine decides in response (the next runs, events) is queued
+/// for the next drain, so the steady state needs no thread hop.
+#[napi(catch_unwind)]
+pub fn engine_complete(handle: u32, count: u32, messages: Option<Vec<String>>) {
+    with(handle, (), |s| {
+        let inbox = s.inbox.lock();
+        let n = (count as usize * 2).min(inbox.len());
+        let mut messages = messages.unwrap_or_default().into_iter();
+        let pairs = inbox[..n].chunks_exact(2).map(|p| {
+            let outcome = if p[1] != 0.0 {
+                Outcome::Ok
+            } else {
+                Outcome::Err {
+                    message: messages.next().unwrap_or_default(),
+                }
+            };
+            (p[0] as CallId, outcome)
+        });
+        s.runtime.with(|e| e.complete(pairs));
+    });
+}
+
+/// Runs the unit in `slot` now; returns the ticket that a DONE record
+/// ends. `kind`: 0 any, 1 workers only, 2 processes only.
+#[napi(catch_unwind)]
+pub fn engine_run(handle: u32, slot: u32, kind: u32) -> f64 {
+    let kind = match kind {
+        1 => Some(UnitKind::Worker),
+        2 => Some(UnitKind::Process),
+        _ => None,
+    };
+    with(handle, -1.0, |s| {
+        s.runtime.with(|e| e.run_slot(slot as Slot, kind)) as f64
+    })
+}
+
+/// A sign of life from attempt `call` (`ctx.progress`).
+#[napi(catch_unwind)]
+pub fn engine_progress(handle: u32, call: f64) {
+    with(handle, (), |s| {
+        s.runtime.with(|e| e.report_progress(call as CallId));
+    });
+}
+
+/// Manual clock only: fires the earliest timers due at or before
+/// `limit_ms`. Returns whether anything fired.
+#[napi(catch_unwind)]
+pub fn engine_fire_next(handle: u32, limit_ms: f64) -> bool {
+    with(handle, false, |s| {
+        s.runtime.fire_next(synchronik_core::ms_to_nanos(limit_ms))
+    })
+}
