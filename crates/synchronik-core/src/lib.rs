@@ -17,6 +17,7 @@ pub mod clock;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod ids;
 pub mod registry;
 pub mod runtime;
 pub mod timer;

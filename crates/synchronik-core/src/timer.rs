@@ -8,7 +8,9 @@
 //! in the order they were armed.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
+
+use crate::ids::IdMap;
 
 use crate::clock::Nanos;
 
@@ -19,7 +21,7 @@ pub type TimerId = u64;
 #[derive(Debug)]
 pub struct TimerQueue<T> {
     heap: BinaryHeap<Reverse<(Nanos, TimerId)>>,
-    payloads: HashMap<TimerId, T>,
+    payloads: IdMap<TimerId, T>,
     next_id: TimerId,
 }
 
@@ -27,7 +29,7 @@ impl<T> Default for TimerQueue<T> {
     fn default() -> Self {
         Self {
             heap: BinaryHeap::new(),
-            payloads: HashMap::new(),
+            payloads: IdMap::default(),
             next_id: 1,
         }
     }

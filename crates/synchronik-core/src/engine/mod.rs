@@ -12,7 +12,6 @@
 //! drives runs of its workers by its run mode. Every run has an owner to
 //! report to: a [`Ticket`] (somebody awaits it) or a process run.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 mod graph;
@@ -28,6 +27,7 @@ use crate::event::{
     AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, Phase, TaskId, Ticket,
     UpdateReason,
 };
+use crate::ids::IdMap;
 use crate::registry::{Registry, Unit, UnitBody};
 use crate::timer::{TimerId, TimerQueue};
 use crate::unit::{
@@ -183,9 +183,9 @@ pub struct Engine {
     invoker: Arc<dyn Invoker>,
     sink: Arc<dyn EventSink>,
     registry: Registry,
-    runs: HashMap<RunId, WorkerRun>,
-    calls: HashMap<CallId, RunId>,
-    processes: HashMap<ProcRunId, ProcessRun>,
+    runs: IdMap<RunId, WorkerRun>,
+    calls: IdMap<CallId, RunId>,
+    processes: IdMap<ProcRunId, ProcessRun>,
     timers: TimerQueue<Timer>,
     next_id: u64,
     /// Set when the earliest deadline may have moved earlier, so a driver
@@ -207,9 +207,9 @@ impl Engine {
             invoker,
             sink,
             registry: Registry::default(),
-            runs: HashMap::new(),
-            calls: HashMap::new(),
-            processes: HashMap::new(),
+            runs: IdMap::default(),
+            calls: IdMap::default(),
+            processes: IdMap::default(),
             timers: TimerQueue::default(),
             next_id: 1,
             deadlines_changed: false,
@@ -654,7 +654,6 @@ impl Engine {
     /// Starts a run of a worker; false when it is not runnable (the owner is
     /// then not told anything).
     fn start_worker_run(&mut self, slot: Slot, owner: Owner) -> bool {
-        let wall = self.clock.wall_ms();
         let now = self.clock.now();
         let Some(unit) = self.registry.get_mut(slot) else {
             return false;
@@ -663,7 +662,6 @@ impl Engine {
             return false;
         }
         unit.active_runs += 1;
-        unit.last_run_ms = Some(wall);
         unit.last_run_at = Some(now);
         if matches!(owner, Owner::Task(_)) {
             // A pool worker executing a task: the pool's machinery, announced
@@ -672,6 +670,10 @@ impl Engine {
             unit.status = Status::Running;
             unit.status_since = now;
         } else {
+            // Pool workers' lastRun is not shown (a task is the pool's
+            // business), which spares a wall-clock read per task.
+            let wall = self.clock.wall_ms();
+            unit.last_run_ms = Some(wall);
             self.emit(Event::LastRun {
                 unit: slot,
                 wall_ms: wall,
@@ -687,21 +689,26 @@ impl Engine {
                 owner,
                 attempt: 1,
                 call: None,
-                started: self.clock.now(),
+                started: now,
                 timeout: None,
                 delay: None,
                 reported_delay_ms: None,
-                last_progress: self.clock.now(),
+                last_progress: now,
                 stall_reported: false,
             },
         );
-        self.begin_attempt(run);
+        self.begin_attempt_at(run, now);
         true
     }
 
     fn begin_attempt(&mut self, run_id: RunId) {
-        let call = self.fresh_id();
         let now = self.clock.now();
+        self.begin_attempt_at(run_id, now);
+    }
+
+    /// Starts the next attempt of a run; `now` is the current time.
+    fn begin_attempt_at(&mut self, run_id: RunId, now: Nanos) {
+        let call = self.fresh_id();
         let Some(run) = self.runs.get(&run_id) else {
             return;
         };

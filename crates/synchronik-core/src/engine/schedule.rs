@@ -15,7 +15,7 @@
 //! run settles, or at the deadline aborts what is left with
 //! [`EngineError::Stopped`].
 
-use std::collections::HashMap;
+use crate::ids::IdMap;
 
 use super::{Engine, Owner, Timer};
 use crate::clock::{ms_to_nanos, Nanos};
@@ -46,7 +46,7 @@ pub(super) struct StopState {
 #[derive(Debug, Default)]
 pub(super) struct SchedulerState {
     pub(super) started: bool,
-    intervals: HashMap<Slot, Interval>,
+    intervals: IdMap<Slot, Interval>,
     sweep: Option<(TimerId, Nanos)>,
     stats: Option<(TimerId, Nanos)>,
     stop: Option<StopState>,
