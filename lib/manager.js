@@ -470,26 +470,25 @@ class SynchronikManager extends EventEmitter {
         return;
       }
       case ops.TASK_STATUS: {
-        const pool = this._tasks.get(o[i + 1]);
-        if (pool) pool._status(o[i + 1], o[i + 2]);
+        const entry = this._tasks.get(o[i + 1]);
+        if (entry) entry.pool._status(entry, o[i + 2]);
         return;
       }
       case ops.TASK_DONE: {
         const taskId = o[i + 1];
-        const pool = this._tasks.get(taskId);
+        const entry = this._tasks.get(taskId);
         const kind = o[i + 2];
         const message = kind === 1 ? this._str(o[i + 4]) : undefined;
-        if (!pool) return;
+        if (!entry) return;
+        this._tasks.delete(taskId);
         let value;
         if (kind === 0) {
           const call = this._calls.get(o[i + 3]);
           value = call ? call.value : undefined;
         } else if (kind === 1) {
-          const entry = pool._pending.get(taskId);
-          const worker = entry && entry.worker ? entry.worker : { id: '?' };
-          value = this._failure(o[i + 3], message, worker);
+          value = this._failure(o[i + 3], message, entry.worker || { id: '?' });
         }
-        pool._done(taskId, kind, value);
+        entry.pool._done(entry, kind, value);
         return;
       }
       case ops.POOL_IDLE:
@@ -536,12 +535,16 @@ class SynchronikManager extends EventEmitter {
     const unit = this._units[slot];
     let fn = unit ? unit.run : undefined;
     let args;
+    let pool;
     if (task >= 0) {
       // A pool task: the worker executes the task's function with its payload.
-      const pool = this._tasks.get(task);
-      const callee = pool ? pool._callee(task, unit) : undefined;
-      fn = callee ? callee.fn : undefined;
-      args = callee ? callee.payload : undefined;
+      const entry = this._tasks.get(task);
+      fn = undefined;
+      if (entry) {
+        pool = entry.pool;
+        fn = pool._callee(entry, unit);
+        args = entry.task !== null ? entry.task.payload : entry.payload;
+      }
     }
     const retryable = (flags & 1) !== 0;
     const call = {
@@ -569,7 +572,7 @@ class SynchronikManager extends EventEmitter {
       }
       this._native.reportRetryDelay(callId, Number.isFinite(delay) && delay > 0 ? delay : 0);
     }
-    const ctx = new RunContext(this, callId, call, unit.id, attempt, task >= 0 ? this._tasks.get(task) : undefined);
+    const ctx = new RunContext(this, callId, call, unit.id, attempt, pool);
     let returned;
     const live = this._liveness;
     live[1] = slot;

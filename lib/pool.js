@@ -18,6 +18,49 @@ function abortError(signal) {
   return error;
 }
 
+/**
+ * A task the pool holds until it is finished: the user's task object (for
+ * addTask) or the parts of an anonymous one (pool.run, whose task object is
+ * made only when somebody listens to `task` events), and how to settle its
+ * promise. One object per task, so a million queued tasks cost a million
+ * of these and nothing else on the JavaScript side.
+ */
+class PoolEntry {
+  constructor(pool, task, execute, payload, priority) {
+    this.pool = pool;
+    /** The live task object (addTask), or null until one is needed (pool.run). */
+    this.task = task;
+    this.execute = execute;
+    this.payload = payload;
+    this.priority = priority;
+    this.status = 'idle';
+    this.arrangementId = 0;
+    this.taskId = -1;
+    this.worker = undefined;
+    /** pool.run: the promise's functions, the signal and its listener. */
+    this.resolve = undefined;
+    this.reject = undefined;
+    this.signal = undefined;
+    this.onAbort = undefined;
+    this.aborted = false;
+  }
+
+  /** The task object that `task` events carry. */
+  view() {
+    let task = this.task;
+    if (task === null) {
+      task = { name: '(anonymous)', execute: this.execute, payload: this.payload, priority: this.priority, arrangementId: this.arrangementId, status: this.status };
+      this.task = task;
+    }
+    return task;
+  }
+
+  setStatus(status) {
+    this.status = status;
+    if (this.task !== null) this.task.status = status;
+  }
+}
+
 class WorkerPool {
   /**
    * @param {import('./manager').SynchronikManager} manager
@@ -30,8 +73,10 @@ class WorkerPool {
     this.name = name;
     /** Pool worker objects in id order. */
     this._workers = [];
-    /** Tasks not finished yet, by engine task id. */
-    this._pending = new Map();
+    /** Named tasks (addTask) not finished yet. */
+    this._named = new Set();
+    /** The entry each busy pool worker runs. */
+    this._running = new Map();
     /** Named handlers (`handle`). */
     this._handlers = new Map();
     this._idleWaiters = [];
@@ -48,18 +93,18 @@ class WorkerPool {
     const batch = this._submissions;
     if (batch.length === 0) return;
     this._submissions = [];
-    const live = batch.filter((entry) => !entry.aborted);
+    const live = batch.some((entry) => entry.aborted) ? batch.filter((entry) => !entry.aborted) : batch;
     if (live.length === 0) return;
     const priorities = new Float64Array(live.length);
-    for (let k = 0; k < live.length; k++) priorities[k] = live[k].task.priority ?? 0;
+    for (let k = 0; k < live.length; k++) priorities[k] = live[k].priority ?? 0;
     const added = this._native.poolAddMany(this._id, priorities);
+    const tasks = this._m._tasks;
     for (let k = 0; k < live.length; k++) {
       const entry = live[k];
       const taskId = added.firstTask + k;
       entry.taskId = taskId;
-      entry.task.arrangementId = added.firstArrangement + k;
-      this._pending.set(taskId, entry);
-      this._m._tasks.set(taskId, this);
+      entry.arrangementId = added.firstArrangement + k;
+      tasks.set(taskId, entry);
     }
     this._m._pump();
   }
@@ -90,8 +135,8 @@ class WorkerPool {
   }
 
   _find(name) {
-    for (const entry of this._pending.values()) {
-      if (!entry.anonymous && entry.task.name === name && entry.task.status !== 'running') return entry;
+    for (const entry of this._named) {
+      if (entry.task.name === name && entry.status !== 'running') return entry;
     }
     return undefined;
   }
@@ -112,10 +157,10 @@ class WorkerPool {
     if (input.priority !== undefined) {
       v.check('addTask', 'task.priority', input.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
-    return this._add(input, false);
+    return this._add(input);
   }
 
-  _add(input, anonymous, settle) {
+  _add(input) {
     this._submit();
     const ids = this._native.poolAdd(this._id, input.name, input.priority ?? 0, input.handler);
     if (ids.length === 0) {
@@ -124,8 +169,11 @@ class WorkerPool {
     }
     const [taskId, arrangementId] = ids;
     const task = { ...input, arrangementId, status: 'idle' };
-    this._pending.set(taskId, { task, anonymous, settle, worker: undefined });
-    this._m._tasks.set(taskId, this);
+    const entry = new PoolEntry(this, task, input.execute, input.payload, input.priority);
+    entry.taskId = taskId;
+    entry.arrangementId = arrangementId;
+    this._named.add(entry);
+    this._m._tasks.set(taskId, entry);
     this._m._sync();
     return task;
   }
@@ -135,42 +183,59 @@ class WorkerPool {
    * result (p-queue style). An aborted `signal` removes a queued task or
    * aborts a running one; the promise then rejects with an AbortError.
    */
-  run(execute, options = {}) {
-    try {
-      v.check('pool.run', 'execute', execute, (x) => typeof x === 'function', 'a function');
-      if (!v.isObject(options)) throw v.fail('pool.run', 'options', 'an object', options);
-      if (options.priority !== undefined) {
-        v.check('pool.run', 'options.priority', options.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
-      }
-      if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-        throw v.fail('pool.run', 'options.signal', 'an AbortSignal', options.signal);
-      }
-    } catch (e) {
-      return Promise.reject(e);
+  run(execute, options) {
+    let payload;
+    let priority;
+    let signal;
+    if (typeof execute !== 'function') {
+      return Promise.reject(v.fail('pool.run', 'execute', 'a function', execute));
     }
-    const { signal } = options;
-    if (signal && signal.aborted) return Promise.reject(abortError(signal));
-    return new Promise((resolve, reject) => {
-      const task = { name: '(anonymous)', execute, payload: options.payload, priority: options.priority, arrangementId: 0, status: 'idle' };
-      const entry = { task, anonymous: true, settle: undefined, signal, worker: undefined, taskId: undefined, aborted: false };
-      const onAbort = () => {
-        entry.aborted = true;
-        if (entry.taskId === undefined) {
-          // Still waiting to be handed to the engine: it never will be.
-          entry.settle(false, abortError(signal));
-          return;
+    if (options !== undefined) {
+      try {
+        if (!v.isObject(options)) throw v.fail('pool.run', 'options', 'an object', options);
+        ({ payload, priority, signal } = options);
+        if (priority !== undefined) {
+          v.check('pool.run', 'options.priority', priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
         }
-        this._native.poolCancelTask(entry.taskId);
-        this._m._sync();
-      };
-      entry.settle = (ok, value) => {
-        if (signal) signal.removeEventListener('abort', onAbort);
-        if (ok) resolve(value);
-        else reject(value);
-      };
-      if (signal) signal.addEventListener('abort', onAbort, { once: true });
-      if (this._submissions.push(entry) === 1) queueMicrotask(this._flushSubmissions);
+        if (signal !== undefined && !(signal instanceof AbortSignal)) {
+          throw v.fail('pool.run', 'options.signal', 'an AbortSignal', signal);
+        }
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      if (signal && signal.aborted) return Promise.reject(abortError(signal));
+    }
+    const entry = new PoolEntry(this, null, execute, payload, priority);
+    const promise = new Promise((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
     });
+    if (signal) {
+      entry.signal = signal;
+      entry.onAbort = () => this._abort(entry);
+      signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
+    if (this._submissions.push(entry) === 1) queueMicrotask(this._flushSubmissions);
+    return promise;
+  }
+
+  /** A pool.run signal was aborted: a queued task is removed, a running one aborted. */
+  _abort(entry) {
+    entry.aborted = true;
+    if (entry.taskId < 0) {
+      // Still waiting to be handed to the engine: it never will be.
+      this._settle(entry, false, abortError(entry.signal));
+      return;
+    }
+    this._native.poolCancelTask(entry.taskId);
+    this._m._sync();
+  }
+
+  /** Settles a pool.run promise. */
+  _settle(entry, ok, value) {
+    if (entry.signal) entry.signal.removeEventListener('abort', entry.onAbort);
+    if (ok) entry.resolve(value);
+    else entry.reject(value);
   }
 
   /** Pauses a pending task: it and every task behind it wait until it is resumed. */
@@ -256,11 +321,10 @@ class WorkerPool {
   getWorkerStatus(workerId) {
     const worker = this._workers.find((w) => w.id === workerId);
     if (!worker) return undefined;
-    let current;
-    for (const entry of this._pending.values()) if (entry.worker === worker) current = entry;
     this._submit();
+    const current = this._running.get(worker);
     return {
-      currentTask: current ? current.task.name : undefined,
+      currentTask: current ? (current.task === null ? '(anonymous)' : current.task.name) : undefined,
       lastMilestone: this._lastMilestone.get(worker.id),
       isIdle: current === undefined,
     };
@@ -306,43 +370,41 @@ class WorkerPool {
 
   // --- records from the engine ----------------------------------------------
 
-  /** The function a task runs, and its arguments; the task is now running on `worker`. */
-  _callee(taskId, worker) {
-    const entry = this._pending.get(taskId);
-    if (!entry) return undefined;
-    const { task } = entry;
+  /** The function a task runs; the task is now running on `worker`. */
+  _callee(entry, worker) {
     entry.worker = worker;
-    task.status = 'running';
-    if (worker) worker.status = 'running';
-    this._m._taskEvent(this, task);
-    const fn = task.handler !== undefined ? this._handlers.get(task.handler) : task.execute;
-    return fn ? { fn, payload: task.payload, entry } : undefined;
+    entry.setStatus('running');
+    if (worker) {
+      worker.status = 'running';
+      this._running.set(worker, entry);
+    }
+    if (this._m._wants('task')) this._m._taskEvent(this, entry.view());
+    const { task } = entry;
+    if (task !== null && task.handler !== undefined) return this._handlers.get(task.handler);
+    return task !== null ? task.execute : entry.execute;
   }
 
   /** A pending task's status changed (paused, idle again, waiting for its handler). */
-  _status(taskId, status) {
-    const entry = this._pending.get(taskId);
-    if (!entry) return;
-    entry.task.status = TASK_STATUSES[status];
-    this._m._taskEvent(this, entry.task);
+  _status(entry, status) {
+    entry.setStatus(TASK_STATUSES[status]);
+    if (this._m._wants('task')) this._m._taskEvent(this, entry.view());
   }
 
   /** A task is finished with: kind 0 completed (value: result), 1 failed (value: error), 2 cancelled. */
-  _done(taskId, kind, value) {
-    const entry = this._pending.get(taskId);
-    this._pending.delete(taskId);
-    this._m._tasks.delete(taskId);
-    if (!entry) return;
-    entry.task.status = DONE_STATUSES[kind];
-    if (entry.worker) {
-      entry.worker.status = 'idle';
+  _done(entry, kind, value) {
+    if (entry.task !== null) this._named.delete(entry);
+    entry.setStatus(DONE_STATUSES[kind]);
+    const { worker } = entry;
+    if (worker) {
+      worker.status = 'idle';
       entry.worker = undefined;
+      if (this._running.get(worker) === entry) this._running.delete(worker);
     }
-    this._m._taskEvent(this, entry.task);
-    if (!entry.settle) return;
-    if (kind === 0) entry.settle(true, value);
-    else if (kind === 2 || entry.aborted) entry.settle(false, abortError(entry.signal));
-    else entry.settle(false, value);
+    if (this._m._wants('task')) this._m._taskEvent(this, entry.view());
+    if (entry.resolve === undefined) return;
+    if (kind === 0) this._settle(entry, true, value);
+    else if (kind === 2 || entry.aborted) this._settle(entry, false, abortError(entry.signal));
+    else this._settle(entry, false, value);
   }
 
   _idle() {
