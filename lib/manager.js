@@ -17,6 +17,7 @@ const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun, eng
 const ops = require('./ops');
 const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe } = require('./errors');
 const v = require('./validate');
+const { IdTable } = require('./id-table');
 const { WorkerPool } = require('./pool');
 const { Persistence, validateAdapter } = require('./storage');
 
@@ -235,7 +236,7 @@ class SynchronikManager extends EventEmitter {
     this._dirty = false;
     /** Pools by name, and the pool of each unfinished task by task id. */
     this._pools = new Map();
-    this._tasks = new Map();
+    this._tasks = new IdTable();
     if (options.clock === 'manual') this.clock = new ManualClock(this);
     this._flush = () => this._flushOutcomes();
   }

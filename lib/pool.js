@@ -61,6 +61,17 @@ class PoolEntry {
   }
 }
 
+/**
+ * The entry whose promise is being made: the Promise constructor calls its
+ * executor synchronously, so one shared executor (instead of a closure per
+ * task) can hand the promise's functions to the entry.
+ */
+let entryBeingMade;
+function takeResolvers(resolve, reject) {
+  entryBeingMade.resolve = resolve;
+  entryBeingMade.reject = reject;
+}
+
 class WorkerPool {
   /**
    * @param {import('./manager').SynchronikManager} manager
@@ -206,10 +217,9 @@ class WorkerPool {
       if (signal && signal.aborted) return Promise.reject(abortError(signal));
     }
     const entry = new PoolEntry(this, null, execute, payload, priority);
-    const promise = new Promise((resolve, reject) => {
-      entry.resolve = resolve;
-      entry.reject = reject;
-    });
+    entryBeingMade = entry;
+    const promise = new Promise(takeResolvers);
+    entryBeingMade = undefined;
     if (signal) {
       entry.signal = signal;
       entry.onAbort = () => this._abort(entry);

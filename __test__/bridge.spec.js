@@ -1,0 +1,90 @@
+'use strict';
+
+// The bridge between the engine and the facade: records drained through a
+// fixed-size buffer (bursts larger than it arrive in order, in several
+// drains), error messages carried by number across those drains, records
+// drained by a listener while others are still being carried out, and the
+// facade's table of pool tasks.
+
+const { createSynchronikManager } = require('..');
+const { IdTable } = require('../lib/id-table');
+
+describe('records larger than one drain', () => {
+  test('20,000 failing workers run at once each get their own error message, in order', async () => {
+    // Each failure makes several records (status, error, done…) that name
+    // a message: far more than one drain holds.
+    const manager = createSynchronikManager();
+    const n = 20000;
+    for (let k = 0; k < n; k++) {
+      manager.registerUnit({ id: `w${k}`, timeoutMs: 0, run: () => Promise.reject(new Error(`failure #${k}`)) });
+    }
+    const failed = [];
+    manager.on('error', (e) => failed.push(e.unitId));
+    await Promise.all(Array.from({ length: n }, (_, k) => manager.runWorkerById(`w${k}`)));
+    expect(failed).toHaveLength(n);
+    expect(failed.slice(0, 3)).toEqual(['w0', 'w1', 'w2']);
+    for (let k = 0; k < n; k += 997) {
+      const w = manager.getWorkerById(`w${k}`);
+      expect(w.status).toBe('error');
+      expect(w.error.message).toBe(`failure #${k}`);
+    }
+  });
+
+  test('engine errors with messages (a failed process run) survive a burst of other records', async () => {
+    const manager = createSynchronikManager();
+    const workers = Array.from({ length: 12000 }, (_, k) => ({ id: `p-${k}`, timeoutMs: 0, run: async () => k }));
+    workers.push({ id: 'p-bad', timeoutMs: 0, run: async () => { throw new Error('the last one breaks'); } });
+    manager.registerUnit({ id: 'p', runMode: 'sequential', workers });
+    const error = await manager.runProcessById('p').then(() => null, (e) => e);
+    expect(error).not.toBeNull();
+    expect(error.code).toBe('ERR_WORKER_FAILED');
+    expect(error.message).toContain('p-bad');
+    expect(error.cause.message).toBe('the last one breaks');
+    expect(manager.getWorkerById('p-11999').status).toBe('completed');
+  });
+
+  test('a listener that calls the manager while records are pending keeps the order', () => {
+    const manager = createSynchronikManager();
+    for (let k = 0; k < 10; k++) manager.registerUnit({ id: `u${k}`, run: async () => {} });
+    const seen = [];
+    manager.on('updated', (e) => {
+      seen.push(`${e.unitId}:${e.payload.current}`);
+      // Re-entrant: causes records of its own while stopAll's are being carried out.
+      if (e.unitId === 'u3' && e.payload.current === 'paused') manager.updateStatus('u0', 'error');
+    });
+    manager.stopAll();
+    expect(seen.slice(0, 10)).toEqual(Array.from({ length: 10 }, (_, k) => `u${k}:paused`));
+    expect(seen[10]).toBe('u0:error');
+    expect(manager.getUnitStatus('u0')).toBe('error');
+  });
+});
+
+describe('IdTable', () => {
+  test('finds values by id, through holes, compaction and ids below the oldest', () => {
+    const t = new IdTable();
+    for (let id = 100; id < 5100; id++) t.set(id, `v${id}`);
+    expect(t.size).toBe(5000);
+    expect(t.get(100)).toBe('v100');
+    expect(t.get(5099)).toBe('v5099');
+    expect(t.get(99)).toBeUndefined();
+    expect(t.get(5100)).toBeUndefined();
+    // Out of order: a hole in the middle, then the front leaves (compaction).
+    expect(t.delete(2000)).toBe(true);
+    expect(t.delete(2000)).toBe(false);
+    for (let id = 100; id < 4000; id++) if (id !== 2000) t.delete(id);
+    expect(t.size).toBe(1100);
+    expect(t.get(3999)).toBeUndefined();
+    expect(t.get(4000)).toBe('v4000');
+    expect([...t.values()][0]).toBe('v4000');
+    // An id below the oldest live one.
+    t.set(50, 'old');
+    expect(t.get(50)).toBe('old');
+    expect(t.size).toBe(1101);
+    expect(t.delete(50)).toBe(true);
+    for (let id = 4000; id < 5100; id++) t.delete(id);
+    expect(t.size).toBe(0);
+    t.set(7, 'again');
+    expect(t.get(7)).toBe('again');
+    expect([...t.values()]).toEqual(['again']);
+  });
+});

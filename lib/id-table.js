@@ -1,0 +1,75 @@
+'use strict';
+
+/**
+ * Values by increasing integer ids that mostly leave in the order they
+ * came (the engine's pool task ids): a dense array from the oldest live id,
+ * so a lookup is an index instead of a probe of a large hash map. Removing
+ * out of order leaves a hole until the ids before it leave; the array is
+ * compacted once the dead front is more than half of it. An id below the
+ * oldest live one (never made by the engine, but cheap to allow) goes to a
+ * side map.
+ */
+class IdTable {
+  constructor() {
+    this._base = 0;
+    this._head = 0;
+    this._items = [];
+    this._size = 0;
+    this._others = new Map();
+  }
+
+  get size() {
+    return this._size + this._others.size;
+  }
+
+  get(id) {
+    const k = id - this._base;
+    if (k >= this._head && k < this._items.length) return this._items[k];
+    return this._others.size > 0 ? this._others.get(id) : undefined;
+  }
+
+  set(id, value) {
+    if (this._size === 0) {
+      this._base = id;
+      this._head = 0;
+      this._items = [];
+    }
+    const k = id - this._base;
+    if (k < this._head || !Number.isInteger(k)) {
+      this._others.set(id, value);
+      return;
+    }
+    const items = this._items;
+    while (items.length < k) items.push(undefined);
+    if (items[k] === undefined) this._size++;
+    items[k] = value;
+  }
+
+  delete(id) {
+    const k = id - this._base;
+    const items = this._items;
+    if (k < this._head || k >= items.length || items[k] === undefined) return this._others.delete(id);
+    items[k] = undefined;
+    this._size--;
+    if (this._size === 0) {
+      this._items = [];
+      this._head = 0;
+      return true;
+    }
+    while (items[this._head] === undefined) this._head++;
+    if (this._head > 1024 && this._head * 2 > items.length) {
+      this._items = items.slice(this._head);
+      this._base += this._head;
+      this._head = 0;
+    }
+    return true;
+  }
+
+  /** Live values, oldest id first. */
+  *values() {
+    for (let k = this._head; k < this._items.length; k++) if (this._items[k] !== undefined) yield this._items[k];
+    yield* this._others.values();
+  }
+}
+
+module.exports = { IdTable };
