@@ -87,4 +87,20 @@ describe('IdTable', () => {
     expect(t.get(7)).toBe('again');
     expect([...t.values()]).toEqual(['again']);
   });
+
+  test('ids with gaps: holes for small ones, the side map for a far jump', () => {
+    const t = new IdTable();
+    t.set(1, 'a');
+    t.set(4, 'b');
+    t.set(1_000_000, 'far');
+    t.set(9, 'c');
+    expect([t.get(1), t.get(4), t.get(9), t.get(1_000_000), t.get(5)]).toEqual(['a', 'b', 'c', 'far', undefined]);
+    expect(t.size).toBe(4);
+    t.set(1_000_000, 'far again');
+    expect(t.get(1_000_000)).toBe('far again');
+    expect(t.size).toBe(4);
+    for (const id of [1, 4, 9, 1_000_000]) expect(t.delete(id)).toBe(true);
+    expect(t.size).toBe(0);
+    expect(t.get(1_000_000)).toBeUndefined();
+  });
 });

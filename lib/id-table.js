@@ -5,10 +5,14 @@
  * came (the engine's pool task ids): a dense array from the oldest live id,
  * so a lookup is an index instead of a probe of a large hash map. Removing
  * out of order leaves a hole until the ids before it leave; the array is
- * compacted once the dead front is more than half of it. An id below the
- * oldest live one (never made by the engine, but cheap to allow) goes to a
- * side map.
+ * compacted once the dead front is more than half of it. Ids need not be
+ * consecutive (call ids and tickets share one counter): the gaps are holes.
+ * An id below the oldest live one, or far past the newest, goes to a side
+ * map.
  */
+/** An id further than this past the newest one goes to the side map rather than open a long hole. */
+const MAX_GAP = 4096;
+
 class IdTable {
   constructor() {
     this._base = 0;
@@ -24,22 +28,27 @@ class IdTable {
 
   get(id) {
     const k = id - this._base;
-    if (k >= this._head && k < this._items.length) return this._items[k];
-    return this._others.size > 0 ? this._others.get(id) : undefined;
+    const value = k >= this._head && k < this._items.length ? this._items[k] : undefined;
+    if (value === undefined && this._others.size > 0) return this._others.get(id);
+    return value;
   }
 
   set(id, value) {
+    if (this._others.size > 0 && this._others.has(id)) {
+      this._others.set(id, value);
+      return;
+    }
     if (this._size === 0) {
       this._base = id;
       this._head = 0;
       this._items = [];
     }
     const k = id - this._base;
-    if (k < this._head || !Number.isInteger(k)) {
+    const items = this._items;
+    if (k < this._head || k > items.length + MAX_GAP || !Number.isInteger(k)) {
       this._others.set(id, value);
       return;
     }
-    const items = this._items;
     while (items.length < k) items.push(undefined);
     if (items[k] === undefined) this._size++;
     items[k] = value;

@@ -180,9 +180,9 @@ class SynchronikManager extends EventEmitter {
     /** 'worker' | 'process' by slot. */
     this._kinds = [];
     /** Attempts in flight: call id → { slot, controller, ok, value }. */
-    this._calls = new Map();
+    this._calls = new IdTable();
     /** Pending run requests: ticket → { resolve, reject }. */
-    this._tickets = new Map();
+    this._tickets = new IdTable();
     // Records drained from the engine, carried out in order from `_cur` to
     // `_end` (see _pump); strings they name by number, until used.
     this._out = new Float64Array(OUT_CAPACITY);
@@ -503,7 +503,7 @@ class SynchronikManager extends EventEmitter {
         const message = o[i + 2] === 0 ? undefined : this._str(o[i + 3]);
         if (!ticket) return;
         this._tickets.delete(o[i + 1]);
-        if (o[i + 2] === 0) return ticket.resolve();
+        if (o[i + 2] === 0 || ticket.settleOnly) return ticket.resolve();
         const worker = o[i + 4] >= 0 ? this._units[o[i + 4]] : undefined;
         ticket.reject(
           new SynchronikError(message, ENGINE_CODES[o[i + 2]], {
@@ -1014,33 +1014,43 @@ class SynchronikManager extends EventEmitter {
   // Execution
   // ---------------------------------------------------------------------
 
-  _await(ticket) {
-    return new Promise((resolve, reject) => {
-      this._tickets.set(ticket, { resolve, reject });
-    });
+  /**
+   * The promise that the DONE record of `ticket` settles. With `settleOnly`
+   * it resolves whatever the run's outcome (runWorkerById's contract).
+   */
+  _await(ticket, settleOnly = false) {
+    ticketBeingMade = new Ticket(settleOnly);
+    const promise = new Promise(takeTicketResolvers);
+    this._tickets.set(ticket, ticketBeingMade);
+    ticketBeingMade = undefined;
+    return promise;
   }
 
-  _run(method, id, kind) {
-    return asPromise(() => {
-      v.validateId(method, id);
-      const done = this._await(engineRun(this._h, this._slot(id) >>> 0, RUN_KINDS[kind] || 0));
-      this._sync();
+  _run(method, id, kind, settleOnly) {
+    if (typeof id !== 'string' || id.length === 0) {
+      try {
+        v.validateId(method, id);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    try {
+      const done = this._await(engineRun(this._h, this._slot(id) >>> 0, RUN_KINDS[kind] || 0), settleOnly);
+      this._pump();
       return done;
-    });
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   /** Runs one worker now; resolves when its run ended (never rejects for a failed run). */
   runWorkerById(id) {
-    return this._run('runWorkerById', id, 'worker').catch((e) => {
-      if (e instanceof TypeError) throw e;
-    });
+    return this._run('runWorkerById', id, 'worker', true);
   }
 
   /** Runs a worker or a process now; resolves when its run ended, never rejects for a failed run. */
   runUnitById(id) {
-    return this._run('runUnitById', id).catch((e) => {
-      if (e instanceof TypeError) throw e;
-    });
+    return this._run('runUnitById', id, undefined, true);
   }
 
   /**
@@ -1048,7 +1058,7 @@ class SynchronikManager extends EventEmitter {
    * the worker when a sequential or isolated run fails.
    */
   runProcessById(id) {
-    return this._run('runProcessById', id, 'process');
+    return this._run('runProcessById', id, 'process', false);
   }
 
   /**
@@ -1057,7 +1067,7 @@ class SynchronikManager extends EventEmitter {
    */
   runLoopOnce() {
     return asPromise(() => {
-      const runs = Array.from(this._native.runLoopOnce(), (t) => this._await(t).catch(noop));
+      const runs = Array.from(this._native.runLoopOnce(), (t) => this._await(t, true));
       this._sync();
       return Promise.all(runs).then(noop);
     });
@@ -1299,6 +1309,27 @@ class RunContext {
     this.#call.progress = { fraction, message };
     if (m._calls.get(this.#callId) === this.#call) engineProgress(m._h, this.#callId);
   }
+}
+
+/** A pending run request: how to settle its promise. */
+class Ticket {
+  constructor(settleOnly) {
+    this.resolve = undefined;
+    this.reject = undefined;
+    /** Resolve even when the run failed. */
+    this.settleOnly = settleOnly;
+  }
+}
+
+/**
+ * The ticket whose promise is being made: the Promise constructor calls its
+ * executor synchronously, so one shared executor (instead of a closure per
+ * run) can hand the promise's functions over.
+ */
+let ticketBeingMade;
+function takeTicketResolvers(resolve, reject) {
+  ticketBeingMade.resolve = resolve;
+  ticketBeingMade.reject = reject;
 }
 
 /** Creates a manager. Creating one starts no timer. */
