@@ -19,6 +19,7 @@ pub mod error;
 pub mod event;
 pub mod registry;
 pub mod runtime;
+pub mod store;
 pub mod timer;
 pub mod unit;
 
@@ -33,6 +34,7 @@ pub use event::{
 };
 pub use registry::{Registry, Unit, UnitBody};
 pub use runtime::{ClockChoice, Runtime, Wake};
+pub use store::{HistoryQuery, HistoryRow, Retention, Store, StoreOptions, TaskRow, UnitRow};
 pub use unit::{
     CommonSpec, ConfigPatch, Dependency, Meta, Overlap, ProcessConfig, ProcessSpec, RetryDelay,
     RunMode, Slot, Status, UnitKind, UnitSpec, WorkerConfig, WorkerSpec, EXECUTION_TIMES_KEPT,
