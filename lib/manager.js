@@ -15,6 +15,7 @@ const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe 
 const v = require('./validate');
 const { WorkerPool } = require('./pool');
 const { Persistence, validateAdapter } = require('./storage');
+const { SqliteStore, parseStorageOption, parseHistoryQuery, noStoreError } = require('./sqlite-store');
 
 const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
 // Captured at load, so that fake timers installed later by a user's tests
@@ -161,6 +162,7 @@ class SynchronikManager extends EventEmitter {
     if (options.clock !== undefined && options.clock !== 'system' && options.clock !== 'manual') {
       throw v.fail('createSynchronikManager', 'options.clock', "one of 'system', 'manual'", options.clock);
     }
+    const storage = options.storage !== undefined ? parseStorageOption(options.storage) : null;
     this.options = { loopInterval: 1000, watcherInterval: 60000, ...options };
 
     /** Unit objects by slot. */
@@ -217,6 +219,16 @@ class SynchronikManager extends EventEmitter {
     this._tasks = new Map();
     if (options.clock === 'manual') this.clock = new ManualClock(this);
     this._flush = () => this._flushOutcomes();
+    /** The SQLite store (options.storage), opened now so that a bad file fails here. */
+    this._sqlite = null;
+    if (storage) {
+      try {
+        this._sqlite = new SqliteStore(this, storage);
+      } catch (e) {
+        this._native.dispose();
+        throw e;
+      }
+    }
   }
 
   // ---------------------------------------------------------------------
@@ -253,6 +265,7 @@ class SynchronikManager extends EventEmitter {
    * that includes its change when storage is in use.
    */
   _persisted() {
+    if (this._sqlite) return this._sqlite.committed();
     if (!this._persistence) return Promise.resolve();
     const save = this._lastSave;
     return save ? save.then(noop) : this._persistence.flush();
@@ -491,12 +504,14 @@ class SynchronikManager extends EventEmitter {
     const unit = this._units[slot];
     let fn = unit ? unit.run : undefined;
     let args;
+    let key;
     if (task >= 0) {
       // A pool task: the worker executes the task's function with its payload.
       const pool = this._tasks.get(task);
       const callee = pool ? pool._callee(task, unit) : undefined;
       fn = callee ? callee.fn : undefined;
       args = callee ? callee.payload : undefined;
+      key = callee ? callee.entry.key : undefined;
     }
     const retryable = (flags & 1) !== 0;
     const call = {
@@ -525,6 +540,8 @@ class SynchronikManager extends EventEmitter {
       this._native.reportRetryDelay(callId, Number.isFinite(delay) && delay > 0 ? delay : 0);
     }
     const ctx = new RunContext(this, callId, call, unit.id, attempt, task >= 0 ? this._tasks.get(task) : undefined);
+    // A durable task's key: the same on every attempt, across restarts.
+    if (key !== undefined) ctx.idempotencyKey = key;
     let returned;
     const live = this._liveness;
     live[1] = slot;
@@ -756,6 +773,7 @@ class SynchronikManager extends EventEmitter {
       if (kind === 'process') for (const w of unit.workers) this._persistence.hydrate(w);
       this._dirty = true;
     }
+    if (this._sqlite) this._sqlite.registered(unit, kind);
     this._sync();
     return unit;
   }
@@ -884,6 +902,7 @@ class SynchronikManager extends EventEmitter {
       for (const key of ENGINE_META) if (unit.meta && unit.meta[key] !== undefined) kept[key] = unit.meta[key];
       unit.meta = Object.assign(meta, kept);
       ensureMeta(unit);
+      if (this._sqlite) this._sqlite.metaChanged(unit);
     }
     const patch = patchSpec(config);
     if (status !== undefined) patch.status = status;
@@ -1035,7 +1054,7 @@ class SynchronikManager extends EventEmitter {
     this._started = false;
     const done = this._await(this._native.stop(Number.isFinite(timeoutMs) ? timeoutMs : undefined));
     this._sync();
-    return done.then(() => this._updateKeepAlive());
+    return done.then(() => (this._sqlite ? this._sqlite.committed() : undefined)).then(() => this._updateKeepAlive());
   }
 
   // ---------------------------------------------------------------------
@@ -1059,6 +1078,29 @@ class SynchronikManager extends EventEmitter {
     });
   }
 
+  /**
+   * Resolves once every change so far is committed: to the SQLite store
+   * (rejects with ERR_STORAGE when a write failed), or saved through the
+   * adapter of useStorage. Resolves at once without storage.
+   */
+  flush() {
+    if (this._sqlite) return this._sqlite.flush();
+    if (this._persistence) return this._persistence.flush();
+    return Promise.resolve();
+  }
+
+  /**
+   * The history of attempts kept by the SQLite store, newest first:
+   * `[{ unitId, attempt, startedAt, endedAt, durationMs, outcome, error?, task? }]`.
+   */
+  history(query) {
+    return asPromise(() => {
+      const q = parseHistoryQuery(query);
+      if (!this._sqlite) throw noStoreError();
+      return this._sqlite.history(q);
+    });
+  }
+
   // ---------------------------------------------------------------------
   // Worker pools
   // ---------------------------------------------------------------------
@@ -1078,6 +1120,8 @@ class SynchronikManager extends EventEmitter {
     if (!pool) {
       pool = new WorkerPool(this, name);
       this._pools.set(name, pool);
+      // Tasks stored by an earlier process come back before any worker exists.
+      if (this._sqlite) this._sqlite.restorePool(pool);
     }
     pool.resize(size);
     return pool;
@@ -1111,11 +1155,13 @@ class SynchronikManager extends EventEmitter {
     this._lastCpu = cpu;
     this._lastCpuAt = now;
     const [units, running, dispatched, queued] = this._native.counts();
-    return {
+    const stats = {
       memory: { rss: mb(mem.rss), heapTotal: mb(mem.heapTotal), heapUsed: mb(mem.heapUsed), external: mb(mem.external) },
       cpu: `${cpuPercent.toFixed(2)}%`,
       engine: { units, running, queued, dispatched, eventLoopLagMs: 0 },
     };
+    if (this._sqlite) stats.storage = this._sqlite.stats();
+    return stats;
   }
 }
 

@@ -112,6 +112,8 @@ class WorkerPool {
     if (input.priority !== undefined) {
       v.check('addTask', 'task.priority', input.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
+    // With a SQLite store, a task that names a handler is stored (durable).
+    if (input.handler !== undefined && this._m._sqlite) return this._m._sqlite.addTask(this, input);
     return this._add(input, false);
   }
 

@@ -31,6 +31,7 @@ use synchronik_core::{
 };
 
 mod options;
+mod store;
 use options::{JsConfigPatch, JsEngineOptions, JsProcessSpec, JsWorkerSpec};
 
 /// Numbers per record in the outbound queue.

@@ -62,7 +62,7 @@ pub enum EngineError {
     #[error("{message}")]
     RunFailed { id: String, message: String },
     /// The durable store cannot be opened, read or written.
-    #[error("storage {path}: {message}")]
+    #[error("SQLite store \"{path}\": {message}")]
     Storage { path: String, message: String },
 }
 

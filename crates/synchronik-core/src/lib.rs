@@ -35,7 +35,9 @@ pub use event::{
 };
 pub use registry::{Registry, Unit, UnitBody};
 pub use runtime::{ClockChoice, Runtime, Wake};
-pub use store::{HistoryQuery, HistoryRow, Retention, Store, StoreOptions, TaskRow, UnitRow};
+pub use store::{
+    HistoryQuery, HistoryRow, Retention, Store, StoreOptions, TaskRow, UnitRow, WeakStore,
+};
 pub use unit::{
     CommonSpec, ConfigPatch, Dependency, Meta, Overlap, ProcessConfig, ProcessSpec, RetryDelay,
     RunMode, Slot, Status, UnitKind, UnitSpec, WorkerConfig, WorkerSpec, EXECUTION_TIMES_KEPT,

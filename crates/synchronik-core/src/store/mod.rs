@@ -182,6 +182,23 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// A handle that does not keep the store open (see [`Store::downgrade`]).
+#[derive(Clone)]
+pub struct WeakStore {
+    shared: std::sync::Weak<Shared>,
+    history: bool,
+}
+
+impl WeakStore {
+    /// The store, while some [`Store`] handle keeps it open.
+    pub fn upgrade(&self) -> Option<Store> {
+        self.shared.upgrade().map(|shared| Store {
+            shared,
+            history: self.history,
+        })
+    }
+}
+
 fn storage_error(path: &Path, message: impl Into<String>) -> EngineError {
     EngineError::Storage {
         path: path.display().to_string(),
@@ -394,6 +411,14 @@ impl Store {
             shared,
             history: options.history.is_some(),
         })
+    }
+
+    /// A handle that lets the store close when every [`Store`] is dropped.
+    pub fn downgrade(&self) -> WeakStore {
+        WeakStore {
+            shared: Arc::downgrade(&self.shared),
+            history: self.history,
+        }
     }
 
     /// The database file.
