@@ -126,6 +126,24 @@ describe('durable pool tasks', () => {
     expect(c.useWorkerPool(1, { name: 'jobs' }).simulateRun()).toBe('No tasks pending for execution.');
   });
 
+  test('updateTask stores the new payload and priority of a queued task', async () => {
+    const a = open();
+    const poolA = a.useWorkerPool(1);
+    poolA.addTask({ name: 'a', handler: 'h', payload: { v: 1 } });
+    poolA.addTask({ name: 'b', handler: 'h', payload: { v: 2 } });
+    poolA.updateTask('b', { payload: { v: 3 }, priority: 9 });
+    expect(() => poolA.updateTask('a', { payload: { f: () => 1 } })).toThrow(/^updateTask: task\.payload must be JSON-serialisable/);
+    await a.flush();
+    const b = open();
+    const pool = b.useWorkerPool(1);
+    const seen = [];
+    pool.handle('h', (payload) => seen.push(payload));
+    pool.start();
+    await pool.onIdle();
+    expect(seen).toEqual([{ v: 3 }, { v: 1 }]);
+    await b.stop();
+  });
+
   test('a task that was running when the process ended runs again with the next attempt and the same key', async () => {
     const a = open();
     const poolA = a.useWorkerPool(1);

@@ -38,6 +38,8 @@ export declare class NativeEngine {
    * (JSON text); null when a pending task has the same name.
    */
   poolAddDurable(pool: number, name: string, priority: number, handler: string, payload?: string | undefined | null): JsDurableAdded | null
+  /** Stores a changed payload (JSON text) and/or priority of a durable task. */
+  storeTaskPatch(task: number, payload?: string | undefined | null, priority?: number | undefined | null): boolean
   /** Brings the pool's stored tasks back into its queue (once per pool). */
   poolRestore(pool: number): Array<JsRestoredTask>
   /**

@@ -210,6 +210,8 @@ class WorkerPool {
     if (partial.priority !== undefined) {
       v.check('updateTask', 'partial.priority', partial.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
+    // A stored task's new payload must be storable; it is stored with the change.
+    if (entry.key !== undefined && this._m._sqlite) this._m._sqlite.patchTask(entry, partial);
     const { arrangementId: _a, status: _s, name: _n, ...rest } = partial;
     Object.assign(entry.task, rest);
     if (partial.priority !== undefined) this._native.poolReprioritize(this._id, name, partial.priority);

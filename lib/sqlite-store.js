@@ -158,10 +158,17 @@ class SqliteStore {
       return null;
     }
     const task = { ...input, arrangementId: added.arrangementId, status: 'idle', idempotencyKey: added.key };
-    pool._pending.set(added.taskId, { task, anonymous: false, settle: undefined, worker: undefined, key: added.key });
+    pool._pending.set(added.taskId, { task, anonymous: false, settle: undefined, worker: undefined, key: added.key, taskId: added.taskId });
     this._m._tasks.set(added.taskId, pool);
     this._m._sync();
     return task;
+  }
+
+  /** A queued durable task is updated: stores its new payload and priority (validated first). */
+  patchTask(entry, partial) {
+    const payload = partial.payload !== undefined ? payloadJson('updateTask', partial.payload) : undefined;
+    if (payload === undefined && partial.priority === undefined) return;
+    this._native.storeTaskPatch(entry.taskId, payload, partial.priority);
   }
 
   /** Brings a new pool's stored tasks back as live task objects, in their stored order. */
@@ -188,7 +195,7 @@ class SqliteStore {
         status: 'idle',
         idempotencyKey: r.key,
       };
-      pool._pending.set(r.taskId, { task, anonymous: false, settle: undefined, worker: undefined, key: r.key });
+      pool._pending.set(r.taskId, { task, anonymous: false, settle: undefined, worker: undefined, key: r.key, taskId: r.taskId });
       this._m._tasks.set(r.taskId, pool);
     }
     this._m._sync();

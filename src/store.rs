@@ -265,6 +265,18 @@ impl NativeEngine {
             })
     }
 
+    /// Stores a changed payload (JSON text) and/or priority of a durable task.
+    #[napi(catch_unwind)]
+    pub fn store_task_patch(
+        &self,
+        task: f64,
+        payload: Option<String>,
+        priority: Option<f64>,
+    ) -> bool {
+        self.runtime
+            .with(|e| e.store_task_patch(task as synchronik_core::TaskId, payload, priority))
+    }
+
     /// Brings the pool's stored tasks back into its queue (once per pool).
     #[napi(catch_unwind)]
     pub fn pool_restore(&self, pool: u32) -> Result<Vec<JsRestoredTask>> {

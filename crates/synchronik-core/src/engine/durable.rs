@@ -428,6 +428,26 @@ impl Engine {
         }
     }
 
+    /// Stores a change of a queued durable task: its payload (JSON text)
+    /// and/or its priority. False when the task is not durable.
+    pub fn store_task_patch(
+        &mut self,
+        task: TaskId,
+        payload: Option<String>,
+        priority: Option<f64>,
+    ) -> bool {
+        let Some(h) = &self.store else { return false };
+        let Some(key) = h.state.lock().tasks.get(&task).map(|d| d.key.clone()) else {
+            return false;
+        };
+        h.store.send(Op::TaskPatch {
+            key,
+            payload,
+            priority: priority.map(|p| if p.is_nan() { 0.0 } else { p }),
+        });
+        true
+    }
+
     /// Brings the stored tasks of the pool back into its queue, in their
     /// stored order (priority, then arrangement; the pool's next
     /// arrangement continues after them). A task that was running when the

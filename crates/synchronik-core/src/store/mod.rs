@@ -137,6 +137,12 @@ pub enum Op {
         key: String,
     },
     TaskDelete(String),
+    /// The task's payload (JSON text) and/or priority changed.
+    TaskPatch {
+        key: String,
+        payload: Option<String>,
+        priority: Option<f64>,
+    },
     History(HistoryRow),
     /// Replied to once everything before it is committed.
     Flush(Sender<Result<(), EngineError>>),

@@ -342,3 +342,34 @@ fn a_closed_store_refuses_reads_and_flushes() {
     assert!(store.flush().is_err());
     assert!(store.load_units().is_err());
 }
+
+#[test]
+fn a_patch_changes_payload_and_priority_even_in_the_insert_batch() {
+    let dir = TempDir::new();
+    let store = Store::open(dir.file("s.db"), StoreOptions::default()).unwrap();
+    store.send(Op::TaskInsert(task("a", 0.0, 1)));
+    store.send(Op::TaskInsert(task("b", 0.0, 2)));
+    store.send(Op::TaskPatch {
+        key: "b".into(),
+        payload: Some("{\"v\":2}".into()),
+        priority: Some(3.0),
+    });
+    store.flush().unwrap();
+    store.send(Op::TaskPatch {
+        key: "a".into(),
+        payload: None,
+        priority: Some(1.0),
+    });
+    store.flush().unwrap();
+    let tasks = store.load_tasks("default").unwrap();
+    assert_eq!(
+        tasks
+            .iter()
+            .map(|t| (t.key.as_str(), t.priority, t.payload.as_deref()))
+            .collect::<Vec<_>>(),
+        [
+            ("b", 3.0, Some("{\"v\":2}")),
+            ("a", 1.0, Some("{\"k\":\"a\"}"))
+        ]
+    );
+}

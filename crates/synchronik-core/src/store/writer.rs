@@ -39,6 +39,8 @@ enum TaskChange {
 pub(super) struct Batch {
     units: HashMap<String, UnitChange>,
     tasks: HashMap<String, TaskChange>,
+    /// Applied after `tasks`: (key, payload, priority).
+    patches: Vec<(String, Option<String>, Option<f64>)>,
     history: Vec<HistoryRow>,
 }
 
@@ -80,6 +82,11 @@ impl Batch {
                 };
                 self.tasks.insert(key, change);
             }
+            Op::TaskPatch {
+                key,
+                payload,
+                priority,
+            } => self.patches.push((key, payload, priority)),
             Op::History(row) => self.history.push(row),
             Op::Flush(_) | Op::Query(_) | Op::Shutdown => {}
         }
@@ -114,11 +121,15 @@ impl Batch {
                 .values()
                 .filter(|c| !matches!(c, TaskChange::Gone))
                 .count()
+            + self.patches.len()
             + self.history.len()
     }
 
     fn is_empty(&self) -> bool {
-        self.units.is_empty() && self.tasks.is_empty() && self.history.is_empty()
+        self.units.is_empty()
+            && self.tasks.is_empty()
+            && self.patches.is_empty()
+            && self.history.is_empty()
     }
 
     /// Applies the batch in one transaction.
@@ -197,6 +208,13 @@ impl Batch {
                     }
                     TaskChange::Gone => {}
                 }
+            }
+            for (key, payload, priority) in &self.patches {
+                tx.prepare_cached(
+                    "UPDATE tasks SET payload = CASE WHEN ?2 THEN ?3 ELSE payload END,
+                        priority = COALESCE(?4, priority) WHERE key = ?1",
+                )?
+                .execute(params![key, payload.is_some(), payload, priority])?;
             }
             if !self.history.is_empty() {
                 let mut stmt = tx.prepare_cached(
