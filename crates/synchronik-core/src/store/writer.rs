@@ -55,15 +55,12 @@ impl Batch {
     pub(super) fn add(&mut self, op: Op) {
         match op {
             Op::Unit(row) => {
-                let change = match self.units.remove(&row.id) {
+                let id = row.id.clone();
+                let change = match self.units.remove(&id) {
                     None => UnitChange::Upsert(row),
                     Some(UnitChange::Upsert(old)) => UnitChange::Upsert(merge_meta(row, &old)),
                     Some(UnitChange::Replace(old)) => UnitChange::Replace(merge_meta(row, &old)),
                     Some(UnitChange::Delete) => UnitChange::Replace(row),
-                };
-                let id = match &change {
-                    UnitChange::Upsert(r) | UnitChange::Replace(r) => r.id.clone(),
-                    UnitChange::Delete => unreachable!(),
                 };
                 self.units.insert(id, change);
             }
