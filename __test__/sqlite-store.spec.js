@@ -395,6 +395,29 @@ describe('opening', () => {
   });
 });
 
+describe('lifetime', () => {
+  test('a worker thread with a store commits what it was sent and closes the file when it exits', async () => {
+    const { Worker } = require('node:worker_threads');
+    const file = dbPath();
+    const worker = new Worker(
+      `
+      const { createSynchronikManager } = require(${JSON.stringify(ROOT)});
+      const m = createSynchronikManager({ storage: { sqlite: ${JSON.stringify(file)} } });
+      const pool = m.useWorkerPool(1);
+      for (let i = 0; i < 100; i++) pool.addTask({ name: 't' + i, handler: 'h', payload: { i } });
+    `,
+      { eval: true },
+    );
+    const code = await new Promise((resolve) => worker.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    const m = open();
+    const pool = m.useWorkerPool(1);
+    expect(pool.simulateRun()).toMatch(/^Execution sequence: 1\. t0, 2\. t1, /);
+    expect(m.getEngineStats().engine.queued).toBe(100);
+  });
+});
+
 describe('crash safety', () => {
   /** Starts the child; resolves { code, signal, stdout } when it ends. */
   function child(args) {
