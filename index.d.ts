@@ -753,6 +753,13 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
   /** Memory and CPU of this process and the engine's counts. */
   getEngineStats(): EngineStats;
 
+  /**
+   * Stops like {@link SynchronikManager.stop}, then lets go of what the
+   * manager holds: the SQLite store is committed and closed, and the engine's
+   * timer thread ends. A closed manager cannot be started again.
+   */
+  close(options?: StopOptions): Promise<void>;
+
   // --- Durable storage ----------------------------------------------------------------
 
   /**

@@ -396,6 +396,23 @@ describe('opening', () => {
 });
 
 describe('lifetime', () => {
+  test('close() commits, closes the file and ends the threads; the state is there for the next manager', async () => {
+    const a = open();
+    a.registerUnit({ id: 'w', run: () => 1 });
+    await a.runWorkerById('w');
+    a.useWorkerPool(1).addTask({ name: 'later', handler: 'h' });
+    await a.close();
+    expect(fs.existsSync(`${dbPath()}-wal`)).toBe(false);
+    await expect(a.flush()).resolves.toBeUndefined();
+    await expect(a.history()).rejects.toMatchObject({ code: 'ERR_STORAGE' });
+    const b = open();
+    const w = { id: 'w', run: () => 1 };
+    b.registerUnit(w);
+    expect(w.meta.runCount).toBe(1);
+    expect(b.useWorkerPool(1).simulateRun()).toBe('Execution sequence: 1. later');
+    await b.close();
+  });
+
   test('a worker thread with a store commits what it was sent and closes the file when it exits', async () => {
     const { Worker } = require('node:worker_threads');
     const file = dbPath();

@@ -1057,6 +1057,18 @@ class SynchronikManager extends EventEmitter {
     return done.then(() => (this._sqlite ? this._sqlite.committed() : undefined)).then(() => this._updateKeepAlive());
   }
 
+  /**
+   * Stops like stop(), then lets go of what the manager holds: the SQLite
+   * store is committed and closed (its file can be moved or deleted) and the
+   * engine's timer thread ends. A closed manager cannot be started again.
+   */
+  close(options) {
+    return this.stop(options).then(() => {
+      if (this._sqlite) this._sqlite.close();
+      this._native.dispose();
+    });
+  }
+
   // ---------------------------------------------------------------------
   // Storage
   // ---------------------------------------------------------------------

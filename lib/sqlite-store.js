@@ -202,8 +202,15 @@ class SqliteStore {
     if (rows.length > 0) this._m._milestone('storage:restored', { pool: pool.name, tasks: rows.length });
   }
 
+  /** Commits what is pending and closes the database (manager.close). */
+  close() {
+    this._closed = true;
+    this._native.storeClose();
+  }
+
   /** Resolves once every write so far is committed; rejects with ERR_STORAGE when one failed. */
   flush() {
+    if (this._closed) return Promise.resolve();
     return this._native.storeFlush().catch((e) => {
       throw fromNative(e);
     });
@@ -224,6 +231,7 @@ class SqliteStore {
 
   /** History rows, newest first (see manager.history). */
   async history(query) {
+    if (this._closed) throw new SynchronikError(`history: the SQLite store "${this.path}" is closed`, 'ERR_STORAGE');
     const rows = await this._native.storeHistory(query.unitId, query.limit, query.since).catch((e) => {
       throw fromNative(e);
     });

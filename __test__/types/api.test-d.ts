@@ -510,3 +510,4 @@ const storageStats = durable.getEngineStats().storage;
 if (storageStats) expectType<number>(storageStats.pendingWrites);
 const adapter: StorageAdapter = new FileStorageAdapter('state.json');
 void durable.useStorage(adapter);
+void durable.close({ timeoutMs: 100 }).then(() => undefined);
