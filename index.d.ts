@@ -209,6 +209,13 @@ export interface RunContext {
   emitMilestone(milestoneId: string, payload?: Record<string, any>): void;
   /** Reports progress of this attempt: `fraction` from 0 to 1, with an optional message. */
   progress(fraction: number, message?: string): void;
+  /**
+   * Set for a durable pool task (one that names a `handler`, on a manager
+   * with a SQLite store): the task's key, the same on every attempt and
+   * across restarts of the process. Use it to make side effects idempotent
+   * (tasks run at least once).
+   */
+  readonly idempotencyKey?: string;
 }
 
 /**
@@ -425,6 +432,76 @@ export interface ManagerOptions {
    * `manager.clock.advance()` / `runUntilIdle()` — for tests. Default `'system'`.
    */
   clock?: 'system' | 'manual';
+  /**
+   * Durable state in an embedded SQLite database, opened when the manager is
+   * created (a file that is not a valid database, or a path that cannot be
+   * created, throws a {@link SynchronikError} `ERR_STORAGE` there and the
+   * file is left unchanged). See {@link StorageOptions}.
+   */
+  storage?: StorageOptions;
+}
+
+/**
+ * The SQLite store: unit state (status, enabled, run statistics, lastRun,
+ * meta), pool tasks that name a handler (durable, run at least once), and
+ * a history of attempts.
+ */
+export interface StorageOptions {
+  /** The database file (created if missing; its directory must exist). */
+  sqlite: string;
+  /**
+   * The history of attempts (see {@link SynchronikManager.history}): `false`
+   * keeps none. Default: rows of the last 7 days, at most 100,000.
+   */
+  history?: false | { maxAgeMs?: number; maxRows?: number };
+}
+
+/** Where {@link SynchronikManager.useStorage} keeps unit state. */
+export interface StorageAdapter {
+  /** Stores the units (snapshots without functions). */
+  saveState(units: UnitSnapshot[]): Promise<void>;
+  /** The stored units, or null when there are none. */
+  loadState(): Promise<UnitSnapshot[] | null>;
+}
+
+/**
+ * Stores units as JSON in one file, written atomically (temporary file +
+ * rename). A missing file loads as null, a corrupt one as null with a
+ * console error.
+ */
+export class FileStorageAdapter implements StorageAdapter {
+  /** @param filePath default `'synchronik-state.json'`, resolved against the working directory */
+  constructor(filePath?: string);
+  readonly filePath: string;
+  saveState(units: UnitSnapshot[]): Promise<void>;
+  loadState(): Promise<UnitSnapshot[] | null>;
+}
+
+/** Filters of {@link SynchronikManager.history}. */
+export interface HistoryQuery {
+  /** Only attempts of this unit (for pool tasks: the pool worker that ran them). */
+  unitId?: string;
+  /** At most this many rows, the newest. Default 100. */
+  limit?: number;
+  /** Only attempts that started at or after this time. */
+  since?: Date | number;
+}
+
+/** One attempt, as {@link SynchronikManager.history} returns it. */
+export interface HistoryEntry {
+  /** The worker that ran the attempt (for a pool task: the pool worker). */
+  unitId: string;
+  /** Set for a durable pool task. */
+  task?: { name: string; pool: string; idempotencyKey: string };
+  /** The attempt number (for a durable task: counted across restarts). */
+  attempt: number;
+  startedAt: Date;
+  endedAt: Date;
+  durationMs: number;
+  /** How the attempt ended. `'stopped'`: ended by `stop({ timeoutMs })` (a durable task then runs again after a restart). */
+  outcome: 'completed' | 'error' | 'timeout' | 'cancelled' | 'stopped';
+  /** The error message of a failed attempt. */
+  error?: string;
 }
 
 /** Options of {@link SynchronikManager.stop}. */
@@ -473,6 +550,8 @@ export interface EngineStats {
     /** Measured event-loop lag in ms. */
     eventLoopLagMs: number;
   };
+  /** With a SQLite store: its size on disk (database and write-ahead log) and the writes not committed yet. */
+  storage?: { bytes: number; pendingWrites: number };
 }
 
 /**
@@ -673,6 +752,37 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
 
   /** Memory and CPU of this process and the engine's counts. */
   getEngineStats(): EngineStats;
+
+  /**
+   * Stops like {@link SynchronikManager.stop}, then lets go of what the
+   * manager holds: the SQLite store is committed and closed, and the engine's
+   * timer thread ends. A closed manager cannot be started again.
+   */
+  close(options?: StopOptions): Promise<void>;
+
+  // --- Durable storage ----------------------------------------------------------------
+
+  /**
+   * Persists unit state through `adapter` (e.g. a {@link FileStorageAdapter}):
+   * loads the stored state, brings it back onto registered units with the
+   * same ids (and onto units registered later with a stored id), then saves
+   * after every state change. A failing save is logged and never fails the
+   * call that caused it.
+   */
+  useStorage(adapter: StorageAdapter): Promise<void>;
+
+  /**
+   * Resolves once every change so far is committed — to the SQLite store
+   * (rejects with `ERR_STORAGE` when a write failed) or through the adapter
+   * of {@link SynchronikManager.useStorage}. Resolves at once without storage.
+   */
+  flush(): Promise<void>;
+
+  /**
+   * The history of attempts kept by the SQLite store, newest first. Rejects
+   * with `ERR_STORAGE` on a manager without one.
+   */
+  history(query?: HistoryQuery): Promise<HistoryEntry[]>;
 }
 
 /**
@@ -737,6 +847,8 @@ export interface Task<TPayload = any> {
   arrangementId: number;
   /** The task's current status. Written by the pool. */
   status: TaskStatus;
+  /** Set for a durable task (a `handler` task on a manager with a SQLite store); see {@link RunContext.idempotencyKey}. */
+  idempotencyKey?: string;
 }
 
 /** What a pool task starts from: a name and either an `execute` function or a `handler` name. */

@@ -14,8 +14,9 @@ import * as timers from './timers.mjs';
 import * as memory from './memory.mjs';
 import * as events from './events.mjs';
 import * as growth from './growth.mjs';
+import * as durable from './durable.mjs';
 
-const SCENARIOS = [dispatch, manual, timers, memory, events, growth];
+const SCENARIOS = [dispatch, manual, timers, memory, events, growth, durable];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

@@ -20,6 +20,7 @@ const v = require('./validate');
 const { IdTable } = require('./id-table');
 const { WorkerPool } = require('./pool');
 const { Persistence, validateAdapter } = require('./storage');
+const { SqliteStore, parseStorageOption, parseHistoryQuery, noStoreError } = require('./sqlite-store');
 
 const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
 
@@ -173,6 +174,7 @@ class SynchronikManager extends EventEmitter {
     if (options.clock !== undefined && options.clock !== 'system' && options.clock !== 'manual') {
       throw v.fail('createSynchronikManager', 'options.clock', "one of 'system', 'manual'", options.clock);
     }
+    const storage = options.storage !== undefined ? parseStorageOption(options.storage) : null;
     this.options = { loopInterval: 1000, watcherInterval: 60000, ...options };
 
     /** Unit objects by slot. */
@@ -239,6 +241,16 @@ class SynchronikManager extends EventEmitter {
     this._tasks = new IdTable();
     if (options.clock === 'manual') this.clock = new ManualClock(this);
     this._flush = () => this._flushOutcomes();
+    /** The SQLite store (options.storage), opened now so that a bad file fails here. */
+    this._sqlite = null;
+    if (storage) {
+      try {
+        this._sqlite = new SqliteStore(this, storage);
+      } catch (e) {
+        this._native.dispose();
+        throw e;
+      }
+    }
   }
 
   // ---------------------------------------------------------------------
@@ -279,6 +291,7 @@ class SynchronikManager extends EventEmitter {
    * that includes its change when storage is in use.
    */
   _persisted() {
+    if (this._sqlite) return this._sqlite.committed();
     if (!this._persistence) return Promise.resolve();
     const save = this._lastSave;
     return save ? save.then(noop) : this._persistence.flush();
@@ -537,6 +550,7 @@ class SynchronikManager extends EventEmitter {
     let fn = unit ? unit.run : undefined;
     let args;
     let pool;
+    let key;
     if (task >= 0) {
       // A pool task: the worker executes the task's function with its payload.
       const entry = this._tasks.get(task);
@@ -545,6 +559,7 @@ class SynchronikManager extends EventEmitter {
         pool = entry.pool;
         fn = pool._callee(entry, unit);
         args = entry.task !== null ? entry.task.payload : entry.payload;
+        key = entry.key;
       }
     }
     const retryable = (flags & 1) !== 0;
@@ -574,6 +589,8 @@ class SynchronikManager extends EventEmitter {
       this._native.reportRetryDelay(callId, Number.isFinite(delay) && delay > 0 ? delay : 0);
     }
     const ctx = new RunContext(this, callId, call, unit.id, attempt, pool);
+    // A durable task's key: the same on every attempt, across restarts.
+    if (key !== undefined) ctx.idempotencyKey = key;
     let returned;
     const live = this._liveness;
     live[1] = slot;
@@ -816,6 +833,7 @@ class SynchronikManager extends EventEmitter {
       if (kind === 'process') for (const w of unit.workers) this._persistence.hydrate(w);
       this._dirty = true;
     }
+    if (this._sqlite) this._sqlite.registered(unit, kind);
     this._sync();
     return unit;
   }
@@ -945,6 +963,7 @@ class SynchronikManager extends EventEmitter {
       for (const key of ENGINE_META) if (unit.meta && unit.meta[key] !== undefined) kept[key] = unit.meta[key];
       unit.meta = Object.assign(meta, kept);
       ensureMeta(unit);
+      if (this._sqlite) this._sqlite.metaChanged(unit);
     }
     const patch = patchSpec(config);
     if (status !== undefined) patch.status = status;
@@ -1106,7 +1125,19 @@ class SynchronikManager extends EventEmitter {
     this._started = false;
     const done = this._await(this._native.stop(Number.isFinite(timeoutMs) ? timeoutMs : undefined));
     this._sync();
-    return done.then(() => this._updateKeepAlive());
+    return done.then(() => (this._sqlite ? this._sqlite.committed() : undefined)).then(() => this._updateKeepAlive());
+  }
+
+  /**
+   * Stops like stop(), then lets go of what the manager holds: the SQLite
+   * store is committed and closed (its file can be moved or deleted) and the
+   * engine's timer thread ends. A closed manager cannot be started again.
+   */
+  close(options) {
+    return this.stop(options).then(() => {
+      if (this._sqlite) this._sqlite.close();
+      this._native.dispose();
+    });
   }
 
   // ---------------------------------------------------------------------
@@ -1130,6 +1161,29 @@ class SynchronikManager extends EventEmitter {
     });
   }
 
+  /**
+   * Resolves once every change so far is committed: to the SQLite store
+   * (rejects with ERR_STORAGE when a write failed), or saved through the
+   * adapter of useStorage. Resolves at once without storage.
+   */
+  flush() {
+    if (this._sqlite) return this._sqlite.flush();
+    if (this._persistence) return this._persistence.flush();
+    return Promise.resolve();
+  }
+
+  /**
+   * The history of attempts kept by the SQLite store, newest first:
+   * `[{ unitId, attempt, startedAt, endedAt, durationMs, outcome, error?, task? }]`.
+   */
+  history(query) {
+    return asPromise(() => {
+      const q = parseHistoryQuery(query);
+      if (!this._sqlite) throw noStoreError();
+      return this._sqlite.history(q);
+    });
+  }
+
   // ---------------------------------------------------------------------
   // Worker pools
   // ---------------------------------------------------------------------
@@ -1149,6 +1203,8 @@ class SynchronikManager extends EventEmitter {
     if (!pool) {
       pool = new WorkerPool(this, name);
       this._pools.set(name, pool);
+      // Tasks stored by an earlier process come back before any worker exists.
+      if (this._sqlite) this._sqlite.restorePool(pool);
     }
     pool.resize(size);
     return pool;
@@ -1182,11 +1238,13 @@ class SynchronikManager extends EventEmitter {
     this._lastCpu = cpu;
     this._lastCpuAt = now;
     const [units, running, dispatched, queued] = this._native.counts();
-    return {
+    const stats = {
       memory: { rss: mb(mem.rss), heapTotal: mb(mem.heapTotal), heapUsed: mb(mem.heapUsed), external: mb(mem.external) },
       cpu: `${cpuPercent.toFixed(2)}%`,
       engine: { units, running, queued, dispatched, eventLoopLagMs: 0 },
     };
+    if (this._sqlite) stats.storage = this._sqlite.stats();
+    return stats;
   }
 }
 

@@ -12,6 +12,37 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** One engine, owned by one JavaScript manager. */
 export declare class NativeEngine {
   /**
+   * Opens the SQLite store at `path` and makes the engine write through
+   * it. Fails with `ERR_STORAGE: …` (naming the path) when the file is
+   * not a valid database or cannot be created; the file is then left as
+   * it was.
+   */
+  openStore(path: string, history?: JsHistoryOptions | undefined | null): void
+  /** Resolves once every write so far is committed. */
+  storeFlush(): Promise<void>
+  /** Commits what is pending and closes the store (idempotent). */
+  storeClose(): void
+  /** History rows, newest first. */
+  storeHistory(unitId?: string | undefined | null, limit?: number | undefined | null, sinceMs?: number | undefined | null): Promise<Array<JsHistoryRow>>
+  /**
+   * `[bytes on disk (database + log), writes not committed yet]`, or
+   * null without a store.
+   */
+  storeStats(): Array<number> | null
+  /** Every stored unit. */
+  storedUnits(): Array<JsStoredUnit>
+  /** Writes the unit's row with the host's metadata (JSON text). */
+  storeUnit(id: string, meta?: string | undefined | null): boolean
+  /**
+   * Queues a task that names a handler and stores it with its payload
+   * (JSON text); null when a pending task has the same name.
+   */
+  poolAddDurable(pool: number, name: string, priority: number, handler: string, payload?: string | undefined | null): JsDurableAdded | null
+  /** Stores a changed payload (JSON text) and/or priority of a durable task. */
+  storeTaskPatch(task: number, payload?: string | undefined | null, priority?: number | undefined | null): boolean
+  /** Brings the pool's stored tasks back into its queue (once per pool). */
+  poolRestore(pool: number): Array<JsRestoredTask>
+  /**
    * Creates an engine. `wake` is called (on the JavaScript thread) when
    * the engine's thread produced records; it should call `drain()`.
    */
@@ -187,6 +218,14 @@ export interface JsDependency {
   conditional: boolean
 }
 
+/** A durable task queued by `poolAddDurable`. */
+export interface JsDurableAdded {
+  taskId: number
+  arrangementId: number
+  /** Empty when the task is not stored (no store, no handler). */
+  key: string
+}
+
 /** Options of a new engine. */
 export interface JsEngineOptions {
   /**
@@ -220,6 +259,29 @@ export interface JsEngineOptions {
   inbox?: Float64Array
 }
 
+/** History settings of a store. */
+export interface JsHistoryOptions {
+  /** Keep a history of attempts. @default true */
+  enabled: boolean
+  /** @default 7 days */
+  maxAgeMs?: number
+  /** @default 100000 */
+  maxRows?: number
+}
+
+/** One history row. */
+export interface JsHistoryRow {
+  unitId: string
+  taskKey?: string
+  taskName?: string
+  pool?: string
+  attempt: number
+  startedMs: number
+  endedMs: number
+  outcome: string
+  error?: string
+}
+
 /** A process to register, with its workers. */
 export interface JsProcessSpec {
   id: string
@@ -238,6 +300,32 @@ export interface JsProcessSpec {
   /** Parallel mode: at most this many workers at once. */
   concurrency?: number
   workers: Array<JsWorkerSpec>
+}
+
+/** A durable task brought back into a pool's queue. */
+export interface JsRestoredTask {
+  taskId: number
+  name: string
+  handler: string
+  /** JSON text. */
+  payload?: string
+  priority: number
+  arrangementId: number
+  key: string
+  /** Attempts started before this process. */
+  attempt: number
+}
+
+/** A unit's stored state. */
+export interface JsStoredUnit {
+  id: string
+  status: string
+  enabled: boolean
+  runCount: number
+  executionTimesMs: Array<number>
+  lastRunMs?: number
+  /** The host's metadata as JSON text. */
+  meta?: string
 }
 
 /** A worker to register. */

@@ -43,6 +43,8 @@ class PoolEntry {
     this.signal = undefined;
     this.onAbort = undefined;
     this.aborted = false;
+    /** A durable task's idempotency key (SQLite store). */
+    this.key = undefined;
   }
 
   /** The task object that `task` events carry. */
@@ -168,6 +170,8 @@ class WorkerPool {
     if (input.priority !== undefined) {
       v.check('addTask', 'task.priority', input.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
+    // With a SQLite store, a task that names a handler is stored (durable).
+    if (input.handler !== undefined && this._m._sqlite) return this._m._sqlite.addTask(this, input);
     return this._add(input);
   }
 
@@ -283,6 +287,8 @@ class WorkerPool {
     if (partial.priority !== undefined) {
       v.check('updateTask', 'partial.priority', partial.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
+    // A stored task's new payload must be storable; it is stored with the change.
+    if (entry.key !== undefined && this._m._sqlite) this._m._sqlite.patchTask(entry, partial);
     const { arrangementId: _a, status: _s, name: _n, ...rest } = partial;
     Object.assign(entry.task, rest);
     if (partial.priority !== undefined) this._native.poolReprioritize(this._id, name, partial.priority);
@@ -424,4 +430,4 @@ class WorkerPool {
   }
 }
 
-module.exports = { WorkerPool, abortError };
+module.exports = { WorkerPool, PoolEntry, abortError };

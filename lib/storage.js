@@ -74,6 +74,26 @@ function validateAdapter(method, adapter) {
 }
 
 /**
+ * Brings a stored entry (`{ status?, enabled?, meta?, lastRun? }`, as
+ * saveState wrote it) back onto a registered unit and into the engine,
+ * without announcing anything.
+ */
+function hydrateUnit(manager, unit, entry) {
+  const status = v.STATUSES.includes(entry.status) ? entry.status : undefined;
+  const enabled = typeof entry.enabled === 'boolean' ? entry.enabled : undefined;
+  const meta = v.isObject(entry.meta) ? entry.meta : undefined;
+  const runCount = meta && Number.isFinite(meta.runCount) ? meta.runCount : undefined;
+  const times = meta && Array.isArray(meta.executionTimesMs) ? meta.executionTimesMs.filter(Number.isFinite) : [];
+  const lastRun = entry.lastRun !== undefined ? new Date(entry.lastRun) : undefined;
+  const lastRunMs = lastRun && !Number.isNaN(lastRun.getTime()) ? lastRun.getTime() : undefined;
+  manager._native.restore(unit.id, status, enabled, runCount, Float64Array.from(times), lastRunMs);
+  if (status !== undefined && unit.status !== 'running') unit.status = status;
+  if (enabled !== undefined) unit.enabled = enabled;
+  if (meta) unit.meta = { ...unit.meta, ...meta };
+  if (lastRunMs !== undefined) unit.lastRun = new Date(lastRunMs);
+}
+
+/**
  * The manager's persistence: remembers stored state by unit id, hydrates
  * units with it, and saves after changes — coalesced (a burst of changes is
  * one write) and ordered (one save at a time, each newer than the last).
@@ -105,18 +125,7 @@ class Persistence {
     const entry = this._stored.get(unit.id);
     if (!entry) return;
     this._stored.delete(unit.id);
-    const status = v.STATUSES.includes(entry.status) ? entry.status : undefined;
-    const enabled = typeof entry.enabled === 'boolean' ? entry.enabled : undefined;
-    const meta = v.isObject(entry.meta) ? entry.meta : undefined;
-    const runCount = meta && Number.isFinite(meta.runCount) ? meta.runCount : undefined;
-    const times = meta && Array.isArray(meta.executionTimesMs) ? meta.executionTimesMs.filter(Number.isFinite) : [];
-    const lastRun = entry.lastRun !== undefined ? new Date(entry.lastRun) : undefined;
-    const lastRunMs = lastRun && !Number.isNaN(lastRun.getTime()) ? lastRun.getTime() : undefined;
-    this._m._native.restore(unit.id, status, enabled, runCount, Float64Array.from(times), lastRunMs);
-    if (status !== undefined && unit.status !== 'running') unit.status = status;
-    if (enabled !== undefined) unit.enabled = enabled;
-    if (meta) unit.meta = { ...unit.meta, ...meta };
-    if (lastRunMs !== undefined) unit.lastRun = new Date(lastRunMs);
+    hydrateUnit(this._m, unit, entry);
   }
 
   /** A state change happened; returns a promise that resolves once a save includes it. */
@@ -154,4 +163,4 @@ class Persistence {
   }
 }
 
-module.exports = { FileStorageAdapter, Persistence, validateAdapter, toStoredUnits };
+module.exports = { FileStorageAdapter, Persistence, validateAdapter, toStoredUnits, hydrateUnit };

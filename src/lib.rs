@@ -32,6 +32,7 @@ use synchronik_core::{
 
 mod fast;
 mod options;
+mod store;
 use options::{JsConfigPatch, JsEngineOptions, JsProcessSpec, JsWorkerSpec};
 
 /// Numbers per record in the outbound queue.

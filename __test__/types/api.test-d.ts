@@ -3,11 +3,14 @@
 
 import {
   createSynchronikManager,
+  FileStorageAdapter,
   runWorkerTasks,
   SynchronikError,
   type CompleteEvent,
   type Dependency,
+  type HistoryEntry,
   type ManagerOptions,
+  type StorageAdapter,
   type NewTask,
   type RunContext,
   type RunMode,
@@ -477,3 +480,34 @@ void [badStatus, badMode, noRun, noId, badWorkerStatus, badDelay, badOverlap, ba
 void [voidWorker, fixedDelay, typedHook, units, deps, snapshot, runCount, lastRun, parent, asError];
 void [stateChanges, execution, graphConfig, taskRunner, poolRun];
 void [mixedDeps, badConcurrency, badDependsOn, asyncCondition, typoDependency, badTaskStatus];
+
+// --- Durable storage ----------------------------------------------------------------
+
+const durable = createSynchronikManager({ storage: { sqlite: './state.db', history: { maxAgeMs: 86_400_000, maxRows: 1000 } } });
+createSynchronikManager({ storage: { sqlite: './state.db', history: false } });
+// @ts-expect-error the file is required
+createSynchronikManager({ storage: { history: false } });
+// @ts-expect-error history is false or an object
+createSynchronikManager({ storage: { sqlite: 'x.db', history: 'on' } });
+const jobs = durable.useWorkerPool(4, { name: 'jobs' });
+jobs.handle('charge', (payload: { amount: number }, ctx) => {
+  expectType<string | undefined>(ctx.idempotencyKey);
+  return payload.amount;
+});
+const charged = jobs.addTask({ name: 'charge-1', handler: 'charge', payload: { amount: 3 } });
+if (charged) expectType<string | undefined>(charged.idempotencyKey);
+void durable.flush().then(() => undefined);
+void durable.history({ unitId: 'w', limit: 10, since: new Date() }).then((rows: HistoryEntry[]) => {
+  const row = rows[0];
+  expectType<Date>(row.startedAt);
+  expectType<number>(row.attempt);
+  expectType<string | undefined>(row.error);
+  expectType<string | undefined>(row.task?.idempotencyKey);
+});
+// @ts-expect-error since is a Date or a number
+void durable.history({ since: 'yesterday' });
+const storageStats = durable.getEngineStats().storage;
+if (storageStats) expectType<number>(storageStats.pendingWrites);
+const adapter: StorageAdapter = new FileStorageAdapter('state.json');
+void durable.useStorage(adapter);
+void durable.close({ timeoutMs: 100 }).then(() => undefined);

@@ -61,6 +61,9 @@ pub enum EngineError {
     /// The user's `run` failed (threw, rejected); the message is the user's.
     #[error("{message}")]
     RunFailed { id: String, message: String },
+    /// The durable store cannot be opened, read or written.
+    #[error("SQLite store \"{path}\": {message}")]
+    Storage { path: String, message: String },
 }
 
 impl EngineError {
@@ -78,6 +81,7 @@ impl EngineError {
             EngineError::UnknownDependency { .. } => ErrorCode::UnknownDependency,
             EngineError::DependencyCycle { .. } => ErrorCode::DependencyCycle,
             EngineError::Cancelled { .. } => ErrorCode::Cancelled,
+            EngineError::Storage { .. } => ErrorCode::Storage,
         }
     }
 
@@ -96,6 +100,7 @@ impl EngineError {
             | EngineError::WorkerFailed { worker, .. }
             | EngineError::UnknownDependency { worker, .. }
             | EngineError::DependencyCycle { worker, .. } => worker,
+            EngineError::Storage { .. } => "",
         }
     }
 }
@@ -116,6 +121,7 @@ pub enum ErrorCode {
     UnknownDependency = 9,
     DependencyCycle = 10,
     Cancelled = 11,
+    Storage = 12,
 }
 
 impl ErrorCode {
@@ -133,6 +139,7 @@ impl ErrorCode {
             ErrorCode::UnknownDependency => "ERR_UNKNOWN_DEPENDENCY",
             ErrorCode::DependencyCycle => "ERR_DEPENDENCY_CYCLE",
             ErrorCode::Cancelled => "ERR_CANCELLED",
+            ErrorCode::Storage => "ERR_STORAGE",
         }
     }
 }

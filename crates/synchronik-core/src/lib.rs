@@ -20,12 +20,14 @@ pub mod event;
 pub mod ids;
 pub mod registry;
 pub mod runtime;
+pub mod store;
 pub mod timer;
 pub mod unit;
 
 pub use clock::{ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock};
 pub use engine::{
-    AddError, Engine, EngineOptions, Liveness, Outcome, PoolId, RestoredState, TaskSpec, TaskStatus,
+    AddError, Engine, EngineOptions, Liveness, Outcome, PoolId, RestoredState, RestoredTask,
+    TaskSpec, TaskStatus,
 };
 pub use error::{EngineError, ErrorCode};
 pub use event::{
@@ -34,6 +36,9 @@ pub use event::{
 };
 pub use registry::{Registry, Unit, UnitBody};
 pub use runtime::{ClockChoice, Runtime, Wake};
+pub use store::{
+    HistoryQuery, HistoryRow, Retention, Store, StoreOptions, TaskRow, UnitRow, WeakStore,
+};
 pub use unit::{
     CommonSpec, ConfigPatch, Dependency, Meta, Overlap, ProcessConfig, ProcessSpec, RetryDelay,
     RunMode, Slot, Status, UnitKind, UnitSpec, WorkerConfig, WorkerSpec, EXECUTION_TIMES_KEPT,

@@ -90,6 +90,7 @@ impl Runtime {
     pub fn with<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> R {
         let mut engine = self.shared.engine.lock();
         let r = f(&mut engine);
+        engine.store_sync();
         if engine.take_deadlines_changed() {
             self.shared.cv.notify_one();
         }
@@ -122,7 +123,9 @@ impl Runtime {
         match engine.next_deadline() {
             Some(t) if t <= limit => {
                 clock.set(t);
-                engine.fire_due(t) > 0
+                let fired = engine.fire_due(t) > 0;
+                engine.store_sync();
+                fired
             }
             _ => false,
         }
@@ -169,6 +172,7 @@ fn timer_thread(shared: &Shared, clock: &SystemClock, wake: &Wake) {
                         engine.fire_due(now)
                     }))
                     .unwrap_or(1);
+                    engine.store_sync();
                     if fired > 0 {
                         // Deliver outside the lock: the host's wake-up may
                         // need the engine (it never blocks on JavaScript).

@@ -14,11 +14,13 @@
 
 use std::sync::Arc;
 
+mod durable;
 mod graph;
 mod pool;
 mod schedule;
 mod watch;
 
+pub use durable::RestoredTask;
 pub use pool::{AddError, PoolId, TaskSpec, TaskStatus};
 
 use crate::clock::{ms_to_nanos, nanos_to_ms, Clock, Nanos};
@@ -197,6 +199,8 @@ pub struct Engine {
     sched: schedule::SchedulerState,
     watcher: watch::WatcherState,
     pools: pool::PoolState,
+    /// The durable store, when one is set (see `durable.rs`).
+    store: Option<Box<durable::StoreHook>>,
 }
 
 impl Engine {
@@ -218,6 +222,7 @@ impl Engine {
             sched: schedule::SchedulerState::default(),
             watcher: watch::WatcherState::default(),
             pools: pool::PoolState::default(),
+            store: None,
         }
     }
 
@@ -248,6 +253,9 @@ impl Engine {
     }
 
     fn emit(&self, event: Event) {
+        if let Some(store) = &self.store {
+            store.on_event(&event, self);
+        }
         self.sink.emit(event);
     }
 
@@ -742,6 +750,10 @@ impl Engine {
             run.stall_reported = false;
         }
         self.calls.insert(call, run_id);
+        let invocation = match &self.store {
+            Some(store) => store.on_invoke(invocation, self),
+            None => invocation,
+        };
         self.invoker.invoke(invocation);
     }
 

@@ -661,6 +661,83 @@ impl Engine {
     }
 }
 
+// ----------------------------------------------------------------------
+// What the durable store needs of the pools (see durable.rs).
+// ----------------------------------------------------------------------
+
+impl Engine {
+    /// Whether `slot` is a worker of a pool.
+    pub fn is_pool_worker(&self, slot: Slot) -> bool {
+        self.pools.of_worker.contains_key(&slot)
+    }
+
+    /// The name of the pool.
+    pub fn pool_name(&self, pool: PoolId) -> Option<&str> {
+        self.pools.pools.get(pool as usize).map(|p| p.name.as_str())
+    }
+
+    /// The arrangement id the pool's next task gets.
+    pub(super) fn pool_next_arrangement(&self, pool: PoolId) -> u64 {
+        self.pools
+            .pools
+            .get(pool as usize)
+            .map_or(0, |p| p.next_arrangement)
+    }
+
+    /// Puts a task back into the queue with the arrangement id it had (a
+    /// restored task), without dispatching; the pool's next arrangement
+    /// continues after it. False when the pool does not exist or the
+    /// place is taken.
+    pub(super) fn pool_requeue(
+        &mut self,
+        pool: PoolId,
+        id: TaskId,
+        spec: TaskSpec,
+        arrangement: u64,
+    ) -> bool {
+        let Some(p) = self.pools.pools.get_mut(pool as usize) else {
+            return false;
+        };
+        let key = Key {
+            priority: if spec.priority.is_nan() {
+                0.0
+            } else {
+                spec.priority
+            },
+            arrangement,
+        };
+        if p.queue.contains_key(&key) {
+            return false;
+        }
+        p.next_arrangement = p.next_arrangement.max(arrangement.saturating_add(1));
+        p.queue.insert(key, id);
+        let names = Some(Box::new(TaskNames {
+            name: spec.name,
+            handler: spec.handler,
+        }));
+        self.pools.tasks.insert(
+            id,
+            Task {
+                pool,
+                status: TaskStatus::Idle,
+                key,
+                names,
+            },
+        );
+        true
+    }
+
+    /// The id the pool's next task gets.
+    pub(super) fn pool_next_task_id(&self) -> TaskId {
+        self.pools.tasks.next
+    }
+
+    /// A fresh task id (a restored task's).
+    pub(super) fn pool_allocate_task_id(&mut self) -> TaskId {
+        self.pools.tasks.allocate(1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,510 @@
+//! The engine's side of the durable store ([`crate::store`]).
+//!
+//! With a store set, the engine itself decides what is written and when:
+//!
+//! - a unit's row (status, enabled, run count, execution times, last run,
+//!   and the host's metadata) whenever one of those changed — pool workers
+//!   excepted, their state is the pool's machinery;
+//! - a durable pool task (one that names a handler and was added with
+//!   [`Engine::pool_add_durable`]) when it is queued, each time an attempt
+//!   starts (attempt + 1, `running`), and its deletion when it ends;
+//! - one history row per attempt of a worker and of a durable task.
+//!
+//! It observes the engine at two points only — every [`Event`] it emits and
+//! every [`Invocation`] it starts — and batches unit rows until the end of
+//! the step ([`Engine::store_sync`], called by the [`crate::Runtime`] after
+//! every call into the engine), so a run that changes a unit four times
+//! writes it once.
+
+use std::collections::{HashMap, HashSet};
+
+use parking_lot::Mutex;
+
+use super::{Engine, RestoredState};
+use crate::error::EngineError;
+use crate::event::{CallId, Event, Failure, Invocation, TaskId, TaskOutcome};
+use crate::store::{HistoryRow, Op, Store, TaskRow, UnitRow};
+use crate::unit::{Slot, Status};
+use crate::{AddError, PoolId, TaskSpec};
+
+/// A durable task brought back from the store into a pool's queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoredTask {
+    pub task: TaskId,
+    pub name: String,
+    pub handler: String,
+    /// JSON text, as the host gave it.
+    pub payload: Option<String>,
+    pub priority: f64,
+    pub arrangement: u64,
+    pub key: String,
+    /// Attempts started before (the next one is `attempt + 1`).
+    pub attempt: u32,
+}
+
+#[derive(Debug)]
+struct Durable {
+    key: String,
+    pool: String,
+    name: String,
+    attempt: u32,
+    started_ms: f64,
+    worker: Option<String>,
+}
+
+#[derive(Debug)]
+struct OpenAttempt {
+    call: CallId,
+    unit: String,
+    attempt: u32,
+    started_ms: f64,
+}
+
+#[derive(Debug, Default)]
+struct HookState {
+    /// Units whose row must be written at the end of the step.
+    dirty: HashSet<Slot>,
+    /// Metadata (JSON) to write with a unit's next row.
+    meta: HashMap<Slot, String>,
+    /// Ids of units that have a row, by slot (slots are never reused).
+    ids: HashMap<Slot, String>,
+    tasks: HashMap<TaskId, Durable>,
+    /// Attempts of workers in flight, for their history rows.
+    open: HashMap<Slot, Vec<OpenAttempt>>,
+    restored_pools: HashSet<String>,
+}
+
+/// The store and what the engine keeps to write it.
+pub(super) struct StoreHook {
+    store: Store,
+    history: bool,
+    state: Mutex<HookState>,
+}
+
+impl std::fmt::Debug for StoreHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreHook")
+            .field("store", &self.store)
+            .finish()
+    }
+}
+
+fn outcome_of(failure: &Failure) -> &'static str {
+    match failure {
+        Failure::Engine(EngineError::Stopped { .. }) => "stopped",
+        Failure::Engine(EngineError::Cancelled { .. }) => "cancelled",
+        Failure::Engine(EngineError::Timeout { .. }) => "timeout",
+        _ => "error",
+    }
+}
+
+impl StoreHook {
+    fn history_row(&self, open: OpenAttempt, now: f64, outcome: &str, error: Option<String>) {
+        self.store.send(Op::History(HistoryRow {
+            unit_id: open.unit,
+            task_key: None,
+            task_name: None,
+            pool: None,
+            attempt: open.attempt,
+            started_ms: open.started_ms,
+            ended_ms: now,
+            outcome: outcome.to_owned(),
+            error,
+        }));
+    }
+
+    /// Takes the open attempt of `slot` that matches: the call when known,
+    /// else the attempt number, else the oldest.
+    fn take_open(
+        state: &mut HookState,
+        slot: Slot,
+        call: Option<CallId>,
+        attempt: Option<u32>,
+    ) -> Option<OpenAttempt> {
+        let list = state.open.get_mut(&slot)?;
+        let at = call
+            .and_then(|c| list.iter().position(|o| o.call == c))
+            .or_else(|| attempt.and_then(|a| list.iter().position(|o| o.attempt == a)))
+            .or(if list.is_empty() { None } else { Some(0) })?;
+        let open = list.remove(at);
+        if list.is_empty() {
+            state.open.remove(&slot);
+        }
+        Some(open)
+    }
+
+    /// Sees every event the engine emits, before the host does.
+    pub(super) fn on_event(&self, event: &Event, engine: &Engine) {
+        match event {
+            Event::Status { unit, .. }
+            | Event::Enabled { unit, .. }
+            | Event::Stats { unit, .. }
+            | Event::LastRun { unit, .. }
+                if !engine.is_pool_worker(*unit) =>
+            {
+                self.state.lock().dirty.insert(*unit);
+            }
+            Event::Released { unit } => {
+                let mut s = self.state.lock();
+                s.dirty.remove(unit);
+                s.meta.remove(unit);
+                s.open.remove(unit);
+                if let Some(id) = s.ids.remove(unit) {
+                    self.store.send(Op::UnitDelete(id));
+                }
+            }
+            Event::Retry {
+                unit,
+                attempt,
+                failure,
+                ..
+            } if self.history => {
+                let call = match failure {
+                    Failure::User { call, .. } => Some(*call),
+                    Failure::Engine(_) => None,
+                };
+                let open = Self::take_open(&mut self.state.lock(), *unit, call, Some(*attempt));
+                if let Some(open) = open {
+                    let now = engine.clock.wall_ms();
+                    self.history_row(open, now, outcome_of(failure), Some(failure.message()));
+                }
+            }
+            Event::Completed {
+                unit,
+                call: Some(call),
+                ..
+            } if self.history => {
+                let open = Self::take_open(&mut self.state.lock(), *unit, Some(*call), None);
+                if let Some(open) = open {
+                    self.history_row(open, engine.clock.wall_ms(), "completed", None);
+                }
+            }
+            Event::Errored {
+                unit,
+                failure,
+                culprit: None,
+            } if self.history => {
+                let call = match failure {
+                    Failure::User { call, .. } => Some(*call),
+                    Failure::Engine(_) => None,
+                };
+                let open = Self::take_open(&mut self.state.lock(), *unit, call, None);
+                if let Some(open) = open {
+                    let now = engine.clock.wall_ms();
+                    self.history_row(open, now, outcome_of(failure), Some(failure.message()));
+                }
+            }
+            Event::TaskDone { task, outcome } => {
+                let Some(d) = self.state.lock().tasks.remove(task) else {
+                    return;
+                };
+                let stopped = matches!(
+                    outcome,
+                    TaskOutcome::Failed(Failure::Engine(
+                        EngineError::Stopped { .. } | EngineError::Released { .. }
+                    ))
+                );
+                if stopped {
+                    // Ended by the engine, not by the task: it stays stored
+                    // and runs again (attempt + 1) after a restart.
+                    self.store.send(Op::TaskRequeue { key: d.key.clone() });
+                } else {
+                    self.store.send(Op::TaskDelete(d.key.clone()));
+                }
+                let Some(worker) = d.worker else { return };
+                if !self.history {
+                    return;
+                }
+                let (outcome, error) = match outcome {
+                    TaskOutcome::Completed { .. } => ("completed", None),
+                    TaskOutcome::Cancelled => ("cancelled", None),
+                    TaskOutcome::Failed(f) => (outcome_of(f), Some(f.message())),
+                };
+                self.store.send(Op::History(HistoryRow {
+                    unit_id: worker,
+                    task_key: Some(d.key),
+                    task_name: Some(d.name),
+                    pool: Some(d.pool),
+                    attempt: d.attempt,
+                    started_ms: d.started_ms,
+                    ended_ms: engine.clock.wall_ms(),
+                    outcome: outcome.to_owned(),
+                    error,
+                }));
+            }
+            _ => {}
+        }
+    }
+
+    /// Sees every attempt the engine starts; a durable task's attempt
+    /// number is its count across restarts.
+    pub(super) fn on_invoke(&self, mut invocation: Invocation, engine: &Engine) -> Invocation {
+        match invocation.task {
+            Some(task) => {
+                let mut s = self.state.lock();
+                if let Some(d) = s.tasks.get_mut(&task) {
+                    d.attempt += 1;
+                    d.started_ms = engine.clock.wall_ms();
+                    d.worker = engine.registry.get(invocation.unit).map(|u| u.id.clone());
+                    invocation.attempt = d.attempt;
+                    self.store.send(Op::TaskStart {
+                        key: d.key.clone(),
+                        attempt: d.attempt,
+                    });
+                }
+            }
+            None if self.history => {
+                if let Some(unit) = engine.registry.get(invocation.unit) {
+                    let open = OpenAttempt {
+                        call: invocation.call,
+                        unit: unit.id.clone(),
+                        attempt: invocation.attempt,
+                        started_ms: engine.clock.wall_ms(),
+                    };
+                    self.state
+                        .lock()
+                        .open
+                        .entry(invocation.unit)
+                        .or_default()
+                        .push(open);
+                }
+            }
+            None => {}
+        }
+        invocation
+    }
+}
+
+impl Engine {
+    /// Writes state through `store` from now on.
+    pub fn set_store(&mut self, store: Store) {
+        let history = store.keeps_history();
+        self.store = Some(Box::new(StoreHook {
+            store,
+            history,
+            state: Mutex::new(HookState::default()),
+        }));
+    }
+
+    /// The store, if one is set.
+    pub fn durable_store(&self) -> Option<&Store> {
+        self.store.as_ref().map(|h| &h.store)
+    }
+
+    /// Every unit row stored (for the host to hydrate units it registers).
+    pub fn stored_units(&self) -> Result<Vec<UnitRow>, EngineError> {
+        match self.durable_store() {
+            Some(s) => s.load_units(),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Writes the unit's row now (at the end of this step) with the host's
+    /// metadata `meta` (JSON text; `None` keeps what is stored). Pool
+    /// workers are not stored. Returns false for an unknown id.
+    pub fn store_unit(&mut self, id: &str, meta: Option<String>) -> bool {
+        let Some(slot) = self.registry.slot_of(id) else {
+            return false;
+        };
+        if self.is_pool_worker(slot) {
+            return true;
+        }
+        if let Some(h) = &self.store {
+            let mut s = h.state.lock();
+            s.dirty.insert(slot);
+            if let Some(m) = meta {
+                s.meta.insert(slot, m);
+            }
+        }
+        true
+    }
+
+    /// Restores a unit from its stored row; see [`Engine::restore`].
+    pub fn restore_row(&mut self, row: &UnitRow) -> bool {
+        let state = RestoredState {
+            status: Status::parse(&row.status),
+            enabled: Some(row.enabled),
+            run_count: Some(row.run_count),
+            execution_times_ms: row.execution_times_ms.clone(),
+            last_run_ms: row.last_run_ms,
+        };
+        self.restore(&row.id, &state)
+    }
+
+    /// Sends the rows of the units changed in this step. The runtime calls
+    /// it after every call into the engine; without a store it does nothing.
+    pub fn store_sync(&mut self) {
+        let Some(h) = &self.store else { return };
+        let (dirty, mut meta) = {
+            let mut s = h.state.lock();
+            if s.dirty.is_empty() {
+                return;
+            }
+            (std::mem::take(&mut s.dirty), std::mem::take(&mut s.meta))
+        };
+        let mut written = Vec::with_capacity(dirty.len());
+        for slot in dirty {
+            let Some(u) = self.registry.get(slot) else {
+                continue;
+            };
+            h.store.send(Op::Unit(UnitRow {
+                id: u.id.clone(),
+                status: u.status.as_str().to_owned(),
+                enabled: u.enabled,
+                run_count: u.meta.run_count,
+                execution_times_ms: u.meta.execution_times_ms.iter().copied().collect(),
+                last_run_ms: u.last_run_ms,
+                meta: meta.remove(&slot),
+            }));
+            written.push((slot, u.id.clone()));
+        }
+        let mut s = h.state.lock();
+        for (slot, id) in written {
+            s.ids.insert(slot, id);
+        }
+    }
+
+    /// Queues a durable task: like [`Engine::pool_add`], and stored with
+    /// its payload (JSON text) until it ends. Returns the task id, the
+    /// arrangement id and the idempotency key. Without a store, or for a
+    /// task without a handler, the task is queued in memory only and the
+    /// key is empty.
+    pub fn pool_add_durable(
+        &mut self,
+        pool: PoolId,
+        spec: TaskSpec,
+        payload: Option<String>,
+    ) -> Result<(TaskId, u64, String), AddError> {
+        let (Some(h), Some(name), Some(handler)) = (&self.store, &spec.name, &spec.handler) else {
+            return self
+                .pool_add(pool, spec)
+                .map(|(t, a)| (t, a, String::new()));
+        };
+        let pool_name = self.pool_name(pool).ok_or(AddError::NoPool)?.to_owned();
+        // The ids pool_add will hand out, so that the task is known as
+        // durable before it is dispatched (which can happen inside pool_add).
+        let task = self.pool_next_task_id();
+        let arrangement = self.pool_next_arrangement(pool);
+        let key = h.store.new_key();
+        let priority = if spec.priority.is_nan() {
+            0.0
+        } else {
+            spec.priority
+        };
+        h.store.send(Op::TaskInsert(TaskRow {
+            key: key.clone(),
+            pool: pool_name.clone(),
+            name: name.clone(),
+            handler: handler.clone(),
+            payload,
+            priority,
+            arrangement,
+            attempt: 0,
+            status: "queued".into(),
+        }));
+        h.state.lock().tasks.insert(
+            task,
+            Durable {
+                key: key.clone(),
+                pool: pool_name,
+                name: name.clone(),
+                attempt: 0,
+                started_ms: 0.0,
+                worker: None,
+            },
+        );
+        match self.pool_add(pool, spec) {
+            Ok((id, arr)) => {
+                debug_assert_eq!((id, arr), (task, arrangement));
+                Ok((id, arr, key))
+            }
+            Err(e) => {
+                if let Some(h) = &self.store {
+                    h.state.lock().tasks.remove(&task);
+                    h.store.send(Op::TaskDelete(key));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Stores a change of a queued durable task: its payload (JSON text)
+    /// and/or its priority. False when the task is not durable.
+    pub fn store_task_patch(
+        &mut self,
+        task: TaskId,
+        payload: Option<String>,
+        priority: Option<f64>,
+    ) -> bool {
+        let Some(h) = &self.store else { return false };
+        let Some(key) = h.state.lock().tasks.get(&task).map(|d| d.key.clone()) else {
+            return false;
+        };
+        h.store.send(Op::TaskPatch {
+            key,
+            payload,
+            priority: priority.map(|p| if p.is_nan() { 0.0 } else { p }),
+        });
+        true
+    }
+
+    /// Brings the stored tasks of the pool back into its queue, in their
+    /// stored order (priority, then arrangement; the pool's next
+    /// arrangement continues after them). A task that was running when the
+    /// process ended runs again with attempt + 1. Once per pool; without a
+    /// store, nothing.
+    pub fn pool_restore(&mut self, pool: PoolId) -> Result<Vec<RestoredTask>, EngineError> {
+        let Some(name) = self.pool_name(pool).map(str::to_owned) else {
+            return Ok(Vec::new());
+        };
+        let Some(h) = &self.store else {
+            return Ok(Vec::new());
+        };
+        if !h.state.lock().restored_pools.insert(name.clone()) {
+            return Ok(Vec::new());
+        }
+        let rows = h.store.load_tasks(&name)?;
+        let mut restored = Vec::with_capacity(rows.len());
+        for row in rows {
+            let task = self.pool_allocate_task_id();
+            let spec = TaskSpec {
+                name: Some(row.name.clone()),
+                priority: row.priority,
+                handler: Some(row.handler.clone()),
+            };
+            if !self.pool_requeue(pool, task, spec, row.arrangement) {
+                continue;
+            }
+            if let Some(h) = &self.store {
+                if row.status != "queued" {
+                    h.store.send(Op::TaskRequeue {
+                        key: row.key.clone(),
+                    });
+                }
+                h.state.lock().tasks.insert(
+                    task,
+                    Durable {
+                        key: row.key.clone(),
+                        pool: name.clone(),
+                        name: row.name.clone(),
+                        attempt: row.attempt,
+                        started_ms: 0.0,
+                        worker: None,
+                    },
+                );
+            }
+            restored.push(RestoredTask {
+                task,
+                name: row.name,
+                handler: row.handler,
+                payload: row.payload,
+                priority: row.priority,
+                arrangement: row.arrangement,
+                key: row.key,
+                attempt: row.attempt,
+            });
+        }
+        self.pool_dispatch(pool);
+        Ok(restored)
+    }
+}

@@ -1,0 +1,355 @@
+//! The writer thread: group commit of folded batches.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use rusqlite::{params, Connection};
+
+use super::{storage_error, times_json, HistoryRow, Op, Retention, TaskRow, UnitRow};
+use crate::error::EngineError;
+
+/// At most this many writes go into one transaction.
+const MAX_BATCH: u64 = 20_000;
+/// History retention runs at least this often while rows are written.
+const RETENTION_EVERY: Duration = Duration::from_secs(10);
+
+enum UnitChange {
+    Upsert(UnitRow),
+    /// The row is deleted, then written anew.
+    Replace(UnitRow),
+    Delete,
+}
+
+enum TaskChange {
+    Insert(TaskRow),
+    Update {
+        attempt: Option<u32>,
+        status: &'static str,
+    },
+    Delete,
+    /// Inserted and deleted in the same batch: nothing reaches the disk.
+    Gone,
+}
+
+/// One batch of writes, folded so each unit and each task is written once.
+#[derive(Default)]
+pub(super) struct Batch {
+    units: HashMap<String, UnitChange>,
+    tasks: HashMap<String, TaskChange>,
+    /// Applied after `tasks`: (key, payload, priority).
+    patches: Vec<(String, Option<String>, Option<f64>)>,
+    history: Vec<HistoryRow>,
+}
+
+fn merge_meta(mut new: UnitRow, old: &UnitRow) -> UnitRow {
+    if new.meta.is_none() {
+        new.meta.clone_from(&old.meta);
+    }
+    new
+}
+
+impl Batch {
+    pub(super) fn add(&mut self, op: Op) {
+        match op {
+            Op::Unit(row) => {
+                let id = row.id.clone();
+                let change = match self.units.remove(&id) {
+                    None => UnitChange::Upsert(row),
+                    Some(UnitChange::Upsert(old)) => UnitChange::Upsert(merge_meta(row, &old)),
+                    Some(UnitChange::Replace(old)) => UnitChange::Replace(merge_meta(row, &old)),
+                    Some(UnitChange::Delete) => UnitChange::Replace(row),
+                };
+                self.units.insert(id, change);
+            }
+            Op::UnitDelete(id) => {
+                self.units.insert(id, UnitChange::Delete);
+            }
+            Op::TaskInsert(row) => {
+                self.tasks.insert(row.key.clone(), TaskChange::Insert(row));
+            }
+            Op::TaskStart { key, attempt } => self.update_task(key, Some(attempt), "running"),
+            Op::TaskRequeue { key } => self.update_task(key, None, "queued"),
+            Op::TaskDelete(key) => {
+                let change = match self.tasks.remove(&key) {
+                    Some(TaskChange::Insert(_) | TaskChange::Gone) => TaskChange::Gone,
+                    _ => TaskChange::Delete,
+                };
+                self.tasks.insert(key, change);
+            }
+            Op::TaskPatch {
+                key,
+                payload,
+                priority,
+            } => self.patches.push((key, payload, priority)),
+            Op::History(row) => self.history.push(row),
+            Op::Flush(_) | Op::Query(_) | Op::Shutdown => {}
+        }
+    }
+
+    fn update_task(&mut self, key: String, attempt: Option<u32>, status: &'static str) {
+        let change = match self.tasks.remove(&key) {
+            Some(TaskChange::Insert(mut row)) => {
+                if let Some(a) = attempt {
+                    row.attempt = a;
+                }
+                row.status = status.to_owned();
+                TaskChange::Insert(row)
+            }
+            Some(TaskChange::Update { attempt: old, .. }) => TaskChange::Update {
+                attempt: attempt.or(old),
+                status,
+            },
+            Some(TaskChange::Gone) => TaskChange::Gone,
+            Some(TaskChange::Delete) => TaskChange::Delete,
+            None => TaskChange::Update { attempt, status },
+        };
+        self.tasks.insert(key, change);
+    }
+
+    /// Rows this batch writes (for tests of the folding).
+    #[cfg(test)]
+    pub(super) fn writes(&self) -> usize {
+        self.units.len()
+            + self
+                .tasks
+                .values()
+                .filter(|c| !matches!(c, TaskChange::Gone))
+                .count()
+            + self.patches.len()
+            + self.history.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.units.is_empty()
+            && self.tasks.is_empty()
+            && self.patches.is_empty()
+            && self.history.is_empty()
+    }
+
+    /// Applies the batch in one transaction.
+    pub(super) fn apply(self, conn: &mut Connection) -> rusqlite::Result<()> {
+        if self.is_empty() {
+            return Ok(());
+        }
+        let tx = conn.transaction()?;
+        {
+            for (id, change) in self.units {
+                let upsert = |row: &UnitRow| -> rusqlite::Result<usize> {
+                    let mut stmt = tx.prepare_cached(
+                        "INSERT INTO units (id, status, enabled, run_count, execution_times, last_run_ms, meta)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                         ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+                            enabled = excluded.enabled, run_count = excluded.run_count,
+                            execution_times = excluded.execution_times,
+                            last_run_ms = excluded.last_run_ms,
+                            meta = COALESCE(excluded.meta, units.meta)",
+                    )?;
+                    stmt.execute(params![
+                        row.id,
+                        row.status,
+                        i64::from(row.enabled),
+                        row.run_count.min(i64::MAX as u64) as i64,
+                        times_json(&row.execution_times_ms),
+                        row.last_run_ms,
+                        row.meta,
+                    ])
+                };
+                let delete = || -> rusqlite::Result<usize> {
+                    tx.prepare_cached("DELETE FROM units WHERE id = ?1")?
+                        .execute([&id])
+                };
+                match change {
+                    UnitChange::Upsert(row) => {
+                        upsert(&row)?;
+                    }
+                    UnitChange::Replace(row) => {
+                        delete()?;
+                        upsert(&row)?;
+                    }
+                    UnitChange::Delete => {
+                        delete()?;
+                    }
+                }
+            }
+            for (key, change) in self.tasks {
+                match change {
+                    TaskChange::Insert(row) => {
+                        tx.prepare_cached(
+                            "INSERT OR REPLACE INTO tasks (key, pool, name, handler, payload, priority, arrangement, attempt, status)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                        )?
+                        .execute(params![
+                            row.key,
+                            row.pool,
+                            row.name,
+                            row.handler,
+                            row.payload,
+                            row.priority,
+                            row.arrangement.min(i64::MAX as u64) as i64,
+                            i64::from(row.attempt),
+                            row.status,
+                        ])?;
+                    }
+                    TaskChange::Update { attempt, status } => {
+                        tx.prepare_cached(
+                            "UPDATE tasks SET attempt = COALESCE(?2, attempt), status = ?3 WHERE key = ?1",
+                        )?
+                        .execute(params![key, attempt.map(i64::from), status])?;
+                    }
+                    TaskChange::Delete => {
+                        tx.prepare_cached("DELETE FROM tasks WHERE key = ?1")?
+                            .execute([&key])?;
+                    }
+                    TaskChange::Gone => {}
+                }
+            }
+            for (key, payload, priority) in &self.patches {
+                tx.prepare_cached(
+                    "UPDATE tasks SET payload = CASE WHEN ?2 THEN ?3 ELSE payload END,
+                        priority = COALESCE(?4, priority) WHERE key = ?1",
+                )?
+                .execute(params![key, payload.is_some(), payload, priority])?;
+            }
+            if !self.history.is_empty() {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO history (unit_id, task_key, task_name, pool, attempt, started_ms, ended_ms, outcome, error)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?;
+                for h in &self.history {
+                    stmt.execute(params![
+                        h.unit_id,
+                        h.task_key,
+                        h.task_name,
+                        h.pool,
+                        i64::from(h.attempt),
+                        h.started_ms,
+                        h.ended_ms,
+                        h.outcome,
+                        h.error,
+                    ])?;
+                }
+            }
+        }
+        tx.commit()
+    }
+}
+
+fn wall_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+/// Deletes history rows older than the retention's age, then all but the
+/// newest `max_rows`.
+pub(super) fn enforce_retention(conn: &Connection, r: Retention) -> rusqlite::Result<()> {
+    if r.max_age_ms.is_finite() && r.max_age_ms >= 0.0 {
+        conn.prepare_cached("DELETE FROM history WHERE started_ms < ?1")?
+            .execute([wall_ms() - r.max_age_ms])?;
+    }
+    conn.prepare_cached(
+        "DELETE FROM history WHERE id <= (SELECT id FROM history ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+    )?
+    .execute([r.max_rows.min(i64::MAX as u64) as i64])?;
+    Ok(())
+}
+
+/// The writer thread's loop; returns when told to shut down or when every
+/// handle is gone.
+pub(super) fn run(
+    mut conn: Connection,
+    rx: &Receiver<Op>,
+    pending: &AtomicU64,
+    retention: Option<Retention>,
+    path: &Path,
+) {
+    let mut failure: Option<EngineError> = None;
+    let mut reported = false;
+    let mut history_since = 0u64;
+    let mut last_retention = Instant::now();
+    if let Some(r) = retention {
+        let _ = enforce_retention(&conn, r);
+    }
+    let threshold = retention.map_or(u64::MAX, |r| (r.max_rows / 10).max(1));
+    loop {
+        let Ok(first) = rx.recv() else { break };
+        let mut batch = Batch::default();
+        let mut replies = Vec::new();
+        let mut queries = Vec::new();
+        let mut shutdown = false;
+        let mut count = 0u64;
+        let mut next = Some(first);
+        while let Some(op) = next.take() {
+            match op {
+                Op::Flush(reply) => replies.push(reply),
+                Op::Query(job) => queries.push(job),
+                Op::Shutdown => shutdown = true,
+                op => {
+                    if matches!(op, Op::History(_)) {
+                        history_since += 1;
+                    }
+                    count += 1;
+                    batch.add(op);
+                }
+            }
+            if shutdown || count >= MAX_BATCH {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        // A panic in SQLite's wrapper must not end the thread silently.
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| batch.apply(&mut conn)))
+                .unwrap_or_else(|_| {
+                    Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERNAL),
+                        Some("the writer panicked while applying a batch".into()),
+                    ))
+                });
+        pending.fetch_sub(count, Ordering::SeqCst);
+        match result {
+            Ok(()) => reported = false,
+            Err(e) => {
+                let error = storage_error(path, format!("a write failed: {e}"));
+                if !reported {
+                    eprintln!("[synchronik] {error}");
+                    reported = true;
+                }
+                if failure.is_none() {
+                    failure = Some(error);
+                }
+            }
+        }
+        if let Some(r) = retention {
+            if history_since >= threshold
+                || (history_since > 0 && last_retention.elapsed() >= RETENTION_EVERY)
+            {
+                let _ = enforce_retention(&conn, r);
+                history_since = 0;
+                last_retention = Instant::now();
+            }
+        }
+        for job in queries {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&conn)));
+        }
+        if !replies.is_empty() {
+            let answer = failure.take().map_or(Ok(()), Err);
+            for reply in replies {
+                let _ = reply.send(answer.clone());
+            }
+        }
+        if shutdown {
+            break;
+        }
+    }
+    if let Some(r) = retention {
+        if history_since > 0 {
+            let _ = enforce_retention(&conn, r);
+        }
+    }
+    // Dropping the connection checkpoints the log into the database.
+    drop(conn);
+}

@@ -1,0 +1,283 @@
+'use strict';
+
+// The manager's side of the embedded SQLite store
+// (`createSynchronikManager({ storage: { sqlite: path } })`). The engine
+// decides what is written and when; this file validates the option, opens
+// the store, turns payloads into JSON, brings stored unit state back onto
+// the user's objects (as `useStorage` does) and rebuilds the live task
+// objects of a pool's stored tasks.
+
+const path = require('node:path');
+const v = require('./validate');
+const { SynchronikError, fromNative } = require('./errors');
+const { hydrateUnit } = require('./storage');
+const { PoolEntry } = require('./pool');
+
+/** Statistics the engine keeps in `meta`; they have their own columns. */
+const ENGINE_META = new Set(['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs']);
+/** Pool worker ids (`pool-worker-3`, `jobs:pool-worker-3`): their state is the pool's. */
+const POOL_WORKER_ID = /^(?:.+:)?pool-worker-\d+$/;
+
+const METHOD = 'createSynchronikManager';
+
+/** Validates `options.storage`; returns `{ path, history }` for the engine. */
+function parseStorageOption(storage) {
+  if (!v.isObject(storage)) throw v.fail(METHOD, 'options.storage', 'an object like { sqlite: path }', storage);
+  for (const key of Object.keys(storage)) {
+    if (key !== 'sqlite' && key !== 'history') {
+      throw new TypeError(`${METHOD}: options.storage.${key} is not an option (expected sqlite, history)`);
+    }
+  }
+  v.check(METHOD, 'options.storage.sqlite', storage.sqlite, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string (the database file)');
+  const h = storage.history;
+  let history = { enabled: true };
+  if (h === false) history = { enabled: false };
+  else if (h !== undefined && h !== true) {
+    if (!v.isObject(h)) throw v.fail(METHOD, 'options.storage.history', 'false or an object { maxAgeMs?, maxRows? }', h);
+    if (h.maxAgeMs !== undefined) {
+      v.check(METHOD, 'options.storage.history.maxAgeMs', h.maxAgeMs, (x) => typeof x === 'number' && x > 0 && !Number.isNaN(x), 'a positive number of milliseconds (Infinity = no limit)');
+    }
+    if (h.maxRows !== undefined) {
+      v.check(METHOD, 'options.storage.history.maxRows', h.maxRows, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+    }
+    history = { enabled: true, maxAgeMs: h.maxAgeMs, maxRows: h.maxRows };
+  }
+  return { path: path.resolve(storage.sqlite), history };
+}
+
+/**
+ * The payload of a durable task as JSON text; a TypeError naming
+ * `task.payload` when it cannot be stored faithfully (functions, symbols,
+ * BigInt, circular structures).
+ */
+function payloadJson(method, payload) {
+  if (payload === undefined) return undefined;
+  let problem;
+  let text;
+  try {
+    text = JSON.stringify(payload, function replacer(key, value) {
+      const t = typeof value;
+      if (t === 'function' || t === 'symbol' || t === 'bigint') {
+        problem = `${t === 'bigint' ? 'a BigInt' : `a ${t}`}${key === '' ? '' : ` at key "${key}"`}`;
+        throw new TypeError(problem);
+      }
+      return value;
+    });
+  } catch (e) {
+    if (!problem) problem = /circular/i.test(String(e && e.message)) ? 'a circular structure' : String(e && e.message);
+    throw new TypeError(`${method}: task.payload must be JSON-serialisable to be stored (got ${problem})`);
+  }
+  if (text === undefined) throw new TypeError(`${method}: task.payload must be JSON-serialisable to be stored (got ${typeof payload})`);
+  return text;
+}
+
+/** The user's own part of `meta` as JSON, or undefined when it cannot be stored. */
+function userMetaJson(unit) {
+  if (!v.isObject(unit.meta)) return undefined;
+  const own = {};
+  for (const key of Object.keys(unit.meta)) if (!ENGINE_META.has(key)) own[key] = unit.meta[key];
+  try {
+    return JSON.stringify(own);
+  } catch {
+    return undefined;
+  }
+}
+
+class SqliteStore {
+  /**
+   * Opens the store on the manager's engine. Throws a SynchronikError
+   * (`ERR_STORAGE`, naming the path) when it cannot be opened.
+   */
+  constructor(manager, parsed) {
+    this._m = manager;
+    this._native = manager._native;
+    this.path = parsed.path;
+    this.keepsHistory = parsed.history.enabled;
+    try {
+      this._native.openStore(parsed.path, parsed.history);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    /** Stored unit state by id, for units registered later. */
+    this._stored = new Map();
+    let rows;
+    try {
+      rows = this._native.storedUnits();
+    } catch (e) {
+      throw fromNative(e);
+    }
+    for (const row of rows) this._stored.set(row.id, row);
+  }
+
+  /** A unit was registered: bring its stored state back, then store it. */
+  registered(unit, kind) {
+    this._registerOne(unit);
+    if (kind === 'process') for (const w of unit.workers) this._registerOne(w);
+  }
+
+  _registerOne(unit) {
+    if (POOL_WORKER_ID.test(unit.id)) return;
+    const row = this._stored.get(unit.id);
+    if (row) {
+      this._stored.delete(unit.id);
+      let meta = {};
+      try {
+        const parsed = row.meta ? JSON.parse(row.meta) : {};
+        if (v.isObject(parsed)) meta = parsed;
+      } catch {
+        // A meta column that does not parse is ignored.
+      }
+      const times = row.executionTimesMs;
+      meta.runCount = row.runCount;
+      meta.executionTimesMs = times;
+      meta.averageExecutionTimeMs = times.length > 0 ? times.reduce((a, b) => a + b, 0) / times.length : 0;
+      if (times.length > 0) meta.lastDurationMs = times[times.length - 1];
+      hydrateUnit(this._m, unit, {
+        id: row.id,
+        // A run that was in flight when the process ended did not finish.
+        status: row.status === 'running' ? 'idle' : row.status,
+        enabled: row.enabled,
+        meta,
+        lastRun: row.lastRunMs == null ? undefined : row.lastRunMs,
+      });
+    }
+    this._native.storeUnit(unit.id, userMetaJson(unit));
+  }
+
+  /** The user's meta of a unit changed. */
+  metaChanged(unit) {
+    if (!POOL_WORKER_ID.test(unit.id)) this._native.storeUnit(unit.id, userMetaJson(unit));
+  }
+
+  /** Queues a task that names a handler, stored with its payload; see WorkerPool.addTask. */
+  addTask(pool, input) {
+    const payload = payloadJson('addTask', input.payload);
+    pool._submit();
+    const added = this._native.poolAddDurable(pool._id, input.name, input.priority ?? 0, input.handler, payload);
+    if (!added) {
+      console.warn(`Task with name "${input.name}" already exists.`);
+      return null;
+    }
+    const task = { ...input, arrangementId: added.arrangementId, status: 'idle', idempotencyKey: added.key };
+    this._adopt(pool, task, added.taskId, added.key);
+    this._m._sync();
+    return task;
+  }
+
+  /** A queued durable task is updated: stores its new payload and priority (validated first). */
+  patchTask(entry, partial) {
+    const payload = partial.payload !== undefined ? payloadJson('updateTask', partial.payload) : undefined;
+    if (payload === undefined && partial.priority === undefined) return;
+    this._native.storeTaskPatch(entry.taskId, payload, partial.priority);
+  }
+
+  /** Makes the pool hold a durable task object as its entry for engine task `taskId`. */
+  _adopt(pool, task, taskId, key) {
+    const entry = new PoolEntry(pool, task, task.execute, task.payload, task.priority);
+    entry.taskId = taskId;
+    entry.arrangementId = task.arrangementId;
+    entry.key = key;
+    pool._named.add(entry);
+    this._m._tasks.set(taskId, entry);
+  }
+
+  /** Brings a new pool's stored tasks back as live task objects, in their stored order. */
+  restorePool(pool) {
+    let rows;
+    try {
+      rows = this._native.poolRestore(pool._id);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    for (const r of rows) {
+      let payload;
+      try {
+        payload = r.payload == null ? undefined : JSON.parse(r.payload);
+      } catch {
+        payload = r.payload;
+      }
+      const task = {
+        name: r.name,
+        handler: r.handler,
+        payload,
+        priority: r.priority,
+        arrangementId: r.arrangementId,
+        status: 'idle',
+        idempotencyKey: r.key,
+      };
+      this._adopt(pool, task, r.taskId, r.key);
+    }
+    this._m._sync();
+    if (rows.length > 0) this._m._milestone('storage:restored', { pool: pool.name, tasks: rows.length });
+  }
+
+  /** Commits what is pending and closes the database (manager.close). */
+  close() {
+    this._closed = true;
+    this._native.storeClose();
+  }
+
+  /** Resolves once every write so far is committed; rejects with ERR_STORAGE when one failed. */
+  flush() {
+    if (this._closed) return Promise.resolve();
+    return this._native.storeFlush().catch((e) => {
+      throw fromNative(e);
+    });
+  }
+
+  /** Like flush, but never rejects (a failed write is logged): for state methods and stop(). */
+  committed() {
+    return this.flush().catch((error) => {
+      console.error('[synchronik] a write to the store failed:', error);
+    });
+  }
+
+  /** `{ bytes, pendingWrites }`. */
+  stats() {
+    const s = this._native.storeStats();
+    return s ? { bytes: s[0], pendingWrites: s[1] } : { bytes: 0, pendingWrites: 0 };
+  }
+
+  /** History rows, newest first (see manager.history). */
+  async history(query) {
+    if (this._closed) throw new SynchronikError(`history: the SQLite store "${this.path}" is closed`, 'ERR_STORAGE');
+    const rows = await this._native.storeHistory(query.unitId, query.limit, query.since).catch((e) => {
+      throw fromNative(e);
+    });
+    return rows.map((r) => {
+      const row = {
+        unitId: r.unitId,
+        attempt: r.attempt,
+        startedAt: new Date(r.startedMs),
+        endedAt: new Date(r.endedMs),
+        durationMs: Math.max(0, r.endedMs - r.startedMs),
+        outcome: r.outcome,
+      };
+      if (r.taskName != null) row.task = { name: r.taskName, pool: r.pool, idempotencyKey: r.taskKey };
+      if (r.error != null) row.error = r.error;
+      return row;
+    });
+  }
+}
+
+/** Validates the arguments of manager.history(); returns the native query. */
+function parseHistoryQuery(query) {
+  if (query === undefined) return { unitId: undefined, limit: undefined, since: undefined };
+  if (!v.isObject(query)) throw v.fail('history', 'query', 'an object { unitId?, limit?, since? }', query);
+  const { unitId, limit, since } = query;
+  if (unitId !== undefined) v.check('history', 'query.unitId', unitId, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+  if (limit !== undefined) v.check('history', 'query.limit', limit, (x) => Number.isInteger(x) && x >= 1 && x <= 0xffffffff, 'a positive integer');
+  let sinceMs;
+  if (since !== undefined) {
+    sinceMs = since instanceof Date ? since.getTime() : since;
+    v.check('history', 'query.since', sinceMs, (x) => typeof x === 'number' && Number.isFinite(x), 'a Date or a number of milliseconds since the epoch');
+  }
+  return { unitId, limit, since: sinceMs };
+}
+
+/** An error for history() on a manager without a SQLite store. */
+function noStoreError() {
+  return new SynchronikError('history: the manager has no SQLite store (create it with { storage: { sqlite: path } })', 'ERR_STORAGE');
+}
+
+module.exports = { SqliteStore, parseStorageOption, parseHistoryQuery, payloadJson, noStoreError };
