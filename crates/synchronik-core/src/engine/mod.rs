@@ -105,8 +105,9 @@ pub trait Liveness: Send + Sync {
 enum Owner {
     Ticket(Ticket),
     Process(ProcRunId),
-    /// A run the scheduler started; its ticket ends like any other.
-    Scheduled(Ticket),
+    /// A run the scheduler started on its own (an interval fire): nobody
+    /// awaits it, so its end is announced by its unit events alone.
+    Scheduled,
     /// A pool task executed by a pool worker.
     Task(TaskId),
 }
@@ -908,13 +909,7 @@ impl Engine {
                 ticket,
                 error: None,
             }),
-            Owner::Scheduled(ticket) => {
-                self.emit(Event::Done {
-                    ticket,
-                    error: None,
-                });
-                self.after_scheduled_run(slot);
-            }
+            Owner::Scheduled => self.after_scheduled_run(slot),
             Owner::Process(prun) => self.process_worker_done(prun, slot, outcome),
             Owner::Task(_) => {}
         }

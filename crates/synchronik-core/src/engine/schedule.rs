@@ -185,8 +185,7 @@ impl Engine {
                 Overlap::Allow => {}
             }
         }
-        let ticket = self.fresh_id();
-        self.start_worker_run(slot, Owner::Scheduled(ticket));
+        self.start_worker_run(slot, Owner::Scheduled);
     }
 
     /// A run the scheduler started ended: start the queued one, if any.
@@ -198,8 +197,7 @@ impl Engine {
             .get_mut(&slot)
             .is_some_and(|e| std::mem::take(&mut e.queued));
         if queued && idle && self.sched.started {
-            let ticket = self.fresh_id();
-            self.start_worker_run(slot, Owner::Scheduled(ticket));
+            self.start_worker_run(slot, Owner::Scheduled);
         }
     }
 
