@@ -161,7 +161,7 @@ fn timer_thread(shared: &Shared, clock: &SystemClock, wake: &Wake) {
             return;
         }
         engine.take_deadlines_changed();
-        match engine.next_deadline() {
+        match engine.driver_deadline() {
             None => shared.cv.wait(&mut engine),
             Some(at) => {
                 let now = clock.now();

@@ -277,3 +277,30 @@ fn releasing_a_running_worker_aborts_it_and_ends_its_ticket() {
     assert_eq!(h.engine.next_deadline(), None, "no timer is left behind");
     assert!(!h.engine.release("w"));
 }
+
+#[test]
+fn the_timer_driver_is_woken_only_for_a_deadline_earlier_than_its_own() {
+    // A driver sleeping until 1000 ms need not wake for a timeout at
+    // 2000 ms, but must for one at 500 ms.
+    let mut h = Harness::new();
+    for (id, timeout) in [("a", 1000.0), ("b", 500.0), ("c", 2000.0)] {
+        let mut w = worker(id);
+        w.config.timeout_ms = timeout;
+        h.engine.register(UnitSpec::Worker(w)).unwrap();
+    }
+    h.engine.take_deadlines_changed();
+    h.engine.run_unit("a", None);
+    assert!(
+        h.engine.take_deadlines_changed(),
+        "no driver deadline known yet"
+    );
+    assert_eq!(h.engine.driver_deadline(), Some(ms_to_nanos(1000.0)));
+    h.engine.run_unit("c", None);
+    assert!(
+        !h.engine.take_deadlines_changed(),
+        "a later timeout needs no wake-up"
+    );
+    h.engine.run_unit("b", None);
+    assert!(h.engine.take_deadlines_changed(), "an earlier one does");
+    assert_eq!(h.engine.driver_deadline(), Some(ms_to_nanos(500.0)));
+}

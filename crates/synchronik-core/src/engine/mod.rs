@@ -194,6 +194,9 @@ pub struct Engine {
     /// Set when the earliest deadline may have moved earlier, so a driver
     /// sleeping on the old one must wake and look again.
     deadlines_changed: bool,
+    /// What the driver sleeps until, as [`Engine::driver_deadline`] last
+    /// told it (`None`: not known, `Some(None)`: no deadline).
+    driver_deadline: Option<Option<Nanos>>,
     options: EngineOptions,
     liveness: Option<Arc<dyn Liveness>>,
     /// Scheduler and watcher state (see `schedule.rs`, `watch.rs`).
@@ -218,6 +221,7 @@ impl Engine {
             timers: TimerQueue::default(),
             next_id: 1,
             deadlines_changed: false,
+            driver_deadline: None,
             options: EngineOptions::default(),
             liveness: None,
             sched: schedule::SchedulerState::default(),
@@ -243,8 +247,18 @@ impl Engine {
     }
 
     fn arm(&mut self, at: Nanos, timer: Timer) -> TimerId {
-        self.deadlines_changed = true;
+        self.note_deadline(at);
         self.timers.arm(at, timer)
+    }
+
+    /// A timer is armed at `at`: the driver must look again only if it is
+    /// sleeping past `at`. (Waking it for every armed timeout cost a futex
+    /// wake and a lock hand-over per run.)
+    fn note_deadline(&mut self, at: Nanos) {
+        match self.driver_deadline {
+            Some(Some(sleeping_until)) if at >= sleeping_until => {}
+            _ => self.deadlines_changed = true,
+        }
     }
 
     fn fresh_id(&mut self) -> u64 {
@@ -735,10 +749,10 @@ impl Engine {
                 _ => None,
             },
         };
-        let timeout = (config.timeout_ms > 0.0).then(|| {
-            self.deadlines_changed = true;
-            self.timers.arm(
-                now.saturating_add(ms_to_nanos(config.timeout_ms)),
+        let timeout_ms = config.timeout_ms;
+        let timeout = (timeout_ms > 0.0).then(|| {
+            self.arm(
+                now.saturating_add(ms_to_nanos(timeout_ms)),
                 Timer::AttemptTimeout(run_id, call),
             )
         });
@@ -822,8 +836,7 @@ impl Engine {
             self.begin_attempt(run_id);
         } else {
             let at = self.clock.now().saturating_add(ms_to_nanos(delay_ms));
-            self.deadlines_changed = true;
-            let t = self.timers.arm(at, Timer::RetryDelay(run_id));
+            let t = self.arm(at, Timer::RetryDelay(run_id));
             if let Some(run) = self.runs.get_mut(&run_id) {
                 run.delay = Some(t);
             }
@@ -1068,8 +1081,7 @@ impl Engine {
                         .clock
                         .now()
                         .saturating_add(ms_to_nanos(p.isolation_delay_ms));
-                    self.deadlines_changed = true;
-                    let t = self.timers.arm(at, Timer::Isolation(id));
+                    let t = self.arm(at, Timer::Isolation(id));
                     if let Some(p) = self.processes.get_mut(&id) {
                         p.waiting = Some(t);
                     }
@@ -1154,6 +1166,15 @@ impl Engine {
     /// The earliest pending deadline.
     pub fn next_deadline(&mut self) -> Option<Nanos> {
         self.timers.next_deadline()
+    }
+
+    /// [`Engine::next_deadline`] for the driver that sleeps until it: later
+    /// timers armed meanwhile do not flag [`Engine::take_deadlines_changed`]
+    /// (earlier ones do).
+    pub fn driver_deadline(&mut self) -> Option<Nanos> {
+        let at = self.timers.next_deadline();
+        self.driver_deadline = Some(at);
+        at
     }
 
     /// The earliest deadline of a timer that exists because work is in

@@ -159,7 +159,7 @@ impl Engine {
         let next = Self::next_after(entry.at, entry.period, now);
         entry.at = next;
         entry.timer = self.timers.arm(next, Timer::Interval(slot));
-        self.deadlines_changed = true;
+        self.note_deadline(next);
         let Some(unit) = self.registry.get(slot) else {
             return;
         };
