@@ -130,6 +130,44 @@ describe('Node process lifetime', () => {
     expect(result.ms).toBeLessThan(4000);
   });
 
+  test('managers dropped without stop() are collected, and their engine threads end', async () => {
+    const result = await runNode(['--expose-gc', '-e', `
+      const fs = require('node:fs');
+      const os = require('node:os');
+      const path = require('node:path');
+      const { createSynchronikManager } = require('synchronik');
+      const threads = () => fs.readdirSync('/proc/self/task').length;
+      const before = threads();
+      let collected = 0;
+      const registry = new FinalizationRegistry(() => collected++);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'synchronik-gc-'));
+      (() => {
+        for (let i = 0; i < 20; i++) {
+          // Some with a SQLite store (a writer thread of its own), all with units and listeners.
+          const m = createSynchronikManager(i % 4 === 0 ? { storage: { sqlite: path.join(dir, i + '.db') } } : {});
+          m.registerUnit({ id: 'w', run: async () => 1 });
+          m.on('complete', () => {});
+          registry.register(m, i);
+        }
+      })();
+      const during = threads();
+      const settle = (n) => new Promise((r) => setTimeout(r, n));
+      (async () => {
+        for (let k = 0; k < 20 && (collected < 20 || threads() > before); k++) {
+          global.gc();
+          await settle(50);
+        }
+        console.log(JSON.stringify({ before, during, after: threads(), collected }));
+        fs.rmSync(dir, { recursive: true, force: true });
+      })();
+    `]);
+    expectCleanExit(result);
+    const { before, during, after, collected } = JSON.parse(result.stdout);
+    expect(during).toBeGreaterThanOrEqual(before + 20);
+    expect(collected).toBe(20);
+    expect(after).toBe(before);
+  });
+
   test('creating a manager starts no timer', async () => {
     const result = await cjs(`
       const { createSynchronikManager } = require('synchronik');

@@ -208,15 +208,11 @@ class SynchronikManager extends EventEmitter {
     // The engine's thread wakes JavaScript through a weak threadsafe
     // function. It reaches the manager through a WeakRef so that a dropped
     // manager can be collected (its engine and thread go with it).
-    const self = new WeakRef(this);
     // [call, slot] of the `run` executing synchronously right now; the
     // watcher reads it from its own thread to see a blocked event loop.
     this._liveness = new Float64Array(new SharedArrayBuffer(16));
     this._native = new NativeEngine(
-      () => {
-        const m = self.deref();
-        if (m) m._pump();
-      },
+      wakeUpOf(new WeakRef(this)),
       {
         manualClock: options.clock === 'manual',
         loopIntervalMs: this.options.loopInterval,
@@ -1367,6 +1363,19 @@ class RunContext {
     this.#call.progress = { fraction, message };
     if (m._calls.get(this.#callId) === this.#call) engineProgress(m._h, this.#callId);
   }
+}
+
+/**
+ * The engine's wake-up for a manager. Made outside the constructor on
+ * purpose: a closure made there would share the constructor's scope, which
+ * holds the manager (other closures there use `this`), and the engine's
+ * threadsafe function would then keep every manager alive.
+ */
+function wakeUpOf(ref) {
+  return () => {
+    const m = ref.deref();
+    if (m) m._pump();
+  };
 }
 
 /** A pending run request: how to settle its promise. */
