@@ -555,7 +555,8 @@ class SynchronikManager extends EventEmitter {
         pool = entry.pool;
         fn = pool._callee(entry, unit);
         args = entry.task !== null ? entry.task.payload : entry.payload;
-        key = entry.key;
+        // With a SQLite store, the tasks that name a handler are the stored ones.
+        if (this._sqlite !== null && entry.task !== null && entry.task.handler !== undefined) key = entry.task.idempotencyKey;
       }
     }
     const retryable = (flags & 1) !== 0;

@@ -28,38 +28,45 @@ function abortError(signal) {
 class PoolEntry {
   constructor(pool, task, execute, payload, priority) {
     this.pool = pool;
-    /** The live task object (addTask), or null until one is needed (pool.run). */
+    /**
+     * The live task object (addTask), or null until one is needed (pool.run);
+     * a task's status lives on it (an anonymous task without one is running
+     * exactly while it has a worker).
+     */
     this.task = task;
     this.execute = execute;
     this.payload = payload;
     this.priority = priority;
-    this.status = 'idle';
     this.arrangementId = 0;
     this.taskId = -1;
     this.worker = undefined;
-    /** pool.run: the promise's functions, the signal and its listener. */
+    /** pool.run: the promise's functions, and `{ signal, onAbort, aborted }` when it has a signal. */
     this.resolve = undefined;
     this.reject = undefined;
-    this.signal = undefined;
-    this.onAbort = undefined;
-    this.aborted = false;
-    /** A durable task's idempotency key (SQLite store). */
-    this.key = undefined;
+    this.abort = null;
   }
 
   /** The task object that `task` events carry. */
   view() {
     let task = this.task;
     if (task === null) {
-      task = { name: '(anonymous)', execute: this.execute, payload: this.payload, priority: this.priority, arrangementId: this.arrangementId, status: this.status };
+      const status = this.worker === undefined ? 'idle' : 'running';
+      task = { name: '(anonymous)', execute: this.execute, payload: this.payload, priority: this.priority, arrangementId: this.arrangementId, status };
       this.task = task;
     }
     return task;
   }
 
+  get status() {
+    return this.task !== null ? this.task.status : this.worker === undefined ? 'idle' : 'running';
+  }
+
   setStatus(status) {
-    this.status = status;
     if (this.task !== null) this.task.status = status;
+  }
+
+  get aborted() {
+    return this.abort !== null && this.abort.aborted;
   }
 }
 
@@ -225,9 +232,8 @@ class WorkerPool {
     const promise = new Promise(takeResolvers);
     entryBeingMade = undefined;
     if (signal) {
-      entry.signal = signal;
-      entry.onAbort = () => this._abort(entry);
-      signal.addEventListener('abort', entry.onAbort, { once: true });
+      entry.abort = { signal, onAbort: () => this._abort(entry), aborted: false };
+      signal.addEventListener('abort', entry.abort.onAbort, { once: true });
     }
     if (this._submissions.push(entry) === 1) queueMicrotask(this._flushSubmissions);
     return promise;
@@ -235,10 +241,10 @@ class WorkerPool {
 
   /** A pool.run signal was aborted: a queued task is removed, a running one aborted. */
   _abort(entry) {
-    entry.aborted = true;
+    entry.abort.aborted = true;
     if (entry.taskId < 0) {
       // Still waiting to be handed to the engine: it never will be.
-      this._settle(entry, false, abortError(entry.signal));
+      this._settle(entry, false, abortError(entry.abort.signal));
       return;
     }
     this._native.poolCancelTask(entry.taskId);
@@ -247,7 +253,7 @@ class WorkerPool {
 
   /** Settles a pool.run promise. */
   _settle(entry, ok, value) {
-    if (entry.signal) entry.signal.removeEventListener('abort', entry.onAbort);
+    if (entry.abort !== null) entry.abort.signal.removeEventListener('abort', entry.abort.onAbort);
     if (ok) entry.resolve(value);
     else entry.reject(value);
   }
@@ -288,7 +294,8 @@ class WorkerPool {
       v.check('updateTask', 'partial.priority', partial.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
     // A stored task's new payload must be storable; it is stored with the change.
-    if (entry.key !== undefined && this._m._sqlite) this._m._sqlite.patchTask(entry, partial);
+    // With a SQLite store, the tasks that name a handler are the stored ones.
+    if (entry.task.handler !== undefined && this._m._sqlite) this._m._sqlite.patchTask(entry, partial);
     const { arrangementId: _a, status: _s, name: _n, ...rest } = partial;
     Object.assign(entry.task, rest);
     if (partial.priority !== undefined) this._native.poolReprioritize(this._id, name, partial.priority);
@@ -419,7 +426,7 @@ class WorkerPool {
     if (this._m._wants('task')) this._m._taskEvent(this, entry.view());
     if (entry.resolve === undefined) return;
     if (kind === 0) this._settle(entry, true, value);
-    else if (kind === 2 || entry.aborted) this._settle(entry, false, abortError(entry.signal));
+    else if (kind === 2 || entry.aborted) this._settle(entry, false, abortError(entry.abort !== null ? entry.abort.signal : undefined));
     else this._settle(entry, false, value);
   }
 

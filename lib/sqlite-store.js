@@ -159,7 +159,7 @@ class SqliteStore {
       return null;
     }
     const task = { ...input, arrangementId: added.arrangementId, status: 'idle', idempotencyKey: added.key };
-    this._adopt(pool, task, added.taskId, added.key);
+    this._adopt(pool, task, added.taskId);
     this._m._sync();
     return task;
   }
@@ -172,11 +172,10 @@ class SqliteStore {
   }
 
   /** Makes the pool hold a durable task object as its entry for engine task `taskId`. */
-  _adopt(pool, task, taskId, key) {
+  _adopt(pool, task, taskId) {
     const entry = new PoolEntry(pool, task, task.execute, task.payload, task.priority);
     entry.taskId = taskId;
     entry.arrangementId = task.arrangementId;
-    entry.key = key;
     pool._named.add(entry);
     this._m._tasks.set(taskId, entry);
   }
@@ -205,7 +204,7 @@ class SqliteStore {
         status: 'idle',
         idempotencyKey: r.key,
       };
-      this._adopt(pool, task, r.taskId, r.key);
+      this._adopt(pool, task, r.taskId);
     }
     this._m._sync();
     if (rows.length > 0) this._m._milestone('storage:restored', { pool: pool.name, tasks: rows.length });
