@@ -30,7 +30,7 @@ use synchronik_core::{
     WorkerSpec,
 };
 
-mod fast;
+pub mod fast;
 mod options;
 mod store;
 use options::{JsConfigPatch, JsEngineOptions, JsProcessSpec, JsWorkerSpec};
