@@ -68,6 +68,16 @@ struct Key {
     arrangement: u64,
 }
 
+impl Key {
+    /// A key; a NaN priority counts as 0.
+    fn new(priority: f64, arrangement: u64) -> Self {
+        Self {
+            priority: if priority.is_nan() { 0.0 } else { priority },
+            arrangement,
+        }
+    }
+}
+
 impl Eq for Key {}
 
 impl PartialOrd for Key {
@@ -339,15 +349,16 @@ impl Engine {
         };
         let arrangement = p.next_arrangement;
         p.next_arrangement += 1;
-        let key = Key {
-            priority: if spec.priority.is_nan() {
-                0.0
-            } else {
-                spec.priority
-            },
-            arrangement,
-        };
-        p.queue.insert(key, id);
+        let key = Key::new(spec.priority, arrangement);
+        self.pool_enqueue(pool, id, spec, key);
+        arrangement
+    }
+
+    /// Puts task `id` into the pool's queue at `key` and into the task slab.
+    fn pool_enqueue(&mut self, pool: PoolId, id: TaskId, spec: TaskSpec, key: Key) {
+        if let Some(p) = self.pool_mut(pool) {
+            p.queue.insert(key, id);
+        }
         self.pools.tasks.insert(
             id,
             Task {
@@ -362,7 +373,6 @@ impl Engine {
                 }),
             },
         );
-        arrangement
     }
 
     /// The pending task of the pool called `name`.
@@ -498,7 +508,7 @@ impl Engine {
             return false;
         };
         let old = t.key;
-        t.key.priority = if priority.is_nan() { 0.0 } else { priority };
+        t.key.priority = Key::new(priority, 0).priority;
         let new = t.key;
         if let Some(p) = self.pool_mut(pool) {
             p.queue.remove(&old);
@@ -695,35 +705,15 @@ impl Engine {
         spec: TaskSpec,
         arrangement: u64,
     ) -> bool {
+        let key = Key::new(spec.priority, arrangement);
         let Some(p) = self.pools.pools.get_mut(pool as usize) else {
             return false;
-        };
-        let key = Key {
-            priority: if spec.priority.is_nan() {
-                0.0
-            } else {
-                spec.priority
-            },
-            arrangement,
         };
         if p.queue.contains_key(&key) {
             return false;
         }
         p.next_arrangement = p.next_arrangement.max(arrangement.saturating_add(1));
-        p.queue.insert(key, id);
-        let names = Some(Box::new(TaskNames {
-            name: spec.name,
-            handler: spec.handler,
-        }));
-        self.pools.tasks.insert(
-            id,
-            Task {
-                pool,
-                status: TaskStatus::Idle,
-                key,
-                names,
-            },
-        );
+        self.pool_enqueue(pool, id, spec, key);
         true
     }
 
