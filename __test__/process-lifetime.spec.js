@@ -136,8 +136,10 @@ describe('Node process lifetime', () => {
       const os = require('node:os');
       const path = require('node:path');
       const { createSynchronikManager } = require('synchronik');
+      const native = require('./lib/native.js');
       const threads = () => fs.readdirSync('/proc/self/task').length;
       const before = threads();
+      const handlesBefore = native.engineHandlesInUse();
       let collected = 0;
       const registry = new FinalizationRegistry(() => collected++);
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'synchronik-gc-'));
@@ -157,15 +159,28 @@ describe('Node process lifetime', () => {
           global.gc();
           await settle(50);
         }
-        console.log(JSON.stringify({ before, during, after: threads(), collected }));
+        const after = threads();
+        const handlesAfter = native.engineHandlesInUse();
+        // A new manager takes a freed handle and works.
+        const m = createSynchronikManager();
+        m.registerUnit({ id: 'again', run: async () => 'ran' });
+        let result;
+        m.on('complete', (e) => (result = e.result));
+        await m.runWorkerById('again');
+        const handlesWithOne = native.engineHandlesInUse();
+        console.log(JSON.stringify({ before, during, after, collected, handlesBefore, handlesAfter, handlesWithOne, result }));
         fs.rmSync(dir, { recursive: true, force: true });
       })();
     `]);
     expectCleanExit(result);
-    const { before, during, after, collected } = JSON.parse(result.stdout);
+    const { before, during, after, collected, handlesBefore, handlesAfter, handlesWithOne, result: ran } = JSON.parse(result.stdout);
     expect(during).toBeGreaterThanOrEqual(before + 20);
     expect(collected).toBe(20);
     expect(after).toBe(before);
+    // The engines' handles are free again (reused by later managers).
+    expect(handlesAfter).toBe(handlesBefore);
+    expect(handlesWithOne).toBe(handlesBefore + 1);
+    expect(ran).toBe('ran');
   });
 
   test('creating a manager starts no timer', async () => {

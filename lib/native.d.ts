@@ -178,6 +178,9 @@ export declare function engineDrain(handle: number, offset: number): number
  */
 export declare function engineFireNext(handle: number, limitMs: number): boolean
 
+/** Handles in use (for tests of the table itself). */
+export declare function engineHandlesInUse(): number
+
 /** A sign of life from attempt `call` (`ctx.progress`). */
 export declare function engineProgress(handle: number, call: number): void
 

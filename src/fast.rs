@@ -31,29 +31,63 @@ pub(crate) struct Shared {
     pub(crate) inbox: Mutex<Float64Array>,
 }
 
-/// Engines by handle. Handles are never reused, so a stale one finds
-/// nothing instead of another manager's engine.
-static ENGINES: RwLock<Vec<Option<Shared>>> = parking_lot::const_rwlock(Vec::new());
+/// Engines by handle, and the handles free for reuse.
+///
+/// A handle is reused once its engine's `NativeEngine` is gone. The facade
+/// keeps its handle exactly as long as the `NativeEngine` (the manager owns
+/// both), so no call ever comes with a handle that was reused; reuse keeps
+/// the table as small as the number of live managers, however many come
+/// and go (`runWorkerTasks` makes one per call).
+struct Engines {
+    slots: Vec<Option<Shared>>,
+    free: Vec<u32>,
+}
+
+static ENGINES: RwLock<Engines> = parking_lot::const_rwlock(Engines {
+    slots: Vec::new(),
+    free: Vec::new(),
+});
 
 pub(crate) fn register(shared: Shared) -> u32 {
     let mut engines = ENGINES.write();
-    engines.push(Some(shared));
-    (engines.len() - 1) as u32
+    if let Some(handle) = engines.free.pop() {
+        engines.slots[handle as usize] = Some(shared);
+        return handle;
+    }
+    engines.slots.push(Some(shared));
+    (engines.slots.len() - 1) as u32
 }
 
 pub(crate) fn unregister(handle: u32) {
-    if let Some(slot) = ENGINES.write().get_mut(handle as usize) {
-        *slot = None;
-    }
+    // Dropped outside the lock: dropping an engine joins its thread.
+    let gone = {
+        let mut engines = ENGINES.write();
+        let gone = engines
+            .slots
+            .get_mut(handle as usize)
+            .and_then(Option::take);
+        if gone.is_some() {
+            engines.free.push(handle);
+        }
+        gone
+    };
+    drop(gone);
 }
 
 /// Runs `f` on the engine of `handle`; `default` for an unknown handle.
 fn with<R>(handle: u32, default: R, f: impl FnOnce(&Shared) -> R) -> R {
     let engines = ENGINES.read();
-    match engines.get(handle as usize).and_then(Option::as_ref) {
+    match engines.slots.get(handle as usize).and_then(Option::as_ref) {
         Some(shared) => f(shared),
         None => default,
     }
+}
+
+/// Handles in use (for tests of the table itself).
+#[napi]
+pub fn engine_handles_in_use() -> u32 {
+    let engines = ENGINES.read();
+    (engines.slots.len() - engines.free.len()) as u32
 }
 
 /// Writes the oldest records produced since the last drain into the `out`
