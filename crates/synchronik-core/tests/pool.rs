@@ -243,3 +243,33 @@ fn queued_tasks_need_no_timers() {
     assert!(first > 0);
     assert_eq!(h.engine.next_deadline(), None);
 }
+
+#[test]
+fn a_name_is_free_again_once_its_task_left_the_queue() {
+    let mut h = Harness::new();
+    let p = pool(&mut h, 1);
+    // "a" runs at once (the worker is free); "b" waits in the queue.
+    h.engine.pool_add(p, task("a")).unwrap();
+    h.engine.pool_add(p, task("b")).unwrap();
+    assert_eq!(
+        h.engine.pool_add(p, task("b")),
+        Err(AddError::Duplicate),
+        "queued"
+    );
+    assert!(
+        h.engine.pool_add(p, task("a")).is_ok(),
+        "running is not queued"
+    );
+    assert_eq!(h.engine.pool_add(p, task("a")), Err(AddError::Duplicate));
+    assert_eq!(h.engine.pool_cancel(p, "b"), 1);
+    assert!(h.engine.pool_add(p, task("b")).is_ok(), "cancelled");
+    assert!(h.engine.pool_pause(p, "b"));
+    assert_eq!(
+        h.engine.pool_add(p, task("b")),
+        Err(AddError::Duplicate),
+        "paused is queued"
+    );
+    assert!(h.engine.pool_reprioritize(p, "b", 9.0));
+    assert_eq!(h.engine.pool_add(p, task("b")), Err(AddError::Duplicate));
+    assert_eq!(h.engine.pool_pending(p), ["b", "a"]);
+}

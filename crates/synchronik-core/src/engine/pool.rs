@@ -14,7 +14,7 @@
 //! blocking the tasks behind it.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use super::{Engine, Owner};
 use crate::error::EngineError;
@@ -207,8 +207,26 @@ struct Pool {
     free: VecDeque<Slot>,
     busy: IdMap<Slot, TaskId>,
     queue: BTreeMap<Key, TaskId>,
+    /// How many queued tasks have each name, so that refusing a duplicate
+    /// name costs a lookup instead of a walk through the queue.
+    queued_names: HashMap<String, u32>,
     next_arrangement: u64,
     handlers: HashSet<String>,
+}
+
+impl Pool {
+    fn note_queued(&mut self, name: &str) {
+        *self.queued_names.entry(name.to_owned()).or_insert(0) += 1;
+    }
+
+    fn note_dequeued(&mut self, name: &str) {
+        if let Some(n) = self.queued_names.get_mut(name) {
+            *n -= 1;
+            if *n == 0 {
+                self.queued_names.remove(name);
+            }
+        }
+    }
 }
 
 /// The pools of an engine.
@@ -299,15 +317,12 @@ impl Engine {
             .pools
             .get(pool as usize)
             .ok_or(AddError::NoPool)?;
-        if let Some(name) = &spec.name {
-            let tasks = &self.pools.tasks;
-            let duplicate = p
-                .queue
-                .values()
-                .any(|t| tasks.get(t).and_then(Task::name) == Some(name.as_str()));
-            if duplicate {
-                return Err(AddError::Duplicate);
-            }
+        if spec
+            .name
+            .as_ref()
+            .is_some_and(|n| p.queued_names.contains_key(n))
+        {
+            return Err(AddError::Duplicate);
         }
         let id = self.pools.tasks.allocate(1);
         let arrangement = self.pool_insert(pool, id, spec);
@@ -358,6 +373,9 @@ impl Engine {
     fn pool_enqueue(&mut self, pool: PoolId, id: TaskId, spec: TaskSpec, key: Key) {
         if let Some(p) = self.pool_mut(pool) {
             p.queue.insert(key, id);
+            if let Some(name) = &spec.name {
+                p.note_queued(name);
+            }
         }
         self.pools.tasks.insert(
             id,
@@ -378,6 +396,9 @@ impl Engine {
     /// The pending task of the pool called `name`.
     fn pending_named(&self, pool: PoolId, name: &str) -> Option<TaskId> {
         let p = self.pools.pools.get(pool as usize)?;
+        if !p.queued_names.contains_key(name) {
+            return None;
+        }
         p.queue
             .values()
             .copied()
@@ -458,10 +479,13 @@ impl Engine {
             return;
         };
         let (pool, key) = (t.pool, t.key);
-        if let Some(p) = self.pool_mut(pool) {
+        let task_data = self.pools.tasks.remove(&task);
+        if let Some(p) = self.pools.pools.get_mut(pool as usize) {
             p.queue.remove(&key);
+            if let Some(name) = task_data.as_ref().and_then(Task::name) {
+                p.note_dequeued(name);
+            }
         }
-        self.pools.tasks.remove(&task);
         self.emit(Event::TaskDone {
             task,
             outcome: TaskOutcome::Cancelled,
@@ -625,8 +649,12 @@ impl Engine {
                 self.set_task_status(t, TaskStatus::WaitingHandler, None);
             }
             let Some((key, task)) = pick else { return };
-            if let Some(p) = self.pool_mut(pool) {
+            let tasks = &self.pools.tasks;
+            if let Some(p) = self.pools.pools.get_mut(pool as usize) {
                 p.queue.remove(&key);
+                if let Some(name) = tasks.get(&task).and_then(Task::name) {
+                    p.note_dequeued(name);
+                }
                 p.free.remove(at);
                 p.busy.insert(worker, task);
             }
@@ -636,10 +664,14 @@ impl Engine {
             }
             if !self.start_worker_run(worker, Owner::Task(task)) {
                 // Cannot happen for a free, runnable worker; keep the task.
-                if let Some(p) = self.pool_mut(pool) {
+                let tasks = &self.pools.tasks;
+                if let Some(p) = self.pools.pools.get_mut(pool as usize) {
                     p.busy.remove(&worker);
                     p.free.push_back(worker);
                     p.queue.insert(key, task);
+                    if let Some(name) = tasks.get(&task).and_then(Task::name) {
+                        p.note_queued(name);
+                    }
                 }
                 return;
             }
