@@ -24,10 +24,10 @@ const { SqliteStore, parseStorageOption, parseHistoryQuery, noStoreError } = req
 
 const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
 
-/** Capacity of the buffer that drains write records into, in numbers (8192 records). */
-const OUT_CAPACITY = 8192 * STRIDE;
-/** Capacity of the buffer of settled outcomes, in numbers (16384 outcomes). */
-const INBOX_CAPACITY = 16384 * 2;
+/** Capacity of the buffer that drains write records into, in numbers (1024 records). */
+const OUT_CAPACITY = 1024 * STRIDE;
+/** Capacity of the buffer of settled outcomes, in numbers (4096 outcomes). */
+const INBOX_CAPACITY = 4096 * 2;
 /** What a run method may run: engineRun's `kind`. */
 const RUN_KINDS = { worker: 1, process: 2 };
 // Captured at load, so that fake timers installed later by a user's tests
