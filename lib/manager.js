@@ -197,7 +197,6 @@ class SynchronikManager extends EventEmitter {
     /** Settled attempts not yet reported: [call, ok, …] and failure messages. */
     this._outcomes = [];
     this._messages = [];
-    this._reported = [];
     this._flushQueued = false;
     this._allListeners = new Set();
     this._keepAlive = null;
@@ -555,8 +554,7 @@ class SynchronikManager extends EventEmitter {
         pool = entry.pool;
         fn = pool._callee(entry, unit);
         args = entry.task !== null ? entry.task.payload : entry.payload;
-        // With a SQLite store, the tasks that name a handler are the stored ones.
-        if (this._sqlite !== null && entry.task !== null && entry.task.handler !== undefined) key = entry.task.idempotencyKey;
+        if (entry.durable) key = entry.task.idempotencyKey;
       }
     }
     const retryable = (flags & 1) !== 0;

@@ -65,6 +65,11 @@ class PoolEntry {
     if (this.task !== null) this.task.status = status;
   }
 
+  /** Whether the task is stored: with a SQLite store, the tasks that name a handler are. */
+  get durable() {
+    return this.task !== null && this.task.handler !== undefined && this.pool._m._sqlite !== null;
+  }
+
   get aborted() {
     return this.abort !== null && this.abort.aborted;
   }
@@ -294,8 +299,7 @@ class WorkerPool {
       v.check('updateTask', 'partial.priority', partial.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
     // A stored task's new payload must be storable; it is stored with the change.
-    // With a SQLite store, the tasks that name a handler are the stored ones.
-    if (entry.task.handler !== undefined && this._m._sqlite) this._m._sqlite.patchTask(entry, partial);
+    if (entry.durable) this._m._sqlite.patchTask(entry, partial);
     const { arrangementId: _a, status: _s, name: _n, ...rest } = partial;
     Object.assign(entry.task, rest);
     if (partial.priority !== undefined) this._native.poolReprioritize(this._id, name, partial.priority);
