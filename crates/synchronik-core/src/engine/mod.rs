@@ -627,9 +627,18 @@ impl Engine {
         }
     }
 
-    /// Every unit becomes paused (`stopAll`).
+    /// Every unit becomes paused (`stopAll`); one already paused does not
+    /// change, so it announces nothing.
     pub fn stop_all(&mut self) {
-        let slots: Vec<Slot> = self.registry.ordered().collect();
+        let slots: Vec<Slot> = self
+            .registry
+            .ordered()
+            .filter(|s| {
+                self.registry
+                    .get(*s)
+                    .is_some_and(|u| u.status != Status::Paused)
+            })
+            .collect();
         for slot in slots {
             self.set_status(slot, Status::Paused, UpdateReason::StatusChange);
         }

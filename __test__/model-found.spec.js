@@ -1,0 +1,36 @@
+'use strict';
+
+// Defects found by the model-based test (__test__/model.spec.js), each
+// shrunk to a small regular test.
+
+const { createSynchronikManager } = require('..');
+const { recordEvents, describeEvent } = require('./helpers');
+
+const managers = [];
+function manual(options = {}) {
+  const m = createSynchronikManager({ clock: 'manual', ...options });
+  managers.push(m);
+  return m;
+}
+
+afterEach(async () => {
+  while (managers.length > 0) await managers.pop().stop({ timeoutMs: 0 });
+});
+
+test('stopAll announces only the units it pauses: one already paused gets no updated event', () => {
+  const m = manual();
+  m.registerUnit({
+    id: 'p',
+    workers: [
+      { id: 'p1', run: () => 1 },
+      { id: 'p2', status: 'paused', run: () => 2 },
+      { id: 'p3', run: () => 3 },
+    ],
+  });
+  const { events } = recordEvents(m);
+  m.stopAll();
+  expect(events.map(describeEvent)).toEqual(['updated:p:idle>paused', 'updated:p1:idle>paused', 'updated:p3:idle>paused']);
+  m.stopAll();
+  expect(events).toHaveLength(3);
+  expect(m.listUnits().map((u) => u.status)).toEqual(['paused', 'paused', 'paused', 'paused']);
+});
