@@ -1,0 +1,44 @@
+'use strict';
+
+// Model-based test of the manager: fast-check generates sequences of public
+// calls (register, release, run by id in each way, enable/disable, pause and
+// the other statuses, config changes, stopAll/startAll, start/stop, clock
+// advances on the manual clock, settling runs that wait) and after every step
+// compares the manager with a small reference model in plain JavaScript
+// (./model/reference.js): statuses, enabled, runCount, errors, the order in
+// which runs were called, every event, and how each run and stop promise
+// settled.
+//
+// `npm test` runs a fixed seed and a bounded number of runs; set
+// SYNCHRONIK_MODEL_RUNS (and SYNCHRONIK_MODEL_SEED) for more
+// (`npm run soak:model`).
+
+const fc = require('fast-check');
+const { World, commands } = require('./model/commands');
+const { Model } = require('./model/reference');
+
+const RUNS = Number(process.env.SYNCHRONIK_MODEL_RUNS) || 150;
+const SEED = process.env.SYNCHRONIK_MODEL_SEED !== undefined ? Number(process.env.SYNCHRONIK_MODEL_SEED) : 20240611;
+
+test(
+  `the manager agrees with the reference model (${RUNS} runs, seed ${SEED})`,
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.constantFrom(300, 1000),
+        fc.commands(commands, { maxCommands: 40 }),
+        async (asyncRuns, loopInterval, cmds) => {
+          const world = new World({ asyncRuns, loopInterval });
+          try {
+            await fc.asyncModelRun(() => ({ model: new Model({ loopInterval }), real: world }), cmds);
+          } finally {
+            await world.m.stop({ timeoutMs: 0 });
+          }
+        },
+      ),
+      { numRuns: RUNS, seed: SEED, endOnFailure: false },
+    );
+  },
+  Math.max(60000, RUNS * 500),
+);

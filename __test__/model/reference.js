@@ -1,0 +1,589 @@
+'use strict';
+
+// A small reference model of the manager, in plain JavaScript, for the
+// model-based test (__test__/model.spec.js). It encodes the rules of SPEC
+// §2–§9 for what the test generates: workers with retries, timeouts,
+// maxRuns and interval schedules (overlap), processes in the four run modes,
+// enable/disable, pause, stopAll/startAll, start/stop and the manual clock.
+//
+// How runs settle. Every `run` the test registers settles the same way in a
+// given sequence of commands: synchronously, or through an already settled
+// promise (the `asyncRuns` flag), or never until a later command settles it
+// ("hang"). Under either way the manager reports the attempts that JavaScript
+// started in one step together, in the order it started them, and the
+// engine's decisions on them start the next step's attempts: the model runs
+// attempts in such waves (see `drain`).
+//
+// Events are kept in the compact form of helpers.describeEvent.
+
+const DEFAULTS = { maxRetries: 0, retryDelayMs: 0, timeoutMs: 10000, overlap: 'skip' };
+
+class Model {
+  constructor({ loopInterval }) {
+    this.loopInterval = loopInterval;
+    this.now = 0;
+    this.timerSeq = 0;
+    /** Armed timers: { at, seq, kind, ... }. */
+    this.timers = [];
+    /** Unit ids in registration order. */
+    this.order = [];
+    this.units = new Map();
+    this.runs = new Map();
+    this.calls = new Map();
+    this.procs = new Map();
+    this.intervals = new Map();
+    this.nextId = 1;
+    this.started = false;
+    this.sweep = null;
+    this.stopping = null;
+    this.forced = false;
+    /** What the test observes. */
+    this.events = [];
+    this.callLog = [];
+    /** Attempts whose run waits for a `settle` command: { call, id, attempt }. */
+    this.hung = [];
+    /** The run and stop promises the test made, by index: { state, code?, unitId? }. */
+    this.promises = [];
+    this.settleOnly = new Set();
+    /** Attempts started by the engine whose run JavaScript has not called yet. */
+    this.invocations = [];
+    /** Set when the order of this step's events across units is the engine's hash order. */
+    this.unordered = false;
+  }
+
+  // --- helpers ---------------------------------------------------------
+
+  emit(e) {
+    this.events.push(e);
+  }
+
+  arm(at, timer) {
+    const t = { at, seq: ++this.timerSeq, ...timer };
+    this.timers.push(t);
+    return t;
+  }
+
+  cancel(t) {
+    if (t) this.timers = this.timers.filter((x) => x !== t);
+  }
+
+  nextTimer() {
+    let best = null;
+    for (const t of this.timers) if (best === null || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
+    return best;
+  }
+
+  /** A promise the test made; `settleOnly`: resolved whatever the run's outcome (runWorkerById, runUnitById). */
+  promise(settleOnly = false) {
+    this.promises.push({ state: 'pending' });
+    if (settleOnly) this.settleOnly.add(this.promises.length - 1);
+    return this.promises.length - 1;
+  }
+
+  done(ticket, error) {
+    if (ticket === null || ticket === undefined) return;
+    const p = this.promises[ticket];
+    if (error && !this.settleOnly.has(ticket)) Object.assign(p, { state: 'rejected', code: error.code, unitId: error.unitId });
+    else p.state = 'resolved';
+  }
+
+  cfg(unit, key) {
+    return unit.cfg[key] !== undefined ? unit.cfg[key] : DEFAULTS[key];
+  }
+
+  setStatus(unit, status) {
+    this.emit(`updated:${unit.id}:${unit.status}>${status}`);
+    unit.status = status;
+  }
+
+  /** A run ends with `status`, unless the unit was paused meanwhile (the pause outlasts the run). */
+  settleStatus(unit, status) {
+    if (unit.status !== 'paused') this.setStatus(unit, status);
+  }
+
+  configChanged(unit) {
+    this.emit(`updated:${unit.id}:${unit.status}>${unit.status}:config`);
+  }
+
+  runnable(unit) {
+    return unit.enabled && unit.status !== 'paused';
+  }
+
+  // --- registration and state --------------------------------------------
+
+  register(spec) {
+    const add = (s, kind, parent) => {
+      const unit = {
+        id: s.id,
+        kind,
+        status: s.status || 'idle',
+        enabled: s.enabled !== undefined ? s.enabled : true,
+        runCount: 0,
+        activeRuns: 0,
+        hasError: false,
+        cfg: { ...s.cfg },
+        behavior: s.behavior,
+        parent,
+        workers: kind === 'process' ? s.workers.map((w) => w.id) : undefined,
+      };
+      if (!this.units.has(s.id)) this.order.push(s.id);
+      this.units.set(s.id, unit);
+    };
+    if (spec.workers) {
+      add(spec, 'process');
+      for (const w of spec.workers) add(w, 'worker', spec.id);
+      this.reschedule(spec.id);
+      for (const w of spec.workers) this.reschedule(w.id);
+    } else {
+      add(spec, 'worker');
+      this.reschedule(spec.id);
+    }
+  }
+
+  release(id) {
+    const unit = this.units.get(id);
+    if (!unit) return;
+    for (const [runId, run] of [...this.runs]) {
+      if (run.id !== id) continue;
+      this.endRun(runId, { ok: false, code: 'ERR_RELEASED' });
+    }
+    for (const [prunId, p] of [...this.procs]) {
+      if (p.id !== id) continue;
+      this.procs.delete(prunId);
+      this.cancel(p.waiting);
+      this.done(p.ticket, { code: 'ERR_RELEASED', unitId: id });
+    }
+    this.unschedule(id);
+    this.units.delete(id);
+    this.order = this.order.filter((x) => x !== id);
+    this.checkStopDone();
+  }
+
+  updateStatus(id, status) {
+    const unit = this.units.get(id);
+    if (!unit || unit.status === status) return;
+    this.setStatus(unit, status);
+    // A status set by hand announces its transition the way a run would.
+    if (status === 'running') this.emit(`start:${id}`);
+    else if (status === 'completed') this.emit(`complete:${id}`);
+    else if (status === 'error' && unit.hasError) this.emit(`error:${id}`);
+  }
+
+  setEnabled(id, enabled) {
+    const unit = this.units.get(id);
+    if (!unit || unit.enabled === enabled) return;
+    unit.enabled = enabled;
+    this.configChanged(unit);
+    this.reschedule(id);
+  }
+
+  updateConfig(id, patch) {
+    const unit = this.units.get(id);
+    if (!unit) return;
+    const { enabled, behavior, ...rest } = patch;
+    if (enabled !== undefined) unit.enabled = enabled;
+    if (behavior !== undefined) unit.behavior = behavior;
+    Object.assign(unit.cfg, rest);
+    this.configChanged(unit);
+    this.reschedule(id);
+  }
+
+  stopAll() {
+    for (const id of this.order) {
+      const unit = this.units.get(id);
+      // SPEC §3.5: every status change produces one `updated` event; a unit
+      // already paused does not change.
+      if (unit.status !== 'paused') this.setStatus(unit, 'paused');
+    }
+  }
+
+  startAll() {
+    for (const id of this.order) {
+      const unit = this.units.get(id);
+      if (unit.status === 'paused') this.setStatus(unit, 'idle');
+    }
+  }
+
+  // --- worker runs --------------------------------------------------------
+
+  runWorker(id, ticket) {
+    const unit = this.units.get(id);
+    if (!unit || unit.kind !== 'worker' || !this.startWorkerRun(id, { kind: 'ticket', ticket })) this.done(ticket);
+  }
+
+  startWorkerRun(id, owner) {
+    const unit = this.units.get(id);
+    if (!unit || unit.kind !== 'worker' || !this.runnable(unit) || this.forced) return false;
+    unit.activeRuns += 1;
+    unit.hasError = false;
+    this.setStatus(unit, 'running');
+    this.emit(`start:${id}`);
+    const runId = this.nextId++;
+    const run = { id, owner, attempt: 1, call: null, timeout: null, delay: null };
+    this.runs.set(runId, run);
+    this.beginAttempt(runId);
+    return true;
+  }
+
+  beginAttempt(runId) {
+    const run = this.runs.get(runId);
+    const unit = this.units.get(run.id);
+    const call = this.nextId++;
+    const timeoutMs = this.cfg(unit, 'timeoutMs');
+    run.timeout = timeoutMs > 0 ? this.arm(this.now + timeoutMs, { kind: 'timeout', runId, call }) : null;
+    run.call = call;
+    run.delay = null;
+    this.calls.set(call, runId);
+    this.invocations.push({ call, id: run.id, attempt: run.attempt });
+  }
+
+  /** JavaScript calls the runs the engine started, and reports those that settle at once; until nothing more starts. */
+  drain() {
+    while (this.invocations.length > 0) {
+      const wave = this.invocations;
+      this.invocations = [];
+      const outcomes = [];
+      for (const inv of wave) {
+        this.callLog.push(`${inv.id}#${inv.attempt}`);
+        const unit = this.units.get(inv.id);
+        const b = unit.behavior;
+        if (b.hang) this.hung.push(inv);
+        else outcomes.push([inv.call, inv.attempt > b.failFirst]);
+      }
+      for (const [call, ok] of outcomes) this.complete(call, ok);
+    }
+  }
+
+  /** An attempt settled. Attempts that no longer count (timed out, released, stopped) are ignored. */
+  complete(call, ok) {
+    const runId = this.calls.get(call);
+    if (runId === undefined) return;
+    this.calls.delete(call);
+    const run = this.runs.get(runId);
+    this.cancel(run.timeout);
+    run.timeout = null;
+    if (ok) this.endRun(runId, { ok: true });
+    else this.attemptFailed(runId, 'ERR_RUN_FAILED');
+  }
+
+  attemptFailed(runId, code) {
+    const run = this.runs.get(runId);
+    const unit = this.units.get(run.id);
+    if (run.attempt > this.cfg(unit, 'maxRetries')) {
+      this.endRun(runId, { ok: false, code });
+      return;
+    }
+    const delay = this.cfg(unit, 'retryDelayMs');
+    run.call = null;
+    this.emit(`retry:${run.id}:${run.attempt}`);
+    run.attempt += 1;
+    if (delay > 0) run.delay = this.arm(this.now + delay, { kind: 'retry', runId });
+    else this.beginAttempt(runId);
+  }
+
+  endRun(runId, result) {
+    const run = this.runs.get(runId);
+    this.runs.delete(runId);
+    this.cancel(run.timeout);
+    this.cancel(run.delay);
+    if (run.call !== null) this.calls.delete(run.call);
+    const unit = this.units.get(run.id);
+    unit.activeRuns -= 1;
+    if (result.ok) {
+      unit.runCount += 1;
+      const maxRuns = unit.cfg.maxRuns;
+      this.settleStatus(unit, 'completed');
+      this.emit(`complete:${unit.id}`);
+      if (maxRuns !== undefined && unit.runCount >= maxRuns && unit.enabled) {
+        unit.enabled = false;
+        this.configChanged(unit);
+        this.reschedule(unit.id);
+      }
+    } else {
+      unit.hasError = true;
+      this.settleStatus(unit, 'error');
+      this.emit(`error:${unit.id}`);
+    }
+    const { owner } = run;
+    if (owner.kind === 'ticket') this.done(owner.ticket);
+    else if (owner.kind === 'process') this.processWorkerDone(owner.prun, result.ok, unit.id);
+    this.afterRun(unit);
+    this.checkStopDone();
+  }
+
+  /** overlap 'queue': a fire that came while a run was in flight runs right after it. */
+  afterRun(unit) {
+    const entry = this.intervals.get(unit.id);
+    if (!entry || !entry.queued || unit.activeRuns > 0 || !this.started) return;
+    entry.queued = false;
+    this.startWorkerRun(unit.id, { kind: 'scheduled' });
+  }
+
+  // --- process runs -------------------------------------------------------
+
+  runProcess(id, ticket) {
+    const unit = this.units.get(id);
+    if (!unit || unit.kind !== 'process' || !this.startProcessRun(id, ticket)) this.done(ticket);
+  }
+
+  startProcessRun(id, ticket) {
+    const unit = this.units.get(id);
+    if (unit.status === 'paused') return false;
+    const workers = unit.workers.filter((w) => this.units.has(w) && this.runnable(this.units.get(w)));
+    const mode = unit.cfg.runMode || 'sequential';
+    const p = {
+      id,
+      ticket,
+      mode,
+      batchSize: Math.max(1, unit.cfg.batchSize !== undefined ? unit.cfg.batchSize : 2),
+      isolationDelayMs: unit.cfg.isolationDelayMs !== undefined ? unit.cfg.isolationDelayMs : 100,
+      workers,
+      next: 0,
+      inFlight: 0,
+      failed: null,
+      waiting: null,
+    };
+    unit.activeRuns += 1;
+    unit.hasError = false;
+    this.setStatus(unit, 'running');
+    this.emit(`start:${id}`);
+    this.emit(`milestone:unit:${id}:running`);
+    const prun = this.nextId++;
+    this.procs.set(prun, p);
+    this.advanceProcess(prun);
+    return true;
+  }
+
+  advanceProcess(prun) {
+    for (;;) {
+      const p = this.procs.get(prun);
+      if (!p || p.waiting) return;
+      if (p.failed || p.next >= p.workers.length) {
+        if (p.inFlight === 0) this.finishProcess(prun);
+        return;
+      }
+      const rest = p.workers.length - p.next;
+      let take;
+      if (p.inFlight > 0 && p.mode !== 'parallel') take = 0;
+      else if (p.mode === 'sequential' || p.mode === 'isolated') take = 1;
+      else if (p.mode === 'batched') take = Math.min(p.batchSize, rest);
+      else take = rest;
+      if (take === 0) return;
+      const group = p.workers.slice(p.next, p.next + take);
+      p.next += take;
+      p.inFlight += take;
+      for (const w of group) {
+        // Disabled or paused since the process run began: passed over.
+        if (!this.startWorkerRun(w, { kind: 'process', prun })) p.inFlight -= 1;
+      }
+    }
+  }
+
+  processWorkerDone(prun, ok, worker) {
+    const p = this.procs.get(prun);
+    if (!p) return;
+    p.inFlight -= 1;
+    // A failure stops a sequential or isolated run; parallel and batched runs complete.
+    if (!ok && (p.mode === 'sequential' || p.mode === 'isolated')) p.failed = worker;
+    if (ok && p.mode === 'isolated' && p.isolationDelayMs > 0) {
+      p.waiting = this.arm(this.now + p.isolationDelayMs, { kind: 'isolation', prun });
+    }
+    this.advanceProcess(prun);
+  }
+
+  finishProcess(prun) {
+    const p = this.procs.get(prun);
+    this.procs.delete(prun);
+    const unit = this.units.get(p.id);
+    unit.activeRuns -= 1;
+    if (!p.failed) {
+      unit.runCount += 1;
+      this.settleStatus(unit, 'completed');
+      this.emit(`complete:${p.id}`);
+      this.emit(`milestone:unit:${p.id}:completed`);
+      this.done(p.ticket);
+    } else {
+      unit.hasError = true;
+      this.settleStatus(unit, 'error');
+      this.emit(`error:${p.id}`);
+      this.done(p.ticket, { code: 'ERR_WORKER_FAILED', unitId: p.failed });
+    }
+    this.checkStopDone();
+  }
+
+  // --- scheduling ---------------------------------------------------------
+
+  intervalPeriod(id) {
+    const unit = this.units.get(id);
+    if (!unit || unit.kind !== 'worker' || !this.started || !unit.enabled || !unit.cfg.runOnInterval) return null;
+    const ms = unit.cfg.intervalMs;
+    return ms !== undefined && ms > 0 ? ms : null;
+  }
+
+  reschedule(id) {
+    const period = this.intervalPeriod(id);
+    if (period === null) {
+      this.unschedule(id);
+      return;
+    }
+    const entry = this.intervals.get(id);
+    if (entry) {
+      // A new period applies from the time already scheduled on.
+      entry.period = period;
+      return;
+    }
+    const at = this.now + period;
+    this.intervals.set(id, { timer: this.arm(at, { kind: 'interval', id }), at, period, queued: false });
+  }
+
+  unschedule(id) {
+    const entry = this.intervals.get(id);
+    if (entry) {
+      this.cancel(entry.timer);
+      this.intervals.delete(id);
+    }
+  }
+
+  fireInterval(id) {
+    const entry = this.intervals.get(id);
+    entry.at += entry.period;
+    entry.timer = this.arm(entry.at, { kind: 'interval', id });
+    const unit = this.units.get(id);
+    if (unit.status === 'paused') return;
+    if (unit.activeRuns > 0) {
+      const overlap = this.cfg(unit, 'overlap');
+      if (overlap === 'skip') {
+        this.emit(`skipped:${id}:overlap`);
+        return;
+      }
+      if (overlap === 'queue') {
+        entry.queued = true;
+        return;
+      }
+    }
+    this.startWorkerRun(id, { kind: 'scheduled' });
+  }
+
+  fireSweep() {
+    this.sweep = this.arm(this.sweep.at + this.loopInterval, { kind: 'sweep' });
+    for (const id of [...this.order]) {
+      const unit = this.units.get(id);
+      if (unit && unit.kind === 'process' && unit.enabled && unit.status === 'idle' && unit.activeRuns === 0) {
+        this.startProcessRun(id, null);
+      }
+    }
+  }
+
+  start() {
+    if (this.started) return;
+    this.started = true;
+    this.sweep = this.arm(this.now + this.loopInterval, { kind: 'sweep' });
+    for (const id of this.order) this.reschedule(id);
+  }
+
+  stop(timeoutMs, ticket) {
+    this.started = false;
+    this.cancel(this.sweep);
+    this.sweep = null;
+    for (const id of [...this.intervals.keys()]) this.unschedule(id);
+    if (!this.stopping) this.stopping = { tickets: [], deadline: null };
+    this.stopping.tickets.push(ticket);
+    if (timeoutMs !== undefined) {
+      this.cancel(this.stopping.deadline);
+      this.stopping.deadline = this.arm(this.now + timeoutMs, { kind: 'stop' });
+      if (timeoutMs <= 0) this.forceStop();
+    }
+    this.checkStopDone();
+  }
+
+  checkStopDone() {
+    if (!this.stopping || this.runs.size + this.procs.size > 0) return;
+    this.cancel(this.stopping.deadline);
+    for (const t of this.stopping.tickets) this.done(t);
+    this.stopping = null;
+  }
+
+  forceStop() {
+    this.forced = true;
+    // The engine ends what is left in its own (hash) order.
+    if (this.runs.size + this.procs.size > 1) this.unordered = true;
+    for (const [prun, p] of [...this.procs]) {
+      this.procs.delete(prun);
+      this.cancel(p.waiting);
+      const unit = this.units.get(p.id);
+      unit.activeRuns -= 1;
+      unit.hasError = true;
+      this.settleStatus(unit, 'error');
+      this.emit(`error:${p.id}`);
+      this.done(p.ticket, { code: 'ERR_STOPPED', unitId: p.id });
+    }
+    for (const runId of [...this.runs.keys()]) {
+      if (this.runs.has(runId)) this.endRun(runId, { ok: false, code: 'ERR_STOPPED' });
+    }
+    this.forced = false;
+    this.checkStopDone();
+  }
+
+  // --- time ---------------------------------------------------------------
+
+  fire(t) {
+    this.timers = this.timers.filter((x) => x !== t);
+    switch (t.kind) {
+      case 'timeout': {
+        if (this.calls.get(t.call) !== t.runId) return;
+        this.calls.delete(t.call);
+        const run = this.runs.get(t.runId);
+        run.timeout = null;
+        run.call = null;
+        this.attemptFailed(t.runId, 'ERR_TIMEOUT');
+        return;
+      }
+      case 'retry':
+        this.runs.get(t.runId).delay = null;
+        this.beginAttempt(t.runId);
+        return;
+      case 'isolation': {
+        const p = this.procs.get(t.prun);
+        p.waiting = null;
+        this.advanceProcess(t.prun);
+        return;
+      }
+      case 'interval':
+        this.fireInterval(t.id);
+        return;
+      case 'sweep':
+        this.fireSweep();
+        return;
+      case 'stop':
+        this.stopping.deadline = null;
+        this.forceStop();
+        return;
+      default:
+        throw new Error(`unknown timer ${t.kind}`);
+    }
+  }
+
+  /** clock.advance(ms): every timer due on the way fires in time order; what it starts settles before the next. */
+  advance(ms) {
+    const target = this.now + ms;
+    this.drain();
+    for (;;) {
+      const t = this.nextTimer();
+      if (!t || t.at > target) break;
+      this.now = t.at;
+      // Everything due at this instant fires together, in the order armed.
+      while (this.nextTimer() && this.nextTimer().at <= this.now) this.fire(this.nextTimer());
+      this.drain();
+    }
+    this.now = target;
+  }
+
+  /** A hung attempt is settled by the test. */
+  settle(k, ok) {
+    const [inv] = this.hung.splice(k, 1);
+    this.complete(inv.call, ok);
+    this.drain();
+  }
+}
+
+module.exports = { Model };
