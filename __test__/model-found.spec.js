@@ -34,3 +34,33 @@ test('stopAll announces only the units it pauses: one already paused gets no upd
   expect(events).toHaveLength(3);
   expect(m.listUnits().map((u) => u.status)).toEqual(['paused', 'paused', 'paused', 'paused']);
 });
+
+test("releasing an interval worker with a queued fire (overlap 'queue') does not run it again", async () => {
+  const m = manual();
+  const calls = [];
+  m.registerUnit({
+    id: 'b',
+    intervalMs: 100,
+    runOnInterval: true,
+    overlap: 'queue',
+    timeoutMs: 0,
+    run: (ctx) => {
+      calls.push(ctx.attempt);
+      return new Promise(() => {});
+    },
+  });
+  m.start();
+  await m.clock.advance(200); // runs at 100 and stays in flight; the fire at 200 is queued
+  expect(calls).toEqual([1]);
+  const { events } = recordEvents(m);
+  m.releaseUnit('b');
+  await m.clock.advance(0);
+  expect(calls).toEqual([1]);
+  expect(events.map(describeEvent)).toEqual(['updated:b:running>error', 'error:b']);
+  expect(m.getUnitById('b')).toBeUndefined();
+  // Nothing of the released unit is left in flight: stop() has nothing to wait for.
+  let stopped = false;
+  m.stop().then(() => (stopped = true));
+  await m.clock.advance(0);
+  expect(stopped).toBe(true);
+});

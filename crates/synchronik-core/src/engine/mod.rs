@@ -395,6 +395,9 @@ impl Engine {
         // A pool worker leaves its pool first, so that ending its task below
         // cannot hand it the next one.
         self.pool_forget_worker(slot);
+        // Out of the schedule before its runs end, so that ending a
+        // scheduled run cannot start the run an overlap 'queue' fire left.
+        self.unschedule(slot);
         let run_ids: Vec<RunId> = self
             .runs
             .iter()
@@ -425,7 +428,6 @@ impl Engine {
                 });
             }
         }
-        self.unschedule(slot);
         self.registry.remove(slot);
         self.emit(Event::Released { unit: slot });
         self.check_stop_done();
