@@ -64,3 +64,60 @@ test("releasing an interval worker with a queued fire (overlap 'queue') does not
   await m.clock.advance(0);
   expect(stopped).toBe(true);
 });
+
+test("overlap 'queue': a fire during a run started by hand runs right after that run, once", async () => {
+  const m = manual();
+  const runs = [];
+  m.registerUnit({
+    id: 'w',
+    intervalMs: 100,
+    runOnInterval: true,
+    overlap: 'queue',
+    timeoutMs: 0,
+    run: () =>
+      new Promise((resolve) => {
+        runs.push({ at: m.clock.now(), resolve });
+      }),
+  });
+  m.start();
+  void m.runWorkerById('w'); // in flight from 0
+  await m.clock.advance(150); // the fire at 100 finds it running: queued
+  expect(runs.map((r) => r.at)).toEqual([0]);
+  runs[0].resolve();
+  await m.clock.advance(0);
+  expect(runs.map((r) => r.at)).toEqual([0, 150]); // the queued run, right after
+  runs[1].resolve();
+  await m.clock.advance(50);
+  expect(runs.map((r) => r.at)).toEqual([0, 150, 200]); // the cadence goes on
+  runs[2].resolve();
+  await m.clock.advance(0);
+  expect(runs).toHaveLength(3); // nothing was left queued
+  expect(m.getWorkerById('w').meta.runCount).toBe(3);
+});
+
+test("overlap 'queue': with two runs in flight, the queued run waits for the last one", async () => {
+  const m = manual();
+  const runs = [];
+  m.registerUnit({
+    id: 'w',
+    intervalMs: 100,
+    runOnInterval: true,
+    overlap: 'queue',
+    timeoutMs: 0,
+    run: () =>
+      new Promise((resolve) => {
+        runs.push({ at: m.clock.now(), resolve });
+      }),
+  });
+  m.start();
+  await m.clock.advance(100); // scheduled run from 100
+  void m.runWorkerById('w'); // and one by hand, also from 100
+  await m.clock.advance(100); // the fire at 200 is queued
+  expect(runs.map((r) => r.at)).toEqual([100, 100]);
+  runs[0].resolve();
+  await m.clock.advance(0);
+  expect(runs).toHaveLength(2); // the other run is still in flight
+  runs[1].resolve();
+  await m.clock.advance(0);
+  expect(runs.map((r) => r.at)).toEqual([100, 100, 200]);
+});

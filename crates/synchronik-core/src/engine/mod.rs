@@ -933,10 +933,11 @@ impl Engine {
                 ticket,
                 error: None,
             }),
-            Owner::Scheduled => self.after_scheduled_run(slot),
+            Owner::Scheduled => {}
             Owner::Process(prun) => self.process_worker_done(prun, slot, outcome),
             Owner::Task(_) => {}
         }
+        self.after_run(slot);
         self.check_stop_done();
     }
 

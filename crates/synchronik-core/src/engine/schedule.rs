@@ -188,15 +188,19 @@ impl Engine {
         self.start_worker_run(slot, Owner::Scheduled);
     }
 
-    /// A run the scheduler started ended: start the queued one, if any.
-    pub(super) fn after_scheduled_run(&mut self, slot: Slot) {
+    /// A run of the unit ended (whoever started it): once none is left in
+    /// flight, start the run an overlap 'queue' fire left, if any.
+    pub(super) fn after_run(&mut self, slot: Slot) {
         let idle = self.registry.get(slot).is_some_and(|u| u.active_runs == 0);
+        if !idle || !self.sched.started {
+            return;
+        }
         let queued = self
             .sched
             .intervals
             .get_mut(&slot)
             .is_some_and(|e| std::mem::take(&mut e.queued));
-        if queued && idle && self.sched.started {
+        if queued {
             self.start_worker_run(slot, Owner::Scheduled);
         }
     }
