@@ -14,8 +14,9 @@
 // (`npm run soak:model`).
 
 const fc = require('fast-check');
-const { World, commands } = require('./model/commands');
+const { World, commands, initialUnits, registerInitial } = require('./model/commands');
 const { Model } = require('./model/reference');
+const { PoolModel, PoolWorld, poolCommands } = require('./model/pool');
 
 const RUNS = Number(process.env.SYNCHRONIK_MODEL_RUNS) || 150;
 const SEED = process.env.SYNCHRONIK_MODEL_SEED !== undefined ? Number(process.env.SYNCHRONIK_MODEL_SEED) : 20240611;
@@ -27,11 +28,40 @@ test(
       fc.asyncProperty(
         fc.boolean(),
         fc.constantFrom(300, 1000),
-        fc.commands(commands, { maxCommands: 40 }),
-        async (asyncRuns, loopInterval, cmds) => {
+        initialUnits,
+        fc.commands(commands, { maxCommands: 60, size: '+1' }),
+        async (asyncRuns, loopInterval, initial, cmds) => {
           const world = new World({ asyncRuns, loopInterval });
           try {
-            await fc.asyncModelRun(() => ({ model: new Model({ loopInterval }), real: world }), cmds);
+            const setup = () => {
+              const model = new Model({ loopInterval });
+              registerInitial(model, world, initial);
+              return { model, real: world };
+            };
+            await fc.asyncModelRun(setup, cmds);
+          } finally {
+            await world.m.stop({ timeoutMs: 0 });
+          }
+        },
+      ),
+      { numRuns: RUNS, seed: SEED, endOnFailure: false },
+    );
+  },
+  Math.max(60000, RUNS * 500),
+);
+
+test(
+  `a worker pool agrees with the reference model of its queue (${RUNS} runs, seed ${SEED})`,
+  async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.boolean(),
+        fc.integer({ min: 1, max: 3 }),
+        fc.commands(poolCommands, { maxCommands: 50, size: '+1' }),
+        async (asyncRuns, size, cmds) => {
+          const world = new PoolWorld({ asyncRuns, size });
+          try {
+            await fc.asyncModelRun(() => ({ model: new PoolModel(size), real: world }), cmds);
           } finally {
             await world.m.stop({ timeoutMs: 0 });
           }

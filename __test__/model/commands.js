@@ -396,7 +396,7 @@ const workerCfg = fc.record(
     timeoutMs: fc.constantFrom(0, 100, 300),
     maxRuns: fc.integer({ min: 1, max: 3 }),
     intervalMs: fc.constantFrom(100, 250),
-    runOnInterval: fc.boolean(),
+    runOnInterval: fc.oneof({ weight: 2, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
     overlap: fc.constantFrom('skip', 'queue', 'allow'),
   },
   { requiredKeys: [] },
@@ -427,25 +427,44 @@ const processSpec = fc.record({
 
 const anyId = fc.constantFrom(...ANY_ID);
 
-const commands = [
-  fc.constantFrom(...WORKER_IDS).chain(workerSpec).map((s) => new Register(s)),
-  processSpec.map((s) => new Register(s)),
-  anyId.map((id) => new Release(id)),
-  fc.tuple(anyId, fc.constantFrom('runWorkerById', 'runUnitById', 'runProcessById')).map(([id, method]) => new RunWorker(id, method)),
-  fc
-    .tuple(anyId, fc.boolean(), fc.constantFrom('Worker', 'Process', 'Unit'))
-    .map(([id, on, kind]) => new SetEnabled(id, on, `${on ? 'enable' : 'disable'}${kind}`)),
-  fc.constantFrom(...ANY_ID).map((id) => new SetEnabled(id, false, 'stopWorkerById')),
-  fc.tuple(anyId, fc.constantFrom(...STATUSES)).map(([id, s]) => new UpdateStatus(id, s)),
-  fc
-    .tuple(fc.constantFrom(...WORKER_IDS, ...PROCESS_WORKER_IDS), workerCfg, fc.option(behavior, { nil: undefined }), fc.option(fc.boolean(), { nil: undefined }))
-    .map(([id, cfg, b, enabled]) => new UpdateConfig(id, { ...cfg, ...(b ? { behavior: b } : {}), ...(enabled === undefined ? {} : { enabled }) })),
-  processCfg.map((cfg) => new UpdateConfig(PROCESS_ID, cfg)),
-  fc.constantFrom('stopAll', 'startAll').map((method) => new All(method)),
-  fc.constant(new Start()),
-  fc.option(fc.constantFrom(0, 100), { nil: undefined }).map((t) => new Stop(t)),
-  fc.oneof(fc.constantFrom(0, 1, 50, 100, 1000), fc.integer({ min: 0, max: 400 })).map((ms) => new Advance(ms)),
-  fc.tuple(fc.nat(), fc.boolean()).map(([k, ok]) => new Settle(k, ok)),
-];
+/** The generated commands, each listed as many times as its weight. */
+const weighted = (pairs) => pairs.flatMap(([weight, arb]) => Array(weight).fill(arb));
 
-module.exports = { World, compare, commands, describe };
+const commands = weighted([
+  [1, fc.constantFrom(...WORKER_IDS).chain(workerSpec).map((s) => new Register(s))],
+  [1, processSpec.map((s) => new Register(s))],
+  [1, anyId.map((id) => new Release(id))],
+  [6, fc.tuple(anyId, fc.constantFrom('runWorkerById', 'runUnitById', 'runProcessById')).map(([id, method]) => new RunWorker(id, method))],
+  [
+    2,
+    fc
+      .tuple(anyId, fc.boolean(), fc.constantFrom('Worker', 'Process', 'Unit'))
+      .map(([id, on, kind]) => new SetEnabled(id, on, `${on ? 'enable' : 'disable'}${kind}`)),
+  ],
+  [1, anyId.map((id) => new SetEnabled(id, false, 'stopWorkerById'))],
+  [2, fc.tuple(anyId, fc.constantFrom(...STATUSES)).map(([id, s]) => new UpdateStatus(id, s))],
+  [
+    2,
+    fc
+      .tuple(fc.constantFrom(...WORKER_IDS, ...PROCESS_WORKER_IDS), workerCfg, fc.option(behavior, { nil: undefined }), fc.option(fc.boolean(), { nil: undefined }))
+      .map(([id, cfg, b, enabled]) => new UpdateConfig(id, { ...cfg, ...(b ? { behavior: b } : {}), ...(enabled === undefined ? {} : { enabled }) })),
+  ],
+  [1, processCfg.map((cfg) => new UpdateConfig(PROCESS_ID, cfg))],
+  [1, fc.constantFrom('stopAll', 'startAll').map((method) => new All(method))],
+  [2, fc.constant(new Start())],
+  [1, fc.option(fc.constantFrom(0, 100), { nil: undefined }).map((t) => new Stop(t))],
+  [6, fc.oneof(fc.constantFrom(0, 1, 50, 100, 1000), fc.integer({ min: 0, max: 400 })).map((ms) => new Advance(ms))],
+  [4, fc.tuple(fc.nat(), fc.boolean()).map(([k, ok]) => new Settle(k, ok))],
+]);
+
+/** Units registered before the first command: any of the standalone workers and the process. */
+const initialUnits = fc.subarray([...WORKER_IDS, PROCESS_ID]).chain((ids) =>
+  fc.tuple(...ids.map((id) => (id === PROCESS_ID ? processSpec : workerSpec(id)))),
+);
+
+/** Registers `specs` on both sides (before any command, so nothing runs yet). */
+function registerInitial(model, world, specs) {
+  for (const spec of specs) new Register(spec).apply(model, world);
+}
+
+module.exports = { World, compare, commands, initialUnits, registerInitial, describe };

@@ -143,6 +143,8 @@ class Model {
   release(id) {
     const unit = this.units.get(id);
     if (!unit) return;
+    // Nothing new starts for a unit being released (a queued interval run included).
+    unit.releasing = true;
     for (const [runId, run] of [...this.runs]) {
       if (run.id !== id) continue;
       this.endRun(runId, { ok: false, code: 'ERR_RELEASED' });
@@ -314,7 +316,7 @@ class Model {
   /** overlap 'queue': a fire that came while a run was in flight runs right after it. */
   afterRun(unit) {
     const entry = this.intervals.get(unit.id);
-    if (!entry || !entry.queued || unit.activeRuns > 0 || !this.started) return;
+    if (!entry || !entry.queued || unit.activeRuns > 0 || !this.started || unit.releasing) return;
     entry.queued = false;
     this.startWorkerRun(unit.id, { kind: 'scheduled' });
   }
