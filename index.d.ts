@@ -351,6 +351,13 @@ export interface TaskEvent {
   status: TaskStatus;
   /** The live task object. */
   task: Task;
+  /**
+   * Why the task ended, when it failed (`status: 'error'`: what it threw or
+   * rejected with) or was dropped by `stop()` / `close()` before it ran
+   * (`status: 'cancelled'`, a {@link SynchronikError} `ERR_STOPPED` /
+   * `ERR_CLOSED`). Absent otherwise.
+   */
+  error?: unknown;
 }
 
 /**
@@ -580,7 +587,11 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
   registerUnit(unit: SynchronikProcess): SynchronikProcess;
   registerUnit(unit: SynchronikWorker | SynchronikProcess): SynchronikWorker | SynchronikProcess;
 
-  /** Removes a unit; a running one has its signal aborted. Unknown ids are ignored. */
+  /**
+   * Removes a unit; a running one has its signal aborted. Unknown ids are
+   * ignored. A worker of a pool is refused with a `TypeError` (remove pool
+   * workers with {@link WorkerPool.resize}).
+   */
   releaseUnit(id: string): void;
 
   /** The registered object with this id (worker or process). */
@@ -661,7 +672,10 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
   /**
    * Runs one worker now: up to `maxRetries + 1` attempts, each bounded by
    * `timeoutMs`. Resolves when the run ended, whether it completed or failed
-   * (never rejects). A paused or disabled worker is not run.
+   * (never rejects). A paused or disabled worker is not run. While the
+   * worker runs, its `overlap` decides: `'skip'` (default) joins the run in
+   * flight, `'queue'` waits for one run right after it, `'allow'` starts
+   * another alongside.
    */
   runWorkerById(id: string): Promise<void>;
 
@@ -679,6 +693,8 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    * `'error'` and the promise rejects the same way; a cycle rejects with
    * `ERR_DEPENDENCY_CYCLE` before anything runs. `'parallel'` and
    * `'batched'` runs always resolve, with the failed workers in `'error'`.
+   * While the process runs, a second call joins that run and settles with
+   * its outcome.
    */
   runProcessById(id: string): Promise<void>;
 
@@ -704,7 +720,11 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    * Stops scheduling new runs (and dispatching pool tasks) at once and
    * resolves when the runs in flight have settled; with `timeoutMs`, runs
    * still in flight then are aborted through their signal and fail with
-   * `ERR_STOPPED`. Afterwards nothing of the manager keeps Node alive.
+   * `ERR_STOPPED`. Pool tasks still queued that live in memory only are
+   * dropped at once (a `pool.run` rejects with `ERR_STOPPED`, a named task
+   * ends `'cancelled'`); stored (durable) tasks stay queued. Called from
+   * inside a run, it does not wait for that run. Afterwards nothing of the
+   * manager keeps Node alive.
    */
   stop(options?: StopOptions): Promise<void>;
 
@@ -756,7 +776,11 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
   /**
    * Stops like {@link SynchronikManager.stop}, then lets go of what the
    * manager holds: the SQLite store is committed and closed, and the engine's
-   * timer thread ends. A closed manager cannot be started again.
+   * timer thread ends. From the call on, every method but the lookups
+   * (`getUnitById`, `listUnits`, `getRegistrySnapshot`, `getEngineStats`,
+   * `simulateRun`, …) refuses with a {@link SynchronikError} `ERR_CLOSED`:
+   * synchronous ones throw, the others reject. Queued in-memory pool tasks
+   * are dropped with `ERR_CLOSED`. Calling it again returns the same promise.
    */
   close(options?: StopOptions): Promise<void>;
 
@@ -849,6 +873,12 @@ export interface Task<TPayload = any> {
   status: TaskStatus;
   /** Set for a durable task (a `handler` task on a manager with a SQLite store); see {@link RunContext.idempotencyKey}. */
   idempotencyKey?: string;
+  /**
+   * Why the task ended, when it failed (`'error'`) or was dropped by
+   * `stop()` / `close()` before it ran (`'cancelled'`, `ERR_STOPPED` /
+   * `ERR_CLOSED`). Written by the pool.
+   */
+  error?: unknown;
 }
 
 /** What a pool task starts from: a name and either an `execute` function or a `handler` name. */
@@ -961,8 +991,9 @@ export interface WorkerManager {
   getPoolWorkers(): SynchronikWorker[];
 
   /**
-   * Grows or shrinks the pool to `size` workers. Shrinking removes idle
-   * workers only, the newest first; when no worker is idle it warns
+   * Grows or shrinks the pool to `size` workers (a positive integer: 0 is
+   * refused with a `TypeError`). Shrinking removes idle workers only, the
+   * newest first; when no worker is idle it warns
    * `[Worker Pool] Scale-down requested, but no idle workers are available to remove.`
    * and removes no more.
    */
@@ -1031,7 +1062,12 @@ export interface WorkerPool extends WorkerManager {
   /** Removes a handler; queued tasks naming it wait until it is defined again. */
   unhandle(name: string): void;
 
-  /** Resolves when no task is queued and none runs (at once if the pool is idle already). */
+  /**
+   * Resolves when no task is queued and none runs (at once if the pool is
+   * idle already). Rejects with `ERR_STOPPED` when the manager's `stop()`
+   * ends with stored tasks still queued, and with `ERR_CLOSED` on a closed
+   * manager.
+   */
   onIdle(): Promise<void>;
 }
 
@@ -1122,7 +1158,8 @@ export function runWorkerTasks<T>(tasks: Array<WorkerTask<T>>, options?: TaskRun
  * are `TypeError`s instead). `code` is stable, e.g. `ERR_TIMEOUT`,
  * `ERR_RELEASED`, `ERR_STOPPED`, `ERR_CANCELLED`, `ERR_WORKER_FAILED`,
  * `ERR_DEPENDENCY_CYCLE`, `ERR_RUN_FAILED`, `ERR_NON_ERROR_THROWN`,
- * `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`, `ERR_INVALID_UNIT`.
+ * `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`, `ERR_INVALID_UNIT`, `ERR_STORAGE`,
+ * `ERR_CLOSED` (a call on a closed manager).
  */
 export class SynchronikError extends Error {
   /**

@@ -95,7 +95,7 @@ test("overlap 'queue': a fire during a run started by hand runs right after that
   expect(m.getWorkerById('w').meta.runCount).toBe(3);
 });
 
-test("overlap 'queue': with two runs in flight, the queued run waits for the last one", async () => {
+test("overlap 'queue': a run by hand during a scheduled run waits for it, and the queued fire waits for both", async () => {
   const m = manual();
   const runs = [];
   m.registerUnit({
@@ -111,13 +111,16 @@ test("overlap 'queue': with two runs in flight, the queued run waits for the las
   });
   m.start();
   await m.clock.advance(100); // scheduled run from 100
-  void m.runWorkerById('w'); // and one by hand, also from 100
-  await m.clock.advance(100); // the fire at 200 is queued
-  expect(runs.map((r) => r.at)).toEqual([100, 100]);
+  let byHandDone = false;
+  void m.runWorkerById('w').then(() => (byHandDone = true)); // queued behind it
+  await m.clock.advance(100); // the fire at 200 is queued too
+  expect(runs.map((r) => r.at)).toEqual([100]);
   runs[0].resolve();
   await m.clock.advance(0);
-  expect(runs).toHaveLength(2); // the other run is still in flight
+  expect(runs.map((r) => r.at)).toEqual([100, 200]); // the run by hand, right after
+  expect(byHandDone).toBe(false);
   runs[1].resolve();
   await m.clock.advance(0);
-  expect(runs.map((r) => r.at)).toEqual([100, 100, 200]);
+  expect(byHandDone).toBe(true);
+  expect(runs.map((r) => r.at)).toEqual([100, 200, 200]); // then the queued fire
 });

@@ -403,8 +403,9 @@ describe('lifetime', () => {
     a.useWorkerPool(1).addTask({ name: 'later', handler: 'h' });
     await a.close();
     expect(fs.existsSync(`${dbPath()}-wal`)).toBe(false);
-    await expect(a.flush()).resolves.toBeUndefined();
-    await expect(a.history()).rejects.toMatchObject({ code: 'ERR_STORAGE' });
+    // A closed manager refuses: nothing could be stored or read any more.
+    await expect(a.flush()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+    await expect(a.history()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
     const b = open();
     const w = { id: 'w', run: () => 1 };
     b.registerUnit(w);

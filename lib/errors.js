@@ -31,6 +31,9 @@ const ENGINE_CODES = [
   'ERR_RUN_FAILED',
   'ERR_UNKNOWN_DEPENDENCY',
   'ERR_DEPENDENCY_CYCLE',
+  'ERR_CANCELLED',
+  'ERR_STORAGE',
+  'ERR_CLOSED',
 ];
 
 /**
@@ -89,4 +92,9 @@ function fromNative(err, Ctor = SynchronikError) {
   return new SynchronikError(m[2], m[1]);
 }
 
-module.exports = { SynchronikError, ENGINE_CODES, describe, toError, messageOf, fromNative };
+/** What a closed manager (or one being closed) answers every call with but lookups. */
+function closedError(method) {
+  return new SynchronikError(`${method}: the manager is closed (close() was called); create a new manager`, 'ERR_CLOSED');
+}
+
+module.exports = { SynchronikError, ENGINE_CODES, describe, toError, messageOf, fromNative, closedError };

@@ -15,7 +15,7 @@ const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun, eng
 
 
 const ops = require('./ops');
-const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe } = require('./errors');
+const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe, closedError } = require('./errors');
 const v = require('./validate');
 const { IdTable } = require('./id-table');
 const { WorkerPool } = require('./pool');
@@ -210,8 +210,16 @@ class SynchronikManager extends EventEmitter {
     // [call, slot] of the `run` executing synchronously right now; the
     // watcher reads it from its own thread to see a blocked event loop.
     this._liveness = new Float64Array(new SharedArrayBuffer(16));
+    // Set on the engine only while the manager is started or has work in
+    // flight (see _updateKeepAlive), so a stopped manager holds no handle.
+    this._wakeUp = options.clock === 'manual' ? null : wakeUpOf(new WeakRef(this));
+    /** Set when close() is called: from then on every call but lookups is refused. */
+    this._closed = false;
+    this._closing = null;
+    this._disposed = false;
+    this._wakeSet = false;
+    this._wakeDropQueued = false;
     this._native = new NativeEngine(
-      wakeUpOf(new WeakRef(this)),
       {
         manualClock: options.clock === 'manual',
         loopIntervalMs: this.options.loopInterval,
@@ -487,15 +495,15 @@ class SynchronikManager extends EventEmitter {
         const taskId = o[i + 1];
         const entry = this._tasks.get(taskId);
         const kind = o[i + 2];
-        const message = kind === 1 ? this._str(o[i + 4]) : undefined;
+        const message = kind === 1 || kind === 3 ? this._str(o[i + 4]) : undefined;
         if (!entry) return;
         this._tasks.delete(taskId);
         let value;
         if (kind === 0) {
           const call = this._calls.get(o[i + 3]);
           value = call ? call.value : undefined;
-        } else if (kind === 1) {
-          value = this._failure(o[i + 3], message, entry.worker || { id: '?' });
+        } else if (kind === 1 || kind === 3) {
+          value = this._failure(o[i + 3], message, entry.worker || { id: kind === 3 ? undefined : '?' });
         }
         entry.pool._done(entry, kind, value);
         return;
@@ -676,16 +684,44 @@ class SynchronikManager extends EventEmitter {
     this._updateKeepAlive();
   }
 
-  /** Holds one ref'd handle exactly while runs are in flight. */
-  _updateKeepAlive() {
+  /**
+   * Holds one ref'd handle exactly while runs are in flight, and the
+   * engine's wake-up while it may be needed. `now`: let go of the wake-up
+   * at once (stop), not a loop turn later (which spares a program that
+   * awaits one run after another making and dropping it for every run).
+   */
+  _updateKeepAlive(now = false) {
     const busy = this._started || this._tickets.size > 0 || this._calls.size > 0;
     if (busy && this._keepAlive === null) {
       // The closure holds the manager, so a manager with work in flight is
       // never collected even if the caller dropped it.
       this._keepAlive = setInterval(() => void this, 0x7fffffff);
+      // The engine's thread may need to wake JavaScript from now on.
+      if (this._wakeUp !== null && !this._wakeSet && !this._disposed) {
+        this._wakeSet = true;
+        this._native.setWake(this._wakeUp);
+      }
     } else if (!busy && this._keepAlive !== null) {
       clearInterval(this._keepAlive);
       this._keepAlive = null;
+      // Nothing is in flight and nothing is scheduled: no timer of the
+      // engine can produce records JavaScript waits for, so the wake-up
+      // (a threadsafe function, a handle of its own) goes too.
+      if (this._wakeSet && !now && !this._wakeDropQueued) {
+        this._wakeDropQueued = true;
+        realSetImmediate(() => {
+          this._wakeDropQueued = false;
+          if (this._keepAlive === null) this._dropWake();
+        });
+      }
+    }
+    if (now && this._keepAlive === null) this._dropWake();
+  }
+
+  _dropWake() {
+    if (this._wakeSet && !this._disposed) {
+      this._wakeSet = false;
+      this._native.setWake(undefined);
     }
   }
 
@@ -796,6 +832,7 @@ class SynchronikManager extends EventEmitter {
 
   /** Emits a milestone event after everything the engine produced before it. */
   emitMilestone(milestoneId, payload = {}) {
+    this._open('emitMilestone');
     v.validateId('emitMilestone', milestoneId, 'milestoneId');
     this._sync();
     this._milestone(milestoneId, payload);
@@ -811,7 +848,12 @@ class SynchronikManager extends EventEmitter {
 
   /** Registers a worker or a process (with its workers); re-registering an id replaces it in place. */
   registerUnit(unit) {
+    this._open('registerUnit');
     const kind = v.validateUnit('registerUnit', unit, (id) => this._slot(id) >= 0);
+    // The runs in flight of an object being replaced end on it, with
+    // ERR_RELEASED, before the new object takes its place.
+    this._endRunsOfReplaced(unit.id);
+    if (kind === 'process') for (const w of unit.workers) this._endRunsOfReplaced(w.id);
     let slots;
     try {
       slots =
@@ -833,6 +875,10 @@ class SynchronikManager extends EventEmitter {
     return unit;
   }
 
+  _endRunsOfReplaced(id) {
+    if (typeof id === 'string' && this._slot(id) >= 0 && this._native.endRuns(id)) this._sync();
+  }
+
   /** Takes a registered object as the mirror of its slot. */
   _adopt(slot, unit, kind) {
     this._units[slot] = unit;
@@ -845,7 +891,15 @@ class SynchronikManager extends EventEmitter {
 
   /** Removes a unit; a running one has its signal aborted. Unknown ids are ignored. */
   releaseUnit(id) {
+    this._open('releaseUnit');
     v.validateId('releaseUnit', id);
+    for (const pool of this._pools.values()) {
+      if (pool._workers.some((w) => w.id === id)) {
+        throw new TypeError(
+          `releaseUnit: id must not name a worker of a pool; remove pool workers with pool.resize() (got "${id}", a worker of pool "${pool.name}")`,
+        );
+      }
+    }
     this._native.release(id);
     this._sync();
   }
@@ -903,6 +957,7 @@ class SynchronikManager extends EventEmitter {
    */
   updateStatus(id, status, options) {
     return asPromise(() => {
+      this._open('updateStatus');
       v.validateId('updateStatus', id);
       v.validateStatus('updateStatus', status);
       if (options !== undefined && !v.isObject(options)) throw v.fail('updateStatus', 'options', 'an object', options);
@@ -938,6 +993,7 @@ class SynchronikManager extends EventEmitter {
 
   _updateConfig(method, id, config) {
     return asPromise(() => {
+      this._open(method);
       v.validateId(method, id);
       if (!v.isObject(config)) throw v.fail(method, 'config', 'an object', config);
       const unit = this.getUnitById(id);
@@ -976,6 +1032,7 @@ class SynchronikManager extends EventEmitter {
 
   _setEnabled(method, id, enabled) {
     return asPromise(() => {
+      this._open(method);
       v.validateId(method, id);
       this._native.setEnabled(id, enabled);
       this._sync();
@@ -1014,12 +1071,14 @@ class SynchronikManager extends EventEmitter {
 
   /** Every paused unit becomes idle. */
   startAll() {
+    this._open('startAll');
     this._native.startAll();
     this._sync();
   }
 
   /** Every unit becomes paused. */
   stopAll() {
+    this._open('stopAll');
     this._native.stopAll();
     this._sync();
   }
@@ -1041,6 +1100,7 @@ class SynchronikManager extends EventEmitter {
   }
 
   _run(method, id, kind, settleOnly) {
+    if (this._closed) return Promise.reject(closedError(method));
     if (typeof id !== 'string' || id.length === 0) {
       try {
         v.validateId(method, id);
@@ -1081,6 +1141,7 @@ class SynchronikManager extends EventEmitter {
    */
   runLoopOnce() {
     return asPromise(() => {
+      this._open('runLoopOnce');
       const runs = Array.from(this._native.runLoopOnce(), (t) => this._await(t, true));
       this._sync();
       return Promise.all(runs).then(noop);
@@ -1089,6 +1150,7 @@ class SynchronikManager extends EventEmitter {
 
   /** One watcher scan now. */
   runWatcherScan() {
+    this._open('runWatcherScan');
     this._native.watcherScan();
     this._sync();
   }
@@ -1099,6 +1161,7 @@ class SynchronikManager extends EventEmitter {
 
   /** Starts the scheduler and the watcher. Idempotent. While started, the manager keeps Node alive. */
   start() {
+    this._open('start');
     this._started = true;
     this._native.start();
     this._sync();
@@ -1107,32 +1170,64 @@ class SynchronikManager extends EventEmitter {
   /**
    * Stops scheduling new runs and resolves when the runs in flight have
    * settled. With `timeoutMs`, runs still in flight then are aborted and fail
-   * with ERR_STOPPED. Afterwards nothing of the manager keeps Node alive.
+   * with ERR_STOPPED. Queued pool tasks that live in memory only are dropped
+   * at once (a `pool.run` rejects with ERR_STOPPED); stored ones stay queued.
+   * Called from inside a run, it does not wait for that run. Afterwards
+   * nothing of the manager keeps Node alive.
    */
   stop(options) {
-    if (options !== undefined && !v.isObject(options)) {
-      return Promise.reject(v.fail('stop', 'options', 'an object', options));
+    let timeoutMs;
+    try {
+      timeoutMs = stopTimeout('stop', options);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const timeoutMs = options ? options.timeoutMs : undefined;
-    if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0 && !Number.isNaN(timeoutMs))) {
-      return Promise.reject(v.fail('stop', 'options.timeoutMs', 'a non-negative number of milliseconds', timeoutMs));
-    }
+    // A closed manager is stopped already.
+    if (this._closed) return this._closing.then(noop, noop);
+    return this._stop(timeoutMs, false);
+  }
+
+  _stop(timeoutMs, closing) {
     this._started = false;
-    const done = this._await(this._native.stop(Number.isFinite(timeoutMs) ? timeoutMs : undefined));
+    // pool.run tasks still waiting for their microtask reach the engine
+    // first, so that the stop sees (and drops) them too.
+    for (const pool of this._pools.values()) pool._submit();
+    // A `run` that calls stop() is on the stack now: the stop does not wait
+    // for it (it waits for the stop).
+    const caller = this._liveness[0];
+    const done = this._await(this._native.stop(Number.isFinite(timeoutMs) ? timeoutMs : undefined, closing, caller));
     this._sync();
-    return done.then(() => (this._sqlite ? this._sqlite.committed() : undefined)).then(() => this._updateKeepAlive());
+    return done
+      .then(() => (this._sqlite ? this._sqlite.committed() : undefined))
+      .then(() => {
+        for (const pool of this._pools.values()) pool._stopped(closing);
+        this._updateKeepAlive(true);
+      });
   }
 
   /**
    * Stops like stop(), then lets go of what the manager holds: the SQLite
    * store is committed and closed (its file can be moved or deleted) and the
-   * engine's timer thread ends. A closed manager cannot be started again.
+   * engine's timer thread ends. From the call on, every method but the
+   * lookups refuses with ERR_CLOSED; queued in-memory pool tasks are dropped
+   * with ERR_CLOSED. Calling it again returns the same promise.
    */
   close(options) {
-    return this.stop(options).then(() => {
+    if (this._closing) return this._closing;
+    let timeoutMs;
+    try {
+      timeoutMs = stopTimeout('close', options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this._closed = true;
+    this._closing = this._stop(timeoutMs, true).then(() => {
       if (this._sqlite) this._sqlite.close();
+      this._dropWake();
+      this._disposed = true;
       this._native.dispose();
     });
+    return this._closing;
   }
 
   // ---------------------------------------------------------------------
@@ -1148,6 +1243,7 @@ class SynchronikManager extends EventEmitter {
    */
   useStorage(adapter) {
     return asPromise(async () => {
+      this._open('useStorage');
       validateAdapter('useStorage', adapter);
       const persistence = new Persistence(this, adapter);
       const count = await persistence.load();
@@ -1162,6 +1258,7 @@ class SynchronikManager extends EventEmitter {
    * adapter of useStorage. Resolves at once without storage.
    */
   flush() {
+    if (this._closed) return Promise.reject(closedError('flush'));
     if (this._sqlite) return this._sqlite.flush();
     if (this._persistence) return this._persistence.flush();
     return Promise.resolve();
@@ -1173,6 +1270,7 @@ class SynchronikManager extends EventEmitter {
    */
   history(query) {
     return asPromise(() => {
+      this._open('history');
       const q = parseHistoryQuery(query);
       if (!this._sqlite) throw noStoreError();
       return this._sqlite.history(q);
@@ -1190,6 +1288,7 @@ class SynchronikManager extends EventEmitter {
    * start() and stop() start and stop its pools.
    */
   useWorkerPool(size = 5, options = {}) {
+    this._open('useWorkerPool');
     v.check('useWorkerPool', 'size', size, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
     if (!v.isObject(options)) throw v.fail('useWorkerPool', 'options', 'an object', options);
     const name = options.name === undefined ? 'default' : options.name;
@@ -1205,11 +1304,31 @@ class SynchronikManager extends EventEmitter {
     return pool;
   }
 
-  /** A `task` event for a pool task's status change. */
-  _taskEvent(pool, task) {
+  /** A `task` event for a pool task's status change; a failed or dropped task's event carries its error. */
+  _taskEvent(pool, task, error) {
     if (this._wants('task')) {
-      this._deliver('task', { type: 'task', pool: pool.name, name: task.name, status: task.status, task });
+      const event = { type: 'task', pool: pool.name, name: task.name, status: task.status, task };
+      if (error !== undefined) event.error = error;
+      this._deliver('task', event);
     }
+  }
+
+  /**
+   * A named task failed (or was dropped by stop) while nothing listens to
+   * `task` events: printed once, as Node prints an unhandled rejection.
+   */
+  _unobservedTaskFailure(pool, task, error) {
+    if (this._warnedTaskFailure) return;
+    this._warnedTaskFailure = true;
+    console.error(
+      `[synchronik] pool task "${task.name}" (pool "${pool.name}") ${task.status === 'error' ? 'failed' : 'was dropped'} and nothing listens to "task" events (further ones are not printed; listen to "task" events to see them all):`,
+      error,
+    );
+  }
+
+  /** Throws ERR_CLOSED once close() was called. */
+  _open(method) {
+    if (this._closed) throw closedError(method);
   }
 
   // ---------------------------------------------------------------------
@@ -1241,6 +1360,16 @@ class SynchronikManager extends EventEmitter {
     if (this._sqlite) stats.storage = this._sqlite.stats();
     return stats;
   }
+}
+
+/** Validates the options of stop() and close(); returns `timeoutMs`. */
+function stopTimeout(method, options) {
+  if (options !== undefined && !v.isObject(options)) throw v.fail(method, 'options', 'an object', options);
+  const timeoutMs = options ? options.timeoutMs : undefined;
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0 && !Number.isNaN(timeoutMs))) {
+    throw v.fail(method, 'options.timeoutMs', 'a non-negative number of milliseconds', timeoutMs);
+  }
+  return timeoutMs;
 }
 
 /**
@@ -1276,6 +1405,7 @@ class ManualClock {
    * settle without real time passing).
    */
   async advance(ms) {
+    this._m._open('clock.advance');
     if (!(typeof ms === 'number' && ms >= 0 && Number.isFinite(ms))) {
       throw v.fail('clock.advance', 'ms', 'a non-negative finite number of milliseconds', ms);
     }
@@ -1298,6 +1428,7 @@ class ManualClock {
    */
   async runUntilIdle() {
     const m = this._m;
+    m._open('clock.runUntilIdle');
     await this._settle();
     for (let guard = 0; guard < 1e6; guard++) {
       const next = m._native.nextOneShot();

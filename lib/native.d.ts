@@ -43,10 +43,19 @@ export declare class NativeEngine {
   /** Brings the pool's stored tasks back into its queue (once per pool). */
   poolRestore(pool: number): Array<JsRestoredTask>
   /**
-   * Creates an engine. `wake` is called (on the JavaScript thread) when
-   * the engine's thread produced records; it should call `drain()`.
+   * Creates an engine. Its thread wakes JavaScript only through the
+   * function given to [`NativeEngine::set_wake`].
    */
-  constructor(wake: () => void, options?: JsEngineOptions | undefined | null)
+  constructor(options?: JsEngineOptions | undefined | null)
+  /**
+   * Sets the wake-up: `wake` is called (on the JavaScript thread) when the
+   * engine's thread produced records, and should drain them. It goes
+   * through a weak threadsafe function that exists only while one is set:
+   * the facade sets it while the manager is started or has work in
+   * flight and clears it (`undefined`) otherwise, so that a stopped
+   * manager holds no handle at all.
+   */
+  setWake(wake?: (() => void) | undefined | null): void
   /**
    * The number that the hot-path functions (`engineDrain`, …) take to
    * find this engine.
@@ -63,6 +72,11 @@ export declare class NativeEngine {
   restore(id: string, status?: string | undefined | null, enabled?: boolean | undefined | null, runCount?: number | undefined | null, executionTimesMs?: Float64Array | undefined | null, lastRunMs?: number | undefined | null): boolean
   /** Removes a unit; false for an unknown id. */
   release(id: string): boolean
+  /**
+   * Ends the runs in flight of a unit with ERR_RELEASED, keeping it (what
+   * re-registering its id does first); false for an unknown id.
+   */
+  endRuns(id: string): boolean
   /** Slots of all units in registration order. */
   orderedSlots(): Array<number>
   /** Sets a status; false for an unknown id. */
@@ -92,9 +106,11 @@ export declare class NativeEngine {
   isStarted(): boolean
   /**
    * Stops scheduling; returns the ticket that ends when nothing is in
-   * flight (what is left at `timeout_ms` is aborted).
+   * flight (what is left at `timeout_ms` is aborted). `closing`: the
+   * manager closes; `caller`: the attempt whose `run` called stop (> 0),
+   * whose run the stop does not wait for.
    */
-  stop(timeoutMs?: number | undefined | null): number
+  stop(timeoutMs: number | undefined | null, closing: boolean, caller: number): number
   /** One scheduler sweep now; returns the tickets of the runs it started. */
   runLoopOnce(): Array<number>
   /** One watcher scan now. */

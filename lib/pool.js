@@ -6,9 +6,11 @@
 // records about them (see manager.js: TASK_STATUS, TASK_DONE, POOL_IDLE).
 
 const v = require('./validate');
+const { SynchronikError, closedError } = require('./errors');
 
 const TASK_STATUSES = ['idle', 'running', 'paused', 'completed', 'error', 'waiting-handler', 'cancelled'];
-const DONE_STATUSES = ['completed', 'error', 'cancelled'];
+/** By TASK_DONE kind: completed, failed, cancelled, dropped (the manager stopped or closed before it ran). */
+const DONE_STATUSES = ['completed', 'error', 'cancelled', 'cancelled'];
 
 /** An `AbortError`, as fetch and p-queue reject with; the signal's reason is its `cause`. */
 function abortError(signal) {
@@ -119,7 +121,11 @@ class WorkerPool {
     if (batch.length === 0) return;
     this._submissions = [];
     const live = batch.some((entry) => entry.aborted) ? batch.filter((entry) => !entry.aborted) : batch;
-    if (live.length === 0) return;
+    if (live.length === 0) {
+      // Every one was aborted before it reached the engine: the pool may be idle now.
+      if (this._idleWaiters.length > 0) this._idle();
+      return;
+    }
     const priorities = new Float64Array(live.length);
     for (let k = 0; k < live.length; k++) priorities[k] = live[k].priority ?? 0;
     const added = this._native.poolAddMany(this._id, priorities);
@@ -172,6 +178,7 @@ class WorkerPool {
    * task has the same name.
    */
   addTask(input) {
+    this._m._open('addTask');
     if (!v.isObject(input)) throw v.fail('addTask', 'task', 'an object', input);
     v.check('addTask', 'task.name', input.name, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
     if (input.handler !== undefined) {
@@ -214,6 +221,7 @@ class WorkerPool {
     let payload;
     let priority;
     let signal;
+    if (this._m._closed) return Promise.reject(closedError('pool.run'));
     if (typeof execute !== 'function') {
       return Promise.reject(v.fail('pool.run', 'execute', 'a function', execute));
     }
@@ -265,6 +273,7 @@ class WorkerPool {
 
   /** Pauses a pending task: it and every task behind it wait until it is resumed. */
   pauseTask(name) {
+    this._m._open('pauseTask');
     this._submit();
     if (!this._native.poolPause(this._id, name)) console.warn(`Cannot pause: Task "${name}" is not pending or idle.`);
     this._m._sync();
@@ -272,6 +281,7 @@ class WorkerPool {
 
   /** Resumes a paused task. */
   resumeTask(name) {
+    this._m._open('resumeTask');
     this._submit();
     if (!this._native.poolResume(this._id, name)) console.warn(`Cannot resume: Task "${name}" is not paused.`);
     this._m._sync();
@@ -279,6 +289,7 @@ class WorkerPool {
 
   /** Removes the pending tasks called `name`. */
   cancelTask(name) {
+    this._m._open('cancelTask');
     this._submit();
     if (this._native.poolCancel(this._id, name) === 0) {
       console.warn(`Cannot cancel: Task "${name}" not found in pending queue.`);
@@ -288,6 +299,7 @@ class WorkerPool {
 
   /** Changes a pending task (`execute`, `handler`, `payload`, `priority`, …). */
   updateTask(name, partial) {
+    this._m._open('updateTask');
     if (!v.isObject(partial)) throw v.fail('updateTask', 'partial', 'an object', partial);
     this._submit();
     const entry = this._find(name);
@@ -308,6 +320,7 @@ class WorkerPool {
 
   /** Defines (or replaces) the handler that tasks naming `name` run. */
   handle(name, fn) {
+    this._m._open('pool.handle');
     v.check('pool.handle', 'name', name, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
     v.check('pool.handle', 'handler', fn, (x) => typeof x === 'function', 'a function');
     this._handlers.set(name, fn);
@@ -317,6 +330,7 @@ class WorkerPool {
 
   /** Removes a handler; tasks that name it wait until it is defined again. */
   unhandle(name) {
+    this._m._open('pool.unhandle');
     this._handlers.delete(name);
     this._native.poolHandler(this._id, name, false);
     this._m._sync();
@@ -324,6 +338,7 @@ class WorkerPool {
 
   /** Starts dispatching tasks. */
   start() {
+    this._m._open('pool.start');
     this._submit();
     this._native.poolSetStarted(this._id, true);
     this._m._sync();
@@ -331,6 +346,7 @@ class WorkerPool {
 
   /** Stops dispatching (running tasks finish). */
   stop() {
+    this._m._open('pool.stop');
     this._submit();
     this._native.poolSetStarted(this._id, false);
     this._m._sync();
@@ -372,7 +388,9 @@ class WorkerPool {
    * last ones first); when none is idle it warns and removes nothing more.
    */
   resize(size) {
-    v.check('resize', 'size', size, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+    this._m._open('resize');
+    // A pool without workers would hold its tasks forever (as useWorkerPool, 0 is refused).
+    v.check('resize', 'size', size, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
     this._submit();
     if (size > this._workers.length) {
       this._grow(size);
@@ -390,9 +408,10 @@ class WorkerPool {
 
   /** Resolves when nothing is queued and nothing runs. */
   onIdle() {
+    if (this._m._closed) return Promise.reject(closedError('pool.onIdle'));
     this._submit();
     if (this._native.poolIsIdle(this._id)) return Promise.resolve();
-    return new Promise((resolve) => this._idleWaiters.push(resolve));
+    return new Promise((resolve, reject) => this._idleWaiters.push({ resolve, reject }));
   }
 
   // --- records from the engine ----------------------------------------------
@@ -417,9 +436,17 @@ class WorkerPool {
     if (this._m._wants('task')) this._m._taskEvent(this, entry.view());
   }
 
-  /** A task is finished with: kind 0 completed (value: result), 1 failed (value: error), 2 cancelled. */
+  /**
+   * A task is finished with: kind 0 completed (value: result), 1 failed
+   * (value: error), 2 cancelled, 3 dropped because the manager stopped or
+   * closed before it ran (value: the ERR_STOPPED / ERR_CLOSED error).
+   */
   _done(entry, kind, value) {
-    if (entry.task !== null) this._named.delete(entry);
+    const failed = kind === 1 || kind === 3;
+    if (entry.task !== null) {
+      this._named.delete(entry);
+      if (failed) entry.task.error = value;
+    }
     entry.setStatus(DONE_STATUSES[kind]);
     const { worker } = entry;
     if (worker) {
@@ -427,17 +454,46 @@ class WorkerPool {
       entry.worker = undefined;
       if (this._running.get(worker) === entry) this._running.delete(worker);
     }
-    if (this._m._wants('task')) this._m._taskEvent(this, entry.view());
-    if (entry.resolve === undefined) return;
+    const m = this._m;
+    if (m._wants('task')) m._taskEvent(this, entry.view(), failed ? value : undefined);
+    if (entry.resolve === undefined) {
+      // A named task's failure has no promise to carry it.
+      if (failed && !m._wants('task')) m._unobservedTaskFailure(this, entry.task, value);
+      return;
+    }
     if (kind === 0) this._settle(entry, true, value);
-    else if (kind === 2 || entry.aborted) this._settle(entry, false, abortError(entry.abort !== null ? entry.abort.signal : undefined));
+    else if (kind === 2 || (kind === 1 && entry.aborted)) this._settle(entry, false, abortError(entry.abort !== null ? entry.abort.signal : undefined));
     else this._settle(entry, false, value);
   }
 
+  /**
+   * The engine said the pool fell idle. A listener may have queued work
+   * since the record was made (a `task` listener adding a follow-up), so
+   * it is asked again before anybody is told.
+   */
   _idle() {
+    if (this._idleWaiters.length === 0) return;
+    if (this._submissions.length > 0 || !this._native.poolIsIdle(this._id)) return;
     const waiters = this._idleWaiters;
     this._idleWaiters = [];
-    for (const resolve of waiters) resolve();
+    for (const w of waiters) w.resolve();
+  }
+
+  /**
+   * The manager's stop (or close) has ended. What still waits for the pool
+   * to fall idle would wait for a start that may never come (the tasks left
+   * are stored ones, for the next start or process): it is told so.
+   */
+  _stopped(closing) {
+    if (this._idleWaiters.length === 0) return;
+    this._idle();
+    const waiters = this._idleWaiters;
+    if (waiters.length === 0) return;
+    this._idleWaiters = [];
+    const error = closing
+      ? closedError('pool.onIdle')
+      : new SynchronikError(`pool.onIdle: the manager stopped while pool "${this.name}" still held stored tasks (they run after the next start)`, 'ERR_STOPPED');
+    for (const w of waiters) w.reject(error);
   }
 }
 

@@ -109,8 +109,13 @@ async function runWorkerTasks(first, second) {
     outcomes[i] = { ok: false, error: failureMessage(e.error) };
     progress();
   });
-  manager.registerUnit({ id: 'runWorkerTasks', runMode: 'parallel', concurrency: options.concurrency ?? 1, workers });
-  await manager.runProcessById('runWorkerTasks');
+  try {
+    manager.registerUnit({ id: 'runWorkerTasks', runMode: 'parallel', concurrency: options.concurrency ?? 1, workers });
+    await manager.runProcessById('runWorkerTasks');
+  } finally {
+    // The private manager's thread ends now, not at some garbage collection.
+    await manager.close();
+  }
   const successful = [];
   const failed = [];
   tasks.forEach((task, i) => {

@@ -26,8 +26,8 @@ use synchronik_core::{
     AbortReason, CallId, ClockChoice, CommonSpec, ConfigPatch, Dependency, EngineError,
     EngineOptions, Event, EventSink, Failure, Invocation, Invoker, Liveness, ManualClock, Overlap,
     ProcessConfig, ProcessSpec, RestoredState, RetryDelay, RunMode, Runtime, Slot,
-    Status as UnitStatus, SystemClock, TaskId, TaskOutcome, TaskSpec, UnitSpec, WorkerConfig,
-    WorkerSpec,
+    Status as UnitStatus, StopOptions, SystemClock, TaskId, TaskOutcome, TaskSpec, UnitSpec,
+    WorkerConfig, WorkerSpec,
 };
 
 pub mod fast;
@@ -191,14 +191,18 @@ impl Outbox {
         (n as u32) * 2 + u32::from(!b.strs.is_empty())
     }
 
-    /// Asks JavaScript to drain, once per burst.
+    /// Asks JavaScript to drain, once per burst — when there is a wake-up
+    /// (the facade holds one only while work is in flight or the manager is
+    /// started; otherwise whatever it calls next drains the records).
     fn wake(&self) {
+        let wake = self.wake.lock();
+        let Some(f) = wake.as_ref() else {
+            return;
+        };
         if self.batch.lock().is_empty() || self.wake_pending.swap(true, Ordering::SeqCst) {
             return;
         }
-        if let Some(f) = self.wake.lock().as_ref() {
-            f.call((), ThreadsafeFunctionCallMode::NonBlocking);
-        }
+        f.call((), ThreadsafeFunctionCallMode::NonBlocking);
     }
 }
 
@@ -383,6 +387,10 @@ impl EventSink for Outbox {
                     [op::TASK_DONE, task as f64, 1.0, reference, msg, 0.0]
                 }
                 TaskOutcome::Cancelled => [op::TASK_DONE, task as f64, 2.0, 0.0, 0.0, 0.0],
+                TaskOutcome::Dropped(e) => {
+                    let (reference, msg) = b.failure(Failure::Engine(e));
+                    [op::TASK_DONE, task as f64, 3.0, reference, msg, 0.0]
+                }
             },
             Event::PoolIdle { pool } => [op::POOL_IDLE, f64::from(pool), 0.0, 0.0, 0.0, 0.0],
             Event::Done { ticket, error } => match error {
@@ -417,10 +425,10 @@ pub struct NativeEngine {
 
 #[napi]
 impl NativeEngine {
-    /// Creates an engine. `wake` is called (on the JavaScript thread) when
-    /// the engine's thread produced records; it should call `drain()`.
+    /// Creates an engine. Its thread wakes JavaScript only through the
+    /// function given to [`NativeEngine::set_wake`].
     #[napi(constructor, catch_unwind)]
-    pub fn new(env: Env, wake: Function<(), ()>, options: Option<JsEngineOptions>) -> Result<Self> {
+    pub fn new(env: Env, options: Option<JsEngineOptions>) -> Result<Self> {
         let options = options.unwrap_or(JsEngineOptions {
             manual_clock: None,
             loop_interval_ms: None,
@@ -454,11 +462,10 @@ impl NativeEngine {
                 "the out and inbox buffers are required".to_owned(),
             ));
         };
-        let tsfn: WakeFn = wake.build_threadsafe_function().weak::<true>().build()?;
         let outbox = Arc::new(Outbox {
             batch: Mutex::new(Batch::default()),
             wake_pending: AtomicBool::new(false),
-            wake: Mutex::new(Some(tsfn)),
+            wake: Mutex::new(None),
         });
         let clock = if manual {
             ClockChoice::Manual(Arc::new(ManualClock::new()))
@@ -507,6 +514,33 @@ impl NativeEngine {
             outbox,
             handle,
         })
+    }
+
+    /// Sets the wake-up: `wake` is called (on the JavaScript thread) when the
+    /// engine's thread produced records, and should drain them. It goes
+    /// through a weak threadsafe function that exists only while one is set:
+    /// the facade sets it while the manager is started or has work in
+    /// flight and clears it (`undefined`) otherwise, so that a stopped
+    /// manager holds no handle at all.
+    #[napi(catch_unwind)]
+    pub fn set_wake(&self, wake: Option<Function<(), ()>>) -> Result<()> {
+        let mut slot = self.outbox.wake.lock();
+        match wake {
+            None => {
+                // Released here; queued calls are dropped by Node.
+                slot.take();
+            }
+            Some(f) => {
+                if slot.is_none() {
+                    let tsfn: WakeFn = f.build_threadsafe_function().weak::<true>().build()?;
+                    *slot = Some(tsfn);
+                    // A wake-up that found none did not happen: let the next
+                    // one through.
+                    self.outbox.wake_pending.store(false, Ordering::SeqCst);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The number that the hot-path functions (`engineDrain`, …) take to
@@ -560,6 +594,13 @@ impl NativeEngine {
     #[napi(catch_unwind)]
     pub fn release(&self, id: String) -> bool {
         self.runtime.with(|e| e.release(&id))
+    }
+
+    /// Ends the runs in flight of a unit with ERR_RELEASED, keeping it (what
+    /// re-registering its id does first); false for an unknown id.
+    #[napi(catch_unwind)]
+    pub fn end_runs(&self, id: String) -> bool {
+        self.runtime.with(|e| e.end_runs(&id))
     }
 
     /// Slots of all units in registration order.
@@ -647,10 +688,17 @@ impl NativeEngine {
     }
 
     /// Stops scheduling; returns the ticket that ends when nothing is in
-    /// flight (what is left at `timeout_ms` is aborted).
+    /// flight (what is left at `timeout_ms` is aborted). `closing`: the
+    /// manager closes; `caller`: the attempt whose `run` called stop (> 0),
+    /// whose run the stop does not wait for.
     #[napi(catch_unwind)]
-    pub fn stop(&self, timeout_ms: Option<f64>) -> f64 {
-        self.runtime.with(|e| e.stop(timeout_ms)) as f64
+    pub fn stop(&self, timeout_ms: Option<f64>, closing: bool, caller: f64) -> f64 {
+        let options = StopOptions {
+            timeout_ms,
+            closing,
+            caller: (caller >= 1.0).then_some(caller as CallId),
+        };
+        self.runtime.with(|e| e.stop_with(options)) as f64
     }
 
     /// One scheduler sweep now; returns the tickets of the runs it started.

@@ -212,12 +212,6 @@ class RunWorker extends Command {
     this.method = method;
   }
 
-  check(model) {
-    // Running a process that is already running: a known defect being fixed elsewhere.
-    const unit = model.units.get(this.id);
-    return !(unit && unit.kind === 'process' && unit.activeRuns > 0);
-  }
-
   apply(model, world) {
     world.track(world.m[this.method](this.id));
     // runWorkerById and runUnitById never reject for a failed run.

@@ -134,6 +134,11 @@ class PoolModel {
     this.free = this.free.filter((w) => !idle.includes(w));
   }
 
+  dropQueued() {
+    for (const t of this.queue) t.status = 'cancelled';
+    this.queue = [];
+  }
+
   setStarted(started) {
     this.started = started;
     if (started) this.dispatch();
@@ -288,7 +293,11 @@ class StartStop extends PoolCommand {
       return;
     }
     if (this.started) world.m.start();
-    else void world.m.stop();
+    else {
+      void world.m.stop();
+      // The manager's stop() drops the tasks queued in memory (cancelled).
+      model.dropQueued();
+    }
     // The manager's start() starts its pools; it is idempotent, so a second
     // one while started changes nothing (a pool stopped on its own stays stopped).
     if (!(this.started && model.managerStarted)) model.setStarted(this.started);
@@ -339,7 +348,7 @@ const poolCommands = [
   ),
   fc.tuple(fc.constantFrom('pauseTask', 'resumeTask', 'cancelTask'), name).map(([method, n]) => new ByName(method, n)),
   fc.tuple(fc.constantFrom('pauseTask', 'resumeTask'), name).map(([method, n]) => new ByName(method, n)),
-  fc.integer({ min: 0, max: 4 }).map((size) => new Resize(size)),
+  fc.integer({ min: 1, max: 4 }).map((size) => new Resize(size)),
   fc.tuple(fc.constantFrom('pool', 'manager'), fc.boolean()).map(([target, started]) => new StartStop(target, started)),
   ...Array(3).fill(fc.tuple(fc.nat(), fc.boolean()).map(([k, ok]) => new SettleTask(k, ok))),
 ];

@@ -32,6 +32,8 @@ class Model {
     this.calls = new Map();
     this.procs = new Map();
     this.intervals = new Map();
+    /** overlap 'queue' requests by hand waiting for a run of their worker: id → tickets. */
+    this.queuedManual = new Map();
     this.nextId = 1;
     this.started = false;
     this.sweep = null;
@@ -145,6 +147,11 @@ class Model {
     if (!unit) return;
     // Nothing new starts for a unit being released (a queued interval run included).
     unit.releasing = true;
+    const queued = this.queuedManual.get(id);
+    if (queued) {
+      this.queuedManual.delete(id);
+      for (const t of queued) this.done(t);
+    }
     for (const [runId, run] of [...this.runs]) {
       if (run.id !== id) continue;
       this.endRun(runId, { ok: false, code: 'ERR_RELEASED' });
@@ -153,6 +160,12 @@ class Model {
       if (p.id !== id) continue;
       this.procs.delete(prunId);
       this.cancel(p.waiting);
+      // The process run ends in error on the released object.
+      unit.activeRuns -= 1;
+      unit.hasError = true;
+      this.settleStatus(unit, 'error');
+      this.emit(`error:${id}`);
+      for (const t of p.joined) this.done(t, { code: 'ERR_RELEASED', unitId: id });
       this.done(p.ticket, { code: 'ERR_RELEASED', unitId: id });
     }
     this.unschedule(id);
@@ -210,7 +223,41 @@ class Model {
 
   runWorker(id, ticket) {
     const unit = this.units.get(id);
-    if (!unit || unit.kind !== 'worker' || !this.startWorkerRun(id, { kind: 'ticket', ticket })) this.done(ticket);
+    if (!unit || unit.kind !== 'worker') return this.done(ticket);
+    // The overlap rule of a run by hand while the worker is running: 'skip'
+    // joins the newest run in flight, 'queue' waits for one run right after
+    // it (shared by every request meanwhile), 'allow' runs alongside.
+    if (unit.activeRuns > 0 && this.runnable(unit)) {
+      const overlap = this.cfg(unit, 'overlap');
+      if (overlap === 'skip') {
+        let newest = null;
+        for (const [runId, run] of this.runs) if (run.id === id && (newest === null || runId > newest)) newest = runId;
+        if (newest !== null) {
+          this.runs.get(newest).joined.push(ticket);
+          return;
+        }
+      } else if (overlap === 'queue') {
+        const queued = this.queuedManual.get(id);
+        if (queued) queued.push(ticket);
+        else this.queuedManual.set(id, [ticket]);
+        return;
+      }
+    }
+    if (!this.startWorkerRun(id, { kind: 'ticket', ticket })) this.done(ticket);
+  }
+
+  /** A run of the worker ended: the run that overlap 'queue' requests wait for starts once none is in flight. */
+  startQueuedManual(unit) {
+    if (unit.activeRuns > 0) return;
+    const tickets = this.queuedManual.get(unit.id);
+    if (!tickets) return;
+    this.queuedManual.delete(unit.id);
+    const [first, ...rest] = tickets;
+    if (!this.startWorkerRun(unit.id, { kind: 'ticket', ticket: first })) {
+      for (const t of tickets) this.done(t);
+      return;
+    }
+    for (const run of this.runs.values()) if (run.owner.kind === 'ticket' && run.owner.ticket === first) run.joined.push(...rest);
   }
 
   startWorkerRun(id, owner) {
@@ -221,7 +268,7 @@ class Model {
     this.setStatus(unit, 'running');
     this.emit(`start:${id}`);
     const runId = this.nextId++;
-    const run = { id, owner, attempt: 1, call: null, timeout: null, delay: null };
+    const run = { id, owner, attempt: 1, call: null, timeout: null, delay: null, joined: [] };
     this.runs.set(runId, run);
     this.beginAttempt(runId);
     return true;
@@ -307,8 +354,10 @@ class Model {
       this.emit(`error:${unit.id}`);
     }
     const { owner } = run;
+    for (const t of run.joined) this.done(t);
     if (owner.kind === 'ticket') this.done(owner.ticket);
     else if (owner.kind === 'process') this.processWorkerDone(owner.prun, result.ok, unit.id);
+    this.startQueuedManual(unit);
     this.afterRun(unit);
     this.checkStopDone();
   }
@@ -325,7 +374,15 @@ class Model {
 
   runProcess(id, ticket) {
     const unit = this.units.get(id);
-    if (!unit || unit.kind !== 'process' || !this.startProcessRun(id, ticket)) this.done(ticket);
+    if (!unit || unit.kind !== 'process') return this.done(ticket);
+    // A request to run a process that is running joins the run in flight.
+    let newest = null;
+    for (const [prunId, p] of this.procs) if (p.id === id && (newest === null || prunId > newest)) newest = prunId;
+    if (newest !== null) {
+      this.procs.get(newest).joined.push(ticket);
+      return;
+    }
+    if (!this.startProcessRun(id, ticket)) this.done(ticket);
   }
 
   startProcessRun(id, ticket) {
@@ -344,6 +401,7 @@ class Model {
       inFlight: 0,
       failed: null,
       waiting: null,
+      joined: [],
     };
     unit.activeRuns += 1;
     unit.hasError = false;
@@ -403,11 +461,13 @@ class Model {
       this.settleStatus(unit, 'completed');
       this.emit(`complete:${p.id}`);
       this.emit(`milestone:unit:${p.id}:completed`);
+      for (const t of p.joined) this.done(t);
       this.done(p.ticket);
     } else {
       unit.hasError = true;
       this.settleStatus(unit, 'error');
       this.emit(`error:${p.id}`);
+      for (const t of p.joined) this.done(t, { code: 'ERR_WORKER_FAILED', unitId: p.failed });
       this.done(p.ticket, { code: 'ERR_WORKER_FAILED', unitId: p.failed });
     }
     this.checkStopDone();

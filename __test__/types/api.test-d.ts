@@ -453,6 +453,8 @@ async function poolRun(): Promise<void> {
 manager.on('task', (e: TaskEvent) => {
   expectType<string>(e.pool);
   expectType<Task>(e.task);
+  expectType<unknown>(e.error);
+  expectType<unknown>(e.task.error);
 });
 
 // @ts-expect-error a task needs execute or handler

@@ -61,6 +61,10 @@ pub enum EngineError {
     /// The user's `run` failed (threw, rejected); the message is the user's.
     #[error("{message}")]
     RunFailed { id: String, message: String },
+    /// A queued pool task that lives in memory only was dropped because the
+    /// manager was stopped (or closed) before it ran.
+    #[error("a task queued in pool \"{pool}\" was dropped: the manager was {} before it ran", if *.closed { "closed" } else { "stopped" })]
+    Dropped { pool: String, closed: bool },
     /// The durable store cannot be opened, read or written.
     #[error("SQLite store \"{path}\": {message}")]
     Storage { path: String, message: String },
@@ -82,6 +86,8 @@ impl EngineError {
             EngineError::DependencyCycle { .. } => ErrorCode::DependencyCycle,
             EngineError::Cancelled { .. } => ErrorCode::Cancelled,
             EngineError::Storage { .. } => ErrorCode::Storage,
+            EngineError::Dropped { closed: true, .. } => ErrorCode::Closed,
+            EngineError::Dropped { closed: false, .. } => ErrorCode::Stopped,
         }
     }
 
@@ -100,7 +106,7 @@ impl EngineError {
             | EngineError::WorkerFailed { worker, .. }
             | EngineError::UnknownDependency { worker, .. }
             | EngineError::DependencyCycle { worker, .. } => worker,
-            EngineError::Storage { .. } => "",
+            EngineError::Storage { .. } | EngineError::Dropped { .. } => "",
         }
     }
 }
@@ -122,6 +128,8 @@ pub enum ErrorCode {
     DependencyCycle = 10,
     Cancelled = 11,
     Storage = 12,
+    /// The manager was closed (`close()`): it refuses every call.
+    Closed = 13,
 }
 
 impl ErrorCode {
@@ -140,6 +148,7 @@ impl ErrorCode {
             ErrorCode::DependencyCycle => "ERR_DEPENDENCY_CYCLE",
             ErrorCode::Cancelled => "ERR_CANCELLED",
             ErrorCode::Storage => "ERR_STORAGE",
+            ErrorCode::Closed => "ERR_CLOSED",
         }
     }
 }

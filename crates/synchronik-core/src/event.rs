@@ -53,6 +53,9 @@ pub enum TaskOutcome {
     Failed(Failure),
     /// It was removed before it ran, or aborted while running.
     Cancelled,
+    /// It was removed before it ran because the manager stopped or closed
+    /// (a task that lives in memory only: nothing would ever run it).
+    Dropped(EngineError),
 }
 
 /// Why an attempt is aborted.

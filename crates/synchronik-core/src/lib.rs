@@ -27,7 +27,7 @@ pub mod unit;
 pub use clock::{ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock};
 pub use engine::{
     AddError, Engine, EngineOptions, Liveness, Outcome, PoolId, RestoredState, RestoredTask,
-    TaskSpec, TaskStatus,
+    StopOptions, TaskSpec, TaskStatus,
 };
 pub use error::{EngineError, ErrorCode};
 pub use event::{

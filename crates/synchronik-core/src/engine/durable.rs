@@ -99,6 +99,11 @@ fn outcome_of(failure: &Failure) -> &'static str {
 }
 
 impl StoreHook {
+    /// Whether pool task `task` is stored.
+    pub(super) fn holds_task(&self, task: TaskId) -> bool {
+        self.state.lock().tasks.contains_key(&task)
+    }
+
     fn history_row(&self, open: OpenAttempt, now: f64, outcome: &str, error: Option<String>) {
         self.store.send(Op::History(HistoryRow {
             unit_id: open.unit,
@@ -218,6 +223,7 @@ impl StoreHook {
                 let (outcome, error) = match outcome {
                     TaskOutcome::Completed { .. } => ("completed", None),
                     TaskOutcome::Cancelled => ("cancelled", None),
+                    TaskOutcome::Dropped(e) => ("cancelled", Some(e.to_string())),
                     TaskOutcome::Failed(f) => (outcome_of(f), Some(f.message())),
                 };
                 self.store.send(Op::History(HistoryRow {

@@ -22,6 +22,7 @@ mod watch;
 
 pub use durable::RestoredTask;
 pub use pool::{AddError, PoolId, TaskSpec, TaskStatus};
+pub use schedule::StopOptions;
 
 use crate::clock::{ms_to_nanos, nanos_to_ms, Clock, Nanos};
 use crate::error::EngineError;
@@ -33,7 +34,7 @@ use crate::ids::IdMap;
 use crate::registry::{Registry, Unit, UnitBody};
 use crate::timer::{TimerId, TimerQueue};
 use crate::unit::{
-    CommonSpec, ConfigPatch, Meta, RetryDelay, RunMode, Slot, Status, UnitKind, UnitSpec,
+    CommonSpec, ConfigPatch, Meta, Overlap, RetryDelay, RunMode, Slot, Status, UnitKind, UnitSpec,
     WorkerSpec,
 };
 
@@ -128,6 +129,9 @@ struct WorkerRun {
     last_progress: Nanos,
     /// A stall was reported since the last sign of life.
     stall_reported: bool,
+    /// Manual run requests that joined this run (the overlap rule of
+    /// [`Engine::run_slot`]): they end when it ends.
+    joined: Vec<Ticket>,
 }
 
 #[derive(Debug)]
@@ -147,6 +151,9 @@ struct ProcessRun {
     waiting: Option<TimerId>,
     /// Set when the process runs as a dependency graph.
     graph: Option<graph::Graph>,
+    /// Requests to run the process that came while this run was in flight:
+    /// they end with it, with the same outcome.
+    joined: Vec<Ticket>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -205,6 +212,9 @@ pub struct Engine {
     pools: pool::PoolState,
     /// The durable store, when one is set (see `durable.rs`).
     store: Option<Box<durable::StoreHook>>,
+    /// Manual runs of workers with `overlap: 'queue'` asked for while a
+    /// run was in flight: one run, right after, for all of them.
+    queued_manual: IdMap<Slot, Vec<Ticket>>,
 }
 
 impl Engine {
@@ -228,6 +238,7 @@ impl Engine {
             watcher: watch::WatcherState::default(),
             pools: pool::PoolState::default(),
             store: None,
+            queued_manual: IdMap::default(),
         }
     }
 
@@ -398,6 +409,31 @@ impl Engine {
         // Out of the schedule before its runs end, so that ending a
         // scheduled run cannot start the run an overlap 'queue' fire left.
         self.unschedule(slot);
+        self.end_runs_of(slot, id);
+        self.registry.remove(slot);
+        self.emit(Event::Released { unit: slot });
+        self.check_stop_done();
+        true
+    }
+
+    /// Ends the runs in flight of the unit called `id` with
+    /// [`EngineError::Released`], keeping the unit: what re-registering an
+    /// id does first, so that the runs of the object being replaced end on
+    /// it. Returns false for an unknown id.
+    pub fn end_runs(&mut self, id: &str) -> bool {
+        let Some(slot) = self.registry.slot_of(id) else {
+            return false;
+        };
+        self.end_runs_of(slot, id);
+        self.check_stop_done();
+        true
+    }
+
+    fn end_runs_of(&mut self, slot: Slot, id: &str) {
+        // Queued manual runs first: ending the run below must not start them.
+        if let Some(tickets) = self.queued_manual.remove(&slot) {
+            self.done_all(tickets);
+        }
         let run_ids: Vec<RunId> = self
             .runs
             .iter()
@@ -422,16 +458,47 @@ impl Engine {
                 if let Some(t) = p.waiting {
                     self.timers.cancel(t);
                 }
-                self.emit(Event::Done {
-                    ticket: p.ticket,
-                    error: Some((slot, EngineError::Released { id: id.to_owned() })),
-                });
+                let error = EngineError::Released { id: id.to_owned() };
+                if let Some(u) = self.registry.get_mut(slot) {
+                    u.active_runs = u.active_runs.saturating_sub(1);
+                    u.last_error = Some(error.to_string());
+                    self.emit(Event::Errored {
+                        unit: slot,
+                        failure: Failure::Engine(error.clone()),
+                        culprit: None,
+                    });
+                    self.settle_status(slot, Status::Error);
+                    self.emit(Event::Failed { unit: slot });
+                }
+                self.process_done(p.ticket, p.joined, Some((slot, error)));
             }
         }
-        self.registry.remove(slot);
-        self.emit(Event::Released { unit: slot });
-        self.check_stop_done();
-        true
+    }
+
+    /// Ends the tickets of requests that nobody reports an error to.
+    fn done_all(&mut self, tickets: Vec<Ticket>) {
+        for ticket in tickets {
+            self.emit(Event::Done {
+                ticket,
+                error: None,
+            });
+        }
+    }
+
+    /// Ends a process run's ticket and those of the requests that joined it.
+    fn process_done(
+        &mut self,
+        ticket: Ticket,
+        joined: Vec<Ticket>,
+        error: Option<(Slot, EngineError)>,
+    ) {
+        for t in joined {
+            self.emit(Event::Done {
+                ticket: t,
+                error: error.clone(),
+            });
+        }
+        self.emit(Event::Done { ticket, error });
     }
 
     // ------------------------------------------------------------------
@@ -668,8 +735,13 @@ impl Engine {
         let ticket = self.fresh_id();
         let started = match self.registry.get(slot).map(Unit::kind) {
             Some(k) if kind.is_some_and(|want| want != k) => false,
-            Some(UnitKind::Worker) => self.start_worker_run(slot, Owner::Ticket(ticket)),
-            Some(UnitKind::Process) => self.start_process_run(slot, ticket),
+            Some(UnitKind::Worker) => {
+                self.join_worker_run(slot, ticket)
+                    || self.start_worker_run(slot, Owner::Ticket(ticket))
+            }
+            Some(UnitKind::Process) => {
+                self.join_process_run(slot, ticket) || self.start_process_run(slot, ticket)
+            }
             None => false,
         };
         if !started {
@@ -679,6 +751,91 @@ impl Engine {
             });
         }
         ticket
+    }
+
+    /// The overlap rule of manual runs of a worker that is running: with
+    /// `overlap: 'skip'` (the default) the request joins the run in flight
+    /// and ends when it ends; with `'queue'` it waits for one run right
+    /// after it (shared by every request that comes meanwhile); with
+    /// `'allow'` it starts a run of its own (false: nothing joined).
+    fn join_worker_run(&mut self, slot: Slot, ticket: Ticket) -> bool {
+        let Some(unit) = self.registry.get(slot) else {
+            return false;
+        };
+        if unit.active_runs == 0 || !Self::runnable(unit) {
+            return false;
+        }
+        match unit.worker().map_or(Overlap::Allow, |c| c.overlap) {
+            Overlap::Allow => false,
+            Overlap::Queue => {
+                match self.queued_manual.get_mut(&slot) {
+                    Some(tickets) => tickets.push(ticket),
+                    None => {
+                        self.queued_manual.insert(slot, vec![ticket]);
+                    }
+                }
+                true
+            }
+            Overlap::Skip => {
+                // The newest run in flight (a worker runs once at a time
+                // unless `allow` made more).
+                let run = self
+                    .runs
+                    .iter_mut()
+                    .filter(|(_, r)| r.slot == slot)
+                    .max_by_key(|(id, _)| **id)
+                    .map(|(_, r)| r);
+                match run {
+                    Some(run) => {
+                        run.joined.push(ticket);
+                        true
+                    }
+                    None => false,
+                }
+            }
+        }
+    }
+
+    /// A request to run a process that is running joins the run in flight:
+    /// it ends when that run ends, with the same outcome.
+    fn join_process_run(&mut self, slot: Slot, ticket: Ticket) -> bool {
+        let run = self
+            .processes
+            .iter_mut()
+            .filter(|(_, p)| p.slot == slot)
+            .max_by_key(|(id, _)| **id)
+            .map(|(_, p)| p);
+        match run {
+            Some(p) => {
+                p.joined.push(ticket);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A run of a worker ended: start the run that `overlap: 'queue'`
+    /// requests are waiting for, once nothing of it is in flight.
+    fn start_queued_manual(&mut self, slot: Slot) {
+        if self.registry.get(slot).is_none_or(|u| u.active_runs > 0) {
+            return;
+        }
+        let Some(mut tickets) = self.queued_manual.remove(&slot) else {
+            return;
+        };
+        let first = tickets.remove(0);
+        if !self.start_worker_run(slot, Owner::Ticket(first)) {
+            tickets.insert(0, first);
+            self.done_all(tickets);
+            return;
+        }
+        if let Some(run) = self
+            .runs
+            .values_mut()
+            .find(|r| r.owner == Owner::Ticket(first))
+        {
+            run.joined.append(&mut tickets);
+        }
     }
 
     fn runnable(unit: &Unit) -> bool {
@@ -729,6 +886,7 @@ impl Engine {
                 reported_delay_ms: None,
                 last_progress: now,
                 stall_reported: false,
+                joined: Vec::new(),
             },
         );
         self.begin_attempt_at(run, now);
@@ -877,6 +1035,7 @@ impl Engine {
                 }
             }
             self.pool_task_done(task, slot, result);
+            self.done_all(run.joined);
             self.check_stop_done();
             return;
         }
@@ -928,6 +1087,7 @@ impl Engine {
                 Err(message)
             }
         };
+        self.done_all(run.joined);
         match run.owner {
             Owner::Ticket(ticket) => self.emit(Event::Done {
                 ticket,
@@ -937,6 +1097,7 @@ impl Engine {
             Owner::Process(prun) => self.process_worker_done(prun, slot, outcome),
             Owner::Task(_) => {}
         }
+        self.start_queued_manual(slot);
         self.after_run(slot);
         self.check_stop_done();
     }
@@ -999,6 +1160,7 @@ impl Engine {
             started: self.clock.now(),
             waiting: None,
             graph,
+            joined: Vec::new(),
         };
         let mode = prun.mode;
         if let Some(u) = self.registry.get_mut(slot) {
@@ -1139,10 +1301,7 @@ impl Engine {
                     phase: Phase::Completed,
                     run_mode: p.mode,
                 });
-                self.emit(Event::Done {
-                    ticket: p.ticket,
-                    error: None,
-                });
+                self.process_done(p.ticket, p.joined, None);
             }
             Some((worker, message)) => {
                 let error = EngineError::WorkerFailed {
@@ -1163,10 +1322,7 @@ impl Engine {
                 });
                 self.settle_status(slot, Status::Error);
                 self.emit(Event::Failed { unit: slot });
-                self.emit(Event::Done {
-                    ticket: p.ticket,
-                    error: Some((worker, error)),
-                });
+                self.process_done(p.ticket, p.joined, Some((worker, error)));
             }
         }
     }

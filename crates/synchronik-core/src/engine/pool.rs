@@ -583,6 +583,44 @@ impl Engine {
         }
     }
 
+    /// Drops the queued tasks of every pool that live in memory only (not
+    /// stored): the manager stops or closes, and nothing would run them.
+    pub(super) fn pools_drop_queued(&mut self, closed: bool) {
+        for pool in 0..self.pools.pools.len() as PoolId {
+            let queued: Vec<TaskId> = self.pools.pools[pool as usize]
+                .queue
+                .values()
+                .copied()
+                .filter(|t| !self.store.as_ref().is_some_and(|s| s.holds_task(*t)))
+                .collect();
+            if queued.is_empty() {
+                continue;
+            }
+            let name = self.pools.pools[pool as usize].name.clone();
+            for task in queued {
+                let Some(t) = self.pools.tasks.remove(&task) else {
+                    continue;
+                };
+                if let Some(p) = self.pools.pools.get_mut(pool as usize) {
+                    p.queue.remove(&t.key);
+                    if let Some(n) = t.name() {
+                        p.note_dequeued(n);
+                    }
+                }
+                self.emit(Event::TaskDone {
+                    task,
+                    outcome: TaskOutcome::Dropped(EngineError::Dropped {
+                        pool: name.clone(),
+                        closed,
+                    }),
+                });
+            }
+            if self.pool_is_idle(pool) {
+                self.emit(Event::PoolIdle { pool });
+            }
+        }
+    }
+
     /// Starts or stops every pool (the manager's start and stop).
     pub(super) fn pools_set_started(&mut self, started: bool) {
         for pool in 0..self.pools.pools.len() {

@@ -20,7 +20,7 @@ use crate::ids::IdMap;
 use super::{Engine, Owner, Timer};
 use crate::clock::{ms_to_nanos, Nanos};
 use crate::error::EngineError;
-use crate::event::{AbortReason, Event, Failure, SkipReason, Ticket};
+use crate::event::{AbortReason, CallId, Event, Failure, SkipReason, Ticket};
 use crate::registry::UnitBody;
 use crate::timer::TimerId;
 use crate::unit::{Overlap, Slot, Status, UnitKind};
@@ -40,6 +40,23 @@ pub(super) struct Interval {
 pub(super) struct StopState {
     tickets: Vec<Ticket>,
     deadline: Option<TimerId>,
+    /// Runs the stop does not wait for: the run that called it (from inside
+    /// its `run`) and the process runs that run belongs to.
+    exempt_runs: Vec<u64>,
+    exempt_processes: Vec<u64>,
+}
+
+/// How to stop (see [`Engine::stop_with`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct StopOptions {
+    /// Abort what is still in flight after this long.
+    pub timeout_ms: Option<f64>,
+    /// The manager is closing: queued tasks that live in memory only are
+    /// dropped with `ERR_CLOSED` instead of `ERR_STOPPED`.
+    pub closing: bool,
+    /// The attempt whose `run` called stop: the stop does not wait for its
+    /// run (which waits for the stop), nor for the process run it is part of.
+    pub caller: Option<CallId>,
 }
 
 /// The scheduler's part of the engine.
@@ -281,6 +298,23 @@ impl Engine {
     /// run in flight has settled. With a `timeout_ms`, what is still running
     /// then is aborted and fails with [`EngineError::Stopped`].
     pub fn stop(&mut self, timeout_ms: Option<f64>) -> Ticket {
+        self.stop_with(StopOptions {
+            timeout_ms,
+            ..StopOptions::default()
+        })
+    }
+
+    /// [`Engine::stop`] with every option. Queued pool tasks that live in
+    /// memory only (not stored) are dropped at once: nothing would run them
+    /// once this process ends, so their owners learn it now
+    /// ([`TaskOutcome::Dropped`](crate::TaskOutcome::Dropped)); stored tasks
+    /// stay queued for the next start or the next process.
+    pub fn stop_with(&mut self, options: StopOptions) -> Ticket {
+        let StopOptions {
+            timeout_ms,
+            closing,
+            caller,
+        } = options;
         let ticket = self.fresh_id();
         self.sched.started = false;
         for (timer, _) in [self.sched.sweep.take(), self.sched.stats.take()]
@@ -295,11 +329,26 @@ impl Engine {
         }
         self.stop_watch();
         self.pools_set_started(false);
+        self.pools_drop_queued(closing);
+        let (exempt_run, exempt_process) = match caller.and_then(|c| self.calls.get(&c)) {
+            Some(run) => (
+                Some(*run),
+                self.runs.get(run).and_then(|r| match r.owner {
+                    Owner::Process(p) => Some(p),
+                    _ => None,
+                }),
+            ),
+            None => (None, None),
+        };
         let stop = self.sched.stop.get_or_insert(StopState {
             tickets: Vec::new(),
             deadline: None,
+            exempt_runs: Vec::new(),
+            exempt_processes: Vec::new(),
         });
         stop.tickets.push(ticket);
+        stop.exempt_runs.extend(exempt_run);
+        stop.exempt_processes.extend(exempt_process);
         if let Some(ms) = timeout_ms {
             let at = self.clock.now().saturating_add(ms_to_nanos(ms));
             if let Some(old) = self.sched.stop.as_mut().and_then(|s| s.deadline.take()) {
@@ -319,7 +368,20 @@ impl Engine {
 
     /// Ends the stop's tickets once nothing is in flight.
     pub(super) fn check_stop_done(&mut self) {
-        if self.sched.stop.is_none() || self.active_runs() > 0 {
+        let Some(stop) = &self.sched.stop else {
+            return;
+        };
+        let exempt = stop
+            .exempt_runs
+            .iter()
+            .filter(|r| self.runs.contains_key(r))
+            .count()
+            + stop
+                .exempt_processes
+                .iter()
+                .filter(|p| self.processes.contains_key(p))
+                .count();
+        if self.active_runs() > exempt {
             return;
         }
         if let Some(stop) = self.sched.stop.take() {
@@ -365,10 +427,7 @@ impl Engine {
             });
             self.settle_status(slot, Status::Error);
             self.emit(Event::Failed { unit: slot });
-            self.emit(Event::Done {
-                ticket: p.ticket,
-                error: Some((slot, error)),
-            });
+            self.process_done(p.ticket, p.joined, Some((slot, error)));
         }
         let runs: Vec<u64> = self.runs.keys().copied().collect();
         for run in runs {

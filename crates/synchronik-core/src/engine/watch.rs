@@ -101,8 +101,12 @@ impl Engine {
                 .filter_map(|s| {
                     let u = self.registry.get(s)?;
                     let idle = now.saturating_sub(u.status_since);
-                    (u.status == Status::Idle && u.active_runs == 0 && idle >= after)
-                        .then(|| (s, u.id.clone(), idle))
+                    // Pool workers are the pool's machinery: `resize` removes them.
+                    (u.status == Status::Idle
+                        && u.active_runs == 0
+                        && idle >= after
+                        && !self.is_pool_worker(s))
+                    .then(|| (s, u.id.clone(), idle))
                 })
                 .collect();
             for (slot, id, idle) in due {
