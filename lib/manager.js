@@ -30,10 +30,16 @@ const OUT_CAPACITY = 1024 * STRIDE;
 const INBOX_CAPACITY = 4096 * 2;
 /** What a run method may run: engineRun's `kind`. */
 const RUN_KINDS = { worker: 1, process: 2 };
-// Captured at load, so that fake timers installed later by a user's tests
-// cannot stall the manual clock's settling.
-const realSetImmediate = setImmediate;
-const nextTurn = () => new Promise((resolve) => realSetImmediate(resolve));
+// The package's own timing uses what fake timers (Jest's, modern or legacy)
+// cannot reach, whether they were installed before or after the package was
+// loaded: the functions of the `node:timers` module (fake timers replace the
+// globals, not the module) and native promise jobs instead of
+// queueMicrotask. A user's test that fakes time must not stall the bridge.
+const timers = require('node:timers');
+const nextTurn = () => new Promise((resolve) => timers.setImmediate(resolve));
+/** Calls `fn` in a microtask (a native promise job). */
+const resolved = Promise.resolve();
+const soon = (fn) => void resolved.then(fn);
 const EXECUTION_TIMES_KEPT = 100;
 const ABORT_CODES = [undefined, 'ERR_TIMEOUT', 'ERR_STOPPED', 'ERR_RELEASED'];
 const ABORT_TEXT = [undefined, 'timed out', 'was stopped', 'was released'];
@@ -621,7 +627,7 @@ class SynchronikManager extends EventEmitter {
     if (!ok) this._messages.push(messageOf(call.value));
     if (!this._flushQueued) {
       this._flushQueued = true;
-      queueMicrotask(this._flush);
+      soon(this._flush);
     }
   }
 
@@ -682,9 +688,9 @@ class SynchronikManager extends EventEmitter {
     if (busy && this._keepAlive === null) {
       // The closure holds the manager, so a manager with work in flight is
       // never collected even if the caller dropped it.
-      this._keepAlive = setInterval(() => void this, 0x7fffffff);
+      this._keepAlive = timers.setInterval(() => void this, 0x7fffffff);
     } else if (!busy && this._keepAlive !== null) {
-      clearInterval(this._keepAlive);
+      timers.clearInterval(this._keepAlive);
       this._keepAlive = null;
     }
   }
