@@ -54,12 +54,14 @@ function describe(value, sameType = false) {
  * `run` threw or rejected with is wrapped, with the value kept as `cause`.
  */
 function toError(value, unitId) {
-  if (value instanceof Error) return value;
+  if (isError(value)) return value;
   let shown;
   try {
     shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
   } catch {
-    shown = typeof value;
+    // A value that cannot be turned into text (a Proxy whose traps throw,
+    // an object whose toString throws): say what kind of value it was.
+    shown = `${typeof value} that cannot be converted to a string`;
   }
   return new SynchronikError(
     `worker "${unitId}" failed with a non-Error value: ${shown}`,
@@ -68,10 +70,23 @@ function toError(value, unitId) {
   );
 }
 
-/** The message the engine records for a failure. */
+/**
+ * Whether a value is an Error. Never throws: `instanceof` on a Proxy runs
+ * its getPrototypeOf trap, which may throw (such a value is not an Error).
+ */
+function isError(value) {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
+/** The message the engine records for a failure. Never throws. */
 function messageOf(error) {
   try {
-    return String(error && error.message !== undefined ? error.message : error);
+    const text = String(error && error.message !== undefined ? error.message : error);
+    return typeof text === 'string' ? text : 'unknown error';
   } catch {
     return 'unknown error';
   }
@@ -89,4 +104,4 @@ function fromNative(err, Ctor = SynchronikError) {
   return new SynchronikError(m[2], m[1]);
 }
 
-module.exports = { SynchronikError, ENGINE_CODES, describe, toError, messageOf, fromNative };
+module.exports = { SynchronikError, ENGINE_CODES, describe, toError, messageOf, fromNative, isError };

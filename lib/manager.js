@@ -15,7 +15,7 @@ const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun, eng
 
 
 const ops = require('./ops');
-const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe } = require('./errors');
+const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe, isError } = require('./errors');
 const v = require('./validate');
 const { IdTable } = require('./id-table');
 const { WorkerPool } = require('./pool');
@@ -45,11 +45,31 @@ const ABORT_CODES = [undefined, 'ERR_TIMEOUT', 'ERR_STOPPED', 'ERR_RELEASED'];
 const ABORT_TEXT = [undefined, 'timed out', 'was stopped', 'was released'];
 const noop = () => {};
 
+/**
+ * Sets `obj[key]` as an own data property: a key `__proto__` from the
+ * user's data becomes a field, never the object's prototype.
+ */
+function defineField(obj, key, value) {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
 /** Fields the snapshot and the `updated` payload leave out. */
 const isCopyable = (value) => typeof value !== 'function';
 
-/** A deep copy without functions (for snapshots and event payloads). */
+/**
+ * A deep copy without functions (for snapshots and event payloads). Never
+ * throws: a value that cannot be read (a throwing getter, a Proxy whose
+ * traps throw) is left out of the copy.
+ */
 function plainCopy(value, seen = new WeakMap()) {
+  try {
+    return copyOf(value, seen);
+  } catch {
+    return undefined;
+  }
+}
+
+function copyOf(value, seen) {
   if (typeof value !== 'object' || value === null) return value;
   if (value instanceof Date) return new Date(value.getTime());
   if (value instanceof Error) {
@@ -69,8 +89,13 @@ function plainCopy(value, seen = new WeakMap()) {
   const out = {};
   seen.set(value, out);
   for (const key of Object.keys(value)) {
-    const item = value[key];
-    if (isCopyable(item)) out[key] = plainCopy(item, seen);
+    let item;
+    try {
+      item = value[key];
+    } catch {
+      continue;
+    }
+    if (isCopyable(item)) defineField(out, key, plainCopy(item, seen));
   }
   return out;
 }
@@ -414,7 +439,7 @@ class SynchronikManager extends EventEmitter {
           this._deliver('start', { type: 'start', unitId: unit.id });
         } else if (status === 'completed' && this._wants('complete')) {
           this._deliver('complete', { type: 'complete', unitId: unit.id, result: undefined, durationMs: 0 });
-        } else if (status === 'error' && unit.error instanceof Error && this._wants('error')) {
+        } else if (status === 'error' && isError(unit.error) && this._wants('error')) {
           this._deliver('error', { type: 'error', unitId: unit.id, error: unit.error });
         }
         return;
@@ -548,7 +573,7 @@ class SynchronikManager extends EventEmitter {
 
   _startAttempt(callId, slot, attempt, flags, task) {
     const unit = this._units[slot];
-    let fn = unit ? unit.run : undefined;
+    let fn;
     let args;
     let pool;
     let key;
@@ -578,16 +603,19 @@ class SynchronikManager extends EventEmitter {
       this._settle(callId, false, new SynchronikError('unit is gone', 'ERR_RELEASED'));
       return;
     }
-    if (retryable && typeof unit.retryDelayMs === 'function') {
+    if (retryable) {
       // The delay before retry number `attempt`, asked now so that it is
-      // known however this attempt ends (a timeout included).
-      let delay = 0;
+      // known however this attempt ends (a timeout included). A function
+      // that throws (or a getter that does) counts as no delay.
+      let delay = -1;
       try {
-        delay = Number(unit.retryDelayMs(attempt));
+        const retryDelayMs = unit.retryDelayMs;
+        if (typeof retryDelayMs === 'function') delay = Number(retryDelayMs.call(unit, attempt));
       } catch (e) {
-        this._reportListenerError(e, { unitId: unit.id, source: 'retryDelayMs' });
+        delay = 0;
+        this._reportListenerError(e, { type: 'retryDelayMs', unitId: unit.id });
       }
-      this._native.reportRetryDelay(callId, Number.isFinite(delay) && delay > 0 ? delay : 0);
+      if (delay !== -1) this._native.reportRetryDelay(callId, Number.isFinite(delay) && delay > 0 ? delay : 0);
     }
     const ctx = new RunContext(this, callId, call, unit.id, attempt, pool);
     // A durable task's key: the same on every attempt, across restarts.
@@ -597,6 +625,7 @@ class SynchronikManager extends EventEmitter {
     live[1] = slot;
     live[0] = callId;
     try {
+      if (task < 0) fn = unit.run;
       if (typeof fn !== 'function') throw new SynchronikError(`nothing to run for "${unit.id}"`, 'ERR_RUN_FAILED', { unitId: unit.id });
       returned = task >= 0 ? fn(args, ctx) : fn.call(unit, ctx);
     } catch (e) {
@@ -605,13 +634,25 @@ class SynchronikManager extends EventEmitter {
     } finally {
       live[0] = 0;
     }
-    if (returned !== null && (typeof returned === 'object' || typeof returned === 'function') && typeof returned.then === 'function') {
-      Promise.resolve(returned).then(
+    if (returned === null || (typeof returned !== 'object' && typeof returned !== 'function')) {
+      this._settle(callId, true, returned);
+      return;
+    }
+    // Reading `then` runs the user's getter, and Promise.resolve reads a
+    // promise's `constructor`: either may throw, which fails the attempt.
+    let settled;
+    try {
+      settled = typeof returned.then === 'function' ? Promise.resolve(returned) : undefined;
+    } catch (e) {
+      this._settle(callId, false, e);
+      return;
+    }
+    if (settled === undefined) this._settle(callId, true, returned);
+    else {
+      settled.then(
         (value) => this._settle(callId, true, value),
         (error) => this._settle(callId, false, error),
       );
-    } else {
-      this._settle(callId, true, returned);
     }
   }
 
@@ -640,21 +681,44 @@ class SynchronikManager extends EventEmitter {
     const process = unit.processId !== undefined ? this.getProcessById(unit.processId) : undefined;
     if (!process) return;
     const results = [];
-    for (const dependent of process.workers) {
-      if (!Array.isArray(dependent.dependsOn)) continue;
-      for (const d of dependent.dependsOn) {
-        if (typeof d !== 'object' || d === null || d.id !== unit.id || typeof d.condition !== 'function') continue;
-        let holds = false;
-        try {
-          holds = Boolean(d.condition(result));
-        } catch (e) {
-          this._reportListenerError(e, { type: 'condition', unitId: dependent.id, dependency: unit.id });
+    // The process's workers and their dependsOn entries are the user's
+    // objects: every read of them is inside try/catch, and a condition that
+    // cannot be read or evaluated counts as false.
+    let workers;
+    try {
+      workers = Array.from(process.workers);
+    } catch (e) {
+      this._reportListenerError(e, { type: 'condition', unitId: process.id, dependency: unit.id });
+      return;
+    }
+    for (const worker of workers) {
+      let slot = -1;
+      try {
+        const dependsOn = worker.dependsOn;
+        if (!Array.isArray(dependsOn)) continue;
+        slot = this._slot(worker.id);
+        for (const d of dependsOn) {
+          if (typeof d !== 'object' || d === null || d.id !== unit.id) continue;
+          const condition = d.condition;
+          if (typeof condition !== 'function') continue;
+          if (slot >= 0) results.push(slot, this._condition(condition, d, result, worker, unit) ? 1 : 0);
         }
-        const slot = this._slot(dependent.id);
-        if (slot >= 0) results.push(slot, holds ? 1 : 0);
+      } catch (e) {
+        this._reportListenerError(e, { type: 'condition', unitId: slot >= 0 ? this._units[slot].id : '?', dependency: unit.id });
+        if (slot >= 0) results.push(slot, 0);
       }
     }
     if (results.length > 0) this._native.reportConditions(callId, Float64Array.from(results));
+  }
+
+  /** Whether a condition holds for `result`; one that throws (or returns what cannot be read) counts as false. */
+  _condition(condition, entry, result, dependent, unit) {
+    try {
+      return Boolean(condition.call(entry, result));
+    } catch (e) {
+      this._reportListenerError(e, { type: 'condition', unitId: dependent.id, dependency: unit.id });
+      return false;
+    }
   }
 
   _flushOutcomes() {
@@ -705,7 +769,21 @@ class SynchronikManager extends EventEmitter {
 
   _updated(unit, reason, previous, current) {
     // A shallow view of the unit, as in 2.3: cheap however large the unit.
-    const payload = { ...unit, reason, previous, current };
+    // A getter of the user's object that throws leaves its field out.
+    let payload;
+    try {
+      payload = { ...unit, reason, previous, current };
+    } catch {
+      payload = { reason, previous, current };
+      for (const key of Object.keys(unit)) {
+        try {
+          defineField(payload, key, unit[key]);
+        } catch {
+          // left out
+        }
+      }
+      Object.assign(payload, { reason, previous, current });
+    }
     this._deliver('updated', { type: 'updated', unitId: unit.id, payload });
   }
 
@@ -730,9 +808,11 @@ class SynchronikManager extends EventEmitter {
   }
 
   _hook(unit, name, arg) {
-    const fn = unit[name];
-    if (typeof fn !== 'function') return;
+    // Everything about a hook is the user's: the getter that holds it, the
+    // call, and the `then` of what it returns.
     try {
+      const fn = unit[name];
+      if (typeof fn !== 'function') return;
       const r = fn.call(unit, arg);
       if (r && typeof r.then === 'function') {
         Promise.resolve(r).catch((e) => this._reportListenerError(e, { type: name, unitId: unit.id }));
