@@ -1119,10 +1119,11 @@ export function runWorkerTasks<T>(tasks: Array<WorkerTask<T>>, options?: TaskRun
 
 /**
  * The class of every error synchronik throws or rejects with (bad arguments
- * are `TypeError`s instead). `code` is stable, e.g. `ERR_TIMEOUT`,
+ * are `TypeError`s instead). `code` is stable: `ERR_TIMEOUT`,
  * `ERR_RELEASED`, `ERR_STOPPED`, `ERR_CANCELLED`, `ERR_WORKER_FAILED`,
- * `ERR_DEPENDENCY_CYCLE`, `ERR_RUN_FAILED`, `ERR_NON_ERROR_THROWN`,
- * `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`, `ERR_INVALID_UNIT`.
+ * `ERR_DEPENDENCY_CYCLE`, `ERR_UNKNOWN_DEPENDENCY`, `ERR_RUN_FAILED`,
+ * `ERR_NON_ERROR_THROWN`, `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`,
+ * `ERR_INVALID_UNIT`, `ERR_STORAGE`.
  */
 export class SynchronikError extends Error {
   /**

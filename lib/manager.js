@@ -15,7 +15,7 @@ const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun, eng
 
 
 const ops = require('./ops');
-const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe, isError } = require('./errors');
+const { SynchronikError, ENGINE_CODES, abortReason, toError, messageOf, fromNative, describe, isError } = require('./errors');
 const v = require('./validate');
 const { IdTable } = require('./id-table');
 const { WorkerPool } = require('./pool');
@@ -41,8 +41,6 @@ const nextTurn = () => new Promise((resolve) => timers.setImmediate(resolve));
 const resolved = Promise.resolve();
 const soon = (fn) => void resolved.then(fn);
 const EXECUTION_TIMES_KEPT = 100;
-const ABORT_CODES = [undefined, 'ERR_TIMEOUT', 'ERR_STOPPED', 'ERR_RELEASED'];
-const ABORT_TEXT = [undefined, 'timed out', 'was stopped', 'was released'];
 const noop = () => {};
 
 /**
@@ -351,10 +349,8 @@ class SynchronikManager extends EventEmitter {
         const call = this._calls.get(o[i + 1]);
         if (!call) return;
         this._calls.delete(o[i + 1]);
-        const reason = o[i + 2];
         const unit = this._units[call.slot];
-        const id = unit ? unit.id : '?';
-        abortCall(call, new SynchronikError(`worker "${id}" ${ABORT_TEXT[reason]}`, ABORT_CODES[reason], { unitId: id }));
+        abortCall(call, abortReason(o[i + 2], unit ? unit.id : '?'));
         return;
       }
       case ops.STATUS: {
