@@ -43,14 +43,6 @@ const soon = (fn) => void resolved.then(fn);
 const EXECUTION_TIMES_KEPT = 100;
 const noop = () => {};
 
-/**
- * Sets `obj[key]` as an own data property: a key `__proto__` from the
- * user's data becomes a field, never the object's prototype.
- */
-function defineField(obj, key, value) {
-  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
-}
-
 /** Fields the snapshot and the `updated` payload leave out. */
 const isCopyable = (value) => typeof value !== 'function';
 
@@ -93,7 +85,7 @@ function copyOf(value, seen) {
     } catch {
       continue;
     }
-    if (isCopyable(item)) defineField(out, key, plainCopy(item, seen));
+    if (isCopyable(item)) v.setField(out, key, plainCopy(item, seen));
   }
   return out;
 }
@@ -773,7 +765,7 @@ class SynchronikManager extends EventEmitter {
       payload = { reason, previous, current };
       for (const key of Object.keys(unit)) {
         try {
-          defineField(payload, key, unit[key]);
+          v.setField(payload, key, unit[key]);
         } catch {
           // left out
         }
@@ -878,7 +870,8 @@ class SynchronikManager extends EventEmitter {
 
   /** Emits a milestone event after everything the engine produced before it. */
   emitMilestone(milestoneId, payload = {}) {
-    v.validateId('emitMilestone', milestoneId, 'milestoneId');
+    // Milestone ids stay in JavaScript: any non-empty string will do.
+    v.check('emitMilestone', 'milestoneId', milestoneId, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
     this._sync();
     this._milestone(milestoneId, payload);
   }
@@ -990,6 +983,7 @@ class SynchronikManager extends EventEmitter {
       if (options !== undefined && !v.isObject(options)) throw v.fail('updateStatus', 'options', 'an object', options);
       const payload = options ? options.payload : undefined;
       if (payload !== undefined && !v.isObject(payload)) throw v.fail('updateStatus', 'options.payload', 'an object', payload);
+      if (payload !== undefined) v.refuseProtoKey('updateStatus', 'options.payload', payload);
       const unit = this.getUnitById(id);
       if (!unit) return;
       if (!payload) {
@@ -1003,8 +997,8 @@ class SynchronikManager extends EventEmitter {
       const settings = {};
       const extra = {};
       for (const key of Object.keys(payload)) {
-        if (v.SETTINGS.has(key)) settings[key] = payload[key];
-        else if (!ENGINE_FIELDS.has(key)) extra[key] = payload[key];
+        if (v.SETTINGS.has(key)) v.setField(settings, key, payload[key]);
+        else if (!ENGINE_FIELDS.has(key)) v.setField(extra, key, payload[key]);
       }
       v.validatePatch('updateStatus', this._kinds[this._slot(id)], settings, 'options.payload');
       Object.assign(unit, extra);
@@ -1130,8 +1124,17 @@ class SynchronikManager extends EventEmitter {
         return Promise.reject(e);
       }
     }
+    const slot = this._slot(id);
+    // An unknown id is run as "nothing" by the engine; an ill-formed one is refused like everywhere else.
+    if (slot < 0 && v.firstLoneSurrogate(id) >= 0) {
+      try {
+        v.validateId(method, id);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     try {
-      const done = this._await(engineRun(this._h, this._slot(id) >>> 0, RUN_KINDS[kind] || 0), settleOnly);
+      const done = this._await(engineRun(this._h, slot >>> 0, RUN_KINDS[kind] || 0), settleOnly);
       this._pump();
       return done;
     } catch (e) {
@@ -1275,7 +1278,7 @@ class SynchronikManager extends EventEmitter {
     v.check('useWorkerPool', 'size', size, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
     if (!v.isObject(options)) throw v.fail('useWorkerPool', 'options', 'an object', options);
     const name = options.name === undefined ? 'default' : options.name;
-    v.check('useWorkerPool', 'options.name', name, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+    v.checkName('useWorkerPool', 'options.name', name);
     let pool = this._pools.get(name);
     if (!pool) {
       pool = new WorkerPool(this, name);

@@ -177,9 +177,9 @@ class WorkerPool {
    */
   addTask(input) {
     if (!v.isObject(input)) throw v.fail('addTask', 'task', 'an object', input);
-    v.check('addTask', 'task.name', input.name, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+    v.checkName('addTask', 'task.name', input.name);
     if (input.handler !== undefined) {
-      v.check('addTask', 'task.handler', input.handler, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+      v.checkName('addTask', 'task.handler', input.handler);
     } else {
       v.check('addTask', 'task.execute', input.execute, (x) => typeof x === 'function', 'a function (or give task.handler)');
     }
@@ -269,6 +269,7 @@ class WorkerPool {
 
   /** Pauses a pending task: it and every task behind it wait until it is resumed. */
   pauseTask(name) {
+    v.checkName('pauseTask', 'name', name);
     this._submit();
     if (!this._native.poolPause(this._id, name)) console.warn(`Cannot pause: Task "${name}" is not pending or idle.`);
     this._m._sync();
@@ -276,6 +277,7 @@ class WorkerPool {
 
   /** Resumes a paused task. */
   resumeTask(name) {
+    v.checkName('resumeTask', 'name', name);
     this._submit();
     if (!this._native.poolResume(this._id, name)) console.warn(`Cannot resume: Task "${name}" is not paused.`);
     this._m._sync();
@@ -283,6 +285,7 @@ class WorkerPool {
 
   /** Removes the pending tasks called `name`. */
   cancelTask(name) {
+    v.checkName('cancelTask', 'name', name);
     this._submit();
     if (this._native.poolCancel(this._id, name) === 0) {
       console.warn(`Cannot cancel: Task "${name}" not found in pending queue.`);
@@ -292,15 +295,19 @@ class WorkerPool {
 
   /** Changes a pending task (`execute`, `handler`, `payload`, `priority`, …). */
   updateTask(name, partial) {
+    v.checkName('updateTask', 'name', name);
     if (!v.isObject(partial)) throw v.fail('updateTask', 'partial', 'an object', partial);
+    v.refuseProtoKey('updateTask', 'partial', partial);
+    if (partial.priority !== undefined) {
+      v.check('updateTask', 'partial.priority', partial.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
+    }
+    if (partial.execute !== undefined) v.check('updateTask', 'partial.execute', partial.execute, (x) => typeof x === 'function', 'a function');
+    if (partial.handler !== undefined) v.checkName('updateTask', 'partial.handler', partial.handler);
     this._submit();
     const entry = this._find(name);
     if (!entry) {
       console.error(`Cannot update: Task "${name}" not found.`);
       return;
-    }
-    if (partial.priority !== undefined) {
-      v.check('updateTask', 'partial.priority', partial.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
     // A stored task's new payload must be storable; it is stored with the change.
     if (entry.durable) this._m._sqlite.patchTask(entry, partial);
@@ -312,7 +319,7 @@ class WorkerPool {
 
   /** Defines (or replaces) the handler that tasks naming `name` run. */
   handle(name, fn) {
-    v.check('pool.handle', 'name', name, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+    v.checkName('pool.handle', 'name', name);
     v.check('pool.handle', 'handler', fn, (x) => typeof x === 'function', 'a function');
     this._handlers.set(name, fn);
     this._native.poolHandler(this._id, name, true);
@@ -321,6 +328,7 @@ class WorkerPool {
 
   /** Removes a handler; tasks that name it wait until it is defined again. */
   unhandle(name) {
+    v.checkName('pool.unhandle', 'name', name);
     this._handlers.delete(name);
     this._native.poolHandler(this._id, name, false);
     this._m._sync();

@@ -28,7 +28,7 @@ function toStoredUnits(units) {
 class FileStorageAdapter {
   /** @param {string} [filePath] resolved against the working directory now */
   constructor(filePath = 'synchronik-state.json') {
-    v.check('FileStorageAdapter', 'filePath', filePath, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+    v.checkName('FileStorageAdapter', 'filePath', filePath);
     this.filePath = path.resolve(filePath);
     this._tmpCount = 0;
   }

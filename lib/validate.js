@@ -30,6 +30,31 @@ function check(method, field, value, ok, expected) {
 }
 
 const nonEmptyString = (v) => typeof v === 'string' && v.length > 0;
+
+/**
+ * The index of the first lone surrogate in `s`, or -1 when `s` is
+ * well-formed UTF-16. Strings cross to the engine as UTF-8, where a lone
+ * surrogate becomes U+FFFD: '\uD800' and '\uDBFF' would be one id there.
+ */
+const firstLoneSurrogate =
+  typeof String.prototype.isWellFormed === 'function'
+    ? (s) => (s.isWellFormed() ? -1 : s.search(/\p{Surrogate}/u))
+    : (s) => s.search(/\p{Surrogate}/u); // Node 18: no isWellFormed
+
+/**
+ * Checks an id or name that crosses to the engine: a non-empty string of
+ * well-formed UTF-16 (no lone surrogate).
+ */
+function checkName(method, field, value, expected = 'a non-empty string') {
+  check(method, field, value, nonEmptyString, expected);
+  const at = firstLoneSurrogate(value);
+  if (at >= 0) {
+    const unit = value.charCodeAt(at).toString(16).toUpperCase();
+    throw new TypeError(
+      `${method}: ${field} must be well-formed UTF-16, without lone surrogates (got a string with a lone surrogate \\u${unit} at index ${at})`,
+    );
+  }
+}
 const finiteAtLeast = (min) => (v) => typeof v === 'number' && Number.isFinite(v) && v >= min;
 const positiveFinite = (v) => typeof v === 'number' && Number.isFinite(v) && v > 0;
 const intAtLeast = (min) => (v) => Number.isInteger(v) && v >= min;
@@ -101,7 +126,7 @@ function applyRules(method, path, obj, rules) {
 
 function validateWorker(method, path, w) {
   if (!isObject(w)) throw fail(method, path, 'a worker object', w);
-  check(method, `${path}.id`, w.id, nonEmptyString, 'a non-empty string');
+  checkName(method, `${path}.id`, w.id);
   if (w.run === undefined) throw fail(method, `${path}.run`, 'a function', w.run);
   applyRules(method, path, w, COMMON_RULES);
   applyRules(method, path, w, WORKER_RULES);
@@ -113,7 +138,7 @@ function validateWorker(method, path, w) {
  */
 function validateUnit(method, unit, isRegistered = () => false) {
   if (!isObject(unit)) throw fail(method, 'unit', 'an object', unit);
-  check(method, 'unit.id', unit.id, nonEmptyString, 'a non-empty string');
+  checkName(method, 'unit.id', unit.id);
   if (unit.workers === undefined) {
     if (unit.run === undefined) {
       throw fail(method, 'unit.run', 'a function (a worker) — or give unit.workers (a process)', unit.run);
@@ -142,6 +167,28 @@ function validateUnit(method, unit, isRegistered = () => false) {
   return 'process';
 }
 
+/**
+ * Refuses an own `__proto__` key (what JSON.parse makes of `"__proto__"`):
+ * copied onto an object with Object.assign or `obj[key] = value`, it would
+ * replace that object's prototype instead of setting a field.
+ */
+function refuseProtoKey(method, path, obj) {
+  if (Object.prototype.hasOwnProperty.call(obj, '__proto__')) {
+    throw new TypeError(
+      `${method}: ${path}.__proto__ is not a field that can be set (got an own "__proto__" key, as JSON.parse makes; it would replace the object's prototype)`,
+    );
+  }
+}
+
+/**
+ * Sets `obj[key]` as an own data property: a key `__proto__` in the user's
+ * data becomes a field of the copy, never its prototype.
+ */
+function setField(obj, key, value) {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
 /** Every setting a config change may carry. */
 const SETTINGS = new Set(
   [...COMMON_RULES, ...WORKER_RULES, ...PROCESS_RULES].map(([key]) => key).filter((k) => k !== 'status'),
@@ -150,6 +197,7 @@ const SETTINGS = new Set(
 /** Validates a config change for a unit of the given kind. */
 function validatePatch(method, kind, patch, path = 'config') {
   if (!isObject(patch)) throw fail(method, path, 'an object', patch);
+  refuseProtoKey(method, path, patch);
   if (patch.id !== undefined) throw new TypeError(`${method}: ${path}.id cannot be changed (got ${describe(patch.id)})`);
   if (patch.dependsOn !== undefined) {
     throw new TypeError(`${method}: ${path}.dependsOn cannot be changed; register the process again (got ${describe(patch.dependsOn)})`);
@@ -165,7 +213,7 @@ function validatePatch(method, kind, patch, path = 'config') {
 }
 
 function validateId(method, id, field = 'id') {
-  check(method, field, id, nonEmptyString, 'a non-empty string');
+  checkName(method, field, id);
 }
 
 function validateStatus(method, status) {
@@ -183,5 +231,9 @@ module.exports = {
   validateUnit,
   validatePatch,
   validateId,
+  checkName,
+  refuseProtoKey,
+  setField,
+  firstLoneSurrogate,
   validateStatus,
 };
