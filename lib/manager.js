@@ -102,6 +102,18 @@ function asPromise(fn) {
   }
 }
 
+/** Every option of createSynchronikManager; any other key is refused (a slip like `loopIntervalMs`). */
+const MANAGER_OPTIONS = [
+  'loopInterval',
+  'watcherInterval',
+  'stallThresholdMs',
+  'statsEmissionIntervalMs',
+  'autoUnpauseMs',
+  'releaseIdleAfterMs',
+  'clock',
+  'storage',
+];
+
 /** Statistics the engine keeps in `meta`; a new `meta` object keeps them. */
 const ENGINE_META = ['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs'];
 
@@ -181,6 +193,7 @@ class SynchronikManager extends EventEmitter {
   constructor(options = {}) {
     super();
     if (!v.isObject(options)) throw v.fail('createSynchronikManager', 'options', 'an object', options);
+    v.refuseUnknownKeys('createSynchronikManager', 'options', options, MANAGER_OPTIONS);
     const positive = (key) => {
       if (options[key] !== undefined) {
         v.check('createSynchronikManager', `options.${key}`, options[key], (x) => typeof x === 'number' && Number.isFinite(x) && x > 0, 'a positive finite number of milliseconds');
@@ -1000,7 +1013,9 @@ class SynchronikManager extends EventEmitter {
         if (v.SETTINGS.has(key)) v.setField(settings, key, payload[key]);
         else if (!ENGINE_FIELDS.has(key)) v.setField(extra, key, payload[key]);
       }
-      v.validatePatch('updateStatus', this._kinds[this._slot(id)], settings, 'options.payload');
+      const kind = this._kinds[this._slot(id)];
+      v.validatePatch('updateStatus', kind, settings, 'options.payload');
+      if (kind === 'worker') v.validatePatchedInterval('updateStatus', unit, settings, 'options.payload');
       Object.assign(unit, extra);
       this._applyConfig(id, unit, { ...settings, status });
       return this._persisted();
@@ -1018,7 +1033,9 @@ class SynchronikManager extends EventEmitter {
       if (!v.isObject(config)) throw v.fail(method, 'config', 'an object', config);
       const unit = this.getUnitById(id);
       if (!unit) return;
-      v.validatePatch(method, this._kinds[this._slot(id)], config);
+      const kind = this._kinds[this._slot(id)];
+      v.validatePatch(method, kind, config);
+      if (kind === 'worker') v.validatePatchedInterval(method, unit, config);
       this._applyConfig(id, unit, config);
       return this._persisted();
     });
