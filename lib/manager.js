@@ -9,6 +9,7 @@
 // runs is made by the engine; this file only carries out its records.
 
 const { EventEmitter } = require('node:events');
+const util = require('node:util');
 const native = require('./native.js');
 
 const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun, engineProgress, engineFireNext } = native;
@@ -1318,6 +1319,24 @@ class SynchronikManager extends EventEmitter {
   // Other
   // ---------------------------------------------------------------------
 
+  /**
+   * What `console.log(manager)` shows: counts and settings, not the
+   * bridge's buffers and tables.
+   */
+  [util.inspect.custom](depth, options, inspect) {
+    if (depth < 0) return options.stylize('[SynchronikManager]', 'special');
+    const [units, running] = this._native.counts();
+    const view = {
+      units,
+      running,
+      started: this._started,
+      clock: this.clock ? 'manual' : 'system',
+      pools: [...this._pools.keys()],
+    };
+    if (this._sqlite) view.storage = this._sqlite.path;
+    return `SynchronikManager ${inspect(view, { ...options, depth: options.depth === null ? null : options.depth - 1 })}`;
+  }
+
   /** Memory and CPU of this process, and the engine's counts. */
   getEngineStats() {
     const mem = process.memoryUsage();
@@ -1352,6 +1371,10 @@ class SynchronikManager extends EventEmitter {
 class ManualClock {
   constructor(manager) {
     this._m = manager;
+  }
+
+  [util.inspect.custom](depth, options) {
+    return `ManualClock { now: ${options.stylize(String(this.now()), 'number')} }`;
   }
 
   /** The clock's time in ms (0 when the manager was created). */

@@ -5,6 +5,7 @@
 // keeps the users' task objects and functions and carries out the engine's
 // records about them (see manager.js: TASK_STATUS, TASK_DONE, POOL_IDLE).
 
+const util = require('node:util');
 const v = require('./validate');
 
 /** Calls `fn` in a microtask: a native promise job, which fake timers cannot hold back (queueMicrotask they can). */
@@ -77,6 +78,19 @@ class PoolEntry {
   get aborted() {
     return this.abort !== null && this.abort.aborted;
   }
+
+  /** What `console.log` shows of a task the pool holds. */
+  [util.inspect.custom](depth, options, inspect) {
+    if (depth < 0) return options.stylize('[PoolTask]', 'special');
+    const view = {
+      name: this.task !== null ? this.task.name : '(anonymous)',
+      status: this.status,
+      priority: this.priority ?? 0,
+      arrangementId: this.arrangementId,
+    };
+    if (this.worker !== undefined) view.worker = this.worker.id;
+    return `PoolTask ${inspect(view, { ...options, depth: options.depth === null ? null : options.depth - 1 })}`;
+  }
 }
 
 /**
@@ -115,6 +129,19 @@ class WorkerPool {
     /** pool.run tasks not handed to the engine yet (one native call per microtask). */
     this._submissions = [];
     this._flushSubmissions = () => this._submit();
+  }
+
+  /** What `console.log(pool)` shows: its name, size and queue, not the manager behind it. */
+  [util.inspect.custom](depth, options, inspect) {
+    if (depth < 0) return options.stylize('[WorkerPool]', 'special');
+    const view = {
+      name: this.name,
+      size: this._workers.length,
+      running: this._running.size,
+      queued: this._native.poolPending(this._id).length + this._submissions.length,
+      handlers: [...this._handlers.keys()],
+    };
+    return `WorkerPool ${inspect(view, { ...options, depth: options.depth === null ? null : options.depth - 1 })}`;
   }
 
   /** Hands the pending pool.run tasks to the engine in one call. */
