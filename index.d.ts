@@ -547,9 +547,17 @@ export interface EngineStats {
     queued: number;
     /** Attempts in flight in JavaScript now. */
     dispatched: number;
-    /** Measured event-loop lag in ms. */
+    /**
+     * The largest event-loop lag in ms seen since the previous call, sampled
+     * every 20 ms while the manager is started (0 while it is not): how much
+     * later than due JavaScript got to run.
+     */
     eventLoopLagMs: number;
   };
+  /** The same memory figures as numbers of bytes. */
+  memoryBytes: { rss: number; heapTotal: number; heapUsed: number; external: number };
+  /** The CPU figure as a number (percent of one core since the previous call; 0 on the first call). */
+  cpuPercent: number;
   /** With a SQLite store: its size on disk (database and write-ahead log) and the writes not committed yet. */
   storage?: { bytes: number; pendingWrites: number };
 }

@@ -37,11 +37,14 @@ const RUN_KINDS = { worker: 1, process: 2 };
 // globals, not the module) and native promise jobs instead of
 // queueMicrotask. A user's test that fakes time must not stall the bridge.
 const timers = require('node:timers');
+const { performance: realPerformance } = require('node:perf_hooks');
 const nextTurn = () => new Promise((resolve) => timers.setImmediate(resolve));
 /** Calls `fn` in a microtask (a native promise job). */
 const resolved = Promise.resolve();
 const soon = (fn) => void resolved.then(fn);
 const EXECUTION_TIMES_KEPT = 100;
+/** How often the event-loop lag is sampled while a manager is started, in ms. */
+const LAG_SAMPLE_MS = 20;
 const noop = () => {};
 
 /** Fields the snapshot and the `updated` payload leave out. */
@@ -238,6 +241,8 @@ class SynchronikManager extends EventEmitter {
     this._warnedListenerError = false;
     this._lastCpu = null;
     this._lastCpuAt = 0;
+    /** The event-loop lag sampler while started: { last, max, timer }. */
+    this._lag = null;
 
     // The engine's thread wakes JavaScript through a weak threadsafe
     // function. It reaches the manager through a WeakRef so that a dropped
@@ -1203,8 +1208,29 @@ class SynchronikManager extends EventEmitter {
   /** Starts the scheduler and the watcher. Idempotent. While started, the manager keeps Node alive. */
   start() {
     this._started = true;
+    this._startLagSampler();
     this._native.start();
     this._sync();
+  }
+
+  /**
+   * Samples the event-loop lag while the manager is started: an unref'd
+   * interval of node:timers (which fake timers do not replace) that notes
+   * how much later than due each tick came, by perf_hooks' clock. It holds
+   * the sample, not the manager.
+   */
+  _startLagSampler() {
+    if (this._lag !== null) return;
+    const lag = { last: realPerformance.now(), max: 0, timer: null };
+    lag.timer = timers.setInterval(sampleLag, LAG_SAMPLE_MS, lag);
+    lag.timer.unref();
+    this._lag = lag;
+  }
+
+  _stopLagSampler() {
+    if (this._lag === null) return;
+    timers.clearInterval(this._lag.timer);
+    this._lag = null;
   }
 
   /**
@@ -1221,6 +1247,7 @@ class SynchronikManager extends EventEmitter {
       return Promise.reject(v.fail('stop', 'options.timeoutMs', 'a non-negative number of milliseconds', timeoutMs));
     }
     this._started = false;
+    this._stopLagSampler();
     const done = this._await(this._native.stop(Number.isFinite(timeoutMs) ? timeoutMs : undefined));
     this._sync();
     return done.then(() => (this._sqlite ? this._sqlite.committed() : undefined)).then(() => this._updateKeepAlive());
@@ -1354,10 +1381,19 @@ class SynchronikManager extends EventEmitter {
     this._lastCpu = cpu;
     this._lastCpuAt = now;
     const [units, running, dispatched, queued] = this._native.counts();
+    // The largest lag seen since the previous call (0 while not started).
+    let eventLoopLagMs = 0;
+    if (this._lag !== null) {
+      sampleLag(this._lag);
+      eventLoopLagMs = Math.round(this._lag.max * 100) / 100;
+      this._lag.max = 0;
+    }
     const stats = {
       memory: { rss: mb(mem.rss), heapTotal: mb(mem.heapTotal), heapUsed: mb(mem.heapUsed), external: mb(mem.external) },
       cpu: `${cpuPercent.toFixed(2)}%`,
-      engine: { units, running, queued, dispatched, eventLoopLagMs: 0 },
+      engine: { units, running, queued, dispatched, eventLoopLagMs },
+      memoryBytes: { rss: mem.rss, heapTotal: mem.heapTotal, heapUsed: mem.heapUsed, external: mem.external },
+      cpuPercent,
     };
     if (this._sqlite) stats.storage = this._sqlite.stats();
     return stats;
@@ -1435,6 +1471,18 @@ class ManualClock {
     m._sync();
     await this._settle();
   }
+}
+
+/**
+ * One sample of the event-loop lag: how much longer than one period the
+ * time since the previous sample was. Taken by the sampler's interval, and
+ * by getEngineStats (so that a block that just ended counts, and counts once).
+ */
+function sampleLag(lag) {
+  const now = realPerformance.now();
+  const late = now - lag.last - LAG_SAMPLE_MS;
+  if (late > lag.max) lag.max = late;
+  lag.last = now;
 }
 
 /**
