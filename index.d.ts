@@ -340,7 +340,12 @@ export interface StalledEvent {
   eventLoop?: boolean;
 }
 
-/** A pool task's status changed (see {@link TaskStatus}). */
+/**
+ * A pool task's status changed (see {@link TaskStatus}). Delivered to
+ * `manager.on('task', …)` listeners only — not to
+ * {@link SynchronikManager.subscribeToEvents}, whose events are about units
+ * (and so all but milestones have a `unitId`).
+ */
 export interface TaskEvent {
   type: 'task';
   /** The name of the pool ({@link WorkerPool.name}). */
@@ -354,11 +359,15 @@ export interface TaskEvent {
 }
 
 /**
- * Every event the manager emits, discriminated by `type`.
+ * The events of units and milestones, discriminated by `type`: what
+ * {@link SynchronikManager.subscribeToEvents} delivers. Every one but a
+ * milestone has a `unitId` (as in synchronik 2.3). Pool tasks have their
+ * own {@link TaskEvent}, delivered to `manager.on('task', …)`.
  *
  * @example
  * manager.subscribeToEvents((event) => {
  *   if (event.type === 'complete') console.log(event.unitId, event.durationMs);
+ *   if (event.type !== 'milestone') console.log(event.unitId);
  * });
  */
 export type SynchronikEvent =
@@ -369,8 +378,7 @@ export type SynchronikEvent =
   | UpdatedEvent
   | RetryEvent
   | SkippedEvent
-  | StalledEvent
-  | TaskEvent;
+  | StalledEvent;
 
 /** The `type` of a {@link SynchronikEvent}. */
 export type SynchronikEventType = SynchronikEvent['type'];
@@ -721,7 +729,11 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
 
   // --- Events --------------------------------------------------------------------
 
-  /** Listens to every event. @returns a function that removes the listener. */
+  /**
+   * Listens to every event of units and milestones ({@link SynchronikEvent};
+   * pool `task` events go to `on('task', …)` only). @returns a function that
+   * removes the listener.
+   */
   subscribeToEvents(listener: (event: SynchronikEvent) => void): () => void;
 
   /** Calls `handler(milestoneId, payload)` for every milestone. @returns a function that removes it. */
@@ -1042,6 +1054,12 @@ export interface WorkerPool extends WorkerManager {
   /** Resolves when no task is queued and none runs (at once if the pool is idle already). */
   onIdle(): Promise<void>;
 }
+
+/**
+ * synchronik 2.3's name for the type of a worker pool (what
+ * {@link SynchronikManager.useWorkerPool} returns).
+ */
+export type SynchronikWorkerManager = WorkerPool;
 
 // ---------------------------------------------------------------------------
 // runWorkerTasks

@@ -794,8 +794,11 @@ class SynchronikManager extends EventEmitter {
     this._deliver('updated', { type: 'updated', unitId: unit.id, payload });
   }
 
-  /** Delivers an event to its listeners and to every subscriber; a throwing listener is reported, never rethrown. */
-  _deliver(type, event) {
+  /**
+   * Delivers an event to its listeners and (unless `toSubscribers` is false)
+   * to every subscriber; a throwing listener is reported, never rethrown.
+   */
+  _deliver(type, event, toSubscribers = true) {
     if (this.listenerCount(type) > 0) {
       for (const listener of this.rawListeners(type)) {
         try {
@@ -805,6 +808,7 @@ class SynchronikManager extends EventEmitter {
         }
       }
     }
+    if (!toSubscribers) return;
     for (const listener of this._allListeners) {
       try {
         listener(event);
@@ -1337,9 +1341,18 @@ class SynchronikManager extends EventEmitter {
 
   /** A `task` event for a pool task's status change. */
   _taskEvent(pool, task) {
-    if (this._wants('task')) {
-      this._deliver('task', { type: 'task', pool: pool.name, name: task.name, status: task.status, task });
+    if (this._wantsTasks()) {
+      this._deliver('task', { type: 'task', pool: pool.name, name: task.name, status: task.status, task }, false);
     }
+  }
+
+  /**
+   * Whether anybody listens to `task` events. They go to `on('task')`
+   * listeners only: subscribeToEvents delivers the unit events (each with a
+   * unitId) that synchronik 2.3 programs subscribe to.
+   */
+  _wantsTasks() {
+    return this.listenerCount('task') > 0;
   }
 
   // ---------------------------------------------------------------------

@@ -444,7 +444,7 @@ class WorkerPool {
       worker.status = 'running';
       this._running.set(worker, entry);
     }
-    if (this._m._wants('task')) this._m._taskEvent(this, entry.view());
+    if (this._m._wantsTasks()) this._m._taskEvent(this, entry.view());
     const { task } = entry;
     if (task !== null && task.handler !== undefined) return this._handlers.get(task.handler);
     return task !== null ? task.execute : entry.execute;
@@ -453,7 +453,7 @@ class WorkerPool {
   /** A pending task's status changed (paused, idle again, waiting for its handler). */
   _status(entry, status) {
     entry.setStatus(TASK_STATUSES[status]);
-    if (this._m._wants('task')) this._m._taskEvent(this, entry.view());
+    if (this._m._wantsTasks()) this._m._taskEvent(this, entry.view());
   }
 
   /** A task is finished with: kind 0 completed (value: result), 1 failed (value: error), 2 cancelled. */
@@ -466,7 +466,7 @@ class WorkerPool {
       entry.worker = undefined;
       if (this._running.get(worker) === entry) this._running.delete(worker);
     }
-    if (this._m._wants('task')) this._m._taskEvent(this, entry.view());
+    if (this._m._wantsTasks()) this._m._taskEvent(this, entry.view());
     if (entry.resolve === undefined) return;
     if (kind === 0) this._settle(entry, true, value);
     else if (kind === 2 || entry.aborted) this._settle(entry, false, abortError(entry.abort !== null ? entry.abort.signal : undefined));
