@@ -142,3 +142,34 @@ describe('runOnInterval without intervalMs is refused', () => {
     expect(viaStatus).toBeInstanceOf(TypeError);
   });
 });
+
+describe('the documented options are the accepted ones', () => {
+  const fs = require('node:fs');
+  const path = require('node:path');
+  const accepted = (() => {
+    try {
+      createSynchronikManager({ colour: 'blue' });
+    } catch (e) {
+      return /the options are (.*)\)$/.exec(e.message)[1].split(', ').sort();
+    }
+    throw new Error('an unknown option was accepted');
+  })();
+
+  test("the README's table of manager options lists exactly them, each with a default", () => {
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    // The first table with these columns, up to the blank line that ends it.
+    const table = readme.slice(readme.indexOf('| option | default | meaning |'));
+    const rows = table.slice(0, table.indexOf('\n\n')).split('\n').slice(2);
+    const names = rows.map((line) => /^\| `(\w+)`/.exec(line)[1]);
+    expect(names.sort()).toEqual(accepted);
+    for (const row of rows) expect(row.split('|')[2].trim()).not.toBe('');
+  });
+
+  test('ManagerOptions in index.d.ts declares exactly them', () => {
+    const dts = fs.readFileSync(path.join(__dirname, '..', 'index.d.ts'), 'utf8');
+    const start = dts.indexOf('export interface ManagerOptions {');
+    const body = dts.slice(start, dts.indexOf('\n}', start));
+    const declared = [...body.matchAll(/^ {2}(\w+)\?:/gm)].map((m) => m[1]).sort();
+    expect(declared).toEqual(accepted);
+  });
+});
