@@ -393,7 +393,7 @@ export interface ListenerErrorEvent {
   error: unknown;
   /**
    * The event being delivered; `{ type: <hook name>, unitId }` for a hook;
-   * `{ unitId, source: 'retryDelayMs' }` for a `retryDelayMs` function;
+   * `{ type: 'retryDelayMs', unitId }` for a `retryDelayMs` function (or its getter);
    * `{ type: 'condition', unitId, dependency }` for a {@link Dependency.condition}.
    */
   event: { readonly type?: string; readonly unitId?: string; readonly [key: string]: unknown };
