@@ -340,7 +340,12 @@ export interface StalledEvent {
   eventLoop?: boolean;
 }
 
-/** A pool task's status changed (see {@link TaskStatus}). */
+/**
+ * A pool task's status changed (see {@link TaskStatus}). Delivered to
+ * `manager.on('task', …)` listeners only — not to
+ * {@link SynchronikManager.subscribeToEvents}, whose events are about units
+ * (and so all but milestones have a `unitId`).
+ */
 export interface TaskEvent {
   type: 'task';
   /** The name of the pool ({@link WorkerPool.name}). */
@@ -361,11 +366,15 @@ export interface TaskEvent {
 }
 
 /**
- * Every event the manager emits, discriminated by `type`.
+ * The events of units and milestones, discriminated by `type`: what
+ * {@link SynchronikManager.subscribeToEvents} delivers. Every one but a
+ * milestone has a `unitId` (as in synchronik 2.3). Pool tasks have their
+ * own {@link TaskEvent}, delivered to `manager.on('task', …)`.
  *
  * @example
  * manager.subscribeToEvents((event) => {
  *   if (event.type === 'complete') console.log(event.unitId, event.durationMs);
+ *   if (event.type !== 'milestone') console.log(event.unitId);
  * });
  */
 export type SynchronikEvent =
@@ -376,8 +385,7 @@ export type SynchronikEvent =
   | UpdatedEvent
   | RetryEvent
   | SkippedEvent
-  | StalledEvent
-  | TaskEvent;
+  | StalledEvent;
 
 /** The `type` of a {@link SynchronikEvent}. */
 export type SynchronikEventType = SynchronikEvent['type'];
@@ -392,7 +400,7 @@ export interface ListenerErrorEvent {
   error: unknown;
   /**
    * The event being delivered; `{ type: <hook name>, unitId }` for a hook;
-   * `{ unitId, source: 'retryDelayMs' }` for a `retryDelayMs` function;
+   * `{ type: 'retryDelayMs', unitId }` for a `retryDelayMs` function (or its getter);
    * `{ type: 'condition', unitId, dependency }` for a {@link Dependency.condition}.
    */
   event: { readonly type?: string; readonly unitId?: string; readonly [key: string]: unknown };
@@ -554,9 +562,17 @@ export interface EngineStats {
     queued: number;
     /** Attempts in flight in JavaScript now. */
     dispatched: number;
-    /** Measured event-loop lag in ms. */
+    /**
+     * The largest event-loop lag in ms seen since the previous call, sampled
+     * every 20 ms while the manager is started (0 while it is not): how much
+     * later than due JavaScript got to run.
+     */
     eventLoopLagMs: number;
   };
+  /** The same memory figures as numbers of bytes. */
+  memoryBytes: { rss: number; heapTotal: number; heapUsed: number; external: number };
+  /** The CPU figure as a number (percent of one core since the previous call; 0 on the first call). */
+  cpuPercent: number;
   /** With a SQLite store: its size on disk (database and write-ahead log) and the writes not committed yet. */
   storage?: { bytes: number; pendingWrites: number };
 }
@@ -733,7 +749,11 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
 
   // --- Events --------------------------------------------------------------------
 
-  /** Listens to every event. @returns a function that removes the listener. */
+  /**
+   * Listens to every event of units and milestones ({@link SynchronikEvent};
+   * pool `task` events go to `on('task', …)` only). @returns a function that
+   * removes the listener.
+   */
   subscribeToEvents(listener: (event: SynchronikEvent) => void): () => void;
 
   /** Calls `handler(milestoneId, payload)` for every milestone. @returns a function that removes it. */
@@ -1071,6 +1091,12 @@ export interface WorkerPool extends WorkerManager {
   onIdle(): Promise<void>;
 }
 
+/**
+ * synchronik 2.3's name for the type of a worker pool (what
+ * {@link SynchronikManager.useWorkerPool} returns).
+ */
+export type SynchronikWorkerManager = WorkerPool;
+
 // ---------------------------------------------------------------------------
 // runWorkerTasks
 // ---------------------------------------------------------------------------
@@ -1155,11 +1181,12 @@ export function runWorkerTasks<T>(tasks: Array<WorkerTask<T>>, options?: TaskRun
 
 /**
  * The class of every error synchronik throws or rejects with (bad arguments
- * are `TypeError`s instead). `code` is stable, e.g. `ERR_TIMEOUT`,
+ * are `TypeError`s instead). `code` is stable: `ERR_TIMEOUT`,
  * `ERR_RELEASED`, `ERR_STOPPED`, `ERR_CANCELLED`, `ERR_WORKER_FAILED`,
- * `ERR_DEPENDENCY_CYCLE`, `ERR_RUN_FAILED`, `ERR_NON_ERROR_THROWN`,
- * `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`, `ERR_INVALID_UNIT`, `ERR_STORAGE`,
- * `ERR_CLOSED` (a call on a closed manager).
+ * `ERR_DEPENDENCY_CYCLE`, `ERR_UNKNOWN_DEPENDENCY`, `ERR_RUN_FAILED`,
+ * `ERR_NON_ERROR_THROWN`, `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`,
+ * `ERR_INVALID_UNIT`, `ERR_STORAGE`, `ERR_CLOSED` (a call on a closed
+ * manager).
  */
 export class SynchronikError extends Error {
   /**

@@ -167,14 +167,18 @@ describe('interval workers', () => {
     expect(times).toEqual([100, 200, 300]);
   });
 
-  test('workers without runOnInterval, or without intervalMs, are not run by the scheduler', async () => {
+  test('workers without runOnInterval are not run by the scheduler; runOnInterval without intervalMs is refused', async () => {
     const m = manual();
     const a = jest.fn();
     const b = jest.fn();
     const c = jest.fn();
     m.registerUnit({ id: 'a', intervalMs: 100, run: a });
     m.registerUnit({ id: 'b', intervalMs: 100, runOnInterval: false, run: b });
-    m.registerUnit({ id: 'c', runOnInterval: true, run: c });
+    // It would never run: refused instead of accepted silently.
+    expect(() => m.registerUnit({ id: 'c', runOnInterval: true, run: c })).toThrow(
+      'registerUnit: unit.runOnInterval is true but unit.intervalMs is not set (an interval worker needs intervalMs)',
+    );
+    expect(m.getUnitById('c')).toBeUndefined();
     m.start();
     await m.clock.advance(1000);
     expect(a).not.toHaveBeenCalled();

@@ -70,6 +70,16 @@ describe('npm pack → npm install → use', () => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  test('the tarball holds the MIT license that package.json names', () => {
+    const files = packed.files.map((f) => f.path);
+    expect(files).toContain('LICENSE');
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    const license = fs.readFileSync(path.join(ROOT, 'LICENSE'), 'utf8');
+    expect(pkg.license).toBe('MIT');
+    expect(license).toMatch(/^MIT License\n\nCopyright \(c\) 2026 synchronik contributors\n/);
+    expect(license).toContain('THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND');
+  });
+
   test('the tarball holds the entries, the facade and the built addon, and no sources or tests', () => {
     expect(fs.existsSync(tarball)).toBe(true);
     const files = packed.files.map((f) => f.path);

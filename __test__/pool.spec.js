@@ -574,7 +574,7 @@ describe('worker pool', () => {
     test('task events name their pool', async () => {
       const pool = m.useWorkerPool(1, { name: 'mail' });
       const events = [];
-      m.subscribeToEvents((e) => e.type === 'task' && events.push(e));
+      m.on('task', (e) => events.push(e));
       pool.addTask({ name: 'send', execute: () => 1 });
       pool.start();
       await pool.onIdle();
@@ -582,6 +582,24 @@ describe('worker pool', () => {
         ['mail', 'send', 'running'],
         ['mail', 'send', 'completed'],
       ]);
+    });
+
+    test('subscribeToEvents delivers no task events: every event it delivers but a milestone has a unitId', async () => {
+      const pool = m.useWorkerPool(1);
+      const all = [];
+      const tasks = [];
+      m.subscribeToEvents((e) => all.push(e));
+      m.on('task', (e) => tasks.push(e));
+      pool.addTask({ name: 'send', execute: () => 1 });
+      pool.start();
+      m.registerUnit({ id: 'w', run: () => 2 });
+      await m.runWorkerById('w');
+      m.emitMilestone('m');
+      await pool.onIdle();
+      expect(tasks.map((e) => e.status)).toEqual(['running', 'completed']);
+      expect(all.map((e) => e.type)).toEqual(expect.arrayContaining(['updated', 'start', 'complete', 'milestone']));
+      expect(all.filter((e) => e.type === 'task')).toEqual([]);
+      for (const e of all) if (e.type !== 'milestone') expect(typeof e.unitId).toBe('string');
     });
   });
 

@@ -101,7 +101,7 @@ manager.subscribeToEvents((event: SynchronikEvent) => {
   } else if (event.type === 'updated') {
     const { reason, previous, current } = event.payload;
     if (reason === 'status-change') console.log(`${at()}  EVENT: Unit '${event.unitId}' changed status: ${previous} -> ${current}`);
-  } else if (event.type !== 'task') {
+  } else {
     console.log(`${at()}  EVENT: Unit '${event.unitId}' -> ${event.type}`);
   }
 });

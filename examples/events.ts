@@ -30,8 +30,6 @@ function format(event: SynchronikEvent): string {
       return `skipped    ${event.unitId}: ${event.reason}`;
     case 'stalled':
       return `stalled    ${event.unitId} for ${event.runningForMs} ms`;
-    case 'task':
-      return `task       ${event.pool}/${event.name}: ${event.status}`;
   }
 }
 

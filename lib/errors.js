@@ -1,5 +1,7 @@
 'use strict';
 
+const { engineCodes } = require('./native.js');
+
 /**
  * The class of every error synchronik throws or rejects with (bad arguments
  * are `TypeError`s). `code` is stable; a wrapped user error is in `cause`.
@@ -18,23 +20,34 @@ class SynchronikError extends Error {
   }
 }
 
-/** Error codes by the number the engine sends (see crates/synchronik-core/src/error.rs). */
-const ENGINE_CODES = [
-  undefined,
-  'ERR_UNKNOWN_UNIT',
-  'ERR_WRONG_KIND',
-  'ERR_INVALID_UNIT',
-  'ERR_TIMEOUT',
-  'ERR_STOPPED',
-  'ERR_RELEASED',
-  'ERR_WORKER_FAILED',
-  'ERR_RUN_FAILED',
-  'ERR_UNKNOWN_DEPENDENCY',
-  'ERR_DEPENDENCY_CYCLE',
-  'ERR_CANCELLED',
-  'ERR_STORAGE',
-  'ERR_CLOSED',
-];
+/**
+ * Error codes by the number the engine sends, and the codes of abort
+ * reasons (ABORT records) by theirs: built from the engine's own lists
+ * (crates/synchronik-core: ErrorCode::ALL, AbortReason::ALL), so they cannot
+ * fall behind it.
+ */
+const ENGINE_CODES = [];
+const ABORT_CODES = [];
+{
+  const { errors, aborts } = engineCodes();
+  for (const { number, code } of errors) ENGINE_CODES[number] = code;
+  for (const { number, code } of aborts) ABORT_CODES[number] = code;
+}
+
+/** The message of an aborted attempt's signal reason, by its code. */
+const ABORT_MESSAGES = {
+  ERR_TIMEOUT: (id) => `worker "${id}" timed out`,
+  ERR_STOPPED: (id) => `worker "${id}" was stopped`,
+  ERR_RELEASED: (id) => `worker "${id}" was released`,
+  ERR_CANCELLED: (id) => `the task running on "${id}" was cancelled`,
+};
+
+/** The error an attempt's signal is aborted with, for abort reason number `reason`. */
+function abortReason(reason, unitId) {
+  const code = ABORT_CODES[reason] || 'ERR_ABORTED';
+  const message = ABORT_MESSAGES[code] ? ABORT_MESSAGES[code](unitId) : `worker "${unitId}" was aborted (${code})`;
+  return new SynchronikError(message, code, { unitId });
+}
 
 /**
  * Describes a value for an error message: its type — or, when it has the
@@ -57,12 +70,14 @@ function describe(value, sameType = false) {
  * `run` threw or rejected with is wrapped, with the value kept as `cause`.
  */
 function toError(value, unitId) {
-  if (value instanceof Error) return value;
+  if (isError(value)) return value;
   let shown;
   try {
     shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
   } catch {
-    shown = typeof value;
+    // A value that cannot be turned into text (a Proxy whose traps throw,
+    // an object whose toString throws): say what kind of value it was.
+    shown = `${typeof value} that cannot be converted to a string`;
   }
   return new SynchronikError(
     `worker "${unitId}" failed with a non-Error value: ${shown}`,
@@ -71,10 +86,23 @@ function toError(value, unitId) {
   );
 }
 
-/** The message the engine records for a failure. */
+/**
+ * Whether a value is an Error. Never throws: `instanceof` on a Proxy runs
+ * its getPrototypeOf trap, which may throw (such a value is not an Error).
+ */
+function isError(value) {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
+}
+
+/** The message the engine records for a failure. Never throws. */
 function messageOf(error) {
   try {
-    return String(error && error.message !== undefined ? error.message : error);
+    const text = String(error && error.message !== undefined ? error.message : error);
+    return typeof text === 'string' ? text : 'unknown error';
   } catch {
     return 'unknown error';
   }
@@ -97,4 +125,4 @@ function closedError(method) {
   return new SynchronikError(`${method}: the manager is closed (close() was called); create a new manager`, 'ERR_CLOSED');
 }
 
-module.exports = { SynchronikError, ENGINE_CODES, describe, toError, messageOf, fromNative, closedError };
+module.exports = { SynchronikError, ENGINE_CODES, ABORT_CODES, ABORT_MESSAGES, abortReason, describe, toError, messageOf, fromNative, isError, closedError };

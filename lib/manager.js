@@ -9,13 +9,14 @@
 // runs is made by the engine; this file only carries out its records.
 
 const { EventEmitter } = require('node:events');
+const util = require('node:util');
 const native = require('./native.js');
 
 const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun, engineProgress, engineFireNext } = native;
 
 
 const ops = require('./ops');
-const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe, closedError } = require('./errors');
+const { SynchronikError, ENGINE_CODES, abortReason, toError, messageOf, fromNative, describe, isError, closedError } = require('./errors');
 const v = require('./validate');
 const { IdTable } = require('./id-table');
 const { WorkerPool } = require('./pool');
@@ -30,20 +31,39 @@ const OUT_CAPACITY = 1024 * STRIDE;
 const INBOX_CAPACITY = 4096 * 2;
 /** What a run method may run: engineRun's `kind`. */
 const RUN_KINDS = { worker: 1, process: 2 };
-// Captured at load, so that fake timers installed later by a user's tests
-// cannot stall the manual clock's settling.
-const realSetImmediate = setImmediate;
-const nextTurn = () => new Promise((resolve) => realSetImmediate(resolve));
+// The package's own timing uses what fake timers (Jest's, modern or legacy)
+// cannot reach, whether they were installed before or after the package was
+// loaded: the functions of the `node:timers` module (fake timers replace the
+// globals, not the module) and native promise jobs instead of
+// queueMicrotask. A user's test that fakes time must not stall the bridge.
+const timers = require('node:timers');
+const { performance: realPerformance } = require('node:perf_hooks');
+const nextTurn = () => new Promise((resolve) => timers.setImmediate(resolve));
+/** Calls `fn` in a microtask (a native promise job). */
+const resolved = Promise.resolve();
+const soon = (fn) => void resolved.then(fn);
 const EXECUTION_TIMES_KEPT = 100;
-const ABORT_CODES = [undefined, 'ERR_TIMEOUT', 'ERR_STOPPED', 'ERR_RELEASED'];
-const ABORT_TEXT = [undefined, 'timed out', 'was stopped', 'was released'];
+/** How often the event-loop lag is sampled while a manager is started, in ms. */
+const LAG_SAMPLE_MS = 20;
 const noop = () => {};
 
 /** Fields the snapshot and the `updated` payload leave out. */
 const isCopyable = (value) => typeof value !== 'function';
 
-/** A deep copy without functions (for snapshots and event payloads). */
+/**
+ * A deep copy without functions (for snapshots and event payloads). Never
+ * throws: a value that cannot be read (a throwing getter, a Proxy whose
+ * traps throw) is left out of the copy.
+ */
 function plainCopy(value, seen = new WeakMap()) {
+  try {
+    return copyOf(value, seen);
+  } catch {
+    return undefined;
+  }
+}
+
+function copyOf(value, seen) {
   if (typeof value !== 'object' || value === null) return value;
   if (value instanceof Date) return new Date(value.getTime());
   if (value instanceof Error) {
@@ -63,8 +83,13 @@ function plainCopy(value, seen = new WeakMap()) {
   const out = {};
   seen.set(value, out);
   for (const key of Object.keys(value)) {
-    const item = value[key];
-    if (isCopyable(item)) out[key] = plainCopy(item, seen);
+    let item;
+    try {
+      item = value[key];
+    } catch {
+      continue;
+    }
+    if (isCopyable(item)) v.setField(out, key, plainCopy(item, seen));
   }
   return out;
 }
@@ -80,6 +105,18 @@ function asPromise(fn) {
     return Promise.reject(e);
   }
 }
+
+/** Every option of createSynchronikManager; any other key is refused (a slip like `loopIntervalMs`). */
+const MANAGER_OPTIONS = [
+  'loopInterval',
+  'watcherInterval',
+  'stallThresholdMs',
+  'statsEmissionIntervalMs',
+  'autoUnpauseMs',
+  'releaseIdleAfterMs',
+  'clock',
+  'storage',
+];
 
 /** Statistics the engine keeps in `meta`; a new `meta` object keeps them. */
 const ENGINE_META = ['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs'];
@@ -160,6 +197,7 @@ class SynchronikManager extends EventEmitter {
   constructor(options = {}) {
     super();
     if (!v.isObject(options)) throw v.fail('createSynchronikManager', 'options', 'an object', options);
+    v.refuseUnknownKeys('createSynchronikManager', 'options', options, MANAGER_OPTIONS);
     const positive = (key) => {
       if (options[key] !== undefined) {
         v.check('createSynchronikManager', `options.${key}`, options[key], (x) => typeof x === 'number' && Number.isFinite(x) && x > 0, 'a positive finite number of milliseconds');
@@ -203,6 +241,8 @@ class SynchronikManager extends EventEmitter {
     this._warnedListenerError = false;
     this._lastCpu = null;
     this._lastCpuAt = 0;
+    /** The event-loop lag sampler while started: { last, max, timer }. */
+    this._lag = null;
 
     // The engine's thread wakes JavaScript through a weak threadsafe
     // function. It reaches the manager through a WeakRef so that a dropped
@@ -328,10 +368,8 @@ class SynchronikManager extends EventEmitter {
         const call = this._calls.get(o[i + 1]);
         if (!call) return;
         this._calls.delete(o[i + 1]);
-        const reason = o[i + 2];
         const unit = this._units[call.slot];
-        const id = unit ? unit.id : '?';
-        abortCall(call, new SynchronikError(`worker "${id}" ${ABORT_TEXT[reason]}`, ABORT_CODES[reason], { unitId: id }));
+        abortCall(call, abortReason(o[i + 2], unit ? unit.id : '?'));
         return;
       }
       case ops.STATUS: {
@@ -416,7 +454,7 @@ class SynchronikManager extends EventEmitter {
           this._deliver('start', { type: 'start', unitId: unit.id });
         } else if (status === 'completed' && this._wants('complete')) {
           this._deliver('complete', { type: 'complete', unitId: unit.id, result: undefined, durationMs: 0 });
-        } else if (status === 'error' && unit.error instanceof Error && this._wants('error')) {
+        } else if (status === 'error' && isError(unit.error) && this._wants('error')) {
           this._deliver('error', { type: 'error', unitId: unit.id, error: unit.error });
         }
         return;
@@ -550,7 +588,7 @@ class SynchronikManager extends EventEmitter {
 
   _startAttempt(callId, slot, attempt, flags, task) {
     const unit = this._units[slot];
-    let fn = unit ? unit.run : undefined;
+    let fn;
     let args;
     let pool;
     let key;
@@ -580,16 +618,19 @@ class SynchronikManager extends EventEmitter {
       this._settle(callId, false, new SynchronikError('unit is gone', 'ERR_RELEASED'));
       return;
     }
-    if (retryable && typeof unit.retryDelayMs === 'function') {
+    if (retryable) {
       // The delay before retry number `attempt`, asked now so that it is
-      // known however this attempt ends (a timeout included).
-      let delay = 0;
+      // known however this attempt ends (a timeout included). A function
+      // that throws (or a getter that does) counts as no delay.
+      let delay = -1;
       try {
-        delay = Number(unit.retryDelayMs(attempt));
+        const retryDelayMs = unit.retryDelayMs;
+        if (typeof retryDelayMs === 'function') delay = Number(retryDelayMs.call(unit, attempt));
       } catch (e) {
-        this._reportListenerError(e, { unitId: unit.id, source: 'retryDelayMs' });
+        delay = 0;
+        this._reportListenerError(e, { type: 'retryDelayMs', unitId: unit.id });
       }
-      this._native.reportRetryDelay(callId, Number.isFinite(delay) && delay > 0 ? delay : 0);
+      if (delay !== -1) this._native.reportRetryDelay(callId, Number.isFinite(delay) && delay > 0 ? delay : 0);
     }
     const ctx = new RunContext(this, callId, call, unit.id, attempt, pool);
     // A durable task's key: the same on every attempt, across restarts.
@@ -599,6 +640,7 @@ class SynchronikManager extends EventEmitter {
     live[1] = slot;
     live[0] = callId;
     try {
+      if (task < 0) fn = unit.run;
       if (typeof fn !== 'function') throw new SynchronikError(`nothing to run for "${unit.id}"`, 'ERR_RUN_FAILED', { unitId: unit.id });
       returned = task >= 0 ? fn(args, ctx) : fn.call(unit, ctx);
     } catch (e) {
@@ -607,13 +649,25 @@ class SynchronikManager extends EventEmitter {
     } finally {
       live[0] = 0;
     }
-    if (returned !== null && (typeof returned === 'object' || typeof returned === 'function') && typeof returned.then === 'function') {
-      Promise.resolve(returned).then(
+    if (returned === null || (typeof returned !== 'object' && typeof returned !== 'function')) {
+      this._settle(callId, true, returned);
+      return;
+    }
+    // Reading `then` runs the user's getter, and Promise.resolve reads a
+    // promise's `constructor`: either may throw, which fails the attempt.
+    let settled;
+    try {
+      settled = typeof returned.then === 'function' ? Promise.resolve(returned) : undefined;
+    } catch (e) {
+      this._settle(callId, false, e);
+      return;
+    }
+    if (settled === undefined) this._settle(callId, true, returned);
+    else {
+      settled.then(
         (value) => this._settle(callId, true, value),
         (error) => this._settle(callId, false, error),
       );
-    } else {
-      this._settle(callId, true, returned);
     }
   }
 
@@ -629,7 +683,7 @@ class SynchronikManager extends EventEmitter {
     if (!ok) this._messages.push(messageOf(call.value));
     if (!this._flushQueued) {
       this._flushQueued = true;
-      queueMicrotask(this._flush);
+      soon(this._flush);
     }
   }
 
@@ -642,21 +696,44 @@ class SynchronikManager extends EventEmitter {
     const process = unit.processId !== undefined ? this.getProcessById(unit.processId) : undefined;
     if (!process) return;
     const results = [];
-    for (const dependent of process.workers) {
-      if (!Array.isArray(dependent.dependsOn)) continue;
-      for (const d of dependent.dependsOn) {
-        if (typeof d !== 'object' || d === null || d.id !== unit.id || typeof d.condition !== 'function') continue;
-        let holds = false;
-        try {
-          holds = Boolean(d.condition(result));
-        } catch (e) {
-          this._reportListenerError(e, { type: 'condition', unitId: dependent.id, dependency: unit.id });
+    // The process's workers and their dependsOn entries are the user's
+    // objects: every read of them is inside try/catch, and a condition that
+    // cannot be read or evaluated counts as false.
+    let workers;
+    try {
+      workers = Array.from(process.workers);
+    } catch (e) {
+      this._reportListenerError(e, { type: 'condition', unitId: process.id, dependency: unit.id });
+      return;
+    }
+    for (const worker of workers) {
+      let slot = -1;
+      try {
+        const dependsOn = worker.dependsOn;
+        if (!Array.isArray(dependsOn)) continue;
+        slot = this._slot(worker.id);
+        for (const d of dependsOn) {
+          if (typeof d !== 'object' || d === null || d.id !== unit.id) continue;
+          const condition = d.condition;
+          if (typeof condition !== 'function') continue;
+          if (slot >= 0) results.push(slot, this._condition(condition, d, result, worker, unit) ? 1 : 0);
         }
-        const slot = this._slot(dependent.id);
-        if (slot >= 0) results.push(slot, holds ? 1 : 0);
+      } catch (e) {
+        this._reportListenerError(e, { type: 'condition', unitId: slot >= 0 ? this._units[slot].id : '?', dependency: unit.id });
+        if (slot >= 0) results.push(slot, 0);
       }
     }
     if (results.length > 0) this._native.reportConditions(callId, Float64Array.from(results));
+  }
+
+  /** Whether a condition holds for `result`; one that throws (or returns what cannot be read) counts as false. */
+  _condition(condition, entry, result, dependent, unit) {
+    try {
+      return Boolean(condition.call(entry, result));
+    } catch (e) {
+      this._reportListenerError(e, { type: 'condition', unitId: dependent.id, dependency: unit.id });
+      return false;
+    }
   }
 
   _flushOutcomes() {
@@ -695,21 +772,21 @@ class SynchronikManager extends EventEmitter {
     if (busy && this._keepAlive === null) {
       // The closure holds the manager, so a manager with work in flight is
       // never collected even if the caller dropped it.
-      this._keepAlive = setInterval(() => void this, 0x7fffffff);
+      this._keepAlive = timers.setInterval(() => void this, 0x7fffffff);
       // The engine's thread may need to wake JavaScript from now on.
       if (this._wakeUp !== null && !this._wakeSet && !this._disposed) {
         this._wakeSet = true;
         this._native.setWake(this._wakeUp);
       }
     } else if (!busy && this._keepAlive !== null) {
-      clearInterval(this._keepAlive);
+      timers.clearInterval(this._keepAlive);
       this._keepAlive = null;
       // Nothing is in flight and nothing is scheduled: no timer of the
       // engine can produce records JavaScript waits for, so the wake-up
       // (a threadsafe function, a handle of its own) goes too.
       if (this._wakeSet && !now && !this._wakeDropQueued) {
         this._wakeDropQueued = true;
-        realSetImmediate(() => {
+        timers.setImmediate(() => {
           this._wakeDropQueued = false;
           if (this._keepAlive === null) this._dropWake();
         });
@@ -735,12 +812,29 @@ class SynchronikManager extends EventEmitter {
 
   _updated(unit, reason, previous, current) {
     // A shallow view of the unit, as in 2.3: cheap however large the unit.
-    const payload = { ...unit, reason, previous, current };
+    // A getter of the user's object that throws leaves its field out.
+    let payload;
+    try {
+      payload = { ...unit, reason, previous, current };
+    } catch {
+      payload = { reason, previous, current };
+      for (const key of Object.keys(unit)) {
+        try {
+          v.setField(payload, key, unit[key]);
+        } catch {
+          // left out
+        }
+      }
+      Object.assign(payload, { reason, previous, current });
+    }
     this._deliver('updated', { type: 'updated', unitId: unit.id, payload });
   }
 
-  /** Delivers an event to its listeners and to every subscriber; a throwing listener is reported, never rethrown. */
-  _deliver(type, event) {
+  /**
+   * Delivers an event to its listeners and (unless `toSubscribers` is false)
+   * to every subscriber; a throwing listener is reported, never rethrown.
+   */
+  _deliver(type, event, toSubscribers = true) {
     if (this.listenerCount(type) > 0) {
       for (const listener of this.rawListeners(type)) {
         try {
@@ -750,6 +844,7 @@ class SynchronikManager extends EventEmitter {
         }
       }
     }
+    if (!toSubscribers) return;
     for (const listener of this._allListeners) {
       try {
         listener(event);
@@ -760,9 +855,11 @@ class SynchronikManager extends EventEmitter {
   }
 
   _hook(unit, name, arg) {
-    const fn = unit[name];
-    if (typeof fn !== 'function') return;
+    // Everything about a hook is the user's: the getter that holds it, the
+    // call, and the `then` of what it returns.
     try {
+      const fn = unit[name];
+      if (typeof fn !== 'function') return;
       const r = fn.call(unit, arg);
       if (r && typeof r.then === 'function') {
         Promise.resolve(r).catch((e) => this._reportListenerError(e, { type: name, unitId: unit.id }));
@@ -833,7 +930,8 @@ class SynchronikManager extends EventEmitter {
   /** Emits a milestone event after everything the engine produced before it. */
   emitMilestone(milestoneId, payload = {}) {
     this._open('emitMilestone');
-    v.validateId('emitMilestone', milestoneId, 'milestoneId');
+    // Milestone ids stay in JavaScript: any non-empty string will do.
+    v.check('emitMilestone', 'milestoneId', milestoneId, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
     this._sync();
     this._milestone(milestoneId, payload);
   }
@@ -963,6 +1061,7 @@ class SynchronikManager extends EventEmitter {
       if (options !== undefined && !v.isObject(options)) throw v.fail('updateStatus', 'options', 'an object', options);
       const payload = options ? options.payload : undefined;
       if (payload !== undefined && !v.isObject(payload)) throw v.fail('updateStatus', 'options.payload', 'an object', payload);
+      if (payload !== undefined) v.refuseProtoKey('updateStatus', 'options.payload', payload);
       const unit = this.getUnitById(id);
       if (!unit) return;
       if (!payload) {
@@ -976,10 +1075,12 @@ class SynchronikManager extends EventEmitter {
       const settings = {};
       const extra = {};
       for (const key of Object.keys(payload)) {
-        if (v.SETTINGS.has(key)) settings[key] = payload[key];
-        else if (!ENGINE_FIELDS.has(key)) extra[key] = payload[key];
+        if (v.SETTINGS.has(key)) v.setField(settings, key, payload[key]);
+        else if (!ENGINE_FIELDS.has(key)) v.setField(extra, key, payload[key]);
       }
-      v.validatePatch('updateStatus', this._kinds[this._slot(id)], settings, 'options.payload');
+      const kind = this._kinds[this._slot(id)];
+      v.validatePatch('updateStatus', kind, settings, 'options.payload');
+      if (kind === 'worker') v.validatePatchedInterval('updateStatus', unit, settings, 'options.payload');
       Object.assign(unit, extra);
       this._applyConfig(id, unit, { ...settings, status });
       return this._persisted();
@@ -998,7 +1099,9 @@ class SynchronikManager extends EventEmitter {
       if (!v.isObject(config)) throw v.fail(method, 'config', 'an object', config);
       const unit = this.getUnitById(id);
       if (!unit) return;
-      v.validatePatch(method, this._kinds[this._slot(id)], config);
+      const kind = this._kinds[this._slot(id)];
+      v.validatePatch(method, kind, config);
+      if (kind === 'worker') v.validatePatchedInterval(method, unit, config);
       this._applyConfig(id, unit, config);
       return this._persisted();
     });
@@ -1108,8 +1211,17 @@ class SynchronikManager extends EventEmitter {
         return Promise.reject(e);
       }
     }
+    const slot = this._slot(id);
+    // An unknown id is run as "nothing" by the engine; an ill-formed one is refused like everywhere else.
+    if (slot < 0 && v.firstLoneSurrogate(id) >= 0) {
+      try {
+        v.validateId(method, id);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     try {
-      const done = this._await(engineRun(this._h, this._slot(id) >>> 0, RUN_KINDS[kind] || 0), settleOnly);
+      const done = this._await(engineRun(this._h, slot >>> 0, RUN_KINDS[kind] || 0), settleOnly);
       this._pump();
       return done;
     } catch (e) {
@@ -1163,8 +1275,29 @@ class SynchronikManager extends EventEmitter {
   start() {
     this._open('start');
     this._started = true;
+    this._startLagSampler();
     this._native.start();
     this._sync();
+  }
+
+  /**
+   * Samples the event-loop lag while the manager is started: an unref'd
+   * interval of node:timers (which fake timers do not replace) that notes
+   * how much later than due each tick came, by perf_hooks' clock. It holds
+   * the sample, not the manager.
+   */
+  _startLagSampler() {
+    if (this._lag !== null) return;
+    const lag = { last: realPerformance.now(), max: 0, timer: null };
+    lag.timer = timers.setInterval(sampleLag, LAG_SAMPLE_MS, lag);
+    lag.timer.unref();
+    this._lag = lag;
+  }
+
+  _stopLagSampler() {
+    if (this._lag === null) return;
+    timers.clearInterval(this._lag.timer);
+    this._lag = null;
   }
 
   /**
@@ -1189,6 +1322,7 @@ class SynchronikManager extends EventEmitter {
 
   _stop(timeoutMs, closing) {
     this._started = false;
+    this._stopLagSampler();
     // pool.run tasks still waiting for their microtask reach the engine
     // first, so that the stop sees (and drops) them too.
     for (const pool of this._pools.values()) pool._submit();
@@ -1292,7 +1426,7 @@ class SynchronikManager extends EventEmitter {
     v.check('useWorkerPool', 'size', size, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
     if (!v.isObject(options)) throw v.fail('useWorkerPool', 'options', 'an object', options);
     const name = options.name === undefined ? 'default' : options.name;
-    v.check('useWorkerPool', 'options.name', name, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+    v.checkName('useWorkerPool', 'options.name', name);
     let pool = this._pools.get(name);
     if (!pool) {
       pool = new WorkerPool(this, name);
@@ -1306,10 +1440,10 @@ class SynchronikManager extends EventEmitter {
 
   /** A `task` event for a pool task's status change; a failed or dropped task's event carries its error. */
   _taskEvent(pool, task, error) {
-    if (this._wants('task')) {
+    if (this._wantsTasks()) {
       const event = { type: 'task', pool: pool.name, name: task.name, status: task.status, task };
       if (error !== undefined) event.error = error;
-      this._deliver('task', event);
+      this._deliver('task', event, false);
     }
   }
 
@@ -1331,9 +1465,36 @@ class SynchronikManager extends EventEmitter {
     if (this._closed) throw closedError(method);
   }
 
+  /**
+   * Whether anybody listens to `task` events. They go to `on('task')`
+   * listeners only: subscribeToEvents delivers the unit events (each with a
+   * unitId) that synchronik 2.3 programs subscribe to.
+   */
+  _wantsTasks() {
+    return this.listenerCount('task') > 0;
+  }
+
   // ---------------------------------------------------------------------
   // Other
   // ---------------------------------------------------------------------
+
+  /**
+   * What `console.log(manager)` shows: counts and settings, not the
+   * bridge's buffers and tables.
+   */
+  [util.inspect.custom](depth, options, inspect) {
+    if (depth < 0) return options.stylize('[SynchronikManager]', 'special');
+    const [units, running] = this._native.counts();
+    const view = {
+      units,
+      running,
+      started: this._started,
+      clock: this.clock ? 'manual' : 'system',
+      pools: [...this._pools.keys()],
+    };
+    if (this._sqlite) view.storage = this._sqlite.path;
+    return `SynchronikManager ${inspect(view, { ...options, depth: options.depth === null ? null : options.depth - 1 })}`;
+  }
 
   /** Memory and CPU of this process, and the engine's counts. */
   getEngineStats() {
@@ -1352,10 +1513,19 @@ class SynchronikManager extends EventEmitter {
     this._lastCpu = cpu;
     this._lastCpuAt = now;
     const [units, running, dispatched, queued] = this._native.counts();
+    // The largest lag seen since the previous call (0 while not started).
+    let eventLoopLagMs = 0;
+    if (this._lag !== null) {
+      sampleLag(this._lag);
+      eventLoopLagMs = Math.round(this._lag.max * 100) / 100;
+      this._lag.max = 0;
+    }
     const stats = {
       memory: { rss: mb(mem.rss), heapTotal: mb(mem.heapTotal), heapUsed: mb(mem.heapUsed), external: mb(mem.external) },
       cpu: `${cpuPercent.toFixed(2)}%`,
-      engine: { units, running, queued, dispatched, eventLoopLagMs: 0 },
+      engine: { units, running, queued, dispatched, eventLoopLagMs },
+      memoryBytes: { rss: mem.rss, heapTotal: mem.heapTotal, heapUsed: mem.heapUsed, external: mem.external },
+      cpuPercent,
     };
     if (this._sqlite) stats.storage = this._sqlite.stats();
     return stats;
@@ -1379,6 +1549,10 @@ function stopTimeout(method, options) {
 class ManualClock {
   constructor(manager) {
     this._m = manager;
+  }
+
+  [util.inspect.custom](depth, options) {
+    return `ManualClock { now: ${options.stylize(String(this.now()), 'number')} }`;
   }
 
   /** The clock's time in ms (0 when the manager was created). */
@@ -1441,6 +1615,18 @@ class ManualClock {
     m._sync();
     await this._settle();
   }
+}
+
+/**
+ * One sample of the event-loop lag: how much longer than one period the
+ * time since the previous sample was. Taken by the sampler's interval, and
+ * by getEngineStats (so that a block that just ended counts, and counts once).
+ */
+function sampleLag(lag) {
+  const now = realPerformance.now();
+  const late = now - lag.last - LAG_SAMPLE_MS;
+  if (late > lag.max) lag.max = late;
+  lag.last = now;
 }
 
 /**

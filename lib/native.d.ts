@@ -173,6 +173,23 @@ export interface Added {
 }
 
 /**
+ * Every error code and abort reason the engine can send, so that the
+ * facade's tables are built from the engine's own lists.
+ */
+export declare function engineCodes(): EngineCodes
+
+/** The numbers the engine's records use for error codes and abort reasons. */
+export interface EngineCodes {
+  /** Every error code (`DONE` and `ERRORED` records). */
+  errors: Array<NumberedCode>
+  /**
+   * Every abort reason (`ABORT` records), with the error code of the
+   * signal's reason.
+   */
+  aborts: Array<NumberedCode>
+}
+
+/**
  * Reports `count` settled attempts from the `inbox` buffer, pairs
  * `[call, ok]` (ok 1 or 0); each failed one takes the next of `messages`.
  * What the engine decides in response (the next runs, events) is queued
@@ -372,6 +389,12 @@ export interface JsWorkerSpec {
   overlap?: string
   /** Workers of the same process that must complete first. */
   dependsOn?: Array<JsDependency>
+}
+
+/** A stable code and the number it crosses the bridge as. */
+export interface NumberedCode {
+  number: number
+  code: string
 }
 
 /**

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeEngine = nativeBinding.NativeEngine
+module.exports.engineCodes = nativeBinding.engineCodes
 module.exports.engineComplete = nativeBinding.engineComplete
 module.exports.engineDrain = nativeBinding.engineDrain
 module.exports.engineFireNext = nativeBinding.engineFireNext

@@ -6,7 +6,7 @@
 module.exports = Object.freeze({
   STRIDE: 6,
   RUN: 1, // call, slot, attempt, flags (1 retryable, 2 report conditions), task (-1: none)
-  ABORT: 2, // call, reason (1 timeout, 2 stopped, 3 released)
+  ABORT: 2, // call, reason (1 timeout, 2 stopped, 3 released, 4 cancelled: see errors.js ABORT_CODES)
   STATUS: 3, // slot, previous, current, reason (0 status-change, 1 config-change)
   CONFIG: 4, // slot
   ENABLED: 5, // slot, enabled

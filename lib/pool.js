@@ -5,8 +5,13 @@
 // keeps the users' task objects and functions and carries out the engine's
 // records about them (see manager.js: TASK_STATUS, TASK_DONE, POOL_IDLE).
 
+const util = require('node:util');
 const v = require('./validate');
 const { SynchronikError, closedError } = require('./errors');
+
+/** Calls `fn` in a microtask: a native promise job, which fake timers cannot hold back (queueMicrotask they can). */
+const resolved = Promise.resolve();
+const soon = (fn) => void resolved.then(fn);
 
 const TASK_STATUSES = ['idle', 'running', 'paused', 'completed', 'error', 'waiting-handler', 'cancelled'];
 /** By TASK_DONE kind: completed, failed, cancelled, dropped (the manager stopped or closed before it ran). */
@@ -75,6 +80,19 @@ class PoolEntry {
   get aborted() {
     return this.abort !== null && this.abort.aborted;
   }
+
+  /** What `console.log` shows of a task the pool holds. */
+  [util.inspect.custom](depth, options, inspect) {
+    if (depth < 0) return options.stylize('[PoolTask]', 'special');
+    const view = {
+      name: this.task !== null ? this.task.name : '(anonymous)',
+      status: this.status,
+      priority: this.priority ?? 0,
+      arrangementId: this.arrangementId,
+    };
+    if (this.worker !== undefined) view.worker = this.worker.id;
+    return `PoolTask ${inspect(view, { ...options, depth: options.depth === null ? null : options.depth - 1 })}`;
+  }
 }
 
 /**
@@ -113,6 +131,19 @@ class WorkerPool {
     /** pool.run tasks not handed to the engine yet (one native call per microtask). */
     this._submissions = [];
     this._flushSubmissions = () => this._submit();
+  }
+
+  /** What `console.log(pool)` shows: its name, size and queue, not the manager behind it. */
+  [util.inspect.custom](depth, options, inspect) {
+    if (depth < 0) return options.stylize('[WorkerPool]', 'special');
+    const view = {
+      name: this.name,
+      size: this._workers.length,
+      running: this._running.size,
+      queued: this._native.poolPending(this._id).length + this._submissions.length,
+      handlers: [...this._handlers.keys()],
+    };
+    return `WorkerPool ${inspect(view, { ...options, depth: options.depth === null ? null : options.depth - 1 })}`;
   }
 
   /** Hands the pending pool.run tasks to the engine in one call. */
@@ -180,9 +211,9 @@ class WorkerPool {
   addTask(input) {
     this._m._open('addTask');
     if (!v.isObject(input)) throw v.fail('addTask', 'task', 'an object', input);
-    v.check('addTask', 'task.name', input.name, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+    v.checkName('addTask', 'task.name', input.name);
     if (input.handler !== undefined) {
-      v.check('addTask', 'task.handler', input.handler, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+      v.checkName('addTask', 'task.handler', input.handler);
     } else {
       v.check('addTask', 'task.execute', input.execute, (x) => typeof x === 'function', 'a function (or give task.handler)');
     }
@@ -248,7 +279,7 @@ class WorkerPool {
       entry.abort = { signal, onAbort: () => this._abort(entry), aborted: false };
       signal.addEventListener('abort', entry.abort.onAbort, { once: true });
     }
-    if (this._submissions.push(entry) === 1) queueMicrotask(this._flushSubmissions);
+    if (this._submissions.push(entry) === 1) soon(this._flushSubmissions);
     return promise;
   }
 
@@ -274,6 +305,7 @@ class WorkerPool {
   /** Pauses a pending task: it and every task behind it wait until it is resumed. */
   pauseTask(name) {
     this._m._open('pauseTask');
+    v.checkName('pauseTask', 'name', name);
     this._submit();
     if (!this._native.poolPause(this._id, name)) console.warn(`Cannot pause: Task "${name}" is not pending or idle.`);
     this._m._sync();
@@ -282,6 +314,7 @@ class WorkerPool {
   /** Resumes a paused task. */
   resumeTask(name) {
     this._m._open('resumeTask');
+    v.checkName('resumeTask', 'name', name);
     this._submit();
     if (!this._native.poolResume(this._id, name)) console.warn(`Cannot resume: Task "${name}" is not paused.`);
     this._m._sync();
@@ -290,6 +323,7 @@ class WorkerPool {
   /** Removes the pending tasks called `name`. */
   cancelTask(name) {
     this._m._open('cancelTask');
+    v.checkName('cancelTask', 'name', name);
     this._submit();
     if (this._native.poolCancel(this._id, name) === 0) {
       console.warn(`Cannot cancel: Task "${name}" not found in pending queue.`);
@@ -300,15 +334,19 @@ class WorkerPool {
   /** Changes a pending task (`execute`, `handler`, `payload`, `priority`, …). */
   updateTask(name, partial) {
     this._m._open('updateTask');
+    v.checkName('updateTask', 'name', name);
     if (!v.isObject(partial)) throw v.fail('updateTask', 'partial', 'an object', partial);
+    v.refuseProtoKey('updateTask', 'partial', partial);
+    if (partial.priority !== undefined) {
+      v.check('updateTask', 'partial.priority', partial.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
+    }
+    if (partial.execute !== undefined) v.check('updateTask', 'partial.execute', partial.execute, (x) => typeof x === 'function', 'a function');
+    if (partial.handler !== undefined) v.checkName('updateTask', 'partial.handler', partial.handler);
     this._submit();
     const entry = this._find(name);
     if (!entry) {
       console.error(`Cannot update: Task "${name}" not found.`);
       return;
-    }
-    if (partial.priority !== undefined) {
-      v.check('updateTask', 'partial.priority', partial.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
     // A stored task's new payload must be storable; it is stored with the change.
     if (entry.durable) this._m._sqlite.patchTask(entry, partial);
@@ -321,7 +359,7 @@ class WorkerPool {
   /** Defines (or replaces) the handler that tasks naming `name` run. */
   handle(name, fn) {
     this._m._open('pool.handle');
-    v.check('pool.handle', 'name', name, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+    v.checkName('pool.handle', 'name', name);
     v.check('pool.handle', 'handler', fn, (x) => typeof x === 'function', 'a function');
     this._handlers.set(name, fn);
     this._native.poolHandler(this._id, name, true);
@@ -331,6 +369,7 @@ class WorkerPool {
   /** Removes a handler; tasks that name it wait until it is defined again. */
   unhandle(name) {
     this._m._open('pool.unhandle');
+    v.checkName('pool.unhandle', 'name', name);
     this._handlers.delete(name);
     this._native.poolHandler(this._id, name, false);
     this._m._sync();
@@ -424,7 +463,7 @@ class WorkerPool {
       worker.status = 'running';
       this._running.set(worker, entry);
     }
-    if (this._m._wants('task')) this._m._taskEvent(this, entry.view());
+    if (this._m._wantsTasks()) this._m._taskEvent(this, entry.view());
     const { task } = entry;
     if (task !== null && task.handler !== undefined) return this._handlers.get(task.handler);
     return task !== null ? task.execute : entry.execute;
@@ -433,7 +472,7 @@ class WorkerPool {
   /** A pending task's status changed (paused, idle again, waiting for its handler). */
   _status(entry, status) {
     entry.setStatus(TASK_STATUSES[status]);
-    if (this._m._wants('task')) this._m._taskEvent(this, entry.view());
+    if (this._m._wantsTasks()) this._m._taskEvent(this, entry.view());
   }
 
   /**
@@ -455,10 +494,10 @@ class WorkerPool {
       if (this._running.get(worker) === entry) this._running.delete(worker);
     }
     const m = this._m;
-    if (m._wants('task')) m._taskEvent(this, entry.view(), failed ? value : undefined);
+    if (m._wantsTasks()) m._taskEvent(this, entry.view(), failed ? value : undefined);
     if (entry.resolve === undefined) {
       // A named task's failure has no promise to carry it.
-      if (failed && !m._wants('task')) m._unobservedTaskFailure(this, entry.task, value);
+      if (failed && !m._wantsTasks()) m._unobservedTaskFailure(this, entry.task, value);
       return;
     }
     if (kind === 0) this._settle(entry, true, value);

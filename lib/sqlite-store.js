@@ -28,7 +28,7 @@ function parseStorageOption(storage) {
       throw new TypeError(`${METHOD}: options.storage.${key} is not an option (expected sqlite, history)`);
     }
   }
-  v.check(METHOD, 'options.storage.sqlite', storage.sqlite, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string (the database file)');
+  v.checkName(METHOD, 'options.storage.sqlite', storage.sqlite, 'a non-empty string (the database file)');
   const h = storage.history;
   let history = { enabled: true };
   if (h === false) history = { enabled: false };
@@ -75,7 +75,7 @@ function payloadJson(method, payload) {
 function userMetaJson(unit) {
   if (!v.isObject(unit.meta)) return undefined;
   const own = {};
-  for (const key of Object.keys(unit.meta)) if (!ENGINE_META.has(key)) own[key] = unit.meta[key];
+  for (const key of Object.keys(unit.meta)) if (!ENGINE_META.has(key)) v.setField(own, key, unit.meta[key]);
   try {
     return JSON.stringify(own);
   } catch {
@@ -264,7 +264,7 @@ function parseHistoryQuery(query) {
   if (query === undefined) return { unitId: undefined, limit: undefined, since: undefined };
   if (!v.isObject(query)) throw v.fail('history', 'query', 'an object { unitId?, limit?, since? }', query);
   const { unitId, limit, since } = query;
-  if (unitId !== undefined) v.check('history', 'query.unitId', unitId, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+  if (unitId !== undefined) v.checkName('history', 'query.unitId', unitId);
   if (limit !== undefined) v.check('history', 'query.limit', limit, (x) => Number.isInteger(x) && x >= 1 && x <= 0xffffffff, 'a positive integer');
   let sinceMs;
   if (since !== undefined) {

@@ -6,6 +6,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const timers = require('node:timers');
 const v = require('./validate');
 
 /** Unit objects as JSON-ready data: no functions, at any depth. */
@@ -27,7 +28,7 @@ function toStoredUnits(units) {
 class FileStorageAdapter {
   /** @param {string} [filePath] resolved against the working directory now */
   constructor(filePath = 'synchronik-state.json') {
-    v.check('FileStorageAdapter', 'filePath', filePath, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+    v.checkName('FileStorageAdapter', 'filePath', filePath);
     this.filePath = path.resolve(filePath);
     this._tmpCount = 0;
   }
@@ -135,7 +136,8 @@ class Persistence {
     if (!this._saving) {
       this._saving = true;
       // Coalesce everything the current task changes into one save.
-      setImmediate(() => this._save());
+      // node:timers' setImmediate: fake timers in users' tests do not reach it.
+      timers.setImmediate(() => this._save());
     }
     return done;
   }

@@ -6,6 +6,7 @@
 // concurrency window are the engine's decisions, as everywhere else.
 
 const v = require('./validate');
+const { messageOf } = require('./errors');
 
 const RULES = [
   ['maxRetries', (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer'],
@@ -53,8 +54,13 @@ function normalize(first, second) {
 
 /** The message a failed task reports: the error's, or the thrown value itself. */
 function failureMessage(error) {
-  if (error && error.code === 'ERR_NON_ERROR_THROWN') return String(error.cause);
-  return error && error.message !== undefined ? String(error.message) : String(error);
+  try {
+    if (error && error.code === 'ERR_NON_ERROR_THROWN') return String(error.cause);
+    return error && error.message !== undefined ? String(error.message) : String(error);
+  } catch {
+    // A thrown value that cannot be turned into text (a Proxy whose traps throw).
+    return messageOf(error);
+  }
 }
 
 /**

@@ -30,6 +30,31 @@ function check(method, field, value, ok, expected) {
 }
 
 const nonEmptyString = (v) => typeof v === 'string' && v.length > 0;
+
+/**
+ * The index of the first lone surrogate in `s`, or -1 when `s` is
+ * well-formed UTF-16. Strings cross to the engine as UTF-8, where a lone
+ * surrogate becomes U+FFFD: '\uD800' and '\uDBFF' would be one id there.
+ */
+const firstLoneSurrogate =
+  typeof String.prototype.isWellFormed === 'function'
+    ? (s) => (s.isWellFormed() ? -1 : s.search(/\p{Surrogate}/u))
+    : (s) => s.search(/\p{Surrogate}/u); // Node 18: no isWellFormed
+
+/**
+ * Checks an id or name that crosses to the engine: a non-empty string of
+ * well-formed UTF-16 (no lone surrogate).
+ */
+function checkName(method, field, value, expected = 'a non-empty string') {
+  check(method, field, value, nonEmptyString, expected);
+  const at = firstLoneSurrogate(value);
+  if (at >= 0) {
+    const unit = value.charCodeAt(at).toString(16).toUpperCase();
+    throw new TypeError(
+      `${method}: ${field} must be well-formed UTF-16, without lone surrogates (got a string with a lone surrogate \\u${unit} at index ${at})`,
+    );
+  }
+}
 const finiteAtLeast = (min) => (v) => typeof v === 'number' && Number.isFinite(v) && v >= min;
 const positiveFinite = (v) => typeof v === 'number' && Number.isFinite(v) && v > 0;
 const intAtLeast = (min) => (v) => Number.isInteger(v) && v >= min;
@@ -101,10 +126,139 @@ function applyRules(method, path, obj, rules) {
 
 function validateWorker(method, path, w) {
   if (!isObject(w)) throw fail(method, path, 'a worker object', w);
-  check(method, `${path}.id`, w.id, nonEmptyString, 'a non-empty string');
+  checkName(method, `${path}.id`, w.id);
   if (w.run === undefined) throw fail(method, `${path}.run`, 'a function', w.run);
   applyRules(method, path, w, COMMON_RULES);
   applyRules(method, path, w, WORKER_RULES);
+  checkInterval(method, path, w.runOnInterval, w.intervalMs, `${path}.intervalMs is not set`);
+  noticeMistypedKeys(method, path, w);
+}
+
+/** `runOnInterval: true` needs an `intervalMs`: without one the worker would never run. */
+function checkInterval(method, path, runOnInterval, intervalMs, why) {
+  if (runOnInterval === true && intervalMs === undefined) {
+    throw new TypeError(`${method}: ${path}.runOnInterval is true but ${why} (an interval worker needs intervalMs)`);
+  }
+}
+
+// --- options that look mistyped ---------------------------------------------
+
+/** Everything a unit object may carry that means something to synchronik (the rest is the user's own). */
+const UNIT_KEYS = [
+  ...new Set([
+    'id',
+    'workers',
+    'lastRun',
+    'error',
+    'processId',
+    ...[...COMMON_RULES, ...WORKER_RULES, ...PROCESS_RULES].map(([key]) => key),
+  ]),
+];
+
+/** Names people reach for that are none of ours, and what they meant. */
+const UNIT_ALIASES = new Map([
+  ['interval', 'intervalMs'],
+  ['timeout', 'timeoutMs'],
+  ['retries', 'maxRetries'],
+  ['retry', 'maxRetries'],
+  ['maxretry', 'maxRetries'],
+  ['retrydelay', 'retryDelayMs'],
+  ['mode', 'runMode'],
+  ['dependencies', 'dependsOn'],
+  ['deps', 'dependsOn'],
+  ['isolationdelay', 'isolationDelayMs'],
+]);
+
+/** Damerau–Levenshtein distance (optimal string alignment) of two strings. */
+function editDistance(a, b) {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d = [];
+  for (let i = 0; i < rows; i++) {
+    d.push(new Array(cols).fill(0));
+    d[i][0] = i;
+  }
+  for (let j = 0; j < cols; j++) d[0][j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The unit option `key` was most likely meant to be, or undefined: one edit
+ * away (Damerau–Levenshtein, ignoring case), the option without its `Ms`
+ * or `max` part, or a well-known other name for it.
+ */
+function mistypedUnitKey(key) {
+  const lower = key.toLowerCase();
+  if (UNIT_ALIASES.has(lower)) return UNIT_ALIASES.get(lower);
+  for (const known of UNIT_KEYS) {
+    const k = known.toLowerCase();
+    if (k === lower || `${lower}ms` === k || `max${lower}` === k) return known;
+    if (lower.length >= 4 && k.length >= 4 && editDistance(lower, k) <= 1) return known;
+  }
+  if (lower.length >= 4) {
+    for (const [alias, known] of UNIT_ALIASES) if (alias.length >= 4 && editDistance(lower, alias) <= 1) return known;
+  }
+  return undefined;
+}
+
+/** Keys already warned about: each is warned about once per process. */
+const warnedKeys = new Set();
+
+/**
+ * Unit objects are the user's and may carry fields of their own; a key one
+ * slip away from one of ours (`interval`, `runmode`, `retries`) is warned
+ * about once, with what it probably meant.
+ */
+function noticeMistypedKeys(method, path, obj) {
+  for (const key of Object.keys(obj)) {
+    if (UNIT_KEYS.includes(key) || warnedKeys.has(key)) continue;
+    const meant = mistypedUnitKey(key);
+    if (meant === undefined) continue;
+    warnedKeys.add(key);
+    process.emitWarning(
+      `${method}: ${path}.${key} is not a synchronik option and has no effect; did you mean "${meant}"? (a field of your own with this name is kept as it is; this is said once per name)`,
+      { code: 'SYNCHRONIK_UNKNOWN_OPTION' },
+    );
+  }
+}
+
+/** The known name nearest to `key` (ignoring case), when it is near enough to be a slip. */
+function nearestName(key, known) {
+  const lower = key.toLowerCase();
+  let best;
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const n = name.toLowerCase();
+    const distance = n.includes(lower) || lower.includes(n) ? Math.abs(n.length - lower.length) : editDistance(lower, n);
+    if (distance < bestDistance) {
+      best = name;
+      bestDistance = distance;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+/**
+ * Refuses keys of an options object that are not options (the package's
+ * own objects, unlike units, have no room for fields of the user's).
+ */
+function refuseUnknownKeys(method, path, obj, known) {
+  for (const key of Object.keys(obj)) {
+    if (known.includes(key)) continue;
+    const near = nearestName(key, known);
+    throw new TypeError(
+      near !== undefined
+        ? `${method}: ${path}.${key} is not an option; did you mean "${near}"?`
+        : `${method}: ${path}.${key} is not an option (the options are ${known.join(', ')})`,
+    );
+  }
 }
 
 /**
@@ -113,7 +267,7 @@ function validateWorker(method, path, w) {
  */
 function validateUnit(method, unit, isRegistered = () => false) {
   if (!isObject(unit)) throw fail(method, 'unit', 'an object', unit);
-  check(method, 'unit.id', unit.id, nonEmptyString, 'a non-empty string');
+  checkName(method, 'unit.id', unit.id);
   if (unit.workers === undefined) {
     if (unit.run === undefined) {
       throw fail(method, 'unit.run', 'a function (a worker) — or give unit.workers (a process)', unit.run);
@@ -125,6 +279,7 @@ function validateUnit(method, unit, isRegistered = () => false) {
   if (!Array.isArray(unit.workers)) throw fail(method, 'unit.workers', 'an array of workers', unit.workers);
   applyRules(method, 'unit', unit, COMMON_RULES);
   applyRules(method, 'unit', unit, PROCESS_RULES);
+  noticeMistypedKeys(method, 'unit', unit);
   const seen = new Set([unit.id]);
   unit.workers.forEach((w, i) => {
     validateWorker(method, `unit.workers[${i}]`, w);
@@ -142,6 +297,28 @@ function validateUnit(method, unit, isRegistered = () => false) {
   return 'process';
 }
 
+/**
+ * Refuses an own `__proto__` key (what JSON.parse makes of `"__proto__"`):
+ * copied onto an object with Object.assign or `obj[key] = value`, it would
+ * replace that object's prototype instead of setting a field.
+ */
+function refuseProtoKey(method, path, obj) {
+  if (Object.prototype.hasOwnProperty.call(obj, '__proto__')) {
+    throw new TypeError(
+      `${method}: ${path}.__proto__ is not a field that can be set (got an own "__proto__" key, as JSON.parse makes; it would replace the object's prototype)`,
+    );
+  }
+}
+
+/**
+ * Sets `obj[key]` as an own data property: a key `__proto__` in the user's
+ * data becomes a field of the copy, never its prototype.
+ */
+function setField(obj, key, value) {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
+}
+
 /** Every setting a config change may carry. */
 const SETTINGS = new Set(
   [...COMMON_RULES, ...WORKER_RULES, ...PROCESS_RULES].map(([key]) => key).filter((k) => k !== 'status'),
@@ -150,11 +327,13 @@ const SETTINGS = new Set(
 /** Validates a config change for a unit of the given kind. */
 function validatePatch(method, kind, patch, path = 'config') {
   if (!isObject(patch)) throw fail(method, path, 'an object', patch);
+  refuseProtoKey(method, path, patch);
   if (patch.id !== undefined) throw new TypeError(`${method}: ${path}.id cannot be changed (got ${describe(patch.id)})`);
   if (patch.dependsOn !== undefined) {
     throw new TypeError(`${method}: ${path}.dependsOn cannot be changed; register the process again (got ${describe(patch.dependsOn)})`);
   }
   applyRules(method, path, patch, COMMON_RULES);
+  noticeMistypedKeys(method, path, patch);
   if (kind === 'worker') applyRules(method, path, patch, WORKER_RULES);
   else {
     applyRules(method, path, patch, PROCESS_RULES);
@@ -164,8 +343,23 @@ function validatePatch(method, kind, patch, path = 'config') {
   }
 }
 
+/**
+ * After a config change of a worker, `runOnInterval: true` still needs an
+ * `intervalMs` (from the change or the worker).
+ */
+function validatePatchedInterval(method, unit, patch, path = 'config') {
+  const has = (key) => Object.prototype.hasOwnProperty.call(patch, key);
+  const runOnInterval = has('runOnInterval') ? patch.runOnInterval : unit.runOnInterval;
+  const intervalMs = has('intervalMs') ? patch.intervalMs : unit.intervalMs;
+  if (runOnInterval !== true || intervalMs !== undefined) return;
+  if (has('runOnInterval')) {
+    checkInterval(method, path, true, undefined, 'the worker has no intervalMs (give it one in the same change)');
+  }
+  throw new TypeError(`${method}: ${path}.intervalMs cannot be removed while the worker has runOnInterval: true (an interval worker needs intervalMs)`);
+}
+
 function validateId(method, id, field = 'id') {
-  check(method, field, id, nonEmptyString, 'a non-empty string');
+  checkName(method, field, id);
 }
 
 function validateStatus(method, status) {
@@ -183,5 +377,12 @@ module.exports = {
   validateUnit,
   validatePatch,
   validateId,
+  checkName,
+  refuseUnknownKeys,
+  validatePatchedInterval,
+  mistypedUnitKey,
+  refuseProtoKey,
+  setField,
+  firstLoneSurrogate,
   validateStatus,
 };

@@ -106,6 +106,45 @@ pub struct Added {
     pub first_arrangement: f64,
 }
 
+/// A stable code and the number it crosses the bridge as.
+#[napi(object)]
+pub struct NumberedCode {
+    pub number: u32,
+    pub code: String,
+}
+
+/// The numbers the engine's records use for error codes and abort reasons.
+#[napi(object)]
+pub struct EngineCodes {
+    /// Every error code (`DONE` and `ERRORED` records).
+    pub errors: Vec<NumberedCode>,
+    /// Every abort reason (`ABORT` records), with the error code of the
+    /// signal's reason.
+    pub aborts: Vec<NumberedCode>,
+}
+
+/// Every error code and abort reason the engine can send, so that the
+/// facade's tables are built from the engine's own lists.
+#[napi]
+pub fn engine_codes() -> EngineCodes {
+    EngineCodes {
+        errors: synchronik_core::ErrorCode::ALL
+            .iter()
+            .map(|&c| NumberedCode {
+                number: u32::from(c as u8),
+                code: c.as_str().to_string(),
+            })
+            .collect(),
+        aborts: AbortReason::ALL
+            .iter()
+            .map(|&r| NumberedCode {
+                number: u32::from(r as u8),
+                code: r.code().as_str().to_string(),
+            })
+            .collect(),
+    }
+}
+
 /// Strings that records name by number (error messages): `strs[k]` is
 /// string number `base + k`.
 #[napi(object)]

@@ -394,7 +394,9 @@ const workerCfg = fc.record(
     overlap: fc.constantFrom('skip', 'queue', 'allow'),
   },
   { requiredKeys: [] },
-);
+  // runOnInterval without intervalMs is refused (a TypeError): every
+  // generated one comes with its interval.
+).map((cfg) => (cfg.runOnInterval && cfg.intervalMs === undefined ? { ...cfg, intervalMs: 100 } : cfg));
 
 const processCfg = fc.record(
   {

@@ -21,6 +21,7 @@ import {
   type SynchronikProcess,
   type SynchronikUnit,
   type SynchronikWorker,
+  type SynchronikWorkerManager,
   type Task,
   type TaskEvent,
   type TaskRunnerResult,
@@ -259,9 +260,6 @@ function describeEvent(event: SynchronikEvent): string {
       return event.reason;
     case 'stalled':
       return `${event.runningForMs} ${event.eventLoop === true}`;
-    case 'task':
-      expectType<TaskStatus>(event.status);
-      return `${event.pool} ${event.name} ${event.task.arrangementId}`;
     default: {
       // Exhaustive: every type is handled above.
       const never: never = event;
@@ -269,6 +267,12 @@ function describeEvent(event: SynchronikEvent): string {
     }
   }
 }
+
+function describeTaskEvent(event: TaskEvent): string {
+  expectType<TaskStatus>(event.status);
+  return `${event.pool} ${event.name} ${event.task.arrangementId}`;
+}
+manager.on('task', (event) => void describeTaskEvent(event));
 
 const unsubscribeAll: () => void = manager.subscribeToEvents((event) => void describeEvent(event));
 unsubscribeAll();
@@ -513,3 +517,27 @@ if (storageStats) expectType<number>(storageStats.pendingWrites);
 const adapter: StorageAdapter = new FileStorageAdapter('state.json');
 void durable.useStorage(adapter);
 void durable.close({ timeoutMs: 100 }).then(() => undefined);
+
+// --- 2.3 programs: narrowing subscribeToEvents' events, SynchronikWorkerManager ---
+
+// Every event subscribeToEvents delivers, except a milestone, has a unitId.
+manager.subscribeToEvents((e) => {
+  if (e.type !== 'milestone') console.log(e.unitId);
+});
+manager.subscribeToEvents((e) => {
+  if (e.type === 'milestone') return;
+  expectType<string>(e.unitId);
+});
+// Task events are not among them: they go to on('task').
+manager.subscribeToEvents((e) => {
+  // @ts-expect-error subscribeToEvents delivers no task events
+  if (e.type === 'task') console.log(e.pool);
+});
+assertType<Equal<Extract<SynchronikEvent, { type: 'task' }>, never>>();
+
+// The worker pool's type under 2.3's name.
+const pool23: SynchronikWorkerManager = manager.useWorkerPool(2);
+const poolAgain: WorkerPool = pool23;
+pool23.addTask({ name: 'legacy', execute: async () => 1 });
+expectType<string>(pool23.simulateRun());
+expectType<WorkerManager>(poolAgain);

@@ -111,46 +111,47 @@ impl EngineError {
     }
 }
 
-/// Stable error codes. The numeric value crosses the bridge; the string is
-/// what users see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum ErrorCode {
-    UnknownUnit = 1,
-    WrongKind = 2,
-    InvalidUnit = 3,
-    Timeout = 4,
-    Stopped = 5,
-    Released = 6,
-    WorkerFailed = 7,
-    RunFailed = 8,
-    UnknownDependency = 9,
-    DependencyCycle = 10,
-    Cancelled = 11,
-    Storage = 12,
-    /// The manager was closed (`close()`): it refuses every call.
-    Closed = 13,
+/// Defines [`ErrorCode`] from one list, so that its variants, its numbers,
+/// their strings and [`ErrorCode::ALL`] cannot disagree: the binding exports
+/// `ALL` and the JavaScript tables are built from it.
+macro_rules! error_codes {
+    ($($variant:ident = $number:literal => $text:literal,)*) => {
+        /// Stable error codes. The numeric value crosses the bridge; the string is
+        /// what users see.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum ErrorCode {
+            $($variant = $number,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order of their numbers.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The code's string form (`ERR_…`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// The code's string form (`ERR_…`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::UnknownUnit => "ERR_UNKNOWN_UNIT",
-            ErrorCode::WrongKind => "ERR_WRONG_KIND",
-            ErrorCode::InvalidUnit => "ERR_INVALID_UNIT",
-            ErrorCode::Timeout => "ERR_TIMEOUT",
-            ErrorCode::Stopped => "ERR_STOPPED",
-            ErrorCode::Released => "ERR_RELEASED",
-            ErrorCode::WorkerFailed => "ERR_WORKER_FAILED",
-            ErrorCode::RunFailed => "ERR_RUN_FAILED",
-            ErrorCode::UnknownDependency => "ERR_UNKNOWN_DEPENDENCY",
-            ErrorCode::DependencyCycle => "ERR_DEPENDENCY_CYCLE",
-            ErrorCode::Cancelled => "ERR_CANCELLED",
-            ErrorCode::Storage => "ERR_STORAGE",
-            ErrorCode::Closed => "ERR_CLOSED",
-        }
-    }
+error_codes! {
+    UnknownUnit = 1 => "ERR_UNKNOWN_UNIT",
+    WrongKind = 2 => "ERR_WRONG_KIND",
+    InvalidUnit = 3 => "ERR_INVALID_UNIT",
+    Timeout = 4 => "ERR_TIMEOUT",
+    Stopped = 5 => "ERR_STOPPED",
+    Released = 6 => "ERR_RELEASED",
+    WorkerFailed = 7 => "ERR_WORKER_FAILED",
+    RunFailed = 8 => "ERR_RUN_FAILED",
+    UnknownDependency = 9 => "ERR_UNKNOWN_DEPENDENCY",
+    DependencyCycle = 10 => "ERR_DEPENDENCY_CYCLE",
+    Cancelled = 11 => "ERR_CANCELLED",
+    Storage = 12 => "ERR_STORAGE",
+    Closed = 13 => "ERR_CLOSED",
 }
 
 #[cfg(test)]
@@ -176,5 +177,17 @@ mod tests {
         };
         assert_eq!(e.unit_id(), "w");
         assert!(e.to_string().contains("\"p\"") && e.to_string().contains("boom"));
+    }
+
+    #[test]
+    fn every_code_is_listed_once_with_its_own_number_and_string() {
+        let numbers: Vec<u8> = ErrorCode::ALL.iter().map(|&c| c as u8).collect();
+        let expected: Vec<u8> = (1..=ErrorCode::ALL.len() as u8).collect();
+        assert_eq!(numbers, expected, "codes are numbered 1, 2, … without gaps");
+        let mut strings: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert!(strings.iter().all(|s| s.starts_with("ERR_")));
+        strings.sort_unstable();
+        strings.dedup();
+        assert_eq!(strings.len(), ErrorCode::ALL.len());
     }
 }

@@ -58,14 +58,38 @@ pub enum TaskOutcome {
     Dropped(EngineError),
 }
 
-/// Why an attempt is aborted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum AbortReason {
-    Timeout = 1,
-    Stopped = 2,
-    Released = 3,
-    Cancelled = 4,
+/// Defines [`AbortReason`] from one list, so that [`AbortReason::ALL`]
+/// (exported by the binding, from which the JavaScript tables are built)
+/// cannot miss a reason.
+macro_rules! abort_reasons {
+    ($($variant:ident = $number:literal => $code:ident,)*) => {
+        /// Why an attempt is aborted.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum AbortReason {
+            $($variant = $number,)*
+        }
+
+        impl AbortReason {
+            /// Every reason, in the order of their numbers.
+            pub const ALL: &'static [AbortReason] = &[$(AbortReason::$variant,)*];
+
+            /// The error code an attempt aborted for this reason fails with
+            /// (also the code of its signal's reason in JavaScript).
+            pub fn code(self) -> crate::ErrorCode {
+                match self {
+                    $(AbortReason::$variant => crate::ErrorCode::$code,)*
+                }
+            }
+        }
+    };
+}
+
+abort_reasons! {
+    Timeout = 1 => Timeout,
+    Stopped = 2 => Stopped,
+    Released = 3 => Released,
+    Cancelled = 4 => Cancelled,
 }
 
 /// What caused an `updated` event.
