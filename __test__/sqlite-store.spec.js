@@ -51,6 +51,44 @@ describe('unit state', () => {
     await b.stop();
   });
 
+  test("a user's own units named like pool workers are stored as any unit; the pool's workers are not", async () => {
+    const a = open();
+    a.registerUnit({ id: 'pool-worker-7', run: () => 1, meta: { team: 'billing' } });
+    a.registerUnit({ id: 'x:pool-worker-1', run: () => 1, meta: { team: 'ops' } });
+    const poolA = a.useWorkerPool(2);
+    const named = a.useWorkerPool(1, { name: 'x2' });
+    poolA.handle('h', () => 1);
+    named.handle('h', () => 1);
+    poolA.addTask({ name: 't', handler: 'h' });
+    named.addTask({ name: 't', handler: 'h' });
+    a.start();
+    await poolA.onIdle();
+    await named.onIdle();
+    await a.runWorkerById('pool-worker-7');
+    await a.runWorkerById('pool-worker-7');
+    await a.runWorkerById('x:pool-worker-1');
+    await a.updateWorkerConfig('x:pool-worker-1', { meta: { team: 'infra' } });
+    await a.updateWorkerConfig('pool-worker-1', { meta: { note: 'a' } });
+    await a.updateWorkerConfig('x2:pool-worker-1', { meta: { note: 'b' } });
+    await a.close();
+
+    const b = open();
+    const seven = { id: 'pool-worker-7', run: () => 1 };
+    const x1 = { id: 'x:pool-worker-1', run: () => 1 };
+    b.registerUnit(seven);
+    b.registerUnit(x1);
+    expect(seven.status).toBe('completed');
+    expect(seven.meta).toMatchObject({ team: 'billing', runCount: 2 });
+    expect(seven.meta.executionTimesMs).toHaveLength(2);
+    expect(x1.meta).toMatchObject({ team: 'infra', runCount: 1 });
+    // The pools' workers are the pools' machinery: not stored, not restored.
+    b.useWorkerPool(1);
+    b.useWorkerPool(1, { name: 'x2' });
+    expect(b.getUnitById('pool-worker-1').meta).not.toHaveProperty('note');
+    expect(b.getUnitById('x2:pool-worker-1').meta).not.toHaveProperty('note');
+    await b.close();
+  });
+
   test('the promise of a state method resolves once the change is committed', async () => {
     const a = open();
     a.registerUnit({ id: 'w', run: () => 1 });

@@ -811,6 +811,15 @@ class SynchronikManager extends EventEmitter {
 
   /** Registers a worker or a process (with its workers); re-registering an id replaces it in place. */
   registerUnit(unit) {
+    return this._register(unit, null);
+  }
+
+  /**
+   * registerUnit, with `attach(slot)` called once the unit has its slot and
+   * before the SQLite store looks at it: a pool attaches its worker there, so
+   * the store sees a pool worker as one.
+   */
+  _register(unit, attach) {
     const kind = v.validateUnit('registerUnit', unit, (id) => this._slot(id) >= 0);
     let slots;
     try {
@@ -828,6 +837,7 @@ class SynchronikManager extends EventEmitter {
       if (kind === 'process') for (const w of unit.workers) this._persistence.hydrate(w);
       this._dirty = true;
     }
+    if (attach !== null) attach(slots[0]);
     if (this._sqlite) this._sqlite.registered(unit, kind);
     this._sync();
     return unit;

@@ -113,6 +113,11 @@ export declare class NativeEngine {
   pool(name: string): number
   /** Makes the registered worker in `slot` a worker of the pool. */
   poolAttach(pool: number, slot: number): void
+  /**
+   * Whether the unit in `slot` is a worker of a pool (attached with
+   * `poolAttach`); pool workers' state is the pool's and is not stored.
+   */
+  isPoolWorker(slot: number): boolean
   /** Removes up to `count` idle workers (last first); returns their ids. */
   poolShrink(pool: number, count: number): Array<string>
   /**

@@ -15,8 +15,6 @@ const { PoolEntry } = require('./pool');
 
 /** Statistics the engine keeps in `meta`; they have their own columns. */
 const ENGINE_META = new Set(['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs']);
-/** Pool worker ids (`pool-worker-3`, `jobs:pool-worker-3`): their state is the pool's. */
-const POOL_WORKER_ID = /^(?:.+:)?pool-worker-\d+$/;
 
 const METHOD = 'createSynchronikManager';
 
@@ -115,8 +113,18 @@ class SqliteStore {
     if (kind === 'process') for (const w of unit.workers) this._registerOne(w);
   }
 
+  /**
+   * Whether the unit is a worker of a pool (the engine says so: it is
+   * attached to one). Its state is the pool's: not stored, not restored.
+   * A unit of the user's own is stored whatever its id looks like.
+   */
+  _isPoolWorker(unit) {
+    const slot = this._m._slot(unit.id);
+    return slot >= 0 && this._native.isPoolWorker(slot);
+  }
+
   _registerOne(unit) {
-    if (POOL_WORKER_ID.test(unit.id)) return;
+    if (this._isPoolWorker(unit)) return;
     const row = this._stored.get(unit.id);
     if (row) {
       this._stored.delete(unit.id);
@@ -146,7 +154,7 @@ class SqliteStore {
 
   /** The user's meta of a unit changed. */
   metaChanged(unit) {
-    if (!POOL_WORKER_ID.test(unit.id)) this._native.storeUnit(unit.id, userMetaJson(unit));
+    if (!this._isPoolWorker(unit)) this._native.storeUnit(unit.id, userMetaJson(unit));
   }
 
   /** Queues a task that names a handler, stored with its payload; see WorkerPool.addTask. */
