@@ -14,10 +14,11 @@ export declare class NativeEngine {
   /**
    * Opens the SQLite store at `path` and makes the engine write through
    * it. Fails with `ERR_STORAGE: …` (naming the path) when the file is
-   * not a valid database or cannot be created; the file is then left as
-   * it was.
+   * not a valid database or cannot be created, and when another store
+   * has it open (naming its holder); the file is then left as it was.
+   * `host` is this machine's name, recorded in the lock file.
    */
-  openStore(path: string, history?: JsHistoryOptions | undefined | null): void
+  openStore(path: string, history?: JsHistoryOptions | undefined | null, host?: string | undefined | null): void
   /** Resolves once every write so far is committed. */
   storeFlush(): Promise<void>
   /** Commits what is pending and closes the store (idempotent). */

@@ -7,6 +7,7 @@
 // the user's objects (as `useStorage` does) and rebuilds the live task
 // objects of a pool's stored tasks.
 
+const os = require('node:os');
 const path = require('node:path');
 const v = require('./validate');
 const { SynchronikError, fromNative } = require('./errors');
@@ -81,10 +82,21 @@ function userMetaJson(unit) {
   }
 }
 
+/** This machine's name, recorded in the database's lock file (undefined if the OS will not say). */
+function hostName() {
+  try {
+    return os.hostname() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 class SqliteStore {
   /**
    * Opens the store on the manager's engine. Throws a SynchronikError
-   * (`ERR_STORAGE`, naming the path) when it cannot be opened.
+   * (`ERR_STORAGE`, naming the path) when it cannot be opened, or when
+   * another manager (in this process or another) has the file open: the
+   * message names that one's pid and host.
    */
   constructor(manager, parsed) {
     this._m = manager;
@@ -92,7 +104,7 @@ class SqliteStore {
     this.path = parsed.path;
     this.keepsHistory = parsed.history.enabled;
     try {
-      this._native.openStore(parsed.path, parsed.history);
+      this._native.openStore(parsed.path, parsed.history, hostName());
     } catch (e) {
       throw fromNative(e);
     }
