@@ -40,9 +40,16 @@ impl Drop for DbLock {
     }
 }
 
-/// `<db>.lock`, next to the database.
+/// `<db>.lock`, next to the database, symbolic links resolved: two paths
+/// to the same file (a link to it, or to its directory) share one lock.
 pub(super) fn lock_path(db: &Path) -> PathBuf {
-    let mut p = db.as_os_str().to_owned();
+    let real = std::fs::canonicalize(db).ok().or_else(|| {
+        let name = db.file_name()?;
+        let parent = db.parent().filter(|p| !p.as_os_str().is_empty());
+        let parent = parent.unwrap_or_else(|| Path::new("."));
+        Some(std::fs::canonicalize(parent).ok()?.join(name))
+    });
+    let mut p = real.as_deref().unwrap_or(db).as_os_str().to_owned();
     p.push(".lock");
     PathBuf::from(p)
 }

@@ -447,3 +447,29 @@ fn a_refused_file_gets_no_lock_file() {
     );
     assert!(!dir.file("garbage.db.lock").exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn paths_through_symbolic_links_share_the_lock() {
+    let dir = TempDir::new();
+    let real = dir.file("real");
+    std::fs::create_dir(&real).unwrap();
+    let path = real.join("s.db");
+    // Not created yet: the link to the directory is resolved.
+    std::os::unix::fs::symlink(&real, dir.file("linked-dir")).unwrap();
+    let store = Store::open(dir.file("linked-dir/s.db"), StoreOptions::default()).unwrap();
+    assert!(real.join("s.db.lock").exists());
+    assert_storage_error(
+        Store::open(&path, StoreOptions::default()),
+        "in use by another manager",
+    );
+    // A link to the file itself.
+    std::os::unix::fs::symlink(&path, dir.file("link.db")).unwrap();
+    assert_storage_error(
+        Store::open(dir.file("link.db"), StoreOptions::default()),
+        "in use by another manager",
+    );
+    store.close();
+    assert!(!real.join("s.db.lock").exists());
+    Store::open(dir.file("link.db"), StoreOptions::default()).unwrap();
+}
