@@ -451,7 +451,9 @@ export interface ManagerOptions {
    * Durable state in an embedded SQLite database, opened when the manager is
    * created (a file that is not a valid database, or a path that cannot be
    * created, throws a {@link SynchronikError} `ERR_STORAGE` there and the
-   * file is left unchanged). See {@link StorageOptions}.
+   * file is left unchanged). One manager per file: while a manager (of this
+   * process or another) has it open, creating another one on it throws
+   * `ERR_STORAGE` naming that one's pid and host. See {@link StorageOptions}.
    */
   storage?: StorageOptions;
 }
@@ -795,7 +797,8 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
 
   /**
    * Stops like {@link SynchronikManager.stop}, then lets go of what the
-   * manager holds: the SQLite store is committed and closed, and the engine's
+   * manager holds: the SQLite store is committed and closed (and its file
+   * free for another manager), and the engine's
    * timer thread ends. From the call on, every method but the lookups
    * (`getUnitById`, `listUnits`, `getRegistrySnapshot`, `getEngineStats`,
    * `simulateRun`, …) refuses with a {@link SynchronikError} `ERR_CLOSED`:

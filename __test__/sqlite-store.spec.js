@@ -24,6 +24,25 @@ afterEach(() => {
 const dbPath = () => path.join(dir, 'state.db');
 const open = (extra = {}) => createSynchronikManager({ storage: { sqlite: dbPath() }, ...extra });
 
+/**
+ * Runs `body` in a child process with `m`, a manager on the database, and
+ * kills that process with SIGKILL when the body's promise resolves (the
+ * crash: nothing is closed). Resolves with what the child printed.
+ */
+async function crashAfter(body) {
+  const script = `
+    const { createSynchronikManager } = require('synchronik');
+    const m = createSynchronikManager({ storage: { sqlite: ${JSON.stringify(dbPath())} } });
+    (async () => { ${body} })().then(
+      () => process.kill(process.pid, 'SIGKILL'),
+      (e) => { console.error(e); process.exit(1); },
+    );
+  `;
+  const r = await runNode(['-e', script]);
+  expect({ signal: r.signal, stderr: r.stderr }).toEqual({ signal: 'SIGKILL', stderr: '' });
+  return r.stdout;
+}
+
 describe('unit state', () => {
   test('survives a restart: status, enabled, run statistics, lastRun and the user meta', async () => {
     const a = open();
@@ -31,7 +50,7 @@ describe('unit state', () => {
     await a.runWorkerById('w');
     await a.runWorkerById('w');
     await a.disableWorker('w');
-    await a.stop();
+    await a.close();
     const lastRun = a.getUnitById('w').lastRun;
 
     const b = open();
@@ -48,39 +67,79 @@ describe('unit state', () => {
     await b.enableWorker('w');
     await b.runWorkerById('w');
     expect(w.meta.runCount).toBe(3);
-    await b.stop();
+    await b.close();
+  });
+
+  test("a user's own units named like pool workers are stored as any unit; the pool's workers are not", async () => {
+    const a = open();
+    a.registerUnit({ id: 'pool-worker-7', run: () => 1, meta: { team: 'billing' } });
+    a.registerUnit({ id: 'x:pool-worker-1', run: () => 1, meta: { team: 'ops' } });
+    const poolA = a.useWorkerPool(2);
+    const named = a.useWorkerPool(1, { name: 'x2' });
+    poolA.handle('h', () => 1);
+    named.handle('h', () => 1);
+    poolA.addTask({ name: 't', handler: 'h' });
+    named.addTask({ name: 't', handler: 'h' });
+    a.start();
+    await poolA.onIdle();
+    await named.onIdle();
+    await a.runWorkerById('pool-worker-7');
+    await a.runWorkerById('pool-worker-7');
+    await a.runWorkerById('x:pool-worker-1');
+    await a.updateWorkerConfig('x:pool-worker-1', { meta: { team: 'infra' } });
+    await a.updateWorkerConfig('pool-worker-1', { meta: { note: 'a' } });
+    await a.updateWorkerConfig('x2:pool-worker-1', { meta: { note: 'b' } });
+    await a.close();
+
+    const b = open();
+    const seven = { id: 'pool-worker-7', run: () => 1 };
+    const x1 = { id: 'x:pool-worker-1', run: () => 1 };
+    b.registerUnit(seven);
+    b.registerUnit(x1);
+    expect(seven.status).toBe('completed');
+    expect(seven.meta).toMatchObject({ team: 'billing', runCount: 2 });
+    expect(seven.meta.executionTimesMs).toHaveLength(2);
+    expect(x1.meta).toMatchObject({ team: 'infra', runCount: 1 });
+    // The pools' workers are the pools' machinery: not stored, not restored.
+    b.useWorkerPool(1);
+    b.useWorkerPool(1, { name: 'x2' });
+    expect(b.getUnitById('pool-worker-1').meta).not.toHaveProperty('note');
+    expect(b.getUnitById('x2:pool-worker-1').meta).not.toHaveProperty('note');
+    await b.close();
   });
 
   test('the promise of a state method resolves once the change is committed', async () => {
-    const a = open();
-    a.registerUnit({ id: 'w', run: () => 1 });
-    await a.updateStatus('w', 'paused');
-    // A second manager reads the file itself.
+    // The process dies right after the promise resolves: the change is on disk.
+    await crashAfter(`
+      m.registerUnit({ id: 'w', run: () => 1 });
+      await m.updateStatus('w', 'paused');
+    `);
     const b = open();
     const w = { id: 'w', run: () => 1 };
     b.registerUnit(w);
     expect(w.status).toBe('paused');
+    await b.close();
   });
 
   test('a unit that was running when the process ended comes back idle', async () => {
-    const a = open();
-    let release;
-    a.registerUnit({ id: 'slow', timeoutMs: 0, run: () => new Promise((r) => (release = r)) });
-    const run = a.runWorkerById('slow');
-    await a.flush();
+    await crashAfter(`
+      m.registerUnit({ id: 'slow', timeoutMs: 0, run: () => new Promise(() => {}) });
+      m.runWorkerById('slow');
+      if (m.getUnitStatus('slow') !== 'running') throw new Error('not running');
+      await m.flush();
+    `);
     const b = open();
     const w = { id: 'slow', run: () => 1 };
     b.registerUnit(w);
     expect(w.status).toBe('idle');
-    release();
-    await run;
+    await b.close();
   });
 
   test('interval workers restored after a restart run once per interval (no burst)', async () => {
     const a = open();
     a.registerUnit({ id: 'tick', intervalMs: 50, runOnInterval: true, run: () => 1 });
     await a.runWorkerById('tick');
-    await a.stop();
+    await a.close();
     const b = open({ clock: 'manual' });
     const run = jest.fn();
     b.registerUnit({ id: 'tick', intervalMs: 50, runOnInterval: true, run });
@@ -89,7 +148,7 @@ describe('unit state', () => {
     expect(run).toHaveBeenCalledTimes(0);
     await b.clock.advance(200);
     expect(run).toHaveBeenCalledTimes(4);
-    await b.stop();
+    await b.close();
   });
 });
 
@@ -101,7 +160,7 @@ describe('durable pool tasks', () => {
     poolA.addTask({ name: 'high', handler: 'send', payload: { to: 'b@x', n: [1, 2] }, priority: 5 });
     poolA.addTask({ name: 'inline', execute: () => 1 });
     expect(low.idempotencyKey).toEqual(expect.any(String));
-    await a.stop();
+    await a.close();
 
     const b = open();
     const seen = [];
@@ -120,10 +179,11 @@ describe('durable pool tasks', () => {
     const next = pool.addTask({ name: 'next', handler: 'send' });
     expect(next.arrangementId).toBeGreaterThan(2);
     await pool.onIdle();
-    await b.stop();
+    await b.close();
 
     const c = open();
     expect(c.useWorkerPool(1, { name: 'jobs' }).simulateRun()).toBe('No tasks pending for execution.');
+    await c.close();
   });
 
   test('updateTask stores the new payload and priority of a queued task', async () => {
@@ -133,7 +193,7 @@ describe('durable pool tasks', () => {
     poolA.addTask({ name: 'b', handler: 'h', payload: { v: 2 } });
     poolA.updateTask('b', { payload: { v: 3 }, priority: 9 });
     expect(() => poolA.updateTask('a', { payload: { f: () => 1 } })).toThrow(/^updateTask: task\.payload must be JSON-serialisable/);
-    await a.flush();
+    await a.close();
     const b = open();
     const pool = b.useWorkerPool(1);
     const seen = [];
@@ -141,22 +201,25 @@ describe('durable pool tasks', () => {
     pool.start();
     await pool.onIdle();
     expect(seen).toEqual([{ v: 3 }, { v: 1 }]);
-    await b.stop();
+    await b.close();
   });
 
   test('a task that was running when the process ended runs again with the next attempt and the same key', async () => {
-    const a = open();
-    const poolA = a.useWorkerPool(1);
-    let keyA;
-    let settleA;
-    poolA.handle('job', (payload, ctx) => {
-      keyA = ctx.idempotencyKey;
-      return new Promise((resolve) => (settleA = resolve)); // the process "dies" here
-    });
-    poolA.addTask({ name: 'charge', handler: 'job', payload: { amount: 3 } });
-    poolA.start();
-    await a.flush();
-    expect(keyA).toEqual(expect.any(String));
+    const keyA = (
+      await crashAfter(`
+        const pool = m.useWorkerPool(1);
+        let key;
+        pool.handle('job', (payload, ctx) => {
+          key = ctx.idempotencyKey;
+          return new Promise(() => {}); // the process dies here
+        });
+        pool.addTask({ name: 'charge', handler: 'job', payload: { amount: 3 } });
+        pool.start();
+        await m.flush();
+        console.log(key);
+      `)
+    ).trim();
+    expect(keyA).toMatch(/\S/);
 
     const b = open();
     const pool = b.useWorkerPool(1);
@@ -167,9 +230,7 @@ describe('durable pool tasks', () => {
     pool.start();
     await pool.onIdle();
     expect(ctxs).toEqual([{ payload: { amount: 3 }, key: keyA, attempt: 2 }]);
-    await b.stop();
-    settleA();
-    await a.stop();
+    await b.close();
   });
 
   test('a payload that cannot be stored as JSON is a TypeError naming task.payload, and nothing is queued', async () => {
@@ -277,7 +338,7 @@ describe('history', () => {
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.length).toBeLessThanOrEqual(5);
     expect(rows[0].task.name).toBe('t29');
-    await m.stop();
+    await m.close();
 
     await sleep(5);
     const aged = open({ storage: { sqlite: dbPath(), history: { maxAgeMs: 1 } } });
@@ -392,6 +453,93 @@ describe('opening', () => {
     m.registerUnit({ id: 'w', run: () => 1 });
     await m.runWorkerById('w');
     await m.flush();
+  });
+});
+
+describe('one manager per database file', () => {
+  const inUse = (e, pid) => {
+    expect(e).toMatchObject({ name: 'SynchronikError', code: 'ERR_STORAGE' });
+    expect(e.message).toContain(dbPath());
+    expect(e.message).toMatch(/in use by another manager/);
+    expect(e.message).toContain(`pid ${pid} on host ${os.hostname()}, since `);
+  };
+
+  test('a second manager in the same process is refused with ERR_STORAGE naming the holder; after close() it opens', async () => {
+    const a = open();
+    a.registerUnit({ id: 'w', run: () => 1 });
+    const refused = await errorOf(() => open());
+    expect(refused).toBeInstanceOf(SynchronikError);
+    inUse(refused, process.pid);
+    expect((await errorOf(() => open())).message).toContain(`this process, pid ${process.pid}`);
+    // The refused managers changed nothing: the first one works on.
+    await a.runWorkerById('w');
+    await a.flush();
+    expect(fs.readFileSync(`${dbPath()}.lock`, 'utf8')).toContain(`pid: ${process.pid}`);
+    await a.close();
+    expect(fs.existsSync(`${dbPath()}.lock`)).toBe(false);
+    const b = open();
+    const w = { id: 'w', run: () => 1 };
+    b.registerUnit(w);
+    expect(w.meta.runCount).toBe(1);
+    await b.close();
+  });
+
+  test('a second process is refused naming the first one; once the first is killed (SIGKILL), the file opens again', async () => {
+    const db = dbPath();
+    const first = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
+        const { createSynchronikManager } = require('synchronik');
+        const m = createSynchronikManager({ storage: { sqlite: ${JSON.stringify(db)} } });
+        const pool = m.useWorkerPool(1, { name: 'jobs' });
+        pool.handle('job', (payload) => console.log('ran ' + payload.n));
+        m.start();
+        console.log('ready');
+        setInterval(() => {}, 1000);
+      `,
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const ended = new Promise((resolve) => first.on('close', (code, signal) => resolve(signal)));
+    try {
+      let out = '';
+      await new Promise((resolve, reject) => {
+        first.stdout.on('data', (d) => {
+          out += d;
+          if (out.includes('ready')) resolve();
+        });
+        first.on('close', () => reject(new Error('the first process ended')));
+      });
+      const second = await runNode([
+        '-e',
+        `
+        const { createSynchronikManager } = require('synchronik');
+        try {
+          createSynchronikManager({ storage: { sqlite: ${JSON.stringify(db)} } });
+          console.log(JSON.stringify({ opened: true }));
+        } catch (e) {
+          console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message }));
+        }
+      `,
+      ]);
+      const refusal = JSON.parse(second.stdout);
+      inUse(refusal, first.pid);
+      expect(refusal.message).not.toContain('this process');
+      // The OS lock dies with the process; the file it leaves is no obstacle.
+      first.kill('SIGKILL');
+      expect(await ended).toBe('SIGKILL');
+      expect(fs.existsSync(`${db}.lock`)).toBe(true);
+      const m = open();
+      const pool = m.useWorkerPool(1, { name: 'jobs' });
+      pool.addTask({ name: 't', handler: 'job', payload: { n: 1 } });
+      await m.flush();
+      expect(fs.readFileSync(`${db}.lock`, 'utf8')).toContain(`pid: ${process.pid}`);
+      await m.close();
+    } finally {
+      first.kill('SIGKILL');
+    }
   });
 });
 

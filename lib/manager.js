@@ -947,6 +947,15 @@ class SynchronikManager extends EventEmitter {
   /** Registers a worker or a process (with its workers); re-registering an id replaces it in place. */
   registerUnit(unit) {
     this._open('registerUnit');
+    return this._register(unit, null);
+  }
+
+  /**
+   * registerUnit, with `attach(slot)` called once the unit has its slot and
+   * before the SQLite store looks at it: a pool attaches its worker there, so
+   * the store sees a pool worker as one.
+   */
+  _register(unit, attach) {
     const kind = v.validateUnit('registerUnit', unit, (id) => this._slot(id) >= 0);
     // The runs in flight of an object being replaced end on it, with
     // ERR_RELEASED, before the new object takes its place.
@@ -968,6 +977,7 @@ class SynchronikManager extends EventEmitter {
       if (kind === 'process') for (const w of unit.workers) this._persistence.hydrate(w);
       this._dirty = true;
     }
+    if (attach !== null) attach(slots[0]);
     if (this._sqlite) this._sqlite.registered(unit, kind);
     this._sync();
     return unit;

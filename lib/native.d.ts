@@ -14,10 +14,11 @@ export declare class NativeEngine {
   /**
    * Opens the SQLite store at `path` and makes the engine write through
    * it. Fails with `ERR_STORAGE: …` (naming the path) when the file is
-   * not a valid database or cannot be created; the file is then left as
-   * it was.
+   * not a valid database or cannot be created, and when another store
+   * has it open (naming its holder); the file is then left as it was.
+   * `host` is this machine's name, recorded in the lock file.
    */
-  openStore(path: string, history?: JsHistoryOptions | undefined | null): void
+  openStore(path: string, history?: JsHistoryOptions | undefined | null, host?: string | undefined | null): void
   /** Resolves once every write so far is committed. */
   storeFlush(): Promise<void>
   /** Commits what is pending and closes the store (idempotent). */
@@ -129,6 +130,11 @@ export declare class NativeEngine {
   pool(name: string): number
   /** Makes the registered worker in `slot` a worker of the pool. */
   poolAttach(pool: number, slot: number): void
+  /**
+   * Whether the unit in `slot` is a worker of a pool (attached with
+   * `poolAttach`); pool workers' state is the pool's and is not stored.
+   */
+  isPoolWorker(slot: number): boolean
   /** Removes up to `count` idle workers (last first); returns their ids. */
   poolShrink(pool: number, count: number): Array<string>
   /**

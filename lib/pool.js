@@ -189,9 +189,8 @@ class WorkerPool {
         timeoutMs: 0,
         run: () => undefined,
       };
-      this._m.registerUnit(worker);
+      this._m._register(worker, (slot) => this._native.poolAttach(this._id, slot));
       this._workers.push(worker);
-      this._native.poolAttach(this._id, this._m._slot(worker.id));
     }
     this._m._sync();
   }

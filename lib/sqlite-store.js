@@ -7,6 +7,7 @@
 // the user's objects (as `useStorage` does) and rebuilds the live task
 // objects of a pool's stored tasks.
 
+const os = require('node:os');
 const path = require('node:path');
 const v = require('./validate');
 const { SynchronikError, fromNative } = require('./errors');
@@ -15,8 +16,6 @@ const { PoolEntry } = require('./pool');
 
 /** Statistics the engine keeps in `meta`; they have their own columns. */
 const ENGINE_META = new Set(['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs']);
-/** Pool worker ids (`pool-worker-3`, `jobs:pool-worker-3`): their state is the pool's. */
-const POOL_WORKER_ID = /^(?:.+:)?pool-worker-\d+$/;
 
 const METHOD = 'createSynchronikManager';
 
@@ -83,10 +82,21 @@ function userMetaJson(unit) {
   }
 }
 
+/** This machine's name, recorded in the database's lock file (undefined if the OS will not say). */
+function hostName() {
+  try {
+    return os.hostname() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 class SqliteStore {
   /**
    * Opens the store on the manager's engine. Throws a SynchronikError
-   * (`ERR_STORAGE`, naming the path) when it cannot be opened.
+   * (`ERR_STORAGE`, naming the path) when it cannot be opened, or when
+   * another manager (in this process or another) has the file open: the
+   * message names that one's pid and host.
    */
   constructor(manager, parsed) {
     this._m = manager;
@@ -94,7 +104,7 @@ class SqliteStore {
     this.path = parsed.path;
     this.keepsHistory = parsed.history.enabled;
     try {
-      this._native.openStore(parsed.path, parsed.history);
+      this._native.openStore(parsed.path, parsed.history, hostName());
     } catch (e) {
       throw fromNative(e);
     }
@@ -115,8 +125,18 @@ class SqliteStore {
     if (kind === 'process') for (const w of unit.workers) this._registerOne(w);
   }
 
+  /**
+   * Whether the unit is a worker of a pool (the engine says so: it is
+   * attached to one). Its state is the pool's: not stored, not restored.
+   * A unit of the user's own is stored whatever its id looks like.
+   */
+  _isPoolWorker(unit) {
+    const slot = this._m._slot(unit.id);
+    return slot >= 0 && this._native.isPoolWorker(slot);
+  }
+
   _registerOne(unit) {
-    if (POOL_WORKER_ID.test(unit.id)) return;
+    if (this._isPoolWorker(unit)) return;
     const row = this._stored.get(unit.id);
     if (row) {
       this._stored.delete(unit.id);
@@ -146,7 +166,7 @@ class SqliteStore {
 
   /** The user's meta of a unit changed. */
   metaChanged(unit) {
-    if (!POOL_WORKER_ID.test(unit.id)) this._native.storeUnit(unit.id, userMetaJson(unit));
+    if (!this._isPoolWorker(unit)) this._native.storeUnit(unit.id, userMetaJson(unit));
   }
 
   /** Queues a task that names a handler, stored with its payload; see WorkerPool.addTask. */

@@ -791,6 +791,13 @@ impl NativeEngine {
         self.runtime.with(|e| e.pool_attach(pool, slot));
     }
 
+    /// Whether the unit in `slot` is a worker of a pool (attached with
+    /// `poolAttach`); pool workers' state is the pool's and is not stored.
+    #[napi(catch_unwind)]
+    pub fn is_pool_worker(&self, slot: u32) -> bool {
+        self.runtime.with(|e| e.is_pool_worker(slot))
+    }
+
     /// Removes up to `count` idle workers (last first); returns their ids.
     #[napi(catch_unwind)]
     pub fn pool_shrink(&self, pool: u32, count: u32) -> Vec<String> {

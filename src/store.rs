@@ -154,14 +154,16 @@ impl NativeEngine {
 impl NativeEngine {
     /// Opens the SQLite store at `path` and makes the engine write through
     /// it. Fails with `ERR_STORAGE: …` (naming the path) when the file is
-    /// not a valid database or cannot be created; the file is then left as
-    /// it was.
+    /// not a valid database or cannot be created, and when another store
+    /// has it open (naming its holder); the file is then left as it was.
+    /// `host` is this machine's name, recorded in the lock file.
     #[napi(catch_unwind)]
     pub fn open_store(
         &self,
         env: Env,
         path: String,
         history: Option<JsHistoryOptions>,
+        host: Option<String>,
     ) -> Result<()> {
         let defaults = Retention::default();
         let history = match history {
@@ -172,7 +174,8 @@ impl NativeEngine {
             }),
             None => Some(defaults),
         };
-        let store = Store::open(&path, StoreOptions { history }).map_err(|e| store_error(&e))?;
+        let store =
+            Store::open(&path, StoreOptions { history, host }).map_err(|e| store_error(&e))?;
         // The writer commits what it has and ends before this environment
         // goes away, even if the manager was never collected.
         let weak = store.downgrade();

@@ -276,6 +276,40 @@ fn pool_workers_are_not_stored() {
 }
 
 #[test]
+fn a_unit_is_a_pool_worker_by_attachment_not_by_its_id() {
+    let dir = TempDir::new();
+    let mut h = harness(&dir.db());
+    let p = pool(&mut h, "jobs", 1);
+    for id in ["pool-worker-7", "x:pool-worker-1", "jobs:pool-worker-2"] {
+        h.engine.register(UnitSpec::Worker(worker(id))).unwrap();
+        h.engine.store_unit(id, Some("{\"team\":\"a\"}".into()));
+    }
+    h.engine.store_unit("jobs:pool-worker-1", Some("{}".into()));
+    assert!(!h
+        .engine
+        .is_pool_worker(h.engine.registry().slot_of("pool-worker-7").unwrap()));
+    assert!(h
+        .engine
+        .is_pool_worker(h.engine.registry().slot_of("jobs:pool-worker-1").unwrap()));
+    h.engine.pool_handler(p, "job", true);
+    h.engine.pool_add_durable(p, job("a", 0.0), None).unwrap();
+    let i = task_invocations(&h);
+    h.ok(i[0].call);
+    let store = flush(&mut h);
+    let mut ids: Vec<String> = store
+        .load_units()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        ["jobs:pool-worker-2", "pool-worker-7", "x:pool-worker-1"]
+    );
+}
+
+#[test]
 fn every_attempt_of_a_worker_has_a_history_row() {
     let dir = TempDir::new();
     let mut h = harness(&dir.db());

@@ -15,6 +15,11 @@
 //! database that passes `PRAGMA quick_check`, checked on a read-only
 //! connection, so a corrupt or truncated file is reported and left exactly
 //! as it was.
+//!
+//! One store per database file: opening takes an exclusive lock on
+//! `<db>.lock` (see [`lock`]) and a second open of the same file, from this
+//! process or another, fails naming the holder. The lock is released when
+//! the store closes, and by the OS when the process ends.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,6 +32,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::EngineError;
 
+mod lock;
 mod writer;
 
 /// The version of the schema this code writes.
@@ -55,12 +61,17 @@ impl Default for Retention {
 pub struct StoreOptions {
     /// The history of attempts and its retention; `None` keeps no history.
     pub history: Option<Retention>,
+    /// This machine's name, recorded in the lock file for the error a
+    /// second opener gets; `None`: what the system tells
+    /// (`/proc/sys/kernel/hostname`, `$HOSTNAME`, `%COMPUTERNAME%`).
+    pub host: Option<String>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             history: Some(Retention::default()),
+            host: None,
         }
     }
 }
@@ -159,6 +170,8 @@ struct Shared {
     thread: Mutex<Option<JoinHandle<()>>>,
     key_prefix: String,
     next_key: AtomicU64,
+    /// Held while the store is open; dropped after the writer has ended.
+    lock: Mutex<Option<lock::DbLock>>,
 }
 
 impl Drop for Shared {
@@ -331,12 +344,15 @@ impl Store {
     /// Opens (or creates) the database at `path`. An existing file is
     /// validated read-only first; any problem is an
     /// [`EngineError::Storage`] naming the path, and the file is untouched.
+    /// So is a file another store has open (in this process or another):
+    /// the error names its holder.
     pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store, EngineError> {
         let path = path.as_ref().to_path_buf();
         match std::fs::metadata(&path) {
             Ok(m) if m.is_dir() => {
                 return Err(storage_error(&path, "the path is a directory, not a file"))
             }
+            // Read-only: a file refused here gets no lock file beside it.
             Ok(m) if m.len() > 0 => validate_existing(&path)?,
             Ok(_) => {}
             Err(e)
@@ -370,6 +386,7 @@ impl Store {
             }
             Err(e) => return Err(storage_error(&path, format!("cannot access the file: {e}"))),
         }
+        let db_lock = lock::acquire(&path, options.host.as_deref())?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -404,6 +421,7 @@ impl Store {
             thread: Mutex::new(None),
             key_prefix: random_prefix(),
             next_key: AtomicU64::new(1),
+            lock: Mutex::new(Some(db_lock)),
         });
         let pending = shared.pending.clone();
         let thread_path = path.clone();
@@ -588,16 +606,23 @@ impl Store {
         })
     }
 
-    /// Commits what is pending and ends the writer thread (idempotent).
-    /// Later writes are dropped; later reads fail.
+    /// Commits what is pending, ends the writer thread and releases the
+    /// database file for another store (idempotent). Later writes are
+    /// dropped; later reads fail.
     pub fn close(&self) {
         let _ = self.shared.tx.send(Op::Shutdown);
-        let handle = self.shared.thread.lock().take();
-        if let Some(h) = handle {
-            if h.thread().id() != std::thread::current().id() {
-                let _ = h.join();
+        // Held while joining, so a concurrent close returns only once the
+        // writer has ended too.
+        let mut thread = self.shared.thread.lock();
+        if let Some(h) = thread.take() {
+            if h.thread().id() == std::thread::current().id() {
+                // Called from the writer itself: it ends after this, and the
+                // lock goes when the last handle does.
+                return;
             }
+            let _ = h.join();
         }
+        drop(self.shared.lock.lock().take());
     }
 }
 

@@ -223,7 +223,14 @@ fn history_queries_filter_and_order_newest_first() {
 #[test]
 fn without_history_no_rows_are_kept() {
     let dir = TempDir::new();
-    let store = Store::open(dir.file("s.db"), StoreOptions { history: None }).unwrap();
+    let store = Store::open(
+        dir.file("s.db"),
+        StoreOptions {
+            history: None,
+            ..StoreOptions::default()
+        },
+    )
+    .unwrap();
     store.send(Op::History(history("a", 1, now_ms())));
     store.flush().unwrap();
     assert_eq!(store.history_len().unwrap(), 0);
@@ -241,6 +248,7 @@ fn retention_keeps_the_newest_rows_and_drops_old_ones() {
         &path,
         StoreOptions {
             history: Some(retention),
+            ..StoreOptions::default()
         },
     )
     .unwrap();
@@ -372,4 +380,96 @@ fn a_patch_changes_payload_and_priority_even_in_the_insert_batch() {
             ("a", 1.0, Some("{\"k\":\"a\"}"))
         ]
     );
+}
+
+#[test]
+fn a_second_store_on_the_same_file_is_refused_naming_the_holder_until_the_first_closes() {
+    let dir = TempDir::new();
+    let path = dir.file("s.db");
+    let options = || StoreOptions {
+        host: Some("build-1".into()),
+        ..StoreOptions::default()
+    };
+    let first = Store::open(&path, options()).unwrap();
+    let lock = dir.file("s.db.lock");
+    let text = std::fs::read_to_string(&lock).unwrap();
+    assert!(
+        text.contains(&format!("pid: {}", std::process::id())),
+        "{text}"
+    );
+    assert!(text.contains("host: build-1"), "{text}");
+    let refused = assert_storage_error(Store::open(&path, options()), "in use by another manager");
+    assert!(
+        refused.contains(&format!(
+            "this process, pid {} on host build-1, since ",
+            std::process::id()
+        )),
+        "{refused}"
+    );
+    assert!(refused.contains(&path.display().to_string()), "{refused}");
+    // The refused open wrote nothing: the first store works on.
+    first.send(Op::Unit(unit("w", 1)));
+    first.flush().unwrap();
+    first.close();
+    assert!(!lock.exists(), "the lock file goes with the store");
+    let second = Store::open(&path, options()).unwrap();
+    assert_eq!(second.load_units().unwrap().len(), 1);
+    assert_storage_error(Store::open(&path, options()), "in use by another manager");
+    // Dropping the last handle releases the file too.
+    drop(second);
+    Store::open(&path, options()).unwrap();
+}
+
+#[test]
+fn a_lock_file_left_by_a_dead_process_is_taken_over() {
+    let dir = TempDir::new();
+    let path = dir.file("s.db");
+    // What a process killed while holding the lock leaves: the file, unlocked.
+    std::fs::write(dir.file("s.db.lock"), "pid: 999999\nhost: gone\n").unwrap();
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    let text = std::fs::read_to_string(dir.file("s.db.lock")).unwrap();
+    assert!(
+        text.starts_with(&format!("pid: {}\n", std::process::id())),
+        "{text}"
+    );
+    assert!(!text.contains("gone"), "{text}");
+    drop(store);
+}
+
+#[test]
+fn a_refused_file_gets_no_lock_file() {
+    let dir = TempDir::new();
+    let path = dir.file("garbage.db");
+    std::fs::write(&path, b"not a database, not at all").unwrap();
+    assert_storage_error(
+        Store::open(&path, StoreOptions::default()),
+        "not a SQLite database",
+    );
+    assert!(!dir.file("garbage.db.lock").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn paths_through_symbolic_links_share_the_lock() {
+    let dir = TempDir::new();
+    let real = dir.file("real");
+    std::fs::create_dir(&real).unwrap();
+    let path = real.join("s.db");
+    // Not created yet: the link to the directory is resolved.
+    std::os::unix::fs::symlink(&real, dir.file("linked-dir")).unwrap();
+    let store = Store::open(dir.file("linked-dir/s.db"), StoreOptions::default()).unwrap();
+    assert!(real.join("s.db.lock").exists());
+    assert_storage_error(
+        Store::open(&path, StoreOptions::default()),
+        "in use by another manager",
+    );
+    // A link to the file itself.
+    std::os::unix::fs::symlink(&path, dir.file("link.db")).unwrap();
+    assert_storage_error(
+        Store::open(dir.file("link.db"), StoreOptions::default()),
+        "in use by another manager",
+    );
+    store.close();
+    assert!(!real.join("s.db.lock").exists());
+    Store::open(dir.file("link.db"), StoreOptions::default()).unwrap();
 }
