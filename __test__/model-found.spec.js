@@ -121,3 +121,35 @@ test("overlap 'queue': with two runs in flight, the queued run waits for the las
   await m.clock.advance(0);
   expect(runs.map((r) => r.at)).toEqual([100, 100, 200]);
 });
+
+test('a pool worker paused during its task stays paused when the task ends, on its object and in its events', async () => {
+  const m = manual();
+  const pool = m.useWorkerPool(1);
+  pool.start();
+  let finish;
+  const ran = [];
+  pool.addTask({ name: 'first', execute: () => new Promise((resolve) => (finish = resolve)) });
+  await m.clock.advance(0);
+  const worker = m.getUnitById('pool-worker-1');
+  expect(worker.status).toBe('running');
+  const { events } = recordEvents(m);
+  m.stopAll();
+  expect(worker.status).toBe('paused');
+  finish('done');
+  await m.clock.advance(0);
+  // The pause outlasts the task, as it does for any unit's run.
+  expect(worker.status).toBe('paused');
+  expect(m.getUnitStatus('pool-worker-1')).toBe('paused');
+  expect(m.listUnits().map((u) => u.status)).toEqual(['paused']);
+  // A paused worker takes no task.
+  pool.addTask({ name: 'second', execute: () => ran.push('second') });
+  await m.clock.advance(0);
+  expect(ran).toEqual([]);
+  m.startAll();
+  expect(worker.status).toBe('idle');
+  // Every status change of the object was announced, exactly once.
+  expect(events.filter((e) => e.type === 'updated').map(describeEvent)).toEqual([
+    'updated:pool-worker-1:running>paused',
+    'updated:pool-worker-1:paused>idle',
+  ]);
+});
