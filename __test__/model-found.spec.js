@@ -146,10 +146,43 @@ test('a pool worker paused during its task stays paused when the task ends, on i
   await m.clock.advance(0);
   expect(ran).toEqual([]);
   m.startAll();
+  await m.clock.advance(0);
+  expect(ran).toEqual(['second']);
   expect(worker.status).toBe('idle');
   // Every status change of the object was announced, exactly once.
   expect(events.filter((e) => e.type === 'updated').map(describeEvent)).toEqual([
     'updated:pool-worker-1:running>paused',
     'updated:pool-worker-1:paused>idle',
   ]);
+});
+
+test('a pool worker that may run again (startAll, updateStatus, enableWorker) takes the task waiting in the queue', async () => {
+  const m = manual();
+  const pool = m.useWorkerPool(1);
+  pool.start();
+  const ran = [];
+  m.stopAll();
+  pool.addTask({ name: 'after-startAll', execute: () => ran.push('after-startAll') });
+  await m.clock.advance(0);
+  expect(ran).toEqual([]);
+  m.startAll();
+  await m.clock.advance(0);
+  expect(ran).toEqual(['after-startAll']);
+
+  m.updateStatus('pool-worker-1', 'paused');
+  pool.addTask({ name: 'after-updateStatus', execute: () => ran.push('after-updateStatus') });
+  await m.clock.advance(0);
+  expect(ran).toEqual(['after-startAll']);
+  m.updateStatus('pool-worker-1', 'idle');
+  await m.clock.advance(0);
+  expect(ran).toEqual(['after-startAll', 'after-updateStatus']);
+
+  m.disableWorker('pool-worker-1');
+  pool.addTask({ name: 'after-enable', execute: () => ran.push('after-enable') });
+  await m.clock.advance(0);
+  expect(ran).toHaveLength(2);
+  m.enableWorker('pool-worker-1');
+  await m.clock.advance(0);
+  expect(ran).toEqual(['after-startAll', 'after-updateStatus', 'after-enable']);
+  expect(pool.simulateRun()).toBe('No tasks pending for execution.');
 });

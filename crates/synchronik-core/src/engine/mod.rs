@@ -476,6 +476,7 @@ impl Engine {
             if matches!(status, Status::Running | Status::Completed | Status::Error) {
                 self.emit(Event::Marked { unit: slot, status });
             }
+            self.pool_worker_changed(slot);
         }
         true
     }
@@ -537,6 +538,7 @@ impl Engine {
                 if self.set_enabled_slot(slot, enabled) {
                     self.emit(Event::Config { unit: slot });
                     self.reschedule(slot);
+                    self.pool_worker_changed(slot);
                 }
                 true
             }
@@ -610,6 +612,7 @@ impl Engine {
             None => self.emit(Event::Config { unit: slot }),
         }
         self.reschedule(slot);
+        self.pool_worker_changed(slot);
         true
     }
 
@@ -624,8 +627,11 @@ impl Engine {
                     .is_some_and(|u| u.status == Status::Paused)
             })
             .collect();
+        for slot in &slots {
+            self.set_status(*slot, Status::Idle, UpdateReason::StatusChange);
+        }
         for slot in slots {
-            self.set_status(slot, Status::Idle, UpdateReason::StatusChange);
+            self.pool_worker_changed(slot);
         }
     }
 
