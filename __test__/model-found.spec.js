@@ -186,3 +186,27 @@ test('a pool worker that may run again (startAll, updateStatus, enableWorker) ta
   expect(ran).toEqual(['after-startAll', 'after-updateStatus', 'after-enable']);
   expect(pool.simulateRun()).toBe('No tasks pending for execution.');
 });
+
+test('a graph run whose failed worker was released before the run ended rejects naming that worker', async () => {
+  const m = manual();
+  let finishOther;
+  m.registerUnit({
+    id: 'g',
+    workers: [
+      { id: 'g1', dependsOn: ['g2'], run: () => 1 },
+      { id: 'g2', timeoutMs: 0, run: () => new Promise(() => {}) },
+      { id: 'g3', timeoutMs: 0, run: () => new Promise((resolve) => (finishOther = resolve)) },
+    ],
+  });
+  let error;
+  const run = m.runProcessById('g').catch((e) => (error = e));
+  await m.clock.advance(0);
+  m.releaseUnit('g2'); // g2 fails (released); g1 is skipped; g3 still runs
+  await m.clock.advance(0);
+  expect(error).toBeUndefined();
+  finishOther(3);
+  await run;
+  expect(error).toMatchObject({ code: 'ERR_WORKER_FAILED', unitId: 'g2' });
+  expect(error.message).toContain('worker "g2" failed');
+  expect(m.getUnitStatus('g')).toBe('error');
+});

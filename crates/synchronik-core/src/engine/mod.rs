@@ -130,6 +130,26 @@ struct WorkerRun {
     stall_reported: bool,
 }
 
+/// The worker that failed a process run. Its id is taken when it fails:
+/// the worker may be released before the run ends (a graph waits for its
+/// other branches), and the error still names it.
+#[derive(Debug)]
+pub(super) struct ProcessFailure {
+    worker: Slot,
+    worker_id: String,
+    message: String,
+}
+
+impl ProcessFailure {
+    fn new(registry: &Registry, worker: Slot, message: String) -> Self {
+        Self {
+            worker,
+            worker_id: registry.get(worker).map_or_else(String::new, |u| u.id.clone()),
+            message,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct ProcessRun {
     slot: Slot,
@@ -142,7 +162,7 @@ struct ProcessRun {
     workers: Vec<Slot>,
     next: usize,
     in_flight: usize,
-    failed: Option<(Slot, String)>,
+    failed: Option<ProcessFailure>,
     started: Nanos,
     waiting: Option<TimerId>,
     /// Set when the process runs as a dependency graph.
@@ -1090,7 +1110,7 @@ impl Engine {
         match outcome {
             Err(message) => {
                 if matches!(p.mode, RunMode::Sequential | RunMode::Isolated) {
-                    p.failed = Some((worker, message));
+                    p.failed = Some(ProcessFailure::new(&self.registry, worker, message));
                 }
             }
             Ok(()) => {
@@ -1150,13 +1170,14 @@ impl Engine {
                     error: None,
                 });
             }
-            Some((worker, message)) => {
+            Some(ProcessFailure {
+                worker,
+                worker_id,
+                message,
+            }) => {
                 let error = EngineError::WorkerFailed {
                     process: unit.id.clone(),
-                    worker: self
-                        .registry
-                        .get(worker)
-                        .map_or_else(String::new, |w| w.id.clone()),
+                    worker: worker_id,
                     message,
                 };
                 if let Some(u) = self.registry.get_mut(slot) {
