@@ -1,13 +1,17 @@
 'use strict';
 
 // Model-based test of the manager: fast-check generates sequences of public
-// calls (register, release, run by id in each way, enable/disable, pause and
-// the other statuses, config changes, stopAll/startAll, start/stop, clock
-// advances on the manual clock, settling runs that wait) and after every step
-// compares the manager with a small reference model in plain JavaScript
+// calls (register, release, run by id in each way, runLoopOnce,
+// enable/disable, pause and the other statuses, config changes, stopAll/
+// startAll, start/stop, clock advances on the manual clock, settling runs
+// that wait) over standalone workers, a process run by its run mode and a
+// process run as a dependency graph, and after every step compares the
+// manager with a small reference model in plain JavaScript
 // (./model/reference.js): statuses, enabled, runCount, errors, the order in
-// which runs were called, every event, and how each run and stop promise
-// settled.
+// which runs were called, the conditions of the graph called, every event
+// (retries with their delay, skips with their reason), and how each run and
+// stop promise settled. The second test does the same for a worker pool
+// (./model/pool.js).
 //
 // `npm test` runs a fixed seed and a bounded number of runs; set
 // SYNCHRONIK_MODEL_RUNS (and SYNCHRONIK_MODEL_SEED) for more
