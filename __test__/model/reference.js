@@ -566,7 +566,8 @@ class Model {
       if (node.state !== 'pending') continue;
       node.state = 'skipped';
       for (const d of [...node.dependents].reverse()) stack.push([d.node, 'dependency-skipped']);
-      this.emit(`skipped:${node.id}:${why}`);
+      // A worker released during the run is skipped with the rest, without an event (it is no unit any more).
+      if (this.units.has(node.id)) this.emit(`skipped:${node.id}:${why}`);
     }
   }
 
