@@ -144,7 +144,9 @@ impl ProcessFailure {
     fn new(registry: &Registry, worker: Slot, message: String) -> Self {
         Self {
             worker,
-            worker_id: registry.get(worker).map_or_else(String::new, |u| u.id.clone()),
+            worker_id: registry
+                .get(worker)
+                .map_or_else(String::new, |u| u.id.clone()),
             message,
         }
     }
