@@ -124,3 +124,92 @@ test("overlap 'queue': a run by hand during a scheduled run waits for it, and th
   expect(byHandDone).toBe(true);
   expect(runs.map((r) => r.at)).toEqual([100, 200, 200]); // then the queued fire
 });
+
+test('a pool worker paused during its task stays paused when the task ends, on its object and in its events', async () => {
+  const m = manual();
+  const pool = m.useWorkerPool(1);
+  pool.start();
+  let finish;
+  const ran = [];
+  pool.addTask({ name: 'first', execute: () => new Promise((resolve) => (finish = resolve)) });
+  await m.clock.advance(0);
+  const worker = m.getUnitById('pool-worker-1');
+  expect(worker.status).toBe('running');
+  const { events } = recordEvents(m);
+  m.stopAll();
+  expect(worker.status).toBe('paused');
+  finish('done');
+  await m.clock.advance(0);
+  // The pause outlasts the task, as it does for any unit's run.
+  expect(worker.status).toBe('paused');
+  expect(m.getUnitStatus('pool-worker-1')).toBe('paused');
+  expect(m.listUnits().map((u) => u.status)).toEqual(['paused']);
+  // A paused worker takes no task.
+  pool.addTask({ name: 'second', execute: () => ran.push('second') });
+  await m.clock.advance(0);
+  expect(ran).toEqual([]);
+  m.startAll();
+  await m.clock.advance(0);
+  expect(ran).toEqual(['second']);
+  expect(worker.status).toBe('idle');
+  // Every status change of the object was announced, exactly once.
+  expect(events.filter((e) => e.type === 'updated').map(describeEvent)).toEqual([
+    'updated:pool-worker-1:running>paused',
+    'updated:pool-worker-1:paused>idle',
+  ]);
+});
+
+test('a pool worker that may run again (startAll, updateStatus, enableWorker) takes the task waiting in the queue', async () => {
+  const m = manual();
+  const pool = m.useWorkerPool(1);
+  pool.start();
+  const ran = [];
+  m.stopAll();
+  pool.addTask({ name: 'after-startAll', execute: () => ran.push('after-startAll') });
+  await m.clock.advance(0);
+  expect(ran).toEqual([]);
+  m.startAll();
+  await m.clock.advance(0);
+  expect(ran).toEqual(['after-startAll']);
+
+  m.updateStatus('pool-worker-1', 'paused');
+  pool.addTask({ name: 'after-updateStatus', execute: () => ran.push('after-updateStatus') });
+  await m.clock.advance(0);
+  expect(ran).toEqual(['after-startAll']);
+  m.updateStatus('pool-worker-1', 'idle');
+  await m.clock.advance(0);
+  expect(ran).toEqual(['after-startAll', 'after-updateStatus']);
+
+  m.disableWorker('pool-worker-1');
+  pool.addTask({ name: 'after-enable', execute: () => ran.push('after-enable') });
+  await m.clock.advance(0);
+  expect(ran).toHaveLength(2);
+  m.enableWorker('pool-worker-1');
+  await m.clock.advance(0);
+  expect(ran).toEqual(['after-startAll', 'after-updateStatus', 'after-enable']);
+  expect(pool.simulateRun()).toBe('No tasks pending for execution.');
+});
+
+test('a graph run whose failed worker was released before the run ended rejects naming that worker', async () => {
+  const m = manual();
+  let finishOther;
+  m.registerUnit({
+    id: 'g',
+    workers: [
+      { id: 'g1', dependsOn: ['g2'], run: () => 1 },
+      { id: 'g2', timeoutMs: 0, run: () => new Promise(() => {}) },
+      { id: 'g3', timeoutMs: 0, run: () => new Promise((resolve) => (finishOther = resolve)) },
+    ],
+  });
+  let error;
+  const run = m.runProcessById('g').catch((e) => (error = e));
+  await m.clock.advance(0);
+  m.releaseUnit('g2'); // g2 fails (released); g1 is skipped; g3 still runs
+  await m.clock.advance(0);
+  expect(error).toBeUndefined();
+  finishOther(3);
+  await run;
+  expect(error).toMatchObject({ code: 'ERR_WORKER_FAILED', unitId: 'g2' });
+  expect(error.message).toContain('worker "g2" failed');
+  expect(m.getUnitStatus('g')).toBe('error');
+});

@@ -1,13 +1,17 @@
 'use strict';
 
 // Model-based test of the manager: fast-check generates sequences of public
-// calls (register, release, run by id in each way, enable/disable, pause and
-// the other statuses, config changes, stopAll/startAll, start/stop, clock
-// advances on the manual clock, settling runs that wait) and after every step
-// compares the manager with a small reference model in plain JavaScript
+// calls (register, release, run by id in each way, runLoopOnce,
+// enable/disable, pause and the other statuses, config changes, stopAll/
+// startAll, start/stop, clock advances on the manual clock, settling runs
+// that wait) over standalone workers, a process run by its run mode and a
+// process run as a dependency graph, and after every step compares the
+// manager with a small reference model in plain JavaScript
 // (./model/reference.js): statuses, enabled, runCount, errors, the order in
-// which runs were called, every event, and how each run and stop promise
-// settled.
+// which runs were called, the conditions of the graph called, every event
+// (retries with their delay, skips with their reason), and how each run and
+// stop promise settled. The second test does the same for a worker pool
+// (./model/pool.js).
 //
 // `npm test` runs a fixed seed and a bounded number of runs; set
 // SYNCHRONIK_MODEL_RUNS (and SYNCHRONIK_MODEL_SEED) for more
@@ -59,11 +63,16 @@ test(
         fc.integer({ min: 1, max: 3 }),
         fc.commands(poolCommands, { maxCommands: 50, size: '+1' }),
         async (asyncRuns, size, cmds) => {
+          const printed = jest.spyOn(console, 'error').mockImplementation(() => {});
           const world = new PoolWorld({ asyncRuns, size });
+          let model;
           try {
-            await fc.asyncModelRun(() => ({ model: new PoolModel(size), real: world }), cmds);
+            await fc.asyncModelRun(() => ({ model: (model = new PoolModel(size)), real: world }), cmds);
+            // Nothing listens to `task` events: the first failed or dropped task is printed, once.
+            expect(printed).toHaveBeenCalledTimes(model.unobservedFailures > 0 ? 1 : 0);
           } finally {
             await world.m.stop({ timeoutMs: 0 });
+            printed.mockRestore();
           }
         },
       ),

@@ -555,6 +555,7 @@ class SynchronikManager extends EventEmitter {
       case ops.DONE: {
         const ticket = this._tickets.get(o[i + 1]);
         const message = o[i + 2] === 0 ? undefined : this._str(o[i + 3]);
+        const unitId = o[i + 2] === 0 ? undefined : this._str(o[i + 5]);
         if (!ticket) return;
         this._tickets.delete(o[i + 1]);
         if (o[i + 2] === 0 || ticket.settleOnly) return ticket.resolve();
@@ -562,7 +563,8 @@ class SynchronikManager extends EventEmitter {
         ticket.reject(
           new SynchronikError(message, ENGINE_CODES[o[i + 2]], {
             cause: worker ? worker.error : undefined,
-            unitId: worker ? worker.id : undefined,
+            // By id: a worker released before the run ended has no object any more.
+            unitId: worker ? worker.id : unitId || undefined,
           }),
         );
         return;

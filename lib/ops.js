@@ -17,7 +17,7 @@ module.exports = Object.freeze({
   FAILED: 10, // slot (its `error` was set by ERRORED)
   RETRY: 11, // slot, attempt, delay ms, reference, message index
   PHASE: 12, // slot, phase (0 running, 1 completed), run mode
-  DONE: 13, // ticket, error code (0: none), message index, worker slot (-1)
+  DONE: 13, // ticket, error code (0: none), message index, worker slot (-1), unit id index
   STATS: 14, // slot, duration ms, run count, average ms
   LAST_RUN: 15, // slot, wall ms
   MARKED: 16, // slot, status set by hand (running, completed or error)

@@ -488,7 +488,9 @@ class WorkerPool {
     entry.setStatus(DONE_STATUSES[kind]);
     const { worker } = entry;
     if (worker) {
-      worker.status = 'idle';
+      // The engine ends a task's run as idle only when the worker is still
+      // running: one paused (stopAll) or set by hand meanwhile keeps that.
+      if (worker.status === 'running') worker.status = 'idle';
       entry.worker = undefined;
       if (this._running.get(worker) === entry) this._running.delete(worker);
     }

@@ -437,7 +437,10 @@ impl EventSink for Outbox {
                 Some((worker, e)) => {
                     let code = f64::from(e.code() as u8);
                     let msg = b.string(e.to_string());
-                    [op::DONE, ticket as f64, code, msg, f64::from(worker), 0.0]
+                    // The unit's id too: the unit may be released by the
+                    // time the facade reads the record.
+                    let id = b.string(e.unit_id().to_owned());
+                    [op::DONE, ticket as f64, code, msg, f64::from(worker), id]
                 }
             },
         };

@@ -6,12 +6,17 @@
 
 const fc = require('fast-check');
 const { createSynchronikManager } = require('../..');
+const { DELAY_FNS, CONDITIONS } = require('./reference');
 
 const WORKER_IDS = ['a', 'b', 'c'];
 const PROCESS_ID = 'p';
 const PROCESS_WORKER_IDS = ['p1', 'p2', 'p3'];
+/** A process whose workers declare dependencies: it runs as a graph (SPEC §5). */
+const GRAPH_ID = 'g';
+const GRAPH_WORKER_IDS = ['g1', 'g2', 'g3', 'g4'];
+const PROCESS_IDS = [PROCESS_ID, GRAPH_ID];
 /** Ids the state and run methods are called with: every registrable id and one never registered. */
-const ANY_ID = [...WORKER_IDS, PROCESS_ID, ...PROCESS_WORKER_IDS, 'nobody'];
+const ANY_ID = [...WORKER_IDS, PROCESS_ID, ...PROCESS_WORKER_IDS, GRAPH_ID, ...GRAPH_WORKER_IDS, 'nobody'];
 const STATUSES = ['idle', 'running', 'paused', 'completed', 'error'];
 
 function deferred() {
@@ -30,7 +35,7 @@ function describe(e) {
     case 'updated':
       return `updated:${e.unitId}:${e.payload.previous}>${e.payload.current}${e.payload.reason === 'config-change' ? ':config' : ''}`;
     case 'retry':
-      return `retry:${e.unitId}:${e.attempt}`;
+      return `retry:${e.unitId}:${e.attempt}:${e.delayMs}`;
     case 'milestone':
       return `milestone:${e.milestoneId}`;
     case 'skipped':
@@ -51,6 +56,13 @@ class World {
     this.m = createSynchronikManager({ clock: 'manual', loopInterval, watcherInterval: 1e9 });
     this.events = [];
     this.m.subscribeToEvents((e) => this.events.push(describe(e)));
+    this.condLog = [];
+    // A condition that throws counts as false and is reported here; a
+    // retry-delay function that throws is reported too (not compared: when
+    // it is asked is the manager's business, what it gives is compared).
+    this.m.on('listenerError', ({ event }) => {
+      if (event && event.type === 'condition') this.condLog.push(`thrown:${event.unitId}<-${event.dependency}`);
+    });
     this.callLog = [];
     this.hung = [];
     this.promises = [];
@@ -69,6 +81,19 @@ class World {
       if (this.asyncRuns) return ok ? Promise.resolve(ctx.attempt) : Promise.reject(new Error(`${ctx.unitId} attempt ${ctx.attempt} failed`));
       if (!ok) throw new Error(`${ctx.unitId} attempt ${ctx.attempt} failed`);
       return ctx.attempt;
+    };
+  }
+
+  /** A worker's dependsOn entry: a plain id, `{ id }`, or `{ id, condition }` of a generated kind. */
+  dependency(dependent, d) {
+    if (d.form === 'plain') return d.id;
+    if (d.form === 'object') return { id: d.id };
+    return {
+      id: d.id,
+      condition: (result) => {
+        this.condLog.push(`cond:${dependent}<-${d.id}`);
+        return CONDITIONS[d.form](result);
+      },
     };
   }
 
@@ -120,6 +145,7 @@ function compare(model, world) {
     });
   }
   expect(world.callLog).toEqual(model.callLog);
+  expect(world.condLog).toEqual(model.condLog);
   expect(world.hung.length).toBe(model.hung.length);
   expect(world.promises).toEqual(model.promises);
   // Events: exactly the model's, in its order, except where the engine ends
@@ -149,9 +175,17 @@ class Command {
   }
 }
 
-/** A worker spec of the model: { id, status?, enabled?, cfg, behavior }. */
+/** Settings of the model as the manager takes them: a retry-delay kind becomes its function. */
+function settings(cfg) {
+  const out = { ...cfg };
+  if (typeof cfg.retryDelayMs === 'string') out.retryDelayMs = DELAY_FNS[cfg.retryDelayMs];
+  return out;
+}
+
+/** A worker spec of the model: { id, status?, enabled?, cfg, behavior, dependsOn? }. */
 function workerObject(world, spec) {
-  const w = { id: spec.id, ...spec.cfg, run: world.makeRun(spec.behavior) };
+  const w = { id: spec.id, ...settings(spec.cfg), run: world.makeRun(spec.behavior) };
+  if (spec.dependsOn && spec.dependsOn.length > 0) w.dependsOn = spec.dependsOn.map((d) => world.dependency(spec.id, d));
   if (spec.status !== undefined) w.status = spec.status;
   if (spec.enabled !== undefined) w.enabled = spec.enabled;
   return w;
@@ -275,12 +309,12 @@ class UpdateConfig extends Command {
 
   check(model) {
     const unit = model.units.get(this.id);
-    return !unit || (unit.kind === 'process') === (this.id === PROCESS_ID);
+    return !unit || (unit.kind === 'process') === PROCESS_IDS.includes(this.id);
   }
 
   apply(model, world) {
     const { behavior, ...rest } = this.patch;
-    const patch = behavior ? { ...rest, run: world.makeRun(behavior) } : rest;
+    const patch = behavior ? { ...settings(rest), run: world.makeRun(behavior) } : settings(rest);
     world.m.updateUnitConfig(this.id, patch);
     model.updateConfig(this.id, this.patch);
   }
@@ -330,6 +364,17 @@ class Stop extends Command {
 
   toString() {
     return `stop(${this.timeoutMs === undefined ? '' : `{ timeoutMs: ${this.timeoutMs} }`})`;
+  }
+}
+
+class RunLoopOnce extends Command {
+  apply(model, world) {
+    world.track(world.m.runLoopOnce());
+    model.runLoopOnce(model.promise(true));
+  }
+
+  toString() {
+    return 'runLoopOnce()';
   }
 }
 
@@ -386,7 +431,10 @@ const behavior = fc.record({
 const workerCfg = fc.record(
   {
     maxRetries: fc.integer({ min: 0, max: 2 }),
-    retryDelayMs: fc.constantFrom(0, 50, 120),
+    retryDelayMs: fc.oneof(
+      { weight: 2, arbitrary: fc.constantFrom(0, 50, 120) },
+      { weight: 1, arbitrary: fc.constantFrom(...Object.keys(DELAY_FNS)) },
+    ),
     timeoutMs: fc.constantFrom(0, 100, 300),
     maxRuns: fc.integer({ min: 1, max: 3 }),
     intervalMs: fc.constantFrom(100, 250),
@@ -421,6 +469,54 @@ const processSpec = fc.record({
   workers: fc.tuple(...PROCESS_WORKER_IDS.map((id) => workerSpec(id))),
 });
 
+const dependencyForm = fc.constantFrom('plain', 'object', ...Object.keys(CONDITIONS));
+
+/**
+ * The graph process: each worker depends on some of the workers before it
+ * (an acyclic graph), and now and then one more edge goes to itself or to a
+ * later worker (a cycle, or none when it closes nothing).
+ */
+const rarely = (arb) => fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+
+/** A graph's worker: mostly runnable and succeeding, so that runs reach their dependents. */
+const graphWorkerSpec = (id) =>
+  fc.record({
+    id: fc.constant(id),
+    cfg: workerCfg,
+    behavior: fc.record({
+      failFirst: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) }),
+      hang: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    }),
+    status: rarely(fc.constantFrom('idle', 'paused')),
+    enabled: rarely(fc.boolean()),
+  });
+
+const graphSpec = fc
+  .record({
+    cfg: processCfg,
+    ...initial,
+    workers: fc.tuple(...GRAPH_WORKER_IDS.map((id) => graphWorkerSpec(id))),
+    edges: fc.tuple(...GRAPH_WORKER_IDS.map((_, i) => fc.subarray(GRAPH_WORKER_IDS.slice(0, i)))),
+    forms: fc.array(dependencyForm, { minLength: 8, maxLength: 8 }),
+    back: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.tuple(fc.nat(3), fc.nat(3)) }),
+  })
+  .map(({ cfg, status, enabled, workers, edges, forms, back }) => {
+    const deps = edges.map((ids) => [...ids]);
+    if (back) {
+      const [a, b] = back[0] <= back[1] ? back : [back[1], back[0]];
+      if (!deps[a].includes(GRAPH_WORKER_IDS[b])) deps[a].push(GRAPH_WORKER_IDS[b]);
+    }
+    let k = 0;
+    const spec = {
+      id: GRAPH_ID,
+      cfg,
+      workers: workers.map((w, i) => ({ ...w, dependsOn: deps[i].map((id) => ({ id, form: forms[k++ % forms.length] })) })),
+    };
+    if (status !== undefined) spec.status = status;
+    if (enabled !== undefined) spec.enabled = enabled;
+    return spec;
+  });
+
 const anyId = fc.constantFrom(...ANY_ID);
 
 /** The generated commands, each listed as many times as its weight. */
@@ -429,8 +525,11 @@ const weighted = (pairs) => pairs.flatMap(([weight, arb]) => Array(weight).fill(
 const commands = weighted([
   [1, fc.constantFrom(...WORKER_IDS).chain(workerSpec).map((s) => new Register(s))],
   [1, processSpec.map((s) => new Register(s))],
+  [1, graphSpec.map((s) => new Register(s))],
   [1, anyId.map((id) => new Release(id))],
   [6, fc.tuple(anyId, fc.constantFrom('runWorkerById', 'runUnitById', 'runProcessById')).map(([id, method]) => new RunWorker(id, method))],
+  [2, fc.tuple(fc.constantFrom(...PROCESS_IDS), fc.constantFrom('runUnitById', 'runProcessById')).map(([id, method]) => new RunWorker(id, method))],
+  [1, fc.constant(new RunLoopOnce())],
   [
     2,
     fc
@@ -442,10 +541,10 @@ const commands = weighted([
   [
     2,
     fc
-      .tuple(fc.constantFrom(...WORKER_IDS, ...PROCESS_WORKER_IDS), workerCfg, fc.option(behavior, { nil: undefined }), fc.option(fc.boolean(), { nil: undefined }))
+      .tuple(fc.constantFrom(...WORKER_IDS, ...PROCESS_WORKER_IDS, ...GRAPH_WORKER_IDS), workerCfg, fc.option(behavior, { nil: undefined }), fc.option(fc.boolean(), { nil: undefined }))
       .map(([id, cfg, b, enabled]) => new UpdateConfig(id, { ...cfg, ...(b ? { behavior: b } : {}), ...(enabled === undefined ? {} : { enabled }) })),
   ],
-  [1, processCfg.map((cfg) => new UpdateConfig(PROCESS_ID, cfg))],
+  [1, fc.tuple(fc.constantFrom(...PROCESS_IDS), processCfg).map(([id, cfg]) => new UpdateConfig(id, cfg))],
   [1, fc.constantFrom('stopAll', 'startAll').map((method) => new All(method))],
   [2, fc.constant(new Start())],
   [1, fc.option(fc.constantFrom(0, 100), { nil: undefined }).map((t) => new Stop(t))],
@@ -453,9 +552,9 @@ const commands = weighted([
   [4, fc.tuple(fc.nat(), fc.boolean()).map(([k, ok]) => new Settle(k, ok))],
 ]);
 
-/** Units registered before the first command: any of the standalone workers and the process. */
-const initialUnits = fc.subarray([...WORKER_IDS, PROCESS_ID]).chain((ids) =>
-  fc.tuple(...ids.map((id) => (id === PROCESS_ID ? processSpec : workerSpec(id)))),
+/** Units registered before the first command: any of the standalone workers and the processes. */
+const initialUnits = fc.subarray([...WORKER_IDS, PROCESS_ID, GRAPH_ID]).chain((ids) =>
+  fc.tuple(...ids.map((id) => (id === PROCESS_ID ? processSpec : id === GRAPH_ID ? graphSpec : workerSpec(id)))),
 );
 
 /** Registers `specs` on both sides (before any command, so nothing runs yet). */

@@ -3,7 +3,9 @@
 // The worker pool's part of the model-based test (SPEC §9): a reference
 // model of one pool's queue — priority then arrangement order, a paused task
 // blocking the tasks behind it, cancel, resize (idle workers only, the last
-// ones first), start/stop — and the commands that drive `useWorkerPool`
+// ones first), start/stop, and the pool workers' own state as units (paused
+// by stopAll or by hand, disabled: such a worker takes no task, and the end
+// of its task leaves it as it is) — and the commands that drive `useWorkerPool`
 // and the model alike. Tasks settle as workers' runs do in ./commands.js:
 // all synchronously, all through settled promises, or when a `settle`
 // command says so.
@@ -31,6 +33,11 @@ class PoolModel {
     this.free = [];
     this.busy = new Map();
     this.queue = [];
+    /** Each pool worker's status and enabled flag, as a unit. */
+    this.status = new Map();
+    this.enabled = new Map();
+    /** Named tasks that failed or were dropped by a stop: with no `task` listener, the first is printed. */
+    this.unobservedFailures = 0;
     this.nextWorker = 1;
     this.nextArrangement = 1;
     /** Every task added, in order: { name, priority, arrangementId, status, behavior }. */
@@ -46,6 +53,8 @@ class PoolModel {
       const id = `pool-worker-${this.nextWorker++}`;
       this.workers.push(id);
       this.free.push(id);
+      this.status.set(id, 'idle');
+      this.enabled.set(id, true);
       this.dispatch();
     }
   }
@@ -54,8 +63,12 @@ class PoolModel {
     return [...this.queue].sort((a, b) => b.priority - a.priority || a.arrangementId - b.arrangementId);
   }
 
+  runnable(worker) {
+    return this.enabled.get(worker) && this.status.get(worker) !== 'paused';
+  }
+
   dispatch() {
-    while (this.started && this.queue.length > 0 && this.free.length > 0) {
+    while (this.started && this.queue.length > 0 && this.free.some((w) => this.runnable(w))) {
       let pick = null;
       for (const t of this.sorted()) {
         if (t.status === 'paused') break; // blocks every task behind it
@@ -63,9 +76,12 @@ class PoolModel {
         break;
       }
       if (!pick) return;
-      const worker = this.free.shift();
+      // The first free worker that may run; a paused or disabled one stays free.
+      const worker = this.free.find((w) => this.runnable(w));
+      this.free = this.free.filter((w) => w !== worker);
       this.queue = this.queue.filter((t) => t !== pick);
       pick.status = 'running';
+      this.status.set(worker, 'running');
       this.busy.set(worker, pick);
       this.invocations.push({ task: pick, worker });
     }
@@ -87,7 +103,10 @@ class PoolModel {
 
   done(inv, ok) {
     inv.task.status = ok ? 'completed' : 'error';
+    if (!ok) this.unobservedFailures += 1;
     this.busy.delete(inv.worker);
+    // A worker paused or given another status meanwhile keeps it.
+    if (this.status.get(inv.worker) === 'running') this.status.set(inv.worker, 'idle');
     if (this.workers.includes(inv.worker)) this.free.push(inv.worker);
     this.dispatch();
   }
@@ -135,8 +154,32 @@ class PoolModel {
   }
 
   dropQueued() {
+    this.unobservedFailures += this.queue.length;
     for (const t of this.queue) t.status = 'cancelled';
     this.queue = [];
+  }
+
+  /** updateStatus on a pool worker; a worker no longer paused takes the next task. */
+  setStatus(worker, status) {
+    if (!this.workers.includes(worker) || this.status.get(worker) === status) return;
+    this.status.set(worker, status);
+    this.dispatch();
+  }
+
+  setEnabled(worker, enabled) {
+    if (!this.workers.includes(worker)) return;
+    this.enabled.set(worker, enabled);
+    this.dispatch();
+  }
+
+  stopAll() {
+    for (const w of this.workers) this.status.set(w, 'paused');
+  }
+
+  startAll() {
+    // Every paused worker is idle again before any takes a task.
+    for (const w of this.workers) if (this.status.get(w) === 'paused') this.status.set(w, 'idle');
+    this.dispatch();
   }
 
   setStarted(started) {
@@ -195,6 +238,8 @@ function comparePool(model, world) {
   for (const id of model.workers) {
     const task = model.busy.get(id);
     expect([id, pool.getWorkerStatus(id)]).toEqual([id, expect.objectContaining({ currentTask: task ? task.name : undefined, isIdle: !task })]);
+    const unit = world.m.getUnitById(id);
+    expect([id, unit.status, world.m.getUnitStatus(id), unit.enabled]).toEqual([id, model.status.get(id), model.status.get(id), model.enabled.get(id)]);
   }
 }
 
@@ -309,6 +354,40 @@ class StartStop extends PoolCommand {
   }
 }
 
+/** The manager's state methods on the pool's workers (as units). */
+class WorkerState extends PoolCommand {
+  constructor(method, k, arg) {
+    super();
+    Object.assign(this, { method, k, arg });
+  }
+
+  id() {
+    return `pool-worker-${this.k}`;
+  }
+
+  apply(model, world) {
+    const { m } = world;
+    switch (this.method) {
+      case 'stopAll':
+      case 'startAll':
+        m[this.method]();
+        model[this.method]();
+        return;
+      case 'updateStatus':
+        m.updateStatus(this.id(), this.arg);
+        model.setStatus(this.id(), this.arg);
+        return;
+      default:
+        m[this.method](this.id());
+        model.setEnabled(this.id(), this.method === 'enableWorker');
+    }
+  }
+
+  toString() {
+    return ['stopAll', 'startAll'].includes(this.method) ? `${this.method}()` : `${this.method}(${this.id()}${this.arg ? `, ${this.arg}` : ''})`;
+  }
+}
+
 class SettleTask extends PoolCommand {
   constructor(k, ok) {
     super();
@@ -350,6 +429,10 @@ const poolCommands = [
   fc.tuple(fc.constantFrom('pauseTask', 'resumeTask'), name).map(([method, n]) => new ByName(method, n)),
   fc.integer({ min: 1, max: 4 }).map((size) => new Resize(size)),
   fc.tuple(fc.constantFrom('pool', 'manager'), fc.boolean()).map(([target, started]) => new StartStop(target, started)),
+  fc.constantFrom('stopAll', 'startAll').map((method) => new WorkerState(method)),
+  fc
+    .tuple(fc.constantFrom('updateStatus', 'disableWorker', 'enableWorker'), fc.integer({ min: 1, max: 4 }), fc.constantFrom('idle', 'running', 'paused', 'completed', 'error'))
+    .map(([method, k, status]) => new WorkerState(method, k, method === 'updateStatus' ? status : undefined)),
   ...Array(3).fill(fc.tuple(fc.nat(), fc.boolean()).map(([k, ok]) => new SettleTask(k, ok))),
 ];
 

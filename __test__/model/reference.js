@@ -3,8 +3,11 @@
 // A small reference model of the manager, in plain JavaScript, for the
 // model-based test (__test__/model.spec.js). It encodes the rules of SPEC
 // §2–§9 for what the test generates: workers with retries, timeouts,
-// maxRuns and interval schedules (overlap), processes in the four run modes,
-// enable/disable, pause, stopAll/startAll, start/stop and the manual clock.
+// maxRuns and interval schedules (overlap), retry delays given as a number
+// or as a function of the retry number, processes in the four run modes and
+// as dependency graphs (§5: conditions, skips downstream, independent
+// branches, failures, cycles), enable/disable, pause, stopAll/startAll,
+// runLoopOnce, start/stop and the manual clock.
 //
 // How runs settle. Every `run` the test registers settles the same way in a
 // given sequence of commands: synchronously, or through an already settled
@@ -17,6 +20,69 @@
 // Events are kept in the compact form of helpers.describeEvent.
 
 const DEFAULTS = { maxRetries: 0, retryDelayMs: 0, timeoutMs: 10000, overlap: 'skip' };
+
+/** retryDelayMs given as a function of the 1-based retry number: the generated kinds. */
+const DELAY_FNS = {
+  linear: (n) => n * 40,
+  fixed: () => 70,
+  nan: () => NaN,
+  negative: () => -5,
+  throws: () => {
+    throw new Error('no delay today');
+  },
+};
+
+/** Conditions on a dependency's result (`{ id, condition }`): the generated kinds. */
+const CONDITIONS = {
+  always: () => true,
+  never: () => false,
+  // The result of a run is the attempt that succeeded ('settled' for one the test settled).
+  first: (result) => result === 1,
+  throws: () => {
+    throw new Error('condition cannot decide');
+  },
+};
+
+/** The delay a retry-delay function gives (what throws or is not a positive number: none). */
+function askDelay(kind, retry) {
+  let delay = 0;
+  try {
+    delay = Number(DELAY_FNS[kind](retry));
+  } catch {
+    delay = 0;
+  }
+  return Number.isFinite(delay) && delay > 0 ? delay : 0;
+}
+
+/**
+ * The cycle a graph run reports, as the engine finds it (crates/synchronik-core
+ * graph.rs find_cycle): Kahn's algorithm removes what is not on or behind a
+ * cycle, then a walk from the first remaining node along its first
+ * remaining dependency closes the cycle. `deps[i]`: what node i depends on.
+ */
+function findCycle(deps) {
+  const n = deps.length;
+  const dependents = deps.map(() => []);
+  const remaining = deps.map((ds) => ds.length);
+  deps.forEach((ds, i) => ds.forEach((j) => dependents[j].push(i)));
+  const queue = [];
+  for (let i = 0; i < n; i++) if (remaining[i] === 0) queue.push(i);
+  while (queue.length > 0) {
+    const j = queue.pop();
+    for (const i of dependents[j]) if (--remaining[i] === 0) queue.push(i);
+  }
+  const start = remaining.findIndex((r) => r > 0);
+  if (start < 0) return null;
+  const seenAt = new Map();
+  const walk = [];
+  let v = start;
+  for (;;) {
+    if (seenAt.has(v)) return walk.slice(seenAt.get(v));
+    seenAt.set(v, walk.length);
+    walk.push(v);
+    v = deps[v].find((d) => remaining[d] > 0);
+  }
+}
 
 class Model {
   constructor({ loopInterval }) {
@@ -42,6 +108,8 @@ class Model {
     /** What the test observes. */
     this.events = [];
     this.callLog = [];
+    /** Conditions called (`cond:<dependent><-<dependency>`) and those that threw (`thrown:…`). */
+    this.condLog = [];
     /** Attempts whose run waits for a `settle` command: { call, id, attempt }. */
     this.hung = [];
     /** The run and stop promises the test made, by index: { state, code?, unitId? }. */
@@ -84,6 +152,11 @@ class Model {
 
   done(ticket, error) {
     if (ticket === null || ticket === undefined) return;
+    if (typeof ticket === 'object') {
+      // One of the runs a runLoopOnce() started: its promise resolves when the last ends.
+      if (--ticket.pending === 0) this.done(ticket.ticket);
+      return;
+    }
     const p = this.promises[ticket];
     if (error && !this.settleOnly.has(ticket)) Object.assign(p, { state: 'rejected', code: error.code, unitId: error.unitId });
     else p.state = 'resolved';
@@ -127,12 +200,16 @@ class Model {
         behavior: s.behavior,
         parent,
         workers: kind === 'process' ? s.workers.map((w) => w.id) : undefined,
+        dependsOn: s.dependsOn || [],
+        lastRunAt: undefined,
       };
       if (!this.units.has(s.id)) this.order.push(s.id);
       this.units.set(s.id, unit);
     };
     if (spec.workers) {
       add(spec, 'process');
+      // The process's own objects: its conditions are looked up there, released workers included.
+      this.units.get(spec.id).specs = spec.workers;
       for (const w of spec.workers) add(w, 'worker', spec.id);
       this.reschedule(spec.id);
       for (const w of spec.workers) this.reschedule(w.id);
@@ -264,11 +341,12 @@ class Model {
     const unit = this.units.get(id);
     if (!unit || unit.kind !== 'worker' || !this.runnable(unit) || this.forced) return false;
     unit.activeRuns += 1;
+    unit.lastRunAt = this.now;
     unit.hasError = false;
     this.setStatus(unit, 'running');
     this.emit(`start:${id}`);
     const runId = this.nextId++;
-    const run = { id, owner, attempt: 1, call: null, timeout: null, delay: null, joined: [] };
+    const run = { id, owner, attempt: 1, call: null, timeout: null, delay: null, asked: null, conditions: false, joined: [] };
     this.runs.set(runId, run);
     this.beginAttempt(runId);
     return true;
@@ -282,6 +360,10 @@ class Model {
     run.timeout = timeoutMs > 0 ? this.arm(this.now + timeoutMs, { kind: 'timeout', runId, call }) : null;
     run.call = call;
     run.delay = null;
+    // A delay function is asked, when the attempt starts, for the retry that would follow it.
+    const delay = this.cfg(unit, 'retryDelayMs');
+    run.asked = typeof delay === 'string' && run.attempt <= this.cfg(unit, 'maxRetries') ? askDelay(delay, run.attempt) : null;
+    run.conditions = this.wantsConditions(run);
     this.calls.set(call, runId);
     this.invocations.push({ call, id: run.id, attempt: run.attempt });
   }
@@ -297,18 +379,19 @@ class Model {
         const unit = this.units.get(inv.id);
         const b = unit.behavior;
         if (b.hang) this.hung.push(inv);
-        else outcomes.push([inv.call, inv.attempt > b.failFirst]);
+        else outcomes.push([inv.call, inv.attempt > b.failFirst, inv.attempt]);
       }
-      for (const [call, ok] of outcomes) this.complete(call, ok);
+      for (const [call, ok, result] of outcomes) this.complete(call, ok, result);
     }
   }
 
   /** An attempt settled. Attempts that no longer count (timed out, released, stopped) are ignored. */
-  complete(call, ok) {
+  complete(call, ok, result) {
     const runId = this.calls.get(call);
     if (runId === undefined) return;
     this.calls.delete(call);
     const run = this.runs.get(runId);
+    if (ok && run.conditions) this.evaluateConditions(run, result);
     this.cancel(run.timeout);
     run.timeout = null;
     if (ok) this.endRun(runId, { ok: true });
@@ -322,9 +405,10 @@ class Model {
       this.endRun(runId, { ok: false, code });
       return;
     }
-    const delay = this.cfg(unit, 'retryDelayMs');
+    const setting = this.cfg(unit, 'retryDelayMs');
+    const delay = typeof setting === 'string' ? (run.asked === null ? 0 : run.asked) : setting;
     run.call = null;
-    this.emit(`retry:${run.id}:${run.attempt}`);
+    this.emit(`retry:${run.id}:${run.attempt}:${delay}`);
     run.attempt += 1;
     if (delay > 0) run.delay = this.arm(this.now + delay, { kind: 'retry', runId });
     else this.beginAttempt(runId);
@@ -388,6 +472,7 @@ class Model {
   startProcessRun(id, ticket) {
     const unit = this.units.get(id);
     if (unit.status === 'paused') return false;
+    if (this.isGraph(unit)) return this.startGraphRun(id, ticket);
     const workers = unit.workers.filter((w) => this.units.has(w) && this.runnable(this.units.get(w)));
     const mode = unit.cfg.runMode || 'sequential';
     const p = {
@@ -442,6 +527,10 @@ class Model {
   processWorkerDone(prun, ok, worker) {
     const p = this.procs.get(prun);
     if (!p) return;
+    if (p.graph) {
+      this.graphWorkerDone(prun, ok, worker);
+      return;
+    }
     p.inFlight -= 1;
     // A failure stops a sequential or isolated run; parallel and batched runs complete.
     if (!ok && (p.mode === 'sequential' || p.mode === 'isolated')) p.failed = worker;
@@ -471,6 +560,154 @@ class Model {
       this.done(p.ticket, { code: 'ERR_WORKER_FAILED', unitId: p.failed });
     }
     this.checkStopDone();
+  }
+
+  // --- dependency graphs (SPEC §5) -----------------------------------------
+
+  /** A process runs as a graph when any of its registered workers declares dependencies. */
+  isGraph(unit) {
+    return unit.workers.some((w) => this.units.has(w) && this.units.get(w).dependsOn.length > 0);
+  }
+
+  startGraphRun(id, ticket) {
+    const unit = this.units.get(id);
+    // Every worker of the process is a node, a released one too (it cannot run).
+    const ids = unit.workers;
+    const live = (w) => this.units.has(w);
+    const nodes = ids.map((w) => ({ id: w, waitingOn: 0, dependents: [], state: 'pending' }));
+    const deps = ids.map(() => []);
+    ids.forEach((w, i) => {
+      if (!live(w)) return;
+      for (const d of this.units.get(w).dependsOn) {
+        // A dependency released since is not waited for.
+        const j = ids.indexOf(d.id);
+        if (j < 0 || !live(d.id)) continue;
+        deps[i].push(j);
+        nodes[j].dependents.push({ node: i, conditional: CONDITIONS[d.form] !== undefined });
+        nodes[i].waitingOn += 1;
+      }
+    });
+    const cycle = findCycle(deps);
+    if (cycle) {
+      // Rejected before anything runs, naming the first worker of the cycle.
+      this.done(ticket, { code: 'ERR_DEPENDENCY_CYCLE', unitId: ids[Math.min(...cycle)] });
+      return true;
+    }
+    const g = {
+      nodes,
+      ready: nodes.map((_, i) => i).filter((i) => nodes[i].waitingOn === 0),
+      running: 0,
+      conditions: new Map(),
+      failed: null,
+    };
+    unit.activeRuns += 1;
+    unit.hasError = false;
+    this.setStatus(unit, 'running');
+    this.emit(`start:${id}`);
+    this.emit(`milestone:unit:${id}:running`);
+    const prun = this.nextId++;
+    this.procs.set(prun, { id, ticket, graph: g, failed: null, waiting: null, joined: [] });
+    // Workers that cannot run (disabled, paused, released): passed over, their dependents skipped.
+    ids.forEach((w, i) => {
+      if (live(w) && this.runnable(this.units.get(w))) return;
+      nodes[i].state = 'skipped';
+      for (const d of nodes[i].dependents) this.graphSkip(g, d.node, 'dependency-skipped');
+    });
+    this.graphAdvance(prun);
+    return true;
+  }
+
+  /** Skips node `i` and everything downstream of it, a `skipped` event each (depth first). */
+  graphSkip(g, i, reason) {
+    const stack = [[i, reason]];
+    while (stack.length > 0) {
+      const [k, why] = stack.pop();
+      const node = g.nodes[k];
+      if (node.state !== 'pending') continue;
+      node.state = 'skipped';
+      for (const d of [...node.dependents].reverse()) stack.push([d.node, 'dependency-skipped']);
+      // A worker released during the run is skipped with the rest, without an event (it is no unit any more).
+      if (this.units.has(node.id)) this.emit(`skipped:${node.id}:${why}`);
+    }
+  }
+
+  /** Starts every ready node (the last ready first); ends the run when nothing runs any more. */
+  graphAdvance(prun) {
+    const p = this.procs.get(prun);
+    if (!p) return;
+    const g = p.graph;
+    while (g.ready.length > 0) {
+      const i = g.ready.pop();
+      const node = g.nodes[i];
+      if (node.state !== 'pending') continue;
+      node.state = 'running';
+      g.running += 1;
+      if (!this.startWorkerRun(node.id, { kind: 'process', prun })) {
+        // Disabled or paused since the run began: not announced itself, its dependents are.
+        g.running -= 1;
+        node.state = 'skipped';
+        for (const d of node.dependents) this.graphSkip(g, d.node, 'dependency-skipped');
+      }
+    }
+    if (g.running === 0 && this.procs.has(prun)) {
+      p.failed = g.failed;
+      this.finishProcess(prun);
+    }
+  }
+
+  graphWorkerDone(prun, ok, worker) {
+    const g = this.procs.get(prun).graph;
+    const i = g.nodes.findIndex((n) => n.id === worker);
+    if (i < 0 || g.nodes[i].state !== 'running') return;
+    g.running -= 1;
+    if (ok) {
+      g.nodes[i].state = 'done';
+      const skip = [];
+      for (const { node: d, conditional } of g.nodes[i].dependents) {
+        const dependent = g.nodes[d];
+        if (dependent.state !== 'pending') continue;
+        // A condition nobody reported counts as false.
+        if (!conditional || g.conditions.get(`${worker}>${dependent.id}`) === true) {
+          if (--dependent.waitingOn === 0) g.ready.push(d);
+        } else skip.push(d);
+      }
+      for (const d of skip) this.graphSkip(g, d, 'condition');
+    } else {
+      g.nodes[i].state = 'failed';
+      if (g.failed === null) g.failed = worker;
+      for (const d of g.nodes[i].dependents) this.graphSkip(g, d.node, 'dependency-failed');
+    }
+    this.graphAdvance(prun);
+  }
+
+  /** Whether a success of this attempt has conditions to evaluate: it is a graph node with a conditional dependent. */
+  wantsConditions(run) {
+    if (run.owner.kind !== 'process') return false;
+    const p = this.procs.get(run.owner.prun);
+    if (!p || !p.graph) return false;
+    const node = p.graph.nodes.find((n) => n.id === run.id);
+    return node !== undefined && node.dependents.some((d) => d.conditional);
+  }
+
+  /** The conditions on this worker's result, in the process's worker order, as JavaScript evaluates them. */
+  evaluateConditions(run, result) {
+    const unit = this.units.get(run.id);
+    const process = this.units.get(unit.parent);
+    if (!process) return;
+    const p = this.procs.get(run.owner.prun);
+    for (const w of process.specs) {
+      for (const d of w.dependsOn || []) {
+        if (d.id !== run.id || CONDITIONS[d.form] === undefined) continue;
+        this.condLog.push(`cond:${w.id}<-${run.id}`);
+        let holds = false;
+        try {
+          holds = Boolean(CONDITIONS[d.form](result));
+        } catch {
+          this.condLog.push(`thrown:${w.id}<-${run.id}`);
+        }
+        if (this.units.has(w.id) && p && p.graph) p.graph.conditions.set(`${run.id}>${w.id}`, holds);
+      }
+    }
   }
 
   // --- scheduling ---------------------------------------------------------
@@ -524,6 +761,41 @@ class Model {
       }
     }
     this.startWorkerRun(id, { kind: 'scheduled' });
+  }
+
+  /** runLoopOnce(): due interval workers (not running, never run or last run at least an interval ago), then the sweep. */
+  runLoopOnce(ticket) {
+    const group = { ticket, pending: 1 };
+    const due = this.order.filter((id) => {
+      const unit = this.units.get(id);
+      const ms = unit.cfg.intervalMs;
+      return (
+        unit.kind === 'worker' &&
+        unit.cfg.runOnInterval === true &&
+        this.runnable(unit) &&
+        unit.activeRuns === 0 &&
+        ms !== undefined &&
+        ms > 0 &&
+        (unit.lastRunAt === undefined || this.now - unit.lastRunAt >= ms)
+      );
+    });
+    for (const id of due) {
+      group.pending += 1;
+      if (!this.startWorkerRun(id, { kind: 'ticket', ticket: group })) group.pending -= 1;
+    }
+    for (const id of this.sweepable()) {
+      group.pending += 1;
+      if (!this.startProcessRun(id, group)) group.pending -= 1;
+    }
+    this.done(group);
+  }
+
+  /** The processes a sweep runs: idle, enabled, not running. */
+  sweepable() {
+    return this.order.filter((id) => {
+      const unit = this.units.get(id);
+      return unit.kind === 'process' && unit.enabled && unit.status === 'idle' && unit.activeRuns === 0;
+    });
   }
 
   fireSweep() {
@@ -643,9 +915,9 @@ class Model {
   /** A hung attempt is settled by the test. */
   settle(k, ok) {
     const [inv] = this.hung.splice(k, 1);
-    this.complete(inv.call, ok);
+    this.complete(inv.call, ok, 'settled');
     this.drain();
   }
 }
 
-module.exports = { Model };
+module.exports = { Model, DELAY_FNS, CONDITIONS };

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use super::{Engine, Owner, ProcRunId};
+use super::{Engine, Owner, ProcRunId, ProcessFailure};
 use crate::error::EngineError;
 use crate::event::{CallId, Event, SkipReason};
 use crate::unit::Slot;
@@ -48,7 +48,7 @@ pub(super) struct Graph {
     running: usize,
     /// Condition results reported by the host: (dependency, dependent).
     conditions: HashMap<(Slot, Slot), bool>,
-    pub(super) failed: Option<(Slot, String)>,
+    pub(super) failed: Option<ProcessFailure>,
 }
 
 impl Graph {
@@ -289,7 +289,7 @@ impl Engine {
             Err(message) => {
                 g.nodes[i].state = NodeState::Failed;
                 if g.failed.is_none() {
-                    g.failed = Some((worker, message));
+                    g.failed = Some(ProcessFailure::new(&self.registry, worker, message));
                 }
                 for (d, _) in dependents {
                     self.graph_skip(id, d, SkipReason::DependencyFailed);

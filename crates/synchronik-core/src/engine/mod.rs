@@ -134,6 +134,28 @@ struct WorkerRun {
     joined: Vec<Ticket>,
 }
 
+/// The worker that failed a process run. Its id is taken when it fails:
+/// the worker may be released before the run ends (a graph waits for its
+/// other branches), and the error still names it.
+#[derive(Debug)]
+pub(super) struct ProcessFailure {
+    worker: Slot,
+    worker_id: String,
+    message: String,
+}
+
+impl ProcessFailure {
+    fn new(registry: &Registry, worker: Slot, message: String) -> Self {
+        Self {
+            worker,
+            worker_id: registry
+                .get(worker)
+                .map_or_else(String::new, |u| u.id.clone()),
+            message,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct ProcessRun {
     slot: Slot,
@@ -146,7 +168,7 @@ struct ProcessRun {
     workers: Vec<Slot>,
     next: usize,
     in_flight: usize,
-    failed: Option<(Slot, String)>,
+    failed: Option<ProcessFailure>,
     started: Nanos,
     waiting: Option<TimerId>,
     /// Set when the process runs as a dependency graph.
@@ -543,6 +565,7 @@ impl Engine {
             if matches!(status, Status::Running | Status::Completed | Status::Error) {
                 self.emit(Event::Marked { unit: slot, status });
             }
+            self.pool_worker_changed(slot);
         }
         true
     }
@@ -604,6 +627,7 @@ impl Engine {
                 if self.set_enabled_slot(slot, enabled) {
                     self.emit(Event::Config { unit: slot });
                     self.reschedule(slot);
+                    self.pool_worker_changed(slot);
                 }
                 true
             }
@@ -677,6 +701,7 @@ impl Engine {
             None => self.emit(Event::Config { unit: slot }),
         }
         self.reschedule(slot);
+        self.pool_worker_changed(slot);
         true
     }
 
@@ -691,8 +716,11 @@ impl Engine {
                     .is_some_and(|u| u.status == Status::Paused)
             })
             .collect();
+        for slot in &slots {
+            self.set_status(*slot, Status::Idle, UpdateReason::StatusChange);
+        }
         for slot in slots {
-            self.set_status(slot, Status::Idle, UpdateReason::StatusChange);
+            self.pool_worker_changed(slot);
         }
     }
 
@@ -1246,7 +1274,7 @@ impl Engine {
         match outcome {
             Err(message) => {
                 if matches!(p.mode, RunMode::Sequential | RunMode::Isolated) {
-                    p.failed = Some((worker, message));
+                    p.failed = Some(ProcessFailure::new(&self.registry, worker, message));
                 }
             }
             Ok(()) => {
@@ -1303,13 +1331,14 @@ impl Engine {
                 });
                 self.process_done(p.ticket, p.joined, None);
             }
-            Some((worker, message)) => {
+            Some(ProcessFailure {
+                worker,
+                worker_id,
+                message,
+            }) => {
                 let error = EngineError::WorkerFailed {
                     process: unit.id.clone(),
-                    worker: self
-                        .registry
-                        .get(worker)
-                        .map_or_else(String::new, |w| w.id.clone()),
+                    worker: worker_id,
                     message,
                 };
                 if let Some(u) = self.registry.get_mut(slot) {

@@ -299,6 +299,14 @@ impl Engine {
         removed
     }
 
+    /// A unit's status or enabled flag changed by a call (not by a run): a
+    /// pool worker that may run again takes what waits in its pool's queue.
+    pub(super) fn pool_worker_changed(&mut self, slot: Slot) {
+        if let Some(&pool) = self.pools.of_worker.get(&slot) {
+            self.pool_dispatch(pool);
+        }
+    }
+
     /// Forgets a released pool worker.
     pub(super) fn pool_forget_worker(&mut self, slot: Slot) {
         if let Some(pool) = self.pools.of_worker.remove(&slot) {

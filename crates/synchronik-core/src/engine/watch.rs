@@ -92,6 +92,7 @@ impl Engine {
             for slot in due {
                 self.set_status(slot, Status::Idle, UpdateReason::StatusChange);
                 self.emit(Event::Unpaused { unit: slot });
+                self.pool_worker_changed(slot);
             }
         }
         if let Some(after) = self.options.release_idle_after_ms.map(ms_to_nanos) {
