@@ -957,6 +957,10 @@ class SynchronikManager extends EventEmitter {
    */
   _register(unit, attach) {
     const kind = v.validateUnit('registerUnit', unit, (id) => this._slot(id) >= 0);
+    if (attach === null) {
+      this._refusePoolWorkerId(unit.id, 'unit.id');
+      if (kind === 'process') unit.workers.forEach((w, k) => this._refusePoolWorkerId(w.id, `unit.workers[${k}].id`));
+    }
     // The runs in flight of an object being replaced end on it, with
     // ERR_RELEASED, before the new object takes its place.
     this._endRunsOfReplaced(unit.id);
@@ -981,6 +985,20 @@ class SynchronikManager extends EventEmitter {
     if (this._sqlite) this._sqlite.registered(unit, kind);
     this._sync();
     return unit;
+  }
+
+  /**
+   * A unit of the user's cannot replace a pool worker: the worker belongs
+   * to its pool, which holds the object and dispatches tasks to it.
+   */
+  _refusePoolWorkerId(id, field) {
+    const slot = this._slot(id);
+    if (slot < 0 || !this._native.isPoolWorker(slot)) return;
+    let owner = '?';
+    for (const pool of this._pools.values()) if (pool._workers.some((w) => w.id === id)) owner = pool.name;
+    throw new TypeError(
+      `registerUnit: ${field} must not be the id of a pool worker; pool workers belong to their pool (got "${id}", a worker of pool "${owner}")`,
+    );
   }
 
   _endRunsOfReplaced(id) {

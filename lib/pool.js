@@ -178,7 +178,10 @@ class WorkerPool {
   /** Adds pool workers until there are `size`. */
   _grow(size) {
     while (this._workers.length < size) {
-      const k = this._nextWorker++;
+      // An id the user's own unit has stays the user's: the pool worker
+      // takes the next free number instead of replacing that unit.
+      let k = this._nextWorker++;
+      while (this._m._slot(this._workerId(k)) >= 0) k = this._nextWorker++;
       // Pool workers run tasks, not a `run` of their own; a task bounds its
       // own time through its signal, so they have no timeout.
       const worker = {
