@@ -934,9 +934,13 @@ export type NewTask<TPayload = any> =
 
 /** What {@link WorkerManager.updateTask} can change on a queued task. */
 export interface TaskUpdate<TPayload = any> {
-  /** A new function to run. */
+  /** A new function to run (a task added with `execute` only; a TypeError for one that names a handler). */
   execute?: TaskFunction<TPayload>;
-  /** A new handler name to run. */
+  /**
+   * A new handler name to run (a task that names a handler only; a TypeError
+   * for one added with `execute`). The task waits (`waiting-handler`) until
+   * that handler is defined; with a SQLite store the stored task names it too.
+   */
   handler?: string;
   /** A new payload. */
   payload?: TPayload;

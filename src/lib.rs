@@ -870,6 +870,15 @@ impl NativeEngine {
             .with(|e| e.pool_reprioritize(pool, &name, priority))
     }
 
+    /// Gives the pending task `name`, which names a handler, a new one;
+    /// false when there is no such task.
+    #[napi(catch_unwind)]
+    pub fn pool_set_task_handler(&self, pool: u32, name: String, handler: String) -> bool {
+        self.runtime
+            .with(|e| e.pool_set_task_handler(pool, &name, &handler))
+            .is_some()
+    }
+
     /// Names of the pending tasks in run order.
     #[napi(catch_unwind)]
     pub fn pool_pending(&self, pool: u32) -> Vec<String> {

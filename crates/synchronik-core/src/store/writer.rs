@@ -40,7 +40,8 @@ pub(super) struct Batch {
     units: HashMap<String, UnitChange>,
     tasks: HashMap<String, TaskChange>,
     /// Applied after `tasks`: (key, payload, priority).
-    patches: Vec<(String, Option<String>, Option<f64>)>,
+    /// Task changes in order: key, payload, priority, handler.
+    patches: Vec<(String, Option<String>, Option<f64>, Option<String>)>,
     history: Vec<HistoryRow>,
 }
 
@@ -83,7 +84,8 @@ impl Batch {
                 key,
                 payload,
                 priority,
-            } => self.patches.push((key, payload, priority)),
+                handler,
+            } => self.patches.push((key, payload, priority, handler)),
             Op::History(row) => self.history.push(row),
             Op::Flush(_) | Op::Query(_) | Op::Shutdown => {}
         }
@@ -206,12 +208,12 @@ impl Batch {
                     TaskChange::Gone => {}
                 }
             }
-            for (key, payload, priority) in &self.patches {
+            for (key, payload, priority, handler) in &self.patches {
                 tx.prepare_cached(
                     "UPDATE tasks SET payload = CASE WHEN ?2 THEN ?3 ELSE payload END,
-                        priority = COALESCE(?4, priority) WHERE key = ?1",
+                        priority = COALESCE(?4, priority), handler = COALESCE(?5, handler) WHERE key = ?1",
                 )?
-                .execute(params![key, payload.is_some(), payload, priority])?;
+                .execute(params![key, payload.is_some(), payload, priority, handler])?;
             }
             if !self.history.is_empty() {
                 let mut stmt = tx.prepare_cached(
