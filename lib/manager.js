@@ -209,9 +209,7 @@ class SynchronikManager extends EventEmitter {
     positive('statsEmissionIntervalMs');
     positive('autoUnpauseMs');
     positive('releaseIdleAfterMs');
-    if (options.clock !== undefined && options.clock !== 'system' && options.clock !== 'manual') {
-      throw v.fail('createSynchronikManager', 'options.clock', "one of 'system', 'manual'", options.clock);
-    }
+    const clock = parseClockOption(options.clock);
     const storage = options.storage !== undefined ? parseStorageOption(options.storage) : null;
     this.options = { loopInterval: 1000, watcherInterval: 60000, ...options };
 
@@ -252,7 +250,7 @@ class SynchronikManager extends EventEmitter {
     this._liveness = new Float64Array(new SharedArrayBuffer(16));
     // Set on the engine only while the manager is started or has work in
     // flight (see _updateKeepAlive), so a stopped manager holds no handle.
-    this._wakeUp = options.clock === 'manual' ? null : wakeUpOf(new WeakRef(this));
+    this._wakeUp = clock.manual ? null : wakeUpOf(new WeakRef(this));
     /** Set when close() is called: from then on every call but lookups is refused. */
     this._closed = false;
     this._closing = null;
@@ -261,7 +259,8 @@ class SynchronikManager extends EventEmitter {
     this._wakeDropQueued = false;
     this._native = new NativeEngine(
       {
-        manualClock: options.clock === 'manual',
+        manualClock: clock.manual,
+        manualStartMs: clock.startMs,
         loopIntervalMs: this.options.loopInterval,
         watcherIntervalMs: this.options.watcherInterval,
         stallThresholdMs: options.stallThresholdMs,
@@ -282,7 +281,7 @@ class SynchronikManager extends EventEmitter {
     /** Pools by name, and the pool of each unfinished task by task id. */
     this._pools = new Map();
     this._tasks = new IdTable();
-    if (options.clock === 'manual') this.clock = new ManualClock(this);
+    if (clock.manual) this.clock = new ManualClock(this, clock.startMs);
     this._flush = () => this._flushOutcomes();
     /** The SQLite store (options.storage), opened now so that a bad file fails here. */
     this._sqlite = null;
@@ -1560,6 +1559,48 @@ class SynchronikManager extends EventEmitter {
   }
 }
 
+/** The forms of an ISO 8601 date that `Date.parse` reads: `2024-03-01`, `2024-03-01T12:00:00.000Z`, … */
+const ISO_DATE = /^(?:[+-]\d{6}|\d{4})(?:-\d{2}(?:-\d{2})?)?(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * Validates `options.clock`: `'system'` (default), `'manual'`, or
+ * `{ manual: true, now?: Date | ISO string | epoch ms }` for a manual clock
+ * that starts at a given instant. Returns `{ manual, startMs }`.
+ */
+function parseClockOption(clock) {
+  const method = 'createSynchronikManager';
+  if (clock === undefined || clock === 'system') return { manual: false, startMs: undefined };
+  if (clock === 'manual') return { manual: true, startMs: undefined };
+  if (!v.isObject(clock)) {
+    throw v.fail(method, 'options.clock', "one of 'system', 'manual' or an object { manual: true, now? }", clock);
+  }
+  v.refuseUnknownKeys(method, 'options.clock', clock, ['manual', 'now']);
+  if (clock.manual !== true) {
+    throw v.fail(method, 'options.clock.manual', 'true (only the manual clock can start at a given instant)', clock.manual);
+  }
+  if (clock.now === undefined) return { manual: true, startMs: undefined };
+  const now = clock.now;
+  let ms = NaN;
+  let got;
+  if (now instanceof Date) {
+    ms = now.getTime();
+    got = 'an invalid Date';
+  } else if (typeof now === 'string') {
+    if (ISO_DATE.test(now)) ms = Date.parse(now);
+    got = describe(now, true);
+  } else if (typeof now === 'number') {
+    // The range of a Date: ±8.64e15 ms around the epoch.
+    ms = new Date(now).getTime();
+    got = describe(now, true);
+  } else {
+    got = describe(now);
+  }
+  if (Number.isNaN(ms)) {
+    throw new TypeError(`${method}: options.clock.now must be a Date, an ISO date string or epoch milliseconds (got ${got})`);
+  }
+  return { manual: true, startMs: ms };
+}
+
 /** Validates the options of stop() and close(); returns `timeoutMs`. */
 function stopTimeout(method, options) {
   if (options !== undefined && !v.isObject(options)) throw v.fail(method, 'options', 'an object', options);
@@ -1571,21 +1612,27 @@ function stopTimeout(method, options) {
 }
 
 /**
- * The manual clock of a manager created with `clock: 'manual'`: time moves
+ * The manual clock of a manager created with `clock: 'manual'` (or
+ * `clock: { manual: true, now }`): time moves
  * only through `advance` and `runUntilIdle`, and every engine timer reads it.
  */
 class ManualClock {
-  constructor(manager) {
+  constructor(manager, startMs) {
     this._m = manager;
+    /** The instant the clock started at (epoch ms), 0 when none was given. */
+    this._start = startMs === undefined ? 0 : startMs;
   }
 
   [util.inspect.custom](depth, options) {
     return `ManualClock { now: ${options.stylize(String(this.now()), 'number')} }`;
   }
 
-  /** The clock's time in ms (0 when the manager was created). */
+  /**
+   * The clock's time in ms: 0 when the manager was created, or the instant
+   * given as `clock.now` (epoch ms), plus the time advanced since.
+   */
   now() {
-    return this._m._native.now();
+    return this._start + this._m._native.now();
   }
 
   /**

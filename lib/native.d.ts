@@ -283,6 +283,11 @@ export interface JsEngineOptions {
    * @default false
    */
   manualClock?: boolean
+  /**
+   * Manual clock only: the wall time (ms since the Unix epoch) the clock
+   * starts at. @default the machine's time now
+   */
+  manualStartMs?: number
   /** Period of the sweep of idle processes. @default 1000 */
   loopIntervalMs?: number
   /** Period of the watcher's scans. @default 60000 */

@@ -470,6 +470,7 @@ impl NativeEngine {
     pub fn new(env: Env, options: Option<JsEngineOptions>) -> Result<Self> {
         let options = options.unwrap_or(JsEngineOptions {
             manual_clock: None,
+            manual_start_ms: None,
             loop_interval_ms: None,
             watcher_interval_ms: None,
             stall_threshold_ms: None,
@@ -507,7 +508,10 @@ impl NativeEngine {
             wake: Mutex::new(None),
         });
         let clock = if manual {
-            ClockChoice::Manual(Arc::new(ManualClock::new()))
+            ClockChoice::Manual(Arc::new(match options.manual_start_ms {
+                Some(ms) if ms.is_finite() => ManualClock::starting_at(ms),
+                _ => ManualClock::new(),
+            }))
         } else {
             ClockChoice::System(Arc::new(SystemClock::new()))
         };
