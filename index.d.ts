@@ -401,7 +401,9 @@ export interface ListenerErrorEvent {
   /**
    * The event being delivered; `{ type: <hook name>, unitId }` for a hook;
    * `{ type: 'retryDelayMs', unitId }` for a `retryDelayMs` function (or its getter);
-   * `{ type: 'condition', unitId, dependency }` for a {@link Dependency.condition}.
+   * `{ type: 'condition', unitId, dependency }` for a {@link Dependency.condition};
+   * `{ type: 'mirror', unitId, field }` when the unit object refused a field the
+   * engine writes back onto it (a setter that throws).
    */
   event: { readonly type?: string; readonly unitId?: string; readonly [key: string]: unknown };
 }

@@ -217,6 +217,8 @@ class SynchronikManager extends EventEmitter {
     this._units = [];
     /** 'worker' | 'process' by slot. */
     this._kinds = [];
+    /** The last error of each slot's unit, as the engine reported it (what `error` events carry). */
+    this._errors = [];
     /** Attempts in flight: call id → { slot, controller, ok, value }. */
     this._calls = new IdTable();
     /** Pending run requests: ticket → { resolve, reject }. */
@@ -375,7 +377,7 @@ class SynchronikManager extends EventEmitter {
         const unit = this._units[o[i + 1]];
         if (!unit) return;
         const current = STATUSES[o[i + 3]];
-        unit.status = current;
+        this._mirror(unit, 'status', current);
         if (this._wants('updated')) {
           this._updated(unit, REASONS[o[i + 4]], STATUSES[o[i + 2]], current);
         }
@@ -388,13 +390,13 @@ class SynchronikManager extends EventEmitter {
       }
       case ops.ENABLED: {
         const unit = this._units[o[i + 1]];
-        if (unit) unit.enabled = o[i + 2] === 1;
+        if (unit) this._mirror(unit, 'enabled', o[i + 2] === 1);
         return;
       }
       case ops.PARENT: {
         const unit = this._units[o[i + 1]];
         const proc = this._units[o[i + 2]];
-        if (unit && proc) unit.processId = proc.id;
+        if (unit && proc) this._mirror(unit, 'processId', proc.id);
         return;
       }
       case ops.RELEASED: {
@@ -402,6 +404,7 @@ class SynchronikManager extends EventEmitter {
         if (unit && this._slots.get(unit.id) === o[i + 1]) this._slots.delete(unit.id);
         this._units[o[i + 1]] = undefined;
         this._kinds[o[i + 1]] = undefined;
+        this._errors[o[i + 1]] = undefined;
         return;
       }
       case ops.LAST_RUN: {
@@ -409,8 +412,9 @@ class SynchronikManager extends EventEmitter {
         // earlier run no longer describes the unit (as in 2.3).
         const unit = this._units[o[i + 1]];
         if (!unit) return;
-        unit.lastRun = new Date(o[i + 2]);
-        if (unit.error !== undefined) unit.error = undefined;
+        this._errors[o[i + 1]] = undefined;
+        this._mirror(unit, 'lastRun', new Date(o[i + 2]));
+        if (this._field(unit, 'error') !== undefined) this._mirror(unit, 'error', undefined);
         return;
       }
       case ops.STARTED: {
@@ -423,13 +427,17 @@ class SynchronikManager extends EventEmitter {
       case ops.STATS: {
         const unit = this._units[o[i + 1]];
         if (!unit) return;
-        const meta = ensureMeta(unit);
-        const durationMs = o[i + 2];
-        meta.runCount = o[i + 3];
-        meta.executionTimesMs.push(durationMs);
-        if (meta.executionTimesMs.length > EXECUTION_TIMES_KEPT) meta.executionTimesMs.shift();
-        meta.averageExecutionTimeMs = o[i + 4];
-        meta.lastDurationMs = durationMs;
+        try {
+          const meta = ensureMeta(unit);
+          const durationMs = o[i + 2];
+          meta.runCount = o[i + 3];
+          meta.executionTimesMs.push(durationMs);
+          if (meta.executionTimesMs.length > EXECUTION_TIMES_KEPT) meta.executionTimesMs.shift();
+          meta.averageExecutionTimeMs = o[i + 4];
+          meta.lastDurationMs = durationMs;
+        } catch (e) {
+          this._mirrorFailed(unit, 'meta', e);
+        }
         return;
       }
       case ops.COMPLETED: {
@@ -453,8 +461,9 @@ class SynchronikManager extends EventEmitter {
           this._deliver('start', { type: 'start', unitId: unit.id });
         } else if (status === 'completed' && this._wants('complete')) {
           this._deliver('complete', { type: 'complete', unitId: unit.id, result: undefined, durationMs: 0 });
-        } else if (status === 'error' && isError(unit.error) && this._wants('error')) {
-          this._deliver('error', { type: 'error', unitId: unit.id, error: unit.error });
+        } else if (status === 'error' && this._wants('error')) {
+          const error = this._field(unit, 'error');
+          if (isError(error)) this._deliver('error', { type: 'error', unitId: unit.id, error });
         }
         return;
       }
@@ -463,13 +472,18 @@ class SynchronikManager extends EventEmitter {
         const message = this._str(o[i + 3]);
         if (!unit) return;
         const culprit = o[i + 4] >= 0 ? this._units[o[i + 4]] : undefined;
-        unit.error = this._failure(o[i + 2], message, unit, culprit);
+        const error = this._failure(o[i + 2], message, unit, culprit);
+        // Kept here too: the `error` event and onError carry it even when
+        // the unit's object refuses it.
+        this._errors[o[i + 1]] = error;
+        this._mirror(unit, 'error', error);
         return;
       }
       case ops.FAILED: {
         const unit = this._units[o[i + 1]];
         if (!unit) return;
-        const error = unit.error;
+        const kept = this._errors[o[i + 1]];
+        const error = kept !== undefined ? kept : this._field(unit, 'error');
         this._hook(unit, 'onError', error);
         if (this._wants('error')) this._deliver('error', { type: 'error', unitId: unit.id, error });
         return;
@@ -558,9 +572,10 @@ class SynchronikManager extends EventEmitter {
         this._tickets.delete(o[i + 1]);
         if (o[i + 2] === 0 || ticket.settleOnly) return ticket.resolve();
         const worker = o[i + 4] >= 0 ? this._units[o[i + 4]] : undefined;
+        const kept = worker ? this._errors[o[i + 4]] : undefined;
         ticket.reject(
           new SynchronikError(message, ENGINE_CODES[o[i + 2]], {
-            cause: worker ? worker.error : undefined,
+            cause: kept !== undefined ? kept : worker ? this._field(worker, 'error') : undefined,
             unitId: worker ? worker.id : undefined,
           }),
         );
@@ -579,10 +594,47 @@ class SynchronikManager extends EventEmitter {
       return new SynchronikError(message, 'ERR_RUN_FAILED', { unitId: unit.id });
     }
     const code = ENGINE_CODES[-reference] || 'ERR_RUN_FAILED';
+    const cause = culprit ? this._field(culprit, 'error') : undefined;
     return new SynchronikError(message, code, {
       unitId: culprit ? culprit.id : unit.id,
-      ...(culprit && culprit.error !== undefined ? { cause: culprit.error } : {}),
+      ...(cause !== undefined ? { cause } : {}),
     });
+  }
+
+  /**
+   * Writes an engine-owned field onto the user's object. The object is the
+   * engine's mirror, but it is the user's: a setter that throws (or a field
+   * made read-only after registration) is reported like a throwing
+   * listener, never thrown into the bridge. Returns whether it was written.
+   */
+  _mirror(unit, field, value) {
+    try {
+      unit[field] = value;
+      return true;
+    } catch (e) {
+      this._mirrorFailed(unit, field, e);
+      return false;
+    }
+  }
+
+  _mirrorFailed(unit, field, error) {
+    let unitId;
+    try {
+      unitId = unit.id;
+    } catch {
+      unitId = '?';
+    }
+    this._reportListenerError(error, { type: 'mirror', unitId, field });
+  }
+
+  /** Reads a field of the user's object; a getter that throws is reported and reads as undefined. */
+  _field(unit, field) {
+    try {
+      return unit[field];
+    } catch (e) {
+      this._mirrorFailed(unit, field, e);
+      return undefined;
+    }
   }
 
   _startAttempt(callId, slot, attempt, flags, task) {
@@ -1009,9 +1061,14 @@ class SynchronikManager extends EventEmitter {
     this._units[slot] = unit;
     this._slots.set(unit.id, slot);
     this._kinds[slot] = kind;
-    if (unit.status === undefined) unit.status = 'idle';
-    if (unit.enabled === undefined) unit.enabled = true;
-    ensureMeta(unit);
+    this._errors[slot] = undefined;
+    if (this._field(unit, 'status') === undefined) this._mirror(unit, 'status', 'idle');
+    if (this._field(unit, 'enabled') === undefined) this._mirror(unit, 'enabled', true);
+    try {
+      ensureMeta(unit);
+    } catch (e) {
+      this._mirrorFailed(unit, 'meta', e);
+    }
   }
 
   /** Removes a unit; a running one has its signal aborted. Unknown ids are ignored. */
