@@ -401,7 +401,9 @@ export interface ListenerErrorEvent {
   /**
    * The event being delivered; `{ type: <hook name>, unitId }` for a hook;
    * `{ type: 'retryDelayMs', unitId }` for a `retryDelayMs` function (or its getter);
-   * `{ type: 'condition', unitId, dependency }` for a {@link Dependency.condition}.
+   * `{ type: 'condition', unitId, dependency }` for a {@link Dependency.condition};
+   * `{ type: 'mirror', unitId, field }` when the unit object refused a field the
+   * engine writes back onto it (a setter that throws).
    */
   event: { readonly type?: string; readonly unitId?: string; readonly [key: string]: unknown };
 }
@@ -445,8 +447,9 @@ export interface ManagerOptions {
   /**
    * `'manual'`: every engine timer reads a clock that moves only through
    * `manager.clock.advance()` / `runUntilIdle()` — for tests. Default `'system'`.
+   * `{ manual: true, now }` starts that clock at the instant `now`.
    */
-  clock?: 'system' | 'manual';
+  clock?: 'system' | 'manual' | ManualClockOptions;
   /**
    * Durable state in an embedded SQLite database, opened when the manager is
    * created (a file that is not a valid database, or a path that cannot be
@@ -528,12 +531,22 @@ export interface StopOptions {
 }
 
 /**
+ * A manual clock that starts at a given instant: `clock.now()` is `now` in
+ * epoch ms, and `lastRun` and history times follow from it.
+ */
+export interface ManualClockOptions {
+  manual: true;
+  /** The instant the clock starts at: a Date, an ISO date string or epoch ms. Default: 0 (`lastRun` then follows the machine's time at creation). */
+  now?: Date | string | number;
+}
+
+/**
  * The clock of a manager created with `clock: 'manual'`. Every engine timer —
  * intervals, retry delays, timeouts, isolation delays, sweeps, watcher scans,
  * stop deadlines — reads it.
  */
 export interface ManualClock {
-  /** The clock's time in ms; 0 when the manager was created. */
+  /** The clock's time in ms; 0 when the manager was created, or the epoch ms of `clock.now` when one was given. */
   now(): number;
   /**
    * Moves time forward by `ms`, firing every timer due on the way in time
@@ -746,7 +759,7 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    */
   stop(options?: StopOptions): Promise<void>;
 
-  /** The manual clock; present when the manager was created with `clock: 'manual'`. */
+  /** The manual clock; present when the manager was created with `clock: 'manual'` (or `{ manual: true }`). */
   readonly clock?: ManualClock;
 
   // --- Events --------------------------------------------------------------------
@@ -844,7 +857,7 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
  * await manager.runWorkerById('hello');
  */
 export function createSynchronikManager(
-  options: ManagerOptions & { clock: 'manual' },
+  options: ManagerOptions & { clock: 'manual' | ManualClockOptions },
 ): SynchronikManager & { readonly clock: ManualClock };
 export function createSynchronikManager(options?: ManagerOptions): SynchronikManager;
 
@@ -934,9 +947,13 @@ export type NewTask<TPayload = any> =
 
 /** What {@link WorkerManager.updateTask} can change on a queued task. */
 export interface TaskUpdate<TPayload = any> {
-  /** A new function to run. */
+  /** A new function to run (a task added with `execute` only; a TypeError for one that names a handler). */
   execute?: TaskFunction<TPayload>;
-  /** A new handler name to run. */
+  /**
+   * A new handler name to run (a task that names a handler only; a TypeError
+   * for one added with `execute`). The task waits (`waiting-handler`) until
+   * that handler is defined; with a SQLite store the stored task names it too.
+   */
   handler?: string;
   /** A new payload. */
   payload?: TPayload;

@@ -209,9 +209,7 @@ class SynchronikManager extends EventEmitter {
     positive('statsEmissionIntervalMs');
     positive('autoUnpauseMs');
     positive('releaseIdleAfterMs');
-    if (options.clock !== undefined && options.clock !== 'system' && options.clock !== 'manual') {
-      throw v.fail('createSynchronikManager', 'options.clock', "one of 'system', 'manual'", options.clock);
-    }
+    const clock = parseClockOption(options.clock);
     const storage = options.storage !== undefined ? parseStorageOption(options.storage) : null;
     this.options = { loopInterval: 1000, watcherInterval: 60000, ...options };
 
@@ -219,6 +217,8 @@ class SynchronikManager extends EventEmitter {
     this._units = [];
     /** 'worker' | 'process' by slot. */
     this._kinds = [];
+    /** The last error of each slot's unit, as the engine reported it (what `error` events carry). */
+    this._errors = [];
     /** Attempts in flight: call id → { slot, controller, ok, value }. */
     this._calls = new IdTable();
     /** Pending run requests: ticket → { resolve, reject }. */
@@ -252,7 +252,7 @@ class SynchronikManager extends EventEmitter {
     this._liveness = new Float64Array(new SharedArrayBuffer(16));
     // Set on the engine only while the manager is started or has work in
     // flight (see _updateKeepAlive), so a stopped manager holds no handle.
-    this._wakeUp = options.clock === 'manual' ? null : wakeUpOf(new WeakRef(this));
+    this._wakeUp = clock.manual ? null : wakeUpOf(new WeakRef(this));
     /** Set when close() is called: from then on every call but lookups is refused. */
     this._closed = false;
     this._closing = null;
@@ -261,7 +261,8 @@ class SynchronikManager extends EventEmitter {
     this._wakeDropQueued = false;
     this._native = new NativeEngine(
       {
-        manualClock: options.clock === 'manual',
+        manualClock: clock.manual,
+        manualStartMs: clock.startMs,
         loopIntervalMs: this.options.loopInterval,
         watcherIntervalMs: this.options.watcherInterval,
         stallThresholdMs: options.stallThresholdMs,
@@ -282,7 +283,7 @@ class SynchronikManager extends EventEmitter {
     /** Pools by name, and the pool of each unfinished task by task id. */
     this._pools = new Map();
     this._tasks = new IdTable();
-    if (options.clock === 'manual') this.clock = new ManualClock(this);
+    if (clock.manual) this.clock = new ManualClock(this, clock.startMs);
     this._flush = () => this._flushOutcomes();
     /** The SQLite store (options.storage), opened now so that a bad file fails here. */
     this._sqlite = null;
@@ -376,7 +377,7 @@ class SynchronikManager extends EventEmitter {
         const unit = this._units[o[i + 1]];
         if (!unit) return;
         const current = STATUSES[o[i + 3]];
-        unit.status = current;
+        this._mirror(unit, 'status', current);
         if (this._wants('updated')) {
           this._updated(unit, REASONS[o[i + 4]], STATUSES[o[i + 2]], current);
         }
@@ -389,13 +390,13 @@ class SynchronikManager extends EventEmitter {
       }
       case ops.ENABLED: {
         const unit = this._units[o[i + 1]];
-        if (unit) unit.enabled = o[i + 2] === 1;
+        if (unit) this._mirror(unit, 'enabled', o[i + 2] === 1);
         return;
       }
       case ops.PARENT: {
         const unit = this._units[o[i + 1]];
         const proc = this._units[o[i + 2]];
-        if (unit && proc) unit.processId = proc.id;
+        if (unit && proc) this._mirror(unit, 'processId', proc.id);
         return;
       }
       case ops.RELEASED: {
@@ -403,6 +404,7 @@ class SynchronikManager extends EventEmitter {
         if (unit && this._slots.get(unit.id) === o[i + 1]) this._slots.delete(unit.id);
         this._units[o[i + 1]] = undefined;
         this._kinds[o[i + 1]] = undefined;
+        this._errors[o[i + 1]] = undefined;
         return;
       }
       case ops.LAST_RUN: {
@@ -410,8 +412,9 @@ class SynchronikManager extends EventEmitter {
         // earlier run no longer describes the unit (as in 2.3).
         const unit = this._units[o[i + 1]];
         if (!unit) return;
-        unit.lastRun = new Date(o[i + 2]);
-        if (unit.error !== undefined) unit.error = undefined;
+        this._errors[o[i + 1]] = undefined;
+        this._mirror(unit, 'lastRun', new Date(o[i + 2]));
+        if (this._field(unit, 'error') !== undefined) this._mirror(unit, 'error', undefined);
         return;
       }
       case ops.STARTED: {
@@ -424,13 +427,17 @@ class SynchronikManager extends EventEmitter {
       case ops.STATS: {
         const unit = this._units[o[i + 1]];
         if (!unit) return;
-        const meta = ensureMeta(unit);
-        const durationMs = o[i + 2];
-        meta.runCount = o[i + 3];
-        meta.executionTimesMs.push(durationMs);
-        if (meta.executionTimesMs.length > EXECUTION_TIMES_KEPT) meta.executionTimesMs.shift();
-        meta.averageExecutionTimeMs = o[i + 4];
-        meta.lastDurationMs = durationMs;
+        try {
+          const meta = ensureMeta(unit);
+          const durationMs = o[i + 2];
+          meta.runCount = o[i + 3];
+          meta.executionTimesMs.push(durationMs);
+          if (meta.executionTimesMs.length > EXECUTION_TIMES_KEPT) meta.executionTimesMs.shift();
+          meta.averageExecutionTimeMs = o[i + 4];
+          meta.lastDurationMs = durationMs;
+        } catch (e) {
+          this._mirrorFailed(unit, 'meta', e);
+        }
         return;
       }
       case ops.COMPLETED: {
@@ -454,8 +461,9 @@ class SynchronikManager extends EventEmitter {
           this._deliver('start', { type: 'start', unitId: unit.id });
         } else if (status === 'completed' && this._wants('complete')) {
           this._deliver('complete', { type: 'complete', unitId: unit.id, result: undefined, durationMs: 0 });
-        } else if (status === 'error' && isError(unit.error) && this._wants('error')) {
-          this._deliver('error', { type: 'error', unitId: unit.id, error: unit.error });
+        } else if (status === 'error' && this._wants('error')) {
+          const error = this._field(unit, 'error');
+          if (isError(error)) this._deliver('error', { type: 'error', unitId: unit.id, error });
         }
         return;
       }
@@ -464,13 +472,18 @@ class SynchronikManager extends EventEmitter {
         const message = this._str(o[i + 3]);
         if (!unit) return;
         const culprit = o[i + 4] >= 0 ? this._units[o[i + 4]] : undefined;
-        unit.error = this._failure(o[i + 2], message, unit, culprit);
+        const error = this._failure(o[i + 2], message, unit, culprit);
+        // Kept here too: the `error` event and onError carry it even when
+        // the unit's object refuses it.
+        this._errors[o[i + 1]] = error;
+        this._mirror(unit, 'error', error);
         return;
       }
       case ops.FAILED: {
         const unit = this._units[o[i + 1]];
         if (!unit) return;
-        const error = unit.error;
+        const kept = this._errors[o[i + 1]];
+        const error = kept !== undefined ? kept : this._field(unit, 'error');
         this._hook(unit, 'onError', error);
         if (this._wants('error')) this._deliver('error', { type: 'error', unitId: unit.id, error });
         return;
@@ -560,9 +573,10 @@ class SynchronikManager extends EventEmitter {
         this._tickets.delete(o[i + 1]);
         if (o[i + 2] === 0 || ticket.settleOnly) return ticket.resolve();
         const worker = o[i + 4] >= 0 ? this._units[o[i + 4]] : undefined;
+        const kept = worker ? this._errors[o[i + 4]] : undefined;
         ticket.reject(
           new SynchronikError(message, ENGINE_CODES[o[i + 2]], {
-            cause: worker ? worker.error : undefined,
+            cause: kept !== undefined ? kept : worker ? this._field(worker, 'error') : undefined,
             // By id: a worker released before the run ended has no object any more.
             unitId: worker ? worker.id : unitId || undefined,
           }),
@@ -582,10 +596,47 @@ class SynchronikManager extends EventEmitter {
       return new SynchronikError(message, 'ERR_RUN_FAILED', { unitId: unit.id });
     }
     const code = ENGINE_CODES[-reference] || 'ERR_RUN_FAILED';
+    const cause = culprit ? this._field(culprit, 'error') : undefined;
     return new SynchronikError(message, code, {
       unitId: culprit ? culprit.id : unit.id,
-      ...(culprit && culprit.error !== undefined ? { cause: culprit.error } : {}),
+      ...(cause !== undefined ? { cause } : {}),
     });
+  }
+
+  /**
+   * Writes an engine-owned field onto the user's object. The object is the
+   * engine's mirror, but it is the user's: a setter that throws (or a field
+   * made read-only after registration) is reported like a throwing
+   * listener, never thrown into the bridge. Returns whether it was written.
+   */
+  _mirror(unit, field, value) {
+    try {
+      unit[field] = value;
+      return true;
+    } catch (e) {
+      this._mirrorFailed(unit, field, e);
+      return false;
+    }
+  }
+
+  _mirrorFailed(unit, field, error) {
+    let unitId;
+    try {
+      unitId = unit.id;
+    } catch {
+      unitId = '?';
+    }
+    this._reportListenerError(error, { type: 'mirror', unitId, field });
+  }
+
+  /** Reads a field of the user's object; a getter that throws is reported and reads as undefined. */
+  _field(unit, field) {
+    try {
+      return unit[field];
+    } catch (e) {
+      this._mirrorFailed(unit, field, e);
+      return undefined;
+    }
   }
 
   _startAttempt(callId, slot, attempt, flags, task) {
@@ -959,6 +1010,10 @@ class SynchronikManager extends EventEmitter {
    */
   _register(unit, attach) {
     const kind = v.validateUnit('registerUnit', unit, (id) => this._slot(id) >= 0);
+    if (attach === null) {
+      this._refusePoolWorkerId(unit.id, 'unit.id');
+      if (kind === 'process') unit.workers.forEach((w, k) => this._refusePoolWorkerId(w.id, `unit.workers[${k}].id`));
+    }
     // The runs in flight of an object being replaced end on it, with
     // ERR_RELEASED, before the new object takes its place.
     this._endRunsOfReplaced(unit.id);
@@ -985,6 +1040,20 @@ class SynchronikManager extends EventEmitter {
     return unit;
   }
 
+  /**
+   * A unit of the user's cannot replace a pool worker: the worker belongs
+   * to its pool, which holds the object and dispatches tasks to it.
+   */
+  _refusePoolWorkerId(id, field) {
+    const slot = this._slot(id);
+    if (slot < 0 || !this._native.isPoolWorker(slot)) return;
+    let owner = '?';
+    for (const pool of this._pools.values()) if (pool._workers.some((w) => w.id === id)) owner = pool.name;
+    throw new TypeError(
+      `registerUnit: ${field} must not be the id of a pool worker; pool workers belong to their pool (got "${id}", a worker of pool "${owner}")`,
+    );
+  }
+
   _endRunsOfReplaced(id) {
     if (typeof id === 'string' && this._slot(id) >= 0 && this._native.endRuns(id)) this._sync();
   }
@@ -994,9 +1063,14 @@ class SynchronikManager extends EventEmitter {
     this._units[slot] = unit;
     this._slots.set(unit.id, slot);
     this._kinds[slot] = kind;
-    if (unit.status === undefined) unit.status = 'idle';
-    if (unit.enabled === undefined) unit.enabled = true;
-    ensureMeta(unit);
+    this._errors[slot] = undefined;
+    if (this._field(unit, 'status') === undefined) this._mirror(unit, 'status', 'idle');
+    if (this._field(unit, 'enabled') === undefined) this._mirror(unit, 'enabled', true);
+    try {
+      ensureMeta(unit);
+    } catch (e) {
+      this._mirrorFailed(unit, 'meta', e);
+    }
   }
 
   /** Removes a unit; a running one has its signal aborted. Unknown ids are ignored. */
@@ -1544,6 +1618,48 @@ class SynchronikManager extends EventEmitter {
   }
 }
 
+/** The forms of an ISO 8601 date that `Date.parse` reads: `2024-03-01`, `2024-03-01T12:00:00.000Z`, … */
+const ISO_DATE = /^(?:[+-]\d{6}|\d{4})(?:-\d{2}(?:-\d{2})?)?(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * Validates `options.clock`: `'system'` (default), `'manual'`, or
+ * `{ manual: true, now?: Date | ISO string | epoch ms }` for a manual clock
+ * that starts at a given instant. Returns `{ manual, startMs }`.
+ */
+function parseClockOption(clock) {
+  const method = 'createSynchronikManager';
+  if (clock === undefined || clock === 'system') return { manual: false, startMs: undefined };
+  if (clock === 'manual') return { manual: true, startMs: undefined };
+  if (!v.isObject(clock)) {
+    throw v.fail(method, 'options.clock', "one of 'system', 'manual' or an object { manual: true, now? }", clock);
+  }
+  v.refuseUnknownKeys(method, 'options.clock', clock, ['manual', 'now']);
+  if (clock.manual !== true) {
+    throw v.fail(method, 'options.clock.manual', 'true (only the manual clock can start at a given instant)', clock.manual);
+  }
+  if (clock.now === undefined) return { manual: true, startMs: undefined };
+  const now = clock.now;
+  let ms = NaN;
+  let got;
+  if (now instanceof Date) {
+    ms = now.getTime();
+    got = 'an invalid Date';
+  } else if (typeof now === 'string') {
+    if (ISO_DATE.test(now)) ms = Date.parse(now);
+    got = describe(now, true);
+  } else if (typeof now === 'number') {
+    // The range of a Date: ±8.64e15 ms around the epoch.
+    ms = new Date(now).getTime();
+    got = describe(now, true);
+  } else {
+    got = describe(now);
+  }
+  if (Number.isNaN(ms)) {
+    throw new TypeError(`${method}: options.clock.now must be a Date, an ISO date string or epoch milliseconds (got ${got})`);
+  }
+  return { manual: true, startMs: ms };
+}
+
 /** Validates the options of stop() and close(); returns `timeoutMs`. */
 function stopTimeout(method, options) {
   if (options !== undefined && !v.isObject(options)) throw v.fail(method, 'options', 'an object', options);
@@ -1555,21 +1671,27 @@ function stopTimeout(method, options) {
 }
 
 /**
- * The manual clock of a manager created with `clock: 'manual'`: time moves
+ * The manual clock of a manager created with `clock: 'manual'` (or
+ * `clock: { manual: true, now }`): time moves
  * only through `advance` and `runUntilIdle`, and every engine timer reads it.
  */
 class ManualClock {
-  constructor(manager) {
+  constructor(manager, startMs) {
     this._m = manager;
+    /** The instant the clock started at (epoch ms), 0 when none was given. */
+    this._start = startMs === undefined ? 0 : startMs;
   }
 
   [util.inspect.custom](depth, options) {
     return `ManualClock { now: ${options.stylize(String(this.now()), 'number')} }`;
   }
 
-  /** The clock's time in ms (0 when the manager was created). */
+  /**
+   * The clock's time in ms: 0 when the manager was created, or the instant
+   * given as `clock.now` (epoch ms), plus the time advanced since.
+   */
   now() {
-    return this._m._native.now();
+    return this._start + this._m._native.now();
   }
 
   /**

@@ -39,8 +39,11 @@ export declare class NativeEngine {
    * (JSON text); null when a pending task has the same name.
    */
   poolAddDurable(pool: number, name: string, priority: number, handler: string, payload?: string | undefined | null): JsDurableAdded | null
-  /** Stores a changed payload (JSON text) and/or priority of a durable task. */
-  storeTaskPatch(task: number, payload?: string | undefined | null, priority?: number | undefined | null): boolean
+  /**
+   * Stores a changed payload (JSON text), priority and/or handler of a
+   * durable task.
+   */
+  storeTaskPatch(task: number, payload?: string | undefined | null, priority?: number | undefined | null, handler?: string | undefined | null): boolean
   /** Brings the pool's stored tasks back into its queue (once per pool). */
   poolRestore(pool: number): Array<JsRestoredTask>
   /**
@@ -157,6 +160,11 @@ export declare class NativeEngine {
   poolCancelTask(task: number): boolean
   /** Moves a pending task to a new priority. */
   poolReprioritize(pool: number, name: string, priority: number): boolean
+  /**
+   * Gives the pending task `name`, which names a handler, a new one;
+   * false when there is no such task.
+   */
+  poolSetTaskHandler(pool: number, name: string, handler: string): boolean
   /** Names of the pending tasks in run order. */
   poolPending(pool: number): Array<string>
   /** Whether the pool has nothing queued and nothing running. */
@@ -275,6 +283,11 @@ export interface JsEngineOptions {
    * @default false
    */
   manualClock?: boolean
+  /**
+   * Manual clock only: the wall time (ms since the Unix epoch) the clock
+   * starts at. @default the machine's time now
+   */
+  manualStartMs?: number
   /** Period of the sweep of idle processes. @default 1000 */
   loopIntervalMs?: number
   /** Period of the watcher's scans. @default 60000 */

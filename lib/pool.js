@@ -178,7 +178,10 @@ class WorkerPool {
   /** Adds pool workers until there are `size`. */
   _grow(size) {
     while (this._workers.length < size) {
-      const k = this._nextWorker++;
+      // An id the user's own unit has stays the user's: the pool worker
+      // takes the next free number instead of replacing that unit.
+      let k = this._nextWorker++;
+      while (this._m._slot(this._workerId(k)) >= 0) k = this._nextWorker++;
       // Pool workers run tasks, not a `run` of their own; a task bounds its
       // own time through its signal, so they have no timeout.
       const worker = {
@@ -330,7 +333,12 @@ class WorkerPool {
     this._m._sync();
   }
 
-  /** Changes a pending task (`execute`, `handler`, `payload`, `priority`, …). */
+  /**
+   * Changes a pending task (`execute`, `handler`, `payload`, `priority`, …).
+   * A new `handler` replaces the one a task names (the engine then waits
+   * for that one); a task runs either its own `execute` or a handler, so
+   * neither can be given to a task of the other kind.
+   */
   updateTask(name, partial) {
     this._m._open('updateTask');
     v.checkName('updateTask', 'name', name);
@@ -347,11 +355,23 @@ class WorkerPool {
       console.error(`Cannot update: Task "${name}" not found.`);
       return;
     }
+    const { task } = entry;
+    if (partial.handler !== undefined && task.handler === undefined) {
+      throw new TypeError(
+        `updateTask: partial.handler can only replace the handler of a task that names one (got "${partial.handler}" for task "${name}", which runs its own execute function; cancel it and add it again with a handler)`,
+      );
+    }
+    if (partial.execute !== undefined && task.handler !== undefined) {
+      throw new TypeError(
+        `updateTask: partial.execute cannot be given to a task that names a handler (got a function for task "${name}", which runs handler "${task.handler}"; change partial.handler instead)`,
+      );
+    }
     // A stored task's new payload must be storable; it is stored with the change.
     if (entry.durable) this._m._sqlite.patchTask(entry, partial);
     const { arrangementId: _a, status: _s, name: _n, ...rest } = partial;
-    Object.assign(entry.task, rest);
+    Object.assign(task, rest);
     if (partial.priority !== undefined) this._native.poolReprioritize(this._id, name, partial.priority);
+    if (partial.handler !== undefined) this._native.poolSetTaskHandler(this._id, name, partial.handler);
     this._m._sync();
   }
 

@@ -184,11 +184,11 @@ class SqliteStore {
     return task;
   }
 
-  /** A queued durable task is updated: stores its new payload and priority (validated first). */
+  /** A queued durable task is updated: stores its new payload, priority and handler (validated first). */
   patchTask(entry, partial) {
     const payload = partial.payload !== undefined ? payloadJson('updateTask', partial.payload) : undefined;
-    if (payload === undefined && partial.priority === undefined) return;
-    this._native.storeTaskPatch(entry.taskId, payload, partial.priority);
+    if (payload === undefined && partial.priority === undefined && partial.handler === undefined) return;
+    this._native.storeTaskPatch(entry.taskId, payload, partial.priority, partial.handler);
   }
 
   /** Makes the pool hold a durable task object as its entry for engine task `taskId`. */

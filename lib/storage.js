@@ -88,10 +88,20 @@ function hydrateUnit(manager, unit, entry) {
   const lastRun = entry.lastRun !== undefined ? new Date(entry.lastRun) : undefined;
   const lastRunMs = lastRun && !Number.isNaN(lastRun.getTime()) ? lastRun.getTime() : undefined;
   manager._native.restore(unit.id, status, enabled, runCount, Float64Array.from(times), lastRunMs);
-  if (status !== undefined && unit.status !== 'running') unit.status = status;
-  if (enabled !== undefined) unit.enabled = enabled;
-  if (meta) unit.meta = { ...unit.meta, ...meta };
-  if (lastRunMs !== undefined) unit.lastRun = new Date(lastRunMs);
+  // The engine has the state now; the object mirrors it (a setter that
+  // throws is reported, as for every write-back).
+  if (status !== undefined && manager._field(unit, 'status') !== 'running') manager._mirror(unit, 'status', status);
+  if (enabled !== undefined) manager._mirror(unit, 'enabled', enabled);
+  if (meta) {
+    let current;
+    try {
+      current = { ...unit.meta };
+    } catch {
+      current = {};
+    }
+    manager._mirror(unit, 'meta', { ...current, ...meta });
+  }
+  if (lastRunMs !== undefined) manager._mirror(unit, 'lastRun', new Date(lastRunMs));
 }
 
 /**

@@ -124,10 +124,49 @@ function applyRules(method, path, obj, rules) {
   }
 }
 
+/**
+ * What keeps `obj` from taking new fields ('a frozen object', …), or
+ * undefined when it can. A Proxy whose trap throws counts as extensible:
+ * the writes it refuses later are reported, never thrown.
+ */
+function nonExtensible(obj) {
+  try {
+    if (Object.isExtensible(obj)) return undefined;
+    if (Object.isFrozen(obj)) return 'a frozen object';
+    if (Object.isSealed(obj)) return 'a sealed object';
+    return 'a non-extensible object';
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The unit object is the engine's mirror (SPEC §2): status, enabled, meta,
+ * lastRun, error and processId are written onto it, and the engine's
+ * statistics into its meta. An object that cannot take them is refused.
+ */
+function checkMirror(method, path, unit) {
+  const why = nonExtensible(unit);
+  if (why !== undefined) {
+    throw new TypeError(
+      `${method}: ${path} must be an extensible object, since the engine writes status, enabled, meta, lastRun, error and processId onto it (got ${why})`,
+    );
+  }
+  if (isObject(unit.meta)) {
+    const metaWhy = nonExtensible(unit.meta);
+    if (metaWhy !== undefined) {
+      throw new TypeError(
+        `${method}: ${path}.meta must be an extensible object, since the engine keeps runCount and execution times in it (got ${metaWhy})`,
+      );
+    }
+  }
+}
+
 function validateWorker(method, path, w) {
   if (!isObject(w)) throw fail(method, path, 'a worker object', w);
   checkName(method, `${path}.id`, w.id);
   if (w.run === undefined) throw fail(method, `${path}.run`, 'a function', w.run);
+  checkMirror(method, path, w);
   applyRules(method, path, w, COMMON_RULES);
   applyRules(method, path, w, WORKER_RULES);
   checkInterval(method, path, w.runOnInterval, w.intervalMs, `${path}.intervalMs is not set`);
@@ -277,6 +316,7 @@ function validateUnit(method, unit, isRegistered = () => false) {
     return 'worker';
   }
   if (!Array.isArray(unit.workers)) throw fail(method, 'unit.workers', 'an array of workers', unit.workers);
+  checkMirror(method, 'unit', unit);
   applyRules(method, 'unit', unit, COMMON_RULES);
   applyRules(method, 'unit', unit, PROCESS_RULES);
   noticeMistypedKeys(method, 'unit', unit);

@@ -473,6 +473,7 @@ impl NativeEngine {
     pub fn new(env: Env, options: Option<JsEngineOptions>) -> Result<Self> {
         let options = options.unwrap_or(JsEngineOptions {
             manual_clock: None,
+            manual_start_ms: None,
             loop_interval_ms: None,
             watcher_interval_ms: None,
             stall_threshold_ms: None,
@@ -510,7 +511,10 @@ impl NativeEngine {
             wake: Mutex::new(None),
         });
         let clock = if manual {
-            ClockChoice::Manual(Arc::new(ManualClock::new()))
+            ClockChoice::Manual(Arc::new(match options.manual_start_ms {
+                Some(ms) if ms.is_finite() => ManualClock::starting_at(ms),
+                _ => ManualClock::new(),
+            }))
         } else {
             ClockChoice::System(Arc::new(SystemClock::new()))
         };
@@ -871,6 +875,15 @@ impl NativeEngine {
     pub fn pool_reprioritize(&self, pool: u32, name: String, priority: f64) -> bool {
         self.runtime
             .with(|e| e.pool_reprioritize(pool, &name, priority))
+    }
+
+    /// Gives the pending task `name`, which names a handler, a new one;
+    /// false when there is no such task.
+    #[napi(catch_unwind)]
+    pub fn pool_set_task_handler(&self, pool: u32, name: String, handler: String) -> bool {
+        self.runtime
+            .with(|e| e.pool_set_task_handler(pool, &name, &handler))
+            .is_some()
     }
 
     /// Names of the pending tasks in run order.

@@ -12,6 +12,9 @@ pub struct JsEngineOptions {
     /// Run on a manual clock that moves only when advanced.
     /// @default false
     pub manual_clock: Option<bool>,
+    /// Manual clock only: the wall time (ms since the Unix epoch) the clock
+    /// starts at. @default the machine's time now
+    pub manual_start_ms: Option<f64>,
     /// Period of the sweep of idle processes. @default 1000
     pub loop_interval_ms: Option<f64>,
     /// Period of the watcher's scans. @default 60000

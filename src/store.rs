@@ -268,16 +268,19 @@ impl NativeEngine {
             })
     }
 
-    /// Stores a changed payload (JSON text) and/or priority of a durable task.
+    /// Stores a changed payload (JSON text), priority and/or handler of a
+    /// durable task.
     #[napi(catch_unwind)]
     pub fn store_task_patch(
         &self,
         task: f64,
         payload: Option<String>,
         priority: Option<f64>,
+        handler: Option<String>,
     ) -> bool {
-        self.runtime
-            .with(|e| e.store_task_patch(task as synchronik_core::TaskId, payload, priority))
+        self.runtime.with(|e| {
+            e.store_task_patch(task as synchronik_core::TaskId, payload, priority, handler)
+        })
     }
 
     /// Brings the pool's stored tasks back into its queue (once per pool).

@@ -541,3 +541,18 @@ const poolAgain: WorkerPool = pool23;
 pool23.addTask({ name: 'legacy', execute: async () => 1 });
 expectType<string>(pool23.simulateRun());
 expectType<WorkerManager>(poolAgain);
+
+// A manual clock started at an instant: the manager has its clock.
+async function clockStartedAtAnInstant(): Promise<void> {
+  const atDate = createSynchronikManager({ clock: { manual: true, now: new Date('2024-03-01T12:00:00Z') } });
+  const started: number = atDate.clock.now();
+  await atDate.clock.advance(started > 0 ? 1000 : 0);
+  createSynchronikManager({ clock: { manual: true, now: '2024-03-01' } }).clock.now();
+  createSynchronikManager({ clock: { manual: true, now: 1_709_294_400_000 } }).clock.now();
+  createSynchronikManager({ clock: { manual: true } }).clock.now();
+  // @ts-expect-error only the manual clock starts at an instant
+  createSynchronikManager({ clock: { manual: false, now: 0 } });
+  // @ts-expect-error now is a Date, an ISO string or epoch ms
+  createSynchronikManager({ clock: { manual: true, now: { year: 2024 } } });
+}
+void clockStartedAtAnInstant;

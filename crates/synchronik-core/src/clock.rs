@@ -105,9 +105,17 @@ pub struct ManualClock {
 impl ManualClock {
     /// A manual clock at time zero whose wall time starts at the real time now.
     pub fn new() -> Self {
+        Self::starting_at(system_wall_ms())
+    }
+
+    /// A manual clock at time zero whose wall time starts at `wall_ms`
+    /// (milliseconds since the Unix epoch): a test that starts the clock at
+    /// a given instant sees every wall time (`lastRun`, history) follow from
+    /// that instant instead of the machine's time.
+    pub fn starting_at(wall_ms: f64) -> Self {
         Self {
             now: AtomicU64::new(0),
-            wall_origin_ms: system_wall_ms(),
+            wall_origin_ms: wall_ms,
         }
     }
 
@@ -149,6 +157,21 @@ mod tests {
         let w0 = c.wall_ms();
         c.set(ms_to_nanos(15.0));
         assert!((c.wall_ms() - w0 - 10.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_manual_clock_started_at_an_instant_tells_wall_time_from_it() {
+        // 2024-03-01T12:00:00Z
+        let start = 1_709_294_400_000.0;
+        let c = ManualClock::starting_at(start);
+        assert_eq!(c.now(), 0);
+        assert_eq!(c.wall_ms(), start);
+        c.set(ms_to_nanos(1500.0));
+        assert_eq!(c.wall_ms(), start + 1500.0);
+        // Before the epoch is an instant like any other.
+        let early = ManualClock::starting_at(-86_400_000.0);
+        early.set(ms_to_nanos(1000.0));
+        assert_eq!(early.wall_ms(), -86_399_000.0);
     }
 
     #[test]

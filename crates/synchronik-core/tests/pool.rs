@@ -196,6 +196,64 @@ fn a_task_waiting_for_its_handler_lets_others_pass() {
 }
 
 #[test]
+fn a_new_handler_for_a_pending_task_is_what_it_waits_for() {
+    let mut h = Harness::new();
+    let p = pool(&mut h, 1);
+    h.engine.pool_handler(p, "defined", true);
+    let mut t = task("waits");
+    t.handler = Some("missing".into());
+    let (waiting, _) = h.engine.pool_add(p, t).unwrap();
+    let log = h.take();
+    assert!(log.iter().any(|o| matches!(o, Out::Event(Event::TaskStatus { task, status: TaskStatus::WaitingHandler, .. }) if *task == waiting)));
+    // Its new handler is defined: idle again, and dispatched at once.
+    assert_eq!(
+        h.engine.pool_set_task_handler(p, "waits", "defined"),
+        Some(waiting)
+    );
+    let log = h.take();
+    assert!(log.iter().any(|o| matches!(o, Out::Event(Event::TaskStatus { task, status: TaskStatus::Idle, .. }) if *task == waiting)));
+    let run: Vec<Invocation> = log
+        .iter()
+        .filter_map(|o| match o {
+            Out::Invoke(i) => Some(*i),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(run.len(), 1);
+    assert_eq!(run[0].task, Some(waiting));
+    h.ok(run[0].call);
+    h.take();
+
+    // The other way: a task whose handler is defined is given one that is
+    // not; it waits instead of running.
+    h.engine.pool_set_started(p, false);
+    let mut t = task("later");
+    t.handler = Some("defined".into());
+    let (later, _) = h.engine.pool_add(p, t).unwrap();
+    assert_eq!(
+        h.engine.pool_set_task_handler(p, "later", "missing"),
+        Some(later)
+    );
+    h.engine.pool_set_started(p, true);
+    assert!(h.invocations().is_empty(), "it waits for its new handler");
+    h.engine.pool_handler(p, "missing", true);
+    assert_eq!(h.invocations()[0].task, Some(later));
+}
+
+#[test]
+fn only_a_pending_task_that_names_a_handler_gets_a_new_one() {
+    let mut h = Harness::new();
+    let p = pool(&mut h, 1);
+    h.engine.pool_set_started(p, false);
+    h.engine.pool_add(p, task("own-function")).unwrap();
+    assert_eq!(h.engine.pool_set_task_handler(p, "own-function", "h"), None);
+    assert_eq!(h.engine.pool_set_task_handler(p, "unknown", "h"), None);
+    h.engine.pool_set_started(p, true);
+    // It still runs as a task without a handler.
+    assert_eq!(h.invocations().len(), 1);
+}
+
+#[test]
 fn shrinking_removes_only_idle_workers_from_the_end() {
     let mut h = Harness::new();
     let p = pool(&mut h, 3);

@@ -434,13 +434,14 @@ impl Engine {
         }
     }
 
-    /// Stores a change of a queued durable task: its payload (JSON text)
-    /// and/or its priority. False when the task is not durable.
+    /// Stores a change of a queued durable task: its payload (JSON text),
+    /// its priority and/or its handler. False when the task is not durable.
     pub fn store_task_patch(
         &mut self,
         task: TaskId,
         payload: Option<String>,
         priority: Option<f64>,
+        handler: Option<String>,
     ) -> bool {
         let Some(h) = &self.store else { return false };
         let Some(key) = h.state.lock().tasks.get(&task).map(|d| d.key.clone()) else {
@@ -450,6 +451,7 @@ impl Engine {
             key,
             payload,
             priority: priority.map(|p| if p.is_nan() { 0.0 } else { p }),
+            handler,
         });
         true
     }

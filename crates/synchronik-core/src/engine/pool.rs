@@ -550,6 +550,38 @@ impl Engine {
         true
     }
 
+    /// Changes the handler a pending task that names one will run; returns
+    /// the task's id, or `None` when the pool has no pending task of that
+    /// name or the task names no handler (it runs a function of its own).
+    ///
+    /// A task that waited for its old handler and whose new one is defined
+    /// is idle again and may be dispatched at once; one whose new handler is
+    /// not defined waits for it, as a task added with that handler would.
+    /// A paused task stays paused.
+    pub fn pool_set_task_handler(
+        &mut self,
+        pool: PoolId,
+        name: &str,
+        handler: &str,
+    ) -> Option<TaskId> {
+        let task = self.pending_named(pool, name)?;
+        let t = self.pools.tasks.get_mut(&task)?;
+        let names = t.names.as_mut()?;
+        let old = names.handler.as_mut()?;
+        handler.clone_into(old);
+        let status = t.status;
+        let defined = self
+            .pools
+            .pools
+            .get(pool as usize)
+            .is_some_and(|p| p.handlers.contains(handler));
+        if status == TaskStatus::WaitingHandler && defined {
+            self.set_task_status(task, TaskStatus::Idle, None);
+        }
+        self.pool_dispatch(pool);
+        Some(task)
+    }
+
     /// Names of the pending tasks in the order they would run.
     pub fn pool_pending(&self, pool: PoolId) -> Vec<String> {
         self.pools

@@ -148,11 +148,12 @@ pub enum Op {
         key: String,
     },
     TaskDelete(String),
-    /// The task's payload (JSON text) and/or priority changed.
+    /// The task's payload (JSON text), priority and/or handler changed.
     TaskPatch {
         key: String,
         payload: Option<String>,
         priority: Option<f64>,
+        handler: Option<String>,
     },
     History(HistoryRow),
     /// Replied to once everything before it is committed.

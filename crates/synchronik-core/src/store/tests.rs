@@ -352,7 +352,7 @@ fn a_closed_store_refuses_reads_and_flushes() {
 }
 
 #[test]
-fn a_patch_changes_payload_and_priority_even_in_the_insert_batch() {
+fn a_patch_changes_payload_priority_and_handler_even_in_the_insert_batch() {
     let dir = TempDir::new();
     let store = Store::open(dir.file("s.db"), StoreOptions::default()).unwrap();
     store.send(Op::TaskInsert(task("a", 0.0, 1)));
@@ -361,23 +361,30 @@ fn a_patch_changes_payload_and_priority_even_in_the_insert_batch() {
         key: "b".into(),
         payload: Some("{\"v\":2}".into()),
         priority: Some(3.0),
+        handler: None,
     });
     store.flush().unwrap();
     store.send(Op::TaskPatch {
         key: "a".into(),
         payload: None,
         priority: Some(1.0),
+        handler: Some("other-job".into()),
     });
     store.flush().unwrap();
     let tasks = store.load_tasks("default").unwrap();
     assert_eq!(
         tasks
             .iter()
-            .map(|t| (t.key.as_str(), t.priority, t.payload.as_deref()))
+            .map(|t| (
+                t.key.as_str(),
+                t.priority,
+                t.payload.as_deref(),
+                t.handler.as_str()
+            ))
             .collect::<Vec<_>>(),
         [
-            ("b", 3.0, Some("{\"v\":2}")),
-            ("a", 1.0, Some("{\"k\":\"a\"}"))
+            ("b", 3.0, Some("{\"v\":2}"), "job"),
+            ("a", 1.0, Some("{\"k\":\"a\"}"), "other-job")
         ]
     );
 }

@@ -34,13 +34,22 @@ enum TaskChange {
     Gone,
 }
 
+/// A change of a queued task; `None` fields stay as they are.
+struct TaskPatch {
+    key: String,
+    /// The new payload (JSON text).
+    payload: Option<String>,
+    priority: Option<f64>,
+    handler: Option<String>,
+}
+
 /// One batch of writes, folded so each unit and each task is written once.
 #[derive(Default)]
 pub(super) struct Batch {
     units: HashMap<String, UnitChange>,
     tasks: HashMap<String, TaskChange>,
-    /// Applied after `tasks`: (key, payload, priority).
-    patches: Vec<(String, Option<String>, Option<f64>)>,
+    /// Changes of queued tasks, in order; applied after `tasks`.
+    patches: Vec<TaskPatch>,
     history: Vec<HistoryRow>,
 }
 
@@ -83,7 +92,13 @@ impl Batch {
                 key,
                 payload,
                 priority,
-            } => self.patches.push((key, payload, priority)),
+                handler,
+            } => self.patches.push(TaskPatch {
+                key,
+                payload,
+                priority,
+                handler,
+            }),
             Op::History(row) => self.history.push(row),
             Op::Flush(_) | Op::Query(_) | Op::Shutdown => {}
         }
@@ -206,12 +221,18 @@ impl Batch {
                     TaskChange::Gone => {}
                 }
             }
-            for (key, payload, priority) in &self.patches {
+            for TaskPatch {
+                key,
+                payload,
+                priority,
+                handler,
+            } in &self.patches
+            {
                 tx.prepare_cached(
                     "UPDATE tasks SET payload = CASE WHEN ?2 THEN ?3 ELSE payload END,
-                        priority = COALESCE(?4, priority) WHERE key = ?1",
+                        priority = COALESCE(?4, priority), handler = COALESCE(?5, handler) WHERE key = ?1",
                 )?
-                .execute(params![key, payload.is_some(), payload, priority])?;
+                .execute(params![key, payload.is_some(), payload, priority, handler])?;
             }
             if !self.history.is_empty() {
                 let mut stmt = tx.prepare_cached(
