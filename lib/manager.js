@@ -181,6 +181,8 @@ class SynchronikManager extends EventEmitter {
     this._units = [];
     /** 'worker' | 'process' by slot. */
     this._kinds = [];
+    /** Slots whose RELEASED record was carried out, not yet told to the engine. */
+    this._releasedSlots = [];
     /** Attempts in flight: call id → { slot, controller, ok, value }. */
     this._calls = new IdTable();
     /** Pending run requests: ticket → { resolve, reject }. */
@@ -357,6 +359,8 @@ class SynchronikManager extends EventEmitter {
         if (unit && this._slots.get(unit.id) === o[i + 1]) this._slots.delete(unit.id);
         this._units[o[i + 1]] = undefined;
         this._kinds[o[i + 1]] = undefined;
+        // The engine reuses the slot once told that this record was carried out.
+        this._releasedSlots.push(o[i + 1]);
         return;
       }
       case ops.LAST_RUN: {
@@ -431,9 +435,9 @@ class SynchronikManager extends EventEmitter {
       }
       case ops.RETRY: {
         const unit = this._units[o[i + 1]];
-        if (!unit) return;
+        // Taken even when nobody listens, or it would stay in the table.
         const message = this._str(o[i + 5]);
-        if (!this._wants('retry')) return;
+        if (!unit || !this._wants('retry')) return;
         const error = this._failure(o[i + 4], message, unit);
         this._deliver('retry', { type: 'retry', unitId: unit.id, attempt: o[i + 2], delayMs: o[i + 3], error });
         return;
@@ -813,6 +817,10 @@ class SynchronikManager extends EventEmitter {
   registerUnit(unit) {
     const kind = v.validateUnit('registerUnit', unit, (id) => this._slot(id) >= 0);
     let slots;
+    if (this._releasedSlots.length > 0) {
+      this._native.acknowledgeReleased(this._releasedSlots);
+      this._releasedSlots = [];
+    }
     try {
       slots =
         kind === 'worker'

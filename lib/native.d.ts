@@ -63,6 +63,11 @@ export declare class NativeEngine {
   restore(id: string, status?: string | undefined | null, enabled?: boolean | undefined | null, runCount?: number | undefined | null, executionTimesMs?: Float64Array | undefined | null, lastRunMs?: number | undefined | null): boolean
   /** Removes a unit; false for an unknown id. */
   release(id: string): boolean
+  /**
+   * The facade carried out the release of these slots: the engine may
+   * give them to new units.
+   */
+  acknowledgeReleased(slots: Array<number>): void
   /** Slots of all units in registration order. */
   orderedSlots(): Array<number>
   /** Sets a status; false for an unknown id. */
@@ -109,6 +114,12 @@ export declare class NativeEngine {
    * flight, pool tasks queued].
    */
   counts(): Array<number>
+  /**
+   * Room held by the engine's structures (for tests of memory that a
+   * burst or churn leaves behind): `slots`, `slotsWaiting`,
+   * `taskCapacity`, `timerCapacity`, `runCapacity`, `outboxCapacity`.
+   */
+  memory(): EngineMemory
   /** The pool called `name` (created if needed). */
   pool(name: string): number
   /** Makes the registered worker in `slot` a worker of the pool. */
@@ -180,6 +191,16 @@ export declare function engineFireNext(handle: number, limitMs: number): boolean
 
 /** Handles in use (for tests of the table itself). */
 export declare function engineHandlesInUse(): number
+
+/** The answer of `memory()`: room held, in entries. */
+export interface EngineMemory {
+  slots: number
+  slotsWaiting: number
+  taskCapacity: number
+  timerCapacity: number
+  runCapacity: number
+  outboxCapacity: number
+}
 
 /** A sign of life from attempt `call` (`ctx.progress`). */
 export declare function engineProgress(handle: number, call: number): void

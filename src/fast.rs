@@ -139,7 +139,11 @@ pub fn engine_complete(handle: u32, count: u32, messages: Option<Vec<String>>) {
             };
             (p[0] as CallId, outcome)
         });
-        s.runtime.with(|e| e.complete(pairs));
+        let given_back = s.runtime.with(|e| {
+            e.complete(pairs);
+            e.take_memory_given_back()
+        });
+        crate::trim_after(given_back);
     });
 }
 

@@ -38,6 +38,9 @@ use options::{JsConfigPatch, JsEngineOptions, JsProcessSpec, JsWorkerSpec};
 /// Numbers per record in the outbound queue.
 const STRIDE: usize = 6;
 
+/// Room (in numbers) the outbound queue keeps once drained: 4,096 records.
+const OPS_KEPT: usize = 4096 * STRIDE;
+
 /// Opcodes of outbound records (see `lib/ops.js`).
 mod op {
     pub const RUN: f64 = 1.0;
@@ -99,6 +102,43 @@ impl Liveness for JsLiveness {
 /// facade's handler never throws (it traps every user exception).
 type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true>;
 
+/// The answer of `memory()`: room held, in entries.
+#[napi(object)]
+pub struct EngineMemory {
+    pub slots: f64,
+    pub slots_waiting: f64,
+    pub task_capacity: f64,
+    pub timer_capacity: f64,
+    pub run_capacity: f64,
+    pub outbox_capacity: f64,
+}
+
+/// Asks the allocator to hand free memory back to the system once the
+/// engine gave back at least this many bytes of room.
+const TRIM_AFTER_BYTES: usize = 4 << 20;
+
+/// Returns the allocator's free memory to the system when the engine just
+/// gave back a large amount. glibc keeps freed memory in its arenas (and,
+/// after a large block was freed, raises the threshold below which it
+/// trims the heap), so the room a burst took would otherwise stay in the
+/// process for good.
+pub(crate) fn trim_after(given_back: usize) {
+    if given_back < TRIM_AFTER_BYTES {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::os::raw::c_int;
+        }
+        // SAFETY: malloc_trim only walks glibc's own arenas under their locks.
+        #[allow(unsafe_code)]
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
+
 /// The answer of `poolAddMany`.
 #[napi(object)]
 pub struct Added {
@@ -153,6 +193,11 @@ impl Batch {
         if self.head >= self.ops.len() {
             self.ops.clear();
             self.head = 0;
+            // A burst of records (a large process started at once) leaves
+            // its room behind; keep what a busy steady state needs.
+            if self.ops.capacity() > 4 * OPS_KEPT {
+                self.ops.shrink_to(OPS_KEPT);
+            }
         }
         n
     }
@@ -479,6 +524,9 @@ impl NativeEngine {
         .map_err(|e| Error::from_reason(format!("cannot start the engine thread: {e}")))?;
         runtime.with(|e| {
             e.set_options(engine_options);
+            // The facade mirrors units in a table indexed by slot: a slot
+            // names a new unit only after the facade carried out its release.
+            e.set_host_acknowledges_releases(true);
             if let Some(l) = liveness {
                 e.set_liveness(Arc::new(l));
             }
@@ -559,7 +607,18 @@ impl NativeEngine {
     /// Removes a unit; false for an unknown id.
     #[napi(catch_unwind)]
     pub fn release(&self, id: String) -> bool {
-        self.runtime.with(|e| e.release(&id))
+        let (released, given_back) = self
+            .runtime
+            .with(|e| (e.release(&id), e.take_memory_given_back()));
+        trim_after(given_back);
+        released
+    }
+
+    /// The facade carried out the release of these slots: the engine may
+    /// give them to new units.
+    #[napi(catch_unwind)]
+    pub fn acknowledge_released(&self, slots: Vec<u32>) {
+        self.runtime.with(|e| e.acknowledge_released(&slots));
     }
 
     /// Slots of all units in registration order.
@@ -692,6 +751,22 @@ impl NativeEngine {
         })
     }
 
+    /// Room held by the engine's structures (for tests of memory that a
+    /// burst or churn leaves behind): `slots`, `slotsWaiting`,
+    /// `taskCapacity`, `timerCapacity`, `runCapacity`, `outboxCapacity`.
+    #[napi(catch_unwind)]
+    pub fn memory(&self) -> EngineMemory {
+        let m = self.runtime.with(|e| e.memory());
+        EngineMemory {
+            slots: m.slots as f64,
+            slots_waiting: m.slots_waiting as f64,
+            task_capacity: m.task_capacity as f64,
+            timer_capacity: m.timer_capacity as f64,
+            run_capacity: m.run_capacity as f64,
+            outbox_capacity: (self.outbox.batch.lock().ops.capacity() / STRIDE) as f64,
+        }
+    }
+
     /// The pool called `name` (created if needed).
     #[napi(catch_unwind)]
     pub fn pool(&self, name: String) -> u32 {
@@ -760,13 +835,24 @@ impl NativeEngine {
     /// Removes the pending tasks called `name`; returns how many.
     #[napi(catch_unwind)]
     pub fn pool_cancel(&self, pool: u32, name: String) -> u32 {
-        self.runtime.with(|e| e.pool_cancel(pool, &name)) as u32
+        let (n, given_back) = self
+            .runtime
+            .with(|e| (e.pool_cancel(pool, &name), e.take_memory_given_back()));
+        trim_after(given_back);
+        n as u32
     }
 
     /// Cancels one task (queued: removed; running: aborted).
     #[napi(catch_unwind)]
     pub fn pool_cancel_task(&self, task: f64) -> bool {
-        self.runtime.with(|e| e.pool_cancel_task(task as TaskId))
+        let (cancelled, given_back) = self.runtime.with(|e| {
+            (
+                e.pool_cancel_task(task as TaskId),
+                e.take_memory_given_back(),
+            )
+        });
+        trim_after(given_back);
+        cancelled
     }
 
     /// Moves a pending task to a new priority.

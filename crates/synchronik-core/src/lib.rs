@@ -26,8 +26,8 @@ pub mod unit;
 
 pub use clock::{ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock};
 pub use engine::{
-    AddError, Engine, EngineOptions, Liveness, Outcome, PoolId, RestoredState, RestoredTask,
-    TaskSpec, TaskStatus,
+    AddError, Engine, EngineOptions, Liveness, MemoryStats, Outcome, PoolId, RestoredState,
+    RestoredTask, TaskSpec, TaskStatus,
 };
 pub use error::{EngineError, ErrorCode};
 pub use event::{

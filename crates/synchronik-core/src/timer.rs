@@ -14,6 +14,9 @@ use crate::ids::IdMap;
 
 use crate::clock::Nanos;
 
+/// Room for this many timers is kept however empty the queue is.
+const FLOOR: usize = 1024;
+
 /// Handle of an armed timer, to cancel it.
 pub type TimerId = u64;
 
@@ -49,8 +52,13 @@ impl<T> TimerQueue<T> {
     pub fn cancel(&mut self, id: TimerId) -> Option<T> {
         let p = self.payloads.remove(&id);
         if self.payloads.is_empty() {
-            // Nothing live is left: drop the stale heap entries at once.
+            // Nothing live is left: drop the stale heap entries at once,
+            // and the room a burst of timers took.
             self.heap.clear();
+            if self.heap.capacity() > FLOOR {
+                self.heap.shrink_to(FLOOR);
+            }
+            crate::registry::shrink_map(&mut self.payloads);
         }
         p
     }
@@ -69,7 +77,10 @@ impl<T> TimerQueue<T> {
     /// Removes and returns the earliest timer due at or before `now`.
     pub fn pop_due(&mut self, now: Nanos) -> Option<(Nanos, T)> {
         loop {
-            let Reverse((at, id)) = *self.heap.peek()?;
+            let Some(Reverse((at, id))) = self.heap.peek().copied() else {
+                self.give_back();
+                return None;
+            };
             if at > now {
                 return None;
             }
@@ -78,6 +89,19 @@ impl<T> TimerQueue<T> {
                 return Some((at, p));
             }
         }
+    }
+
+    /// Gives back the room of a burst once the queue is empty.
+    fn give_back(&mut self) {
+        if self.heap.capacity() > FLOOR {
+            self.heap.shrink_to(FLOOR);
+        }
+        crate::registry::shrink_map(&mut self.payloads);
+    }
+
+    /// Entries the heap and the payload map have room for (for statistics).
+    pub fn capacity(&self) -> usize {
+        self.heap.capacity().max(self.payloads.capacity())
     }
 
     /// The earliest live deadline whose payload satisfies `pred` (a full

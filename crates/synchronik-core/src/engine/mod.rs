@@ -21,7 +21,7 @@ mod schedule;
 mod watch;
 
 pub use durable::RestoredTask;
-pub use pool::{AddError, PoolId, TaskSpec, TaskStatus};
+pub use pool::{AddError, PoolId, PoolMemory, TaskSpec, TaskStatus};
 
 use crate::clock::{ms_to_nanos, nanos_to_ms, Clock, Nanos};
 use crate::error::EngineError;
@@ -317,6 +317,10 @@ impl Engine {
                 self.check_dependencies(None, &w.common.id, &w.config.depends_on, &[])?;
             }
         }
+        if self.processes.is_empty() {
+            // No process run can name a released worker any more.
+            self.registry.recycle_held();
+        }
         let slots = match spec {
             UnitSpec::Worker(w) => vec![self.store_worker(w, None)],
             UnitSpec::Process(p) => {
@@ -426,10 +430,51 @@ impl Engine {
             }
         }
         self.unschedule(slot);
-        self.registry.remove(slot);
+        // The slot is reused later: no process may go on listing it. A
+        // worker that process runs in flight may still name keeps its slot
+        // until they have ended.
+        let listed = self.unlist_worker(slot);
+        let hold = listed && !self.processes.is_empty();
+        self.registry.remove(slot, hold);
         self.emit(Event::Released { unit: slot });
         self.check_stop_done();
         true
+    }
+
+    /// Removes a worker from the lists of the processes that list it;
+    /// returns whether any did. Only workers registered through a process
+    /// (they have a parent) are looked for.
+    fn unlist_worker(&mut self, slot: Slot) -> bool {
+        let Some(unit) = self.registry.get(slot) else {
+            return false;
+        };
+        if unit.kind() != UnitKind::Worker || unit.parent.is_none() {
+            return false;
+        }
+        let processes: Vec<Slot> = self.registry.processes().collect();
+        let mut listed = false;
+        for p in processes {
+            if let Some(UnitBody::Process { workers, .. }) =
+                self.registry.get_mut(p).map(|u| &mut u.body)
+            {
+                let before = workers.len();
+                workers.retain(|w| *w != slot);
+                listed |= workers.len() != before;
+            }
+        }
+        listed
+    }
+
+    /// The host carried out the release of these slots (see
+    /// [`Registry::acknowledge`]): they may name new units.
+    pub fn acknowledge_released(&mut self, slots: &[Slot]) {
+        self.registry.acknowledge(slots);
+    }
+
+    /// Makes released slots wait for [`Engine::acknowledge_released`]
+    /// before they are reused (for a host that mirrors units by slot).
+    pub fn set_host_acknowledges_releases(&mut self, on: bool) {
+        self.registry.set_host_acknowledges(on);
     }
 
     // ------------------------------------------------------------------
@@ -849,6 +894,9 @@ impl Engine {
         let Some(run) = self.runs.remove(&run_id) else {
             return;
         };
+        // The maps of runs in flight give back the room of a burst.
+        crate::registry::shrink_map(&mut self.runs);
+        crate::registry::shrink_map(&mut self.calls);
         for t in [run.timeout, run.delay].into_iter().flatten() {
             self.timers.cancel(t);
         }
@@ -1250,4 +1298,39 @@ impl Engine {
     pub fn active_runs(&self) -> usize {
         self.runs.len() + self.processes.len()
     }
+
+    /// How much room the engine's structures hold, live or not: what a
+    /// burst leaves behind shows here (see [`MemoryStats`]).
+    pub fn memory(&self) -> MemoryStats {
+        let pools = self.pool_memory();
+        MemoryStats {
+            slots: self.registry.slot_count(),
+            slots_waiting: self.registry.slots_waiting(),
+            task_capacity: pools.task_capacity,
+            timer_capacity: self.timers.capacity(),
+            run_capacity: self.runs.capacity().max(self.calls.capacity()),
+        }
+    }
+
+    /// Bytes of room the engine gave back since the last call (a host may
+    /// then ask its allocator to return free memory to the system).
+    pub fn take_memory_given_back(&mut self) -> usize {
+        self.pool_take_given_back()
+    }
+}
+
+/// Room held by the engine's structures, in entries (see [`Engine::memory`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryStats {
+    /// Slots of the registry, live or free: bounded by the most units
+    /// registered at once.
+    pub slots: usize,
+    /// Released slots not reusable yet.
+    pub slots_waiting: usize,
+    /// Pool tasks the task slab has room for.
+    pub task_capacity: usize,
+    /// Timers the timer queue has room for.
+    pub timer_capacity: usize,
+    /// Runs and attempts the maps of runs in flight have room for.
+    pub run_capacity: usize,
 }

@@ -133,6 +133,8 @@ struct TaskSlab {
     base: TaskId,
     slots: VecDeque<Option<Task>>,
     next: TaskId,
+    /// Entries of room given back since the engine last reported it.
+    given_back: usize,
 }
 
 impl Default for TaskSlab {
@@ -141,6 +143,7 @@ impl Default for TaskSlab {
             base: 1,
             slots: VecDeque::new(),
             next: 1,
+            given_back: 0,
         }
     }
 }
@@ -188,6 +191,13 @@ impl TaskSlab {
             self.slots.pop_front();
             self.base += 1;
         }
+        // A burst reserved room for all of its tasks at once; give it back
+        // as the deque empties, or it stays held for good.
+        let (len, cap) = (self.slots.len(), self.slots.capacity());
+        if cap > SLAB_FLOOR && len * 4 < cap {
+            self.slots.shrink_to(len * 2);
+            self.given_back += cap - self.slots.capacity();
+        }
         task
     }
 
@@ -195,6 +205,9 @@ impl TaskSlab {
         self.slots.reserve(n);
     }
 }
+
+/// Below this many entries the slab's deque keeps its capacity.
+const SLAB_FLOOR: usize = 1024;
 
 #[derive(Debug, Default)]
 struct Pool {
@@ -227,6 +240,16 @@ impl Pool {
             }
         }
     }
+}
+
+/// Room of the structures pools keep (see [`Engine::memory`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolMemory {
+    /// Entries the task slab has room for.
+    pub task_capacity: usize,
+    /// Bytes of task room given back since the last
+    /// [`Engine::take_memory_given_back`].
+    pub given_back_bytes: usize,
 }
 
 /// The pools of an engine.
@@ -700,6 +723,20 @@ impl Engine {
             }
         }
         self.pool_settle(pool);
+    }
+}
+
+impl Engine {
+    /// Room the pools' structures hold.
+    pub(super) fn pool_memory(&self) -> PoolMemory {
+        PoolMemory {
+            task_capacity: self.pools.tasks.slots.capacity(),
+            given_back_bytes: self.pools.tasks.given_back * std::mem::size_of::<Option<Task>>(),
+        }
+    }
+
+    pub(super) fn pool_take_given_back(&mut self) -> usize {
+        std::mem::take(&mut self.pools.tasks.given_back) * std::mem::size_of::<Option<Task>>()
     }
 }
 
