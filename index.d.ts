@@ -740,6 +740,8 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    * with another name). Asking again for the same name returns the same
    * pool, resized to `size`. Tasks are dispatched once the pool is started —
    * by `pool.start()` or the manager's {@link SynchronikManager.start}.
+   * `size` is an integer from 1 to 10,000: every pool worker is a registered
+   * unit, so a larger size (a "no limit" such as `1e9`) is a `TypeError`.
    *
    * @example
    * const pool = manager.useWorkerPool(4);
@@ -964,7 +966,8 @@ export interface WorkerManager {
    * Grows or shrinks the pool to `size` workers. Shrinking removes idle
    * workers only, the newest first; when no worker is idle it warns
    * `[Worker Pool] Scale-down requested, but no idle workers are available to remove.`
-   * and removes no more.
+   * and removes no more. `size` is an integer from 0 to 10,000 (else a
+   * `TypeError`, and nothing changes).
    */
   resize(size: number): void;
 }

@@ -18,7 +18,7 @@ const ops = require('./ops');
 const { SynchronikError, ENGINE_CODES, toError, messageOf, fromNative, describe } = require('./errors');
 const v = require('./validate');
 const { IdTable } = require('./id-table');
-const { WorkerPool } = require('./pool');
+const { WorkerPool, checkSize } = require('./pool');
 const { Persistence, validateAdapter } = require('./storage');
 const { SqliteStore, parseStorageOption, parseHistoryQuery, noStoreError } = require('./sqlite-store');
 
@@ -1198,7 +1198,7 @@ class SynchronikManager extends EventEmitter {
    * start() and stop() start and stop its pools.
    */
   useWorkerPool(size = 5, options = {}) {
-    v.check('useWorkerPool', 'size', size, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+    checkSize('useWorkerPool', size, 1);
     if (!v.isObject(options)) throw v.fail('useWorkerPool', 'options', 'an object', options);
     const name = options.name === undefined ? 'default' : options.name;
     v.check('useWorkerPool', 'options.name', name, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');

@@ -7,6 +7,19 @@
 
 const v = require('./validate');
 
+/**
+ * The most workers a pool may have. Every pool worker is a registered unit
+ * (about 1 KB with its object), made when the pool grows: a bound keeps a
+ * size meant as "no limit" from registering workers until memory runs out.
+ */
+const MAX_POOL_SIZE = 10_000;
+
+/** Checks a pool size given to `method`; `min` is the smallest allowed. */
+function checkSize(method, size, min) {
+  const expected = min === 0 ? 'a non-negative integer' : 'a positive integer';
+  v.check(method, 'size', size, (x) => Number.isInteger(x) && x >= min && x <= MAX_POOL_SIZE, `${expected} no greater than ${MAX_POOL_SIZE}`);
+}
+
 const TASK_STATUSES = ['idle', 'running', 'paused', 'completed', 'error', 'waiting-handler', 'cancelled'];
 const DONE_STATUSES = ['completed', 'error', 'cancelled'];
 
@@ -372,7 +385,7 @@ class WorkerPool {
    * last ones first); when none is idle it warns and removes nothing more.
    */
   resize(size) {
-    v.check('resize', 'size', size, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+    checkSize('resize', size, 0);
     this._submit();
     if (size > this._workers.length) {
       this._grow(size);
@@ -381,7 +394,8 @@ class WorkerPool {
     const want = this._workers.length - size;
     if (want === 0) return;
     const removed = this._native.poolShrink(this._id, want);
-    this._workers = this._workers.filter((w) => !removed.includes(w.id));
+    const gone = new Set(removed);
+    this._workers = this._workers.filter((w) => !gone.has(w.id));
     this._m._sync();
     if (removed.length < want) {
       console.warn('[Worker Pool] Scale-down requested, but no idle workers are available to remove.');
@@ -441,4 +455,4 @@ class WorkerPool {
   }
 }
 
-module.exports = { WorkerPool, PoolEntry, abortError };
+module.exports = { WorkerPool, PoolEntry, abortError, checkSize, MAX_POOL_SIZE };

@@ -281,12 +281,17 @@ impl Engine {
 
     /// Makes the registered worker `slot` a worker of the pool.
     pub fn pool_attach(&mut self, pool: PoolId, slot: Slot) {
-        let Some(p) = self.pool_mut(pool) else { return };
-        if !p.workers.contains(&slot) {
-            p.workers.push(slot);
-            p.free.push_back(slot);
+        if self.pools.pools.get(pool as usize).is_none() {
+            return;
         }
-        self.pools.of_worker.insert(slot, pool);
+        // Whether it is attached is a lookup, not a walk through the
+        // workers (a pool of thousands grows one worker at a time).
+        if self.pools.of_worker.insert(slot, pool) != Some(pool) {
+            if let Some(p) = self.pool_mut(pool) {
+                p.workers.push(slot);
+                p.free.push_back(slot);
+            }
+        }
         self.pool_dispatch(pool);
     }
 
@@ -326,8 +331,13 @@ impl Engine {
     pub(super) fn pool_forget_worker(&mut self, slot: Slot) {
         if let Some(pool) = self.pools.of_worker.remove(&slot) {
             if let Some(p) = self.pool_mut(pool) {
-                p.workers.retain(|w| *w != slot);
-                p.free.retain(|w| *w != slot);
+                // Shrinking removes the newest workers: look from the end.
+                if let Some(i) = p.workers.iter().rposition(|w| *w == slot) {
+                    p.workers.remove(i);
+                }
+                if let Some(i) = p.free.iter().rposition(|w| *w == slot) {
+                    p.free.remove(i);
+                }
             }
         }
     }
