@@ -11,7 +11,7 @@
 const { EventEmitter } = require('node:events');
 const native = require('./native.js');
 
-const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun, engineProgress, engineFireNext } = native;
+const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun, engineProgress, engineFireNext, engineFireNextOneShot } = native;
 
 
 const ops = require('./ops');
@@ -35,6 +35,8 @@ const RUN_KINDS = { worker: 1, process: 2 };
 const realSetImmediate = setImmediate;
 const nextTurn = () => new Promise((resolve) => realSetImmediate(resolve));
 const EXECUTION_TIMES_KEPT = 100;
+/** The manual clock goes no further (the engine's CLOCK_LIMIT_MS). */
+const CLOCK_LIMIT_MS = 1e30;
 const ABORT_CODES = [undefined, 'ERR_TIMEOUT', 'ERR_STOPPED', 'ERR_RELEASED'];
 const ABORT_TEXT = [undefined, 'timed out', 'was stopped', 'was released'];
 const noop = () => {};
@@ -1288,13 +1290,21 @@ class ManualClock {
       throw v.fail('clock.advance', 'ms', 'a non-negative finite number of milliseconds', ms);
     }
     const m = this._m;
-    const target = m._native.now() + ms;
-    await this._settle();
-    while (engineFireNext(m._h, target)) {
-      m._sync();
-      await this._settle();
+    // The target is kept by the engine, in nanoseconds: exact however far
+    // the clock is (now + ms as a JavaScript number is not, past 2^53 ms).
+    const advance = m._native.beginAdvance(ms);
+    if (advance < 0) {
+      throw v.fail('clock.advance', 'ms', `a number of milliseconds that keeps the clock at or below ${CLOCK_LIMIT_MS} ms (it is at ${this.now()} ms)`, ms);
     }
-    m._native.setManualTime(target);
+    try {
+      await this._settle();
+      while (engineFireNext(m._h, advance)) {
+        m._sync();
+        await this._settle();
+      }
+    } finally {
+      m._native.finishAdvance(advance);
+    }
     m._sync();
     await this._settle();
   }
@@ -1307,13 +1317,10 @@ class ManualClock {
   async runUntilIdle() {
     const m = this._m;
     await this._settle();
-    for (let guard = 0; guard < 1e6; guard++) {
-      const next = m._native.nextOneShot();
-      if (next < 0) break;
-      while (engineFireNext(m._h, next)) {
-        m._sync();
-        await this._settle();
-      }
+    // Bounded, as before, for runs that keep arming new deadlines for ever.
+    for (let guard = 0; guard < 1e6 && engineFireNextOneShot(m._h); guard++) {
+      m._sync();
+      await this._settle();
     }
     m._sync();
     await this._settle();

@@ -89,8 +89,14 @@ export declare class NativeEngine {
   reportRetryDelay(call: number, delayMs: number): void
   /** Current engine time in ms (the manual clock's, or the system clock's). */
   now(): number
-  /** Manual clock only: moves the clock to `ms` (never backwards). */
-  setManualTime(ms: number): void
+  /**
+   * Manual clock only: starts an advance by `ms`; returns its number
+   * (for `engineFireNext` and `finishAdvance`), or -1 when the clock
+   * would pass its limit.
+   */
+  beginAdvance(ms: number): number
+  /** Manual clock only: ends an advance, moving the clock to its target. */
+  finishAdvance(id: number): void
   /** Starts the scheduler and the watcher (idempotent). */
   start(): void
   /** Whether the scheduler is started. */
@@ -184,10 +190,18 @@ export declare function engineComplete(handle: number, count: number, messages?:
 export declare function engineDrain(handle: number, offset: number): number
 
 /**
- * Manual clock only: fires the earliest timers due at or before
- * `limit_ms`. Returns whether anything fired.
+ * Manual clock only: fires the earliest timers due at or before the
+ * target of advance number `id`. Returns whether anything fired.
  */
-export declare function engineFireNext(handle: number, limitMs: number): boolean
+export declare function engineFireNext(handle: number, id: number): boolean
+
+/**
+ * Manual clock only: fires the timers of the earliest deadline that
+ * exists because work is in flight (a retry delay, a timeout…), moving
+ * the clock to it. Returns false when there is none (or it lies past the
+ * clock's limit, so it never comes).
+ */
+export declare function engineFireNextOneShot(handle: number): boolean
 
 /** Handles in use (for tests of the table itself). */
 export declare function engineHandlesInUse(): number

@@ -839,6 +839,7 @@ module.exports.NativeEngine = nativeBinding.NativeEngine
 module.exports.engineComplete = nativeBinding.engineComplete
 module.exports.engineDrain = nativeBinding.engineDrain
 module.exports.engineFireNext = nativeBinding.engineFireNext
+module.exports.engineFireNextOneShot = nativeBinding.engineFireNextOneShot
 module.exports.engineHandlesInUse = nativeBinding.engineHandlesInUse
 module.exports.engineProgress = nativeBinding.engineProgress
 module.exports.engineRun = nativeBinding.engineRun

@@ -549,6 +549,8 @@ impl NativeEngine {
             outbox: outbox.clone(),
             out: Mutex::new(out),
             inbox: Mutex::new(inbox),
+            advances: Mutex::new(Vec::new()),
+            next_advance: Mutex::new(0),
         });
         Ok(Self {
             runtime,
@@ -685,12 +687,18 @@ impl NativeEngine {
         synchronik_core::nanos_to_ms(self.runtime.clock().now())
     }
 
-    /// Manual clock only: moves the clock to `ms` (never backwards).
+    /// Manual clock only: starts an advance by `ms`; returns its number
+    /// (for `engineFireNext` and `finishAdvance`), or -1 when the clock
+    /// would pass its limit.
     #[napi(catch_unwind)]
-    pub fn set_manual_time(&self, ms: f64) {
-        if let Some(c) = self.runtime.manual_clock() {
-            c.set(synchronik_core::ms_to_nanos(ms));
-        }
+    pub fn begin_advance(&self, ms: f64) -> f64 {
+        fast::begin_advance(self.handle, ms)
+    }
+
+    /// Manual clock only: ends an advance, moving the clock to its target.
+    #[napi(catch_unwind)]
+    pub fn finish_advance(&self, id: u32) {
+        fast::finish_advance(self.handle, id);
     }
 
     /// Starts the scheduler and the watcher (idempotent).

@@ -24,7 +24,9 @@ pub mod store;
 pub mod timer;
 pub mod unit;
 
-pub use clock::{ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock};
+pub use clock::{
+    ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock, CLOCK_LIMIT, CLOCK_LIMIT_MS,
+};
 pub use engine::{
     AddError, Engine, EngineOptions, Liveness, MemoryStats, Outcome, PoolId, RestoredState,
     RestoredTask, TaskSpec, TaskStatus,

@@ -1228,8 +1228,11 @@ impl Engine {
     /// The earliest deadline of a timer that exists because work is in
     /// flight (a retry delay, a timeout, an isolation delay, a stop
     /// deadline), ignoring the recurring ones of a started engine.
+    /// A deadline past the clock's limit never comes and is not reported.
     pub fn next_one_shot_deadline(&self) -> Option<Nanos> {
-        self.timers.earliest_matching(|t| t.is_one_shot())
+        self.timers
+            .earliest_matching(|t| t.is_one_shot())
+            .filter(|t| *t <= crate::clock::CLOCK_LIMIT)
     }
 
     /// True (once) when a deadline was armed since the last call.
