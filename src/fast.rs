@@ -144,11 +144,11 @@ pub fn engine_complete(handle: u32, count: u32, messages: Option<Vec<String>>) {
             };
             (p[0] as CallId, outcome)
         });
-        let given_back = s.runtime.with(|e| {
+        let trim = s.runtime.with(|e| {
             e.complete(pairs);
-            e.take_memory_given_back()
+            e.take_trim_hint()
         });
-        crate::trim_after(given_back);
+        crate::trim_after(trim);
     });
 }
 

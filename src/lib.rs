@@ -113,17 +113,14 @@ pub struct EngineMemory {
     pub outbox_capacity: f64,
 }
 
-/// Asks the allocator to hand free memory back to the system once the
-/// engine gave back at least this many bytes of room.
-const TRIM_AFTER_BYTES: usize = 4 << 20;
-
-/// Returns the allocator's free memory to the system when the engine just
-/// gave back a large amount. glibc keeps freed memory in its arenas (and,
-/// after a large block was freed, raises the threshold below which it
-/// trims the heap), so the room a burst took would otherwise stay in the
-/// process for good.
-pub(crate) fn trim_after(given_back: usize) {
-    if given_back < TRIM_AFTER_BYTES {
+/// Returns the allocator's free memory to the system when the engine says
+/// it is worth it ([`synchronik_core::Engine::take_trim_hint`]: a burst's
+/// room was given back, or a pool fell idle after many tasks). glibc keeps
+/// freed memory in its arenas (and, after a large block was freed, raises
+/// the threshold below which it trims the heap), so the memory a burst
+/// took would otherwise stay in the process for good.
+pub(crate) fn trim_after(hint: bool) {
+    if !hint {
         return;
     }
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -609,10 +606,8 @@ impl NativeEngine {
     /// Removes a unit; false for an unknown id.
     #[napi(catch_unwind)]
     pub fn release(&self, id: String) -> bool {
-        let (released, given_back) = self
-            .runtime
-            .with(|e| (e.release(&id), e.take_memory_given_back()));
-        trim_after(given_back);
+        let (released, trim) = self.runtime.with(|e| (e.release(&id), e.take_trim_hint()));
+        trim_after(trim);
         released
     }
 
@@ -843,23 +838,20 @@ impl NativeEngine {
     /// Removes the pending tasks called `name`; returns how many.
     #[napi(catch_unwind)]
     pub fn pool_cancel(&self, pool: u32, name: String) -> u32 {
-        let (n, given_back) = self
+        let (n, trim) = self
             .runtime
-            .with(|e| (e.pool_cancel(pool, &name), e.take_memory_given_back()));
-        trim_after(given_back);
+            .with(|e| (e.pool_cancel(pool, &name), e.take_trim_hint()));
+        trim_after(trim);
         n as u32
     }
 
     /// Cancels one task (queued: removed; running: aborted).
     #[napi(catch_unwind)]
     pub fn pool_cancel_task(&self, task: f64) -> bool {
-        let (cancelled, given_back) = self.runtime.with(|e| {
-            (
-                e.pool_cancel_task(task as TaskId),
-                e.take_memory_given_back(),
-            )
-        });
-        trim_after(given_back);
+        let (cancelled, trim) = self
+            .runtime
+            .with(|e| (e.pool_cancel_task(task as TaskId), e.take_trim_hint()));
+        trim_after(trim);
         cancelled
     }
 

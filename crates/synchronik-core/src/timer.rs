@@ -59,6 +59,18 @@ impl<T> TimerQueue<T> {
                 self.heap.shrink_to(FLOOR);
             }
             crate::registry::shrink_map(&mut self.payloads);
+        } else if self.heap.len() > FLOOR && self.heap.len() > 4 * self.payloads.len() {
+            // Cancelled entries wait in the heap until their deadline: a
+            // timeout cancelled by every settled run would keep one entry
+            // per run of the last `timeoutMs` (a million for 1,000 interval
+            // workers every 10 ms with 10 s timeouts). Drop them once they
+            // are most of the heap: O(n) once per 3n cancellations.
+            let payloads = &self.payloads;
+            self.heap
+                .retain(|Reverse((_, id))| payloads.contains_key(id));
+            if self.heap.capacity() > 4 * self.heap.len().max(FLOOR) {
+                self.heap.shrink_to(2 * self.heap.len().max(FLOOR));
+            }
         }
         p
     }
@@ -148,5 +160,21 @@ mod tests {
         assert_eq!(q.pop_due(30), Some((30, "c")));
         assert!(q.is_empty());
         assert_eq!(q.next_deadline(), None);
+    }
+
+    #[test]
+    fn cancelled_entries_do_not_pile_up_while_timers_stay_armed() {
+        let mut q = TimerQueue::default();
+        let keep: Vec<TimerId> = (0..100).map(|k| q.arm(1_000_000 + k, k)).collect();
+        for k in 0..100_000u128 {
+            let t = q.arm(500_000 + k, 0);
+            assert_eq!(q.cancel(t), Some(0));
+        }
+        assert_eq!(q.len(), 100);
+        assert!(q.heap.len() <= 4 * FLOOR, "{} heap entries", q.heap.len());
+        assert!(q.capacity() <= 8 * FLOOR, "{} capacity", q.capacity());
+        assert_eq!(q.pop_due(u128::MAX).map(|(_, p)| p), Some(0));
+        assert_eq!(q.cancel(keep[1]), Some(1));
+        assert_eq!(q.pop_due(u128::MAX).map(|(_, p)| p), Some(2));
     }
 }

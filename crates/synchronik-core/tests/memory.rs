@@ -130,7 +130,7 @@ fn the_task_slab_gives_back_the_room_of_a_burst() {
     h.take();
     h.engine.pool_add_many(p, &vec![0.0; 100_000]).unwrap();
     assert!(h.engine.memory().task_capacity >= 100_000);
-    let mut given_back = 0;
+    let mut hints = 0;
     loop {
         let calls: Vec<CallId> = h.invocations().iter().map(|i| i.call).collect();
         if calls.is_empty() {
@@ -138,13 +138,15 @@ fn the_task_slab_gives_back_the_room_of_a_burst() {
         }
         h.engine
             .complete(calls.into_iter().map(|c| (c, Outcome::Ok)));
-        given_back += h.engine.take_memory_given_back();
+        hints += usize::from(h.engine.take_trim_hint());
     }
     assert!(h.engine.pool_is_idle(p));
     let m = h.engine.memory();
     assert!(m.task_capacity <= 2048, "{m:?}");
-    assert!(given_back >= 90_000 * 16, "{given_back} bytes reported");
-    assert_eq!(h.engine.take_memory_given_back(), 0, "reported once");
+    // 3.2 MB of slab room were given back in steps, then the pool fell
+    // idle after 100,000 tasks: the host is told.
+    assert!(hints >= 1);
+    assert!(!h.engine.take_trim_hint(), "once");
 }
 
 #[test]

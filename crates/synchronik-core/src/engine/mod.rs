@@ -1315,10 +1315,14 @@ impl Engine {
         }
     }
 
-    /// Bytes of room the engine gave back since the last call (a host may
-    /// then ask its allocator to return free memory to the system).
-    pub fn take_memory_given_back(&mut self) -> usize {
-        self.pool_take_given_back()
+    /// True (once) when the host may want its allocator to return free
+    /// memory to the system: the engine gave back at least 4 MB of room
+    /// (a burst's task slab), or a pool fell idle after at least 16,384
+    /// tasks since the last hint (their queue nodes, names and records
+    /// were freed: free memory that an allocator such as glibc's keeps
+    /// in its arenas, scattered, unless asked).
+    pub fn take_trim_hint(&mut self) -> bool {
+        self.pool_take_trim_hint()
     }
 }
 

@@ -135,7 +135,19 @@ struct TaskSlab {
     next: TaskId,
     /// Entries of room given back since the engine last reported it.
     given_back: usize,
+    /// Tasks that left since the engine last reported a pool falling idle
+    /// after many of them.
+    left: usize,
+    /// A pool fell idle after at least [`TRIM_AFTER_TASKS`] tasks left.
+    idle_after_many: bool,
 }
+
+/// A pool falling idle after this many tasks is worth telling the host
+/// (see [`Engine::take_trim_hint`]).
+const TRIM_AFTER_TASKS: usize = 16_384;
+
+/// Bytes of room given back worth telling the host.
+const TRIM_AFTER_BYTES: usize = 4 << 20;
 
 impl Default for TaskSlab {
     fn default() -> Self {
@@ -144,6 +156,8 @@ impl Default for TaskSlab {
             slots: VecDeque::new(),
             next: 1,
             given_back: 0,
+            left: 0,
+            idle_after_many: false,
         }
     }
 }
@@ -187,6 +201,7 @@ impl TaskSlab {
     fn remove(&mut self, id: &TaskId) -> Option<Task> {
         let k = self.index(*id)?;
         let task = self.slots[k].take();
+        self.left += usize::from(task.is_some());
         while matches!(self.slots.front(), Some(None)) {
             self.slots.pop_front();
             self.base += 1;
@@ -247,8 +262,7 @@ impl Pool {
 pub struct PoolMemory {
     /// Entries the task slab has room for.
     pub task_capacity: usize,
-    /// Bytes of task room given back since the last
-    /// [`Engine::take_memory_given_back`].
+    /// Bytes of task room given back since the last trim hint.
     pub given_back_bytes: usize,
 }
 
@@ -503,6 +517,11 @@ impl Engine {
     fn pool_settle(&mut self, pool: PoolId) {
         self.pool_dispatch(pool);
         if self.pool_is_idle(pool) {
+            let tasks = &mut self.pools.tasks;
+            if tasks.left >= TRIM_AFTER_TASKS {
+                tasks.left = 0;
+                tasks.idle_after_many = true;
+            }
             self.emit(Event::PoolIdle { pool });
         }
     }
@@ -745,8 +764,15 @@ impl Engine {
         }
     }
 
-    pub(super) fn pool_take_given_back(&mut self) -> usize {
-        std::mem::take(&mut self.pools.tasks.given_back) * std::mem::size_of::<Option<Task>>()
+    pub(super) fn pool_take_trim_hint(&mut self) -> bool {
+        let tasks = &mut self.pools.tasks;
+        let bytes = tasks.given_back * std::mem::size_of::<Option<Task>>();
+        if bytes >= TRIM_AFTER_BYTES || tasks.idle_after_many {
+            tasks.given_back = 0;
+            tasks.idle_after_many = false;
+            return true;
+        }
+        false
     }
 }
 
