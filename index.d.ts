@@ -521,7 +521,9 @@ export interface ManualClock {
   /**
    * Moves time forward by `ms`, firing every timer due on the way in time
    * order; resolves once the runs they started have settled (as far as they
-   * settle without real time passing).
+   * settle without real time passing). Deadlines are exact however far the
+   * clock goes; it goes no further than 1e30 ms: an `ms` that would take it
+   * past that rejects with a `TypeError` and the clock does not move.
    */
   advance(ms: number): Promise<void>;
   /**
