@@ -26,6 +26,15 @@ describe('register/release churn', () => {
     expect(manager._kinds.length).toBeLessThanOrEqual(3);
   });
 
+  test('the tables shrink back when units only go', () => {
+    const manager = createSynchronikManager();
+    for (let k = 0; k < 5_000; k++) manager.registerUnit({ id: `u${k}`, run: () => k });
+    expect(room(manager).slots).toBe(5_000);
+    for (let k = 4_999; k >= 0; k--) manager.releaseUnit(`u${k}`);
+    expect(manager.listUnits()).toEqual([]);
+    expect(room(manager).slots).toBeLessThan(1_024);
+  });
+
   test('a unit in a reused slot is itself: its state, events and lookups', async () => {
     const manager = createSynchronikManager();
     const a = { id: 'a', run: () => 'from a' };

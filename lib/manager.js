@@ -819,10 +819,7 @@ class SynchronikManager extends EventEmitter {
   registerUnit(unit) {
     const kind = v.validateUnit('registerUnit', unit, (id) => this._slot(id) >= 0);
     let slots;
-    if (this._releasedSlots.length > 0) {
-      this._native.acknowledgeReleased(this._releasedSlots);
-      this._releasedSlots = [];
-    }
+    this._acknowledgeReleased();
     try {
       slots =
         kind === 'worker'
@@ -858,6 +855,16 @@ class SynchronikManager extends EventEmitter {
     v.validateId('releaseUnit', id);
     this._native.release(id);
     this._sync();
+    // Told now and then without a registration too, so that the engine can
+    // shrink its tables when units only go.
+    if (this._releasedSlots.length >= 1024) this._acknowledgeReleased();
+  }
+
+  /** Tells the engine which released slots may name new units (see the RELEASED record). */
+  _acknowledgeReleased() {
+    if (this._releasedSlots.length === 0) return;
+    this._native.acknowledgeReleased(this._releasedSlots);
+    this._releasedSlots = [];
   }
 
   _slot(id) {
