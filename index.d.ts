@@ -551,7 +551,9 @@ export interface ManualClock {
   /**
    * Moves time forward by `ms`, firing every timer due on the way in time
    * order; resolves once the runs they started have settled (as far as they
-   * settle without real time passing).
+   * settle without real time passing). Deadlines are exact however far the
+   * clock goes; it goes no further than 1e30 ms: an `ms` that would take it
+   * past that rejects with a `TypeError` and the clock does not move.
    */
   advance(ms: number): Promise<void>;
   /**
@@ -795,6 +797,8 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    * with another name). Asking again for the same name returns the same
    * pool, resized to `size`. Tasks are dispatched once the pool is started —
    * by `pool.start()` or the manager's {@link SynchronikManager.start}.
+   * `size` is an integer from 1 to 10,000: every pool worker is a registered
+   * unit, so a larger size (a "no limit" such as `1e9`) is a `TypeError`.
    *
    * @example
    * const pool = manager.useWorkerPool(4);
@@ -1035,7 +1039,8 @@ export interface WorkerManager {
    * refused with a `TypeError`). Shrinking removes idle workers only, the
    * newest first; when no worker is idle it warns
    * `[Worker Pool] Scale-down requested, but no idle workers are available to remove.`
-   * and removes no more.
+   * and removes no more. `size` is an integer from 0 to 10,000 (else a
+   * `TypeError`, and nothing changes).
    */
   resize(size: number): void;
 }

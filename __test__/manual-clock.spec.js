@@ -881,3 +881,97 @@ describe('watcher', () => {
     expect(ms).toHaveLength(3);
   });
 });
+
+describe('far times', () => {
+  test('a retry delay of 1e15 ms reached by advance(1e16) is a retry, not a false timeout', async () => {
+    const m = manual();
+    const errors = collect(m, 'error');
+    const retries = collect(m, 'retry');
+    let attempts = 0;
+    const w = {
+      id: 'slow-retry',
+      maxRetries: 1,
+      retryDelayMs: 1e15,
+      run: () => {
+        attempts++;
+        if (attempts === 1) throw new Error('first attempt fails');
+        return 'second';
+      },
+    };
+    m.registerUnit(w);
+    const done = m.runWorkerById('slow-retry');
+    await m.clock.advance(1e15 - 1);
+    expect(attempts).toBe(1);
+    await m.clock.advance(1e16 - (1e15 - 1));
+    await done;
+    expect(attempts).toBe(2);
+    expect(retries).toHaveLength(1);
+    expect(errors).toEqual([]);
+    expect(w.status).toBe('completed');
+    expect(m.clock.now()).toBe(1e16);
+  });
+
+  test('timeouts are exact to the millisecond beyond 2^53 ms and past 64 bits of nanoseconds', async () => {
+    const m = manual();
+    await m.clock.advance(1e16);
+    const errors = collect(m, 'error');
+    m.registerUnit({ id: 'stuck', timeoutMs: 5000, run: () => new Promise(() => {}) });
+    const done = m.runWorkerById('stuck');
+    await m.clock.advance(4999);
+    expect(errors).toEqual([]);
+    await m.clock.advance(1);
+    await done;
+    expect(errors).toHaveLength(1);
+    expect(errors[0].error).toBeInstanceOf(SynchronikError);
+    expect(errors[0].error.code).toBe('ERR_TIMEOUT');
+  });
+
+  test('interval fires keep their cadence far out', async () => {
+    const m = manual();
+    await m.clock.advance(3e15);
+    let runs = 0;
+    m.registerUnit({ id: 'tick', intervalMs: 1000, runOnInterval: true, run: () => void runs++ });
+    m.start();
+    await m.clock.advance(999);
+    expect(runs).toBe(0);
+    await m.clock.advance(1);
+    expect(runs).toBe(1);
+    await m.clock.advance(5000);
+    expect(runs).toBe(6);
+  });
+
+  test('a delay too long for any clock never comes, and runUntilIdle does not wait for it', async () => {
+    const m = manual();
+    const errors = collect(m, 'error');
+    let attempts = 0;
+    m.registerUnit({
+      id: 'never-again',
+      maxRetries: 1,
+      retryDelayMs: Number.MAX_VALUE,
+      run: () => {
+        attempts++;
+        throw new Error('fails');
+      },
+    });
+    m.runWorkerById('never-again');
+    await m.clock.runUntilIdle();
+    await m.clock.advance(1e29);
+    expect(attempts).toBe(1);
+    expect(errors).toEqual([]);
+    expect(m.getUnitStatus('never-again')).toBe('running');
+  });
+
+  test('advancing past the clock limit of 1e30 ms is a TypeError naming ms; the clock does not move', async () => {
+    const m = manual();
+    await m.clock.advance(5);
+    for (const ms of [1e31, Number.MAX_VALUE]) {
+      await expect(m.clock.advance(ms)).rejects.toThrow(TypeError);
+    }
+    await expect(m.clock.advance(1e300)).rejects.toThrow(/^clock\.advance: ms must be a number of milliseconds that keeps the clock at or below 1e\+30 ms \(it is at 5 ms\) \(got 1e\+300\)$/);
+    expect(m.clock.now()).toBe(5);
+    await m.clock.advance(9e29);
+    expect(m.clock.now()).toBe(9e29);
+    await expect(m.clock.advance(2e29)).rejects.toThrow(TypeError);
+    expect(m.clock.now()).toBe(9e29);
+  });
+});

@@ -113,6 +113,38 @@ describe('worker pool', () => {
       expect(() => pool.handle('h', 'not a function')).toThrow(TypeError);
       expect(pool.simulateRun()).toBe('No tasks pending for execution.');
     });
+
+    test('a size past 10,000 is refused with a TypeError at once, and nothing is registered', () => {
+      const fresh = createSynchronikManager();
+      for (const size of [1e9, 10_001, Number.MAX_SAFE_INTEGER, Infinity]) {
+        expect(() => fresh.useWorkerPool(size)).toThrow(TypeError);
+      }
+      expect(() => fresh.useWorkerPool(1e9)).toThrow(
+        'useWorkerPool: size must be a positive integer no greater than 10000 (got 1000000000)',
+      );
+      expect(fresh.listUnits()).toEqual([]);
+      const pool = fresh.useWorkerPool(2);
+      expect(() => pool.resize(1e9)).toThrow('resize: size must be a positive integer no greater than 10000 (got 1000000000)');
+      expect(pool.getPoolWorkers()).toHaveLength(2);
+      expect(fresh.listUnits()).toHaveLength(2);
+      // Asking for the pool again by name with a bad size changes nothing either.
+      expect(() => fresh.useWorkerPool(20_000)).toThrow(TypeError);
+      expect(pool.getPoolWorkers()).toHaveLength(2);
+    });
+
+    test('the largest pool grows and shrinks back', async () => {
+      const fresh = createSynchronikManager();
+      const pool = fresh.useWorkerPool(10_000, { name: 'wide' });
+      expect(pool.getPoolWorkers()).toHaveLength(10_000);
+      expect(fresh.listUnits()).toHaveLength(10_000);
+      pool.start();
+      const results = await Promise.all(Array.from({ length: 20_000 }, (_, i) => pool.run(() => i)));
+      expect(results[19_999]).toBe(19_999);
+      pool.resize(1);
+      expect(pool.getPoolWorkers().map((w) => w.id)).toEqual(['wide:pool-worker-1']);
+      expect(fresh.listUnits()).toHaveLength(1);
+      await fresh.stop();
+    });
   });
 
   describe('addTask', () => {

@@ -397,7 +397,7 @@ describe('pool workers', () => {
   test('resize(0) is refused like useWorkerPool(0), and the pool keeps its workers', async () => {
     const m = create();
     const pool = m.useWorkerPool(2);
-    expect(() => pool.resize(0)).toThrow(new TypeError('resize: size must be a positive integer (got 0)'));
+    expect(() => pool.resize(0)).toThrow(new TypeError('resize: size must be a positive integer no greater than 10000 (got 0)'));
     expect(() => m.useWorkerPool(0)).toThrow(TypeError);
     expect(pool.getPoolWorkers()).toHaveLength(2);
     m.start();

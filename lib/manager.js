@@ -12,14 +12,14 @@ const { EventEmitter } = require('node:events');
 const util = require('node:util');
 const native = require('./native.js');
 
-const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun, engineProgress, engineFireNext } = native;
+const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun, engineProgress, engineFireNext, engineFireNextOneShot } = native;
 
 
 const ops = require('./ops');
 const { SynchronikError, ENGINE_CODES, abortReason, toError, messageOf, fromNative, describe, isError, closedError } = require('./errors');
 const v = require('./validate');
 const { IdTable } = require('./id-table');
-const { WorkerPool } = require('./pool');
+const { WorkerPool, checkSize } = require('./pool');
 const { Persistence, validateAdapter } = require('./storage');
 const { SqliteStore, parseStorageOption, parseHistoryQuery, noStoreError } = require('./sqlite-store');
 
@@ -45,6 +45,8 @@ const soon = (fn) => void resolved.then(fn);
 const EXECUTION_TIMES_KEPT = 100;
 /** How often the event-loop lag is sampled while a manager is started, in ms. */
 const LAG_SAMPLE_MS = 20;
+/** The manual clock goes no further (the engine's CLOCK_LIMIT_MS). */
+const CLOCK_LIMIT_MS = 1e30;
 const noop = () => {};
 
 /** Fields the snapshot and the `updated` payload leave out. */
@@ -219,6 +221,8 @@ class SynchronikManager extends EventEmitter {
     this._kinds = [];
     /** The last error of each slot's unit, as the engine reported it (what `error` events carry). */
     this._errors = [];
+    /** Slots whose RELEASED record was carried out, not yet told to the engine. */
+    this._releasedSlots = [];
     /** Attempts in flight: call id → { slot, controller, ok, value }. */
     this._calls = new IdTable();
     /** Pending run requests: ticket → { resolve, reject }. */
@@ -405,6 +409,8 @@ class SynchronikManager extends EventEmitter {
         this._units[o[i + 1]] = undefined;
         this._kinds[o[i + 1]] = undefined;
         this._errors[o[i + 1]] = undefined;
+        // The engine reuses the slot once told that this record was carried out.
+        this._releasedSlots.push(o[i + 1]);
         return;
       }
       case ops.LAST_RUN: {
@@ -490,9 +496,9 @@ class SynchronikManager extends EventEmitter {
       }
       case ops.RETRY: {
         const unit = this._units[o[i + 1]];
-        if (!unit) return;
+        // Taken even when nobody listens, or it would stay in the table.
         const message = this._str(o[i + 5]);
-        if (!this._wants('retry')) return;
+        if (!unit || !this._wants('retry')) return;
         const error = this._failure(o[i + 4], message, unit);
         this._deliver('retry', { type: 'retry', unitId: unit.id, attempt: o[i + 2], delayMs: o[i + 3], error });
         return;
@@ -1019,6 +1025,7 @@ class SynchronikManager extends EventEmitter {
     this._endRunsOfReplaced(unit.id);
     if (kind === 'process') for (const w of unit.workers) this._endRunsOfReplaced(w.id);
     let slots;
+    this._acknowledgeReleased();
     try {
       slots =
         kind === 'worker'
@@ -1086,6 +1093,16 @@ class SynchronikManager extends EventEmitter {
     }
     this._native.release(id);
     this._sync();
+    // Told now and then without a registration too, so that the engine can
+    // shrink its tables when units only go.
+    if (this._releasedSlots.length >= 1024) this._acknowledgeReleased();
+  }
+
+  /** Tells the engine which released slots may name new units (see the RELEASED record). */
+  _acknowledgeReleased() {
+    if (this._releasedSlots.length === 0) return;
+    this._native.acknowledgeReleased(this._releasedSlots);
+    this._releasedSlots = [];
   }
 
   _slot(id) {
@@ -1509,7 +1526,7 @@ class SynchronikManager extends EventEmitter {
    */
   useWorkerPool(size = 5, options = {}) {
     this._open('useWorkerPool');
-    v.check('useWorkerPool', 'size', size, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+    checkSize('useWorkerPool', size);
     if (!v.isObject(options)) throw v.fail('useWorkerPool', 'options', 'an object', options);
     const name = options.name === undefined ? 'default' : options.name;
     v.checkName('useWorkerPool', 'options.name', name);
@@ -1718,13 +1735,21 @@ class ManualClock {
       throw v.fail('clock.advance', 'ms', 'a non-negative finite number of milliseconds', ms);
     }
     const m = this._m;
-    const target = m._native.now() + ms;
-    await this._settle();
-    while (engineFireNext(m._h, target)) {
-      m._sync();
-      await this._settle();
+    // The target is kept by the engine, in nanoseconds: exact however far
+    // the clock is (now + ms as a JavaScript number is not, past 2^53 ms).
+    const advance = m._native.beginAdvance(ms);
+    if (advance < 0) {
+      throw v.fail('clock.advance', 'ms', `a number of milliseconds that keeps the clock at or below ${CLOCK_LIMIT_MS} ms (it is at ${this.now()} ms)`, ms);
     }
-    m._native.setManualTime(target);
+    try {
+      await this._settle();
+      while (engineFireNext(m._h, advance)) {
+        m._sync();
+        await this._settle();
+      }
+    } finally {
+      m._native.finishAdvance(advance);
+    }
     m._sync();
     await this._settle();
   }
@@ -1738,13 +1763,10 @@ class ManualClock {
     const m = this._m;
     m._open('clock.runUntilIdle');
     await this._settle();
-    for (let guard = 0; guard < 1e6; guard++) {
-      const next = m._native.nextOneShot();
-      if (next < 0) break;
-      while (engineFireNext(m._h, next)) {
-        m._sync();
-        await this._settle();
-      }
+    // Bounded, as before, for runs that keep arming new deadlines for ever.
+    for (let guard = 0; guard < 1e6 && engineFireNextOneShot(m._h); guard++) {
+      m._sync();
+      await this._settle();
     }
     m._sync();
     await this._settle();

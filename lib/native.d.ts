@@ -77,6 +77,11 @@ export declare class NativeEngine {
   /** Removes a unit; false for an unknown id. */
   release(id: string): boolean
   /**
+   * The facade carried out the release of these slots: the engine may
+   * give them to new units.
+   */
+  acknowledgeReleased(slots: Array<number>): void
+  /**
    * Ends the runs in flight of a unit with ERR_RELEASED, keeping it (what
    * re-registering its id does first); false for an unknown id.
    */
@@ -102,8 +107,14 @@ export declare class NativeEngine {
   reportRetryDelay(call: number, delayMs: number): void
   /** Current engine time in ms (the manual clock's, or the system clock's). */
   now(): number
-  /** Manual clock only: moves the clock to `ms` (never backwards). */
-  setManualTime(ms: number): void
+  /**
+   * Manual clock only: starts an advance by `ms`; returns its number
+   * (for `engineFireNext` and `finishAdvance`), or -1 when the clock
+   * would pass its limit.
+   */
+  beginAdvance(ms: number): number
+  /** Manual clock only: ends an advance, moving the clock to its target. */
+  finishAdvance(id: number): void
   /** Starts the scheduler and the watcher (idempotent). */
   start(): void
   /** Whether the scheduler is started. */
@@ -129,6 +140,12 @@ export declare class NativeEngine {
    * flight, pool tasks queued].
    */
   counts(): Array<number>
+  /**
+   * Room held by the engine's structures (for tests of memory that a
+   * burst or churn leaves behind): `slots`, `slotsWaiting`,
+   * `taskCapacity`, `timerCapacity`, `runCapacity`, `outboxCapacity`.
+   */
+  memory(): EngineMemory
   /** The pool called `name` (created if needed). */
   pool(name: string): number
   /** Makes the registered worker in `slot` a worker of the pool. */
@@ -220,13 +237,31 @@ export declare function engineComplete(handle: number, count: number, messages?:
 export declare function engineDrain(handle: number, offset: number): number
 
 /**
- * Manual clock only: fires the earliest timers due at or before
- * `limit_ms`. Returns whether anything fired.
+ * Manual clock only: fires the earliest timers due at or before the
+ * target of advance number `id`. Returns whether anything fired.
  */
-export declare function engineFireNext(handle: number, limitMs: number): boolean
+export declare function engineFireNext(handle: number, id: number): boolean
+
+/**
+ * Manual clock only: fires the timers of the earliest deadline that
+ * exists because work is in flight (a retry delay, a timeout…), moving
+ * the clock to it. Returns false when there is none (or it lies past the
+ * clock's limit, so it never comes).
+ */
+export declare function engineFireNextOneShot(handle: number): boolean
 
 /** Handles in use (for tests of the table itself). */
 export declare function engineHandlesInUse(): number
+
+/** The answer of `memory()`: room held, in entries. */
+export interface EngineMemory {
+  slots: number
+  slotsWaiting: number
+  taskCapacity: number
+  timerCapacity: number
+  runCapacity: number
+  outboxCapacity: number
+}
 
 /** A sign of life from attempt `call` (`ctx.progress`). */
 export declare function engineProgress(handle: number, call: number): void

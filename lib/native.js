@@ -840,6 +840,7 @@ module.exports.engineCodes = nativeBinding.engineCodes
 module.exports.engineComplete = nativeBinding.engineComplete
 module.exports.engineDrain = nativeBinding.engineDrain
 module.exports.engineFireNext = nativeBinding.engineFireNext
+module.exports.engineFireNextOneShot = nativeBinding.engineFireNextOneShot
 module.exports.engineHandlesInUse = nativeBinding.engineHandlesInUse
 module.exports.engineProgress = nativeBinding.engineProgress
 module.exports.engineRun = nativeBinding.engineRun

@@ -13,6 +13,18 @@ const { SynchronikError, closedError } = require('./errors');
 const resolved = Promise.resolve();
 const soon = (fn) => void resolved.then(fn);
 
+/**
+ * The most workers a pool may have. Every pool worker is a registered unit
+ * (about 1 KB with its object), made when the pool grows: a bound keeps a
+ * size meant as "no limit" from registering workers until memory runs out.
+ */
+const MAX_POOL_SIZE = 10_000;
+
+/** Checks a pool size given to `method` (a pool without workers would hold its tasks forever). */
+function checkSize(method, size) {
+  v.check(method, 'size', size, (x) => Number.isInteger(x) && x >= 1 && x <= MAX_POOL_SIZE, `a positive integer no greater than ${MAX_POOL_SIZE}`);
+}
+
 const TASK_STATUSES = ['idle', 'running', 'paused', 'completed', 'error', 'waiting-handler', 'cancelled'];
 /** By TASK_DONE kind: completed, failed, cancelled, dropped (the manager stopped or closed before it ran). */
 const DONE_STATUSES = ['completed', 'error', 'cancelled', 'cancelled'];
@@ -447,8 +459,7 @@ class WorkerPool {
    */
   resize(size) {
     this._m._open('resize');
-    // A pool without workers would hold its tasks forever (as useWorkerPool, 0 is refused).
-    v.check('resize', 'size', size, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+    checkSize('resize', size);
     this._submit();
     if (size > this._workers.length) {
       this._grow(size);
@@ -457,7 +468,8 @@ class WorkerPool {
     const want = this._workers.length - size;
     if (want === 0) return;
     const removed = this._native.poolShrink(this._id, want);
-    this._workers = this._workers.filter((w) => !removed.includes(w.id));
+    const gone = new Set(removed);
+    this._workers = this._workers.filter((w) => !gone.has(w.id));
     this._m._sync();
     if (removed.length < want) {
       console.warn('[Worker Pool] Scale-down requested, but no idle workers are available to remove.');
@@ -557,4 +569,4 @@ class WorkerPool {
   }
 }
 
-module.exports = { WorkerPool, PoolEntry, abortError };
+module.exports = { WorkerPool, PoolEntry, abortError, checkSize, MAX_POOL_SIZE };

@@ -19,7 +19,7 @@ use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use parking_lot::{Mutex, RwLock};
 
-use synchronik_core::{CallId, Outcome, Runtime, Slot, UnitKind};
+use synchronik_core::{CallId, Clock, Nanos, Outcome, Runtime, Slot, UnitKind, CLOCK_LIMIT};
 
 use crate::{Outbox, Strings};
 
@@ -29,6 +29,11 @@ pub(crate) struct Shared {
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) out: Mutex<Float64Array>,
     pub(crate) inbox: Mutex<Float64Array>,
+    /// Manual clock: the targets of the `advance` calls under way, by
+    /// number. They stay in nanoseconds here: a target such as 1e16 ms plus
+    /// a few ms is not exact as a JavaScript number.
+    pub(crate) advances: Mutex<Vec<(u32, Nanos)>>,
+    pub(crate) next_advance: Mutex<u32>,
 }
 
 /// Engines by handle, and the handles free for reuse.
@@ -139,7 +144,11 @@ pub fn engine_complete(handle: u32, count: u32, messages: Option<Vec<String>>) {
             };
             (p[0] as CallId, outcome)
         });
-        s.runtime.with(|e| e.complete(pairs));
+        let trim = s.runtime.with(|e| {
+            e.complete(pairs);
+            e.take_trim_hint()
+        });
+        crate::trim_after(trim);
     });
 }
 
@@ -165,11 +174,64 @@ pub fn engine_progress(handle: u32, call: f64) {
     });
 }
 
-/// Manual clock only: fires the earliest timers due at or before
-/// `limit_ms`. Returns whether anything fired.
+/// Manual clock only: starts an `advance` by `ms` from now. Returns its
+/// number for [`engine_fire_next`] and `finishAdvance`, or -1 when the
+/// clock would pass its limit ([`synchronik_core::CLOCK_LIMIT_MS`]).
+pub(crate) fn begin_advance(handle: u32, ms: f64) -> f64 {
+    with(handle, -1.0, |s| {
+        let Some(clock) = s.runtime.manual_clock() else {
+            return -1.0;
+        };
+        let target = clock.now().saturating_add(synchronik_core::ms_to_nanos(ms));
+        if target > CLOCK_LIMIT {
+            return -1.0;
+        }
+        let mut next = s.next_advance.lock();
+        let id = *next;
+        *next = next.wrapping_add(1);
+        s.advances.lock().push((id, target));
+        f64::from(id)
+    })
+}
+
+/// Manual clock only: ends advance number `id`, moving the clock to its
+/// target.
+pub(crate) fn finish_advance(handle: u32, id: u32) {
+    with(handle, (), |s| {
+        let target = {
+            let mut advances = s.advances.lock();
+            let at = advances.iter().position(|(a, _)| *a == id);
+            at.map(|at| advances.swap_remove(at).1)
+        };
+        if let (Some(target), Some(clock)) = (target, s.runtime.manual_clock()) {
+            clock.set(target);
+        }
+    });
+}
+
+/// Manual clock only: fires the earliest timers due at or before the
+/// target of advance number `id`. Returns whether anything fired.
 #[napi(catch_unwind)]
-pub fn engine_fire_next(handle: u32, limit_ms: f64) -> bool {
+pub fn engine_fire_next(handle: u32, id: u32) -> bool {
     with(handle, false, |s| {
-        s.runtime.fire_next(synchronik_core::ms_to_nanos(limit_ms))
+        let target = s
+            .advances
+            .lock()
+            .iter()
+            .find(|(a, _)| *a == id)
+            .map(|(_, t)| *t);
+        target.is_some_and(|t| s.runtime.fire_next(t))
+    })
+}
+
+/// Manual clock only: fires the timers of the earliest deadline that
+/// exists because work is in flight (a retry delay, a timeout…), moving
+/// the clock to it. Returns false when there is none (or it lies past the
+/// clock's limit, so it never comes).
+#[napi(catch_unwind)]
+pub fn engine_fire_next_one_shot(handle: u32) -> bool {
+    with(handle, false, |s| {
+        let next = s.runtime.with(|e| e.next_one_shot_deadline());
+        next.is_some_and(|t| s.runtime.fire_next(t))
     })
 }

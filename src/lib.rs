@@ -38,6 +38,9 @@ use options::{JsConfigPatch, JsEngineOptions, JsProcessSpec, JsWorkerSpec};
 /// Numbers per record in the outbound queue.
 const STRIDE: usize = 6;
 
+/// Room (in numbers) the outbound queue keeps once drained: 4,096 records.
+const OPS_KEPT: usize = 4096 * STRIDE;
+
 /// Opcodes of outbound records (see `lib/ops.js`).
 mod op {
     pub const RUN: f64 = 1.0;
@@ -98,6 +101,40 @@ impl Liveness for JsLiveness {
 /// so it never keeps Node alive by itself; not callee-handled, because the
 /// facade's handler never throws (it traps every user exception).
 type WakeFn = ThreadsafeFunction<(), (), (), Status, false, true>;
+
+/// The answer of `memory()`: room held, in entries.
+#[napi(object)]
+pub struct EngineMemory {
+    pub slots: f64,
+    pub slots_waiting: f64,
+    pub task_capacity: f64,
+    pub timer_capacity: f64,
+    pub run_capacity: f64,
+    pub outbox_capacity: f64,
+}
+
+/// Returns the allocator's free memory to the system when the engine says
+/// it is worth it ([`synchronik_core::Engine::take_trim_hint`]: a burst's
+/// room was given back, or a pool fell idle after many tasks). glibc keeps
+/// freed memory in its arenas (and, after a large block was freed, raises
+/// the threshold below which it trims the heap), so the memory a burst
+/// took would otherwise stay in the process for good.
+pub(crate) fn trim_after(hint: bool) {
+    if !hint {
+        return;
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        extern "C" {
+            fn malloc_trim(pad: usize) -> std::os::raw::c_int;
+        }
+        // SAFETY: malloc_trim only walks glibc's own arenas under their locks.
+        #[allow(unsafe_code)]
+        unsafe {
+            malloc_trim(0);
+        }
+    }
+}
 
 /// The answer of `poolAddMany`.
 #[napi(object)]
@@ -192,6 +229,11 @@ impl Batch {
         if self.head >= self.ops.len() {
             self.ops.clear();
             self.head = 0;
+            // A burst of records (a large process started at once) leaves
+            // its room behind; keep what a busy steady state needs.
+            if self.ops.capacity() > 4 * OPS_KEPT {
+                self.ops.shrink_to(OPS_KEPT);
+            }
         }
         n
     }
@@ -532,6 +574,9 @@ impl NativeEngine {
         .map_err(|e| Error::from_reason(format!("cannot start the engine thread: {e}")))?;
         runtime.with(|e| {
             e.set_options(engine_options);
+            // The facade mirrors units in a table indexed by slot: a slot
+            // names a new unit only after the facade carried out its release.
+            e.set_host_acknowledges_releases(true);
             if let Some(l) = liveness {
                 e.set_liveness(Arc::new(l));
             }
@@ -554,6 +599,8 @@ impl NativeEngine {
             outbox: outbox.clone(),
             out: Mutex::new(out),
             inbox: Mutex::new(inbox),
+            advances: Mutex::new(Vec::new()),
+            next_advance: Mutex::new(0),
         });
         Ok(Self {
             runtime,
@@ -639,7 +686,16 @@ impl NativeEngine {
     /// Removes a unit; false for an unknown id.
     #[napi(catch_unwind)]
     pub fn release(&self, id: String) -> bool {
-        self.runtime.with(|e| e.release(&id))
+        let (released, trim) = self.runtime.with(|e| (e.release(&id), e.take_trim_hint()));
+        trim_after(trim);
+        released
+    }
+
+    /// The facade carried out the release of these slots: the engine may
+    /// give them to new units.
+    #[napi(catch_unwind)]
+    pub fn acknowledge_released(&self, slots: Vec<u32>) {
+        self.runtime.with(|e| e.acknowledge_released(&slots));
     }
 
     /// Ends the runs in flight of a unit with ERR_RELEASED, keeping it (what
@@ -713,12 +769,18 @@ impl NativeEngine {
         synchronik_core::nanos_to_ms(self.runtime.clock().now())
     }
 
-    /// Manual clock only: moves the clock to `ms` (never backwards).
+    /// Manual clock only: starts an advance by `ms`; returns its number
+    /// (for `engineFireNext` and `finishAdvance`), or -1 when the clock
+    /// would pass its limit.
     #[napi(catch_unwind)]
-    pub fn set_manual_time(&self, ms: f64) {
-        if let Some(c) = self.runtime.manual_clock() {
-            c.set(synchronik_core::ms_to_nanos(ms));
-        }
+    pub fn begin_advance(&self, ms: f64) -> f64 {
+        fast::begin_advance(self.handle, ms)
+    }
+
+    /// Manual clock only: ends an advance, moving the clock to its target.
+    #[napi(catch_unwind)]
+    pub fn finish_advance(&self, id: u32) {
+        fast::finish_advance(self.handle, id);
     }
 
     /// Starts the scheduler and the watcher (idempotent).
@@ -784,6 +846,22 @@ impl NativeEngine {
                 e.pool_queued() as f64,
             ]
         })
+    }
+
+    /// Room held by the engine's structures (for tests of memory that a
+    /// burst or churn leaves behind): `slots`, `slotsWaiting`,
+    /// `taskCapacity`, `timerCapacity`, `runCapacity`, `outboxCapacity`.
+    #[napi(catch_unwind)]
+    pub fn memory(&self) -> EngineMemory {
+        let m = self.runtime.with(|e| e.memory());
+        EngineMemory {
+            slots: m.slots as f64,
+            slots_waiting: m.slots_waiting as f64,
+            task_capacity: m.task_capacity as f64,
+            timer_capacity: m.timer_capacity as f64,
+            run_capacity: m.run_capacity as f64,
+            outbox_capacity: (self.outbox.batch.lock().ops.capacity() / STRIDE) as f64,
+        }
     }
 
     /// The pool called `name` (created if needed).
@@ -861,13 +939,21 @@ impl NativeEngine {
     /// Removes the pending tasks called `name`; returns how many.
     #[napi(catch_unwind)]
     pub fn pool_cancel(&self, pool: u32, name: String) -> u32 {
-        self.runtime.with(|e| e.pool_cancel(pool, &name)) as u32
+        let (n, trim) = self
+            .runtime
+            .with(|e| (e.pool_cancel(pool, &name), e.take_trim_hint()));
+        trim_after(trim);
+        n as u32
     }
 
     /// Cancels one task (queued: removed; running: aborted).
     #[napi(catch_unwind)]
     pub fn pool_cancel_task(&self, task: f64) -> bool {
-        self.runtime.with(|e| e.pool_cancel_task(task as TaskId))
+        let (cancelled, trim) = self
+            .runtime
+            .with(|e| (e.pool_cancel_task(task as TaskId), e.take_trim_hint()));
+        trim_after(trim);
+        cancelled
     }
 
     /// Moves a pending task to a new priority.

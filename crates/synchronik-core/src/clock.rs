@@ -14,20 +14,35 @@
 //! creation plus the clock's elapsed time, so a manual clock yields wall
 //! times that advance with it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-/// Nanoseconds since the clock's origin.
-pub type Nanos = u64;
+use parking_lot::Mutex;
 
-/// Converts milliseconds (as users give them) into [`Nanos`], saturating.
+/// Nanoseconds since the clock's origin.
+///
+/// 128 bits, so that a time plus any delay a user can give is exact: with
+/// 64 bits the sum saturated at about 1.8e13 ms (584 years), where a manual
+/// clock advanced by 1e16 ms reached a retry delay of 1e15 ms and the
+/// attempt's timeout at the same saturated instant, a false timeout.
+pub type Nanos = u128;
+
+/// The latest time a clock can reach, in ms: 1e30 ms (about 3e19 years).
+/// A manual clock is not advanced past it. A deadline after it never comes,
+/// which is exact: no clock reaches it.
+pub const CLOCK_LIMIT_MS: f64 = 1e30;
+
+/// [`CLOCK_LIMIT_MS`] in [`Nanos`].
+pub const CLOCK_LIMIT: Nanos = 1_000_000_000_000_000_000_000_000_000_000_000_000;
+
+/// Converts milliseconds (as users give them) into [`Nanos`], saturating at
+/// [`Nanos::MAX`] (far beyond [`CLOCK_LIMIT`]: a deadline that never comes).
 pub fn ms_to_nanos(ms: f64) -> Nanos {
     if ms.is_nan() || ms <= 0.0 {
         0
     } else {
         let n = ms * 1_000_000.0;
-        if n >= u64::MAX as f64 {
-            u64::MAX
+        if n >= Nanos::MAX as f64 {
+            Nanos::MAX
         } else {
             n as Nanos
         }
@@ -73,9 +88,11 @@ impl SystemClock {
         }
     }
 
-    /// The [`Instant`] a time of this clock stands for (used to sleep until it).
-    pub fn instant_at(&self, t: Nanos) -> Instant {
-        self.origin + std::time::Duration::from_nanos(t)
+    /// The [`Instant`] a time of this clock stands for (used to sleep until
+    /// it); `None` when no `Instant` is that far (it never comes).
+    pub fn instant_at(&self, t: Nanos) -> Option<Instant> {
+        let t = u64::try_from(t).ok()?;
+        self.origin.checked_add(std::time::Duration::from_nanos(t))
     }
 }
 
@@ -87,7 +104,7 @@ impl Default for SystemClock {
 
 impl Clock for SystemClock {
     fn now(&self) -> Nanos {
-        self.origin.elapsed().as_nanos() as Nanos
+        self.origin.elapsed().as_nanos()
     }
     fn wall_ms(&self) -> f64 {
         system_wall_ms()
@@ -98,7 +115,7 @@ impl Clock for SystemClock {
 /// `advance` walks it from deadline to deadline).
 #[derive(Debug)]
 pub struct ManualClock {
-    now: AtomicU64,
+    now: Mutex<Nanos>,
     wall_origin_ms: f64,
 }
 
@@ -114,14 +131,16 @@ impl ManualClock {
     /// that instant instead of the machine's time.
     pub fn starting_at(wall_ms: f64) -> Self {
         Self {
-            now: AtomicU64::new(0),
+            now: Mutex::new(0),
             wall_origin_ms: wall_ms,
         }
     }
 
-    /// Moves the clock to `t`. Time never goes backwards: an earlier `t` is ignored.
+    /// Moves the clock to `t`, at most to [`CLOCK_LIMIT`]. Time never goes
+    /// backwards: an earlier `t` is ignored.
     pub fn set(&self, t: Nanos) {
-        self.now.fetch_max(t, Ordering::SeqCst);
+        let mut now = self.now.lock();
+        *now = (*now).max(t.min(CLOCK_LIMIT));
     }
 }
 
@@ -133,7 +152,7 @@ impl Default for ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> Nanos {
-        self.now.load(Ordering::SeqCst)
+        *self.now.lock()
     }
     fn wall_ms(&self) -> f64 {
         self.wall_origin_ms + nanos_to_ms(self.now())
@@ -178,7 +197,35 @@ mod tests {
     fn conversions_saturate() {
         assert_eq!(ms_to_nanos(-1.0), 0);
         assert_eq!(ms_to_nanos(f64::NAN), 0);
-        assert_eq!(ms_to_nanos(f64::INFINITY), u64::MAX);
+        assert_eq!(ms_to_nanos(f64::INFINITY), Nanos::MAX);
+        assert_eq!(ms_to_nanos(f64::MAX), Nanos::MAX);
         assert_eq!(nanos_to_ms(1_500_000), 1.5);
+        let limit = ms_to_nanos(CLOCK_LIMIT_MS);
+        assert!(limit.abs_diff(CLOCK_LIMIT) < CLOCK_LIMIT / 1_000_000_000_000);
+    }
+
+    #[test]
+    fn times_far_past_64_bits_of_nanoseconds_are_exact() {
+        let c = ManualClock::new();
+        c.set(ms_to_nanos(1e16));
+        assert_eq!(c.now(), 10_000_000_000_000_000_000_000);
+        let deadline = c.now() + ms_to_nanos(10_000.0);
+        assert_eq!(deadline - c.now(), 10_000_000_000);
+        assert_eq!(nanos_to_ms(c.now()), 1e16);
+    }
+
+    #[test]
+    fn the_manual_clock_stops_at_its_limit() {
+        let c = ManualClock::new();
+        c.set(Nanos::MAX);
+        assert_eq!(c.now(), CLOCK_LIMIT);
+        assert!(CLOCK_LIMIT < Nanos::MAX / 100);
+    }
+
+    #[test]
+    fn instants_too_far_away_are_none() {
+        let c = SystemClock::new();
+        assert!(c.instant_at(ms_to_nanos(1000.0)).is_some());
+        assert!(c.instant_at(ms_to_nanos(1e15)).is_none());
     }
 }

@@ -24,10 +24,12 @@ pub mod store;
 pub mod timer;
 pub mod unit;
 
-pub use clock::{ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock};
+pub use clock::{
+    ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock, CLOCK_LIMIT, CLOCK_LIMIT_MS,
+};
 pub use engine::{
-    AddError, Engine, EngineOptions, Liveness, Outcome, PoolId, RestoredState, RestoredTask,
-    StopOptions, TaskSpec, TaskStatus,
+    AddError, Engine, EngineOptions, Liveness, MemoryStats, Outcome, PoolId, RestoredState,
+    RestoredTask, StopOptions, TaskSpec, TaskStatus,
 };
 pub use error::{EngineError, ErrorCode};
 pub use event::{

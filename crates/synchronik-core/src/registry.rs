@@ -2,7 +2,7 @@
 //! processes and their workers. It is the source of truth for state; the
 //! host mirrors it onto the user's objects from the engine's events.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::error::EngineError;
 use crate::unit::{Meta, ProcessConfig, Slot, Status, UnitKind, WorkerConfig};
@@ -59,17 +59,57 @@ impl Unit {
 }
 
 /// All units, addressed by id or by slot.
+///
+/// Slots of released units are reused, so a service that registers and
+/// releases units for ever keeps a registry (and the host's tables indexed
+/// by slot) as large as the most units it ever had at once, not as large as
+/// the number of registrations. A released slot goes through two waits
+/// before it is handed out again:
+///
+/// * the host's acknowledgement, when the host asked for it
+///   ([`Registry::set_host_acknowledges`]): the host mirrors units in a table
+///   indexed by slot and must have carried out the release before the slot
+///   names another unit ([`Registry::acknowledge`]);
+/// * for a worker that a process lists, the end of every process run in
+///   flight (they name their workers by slot): the engine calls
+///   [`Registry::recycle_held`] when none is left.
+///
+/// The lowest free slot is reused first and free slots at the end are cut
+/// off, so the table also shrinks back when the last units go.
 #[derive(Debug, Default)]
 pub struct Registry {
     slots: Vec<Option<Unit>>,
+    /// Registration sequence number of the unit in each slot (its place in
+    /// the order).
+    seqs: Vec<u64>,
+    next_seq: u64,
     by_id: HashMap<String, Slot>,
     /// Registration order as (sequence, slot); re-registration keeps the
-    /// original place. Compacted lazily after releases.
-    order: Vec<Slot>,
-    released_in_order: usize,
+    /// original place. An entry whose sequence is not its slot's any more
+    /// is stale (the unit was released); they are compacted lazily.
+    order: Vec<(u64, Slot)>,
+    stale_in_order: usize,
+    /// Slots free for reuse.
+    free: BTreeSet<Slot>,
+    /// Released slots the host has not acknowledged yet: whether each must
+    /// also wait for the process runs in flight.
+    unacknowledged: HashMap<Slot, bool>,
+    /// Released slots waiting for the process runs in flight to end.
+    held: Vec<Slot>,
+    host_acknowledges: bool,
+    /// Slots of the live processes.
+    processes: BTreeSet<Slot>,
 }
 
+/// Below this many slots the registry's tables are not shrunk.
+const SHRINK_FLOOR: usize = 1024;
+
 impl Registry {
+    /// Makes released slots wait for [`Registry::acknowledge`] before reuse.
+    pub fn set_host_acknowledges(&mut self, on: bool) {
+        self.host_acknowledges = on;
+    }
+
     /// The slot of `id`.
     pub fn slot_of(&self, id: &str) -> Option<Slot> {
         self.by_id.get(id).copied()
@@ -94,36 +134,114 @@ impl Registry {
     /// Inserts a new unit or replaces the one with the same id in place
     /// (same slot, same place in the order). Returns the slot.
     pub fn upsert(&mut self, unit: Unit) -> Slot {
+        let is_process = unit.kind() == UnitKind::Process;
         if let Some(slot) = self.slot_of(&unit.id) {
             self.slots[slot as usize] = Some(unit);
+            if is_process {
+                self.processes.insert(slot);
+            } else {
+                self.processes.remove(&slot);
+            }
             return slot;
         }
-        let slot = self.slots.len() as Slot;
-        self.by_id.insert(unit.id.clone(), slot);
-        self.slots.push(Some(unit));
-        self.order.push(slot);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let slot = match self.free.pop_first() {
+            Some(slot) => {
+                self.slots[slot as usize] = Some(unit);
+                self.seqs[slot as usize] = seq;
+                slot
+            }
+            None => {
+                self.slots.push(Some(unit));
+                self.seqs.push(seq);
+                (self.slots.len() - 1) as Slot
+            }
+        };
+        if let Some(u) = &self.slots[slot as usize] {
+            self.by_id.insert(u.id.clone(), slot);
+        }
+        self.order.push((seq, slot));
+        if is_process {
+            self.processes.insert(slot);
+        }
         slot
     }
 
-    /// Removes the unit in `slot`.
-    pub fn remove(&mut self, slot: Slot) -> Option<Unit> {
+    /// Removes the unit in `slot`. `hold` keeps the slot from reuse until
+    /// [`Registry::recycle_held`] (a worker that process runs may name).
+    pub fn remove(&mut self, slot: Slot, hold: bool) -> Option<Unit> {
         let unit = self.slots.get_mut(slot as usize)?.take()?;
         self.by_id.remove(&unit.id);
-        self.released_in_order += 1;
-        if self.released_in_order > 64 && self.released_in_order * 2 > self.order.len() {
-            let slots = &self.slots;
-            self.order.retain(|s| slots[*s as usize].is_some());
-            self.released_in_order = 0;
+        self.processes.remove(&slot);
+        self.stale_in_order += 1;
+        if self.stale_in_order > 64 && self.stale_in_order * 2 > self.order.len() {
+            let (slots, seqs) = (&self.slots, &self.seqs);
+            self.order
+                .retain(|(seq, s)| is_current(slots, seqs, *seq, *s));
+            self.stale_in_order = 0;
+            shrink(&mut self.order);
         }
+        if self.host_acknowledges {
+            self.unacknowledged.insert(slot, hold);
+        } else if hold {
+            self.held.push(slot);
+        } else {
+            self.free_slot(slot);
+        }
+        shrink_map(&mut self.by_id);
         Some(unit)
+    }
+
+    /// The host carried out the release of these slots; unknown or live
+    /// slots are ignored.
+    pub fn acknowledge(&mut self, slots: &[Slot]) {
+        for slot in slots {
+            match self.unacknowledged.remove(slot) {
+                Some(true) => self.held.push(*slot),
+                Some(false) => self.free_slot(*slot),
+                None => {}
+            }
+        }
+        if self.unacknowledged.is_empty() {
+            shrink_map(&mut self.unacknowledged);
+        }
+    }
+
+    /// No process run is in flight: the held slots become free.
+    pub fn recycle_held(&mut self) {
+        while let Some(slot) = self.held.pop() {
+            self.free_slot(slot);
+        }
+        shrink(&mut self.held);
+    }
+
+    fn free_slot(&mut self, slot: Slot) {
+        self.free.insert(slot);
+        // Free slots at the end are cut off rather than kept.
+        while let Some(&last) = self.free.last() {
+            if last as usize + 1 != self.slots.len() {
+                break;
+            }
+            self.free.pop_last();
+            self.slots.pop();
+            self.seqs.pop();
+        }
+        shrink(&mut self.slots);
+        shrink(&mut self.seqs);
     }
 
     /// Slots of live units in registration order.
     pub fn ordered(&self) -> impl Iterator<Item = Slot> + '_ {
         self.order
             .iter()
-            .copied()
-            .filter(|s| self.slots[*s as usize].is_some())
+            .filter(|(seq, s)| is_current(&self.slots, &self.seqs, *seq, *s))
+            .map(|(_, s)| *s)
+    }
+
+    /// Slots of the live processes, in slot order.
+    pub fn processes(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.processes.iter().copied()
     }
 
     /// Number of live units.
@@ -134,5 +252,41 @@ impl Registry {
     /// True when nothing is registered.
     pub fn is_empty(&self) -> bool {
         self.by_id.is_empty()
+    }
+
+    /// Number of slots the table holds, live or not (for statistics and
+    /// tests: it is bounded by the most units registered at once).
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Released slots not reusable yet (waiting for the host or for the
+    /// process runs in flight).
+    pub fn slots_waiting(&self) -> usize {
+        self.unacknowledged.len() + self.held.len()
+    }
+}
+
+/// Whether an entry of the order names the unit now in its slot (slots
+/// cut off the end are gone from both tables).
+fn is_current(slots: &[Option<Unit>], seqs: &[u64], seq: u64, slot: Slot) -> bool {
+    let i = slot as usize;
+    i < slots.len() && slots[i].is_some() && seqs[i] == seq
+}
+
+/// Gives memory back when a vector uses less than a quarter of what it
+/// holds (above a floor, so that small tables are left alone).
+pub(crate) fn shrink<T>(v: &mut Vec<T>) {
+    if v.capacity() > SHRINK_FLOOR && v.len() * 4 < v.capacity() {
+        v.shrink_to(v.len() * 2);
+    }
+}
+
+/// [`shrink`] for hash maps.
+pub(crate) fn shrink_map<K: Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(
+    m: &mut HashMap<K, V, S>,
+) {
+    if m.capacity() > SHRINK_FLOOR && m.len() * 4 < m.capacity() {
+        m.shrink_to(m.len() * 2);
     }
 }

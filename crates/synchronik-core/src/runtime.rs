@@ -17,7 +17,7 @@ use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex};
 
-use crate::clock::{Clock, ManualClock, Nanos, SystemClock};
+use crate::clock::{Clock, ManualClock, Nanos, SystemClock, CLOCK_LIMIT};
 use crate::engine::Engine;
 use crate::event::{EventSink, Invoker};
 
@@ -118,6 +118,8 @@ impl Runtime {
         let Some(clock) = self.manual_clock() else {
             return false;
         };
+        // The clock stops at its limit: a deadline after it never comes.
+        let limit = limit.min(CLOCK_LIMIT);
         let mut engine = self.shared.engine.lock();
         engine.take_deadlines_changed();
         match engine.next_deadline() {
@@ -179,7 +181,13 @@ fn timer_thread(shared: &Shared, clock: &SystemClock, wake: &Wake) {
                         parking_lot::MutexGuard::unlocked(&mut engine, wake);
                     }
                 } else {
-                    let _ = shared.cv.wait_until(&mut engine, clock.instant_at(at));
+                    match clock.instant_at(at) {
+                        Some(when) => {
+                            let _ = shared.cv.wait_until(&mut engine, when);
+                        }
+                        // Further away than any Instant: it never comes.
+                        None => shared.cv.wait(&mut engine),
+                    }
                 }
             }
         }

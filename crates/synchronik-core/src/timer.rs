@@ -14,6 +14,9 @@ use crate::ids::IdMap;
 
 use crate::clock::Nanos;
 
+/// Room for this many timers is kept however empty the queue is.
+const FLOOR: usize = 1024;
+
 /// Handle of an armed timer, to cancel it.
 pub type TimerId = u64;
 
@@ -49,8 +52,25 @@ impl<T> TimerQueue<T> {
     pub fn cancel(&mut self, id: TimerId) -> Option<T> {
         let p = self.payloads.remove(&id);
         if self.payloads.is_empty() {
-            // Nothing live is left: drop the stale heap entries at once.
+            // Nothing live is left: drop the stale heap entries at once,
+            // and the room a burst of timers took.
             self.heap.clear();
+            if self.heap.capacity() > FLOOR {
+                self.heap.shrink_to(FLOOR);
+            }
+            crate::registry::shrink_map(&mut self.payloads);
+        } else if self.heap.len() > FLOOR && self.heap.len() > 4 * self.payloads.len() {
+            // Cancelled entries wait in the heap until their deadline: a
+            // timeout cancelled by every settled run would keep one entry
+            // per run of the last `timeoutMs` (a million for 1,000 interval
+            // workers every 10 ms with 10 s timeouts). Drop them once they
+            // are most of the heap: O(n) once per 3n cancellations.
+            let payloads = &self.payloads;
+            self.heap
+                .retain(|Reverse((_, id))| payloads.contains_key(id));
+            if self.heap.capacity() > 4 * self.heap.len().max(FLOOR) {
+                self.heap.shrink_to(2 * self.heap.len().max(FLOOR));
+            }
         }
         p
     }
@@ -69,7 +89,10 @@ impl<T> TimerQueue<T> {
     /// Removes and returns the earliest timer due at or before `now`.
     pub fn pop_due(&mut self, now: Nanos) -> Option<(Nanos, T)> {
         loop {
-            let Reverse((at, id)) = *self.heap.peek()?;
+            let Some(Reverse((at, id))) = self.heap.peek().copied() else {
+                self.give_back();
+                return None;
+            };
             if at > now {
                 return None;
             }
@@ -78,6 +101,19 @@ impl<T> TimerQueue<T> {
                 return Some((at, p));
             }
         }
+    }
+
+    /// Gives back the room of a burst once the queue is empty.
+    fn give_back(&mut self) {
+        if self.heap.capacity() > FLOOR {
+            self.heap.shrink_to(FLOOR);
+        }
+        crate::registry::shrink_map(&mut self.payloads);
+    }
+
+    /// Entries the heap and the payload map have room for (for statistics).
+    pub fn capacity(&self) -> usize {
+        self.heap.capacity().max(self.payloads.capacity())
     }
 
     /// The earliest live deadline whose payload satisfies `pred` (a full
@@ -124,5 +160,21 @@ mod tests {
         assert_eq!(q.pop_due(30), Some((30, "c")));
         assert!(q.is_empty());
         assert_eq!(q.next_deadline(), None);
+    }
+
+    #[test]
+    fn cancelled_entries_do_not_pile_up_while_timers_stay_armed() {
+        let mut q = TimerQueue::default();
+        let keep: Vec<TimerId> = (0..100).map(|k| q.arm(1_000_000 + k, k)).collect();
+        for k in 0..100_000u128 {
+            let t = q.arm(500_000 + k, 0);
+            assert_eq!(q.cancel(t), Some(0));
+        }
+        assert_eq!(q.len(), 100);
+        assert!(q.heap.len() <= 4 * FLOOR, "{} heap entries", q.heap.len());
+        assert!(q.capacity() <= 8 * FLOOR, "{} capacity", q.capacity());
+        assert_eq!(q.pop_due(u128::MAX).map(|(_, p)| p), Some(0));
+        assert_eq!(q.cancel(keep[1]), Some(1));
+        assert_eq!(q.pop_due(u128::MAX).map(|(_, p)| p), Some(2));
     }
 }

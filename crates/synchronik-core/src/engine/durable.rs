@@ -66,7 +66,8 @@ struct HookState {
     dirty: HashSet<Slot>,
     /// Metadata (JSON) to write with a unit's next row.
     meta: HashMap<Slot, String>,
-    /// Ids of units that have a row, by slot (slots are never reused).
+    /// Ids of units that have a row, by slot (cleared when the unit is
+    /// released, before its slot can name another unit).
     ids: HashMap<Slot, String>,
     tasks: HashMap<TaskId, Durable>,
     /// Attempts of workers in flight, for their history rows.

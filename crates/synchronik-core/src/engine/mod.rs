@@ -21,7 +21,7 @@ mod schedule;
 mod watch;
 
 pub use durable::RestoredTask;
-pub use pool::{AddError, PoolId, TaskSpec, TaskStatus};
+pub use pool::{AddError, PoolId, PoolMemory, TaskSpec, TaskStatus};
 pub use schedule::StopOptions;
 
 use crate::clock::{ms_to_nanos, nanos_to_ms, Clock, Nanos};
@@ -350,6 +350,10 @@ impl Engine {
                 self.check_dependencies(None, &w.common.id, &w.config.depends_on, &[])?;
             }
         }
+        if self.processes.is_empty() {
+            // No process run can name a released worker any more.
+            self.registry.recycle_held();
+        }
         let slots = match spec {
             UnitSpec::Worker(w) => vec![self.store_worker(w, None)],
             UnitSpec::Process(p) => {
@@ -432,7 +436,12 @@ impl Engine {
         // scheduled run cannot start the run an overlap 'queue' fire left.
         self.unschedule(slot);
         self.end_runs_of(slot, id);
-        self.registry.remove(slot);
+        // The slot is reused later: no process may go on listing it. A
+        // worker that process runs in flight may still name keeps its slot
+        // until they have ended.
+        let listed = self.unlist_worker(slot);
+        let hold = listed && !self.processes.is_empty();
+        self.registry.remove(slot, hold);
         self.emit(Event::Released { unit: slot });
         self.check_stop_done();
         true
@@ -521,6 +530,42 @@ impl Engine {
             });
         }
         self.emit(Event::Done { ticket, error });
+    }
+
+    /// Removes a worker from the lists of the processes that list it;
+    /// returns whether any did. Only workers registered through a process
+    /// (they have a parent) are looked for.
+    fn unlist_worker(&mut self, slot: Slot) -> bool {
+        let Some(unit) = self.registry.get(slot) else {
+            return false;
+        };
+        if unit.kind() != UnitKind::Worker || unit.parent.is_none() {
+            return false;
+        }
+        let processes: Vec<Slot> = self.registry.processes().collect();
+        let mut listed = false;
+        for p in processes {
+            if let Some(UnitBody::Process { workers, .. }) =
+                self.registry.get_mut(p).map(|u| &mut u.body)
+            {
+                let before = workers.len();
+                workers.retain(|w| *w != slot);
+                listed |= workers.len() != before;
+            }
+        }
+        listed
+    }
+
+    /// The host carried out the release of these slots (see
+    /// [`Registry::acknowledge`]): they may name new units.
+    pub fn acknowledge_released(&mut self, slots: &[Slot]) {
+        self.registry.acknowledge(slots);
+    }
+
+    /// Makes released slots wait for [`Engine::acknowledge_released`]
+    /// before they are reused (for a host that mirrors units by slot).
+    pub fn set_host_acknowledges_releases(&mut self, on: bool) {
+        self.registry.set_host_acknowledges(on);
     }
 
     // ------------------------------------------------------------------
@@ -1046,6 +1091,9 @@ impl Engine {
         let Some(run) = self.runs.remove(&run_id) else {
             return;
         };
+        // The maps of runs in flight give back the room of a burst.
+        crate::registry::shrink_map(&mut self.runs);
+        crate::registry::shrink_map(&mut self.calls);
         for t in [run.timeout, run.delay].into_iter().flatten() {
             self.timers.cancel(t);
         }
@@ -1377,8 +1425,11 @@ impl Engine {
     /// The earliest deadline of a timer that exists because work is in
     /// flight (a retry delay, a timeout, an isolation delay, a stop
     /// deadline), ignoring the recurring ones of a started engine.
+    /// A deadline past the clock's limit never comes and is not reported.
     pub fn next_one_shot_deadline(&self) -> Option<Nanos> {
-        self.timers.earliest_matching(|t| t.is_one_shot())
+        self.timers
+            .earliest_matching(|t| t.is_one_shot())
+            .filter(|t| *t <= crate::clock::CLOCK_LIMIT)
     }
 
     /// True (once) when a deadline was armed since the last call.
@@ -1447,4 +1498,43 @@ impl Engine {
     pub fn active_runs(&self) -> usize {
         self.runs.len() + self.processes.len()
     }
+
+    /// How much room the engine's structures hold, live or not: what a
+    /// burst leaves behind shows here (see [`MemoryStats`]).
+    pub fn memory(&self) -> MemoryStats {
+        let pools = self.pool_memory();
+        MemoryStats {
+            slots: self.registry.slot_count(),
+            slots_waiting: self.registry.slots_waiting(),
+            task_capacity: pools.task_capacity,
+            timer_capacity: self.timers.capacity(),
+            run_capacity: self.runs.capacity().max(self.calls.capacity()),
+        }
+    }
+
+    /// True (once) when the host may want its allocator to return free
+    /// memory to the system: the engine gave back at least 4 MB of room
+    /// (a burst's task slab), or a pool fell idle after at least 16,384
+    /// tasks since the last hint (their queue nodes, names and records
+    /// were freed: free memory that an allocator such as glibc's keeps
+    /// in its arenas, scattered, unless asked).
+    pub fn take_trim_hint(&mut self) -> bool {
+        self.pool_take_trim_hint()
+    }
+}
+
+/// Room held by the engine's structures, in entries (see [`Engine::memory`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryStats {
+    /// Slots of the registry, live or free: bounded by the most units
+    /// registered at once.
+    pub slots: usize,
+    /// Released slots not reusable yet.
+    pub slots_waiting: usize,
+    /// Pool tasks the task slab has room for.
+    pub task_capacity: usize,
+    /// Timers the timer queue has room for.
+    pub timer_capacity: usize,
+    /// Runs and attempts the maps of runs in flight have room for.
+    pub run_capacity: usize,
 }

@@ -133,7 +133,21 @@ struct TaskSlab {
     base: TaskId,
     slots: VecDeque<Option<Task>>,
     next: TaskId,
+    /// Entries of room given back since the engine last reported it.
+    given_back: usize,
+    /// Tasks that left since the engine last reported a pool falling idle
+    /// after many of them.
+    left: usize,
+    /// A pool fell idle after at least [`TRIM_AFTER_TASKS`] tasks left.
+    idle_after_many: bool,
 }
+
+/// A pool falling idle after this many tasks is worth telling the host
+/// (see [`Engine::take_trim_hint`]).
+const TRIM_AFTER_TASKS: usize = 16_384;
+
+/// Bytes of room given back worth telling the host.
+const TRIM_AFTER_BYTES: usize = 4 << 20;
 
 impl Default for TaskSlab {
     fn default() -> Self {
@@ -141,6 +155,9 @@ impl Default for TaskSlab {
             base: 1,
             slots: VecDeque::new(),
             next: 1,
+            given_back: 0,
+            left: 0,
+            idle_after_many: false,
         }
     }
 }
@@ -184,9 +201,17 @@ impl TaskSlab {
     fn remove(&mut self, id: &TaskId) -> Option<Task> {
         let k = self.index(*id)?;
         let task = self.slots[k].take();
+        self.left += usize::from(task.is_some());
         while matches!(self.slots.front(), Some(None)) {
             self.slots.pop_front();
             self.base += 1;
+        }
+        // A burst reserved room for all of its tasks at once; give it back
+        // as the deque empties, or it stays held for good.
+        let (len, cap) = (self.slots.len(), self.slots.capacity());
+        if cap > SLAB_FLOOR && len * 4 < cap {
+            self.slots.shrink_to(len * 2);
+            self.given_back += cap - self.slots.capacity();
         }
         task
     }
@@ -195,6 +220,9 @@ impl TaskSlab {
         self.slots.reserve(n);
     }
 }
+
+/// Below this many entries the slab's deque keeps its capacity.
+const SLAB_FLOOR: usize = 1024;
 
 #[derive(Debug, Default)]
 struct Pool {
@@ -229,6 +257,15 @@ impl Pool {
     }
 }
 
+/// Room of the structures pools keep (see [`Engine::memory`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolMemory {
+    /// Entries the task slab has room for.
+    pub task_capacity: usize,
+    /// Bytes of task room given back since the last trim hint.
+    pub given_back_bytes: usize,
+}
+
 /// The pools of an engine.
 #[derive(Debug, Default)]
 pub(super) struct PoolState {
@@ -258,12 +295,17 @@ impl Engine {
 
     /// Makes the registered worker `slot` a worker of the pool.
     pub fn pool_attach(&mut self, pool: PoolId, slot: Slot) {
-        let Some(p) = self.pool_mut(pool) else { return };
-        if !p.workers.contains(&slot) {
-            p.workers.push(slot);
-            p.free.push_back(slot);
+        if self.pools.pools.get(pool as usize).is_none() {
+            return;
         }
-        self.pools.of_worker.insert(slot, pool);
+        // Whether it is attached is a lookup, not a walk through the
+        // workers (a pool of thousands grows one worker at a time).
+        if self.pools.of_worker.insert(slot, pool) != Some(pool) {
+            if let Some(p) = self.pool_mut(pool) {
+                p.workers.push(slot);
+                p.free.push_back(slot);
+            }
+        }
         self.pool_dispatch(pool);
     }
 
@@ -311,8 +353,13 @@ impl Engine {
     pub(super) fn pool_forget_worker(&mut self, slot: Slot) {
         if let Some(pool) = self.pools.of_worker.remove(&slot) {
             if let Some(p) = self.pool_mut(pool) {
-                p.workers.retain(|w| *w != slot);
-                p.free.retain(|w| *w != slot);
+                // Shrinking removes the newest workers: look from the end.
+                if let Some(i) = p.workers.iter().rposition(|w| *w == slot) {
+                    p.workers.remove(i);
+                }
+                if let Some(i) = p.free.iter().rposition(|w| *w == slot) {
+                    p.free.remove(i);
+                }
             }
         }
     }
@@ -478,6 +525,11 @@ impl Engine {
     fn pool_settle(&mut self, pool: PoolId) {
         self.pool_dispatch(pool);
         if self.pool_is_idle(pool) {
+            let tasks = &mut self.pools.tasks;
+            if tasks.left >= TRIM_AFTER_TASKS {
+                tasks.left = 0;
+                tasks.idle_after_many = true;
+            }
             self.emit(Event::PoolIdle { pool });
         }
     }
@@ -778,6 +830,27 @@ impl Engine {
             }
         }
         self.pool_settle(pool);
+    }
+}
+
+impl Engine {
+    /// Room the pools' structures hold.
+    pub(super) fn pool_memory(&self) -> PoolMemory {
+        PoolMemory {
+            task_capacity: self.pools.tasks.slots.capacity(),
+            given_back_bytes: self.pools.tasks.given_back * std::mem::size_of::<Option<Task>>(),
+        }
+    }
+
+    pub(super) fn pool_take_trim_hint(&mut self) -> bool {
+        let tasks = &mut self.pools.tasks;
+        let bytes = tasks.given_back * std::mem::size_of::<Option<Task>>();
+        if bytes >= TRIM_AFTER_BYTES || tasks.idle_after_many {
+            tasks.given_back = 0;
+            tasks.idle_after_many = false;
+            return true;
+        }
+        false
     }
 }
 

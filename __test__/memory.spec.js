@@ -1,0 +1,129 @@
+'use strict';
+
+// What long-running use leaves behind (the soak suite, `npm run soak`,
+// measures RSS; these check the engine's own tables, which is cheap and
+// deterministic): slots of released units are reused, and the room a burst
+// took is given back once the work is done. `_native.memory()` is the
+// binding's internal report of that room, in entries.
+
+const { createSynchronikManager } = require('..');
+
+const room = (manager) => manager._native.memory();
+
+describe('register/release churn', () => {
+  test('keeps the slot tables as small as the units registered at once', () => {
+    const manager = createSynchronikManager();
+    manager.registerUnit({ id: 'resident', run: () => 'r' });
+    for (let k = 0; k < 20_000; k++) {
+      manager.registerUnit({ id: `u${k}`, run: () => k });
+      manager.releaseUnit(`u${k}`);
+    }
+    expect(manager.listUnits().map((u) => u.id)).toEqual(['resident']);
+    const { slots, slotsWaiting } = room(manager);
+    expect(slots).toBeLessThanOrEqual(3);
+    expect(slotsWaiting).toBeLessThanOrEqual(1);
+    expect(manager._units.length).toBeLessThanOrEqual(3);
+    expect(manager._kinds.length).toBeLessThanOrEqual(3);
+  });
+
+  test('the tables shrink back when units only go', () => {
+    const manager = createSynchronikManager();
+    for (let k = 0; k < 5_000; k++) manager.registerUnit({ id: `u${k}`, run: () => k });
+    expect(room(manager).slots).toBe(5_000);
+    for (let k = 4_999; k >= 0; k--) manager.releaseUnit(`u${k}`);
+    expect(manager.listUnits()).toEqual([]);
+    expect(room(manager).slots).toBeLessThan(1_024);
+  });
+
+  test('a unit in a reused slot is itself: its state, events and lookups', async () => {
+    const manager = createSynchronikManager();
+    const a = { id: 'a', run: () => 'from a' };
+    manager.registerUnit(a);
+    manager.registerUnit({ id: 'spacer', run: () => 0 });
+    await manager.runWorkerById('a');
+    manager.releaseUnit('a');
+    // Registered twice so that the second one certainly takes a's slot.
+    const b = { id: 'b', run: () => 'from b' };
+    manager.registerUnit(b);
+    const c = { id: 'c', run: () => 'from c' };
+    manager.registerUnit(c);
+    const completed = [];
+    manager.on('complete', (e) => completed.push([e.unitId, e.result]));
+    await manager.runWorkerById('b');
+    await manager.runWorkerById('c');
+    expect(completed).toEqual([
+      ['b', 'from b'],
+      ['c', 'from c'],
+    ]);
+    expect(manager.getUnitById('a')).toBeUndefined();
+    expect(manager.getWorkerById('b')).toBe(b);
+    expect(manager.getWorkerById('c')).toBe(c);
+    expect(a.meta.runCount).toBe(1);
+    expect(b.meta.runCount).toBe(1);
+    expect(manager.listUnits().map((u) => u.id)).toEqual(['spacer', 'b', 'c']);
+  });
+
+  test('a unit registered by a listener before the release was carried out keeps its own slot', async () => {
+    const manager = createSynchronikManager();
+    let release;
+    const held = new Promise((resolve) => (release = resolve));
+    manager.registerUnit({ id: 'busy', run: () => held });
+    const running = manager.runWorkerById('busy');
+    let late;
+    manager.on('error', (e) => {
+      // Delivered in the same batch of records as the release, before it.
+      if (e.unitId === 'busy') late = manager.registerUnit({ id: 'late', run: () => 'late' });
+    });
+    manager.releaseUnit('busy');
+    await running;
+    release();
+    expect(late).toBeDefined();
+    expect(manager.getUnitById('late')).toBe(late);
+    expect(manager.listUnits()).toEqual([late]);
+    await manager.runWorkerById('late');
+    expect(late.status).toBe('completed');
+  });
+
+  test('a worker released from a process leaves it: a unit in its old slot is not run by the process', async () => {
+    const manager = createSynchronikManager();
+    const ran = [];
+    const step = (id) => ({ id, run: () => ran.push(id) });
+    manager.registerUnit({ id: 'p', runMode: 'sequential', workers: [step('w1'), step('w2'), step('w3')] });
+    manager.releaseUnit('w2');
+    manager.registerUnit(step('stranger'));
+    await manager.runProcessById('p');
+    expect(ran).toEqual(['w1', 'w3']);
+  });
+});
+
+describe('bursts', () => {
+  test('the pool gives back the room of a burst of pool.run tasks once idle', async () => {
+    const manager = createSynchronikManager();
+    const pool = manager.useWorkerPool(8);
+    pool.start();
+    const n = 100_000;
+    const runs = new Array(n);
+    for (let i = 0; i < n; i++) runs[i] = pool.run(() => i);
+    await Promise.resolve();
+    expect(room(manager).taskCapacity).toBeGreaterThanOrEqual(n);
+    const results = await Promise.all(runs);
+    expect(results[n - 1]).toBe(n - 1);
+    await pool.onIdle();
+    const after = room(manager);
+    expect(after.taskCapacity).toBeLessThanOrEqual(2048);
+    expect(after.runCapacity).toBeLessThanOrEqual(2048);
+    expect(after.outboxCapacity).toBeLessThanOrEqual(4 * 4096);
+    await manager.stop();
+  });
+
+  test('the timer queue gives back the room of a burst of timeouts', async () => {
+    const manager = createSynchronikManager({ clock: 'manual' });
+    const n = 5_000;
+    for (let k = 0; k < n; k++) manager.registerUnit({ id: `w${k}`, timeoutMs: 60_000, run: () => k });
+    const runs = [];
+    for (let k = 0; k < n; k++) runs.push(manager.runWorkerById(`w${k}`));
+    expect(room(manager).timerCapacity).toBeGreaterThanOrEqual(n);
+    await Promise.all(runs);
+    expect(room(manager).timerCapacity).toBeLessThanOrEqual(1024);
+  });
+});
