@@ -486,24 +486,32 @@ impl Engine {
             .collect();
         for prun in proc_ids {
             if let Some(p) = self.processes.remove(&prun) {
-                if let Some(t) = p.waiting {
-                    self.timers.cancel(t);
-                }
                 let error = EngineError::Released { id: id.to_owned() };
-                if let Some(u) = self.registry.get_mut(slot) {
-                    u.active_runs = u.active_runs.saturating_sub(1);
-                    u.last_error = Some(error.to_string());
-                    self.emit(Event::Errored {
-                        unit: slot,
-                        failure: Failure::Engine(error.clone()),
-                        culprit: None,
-                    });
-                    self.settle_status(slot, Status::Error);
-                    self.emit(Event::Failed { unit: slot });
-                }
-                self.process_done(p.ticket, p.joined, Some((slot, error)));
+                self.end_process_run(p, error);
             }
         }
+    }
+
+    /// Ends a process run that was taken out of [`Engine::processes`] with
+    /// `error` (released, stopped): the process is in `error`, and the run's
+    /// ticket and those that joined it end with that error.
+    fn end_process_run(&mut self, p: ProcessRun, error: EngineError) {
+        if let Some(t) = p.waiting {
+            self.timers.cancel(t);
+        }
+        let slot = p.slot;
+        if let Some(u) = self.registry.get_mut(slot) {
+            u.active_runs = u.active_runs.saturating_sub(1);
+            u.last_error = Some(error.to_string());
+            self.emit(Event::Errored {
+                unit: slot,
+                failure: Failure::Engine(error.clone()),
+                culprit: None,
+            });
+            self.settle_status(slot, Status::Error);
+            self.emit(Event::Failed { unit: slot });
+        }
+        self.process_done(p.ticket, p.joined, Some((slot, error)));
     }
 
     /// Ends the tickets of requests that nobody reports an error to.

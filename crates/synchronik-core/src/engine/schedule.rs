@@ -407,27 +407,11 @@ impl Engine {
             let Some(p) = self.processes.remove(&id) else {
                 continue;
             };
-            if let Some(t) = p.waiting {
-                self.timers.cancel(t);
-            }
-            let slot = p.slot;
             let id_str = self
                 .registry
-                .get(slot)
+                .get(p.slot)
                 .map_or_else(String::new, |u| u.id.clone());
-            let error = EngineError::Stopped { id: id_str };
-            if let Some(u) = self.registry.get_mut(slot) {
-                u.active_runs = u.active_runs.saturating_sub(1);
-                u.last_error = Some(error.to_string());
-            }
-            self.emit(Event::Errored {
-                unit: slot,
-                failure: Failure::Engine(error.clone()),
-                culprit: None,
-            });
-            self.settle_status(slot, Status::Error);
-            self.emit(Event::Failed { unit: slot });
-            self.process_done(p.ticket, p.joined, Some((slot, error)));
+            self.end_process_run(p, EngineError::Stopped { id: id_str });
         }
         let runs: Vec<u64> = self.runs.keys().copied().collect();
         for run in runs {
