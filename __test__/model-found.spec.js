@@ -213,3 +213,24 @@ test('a graph run whose failed worker was released before the run ended rejects 
   expect(error.message).toContain('worker "g2" failed');
   expect(m.getUnitStatus('g')).toBe('error');
 });
+
+test('stop({ timeoutMs: 0 }) ends a process run that a second request joined: both requests settle with ERR_STOPPED', async () => {
+  const m = manual();
+  m.registerUnit({
+    id: 'p',
+    workers: [
+      { id: 'p1', run: () => 'p1' },
+      { id: 'p2', timeoutMs: 0, run: () => new Promise(() => {}) },
+    ],
+  });
+  const outcomes = [];
+  const track = (p) => p.then(() => outcomes.push('resolved'), (e) => outcomes.push(`${e.code} ${e.unitId}`));
+  const first = track(m.runProcessById('p'));
+  const joined = track(m.runProcessById('p'));
+  await m.clock.advance(0);
+  expect(outcomes).toEqual([]);
+  await m.stop({ timeoutMs: 0 });
+  await Promise.all([first, joined]);
+  expect(outcomes).toEqual(['ERR_STOPPED p', 'ERR_STOPPED p']);
+  expect(m.getUnitStatus('p')).toBe('error');
+});

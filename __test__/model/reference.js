@@ -697,7 +697,8 @@ class Model {
     const p = this.procs.get(run.owner.prun);
     for (const w of process.specs) {
       for (const d of w.dependsOn || []) {
-        if (d.id !== run.id || CONDITIONS[d.form] === undefined) continue;
+        // The condition of a dependent released since registration is not asked.
+        if (d.id !== run.id || CONDITIONS[d.form] === undefined || !this.units.has(w.id)) continue;
         this.condLog.push(`cond:${w.id}<-${run.id}`);
         let holds = false;
         try {
@@ -705,7 +706,7 @@ class Model {
         } catch {
           this.condLog.push(`thrown:${w.id}<-${run.id}`);
         }
-        if (this.units.has(w.id) && p && p.graph) p.graph.conditions.set(`${run.id}>${w.id}`, holds);
+        if (p && p.graph) p.graph.conditions.set(`${run.id}>${w.id}`, holds);
       }
     }
   }
@@ -849,6 +850,7 @@ class Model {
       unit.hasError = true;
       this.settleStatus(unit, 'error');
       this.emit(`error:${p.id}`);
+      for (const t of p.joined) this.done(t, { code: 'ERR_STOPPED', unitId: p.id });
       this.done(p.ticket, { code: 'ERR_STOPPED', unitId: p.id });
     }
     for (const runId of [...this.runs.keys()]) {
