@@ -756,8 +756,10 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    * `ERR_STOPPED`. Pool tasks still queued that live in memory only are
    * dropped at once (a `pool.run` rejects with `ERR_STOPPED`, a named task
    * ends `'cancelled'`); stored (durable) tasks stay queued. Called from
-   * inside a run, it does not wait for that run. Afterwards nothing of the
-   * manager keeps Node alive.
+   * inside a run, it does not wait for that run. Without `timeoutMs`, a stop
+   * still waiting after 10 s emits one process warning
+   * (`SYNCHRONIK_STOP_WAITING`) naming the units still running. Afterwards
+   * nothing of the manager keeps Node alive.
    */
   stop(options?: StopOptions): Promise<void>;
 

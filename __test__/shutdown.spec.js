@@ -325,6 +325,40 @@ describe('stop() called from inside a run', () => {
   });
 });
 
+describe('a stop() that keeps waiting', () => {
+  test('is not silent: after 10 s a process warning names the runs it waits for', async () => {
+    const m = create();
+    let unblock;
+    m.registerUnit({
+      id: 'awaits-stop-late',
+      timeoutMs: 0,
+      run: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        // After another await: this stop waits for this very run.
+        await new Promise((resolve) => {
+          unblock = resolve;
+          void m.stop().then(resolve);
+        });
+      },
+    });
+    let warned;
+    const waitedFor = new Promise((resolve) => (warned = resolve));
+    const emitWarning = jest.spyOn(process, 'emitWarning').mockImplementation((message, options) => warned({ message, options }));
+    try {
+      const run = m.runWorkerById('awaits-stop-late');
+      const { message, options } = await waitedFor;
+      expect(options.code).toBe('SYNCHRONIK_STOP_WAITING');
+      expect(message).toContain('"awaits-stop-late"');
+      expect(message).toContain('stop({ timeoutMs })');
+      unblock();
+      await run;
+    } finally {
+      emitWarning.mockRestore();
+    }
+    expect(m.getUnitStatus('awaits-stop-late')).toBe('completed');
+  }, 20000);
+});
+
 describe('re-registering an id while its run is in flight', () => {
   test('the replaced object ends in error (ERR_RELEASED); the new object is registered idle and runs', async () => {
     const m = create();

@@ -45,6 +45,8 @@ const soon = (fn) => void resolved.then(fn);
 const EXECUTION_TIMES_KEPT = 100;
 /** How often the event-loop lag is sampled while a manager is started, in ms. */
 const LAG_SAMPLE_MS = 20;
+/** How long a stop() without a time limit waits before it warns that it is still waiting, in ms. */
+const STOP_WARNING_MS = 10_000;
 /** The manual clock goes no further (the engine's CLOCK_LIMIT_MS). */
 const CLOCK_LIMIT_MS = 1e30;
 const noop = () => {};
@@ -1434,6 +1436,14 @@ class SynchronikManager extends EventEmitter {
     const caller = this._liveness[0];
     const done = this._await(this._native.stop(Number.isFinite(timeoutMs) ? timeoutMs : undefined, closing, caller));
     this._sync();
+    if (timeoutMs === undefined) {
+      // Waiting without a limit for a run that never settles (one that
+      // awaits this very stop after another await, say) would be silent.
+      const warning = timers.setTimeout(() => this._warnStopWaiting(), STOP_WARNING_MS);
+      warning.unref();
+      const clear = () => timers.clearTimeout(warning);
+      done.then(clear, clear);
+    }
     return done
       .then(() => (this._sqlite ? this._sqlite.committed() : undefined))
       .then(() => {
@@ -1560,6 +1570,18 @@ class SynchronikManager extends EventEmitter {
     console.error(
       `[synchronik] pool task "${task.name}" (pool "${pool.name}") ${task.status === 'error' ? 'failed' : 'was dropped'} and nothing listens to "task" events (further ones are not printed; listen to "task" events to see them all):`,
       error,
+    );
+  }
+
+  /** A stop() without a time limit still waits for runs in flight: said once, as a process warning. */
+  _warnStopWaiting() {
+    const running = [];
+    for (const unit of this._units) {
+      if (unit !== undefined && this._field(unit, 'status') === 'running') running.push(`"${unit.id}"`);
+    }
+    process.emitWarning(
+      `stop() has waited ${STOP_WARNING_MS / 1000} s for the runs in flight${running.length > 0 ? ` (${running.slice(0, 10).join(', ')}${running.length > 10 ? ', …' : ''})` : ''} and waits until they settle. A run that awaits stop() after another await waits for itself; stop({ timeoutMs }) aborts what is left at the limit.`,
+      { code: 'SYNCHRONIK_STOP_WAITING' },
     );
   }
 
