@@ -86,7 +86,7 @@ class PoolEntry {
 
   /** Whether the task is stored: with a SQLite store, the tasks that name a handler are. */
   get durable() {
-    return this.task !== null && this.task.handler !== undefined && this.pool._m._sqlite !== null;
+    return this.task !== null && this.task.handler !== undefined && this.pool._storesTasks;
   }
 
   get aborted() {
@@ -119,14 +119,19 @@ function takeResolvers(resolve, reject) {
 }
 
 class WorkerPool {
+  /** The manager's parts (see core.js). */
+  #core;
+
   /**
-   * @param {import('./manager').SynchronikManager} manager
+   * @param {import('./core').Core} core
    * @param {string} name
    */
-  constructor(manager, name) {
-    this._m = manager;
-    this._native = manager._native;
+  constructor(core, name) {
+    this.#core = core;
+    this._native = core.bridge.native;
     this._id = this._native.pool(name);
+    /** Whether tasks that name a handler are stored (the manager has a SQLite store). */
+    this._storesTasks = core.sqlite !== null;
     this.name = name;
     /** Pool worker objects in id order. */
     this._workers = [];
@@ -172,15 +177,15 @@ class WorkerPool {
     const priorities = new Float64Array(live.length);
     for (let k = 0; k < live.length; k++) priorities[k] = live[k].priority ?? 0;
     const added = this._native.poolAddMany(this._id, priorities);
-    const tasks = this._m._tasks;
+    const pools = this.#core.pools;
     for (let k = 0; k < live.length; k++) {
       const entry = live[k];
       const taskId = added.firstTask + k;
       entry.taskId = taskId;
       entry.arrangementId = added.firstArrangement + k;
-      tasks.set(taskId, entry);
+      pools.setTask(taskId, entry);
     }
-    this._m._pump();
+    this.#core.bridge.pump();
   }
 
   _workerId(k) {
@@ -193,7 +198,7 @@ class WorkerPool {
       // An id the user's own unit has stays the user's: the pool worker
       // takes the next free number instead of replacing that unit.
       let k = this._nextWorker++;
-      while (this._m._slot(this._workerId(k)) >= 0) k = this._nextWorker++;
+      while (this.#core.units.slot(this._workerId(k)) >= 0) k = this._nextWorker++;
       // Pool workers run tasks, not a `run` of their own; a task bounds its
       // own time through its signal, so they have no timeout.
       const worker = {
@@ -204,10 +209,10 @@ class WorkerPool {
         timeoutMs: 0,
         run: () => undefined,
       };
-      this._m._register(worker, (slot) => this._native.poolAttach(this._id, slot));
+      this.#core.register(worker, (slot) => this._native.poolAttach(this._id, slot));
       this._workers.push(worker);
     }
-    this._m._sync();
+    this.#core.sync();
   }
 
   _find(name) {
@@ -223,7 +228,7 @@ class WorkerPool {
    * task has the same name.
    */
   addTask(input) {
-    this._m._open('addTask');
+    this.#core.open('addTask');
     if (!v.isObject(input)) throw v.fail('addTask', 'task', 'an object', input);
     v.checkName('addTask', 'task.name', input.name);
     if (input.handler !== undefined) {
@@ -235,7 +240,8 @@ class WorkerPool {
       v.check('addTask', 'task.priority', input.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
     // With a SQLite store, a task that names a handler is stored (durable).
-    if (input.handler !== undefined && this._m._sqlite) return this._m._sqlite.addTask(this, input);
+    const store = this.#core.sqlite;
+    if (input.handler !== undefined && store) return store.addTask(this, input);
     return this._add(input);
   }
 
@@ -252,9 +258,23 @@ class WorkerPool {
     entry.taskId = taskId;
     entry.arrangementId = arrangementId;
     this._named.add(entry);
-    this._m._tasks.set(taskId, entry);
-    this._m._sync();
+    this.#core.pools.setTask(taskId, entry);
+    this.#core.sync();
     return task;
+  }
+
+  /**
+   * Holds a stored task object (sqlite-store.js: added, or restored from an
+   * earlier process) as the pool's entry for engine task `taskId`.
+   * @param {Record<string, any>} task
+   * @param {number} taskId
+   */
+  _adoptTask(task, taskId) {
+    const entry = new PoolEntry(this, task, task.execute, task.payload, task.priority);
+    entry.taskId = taskId;
+    entry.arrangementId = task.arrangementId;
+    this._named.add(entry);
+    this.#core.pools.setTask(taskId, entry);
   }
 
   /**
@@ -266,7 +286,7 @@ class WorkerPool {
     let payload;
     let priority;
     let signal;
-    if (this._m._closed) return Promise.reject(closedError('pool.run'));
+    if (this.#core.closed) return Promise.reject(closedError('pool.run'));
     if (typeof execute !== 'function') {
       return Promise.reject(v.fail('pool.run', 'execute', 'a function', execute));
     }
@@ -306,7 +326,7 @@ class WorkerPool {
       return;
     }
     this._native.poolCancelTask(entry.taskId);
-    this._m._sync();
+    this.#core.sync();
   }
 
   /** Settles a pool.run promise. */
@@ -318,31 +338,31 @@ class WorkerPool {
 
   /** Pauses a pending task: it and every task behind it wait until it is resumed. */
   pauseTask(name) {
-    this._m._open('pauseTask');
+    this.#core.open('pauseTask');
     v.checkName('pauseTask', 'name', name);
     this._submit();
     if (!this._native.poolPause(this._id, name)) console.warn(`Cannot pause: Task "${name}" is not pending or idle.`);
-    this._m._sync();
+    this.#core.sync();
   }
 
   /** Resumes a paused task. */
   resumeTask(name) {
-    this._m._open('resumeTask');
+    this.#core.open('resumeTask');
     v.checkName('resumeTask', 'name', name);
     this._submit();
     if (!this._native.poolResume(this._id, name)) console.warn(`Cannot resume: Task "${name}" is not paused.`);
-    this._m._sync();
+    this.#core.sync();
   }
 
   /** Removes the pending tasks called `name`. */
   cancelTask(name) {
-    this._m._open('cancelTask');
+    this.#core.open('cancelTask');
     v.checkName('cancelTask', 'name', name);
     this._submit();
     if (this._native.poolCancel(this._id, name) === 0) {
       console.warn(`Cannot cancel: Task "${name}" not found in pending queue.`);
     }
-    this._m._sync();
+    this.#core.sync();
   }
 
   /**
@@ -352,7 +372,7 @@ class WorkerPool {
    * neither can be given to a task of the other kind.
    */
   updateTask(name, partial) {
-    this._m._open('updateTask');
+    this.#core.open('updateTask');
     v.checkName('updateTask', 'name', name);
     if (!v.isObject(partial)) throw v.fail('updateTask', 'partial', 'an object', partial);
     v.refuseProtoKey('updateTask', 'partial', partial);
@@ -379,47 +399,48 @@ class WorkerPool {
       );
     }
     // A stored task's new payload must be storable; it is stored with the change.
-    if (entry.durable) this._m._sqlite.patchTask(entry, partial);
+    const store = this.#core.sqlite;
+    if (entry.durable && store) store.patchTask(entry, partial);
     const { arrangementId: _a, status: _s, name: _n, ...rest } = partial;
     Object.assign(task, rest);
     if (partial.priority !== undefined) this._native.poolReprioritize(this._id, name, partial.priority);
     if (partial.handler !== undefined) this._native.poolSetTaskHandler(this._id, name, partial.handler);
-    this._m._sync();
+    this.#core.sync();
   }
 
   /** Defines (or replaces) the handler that tasks naming `name` run. */
   handle(name, fn) {
-    this._m._open('pool.handle');
+    this.#core.open('pool.handle');
     v.checkName('pool.handle', 'name', name);
     v.check('pool.handle', 'handler', fn, (x) => typeof x === 'function', 'a function');
     this._handlers.set(name, fn);
     this._native.poolHandler(this._id, name, true);
-    this._m._sync();
+    this.#core.sync();
   }
 
   /** Removes a handler; tasks that name it wait until it is defined again. */
   unhandle(name) {
-    this._m._open('pool.unhandle');
+    this.#core.open('pool.unhandle');
     v.checkName('pool.unhandle', 'name', name);
     this._handlers.delete(name);
     this._native.poolHandler(this._id, name, false);
-    this._m._sync();
+    this.#core.sync();
   }
 
   /** Starts dispatching tasks. */
   start() {
-    this._m._open('pool.start');
+    this.#core.open('pool.start');
     this._submit();
     this._native.poolSetStarted(this._id, true);
-    this._m._sync();
+    this.#core.sync();
   }
 
   /** Stops dispatching (running tasks finish). */
   stop() {
-    this._m._open('pool.stop');
+    this.#core.open('pool.stop');
     this._submit();
     this._native.poolSetStarted(this._id, false);
-    this._m._sync();
+    this.#core.sync();
   }
 
   /** `"Execution sequence: 1. <name>, 2. <name>"`, or a note that nothing is pending. */
@@ -443,6 +464,14 @@ class WorkerPool {
     };
   }
 
+  /**
+   * Whether unit `id` is one of this pool's workers.
+   * @param {unknown} id
+   */
+  hasWorker(id) {
+    return this._workers.some((w) => w.id === id);
+  }
+
   /** The pool's worker objects. */
   getPoolWorkers() {
     return this._workers.slice();
@@ -458,7 +487,7 @@ class WorkerPool {
    * last ones first); when none is idle it warns and removes nothing more.
    */
   resize(size) {
-    this._m._open('resize');
+    this.#core.open('resize');
     checkSize('resize', size);
     this._submit();
     if (size > this._workers.length) {
@@ -470,7 +499,7 @@ class WorkerPool {
     const removed = this._native.poolShrink(this._id, want);
     const gone = new Set(removed);
     this._workers = this._workers.filter((w) => !gone.has(w.id));
-    this._m._sync();
+    this.#core.sync();
     if (removed.length < want) {
       console.warn('[Worker Pool] Scale-down requested, but no idle workers are available to remove.');
     }
@@ -478,7 +507,7 @@ class WorkerPool {
 
   /** Resolves when nothing is queued and nothing runs. */
   onIdle() {
-    if (this._m._closed) return Promise.reject(closedError('pool.onIdle'));
+    if (this.#core.closed) return Promise.reject(closedError('pool.onIdle'));
     this._submit();
     if (this._native.poolIsIdle(this._id)) return Promise.resolve();
     return new Promise((resolve, reject) => this._idleWaiters.push({ resolve, reject }));
@@ -494,7 +523,7 @@ class WorkerPool {
       worker.status = 'running';
       this._running.set(worker, entry);
     }
-    if (this._m._wantsTasks()) this._m._taskEvent(this, entry.view());
+    if (this.#core.events.wantsTasks()) this.#core.events.task(this, entry.view());
     const { task } = entry;
     if (task !== null && task.handler !== undefined) return this._handlers.get(task.handler);
     return task !== null ? task.execute : entry.execute;
@@ -503,7 +532,7 @@ class WorkerPool {
   /** A pending task's status changed (paused, idle again, waiting for its handler). */
   _status(entry, status) {
     entry.setStatus(TASK_STATUSES[status]);
-    if (this._m._wantsTasks()) this._m._taskEvent(this, entry.view());
+    if (this.#core.events.wantsTasks()) this.#core.events.task(this, entry.view());
   }
 
   /**
@@ -526,11 +555,11 @@ class WorkerPool {
       entry.worker = undefined;
       if (this._running.get(worker) === entry) this._running.delete(worker);
     }
-    const m = this._m;
-    if (m._wantsTasks()) m._taskEvent(this, entry.view(), failed ? value : undefined);
+    const events = this.#core.events;
+    if (events.wantsTasks()) events.task(this, entry.view(), failed ? value : undefined);
     if (entry.resolve === undefined) {
       // A named task's failure has no promise to carry it.
-      if (failed && !m._wantsTasks()) m._unobservedTaskFailure(this, entry.task, value);
+      if (failed && !events.wantsTasks()) events.unobservedTaskFailure(this, entry.task, value);
       return;
     }
     if (kind === 0) this._settle(entry, true, value);

@@ -12,10 +12,10 @@ const path = require('node:path');
 const v = require('./validate');
 const { SynchronikError, fromNative } = require('./errors');
 const { hydrateUnit } = require('./storage');
-const { PoolEntry } = require('./pool');
+const { ENGINE_META: ENGINE_META_KEYS } = require('./stats');
 
 /** Statistics the engine keeps in `meta`; they have their own columns. */
-const ENGINE_META = new Set(['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs']);
+const ENGINE_META = new Set(ENGINE_META_KEYS);
 
 const METHOD = 'createSynchronikManager';
 
@@ -92,37 +92,44 @@ function hostName() {
 }
 
 class SqliteStore {
+  /** The manager's parts (see core.js). */
+  #core;
+  #native;
+  /** Stored unit state by id, for units registered later. */
+  #stored = new Map();
+  #closed = false;
+
   /**
    * Opens the store on the manager's engine. Throws a SynchronikError
    * (`ERR_STORAGE`, naming the path) when it cannot be opened, or when
    * another manager (in this process or another) has the file open: the
    * message names that one's pid and host.
+   * @param {import('./core').Core} core
+   * @param {{ path: string, history: { enabled: boolean, maxAgeMs?: number, maxRows?: number } }} parsed
    */
-  constructor(manager, parsed) {
-    this._m = manager;
-    this._native = manager._native;
+  constructor(core, parsed) {
+    this.#core = core;
+    this.#native = core.bridge.native;
     this.path = parsed.path;
     this.keepsHistory = parsed.history.enabled;
     try {
-      this._native.openStore(parsed.path, parsed.history, hostName());
+      this.#native.openStore(parsed.path, parsed.history, hostName());
     } catch (e) {
       throw fromNative(e);
     }
-    /** Stored unit state by id, for units registered later. */
-    this._stored = new Map();
     let rows;
     try {
-      rows = this._native.storedUnits();
+      rows = this.#native.storedUnits();
     } catch (e) {
       throw fromNative(e);
     }
-    for (const row of rows) this._stored.set(row.id, row);
+    for (const row of rows) this.#stored.set(row.id, row);
   }
 
   /** A unit was registered: bring its stored state back, then store it. */
   registered(unit, kind) {
-    this._registerOne(unit);
-    if (kind === 'process') for (const w of unit.workers) this._registerOne(w);
+    this.#registerOne(unit);
+    if (kind === 'process') for (const w of unit.workers) this.#registerOne(w);
   }
 
   /**
@@ -130,16 +137,16 @@ class SqliteStore {
    * attached to one). Its state is the pool's: not stored, not restored.
    * A unit of the user's own is stored whatever its id looks like.
    */
-  _isPoolWorker(unit) {
-    const slot = this._m._slot(unit.id);
-    return slot >= 0 && this._native.isPoolWorker(slot);
+  #isPoolWorker(unit) {
+    const slot = this.#core.units.slot(unit.id);
+    return slot >= 0 && this.#native.isPoolWorker(slot);
   }
 
-  _registerOne(unit) {
-    if (this._isPoolWorker(unit)) return;
-    const row = this._stored.get(unit.id);
+  #registerOne(unit) {
+    if (this.#isPoolWorker(unit)) return;
+    const row = this.#stored.get(unit.id);
     if (row) {
-      this._stored.delete(unit.id);
+      this.#stored.delete(unit.id);
       let meta = {};
       try {
         const parsed = row.meta ? JSON.parse(row.meta) : {};
@@ -147,12 +154,10 @@ class SqliteStore {
       } catch {
         // A meta column that does not parse is ignored.
       }
-      const times = row.executionTimesMs;
+      // The other statistics follow from these (stats.js, as in the engine).
       meta.runCount = row.runCount;
-      meta.executionTimesMs = times;
-      meta.averageExecutionTimeMs = times.length > 0 ? times.reduce((a, b) => a + b, 0) / times.length : 0;
-      if (times.length > 0) meta.lastDurationMs = times[times.length - 1];
-      hydrateUnit(this._m, unit, {
+      meta.executionTimesMs = row.executionTimesMs;
+      hydrateUnit(this.#core, unit, {
         id: row.id,
         // A run that was in flight when the process ended did not finish.
         status: row.status === 'running' ? 'idle' : row.status,
@@ -161,26 +166,26 @@ class SqliteStore {
         lastRun: row.lastRunMs == null ? undefined : row.lastRunMs,
       });
     }
-    this._native.storeUnit(unit.id, userMetaJson(unit));
+    this.#native.storeUnit(unit.id, userMetaJson(unit));
   }
 
   /** The user's meta of a unit changed. */
   metaChanged(unit) {
-    if (!this._isPoolWorker(unit)) this._native.storeUnit(unit.id, userMetaJson(unit));
+    if (!this.#isPoolWorker(unit)) this.#native.storeUnit(unit.id, userMetaJson(unit));
   }
 
   /** Queues a task that names a handler, stored with its payload; see WorkerPool.addTask. */
   addTask(pool, input) {
     const payload = payloadJson('addTask', input.payload);
     pool._submit();
-    const added = this._native.poolAddDurable(pool._id, input.name, input.priority ?? 0, input.handler, payload);
+    const added = this.#native.poolAddDurable(pool._id, input.name, input.priority ?? 0, input.handler, payload);
     if (!added) {
       console.warn(`Task with name "${input.name}" already exists.`);
       return null;
     }
     const task = { ...input, arrangementId: added.arrangementId, status: 'idle', idempotencyKey: added.key };
-    this._adopt(pool, task, added.taskId);
-    this._m._sync();
+    pool._adoptTask(task, added.taskId);
+    this.#core.sync();
     return task;
   }
 
@@ -188,23 +193,14 @@ class SqliteStore {
   patchTask(entry, partial) {
     const payload = partial.payload !== undefined ? payloadJson('updateTask', partial.payload) : undefined;
     if (payload === undefined && partial.priority === undefined && partial.handler === undefined) return;
-    this._native.storeTaskPatch(entry.taskId, payload, partial.priority, partial.handler);
-  }
-
-  /** Makes the pool hold a durable task object as its entry for engine task `taskId`. */
-  _adopt(pool, task, taskId) {
-    const entry = new PoolEntry(pool, task, task.execute, task.payload, task.priority);
-    entry.taskId = taskId;
-    entry.arrangementId = task.arrangementId;
-    pool._named.add(entry);
-    this._m._tasks.set(taskId, entry);
+    this.#native.storeTaskPatch(entry.taskId, payload, partial.priority, partial.handler);
   }
 
   /** Brings a new pool's stored tasks back as live task objects, in their stored order. */
   restorePool(pool) {
     let rows;
     try {
-      rows = this._native.poolRestore(pool._id);
+      rows = this.#native.poolRestore(pool._id);
     } catch (e) {
       throw fromNative(e);
     }
@@ -224,22 +220,22 @@ class SqliteStore {
         status: 'idle',
         idempotencyKey: r.key,
       };
-      this._adopt(pool, task, r.taskId);
+      pool._adoptTask(task, r.taskId);
     }
-    this._m._sync();
-    if (rows.length > 0) this._m._milestone('storage:restored', { pool: pool.name, tasks: rows.length });
+    this.#core.sync();
+    if (rows.length > 0) this.#core.events.milestone('storage:restored', { pool: pool.name, tasks: rows.length });
   }
 
   /** Commits what is pending and closes the database (manager.close). */
   close() {
-    this._closed = true;
-    this._native.storeClose();
+    this.#closed = true;
+    this.#native.storeClose();
   }
 
   /** Resolves once every write so far is committed; rejects with ERR_STORAGE when one failed. */
   flush() {
-    if (this._closed) return Promise.resolve();
-    return this._native.storeFlush().catch((e) => {
+    if (this.#closed) return Promise.resolve();
+    return this.#native.storeFlush().catch((e) => {
       throw fromNative(e);
     });
   }
@@ -253,14 +249,14 @@ class SqliteStore {
 
   /** `{ bytes, pendingWrites }`. */
   stats() {
-    const s = this._native.storeStats();
+    const s = this.#native.storeStats();
     return s ? { bytes: s[0], pendingWrites: s[1] } : { bytes: 0, pendingWrites: 0 };
   }
 
   /** History rows, newest first (see manager.history). */
   async history(query) {
-    if (this._closed) throw new SynchronikError(`history: the SQLite store "${this.path}" is closed`, 'ERR_STORAGE');
-    const rows = await this._native.storeHistory(query.unitId, query.limit, query.since).catch((e) => {
+    if (this.#closed) throw new SynchronikError(`history: the SQLite store "${this.path}" is closed`, 'ERR_STORAGE');
+    const rows = await this.#native.storeHistory(query.unitId, query.limit, query.since).catch((e) => {
       throw fromNative(e);
     });
     return rows.map((r) => {
