@@ -15,7 +15,11 @@
 const timers = require('node:timers');
 const { NativeEngine, engineDrain, engineStrings, engineComplete } = require('./native.js');
 const ops = require('./ops');
-const { SynchronikError, ENGINE_CODES, isError } = require('./errors');
+const errors = require('./errors');
+
+const { SynchronikError, isError } = errors;
+/** @type {string[]} error codes by the number the engine sends */
+const ENGINE_CODES = errors.ENGINE_CODES;
 const { recordRun } = require('./stats');
 
 const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
@@ -423,7 +427,7 @@ class Bridge {
         const slot = o[i + 4];
         const worker = slot >= 0 ? units.at(slot) : undefined;
         ticket.reject(
-          new SynchronikError(message, ENGINE_CODES[code], {
+          new SynchronikError(/** @type {string} */ (message), ENGINE_CODES[code], {
             cause: worker ? units.lastError(slot) : undefined,
             // By id: a worker released before the run ended has no object any more.
             unitId: worker ? worker.id : unitId || undefined,

@@ -125,7 +125,7 @@ class Core {
   emitMilestone(milestoneId, payload = {}) {
     this.open('emitMilestone');
     // Milestone ids stay in JavaScript: any non-empty string will do.
-    v.check('emitMilestone', 'milestoneId', milestoneId, (x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+    v.check('emitMilestone', 'milestoneId', milestoneId, (/** @type {unknown} */ x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
     this.sync();
     this.events.milestone(/** @type {string} */ (milestoneId), payload);
   }
@@ -141,7 +141,9 @@ class Core {
   register(unit, attach) {
     const units = this.units;
     const native = this.bridge.native;
-    const kind = v.validateUnit('registerUnit', unit, (id) => units.slot(id) >= 0);
+    // validate.js declares the callback without its parameter (it is called with an id).
+    const isRegistered = /** @type {() => boolean} */ (/** @type {unknown} */ ((/** @type {unknown} */ id) => units.slot(id) >= 0));
+    const kind = v.validateUnit('registerUnit', unit, isRegistered);
     if (attach === null) {
       this.#refusePoolWorkerId(unit.id, 'unit.id');
       if (kind === 'process') unit.workers.forEach((/** @type {Unit} */ w, /** @type {number} */ k) => this.#refusePoolWorkerId(w.id, `unit.workers[${k}].id`));
@@ -155,7 +157,7 @@ class Core {
     try {
       slots = kind === 'worker' ? native.registerWorker(workerSpec(unit)) : native.registerProcess(processSpec(unit));
     } catch (e) {
-      throw fromNative(e, TypeError);
+      throw fromNative(e, /** @type {any} */ (TypeError));
     }
     units.adopt(slots[0], unit, kind);
     if (kind === 'process') unit.workers.forEach((/** @type {Unit} */ w, /** @type {number} */ k) => units.adopt(slots[k + 1], w, 'worker'));

@@ -87,7 +87,7 @@ class SynchronikManager extends EventEmitter {
     /** @param {string} key */
     const positive = (key) => {
       if (options[key] !== undefined) {
-        v.check('createSynchronikManager', `options.${key}`, options[key], (x) => typeof x === 'number' && Number.isFinite(x) && x > 0, 'a positive finite number of milliseconds');
+        v.check('createSynchronikManager', `options.${key}`, options[key], (/** @type {unknown} */ x) => typeof x === 'number' && Number.isFinite(x) && x > 0, 'a positive finite number of milliseconds');
       }
     };
     positive('loopInterval');

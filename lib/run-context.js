@@ -8,7 +8,11 @@
 // that runWorkerById and friends return, settled by DONE records).
 
 const { engineProgress } = require('./native.js');
-const { SynchronikError, ENGINE_CODES, abortReason, toError, messageOf } = require('./errors');
+const errors = require('./errors');
+
+const { SynchronikError, abortReason, toError, messageOf } = errors;
+/** @type {string[]} error codes by the number the engine sends */
+const ENGINE_CODES = errors.ENGINE_CODES;
 const { IdTable } = require('./id-table');
 
 /**
@@ -314,11 +318,11 @@ class Attempts {
     if (reference > 0) {
       const call = this.#calls.get(reference);
       if (call) return call.value;
-      return new SynchronikError(message, 'ERR_RUN_FAILED', { unitId: unit.id });
+      return new SynchronikError(/** @type {string} */ (message), 'ERR_RUN_FAILED', { unitId: unit.id });
     }
     const code = ENGINE_CODES[-reference] || 'ERR_RUN_FAILED';
     const cause = culprit ? this.#units.field(culprit, 'error') : undefined;
-    return new SynchronikError(message, code, {
+    return new SynchronikError(/** @type {string} */ (message), code, {
       unitId: culprit ? culprit.id : unit.id,
       ...(cause !== undefined ? { cause } : {}),
     });

@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 
 // The manager's side of the embedded SQLite store
@@ -19,7 +20,19 @@ const ENGINE_META = new Set(ENGINE_META_KEYS);
 
 const METHOD = 'createSynchronikManager';
 
-/** Validates `options.storage`; returns `{ path, history }` for the engine. */
+/**
+ * @typedef {import('./pool').WorkerPool} WorkerPool
+ * @typedef {import('./pool').PoolEntry} PoolEntry
+ * @typedef {Record<string, any>} Unit
+ * @typedef {{ enabled: boolean, maxAgeMs?: number, maxRows?: number }} HistoryOption
+ * @typedef {{ unitId?: string, limit?: number, since?: number }} HistoryQuery
+ */
+
+/**
+ * Validates `options.storage`; returns `{ path, history }` for the engine.
+ * @param {any} storage
+ * @returns {{ path: string, history: HistoryOption }}
+ */
 function parseStorageOption(storage) {
   if (!v.isObject(storage)) throw v.fail(METHOD, 'options.storage', 'an object like { sqlite: path }', storage);
   for (const key of Object.keys(storage)) {
@@ -29,15 +42,16 @@ function parseStorageOption(storage) {
   }
   v.checkName(METHOD, 'options.storage.sqlite', storage.sqlite, 'a non-empty string (the database file)');
   const h = storage.history;
+  /** @type {HistoryOption} */
   let history = { enabled: true };
   if (h === false) history = { enabled: false };
   else if (h !== undefined && h !== true) {
     if (!v.isObject(h)) throw v.fail(METHOD, 'options.storage.history', 'false or an object { maxAgeMs?, maxRows? }', h);
     if (h.maxAgeMs !== undefined) {
-      v.check(METHOD, 'options.storage.history.maxAgeMs', h.maxAgeMs, (x) => typeof x === 'number' && x > 0 && !Number.isNaN(x), 'a positive number of milliseconds (Infinity = no limit)');
+      v.check(METHOD, 'options.storage.history.maxAgeMs', h.maxAgeMs, (/** @type {unknown} */ x) => typeof x === 'number' && x > 0 && !Number.isNaN(x), 'a positive number of milliseconds (Infinity = no limit)');
     }
     if (h.maxRows !== undefined) {
-      v.check(METHOD, 'options.storage.history.maxRows', h.maxRows, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+      v.check(METHOD, 'options.storage.history.maxRows', h.maxRows, (/** @type {unknown} */ x) => Number.isInteger(x) && /** @type {number} */ (x) >= 0, 'a non-negative integer');
     }
     history = { enabled: true, maxAgeMs: h.maxAgeMs, maxRows: h.maxRows };
   }
@@ -48,6 +62,10 @@ function parseStorageOption(storage) {
  * The payload of a durable task as JSON text; a TypeError naming
  * `task.payload` when it cannot be stored faithfully (functions, symbols,
  * BigInt, circular structures).
+ */
+/**
+ * @param {string} method
+ * @param {unknown} payload
  */
 function payloadJson(method, payload) {
   if (payload === undefined) return undefined;
@@ -63,14 +81,18 @@ function payloadJson(method, payload) {
       return value;
     });
   } catch (e) {
-    if (!problem) problem = /circular/i.test(String(e && e.message)) ? 'a circular structure' : String(e && e.message);
+    const message = String(e && /** @type {Error} */ (e).message);
+    if (!problem) problem = /circular/i.test(message) ? 'a circular structure' : message;
     throw new TypeError(`${method}: task.payload must be JSON-serialisable to be stored (got ${problem})`);
   }
   if (text === undefined) throw new TypeError(`${method}: task.payload must be JSON-serialisable to be stored (got ${typeof payload})`);
   return text;
 }
 
-/** The user's own part of `meta` as JSON, or undefined when it cannot be stored. */
+/**
+ * The user's own part of `meta` as JSON, or undefined when it cannot be stored.
+ * @param {Unit} unit
+ */
 function userMetaJson(unit) {
   if (!v.isObject(unit.meta)) return undefined;
   const own = {};
@@ -126,7 +148,11 @@ class SqliteStore {
     for (const row of rows) this.#stored.set(row.id, row);
   }
 
-  /** A unit was registered: bring its stored state back, then store it. */
+  /**
+   * A unit was registered: bring its stored state back, then store it.
+   * @param {Unit} unit
+   * @param {'worker' | 'process'} kind
+   */
   registered(unit, kind) {
     this.#registerOne(unit);
     if (kind === 'process') for (const w of unit.workers) this.#registerOne(w);
@@ -137,11 +163,13 @@ class SqliteStore {
    * attached to one). Its state is the pool's: not stored, not restored.
    * A unit of the user's own is stored whatever its id looks like.
    */
+  /** @param {Unit} unit */
   #isPoolWorker(unit) {
     const slot = this.#core.units.slot(unit.id);
     return slot >= 0 && this.#native.isPoolWorker(slot);
   }
 
+  /** @param {Unit} unit */
   #registerOne(unit) {
     if (this.#isPoolWorker(unit)) return;
     const row = this.#stored.get(unit.id);
@@ -169,12 +197,19 @@ class SqliteStore {
     this.#native.storeUnit(unit.id, userMetaJson(unit));
   }
 
-  /** The user's meta of a unit changed. */
+  /**
+   * The user's meta of a unit changed.
+   * @param {Unit} unit
+   */
   metaChanged(unit) {
     if (!this.#isPoolWorker(unit)) this.#native.storeUnit(unit.id, userMetaJson(unit));
   }
 
-  /** Queues a task that names a handler, stored with its payload; see WorkerPool.addTask. */
+  /**
+   * Queues a task that names a handler, stored with its payload; see WorkerPool.addTask.
+   * @param {WorkerPool} pool
+   * @param {Record<string, any>} input
+   */
   addTask(pool, input) {
     const payload = payloadJson('addTask', input.payload);
     pool._submit();
@@ -190,13 +225,20 @@ class SqliteStore {
   }
 
   /** A queued durable task is updated: stores its new payload, priority and handler (validated first). */
+  /**
+   * @param {PoolEntry} entry
+   * @param {Record<string, any>} partial
+   */
   patchTask(entry, partial) {
     const payload = partial.payload !== undefined ? payloadJson('updateTask', partial.payload) : undefined;
     if (payload === undefined && partial.priority === undefined && partial.handler === undefined) return;
     this.#native.storeTaskPatch(entry.taskId, payload, partial.priority, partial.handler);
   }
 
-  /** Brings a new pool's stored tasks back as live task objects, in their stored order. */
+  /**
+   * Brings a new pool's stored tasks back as live task objects, in their stored order.
+   * @param {WorkerPool} pool
+   */
   restorePool(pool) {
     let rows;
     try {
@@ -253,13 +295,17 @@ class SqliteStore {
     return s ? { bytes: s[0], pendingWrites: s[1] } : { bytes: 0, pendingWrites: 0 };
   }
 
-  /** History rows, newest first (see manager.history). */
+  /**
+   * History rows, newest first (see manager.history).
+   * @param {HistoryQuery} query
+   */
   async history(query) {
     if (this.#closed) throw new SynchronikError(`history: the SQLite store "${this.path}" is closed`, 'ERR_STORAGE');
     const rows = await this.#native.storeHistory(query.unitId, query.limit, query.since).catch((e) => {
       throw fromNative(e);
     });
     return rows.map((r) => {
+      /** @type {Record<string, unknown>} */
       const row = {
         unitId: r.unitId,
         attempt: r.attempt,
@@ -275,17 +321,21 @@ class SqliteStore {
   }
 }
 
-/** Validates the arguments of manager.history(); returns the native query. */
+/**
+ * Validates the arguments of manager.history(); returns the native query.
+ * @param {any} query
+ * @returns {HistoryQuery}
+ */
 function parseHistoryQuery(query) {
   if (query === undefined) return { unitId: undefined, limit: undefined, since: undefined };
   if (!v.isObject(query)) throw v.fail('history', 'query', 'an object { unitId?, limit?, since? }', query);
   const { unitId, limit, since } = query;
   if (unitId !== undefined) v.checkName('history', 'query.unitId', unitId);
-  if (limit !== undefined) v.check('history', 'query.limit', limit, (x) => Number.isInteger(x) && x >= 1 && x <= 0xffffffff, 'a positive integer');
+  if (limit !== undefined) v.check('history', 'query.limit', limit, (/** @type {any} */ x) => Number.isInteger(x) && x >= 1 && x <= 0xffffffff, 'a positive integer');
   let sinceMs;
   if (since !== undefined) {
     sinceMs = since instanceof Date ? since.getTime() : since;
-    v.check('history', 'query.since', sinceMs, (x) => typeof x === 'number' && Number.isFinite(x), 'a Date or a number of milliseconds since the epoch');
+    v.check('history', 'query.since', sinceMs, (/** @type {unknown} */ x) => typeof x === 'number' && Number.isFinite(x), 'a Date or a number of milliseconds since the epoch');
   }
   return { unitId, limit, since: sinceMs };
 }

@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 
 // Persistence of unit state (synchronik 2.3's storage API): the
@@ -16,12 +17,15 @@ const { restoredStats } = require('./stats');
  * @typedef {{ id?: unknown, status?: unknown, enabled?: unknown, meta?: any, lastRun?: unknown }} StoredUnit
  */
 
-/** Unit objects as JSON-ready data: no functions, at any depth. */
+/**
+ * Unit objects as JSON-ready data: no functions, at any depth.
+ * @param {unknown[]} units
+ */
 function toStoredUnits(units) {
   return JSON.parse(
     JSON.stringify(units, (key, value) => {
       if (typeof value === 'function') return undefined;
-      if (value instanceof Error) return { name: value.name, message: value.message, code: value.code };
+      if (value instanceof Error) return { name: value.name, message: value.message, code: /** @type {Error & { code?: unknown }} */ (value).code };
       return value;
     }),
   );
@@ -40,7 +44,10 @@ class FileStorageAdapter {
     this._tmpCount = 0;
   }
 
-  /** Writes the units (without functions). */
+  /**
+   * Writes the units (without functions).
+   * @param {unknown[]} units
+   */
   async saveState(units) {
     const data = JSON.stringify(toStoredUnits(units), null, 2);
     // Looked up at call time, so that spies on fs.promises reach it.
@@ -60,7 +67,7 @@ class FileStorageAdapter {
     try {
       text = await fs.promises.readFile(this.filePath, 'utf8');
     } catch (error) {
-      if (error && error.code === 'ENOENT') return null;
+      if (error && /** @type {NodeJS.ErrnoException} */ (error).code === 'ENOENT') return null;
       throw error;
     }
     try {
@@ -68,18 +75,25 @@ class FileStorageAdapter {
       if (!Array.isArray(data)) throw new SyntaxError('the stored state is not an array of units');
       return data;
     } catch (error) {
-      console.error('[Synchronik] Failed to load state due to corrupted file. Starting fresh.', error.message);
+      console.error('[Synchronik] Failed to load state due to corrupted file. Starting fresh.', /** @type {Error} */ (error).message);
       return null;
     }
   }
 }
 
-/** Checks that an object keeps the StorageAdapter contract. */
+/**
+ * Checks that an object keeps the StorageAdapter contract.
+ * @param {string} method
+ * @param {any} adapter
+ */
 function validateAdapter(method, adapter) {
   if (typeof adapter !== 'object' || adapter === null) throw v.fail(method, 'adapter', 'an object with saveState and loadState', adapter);
-  v.check(method, 'adapter.saveState', adapter.saveState, (x) => typeof x === 'function', 'a function');
-  v.check(method, 'adapter.loadState', adapter.loadState, (x) => typeof x === 'function', 'a function');
+  v.check(method, 'adapter.saveState', adapter.saveState, isFunction, 'a function');
+  v.check(method, 'adapter.loadState', adapter.loadState, isFunction, 'a function');
 }
+
+/** @param {unknown} x */
+const isFunction = (x) => typeof x === 'function';
 
 /**
  * Brings a stored entry (`{ status?, enabled?, meta?, lastRun? }`, as
