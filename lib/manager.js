@@ -19,7 +19,7 @@ const { engineRun } = require('./native.js');
 
 const { describe, fromNative, closedError } = require('./errors');
 const v = require('./validate');
-const { WorkerPool, checkSize } = require('./pool');
+const { WorkerPool, checkSize, poolInternals } = require('./pool');
 const { Persistence, validateAdapter } = require('./storage');
 const { SqliteStore, parseStorageOption, parseHistoryQuery, noStoreError } = require('./sqlite-store');
 const { Core } = require('./core');
@@ -577,7 +577,7 @@ class SynchronikManager extends EventEmitter {
     this.#lag.stop();
     // pool.run tasks still waiting for their microtask reach the engine
     // first, so that the stop sees (and drops) them too.
-    for (const pool of core.pools.values()) pool._submit();
+    for (const pool of core.pools.values()) pool[poolInternals.kSubmit]();
     // A `run` that calls stop() is on the stack now: the stop does not wait
     // for it (it waits for the stop).
     const caller = bridge.currentCall;
@@ -594,7 +594,7 @@ class SynchronikManager extends EventEmitter {
     return done
       .then(() => (core.sqlite ? core.sqlite.committed() : undefined))
       .then(() => {
-        for (const pool of core.pools.values()) pool._stopped(closing);
+        for (const pool of core.pools.values()) pool[poolInternals.kStopped](closing);
         bridge.updateKeepAlive(true);
       });
   }

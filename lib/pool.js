@@ -9,6 +9,23 @@ const util = require('node:util');
 const v = require('./validate');
 const { SynchronikError, closedError } = require('./errors');
 
+/**
+ * What the manager's other modules call on a pool (pools.js, run-context.js,
+ * sqlite-store.js, manager.js). Symbol-keyed: a pool's users see its API,
+ * not these.
+ */
+const kEngineId = Symbol('engineId');
+const kStoresTasks = Symbol('storesTasks');
+const kSubmit = Symbol('submit');
+const kCallee = Symbol('callee');
+const kStatus = Symbol('status');
+const kDone = Symbol('done');
+const kIdle = Symbol('idle');
+const kStopped = Symbol('stopped');
+const kAdoptTask = Symbol('adoptTask');
+const kNoteMilestone = Symbol('noteMilestone');
+const poolInternals = Object.freeze({ kEngineId, kSubmit, kCallee, kStatus, kDone, kIdle, kStopped, kAdoptTask, kNoteMilestone });
+
 /** Calls `fn` in a microtask: a native promise job, which fake timers cannot hold back (queueMicrotask they can). */
 const resolved = Promise.resolve();
 const soon = (fn) => void resolved.then(fn);
@@ -86,7 +103,7 @@ class PoolEntry {
 
   /** Whether the task is stored: with a SQLite store, the tasks that name a handler are. */
   get durable() {
-    return this.task !== null && this.task.handler !== undefined && this.pool._storesTasks;
+    return this.task !== null && this.task.handler !== undefined && this.pool[kStoresTasks];
   }
 
   get aborted() {
@@ -121,6 +138,27 @@ function takeResolvers(resolve, reject) {
 class WorkerPool {
   /** The manager's parts (see core.js). */
   #core;
+  #native;
+  /** The engine's number for this pool. */
+  #id;
+  /** Whether tasks that name a handler are stored (the manager has a SQLite store). */
+  #storesTasks;
+  /** @type {any[]} pool worker objects in id order */
+  #workers = [];
+  /** @type {Set<PoolEntry>} named tasks (addTask) not finished yet */
+  #named = new Set();
+  /** @type {Map<object, PoolEntry>} the entry each busy pool worker runs */
+  #running = new Map();
+  /** @type {Map<string, Function>} named handlers (`handle`) */
+  #handlers = new Map();
+  /** @type {{ resolve: () => void, reject: (error: unknown) => void }[]} */
+  #idleWaiters = [];
+  #nextWorker = 1;
+  /** @type {Map<string, string>} the last milestone each pool worker's task emitted, by worker id */
+  #lastMilestone = new Map();
+  /** @type {PoolEntry[]} pool.run tasks not handed to the engine yet (one native call per microtask) */
+  #submissions = [];
+  #flushSubmissions = () => this[kSubmit]();
 
   /**
    * @param {import('./core').Core} core
@@ -128,26 +166,34 @@ class WorkerPool {
    */
   constructor(core, name) {
     this.#core = core;
-    this._native = core.bridge.native;
-    this._id = this._native.pool(name);
-    /** Whether tasks that name a handler are stored (the manager has a SQLite store). */
-    this._storesTasks = core.sqlite !== null;
+    this.#native = core.bridge.native;
+    this.#id = this.#native.pool(name);
+    this.#storesTasks = core.sqlite !== null;
     this.name = name;
-    /** Pool worker objects in id order. */
-    this._workers = [];
-    /** Named tasks (addTask) not finished yet. */
-    this._named = new Set();
-    /** The entry each busy pool worker runs. */
-    this._running = new Map();
-    /** Named handlers (`handle`). */
-    this._handlers = new Map();
-    this._idleWaiters = [];
-    this._nextWorker = 1;
-    /** The last milestone each pool worker's task emitted, by worker id. */
-    this._lastMilestone = new Map();
-    /** pool.run tasks not handed to the engine yet (one native call per microtask). */
-    this._submissions = [];
-    this._flushSubmissions = () => this._submit();
+  }
+
+  /** The entries of the tasks running now, by worker (for the package's own inspect test; not API). */
+  get _running() {
+    return this.#running;
+  }
+
+  /** The engine's number for this pool. */
+  get [kEngineId]() {
+    return this.#id;
+  }
+
+  /** Whether tasks that name a handler are stored. */
+  get [kStoresTasks]() {
+    return this.#storesTasks;
+  }
+
+  /**
+   * A task running on pool worker `workerId` emitted a milestone (ctx.emitMilestone).
+   * @param {string} workerId
+   * @param {string} milestoneId
+   */
+  [kNoteMilestone](workerId, milestoneId) {
+    this.#lastMilestone.set(workerId, milestoneId);
   }
 
   /** What `console.log(pool)` shows: its name, size and queue, not the manager behind it. */
@@ -155,28 +201,28 @@ class WorkerPool {
     if (depth < 0) return options.stylize('[WorkerPool]', 'special');
     const view = {
       name: this.name,
-      size: this._workers.length,
-      running: this._running.size,
-      queued: this._native.poolPending(this._id).length + this._submissions.length,
-      handlers: [...this._handlers.keys()],
+      size: this.#workers.length,
+      running: this.#running.size,
+      queued: this.#native.poolPending(this.#id).length + this.#submissions.length,
+      handlers: [...this.#handlers.keys()],
     };
     return `WorkerPool ${inspect(view, { ...options, depth: options.depth === null ? null : options.depth - 1 })}`;
   }
 
   /** Hands the pending pool.run tasks to the engine in one call. */
-  _submit() {
-    const batch = this._submissions;
+  [kSubmit]() {
+    const batch = this.#submissions;
     if (batch.length === 0) return;
-    this._submissions = [];
+    this.#submissions = [];
     const live = batch.some((entry) => entry.aborted) ? batch.filter((entry) => !entry.aborted) : batch;
     if (live.length === 0) {
       // Every one was aborted before it reached the engine: the pool may be idle now.
-      if (this._idleWaiters.length > 0) this._idle();
+      if (this.#idleWaiters.length > 0) this[kIdle]();
       return;
     }
     const priorities = new Float64Array(live.length);
     for (let k = 0; k < live.length; k++) priorities[k] = live[k].priority ?? 0;
-    const added = this._native.poolAddMany(this._id, priorities);
+    const added = this.#native.poolAddMany(this.#id, priorities);
     const pools = this.#core.pools;
     for (let k = 0; k < live.length; k++) {
       const entry = live[k];
@@ -188,35 +234,35 @@ class WorkerPool {
     this.#core.bridge.pump();
   }
 
-  _workerId(k) {
+  #workerId(k) {
     return this.name === 'default' ? `pool-worker-${k}` : `${this.name}:pool-worker-${k}`;
   }
 
   /** Adds pool workers until there are `size`. */
-  _grow(size) {
-    while (this._workers.length < size) {
+  #grow(size) {
+    while (this.#workers.length < size) {
       // An id the user's own unit has stays the user's: the pool worker
       // takes the next free number instead of replacing that unit.
-      let k = this._nextWorker++;
-      while (this.#core.units.slot(this._workerId(k)) >= 0) k = this._nextWorker++;
+      let k = this.#nextWorker++;
+      while (this.#core.units.slot(this.#workerId(k)) >= 0) k = this.#nextWorker++;
       // Pool workers run tasks, not a `run` of their own; a task bounds its
       // own time through its signal, so they have no timeout.
       const worker = {
-        id: this._workerId(k),
+        id: this.#workerId(k),
         name: `Pool Worker ${k}`,
         enabled: true,
         status: 'idle',
         timeoutMs: 0,
         run: () => undefined,
       };
-      this.#core.register(worker, (slot) => this._native.poolAttach(this._id, slot));
-      this._workers.push(worker);
+      this.#core.register(worker, (slot) => this.#native.poolAttach(this.#id, slot));
+      this.#workers.push(worker);
     }
     this.#core.sync();
   }
 
-  _find(name) {
-    for (const entry of this._named) {
+  #find(name) {
+    for (const entry of this.#named) {
       if (entry.task.name === name && entry.status !== 'running') return entry;
     }
     return undefined;
@@ -242,12 +288,12 @@ class WorkerPool {
     // With a SQLite store, a task that names a handler is stored (durable).
     const store = this.#core.sqlite;
     if (input.handler !== undefined && store) return store.addTask(this, input);
-    return this._add(input);
+    return this.#add(input);
   }
 
-  _add(input) {
-    this._submit();
-    const ids = this._native.poolAdd(this._id, input.name, input.priority ?? 0, input.handler);
+  #add(input) {
+    this[kSubmit]();
+    const ids = this.#native.poolAdd(this.#id, input.name, input.priority ?? 0, input.handler);
     if (ids.length === 0) {
       console.warn(`Task with name "${input.name}" already exists.`);
       return null;
@@ -257,7 +303,7 @@ class WorkerPool {
     const entry = new PoolEntry(this, task, input.execute, input.payload, input.priority);
     entry.taskId = taskId;
     entry.arrangementId = arrangementId;
-    this._named.add(entry);
+    this.#named.add(entry);
     this.#core.pools.setTask(taskId, entry);
     this.#core.sync();
     return task;
@@ -269,11 +315,11 @@ class WorkerPool {
    * @param {Record<string, any>} task
    * @param {number} taskId
    */
-  _adoptTask(task, taskId) {
+  [kAdoptTask](task, taskId) {
     const entry = new PoolEntry(this, task, task.execute, task.payload, task.priority);
     entry.taskId = taskId;
     entry.arrangementId = task.arrangementId;
-    this._named.add(entry);
+    this.#named.add(entry);
     this.#core.pools.setTask(taskId, entry);
   }
 
@@ -310,27 +356,27 @@ class WorkerPool {
     const promise = new Promise(takeResolvers);
     entryBeingMade = undefined;
     if (signal) {
-      entry.abort = { signal, onAbort: () => this._abort(entry), aborted: false };
+      entry.abort = { signal, onAbort: () => this.#abort(entry), aborted: false };
       signal.addEventListener('abort', entry.abort.onAbort, { once: true });
     }
-    if (this._submissions.push(entry) === 1) soon(this._flushSubmissions);
+    if (this.#submissions.push(entry) === 1) soon(this.#flushSubmissions);
     return promise;
   }
 
   /** A pool.run signal was aborted: a queued task is removed, a running one aborted. */
-  _abort(entry) {
+  #abort(entry) {
     entry.abort.aborted = true;
     if (entry.taskId < 0) {
       // Still waiting to be handed to the engine: it never will be.
-      this._settle(entry, false, abortError(entry.abort.signal));
+      this.#settle(entry, false, abortError(entry.abort.signal));
       return;
     }
-    this._native.poolCancelTask(entry.taskId);
+    this.#native.poolCancelTask(entry.taskId);
     this.#core.sync();
   }
 
   /** Settles a pool.run promise. */
-  _settle(entry, ok, value) {
+  #settle(entry, ok, value) {
     if (entry.abort !== null) entry.abort.signal.removeEventListener('abort', entry.abort.onAbort);
     if (ok) entry.resolve(value);
     else entry.reject(value);
@@ -340,8 +386,8 @@ class WorkerPool {
   pauseTask(name) {
     this.#core.open('pauseTask');
     v.checkName('pauseTask', 'name', name);
-    this._submit();
-    if (!this._native.poolPause(this._id, name)) console.warn(`Cannot pause: Task "${name}" is not pending or idle.`);
+    this[kSubmit]();
+    if (!this.#native.poolPause(this.#id, name)) console.warn(`Cannot pause: Task "${name}" is not pending or idle.`);
     this.#core.sync();
   }
 
@@ -349,8 +395,8 @@ class WorkerPool {
   resumeTask(name) {
     this.#core.open('resumeTask');
     v.checkName('resumeTask', 'name', name);
-    this._submit();
-    if (!this._native.poolResume(this._id, name)) console.warn(`Cannot resume: Task "${name}" is not paused.`);
+    this[kSubmit]();
+    if (!this.#native.poolResume(this.#id, name)) console.warn(`Cannot resume: Task "${name}" is not paused.`);
     this.#core.sync();
   }
 
@@ -358,8 +404,8 @@ class WorkerPool {
   cancelTask(name) {
     this.#core.open('cancelTask');
     v.checkName('cancelTask', 'name', name);
-    this._submit();
-    if (this._native.poolCancel(this._id, name) === 0) {
+    this[kSubmit]();
+    if (this.#native.poolCancel(this.#id, name) === 0) {
       console.warn(`Cannot cancel: Task "${name}" not found in pending queue.`);
     }
     this.#core.sync();
@@ -381,8 +427,8 @@ class WorkerPool {
     }
     if (partial.execute !== undefined) v.check('updateTask', 'partial.execute', partial.execute, (x) => typeof x === 'function', 'a function');
     if (partial.handler !== undefined) v.checkName('updateTask', 'partial.handler', partial.handler);
-    this._submit();
-    const entry = this._find(name);
+    this[kSubmit]();
+    const entry = this.#find(name);
     if (!entry) {
       console.error(`Cannot update: Task "${name}" not found.`);
       return;
@@ -403,8 +449,8 @@ class WorkerPool {
     if (entry.durable && store) store.patchTask(entry, partial);
     const { arrangementId: _a, status: _s, name: _n, ...rest } = partial;
     Object.assign(task, rest);
-    if (partial.priority !== undefined) this._native.poolReprioritize(this._id, name, partial.priority);
-    if (partial.handler !== undefined) this._native.poolSetTaskHandler(this._id, name, partial.handler);
+    if (partial.priority !== undefined) this.#native.poolReprioritize(this.#id, name, partial.priority);
+    if (partial.handler !== undefined) this.#native.poolSetTaskHandler(this.#id, name, partial.handler);
     this.#core.sync();
   }
 
@@ -413,8 +459,8 @@ class WorkerPool {
     this.#core.open('pool.handle');
     v.checkName('pool.handle', 'name', name);
     v.check('pool.handle', 'handler', fn, (x) => typeof x === 'function', 'a function');
-    this._handlers.set(name, fn);
-    this._native.poolHandler(this._id, name, true);
+    this.#handlers.set(name, fn);
+    this.#native.poolHandler(this.#id, name, true);
     this.#core.sync();
   }
 
@@ -422,44 +468,44 @@ class WorkerPool {
   unhandle(name) {
     this.#core.open('pool.unhandle');
     v.checkName('pool.unhandle', 'name', name);
-    this._handlers.delete(name);
-    this._native.poolHandler(this._id, name, false);
+    this.#handlers.delete(name);
+    this.#native.poolHandler(this.#id, name, false);
     this.#core.sync();
   }
 
   /** Starts dispatching tasks. */
   start() {
     this.#core.open('pool.start');
-    this._submit();
-    this._native.poolSetStarted(this._id, true);
+    this[kSubmit]();
+    this.#native.poolSetStarted(this.#id, true);
     this.#core.sync();
   }
 
   /** Stops dispatching (running tasks finish). */
   stop() {
     this.#core.open('pool.stop');
-    this._submit();
-    this._native.poolSetStarted(this._id, false);
+    this[kSubmit]();
+    this.#native.poolSetStarted(this.#id, false);
     this.#core.sync();
   }
 
   /** `"Execution sequence: 1. <name>, 2. <name>"`, or a note that nothing is pending. */
   simulateRun() {
-    this._submit();
-    const names = this._native.poolPending(this._id);
+    this[kSubmit]();
+    const names = this.#native.poolPending(this.#id);
     if (names.length === 0) return 'No tasks pending for execution.';
     return `Execution sequence: ${names.map((n, i) => `${i + 1}. ${n}`).join(', ')}`;
   }
 
   /** `{ currentTask, lastMilestone, isIdle }` of a pool worker, or undefined. */
   getWorkerStatus(workerId) {
-    const worker = this._workers.find((w) => w.id === workerId);
+    const worker = this.#workers.find((w) => w.id === workerId);
     if (!worker) return undefined;
-    this._submit();
-    const current = this._running.get(worker);
+    this[kSubmit]();
+    const current = this.#running.get(worker);
     return {
       currentTask: current ? (current.task === null ? '(anonymous)' : current.task.name) : undefined,
-      lastMilestone: this._lastMilestone.get(worker.id),
+      lastMilestone: this.#lastMilestone.get(worker.id),
       isIdle: current === undefined,
     };
   }
@@ -469,12 +515,12 @@ class WorkerPool {
    * @param {unknown} id
    */
   hasWorker(id) {
-    return this._workers.some((w) => w.id === id);
+    return this.#workers.some((w) => w.id === id);
   }
 
   /** The pool's worker objects. */
   getPoolWorkers() {
-    return this._workers.slice();
+    return this.#workers.slice();
   }
 
   /** 2.3's name for getPoolWorkers. */
@@ -489,16 +535,16 @@ class WorkerPool {
   resize(size) {
     this.#core.open('resize');
     checkSize('resize', size);
-    this._submit();
-    if (size > this._workers.length) {
-      this._grow(size);
+    this[kSubmit]();
+    if (size > this.#workers.length) {
+      this.#grow(size);
       return;
     }
-    const want = this._workers.length - size;
+    const want = this.#workers.length - size;
     if (want === 0) return;
-    const removed = this._native.poolShrink(this._id, want);
+    const removed = this.#native.poolShrink(this.#id, want);
     const gone = new Set(removed);
-    this._workers = this._workers.filter((w) => !gone.has(w.id));
+    this.#workers = this.#workers.filter((w) => !gone.has(w.id));
     this.#core.sync();
     if (removed.length < want) {
       console.warn('[Worker Pool] Scale-down requested, but no idle workers are available to remove.');
@@ -508,29 +554,29 @@ class WorkerPool {
   /** Resolves when nothing is queued and nothing runs. */
   onIdle() {
     if (this.#core.closed) return Promise.reject(closedError('pool.onIdle'));
-    this._submit();
-    if (this._native.poolIsIdle(this._id)) return Promise.resolve();
-    return new Promise((resolve, reject) => this._idleWaiters.push({ resolve, reject }));
+    this[kSubmit]();
+    if (this.#native.poolIsIdle(this.#id)) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#idleWaiters.push({ resolve, reject }));
   }
 
   // --- records from the engine ----------------------------------------------
 
   /** The function a task runs; the task is now running on `worker`. */
-  _callee(entry, worker) {
+  [kCallee](entry, worker) {
     entry.worker = worker;
     entry.setStatus('running');
     if (worker) {
       worker.status = 'running';
-      this._running.set(worker, entry);
+      this.#running.set(worker, entry);
     }
     if (this.#core.events.wantsTasks()) this.#core.events.task(this, entry.view());
     const { task } = entry;
-    if (task !== null && task.handler !== undefined) return this._handlers.get(task.handler);
+    if (task !== null && task.handler !== undefined) return this.#handlers.get(task.handler);
     return task !== null ? task.execute : entry.execute;
   }
 
   /** A pending task's status changed (paused, idle again, waiting for its handler). */
-  _status(entry, status) {
+  [kStatus](entry, status) {
     entry.setStatus(TASK_STATUSES[status]);
     if (this.#core.events.wantsTasks()) this.#core.events.task(this, entry.view());
   }
@@ -540,10 +586,10 @@ class WorkerPool {
    * (value: error), 2 cancelled, 3 dropped because the manager stopped or
    * closed before it ran (value: the ERR_STOPPED / ERR_CLOSED error).
    */
-  _done(entry, kind, value) {
+  [kDone](entry, kind, value) {
     const failed = kind === 1 || kind === 3;
     if (entry.task !== null) {
-      this._named.delete(entry);
+      this.#named.delete(entry);
       if (failed) entry.task.error = value;
     }
     entry.setStatus(DONE_STATUSES[kind]);
@@ -553,7 +599,7 @@ class WorkerPool {
       // running: one paused (stopAll) or set by hand meanwhile keeps that.
       if (worker.status === 'running') worker.status = 'idle';
       entry.worker = undefined;
-      if (this._running.get(worker) === entry) this._running.delete(worker);
+      if (this.#running.get(worker) === entry) this.#running.delete(worker);
     }
     const events = this.#core.events;
     if (events.wantsTasks()) events.task(this, entry.view(), failed ? value : undefined);
@@ -562,9 +608,9 @@ class WorkerPool {
       if (failed && !events.wantsTasks()) events.unobservedTaskFailure(this, entry.task, value);
       return;
     }
-    if (kind === 0) this._settle(entry, true, value);
-    else if (kind === 2 || (kind === 1 && entry.aborted)) this._settle(entry, false, abortError(entry.abort !== null ? entry.abort.signal : undefined));
-    else this._settle(entry, false, value);
+    if (kind === 0) this.#settle(entry, true, value);
+    else if (kind === 2 || (kind === 1 && entry.aborted)) this.#settle(entry, false, abortError(entry.abort !== null ? entry.abort.signal : undefined));
+    else this.#settle(entry, false, value);
   }
 
   /**
@@ -572,11 +618,11 @@ class WorkerPool {
    * since the record was made (a `task` listener adding a follow-up), so
    * it is asked again before anybody is told.
    */
-  _idle() {
-    if (this._idleWaiters.length === 0) return;
-    if (this._submissions.length > 0 || !this._native.poolIsIdle(this._id)) return;
-    const waiters = this._idleWaiters;
-    this._idleWaiters = [];
+  [kIdle]() {
+    if (this.#idleWaiters.length === 0) return;
+    if (this.#submissions.length > 0 || !this.#native.poolIsIdle(this.#id)) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
     for (const w of waiters) w.resolve();
   }
 
@@ -585,12 +631,12 @@ class WorkerPool {
    * to fall idle would wait for a start that may never come (the tasks left
    * are stored ones, for the next start or process): it is told so.
    */
-  _stopped(closing) {
-    if (this._idleWaiters.length === 0) return;
-    this._idle();
-    const waiters = this._idleWaiters;
+  [kStopped](closing) {
+    if (this.#idleWaiters.length === 0) return;
+    this[kIdle]();
+    const waiters = this.#idleWaiters;
     if (waiters.length === 0) return;
-    this._idleWaiters = [];
+    this.#idleWaiters = [];
     const error = closing
       ? closedError('pool.onIdle')
       : new SynchronikError(`pool.onIdle: the manager stopped while pool "${this.name}" still held stored tasks (they run after the next start)`, 'ERR_STOPPED');
@@ -598,4 +644,4 @@ class WorkerPool {
   }
 }
 
-module.exports = { WorkerPool, PoolEntry, abortError, checkSize, MAX_POOL_SIZE };
+module.exports = { WorkerPool, PoolEntry, abortError, checkSize, MAX_POOL_SIZE, poolInternals };

@@ -6,11 +6,21 @@
 // POOL_IDLE) and a pool worker's RUN record find what they are about.
 
 const { IdTable } = require('./id-table');
+const { poolInternals } = require('./pool');
+
+const { kEngineId, kStatus, kDone, kIdle } = poolInternals;
 
 /**
  * @typedef {import('./pool').WorkerPool} WorkerPool
  * @typedef {import('./pool').PoolEntry} PoolEntry
  */
+
+/**
+ * A pool as its symbol-keyed side is typed (pool.js is not type-checked yet).
+ * @param {WorkerPool} pool
+ * @returns {any}
+ */
+const internal = (pool) => pool;
 
 class Pools {
   /** @type {Map<string, WorkerPool>} */
@@ -82,7 +92,7 @@ class Pools {
    */
   taskStatus(taskId, status) {
     const entry = this.#tasks.get(taskId);
-    if (entry) entry.pool._status(entry, status);
+    if (entry) entry.pool[kStatus](entry, status);
   }
 
   /**
@@ -92,7 +102,7 @@ class Pools {
    * @param {unknown} value
    */
   taskDone(entry, kind, value) {
-    entry.pool._done(entry, kind, value);
+    entry.pool[kDone](entry, kind, value);
   }
 
   /**
@@ -100,7 +110,7 @@ class Pools {
    * @param {number} poolId the engine's pool number
    */
   idle(poolId) {
-    for (const pool of this.#byName.values()) if (pool._id === poolId) pool._idle();
+    for (const pool of this.#byName.values()) if (internal(pool)[kEngineId] === poolId) internal(pool)[kIdle]();
   }
 }
 

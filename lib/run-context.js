@@ -14,6 +14,9 @@ const { SynchronikError, abortReason, toError, messageOf } = errors;
 /** @type {string[]} error codes by the number the engine sends */
 const ENGINE_CODES = errors.ENGINE_CODES;
 const { IdTable } = require('./id-table');
+const { poolInternals } = require('./pool');
+
+const { kCallee, kNoteMilestone } = poolInternals;
 
 /**
  * @typedef {import('./bridge').Bridge} Bridge
@@ -106,7 +109,7 @@ class RunContext {
    */
   emitMilestone(milestoneId, payload) {
     this.#attempts.emitMilestone(milestoneId, payload);
-    if (this.#pool) this.#pool._lastMilestone.set(this.unitId, milestoneId);
+    if (this.#pool) /** @type {any} */ (this.#pool)[kNoteMilestone](this.unitId, milestoneId);
   }
 
   /**
@@ -184,7 +187,7 @@ class Attempts {
       fn = undefined;
       if (entry) {
         pool = entry.pool;
-        fn = pool._callee(entry, unit);
+        fn = pool[kCallee](entry, unit);
         args = entry.task !== null ? entry.task.payload : entry.payload;
         if (entry.durable) key = entry.task.idempotencyKey;
       }

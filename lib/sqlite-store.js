@@ -13,6 +13,7 @@ const path = require('node:path');
 const v = require('./validate');
 const { SynchronikError, fromNative } = require('./errors');
 const { hydrateUnit } = require('./storage');
+const { poolInternals } = require('./pool');
 const { ENGINE_META: ENGINE_META_KEYS } = require('./stats');
 
 /** Statistics the engine keeps in `meta`; they have their own columns. */
@@ -212,14 +213,14 @@ class SqliteStore {
    */
   addTask(pool, input) {
     const payload = payloadJson('addTask', input.payload);
-    pool._submit();
-    const added = this.#native.poolAddDurable(pool._id, input.name, input.priority ?? 0, input.handler, payload);
+    pool[poolInternals.kSubmit]();
+    const added = this.#native.poolAddDurable(pool[poolInternals.kEngineId], input.name, input.priority ?? 0, input.handler, payload);
     if (!added) {
       console.warn(`Task with name "${input.name}" already exists.`);
       return null;
     }
     const task = { ...input, arrangementId: added.arrangementId, status: 'idle', idempotencyKey: added.key };
-    pool._adoptTask(task, added.taskId);
+    pool[poolInternals.kAdoptTask](task, added.taskId);
     this.#core.sync();
     return task;
   }
@@ -242,7 +243,7 @@ class SqliteStore {
   restorePool(pool) {
     let rows;
     try {
-      rows = this.#native.poolRestore(pool._id);
+      rows = this.#native.poolRestore(pool[poolInternals.kEngineId]);
     } catch (e) {
       throw fromNative(e);
     }
@@ -262,7 +263,7 @@ class SqliteStore {
         status: 'idle',
         idempotencyKey: r.key,
       };
-      pool._adoptTask(task, r.taskId);
+      pool[poolInternals.kAdoptTask](task, r.taskId);
     }
     this.#core.sync();
     if (rows.length > 0) this.#core.events.milestone('storage:restored', { pool: pool.name, tasks: rows.length });
