@@ -138,6 +138,8 @@ function takeResolvers(resolve, reject) {
 class WorkerPool {
   /** The manager's parts (see core.js). */
   #core;
+  /** The manager's events (task events), read on every task's start and end. */
+  #events;
   #native;
   /** The engine's number for this pool. */
   #id;
@@ -166,6 +168,7 @@ class WorkerPool {
    */
   constructor(core, name) {
     this.#core = core;
+    this.#events = core.events;
     this.#native = core.bridge.native;
     this.#id = this.#native.pool(name);
     this.#storesTasks = core.sqlite !== null;
@@ -569,7 +572,7 @@ class WorkerPool {
       worker.status = 'running';
       this.#running.set(worker, entry);
     }
-    if (this.#core.events.wantsTasks()) this.#core.events.task(this, entry.view());
+    if (this.#events.wantsTasks()) this.#events.task(this, entry.view());
     const { task } = entry;
     if (task !== null && task.handler !== undefined) return this.#handlers.get(task.handler);
     return task !== null ? task.execute : entry.execute;
@@ -578,7 +581,7 @@ class WorkerPool {
   /** A pending task's status changed (paused, idle again, waiting for its handler). */
   [kStatus](entry, status) {
     entry.setStatus(TASK_STATUSES[status]);
-    if (this.#core.events.wantsTasks()) this.#core.events.task(this, entry.view());
+    if (this.#events.wantsTasks()) this.#events.task(this, entry.view());
   }
 
   /**
@@ -601,7 +604,7 @@ class WorkerPool {
       entry.worker = undefined;
       if (this.#running.get(worker) === entry) this.#running.delete(worker);
     }
-    const events = this.#core.events;
+    const events = this.#events;
     if (events.wantsTasks()) events.task(this, entry.view(), failed ? value : undefined);
     if (entry.resolve === undefined) {
       // A named task's failure has no promise to carry it.
