@@ -1538,6 +1538,7 @@ class SynchronikManager extends EventEmitter {
     this._open('useWorkerPool');
     checkSize('useWorkerPool', size);
     if (!v.isObject(options)) throw v.fail('useWorkerPool', 'options', 'an object', options);
+    v.checkKnownKeys('useWorkerPool', 'options', options, ['name'], 'refuse');
     const name = options.name === undefined ? 'default' : options.name;
     v.checkName('useWorkerPool', 'options.name', name);
     let pool = this._pools.get(name);
