@@ -1017,7 +1017,7 @@ class SynchronikManager extends EventEmitter {
    * the store sees a pool worker as one.
    */
   _register(unit, attach) {
-    const kind = v.validateUnit('registerUnit', unit, (id) => this._slot(id) >= 0);
+    const kind = v.validateUnit('registerUnit', unit, (id) => this._slot(id) >= 0, (u) => this._units[this._slot(u.id)] === u);
     if (attach === null) {
       this._refusePoolWorkerId(unit.id, 'unit.id');
       if (kind === 'process') unit.workers.forEach((w, k) => this._refusePoolWorkerId(w.id, `unit.workers[${k}].id`));

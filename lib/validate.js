@@ -323,11 +323,27 @@ function checkKnownKeys(method, path, obj, known, mode) {
   else noticeMistypedKeys(method, path, obj, known);
 }
 
+/** The statuses a unit may be registered with. */
+const REGISTRATION_STATUSES = STATUSES.filter((s) => s !== 'running');
+
+/**
+ * A unit is registered at rest: one registered 'running' would say so with
+ * nothing running it. The object the manager already holds for that id
+ * (`isCurrent`) is exempt: its status is the engine's, and registering it
+ * again ends its run first.
+ */
+function checkRegistrationStatus(method, path, unit, isCurrent) {
+  if (unit.status !== 'running' || isCurrent(unit)) return;
+  const allowed = REGISTRATION_STATUSES.map((s) => `'${s}'`).join(', ');
+  throw fail(method, `${path}.status`, `one of ${allowed} when registering; nothing would run a unit registered as 'running'`, unit.status);
+}
+
 /**
  * Validates a unit for registration; returns 'worker' or 'process'. Throws a
- * TypeError naming the first bad field.
+ * TypeError naming the first bad field. `isCurrent(obj)` says whether `obj`
+ * is the object already registered under its id.
  */
-function validateUnit(method, unit, isRegistered = () => false) {
+function validateUnit(method, unit, isRegistered = () => false, isCurrent = () => false) {
   if (!isObject(unit)) throw fail(method, 'unit', 'an object', unit);
   checkName(method, 'unit.id', unit.id);
   if (unit.workers === undefined) {
@@ -335,6 +351,7 @@ function validateUnit(method, unit, isRegistered = () => false) {
       throw fail(method, 'unit.run', 'a function (a worker) — or give unit.workers (a process)', unit.run);
     }
     validateWorker(method, 'unit', unit);
+    checkRegistrationStatus(method, 'unit', unit, isCurrent);
     validateDependencies(method, 'unit', unit, isRegistered, 'a registered unit');
     return 'worker';
   }
@@ -342,10 +359,12 @@ function validateUnit(method, unit, isRegistered = () => false) {
   checkMirror(method, 'unit', unit);
   applyRules(method, 'unit', unit, COMMON_RULES);
   applyRules(method, 'unit', unit, PROCESS_RULES);
+  checkRegistrationStatus(method, 'unit', unit, isCurrent);
   noticeMistypedKeys(method, 'unit', unit);
   const seen = new Set([unit.id]);
   unit.workers.forEach((w, i) => {
     validateWorker(method, `unit.workers[${i}]`, w);
+    checkRegistrationStatus(method, `unit.workers[${i}]`, w, isCurrent);
     if (seen.has(w.id)) {
       throw new TypeError(
         `${method}: unit.workers[${i}].id must be unique within the process (got "${w.id}" twice)`,
