@@ -1017,7 +1017,7 @@ class SynchronikManager extends EventEmitter {
    * the store sees a pool worker as one.
    */
   _register(unit, attach) {
-    const kind = v.validateUnit('registerUnit', unit, (id) => this._slot(id) >= 0);
+    const kind = v.validateUnit('registerUnit', unit, (id) => this._slot(id) >= 0, (u) => this._units[this._slot(u.id)] === u);
     if (attach === null) {
       this._refusePoolWorkerId(unit.id, 'unit.id');
       if (kind === 'process') unit.workers.forEach((w, k) => this._refusePoolWorkerId(w.id, `unit.workers[${k}].id`));
@@ -1538,6 +1538,7 @@ class SynchronikManager extends EventEmitter {
     this._open('useWorkerPool');
     checkSize('useWorkerPool', size);
     if (!v.isObject(options)) throw v.fail('useWorkerPool', 'options', 'an object', options);
+    v.checkKnownKeys('useWorkerPool', 'options', options, ['name'], 'refuse');
     const name = options.name === undefined ? 'default' : options.name;
     v.checkName('useWorkerPool', 'options.name', name);
     let pool = this._pools.get(name);

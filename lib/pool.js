@@ -25,6 +25,17 @@ function checkSize(method, size) {
   v.check(method, 'size', size, (x) => Number.isInteger(x) && x >= 1 && x <= MAX_POOL_SIZE, `a positive integer no greater than ${MAX_POOL_SIZE}`);
 }
 
+/** The options of pool.run: an option bag of the call, where any other key is refused. */
+const RUN_OPTIONS = ['payload', 'priority', 'signal'];
+
+/**
+ * The fields of a task object that mean something to the pool: what addTask
+ * and updateTask take, and what the pool writes onto the object. The object
+ * is kept and handed back, so other fields are the user's own (a key one
+ * slip away from one of these is warned about, as for units).
+ */
+const TASK_KEYS = ['name', 'execute', 'handler', 'payload', 'priority', 'arrangementId', 'status', 'error', 'idempotencyKey'];
+
 const TASK_STATUSES = ['idle', 'running', 'paused', 'completed', 'error', 'waiting-handler', 'cancelled'];
 /** By TASK_DONE kind: completed, failed, cancelled, dropped (the manager stopped or closed before it ran). */
 const DONE_STATUSES = ['completed', 'error', 'cancelled', 'cancelled'];
@@ -234,6 +245,7 @@ class WorkerPool {
     if (input.priority !== undefined) {
       v.check('addTask', 'task.priority', input.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
+    v.checkKnownKeys('addTask', 'task', input, TASK_KEYS, 'warn');
     // With a SQLite store, a task that names a handler is stored (durable).
     if (input.handler !== undefined && this._m._sqlite) return this._m._sqlite.addTask(this, input);
     return this._add(input);
@@ -273,6 +285,7 @@ class WorkerPool {
     if (options !== undefined) {
       try {
         if (!v.isObject(options)) throw v.fail('pool.run', 'options', 'an object', options);
+        v.checkKnownKeys('pool.run', 'options', options, RUN_OPTIONS, 'refuse');
         ({ payload, priority, signal } = options);
         if (priority !== undefined) {
           v.check('pool.run', 'options.priority', priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
@@ -361,6 +374,7 @@ class WorkerPool {
     }
     if (partial.execute !== undefined) v.check('updateTask', 'partial.execute', partial.execute, (x) => typeof x === 'function', 'a function');
     if (partial.handler !== undefined) v.checkName('updateTask', 'partial.handler', partial.handler);
+    v.checkKnownKeys('updateTask', 'partial', partial, TASK_KEYS, 'warn');
     this._submit();
     const entry = this._find(name);
     if (!entry) {

@@ -80,7 +80,8 @@ function validateAdapter(method, adapter) {
  * without announcing anything.
  */
 function hydrateUnit(manager, unit, entry) {
-  const status = v.STATUSES.includes(entry.status) ? entry.status : undefined;
+  // A unit stored while it ran comes back idle: nothing is running it now.
+  const status = entry.status === 'running' ? 'idle' : v.STATUSES.includes(entry.status) ? entry.status : undefined;
   const enabled = typeof entry.enabled === 'boolean' ? entry.enabled : undefined;
   const meta = v.isObject(entry.meta) ? entry.meta : undefined;
   const runCount = meta && Number.isFinite(meta.runCount) ? meta.runCount : undefined;

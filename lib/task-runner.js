@@ -19,6 +19,10 @@ const RULES = [
   ['concurrency', (x) => Number.isInteger(x) && x >= 1, 'a positive integer'],
 ];
 
+const OPTIONS = RULES.map(([key]) => key);
+/** Every key of the config form: its own fields and the options. */
+const CONFIG_KEYS = ['items', 'execute', 'getTaskId', ...OPTIONS];
+
 function checkOptions(path, options) {
   for (const [key, ok, expected] of RULES) {
     if (options[key] !== undefined) v.check('runWorkerTasks', `${path}.${key}`, options[key], ok, expected);
@@ -35,10 +39,13 @@ function normalize(first, second) {
     });
     const options = second === undefined ? {} : second;
     if (!v.isObject(options)) throw v.fail('runWorkerTasks', 'options', 'an object', options);
+    // The options exist for this call only: a key that is none of them is a slip.
+    v.checkKnownKeys('runWorkerTasks', 'options', options, OPTIONS, 'refuse');
     checkOptions('options', options);
     return { tasks: first.map((t) => ({ id: t.id, execute: () => t.execute() })), options };
   }
   if (!v.isObject(first)) throw v.fail('runWorkerTasks', 'config', 'an object { items, execute } or an array of tasks', first);
+  v.checkKnownKeys('runWorkerTasks', 'config', first, CONFIG_KEYS, 'refuse');
   v.check('runWorkerTasks', 'config.items', first.items, Array.isArray, 'an array');
   v.check('runWorkerTasks', 'config.execute', first.execute, (x) => typeof x === 'function', 'a function');
   if (first.getTaskId !== undefined) {

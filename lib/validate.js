@@ -229,20 +229,20 @@ function editDistance(a, b) {
 }
 
 /**
- * The unit option `key` was most likely meant to be, or undefined: one edit
- * away (Damerau–Levenshtein, ignoring case), the option without its `Ms`
- * or `max` part, or a well-known other name for it.
+ * The unit option (or other name of `keys`) `key` was most likely meant to
+ * be, or undefined: one edit away (Damerau–Levenshtein, ignoring case), the
+ * option without its `Ms` or `max` part, or a well-known other name for it.
  */
-function mistypedUnitKey(key) {
+function mistypedUnitKey(key, keys = UNIT_KEYS) {
   const lower = key.toLowerCase();
-  if (UNIT_ALIASES.has(lower)) return UNIT_ALIASES.get(lower);
-  for (const known of UNIT_KEYS) {
+  if (keys.includes(UNIT_ALIASES.get(lower))) return UNIT_ALIASES.get(lower);
+  for (const known of keys) {
     const k = known.toLowerCase();
     if (k === lower || `${lower}ms` === k || `max${lower}` === k) return known;
     if (lower.length >= 4 && k.length >= 4 && editDistance(lower, k) <= 1) return known;
   }
   if (lower.length >= 4) {
-    for (const [alias, known] of UNIT_ALIASES) if (alias.length >= 4 && editDistance(lower, alias) <= 1) return known;
+    for (const [alias, known] of UNIT_ALIASES) if (alias.length >= 4 && keys.includes(known) && editDistance(lower, alias) <= 1) return known;
   }
   return undefined;
 }
@@ -250,15 +250,23 @@ function mistypedUnitKey(key) {
 /** Keys already warned about: each is warned about once per process. */
 const warnedKeys = new Set();
 
+/** By list of known keys: the names already looked at (known, or no slip), up to a bound. */
+const keysLookedAt = new WeakMap();
+const MAX_KEYS_LOOKED_AT = 1000;
+
 /**
  * Unit objects are the user's and may carry fields of their own; a key one
  * slip away from one of ours (`interval`, `runmode`, `retries`) is warned
  * about once, with what it probably meant.
  */
-function noticeMistypedKeys(method, path, obj) {
+function noticeMistypedKeys(method, path, obj, keys = UNIT_KEYS) {
+  let seen = keysLookedAt.get(keys);
+  if (seen === undefined) keysLookedAt.set(keys, (seen = new Set(keys)));
   for (const key of Object.keys(obj)) {
-    if (UNIT_KEYS.includes(key) || warnedKeys.has(key)) continue;
-    const meant = mistypedUnitKey(key);
+    if (seen.has(key) || warnedKeys.has(key)) continue;
+    // A pool may take a million tasks with the same fields of their own: each name is looked at once.
+    if (seen.size < MAX_KEYS_LOOKED_AT) seen.add(key);
+    const meant = mistypedUnitKey(key, keys);
     if (meant === undefined) continue;
     warnedKeys.add(key);
     process.emitWarning(
@@ -271,6 +279,7 @@ function noticeMistypedKeys(method, path, obj) {
 /** The known name nearest to `key` (ignoring case), when it is near enough to be a slip. */
 function nearestName(key, known) {
   const lower = key.toLowerCase();
+  if (known.includes(UNIT_ALIASES.get(lower))) return UNIT_ALIASES.get(lower);
   let best;
   let bestDistance = Infinity;
   for (const name of known) {
@@ -301,10 +310,40 @@ function refuseUnknownKeys(method, path, obj, known) {
 }
 
 /**
- * Validates a unit for registration; returns 'worker' or 'process'. Throws a
- * TypeError naming the first bad field.
+ * Checks the keys of an object the package takes against the `known` ones.
+ * mode 'refuse': an option bag that exists only for the call throws a
+ * TypeError on any other key, as createSynchronikManager's options do.
+ * mode 'warn': an object that is kept and handed back, and so may carry
+ * fields of the user's own (a pool task, like a unit), gets a process
+ * warning SYNCHRONIK_UNKNOWN_OPTION, once per name, for a key one slip
+ * away from a known one.
  */
-function validateUnit(method, unit, isRegistered = () => false) {
+function checkKnownKeys(method, path, obj, known, mode) {
+  if (mode === 'refuse') refuseUnknownKeys(method, path, obj, known);
+  else noticeMistypedKeys(method, path, obj, known);
+}
+
+/** The statuses a unit may be registered with. */
+const REGISTRATION_STATUSES = STATUSES.filter((s) => s !== 'running');
+
+/**
+ * A unit is registered at rest: one registered 'running' would say so with
+ * nothing running it. The object the manager already holds for that id
+ * (`isCurrent`) is exempt: its status is the engine's, and registering it
+ * again ends its run first.
+ */
+function checkRegistrationStatus(method, path, unit, isCurrent) {
+  if (unit.status !== 'running' || isCurrent(unit)) return;
+  const allowed = REGISTRATION_STATUSES.map((s) => `'${s}'`).join(', ');
+  throw fail(method, `${path}.status`, `one of ${allowed} when registering; nothing would run a unit registered as 'running'`, unit.status);
+}
+
+/**
+ * Validates a unit for registration; returns 'worker' or 'process'. Throws a
+ * TypeError naming the first bad field. `isCurrent(obj)` says whether `obj`
+ * is the object already registered under its id.
+ */
+function validateUnit(method, unit, isRegistered = () => false, isCurrent = () => false) {
   if (!isObject(unit)) throw fail(method, 'unit', 'an object', unit);
   checkName(method, 'unit.id', unit.id);
   if (unit.workers === undefined) {
@@ -312,6 +351,7 @@ function validateUnit(method, unit, isRegistered = () => false) {
       throw fail(method, 'unit.run', 'a function (a worker) — or give unit.workers (a process)', unit.run);
     }
     validateWorker(method, 'unit', unit);
+    checkRegistrationStatus(method, 'unit', unit, isCurrent);
     validateDependencies(method, 'unit', unit, isRegistered, 'a registered unit');
     return 'worker';
   }
@@ -319,10 +359,12 @@ function validateUnit(method, unit, isRegistered = () => false) {
   checkMirror(method, 'unit', unit);
   applyRules(method, 'unit', unit, COMMON_RULES);
   applyRules(method, 'unit', unit, PROCESS_RULES);
+  checkRegistrationStatus(method, 'unit', unit, isCurrent);
   noticeMistypedKeys(method, 'unit', unit);
   const seen = new Set([unit.id]);
   unit.workers.forEach((w, i) => {
     validateWorker(method, `unit.workers[${i}]`, w);
+    checkRegistrationStatus(method, `unit.workers[${i}]`, w, isCurrent);
     if (seen.has(w.id)) {
       throw new TypeError(
         `${method}: unit.workers[${i}].id must be unique within the process (got "${w.id}" twice)`,
@@ -419,6 +461,7 @@ module.exports = {
   validateId,
   checkName,
   refuseUnknownKeys,
+  checkKnownKeys,
   validatePatchedInterval,
   mistypedUnitKey,
   refuseProtoKey,
