@@ -1207,13 +1207,74 @@ export function runWorkerTasks<TItem, TResult>(config: TaskRunnerConfig<TItem, T
 export function runWorkerTasks<T>(tasks: Array<WorkerTask<T>>, options?: TaskRunnerOptions): Promise<TaskRunnerResult<T>>;
 
 /**
+ * Every `code` a {@link SynchronikError} can carry.
+ *
+ * From the engine (its `ErrorCode` list):
+ * - `'ERR_UNKNOWN_UNIT'`: no unit is registered with the id.
+ * - `'ERR_WRONG_KIND'`: a unit of the other kind was named (a process where a worker was expected, …).
+ * - `'ERR_INVALID_UNIT'`: a unit the engine refuses (a process listing a worker twice, …).
+ * - `'ERR_TIMEOUT'`: an attempt did not settle within its `timeoutMs`.
+ * - `'ERR_STOPPED'`: a run ended by `stop({ timeoutMs })`, a queued pool task
+ *   dropped by `stop()`, or `pool.onIdle()` left waiting by it.
+ * - `'ERR_RELEASED'`: the unit was released (or registered again) while it ran.
+ * - `'ERR_WORKER_FAILED'`: a worker failed a process run (`unitId` names it, `cause` is its error).
+ * - `'ERR_RUN_FAILED'`: a run failed with nothing else to show: its unit had
+ *   no `run` function when the attempt began, or the value it failed with is
+ *   no longer held.
+ * - `'ERR_UNKNOWN_DEPENDENCY'`: a `dependsOn` id that is not a worker of the process.
+ * - `'ERR_DEPENDENCY_CYCLE'`: the `dependsOn` of a process's workers form a cycle.
+ * - `'ERR_CANCELLED'`: a running pool task was cancelled.
+ * - `'ERR_STORAGE'`: the SQLite store cannot be opened, read or written, or there is none.
+ * - `'ERR_CLOSED'`: a call on a closed manager, or a queued pool task dropped by `close()`.
+ *
+ * Made in JavaScript only:
+ * - `'ERR_NON_ERROR_THROWN'`: a `run` threw or rejected with a value that is
+ *   not an `Error`; the value is the error's `cause`.
+ * - `'ERR_ABORTED'`: an attempt aborted for a reason this version of the
+ *   package does not know (a native addon newer than its JavaScript).
+ *
+ * Bad arguments are `TypeError`s, not `SynchronikError`s (those the engine
+ * refuses carry one of the engine's codes above as their `code`).
+ */
+// The engine's codes are kept by hand here for now; they will be taken from
+// the module generated from the engine's lists (ErrorCode, AbortReason).
+export type SynchronikErrorCode =
+  | 'ERR_UNKNOWN_UNIT'
+  | 'ERR_WRONG_KIND'
+  | 'ERR_INVALID_UNIT'
+  | 'ERR_TIMEOUT'
+  | 'ERR_STOPPED'
+  | 'ERR_RELEASED'
+  | 'ERR_WORKER_FAILED'
+  | 'ERR_RUN_FAILED'
+  | 'ERR_UNKNOWN_DEPENDENCY'
+  | 'ERR_DEPENDENCY_CYCLE'
+  | 'ERR_CANCELLED'
+  | 'ERR_STORAGE'
+  | 'ERR_CLOSED'
+  | 'ERR_NON_ERROR_THROWN'
+  | 'ERR_ABORTED';
+
+/**
+ * The codes an aborted attempt fails with, which are also the codes of its
+ * `ctx.signal.reason` (the engine's `AbortReason`s): timed out, stopped by
+ * `stop({ timeoutMs })`, released, or cancelled (a pool task). `'ERR_ABORTED'`
+ * for a reason this version does not know.
+ */
+export type SynchronikAbortCode = 'ERR_TIMEOUT' | 'ERR_STOPPED' | 'ERR_RELEASED' | 'ERR_CANCELLED' | 'ERR_ABORTED';
+
+/**
  * The class of every error synchronik throws or rejects with (bad arguments
- * are `TypeError`s instead). `code` is stable: `ERR_TIMEOUT`,
- * `ERR_RELEASED`, `ERR_STOPPED`, `ERR_CANCELLED`, `ERR_WORKER_FAILED`,
- * `ERR_DEPENDENCY_CYCLE`, `ERR_UNKNOWN_DEPENDENCY`, `ERR_RUN_FAILED`,
- * `ERR_NON_ERROR_THROWN`, `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`,
- * `ERR_INVALID_UNIT`, `ERR_STORAGE`, `ERR_CLOSED` (a call on a closed
- * manager).
+ * are `TypeError`s instead). `code` is stable and one of
+ * {@link SynchronikErrorCode}: compare it with `===` and TypeScript checks
+ * the spelling.
+ *
+ * @example
+ * try {
+ *   await manager.runProcessById('nightly');
+ * } catch (e) {
+ *   if (e instanceof SynchronikError && e.code === 'ERR_WORKER_FAILED') console.log(e.unitId, e.cause);
+ * }
  */
 export class SynchronikError extends Error {
   /**
@@ -1221,11 +1282,11 @@ export class SynchronikError extends Error {
    * @param code the stable error code
    * @param options `cause`: the underlying error or value; `unitId`: the unit concerned
    */
-  constructor(message: string, code: string, options?: { cause?: unknown; unitId?: string });
+  constructor(message: string, code: SynchronikErrorCode, options?: { cause?: unknown; unitId?: string });
   /** Always `'SynchronikError'`. */
   name: string;
   /** The stable error code. */
-  code: string;
+  code: SynchronikErrorCode;
   /** Id of the unit concerned (for a failed process run: the worker that failed). */
   unitId?: string;
   /** The underlying error, e.g. the failing worker's own error or the value a `run` threw. */
