@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
  *
  * - `'idle'`: registered, not running (the initial status unless one is given).
  * - `'running'`: an attempt (or, for a process, a run of its workers) is in flight.
- * - `'paused'`: not run until it is set back to `'idle'` (see {@link SynchronikManager.startAll}).
+ * - `'paused'`: not run until it is set back to `'idle'` (see {@link SynchronikManagerBase.startAll}).
  * - `'completed'`: the last run succeeded.
  * - `'error'`: the last run failed; the error is in {@link SynchronikUnit.error}.
  */
@@ -205,7 +205,7 @@ export interface RunContext {
    * timers and the like.
    */
   readonly signal: AbortSignal;
-  /** Emits a milestone event, like {@link SynchronikManager.emitMilestone}. */
+  /** Emits a milestone event, like {@link SynchronikManagerBase.emitMilestone}. */
   emitMilestone(milestoneId: string, payload?: Record<string, any>): void;
   /** Reports progress of this attempt: `fraction` from 0 to 1, with an optional message. */
   progress(fraction: number, message?: string): void;
@@ -219,7 +219,7 @@ export interface RunContext {
 }
 
 /**
- * A registry entry as returned by {@link SynchronikManager.getRegistrySnapshot}:
+ * A registry entry as returned by {@link SynchronikManagerBase.getRegistrySnapshot}:
  * a deep copy of a unit without its functions (a process's `workers` are
  * copied the same way).
  */
@@ -343,7 +343,7 @@ export interface StalledEvent {
 /**
  * A pool task's status changed (see {@link TaskStatus}). Delivered to
  * `manager.on('task', …)` listeners only — not to
- * {@link SynchronikManager.subscribeToEvents}, whose events are about units
+ * {@link SynchronikManagerBase.subscribeToEvents}, whose events are about units
  * (and so all but milestones have a `unitId`).
  */
 export interface TaskEvent {
@@ -367,7 +367,7 @@ export interface TaskEvent {
 
 /**
  * The events of units and milestones, discriminated by `type`: what
- * {@link SynchronikManager.subscribeToEvents} delivers. Every one but a
+ * {@link SynchronikManagerBase.subscribeToEvents} delivers. Every one but a
  * milestone has a `unitId` (as in synchronik 2.3). Pool tasks have their
  * own {@link TaskEvent}, delivered to `manager.on('task', …)`.
  *
@@ -408,7 +408,12 @@ export interface ListenerErrorEvent {
   event: { readonly type?: string; readonly unitId?: string; readonly [key: string]: unknown };
 }
 
-/** Event names and listener arguments of {@link SynchronikManager} as an `EventEmitter`. */
+/**
+ * Event names and listener arguments of {@link SynchronikManager} as an
+ * `EventEmitter`: what `on`, `once`, `off`, `emit` and the other listener
+ * methods accept. The manager declares those methods itself, so their
+ * checks do not depend on the version of `@types/node` in use.
+ */
 export type SynchronikEventMap = {
   start: [event: StartEvent];
   complete: [event: CompleteEvent];
@@ -422,12 +427,77 @@ export type SynchronikEventMap = {
   listenerError: [event: ListenerErrorEvent];
 };
 
+/** The name of an event of {@link SynchronikManager} (a key of {@link SynchronikEventMap}). */
+export type SynchronikEventName = keyof SynchronikEventMap;
+
+/** A listener of the manager's event `K`. */
+export type SynchronikListener<K extends SynchronikEventName> = (...args: SynchronikEventMap[K]) => void;
+
+/**
+ * The `EventEmitter` methods of {@link SynchronikManager}, typed by
+ * {@link SynchronikEventMap}: an unknown event name, or a listener that
+ * expects another event, does not compile. Declared here rather than taken
+ * from `@types/node`'s generic `EventEmitter<T>`, which older versions of
+ * `@types/node` do not have.
+ */
+export interface SynchronikEventEmitter extends EventEmitter {
+  /** Adds `listener` for the event `eventName` (at the end of its listeners). */
+  on<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Same as {@link SynchronikEventEmitter.on}. */
+  addListener<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Adds `listener` at the front of the event's listeners. */
+  prependListener<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Adds `listener` for the next `eventName` event only. */
+  once<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Adds `listener` for the next `eventName` event only, at the front of its listeners. */
+  prependOnceListener<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Removes `listener` from the event's listeners. */
+  off<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Same as {@link SynchronikEventEmitter.off}. */
+  removeListener<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Removes every listener of `eventName`, or of every event. */
+  removeAllListeners(eventName?: SynchronikEventName): this;
+  /** Calls the listeners of `eventName` with `args`, as if the engine had produced the event. @returns whether there were any. */
+  emit<K extends SynchronikEventName>(eventName: K, ...args: SynchronikEventMap[K]): boolean;
+  /** How many listeners `eventName` has (counting only `listener` when it is given). */
+  listenerCount<K extends SynchronikEventName>(eventName: K, listener?: SynchronikListener<K>): number;
+  /** The listeners of `eventName`. */
+  listeners<K extends SynchronikEventName>(eventName: K): Array<SynchronikListener<K>>;
+  /** The listeners of `eventName`, including the wrappers `once` made. */
+  rawListeners<K extends SynchronikEventName>(eventName: K): Array<SynchronikListener<K>>;
+  /** The events that have listeners. */
+  eventNames(): SynchronikEventName[];
+  /** Sets how many listeners of one event may be added before Node warns of a possible leak. */
+  setMaxListeners(n: number): this;
+  /** How many listeners of one event may be added before Node warns of a possible leak. */
+  getMaxListeners(): number;
+}
+
 // ---------------------------------------------------------------------------
 // Manager
 // ---------------------------------------------------------------------------
 
-/** Options of {@link createSynchronikManager}. All are in milliseconds and must be positive. */
-export interface ManagerOptions {
+/**
+ * What `options.clock` of {@link createSynchronikManager} accepts: `'system'`
+ * (the default), `'manual'`, or a manual clock that starts at a given
+ * instant ({@link ManualClockOptions}).
+ */
+export type ClockOption = 'system' | 'manual' | ManualClockOptions;
+
+/** Which clock a manager reads: the machine's (`'system'`) or a {@link ManualClock} (`'manual'`). */
+export type ClockKind = 'system' | 'manual';
+
+/** The {@link ClockKind} a {@link ClockOption} gives (a union for a union). */
+export type ClockKindOf<TClock extends ClockOption> = TClock extends 'system' ? 'system' : 'manual';
+
+/**
+ * Options of {@link createSynchronikManager}. All are in milliseconds and must be positive.
+ *
+ * `TClock` is the type of `clock` (inferred by `createSynchronikManager`,
+ * which makes `manager.clock` present exactly for a manual clock); write
+ * `ManagerOptions` without it for options of any clock.
+ */
+export interface ManagerOptions<TClock extends ClockOption = ClockOption> {
   /** Time between scheduler sweeps of idle processes, in ms. Default 1000. */
   loopInterval?: number;
   /** Time between watcher scans, in ms. Default 60000. */
@@ -442,14 +512,14 @@ export interface ManagerOptions {
   autoUnpauseMs?: number;
   /** The watcher releases units idle for this long (milestone `worker:<id>:released`). Off by default. */
   releaseIdleAfterMs?: number;
-  /** While started, emit the milestone `engine:stats` with {@link SynchronikManager.getEngineStats} this often. */
+  /** While started, emit the milestone `engine:stats` with {@link SynchronikManagerBase.getEngineStats} this often. */
   statsEmissionIntervalMs?: number;
   /**
    * `'manual'`: every engine timer reads a clock that moves only through
    * `manager.clock.advance()` / `runUntilIdle()` — for tests. Default `'system'`.
    * `{ manual: true, now }` starts that clock at the instant `now`.
    */
-  clock?: 'system' | 'manual' | ManualClockOptions;
+  clock?: TClock;
   /**
    * Durable state in an embedded SQLite database, opened when the manager is
    * created (a file that is not a valid database, or a path that cannot be
@@ -470,13 +540,13 @@ export interface StorageOptions {
   /** The database file (created if missing; its directory must exist). */
   sqlite: string;
   /**
-   * The history of attempts (see {@link SynchronikManager.history}): `false`
+   * The history of attempts (see {@link SynchronikManagerBase.history}): `false`
    * keeps none. Default: rows of the last 7 days, at most 100,000.
    */
   history?: false | { maxAgeMs?: number; maxRows?: number };
 }
 
-/** Where {@link SynchronikManager.useStorage} keeps unit state. */
+/** Where {@link SynchronikManagerBase.useStorage} keeps unit state. */
 export interface StorageAdapter {
   /** Stores the units (snapshots without functions). */
   saveState(units: UnitSnapshot[]): Promise<void>;
@@ -497,7 +567,7 @@ export class FileStorageAdapter implements StorageAdapter {
   loadState(): Promise<UnitSnapshot[] | null>;
 }
 
-/** Filters of {@link SynchronikManager.history}. */
+/** Filters of {@link SynchronikManagerBase.history}. */
 export interface HistoryQuery {
   /** Only attempts of this unit (for pool tasks: the pool worker that ran them). */
   unitId?: string;
@@ -507,7 +577,7 @@ export interface HistoryQuery {
   since?: Date | number;
 }
 
-/** One attempt, as {@link SynchronikManager.history} returns it. */
+/** One attempt, as {@link SynchronikManagerBase.history} returns it. */
 export interface HistoryEntry {
   /** The worker that ran the attempt (for a pool task: the pool worker). */
   unitId: string;
@@ -524,7 +594,7 @@ export interface HistoryEntry {
   error?: string;
 }
 
-/** Options of {@link SynchronikManager.stop}. */
+/** Options of {@link SynchronikManagerBase.stop}. */
 export interface StopOptions {
   /** Runs still in flight after this many ms are aborted and fail with `ERR_STOPPED`. Default: no limit. */
   timeoutMs?: number;
@@ -563,7 +633,7 @@ export interface ManualClock {
   runUntilIdle(): Promise<void>;
 }
 
-/** What {@link SynchronikManager.getEngineStats} returns. */
+/** What {@link SynchronikManagerBase.getEngineStats} returns. */
 export interface EngineStats {
   /** Memory of this Node.js process, each formatted like `'45.12 MB'`. */
   memory: { rss: string; heapTotal: string; heapUsed: string; external: string };
@@ -595,19 +665,10 @@ export interface EngineStats {
 }
 
 /**
- * Registers workers and processes, runs them and reports what happens.
- *
- * It is an `EventEmitter`: `manager.on('complete', (event) => …)`. Events
- * are delivered synchronously, in the order the engine produced them, and
- * those caused by a synchronous call are delivered before it returns. A
- * listener that throws does not break the engine (see `listenerError`); an
- * `error` event with no listener does not throw.
- *
- * Unknown ids passed to state methods are ignored; the `run*ById` methods
- * resolve without running. Bad arguments throw a `TypeError` that names the
- * field.
+ * Everything a {@link SynchronikManager} has whatever its clock: what
+ * {@link SynchronikManager} adds is `clock`, for a manual clock.
  */
-export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
+export interface SynchronikManagerBase extends SynchronikEventEmitter {
   // --- Registration and lookup ---------------------------------------------
 
   /**
@@ -667,10 +728,10 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    */
   updateUnitConfig(id: string, config: WorkerConfig | ProcessConfig): Promise<void>;
 
-  /** Changes a worker's settings (see {@link SynchronikManager.updateUnitConfig}). */
+  /** Changes a worker's settings (see {@link SynchronikManagerBase.updateUnitConfig}). */
   updateWorkerConfig(id: string, config: WorkerConfig): Promise<void>;
 
-  /** Changes a process's settings (see {@link SynchronikManager.updateUnitConfig}). */
+  /** Changes a process's settings (see {@link SynchronikManagerBase.updateUnitConfig}). */
   updateProcessConfig(id: string, config: ProcessConfig): Promise<void>;
 
   /** Enables a worker. */
@@ -691,7 +752,7 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
   /** Disables a unit of either kind. */
   disableUnit(id: string): Promise<void>;
 
-  /** Disables a worker so that it is not run again (same as {@link SynchronikManager.disableWorker}). */
+  /** Disables a worker so that it is not run again (same as {@link SynchronikManagerBase.disableWorker}). */
   stopWorkerById(id: string): Promise<void>;
 
   /** Every `'paused'` unit becomes `'idle'`. */
@@ -712,7 +773,7 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    */
   runWorkerById(id: string): Promise<void>;
 
-  /** Runs a unit now: a worker as {@link SynchronikManager.runWorkerById}, a process as {@link SynchronikManager.runProcessById}. */
+  /** Runs a unit now: a worker as {@link SynchronikManagerBase.runWorkerById}, a process as {@link SynchronikManagerBase.runProcessById}. */
   runUnitById(id: string): Promise<void>;
 
   /**
@@ -763,9 +824,6 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    */
   stop(options?: StopOptions): Promise<void>;
 
-  /** The manual clock; present when the manager was created with `clock: 'manual'` (or `{ manual: true }`). */
-  readonly clock?: ManualClock;
-
   // --- Events --------------------------------------------------------------------
 
   /**
@@ -798,7 +856,7 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    * units with ids `pool-worker-1…N` (`<name>:pool-worker-1…N` for a pool
    * with another name). Asking again for the same name returns the same
    * pool, resized to `size`. Tasks are dispatched once the pool is started —
-   * by `pool.start()` or the manager's {@link SynchronikManager.start}.
+   * by `pool.start()` or the manager's {@link SynchronikManagerBase.start}.
    * `size` is an integer from 1 to 10,000: every pool worker is a registered
    * unit, so a larger size (a "no limit" such as `1e9`) is a `TypeError`.
    *
@@ -815,7 +873,7 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
   getEngineStats(): EngineStats;
 
   /**
-   * Stops like {@link SynchronikManager.stop}, then lets go of what the
+   * Stops like {@link SynchronikManagerBase.stop}, then lets go of what the
    * manager holds: the SQLite store is committed and closed (and its file
    * free for another manager), and the engine's
    * timer thread ends. From the call on, every method but the lookups
@@ -840,7 +898,7 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
   /**
    * Resolves once every change so far is committed — to the SQLite store
    * (rejects with `ERR_STORAGE` when a write failed) or through the adapter
-   * of {@link SynchronikManager.useStorage}. Resolves at once without storage.
+   * of {@link SynchronikManagerBase.useStorage}. Resolves at once without storage.
    */
   flush(): Promise<void>;
 
@@ -849,6 +907,42 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    * with `ERR_STORAGE` on a manager without one.
    */
   history(query?: HistoryQuery): Promise<HistoryEntry[]>;
+}
+
+/**
+ * Registers workers and processes, runs them and reports what happens.
+ *
+ * It is an `EventEmitter`: `manager.on('complete', (event) => …)`. Events
+ * are delivered synchronously, in the order the engine produced them, and
+ * those caused by a synchronous call are delivered before it returns. A
+ * listener that throws does not break the engine (see `listenerError`); an
+ * `error` event with no listener does not throw.
+ *
+ * Unknown ids passed to state methods are ignored; the `run*ById` methods
+ * resolve without running. Bad arguments throw a `TypeError` that names the
+ * field.
+ *
+ * `TClock` says which clock it reads: `manager.clock` (a {@link ManualClock})
+ * is there for `'manual'`, absent for `'system'`, and optional for
+ * `SynchronikManager` without a type argument (a manager of either clock).
+ * {@link createSynchronikManager} infers it from `options.clock`.
+ */
+export type SynchronikManager<TClock extends ClockKind = ClockKind> = [TClock] extends ['system']
+  ? SystemClockManager
+  : [TClock] extends ['manual']
+    ? ManualClockManager
+    : SynchronikManagerBase & {
+        /** The manual clock; present when the manager was created with `clock: 'manual'` (or `{ manual: true }`). */
+        readonly clock?: ManualClock;
+      };
+
+/** A manager that reads the machine's clock (created without `clock`, or with `clock: 'system'`): it has no `clock`. */
+export interface SystemClockManager extends SynchronikManagerBase {}
+
+/** A manager created with `clock: 'manual'` or `clock: { manual: true, now }`: every engine timer reads its `clock`. */
+export interface ManualClockManager extends SynchronikManagerBase {
+  /** The manual clock: time moves only through `advance()` and `runUntilIdle()`. */
+  readonly clock: ManualClock;
 }
 
 /**
@@ -862,10 +956,9 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
  * manager.on('complete', (e) => console.log(e.unitId, e.result));
  * await manager.runWorkerById('hello');
  */
-export function createSynchronikManager(
-  options: ManagerOptions & { clock: 'manual' | ManualClockOptions },
-): SynchronikManager & { readonly clock: ManualClock };
-export function createSynchronikManager(options?: ManagerOptions): SynchronikManager;
+export function createSynchronikManager<TClock extends ClockOption = 'system'>(
+  options?: ManagerOptions<TClock>,
+): SynchronikManager<ClockKindOf<TClock>>;
 
 // ---------------------------------------------------------------------------
 // Worker pools
@@ -982,7 +1075,7 @@ export interface WorkerStatus {
 /**
  * A worker pool as synchronik 2.3 typed it: a prioritized queue of named
  * tasks executed by a fixed number of pool workers. The pool
- * {@link SynchronikManager.useWorkerPool} returns ({@link WorkerPool}) has
+ * {@link SynchronikManagerBase.useWorkerPool} returns ({@link WorkerPool}) has
  * everything here and more.
  */
 export interface WorkerManager {
@@ -1062,14 +1155,14 @@ export interface PoolRunOptions<TPayload = any> {
   signal?: AbortSignal;
 }
 
-/** Options of {@link SynchronikManager.useWorkerPool}. */
+/** Options of {@link SynchronikManagerBase.useWorkerPool}. */
 export interface WorkerPoolOptions {
   /** The pool's name; pools are per name. Default `'default'`. */
   name?: string;
 }
 
 /**
- * A worker pool of a manager (see {@link SynchronikManager.useWorkerPool}):
+ * A worker pool of a manager (see {@link SynchronikManagerBase.useWorkerPool}):
  * a queue of tasks ordered by `priority` (higher first), then by
  * arrangement, executed by `size` pool workers. A task starts the moment a
  * worker is free and the pool is started. Every task status change is a
@@ -1120,7 +1213,7 @@ export interface WorkerPool extends WorkerManager {
 
 /**
  * synchronik 2.3's name for the type of a worker pool (what
- * {@link SynchronikManager.useWorkerPool} returns).
+ * {@link SynchronikManagerBase.useWorkerPool} returns).
  */
 export type SynchronikWorkerManager = WorkerPool;
 
