@@ -51,6 +51,23 @@ export interface UnitMeta {
 }
 
 /**
+ * What a failed run leaves in a unit's `error`, and what `onError`, `error`
+ * and `retry` events and failed pool tasks carry: the `Error` the run threw
+ * or rejected with, as it was (it may have a `code` of its own), or a
+ * {@link SynchronikError} the engine made — `ERR_TIMEOUT`, `ERR_STOPPED`,
+ * `ERR_RELEASED`, `ERR_CANCELLED` for an aborted attempt,
+ * `ERR_NON_ERROR_THROWN` for a thrown value that is not an `Error` (kept as
+ * its `cause`), `ERR_WORKER_FAILED` for a process a worker failed (the
+ * worker's error as its `cause`). Narrow with `instanceof SynchronikError`
+ * to read a {@link SynchronikErrorCode}.
+ *
+ * @example
+ * const { error } = manager.getWorkerById('fetch-prices') ?? {};
+ * if (error instanceof SynchronikError && error.code === 'ERR_TIMEOUT') retryLater();
+ */
+export type UnitError = SynchronikError | (Error & { code?: unknown });
+
+/**
  * The fields workers and processes share.
  *
  * The manager keeps the caller's own object: after registration the engine
@@ -73,8 +90,8 @@ export interface SynchronikUnit {
   meta?: UnitMeta;
   /** When the last run started. Written by the engine. */
   lastRun?: Date;
-  /** The error of the last failed run. Written by the engine. */
-  error?: Error;
+  /** The error of the last failed run (cleared when a run starts). Written by the engine. */
+  error?: UnitError;
   /** How a process runs its workers (meaningful on processes only; kept here as in 2.3). */
   runMode?: RunMode;
   /** Called when a run of the unit starts. Exceptions are reported on `listenerError`. */
@@ -85,28 +102,38 @@ export interface SynchronikUnit {
    */
   onComplete?(result: unknown): void;
   /** Called once when a run finally failed (after all retries). Exceptions are reported on `listenerError`. */
-  onError?(error: Error): void;
+  onError?(error: UnitError): void;
 }
 
 /**
  * A worker: a unit with a `run` function.
  *
+ * `TResult` is what `run` resolves to, passed on to `onComplete`; it is
+ * inferred when the worker is written inline in
+ * {@link SynchronikManagerBase.registerUnit} (`SynchronikWorker` without it
+ * takes any result).
+ *
  * @example
- * const worker: SynchronikWorker = {
+ * const worker: SynchronikWorker<Price[]> = {
  *   id: 'fetch-prices',
  *   maxRetries: 2,
  *   retryDelayMs: (retry) => 100 * 2 ** (retry - 1),
  *   run: async ({ signal }) => (await fetch(url, { signal })).json(),
  * };
  */
-export interface SynchronikWorker extends SynchronikUnit {
+export interface SynchronikWorker<TResult = unknown> extends SynchronikUnit {
   /**
    * The work. May be async or sync, and may ignore its argument (functions
    * written for 2.3 take none). Its (resolved) value is the run's result; a
    * throw or rejection is a failed attempt. `ctx.signal` is aborted when the
    * attempt times out or the unit is released.
    */
-  run: (ctx: RunContext) => unknown;
+  run: (ctx: RunContext) => TResult | PromiseLike<TResult>;
+  /**
+   * Called when a run of the worker completed, with the value `run`
+   * resolved to. Exceptions are reported on `listenerError`.
+   */
+  onComplete?(result: TResult): void;
   /** Interval for scheduled runs, in ms (used with `runOnInterval`). */
   intervalMs?: number;
   /** When `true` and `intervalMs` is set, the scheduler runs the worker every `intervalMs`. Default `false`. */
@@ -241,12 +268,17 @@ export interface StartEvent {
   unitId: string;
 }
 
-/** A run of a unit completed (or its status was set to `'completed'` by hand: `result` undefined, `durationMs` 0). */
-export interface CompleteEvent {
+/**
+ * A run of a unit completed (or its status was set to `'completed'` by hand:
+ * `result` undefined, `durationMs` 0). The manager's `complete` events are
+ * `CompleteEvent<unknown>`, as they come from every unit; `TResult` names
+ * the result of one worker's, e.g. in a function that handles them.
+ */
+export interface CompleteEvent<TResult = unknown> {
   type: 'complete';
   unitId: string;
   /** The value `run` resolved to (`undefined` for a process). */
-  result: unknown;
+  result: TResult;
   /** How long the run took, in ms. */
   durationMs: number;
 }
@@ -259,7 +291,7 @@ export interface ErrorEvent {
   type: 'error';
   unitId: string;
   /** What the run failed with. Values that are not `Error`s are wrapped in a {@link SynchronikError}. */
-  error: Error;
+  error: UnitError;
 }
 
 /** A milestone: emitted by user code, or `unit:<processId>:running` / `unit:<processId>:completed` by a process run. */
@@ -305,7 +337,7 @@ export interface RetryEvent {
   /** Wait before the next attempt, in ms. */
   delayMs: number;
   /** What the attempt failed with. */
-  error: Error;
+  error: UnitError;
 }
 
 /**
@@ -358,11 +390,12 @@ export interface TaskEvent {
   task: Task;
   /**
    * Why the task ended, when it failed (`status: 'error'`: what it threw or
-   * rejected with) or was dropped by `stop()` / `close()` before it ran
+   * rejected with, a value that is not an `Error` wrapped as for a worker)
+   * or was dropped by `stop()` / `close()` before it ran
    * (`status: 'cancelled'`, a {@link SynchronikError} `ERR_STOPPED` /
    * `ERR_CLOSED`). Absent otherwise.
    */
-  error?: unknown;
+  error?: UnitError;
 }
 
 /**
@@ -675,11 +708,14 @@ export interface SynchronikManagerBase extends SynchronikEventEmitter {
    * Validates and registers a worker, or a process with its workers (which
    * get `processId` set). Re-registering an id replaces the unit in place.
    * Nothing is stored when validation fails (a `TypeError` is thrown).
+   * A worker written inline gets its result type from `run`:
+   * `registerUnit({ id, run: async () => 42, onComplete: (n) => … })` types
+   * `n` as `number`.
    * @returns the same object.
    */
-  registerUnit(unit: SynchronikWorker): SynchronikWorker;
+  registerUnit<TResult = unknown>(unit: SynchronikWorker<TResult>): SynchronikWorker<TResult>;
   registerUnit(unit: SynchronikProcess): SynchronikProcess;
-  registerUnit(unit: SynchronikWorker | SynchronikProcess): SynchronikWorker | SynchronikProcess;
+  registerUnit<TResult = unknown>(unit: SynchronikWorker<TResult> | SynchronikProcess): SynchronikWorker<TResult> | SynchronikProcess;
 
   /**
    * Removes a unit; a running one has its signal aborted. Unknown ids are
@@ -1009,11 +1045,12 @@ export interface Task<TPayload = any> {
   /** Set for a durable task (a `handler` task on a manager with a SQLite store); see {@link RunContext.idempotencyKey}. */
   idempotencyKey?: string;
   /**
-   * Why the task ended, when it failed (`'error'`) or was dropped by
-   * `stop()` / `close()` before it ran (`'cancelled'`, `ERR_STOPPED` /
-   * `ERR_CLOSED`). Written by the pool.
+   * Why the task ended, when it failed (`'error'`: what it threw or rejected
+   * with, a value that is not an `Error` wrapped as for a worker) or was
+   * dropped by `stop()` / `close()` before it ran (`'cancelled'`,
+   * `ERR_STOPPED` / `ERR_CLOSED`). Written by the pool.
    */
-  error?: unknown;
+  error?: UnitError;
 }
 
 /** What a pool task starts from: a name and either an `execute` function or a `handler` name. */
