@@ -523,14 +523,8 @@ export type ClockKind = 'system' | 'manual';
 /** The {@link ClockKind} a {@link ClockOption} gives (a union for a union). */
 export type ClockKindOf<TClock extends ClockOption> = TClock extends 'system' ? 'system' : 'manual';
 
-/**
- * Options of {@link createSynchronikManager}. All are in milliseconds and must be positive.
- *
- * `TClock` is the type of `clock` (inferred by `createSynchronikManager`,
- * which makes `manager.clock` present exactly for a manual clock); write
- * `ManagerOptions` without it for options of any clock.
- */
-export interface ManagerOptions<TClock extends ClockOption = ClockOption> {
+/** Options of {@link createSynchronikManager}. All are in milliseconds and must be positive. */
+export interface ManagerOptions {
   /** Time between scheduler sweeps of idle processes, in ms. Default 1000. */
   loopInterval?: number;
   /** Time between watcher scans, in ms. Default 60000. */
@@ -552,7 +546,7 @@ export interface ManagerOptions<TClock extends ClockOption = ClockOption> {
    * `manager.clock.advance()` / `runUntilIdle()` — for tests. Default `'system'`.
    * `{ manual: true, now }` starts that clock at the instant `now`.
    */
-  clock?: TClock;
+  clock?: ClockOption;
   /**
    * Durable state in an embedded SQLite database, opened when the manager is
    * created (a file that is not a valid database, or a path that cannot be
@@ -562,6 +556,15 @@ export interface ManagerOptions<TClock extends ClockOption = ClockOption> {
    * `ERR_STORAGE` naming that one's pid and host. See {@link StorageOptions}.
    */
   storage?: StorageOptions;
+}
+
+/**
+ * {@link ManagerOptions} with the type of their `clock`: what
+ * {@link createSynchronikManager} takes, inferring `TClock` so that the
+ * manager it returns has `clock` exactly for a manual clock.
+ */
+export interface ManagerOptionsWithClock<TClock extends ClockOption> extends ManagerOptions {
+  clock?: TClock;
 }
 
 /**
@@ -993,7 +996,7 @@ export interface ManualClockManager extends SynchronikManagerBase {
  * await manager.runWorkerById('hello');
  */
 export function createSynchronikManager<TClock extends ClockOption = 'system'>(
-  options?: ManagerOptions<TClock>,
+  options?: ManagerOptionsWithClock<TClock>,
 ): SynchronikManager<ClockKindOf<TClock>>;
 
 // ---------------------------------------------------------------------------
@@ -1396,8 +1399,12 @@ export type SynchronikAbortCode = 'ERR_TIMEOUT' | 'ERR_STOPPED' | 'ERR_RELEASED'
 /**
  * The class of every error synchronik throws or rejects with (bad arguments
  * are `TypeError`s instead). `code` is stable and one of
- * {@link SynchronikErrorCode}: compare it with `===` and TypeScript checks
- * the spelling.
+ * {@link SynchronikErrorCode} (see there what each means): `ERR_TIMEOUT`,
+ * `ERR_RELEASED`, `ERR_STOPPED`, `ERR_CANCELLED`, `ERR_WORKER_FAILED`,
+ * `ERR_DEPENDENCY_CYCLE`, `ERR_UNKNOWN_DEPENDENCY`, `ERR_RUN_FAILED`,
+ * `ERR_NON_ERROR_THROWN`, `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`,
+ * `ERR_INVALID_UNIT`, `ERR_STORAGE`, `ERR_CLOSED`, `ERR_ABORTED`. Compare it
+ * with `===` and TypeScript checks the spelling.
  *
  * @example
  * try {
