@@ -1294,14 +1294,22 @@ export interface WorkerTask<T = unknown> {
   execute: () => T | PromiseLike<T>;
 }
 
+/**
+ * `T`, but not a place TypeScript infers `T` from (TypeScript's `NoInfer`,
+ * written so that versions before 5.4 read it too): the item type of
+ * {@link TaskRunnerConfig} comes from `items` alone, so an `execute` that
+ * takes another type is reported as such.
+ */
+type NotInferred<T> = [T][T extends any ? 0 : never];
+
 /** The config form of {@link runWorkerTasks}: one task per item. */
 export interface TaskRunnerConfig<TItem, TResult> extends TaskRunnerOptions {
   /** The items, one task each. */
   items: TItem[];
   /** The work for one item; its (resolved) value is the item's result. */
-  execute: (item: TItem) => TResult | PromiseLike<TResult>;
+  execute: (item: NotInferred<TItem>) => TResult | PromiseLike<TResult>;
   /** The id of an item's task in the result. Default: `String(item)`. */
-  getTaskId?: (item: TItem) => string | number;
+  getTaskId?: (item: NotInferred<TItem>) => string | number;
 }
 
 /** What {@link runWorkerTasks} resolves to. Both lists are in item order. */
