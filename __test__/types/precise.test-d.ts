@@ -160,6 +160,11 @@ manager.on('complete', (e) => {
   expectType<unknown>(e.result);
   if (e.unitId === 'prices') onPrices(e as CompleteEvent<number[]>);
 });
+// The manager's complete events come from every unit: it does not claim to know their result.
+// @ts-expect-error a complete listener of the manager gets CompleteEvent<unknown>
+manager.on('complete', (e: CompleteEvent<number[]>) => onPrices(e));
+// @ts-expect-error the same for onComplete
+manager.onComplete(onPrices);
 
 // --- manager.clock exactly with the manual clock -------------------------------------
 
