@@ -5,43 +5,7 @@
 // tests resolve themselves, not through timers.
 
 const { createSynchronikManager, SynchronikError } = require('..');
-
-/** A promise with its resolve/reject exposed. */
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-
-/** Lets the event loop turn until `predicate()` holds (fails after 200 turns). */
-async function until(predicate) {
-  for (let i = 0; i < 200; i++) {
-    if (predicate()) return;
-    await turn();
-  }
-  throw new Error('condition not reached');
-}
-
-/** Lets a few turns of the event loop pass. */
-async function settle(turns = 10) {
-  for (let i = 0; i < turns; i++) await turn();
-}
-
-/** Whether a promise has settled, without waiting for it. */
-function track(promise) {
-  const state = { settled: false, value: undefined, error: undefined };
-  promise.then(
-    (value) => Object.assign(state, { settled: true, value }),
-    (error) => Object.assign(state, { settled: true, error }),
-  );
-  return state;
-}
+const { deferred, until, settle, track } = require('./helpers');
 
 describe('dependency graphs', () => {
   let m;

@@ -5,41 +5,7 @@
 // and 2.3's workers-manager tests.
 
 const { createSynchronikManager } = require('..');
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Lets the event loop turn until `predicate()` holds (fails after `turns` turns). */
-async function until(predicate, turns = 200) {
-  for (let i = 0; i < turns; i++) {
-    if (predicate()) return;
-    await turn();
-  }
-  throw new Error('condition not reached');
-}
-
-async function settle(turns = 10) {
-  for (let i = 0; i < turns; i++) await turn();
-}
-
-function track(promise) {
-  const state = { settled: false, value: undefined, error: undefined };
-  promise.then(
-    (value) => Object.assign(state, { settled: true, value }),
-    (error) => Object.assign(state, { settled: true, error }),
-  );
-  return state;
-}
+const { sleep, turn, deferred, until, settle, track } = require('./helpers');
 
 const poolUnitIds = (m) => m.listUnits().map((u) => u.id).filter((id) => id.startsWith('pool-worker-'));
 

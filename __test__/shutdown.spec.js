@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { createSynchronikManager, runWorkerTasks, SynchronikError } = require('..');
-const { sleep, runNode, errorOf } = require('./helpers');
+const { sleep, runNode, errorOf, deferred } = require('./helpers');
 
 const managers = [];
 function create(options) {
@@ -26,16 +26,6 @@ afterEach(async () => {
     if (!m._closed) await m.stop({ timeoutMs: 0 });
   }
 });
-
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /** How a promise ended: { ok, value } or { ok: false, error }; 'pending' after `ms`. */
 function outcome(promise, ms = 2000) {

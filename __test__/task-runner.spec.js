@@ -4,8 +4,7 @@
 // the concurrency window, bad input, and 2.3's tests for it.
 
 const { runWorkerTasks, createSynchronikManager } = require('..');
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { sleep } = require('./helpers');
 
 describe('runWorkerTasks', () => {
   describe('call forms and result shape', () => {
