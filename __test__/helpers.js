@@ -93,11 +93,6 @@ function describeEvent(e) {
   }
 }
 
-/** A worker whose run resolves with `result` after `ms` (0: right away, still async). */
-function delayedWorker(id, ms, result, extra = {}) {
-  return { id, run: jest.fn(async () => { if (ms > 0) await sleep(ms); return result; }), ...extra };
-}
-
 /** Returns what `fn` threw synchronously or rejected with; fails when it did neither. */
 async function errorOf(fn) {
   let outcome;
@@ -156,7 +151,6 @@ module.exports = {
   since,
   recordEvents,
   describeEvent,
-  delayedWorker,
   errorOf,
   runNode,
 };

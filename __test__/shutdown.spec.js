@@ -177,6 +177,7 @@ describe('close()', () => {
       m.start();
       const results = [];
       const track = (p) => p.then((v) => results.push('ok:' + v), (e) => results.push('err:' + e.code));
+      // A task that takes real time: it is running when the program ends its manager.
       track(pool.run(() => new Promise((r) => setTimeout(() => r('a'), 30))));
       track(pool.run(() => 'b'));
       track(pool.run(() => 'c'));
@@ -250,6 +251,7 @@ describe('stop() and queued pool tasks', () => {
       m.start();
       const results = [];
       const track = (p) => p.then((v) => results.push('ok:' + v), (e) => results.push('err:' + e.code));
+      // A task that takes real time: it is running when the program ends its manager.
       track(pool.run(() => new Promise((r) => setTimeout(() => r('a'), 30))));
       track(pool.run(() => 'b'));
       track(pool.onIdle().then(() => 'idle'));
@@ -586,6 +588,7 @@ describe('what a finished manager leaves behind', () => {
         const left = [];
         for (let k = 0; k < 30; k++) {
           m.start();
+          // 3 ms of real time: the 2 ms interval and the 5 ms loop get to fire now and then.
           await Promise.all([pool.run(async () => k), m.runWorkerById('w'), new Promise((r) => setTimeout(r, 3))]);
           await m.stop();
           // Node closes a released threadsafe function (and reports its
