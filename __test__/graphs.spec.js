@@ -288,10 +288,22 @@ describe('dependency graphs', () => {
       }
       expect(error).toBeInstanceOf(SynchronikError);
       expect(error.code).toBe('ERR_DEPENDENCY_CYCLE');
-      const match = /^Circular dependency detected involving worker (\S+)/.exec(error.message);
+      const match = /^Circular dependency detected involving worker (\S+) \(in process "([^"]+)": (.+)\)$/.exec(error.message);
       expect(match).not.toBeNull();
-      expect(names).toContain(match[1]);
-      return { error, worker: match[1] };
+      const [, worker, inProcess, shown] = match;
+      // SPEC §5 lets the engine name any worker on the cycle: it must be one
+      // of them, and the path shown must be the cycle itself, from that
+      // worker back to it along dependsOn.
+      expect(names).toContain(worker);
+      expect(inProcess).toBe(processId);
+      const path = shown.split(' → ');
+      expect(path[0]).toBe(worker);
+      expect(path[path.length - 1]).toBe(worker);
+      expect([...new Set(path)].sort()).toEqual([...names].sort());
+      expect(path).toHaveLength(names.length + 1);
+      const dependsOn = new Map(m.getProcessById(processId).workers.map((x) => [x.id, x.dependsOn || []]));
+      for (let i = 0; i + 1 < path.length; i++) expect(dependsOn.get(path[i])).toContain(path[i + 1]);
+      return { error, worker };
     };
 
     test('A→C, B→A, C→B with A first: rejected naming A, nothing ran', async () => {

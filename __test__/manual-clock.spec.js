@@ -818,7 +818,7 @@ describe('watcher', () => {
     void m.runWorkerById('busy');
     m.start();
     await m.clock.advance(999);
-    expect(m.getUnitById('idle')).toBeDefined();
+    expect(m.getUnitById('idle')).toEqual(expect.objectContaining({ id: 'idle', status: 'idle' }));
     expect(ms).toEqual([]);
     await m.clock.advance(1);
     expect(m.getUnitById('idle')).toBeUndefined();
