@@ -127,35 +127,43 @@ describe('runWorkerById', () => {
       expect(w.run).toHaveBeenCalledTimes(1);
     });
 
-    test('a fixed retryDelayMs waits between attempts (2 retries × 40 ms ≥ 80 ms)', async () => {
+    test('a fixed retryDelayMs waits between attempts (2 retries × 40 ms = 80 ms)', async () => {
+      manager = createSynchronikManager({ clock: 'manual' });
       const times = [];
       const w = {
         id: 'w',
         maxRetries: 2,
         retryDelayMs: 40,
         run: async () => {
-          times.push(performance.now());
+          times.push(manager.clock.now());
           throw new Error('x');
         },
       };
       manager.registerUnit(w);
-      const start = performance.now();
-      await manager.runWorkerById('w');
-      expect(since(start)).toBeGreaterThanOrEqual(77);
-      expect(times).toHaveLength(3);
-      expect(times[1] - times[0]).toBeGreaterThanOrEqual(39);
-      expect(times[2] - times[1]).toBeGreaterThanOrEqual(39);
+      const done = manager.runWorkerById('w');
+      await manager.clock.advance(39);
+      expect(times).toEqual([0]);
+      await manager.clock.advance(1);
+      expect(times).toEqual([0, 40]);
+      await manager.clock.runUntilIdle();
+      await done;
+      expect(times).toEqual([0, 40, 80]);
+      expect(manager.clock.now()).toBe(80); // no delay after the last attempt
+      expect(w.status).toBe('error');
     });
 
     test('a retryDelayMs function gets the 1-based retry number', async () => {
+      manager = createSynchronikManager({ clock: 'manual' });
       const delay = jest.fn((n) => n * 20);
-      const w = { id: 'w', maxRetries: 2, retryDelayMs: delay, run: async () => { throw new Error('x'); } };
+      const at = [];
+      const w = { id: 'w', maxRetries: 2, retryDelayMs: delay, run: async () => { at.push(manager.clock.now()); throw new Error('x'); } };
       manager.registerUnit(w);
       const retries = [];
       manager.on('retry', (e) => retries.push([e.attempt, e.delayMs]));
-      const start = performance.now();
-      await manager.runWorkerById('w');
-      expect(since(start)).toBeGreaterThanOrEqual(57);
+      const done = manager.runWorkerById('w');
+      await manager.clock.runUntilIdle();
+      await done;
+      expect(at).toEqual([0, 20, 60]);
       expect(delay).toHaveBeenCalledTimes(2);
       expect(delay).toHaveBeenNthCalledWith(1, 1);
       expect(delay).toHaveBeenNthCalledWith(2, 2);
@@ -188,6 +196,8 @@ describe('runWorkerById', () => {
   });
 
   describe('timeouts', () => {
+    // On the system clock: the timeout is measured in real time here (the
+    // manual-clock spec checks timeouts to the millisecond).
     test('a never-settling run with timeoutMs 30 fails with ERR_TIMEOUT and its signal is aborted', async () => {
       let signal;
       const w = {
