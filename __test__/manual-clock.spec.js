@@ -7,7 +7,7 @@
 // is deterministic: no sleeps, no assertion on real time.
 
 const { createSynchronikManager, SynchronikError } = require('..');
-const { deferred, track } = require('./helpers');
+const { deferred, track, turn } = require('./helpers');
 
 const managers = [];
 function manual(options = {}) {
@@ -58,7 +58,7 @@ describe('manual clock basics', () => {
     const t0 = performance.now();
     let turns = 0;
     while (turns < 50 || performance.now() - t0 < 20) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await turn();
       turns += 1;
     }
     expect(m.clock.now()).toBe(0);
