@@ -10,21 +10,7 @@
 // running one cannot be stopped from outside, so the call only warns.
 
 const { createSynchronikManager } = require('..');
-
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-const settle = async (turns = 20) => {
-  for (let i = 0; i < turns; i++) await turn();
-};
-
-/** Follows a promise: `state.settled`, then `value` or `error`. */
-function track(promise) {
-  const state = { settled: false, value: undefined, error: undefined };
-  promise.then(
-    (value) => Object.assign(state, { settled: true, value }),
-    (error) => Object.assign(state, { settled: true, error }),
-  );
-  return state;
-}
+const { turn, settle, track } = require('./helpers');
 
 const managers = [];
 function create() {
@@ -42,7 +28,7 @@ describe('pool.run on a pool that is not dispatching', () => {
     const pool = m.useWorkerPool(1);
     const execute = jest.fn((x) => x * 2);
     const state = track(pool.run(execute, { payload: 21 }));
-    await settle();
+    await settle(20);
     expect(state.settled).toBe(false);
     expect(execute).not.toHaveBeenCalled();
     m.start();
@@ -57,7 +43,7 @@ describe('pool.run on a pool that is not dispatching', () => {
     m.start();
     pool.stop();
     const state = track(pool.run(() => 'done'));
-    await settle();
+    await settle(20);
     expect(state.settled).toBe(false);
     pool.start();
     await pool.onIdle();
@@ -76,7 +62,7 @@ describe('pool.run on a pool that is not dispatching', () => {
     const state = track(pool.run(execute));
     const task = pool.addTask({ name: 'named', execute });
     m.on('task', () => {}); // the named task's drop is seen here, not printed
-    await settle();
+    await settle(20);
     expect(state.settled).toBe(false);
     await m.close();
     await turn();
@@ -93,7 +79,7 @@ describe('pool.run on a pool that is not dispatching', () => {
     m.start();
     pool.stop();
     const state = track(pool.run(() => 'never'));
-    await settle();
+    await settle(20);
     await m.stop();
     await turn();
     expect(state.settled).toBe(true);
@@ -108,7 +94,7 @@ describe('cancelTask on a task that is running', () => {
     let release;
     const task = pool.addTask({ name: 'busy', execute: () => new Promise((resolve) => (release = resolve)) });
     m.start();
-    await settle();
+    await settle(20);
     expect(task.status).toBe('running');
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => {});
     try {
@@ -129,7 +115,7 @@ describe('cancelTask on a task that is running', () => {
     let release;
     const running = pool.addTask({ name: 'job', execute: () => new Promise((resolve) => (release = resolve)) });
     m.start();
-    await settle();
+    await settle(20);
     const queuedRun = jest.fn();
     const queued = pool.addTask({ name: 'job', execute: queuedRun });
     expect(queued).not.toBeNull();
