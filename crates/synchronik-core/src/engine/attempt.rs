@@ -100,6 +100,18 @@ impl Runs {
             .collect()
     }
 
+    /// The runs waiting for a retry, oldest first.
+    pub(super) fn waiting_for_retry(&self) -> Vec<RunId> {
+        let mut ids: Vec<RunId> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| r.delay.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// The run that reports to `owner`.
     pub(super) fn owned_by(&self, owner: Owner) -> Option<RunId> {
         self.runs
@@ -323,7 +335,9 @@ impl Engine {
                 RetryDelay::Fixed(ms) => ms,
                 RetryDelay::PerRetry => run.reported_delay_ms.unwrap_or(0.0),
             });
-        let Some(delay_ms) = retry else {
+        // While a stop is under way nothing is retried: the run ends with
+        // the failure of its last attempt.
+        let Some(delay_ms) = retry.filter(|_| !self.is_stopping()) else {
             self.end_worker_run(run_id, Err(failure));
             return;
         };

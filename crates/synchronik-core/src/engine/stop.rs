@@ -1,10 +1,12 @@
 //! The graceful stop: "close intake, wait for in-flight, then cancel".
-//! `stop` disarms every recurring timer at once and drops what waits in
-//! memory only (queued pool tasks), then ends its ticket when the last run
-//! settles, or at its deadline ends what is left with
-//! [`EngineError::Stopped`](crate::EngineError::Stopped).
+//! `stop` disarms every recurring timer at once and ends what only waits:
+//! queued pool tasks that live in memory only are dropped, and runs waiting
+//! for a retry end with [`EngineError::Stopped`](crate::EngineError::Stopped)
+//! (while the stop is under way no attempt is retried). Then it ends its
+//! ticket when the last attempt in flight settles, or at its deadline ends
+//! what is left with `EngineError::Stopped` too.
 
-use super::ending::Ending;
+use super::ending::{Ending, RunRef};
 use super::types::{Owner, ProcRunId, RunId, StopOptions, Timer};
 use super::Engine;
 use crate::clock::ms_to_nanos;
@@ -32,6 +34,11 @@ pub(super) struct StopState {
 }
 
 impl Engine {
+    /// Whether a stop is under way (it has not ended its tickets yet).
+    pub(super) fn is_stopping(&self) -> bool {
+        self.stopping.current.is_some()
+    }
+
     /// Whether runs may start now: not while a stop past its deadline ends
     /// what is left.
     pub(super) fn starts_allowed(&self) -> bool {
@@ -92,6 +99,11 @@ impl Engine {
             if ms <= 0.0 {
                 self.force_stop();
             }
+        }
+        // Nothing is retried once a stop is under way: a run waiting for
+        // its next attempt ends now, as what waits in a pool's queue does.
+        for run in self.runs.waiting_for_retry() {
+            self.fail_run(RunRef::Worker(run), Ending::Stopped);
         }
         self.check_stop_done();
         ticket
