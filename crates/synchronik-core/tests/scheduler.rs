@@ -99,6 +99,29 @@ fn a_jump_ahead_gives_one_run_not_a_burst() {
     assert_eq!(advance_settling(&mut h, 1200.0), 2);
 }
 
+// Every recurring timer catches up by the same rule: the clock jumps from 0
+// to 2500 ms; the sweep, the statistics and the watcher (every second) and
+// an interval worker fire once and come again at 3000, their next time.
+#[test]
+fn after_a_jump_every_recurring_timer_fires_once_and_keeps_its_cadence() {
+    let mut h = Harness::new();
+    h.engine.set_options(EngineOptions {
+        loop_interval_ms: 1000.0,
+        watcher_interval_ms: 1000.0,
+        stats_interval_ms: Some(1000.0),
+        ..EngineOptions::default()
+    });
+    h.engine
+        .register(UnitSpec::Worker(interval_worker("w", 1000.0)))
+        .unwrap();
+    h.engine.start();
+    h.clock.set(ms_to_nanos(2500.0));
+    assert_eq!(h.engine.fire_due(h.clock.now()), 4);
+    assert_eq!(h.engine.next_deadline(), Some(ms_to_nanos(3000.0)));
+    h.clock.set(ms_to_nanos(3000.0));
+    assert_eq!(h.engine.fire_due(h.clock.now()), 4);
+}
+
 // A run takes 250 ms with intervalMs 100, policy by policy:
 //
 //   t:        0  100  200  300  350  400

@@ -78,6 +78,9 @@ pub struct Engine {
     /// What the driver sleeps until, as [`Engine::driver_deadline`] last
     /// told it (`None`: not known, `Some(None)`: no deadline).
     driver_deadline: Option<Option<Nanos>>,
+    /// While [`Engine::fire_due_toward`] fires: the time the driver is
+    /// moving the clock toward.
+    horizon: Option<Nanos>,
     options: EngineOptions,
     liveness: Option<Arc<dyn Liveness>>,
     /// Scheduler, stop and watcher state (see `schedule.rs`, `stop.rs`,
@@ -109,6 +112,7 @@ impl Engine {
             next_id: 1,
             deadlines_changed: false,
             driver_deadline: None,
+            horizon: None,
             options: EngineOptions::default(),
             liveness: None,
             sched: schedule::SchedulerState::default(),
@@ -206,6 +210,24 @@ impl Engine {
     /// Fires every timer due at or before `now`, in deadline order.
     /// Returns how many fired.
     pub fn fire_due(&mut self, now: Nanos) -> usize {
+        self.fire_due_toward(now, now)
+    }
+
+    /// [`Engine::fire_due`] as one step of a driver that moves the clock
+    /// toward `end` from deadline to deadline (a manual clock's `advance`,
+    /// see [`crate::Runtime::fire_next`]). One-shot timers are unaffected;
+    /// a recurring timer (an interval worker, the sweep, the watcher, the
+    /// statistics) that would fire more than 10,000 times before `end`
+    /// treats the step as a jump: it fires once, at `end`, and resumes its
+    /// cadence after it (as after a jump of a system clock).
+    pub fn fire_due_toward(&mut self, now: Nanos, end: Nanos) -> usize {
+        self.horizon = Some(end);
+        let fired = self.fire_due_now(now);
+        self.horizon = None;
+        fired
+    }
+
+    fn fire_due_now(&mut self, now: Nanos) -> usize {
         let mut fired = 0;
         while let Some((_, timer)) = self.timers.pop_due(now) {
             fired += 1;

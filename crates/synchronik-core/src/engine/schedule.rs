@@ -11,7 +11,9 @@
 //! catch-up runs.
 //!
 //! The sweep, the statistics timer and the watcher's scans are recurring
-//! timers of the same kind and re-arm by the same rule.
+//! timers of the same kind and re-arm by the same rule ([`Engine::recur`]),
+//! which also keeps a long step of a manual clock from firing them at
+//! every time on the way.
 
 use super::state::may_start;
 use super::types::{Owner, Timer};
@@ -48,14 +50,12 @@ pub(super) struct SchedulerState {
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Recurring {
     timer: TimerId,
-    pub(super) at: Nanos,
+    at: Nanos,
 }
 
-impl Recurring {
-    pub(super) fn new(timer: TimerId, at: Nanos) -> Self {
-        Self { timer, at }
-    }
-}
+/// A step of the clock that passes more than this many times of a recurring
+/// timer is a jump for it (see [`Engine::recur`]).
+pub(super) const JUMP_TIMES: Nanos = 10_000;
 
 /// The first time of the cadence `at + k·period` that is after `now`.
 fn next_after(at: Nanos, period: Nanos, now: Nanos) -> Nanos {
@@ -113,23 +113,44 @@ impl Engine {
         }
     }
 
-    /// Re-arms a recurring timer that fired, by the one rule of every
-    /// recurring timer: at the next time of its cadence (one `period` after
-    /// the time it was armed for, not after the fire, so lateness never
-    /// drifts it); when that time has passed too (the clock jumped ahead),
-    /// at the first time of its cadence still to come — it fired once for
-    /// all the times it missed.
-    pub(super) fn rearm_recurring(
+    /// A recurring timer came due (`due`): re-arms it by the one rule of
+    /// every recurring timer, and says whether it fires now.
+    ///
+    /// It fires, and comes again at the next time of its cadence: one
+    /// `period` after the time it was due (not after the fire, so lateness
+    /// never drifts it), or, when that time has passed too (it fires late:
+    /// the clock jumped ahead, JavaScript was blocked), the first time of
+    /// its cadence still to come — it fires once for every time it missed.
+    ///
+    /// A driver that moves the clock step by step toward a later time (a
+    /// manual clock's `advance`, see [`Engine::fire_due_toward`]) would
+    /// otherwise fire it at each of its times on the way, a million sweeps
+    /// for `advance(1e9)`. A step that passes more than [`JUMP_TIMES`] of
+    /// its times is a jump for it: instead of firing now it is moved to the
+    /// end of the step, where it fires once, late, as after a jump.
+    pub(super) fn recur(
         &mut self,
-        fired: Recurring,
+        due: Recurring,
         period: Nanos,
         timer: Timer,
-    ) -> Recurring {
-        let at = next_after(fired.at, period.max(1), self.clock.now());
-        Recurring {
+    ) -> (Recurring, bool) {
+        let period = period.max(1);
+        let now = self.clock.now();
+        if let Some(end) = self.horizon.filter(|end| *end > now) {
+            if end.saturating_sub(due.at) / period >= JUMP_TIMES {
+                let postponed = Recurring {
+                    timer: self.arm(end, timer),
+                    at: due.at,
+                };
+                return (postponed, false);
+            }
+        }
+        let at = next_after(due.at, period, now);
+        let next = Recurring {
             timer: self.arm(at, timer),
             at,
-        }
+        };
+        (next, true)
     }
 
     /// Disarms a recurring timer.
@@ -141,10 +162,12 @@ impl Engine {
 
     pub(super) fn fire_stats(&mut self) {
         let period = ms_to_nanos(self.options.stats_interval_ms.unwrap_or(1000.0));
-        if let Some(fired) = self.sched.stats {
-            self.sched.stats = Some(self.rearm_recurring(fired, period, Timer::Stats));
+        let Some(due) = self.sched.stats else { return };
+        let (next, fire) = self.recur(due, period, Timer::Stats);
+        self.sched.stats = Some(next);
+        if fire {
+            self.emit(Event::StatsDue);
         }
-        self.emit(Event::StatsDue);
     }
 
     /// Whether the scheduler is started.
@@ -200,13 +223,16 @@ impl Engine {
         let Some(entry) = self.sched.intervals.get(&slot) else {
             return;
         };
-        let fired = Recurring {
+        let due = Recurring {
             timer: entry.timer,
             at: entry.at,
         };
-        let next = self.rearm_recurring(fired, entry.period, Timer::Interval(slot));
+        let (next, fire) = self.recur(due, entry.period, Timer::Interval(slot));
         if let Some(entry) = self.sched.intervals.get_mut(&slot) {
             (entry.timer, entry.at) = (next.timer, next.at);
+        }
+        if !fire {
+            return;
         }
         let Some(unit) = self.registry.get(slot) else {
             return;
@@ -254,10 +280,12 @@ impl Engine {
 
     pub(super) fn fire_sweep(&mut self) {
         let period = ms_to_nanos(self.options.loop_interval_ms);
-        if let Some(fired) = self.sched.sweep {
-            self.sched.sweep = Some(self.rearm_recurring(fired, period, Timer::Sweep));
+        let Some(due) = self.sched.sweep else { return };
+        let (next, fire) = self.recur(due, period, Timer::Sweep);
+        self.sched.sweep = Some(next);
+        if fire {
+            self.sweep_processes();
         }
-        self.sweep_processes();
     }
 
     /// Runs every idle, enabled process that is not running. Returns the

@@ -48,20 +48,14 @@ impl Engine {
     }
 
     pub(super) fn fire_watch(&mut self) {
-        let now = self.clock.now();
-        let period = self.watch_period();
-        if let Some(fired) = self.watcher.timer {
-            self.watcher.timer = Some(self.rearm_watch(fired, period, now));
+        let Some(due) = self.watcher.timer else {
+            return;
+        };
+        let (next, fire) = self.recur(due, self.watch_period(), Timer::Watch);
+        self.watcher.timer = Some(next);
+        if fire {
+            self.watcher_scan();
         }
-        self.watcher_scan();
-    }
-
-    fn rearm_watch(&mut self, fired: Recurring, period: Nanos, now: Nanos) -> Recurring {
-        let mut next = fired.at.saturating_add(period);
-        if next <= now {
-            next = now.saturating_add(period);
-        }
-        Recurring::new(self.arm(next, Timer::Watch), next)
     }
 
     /// Records a sign of life from the attempt `call` (`ctx.progress`).
