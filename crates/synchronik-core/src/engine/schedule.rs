@@ -288,12 +288,12 @@ impl Engine {
         }
     }
 
-    /// Runs every idle, enabled process that is not running. Returns the
-    /// tickets of the runs it started.
+    /// Runs every process that may start (not asked for by name: enabled)
+    /// and is idle, not running. Returns the tickets of the runs it started.
     fn sweep_processes(&mut self) -> Vec<Ticket> {
         let due = self.units_where(|u| {
             u.kind() == UnitKind::Process
-                && u.enabled
+                && may_start(u, false)
                 && u.status == Status::Idle
                 && u.active_runs == 0
         });
