@@ -10,7 +10,8 @@ use synchronik_core::{
     EngineError, HistoryQuery, Retention, Store, StoreOptions, TaskSpec, UnitRow,
 };
 
-use crate::{engine_error, NativeEngine};
+use crate::convert::engine_error;
+use crate::NativeEngine;
 
 /// History settings of a store.
 #[napi(object)]
