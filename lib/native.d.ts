@@ -313,19 +313,16 @@ export interface JsDurableAdded {
 
 /** Options of a new engine. */
 export interface JsEngineOptions {
-  /**
-   * Run on a manual clock that moves only when advanced.
-   * @default false
-   */
+  /** Run on a manual clock that moves only when advanced. */
   manualClock?: boolean
   /**
    * Manual clock only: the wall time (ms since the Unix epoch) the clock
    * starts at. @default the machine's time now
    */
   manualStartMs?: number
-  /** Period of the sweep of idle processes. @default 1000 */
+  /** Period of the sweep of idle processes. */
   loopIntervalMs?: number
-  /** Period of the watcher's scans. @default 60000 */
+  /** Period of the watcher's scans. */
   watcherIntervalMs?: number
   stallThresholdMs?: number
   autoUnpauseMs?: number
@@ -353,9 +350,9 @@ export interface JsEngineOptions {
 export interface JsHistoryOptions {
   /** Keep a history of attempts. @default true */
   enabled: boolean
-  /** @default 7 days */
+  /** Absent: the engine's (`DEFAULTS.historyMaxAgeMs`). */
   maxAgeMs?: number
-  /** @default 100000 */
+  /** Absent: the engine's (`DEFAULTS.historyMaxRows`). */
   maxRows?: number
 }
 
@@ -375,17 +372,11 @@ export interface JsHistoryRow {
 /** A process to register, with its workers. */
 export interface JsProcessSpec {
   id: string
-  /** @default true */
   enabled?: boolean
-  /** @default "idle" */
   status?: string
-  /** @default 0 */
   runCount?: number
-  /** @default "sequential" */
   runMode?: string
-  /** @default 2 */
   batchSize?: number
-  /** @default 100 */
   isolationDelayMs?: number
   /** Parallel mode: at most this many workers at once. */
   concurrency?: number
@@ -421,25 +412,22 @@ export interface JsStoredUnit {
 /** A worker to register. */
 export interface JsWorkerSpec {
   id: string
-  /** @default true */
   enabled?: boolean
-  /** Initial status. @default "idle" */
+  /** Initial status. */
   status?: string
-  /** Completed runs so far (from `meta.runCount`). @default 0 */
+  /** Completed runs so far (from `meta.runCount`). */
   runCount?: number
   intervalMs?: number
-  /** @default false */
   runOnInterval?: boolean
   maxRuns?: number
-  /** Bound of one attempt in ms; 0 = none. @default 10000 */
+  /** Bound of one attempt in ms; 0 = none. */
   timeoutMs?: number
-  /** @default 0 */
   maxRetries?: number
-  /** Fixed delay between attempts. @default 0 */
+  /** Fixed delay between attempts. */
   retryDelayMs?: number
-  /** The delay is computed per retry by JavaScript. @default false */
+  /** The delay is computed per retry by JavaScript. */
   retryDelayPerRetry?: boolean
-  /** "skip" | "queue" | "allow". @default "skip" */
+  /** A name of `OVERLAPS` (the vocabulary). */
   overlap?: string
   /** Workers of the same process that must complete first. */
   dependsOn?: Array<JsDependency>

@@ -9,9 +9,11 @@
 //! the engine keeps: `out`, where drains write records, and `inbox`, where
 //! the facade writes settled outcomes.
 //!
-//! Only the JavaScript thread that owns an engine calls these functions, and
-//! it is inside the call while the engine reads or writes its buffers, so
-//! JavaScript never sees a buffer half written.
+//! Only the JavaScript thread that created an engine may call these
+//! functions with its handle (checked on every call: a handle of a gone
+//! engine, or of another thread's, is refused), and it is inside the call
+//! while the engine reads or writes its buffers, so JavaScript never sees a
+//! buffer half written.
 
 use std::sync::Arc;
 use std::thread::ThreadId;
@@ -180,8 +182,8 @@ pub fn engine_handles_in_use() -> u32 {
 pub fn engine_drain(handle: Handle, offset: u32) -> Result<u32> {
     with("engineDrain", handle, |s| {
         let mut out = s.out.lock();
-        // SAFETY: only the owning JavaScript thread calls this, and it is
-        // inside this call: nothing reads or writes the buffer meanwhile.
+        // SAFETY: `with` let only the engine's own JavaScript thread in, and
+        // it is inside this call: nothing reads or writes the buffer meanwhile.
         let buf = unsafe { out.as_mut() };
         let from = (offset as usize).min(buf.len());
         s.outbox.drain_into(&mut buf[from..])

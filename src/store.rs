@@ -18,9 +18,9 @@ use crate::NativeEngine;
 pub struct JsHistoryOptions {
     /// Keep a history of attempts. @default true
     pub enabled: bool,
-    /// @default 7 days
+    /// Absent: the engine's (`DEFAULTS.historyMaxAgeMs`).
     pub max_age_ms: Option<f64>,
-    /// @default 100000
+    /// Absent: the engine's (`DEFAULTS.historyMaxRows`).
     pub max_rows: Option<f64>,
 }
 
