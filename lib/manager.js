@@ -16,6 +16,7 @@ const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun, eng
 
 
 const ops = require('./ops');
+const { DEFAULTS } = require('./generated/vocabulary');
 const { SynchronikError, ENGINE_CODES, abortReason, toError, messageOf, fromNative, describe, isError, closedError } = require('./errors');
 const v = require('./validate');
 const { IdTable } = require('./id-table');
@@ -42,13 +43,13 @@ const nextTurn = () => new Promise((resolve) => timers.setImmediate(resolve));
 /** Calls `fn` in a microtask (a native promise job). */
 const resolved = Promise.resolve();
 const soon = (fn) => void resolved.then(fn);
-const EXECUTION_TIMES_KEPT = 100;
+const EXECUTION_TIMES_KEPT = DEFAULTS.executionTimesKept;
 /** How often the event-loop lag is sampled while a manager is started, in ms. */
 const LAG_SAMPLE_MS = 20;
 /** How long a stop() without a time limit waits before it warns that it is still waiting, in ms. */
 const STOP_WARNING_MS = 10_000;
 /** The manual clock goes no further (the engine's CLOCK_LIMIT_MS). */
-const CLOCK_LIMIT_MS = 1e30;
+const CLOCK_LIMIT_MS = DEFAULTS.clockLimitMs;
 const noop = () => {};
 
 /** Fields the snapshot and the `updated` payload leave out. */
@@ -215,7 +216,7 @@ class SynchronikManager extends EventEmitter {
     positive('releaseIdleAfterMs');
     const clock = parseClockOption(options.clock);
     const storage = options.storage !== undefined ? parseStorageOption(options.storage) : null;
-    this.options = { loopInterval: 1000, watcherInterval: 60000, ...options };
+    this.options = { loopInterval: DEFAULTS.loopInterval, watcherInterval: DEFAULTS.watcherInterval, ...options };
 
     /** Unit objects by slot. */
     this._units = [];
@@ -1534,12 +1535,12 @@ class SynchronikManager extends EventEmitter {
    * a pool by the same name returns it, resized to `size`. The manager's
    * start() and stop() start and stop its pools.
    */
-  useWorkerPool(size = 5, options = {}) {
+  useWorkerPool(size = DEFAULTS.poolSize, options = {}) {
     this._open('useWorkerPool');
     checkSize('useWorkerPool', size);
     if (!v.isObject(options)) throw v.fail('useWorkerPool', 'options', 'an object', options);
     v.checkKnownKeys('useWorkerPool', 'options', options, ['name'], 'refuse');
-    const name = options.name === undefined ? 'default' : options.name;
+    const name = options.name === undefined ? DEFAULTS.poolName : options.name;
     v.checkName('useWorkerPool', 'options.name', name);
     let pool = this._pools.get(name);
     if (!pool) {

@@ -8,6 +8,7 @@
 const util = require('node:util');
 const v = require('./validate');
 const { SynchronikError, closedError } = require('./errors');
+const { DEFAULTS, TASK_STATUSES, TASK_END_STATUSES: DONE_STATUSES } = require('./generated/vocabulary');
 
 /** Calls `fn` in a microtask: a native promise job, which fake timers cannot hold back (queueMicrotask they can). */
 const resolved = Promise.resolve();
@@ -18,7 +19,7 @@ const soon = (fn) => void resolved.then(fn);
  * (about 1 KB with its object), made when the pool grows: a bound keeps a
  * size meant as "no limit" from registering workers until memory runs out.
  */
-const MAX_POOL_SIZE = 10_000;
+const MAX_POOL_SIZE = DEFAULTS.maxPoolSize;
 
 /** Checks a pool size given to `method` (a pool without workers would hold its tasks forever). */
 function checkSize(method, size) {
@@ -36,9 +37,6 @@ const RUN_OPTIONS = ['payload', 'priority', 'signal'];
  */
 const TASK_KEYS = ['name', 'execute', 'handler', 'payload', 'priority', 'arrangementId', 'status', 'error', 'idempotencyKey'];
 
-const TASK_STATUSES = ['idle', 'running', 'paused', 'completed', 'error', 'waiting-handler', 'cancelled'];
-/** By TASK_DONE kind: completed, failed, cancelled, dropped (the manager stopped or closed before it ran). */
-const DONE_STATUSES = ['completed', 'error', 'cancelled', 'cancelled'];
 
 /** An `AbortError`, as fetch and p-queue reject with; the signal's reason is its `cause`. */
 function abortError(signal) {
@@ -195,7 +193,7 @@ class WorkerPool {
   }
 
   _workerId(k) {
-    return this.name === 'default' ? `pool-worker-${k}` : `${this.name}:pool-worker-${k}`;
+    return this.name === DEFAULTS.poolName ? `pool-worker-${k}` : `${this.name}:pool-worker-${k}`;
   }
 
   /** Adds pool workers until there are `size`. */
