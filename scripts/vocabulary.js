@@ -2,8 +2,11 @@
 
 // Writes lib/generated/vocabulary.js and vocabulary.d.ts: the engine's
 // vocabulary (crates/synchronik-core/src/vocabulary.rs) as the built addon
-// renders it. `npm run build` runs this after building the addon; with
-// --check it writes nothing and exits with 1 when a file differs.
+// renders it. Run it (`npm run vocabulary`) after changing the vocabulary
+// and building the addon, and commit what it writes: the build does not
+// write these files, so the committed ones are what the test suite compares
+// with the built engine (__test__/vocabulary.spec.js fails when they are
+// stale). With --check it writes nothing and exits with 1 when a file differs.
 
 const fs = require('node:fs');
 const path = require('node:path');
