@@ -4,6 +4,7 @@
 // `import { … } from 'synchronik'`.
 
 import { EventEmitter } from 'node:events';
+import * as Vocabulary from './lib/generated/vocabulary';
 
 // ---------------------------------------------------------------------------
 // Units
@@ -14,11 +15,11 @@ import { EventEmitter } from 'node:events';
  *
  * - `'idle'`: registered, not running (the initial status unless one is given).
  * - `'running'`: an attempt (or, for a process, a run of its workers) is in flight.
- * - `'paused'`: not run until it is set back to `'idle'` (see {@link SynchronikManager.startAll}).
+ * - `'paused'`: not run until it is set back to `'idle'` (see {@link SynchronikManagerBase.startAll}).
  * - `'completed'`: the last run succeeded.
  * - `'error'`: the last run failed; the error is in {@link SynchronikUnit.error}.
  */
-export type Status = 'idle' | 'running' | 'paused' | 'completed' | 'error';
+export type Status = Vocabulary.Status;
 
 /**
  * How a process runs its workers.
@@ -31,7 +32,7 @@ export type Status = 'idle' | 'running' | 'paused' | 'completed' | 'error';
  * - `'isolated'`: sequential, with {@link SynchronikProcess.isolationDelayMs}
  *   of rest after every worker.
  */
-export type RunMode = 'sequential' | 'parallel' | 'batched' | 'isolated';
+export type RunMode = Vocabulary.RunMode;
 
 /**
  * Statistics the engine keeps in a unit's `meta` object, next to whatever
@@ -49,6 +50,23 @@ export interface UnitMeta {
   /** Any data of the caller's own. */
   [key: string]: any;
 }
+
+/**
+ * What a failed run leaves in a unit's `error`, and what `onError`, `error`
+ * and `retry` events and failed pool tasks carry: the `Error` the run threw
+ * or rejected with, as it was (it may have a `code` of its own), or a
+ * {@link SynchronikError} the engine made — `ERR_TIMEOUT`, `ERR_STOPPED`,
+ * `ERR_RELEASED`, `ERR_CANCELLED` for an aborted attempt,
+ * `ERR_NON_ERROR_THROWN` for a thrown value that is not an `Error` (kept as
+ * its `cause`), `ERR_WORKER_FAILED` for a process a worker failed (the
+ * worker's error as its `cause`). Narrow with `instanceof SynchronikError`
+ * to read a {@link SynchronikErrorCode}.
+ *
+ * @example
+ * const { error } = manager.getWorkerById('fetch-prices') ?? {};
+ * if (error instanceof SynchronikError && error.code === 'ERR_TIMEOUT') retryLater();
+ */
+export type UnitError = SynchronikError | (Error & { code?: unknown });
 
 /**
  * The fields workers and processes share.
@@ -73,8 +91,8 @@ export interface SynchronikUnit {
   meta?: UnitMeta;
   /** When the last run started. Written by the engine. */
   lastRun?: Date;
-  /** The error of the last failed run. Written by the engine. */
-  error?: Error;
+  /** The error of the last failed run (cleared when a run starts). Written by the engine. */
+  error?: UnitError;
   /** How a process runs its workers (meaningful on processes only; kept here as in 2.3). */
   runMode?: RunMode;
   /** Called when a run of the unit starts. Exceptions are reported on `listenerError`. */
@@ -85,28 +103,38 @@ export interface SynchronikUnit {
    */
   onComplete?(result: unknown): void;
   /** Called once when a run finally failed (after all retries). Exceptions are reported on `listenerError`. */
-  onError?(error: Error): void;
+  onError?(error: UnitError): void;
 }
 
 /**
  * A worker: a unit with a `run` function.
  *
+ * `TResult` is what `run` resolves to, passed on to `onComplete`; it is
+ * inferred when the worker is written inline in
+ * {@link SynchronikManagerBase.registerUnit} (`SynchronikWorker` without it
+ * takes any result).
+ *
  * @example
- * const worker: SynchronikWorker = {
+ * const worker: SynchronikWorker<Price[]> = {
  *   id: 'fetch-prices',
  *   maxRetries: 2,
  *   retryDelayMs: (retry) => 100 * 2 ** (retry - 1),
  *   run: async ({ signal }) => (await fetch(url, { signal })).json(),
  * };
  */
-export interface SynchronikWorker extends SynchronikUnit {
+export interface SynchronikWorker<TResult = unknown> extends SynchronikUnit {
   /**
    * The work. May be async or sync, and may ignore its argument (functions
    * written for 2.3 take none). Its (resolved) value is the run's result; a
    * throw or rejection is a failed attempt. `ctx.signal` is aborted when the
    * attempt times out or the unit is released.
    */
-  run: (ctx: RunContext) => unknown;
+  run: (ctx: RunContext) => TResult | PromiseLike<TResult>;
+  /**
+   * Called when a run of the worker completed, with the value `run`
+   * resolved to. Exceptions are reported on `listenerError`.
+   */
+  onComplete?(result: TResult): void;
   /** Interval for scheduled runs, in ms (used with `runOnInterval`). */
   intervalMs?: number;
   /** When `true` and `intervalMs` is set, the scheduler runs the worker every `intervalMs`. Default `false`. */
@@ -123,7 +151,7 @@ export interface SynchronikWorker extends SynchronikUnit {
    */
   retryDelayMs?: number | ((retry: number) => number);
   /** What to do when a scheduled run comes while the previous one is still in flight. Default `'skip'`. */
-  overlap?: 'skip' | 'queue' | 'allow';
+  overlap?: Vocabulary.Overlap;
   /** The id of the process this worker was registered through. Written by the engine. */
   processId?: string;
   /**
@@ -205,7 +233,7 @@ export interface RunContext {
    * timers and the like.
    */
   readonly signal: AbortSignal;
-  /** Emits a milestone event, like {@link SynchronikManager.emitMilestone}. */
+  /** Emits a milestone event, like {@link SynchronikManagerBase.emitMilestone}. */
   emitMilestone(milestoneId: string, payload?: Record<string, any>): void;
   /** Reports progress of this attempt: `fraction` from 0 to 1, with an optional message. */
   progress(fraction: number, message?: string): void;
@@ -219,7 +247,7 @@ export interface RunContext {
 }
 
 /**
- * A registry entry as returned by {@link SynchronikManager.getRegistrySnapshot}:
+ * A registry entry as returned by {@link SynchronikManagerBase.getRegistrySnapshot}:
  * a deep copy of a unit without its functions (a process's `workers` are
  * copied the same way).
  */
@@ -241,12 +269,17 @@ export interface StartEvent {
   unitId: string;
 }
 
-/** A run of a unit completed (or its status was set to `'completed'` by hand: `result` undefined, `durationMs` 0). */
-export interface CompleteEvent {
+/**
+ * A run of a unit completed (or its status was set to `'completed'` by hand:
+ * `result` undefined, `durationMs` 0). The manager's `complete` events are
+ * `CompleteEvent<unknown>`, as they come from every unit; `TResult` names
+ * the result of one worker's, e.g. in a function that handles them.
+ */
+export interface CompleteEvent<TResult = unknown> {
   type: 'complete';
   unitId: string;
   /** The value `run` resolved to (`undefined` for a process). */
-  result: unknown;
+  result: TResult;
   /** How long the run took, in ms. */
   durationMs: number;
 }
@@ -259,7 +292,7 @@ export interface ErrorEvent {
   type: 'error';
   unitId: string;
   /** What the run failed with. Values that are not `Error`s are wrapped in a {@link SynchronikError}. */
-  error: Error;
+  error: UnitError;
 }
 
 /** A milestone: emitted by user code, or `unit:<processId>:running` / `unit:<processId>:completed` by a process run. */
@@ -276,7 +309,7 @@ export interface MilestoneEvent {
  */
 export interface UpdatedPayload {
   /** `'status-change'` when the status changed, else `'config-change'`. */
-  reason: 'status-change' | 'config-change';
+  reason: Vocabulary.UpdateReason;
   /** Status before the change. */
   previous: Status;
   /** Status after the change (equal to `previous` for a config change). */
@@ -305,7 +338,7 @@ export interface RetryEvent {
   /** Wait before the next attempt, in ms. */
   delayMs: number;
   /** What the attempt failed with. */
-  error: Error;
+  error: UnitError;
 }
 
 /**
@@ -320,7 +353,7 @@ export interface RetryEvent {
  * - `'dependency-skipped'`: in a dependency graph, a dependency of the worker
  *   was skipped (or did not run: disabled or paused).
  */
-export type SkipReason = 'overlap' | 'condition' | 'dependency-failed' | 'dependency-skipped';
+export type SkipReason = Vocabulary.SkipReason;
 
 /** A run was skipped (overlapping schedule; in a dependency graph: unmet condition, failed or skipped dependency). */
 export interface SkippedEvent {
@@ -343,7 +376,7 @@ export interface StalledEvent {
 /**
  * A pool task's status changed (see {@link TaskStatus}). Delivered to
  * `manager.on('task', …)` listeners only — not to
- * {@link SynchronikManager.subscribeToEvents}, whose events are about units
+ * {@link SynchronikManagerBase.subscribeToEvents}, whose events are about units
  * (and so all but milestones have a `unitId`).
  */
 export interface TaskEvent {
@@ -358,16 +391,17 @@ export interface TaskEvent {
   task: Task;
   /**
    * Why the task ended, when it failed (`status: 'error'`: what it threw or
-   * rejected with) or was dropped by `stop()` / `close()` before it ran
+   * rejected with, a value that is not an `Error` wrapped as for a worker)
+   * or was dropped by `stop()` / `close()` before it ran
    * (`status: 'cancelled'`, a {@link SynchronikError} `ERR_STOPPED` /
    * `ERR_CLOSED`). Absent otherwise.
    */
-  error?: unknown;
+  error?: UnitError;
 }
 
 /**
  * The events of units and milestones, discriminated by `type`: what
- * {@link SynchronikManager.subscribeToEvents} delivers. Every one but a
+ * {@link SynchronikManagerBase.subscribeToEvents} delivers. Every one but a
  * milestone has a `unitId` (as in synchronik 2.3). Pool tasks have their
  * own {@link TaskEvent}, delivered to `manager.on('task', …)`.
  *
@@ -408,7 +442,12 @@ export interface ListenerErrorEvent {
   event: { readonly type?: string; readonly unitId?: string; readonly [key: string]: unknown };
 }
 
-/** Event names and listener arguments of {@link SynchronikManager} as an `EventEmitter`. */
+/**
+ * Event names and listener arguments of {@link SynchronikManager} as an
+ * `EventEmitter`: what `on`, `once`, `off`, `emit` and the other listener
+ * methods accept. The manager declares those methods itself, so their
+ * checks do not depend on the version of `@types/node` in use.
+ */
 export type SynchronikEventMap = {
   start: [event: StartEvent];
   complete: [event: CompleteEvent];
@@ -422,9 +461,68 @@ export type SynchronikEventMap = {
   listenerError: [event: ListenerErrorEvent];
 };
 
+/** The name of an event of {@link SynchronikManager} (a key of {@link SynchronikEventMap}). */
+export type SynchronikEventName = keyof SynchronikEventMap;
+
+/** A listener of the manager's event `K`. */
+export type SynchronikListener<K extends SynchronikEventName> = (...args: SynchronikEventMap[K]) => void;
+
+/**
+ * The `EventEmitter` methods of {@link SynchronikManager}, typed by
+ * {@link SynchronikEventMap}: an unknown event name, or a listener that
+ * expects another event, does not compile. Declared here rather than taken
+ * from `@types/node`'s generic `EventEmitter<T>`, which older versions of
+ * `@types/node` do not have.
+ */
+export interface SynchronikEventEmitter extends EventEmitter {
+  /** Adds `listener` for the event `eventName` (at the end of its listeners). */
+  on<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Same as {@link SynchronikEventEmitter.on}. */
+  addListener<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Adds `listener` at the front of the event's listeners. */
+  prependListener<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Adds `listener` for the next `eventName` event only. */
+  once<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Adds `listener` for the next `eventName` event only, at the front of its listeners. */
+  prependOnceListener<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Removes `listener` from the event's listeners. */
+  off<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Same as {@link SynchronikEventEmitter.off}. */
+  removeListener<K extends SynchronikEventName>(eventName: K, listener: SynchronikListener<K>): this;
+  /** Removes every listener of `eventName`, or of every event. */
+  removeAllListeners(eventName?: SynchronikEventName): this;
+  /** Calls the listeners of `eventName` with `args`, as if the engine had produced the event. @returns whether there were any. */
+  emit<K extends SynchronikEventName>(eventName: K, ...args: SynchronikEventMap[K]): boolean;
+  /** How many listeners `eventName` has (counting only `listener` when it is given). */
+  listenerCount<K extends SynchronikEventName>(eventName: K, listener?: SynchronikListener<K>): number;
+  /** The listeners of `eventName`. */
+  listeners<K extends SynchronikEventName>(eventName: K): Array<SynchronikListener<K>>;
+  /** The listeners of `eventName`, including the wrappers `once` made. */
+  rawListeners<K extends SynchronikEventName>(eventName: K): Array<SynchronikListener<K>>;
+  /** The events that have listeners. */
+  eventNames(): SynchronikEventName[];
+  /** Sets how many listeners of one event may be added before Node warns of a possible leak. */
+  setMaxListeners(n: number): this;
+  /** How many listeners of one event may be added before Node warns of a possible leak. */
+  getMaxListeners(): number;
+}
+
 // ---------------------------------------------------------------------------
 // Manager
 // ---------------------------------------------------------------------------
+
+/**
+ * What `options.clock` of {@link createSynchronikManager} accepts: `'system'`
+ * (the default), `'manual'`, or a manual clock that starts at a given
+ * instant ({@link ManualClockOptions}).
+ */
+export type ClockOption = 'system' | 'manual' | ManualClockOptions;
+
+/** Which clock a manager reads: the machine's (`'system'`) or a {@link ManualClock} (`'manual'`). */
+export type ClockKind = 'system' | 'manual';
+
+/** The {@link ClockKind} a {@link ClockOption} gives (a union for a union). */
+export type ClockKindOf<TClock extends ClockOption> = TClock extends 'system' ? 'system' : 'manual';
 
 /** Options of {@link createSynchronikManager}. All are in milliseconds and must be positive. */
 export interface ManagerOptions {
@@ -442,14 +540,14 @@ export interface ManagerOptions {
   autoUnpauseMs?: number;
   /** The watcher releases units idle for this long (milestone `worker:<id>:released`). Off by default. */
   releaseIdleAfterMs?: number;
-  /** While started, emit the milestone `engine:stats` with {@link SynchronikManager.getEngineStats} this often. */
+  /** While started, emit the milestone `engine:stats` with {@link SynchronikManagerBase.getEngineStats} this often. */
   statsEmissionIntervalMs?: number;
   /**
    * `'manual'`: every engine timer reads a clock that moves only through
    * `manager.clock.advance()` / `runUntilIdle()` — for tests. Default `'system'`.
    * `{ manual: true, now }` starts that clock at the instant `now`.
    */
-  clock?: 'system' | 'manual' | ManualClockOptions;
+  clock?: ClockOption;
   /**
    * Durable state in an embedded SQLite database, opened when the manager is
    * created (a file that is not a valid database, or a path that cannot be
@@ -462,6 +560,15 @@ export interface ManagerOptions {
 }
 
 /**
+ * {@link ManagerOptions} with the type of their `clock`: what
+ * {@link createSynchronikManager} takes, inferring `TClock` so that the
+ * manager it returns has `clock` exactly for a manual clock.
+ */
+export interface ManagerOptionsWithClock<TClock extends ClockOption> extends ManagerOptions {
+  clock?: TClock;
+}
+
+/**
  * The SQLite store: unit state (status, enabled, run statistics, lastRun,
  * meta), pool tasks that name a handler (durable, run at least once), and
  * a history of attempts.
@@ -470,13 +577,13 @@ export interface StorageOptions {
   /** The database file (created if missing; its directory must exist). */
   sqlite: string;
   /**
-   * The history of attempts (see {@link SynchronikManager.history}): `false`
+   * The history of attempts (see {@link SynchronikManagerBase.history}): `false`
    * keeps none. Default: rows of the last 7 days, at most 100,000.
    */
   history?: false | { maxAgeMs?: number; maxRows?: number };
 }
 
-/** Where {@link SynchronikManager.useStorage} keeps unit state. */
+/** Where {@link SynchronikManagerBase.useStorage} keeps unit state. */
 export interface StorageAdapter {
   /** Stores the units (snapshots without functions). */
   saveState(units: UnitSnapshot[]): Promise<void>;
@@ -497,7 +604,7 @@ export class FileStorageAdapter implements StorageAdapter {
   loadState(): Promise<UnitSnapshot[] | null>;
 }
 
-/** Filters of {@link SynchronikManager.history}. */
+/** Filters of {@link SynchronikManagerBase.history}. */
 export interface HistoryQuery {
   /** Only attempts of this unit (for pool tasks: the pool worker that ran them). */
   unitId?: string;
@@ -507,7 +614,7 @@ export interface HistoryQuery {
   since?: Date | number;
 }
 
-/** One attempt, as {@link SynchronikManager.history} returns it. */
+/** One attempt, as {@link SynchronikManagerBase.history} returns it. */
 export interface HistoryEntry {
   /** The worker that ran the attempt (for a pool task: the pool worker). */
   unitId: string;
@@ -524,7 +631,7 @@ export interface HistoryEntry {
   error?: string;
 }
 
-/** Options of {@link SynchronikManager.stop}. */
+/** Options of {@link SynchronikManagerBase.stop}. */
 export interface StopOptions {
   /** Runs still in flight after this many ms are aborted and fail with `ERR_STOPPED`. Default: no limit. */
   timeoutMs?: number;
@@ -563,7 +670,7 @@ export interface ManualClock {
   runUntilIdle(): Promise<void>;
 }
 
-/** What {@link SynchronikManager.getEngineStats} returns. */
+/** What {@link SynchronikManagerBase.getEngineStats} returns. */
 export interface EngineStats {
   /** Memory of this Node.js process, each formatted like `'45.12 MB'`. */
   memory: { rss: string; heapTotal: string; heapUsed: string; external: string };
@@ -595,30 +702,24 @@ export interface EngineStats {
 }
 
 /**
- * Registers workers and processes, runs them and reports what happens.
- *
- * It is an `EventEmitter`: `manager.on('complete', (event) => …)`. Events
- * are delivered synchronously, in the order the engine produced them, and
- * those caused by a synchronous call are delivered before it returns. A
- * listener that throws does not break the engine (see `listenerError`); an
- * `error` event with no listener does not throw.
- *
- * Unknown ids passed to state methods are ignored; the `run*ById` methods
- * resolve without running. Bad arguments throw a `TypeError` that names the
- * field.
+ * Everything a {@link SynchronikManager} has whatever its clock: what
+ * {@link SynchronikManager} adds is `clock`, for a manual clock.
  */
-export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
+export interface SynchronikManagerBase extends SynchronikEventEmitter {
   // --- Registration and lookup ---------------------------------------------
 
   /**
    * Validates and registers a worker, or a process with its workers (which
    * get `processId` set). Re-registering an id replaces the unit in place.
    * Nothing is stored when validation fails (a `TypeError` is thrown).
+   * A worker written inline gets its result type from `run`:
+   * `registerUnit({ id, run: async () => 42, onComplete: (n) => … })` types
+   * `n` as `number`.
    * @returns the same object.
    */
-  registerUnit(unit: SynchronikWorker): SynchronikWorker;
+  registerUnit<TResult = unknown>(unit: SynchronikWorker<TResult>): SynchronikWorker<TResult>;
   registerUnit(unit: SynchronikProcess): SynchronikProcess;
-  registerUnit(unit: SynchronikWorker | SynchronikProcess): SynchronikWorker | SynchronikProcess;
+  registerUnit<TResult = unknown>(unit: SynchronikWorker<TResult> | SynchronikProcess): SynchronikWorker<TResult> | SynchronikProcess;
 
   /**
    * Removes a unit; a running one has its signal aborted. Unknown ids are
@@ -667,10 +768,10 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    */
   updateUnitConfig(id: string, config: WorkerConfig | ProcessConfig): Promise<void>;
 
-  /** Changes a worker's settings (see {@link SynchronikManager.updateUnitConfig}). */
+  /** Changes a worker's settings (see {@link SynchronikManagerBase.updateUnitConfig}). */
   updateWorkerConfig(id: string, config: WorkerConfig): Promise<void>;
 
-  /** Changes a process's settings (see {@link SynchronikManager.updateUnitConfig}). */
+  /** Changes a process's settings (see {@link SynchronikManagerBase.updateUnitConfig}). */
   updateProcessConfig(id: string, config: ProcessConfig): Promise<void>;
 
   /** Enables a worker. */
@@ -691,7 +792,7 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
   /** Disables a unit of either kind. */
   disableUnit(id: string): Promise<void>;
 
-  /** Disables a worker so that it is not run again (same as {@link SynchronikManager.disableWorker}). */
+  /** Disables a worker so that it is not run again (same as {@link SynchronikManagerBase.disableWorker}). */
   stopWorkerById(id: string): Promise<void>;
 
   /** Every `'paused'` unit becomes `'idle'`. */
@@ -712,7 +813,7 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    */
   runWorkerById(id: string): Promise<void>;
 
-  /** Runs a unit now: a worker as {@link SynchronikManager.runWorkerById}, a process as {@link SynchronikManager.runProcessById}. */
+  /** Runs a unit now: a worker as {@link SynchronikManagerBase.runWorkerById}, a process as {@link SynchronikManagerBase.runProcessById}. */
   runUnitById(id: string): Promise<void>;
 
   /**
@@ -763,9 +864,6 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    */
   stop(options?: StopOptions): Promise<void>;
 
-  /** The manual clock; present when the manager was created with `clock: 'manual'` (or `{ manual: true }`). */
-  readonly clock?: ManualClock;
-
   // --- Events --------------------------------------------------------------------
 
   /**
@@ -798,7 +896,7 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    * units with ids `pool-worker-1…N` (`<name>:pool-worker-1…N` for a pool
    * with another name). Asking again for the same name returns the same
    * pool, resized to `size`. Tasks are dispatched once the pool is started —
-   * by `pool.start()` or the manager's {@link SynchronikManager.start}.
+   * by `pool.start()` or the manager's {@link SynchronikManagerBase.start}.
    * `size` is an integer from 1 to 10,000: every pool worker is a registered
    * unit, so a larger size (a "no limit" such as `1e9`) is a `TypeError`.
    *
@@ -815,7 +913,7 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
   getEngineStats(): EngineStats;
 
   /**
-   * Stops like {@link SynchronikManager.stop}, then lets go of what the
+   * Stops like {@link SynchronikManagerBase.stop}, then lets go of what the
    * manager holds: the SQLite store is committed and closed (and its file
    * free for another manager), and the engine's
    * timer thread ends. From the call on, every method but the lookups
@@ -840,7 +938,7 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
   /**
    * Resolves once every change so far is committed — to the SQLite store
    * (rejects with `ERR_STORAGE` when a write failed) or through the adapter
-   * of {@link SynchronikManager.useStorage}. Resolves at once without storage.
+   * of {@link SynchronikManagerBase.useStorage}. Resolves at once without storage.
    */
   flush(): Promise<void>;
 
@@ -849,6 +947,42 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
    * with `ERR_STORAGE` on a manager without one.
    */
   history(query?: HistoryQuery): Promise<HistoryEntry[]>;
+}
+
+/**
+ * Registers workers and processes, runs them and reports what happens.
+ *
+ * It is an `EventEmitter`: `manager.on('complete', (event) => …)`. Events
+ * are delivered synchronously, in the order the engine produced them, and
+ * those caused by a synchronous call are delivered before it returns. A
+ * listener that throws does not break the engine (see `listenerError`); an
+ * `error` event with no listener does not throw.
+ *
+ * Unknown ids passed to state methods are ignored; the `run*ById` methods
+ * resolve without running. Bad arguments throw a `TypeError` that names the
+ * field.
+ *
+ * `TClock` says which clock it reads: `manager.clock` (a {@link ManualClock})
+ * is there for `'manual'`, absent for `'system'`, and optional for
+ * `SynchronikManager` without a type argument (a manager of either clock).
+ * {@link createSynchronikManager} infers it from `options.clock`.
+ */
+export type SynchronikManager<TClock extends ClockKind = ClockKind> = [TClock] extends ['system']
+  ? SystemClockManager
+  : [TClock] extends ['manual']
+    ? ManualClockManager
+    : SynchronikManagerBase & {
+        /** The manual clock; present when the manager was created with `clock: 'manual'` (or `{ manual: true }`). */
+        readonly clock?: ManualClock;
+      };
+
+/** A manager that reads the machine's clock (created without `clock`, or with `clock: 'system'`): it has no `clock`. */
+export interface SystemClockManager extends SynchronikManagerBase {}
+
+/** A manager created with `clock: 'manual'` or `clock: { manual: true, now }`: every engine timer reads its `clock`. */
+export interface ManualClockManager extends SynchronikManagerBase {
+  /** The manual clock: time moves only through `advance()` and `runUntilIdle()`. */
+  readonly clock: ManualClock;
 }
 
 /**
@@ -862,10 +996,9 @@ export interface SynchronikManager extends EventEmitter<SynchronikEventMap> {
  * manager.on('complete', (e) => console.log(e.unitId, e.result));
  * await manager.runWorkerById('hello');
  */
-export function createSynchronikManager(
-  options: ManagerOptions & { clock: 'manual' | ManualClockOptions },
-): SynchronikManager & { readonly clock: ManualClock };
-export function createSynchronikManager(options?: ManagerOptions): SynchronikManager;
+export function createSynchronikManager<TClock extends ClockOption = 'system'>(
+  options?: ManagerOptionsWithClock<TClock>,
+): SynchronikManager<ClockKindOf<TClock>>;
 
 // ---------------------------------------------------------------------------
 // Worker pools
@@ -882,7 +1015,7 @@ export function createSynchronikManager(options?: ManagerOptions): SynchronikMan
  * - `'error'`: it threw or rejected.
  * - `'cancelled'`: removed from the queue by {@link WorkerManager.cancelTask} or an aborted `pool.run` signal, or aborted while it ran.
  */
-export type TaskStatus = 'idle' | 'running' | 'paused' | 'completed' | 'error' | 'waiting-handler' | 'cancelled';
+export type TaskStatus = Vocabulary.TaskStatus;
 
 /**
  * What a pool task runs: called with the task's payload and the run context
@@ -916,11 +1049,12 @@ export interface Task<TPayload = any> {
   /** Set for a durable task (a `handler` task on a manager with a SQLite store); see {@link RunContext.idempotencyKey}. */
   idempotencyKey?: string;
   /**
-   * Why the task ended, when it failed (`'error'`) or was dropped by
-   * `stop()` / `close()` before it ran (`'cancelled'`, `ERR_STOPPED` /
-   * `ERR_CLOSED`). Written by the pool.
+   * Why the task ended, when it failed (`'error'`: what it threw or rejected
+   * with, a value that is not an `Error` wrapped as for a worker) or was
+   * dropped by `stop()` / `close()` before it ran (`'cancelled'`,
+   * `ERR_STOPPED` / `ERR_CLOSED`). Written by the pool.
    */
-  error?: unknown;
+  error?: UnitError;
 }
 
 /** What a pool task starts from: a name and either an `execute` function or a `handler` name. */
@@ -982,7 +1116,7 @@ export interface WorkerStatus {
 /**
  * A worker pool as synchronik 2.3 typed it: a prioritized queue of named
  * tasks executed by a fixed number of pool workers. The pool
- * {@link SynchronikManager.useWorkerPool} returns ({@link WorkerPool}) has
+ * {@link SynchronikManagerBase.useWorkerPool} returns ({@link WorkerPool}) has
  * everything here and more.
  */
 export interface WorkerManager {
@@ -1062,14 +1196,14 @@ export interface PoolRunOptions<TPayload = any> {
   signal?: AbortSignal;
 }
 
-/** Options of {@link SynchronikManager.useWorkerPool}. */
+/** Options of {@link SynchronikManagerBase.useWorkerPool}. */
 export interface WorkerPoolOptions {
   /** The pool's name; pools are per name. Default `'default'`. */
   name?: string;
 }
 
 /**
- * A worker pool of a manager (see {@link SynchronikManager.useWorkerPool}):
+ * A worker pool of a manager (see {@link SynchronikManagerBase.useWorkerPool}):
  * a queue of tasks ordered by `priority` (higher first), then by
  * arrangement, executed by `size` pool workers. A task starts the moment a
  * worker is free and the pool is started. Every task status change is a
@@ -1120,7 +1254,7 @@ export interface WorkerPool extends WorkerManager {
 
 /**
  * synchronik 2.3's name for the type of a worker pool (what
- * {@link SynchronikManager.useWorkerPool} returns).
+ * {@link SynchronikManagerBase.useWorkerPool} returns).
  */
 export type SynchronikWorkerManager = WorkerPool;
 
@@ -1161,14 +1295,22 @@ export interface WorkerTask<T = unknown> {
   execute: () => T | PromiseLike<T>;
 }
 
+/**
+ * `T`, but not a place TypeScript infers `T` from (TypeScript's `NoInfer`,
+ * written so that versions before 5.4 read it too): the item type of
+ * {@link TaskRunnerConfig} comes from `items` alone, so an `execute` that
+ * takes another type is reported as such.
+ */
+type NotInferred<T> = [T][T extends any ? 0 : never];
+
 /** The config form of {@link runWorkerTasks}: one task per item. */
 export interface TaskRunnerConfig<TItem, TResult> extends TaskRunnerOptions {
   /** The items, one task each. */
   items: TItem[];
   /** The work for one item; its (resolved) value is the item's result. */
-  execute: (item: TItem) => TResult | PromiseLike<TResult>;
+  execute: (item: NotInferred<TItem>) => TResult | PromiseLike<TResult>;
   /** The id of an item's task in the result. Default: `String(item)`. */
-  getTaskId?: (item: TItem) => string | number;
+  getTaskId?: (item: NotInferred<TItem>) => string | number;
 }
 
 /** What {@link runWorkerTasks} resolves to. Both lists are in item order. */
@@ -1207,13 +1349,61 @@ export function runWorkerTasks<TItem, TResult>(config: TaskRunnerConfig<TItem, T
 export function runWorkerTasks<T>(tasks: Array<WorkerTask<T>>, options?: TaskRunnerOptions): Promise<TaskRunnerResult<T>>;
 
 /**
+ * Every `code` a {@link SynchronikError} can carry.
+ *
+ * From the engine (its `ErrorCode` list):
+ * - `'ERR_UNKNOWN_UNIT'`: no unit is registered with the id.
+ * - `'ERR_WRONG_KIND'`: a unit of the other kind was named (a process where a worker was expected, …).
+ * - `'ERR_INVALID_UNIT'`: a unit the engine refuses (a process listing a worker twice, …).
+ * - `'ERR_TIMEOUT'`: an attempt did not settle within its `timeoutMs`.
+ * - `'ERR_STOPPED'`: a run ended by `stop({ timeoutMs })`, a queued pool task
+ *   dropped by `stop()`, or `pool.onIdle()` left waiting by it.
+ * - `'ERR_RELEASED'`: the unit was released (or registered again) while it ran.
+ * - `'ERR_WORKER_FAILED'`: a worker failed a process run (`unitId` names it, `cause` is its error).
+ * - `'ERR_RUN_FAILED'`: a run failed with nothing else to show: its unit had
+ *   no `run` function when the attempt began, or the value it failed with is
+ *   no longer held.
+ * - `'ERR_UNKNOWN_DEPENDENCY'`: a `dependsOn` id that is not a worker of the process.
+ * - `'ERR_DEPENDENCY_CYCLE'`: the `dependsOn` of a process's workers form a cycle.
+ * - `'ERR_CANCELLED'`: a running pool task was cancelled.
+ * - `'ERR_STORAGE'`: the SQLite store cannot be opened, read or written, or there is none.
+ * - `'ERR_CLOSED'`: a call on a closed manager, or a queued pool task dropped by `close()`.
+ *
+ * Made in JavaScript only:
+ * - `'ERR_NON_ERROR_THROWN'`: a `run` threw or rejected with a value that is
+ *   not an `Error`; the value is the error's `cause`.
+ * - `'ERR_ABORTED'`: an attempt aborted for a reason this version of the
+ *   package does not know (a native addon newer than its JavaScript).
+ *
+ * Bad arguments are `TypeError`s, not `SynchronikError`s (those the engine
+ * refuses carry one of the engine's codes above as their `code`).
+ */
+export type SynchronikErrorCode = Vocabulary.ErrorCode;
+
+/**
+ * The codes an aborted attempt fails with, which are also the codes of its
+ * `ctx.signal.reason` (the engine's `AbortReason`s): timed out, stopped by
+ * `stop({ timeoutMs })`, released, or cancelled (a pool task). `'ERR_ABORTED'`
+ * for a reason this version does not know.
+ */
+export type SynchronikAbortCode = Vocabulary.AbortCode | 'ERR_ABORTED';
+
+/**
  * The class of every error synchronik throws or rejects with (bad arguments
- * are `TypeError`s instead). `code` is stable: `ERR_TIMEOUT`,
+ * are `TypeError`s instead). `code` is stable and one of
+ * {@link SynchronikErrorCode} (see there what each means): `ERR_TIMEOUT`,
  * `ERR_RELEASED`, `ERR_STOPPED`, `ERR_CANCELLED`, `ERR_WORKER_FAILED`,
  * `ERR_DEPENDENCY_CYCLE`, `ERR_UNKNOWN_DEPENDENCY`, `ERR_RUN_FAILED`,
  * `ERR_NON_ERROR_THROWN`, `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`,
- * `ERR_INVALID_UNIT`, `ERR_STORAGE`, `ERR_CLOSED` (a call on a closed
- * manager).
+ * `ERR_INVALID_UNIT`, `ERR_STORAGE`, `ERR_CLOSED`, `ERR_ABORTED`. Compare it
+ * with `===` and TypeScript checks the spelling.
+ *
+ * @example
+ * try {
+ *   await manager.runProcessById('nightly');
+ * } catch (e) {
+ *   if (e instanceof SynchronikError && e.code === 'ERR_WORKER_FAILED') console.log(e.unitId, e.cause);
+ * }
  */
 export class SynchronikError extends Error {
   /**
@@ -1221,11 +1411,11 @@ export class SynchronikError extends Error {
    * @param code the stable error code
    * @param options `cause`: the underlying error or value; `unitId`: the unit concerned
    */
-  constructor(message: string, code: string, options?: { cause?: unknown; unitId?: string });
+  constructor(message: string, code: SynchronikErrorCode, options?: { cause?: unknown; unitId?: string });
   /** Always `'SynchronikError'`. */
   name: string;
   /** The stable error code. */
-  code: string;
+  code: SynchronikErrorCode;
   /** Id of the unit concerned (for a failed process run: the worker that failed). */
   unitId?: string;
   /** The underlying error, e.g. the failing worker's own error or the value a `run` threw. */

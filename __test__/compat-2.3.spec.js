@@ -3,9 +3,13 @@
 // synchronik 2.3 compatibility: the 2.3 manager tests (src/tests/core/
 // manager.test.ts) and run-mode tests (src/tests/runmode.test.ts), ported
 // from vitest to Jest against the package entry. Timing bounds: lower
-// bounds as in 2.3, upper bounds × 3.
+// bounds as in 2.3, upper bounds × 3. The run-mode tests keep 2.3's workers
+// that take real time (setTimeout in the user's run) and its bounds on
+// real durations: they check 2.3's timing contract on the system clock
+// (run-modes.spec.js checks the same rules exactly on the manual clock).
 
 const { createSynchronikManager } = require('..');
+const { deferred } = require('./helpers');
 
 const now = () => performance.now();
 
@@ -200,12 +204,15 @@ describe('2.3 compatibility: SynchronikManager - Fierce Testing', () => {
   });
 
   test('should handle hot-swapping worker config during a process run', async () => {
+    const firstRunning = deferred();
     const w1 = {
       id: 'hot-swap-w1',
       name: 'Hot Swap Worker 1',
       enabled: true,
       status: 'idle',
-      run: jest.fn(() => new Promise((resolve) => setTimeout(resolve, 50))),
+      // 2.3 let this run take 50 ms so that the update lands while it runs;
+      // here it runs until the update has landed.
+      run: jest.fn(() => firstRunning.promise),
     };
     const w2 = {
       id: 'hot-swap-w2',
@@ -219,6 +226,8 @@ describe('2.3 compatibility: SynchronikManager - Fierce Testing', () => {
 
     const processRun = manager.runProcessById('hot-swap-process');
     await manager.updateWorkerConfig('hot-swap-w2', { meta: { original: false, updated: true }, enabled: false });
+    expect(manager.getUnitStatus('hot-swap-w1')).toBe('running');
+    firstRunning.resolve();
     await processRun;
 
     const finalW2 = manager.getUnitById('hot-swap-w2');

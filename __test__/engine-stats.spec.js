@@ -4,7 +4,7 @@
 // since the previous call ('0.00%' on the first), plus the engine's counts.
 
 const { createSynchronikManager } = require('..');
-const { sleep } = require('./helpers');
+const { deferred, until } = require('./helpers');
 
 const MB = /^\d+\.\d{2} MB$/;
 const PERCENT = /^\d+\.\d{2}%$/;
@@ -21,13 +21,8 @@ describe('getEngineStats', () => {
     expect(Object.keys(stats.memory).sort()).toEqual(['external', 'heapTotal', 'heapUsed', 'rss']);
     for (const value of Object.values(stats.memory)) expect(value).toMatch(MB);
     expect(stats.cpu).toBe('0.00%');
-    expect(stats.engine).toEqual({
-      units: 0,
-      running: 0,
-      queued: expect.any(Number),
-      dispatched: expect.any(Number),
-      eventLoopLagMs: expect.any(Number),
-    });
+    // A new manager: nothing queued or in flight, and no lag measured (it is not started).
+    expect(stats.engine).toEqual({ units: 0, running: 0, queued: 0, dispatched: 0, eventLoopLagMs: 0 });
   });
 
   test('memory figures agree with process.memoryUsage()', () => {
@@ -40,11 +35,11 @@ describe('getEngineStats', () => {
   test('cpu is a percentage after the first call', async () => {
     const manager = createSynchronikManager();
     expect(manager.getEngineStats().cpu).toBe('0.00%');
-    const until = Date.now() + 30;
-    while (Date.now() < until) {
-      // keep the CPU busy for a moment
+    // Real CPU time over real time is what is measured: keep the CPU busy for a moment.
+    const busyUntil = Date.now() + 30;
+    while (Date.now() < busyUntil) {
+      // spin
     }
-    await sleep(5);
     const { cpu } = manager.getEngineStats();
     expect(cpu).toMatch(PERCENT);
     expect(Number.parseFloat(cpu)).toBeGreaterThan(0);
@@ -59,16 +54,33 @@ describe('getEngineStats', () => {
 
   test('engine counts follow registration and runs', async () => {
     const manager = createSynchronikManager();
-    manager.registerUnit({ id: 'w', run: () => sleep(30) });
+    const gate = deferred();
+    manager.registerUnit({ id: 'w', run: () => gate.promise });
     manager.registerUnit({ id: 'p', workers: [{ id: 'a', run: () => {} }] });
     expect(manager.getEngineStats().engine.units).toBe(3);
     const done = manager.runWorkerById('w');
-    await sleep(5);
-    expect(manager.getEngineStats().engine.running).toBe(1);
+    await until(() => manager.getWorkerById('w').status === 'running');
+    expect(manager.getEngineStats().engine).toMatchObject({ running: 1, dispatched: 1, queued: 0 });
+    gate.resolve();
     await done;
-    expect(manager.getEngineStats().engine.running).toBe(0);
+    expect(manager.getEngineStats().engine).toMatchObject({ running: 0, dispatched: 0, queued: 0 });
     manager.releaseUnit('w');
     expect(manager.getEngineStats().engine.units).toBe(2);
+  });
+
+  test('queued counts the pool tasks waiting for a worker', async () => {
+    const manager = createSynchronikManager();
+    const pool = manager.useWorkerPool(1);
+    const gate = deferred();
+    pool.addTask({ name: 'a', execute: () => gate.promise });
+    pool.addTask({ name: 'b', execute: () => {} });
+    expect(manager.getEngineStats().engine.queued).toBe(2); // the pool is not started
+    pool.start();
+    expect(manager.getEngineStats().engine.queued).toBe(1); // 'a' runs, 'b' waits
+    gate.resolve();
+    await pool.onIdle();
+    expect(manager.getEngineStats().engine.queued).toBe(0);
+    await manager.stop();
   });
 
   // 2.3: "should return engine stats and calculate CPU percentage over time"

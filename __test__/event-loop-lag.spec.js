@@ -28,6 +28,8 @@ describe('eventLoopLagMs', () => {
   test('a blocked event loop shows a lag; the next call starts a new window', async () => {
     const m = manager();
     m.start();
+    // Event-loop lag is real time: the sampler's timer has to run before and
+    // after the block for the lag to be measured, so real time passes here.
     await sleep(30);
     block(150);
     await sleep(30);

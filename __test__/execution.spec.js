@@ -4,7 +4,7 @@
 // and disabled workers, unknown ids, and runs that misbehave (SPEC §12).
 
 const { createSynchronikManager, SynchronikError } = require('..');
-const { sleep, since, recordEvents } = require('./helpers');
+const { since, recordEvents, turn, deferred, until, settle } = require('./helpers');
 
 describe('runWorkerById', () => {
   let manager;
@@ -22,7 +22,7 @@ describe('runWorkerById', () => {
         onError: jest.fn(),
         run: jest.fn(async () => {
           calls.push(['run']);
-          await sleep(5);
+          await turn(); // settles in a later turn of the event loop
           return 'the result';
         }),
       };
@@ -127,35 +127,43 @@ describe('runWorkerById', () => {
       expect(w.run).toHaveBeenCalledTimes(1);
     });
 
-    test('a fixed retryDelayMs waits between attempts (2 retries × 40 ms ≥ 80 ms)', async () => {
+    test('a fixed retryDelayMs waits between attempts (2 retries × 40 ms = 80 ms)', async () => {
+      manager = createSynchronikManager({ clock: 'manual' });
       const times = [];
       const w = {
         id: 'w',
         maxRetries: 2,
         retryDelayMs: 40,
         run: async () => {
-          times.push(performance.now());
+          times.push(manager.clock.now());
           throw new Error('x');
         },
       };
       manager.registerUnit(w);
-      const start = performance.now();
-      await manager.runWorkerById('w');
-      expect(since(start)).toBeGreaterThanOrEqual(77);
-      expect(times).toHaveLength(3);
-      expect(times[1] - times[0]).toBeGreaterThanOrEqual(39);
-      expect(times[2] - times[1]).toBeGreaterThanOrEqual(39);
+      const done = manager.runWorkerById('w');
+      await manager.clock.advance(39);
+      expect(times).toEqual([0]);
+      await manager.clock.advance(1);
+      expect(times).toEqual([0, 40]);
+      await manager.clock.runUntilIdle();
+      await done;
+      expect(times).toEqual([0, 40, 80]);
+      expect(manager.clock.now()).toBe(80); // no delay after the last attempt
+      expect(w.status).toBe('error');
     });
 
     test('a retryDelayMs function gets the 1-based retry number', async () => {
+      manager = createSynchronikManager({ clock: 'manual' });
       const delay = jest.fn((n) => n * 20);
-      const w = { id: 'w', maxRetries: 2, retryDelayMs: delay, run: async () => { throw new Error('x'); } };
+      const at = [];
+      const w = { id: 'w', maxRetries: 2, retryDelayMs: delay, run: async () => { at.push(manager.clock.now()); throw new Error('x'); } };
       manager.registerUnit(w);
       const retries = [];
       manager.on('retry', (e) => retries.push([e.attempt, e.delayMs]));
-      const start = performance.now();
-      await manager.runWorkerById('w');
-      expect(since(start)).toBeGreaterThanOrEqual(57);
+      const done = manager.runWorkerById('w');
+      await manager.clock.runUntilIdle();
+      await done;
+      expect(at).toEqual([0, 20, 60]);
       expect(delay).toHaveBeenCalledTimes(2);
       expect(delay).toHaveBeenNthCalledWith(1, 1);
       expect(delay).toHaveBeenNthCalledWith(2, 2);
@@ -188,6 +196,8 @@ describe('runWorkerById', () => {
   });
 
   describe('timeouts', () => {
+    // On the system clock: the timeout is measured in real time here (the
+    // manual-clock spec checks timeouts to the millisecond).
     test('a never-settling run with timeoutMs 30 fails with ERR_TIMEOUT and its signal is aborted', async () => {
       let signal;
       const w = {
@@ -214,13 +224,21 @@ describe('runWorkerById', () => {
     });
 
     test('the signal is not aborted while the run is within its time', async () => {
+      manager = createSynchronikManager({ clock: 'manual' });
       let signal;
-      const w = { id: 'w', timeoutMs: 500, run: async (ctx) => { signal = ctx.signal; await sleep(5); return signal.aborted; } };
+      const gate = deferred();
+      const w = { id: 'w', timeoutMs: 500, run: async (ctx) => { signal = ctx.signal; await gate.promise; return signal.aborted; } };
       manager.registerUnit(w);
       const results = [];
       manager.onComplete((e) => results.push(e.result));
-      await manager.runWorkerById('w');
+      const done = manager.runWorkerById('w');
+      await manager.clock.advance(499); // 1 ms before the timeout
+      expect(signal.aborted).toBe(false);
+      gate.resolve();
+      await done;
       expect(results).toEqual([false]);
+      expect(w.status).toBe('completed');
+      await manager.clock.advance(1000);
       expect(signal.aborted).toBe(false);
     });
 
@@ -254,22 +272,38 @@ describe('runWorkerById', () => {
     });
 
     test('a run settling after its timeout does not change the outcome', async () => {
+      manager = createSynchronikManager({ clock: 'manual' });
       const { events } = recordEvents(manager);
-      const w = { id: 'w', timeoutMs: 20, run: async () => { await sleep(60); return 'late'; } };
+      const late = deferred();
+      let settledLate = false;
+      const w = { id: 'w', timeoutMs: 20, run: async () => { await late.promise; settledLate = true; return 'late'; } };
       manager.registerUnit(w);
-      await manager.runWorkerById('w');
+      const done = manager.runWorkerById('w');
+      await manager.clock.advance(20);
+      await done;
       expect(w.status).toBe('error');
-      await sleep(70);
+      expect(w.error.code).toBe('ERR_TIMEOUT');
+      late.resolve();
+      await until(() => settledLate);
+      await settle();
       expect(w.status).toBe('error');
+      expect(w.error.code).toBe('ERR_TIMEOUT');
       expect(w.meta.runCount).toBe(0);
       expect(events.filter((e) => e.type === 'complete')).toEqual([]);
     });
 
     test('timeoutMs 0 means no timeout', async () => {
+      manager = createSynchronikManager({ clock: 'manual' });
       let signal;
-      const w = { id: 'w', timeoutMs: 0, run: async (ctx) => { signal = ctx.signal; await sleep(60); return 'slow but fine'; } };
+      const gate = deferred();
+      const w = { id: 'w', timeoutMs: 0, run: async (ctx) => { signal = ctx.signal; await gate.promise; return 'slow but fine'; } };
       manager.registerUnit(w);
-      await manager.runWorkerById('w');
+      const done = manager.runWorkerById('w');
+      await manager.clock.advance(24 * 60 * 60 * 1000); // a day
+      expect(w.status).toBe('running');
+      expect(signal.aborted).toBe(false);
+      gate.resolve();
+      await done;
       expect(w.status).toBe('completed');
       expect(signal.aborted).toBe(false);
     });
@@ -305,7 +339,7 @@ describe('runWorkerById', () => {
     test('a run that returns a thenable is awaited', async () => {
       const results = [];
       manager.onComplete((e) => results.push(e.result));
-      const w = { id: 'w', run: () => ({ then: (resolve) => setTimeout(() => resolve('from thenable'), 5) }) };
+      const w = { id: 'w', run: () => ({ then: (resolve) => setImmediate(() => resolve('from thenable')) }) };
       manager.registerUnit(w);
       await manager.runWorkerById('w');
       expect(results).toEqual(['from thenable']);
@@ -472,11 +506,27 @@ describe('runWorkerById', () => {
     });
 
     test('several workers run concurrently when started together', async () => {
-      const mk = (id) => ({ id, run: () => sleep(40) });
+      const gate = deferred();
+      let active = 0;
+      let maxActive = 0;
+      const mk = (id) => ({
+        id,
+        run: async () => {
+          active += 1;
+          maxActive = Math.max(maxActive, active);
+          await gate.promise;
+          active -= 1;
+        },
+      });
       ['a', 'b', 'c'].forEach((id) => manager.registerUnit(mk(id)));
-      const start = performance.now();
-      await Promise.all(['a', 'b', 'c'].map((id) => manager.runWorkerById(id)));
-      expect(since(start)).toBeLessThan(110);
+      const all = Promise.all(['a', 'b', 'c'].map((id) => manager.runWorkerById(id)));
+      // All three are in flight at once: none waits for another to end.
+      await until(() => active === 3);
+      expect(['a', 'b', 'c'].map((id) => manager.getWorkerById(id).status)).toEqual(['running', 'running', 'running']);
+      gate.resolve();
+      await all;
+      expect(maxActive).toBe(3);
+      expect(['a', 'b', 'c'].map((id) => manager.getWorkerById(id).status)).toEqual(['completed', 'completed', 'completed']);
     });
   });
 

@@ -5,6 +5,8 @@
 // and the watcher sees a blocked event loop from its own thread (SPEC §7).
 // Each scenario runs in a child process started in the repository root, so
 // that require('synchronik') resolves through the package's self-reference.
+// The children wait in real time on purpose: process exit, the system clock
+// and a blocked event loop are what these tests are about.
 
 const { runNode } = require('./helpers');
 

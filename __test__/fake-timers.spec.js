@@ -14,6 +14,7 @@ const MODES = [
 
 /** The package as loaded at the top of this file, before any faking. */
 const loadedFirst = require('..');
+const { deferred } = require('./helpers');
 
 /** The package, loaded either before the fake timers are installed or after. */
 function loadPackage(order, fake) {
@@ -27,13 +28,6 @@ function loadPackage(order, fake) {
     pkg = require('..');
   });
   return pkg;
-}
-
-/** A promise with its resolve function. */
-function deferred() {
-  let resolve;
-  const promise = new Promise((res) => (resolve = res));
-  return { promise, resolve };
 }
 
 /** Rejects if `promise` does not settle while real time passes (a stalled bridge would hang the test otherwise). */

@@ -5,43 +5,7 @@
 // tests resolve themselves, not through timers.
 
 const { createSynchronikManager, SynchronikError } = require('..');
-
-/** A promise with its resolve/reject exposed. */
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-
-/** Lets the event loop turn until `predicate()` holds (fails after 200 turns). */
-async function until(predicate) {
-  for (let i = 0; i < 200; i++) {
-    if (predicate()) return;
-    await turn();
-  }
-  throw new Error('condition not reached');
-}
-
-/** Lets a few turns of the event loop pass. */
-async function settle(turns = 10) {
-  for (let i = 0; i < turns; i++) await turn();
-}
-
-/** Whether a promise has settled, without waiting for it. */
-function track(promise) {
-  const state = { settled: false, value: undefined, error: undefined };
-  promise.then(
-    (value) => Object.assign(state, { settled: true, value }),
-    (error) => Object.assign(state, { settled: true, error }),
-  );
-  return state;
-}
+const { deferred, until, settle, track } = require('./helpers');
 
 describe('dependency graphs', () => {
   let m;
@@ -324,10 +288,22 @@ describe('dependency graphs', () => {
       }
       expect(error).toBeInstanceOf(SynchronikError);
       expect(error.code).toBe('ERR_DEPENDENCY_CYCLE');
-      const match = /^Circular dependency detected involving worker (\S+)/.exec(error.message);
+      const match = /^Circular dependency detected involving worker (\S+) \(in process "([^"]+)": (.+)\)$/.exec(error.message);
       expect(match).not.toBeNull();
-      expect(names).toContain(match[1]);
-      return { error, worker: match[1] };
+      const [, worker, inProcess, shown] = match;
+      // SPEC §5 lets the engine name any worker on the cycle: it must be one
+      // of them, and the path shown must be the cycle itself, from that
+      // worker back to it along dependsOn.
+      expect(names).toContain(worker);
+      expect(inProcess).toBe(processId);
+      const path = shown.split(' → ');
+      expect(path[0]).toBe(worker);
+      expect(path[path.length - 1]).toBe(worker);
+      expect([...new Set(path)].sort()).toEqual([...names].sort());
+      expect(path).toHaveLength(names.length + 1);
+      const dependsOn = new Map(m.getProcessById(processId).workers.map((x) => [x.id, x.dependsOn || []]));
+      for (let i = 0; i + 1 < path.length; i++) expect(dependsOn.get(path[i])).toContain(path[i + 1]);
+      return { error, worker };
     };
 
     test('A→C, B→A, C→B with A first: rejected naming A, nothing ran', async () => {

@@ -7,7 +7,63 @@ const { spawn } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..');
 
+/**
+ * Waits `ms` of real time. For waits whose subject is real time only (the
+ * system clock, a blocked event loop, real user code that takes time); a
+ * wait for an engine timer belongs on the manual clock, and a wait for a
+ * condition on the event that marks it.
+ */
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One turn of the event loop (a macrotask: pending I/O and native callbacks run). */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Lets the event loop turn until `predicate()` holds; fails after `turns` turns. */
+async function until(predicate, turns = 200, what = 'condition') {
+  for (let i = 0; i < turns; i++) {
+    if (predicate()) return;
+    await turn();
+  }
+  if (!predicate()) throw new Error(`${what} not reached after ${turns} turns of the event loop`);
+}
+
+/** Lets `turns` turns of the event loop pass (to show that something does NOT happen). */
+async function settle(turns = 10) {
+  for (let i = 0; i < turns; i++) await turn();
+}
+
+/** A promise with its resolve and reject functions, settled by hand. */
+function deferred() {
+  let resolve;
+  let reject;
+  const promise = new Promise((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Follows a promise without waiting for it: `state.settled`, then `value` or `error`. */
+function track(promise) {
+  const state = { settled: false, value: undefined, error: undefined };
+  promise.then(
+    (value) => Object.assign(state, { settled: true, value }),
+    (error) => Object.assign(state, { settled: true, error }),
+  );
+  return state;
+}
+
+/** Resolves with the next event of `type` the manager emits for which `filter(event)` holds. */
+function nextEvent(manager, type, filter = () => true) {
+  return new Promise((resolve) => {
+    const listener = (event) => {
+      if (!filter(event)) return;
+      manager.off(type, listener);
+      resolve(event);
+    };
+    manager.on(type, listener);
+  });
+}
 
 /** Milliseconds since `start` (a performance.now() value). */
 const since = (start) => performance.now() - start;
@@ -35,11 +91,6 @@ function describeEvent(e) {
     default:
       return `${e.type}:${e.unitId}`;
   }
-}
-
-/** A worker whose run resolves with `result` after `ms` (0: right away, still async). */
-function delayedWorker(id, ms, result, extra = {}) {
-  return { id, run: jest.fn(async () => { if (ms > 0) await sleep(ms); return result; }), ...extra };
 }
 
 /** Returns what `fn` threw synchronously or rejected with; fails when it did neither. */
@@ -88,4 +139,18 @@ function runNode(args, { cwd = ROOT, timeoutMs = 10000 } = {}) {
   });
 }
 
-module.exports = { ROOT, sleep, since, recordEvents, describeEvent, delayedWorker, errorOf, runNode };
+module.exports = {
+  ROOT,
+  sleep,
+  turn,
+  until,
+  settle,
+  deferred,
+  track,
+  nextEvent,
+  since,
+  recordEvents,
+  describeEvent,
+  errorOf,
+  runNode,
+};

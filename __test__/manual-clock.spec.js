@@ -7,6 +7,7 @@
 // is deterministic: no sleeps, no assertion on real time.
 
 const { createSynchronikManager, SynchronikError } = require('..');
+const { deferred, track, turn } = require('./helpers');
 
 const managers = [];
 function manual(options = {}) {
@@ -18,17 +19,6 @@ function manual(options = {}) {
 afterEach(async () => {
   while (managers.length > 0) await managers.pop().stop({ timeoutMs: 0 });
 });
-
-/** A promise with its resolve and reject functions, settled by hand. */
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /** Records every event of `type` the manager emits. */
 function collect(m, type) {
@@ -43,16 +33,6 @@ function milestones(m) {
   m.onMilestone((id, payload) => seen.push({ id, payload }));
   return seen;
 }
-
-/** Tracks a promise: returns a function telling whether it has settled yet. */
-const settled = (p) => {
-  let done = false;
-  p.then(
-    () => (done = true),
-    () => (done = true),
-  );
-  return () => done;
-};
 
 describe('manual clock basics', () => {
   test('now() starts at 0 and advance() moves it by exactly the amount asked', async () => {
@@ -78,7 +58,7 @@ describe('manual clock basics', () => {
     const t0 = performance.now();
     let turns = 0;
     while (turns < 50 || performance.now() - t0 < 20) {
-      await new Promise((resolve) => setImmediate(resolve));
+      await turn();
       turns += 1;
     }
     expect(m.clock.now()).toBe(0);
@@ -419,7 +399,7 @@ describe('retry delays and timeouts', () => {
       },
     });
     const done = m.runWorkerById('w');
-    const isDone = settled(done);
+    const doneState = track(done);
     await m.clock.advance(0);
     expect(at).toEqual([[1, 0]]);
     await m.clock.advance(249);
@@ -437,7 +417,7 @@ describe('retry delays and timeouts', () => {
       [3, 500],
     ]);
     await done;
-    expect(isDone()).toBe(true);
+    expect(doneState.settled).toBe(true);
     expect(m.getWorkerById('w').status).toBe('error');
     expect(m.getWorkerById('w').error.message).toBe('attempt 3');
     expect(retries.map((e) => [e.attempt, e.delayMs])).toEqual([
@@ -491,11 +471,11 @@ describe('retry delays and timeouts', () => {
       },
     });
     const done = m.runWorkerById('w');
-    const isDone = settled(done);
+    const doneState = track(done);
     await m.clock.advance(499);
     expect(m.getWorkerById('w').status).toBe('running');
     expect(signal.aborted).toBe(false);
-    expect(isDone()).toBe(false);
+    expect(doneState.settled).toBe(false);
     await m.clock.advance(1);
     expect(signal.aborted).toBe(true);
     const w = m.getWorkerById('w');
@@ -505,7 +485,7 @@ describe('retry delays and timeouts', () => {
     expect(signal.reason).toBeInstanceOf(SynchronikError);
     expect(signal.reason.code).toBe('ERR_TIMEOUT');
     await done;
-    expect(isDone()).toBe(true);
+    expect(doneState.settled).toBe(true);
   });
 
   test('each attempt has its own timeout, and retries follow the timeouts on the clock', async () => {
@@ -602,7 +582,7 @@ describe('process runs', () => {
     });
     m.registerUnit({ id: 'p', runMode: 'isolated', isolationDelayMs: 100, workers: [worker('a'), worker('b')] });
     const done = m.runProcessById('p');
-    const isDone = settled(done);
+    const doneState = track(done);
     await m.clock.advance(0);
     expect(at).toEqual({ a: 0 });
     await m.clock.advance(99);
@@ -612,7 +592,7 @@ describe('process runs', () => {
     expect(at).toEqual({ a: 0, b: 100 });
     await m.clock.runUntilIdle();
     await done;
-    expect(isDone()).toBe(true);
+    expect(doneState.settled).toBe(true);
     expect(m.getProcessById('p').status).toBe('completed');
   });
 
@@ -651,9 +631,9 @@ describe('process runs', () => {
     });
     m.registerUnit({ id: 'p', workers: [{ id: 'a', run: () => at.push(['a', m.clock.now()]) }] });
     const loop = m.runLoopOnce();
-    const isDone = settled(loop);
+    const doneState = track(loop);
     await m.clock.advance(0);
-    expect(isDone()).toBe(false); // the worker waits for its retry
+    expect(doneState.settled).toBe(false); // the worker waits for its retry
     await m.clock.advance(40);
     await loop;
     expect(at).toEqual([
@@ -695,9 +675,9 @@ describe('stop under the manual clock', () => {
     await m.clock.advance(100);
     expect(m.getWorkerById('w').status).toBe('running');
     const stopped = m.stop({ timeoutMs: 200 });
-    const isStopped = settled(stopped);
+    const stoppedState = track(stopped);
     await m.clock.advance(199);
-    expect(isStopped()).toBe(false);
+    expect(stoppedState.settled).toBe(false);
     expect(signal.aborted).toBe(false);
     await m.clock.advance(1);
     await stopped;
@@ -726,9 +706,9 @@ describe('stop under the manual clock', () => {
     m.start();
     await m.clock.advance(100);
     const stopped = m.stop();
-    const isStopped = settled(stopped);
+    const stoppedState = track(stopped);
     await m.clock.advance(10000);
-    expect(isStopped()).toBe(false);
+    expect(stoppedState.settled).toBe(false);
     expect(runs).toHaveLength(1);
     runs[0].resolve('late');
     await stopped;
@@ -838,7 +818,7 @@ describe('watcher', () => {
     void m.runWorkerById('busy');
     m.start();
     await m.clock.advance(999);
-    expect(m.getUnitById('idle')).toBeDefined();
+    expect(m.getUnitById('idle')).toEqual(expect.objectContaining({ id: 'idle', status: 'idle' }));
     expect(ms).toEqual([]);
     await m.clock.advance(1);
     expect(m.getUnitById('idle')).toBeUndefined();

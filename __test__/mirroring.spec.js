@@ -5,7 +5,10 @@
 // that changed them returns.
 
 const { createSynchronikManager } = require('..');
-const { sleep } = require('./helpers');
+const { deferred, turn } = require('./helpers');
+
+/** Where the manual clock starts in the tests that check wall times (lastRun). */
+const T0 = Date.parse('2024-03-01T12:00:00Z');
 
 describe('object mirroring', () => {
   let manager;
@@ -14,23 +17,24 @@ describe('object mirroring', () => {
   });
 
   test('a run writes status, lastRun and meta onto the object before the promise resolves', async () => {
-    const w = { id: 'w', run: async () => { await sleep(15); return 'ok'; } };
+    manager = createSynchronikManager({ clock: { manual: true, now: T0 } });
+    const gate = deferred();
+    const w = { id: 'w', run: async () => { await gate.promise; return 'ok'; } };
     manager.registerUnit(w);
-    const before = Date.now();
     let seenInThen;
-    await manager.runWorkerById('w').then(() => {
+    const done = manager.runWorkerById('w').then(() => {
       seenInThen = { status: w.status, runCount: w.meta.runCount, lastRun: w.lastRun };
     });
-    const after = Date.now();
+    await manager.clock.advance(15);
+    gate.resolve();
+    await done;
 
     expect(seenInThen.status).toBe('completed');
     expect(seenInThen.runCount).toBe(1);
     expect(seenInThen.lastRun).toBeInstanceOf(Date);
-    expect(w.lastRun.getTime()).toBeGreaterThanOrEqual(before - 5);
-    expect(w.lastRun.getTime()).toBeLessThanOrEqual(after + 5);
+    expect(w.lastRun.getTime()).toBe(T0); // when the run started
 
-    expect(w.meta.executionTimesMs).toHaveLength(1);
-    expect(w.meta.executionTimesMs[0]).toBeGreaterThanOrEqual(14);
+    expect(w.meta.executionTimesMs).toEqual([15]);
     expect(w.meta.lastDurationMs).toBe(w.meta.executionTimesMs[0]);
     expect(w.meta.averageExecutionTimeMs).toBeCloseTo(w.meta.executionTimesMs[0], 6);
   });
@@ -41,7 +45,7 @@ describe('object mirroring', () => {
       id: 'w',
       run: async () => {
         seen = { status: w.status, lastRun: w.lastRun, viaGetter: manager.getUnitStatus('w') };
-        await sleep(5);
+        await turn();
       },
     };
     manager.registerUnit(w);
@@ -55,15 +59,21 @@ describe('object mirroring', () => {
   });
 
   test('lastRun is the start of the latest run', async () => {
-    const w = { id: 'w', run: async () => { await sleep(20); } };
+    manager = createSynchronikManager({ clock: { manual: true, now: T0 } });
+    let gate;
+    const w = { id: 'w', run: async () => { gate = deferred(); await gate.promise; } };
     manager.registerUnit(w);
-    await manager.runWorkerById('w');
-    const first = w.lastRun.getTime();
-    await sleep(5);
-    const start = Date.now();
-    await manager.runWorkerById('w');
-    expect(w.lastRun.getTime()).toBeGreaterThan(first);
-    expect(w.lastRun.getTime()).toBeLessThanOrEqual(start + 5);
+    const first = manager.runWorkerById('w');
+    await manager.clock.advance(20);
+    gate.resolve();
+    await first;
+    expect(w.lastRun.getTime()).toBe(T0);
+    await manager.clock.advance(5);
+    const second = manager.runWorkerById('w');
+    await manager.clock.advance(20);
+    gate.resolve();
+    await second;
+    expect(w.lastRun.getTime()).toBe(T0 + 25);
   });
 
   test('meta keeps runCount, average and only the last 100 execution times (105 runs)', async () => {
@@ -95,19 +105,20 @@ describe('object mirroring', () => {
   });
 
   test('the oldest execution times are the ones dropped', async () => {
-    let n = 0;
-    const w = {
-      id: 'w',
-      // the first 5 runs are slow, the next 100 instant
-      run: async () => {
-        n += 1;
-        if (n <= 5) await sleep(25);
-      },
-    };
+    manager = createSynchronikManager({ clock: 'manual' });
+    let gate;
+    const w = { id: 'w', run: () => gate.promise };
     manager.registerUnit(w);
-    for (let i = 0; i < 105; i += 1) await manager.runWorkerById('w');
-    expect(w.meta.executionTimesMs).toHaveLength(100);
-    expect(Math.max(...w.meta.executionTimesMs)).toBeLessThan(20);
+    // The first 5 runs take 25 ms of clock time each, the next 100 none.
+    for (let i = 0; i < 105; i += 1) {
+      gate = deferred();
+      const done = manager.runWorkerById('w');
+      if (i < 5) await manager.clock.advance(25);
+      gate.resolve();
+      await done;
+    }
+    expect(w.meta.runCount).toBe(105);
+    expect(w.meta.executionTimesMs).toEqual(new Array(100).fill(0));
   });
 
   test('error is the thrown object itself and the status is error', async () => {
@@ -223,15 +234,19 @@ describe('object mirroring', () => {
   });
 
   test('a process gets its own status and meta from its runs', async () => {
-    const p = { id: 'p', workers: [{ id: 'a', run: async () => { await sleep(10); } }] };
+    manager = createSynchronikManager({ clock: { manual: true, now: T0 } });
+    const gate = deferred();
+    const p = { id: 'p', workers: [{ id: 'a', run: async () => { await gate.promise; } }] };
     manager.registerUnit(p);
     const running = manager.runProcessById('p');
     expect(p.status).toBe('running');
+    await manager.clock.advance(10);
+    expect(p.status).toBe('running');
+    gate.resolve();
     await running;
     expect(p.status).toBe('completed');
-    expect(p.lastRun).toBeInstanceOf(Date);
+    expect(p.lastRun).toEqual(new Date(T0));
     expect(p.meta.runCount).toBe(1);
-    expect(p.meta.executionTimesMs).toHaveLength(1);
-    expect(p.meta.executionTimesMs[0]).toBeGreaterThanOrEqual(9);
+    expect(p.meta.executionTimesMs).toEqual([10]);
   });
 });

@@ -18,11 +18,12 @@ describe('pool worker ids and user unit ids', () => {
   });
 
   test("a growing pool skips an id the user's unit has; the unit stays the user's", async () => {
-    const mine = { id: 'pool-worker-2', run: jest.fn(() => 'mine') };
+    const run = jest.fn(() => 'mine');
+    const mine = { id: 'pool-worker-2', run };
     m.registerUnit(mine);
     const pool = m.useWorkerPool(3);
     expect(m.getUnitById('pool-worker-2')).toBe(mine);
-    expect(mine.run).toBeDefined();
+    expect(mine.run).toBe(run); // not replaced by a pool worker's run
     expect(pool.getPoolWorkers().map((w) => w.id)).toEqual(['pool-worker-1', 'pool-worker-3', 'pool-worker-4']);
     expect(m.listUnits().map((u) => u.id)).toEqual(['pool-worker-2', 'pool-worker-1', 'pool-worker-3', 'pool-worker-4']);
     // The user's unit still runs its own function, and is no pool worker.

@@ -5,41 +5,7 @@
 // and 2.3's workers-manager tests.
 
 const { createSynchronikManager } = require('..');
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const turn = () => new Promise((resolve) => setImmediate(resolve));
-
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Lets the event loop turn until `predicate()` holds (fails after `turns` turns). */
-async function until(predicate, turns = 200) {
-  for (let i = 0; i < turns; i++) {
-    if (predicate()) return;
-    await turn();
-  }
-  throw new Error('condition not reached');
-}
-
-async function settle(turns = 10) {
-  for (let i = 0; i < turns; i++) await turn();
-}
-
-function track(promise) {
-  const state = { settled: false, value: undefined, error: undefined };
-  promise.then(
-    (value) => Object.assign(state, { settled: true, value }),
-    (error) => Object.assign(state, { settled: true, error }),
-  );
-  return state;
-}
+const { deferred, until, settle, track } = require('./helpers');
 
 const poolUnitIds = (m) => m.listUnits().map((u) => u.id).filter((id) => id.startsWith('pool-worker-'));
 
@@ -246,14 +212,14 @@ describe('worker pool', () => {
       const pool = m.useWorkerPool(1);
       const ran = [];
       pool.addTask({ name: 'one', execute: () => ran.push('one') });
-      await sleep(30);
+      await settle(); // dispatch is synchronous: no timer would start it later
       expect(ran).toEqual([]);
       pool.start();
       await pool.onIdle();
       expect(ran).toEqual(['one']);
       pool.stop();
       const two = pool.addTask({ name: 'two', execute: () => ran.push('two') });
-      await sleep(30);
+      await settle();
       expect(ran).toEqual(['one']);
       expect(two.status).toBe('idle');
       pool.start();
@@ -271,9 +237,10 @@ describe('worker pool', () => {
       await pool.onIdle();
       expect(ran).toEqual(['one']);
       await m.stop();
-      pool.addTask({ name: 'two', execute: () => ran.push('two') });
-      await sleep(30);
+      const two = pool.addTask({ name: 'two', execute: () => ran.push('two') });
+      await settle();
       expect(ran).toEqual(['one']);
+      expect(two.status).toBe('idle');
       m.start();
       await pool.onIdle();
       expect(ran).toEqual(['one', 'two']);
@@ -320,7 +287,7 @@ describe('worker pool', () => {
       let active = 0;
       let max = 0;
       for (let i = 0; i < 12; i++) {
-        pool.addTask({ name: `t${i}`, execute: async () => { active += 1; max = Math.max(max, active); await sleep(5); active -= 1; } });
+        pool.addTask({ name: `t${i}`, execute: async () => { active += 1; max = Math.max(max, active); await settle(3); active -= 1; } });
       }
       pool.start();
       await pool.onIdle();
@@ -354,7 +321,8 @@ describe('worker pool', () => {
       pool.pauseTask('held');
       expect(held.status).toBe('paused');
       pool.start();
-      await sleep(30);
+      await until(() => ran.length === 1);
+      await settle();
       expect(ran).toEqual(['before']);
       pool.resumeTask('held');
       expect(held.status).not.toBe('paused');
@@ -370,7 +338,8 @@ describe('worker pool', () => {
       pool.addTask({ name: 'urgent', priority: 1, execute: () => ran.push('urgent') });
       pool.addTask({ name: 'normal', execute: () => ran.push('normal') });
       pool.start();
-      await sleep(20);
+      await until(() => ran.length === 1);
+      await settle();
       expect(ran).toEqual(['urgent']);
       pool.resumeTask('held');
       await pool.onIdle();
@@ -846,10 +815,10 @@ describe('worker pool', () => {
         workerManager.addTask({ name: 'Task 2', execute: async () => { results.push('Task 2 done'); } });
         workerManager.pauseTask('Task 1');
         workerManager.start();
-        await sleep(50);
+        await settle();
         expect(results).toEqual([]);
         workerManager.resumeTask('Task 1');
-        for (let i = 0; i < 100 && results.length < 2; i++) await sleep(10);
+        await until(() => results.length === 2);
         expect(results).toEqual(['Task 1 done', 'Task 2 done']);
         workerManager.stop();
       });
@@ -875,13 +844,16 @@ describe('worker pool', () => {
 
       test('should not scale down if no idle workers are available', async () => {
         const pool = manager.useWorkerPool(2);
-        pool.addTask({ name: 'Long Task 1', execute: () => sleep(200) });
-        pool.addTask({ name: 'Long Task 2', execute: () => sleep(200) });
+        const gate = deferred();
+        const long1 = pool.addTask({ name: 'Long Task 1', execute: () => gate.promise });
+        const long2 = pool.addTask({ name: 'Long Task 2', execute: () => gate.promise });
         manager.start();
-        await sleep(50);
+        expect([long1.status, long2.status]).toEqual(['running', 'running']);
         pool.resize(1);
         expect(pool.getPoolWorkers()).toHaveLength(2);
         expect(console.warn).toHaveBeenCalledWith('[Worker Pool] Scale-down requested, but no idle workers are available to remove.');
+        gate.resolve();
+        await pool.onIdle();
       });
     });
 
@@ -900,27 +872,36 @@ describe('worker pool', () => {
     // 2.3 asserted the completion order [1..5] of 20–30 ms random tasks on
     // 2 workers, which held because 2.3 dispatched one task per 10 ms tick.
     // Here both workers start at once, so completion order between
-    // neighbours is random; the queue order shows in the start order.
+    // neighbours is whatever order the tasks end in; the queue order shows
+    // in the start order. The tasks end in the order the test releases
+    // them (out of queue order on purpose), which replaces 2.3's random
+    // 20–30 ms durations.
     test('should process tasks from the queue with idle workers (start order)', async () => {
       const pool = manager.useWorkerPool(2);
       const started = [];
       const results = [];
+      const gates = {};
       for (let i = 1; i <= 5; i++) {
+        gates[i] = deferred();
         pool.addTask({
           name: `Task ${i}`,
           execute: async () => {
             started.push(i);
-            await sleep(20 + Math.random() * 10);
+            await gates[i].promise;
             results.push(i);
           },
         });
       }
       manager.start();
-      for (let i = 0; i < 200 && results.length < 5; i++) await sleep(10);
+      expect(started).toEqual([1, 2]); // two workers: two tasks at once
+      for (const i of [2, 1, 4, 3, 5]) {
+        await until(() => started.includes(i), 200, `task ${i} to start`);
+        gates[i].resolve();
+        await until(() => results.includes(i), 200, `task ${i} to end`);
+      }
       await manager.stop();
-      expect(results).toHaveLength(5);
+      expect(results).toEqual([2, 1, 4, 3, 5]);
       expect(started).toEqual([1, 2, 3, 4, 5]);
-      expect([...results].sort()).toEqual([1, 2, 3, 4, 5]);
     });
   });
 });

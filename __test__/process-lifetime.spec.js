@@ -106,6 +106,7 @@ describe('Node process lifetime', () => {
     const result = await cjs(`
       const { createSynchronikManager } = require('synchronik');
       const m = createSynchronikManager();
+      // A run that takes real time (a timer of its own) while the engine's timeout waits.
       m.registerUnit({ id: 'w', run: () => new Promise((r) => setTimeout(() => r('v'), 20)) });
       m.runWorkerById('w').then(() => console.log('done'));
     `);
@@ -153,11 +154,12 @@ describe('Node process lifetime', () => {
         }
       })();
       const during = threads();
-      const settle = (n) => new Promise((r) => setTimeout(r, n));
+      // Collection and thread exit happen in real time: wait up to 1 s for them.
+      const pause = (n) => new Promise((r) => setTimeout(r, n));
       (async () => {
         for (let k = 0; k < 20 && (collected < 20 || threads() > before); k++) {
           global.gc();
-          await settle(50);
+          await pause(50);
         }
         const after = threads();
         const handlesAfter = native.engineHandlesInUse();
@@ -267,6 +269,7 @@ describe('Node process lifetime', () => {
       (async () => {
         for (const u of units) await m.runWorkerById(u.id);
         await m.runProcessById('p').catch((e) => console.log('process rejected', e.code));
+        // Past the late rejection (60 ms of real time): it must change nothing.
         await new Promise((r) => setTimeout(r, 80));
         console.log(units.map((u) => m.getUnitStatus(u.id)).join(','));
         console.log('reported', reported.length > 0);

@@ -5,7 +5,7 @@
 
 const { createSynchronikManager } = require('..');
 const { types } = require('node:util');
-const { recordEvents } = require('./helpers');
+const { recordEvents, track, until, settle } = require('./helpers');
 
 const worker = (id, extra = {}) => ({ id, run: jest.fn(async () => id), ...extra });
 const ids = (units) => units.map((u) => u.id);
@@ -142,13 +142,17 @@ describe('registration and lookup', () => {
     const w = { id: 'w', run: (ctx) => { signal = ctx.signal; return new Promise(() => {}); } };
     manager.registerUnit(w);
     const done = manager.runWorkerById('w');
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    const doneState = track(done);
+    await until(() => signal !== undefined, 200, 'the run to start');
+    await settle();
     expect(signal.aborted).toBe(false);
+    expect(doneState.settled).toBe(false);
     manager.releaseUnit('w');
     expect(signal.aborted).toBe(true);
     expect(signal.reason.code).toBe('ERR_RELEASED');
-    const outcome = await Promise.race([done.then(() => 'resolved'), new Promise((r) => setTimeout(() => r('still pending'), 1000))]);
-    expect(outcome).toBe('resolved');
+    // The run never settles, yet the call resolves (within event-loop turns).
+    await until(() => doneState.settled, 200, 'runWorkerById to settle');
+    expect(doneState).toEqual({ settled: true, value: undefined, error: undefined });
     expect(manager.getUnitById('w')).toBeUndefined();
     expect(manager.getEngineStats().engine.running).toBe(0);
   });

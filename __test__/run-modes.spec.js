@@ -3,22 +3,30 @@
 // Run modes (SPEC §4) and process failures (SPEC §3.3).
 
 const { createSynchronikManager, SynchronikError } = require('..');
-const { sleep, since } = require('./helpers');
+const { settle, track } = require('./helpers');
 
-/** Tracks how many runs overlap and in which order they start and end. */
-function tracker() {
+/**
+ * Tracks how many runs overlap and in which order they start and end. A
+ * worker made by `t.worker(id, turns)` stays in flight for `turns` turns of
+ * the event loop; `t.at` holds when each start and end happened: by
+ * `now()` when given (a manual clock), else as a step number (the order).
+ */
+function tracker(now) {
+  let step = 0;
   const t = { active: 0, max: 0, log: [], at: {} };
-  t.worker = (id, ms, extra = {}) => ({
+  const mark = (what) => {
+    t.log.push(what);
+    t.at[what] = now ? now() : step++;
+  };
+  t.worker = (id, turns, extra = {}) => ({
     id,
     run: jest.fn(async () => {
       t.active += 1;
       t.max = Math.max(t.max, t.active);
-      t.log.push(`${id}:start`);
-      t.at[`${id}:start`] = performance.now();
-      if (ms > 0) await sleep(ms);
+      mark(`${id}:start`);
+      if (turns > 0) await settle(turns);
       t.active -= 1;
-      t.log.push(`${id}:end`);
-      t.at[`${id}:end`] = performance.now();
+      mark(`${id}:end`);
       return id;
     }),
     ...extra,
@@ -45,21 +53,18 @@ describe('run modes', () => {
     expect(p.workers.map((w) => w.status)).toEqual(['completed', 'completed', 'completed']);
   });
 
-  test('parallel: all at once (3 workers × 50 ms finish well under 150 ms)', async () => {
+  test('parallel: all at once (all three start before any of them ends)', async () => {
     const t = tracker();
-    manager.registerUnit({ id: 'p', runMode: 'parallel', workers: [t.worker('a', 50), t.worker('b', 50), t.worker('c', 50)] });
-    const start = performance.now();
+    manager.registerUnit({ id: 'p', runMode: 'parallel', workers: [t.worker('a', 5), t.worker('b', 5), t.worker('c', 5)] });
     await manager.runProcessById('p');
-    const elapsed = since(start);
     expect(t.max).toBe(3);
-    expect(elapsed).toBeGreaterThanOrEqual(49);
-    expect(elapsed).toBeLessThan(140);
     expect(t.log.slice(0, 3)).toEqual(['a:start', 'b:start', 'c:start']);
+    expect(t.log.slice(3).sort()).toEqual(['a:end', 'b:end', 'c:end']);
   });
 
   test('batched: groups of batchSize in order, a group starts after the previous settled', async () => {
     const t = tracker();
-    const workers = ['a', 'b', 'c', 'd', 'e'].map((id, i) => t.worker(id, 15 + i * 3));
+    const workers = ['a', 'b', 'c', 'd', 'e'].map((id, i) => t.worker(id, 3 + i));
     manager.registerUnit({ id: 'p', runMode: 'batched', batchSize: 2, workers });
     await manager.runProcessById('p');
     expect(t.max).toBe(2);
@@ -87,16 +92,23 @@ describe('run modes', () => {
     expect(t.max).toBe(2);
   });
 
-  test('isolated: a delay after every worker (2 workers, isolationDelayMs 60 → ≥ 120 ms)', async () => {
-    const t = tracker();
+  test('isolated: a delay after every worker (2 workers, isolationDelayMs 60 → 120 ms)', async () => {
+    manager = createSynchronikManager({ clock: 'manual' });
+    const t = tracker(() => manager.clock.now());
     manager.registerUnit({ id: 'p', runMode: 'isolated', isolationDelayMs: 60, workers: [t.worker('a', 0), t.worker('b', 0)] });
-    const start = performance.now();
-    await manager.runProcessById('p');
-    const elapsed = since(start);
+    const done = manager.runProcessById('p');
+    const doneState = track(done);
+    await manager.clock.advance(59);
+    expect(t.log).toEqual(['a:start', 'a:end']);
+    await manager.clock.advance(1);
     expect(t.log).toEqual(['a:start', 'a:end', 'b:start', 'b:end']);
-    expect(t.at['b:start'] - t.at['a:end']).toBeGreaterThanOrEqual(59);
-    expect(elapsed).toBeGreaterThanOrEqual(117);
-    expect(elapsed).toBeLessThan(360);
+    expect(t.at).toEqual({ 'a:start': 0, 'a:end': 0, 'b:start': 60, 'b:end': 60 });
+    await manager.clock.advance(59);
+    expect(doneState.settled).toBe(false); // the delay after the last worker
+    await manager.clock.advance(1);
+    await done;
+    expect(manager.clock.now()).toBe(120);
+    expect(manager.getProcessById('p').status).toBe('completed');
   });
 
   test('sequential failure stops later workers and rejects with ERR_WORKER_FAILED naming the worker', async () => {

@@ -11,7 +11,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { createSynchronikManager, runWorkerTasks, SynchronikError } = require('..');
-const { sleep, runNode, errorOf } = require('./helpers');
+const { runNode, errorOf, deferred, turn, until, settle, track } = require('./helpers');
 
 const managers = [];
 function create(options) {
@@ -27,25 +27,24 @@ afterEach(async () => {
   }
 });
 
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** How a promise ended: { ok, value } or { ok: false, error }; 'pending' after `ms`. */
+/**
+ * How a promise ended: { ok, value } or { ok: false, error }. A promise
+ * that should have settled but is still pending after `ms` of real time
+ * gives 'pending' (a failure that names itself, instead of Jest's timeout);
+ * the bound is never waited for when the promise settles.
+ */
 function outcome(promise, ms = 2000) {
+  let timer;
+  const bound = new Promise((resolve) => {
+    timer = setTimeout(() => resolve('pending'), ms);
+  });
   return Promise.race([
     promise.then(
       (value) => ({ ok: true, value }),
       (error) => ({ ok: false, error }),
     ),
-    sleep(ms).then(() => 'pending'),
-  ]);
+    bound,
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Runs a CommonJS snippet in a child process; its last stdout line is JSON. */
@@ -178,6 +177,7 @@ describe('close()', () => {
       m.start();
       const results = [];
       const track = (p) => p.then((v) => results.push('ok:' + v), (e) => results.push('err:' + e.code));
+      // A task that takes real time: it is running when the program ends its manager.
       track(pool.run(() => new Promise((r) => setTimeout(() => r('a'), 30))));
       track(pool.run(() => 'b'));
       track(pool.run(() => 'c'));
@@ -251,6 +251,7 @@ describe('stop() and queued pool tasks', () => {
       m.start();
       const results = [];
       const track = (p) => p.then((v) => results.push('ok:' + v), (e) => results.push('err:' + e.code));
+      // A task that takes real time: it is running when the program ends its manager.
       track(pool.run(() => new Promise((r) => setTimeout(() => r('a'), 30))));
       track(pool.run(() => 'b'));
       track(pool.onIdle().then(() => 'idle'));
@@ -295,8 +296,9 @@ describe('stop() called from inside a run', () => {
     });
     const other = m.runWorkerById('other');
     const stopper = m.runWorkerById('stopper');
-    await sleep(20);
+    await settle();
     expect(m.getUnitStatus('stopper')).toBe('running');
+    expect(m.getUnitStatus('other')).toBe('running');
     gate.resolve();
     expect(await outcome(Promise.all([other, stopper]))).toEqual({ ok: true, value: [undefined, undefined] });
     expect(stopResolvedBeforeOther).toBe(false);
@@ -326,6 +328,8 @@ describe('stop() called from inside a run', () => {
 });
 
 describe('a stop() that keeps waiting', () => {
+  // The warning comes from a real-time timer (not an engine timer, which
+  // the manual clock would move): this test waits its 10 s.
   test('is not silent: after 10 s a process warning names the runs it waits for', async () => {
     const m = create();
     let unblock;
@@ -333,7 +337,7 @@ describe('a stop() that keeps waiting', () => {
       id: 'awaits-stop-late',
       timeoutMs: 0,
       run: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        await turn();
         // After another await: this stop waits for this very run.
         await new Promise((resolve) => {
           unblock = resolve;
@@ -412,15 +416,20 @@ describe('pool.onIdle()', () => {
     const pool = m.useWorkerPool(1);
     const gate = deferred();
     let followUpDone = false;
+    let followUp;
     m.on('task', (e) => {
       if (e.status === 'completed' && e.name === 'a') {
-        pool.addTask({ name: 'b', execute: () => gate.promise.then(() => { followUpDone = true; }) });
+        followUp = pool.addTask({ name: 'b', execute: () => gate.promise.then(() => { followUpDone = true; }) });
       }
     });
     pool.addTask({ name: 'a', execute: () => 'a' });
     m.start();
     const idle = pool.onIdle();
-    expect(await outcome(idle, 100)).toBe('pending');
+    const idleState = track(idle);
+    await until(() => followUp !== undefined && followUp.status === 'running', 200, "the follow-up task 'b' to run");
+    await settle();
+    expect(idleState.settled).toBe(false);
+    expect(followUpDone).toBe(false);
     gate.resolve();
     expect(await outcome(idle)).toEqual({ ok: true, value: undefined });
     expect(followUpDone).toBe(true);
@@ -444,7 +453,7 @@ describe('pool workers', () => {
     m.start();
     const gate = deferred();
     const first = pool.run(() => gate.promise.then(() => 1));
-    await sleep(0);
+    await until(() => m.getWorkerById('pool-worker-1').status === 'running', 200, 'the first task to run');
     const e = await errorOf(() => m.releaseUnit('pool-worker-1'));
     expect(e).toBeInstanceOf(TypeError);
     expect(e.message).toBe(
@@ -516,10 +525,11 @@ describe('overlapping manual runs', () => {
       });
       return state;
     };
+    /** Ends the runs in flight one by one, letting a queued run start after each. */
     const release = async (state) => {
       for (let k = 0; k < 10 && state.gates.length > 0; k++) {
         state.gates.shift().resolve();
-        await sleep(5);
+        await settle();
       }
     };
 
@@ -531,7 +541,7 @@ describe('overlapping manual runs', () => {
 
     const queue = make('queue', 'queue');
     const q = [m.runWorkerById('queue'), m.runWorkerById('queue'), m.runWorkerById('queue')];
-    await sleep(5);
+    await settle();
     expect(queue.started).toBe(1);
     await release(queue);
     await Promise.all(q);
@@ -539,7 +549,7 @@ describe('overlapping manual runs', () => {
 
     const allow = make('allow', 'allow');
     const a = [m.runWorkerById('allow'), m.runWorkerById('allow')];
-    await sleep(5);
+    await settle();
     expect(allow.maxActive).toBe(2);
     await release(allow);
     await Promise.all(a);
@@ -548,8 +558,9 @@ describe('overlapping manual runs', () => {
 });
 
 describe('what a finished manager leaves behind', () => {
-  test('runWorkerTasks closes its private manager: 200 calls leave no extra threads', async () => {
-    if (!fs.existsSync('/proc/self/task')) return; // Linux only
+  // Threads are counted in /proc: where there is none the test is reported as skipped, not passed.
+  const withProc = fs.existsSync('/proc/self/task') ? test : test.skip;
+  withProc('runWorkerTasks closes its private manager: 200 calls leave no extra threads', async () => {
     const threads = () => fs.readdirSync('/proc/self/task').length;
     await runWorkerTasks({ items: [1], execute: (x) => x });
     const before = threads();
@@ -578,6 +589,7 @@ describe('what a finished manager leaves behind', () => {
         const left = [];
         for (let k = 0; k < 30; k++) {
           m.start();
+          // 3 ms of real time: the 2 ms interval and the 5 ms loop get to fire now and then.
           await Promise.all([pool.run(async () => k), m.runWorkerById('w'), new Promise((r) => setTimeout(r, 3))]);
           await m.stop();
           // Node closes a released threadsafe function (and reports its

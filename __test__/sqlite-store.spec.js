@@ -327,7 +327,10 @@ describe('history', () => {
   });
 
   test('retention keeps at most maxRows rows; maxAgeMs drops old rows; history: false keeps none', async () => {
-    const m = open({ storage: { sqlite: dbPath(), history: { maxRows: 5 } } });
+    // Rows carry the engine clock's wall time: these are a minute old, so a
+    // maxAgeMs below that drops them without waiting for real time to pass.
+    const aMinuteAgo = { manual: true, now: Date.now() - 60_000 };
+    const m = open({ clock: aMinuteAgo, storage: { sqlite: dbPath(), history: { maxRows: 5 } } });
     const pool = m.useWorkerPool(2);
     pool.handle('h', () => 1);
     for (let i = 0; i < 30; i++) pool.addTask({ name: `t${i}`, handler: 'h' });
@@ -340,8 +343,10 @@ describe('history', () => {
     expect(rows[0].task.name).toBe('t29');
     await m.close();
 
-    await sleep(5);
-    const aged = open({ storage: { sqlite: dbPath(), history: { maxAgeMs: 1 } } });
+    const kept = open({ storage: { sqlite: dbPath(), history: { maxAgeMs: 120_000 } } });
+    expect(await kept.history({ limit: 1000 })).toHaveLength(rows.length);
+    await kept.close();
+    const aged = open({ storage: { sqlite: dbPath(), history: { maxAgeMs: 30_000 } } });
     expect(await aged.history({ limit: 1000 })).toEqual([]);
 
     const off = open({ storage: { sqlite: path.join(dir, 'off.db'), history: false } });
@@ -601,7 +606,10 @@ describe('crash safety', () => {
 
   const lines = (log) => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').filter(Boolean) : []);
 
-  /** Kills the child with SIGKILL once the log has `count` lines. */
+  /**
+   * Kills the child with SIGKILL once the log has `count` lines. The child
+   * is a real process working in real time: its log is polled every 2 ms.
+   */
   async function killAt(run, log, count) {
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {

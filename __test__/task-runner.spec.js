@@ -4,8 +4,7 @@
 // the concurrency window, bad input, and 2.3's tests for it.
 
 const { runWorkerTasks, createSynchronikManager } = require('..');
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const { sleep, turn, settle } = require('./helpers');
 
 describe('runWorkerTasks', () => {
   describe('call forms and result shape', () => {
@@ -224,7 +223,7 @@ describe('runWorkerTasks', () => {
       await runWorkerTasks({
         items: ['a', 'b', 'c'],
         execute: async (item) => {
-          await sleep(2);
+          await turn();
           done.push(item);
           if (item === 'b') throw new Error('b');
           return item;
@@ -257,14 +256,14 @@ describe('runWorkerTasks', () => {
   });
 
   describe('concurrency', () => {
-    /** Items that record how many run at once; item i takes `ms(i)`. */
-    function probe(ms) {
+    /** Items that record how many run at once; item i takes `turns(i)` turns of the event loop. */
+    function probe(turns) {
       const state = { active: 0, max: 0, log: [] };
       const execute = async (i) => {
         state.active += 1;
         state.max = Math.max(state.max, state.active);
         state.log.push(`start:${i}`);
-        await sleep(ms(i));
+        await settle(turns(i));
         state.log.push(`end:${i}`);
         state.active -= 1;
         return i;
@@ -282,7 +281,7 @@ describe('runWorkerTasks', () => {
     });
 
     test('concurrency 3: at most three at once, and three do run at once', async () => {
-      const { state, execute } = probe((i) => 10 + (i % 3) * 5);
+      const { state, execute } = probe((i) => 2 + (i % 3));
       const items = Array.from({ length: 12 }, (_, i) => i);
       const result = await runWorkerTasks({ items, execute, concurrency: 3 });
       expect(state.max).toBe(3);
@@ -290,7 +289,7 @@ describe('runWorkerTasks', () => {
     });
 
     test('with concurrency, lists stay in item order even when later items finish first', async () => {
-      const { state, execute } = probe((i) => (5 - i) * 8);
+      const { state, execute } = probe((i) => (5 - i) * 4);
       const progress = [];
       const result = await runWorkerTasks({
         items: [0, 1, 2, 3, 4],
@@ -374,6 +373,8 @@ describe('runWorkerTasks', () => {
       const items = ['item-success', 'item-retry-success', 'item-fail-all', 'item-another-success'];
       const execute = async (item) => {
         callCounts[item] = (callCounts[item] || 0) + 1;
+        // As 2.3 wrote it: each call takes 10 ms, and the retry delays are
+        // real time (runWorkerTasks runs on a private system-clock manager).
         await sleep(10);
         if (item === 'item-retry-success' && callCounts[item] === 1) throw new Error('Temporary network error');
         if (item === 'item-fail-all') throw new Error('Invalid item ID');
@@ -419,7 +420,7 @@ describe('runWorkerTasks', () => {
         name: 'Simple Worker',
         status: 'idle',
         enabled: true,
-        run: jest.fn(async () => { await sleep(100); }),
+        run: jest.fn(async () => { await settle(); }),
       };
       const containerizerWorker = {
         id: 'containerizer-worker',

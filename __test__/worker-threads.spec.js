@@ -97,6 +97,7 @@ test('20 workers terminated with a started manager: no crash, bounded memory gro
     let runs = 0;
     m.registerUnit({ id: 'tick', intervalMs: 2, runOnInterval: true, overlap: 'allow', run: async () => {
       runs += 1;
+      // Runs that take real time, so that terminate() finds some in flight.
       await new Promise((resolve) => setTimeout(resolve, 3));
       return new Array(100).fill(runs);
     } });

@@ -10,6 +10,7 @@ const timers = require('node:timers');
 const { engineFireNext, engineFireNextOneShot } = require('./native.js');
 const v = require('./validate');
 const { describe } = require('./errors');
+const { DEFAULTS } = require('./generated/vocabulary');
 
 /**
  * @typedef {import('./core').Core} Core
@@ -17,7 +18,7 @@ const { describe } = require('./errors');
  */
 
 /** The manual clock goes no further (the engine's CLOCK_LIMIT_MS). */
-const CLOCK_LIMIT_MS = 1e30;
+const CLOCK_LIMIT_MS = DEFAULTS.clockLimitMs;
 
 /**
  * One turn of the event loop, by node:timers' setImmediate (fake timers

@@ -141,9 +141,12 @@ class Core {
   register(unit, attach) {
     const units = this.units;
     const native = this.bridge.native;
-    // validate.js declares the callback without its parameter (it is called with an id).
-    const isRegistered = /** @type {() => boolean} */ (/** @type {unknown} */ ((/** @type {unknown} */ id) => units.slot(id) >= 0));
-    const kind = v.validateUnit('registerUnit', unit, isRegistered);
+    // validate.js declares these callbacks without their parameter (an id; a unit).
+    /** @type {any} */
+    const isRegistered = (/** @type {unknown} */ id) => units.slot(id) >= 0;
+    /** @type {any} whether `u` is the object registered under its id */
+    const isCurrent = (/** @type {Unit} */ u) => units.at(units.slot(u.id)) === u;
+    const kind = v.validateUnit('registerUnit', unit, isRegistered, isCurrent);
     if (attach === null) {
       this.#refusePoolWorkerId(unit.id, 'unit.id');
       if (kind === 'process') unit.workers.forEach((/** @type {Unit} */ w, /** @type {number} */ k) => this.#refusePoolWorkerId(w.id, `unit.workers[${k}].id`));

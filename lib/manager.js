@@ -19,6 +19,7 @@ const { engineRun } = require('./native.js');
 
 const { describe, fromNative, closedError } = require('./errors');
 const v = require('./validate');
+const { DEFAULTS } = require('./generated/vocabulary');
 const { WorkerPool, checkSize, poolInternals } = require('./pool');
 const { Persistence, validateAdapter } = require('./storage');
 const { SqliteStore, parseStorageOption, parseHistoryQuery, noStoreError } = require('./sqlite-store');
@@ -98,7 +99,7 @@ class SynchronikManager extends EventEmitter {
     positive('releaseIdleAfterMs');
     const clock = parseClockOption(options.clock);
     const storage = options.storage !== undefined ? parseStorageOption(options.storage) : null;
-    this.options = { loopInterval: 1000, watcherInterval: 60000, ...options };
+    this.options = { loopInterval: DEFAULTS.loopInterval, watcherInterval: DEFAULTS.watcherInterval, ...options };
     const core = new Core(
       this,
       {
@@ -698,12 +699,13 @@ class SynchronikManager extends EventEmitter {
    * @param {number} [size]
    * @param {{ name?: string }} [options]
    */
-  useWorkerPool(size = 5, options = {}) {
+  useWorkerPool(size = DEFAULTS.poolSize, options = {}) {
     const core = this.#core;
     core.open('useWorkerPool');
     checkSize('useWorkerPool', size);
     if (!v.isObject(options)) throw v.fail('useWorkerPool', 'options', 'an object', options);
-    const name = options.name === undefined ? 'default' : options.name;
+    v.checkKnownKeys('useWorkerPool', 'options', options, ['name'], 'refuse');
+    const name = options.name === undefined ? DEFAULTS.poolName : options.name;
     v.checkName('useWorkerPool', 'options.name', name);
     let pool = core.pools.get(name);
     if (!pool) {

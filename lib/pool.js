@@ -8,6 +8,7 @@
 const util = require('node:util');
 const v = require('./validate');
 const { SynchronikError, closedError } = require('./errors');
+const { DEFAULTS, TASK_STATUSES, TASK_END_STATUSES: DONE_STATUSES } = require('./generated/vocabulary');
 
 /**
  * What the manager's other modules call on a pool (pools.js, run-context.js,
@@ -35,16 +36,24 @@ const soon = (fn) => void resolved.then(fn);
  * (about 1 KB with its object), made when the pool grows: a bound keeps a
  * size meant as "no limit" from registering workers until memory runs out.
  */
-const MAX_POOL_SIZE = 10_000;
+const MAX_POOL_SIZE = DEFAULTS.maxPoolSize;
 
 /** Checks a pool size given to `method` (a pool without workers would hold its tasks forever). */
 function checkSize(method, size) {
   v.check(method, 'size', size, (x) => Number.isInteger(x) && x >= 1 && x <= MAX_POOL_SIZE, `a positive integer no greater than ${MAX_POOL_SIZE}`);
 }
 
-const TASK_STATUSES = ['idle', 'running', 'paused', 'completed', 'error', 'waiting-handler', 'cancelled'];
-/** By TASK_DONE kind: completed, failed, cancelled, dropped (the manager stopped or closed before it ran). */
-const DONE_STATUSES = ['completed', 'error', 'cancelled', 'cancelled'];
+/** The options of pool.run: an option bag of the call, where any other key is refused. */
+const RUN_OPTIONS = ['payload', 'priority', 'signal'];
+
+/**
+ * The fields of a task object that mean something to the pool: what addTask
+ * and updateTask take, and what the pool writes onto the object. The object
+ * is kept and handed back, so other fields are the user's own (a key one
+ * slip away from one of these is warned about, as for units).
+ */
+const TASK_KEYS = ['name', 'execute', 'handler', 'payload', 'priority', 'arrangementId', 'status', 'error', 'idempotencyKey'];
+
 
 /** An `AbortError`, as fetch and p-queue reject with; the signal's reason is its `cause`. */
 function abortError(signal) {
@@ -238,7 +247,7 @@ class WorkerPool {
   }
 
   #workerId(k) {
-    return this.name === 'default' ? `pool-worker-${k}` : `${this.name}:pool-worker-${k}`;
+    return this.name === DEFAULTS.poolName ? `pool-worker-${k}` : `${this.name}:pool-worker-${k}`;
   }
 
   /** Adds pool workers until there are `size`. */
@@ -288,6 +297,7 @@ class WorkerPool {
     if (input.priority !== undefined) {
       v.check('addTask', 'task.priority', input.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
+    v.checkKnownKeys('addTask', 'task', input, TASK_KEYS, 'warn');
     // With a SQLite store, a task that names a handler is stored (durable).
     const store = this.#core.sqlite;
     if (input.handler !== undefined && store) return store.addTask(this, input);
@@ -342,6 +352,7 @@ class WorkerPool {
     if (options !== undefined) {
       try {
         if (!v.isObject(options)) throw v.fail('pool.run', 'options', 'an object', options);
+        v.checkKnownKeys('pool.run', 'options', options, RUN_OPTIONS, 'refuse');
         ({ payload, priority, signal } = options);
         if (priority !== undefined) {
           v.check('pool.run', 'options.priority', priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
@@ -430,6 +441,7 @@ class WorkerPool {
     }
     if (partial.execute !== undefined) v.check('updateTask', 'partial.execute', partial.execute, (x) => typeof x === 'function', 'a function');
     if (partial.handler !== undefined) v.checkName('updateTask', 'partial.handler', partial.handler);
+    v.checkKnownKeys('updateTask', 'partial', partial, TASK_KEYS, 'warn');
     this[kSubmit]();
     const entry = this.#find(name);
     if (!entry) {

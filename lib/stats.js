@@ -14,9 +14,10 @@
 // way here).
 
 const v = require('./validate');
+const { DEFAULTS } = require('./generated/vocabulary');
 
 /** How many durations `executionTimesMs` keeps (the engine's EXECUTION_TIMES_KEPT). */
-const EXECUTION_TIMES_KEPT = 100;
+const EXECUTION_TIMES_KEPT = DEFAULTS.executionTimesKept;
 
 /** Statistics the engine keeps in `meta`; a new `meta` object keeps them, and stores give them their own columns. */
 const ENGINE_META = Object.freeze(['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs']);

@@ -107,7 +107,8 @@ const isFunction = (x) => typeof x === 'function';
  */
 function hydrateUnit(core, unit, entry) {
   const units = core.units;
-  const status = v.STATUSES.includes(/** @type {string} */ (entry.status)) ? /** @type {string} */ (entry.status) : undefined;
+  // A unit stored while it ran comes back idle: nothing is running it now.
+  const status = entry.status === 'running' ? 'idle' : v.STATUSES.includes(/** @type {any} */ (entry.status)) ? /** @type {string} */ (entry.status) : undefined;
   const enabled = typeof entry.enabled === 'boolean' ? entry.enabled : undefined;
   const meta = v.isObject(entry.meta) ? entry.meta : undefined;
   const runCount = meta && Number.isFinite(meta.runCount) ? meta.runCount : undefined;

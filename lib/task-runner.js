@@ -8,16 +8,17 @@
 const v = require('./validate');
 const { messageOf } = require('./errors');
 
+/** The options' rules: those a worker or process has for the same setting, and onProgress. */
 const RULES = [
-  ['maxRetries', (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer'],
-  [
-    'retryDelayMs',
-    (x) => typeof x === 'function' || (typeof x === 'number' && Number.isFinite(x) && x >= 0),
-    'a non-negative finite number of milliseconds or a function of the retry number',
-  ],
+  v.settingRule('maxRetries'),
+  v.settingRule('retryDelayMs'),
   ['onProgress', (x) => typeof x === 'function', 'a function'],
-  ['concurrency', (x) => Number.isInteger(x) && x >= 1, 'a positive integer'],
+  v.settingRule('concurrency'),
 ];
+
+const OPTIONS = RULES.map(([key]) => key);
+/** Every key of the config form: its own fields and the options. */
+const CONFIG_KEYS = ['items', 'execute', 'getTaskId', ...OPTIONS];
 
 function checkOptions(path, options) {
   for (const [key, ok, expected] of RULES) {
@@ -35,10 +36,13 @@ function normalize(first, second) {
     });
     const options = second === undefined ? {} : second;
     if (!v.isObject(options)) throw v.fail('runWorkerTasks', 'options', 'an object', options);
+    // The options exist for this call only: a key that is none of them is a slip.
+    v.checkKnownKeys('runWorkerTasks', 'options', options, OPTIONS, 'refuse');
     checkOptions('options', options);
     return { tasks: first.map((t) => ({ id: t.id, execute: () => t.execute() })), options };
   }
   if (!v.isObject(first)) throw v.fail('runWorkerTasks', 'config', 'an object { items, execute } or an array of tasks', first);
+  v.checkKnownKeys('runWorkerTasks', 'config', first, CONFIG_KEYS, 'refuse');
   v.check('runWorkerTasks', 'config.items', first.items, Array.isArray, 'an array');
   v.check('runWorkerTasks', 'config.execute', first.execute, (x) => typeof x === 'function', 'a function');
   if (first.getTaskId !== undefined) {

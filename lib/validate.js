@@ -5,11 +5,7 @@
 // non-empty string (got number)`.
 
 const { describe } = require('./errors');
-
-const STATUSES = ['idle', 'running', 'paused', 'completed', 'error'];
-const RUN_MODES = ['sequential', 'parallel', 'batched', 'isolated'];
-const OVERLAPS = ['skip', 'queue', 'allow'];
-const HOOKS = ['onStart', 'onComplete', 'onError'];
+const { STATUSES, RUN_MODES, UNIT_SETTINGS } = require('./generated/vocabulary');
 
 /** The JavaScript type an expectation is about, read from its wording. */
 function expectedType(expected) {
@@ -55,35 +51,47 @@ function checkName(method, field, value, expected = 'a non-empty string') {
     );
   }
 }
-const finiteAtLeast = (min) => (v) => typeof v === 'number' && Number.isFinite(v) && v >= min;
-const positiveFinite = (v) => typeof v === 'number' && Number.isFinite(v) && v > 0;
-const intAtLeast = (min) => (v) => Number.isInteger(v) && v >= min;
 
-/** Field rules shared by registration and config updates: [name, test, expectation]. */
-const COMMON_RULES = [
-  ['name', (v) => typeof v === 'string', 'a string'],
-  ['description', (v) => typeof v === 'string', 'a string'],
-  ['enabled', (v) => typeof v === 'boolean', 'a boolean'],
-  ['status', (v) => STATUSES.includes(v), `one of ${STATUSES.map((s) => `'${s}'`).join(', ')}`],
-  ['meta', isObject, 'an object'],
-  ...HOOKS.map((h) => [h, (v) => typeof v === 'function', 'a function']),
-];
+const finite = (v) => typeof v === 'number' && Number.isFinite(v);
 
-const WORKER_RULES = [
-  ['run', (v) => typeof v === 'function', 'a function'],
-  ['intervalMs', positiveFinite, 'a positive finite number of milliseconds'],
-  ['runOnInterval', (v) => typeof v === 'boolean', 'a boolean'],
-  ['maxRuns', intAtLeast(1), 'a positive integer'],
-  ['timeoutMs', finiteAtLeast(0), 'a non-negative finite number of milliseconds (0 = no timeout)'],
-  ['maxRetries', intAtLeast(0), 'a non-negative integer'],
-  [
-    'retryDelayMs',
-    (v) => typeof v === 'function' || finiteAtLeast(0)(v),
-    'a non-negative finite number of milliseconds or a function of the retry number',
-  ],
-  ['overlap', (v) => OVERLAPS.includes(v), `one of ${OVERLAPS.map((s) => `'${s}'`).join(', ')}`],
-  ['dependsOn', Array.isArray, 'an array of worker ids or { id, condition? } objects'],
-];
+/** The test of a setting's value, from its rule in the engine's vocabulary. */
+function testOf(setting) {
+  const { kind, min } = setting;
+  switch (kind) {
+    case 'string':
+    case 'boolean':
+    case 'function':
+      return (v) => typeof v === kind;
+    case 'object':
+      return isObject;
+    case 'array':
+      return Array.isArray;
+    case 'number':
+      return setting.exclusive ? (v) => finite(v) && v > min : (v) => finite(v) && v >= min;
+    case 'integer':
+      return (v) => Number.isInteger(v) && v >= min;
+    case 'number-or-function':
+      return (v) => typeof v === 'function' || (finite(v) && v >= min);
+    case 'one-of':
+      return (v) => setting.values.includes(v);
+    default:
+      throw new Error(`lib/generated/vocabulary.js: setting ${setting.key} has a kind this facade does not know (${kind}); rebuild the package`);
+  }
+}
+
+/** A setting's rule as applyRules takes it: [name, test, expectation]. */
+const ruleOf = (setting) => [setting.key, testOf(setting), setting.expected];
+
+/** The rule of the unit setting `key` (for options that take the same values, such as runWorkerTasks'). */
+function settingRule(key) {
+  return ruleOf(UNIT_SETTINGS.find((s) => s.key === key));
+}
+
+/** Field rules by group, in the engine's order: shared by registration and config updates. */
+const rulesOf = (group) => UNIT_SETTINGS.filter((s) => s.group === group).map(ruleOf);
+const COMMON_RULES = rulesOf('common');
+const WORKER_RULES = rulesOf('worker');
+const PROCESS_RULES = rulesOf('process');
 
 /** The id a `dependsOn` entry names, or undefined when the entry is malformed. */
 function dependencyId(entry) {
@@ -110,13 +118,6 @@ function validateDependencies(method, path, w, known, where) {
     }
   });
 }
-
-const PROCESS_RULES = [
-  ['runMode', (v) => RUN_MODES.includes(v), `one of ${RUN_MODES.map((s) => `'${s}'`).join(', ')}`],
-  ['batchSize', intAtLeast(1), 'a positive integer'],
-  ['isolationDelayMs', finiteAtLeast(0), 'a non-negative finite number of milliseconds'],
-  ['concurrency', intAtLeast(1), 'a positive integer'],
-];
 
 function applyRules(method, path, obj, rules) {
   for (const [key, ok, expected] of rules) {
@@ -229,20 +230,20 @@ function editDistance(a, b) {
 }
 
 /**
- * The unit option `key` was most likely meant to be, or undefined: one edit
- * away (Damerau–Levenshtein, ignoring case), the option without its `Ms`
- * or `max` part, or a well-known other name for it.
+ * The unit option (or other name of `keys`) `key` was most likely meant to
+ * be, or undefined: one edit away (Damerau–Levenshtein, ignoring case), the
+ * option without its `Ms` or `max` part, or a well-known other name for it.
  */
-function mistypedUnitKey(key) {
+function mistypedUnitKey(key, keys = UNIT_KEYS) {
   const lower = key.toLowerCase();
-  if (UNIT_ALIASES.has(lower)) return UNIT_ALIASES.get(lower);
-  for (const known of UNIT_KEYS) {
+  if (keys.includes(UNIT_ALIASES.get(lower))) return UNIT_ALIASES.get(lower);
+  for (const known of keys) {
     const k = known.toLowerCase();
     if (k === lower || `${lower}ms` === k || `max${lower}` === k) return known;
     if (lower.length >= 4 && k.length >= 4 && editDistance(lower, k) <= 1) return known;
   }
   if (lower.length >= 4) {
-    for (const [alias, known] of UNIT_ALIASES) if (alias.length >= 4 && editDistance(lower, alias) <= 1) return known;
+    for (const [alias, known] of UNIT_ALIASES) if (alias.length >= 4 && keys.includes(known) && editDistance(lower, alias) <= 1) return known;
   }
   return undefined;
 }
@@ -250,15 +251,23 @@ function mistypedUnitKey(key) {
 /** Keys already warned about: each is warned about once per process. */
 const warnedKeys = new Set();
 
+/** By list of known keys: the names already looked at (known, or no slip), up to a bound. */
+const keysLookedAt = new WeakMap();
+const MAX_KEYS_LOOKED_AT = 1000;
+
 /**
  * Unit objects are the user's and may carry fields of their own; a key one
  * slip away from one of ours (`interval`, `runmode`, `retries`) is warned
  * about once, with what it probably meant.
  */
-function noticeMistypedKeys(method, path, obj) {
+function noticeMistypedKeys(method, path, obj, keys = UNIT_KEYS) {
+  let seen = keysLookedAt.get(keys);
+  if (seen === undefined) keysLookedAt.set(keys, (seen = new Set(keys)));
   for (const key of Object.keys(obj)) {
-    if (UNIT_KEYS.includes(key) || warnedKeys.has(key)) continue;
-    const meant = mistypedUnitKey(key);
+    if (seen.has(key) || warnedKeys.has(key)) continue;
+    // A pool may take a million tasks with the same fields of their own: each name is looked at once.
+    if (seen.size < MAX_KEYS_LOOKED_AT) seen.add(key);
+    const meant = mistypedUnitKey(key, keys);
     if (meant === undefined) continue;
     warnedKeys.add(key);
     process.emitWarning(
@@ -271,6 +280,7 @@ function noticeMistypedKeys(method, path, obj) {
 /** The known name nearest to `key` (ignoring case), when it is near enough to be a slip. */
 function nearestName(key, known) {
   const lower = key.toLowerCase();
+  if (known.includes(UNIT_ALIASES.get(lower))) return UNIT_ALIASES.get(lower);
   let best;
   let bestDistance = Infinity;
   for (const name of known) {
@@ -301,10 +311,40 @@ function refuseUnknownKeys(method, path, obj, known) {
 }
 
 /**
- * Validates a unit for registration; returns 'worker' or 'process'. Throws a
- * TypeError naming the first bad field.
+ * Checks the keys of an object the package takes against the `known` ones.
+ * mode 'refuse': an option bag that exists only for the call throws a
+ * TypeError on any other key, as createSynchronikManager's options do.
+ * mode 'warn': an object that is kept and handed back, and so may carry
+ * fields of the user's own (a pool task, like a unit), gets a process
+ * warning SYNCHRONIK_UNKNOWN_OPTION, once per name, for a key one slip
+ * away from a known one.
  */
-function validateUnit(method, unit, isRegistered = () => false) {
+function checkKnownKeys(method, path, obj, known, mode) {
+  if (mode === 'refuse') refuseUnknownKeys(method, path, obj, known);
+  else noticeMistypedKeys(method, path, obj, known);
+}
+
+/** The statuses a unit may be registered with. */
+const REGISTRATION_STATUSES = STATUSES.filter((s) => s !== 'running');
+
+/**
+ * A unit is registered at rest: one registered 'running' would say so with
+ * nothing running it. The object the manager already holds for that id
+ * (`isCurrent`) is exempt: its status is the engine's, and registering it
+ * again ends its run first.
+ */
+function checkRegistrationStatus(method, path, unit, isCurrent) {
+  if (unit.status !== 'running' || isCurrent(unit)) return;
+  const allowed = REGISTRATION_STATUSES.map((s) => `'${s}'`).join(', ');
+  throw fail(method, `${path}.status`, `one of ${allowed} when registering; nothing would run a unit registered as 'running'`, unit.status);
+}
+
+/**
+ * Validates a unit for registration; returns 'worker' or 'process'. Throws a
+ * TypeError naming the first bad field. `isCurrent(obj)` says whether `obj`
+ * is the object already registered under its id.
+ */
+function validateUnit(method, unit, isRegistered = () => false, isCurrent = () => false) {
   if (!isObject(unit)) throw fail(method, 'unit', 'an object', unit);
   checkName(method, 'unit.id', unit.id);
   if (unit.workers === undefined) {
@@ -312,6 +352,7 @@ function validateUnit(method, unit, isRegistered = () => false) {
       throw fail(method, 'unit.run', 'a function (a worker) — or give unit.workers (a process)', unit.run);
     }
     validateWorker(method, 'unit', unit);
+    checkRegistrationStatus(method, 'unit', unit, isCurrent);
     validateDependencies(method, 'unit', unit, isRegistered, 'a registered unit');
     return 'worker';
   }
@@ -319,10 +360,12 @@ function validateUnit(method, unit, isRegistered = () => false) {
   checkMirror(method, 'unit', unit);
   applyRules(method, 'unit', unit, COMMON_RULES);
   applyRules(method, 'unit', unit, PROCESS_RULES);
+  checkRegistrationStatus(method, 'unit', unit, isCurrent);
   noticeMistypedKeys(method, 'unit', unit);
   const seen = new Set([unit.id]);
   unit.workers.forEach((w, i) => {
     validateWorker(method, `unit.workers[${i}]`, w);
+    checkRegistrationStatus(method, `unit.workers[${i}]`, w, isCurrent);
     if (seen.has(w.id)) {
       throw new TypeError(
         `${method}: unit.workers[${i}].id must be unique within the process (got "${w.id}" twice)`,
@@ -402,8 +445,10 @@ function validateId(method, id, field = 'id') {
   checkName(method, field, id);
 }
 
+const [, isStatus, statusExpected] = settingRule('status');
+
 function validateStatus(method, status) {
-  check(method, 'status', status, (v) => STATUSES.includes(v), `one of ${STATUSES.map((s) => `'${s}'`).join(', ')}`);
+  check(method, 'status', status, isStatus, statusExpected);
 }
 
 module.exports = {
@@ -411,6 +456,7 @@ module.exports = {
   SETTINGS,
   STATUSES,
   RUN_MODES,
+  settingRule,
   isObject,
   fail,
   check,
@@ -419,6 +465,7 @@ module.exports = {
   validateId,
   checkName,
   refuseUnknownKeys,
+  checkKnownKeys,
   validatePatchedInterval,
   mistypedUnitKey,
   refuseProtoKey,

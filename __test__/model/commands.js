@@ -7,6 +7,7 @@
 const fc = require('fast-check');
 const { createSynchronikManager } = require('../..');
 const { DELAY_FNS, CONDITIONS } = require('./reference');
+const { deferred } = require('../helpers');
 
 const WORKER_IDS = ['a', 'b', 'c'];
 const PROCESS_ID = 'p';
@@ -18,16 +19,6 @@ const PROCESS_IDS = [PROCESS_ID, GRAPH_ID];
 /** Ids the state and run methods are called with: every registrable id and one never registered. */
 const ANY_ID = [...WORKER_IDS, PROCESS_ID, ...PROCESS_WORKER_IDS, GRAPH_ID, ...GRAPH_WORKER_IDS, 'nobody'];
 const STATUSES = ['idle', 'running', 'paused', 'completed', 'error'];
-
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /** Compact event form (as helpers.describeEvent, with the reason of a skip). */
 function describe(e) {

@@ -12,18 +12,9 @@
 
 const fc = require('fast-check');
 const { createSynchronikManager } = require('../..');
+const { deferred } = require('../helpers');
 
 const NAMES = ['t1', 't2', 't3', 't4', 't5'];
-
-function deferred() {
-  let resolve;
-  let reject;
-  const promise = new Promise((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 class PoolModel {
   constructor(size) {

@@ -401,7 +401,8 @@ class Model {
   attemptFailed(runId, code) {
     const run = this.runs.get(runId);
     const unit = this.units.get(run.id);
-    if (run.attempt > this.cfg(unit, 'maxRetries')) {
+    // While a stop is under way nothing is retried.
+    if (run.attempt > this.cfg(unit, 'maxRetries') || this.stopping) {
       this.endRun(runId, { ok: false, code });
       return;
     }
@@ -827,6 +828,10 @@ class Model {
       this.cancel(this.stopping.deadline);
       this.stopping.deadline = this.arm(this.now + timeoutMs, { kind: 'stop' });
       if (timeoutMs <= 0) this.forceStop();
+    }
+    // Runs waiting for a retry end at once (oldest first), as stopped.
+    for (const [runId, run] of [...this.runs]) {
+      if (run.delay !== null && this.runs.has(runId)) this.endRun(runId, { ok: false, code: 'ERR_STOPPED' });
     }
     this.checkStopDone();
   }

@@ -60,11 +60,6 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> Nanos;
     /// Wall-clock milliseconds since the Unix epoch at [`Clock::now`].
     fn wall_ms(&self) -> f64;
-    /// True for a clock that only moves when advanced by hand; the runtime
-    /// then keeps no timer thread waiting on it.
-    fn is_manual(&self) -> bool {
-        false
-    }
 }
 
 fn system_wall_ms() -> f64 {
@@ -156,9 +151,6 @@ impl Clock for ManualClock {
     }
     fn wall_ms(&self) -> f64 {
         self.wall_origin_ms + nanos_to_ms(self.now())
-    }
-    fn is_manual(&self) -> bool {
-        true
     }
 }
 

@@ -7,16 +7,6 @@ use thiserror::Error;
 /// Everything the engine can refuse or report.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum EngineError {
-    /// No unit is registered under this id.
-    #[error("no unit is registered with id \"{id}\"")]
-    UnknownUnit { id: String },
-    /// A unit of the wrong kind was named (a process where a worker was expected, …).
-    #[error("unit \"{id}\" is a {actual}, not a {expected}")]
-    WrongKind {
-        id: String,
-        expected: &'static str,
-        actual: &'static str,
-    },
     /// A process lists the same worker id twice.
     #[error("process \"{process}\" lists worker \"{worker}\" more than once")]
     DuplicateWorker { process: String, worker: String },
@@ -58,9 +48,6 @@ pub enum EngineError {
         /// The cycle, each id depending on the next; the first id is repeated at the end.
         path: Vec<String>,
     },
-    /// The user's `run` failed (threw, rejected); the message is the user's.
-    #[error("{message}")]
-    RunFailed { id: String, message: String },
     /// A queued pool task that lives in memory only was dropped because the
     /// manager was stopped (or closed) before it ran.
     #[error("a task queued in pool \"{pool}\" was dropped: the manager was {} before it ran", if *.closed { "closed" } else { "stopped" })]
@@ -74,14 +61,11 @@ impl EngineError {
     /// The stable code of this error, as JavaScript sees it.
     pub fn code(&self) -> ErrorCode {
         match self {
-            EngineError::UnknownUnit { .. } => ErrorCode::UnknownUnit,
-            EngineError::WrongKind { .. } => ErrorCode::WrongKind,
             EngineError::DuplicateWorker { .. } => ErrorCode::InvalidUnit,
             EngineError::Timeout { .. } => ErrorCode::Timeout,
             EngineError::Stopped { .. } => ErrorCode::Stopped,
             EngineError::Released { .. } => ErrorCode::Released,
             EngineError::WorkerFailed { .. } => ErrorCode::WorkerFailed,
-            EngineError::RunFailed { .. } => ErrorCode::RunFailed,
             EngineError::UnknownDependency { .. } => ErrorCode::UnknownDependency,
             EngineError::DependencyCycle { .. } => ErrorCode::DependencyCycle,
             EngineError::Cancelled { .. } => ErrorCode::Cancelled,
@@ -95,13 +79,10 @@ impl EngineError {
     /// failed process run).
     pub fn unit_id(&self) -> &str {
         match self {
-            EngineError::UnknownUnit { id }
-            | EngineError::WrongKind { id, .. }
-            | EngineError::Timeout { id, .. }
+            EngineError::Timeout { id, .. }
             | EngineError::Stopped { id }
             | EngineError::Released { id }
-            | EngineError::Cancelled { id }
-            | EngineError::RunFailed { id, .. } => id,
+            | EngineError::Cancelled { id } => id,
             EngineError::DuplicateWorker { worker, .. }
             | EngineError::WorkerFailed { worker, .. }
             | EngineError::UnknownDependency { worker, .. }

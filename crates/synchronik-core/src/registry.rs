@@ -4,7 +4,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::error::EngineError;
 use crate::unit::{Meta, ProcessConfig, Slot, Status, UnitKind, WorkerConfig};
 
 /// Kind-specific part of a unit.
@@ -123,12 +122,6 @@ impl Registry {
     /// The unit in `slot`, mutably.
     pub fn get_mut(&mut self, slot: Slot) -> Option<&mut Unit> {
         self.slots.get_mut(slot as usize).and_then(Option::as_mut)
-    }
-
-    /// The unit called `id`, or [`EngineError::UnknownUnit`].
-    pub fn require(&self, id: &str) -> Result<Slot, EngineError> {
-        self.slot_of(id)
-            .ok_or_else(|| EngineError::UnknownUnit { id: id.to_owned() })
     }
 
     /// Inserts a new unit or replaces the one with the same id in place

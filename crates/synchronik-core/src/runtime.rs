@@ -111,9 +111,11 @@ impl Runtime {
     }
 
     /// Manual clock only: if the earliest deadline is at or before `limit`,
-    /// moves the clock to it and fires every timer due then. Returns whether
-    /// anything fired. Between calls the host lets the runs that started
-    /// settle, so their own new deadlines are seen in time order.
+    /// moves the clock to it and fires every timer due then, as a step
+    /// toward `limit` ([`Engine::fire_due_toward`]: a recurring timer that
+    /// would fire more than 10,000 times on the way fires once, at `limit`).
+    /// Returns whether anything fired. Between calls the host lets the runs
+    /// that started settle, so their own new deadlines are seen in time order.
     pub fn fire_next(&self, limit: Nanos) -> bool {
         let Some(clock) = self.manual_clock() else {
             return false;
@@ -125,7 +127,7 @@ impl Runtime {
         match engine.next_deadline() {
             Some(t) if t <= limit => {
                 clock.set(t);
-                let fired = engine.fire_due(t) > 0;
+                let fired = engine.fire_due_toward(t, limit) > 0;
                 engine.store_sync();
                 fired
             }

@@ -58,12 +58,8 @@ fn shutdown_ends_an_idle_timer_thread_promptly() {
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
-// Manual clock, retry delay 50 ms:
-//
-//   t(ms):  0        50
-//           1 ✗ ...  2
-#[test]
-fn fire_next_steps_the_manual_clock_from_deadline_to_deadline() {
+/// A runtime on a manual clock, with a recorder as its invoker and sink.
+fn manual_runtime() -> (Runtime, Arc<ManualClock>, Arc<Recorder>) {
     let rec = Arc::new(Recorder::default());
     let clock = Arc::new(ManualClock::new());
     let rt = Runtime::new(
@@ -73,6 +69,16 @@ fn fire_next_steps_the_manual_clock_from_deadline_to_deadline() {
         Box::new(|| {}),
     )
     .unwrap();
+    (rt, clock, rec)
+}
+
+// Manual clock, retry delay 50 ms:
+//
+//   t(ms):  0        50
+//           1 ✗ ...  2
+#[test]
+fn fire_next_steps_the_manual_clock_from_deadline_to_deadline() {
+    let (rt, clock, rec) = manual_runtime();
     let mut spec = worker("w");
     spec.config.max_retries = 1;
     spec.config.retry_delay = RetryDelay::Fixed(50.0);
@@ -102,4 +108,81 @@ fn fire_next_steps_the_manual_clock_from_deadline_to_deadline() {
         .filter(|o| matches!(o, Out::Invoke(_)))
         .count();
     assert_eq!(attempts, 2);
+}
+
+/// A started engine on a manual clock with an interval worker every
+/// `interval_ms` (and the sweep, the watcher and statistics every second),
+/// whose runs the host completes at once. Returns the runtime, its clock
+/// and the recorder.
+fn started_manual(interval_ms: f64) -> (Runtime, Arc<ManualClock>, Arc<Recorder>) {
+    let (rt, clock, rec) = manual_runtime();
+    let mut spec = worker("tick");
+    spec.config.interval_ms = Some(interval_ms);
+    spec.config.run_on_interval = true;
+    rt.with(|e| {
+        e.set_options(EngineOptions {
+            stats_interval_ms: Some(1000.0),
+            ..EngineOptions::default()
+        });
+        e.register(UnitSpec::Worker(spec)).unwrap();
+        e.start();
+    });
+    (rt, clock, rec)
+}
+
+/// `clock.advance(ms)` as the host drives it: fire_next until nothing is
+/// due by the target, completing every run at once; then the clock moves
+/// to the target. Returns how many steps fired and how many runs started.
+fn advance(rt: &Runtime, clock: &ManualClock, rec: &Recorder, ms: f64) -> (usize, usize) {
+    let target = clock.now() + ms_to_nanos(ms);
+    let (mut steps, mut runs) = (0, 0);
+    while rt.fire_next(target) {
+        steps += 1;
+        assert!(steps <= 100_000, "advance does not end");
+        let calls: Vec<CallId> = std::mem::take(&mut *rec.log.lock())
+            .into_iter()
+            .filter_map(|o| match o {
+                Out::Invoke(i) => Some(i.call),
+                _ => None,
+            })
+            .collect();
+        runs += calls.len();
+        rt.with(|e| e.complete(calls.into_iter().map(|c| (c, Outcome::Ok))));
+    }
+    clock.set(target);
+    (steps, runs)
+}
+
+// Interval 1000 ms, sweep and statistics every second, watcher every minute;
+// advance(1e12 ms) (a million sweeps and a million runs, fired one by one
+// before):
+//
+//   t(ms):  0 ........................................ 1e12  1e12+1000
+//           (the recurring timers pass by)             one    cadence
+//                                                      fire   resumes
+#[test]
+fn a_huge_advance_of_a_started_manual_clock_fires_recurring_timers_once() {
+    let (rt, clock, rec) = started_manual(1000.0);
+    let (steps, runs) = advance(&rt, &clock, &rec, 1e12);
+    assert!(steps <= 3, "{steps} steps");
+    assert_eq!(runs, 1, "the interval worker runs once");
+    assert_eq!(
+        rt.with(|e| e.unit("tick").unwrap().last_run_at),
+        Some(ms_to_nanos(1e12)),
+        "late, at the end of the advance"
+    );
+    // The cadence goes on after the advance, from the worker's own times.
+    let next = rt.with(|e| e.next_deadline()).unwrap();
+    assert_eq!(next, ms_to_nanos(1e12 + 1000.0));
+    assert_eq!(advance(&rt, &clock, &rec, 3000.0).1, 3);
+}
+
+// An advance over 5,000 times of the interval is no jump: every time fires,
+// in order, as before.
+#[test]
+fn an_advance_over_fewer_than_ten_thousand_times_fires_each_of_them() {
+    let (rt, clock, rec) = started_manual(100.0);
+    let (_, runs) = advance(&rt, &clock, &rec, 500_000.0);
+    assert_eq!(runs, 5000);
+    assert_eq!(rt.with(|e| e.unit("tick").unwrap().meta.run_count), 5000);
 }

@@ -99,6 +99,29 @@ fn a_jump_ahead_gives_one_run_not_a_burst() {
     assert_eq!(advance_settling(&mut h, 1200.0), 2);
 }
 
+// Every recurring timer catches up by the same rule: the clock jumps from 0
+// to 2500 ms; the sweep, the statistics and the watcher (every second) and
+// an interval worker fire once and come again at 3000, their next time.
+#[test]
+fn after_a_jump_every_recurring_timer_fires_once_and_keeps_its_cadence() {
+    let mut h = Harness::new();
+    h.engine.set_options(EngineOptions {
+        loop_interval_ms: 1000.0,
+        watcher_interval_ms: 1000.0,
+        stats_interval_ms: Some(1000.0),
+        ..EngineOptions::default()
+    });
+    h.engine
+        .register(UnitSpec::Worker(interval_worker("w", 1000.0)))
+        .unwrap();
+    h.engine.start();
+    h.clock.set(ms_to_nanos(2500.0));
+    assert_eq!(h.engine.fire_due(h.clock.now()), 4);
+    assert_eq!(h.engine.next_deadline(), Some(ms_to_nanos(3000.0)));
+    h.clock.set(ms_to_nanos(3000.0));
+    assert_eq!(h.engine.fire_due(h.clock.now()), 4);
+}
+
 // A run takes 250 ms with intervalMs 100, policy by policy:
 //
 //   t:        0  100  200  300  350  400
@@ -273,6 +296,72 @@ fn stop_waits_for_in_flight_runs_and_starts_nothing_new() {
     h.engine.start();
     h.advance_to(110.0);
     assert_eq!(settle_all(&mut h), 1);
+}
+
+// maxRetries 3, retryDelayMs 4000; stop() while the run waits for its retry,
+// and while another run's attempt is in flight:
+//
+//   t:   0 w#1 fails, v#1 runs   1 stop: w ends (ERR_STOPPED)   2 v#1 fails:
+//        v ends with its failure, no retry; the stop ends at once
+#[test]
+fn stop_ends_runs_waiting_for_a_retry_and_retries_nothing() {
+    let mut h = Harness::new();
+    for id in ["w", "v"] {
+        let mut w = worker(id);
+        w.config.max_retries = 3;
+        w.config.retry_delay = RetryDelay::Fixed(4000.0);
+        h.engine.register(UnitSpec::Worker(w)).unwrap();
+    }
+    let w_ticket = h.engine.run_unit("w", None);
+    let v_ticket = h.engine.run_unit("v", None);
+    let calls = h.invocations();
+    assert_eq!(calls.len(), 2);
+    h.fail(calls[0].call, "first attempt fails");
+    assert!(names(&h.take()).contains(&format!("#{}:retry1", h.slot("w"))));
+    h.advance_to(1.0);
+    let stop = h.engine.stop(None);
+    let log = h.take();
+    let w_slot = h.slot("w");
+    assert!(
+        log.iter().any(|o| matches!(o, Out::Event(Event::Errored {
+            unit, failure: Failure::Engine(EngineError::Stopped { id }), ..
+        }) if *unit == w_slot && id == "w")),
+        "the run waiting for its retry ends as stopped: {log:?}"
+    );
+    assert!(log.iter().any(
+        |o| matches!(o, Out::Event(Event::Done { ticket, error: None }) if *ticket == w_ticket)
+    ));
+    assert_eq!(h.status("w"), Status::Error);
+    assert!(
+        !log.iter()
+            .any(|o| matches!(o, Out::Event(Event::Done { ticket, .. }) if *ticket == stop)),
+        "the stop waits for v's attempt in flight"
+    );
+    // The attempt in flight gets its own outcome; it is not retried.
+    h.advance_to(2.0);
+    h.fail(calls[1].call, "v fails");
+    let log = h.take();
+    assert!(!names(&log).iter().any(|n| n.contains("retry")), "{log:?}");
+    assert_eq!(
+        h.engine.unit("v").unwrap().last_error.as_deref(),
+        Some("v fails")
+    );
+    assert!(log
+        .iter()
+        .any(|o| matches!(o, Out::Event(Event::Done { ticket, .. }) if *ticket == v_ticket)));
+    assert!(log
+        .iter()
+        .any(|o| matches!(o, Out::Event(Event::Done { ticket, error: None }) if *ticket == stop)));
+    // No attempt ever starts again, however long the clock runs.
+    h.advance_to(1e9);
+    assert!(h.invocations().is_empty());
+    assert_eq!(h.engine.active_runs(), 0);
+    assert_eq!(h.engine.next_deadline(), None);
+    // Once the stop has ended, runs by name retry as before.
+    h.engine.run_unit("w", None);
+    let c = h.invocations();
+    h.fail(c[0].call, "again");
+    assert!(names(&h.take()).contains(&format!("#{w_slot}:retry1")));
 }
 
 // stop with timeoutMs 50 while a run hangs:

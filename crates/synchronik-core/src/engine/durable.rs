@@ -20,27 +20,12 @@ use std::collections::{HashMap, HashSet};
 
 use parking_lot::Mutex;
 
-use super::{Engine, RestoredState};
+use super::types::{AddError, PoolId, RestoredState, RestoredTask, TaskSpec};
+use super::Engine;
 use crate::error::EngineError;
 use crate::event::{CallId, Event, Failure, Invocation, TaskId, TaskOutcome};
 use crate::store::{HistoryRow, Op, Store, TaskRow, UnitRow};
 use crate::unit::{Slot, Status};
-use crate::{AddError, PoolId, TaskSpec};
-
-/// A durable task brought back from the store into a pool's queue.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RestoredTask {
-    pub task: TaskId,
-    pub name: String,
-    pub handler: String,
-    /// JSON text, as the host gave it.
-    pub payload: Option<String>,
-    pub priority: f64,
-    pub arrangement: u64,
-    pub key: String,
-    /// Attempts started before (the next one is `attempt + 1`).
-    pub attempt: u32,
-}
 
 #[derive(Debug)]
 struct Durable {
@@ -390,8 +375,8 @@ impl Engine {
         let pool_name = self.pool_name(pool).ok_or(AddError::NoPool)?.to_owned();
         // The ids pool_add will hand out, so that the task is known as
         // durable before it is dispatched (which can happen inside pool_add).
-        let task = self.pool_next_task_id();
-        let arrangement = self.pool_next_arrangement(pool);
+        let task = self.pools.next_task_id();
+        let arrangement = self.pools.next_arrangement(pool);
         let key = h.store.new_key();
         let priority = if spec.priority.is_nan() {
             0.0
@@ -475,13 +460,13 @@ impl Engine {
         let rows = h.store.load_tasks(&name)?;
         let mut restored = Vec::with_capacity(rows.len());
         for row in rows {
-            let task = self.pool_allocate_task_id();
+            let task = self.pools.allocate_task_id();
             let spec = TaskSpec {
                 name: Some(row.name.clone()),
                 priority: row.priority,
                 handler: Some(row.handler.clone()),
             };
-            if !self.pool_requeue(pool, task, spec, row.arrangement) {
+            if !self.pools.requeue(pool, task, spec, row.arrangement) {
                 continue;
             }
             if let Some(h) = &self.store {

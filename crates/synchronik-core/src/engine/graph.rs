@@ -15,7 +15,9 @@
 
 use std::collections::HashMap;
 
-use super::{Engine, Owner, ProcRunId, ProcessFailure};
+use super::state::may_start;
+use super::types::{Owner, ProcRunId, ProcessFailure};
+use super::Engine;
 use crate::error::EngineError;
 use crate::event::{CallId, Event, SkipReason};
 use crate::unit::Slot;
@@ -137,7 +139,7 @@ impl Engine {
         let unrunnable: Vec<usize> = workers
             .iter()
             .enumerate()
-            .filter(|(_, s)| !self.registry.get(**s).is_some_and(Self::runnable))
+            .filter(|(_, s)| !self.registry.get(**s).is_some_and(|u| may_start(u, false)))
             .map(|(i, _)| i)
             .collect();
         let ready = (0..nodes.len())
@@ -159,14 +161,7 @@ impl Engine {
     /// Marks the nodes that cannot run from the start (disabled, paused).
     pub(super) fn graph_prune(&mut self, id: ProcRunId, unrunnable: Vec<usize>) {
         for i in unrunnable {
-            let Some(g) = self.processes.get_mut(&id).and_then(|p| p.graph.as_mut()) else {
-                return;
-            };
-            g.nodes[i].state = NodeState::Skipped;
-            let dependents: Vec<usize> = g.nodes[i].dependents.iter().map(|(d, _)| *d).collect();
-            for d in dependents {
-                self.graph_skip(id, d, SkipReason::DependencySkipped);
-            }
+            self.graph_skip_quietly(id, i);
         }
     }
 
@@ -303,7 +298,7 @@ impl Engine {
     /// `call`: `(dependent, holds)` for each dependent with a condition.
     /// A condition that is not reported counts as false.
     pub fn report_conditions(&mut self, call: CallId, results: &[(Slot, bool)]) {
-        let Some(run) = self.calls.get(&call).and_then(|r| self.runs.get(r)) else {
+        let Some(run) = self.runs.by_call(call) else {
             return;
         };
         let (slot, Owner::Process(prun)) = (run.slot, run.owner) else {
@@ -314,32 +309,6 @@ impl Engine {
                 g.conditions.insert((slot, *dependent), *holds);
             }
         }
-    }
-
-    /// Checks a unit's dependencies before it is stored: within a process,
-    /// every id must be a worker of that process; a standalone worker's
-    /// must be registered units.
-    pub(super) fn check_dependencies(
-        &self,
-        process: Option<&str>,
-        worker: &str,
-        deps: &[crate::unit::Dependency],
-        siblings: &[&str],
-    ) -> Result<(), EngineError> {
-        for d in deps {
-            let known = match process {
-                Some(_) => siblings.contains(&d.id.as_str()),
-                None => self.registry.slot_of(&d.id).is_some(),
-            };
-            if !known {
-                return Err(EngineError::UnknownDependency {
-                    process: process.unwrap_or_default().to_owned(),
-                    worker: worker.to_owned(),
-                    dependency: d.id.clone(),
-                });
-            }
-        }
-        Ok(())
     }
 
     /// Whether a unit is a worker whose graph needs its conditions

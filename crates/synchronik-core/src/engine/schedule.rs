@@ -10,17 +10,17 @@
 //! time is the first one of its cadence still in the future: no burst of
 //! catch-up runs.
 //!
-//! Stopping follows "close intake, wait for in-flight, then cancel": `stop`
-//! disarms every recurring timer at once, then ends its ticket when the last
-//! run settles, or at the deadline aborts what is left with
-//! [`EngineError::Stopped`].
+//! The sweep, the statistics timer and the watcher's scans are recurring
+//! timers of the same kind and re-arm by the same rule ([`Engine::recur`]),
+//! which also keeps a long step of a manual clock from firing them at
+//! every time on the way.
 
-use crate::ids::IdMap;
-
-use super::{Engine, Owner, Timer};
+use super::state::may_start;
+use super::types::{Owner, Timer};
+use super::Engine;
 use crate::clock::{ms_to_nanos, Nanos};
-use crate::error::EngineError;
-use crate::event::{AbortReason, CallId, Event, Failure, SkipReason, Ticket};
+use crate::event::{Event, SkipReason, Ticket};
+use crate::ids::IdMap;
 use crate::registry::UnitBody;
 use crate::timer::TimerId;
 use crate::unit::{Overlap, Slot, Status, UnitKind};
@@ -36,40 +36,36 @@ pub(super) struct Interval {
     queued: bool,
 }
 
-#[derive(Debug)]
-pub(super) struct StopState {
-    tickets: Vec<Ticket>,
-    deadline: Option<TimerId>,
-    /// Runs the stop does not wait for: the run that called it (from inside
-    /// its `run`) and the process runs that run belongs to.
-    exempt_runs: Vec<u64>,
-    exempt_processes: Vec<u64>,
-}
-
-/// How to stop (see [`Engine::stop_with`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct StopOptions {
-    /// Abort what is still in flight after this long.
-    pub timeout_ms: Option<f64>,
-    /// The manager is closing: queued tasks that live in memory only are
-    /// dropped with `ERR_CLOSED` instead of `ERR_STOPPED`.
-    pub closing: bool,
-    /// The attempt whose `run` called stop: the stop does not wait for its
-    /// run (which waits for the stop), nor for the process run it is part of.
-    pub caller: Option<CallId>,
-}
-
 /// The scheduler's part of the engine.
 #[derive(Debug, Default)]
 pub(super) struct SchedulerState {
     pub(super) started: bool,
     intervals: IdMap<Slot, Interval>,
-    sweep: Option<(TimerId, Nanos)>,
-    stats: Option<(TimerId, Nanos)>,
-    stop: Option<StopState>,
-    /// Set while a stop past its deadline aborts what is left: nothing new
-    /// may start then.
-    pub(super) forced: bool,
+    sweep: Option<Recurring>,
+    stats: Option<Recurring>,
+}
+
+/// A recurring timer of the engine (the sweep, the statistics, the
+/// watcher's scans): where it is armed, and for which time of its cadence.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Recurring {
+    timer: TimerId,
+    at: Nanos,
+}
+
+/// A step of the clock that passes more than this many times of a recurring
+/// timer is a jump for it (see [`Engine::recur`]).
+pub(super) const JUMP_TIMES: Nanos = 10_000;
+
+/// The first time of the cadence `at + k·period` that is after `now`.
+fn next_after(at: Nanos, period: Nanos, now: Nanos) -> Nanos {
+    let next = at.saturating_add(period);
+    if next > now {
+        next
+    } else {
+        let behind = (now - at) / period + 1;
+        at.saturating_add(behind.saturating_mul(period))
+    }
 }
 
 impl Engine {
@@ -79,32 +75,99 @@ impl Engine {
             return;
         }
         self.sched.started = true;
-        let now = self.clock.now();
-        let at = now.saturating_add(ms_to_nanos(self.options.loop_interval_ms));
-        let timer = self.arm(at, Timer::Sweep);
-        self.sched.sweep = Some((timer, at));
-        let slots: Vec<Slot> = self.registry.ordered().collect();
-        for slot in slots {
+        let sweep = ms_to_nanos(self.options.loop_interval_ms);
+        self.sched.sweep = Some(self.arm_recurring(sweep, Timer::Sweep));
+        for slot in self.registry.ordered().collect::<Vec<_>>() {
             self.reschedule(slot);
         }
         self.start_watch();
         self.pools_set_started(true);
         if let Some(ms) = self.options.stats_interval_ms.filter(|ms| *ms > 0.0) {
-            let at = now.saturating_add(ms_to_nanos(ms));
-            let timer = self.arm(at, Timer::Stats);
-            self.sched.stats = Some((timer, at));
+            self.sched.stats = Some(self.arm_recurring(ms_to_nanos(ms), Timer::Stats));
+        }
+    }
+
+    /// Stops scheduling: the sweep, the statistics and every interval
+    /// worker's timer are disarmed (the watcher's too).
+    pub(super) fn halt_schedule(&mut self) {
+        self.sched.started = false;
+        for r in [self.sched.sweep.take(), self.sched.stats.take()]
+            .into_iter()
+            .flatten()
+        {
+            self.timers.cancel(r.timer);
+        }
+        let slots: Vec<Slot> = self.sched.intervals.keys().copied().collect();
+        for slot in slots {
+            self.unschedule(slot);
+        }
+        self.stop_watch();
+    }
+
+    /// Arms a recurring timer one `period` from now.
+    pub(super) fn arm_recurring(&mut self, period: Nanos, timer: Timer) -> Recurring {
+        let at = self.clock.now().saturating_add(period);
+        Recurring {
+            timer: self.arm(at, timer),
+            at,
+        }
+    }
+
+    /// A recurring timer came due (`due`): re-arms it by the one rule of
+    /// every recurring timer, and says whether it fires now.
+    ///
+    /// It fires, and comes again at the next time of its cadence: one
+    /// `period` after the time it was due (not after the fire, so lateness
+    /// never drifts it), or, when that time has passed too (it fires late:
+    /// the clock jumped ahead, JavaScript was blocked), the first time of
+    /// its cadence still to come — it fires once for every time it missed.
+    ///
+    /// A driver that moves the clock step by step toward a later time (a
+    /// manual clock's `advance`, see [`Engine::fire_due_toward`]) would
+    /// otherwise fire it at each of its times on the way, a million sweeps
+    /// for `advance(1e9)`. A step that passes more than [`JUMP_TIMES`] of
+    /// its times is a jump for it: instead of firing now it is moved to the
+    /// end of the step, where it fires once, late, as after a jump.
+    pub(super) fn recur(
+        &mut self,
+        due: Recurring,
+        period: Nanos,
+        timer: Timer,
+    ) -> (Recurring, bool) {
+        let period = period.max(1);
+        let now = self.clock.now();
+        if let Some(end) = self.horizon.filter(|end| *end > now) {
+            if end.saturating_sub(due.at) / period >= JUMP_TIMES {
+                let postponed = Recurring {
+                    timer: self.arm(end, timer),
+                    at: due.at,
+                };
+                return (postponed, false);
+            }
+        }
+        let at = next_after(due.at, period, now);
+        let next = Recurring {
+            timer: self.arm(at, timer),
+            at,
+        };
+        (next, true)
+    }
+
+    /// Disarms a recurring timer.
+    pub(super) fn disarm_recurring(&mut self, r: Option<Recurring>) {
+        if let Some(r) = r {
+            self.timers.cancel(r.timer);
         }
     }
 
     pub(super) fn fire_stats(&mut self) {
-        let now = self.clock.now();
-        let period = ms_to_nanos(self.options.stats_interval_ms.unwrap_or(1000.0)).max(1);
-        if let Some((_, at)) = self.sched.stats {
-            let next = Self::next_after(at, period, now);
-            let timer = self.arm(next, Timer::Stats);
-            self.sched.stats = Some((timer, next));
+        let period = ms_to_nanos(self.options.stats_interval_ms.unwrap_or(1000.0));
+        let Some(due) = self.sched.stats else { return };
+        let (next, fire) = self.recur(due, period, Timer::Stats);
+        self.sched.stats = Some(next);
+        if fire {
+            self.emit(Event::StatsDue);
         }
-        self.emit(Event::StatsDue);
     }
 
     /// Whether the scheduler is started.
@@ -136,8 +199,7 @@ impl Engine {
                     entry.period = period;
                     return;
                 }
-                let at = self.clock.now().saturating_add(period);
-                let timer = self.arm(at, Timer::Interval(slot));
+                let Recurring { timer, at } = self.arm_recurring(period, Timer::Interval(slot));
                 self.sched.intervals.insert(
                     slot,
                     Interval {
@@ -157,35 +219,29 @@ impl Engine {
         }
     }
 
-    /// The first time of the cadence `at + k·period` that is after `now`.
-    fn next_after(at: Nanos, period: Nanos, now: Nanos) -> Nanos {
-        let next = at.saturating_add(period);
-        if next > now {
-            next
-        } else {
-            let behind = (now - at) / period + 1;
-            at.saturating_add(behind.saturating_mul(period))
-        }
-    }
-
     pub(super) fn fire_interval(&mut self, slot: Slot) {
-        let now = self.clock.now();
-        let Some(entry) = self.sched.intervals.get_mut(&slot) else {
+        let Some(entry) = self.sched.intervals.get(&slot) else {
             return;
         };
-        let next = Self::next_after(entry.at, entry.period, now);
-        entry.at = next;
-        entry.timer = self.timers.arm(next, Timer::Interval(slot));
-        self.note_deadline(next);
+        let due = Recurring {
+            timer: entry.timer,
+            at: entry.at,
+        };
+        let (next, fire) = self.recur(due, entry.period, Timer::Interval(slot));
+        if let Some(entry) = self.sched.intervals.get_mut(&slot) {
+            (entry.timer, entry.at) = (next.timer, next.at);
+        }
+        if !fire {
+            return;
+        }
         let Some(unit) = self.registry.get(slot) else {
             return;
         };
-        if unit.status == Status::Paused {
+        if !may_start(unit, false) {
             return;
         }
-        let overlap = unit.worker().map_or(Overlap::Skip, |c| c.overlap);
         if unit.active_runs > 0 {
-            match overlap {
+            match unit.worker().map_or(Overlap::Skip, |c| c.overlap) {
                 Overlap::Skip => {
                     self.emit(Event::Skipped {
                         unit: slot,
@@ -223,31 +279,24 @@ impl Engine {
     }
 
     pub(super) fn fire_sweep(&mut self) {
-        let now = self.clock.now();
-        let period = ms_to_nanos(self.options.loop_interval_ms).max(1);
-        if let Some((_, at)) = self.sched.sweep {
-            let next = Self::next_after(at, period, now);
-            let timer = self.arm(next, Timer::Sweep);
-            self.sched.sweep = Some((timer, next));
+        let period = ms_to_nanos(self.options.loop_interval_ms);
+        let Some(due) = self.sched.sweep else { return };
+        let (next, fire) = self.recur(due, period, Timer::Sweep);
+        self.sched.sweep = Some(next);
+        if fire {
+            self.sweep_processes();
         }
-        self.sweep_processes();
     }
 
-    /// Runs every idle, enabled process that is not running. Returns the
-    /// tickets of the runs it started.
+    /// Runs every process that may start (not asked for by name: enabled)
+    /// and is idle, not running. Returns the tickets of the runs it started.
     fn sweep_processes(&mut self) -> Vec<Ticket> {
-        let due: Vec<Slot> = self
-            .registry
-            .ordered()
-            .filter(|s| {
-                self.registry.get(*s).is_some_and(|u| {
-                    u.kind() == UnitKind::Process
-                        && u.enabled
-                        && u.status == Status::Idle
-                        && u.active_runs == 0
-                })
-            })
-            .collect();
+        let due = self.units_where(|u| {
+            u.kind() == UnitKind::Process
+                && may_start(u, false)
+                && u.status == Status::Idle
+                && u.active_runs == 0
+        });
         let mut tickets = Vec::with_capacity(due.len());
         for slot in due {
             let ticket = self.fresh_id();
@@ -263,26 +312,19 @@ impl Engine {
     /// and every idle enabled process. Returns the tickets of what started.
     pub fn run_loop_once(&mut self) -> Vec<Ticket> {
         let now = self.clock.now();
-        let due: Vec<Slot> = self
-            .registry
-            .ordered()
-            .filter(|s| {
-                self.registry.get(*s).is_some_and(|u| match &u.body {
-                    UnitBody::Worker(c) => {
-                        let interval = c.interval_ms.filter(|ms| *ms > 0.0);
-                        c.run_on_interval
-                            && u.enabled
-                            && u.status != Status::Paused
-                            && u.active_runs == 0
-                            && interval.is_some_and(|ms| {
-                                u.last_run_at
-                                    .is_none_or(|t| now.saturating_sub(t) >= ms_to_nanos(ms))
-                            })
-                    }
-                    UnitBody::Process { .. } => false,
-                })
-            })
-            .collect();
+        let due = self.units_where(|u| match &u.body {
+            UnitBody::Worker(c) => {
+                let interval = c.interval_ms.filter(|ms| *ms > 0.0);
+                c.run_on_interval
+                    && may_start(u, false)
+                    && u.active_runs == 0
+                    && interval.is_some_and(|ms| {
+                        u.last_run_at
+                            .is_none_or(|t| now.saturating_sub(t) >= ms_to_nanos(ms))
+                    })
+            }
+            UnitBody::Process { .. } => false,
+        });
         let mut tickets = Vec::new();
         for slot in due {
             let ticket = self.fresh_id();
@@ -292,143 +334,5 @@ impl Engine {
         }
         tickets.extend(self.sweep_processes());
         tickets
-    }
-
-    /// Stops scheduling at once and returns a ticket that ends when every
-    /// run in flight has settled. With a `timeout_ms`, what is still running
-    /// then is aborted and fails with [`EngineError::Stopped`].
-    pub fn stop(&mut self, timeout_ms: Option<f64>) -> Ticket {
-        self.stop_with(StopOptions {
-            timeout_ms,
-            ..StopOptions::default()
-        })
-    }
-
-    /// [`Engine::stop`] with every option. Queued pool tasks that live in
-    /// memory only (not stored) are dropped at once: nothing would run them
-    /// once this process ends, so their owners learn it now
-    /// ([`TaskOutcome::Dropped`](crate::TaskOutcome::Dropped)); stored tasks
-    /// stay queued for the next start or the next process.
-    pub fn stop_with(&mut self, options: StopOptions) -> Ticket {
-        let StopOptions {
-            timeout_ms,
-            closing,
-            caller,
-        } = options;
-        let ticket = self.fresh_id();
-        self.sched.started = false;
-        for (timer, _) in [self.sched.sweep.take(), self.sched.stats.take()]
-            .into_iter()
-            .flatten()
-        {
-            self.timers.cancel(timer);
-        }
-        let slots: Vec<Slot> = self.sched.intervals.keys().copied().collect();
-        for slot in slots {
-            self.unschedule(slot);
-        }
-        self.stop_watch();
-        self.pools_set_started(false);
-        self.pools_drop_queued(closing);
-        let (exempt_run, exempt_process) = match caller.and_then(|c| self.calls.get(&c)) {
-            Some(run) => (
-                Some(*run),
-                self.runs.get(run).and_then(|r| match r.owner {
-                    Owner::Process(p) => Some(p),
-                    _ => None,
-                }),
-            ),
-            None => (None, None),
-        };
-        let stop = self.sched.stop.get_or_insert(StopState {
-            tickets: Vec::new(),
-            deadline: None,
-            exempt_runs: Vec::new(),
-            exempt_processes: Vec::new(),
-        });
-        stop.tickets.push(ticket);
-        stop.exempt_runs.extend(exempt_run);
-        stop.exempt_processes.extend(exempt_process);
-        if let Some(ms) = timeout_ms {
-            let at = self.clock.now().saturating_add(ms_to_nanos(ms));
-            if let Some(old) = self.sched.stop.as_mut().and_then(|s| s.deadline.take()) {
-                self.timers.cancel(old);
-            }
-            let timer = self.arm(at, Timer::StopDeadline);
-            if let Some(stop) = self.sched.stop.as_mut() {
-                stop.deadline = Some(timer);
-            }
-            if ms <= 0.0 {
-                self.force_stop();
-            }
-        }
-        self.check_stop_done();
-        ticket
-    }
-
-    /// Ends the stop's tickets once nothing is in flight.
-    pub(super) fn check_stop_done(&mut self) {
-        let Some(stop) = &self.sched.stop else {
-            return;
-        };
-        let exempt = stop
-            .exempt_runs
-            .iter()
-            .filter(|r| self.runs.contains_key(r))
-            .count()
-            + stop
-                .exempt_processes
-                .iter()
-                .filter(|p| self.processes.contains_key(p))
-                .count();
-        if self.active_runs() > exempt {
-            return;
-        }
-        if let Some(stop) = self.sched.stop.take() {
-            if let Some(t) = stop.deadline {
-                self.timers.cancel(t);
-            }
-            for ticket in stop.tickets {
-                self.emit(Event::Done {
-                    ticket,
-                    error: None,
-                });
-            }
-        }
-    }
-
-    /// The stop's deadline passed: aborts every run still in flight.
-    pub(super) fn force_stop(&mut self) {
-        self.sched.forced = true;
-        // Process runs first, so that aborting their workers cannot make
-        // them start the next ones.
-        let processes: Vec<u64> = self.processes.keys().copied().collect();
-        for id in processes {
-            let Some(p) = self.processes.remove(&id) else {
-                continue;
-            };
-            let id_str = self
-                .registry
-                .get(p.slot)
-                .map_or_else(String::new, |u| u.id.clone());
-            self.end_process_run(p, EngineError::Stopped { id: id_str });
-        }
-        let runs: Vec<u64> = self.runs.keys().copied().collect();
-        for run in runs {
-            let Some(r) = self.runs.get(&run) else {
-                continue;
-            };
-            let slot = r.slot;
-            if let Some(call) = r.call {
-                self.invoker.abort(call, AbortReason::Stopped);
-            }
-            let id = self
-                .registry
-                .get(slot)
-                .map_or_else(String::new, |u| u.id.clone());
-            self.end_worker_run(run, Err(Failure::Engine(EngineError::Stopped { id })));
-        }
-        self.sched.forced = false;
-        self.check_stop_done();
     }
 }

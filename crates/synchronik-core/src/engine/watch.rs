@@ -12,16 +12,17 @@
 //! While a stall threshold is set, scans come at least four times per
 //! threshold, so a block is seen within 1¼ thresholds of its start.
 
-use super::{Engine, Timer};
+use super::schedule::Recurring;
+use super::types::Timer;
+use super::Engine;
 use crate::clock::{ms_to_nanos, nanos_to_ms, Nanos};
 use crate::event::{CallId, Event, UpdateReason};
-use crate::timer::TimerId;
 use crate::unit::{Slot, Status};
 
 /// The watcher's part of the engine.
 #[derive(Debug, Default)]
 pub(super) struct WatcherState {
-    timer: Option<(TimerId, Nanos)>,
+    timer: Option<Recurring>,
     /// The attempt JavaScript was seen executing, and since when.
     js_seen: Option<(CallId, Slot, Nanos)>,
     js_reported: bool,
@@ -37,36 +38,30 @@ impl Engine {
     }
 
     pub(super) fn start_watch(&mut self) {
-        let at = self.clock.now().saturating_add(self.watch_period());
-        let timer = self.arm(at, Timer::Watch);
-        self.watcher.timer = Some((timer, at));
+        self.watcher.timer = Some(self.arm_recurring(self.watch_period(), Timer::Watch));
     }
 
     pub(super) fn stop_watch(&mut self) {
-        if let Some((timer, _)) = self.watcher.timer.take() {
-            self.timers.cancel(timer);
-        }
+        let timer = self.watcher.timer.take();
+        self.disarm_recurring(timer);
         self.watcher.js_seen = None;
     }
 
     pub(super) fn fire_watch(&mut self) {
-        let now = self.clock.now();
-        let period = self.watch_period();
-        if let Some((_, at)) = self.watcher.timer {
-            let mut next = at.saturating_add(period);
-            if next <= now {
-                next = now.saturating_add(period);
-            }
-            let timer = self.arm(next, Timer::Watch);
-            self.watcher.timer = Some((timer, next));
+        let Some(due) = self.watcher.timer else {
+            return;
+        };
+        let (next, fire) = self.recur(due, self.watch_period(), Timer::Watch);
+        self.watcher.timer = Some(next);
+        if fire {
+            self.watcher_scan();
         }
-        self.watcher_scan();
     }
 
     /// Records a sign of life from the attempt `call` (`ctx.progress`).
     pub fn report_progress(&mut self, call: CallId) {
         let now = self.clock.now();
-        if let Some(run) = self.calls.get(&call).and_then(|r| self.runs.get_mut(r)) {
+        if let Some(run) = self.runs.by_call_mut(call) {
             run.last_progress = now;
             run.stall_reported = false;
         }
@@ -80,15 +75,9 @@ impl Engine {
             self.scan_event_loop(now, th);
         }
         if let Some(after) = self.options.auto_unpause_ms.map(ms_to_nanos) {
-            let due: Vec<Slot> = self
-                .registry
-                .ordered()
-                .filter(|s| {
-                    self.registry.get(*s).is_some_and(|u| {
-                        u.status == Status::Paused && now.saturating_sub(u.status_since) >= after
-                    })
-                })
-                .collect();
+            let due = self.units_where(|u| {
+                u.status == Status::Paused && now.saturating_sub(u.status_since) >= after
+            });
             for slot in due {
                 self.set_status(slot, Status::Idle, UpdateReason::StatusChange);
                 self.emit(Event::Unpaused { unit: slot });

@@ -1,0 +1,231 @@
+//! Registration and release: units come into the registry (a process
+//! with its workers, replacing a unit of the same id in place) and leave
+//! it, their runs in flight ending with [`EngineError::Released`].
+
+use super::ending::Ending;
+use super::Engine;
+use crate::error::EngineError;
+use crate::event::Event;
+use crate::registry::{Registry, Unit, UnitBody};
+use crate::unit::{CommonSpec, Dependency, Meta, Slot, UnitKind, UnitSpec, WorkerSpec};
+
+impl Engine {
+    /// The registry (read-only).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The unit called `id`.
+    pub fn unit(&self, id: &str) -> Option<&Unit> {
+        self.registry.slot_of(id).and_then(|s| self.registry.get(s))
+    }
+
+    /// Registers a unit (a process with its workers), replacing a unit of
+    /// the same id in place. Validation happens before anything is stored.
+    /// Returns the slots: the unit's first, then its workers' in order.
+    pub fn register(&mut self, spec: UnitSpec) -> Result<Vec<Slot>, EngineError> {
+        match &spec {
+            UnitSpec::Process(p) => {
+                let mut seen = std::collections::HashSet::new();
+                for w in &p.workers {
+                    if w.common.id == p.common.id || !seen.insert(w.common.id.as_str()) {
+                        return Err(EngineError::DuplicateWorker {
+                            process: p.common.id.clone(),
+                            worker: w.common.id.clone(),
+                        });
+                    }
+                }
+                let siblings: Vec<&str> = p.workers.iter().map(|w| w.common.id.as_str()).collect();
+                for w in &p.workers {
+                    self.check_dependencies(
+                        Some(&p.common.id),
+                        &w.common.id,
+                        &w.config.depends_on,
+                        &siblings,
+                    )?;
+                }
+            }
+            UnitSpec::Worker(w) => {
+                self.check_dependencies(None, &w.common.id, &w.config.depends_on, &[])?;
+            }
+        }
+        if self.processes.is_empty() {
+            // No process run can name a released worker any more.
+            self.registry.recycle_held();
+        }
+        let slots = match spec {
+            UnitSpec::Worker(w) => vec![self.store_worker(w, None)],
+            UnitSpec::Process(p) => {
+                let slot = self.store(
+                    p.common,
+                    UnitBody::Process {
+                        config: p.config,
+                        workers: Vec::new(),
+                    },
+                    None,
+                );
+                let workers: Vec<Slot> = p
+                    .workers
+                    .into_iter()
+                    .map(|w| self.store_worker(w, Some(slot)))
+                    .collect();
+                if let Some(UnitBody::Process { workers: ws, .. }) =
+                    self.registry.get_mut(slot).map(|u| &mut u.body)
+                {
+                    ws.clone_from(&workers);
+                }
+                let mut slots = Vec::with_capacity(workers.len() + 1);
+                slots.push(slot);
+                slots.extend(workers);
+                slots
+            }
+        };
+        for slot in &slots {
+            self.reschedule(*slot);
+        }
+        Ok(slots)
+    }
+
+    fn store_worker(&mut self, w: WorkerSpec, parent: Option<Slot>) -> Slot {
+        let slot = self.store(w.common, UnitBody::Worker(w.config), parent);
+        if let Some(process) = parent {
+            self.emit(Event::Parent {
+                unit: slot,
+                process,
+            });
+        }
+        slot
+    }
+
+    fn store(&mut self, common: CommonSpec, body: UnitBody, parent: Option<Slot>) -> Slot {
+        let previous = self
+            .registry
+            .slot_of(&common.id)
+            .and_then(|s| self.registry.get(s));
+        let active_runs = previous.map_or(0, |u| u.active_runs);
+        let parent = parent.or_else(|| previous.and_then(|u| u.parent));
+        let mut meta = Meta::default();
+        meta.run_count = common.run_count;
+        let status_since = self.clock.now();
+        self.registry.upsert(Unit {
+            id: common.id,
+            enabled: common.enabled,
+            status: common.status,
+            meta,
+            last_run_ms: None,
+            last_run_at: None,
+            last_error: None,
+            parent,
+            active_runs,
+            status_since,
+            body,
+        })
+    }
+
+    /// Removes a unit. Its runs in flight are aborted and end with
+    /// [`EngineError::Released`]. Returns false for an unknown id.
+    pub fn release(&mut self, id: &str) -> bool {
+        let Some(slot) = self.registry.slot_of(id) else {
+            return false;
+        };
+        // A pool worker leaves its pool first, so that ending its task below
+        // cannot hand it the next one.
+        self.pool_forget_worker(slot);
+        // Out of the schedule before its runs end, so that ending a
+        // scheduled run cannot start the run an overlap 'queue' fire left.
+        self.unschedule(slot);
+        self.end_runs_of(slot);
+        // The slot is reused later: no process may go on listing it. A
+        // worker that process runs in flight may still name keeps its slot
+        // until they have ended.
+        let listed = self.unlist_worker(slot);
+        let hold = listed && !self.processes.is_empty();
+        self.registry.remove(slot, hold);
+        self.emit(Event::Released { unit: slot });
+        self.check_stop_done();
+        true
+    }
+
+    /// Ends the runs in flight of the unit called `id` with
+    /// [`EngineError::Released`], keeping the unit: what re-registering an
+    /// id does first, so that the runs of the object being replaced end on
+    /// it. Returns false for an unknown id.
+    pub fn end_runs(&mut self, id: &str) -> bool {
+        let Some(slot) = self.registry.slot_of(id) else {
+            return false;
+        };
+        self.end_runs_of(slot);
+        self.check_stop_done();
+        true
+    }
+
+    fn end_runs_of(&mut self, slot: Slot) {
+        // Queued manual runs first: ending the run below must not start them.
+        if let Some(tickets) = self.queued_manual.remove(&slot) {
+            self.done_all(tickets);
+        }
+        self.fail_runs(Some(slot), Ending::Released);
+    }
+
+    /// Removes a worker from the lists of the processes that list it;
+    /// returns whether any did. Only workers registered through a process
+    /// (they have a parent) are looked for.
+    fn unlist_worker(&mut self, slot: Slot) -> bool {
+        let Some(unit) = self.registry.get(slot) else {
+            return false;
+        };
+        if unit.kind() != UnitKind::Worker || unit.parent.is_none() {
+            return false;
+        }
+        let processes: Vec<Slot> = self.registry.processes().collect();
+        let mut listed = false;
+        for p in processes {
+            if let Some(UnitBody::Process { workers, .. }) =
+                self.registry.get_mut(p).map(|u| &mut u.body)
+            {
+                let before = workers.len();
+                workers.retain(|w| *w != slot);
+                listed |= workers.len() != before;
+            }
+        }
+        listed
+    }
+
+    /// The host carried out the release of these slots (see
+    /// [`Registry::acknowledge`]): they may name new units.
+    pub fn acknowledge_released(&mut self, slots: &[Slot]) {
+        self.registry.acknowledge(slots);
+    }
+
+    /// Makes released slots wait for [`Engine::acknowledge_released`]
+    /// before they are reused (for a host that mirrors units by slot).
+    pub fn set_host_acknowledges_releases(&mut self, on: bool) {
+        self.registry.set_host_acknowledges(on);
+    }
+
+    /// Checks a unit's dependencies before it is stored: within a process,
+    /// every id must be a worker of that process; a standalone worker's
+    /// must be registered units.
+    fn check_dependencies(
+        &self,
+        process: Option<&str>,
+        worker: &str,
+        deps: &[Dependency],
+        siblings: &[&str],
+    ) -> Result<(), EngineError> {
+        for d in deps {
+            let known = match process {
+                Some(_) => siblings.contains(&d.id.as_str()),
+                None => self.registry.slot_of(&d.id).is_some(),
+            };
+            if !known {
+                return Err(EngineError::UnknownDependency {
+                    process: process.unwrap_or_default().to_owned(),
+                    worker: worker.to_owned(),
+                    dependency: d.id.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
