@@ -179,7 +179,7 @@ class Bridge {
       while (this.#cur < this.#end) {
         const at = this.#cur;
         this.#cur += STRIDE;
-        this.#apply(out, at);
+        this.apply(out, at);
       }
       // Everything drained was carried out (by this frame or a nested one).
       this.#cur = 0;
@@ -230,11 +230,14 @@ class Bridge {
   }
 
   /**
-   * Carries out the record at `o[i]` (see ops.js for the layouts).
+   * Carries out the record at `o[i]` (see ops.js for the layouts); pump's
+   * step, not to be called otherwise. (A method rather than a #private
+   * one: V8 inlines it into the drain loop, which it does not do as well
+   * for private methods.)
    * @param {Float64Array} o
    * @param {number} i
    */
-  #apply(o, i) {
+  apply(o, i) {
     const op = o[i];
     if (op >= ops.STATUS && op <= ops.RELEASED) this.#dirty = true;
     else if (op === ops.STATS || op === ops.LAST_RUN || op === ops.ERRORED) this.#dirty = true;
