@@ -83,7 +83,7 @@ pub struct TimerQueue<T> {
     slab: Vec<Entry<T>>,
     /// First free slab entry ([`NONE`] when there is none).
     free: usize,
-    /// Where the timers moved when the slab was tidied are, by sequence.
+    /// Where the timers [`TimerQueue::compact`] moved are, by sequence.
     moved: IdMap<u64, usize>,
     next_seq: u64,
 }
@@ -233,7 +233,12 @@ impl<T> TimerQueue<T> {
             if last.key() < removed.key() {
                 self.sift_up(pos);
             } else {
-                self.sift_down(pos);
+                // The last node most likely belongs near the bottom: take
+                // the smaller child up all the way down, then move the node
+                // up from there (one comparison per level fewer).
+                let bottom = self.sift_hole_down(pos);
+                self.heap[bottom] = last;
+                self.sift_up(bottom);
             }
             removed
         } else {
@@ -333,27 +338,23 @@ impl<T> TimerQueue<T> {
         self.place(pos);
     }
 
-    fn sift_down(&mut self, mut pos: usize) {
-        let node = self.heap[pos];
+    /// Moves the smallest child into the hole at `pos`, level after level,
+    /// to the bottom of the heap; returns where the hole ends up.
+    fn sift_hole_down(&mut self, mut pos: usize) -> usize {
         loop {
             let mut children = self.children(pos);
             let Some(mut best) = children.next() else {
-                break;
+                return pos;
             };
             for child in children {
                 if self.heap[child].key() < self.heap[best].key() {
                     best = child;
                 }
             }
-            if node.key() < self.heap[best].key() {
-                break;
-            }
             self.heap[pos] = self.heap[best];
             self.place(pos);
             pos = best;
         }
-        self.heap[pos] = node;
-        self.place(pos);
     }
 }
 
