@@ -141,9 +141,10 @@ export function setBaseAddon(file) {
  * Runs every case once per repetition (rep 1 of every case, then rep 2 …),
  * each in a fresh child. Returns `{ [case.key]: [result per rep] }`.
  *
- * With a base build set (`--base`), every case also runs on it right after
- * each of its repetitions, and a table of every figure on this build ÷ on
- * the base is printed; the scenario's own table shows this build.
+ * With a base build set (`--base`), every case also runs on it next to
+ * each of its repetitions (after it in odd repetitions, before it in even
+ * ones), and a table of every figure on this build ÷ on the base is
+ * printed; the scenario's own table shows this build.
  */
 export async function interleave(label, script, cases, reps, options) {
   const samples = Object.fromEntries(cases.map((c) => [c.key, []]));
@@ -151,8 +152,11 @@ export async function interleave(label, script, cases, reps, options) {
   for (let r = 1; r <= reps; r++) {
     const t0 = performance.now();
     for (const c of cases) {
+      // With a base: this build first in odd repetitions, the base first in
+      // even ones, so neither always gets the quieter turn.
+      if (baseAddon !== undefined && r % 2 === 0) base[c.key].push(await runChild(script, c.params, { ...options, addon: baseAddon }));
       samples[c.key].push(await runChild(script, c.params, options));
-      if (baseAddon !== undefined) base[c.key].push(await runChild(script, c.params, { ...options, addon: baseAddon }));
+      if (baseAddon !== undefined && r % 2 === 1) base[c.key].push(await runChild(script, c.params, { ...options, addon: baseAddon }));
     }
     progress(`${label}: repetition ${r}/${reps} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
@@ -176,7 +180,7 @@ function printComparison(label, cases, samples, base) {
     for (const f of failed) rows.push([c.key, f, '', '', '']);
   }
   printTable(
-    `${label}: this build against ${baseAddon} (medians; each child of the base runs right after the same child of this build)`,
+    `${label}: this build against ${baseAddon} (medians; each child of the base runs next to the same child of this build, in turn before and after it)`,
     [{ title: 'case', align: 'left' }, { title: 'figure', align: 'left' }, { title: 'base' }, { title: 'this build' }, { title: 'this ÷ base' }],
     rows,
     ['contenders that do not use synchronik (the references) show how much the machine drifted between the two runs'],
