@@ -38,11 +38,6 @@ const soon = (fn) => void resolved.then(fn);
  */
 const MAX_POOL_SIZE = DEFAULTS.maxPoolSize;
 
-/** Checks a pool size given to `method` (a pool without workers would hold its tasks forever). */
-function checkSize(method, size) {
-  v.check(method, 'size', size, (x) => Number.isInteger(x) && x >= 1 && x <= MAX_POOL_SIZE, `a positive integer no greater than ${MAX_POOL_SIZE}`);
-}
-
 /** The options of pool.run: an option bag of the call, where any other key is refused. */
 const RUN_OPTIONS = ['payload', 'priority', 'signal'];
 
@@ -549,7 +544,7 @@ class WorkerPool {
    */
   resize(size) {
     this.#core.open('resize');
-    checkSize('resize', size);
+    v.checkPoolSize('resize', size);
     this[kSubmit]();
     if (size > this.#workers.length) {
       this.#grow(size);
@@ -659,4 +654,4 @@ class WorkerPool {
   }
 }
 
-module.exports = { WorkerPool, PoolEntry, abortError, checkSize, MAX_POOL_SIZE, poolInternals };
+module.exports = { WorkerPool, PoolEntry, abortError, MAX_POOL_SIZE, poolInternals };

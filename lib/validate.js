@@ -5,7 +5,7 @@
 // non-empty string (got number)`.
 
 const { describe } = require('./errors');
-const { STATUSES, RUN_MODES, UNIT_SETTINGS } = require('./generated/vocabulary');
+const { STATUSES, RUN_MODES, UNIT_SETTINGS, DEFAULTS } = require('./generated/vocabulary');
 
 /** The JavaScript type an expectation is about, read from its wording. */
 function expectedType(expected) {
@@ -451,6 +451,134 @@ function validateStatus(method, status) {
   check(method, 'status', status, isStatus, statusExpected);
 }
 
+// --- options of the manager and its methods ----------------------------------
+
+const MANAGER = 'createSynchronikManager';
+
+/** The options of createSynchronikManager that are a number of milliseconds greater than 0. */
+const MANAGER_INTERVALS = ['loopInterval', 'watcherInterval', 'stallThresholdMs', 'statsEmissionIntervalMs', 'autoUnpauseMs', 'releaseIdleAfterMs'];
+
+/** Every option createSynchronikManager takes. */
+const MANAGER_OPTIONS = [...MANAGER_INTERVALS, 'clock', 'storage'];
+
+/**
+ * Checks the options of createSynchronikManager: an object of known keys,
+ * its intervals positive finite numbers; `clock` and `storage` as
+ * validateClockOption and validateStorageOption say.
+ */
+function validateManagerOptions(options) {
+  if (!isObject(options)) throw fail(MANAGER, 'options', 'an object', options);
+  refuseUnknownKeys(MANAGER, 'options', options, MANAGER_OPTIONS);
+  for (const key of MANAGER_INTERVALS) {
+    if (options[key] !== undefined) {
+      check(MANAGER, `options.${key}`, options[key], (x) => finite(x) && x > 0, 'a positive finite number of milliseconds');
+    }
+  }
+  validateClockOption(options.clock);
+  if (options.storage !== undefined) validateStorageOption(options.storage);
+}
+
+/** The forms of an ISO 8601 date that `Date.parse` reads: `2024-03-01`, `2024-03-01T12:00:00.000Z`, … */
+const ISO_DATE = /^(?:[+-]\d{6}|\d{4})(?:-\d{2}(?:-\d{2})?)?(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * The instant `now` names, in epoch milliseconds: a Date, an ISO date
+ * string or epoch milliseconds within the range of a Date; NaN for
+ * anything else.
+ */
+function instantMs(now) {
+  if (now instanceof Date) return now.getTime();
+  if (typeof now === 'string') return ISO_DATE.test(now) ? Date.parse(now) : NaN;
+  // The range of a Date: ±8.64e15 ms around the epoch.
+  if (typeof now === 'number') return new Date(now).getTime();
+  return NaN;
+}
+
+/**
+ * Checks `options.clock`: `'system'` (default), `'manual'`, or
+ * `{ manual: true, now?: Date | ISO string | epoch ms }` for a manual clock
+ * that starts at a given instant (read with instantMs).
+ */
+function validateClockOption(clock) {
+  if (clock === undefined || clock === 'system' || clock === 'manual') return;
+  if (!isObject(clock)) {
+    throw fail(MANAGER, 'options.clock', "one of 'system', 'manual' or an object { manual: true, now? }", clock);
+  }
+  refuseUnknownKeys(MANAGER, 'options.clock', clock, ['manual', 'now']);
+  if (clock.manual !== true) {
+    throw fail(MANAGER, 'options.clock.manual', 'true (only the manual clock can start at a given instant)', clock.manual);
+  }
+  const now = clock.now;
+  if (now === undefined || !Number.isNaN(instantMs(now))) return;
+  let got;
+  if (now instanceof Date) got = 'an invalid Date';
+  else got = describe(now, typeof now === 'string' || typeof now === 'number');
+  throw new TypeError(`${MANAGER}: options.clock.now must be a Date, an ISO date string or epoch milliseconds (got ${got})`);
+}
+
+/** Checks the `ms` of clock.advance (the engine then says whether the clock may go that far). */
+function validateAdvance(ms) {
+  if (!(typeof ms === 'number' && ms >= 0 && Number.isFinite(ms))) {
+    throw fail('clock.advance', 'ms', 'a non-negative finite number of milliseconds', ms);
+  }
+}
+
+/** Checks `options.storage`: `{ sqlite: path, history?: false | { maxAgeMs?, maxRows? } }`. */
+function validateStorageOption(storage) {
+  if (!isObject(storage)) throw fail(MANAGER, 'options.storage', 'an object like { sqlite: path }', storage);
+  for (const key of Object.keys(storage)) {
+    if (key !== 'sqlite' && key !== 'history') {
+      throw new TypeError(`${MANAGER}: options.storage.${key} is not an option (expected sqlite, history)`);
+    }
+  }
+  checkName(MANAGER, 'options.storage.sqlite', storage.sqlite, 'a non-empty string (the database file)');
+  const h = storage.history;
+  if (h === undefined || h === true || h === false) return;
+  if (!isObject(h)) throw fail(MANAGER, 'options.storage.history', 'false or an object { maxAgeMs?, maxRows? }', h);
+  if (h.maxAgeMs !== undefined) {
+    check(MANAGER, 'options.storage.history.maxAgeMs', h.maxAgeMs, (x) => typeof x === 'number' && x > 0 && !Number.isNaN(x), 'a positive number of milliseconds (Infinity = no limit)');
+  }
+  if (h.maxRows !== undefined) {
+    check(MANAGER, 'options.storage.history.maxRows', h.maxRows, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+  }
+}
+
+/** Checks the query of manager.history(): `{ unitId?, limit?, since?: Date | epoch ms }`. */
+function validateHistoryQuery(query) {
+  if (query === undefined) return;
+  if (!isObject(query)) throw fail('history', 'query', 'an object { unitId?, limit?, since? }', query);
+  const { unitId, limit, since } = query;
+  if (unitId !== undefined) checkName('history', 'query.unitId', unitId);
+  if (limit !== undefined) check('history', 'query.limit', limit, (x) => Number.isInteger(x) && x >= 1 && x <= 0xffffffff, 'a positive integer');
+  if (since !== undefined) {
+    check('history', 'query.since', since instanceof Date ? since.getTime() : since, finite, 'a Date or a number of milliseconds since the epoch');
+  }
+}
+
+/**
+ * Checks the options of stop() and close(); returns `timeoutMs`.
+ */
+function validateStopOptions(method, options) {
+  if (options !== undefined && !isObject(options)) throw fail(method, 'options', 'an object', options);
+  const timeoutMs = options ? options.timeoutMs : undefined;
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0 && !Number.isNaN(timeoutMs))) {
+    throw fail(method, 'options.timeoutMs', 'a non-negative number of milliseconds', timeoutMs);
+  }
+  return timeoutMs;
+}
+
+/**
+ * The most workers a pool may have. Every pool worker is a registered unit
+ * (about 1 KB with its object), made when the pool grows: a bound keeps a
+ * size meant as "no limit" from registering workers until memory runs out.
+ */
+const MAX_POOL_SIZE = DEFAULTS.maxPoolSize;
+
+/** Checks a pool size given to `method` (a pool without workers would hold its tasks forever). */
+function checkPoolSize(method, size) {
+  check(method, 'size', size, (x) => Number.isInteger(x) && x >= 1 && x <= MAX_POOL_SIZE, `a positive integer no greater than ${MAX_POOL_SIZE}`);
+}
+
 module.exports = {
   dependencyId,
   SETTINGS,
@@ -472,4 +600,14 @@ module.exports = {
   setField,
   firstLoneSurrogate,
   validateStatus,
+  MANAGER_OPTIONS,
+  validateManagerOptions,
+  validateClockOption,
+  validateAdvance,
+  instantMs,
+  validateStorageOption,
+  validateHistoryQuery,
+  validateStopOptions,
+  MAX_POOL_SIZE,
+  checkPoolSize,
 };
