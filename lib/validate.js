@@ -103,20 +103,33 @@ function dependencyId(entry) {
 }
 
 /**
- * Checks the entries of a worker's `dependsOn`; `known(id)` says whether an
- * id may be depended on (a worker of the same process).
+ * Checks the form of the entries of a worker's `dependsOn` (whether the
+ * ids they name are known is the engine's check: see registrationError).
  */
-function validateDependencies(method, path, w, known, where) {
+function validateDependencies(method, path, w) {
   if (w.dependsOn === undefined) return;
   w.dependsOn.forEach((entry, k) => {
-    const id = dependencyId(entry);
-    if (id === undefined) {
+    if (dependencyId(entry) === undefined) {
       throw fail(method, `${path}.dependsOn[${k}]`, 'a worker id or an object { id: string, condition?: function }', entry);
     }
-    if (!known(id)) {
-      throw new TypeError(`${method}: ${path}.dependsOn[${k}] must name ${where} (got "${id}", which is not)`);
-    }
   });
+}
+
+/**
+ * The TypeError for what the engine's registration check found wrong with
+ * `unit` (a problem of native checkWorker / checkProcess): a worker id that
+ * a process repeats, or a dependency on an id that is not a worker of the
+ * process (or, for a worker on its own, not a registered unit). The engine
+ * is the one place these are checked; the facade names the field.
+ */
+function registrationError(method, unit, problem) {
+  const { workerIndex, dependency, dependencyIndex } = problem;
+  const path = workerIndex == null ? 'unit' : `unit.workers[${workerIndex}]`;
+  if (dependency == null) {
+    return new TypeError(`${method}: ${path}.id must be unique within the process (got "${problem.worker}" twice)`);
+  }
+  const where = workerIndex == null ? 'a registered unit' : `a worker of process "${unit.id}"`;
+  return new TypeError(`${method}: ${path}.dependsOn[${dependencyIndex}] must name ${where} (got "${dependency}", which is not)`);
 }
 
 function applyRules(method, path, obj, rules) {
@@ -342,9 +355,11 @@ function checkRegistrationStatus(method, path, unit, isCurrent) {
 /**
  * Validates a unit for registration; returns 'worker' or 'process'. Throws a
  * TypeError naming the first bad field. `isCurrent(obj)` says whether `obj`
- * is the object already registered under its id.
+ * is the object already registered under its id. What depends on the
+ * units around it (repeated worker ids, dependencies on unknown ids) is
+ * the engine's check (see registrationError).
  */
-function validateUnit(method, unit, isRegistered = () => false, isCurrent = () => false) {
+function validateUnit(method, unit, isCurrent = () => false) {
   if (!isObject(unit)) throw fail(method, 'unit', 'an object', unit);
   checkName(method, 'unit.id', unit.id);
   if (unit.workers === undefined) {
@@ -353,7 +368,7 @@ function validateUnit(method, unit, isRegistered = () => false, isCurrent = () =
     }
     validateWorker(method, 'unit', unit);
     checkRegistrationStatus(method, 'unit', unit, isCurrent);
-    validateDependencies(method, 'unit', unit, isRegistered, 'a registered unit');
+    validateDependencies(method, 'unit', unit);
     return 'worker';
   }
   if (!Array.isArray(unit.workers)) throw fail(method, 'unit.workers', 'an array of workers', unit.workers);
@@ -362,21 +377,11 @@ function validateUnit(method, unit, isRegistered = () => false, isCurrent = () =
   applyRules(method, 'unit', unit, PROCESS_RULES);
   checkRegistrationStatus(method, 'unit', unit, isCurrent);
   noticeMistypedKeys(method, 'unit', unit);
-  const seen = new Set([unit.id]);
   unit.workers.forEach((w, i) => {
     validateWorker(method, `unit.workers[${i}]`, w);
     checkRegistrationStatus(method, `unit.workers[${i}]`, w, isCurrent);
-    if (seen.has(w.id)) {
-      throw new TypeError(
-        `${method}: unit.workers[${i}].id must be unique within the process (got "${w.id}" twice)`,
-      );
-    }
-    seen.add(w.id);
   });
-  const siblings = new Set(unit.workers.map((w) => w.id));
-  unit.workers.forEach((w, i) => {
-    validateDependencies(method, `unit.workers[${i}]`, w, (id) => siblings.has(id), `a worker of process "${unit.id}"`);
-  });
+  unit.workers.forEach((w, i) => validateDependencies(method, `unit.workers[${i}]`, w));
   return 'process';
 }
 
@@ -589,6 +594,7 @@ module.exports = {
   fail,
   check,
   validateUnit,
+  registrationError,
   validatePatch,
   validateId,
   checkName,
