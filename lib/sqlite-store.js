@@ -159,6 +159,7 @@ class SqliteStore {
     const row = this.#stored.get(unit.id);
     if (row) {
       this.#stored.delete(unit.id);
+      /** @type {Record<string, any>} */
       let meta = {};
       try {
         const parsed = row.meta ? JSON.parse(row.meta) : {};
