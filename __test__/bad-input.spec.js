@@ -170,6 +170,46 @@ describe('bad input', () => {
     expect(x.status).toBe('completed');
   });
 
+  test('repeated worker ids and unknown dependencies are refused with messages naming the field', () => {
+    const refusal = (unit) => {
+      try {
+        manager.registerUnit(unit);
+      } catch (e) {
+        expect(e).toBeInstanceOf(TypeError);
+        return e.message;
+      }
+      throw new Error('expected registerUnit to throw');
+    };
+    expect(refusal({ id: 'q', workers: [{ id: 'q', run }] })).toBe('registerUnit: unit.workers[0].id must be unique within the process (got "q" twice)');
+    expect(refusal({ id: 'q', workers: [{ id: 'b', run }, { id: 'c', run, dependsOn: ['b', { id: 'ghost' }] }] })).toBe(
+      'registerUnit: unit.workers[1].dependsOn[1] must name a worker of process "q" (got "ghost", which is not)',
+    );
+    expect(refusal({ id: 'solo', run, dependsOn: ['x', 'nope'] })).toBe('registerUnit: unit.dependsOn[1] must name a registered unit (got "nope", which is not)');
+    expect(refusal({ id: 'solo', run, dependsOn: ['solo'] })).toBe('registerUnit: unit.dependsOn[0] must name a registered unit (got "solo", which is not)');
+    expectRegistryUnchanged();
+  });
+
+  test('a re-registration the engine refuses leaves the runs of the units it would replace running', async () => {
+    const pending = [];
+    a.run = () => new Promise((resolve) => pending.push(resolve));
+    x.run = a.run;
+    const processRun = manager.runProcessById('p');
+    const workerRun = manager.runWorkerById('x');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a.status).toBe('running');
+    expect(x.status).toBe('running');
+    expect(() => manager.registerUnit({ id: 'p', workers: [{ id: 'a', run }, { id: 'a', run }] })).toThrow(/unique within the process/);
+    expect(() => manager.registerUnit({ id: 'x', run, dependsOn: ['ghost'] })).toThrow(/must name a registered unit/);
+    expect(a.status).toBe('running');
+    expect(x.status).toBe('running');
+    expect(pending).toHaveLength(2);
+    for (const finish of pending) finish('done');
+    await expect(processRun).resolves.toBeUndefined();
+    await expect(workerRun).resolves.toBeUndefined();
+    expect(a.status).toBe('completed');
+    expect(x.status).toBe('completed');
+  });
+
   describe('other entries', () => {
     test('updateStatus with an unknown status', async () => {
       const error = await rejectionOf(() => manager.updateStatus('x', 'sleeping'));

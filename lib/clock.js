@@ -9,7 +9,6 @@ const util = require('node:util');
 const timers = require('node:timers');
 const { engineFireNext, engineFireNextOneShot } = require('./native.js');
 const v = require('./validate');
-const { describe } = require('./errors');
 const { DEFAULTS } = require('./generated/vocabulary');
 
 /**
@@ -28,49 +27,18 @@ const CLOCK_LIMIT_MS = DEFAULTS.clockLimitMs;
  */
 const nextTurn = () => new Promise((resolve) => timers.setImmediate(resolve));
 
-/** The forms of an ISO 8601 date that `Date.parse` reads: `2024-03-01`, `2024-03-01T12:00:00.000Z`, … */
-const ISO_DATE = /^(?:[+-]\d{6}|\d{4})(?:-\d{2}(?:-\d{2})?)?(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
-
 /**
- * Validates `options.clock`: `'system'` (default), `'manual'`, or
- * `{ manual: true, now?: Date | ISO string | epoch ms }` for a manual clock
- * that starts at a given instant.
+ * Reads `options.clock` (checked by validate.js's validateClockOption):
+ * `'system'` (default), `'manual'`, or `{ manual: true, now? }` for a
+ * manual clock that starts at a given instant.
  * @param {unknown} clock
  * @returns {ClockOption}
  */
 function parseClockOption(clock) {
-  const method = 'createSynchronikManager';
   if (clock === undefined || clock === 'system') return { manual: false, startMs: undefined };
   if (clock === 'manual') return { manual: true, startMs: undefined };
-  if (!v.isObject(clock)) {
-    throw v.fail(method, 'options.clock', "one of 'system', 'manual' or an object { manual: true, now? }", clock);
-  }
-  const option = /** @type {{ manual?: unknown, now?: unknown }} */ (clock);
-  v.refuseUnknownKeys(method, 'options.clock', option, ['manual', 'now']);
-  if (option.manual !== true) {
-    throw v.fail(method, 'options.clock.manual', 'true (only the manual clock can start at a given instant)', option.manual);
-  }
-  if (option.now === undefined) return { manual: true, startMs: undefined };
-  const now = option.now;
-  let ms = NaN;
-  let got;
-  if (now instanceof Date) {
-    ms = now.getTime();
-    got = 'an invalid Date';
-  } else if (typeof now === 'string') {
-    if (ISO_DATE.test(now)) ms = Date.parse(now);
-    got = describe(now, true);
-  } else if (typeof now === 'number') {
-    // The range of a Date: ±8.64e15 ms around the epoch.
-    ms = new Date(now).getTime();
-    got = describe(now, true);
-  } else {
-    got = describe(now);
-  }
-  if (Number.isNaN(ms)) {
-    throw new TypeError(`${method}: options.clock.now must be a Date, an ISO date string or epoch milliseconds (got ${got})`);
-  }
-  return { manual: true, startMs: ms };
+  const { now } = /** @type {{ now?: unknown }} */ (clock);
+  return { manual: true, startMs: now === undefined ? undefined : v.instantMs(now) };
 }
 
 /**
@@ -130,9 +98,7 @@ class ManualClock {
   async advance(ms) {
     const core = this.#core;
     core.open('clock.advance');
-    if (!(typeof ms === 'number' && ms >= 0 && Number.isFinite(ms))) {
-      throw v.fail('clock.advance', 'ms', 'a non-negative finite number of milliseconds', ms);
-    }
+    v.validateAdvance(ms);
     const bridge = core.bridge;
     // The target is kept by the engine, in nanoseconds: exact however far
     // the clock is (now + ms as a JavaScript number is not, past 2^53 ms).

@@ -141,12 +141,16 @@ class Core {
   register(unit, attach) {
     const units = this.units;
     const native = this.bridge.native;
-    // validate.js declares these callbacks without their parameter (an id; a unit).
-    /** @type {any} */
-    const isRegistered = (/** @type {unknown} */ id) => units.slot(id) >= 0;
+    // validate.js declares this callback without its parameter (a unit).
     /** @type {any} whether `u` is the object registered under its id */
     const isCurrent = (/** @type {Unit} */ u) => units.at(units.slot(u.id)) === u;
-    const kind = v.validateUnit('registerUnit', unit, isRegistered, isCurrent);
+    const kind = v.validateUnit('registerUnit', unit, isCurrent);
+    /** @type {any} a JsWorkerSpec or a JsProcessSpec, as `kind` says */
+    const spec = kind === 'worker' ? workerSpec(unit) : processSpec(unit);
+    // Repeated worker ids and unknown dependencies are the engine's check,
+    // made before anything changes (the runs of replaced units included).
+    const problem = kind === 'worker' ? native.checkWorker(spec) : native.checkProcess(spec);
+    if (problem) throw v.registrationError('registerUnit', unit, problem);
     if (attach === null) {
       this.#refusePoolWorkerId(unit.id, 'unit.id');
       if (kind === 'process') unit.workers.forEach((/** @type {Unit} */ w, /** @type {number} */ k) => this.#refusePoolWorkerId(w.id, `unit.workers[${k}].id`));
@@ -158,7 +162,7 @@ class Core {
     let slots;
     this.acknowledgeReleased();
     try {
-      slots = kind === 'worker' ? native.registerWorker(workerSpec(unit)) : native.registerProcess(processSpec(unit));
+      slots = kind === 'worker' ? native.registerWorker(spec) : native.registerProcess(spec);
     } catch (e) {
       throw fromNative(e, /** @type {any} */ (TypeError));
     }

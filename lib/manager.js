@@ -20,7 +20,7 @@ const { engineRun } = require('./native.js');
 const { describe, fromNative, closedError } = require('./errors');
 const v = require('./validate');
 const { DEFAULTS } = require('./generated/vocabulary');
-const { WorkerPool, checkSize, poolInternals } = require('./pool');
+const { WorkerPool, poolInternals } = require('./pool');
 const { Persistence, validateAdapter } = require('./storage');
 const { SqliteStore, parseStorageOption, parseHistoryQuery, noStoreError } = require('./sqlite-store');
 const { Core } = require('./core');
@@ -55,18 +55,6 @@ function asPromise(fn) {
   }
 }
 
-/** Every option of createSynchronikManager; any other key is refused (a slip like `loopIntervalMs`). */
-const MANAGER_OPTIONS = [
-  'loopInterval',
-  'watcherInterval',
-  'stallThresholdMs',
-  'statsEmissionIntervalMs',
-  'autoUnpauseMs',
-  'releaseIdleAfterMs',
-  'clock',
-  'storage',
-];
-
 /** Fields the engine owns on a unit object; `updateStatus` payloads cannot set them. */
 const ENGINE_FIELDS = new Set(['id', 'status', 'enabled', 'meta', 'lastRun', 'processId', 'workers']);
 
@@ -83,20 +71,7 @@ class SynchronikManager extends EventEmitter {
   /** @param {Record<string, any>} options */
   constructor(options = {}) {
     super();
-    if (!v.isObject(options)) throw v.fail('createSynchronikManager', 'options', 'an object', options);
-    v.refuseUnknownKeys('createSynchronikManager', 'options', options, MANAGER_OPTIONS);
-    /** @param {string} key */
-    const positive = (key) => {
-      if (options[key] !== undefined) {
-        v.check('createSynchronikManager', `options.${key}`, options[key], (/** @type {unknown} */ x) => typeof x === 'number' && Number.isFinite(x) && x > 0, 'a positive finite number of milliseconds');
-      }
-    };
-    positive('loopInterval');
-    positive('watcherInterval');
-    positive('stallThresholdMs');
-    positive('statsEmissionIntervalMs');
-    positive('autoUnpauseMs');
-    positive('releaseIdleAfterMs');
+    v.validateManagerOptions(options);
     const clock = parseClockOption(options.clock);
     const storage = options.storage !== undefined ? parseStorageOption(options.storage) : null;
     this.options = { loopInterval: DEFAULTS.loopInterval, watcherInterval: DEFAULTS.watcherInterval, ...options };
@@ -518,7 +493,7 @@ class SynchronikManager extends EventEmitter {
   stop(options) {
     let timeoutMs;
     try {
-      timeoutMs = stopTimeout('stop', options);
+      timeoutMs = v.validateStopOptions('stop', options);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -585,7 +560,7 @@ class SynchronikManager extends EventEmitter {
     if (this.#closing) return this.#closing;
     let timeoutMs;
     try {
-      timeoutMs = stopTimeout('close', options);
+      timeoutMs = v.validateStopOptions('close', options);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -645,6 +620,7 @@ class SynchronikManager extends EventEmitter {
     return asPromise(() => {
       const core = this.#core;
       core.open('history');
+      v.validateHistoryQuery(query);
       const q = parseHistoryQuery(query);
       if (!core.sqlite) throw noStoreError();
       return core.sqlite.history(q);
@@ -666,7 +642,7 @@ class SynchronikManager extends EventEmitter {
   useWorkerPool(size = DEFAULTS.poolSize, options = {}) {
     const core = this.#core;
     core.open('useWorkerPool');
-    checkSize('useWorkerPool', size);
+    v.checkPoolSize('useWorkerPool', size);
     if (!v.isObject(options)) throw v.fail('useWorkerPool', 'options', 'an object', options);
     v.checkKnownKeys('useWorkerPool', 'options', options, ['name'], 'refuse');
     const name = options.name === undefined ? DEFAULTS.poolName : options.name;
@@ -799,21 +775,6 @@ function runById(core, method, id, kind, settleOnly) {
   } catch (e) {
     return Promise.reject(e);
   }
-}
-
-/**
- * Validates the options of stop() and close(); returns `timeoutMs`.
- * @param {string} method
- * @param {unknown} options
- * @returns {number | undefined}
- */
-function stopTimeout(method, options) {
-  if (options !== undefined && !v.isObject(options)) throw v.fail(method, 'options', 'an object', options);
-  const timeoutMs = options ? /** @type {{ timeoutMs?: unknown }} */ (options).timeoutMs : undefined;
-  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0 && !Number.isNaN(timeoutMs))) {
-    throw v.fail(method, 'options.timeoutMs', 'a non-negative number of milliseconds', timeoutMs);
-  }
-  return /** @type {number | undefined} */ (timeoutMs);
 }
 
 /**

@@ -30,6 +30,17 @@ export declare class NativeEngine {
    * find this engine.
    */
   handle(): Handle
+  /**
+   * Checks a worker for registration without storing it: null when the
+   * engine would take it, else what is wrong and where.
+   */
+  checkWorker(spec: JsWorkerSpec): RegistrationProblem | null
+  /**
+   * Checks a process and its workers for registration without storing
+   * them: null when the engine would take them, else what is wrong and
+   * where.
+   */
+  checkProcess(spec: JsProcessSpec): RegistrationProblem | null
   /** Registers a worker; returns its slot. */
   registerWorker(spec: JsWorkerSpec): Array<number>
   /**
@@ -437,6 +448,35 @@ export interface JsWorkerSpec {
 export interface NumberedCode {
   number: number
   code: string
+}
+
+/**
+ * What is wrong with a unit offered for registration, as the engine
+ * found it, in a form the facade reads: it names the user's field
+ * (`unit.workers[i].dependsOn[k]`) from the positions.
+ */
+export interface RegistrationProblem {
+  /**
+   * The stable code: `ERR_INVALID_UNIT` for a repeated worker id,
+   * `ERR_UNKNOWN_DEPENDENCY` for a dependency on no known unit.
+   */
+  code: string
+  /** The engine's own message. */
+  message: string
+  /**
+   * The worker the problem is about (the one that repeats an id, or
+   * the one with the dependency).
+   */
+  worker: string
+  /**
+   * That worker's position in its process's workers; absent for a
+   * worker registered on its own.
+   */
+  workerIndex?: number
+  /** The id depended on, for an unknown dependency. */
+  dependency?: string
+  /** Its position in the worker's `dependsOn`, for an unknown dependency. */
+  dependencyIndex?: number
 }
 
 /**

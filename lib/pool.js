@@ -49,15 +49,6 @@ const soon = (/** @type {() => void} */ fn) => void resolved.then(fn);
  */
 const MAX_POOL_SIZE = DEFAULTS.maxPoolSize;
 
-/**
- * Checks a pool size given to `method` (a pool without workers would hold its tasks forever).
- * @param {string} method
- * @param {unknown} size
- */
-function checkSize(method, size) {
-  v.check(method, 'size', size, (/** @type {any} */ x) => Number.isInteger(x) && x >= 1 && x <= MAX_POOL_SIZE, `a positive integer no greater than ${MAX_POOL_SIZE}`);
-}
-
 /** The options of pool.run: an option bag of the call, where any other key is refused. */
 const RUN_OPTIONS = ['payload', 'priority', 'signal'];
 
@@ -648,7 +639,7 @@ class WorkerPool {
    */
   resize(size) {
     this.#core.open('resize');
-    checkSize('resize', size);
+    v.checkPoolSize('resize', size);
     this[kSubmit]();
     if (size > this.#workers.length) {
       this.#grow(size);
@@ -774,4 +765,4 @@ class WorkerPool {
   }
 }
 
-module.exports = { WorkerPool, PoolEntry, abortError, checkSize, MAX_POOL_SIZE, poolInternals };
+module.exports = { WorkerPool, PoolEntry, abortError, MAX_POOL_SIZE, poolInternals };

@@ -19,8 +19,6 @@ const { ENGINE_META: ENGINE_META_KEYS } = require('./stats');
 /** Statistics the engine keeps in `meta`; they have their own columns. */
 const ENGINE_META = new Set(ENGINE_META_KEYS);
 
-const METHOD = 'createSynchronikManager';
-
 /**
  * @typedef {import('./pool').WorkerPool} WorkerPool
  * @typedef {import('./pool').PoolEntry} PoolEntry
@@ -30,32 +28,17 @@ const METHOD = 'createSynchronikManager';
  */
 
 /**
- * Validates `options.storage`; returns `{ path, history }` for the engine.
+ * Reads `options.storage` (checked by validate.js's validateStorageOption);
+ * returns `{ path, history }` for the engine.
  * @param {any} storage
  * @returns {{ path: string, history: HistoryOption }}
  */
 function parseStorageOption(storage) {
-  if (!v.isObject(storage)) throw v.fail(METHOD, 'options.storage', 'an object like { sqlite: path }', storage);
-  for (const key of Object.keys(storage)) {
-    if (key !== 'sqlite' && key !== 'history') {
-      throw new TypeError(`${METHOD}: options.storage.${key} is not an option (expected sqlite, history)`);
-    }
-  }
-  v.checkName(METHOD, 'options.storage.sqlite', storage.sqlite, 'a non-empty string (the database file)');
   const h = storage.history;
   /** @type {HistoryOption} */
   let history = { enabled: true };
   if (h === false) history = { enabled: false };
-  else if (h !== undefined && h !== true) {
-    if (!v.isObject(h)) throw v.fail(METHOD, 'options.storage.history', 'false or an object { maxAgeMs?, maxRows? }', h);
-    if (h.maxAgeMs !== undefined) {
-      v.check(METHOD, 'options.storage.history.maxAgeMs', h.maxAgeMs, (/** @type {unknown} */ x) => typeof x === 'number' && x > 0 && !Number.isNaN(x), 'a positive number of milliseconds (Infinity = no limit)');
-    }
-    if (h.maxRows !== undefined) {
-      v.check(METHOD, 'options.storage.history.maxRows', h.maxRows, (/** @type {unknown} */ x) => Number.isInteger(x) && /** @type {number} */ (x) >= 0, 'a non-negative integer');
-    }
-    history = { enabled: true, maxAgeMs: h.maxAgeMs, maxRows: h.maxRows };
-  }
+  else if (h !== undefined && h !== true) history = { enabled: true, maxAgeMs: h.maxAgeMs, maxRows: h.maxRows };
   return { path: path.resolve(storage.sqlite), history };
 }
 
@@ -176,6 +159,7 @@ class SqliteStore {
     const row = this.#stored.get(unit.id);
     if (row) {
       this.#stored.delete(unit.id);
+      /** @type {Record<string, any>} */
       let meta = {};
       try {
         const parsed = row.meta ? JSON.parse(row.meta) : {};
@@ -323,22 +307,15 @@ class SqliteStore {
 }
 
 /**
- * Validates the arguments of manager.history(); returns the native query.
+ * Reads the arguments of manager.history() (checked by validate.js's
+ * validateHistoryQuery); returns the native query.
  * @param {any} query
  * @returns {HistoryQuery}
  */
 function parseHistoryQuery(query) {
   if (query === undefined) return { unitId: undefined, limit: undefined, since: undefined };
-  if (!v.isObject(query)) throw v.fail('history', 'query', 'an object { unitId?, limit?, since? }', query);
   const { unitId, limit, since } = query;
-  if (unitId !== undefined) v.checkName('history', 'query.unitId', unitId);
-  if (limit !== undefined) v.check('history', 'query.limit', limit, (/** @type {any} */ x) => Number.isInteger(x) && x >= 1 && x <= 0xffffffff, 'a positive integer');
-  let sinceMs;
-  if (since !== undefined) {
-    sinceMs = since instanceof Date ? since.getTime() : since;
-    v.check('history', 'query.since', sinceMs, (/** @type {unknown} */ x) => typeof x === 'number' && Number.isFinite(x), 'a Date or a number of milliseconds since the epoch');
-  }
-  return { unitId, limit, since: sinceMs };
+  return { unitId, limit, since: since instanceof Date ? since.getTime() : since };
 }
 
 /** An error for history() on a manager without a SQLite store. */

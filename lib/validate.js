@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 
 // Argument validation for the public API. Every message names the field,
@@ -5,26 +6,54 @@
 // non-empty string (got number)`.
 
 const { describe } = require('./errors');
-const { STATUSES, RUN_MODES, UNIT_SETTINGS } = require('./generated/vocabulary');
+const { STATUSES, RUN_MODES, UNIT_SETTINGS, DEFAULTS } = require('./generated/vocabulary');
 
-/** The JavaScript type an expectation is about, read from its wording. */
+/**
+ * @typedef {import('./generated/vocabulary').UnitSetting} UnitSetting
+ * @typedef {import('./native').RegistrationProblem} RegistrationProblem
+ * @typedef {Record<string, any>} Obj an object of the user's, read field by field
+ * @typedef {(value: any) => boolean} Test
+ * @typedef {[key: string, ok: Test, expected: string]} Rule a field's name, its test and what it expects
+ */
+
+/**
+ * The JavaScript type an expectation is about, read from its wording.
+ * @param {string} expected
+ * @returns {'number' | 'string' | undefined}
+ */
 function expectedType(expected) {
   if (/number|integer|milliseconds/.test(expected)) return 'number';
   if (/string|one of '/.test(expected)) return 'string';
   return undefined;
 }
 
+/**
+ * @param {string} method
+ * @param {string} field
+ * @param {string} expected
+ * @param {unknown} value
+ * @returns {TypeError}
+ */
 function fail(method, field, expected, value) {
   const sameType = typeof value === expectedType(expected);
   return new TypeError(`${method}: ${field} must be ${expected} (got ${describe(value, sameType)})`);
 }
 
+/** Whether `v` is a plain-looking object (not null, not an array). @type {(v: unknown) => v is Obj} */
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/**
+ * @param {string} method
+ * @param {string} field
+ * @param {unknown} value
+ * @param {Test} ok
+ * @param {string} expected
+ */
 function check(method, field, value, ok, expected) {
   if (!ok(value)) throw fail(method, field, expected, value);
 }
 
+/** @type {(v: unknown) => v is string} */
 const nonEmptyString = (v) => typeof v === 'string' && v.length > 0;
 
 /**
@@ -32,17 +61,23 @@ const nonEmptyString = (v) => typeof v === 'string' && v.length > 0;
  * well-formed UTF-16. Strings cross to the engine as UTF-8, where a lone
  * surrogate becomes U+FFFD: '\uD800' and '\uDBFF' would be one id there.
  */
+/** @type {(s: string) => number} */
 const firstLoneSurrogate =
-  typeof String.prototype.isWellFormed === 'function'
-    ? (s) => (s.isWellFormed() ? -1 : s.search(/\p{Surrogate}/u))
+  typeof (/** @type {any} */ (String.prototype).isWellFormed) === 'function'
+    ? (s) => (/** @type {any} */ (s).isWellFormed() ? -1 : s.search(/\p{Surrogate}/u))
     : (s) => s.search(/\p{Surrogate}/u); // Node 18: no isWellFormed
 
 /**
  * Checks an id or name that crosses to the engine: a non-empty string of
  * well-formed UTF-16 (no lone surrogate).
+ * @param {string} method
+ * @param {string} field
+ * @param {unknown} value
+ * @param {string} [expected]
+ * @returns {asserts value is string}
  */
 function checkName(method, field, value, expected = 'a non-empty string') {
-  check(method, field, value, nonEmptyString, expected);
+  if (!nonEmptyString(value)) throw fail(method, field, expected, value);
   const at = firstLoneSurrogate(value);
   if (at >= 0) {
     const unit = value.charCodeAt(at).toString(16).toUpperCase();
@@ -52,11 +87,17 @@ function checkName(method, field, value, expected = 'a non-empty string') {
   }
 }
 
+/** @type {(v: unknown) => v is number} */
 const finite = (v) => typeof v === 'number' && Number.isFinite(v);
 
-/** The test of a setting's value, from its rule in the engine's vocabulary. */
+/**
+ * The test of a setting's value, from its rule in the engine's vocabulary.
+ * @param {UnitSetting} setting
+ * @returns {Test}
+ */
 function testOf(setting) {
-  const { kind, min } = setting;
+  const { kind } = setting;
+  const min = setting.min === undefined ? -Infinity : setting.min;
   switch (kind) {
     case 'string':
     case 'boolean':
@@ -73,27 +114,39 @@ function testOf(setting) {
     case 'number-or-function':
       return (v) => typeof v === 'function' || (finite(v) && v >= min);
     case 'one-of':
-      return (v) => setting.values.includes(v);
+      return (v) => (setting.values || []).includes(v);
     default:
       throw new Error(`lib/generated/vocabulary.js: setting ${setting.key} has a kind this facade does not know (${kind}); rebuild the package`);
   }
 }
 
 /** A setting's rule as applyRules takes it: [name, test, expectation]. */
+/** @type {(setting: UnitSetting) => Rule} */
 const ruleOf = (setting) => [setting.key, testOf(setting), setting.expected];
 
-/** The rule of the unit setting `key` (for options that take the same values, such as runWorkerTasks'). */
+/**
+ * The rule of the unit setting `key` (for options that take the same values, such as runWorkerTasks').
+ * @param {string} key
+ * @returns {Rule}
+ */
 function settingRule(key) {
-  return ruleOf(UNIT_SETTINGS.find((s) => s.key === key));
+  const setting = UNIT_SETTINGS.find((s) => s.key === key);
+  if (setting === undefined) throw new Error(`lib/generated/vocabulary.js has no unit setting ${key}; rebuild the package`);
+  return ruleOf(setting);
 }
 
 /** Field rules by group, in the engine's order: shared by registration and config updates. */
+/** @type {(group: UnitSetting['group']) => Rule[]} */
 const rulesOf = (group) => UNIT_SETTINGS.filter((s) => s.group === group).map(ruleOf);
 const COMMON_RULES = rulesOf('common');
 const WORKER_RULES = rulesOf('worker');
 const PROCESS_RULES = rulesOf('process');
 
-/** The id a `dependsOn` entry names, or undefined when the entry is malformed. */
+/**
+ * The id a `dependsOn` entry names, or undefined when the entry is malformed.
+ * @param {unknown} entry
+ * @returns {string | undefined}
+ */
 function dependencyId(entry) {
   if (typeof entry === 'string') return entry.length > 0 ? entry : undefined;
   if (isObject(entry) && nonEmptyString(entry.id) && (entry.condition === undefined || typeof entry.condition === 'function')) {
@@ -103,22 +156,48 @@ function dependencyId(entry) {
 }
 
 /**
- * Checks the entries of a worker's `dependsOn`; `known(id)` says whether an
- * id may be depended on (a worker of the same process).
+ * Checks the form of the entries of a worker's `dependsOn` (whether the
+ * ids they name are known is the engine's check: see registrationError).
+ * @param {string} method
+ * @param {string} path
+ * @param {Obj} w
  */
-function validateDependencies(method, path, w, known, where) {
+function validateDependencies(method, path, w) {
   if (w.dependsOn === undefined) return;
-  w.dependsOn.forEach((entry, k) => {
-    const id = dependencyId(entry);
-    if (id === undefined) {
+  w.dependsOn.forEach((/** @type {unknown} */ entry, /** @type {number} */ k) => {
+    if (dependencyId(entry) === undefined) {
       throw fail(method, `${path}.dependsOn[${k}]`, 'a worker id or an object { id: string, condition?: function }', entry);
-    }
-    if (!known(id)) {
-      throw new TypeError(`${method}: ${path}.dependsOn[${k}] must name ${where} (got "${id}", which is not)`);
     }
   });
 }
 
+/**
+ * The TypeError for what the engine's registration check found wrong with
+ * `unit` (a problem of native checkWorker / checkProcess): a worker id that
+ * a process repeats, or a dependency on an id that is not a worker of the
+ * process (or, for a worker on its own, not a registered unit). The engine
+ * is the one place these are checked; the facade names the field.
+ * @param {string} method
+ * @param {Obj} unit
+ * @param {RegistrationProblem} problem
+ * @returns {TypeError}
+ */
+function registrationError(method, unit, problem) {
+  const { workerIndex, dependency, dependencyIndex } = problem;
+  const path = workerIndex == null ? 'unit' : `unit.workers[${workerIndex}]`;
+  if (dependency == null) {
+    return new TypeError(`${method}: ${path}.id must be unique within the process (got "${problem.worker}" twice)`);
+  }
+  const where = workerIndex == null ? 'a registered unit' : `a worker of process "${unit.id}"`;
+  return new TypeError(`${method}: ${path}.dependsOn[${dependencyIndex}] must name ${where} (got "${dependency}", which is not)`);
+}
+
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {Obj} obj
+ * @param {readonly Rule[]} rules
+ */
 function applyRules(method, path, obj, rules) {
   for (const [key, ok, expected] of rules) {
     if (obj[key] !== undefined) check(method, `${path}.${key}`, obj[key], ok, expected);
@@ -129,6 +208,8 @@ function applyRules(method, path, obj, rules) {
  * What keeps `obj` from taking new fields ('a frozen object', …), or
  * undefined when it can. A Proxy whose trap throws counts as extensible:
  * the writes it refuses later are reported, never thrown.
+ * @param {object} obj
+ * @returns {string | undefined}
  */
 function nonExtensible(obj) {
   try {
@@ -145,6 +226,9 @@ function nonExtensible(obj) {
  * The unit object is the engine's mirror (SPEC §2): status, enabled, meta,
  * lastRun, error and processId are written onto it, and the engine's
  * statistics into its meta. An object that cannot take them is refused.
+ * @param {string} method
+ * @param {string} path
+ * @param {Obj} unit
  */
 function checkMirror(method, path, unit) {
   const why = nonExtensible(unit);
@@ -163,6 +247,11 @@ function checkMirror(method, path, unit) {
   }
 }
 
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} w
+ */
 function validateWorker(method, path, w) {
   if (!isObject(w)) throw fail(method, path, 'a worker object', w);
   checkName(method, `${path}.id`, w.id);
@@ -174,7 +263,14 @@ function validateWorker(method, path, w) {
   noticeMistypedKeys(method, path, w);
 }
 
-/** `runOnInterval: true` needs an `intervalMs`: without one the worker would never run. */
+/**
+ * `runOnInterval: true` needs an `intervalMs`: without one the worker would never run.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} runOnInterval
+ * @param {unknown} intervalMs
+ * @param {string} why
+ */
 function checkInterval(method, path, runOnInterval, intervalMs, why) {
   if (runOnInterval === true && intervalMs === undefined) {
     throw new TypeError(`${method}: ${path}.runOnInterval is true but ${why} (an interval worker needs intervalMs)`);
@@ -209,7 +305,12 @@ const UNIT_ALIASES = new Map([
   ['isolationdelay', 'isolationDelayMs'],
 ]);
 
-/** Damerau–Levenshtein distance (optimal string alignment) of two strings. */
+/**
+ * Damerau–Levenshtein distance (optimal string alignment) of two strings.
+ * @param {string} a
+ * @param {string} b
+ * @returns {number}
+ */
 function editDistance(a, b) {
   const rows = a.length + 1;
   const cols = b.length + 1;
@@ -233,10 +334,14 @@ function editDistance(a, b) {
  * The unit option (or other name of `keys`) `key` was most likely meant to
  * be, or undefined: one edit away (Damerau–Levenshtein, ignoring case), the
  * option without its `Ms` or `max` part, or a well-known other name for it.
+ * @param {string} key
+ * @param {readonly string[]} [keys]
+ * @returns {string | undefined}
  */
 function mistypedUnitKey(key, keys = UNIT_KEYS) {
   const lower = key.toLowerCase();
-  if (keys.includes(UNIT_ALIASES.get(lower))) return UNIT_ALIASES.get(lower);
+  const alias = UNIT_ALIASES.get(lower);
+  if (alias !== undefined && keys.includes(alias)) return alias;
   for (const known of keys) {
     const k = known.toLowerCase();
     if (k === lower || `${lower}ms` === k || `max${lower}` === k) return known;
@@ -259,6 +364,10 @@ const MAX_KEYS_LOOKED_AT = 1000;
  * Unit objects are the user's and may carry fields of their own; a key one
  * slip away from one of ours (`interval`, `runmode`, `retries`) is warned
  * about once, with what it probably meant.
+ * @param {string} method
+ * @param {string} path
+ * @param {object} obj
+ * @param {readonly string[]} [keys]
  */
 function noticeMistypedKeys(method, path, obj, keys = UNIT_KEYS) {
   let seen = keysLookedAt.get(keys);
@@ -277,10 +386,16 @@ function noticeMistypedKeys(method, path, obj, keys = UNIT_KEYS) {
   }
 }
 
-/** The known name nearest to `key` (ignoring case), when it is near enough to be a slip. */
+/**
+ * The known name nearest to `key` (ignoring case), when it is near enough to be a slip.
+ * @param {string} key
+ * @param {readonly string[]} known
+ * @returns {string | undefined}
+ */
 function nearestName(key, known) {
   const lower = key.toLowerCase();
-  if (known.includes(UNIT_ALIASES.get(lower))) return UNIT_ALIASES.get(lower);
+  const alias = UNIT_ALIASES.get(lower);
+  if (alias !== undefined && known.includes(alias)) return alias;
   let best;
   let bestDistance = Infinity;
   for (const name of known) {
@@ -297,6 +412,10 @@ function nearestName(key, known) {
 /**
  * Refuses keys of an options object that are not options (the package's
  * own objects, unlike units, have no room for fields of the user's).
+ * @param {string} method
+ * @param {string} path
+ * @param {object} obj
+ * @param {readonly string[]} known
  */
 function refuseUnknownKeys(method, path, obj, known) {
   for (const key of Object.keys(obj)) {
@@ -318,6 +437,11 @@ function refuseUnknownKeys(method, path, obj, known) {
  * fields of the user's own (a pool task, like a unit), gets a process
  * warning SYNCHRONIK_UNKNOWN_OPTION, once per name, for a key one slip
  * away from a known one.
+ * @param {string} method
+ * @param {string} path
+ * @param {object} obj
+ * @param {readonly string[]} known
+ * @param {'refuse' | 'warn'} mode
  */
 function checkKnownKeys(method, path, obj, known, mode) {
   if (mode === 'refuse') refuseUnknownKeys(method, path, obj, known);
@@ -332,6 +456,10 @@ const REGISTRATION_STATUSES = STATUSES.filter((s) => s !== 'running');
  * nothing running it. The object the manager already holds for that id
  * (`isCurrent`) is exempt: its status is the engine's, and registering it
  * again ends its run first.
+ * @param {string} method
+ * @param {string} path
+ * @param {Obj} unit
+ * @param {(unit: Obj) => boolean} isCurrent
  */
 function checkRegistrationStatus(method, path, unit, isCurrent) {
   if (unit.status !== 'running' || isCurrent(unit)) return;
@@ -342,9 +470,15 @@ function checkRegistrationStatus(method, path, unit, isCurrent) {
 /**
  * Validates a unit for registration; returns 'worker' or 'process'. Throws a
  * TypeError naming the first bad field. `isCurrent(obj)` says whether `obj`
- * is the object already registered under its id.
+ * is the object already registered under its id. What depends on the
+ * units around it (repeated worker ids, dependencies on unknown ids) is
+ * the engine's check (see registrationError).
+ * @param {string} method
+ * @param {unknown} unit
+ * @param {(unit: Obj) => boolean} [isCurrent]
+ * @returns {'worker' | 'process'}
  */
-function validateUnit(method, unit, isRegistered = () => false, isCurrent = () => false) {
+function validateUnit(method, unit, isCurrent = () => false) {
   if (!isObject(unit)) throw fail(method, 'unit', 'an object', unit);
   checkName(method, 'unit.id', unit.id);
   if (unit.workers === undefined) {
@@ -353,7 +487,7 @@ function validateUnit(method, unit, isRegistered = () => false, isCurrent = () =
     }
     validateWorker(method, 'unit', unit);
     checkRegistrationStatus(method, 'unit', unit, isCurrent);
-    validateDependencies(method, 'unit', unit, isRegistered, 'a registered unit');
+    validateDependencies(method, 'unit', unit);
     return 'worker';
   }
   if (!Array.isArray(unit.workers)) throw fail(method, 'unit.workers', 'an array of workers', unit.workers);
@@ -362,21 +496,11 @@ function validateUnit(method, unit, isRegistered = () => false, isCurrent = () =
   applyRules(method, 'unit', unit, PROCESS_RULES);
   checkRegistrationStatus(method, 'unit', unit, isCurrent);
   noticeMistypedKeys(method, 'unit', unit);
-  const seen = new Set([unit.id]);
   unit.workers.forEach((w, i) => {
     validateWorker(method, `unit.workers[${i}]`, w);
     checkRegistrationStatus(method, `unit.workers[${i}]`, w, isCurrent);
-    if (seen.has(w.id)) {
-      throw new TypeError(
-        `${method}: unit.workers[${i}].id must be unique within the process (got "${w.id}" twice)`,
-      );
-    }
-    seen.add(w.id);
   });
-  const siblings = new Set(unit.workers.map((w) => w.id));
-  unit.workers.forEach((w, i) => {
-    validateDependencies(method, `unit.workers[${i}]`, w, (id) => siblings.has(id), `a worker of process "${unit.id}"`);
-  });
+  unit.workers.forEach((w, i) => validateDependencies(method, `unit.workers[${i}]`, w));
   return 'process';
 }
 
@@ -384,6 +508,9 @@ function validateUnit(method, unit, isRegistered = () => false, isCurrent = () =
  * Refuses an own `__proto__` key (what JSON.parse makes of `"__proto__"`):
  * copied onto an object with Object.assign or `obj[key] = value`, it would
  * replace that object's prototype instead of setting a field.
+ * @param {string} method
+ * @param {string} path
+ * @param {object} obj
  */
 function refuseProtoKey(method, path, obj) {
   if (Object.prototype.hasOwnProperty.call(obj, '__proto__')) {
@@ -396,6 +523,9 @@ function refuseProtoKey(method, path, obj) {
 /**
  * Sets `obj[key]` as an own data property: a key `__proto__` in the user's
  * data becomes a field of the copy, never its prototype.
+ * @param {Obj} obj
+ * @param {string} key
+ * @param {unknown} value
  */
 function setField(obj, key, value) {
   if (key === '__proto__') Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
@@ -407,7 +537,13 @@ const SETTINGS = new Set(
   [...COMMON_RULES, ...WORKER_RULES, ...PROCESS_RULES].map(([key]) => key).filter((k) => k !== 'status'),
 );
 
-/** Validates a config change for a unit of the given kind. */
+/**
+ * Validates a config change for a unit of the given kind.
+ * @param {string} method
+ * @param {string | undefined} kind 'worker' or 'process'
+ * @param {unknown} patch
+ * @param {string} [path]
+ */
 function validatePatch(method, kind, patch, path = 'config') {
   if (!isObject(patch)) throw fail(method, path, 'an object', patch);
   refuseProtoKey(method, path, patch);
@@ -429,9 +565,13 @@ function validatePatch(method, kind, patch, path = 'config') {
 /**
  * After a config change of a worker, `runOnInterval: true` still needs an
  * `intervalMs` (from the change or the worker).
+ * @param {string} method
+ * @param {Obj} unit
+ * @param {Obj} patch
+ * @param {string} [path]
  */
 function validatePatchedInterval(method, unit, patch, path = 'config') {
-  const has = (key) => Object.prototype.hasOwnProperty.call(patch, key);
+  const has = (/** @type {string} */ key) => Object.prototype.hasOwnProperty.call(patch, key);
   const runOnInterval = has('runOnInterval') ? patch.runOnInterval : unit.runOnInterval;
   const intervalMs = has('intervalMs') ? patch.intervalMs : unit.intervalMs;
   if (runOnInterval !== true || intervalMs !== undefined) return;
@@ -441,14 +581,172 @@ function validatePatchedInterval(method, unit, patch, path = 'config') {
   throw new TypeError(`${method}: ${path}.intervalMs cannot be removed while the worker has runOnInterval: true (an interval worker needs intervalMs)`);
 }
 
+/**
+ * @param {string} method
+ * @param {unknown} id
+ * @param {string} [field]
+ * @returns {asserts id is string}
+ */
 function validateId(method, id, field = 'id') {
   checkName(method, field, id);
 }
 
 const [, isStatus, statusExpected] = settingRule('status');
 
+/**
+ * @param {string} method
+ * @param {unknown} status
+ */
 function validateStatus(method, status) {
   check(method, 'status', status, isStatus, statusExpected);
+}
+
+// --- options of the manager and its methods ----------------------------------
+
+const MANAGER = 'createSynchronikManager';
+
+/** The options of createSynchronikManager that are a number of milliseconds greater than 0. */
+const MANAGER_INTERVALS = ['loopInterval', 'watcherInterval', 'stallThresholdMs', 'statsEmissionIntervalMs', 'autoUnpauseMs', 'releaseIdleAfterMs'];
+
+/** Every option createSynchronikManager takes. */
+const MANAGER_OPTIONS = [...MANAGER_INTERVALS, 'clock', 'storage'];
+
+/**
+ * Checks the options of createSynchronikManager: an object of known keys,
+ * its intervals positive finite numbers; `clock` and `storage` as
+ * validateClockOption and validateStorageOption say.
+ * @param {unknown} options
+ */
+function validateManagerOptions(options) {
+  if (!isObject(options)) throw fail(MANAGER, 'options', 'an object', options);
+  refuseUnknownKeys(MANAGER, 'options', options, MANAGER_OPTIONS);
+  for (const key of MANAGER_INTERVALS) {
+    if (options[key] !== undefined) {
+      check(MANAGER, `options.${key}`, options[key], (x) => finite(x) && x > 0, 'a positive finite number of milliseconds');
+    }
+  }
+  validateClockOption(options.clock);
+  if (options.storage !== undefined) validateStorageOption(options.storage);
+}
+
+/** The forms of an ISO 8601 date that `Date.parse` reads: `2024-03-01`, `2024-03-01T12:00:00.000Z`, … */
+const ISO_DATE = /^(?:[+-]\d{6}|\d{4})(?:-\d{2}(?:-\d{2})?)?(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
+
+/**
+ * The instant `now` names, in epoch milliseconds: a Date, an ISO date
+ * string or epoch milliseconds within the range of a Date; NaN for
+ * anything else.
+ * @param {unknown} now
+ * @returns {number}
+ */
+function instantMs(now) {
+  if (now instanceof Date) return now.getTime();
+  if (typeof now === 'string') return ISO_DATE.test(now) ? Date.parse(now) : NaN;
+  // The range of a Date: ±8.64e15 ms around the epoch.
+  if (typeof now === 'number') return new Date(now).getTime();
+  return NaN;
+}
+
+/**
+ * Checks `options.clock`: `'system'` (default), `'manual'`, or
+ * `{ manual: true, now?: Date | ISO string | epoch ms }` for a manual clock
+ * that starts at a given instant (read with instantMs).
+ * @param {unknown} clock
+ */
+function validateClockOption(clock) {
+  if (clock === undefined || clock === 'system' || clock === 'manual') return;
+  if (!isObject(clock)) {
+    throw fail(MANAGER, 'options.clock', "one of 'system', 'manual' or an object { manual: true, now? }", clock);
+  }
+  refuseUnknownKeys(MANAGER, 'options.clock', clock, ['manual', 'now']);
+  if (clock.manual !== true) {
+    throw fail(MANAGER, 'options.clock.manual', 'true (only the manual clock can start at a given instant)', clock.manual);
+  }
+  const now = clock.now;
+  if (now === undefined || !Number.isNaN(instantMs(now))) return;
+  let got;
+  if (now instanceof Date) got = 'an invalid Date';
+  else got = describe(now, typeof now === 'string' || typeof now === 'number');
+  throw new TypeError(`${MANAGER}: options.clock.now must be a Date, an ISO date string or epoch milliseconds (got ${got})`);
+}
+
+/**
+ * Checks the `ms` of clock.advance (the engine then says whether the clock may go that far).
+ * @param {unknown} ms
+ */
+function validateAdvance(ms) {
+  if (!(typeof ms === 'number' && ms >= 0 && Number.isFinite(ms))) {
+    throw fail('clock.advance', 'ms', 'a non-negative finite number of milliseconds', ms);
+  }
+}
+
+/**
+ * Checks `options.storage`: `{ sqlite: path, history?: false | { maxAgeMs?, maxRows? } }`.
+ * @param {unknown} storage
+ */
+function validateStorageOption(storage) {
+  if (!isObject(storage)) throw fail(MANAGER, 'options.storage', 'an object like { sqlite: path }', storage);
+  for (const key of Object.keys(storage)) {
+    if (key !== 'sqlite' && key !== 'history') {
+      throw new TypeError(`${MANAGER}: options.storage.${key} is not an option (expected sqlite, history)`);
+    }
+  }
+  checkName(MANAGER, 'options.storage.sqlite', storage.sqlite, 'a non-empty string (the database file)');
+  const h = storage.history;
+  if (h === undefined || h === true || h === false) return;
+  if (!isObject(h)) throw fail(MANAGER, 'options.storage.history', 'false or an object { maxAgeMs?, maxRows? }', h);
+  if (h.maxAgeMs !== undefined) {
+    check(MANAGER, 'options.storage.history.maxAgeMs', h.maxAgeMs, (x) => typeof x === 'number' && x > 0 && !Number.isNaN(x), 'a positive number of milliseconds (Infinity = no limit)');
+  }
+  if (h.maxRows !== undefined) {
+    check(MANAGER, 'options.storage.history.maxRows', h.maxRows, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+  }
+}
+
+/**
+ * Checks the query of manager.history(): `{ unitId?, limit?, since?: Date | epoch ms }`.
+ * @param {unknown} query
+ */
+function validateHistoryQuery(query) {
+  if (query === undefined) return;
+  if (!isObject(query)) throw fail('history', 'query', 'an object { unitId?, limit?, since? }', query);
+  const { unitId, limit, since } = query;
+  if (unitId !== undefined) checkName('history', 'query.unitId', unitId);
+  if (limit !== undefined) check('history', 'query.limit', limit, (x) => Number.isInteger(x) && x >= 1 && x <= 0xffffffff, 'a positive integer');
+  if (since !== undefined) {
+    check('history', 'query.since', since instanceof Date ? since.getTime() : since, finite, 'a Date or a number of milliseconds since the epoch');
+  }
+}
+
+/**
+ * Checks the options of stop() and close(); returns `timeoutMs`.
+ * @param {string} method
+ * @param {unknown} options
+ * @returns {number | undefined}
+ */
+function validateStopOptions(method, options) {
+  if (options !== undefined && !isObject(options)) throw fail(method, 'options', 'an object', options);
+  const timeoutMs = options ? options.timeoutMs : undefined;
+  if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs >= 0 && !Number.isNaN(timeoutMs))) {
+    throw fail(method, 'options.timeoutMs', 'a non-negative number of milliseconds', timeoutMs);
+  }
+  return timeoutMs;
+}
+
+/**
+ * The most workers a pool may have. Every pool worker is a registered unit
+ * (about 1 KB with its object), made when the pool grows: a bound keeps a
+ * size meant as "no limit" from registering workers until memory runs out.
+ */
+const MAX_POOL_SIZE = DEFAULTS.maxPoolSize;
+
+/**
+ * Checks a pool size given to `method` (a pool without workers would hold its tasks forever).
+ * @param {string} method
+ * @param {unknown} size
+ */
+function checkPoolSize(method, size) {
+  check(method, 'size', size, (x) => Number.isInteger(x) && x >= 1 && x <= MAX_POOL_SIZE, `a positive integer no greater than ${MAX_POOL_SIZE}`);
 }
 
 module.exports = {
@@ -461,6 +759,7 @@ module.exports = {
   fail,
   check,
   validateUnit,
+  registrationError,
   validatePatch,
   validateId,
   checkName,
@@ -472,4 +771,14 @@ module.exports = {
   setField,
   firstLoneSurrogate,
   validateStatus,
+  MANAGER_OPTIONS,
+  validateManagerOptions,
+  validateClockOption,
+  validateAdvance,
+  instantMs,
+  validateStorageOption,
+  validateHistoryQuery,
+  validateStopOptions,
+  MAX_POOL_SIZE,
+  checkPoolSize,
 };

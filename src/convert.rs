@@ -9,6 +9,7 @@
 //! takes the engine's own default.
 
 use napi::bindgen_prelude::*;
+use napi_derive::napi;
 
 use synchronik_core::{
     CommonSpec, ConfigPatch, Dependency, EngineError, Overlap, ProcessConfig, ProcessSpec,
@@ -24,6 +25,60 @@ pub(crate) fn engine_error(e: &EngineError) -> Error {
         Status::GenericFailure,
         format!("{}: {}", e.code().as_str(), e),
     )
+}
+
+/// What is wrong with a unit offered for registration, as the engine
+/// found it, in a form the facade reads: it names the user's field
+/// (`unit.workers[i].dependsOn[k]`) from the positions.
+#[napi(object)]
+pub struct RegistrationProblem {
+    /// The stable code: `ERR_INVALID_UNIT` for a repeated worker id,
+    /// `ERR_UNKNOWN_DEPENDENCY` for a dependency on no known unit.
+    pub code: String,
+    /// The engine's own message.
+    pub message: String,
+    /// The worker the problem is about (the one that repeats an id, or
+    /// the one with the dependency).
+    pub worker: String,
+    /// That worker's position in its process's workers; absent for a
+    /// worker registered on its own.
+    pub worker_index: Option<u32>,
+    /// The id depended on, for an unknown dependency.
+    pub dependency: Option<String>,
+    /// Its position in the worker's `dependsOn`, for an unknown dependency.
+    pub dependency_index: Option<u32>,
+}
+
+/// The problem a registration check found (any other engine error is
+/// thrown as [`engine_error`] makes it).
+pub(crate) fn registration_problem(e: EngineError) -> Result<RegistrationProblem> {
+    let code = e.code().as_str().to_owned();
+    let message = e.to_string();
+    match e {
+        EngineError::DuplicateWorker { worker, index, .. } => Ok(RegistrationProblem {
+            code,
+            message,
+            worker,
+            worker_index: Some(index as u32),
+            dependency: None,
+            dependency_index: None,
+        }),
+        EngineError::UnknownDependency {
+            worker,
+            dependency,
+            worker_index,
+            dependency_index,
+            ..
+        } => Ok(RegistrationProblem {
+            code,
+            message,
+            worker,
+            worker_index: worker_index.map(|i| i as u32),
+            dependency: Some(dependency),
+            dependency_index: Some(dependency_index as u32),
+        }),
+        other => Err(engine_error(&other)),
+    }
 }
 
 /// A name of the vocabulary, parsed; an internal error for any other (the

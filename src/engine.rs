@@ -15,7 +15,7 @@ use synchronik_core::{
     UnitSpec, WorkerSpec,
 };
 
-use crate::convert;
+use crate::convert::{self, RegistrationProblem};
 use crate::fast;
 use crate::options::{JsConfigPatch, JsEngineOptions, JsProcessSpec, JsWorkerSpec};
 use crate::outbox::{Outbox, WakeFn};
@@ -204,6 +204,21 @@ impl NativeEngine {
     #[napi(catch_unwind)]
     pub fn handle(&self) -> fast::Handle {
         self.handle
+    }
+
+    /// Checks a worker for registration without storing it: null when the
+    /// engine would take it, else what is wrong and where.
+    #[napi(catch_unwind)]
+    pub fn check_worker(&self, spec: JsWorkerSpec) -> Result<Option<RegistrationProblem>> {
+        self.check(UnitSpec::Worker(WorkerSpec::try_from(spec)?))
+    }
+
+    /// Checks a process and its workers for registration without storing
+    /// them: null when the engine would take them, else what is wrong and
+    /// where.
+    #[napi(catch_unwind)]
+    pub fn check_process(&self, spec: JsProcessSpec) -> Result<Option<RegistrationProblem>> {
+        self.check(UnitSpec::Process(ProcessSpec::try_from(spec)?))
     }
 
     /// Registers a worker; returns its slot.
@@ -570,5 +585,14 @@ impl NativeEngine {
 impl Drop for NativeEngine {
     fn drop(&mut self) {
         fast::unregister(self.handle);
+    }
+}
+
+impl NativeEngine {
+    fn check(&self, spec: UnitSpec) -> Result<Option<RegistrationProblem>> {
+        match self.runtime.with(|e| e.check_registration(&spec)) {
+            Ok(()) => Ok(None),
+            Err(e) => convert::registration_problem(e).map(Some),
+        }
     }
 }

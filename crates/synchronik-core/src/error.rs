@@ -7,9 +7,15 @@ use thiserror::Error;
 /// Everything the engine can refuse or report.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum EngineError {
-    /// A process lists the same worker id twice.
+    /// A process lists the same worker id twice (or a worker with the
+    /// process's own id).
     #[error("process \"{process}\" lists worker \"{worker}\" more than once")]
-    DuplicateWorker { process: String, worker: String },
+    DuplicateWorker {
+        process: String,
+        worker: String,
+        /// The position in the process's workers of the worker that repeats an id.
+        index: usize,
+    },
     /// A worker's attempt did not settle within its `timeoutMs`.
     #[error("worker \"{id}\" timed out after {timeout_ms} ms (attempt {attempt})")]
     Timeout {
@@ -33,12 +39,18 @@ pub enum EngineError {
         worker: String,
         message: String,
     },
-    /// A worker depends on an id that is not a worker of its process.
+    /// A worker depends on an id that is not a worker of its process (or,
+    /// for a worker registered on its own, not a registered unit).
     #[error("worker \"{worker}\" of process \"{process}\" depends on \"{dependency}\", which is not a worker of that process")]
     UnknownDependency {
         process: String,
         worker: String,
         dependency: String,
+        /// The worker's position in its process's workers (None for a
+        /// worker registered on its own).
+        worker_index: Option<usize>,
+        /// The position of the dependency in the worker's `depends_on`.
+        dependency_index: usize,
     },
     /// The dependencies of a process's workers form a cycle.
     #[error("Circular dependency detected involving worker {worker} (in process \"{process}\": {})", path.join(" → "))]

@@ -297,6 +297,54 @@ fn an_unknown_dependency_is_rejected_at_registration() {
 }
 
 #[test]
+fn registration_errors_say_where_the_problem_is() {
+    let mut h = Harness::new();
+    let spec = UnitSpec::Process(graph(&[("a", &[]), ("b", &["a", "ghost"])]));
+    assert_eq!(
+        h.engine.check_registration(&spec),
+        Err(EngineError::UnknownDependency {
+            process: "g".into(),
+            worker: "b".into(),
+            dependency: "ghost".into(),
+            worker_index: Some(1),
+            dependency_index: 1,
+        })
+    );
+    let spec = UnitSpec::Process(graph(&[("a", &[]), ("b", &[]), ("a", &[])]));
+    assert_eq!(
+        h.engine.check_registration(&spec),
+        Err(EngineError::DuplicateWorker {
+            process: "g".into(),
+            worker: "a".into(),
+            index: 2,
+        })
+    );
+    let spec = UnitSpec::Process(graph(&[("g", &[])]));
+    let err = h.engine.check_registration(&spec).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidUnit);
+    // A worker on its own depends on registered units.
+    let mut solo = worker("solo");
+    solo.config.depends_on = vec![Dependency::on("a"), Dependency::on("elsewhere")];
+    let spec = UnitSpec::Worker(solo);
+    let Err(EngineError::UnknownDependency {
+        worker_index,
+        dependency_index,
+        ..
+    }) = h.engine.check_registration(&spec)
+    else {
+        panic!("a dependency on no registered unit is refused")
+    };
+    assert_eq!((worker_index, dependency_index), (None, 0));
+    h.engine.register(UnitSpec::Worker(worker("a"))).unwrap();
+    h.engine
+        .register(UnitSpec::Worker(worker("elsewhere")))
+        .unwrap();
+    h.engine.check_registration(&spec).unwrap();
+    // Checking stores nothing.
+    assert_eq!(h.engine.registry().len(), 2);
+}
+
+#[test]
 fn dependents_of_a_disabled_worker_are_skipped() {
     let mut h = Harness::new();
     let mut p = graph(&[("a", &[]), ("b", &["a"]), ("c", &[])]);

@@ -20,25 +20,29 @@ impl Engine {
         self.registry.slot_of(id).and_then(|s| self.registry.get(s))
     }
 
-    /// Registers a unit (a process with its workers), replacing a unit of
-    /// the same id in place. Validation happens before anything is stored.
-    /// Returns the slots: the unit's first, then its workers' in order.
-    pub fn register(&mut self, spec: UnitSpec) -> Result<Vec<Slot>, EngineError> {
-        match &spec {
+    /// Checks a unit for registration without storing anything: the
+    /// worker ids of a process are distinct and differ from the process's;
+    /// within a process, every dependency names a worker of that process,
+    /// and a worker registered on its own depends on registered units only.
+    /// The errors say where the problem is (the worker's and the
+    /// dependency's positions), so that a host can name the field.
+    pub fn check_registration(&self, spec: &UnitSpec) -> Result<(), EngineError> {
+        match spec {
             UnitSpec::Process(p) => {
                 let mut seen = std::collections::HashSet::new();
-                for w in &p.workers {
+                for (index, w) in p.workers.iter().enumerate() {
                     if w.common.id == p.common.id || !seen.insert(w.common.id.as_str()) {
                         return Err(EngineError::DuplicateWorker {
                             process: p.common.id.clone(),
                             worker: w.common.id.clone(),
+                            index,
                         });
                     }
                 }
                 let siblings: Vec<&str> = p.workers.iter().map(|w| w.common.id.as_str()).collect();
-                for w in &p.workers {
+                for (index, w) in p.workers.iter().enumerate() {
                     self.check_dependencies(
-                        Some(&p.common.id),
+                        Some((&p.common.id, index)),
                         &w.common.id,
                         &w.config.depends_on,
                         &siblings,
@@ -49,6 +53,15 @@ impl Engine {
                 self.check_dependencies(None, &w.common.id, &w.config.depends_on, &[])?;
             }
         }
+        Ok(())
+    }
+
+    /// Registers a unit (a process with its workers), replacing a unit of
+    /// the same id in place. Validation ([`Engine::check_registration`])
+    /// happens before anything is stored. Returns the slots: the unit's
+    /// first, then its workers' in order.
+    pub fn register(&mut self, spec: UnitSpec) -> Result<Vec<Slot>, EngineError> {
+        self.check_registration(&spec)?;
         if self.processes.is_empty() {
             // No process run can name a released worker any more.
             self.registry.recycle_held();
@@ -203,26 +216,28 @@ impl Engine {
         self.registry.set_host_acknowledges(on);
     }
 
-    /// Checks a unit's dependencies before it is stored: within a process,
-    /// every id must be a worker of that process; a standalone worker's
-    /// must be registered units.
+    /// Checks a unit's dependencies before it is stored: within a process
+    /// (given with the worker's position in it), every id must be a worker
+    /// of that process; a standalone worker's must be registered units.
     fn check_dependencies(
         &self,
-        process: Option<&str>,
+        process: Option<(&str, usize)>,
         worker: &str,
         deps: &[Dependency],
         siblings: &[&str],
     ) -> Result<(), EngineError> {
-        for d in deps {
+        for (dependency_index, d) in deps.iter().enumerate() {
             let known = match process {
                 Some(_) => siblings.contains(&d.id.as_str()),
                 None => self.registry.slot_of(&d.id).is_some(),
             };
             if !known {
                 return Err(EngineError::UnknownDependency {
-                    process: process.unwrap_or_default().to_owned(),
+                    process: process.map_or("", |(id, _)| id).to_owned(),
                     worker: worker.to_owned(),
                     dependency: d.id.clone(),
+                    worker_index: process.map(|(_, index)| index),
+                    dependency_index,
                 });
             }
         }
