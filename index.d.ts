@@ -4,6 +4,7 @@
 // `import { … } from 'synchronik'`.
 
 import { EventEmitter } from 'node:events';
+import * as Vocabulary from './lib/generated/vocabulary';
 
 // ---------------------------------------------------------------------------
 // Units
@@ -18,7 +19,7 @@ import { EventEmitter } from 'node:events';
  * - `'completed'`: the last run succeeded.
  * - `'error'`: the last run failed; the error is in {@link SynchronikUnit.error}.
  */
-export type Status = 'idle' | 'running' | 'paused' | 'completed' | 'error';
+export type Status = Vocabulary.Status;
 
 /**
  * How a process runs its workers.
@@ -31,7 +32,7 @@ export type Status = 'idle' | 'running' | 'paused' | 'completed' | 'error';
  * - `'isolated'`: sequential, with {@link SynchronikProcess.isolationDelayMs}
  *   of rest after every worker.
  */
-export type RunMode = 'sequential' | 'parallel' | 'batched' | 'isolated';
+export type RunMode = Vocabulary.RunMode;
 
 /**
  * Statistics the engine keeps in a unit's `meta` object, next to whatever
@@ -150,7 +151,7 @@ export interface SynchronikWorker<TResult = unknown> extends SynchronikUnit {
    */
   retryDelayMs?: number | ((retry: number) => number);
   /** What to do when a scheduled run comes while the previous one is still in flight. Default `'skip'`. */
-  overlap?: 'skip' | 'queue' | 'allow';
+  overlap?: Vocabulary.Overlap;
   /** The id of the process this worker was registered through. Written by the engine. */
   processId?: string;
   /**
@@ -308,7 +309,7 @@ export interface MilestoneEvent {
  */
 export interface UpdatedPayload {
   /** `'status-change'` when the status changed, else `'config-change'`. */
-  reason: 'status-change' | 'config-change';
+  reason: Vocabulary.UpdateReason;
   /** Status before the change. */
   previous: Status;
   /** Status after the change (equal to `previous` for a config change). */
@@ -352,7 +353,7 @@ export interface RetryEvent {
  * - `'dependency-skipped'`: in a dependency graph, a dependency of the worker
  *   was skipped (or did not run: disabled or paused).
  */
-export type SkipReason = 'overlap' | 'condition' | 'dependency-failed' | 'dependency-skipped';
+export type SkipReason = Vocabulary.SkipReason;
 
 /** A run was skipped (overlapping schedule; in a dependency graph: unmet condition, failed or skipped dependency). */
 export interface SkippedEvent {
@@ -1014,7 +1015,7 @@ export function createSynchronikManager<TClock extends ClockOption = 'system'>(
  * - `'error'`: it threw or rejected.
  * - `'cancelled'`: removed from the queue by {@link WorkerManager.cancelTask} or an aborted `pool.run` signal, or aborted while it ran.
  */
-export type TaskStatus = 'idle' | 'running' | 'paused' | 'completed' | 'error' | 'waiting-handler' | 'cancelled';
+export type TaskStatus = Vocabulary.TaskStatus;
 
 /**
  * What a pool task runs: called with the task's payload and the run context
@@ -1377,24 +1378,7 @@ export function runWorkerTasks<T>(tasks: Array<WorkerTask<T>>, options?: TaskRun
  * Bad arguments are `TypeError`s, not `SynchronikError`s (those the engine
  * refuses carry one of the engine's codes above as their `code`).
  */
-// The engine's codes are kept by hand here for now; they will be taken from
-// the module generated from the engine's lists (ErrorCode, AbortReason).
-export type SynchronikErrorCode =
-  | 'ERR_UNKNOWN_UNIT'
-  | 'ERR_WRONG_KIND'
-  | 'ERR_INVALID_UNIT'
-  | 'ERR_TIMEOUT'
-  | 'ERR_STOPPED'
-  | 'ERR_RELEASED'
-  | 'ERR_WORKER_FAILED'
-  | 'ERR_RUN_FAILED'
-  | 'ERR_UNKNOWN_DEPENDENCY'
-  | 'ERR_DEPENDENCY_CYCLE'
-  | 'ERR_CANCELLED'
-  | 'ERR_STORAGE'
-  | 'ERR_CLOSED'
-  | 'ERR_NON_ERROR_THROWN'
-  | 'ERR_ABORTED';
+export type SynchronikErrorCode = Vocabulary.ErrorCode;
 
 /**
  * The codes an aborted attempt fails with, which are also the codes of its
@@ -1402,7 +1386,7 @@ export type SynchronikErrorCode =
  * `stop({ timeoutMs })`, released, or cancelled (a pool task). `'ERR_ABORTED'`
  * for a reason this version does not know.
  */
-export type SynchronikAbortCode = 'ERR_TIMEOUT' | 'ERR_STOPPED' | 'ERR_RELEASED' | 'ERR_CANCELLED' | 'ERR_ABORTED';
+export type SynchronikAbortCode = Vocabulary.AbortCode | 'ERR_ABORTED';
 
 /**
  * The class of every error synchronik throws or rejects with (bad arguments

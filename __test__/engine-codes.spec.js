@@ -52,6 +52,46 @@ describe('the tables follow the engine', () => {
   });
 });
 
+describe('every abort reason and error code maps to a message and a code', () => {
+  const vocabulary = require('../lib/generated/vocabulary');
+
+  test.each(engineAborts.map((a) => [a.number, a.code]))('abort reason %i: %s and the engine\'s message, with the unit id filled in', (number, code) => {
+    const { message } = vocabulary.ABORT_REASONS.find((r) => r.number === number);
+    const reason = errors.abortReason(number, 'pool-worker-1');
+    expect(reason.code).toBe(code);
+    expect(reason.message).toBe(message.split('{id}').join('pool-worker-1'));
+    expect(reason.message).toContain('"pool-worker-1"');
+    expect(reason.message).not.toMatch(/undefined/);
+  });
+
+  test('a cancelled task\'s abort reason names its worker (the drift that lost codes 11 and 12)', () => {
+    const cancelled = engineAborts.find((a) => a.code === 'ERR_CANCELLED');
+    const reason = errors.abortReason(cancelled.number, 'pool-worker-1');
+    expect({ message: reason.message, code: reason.code }).toEqual({
+      message: 'the task running on "pool-worker-1" was cancelled',
+      code: 'ERR_CANCELLED',
+    });
+  });
+
+  test('an abort reason the facade does not know is ERR_ABORTED, still naming the unit', () => {
+    const unknown = Math.max(...engineAborts.map((a) => a.number)) + 1;
+    const reason = errors.abortReason(unknown, 'w');
+    expect(reason.code).toBe('ERR_ABORTED');
+    expect(reason.message).toBe('worker "w" was aborted (ERR_ABORTED)');
+  });
+
+  test('every code the facade writes is the engine\'s or one of the codes it makes itself', () => {
+    const known = new Set([...engineErrors.map((e) => e.code), ...vocabulary.HOST_ERROR_CODES]);
+    const lib = path.join(__dirname, '..', 'lib');
+    const written = new Set();
+    for (const file of fs.readdirSync(lib).filter((f) => f.endsWith('.js') && f !== 'native.js')) {
+      for (const [, code] of fs.readFileSync(path.join(lib, file), 'utf8').matchAll(/'(ERR_[A-Z_]+)'/g)) written.add(code);
+    }
+    expect(written.size).toBeGreaterThan(0);
+    expect([...written].filter((code) => !known.has(code))).toEqual([]);
+  });
+});
+
 describe('signal.reason of an aborted attempt', () => {
   test('a running pool task cancelled through its pool.run signal: ERR_CANCELLED', async () => {
     const m = createSynchronikManager({ clock: 'manual' });

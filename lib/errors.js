@@ -1,6 +1,6 @@
 'use strict';
 
-const { engineCodes } = require('./native.js');
+const { ERROR_CODES, ABORT_REASONS } = require('./generated/vocabulary');
 
 /**
  * The class of every error synchronik throws or rejects with (bad arguments
@@ -22,25 +22,18 @@ class SynchronikError extends Error {
 
 /**
  * Error codes by the number the engine sends, and the codes of abort
- * reasons (ABORT records) by theirs: built from the engine's own lists
- * (crates/synchronik-core: ErrorCode::ALL, AbortReason::ALL), so they cannot
- * fall behind it.
+ * reasons (ABORT records) by theirs, from the engine's own lists
+ * (lib/generated/vocabulary.js, made from the engine's ErrorCode and
+ * AbortReason), so they cannot fall behind it.
  */
 const ENGINE_CODES = [];
 const ABORT_CODES = [];
-{
-  const { errors, aborts } = engineCodes();
-  for (const { number, code } of errors) ENGINE_CODES[number] = code;
-  for (const { number, code } of aborts) ABORT_CODES[number] = code;
-}
+for (const { number, code } of ERROR_CODES) ENGINE_CODES[number] = code;
+for (const { number, code } of ABORT_REASONS) ABORT_CODES[number] = code;
 
-/** The message of an aborted attempt's signal reason, by its code. */
-const ABORT_MESSAGES = {
-  ERR_TIMEOUT: (id) => `worker "${id}" timed out`,
-  ERR_STOPPED: (id) => `worker "${id}" was stopped`,
-  ERR_RELEASED: (id) => `worker "${id}" was released`,
-  ERR_CANCELLED: (id) => `the task running on "${id}" was cancelled`,
-};
+/** The message of an aborted attempt's signal reason, by its code (the engine's wording, `{id}` filled in). */
+const ABORT_MESSAGES = {};
+for (const { code, message } of ABORT_REASONS) ABORT_MESSAGES[code] = (id) => message.split('{id}').join(String(id));
 
 /** The error an attempt's signal is aborted with, for abort reason number `reason`. */
 function abortReason(reason, unitId) {

@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 
 /**
@@ -13,12 +14,15 @@
 /** An id further than this past the newest one goes to the side map rather than open a long hole. */
 const MAX_GAP = 4096;
 
+/** @template T */
 class IdTable {
   constructor() {
     this._base = 0;
     this._head = 0;
+    /** @type {(T | undefined)[]} */
     this._items = [];
     this._size = 0;
+    /** @type {Map<number, T>} */
     this._others = new Map();
   }
 
@@ -26,6 +30,10 @@ class IdTable {
     return this._size + this._others.size;
   }
 
+  /**
+   * @param {number} id
+   * @returns {T | undefined}
+   */
   get(id) {
     const k = id - this._base;
     const value = k >= this._head && k < this._items.length ? this._items[k] : undefined;
@@ -33,6 +41,10 @@ class IdTable {
     return value;
   }
 
+  /**
+   * @param {number} id
+   * @param {T} value
+   */
   set(id, value) {
     if (this._others.size > 0 && this._others.has(id)) {
       this._others.set(id, value);
@@ -54,6 +66,7 @@ class IdTable {
     items[k] = value;
   }
 
+  /** @param {number} id */
   delete(id) {
     const k = id - this._base;
     const items = this._items;

@@ -12,41 +12,6 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** One engine, owned by one JavaScript manager. */
 export declare class NativeEngine {
   /**
-   * Opens the SQLite store at `path` and makes the engine write through
-   * it. Fails with `ERR_STORAGE: …` (naming the path) when the file is
-   * not a valid database or cannot be created, and when another store
-   * has it open (naming its holder); the file is then left as it was.
-   * `host` is this machine's name, recorded in the lock file.
-   */
-  openStore(path: string, history?: JsHistoryOptions | undefined | null, host?: string | undefined | null): void
-  /** Resolves once every write so far is committed. */
-  storeFlush(): Promise<void>
-  /** Commits what is pending and closes the store (idempotent). */
-  storeClose(): void
-  /** History rows, newest first. */
-  storeHistory(unitId?: string | undefined | null, limit?: number | undefined | null, sinceMs?: number | undefined | null): Promise<Array<JsHistoryRow>>
-  /**
-   * `[bytes on disk (database + log), writes not committed yet]`, or
-   * null without a store.
-   */
-  storeStats(): Array<number> | null
-  /** Every stored unit. */
-  storedUnits(): Array<JsStoredUnit>
-  /** Writes the unit's row with the host's metadata (JSON text). */
-  storeUnit(id: string, meta?: string | undefined | null): boolean
-  /**
-   * Queues a task that names a handler and stores it with its payload
-   * (JSON text); null when a pending task has the same name.
-   */
-  poolAddDurable(pool: number, name: string, priority: number, handler: string, payload?: string | undefined | null): JsDurableAdded | null
-  /**
-   * Stores a changed payload (JSON text), priority and/or handler of a
-   * durable task.
-   */
-  storeTaskPatch(task: number, payload?: string | undefined | null, priority?: number | undefined | null, handler?: string | undefined | null): boolean
-  /** Brings the pool's stored tasks back into its queue (once per pool). */
-  poolRestore(pool: number): Array<JsRestoredTask>
-  /**
    * Creates an engine. Its thread wakes JavaScript only through the
    * function given to [`NativeEngine::set_wake`].
    */
@@ -64,7 +29,7 @@ export declare class NativeEngine {
    * The number that the hot-path functions (`engineDrain`, …) take to
    * find this engine.
    */
-  handle(): number
+  handle(): Handle
   /** Registers a worker; returns its slot. */
   registerWorker(spec: JsWorkerSpec): Array<number>
   /**
@@ -195,6 +160,41 @@ export declare class NativeEngine {
    * longer fire timers afterwards.
    */
   dispose(): void
+  /**
+   * Opens the SQLite store at `path` and makes the engine write through
+   * it. Fails with `ERR_STORAGE: …` (naming the path) when the file is
+   * not a valid database or cannot be created, and when another store
+   * has it open (naming its holder); the file is then left as it was.
+   * `host` is this machine's name, recorded in the lock file.
+   */
+  openStore(path: string, history?: JsHistoryOptions | undefined | null, host?: string | undefined | null): void
+  /** Resolves once every write so far is committed. */
+  storeFlush(): Promise<void>
+  /** Commits what is pending and closes the store (idempotent). */
+  storeClose(): void
+  /** History rows, newest first. */
+  storeHistory(unitId?: string | undefined | null, limit?: number | undefined | null, sinceMs?: number | undefined | null): Promise<Array<JsHistoryRow>>
+  /**
+   * `[bytes on disk (database + log), writes not committed yet]`, or
+   * null without a store.
+   */
+  storeStats(): Array<number> | null
+  /** Every stored unit. */
+  storedUnits(): Array<JsStoredUnit>
+  /** Writes the unit's row with the host's metadata (JSON text). */
+  storeUnit(id: string, meta?: string | undefined | null): boolean
+  /**
+   * Queues a task that names a handler and stores it with its payload
+   * (JSON text); null when a pending task has the same name.
+   */
+  poolAddDurable(pool: number, name: string, priority: number, handler: string, payload?: string | undefined | null): JsDurableAdded | null
+  /**
+   * Stores a changed payload (JSON text), priority and/or handler of a
+   * durable task.
+   */
+  storeTaskPatch(task: number, payload?: string | undefined | null, priority?: number | undefined | null, handler?: string | undefined | null): boolean
+  /** Brings the pool's stored tasks back into its queue (once per pool). */
+  poolRestore(pool: number): Array<JsRestoredTask>
 }
 
 /** The answer of `poolAddMany`. */
@@ -204,8 +204,8 @@ export interface Added {
 }
 
 /**
- * Every error code and abort reason the engine can send, so that the
- * facade's tables are built from the engine's own lists.
+ * Every error code and abort reason this engine can send (what the
+ * generated tables must hold).
  */
 export declare function engineCodes(): EngineCodes
 
@@ -226,7 +226,7 @@ export interface EngineCodes {
  * What the engine decides in response (the next runs, events) is queued
  * for the next drain, so the steady state needs no thread hop.
  */
-export declare function engineComplete(handle: number, count: number, messages?: Array<string> | undefined | null): void
+export declare function engineComplete(handle: Handle, count: number, messages?: Array<string> | undefined | null): void
 
 /**
  * Writes the oldest records produced since the last drain into the `out`
@@ -234,13 +234,13 @@ export declare function engineComplete(handle: number, count: number, messages?:
  * `numbers written * 2`, plus 1 when strings wait to be taken with
  * [`engine_strings`].
  */
-export declare function engineDrain(handle: number, offset: number): number
+export declare function engineDrain(handle: Handle, offset: number): number
 
 /**
  * Manual clock only: fires the earliest timers due at or before the
  * target of advance number `id`. Returns whether anything fired.
  */
-export declare function engineFireNext(handle: number, id: number): boolean
+export declare function engineFireNext(handle: Handle, id: number): boolean
 
 /**
  * Manual clock only: fires the timers of the earliest deadline that
@@ -248,7 +248,7 @@ export declare function engineFireNext(handle: number, id: number): boolean
  * the clock to it. Returns false when there is none (or it lies past the
  * clock's limit, so it never comes).
  */
-export declare function engineFireNextOneShot(handle: number): boolean
+export declare function engineFireNextOneShot(handle: Handle): boolean
 
 /** Handles in use (for tests of the table itself). */
 export declare function engineHandlesInUse(): number
@@ -264,16 +264,16 @@ export interface EngineMemory {
 }
 
 /** A sign of life from attempt `call` (`ctx.progress`). */
-export declare function engineProgress(handle: number, call: number): void
+export declare function engineProgress(handle: Handle, call: number): void
 
 /**
  * Runs the unit in `slot` now; returns the ticket that a DONE record
  * ends. `kind`: 0 any, 1 workers only, 2 processes only.
  */
-export declare function engineRun(handle: number, slot: number, kind: number): number
+export declare function engineRun(handle: Handle, slot: number, kind: number): number
 
 /** The strings that drained records name by number. */
-export declare function engineStrings(handle: number): Strings
+export declare function engineStrings(handle: Handle): Strings
 
 /**
  * A change of settings; absent fields stay as they are. A negative
@@ -313,19 +313,16 @@ export interface JsDurableAdded {
 
 /** Options of a new engine. */
 export interface JsEngineOptions {
-  /**
-   * Run on a manual clock that moves only when advanced.
-   * @default false
-   */
+  /** Run on a manual clock that moves only when advanced. */
   manualClock?: boolean
   /**
    * Manual clock only: the wall time (ms since the Unix epoch) the clock
    * starts at. @default the machine's time now
    */
   manualStartMs?: number
-  /** Period of the sweep of idle processes. @default 1000 */
+  /** Period of the sweep of idle processes. */
   loopIntervalMs?: number
-  /** Period of the watcher's scans. @default 60000 */
+  /** Period of the watcher's scans. */
   watcherIntervalMs?: number
   stallThresholdMs?: number
   autoUnpauseMs?: number
@@ -353,9 +350,9 @@ export interface JsEngineOptions {
 export interface JsHistoryOptions {
   /** Keep a history of attempts. @default true */
   enabled: boolean
-  /** @default 7 days */
+  /** Absent: the engine's (`DEFAULTS.historyMaxAgeMs`). */
   maxAgeMs?: number
-  /** @default 100000 */
+  /** Absent: the engine's (`DEFAULTS.historyMaxRows`). */
   maxRows?: number
 }
 
@@ -375,17 +372,11 @@ export interface JsHistoryRow {
 /** A process to register, with its workers. */
 export interface JsProcessSpec {
   id: string
-  /** @default true */
   enabled?: boolean
-  /** @default "idle" */
   status?: string
-  /** @default 0 */
   runCount?: number
-  /** @default "sequential" */
   runMode?: string
-  /** @default 2 */
   batchSize?: number
-  /** @default 100 */
   isolationDelayMs?: number
   /** Parallel mode: at most this many workers at once. */
   concurrency?: number
@@ -421,25 +412,22 @@ export interface JsStoredUnit {
 /** A worker to register. */
 export interface JsWorkerSpec {
   id: string
-  /** @default true */
   enabled?: boolean
-  /** Initial status. @default "idle" */
+  /** Initial status. */
   status?: string
-  /** Completed runs so far (from `meta.runCount`). @default 0 */
+  /** Completed runs so far (from `meta.runCount`). */
   runCount?: number
   intervalMs?: number
-  /** @default false */
   runOnInterval?: boolean
   maxRuns?: number
-  /** Bound of one attempt in ms; 0 = none. @default 10000 */
+  /** Bound of one attempt in ms; 0 = none. */
   timeoutMs?: number
-  /** @default 0 */
   maxRetries?: number
-  /** Fixed delay between attempts. @default 0 */
+  /** Fixed delay between attempts. */
   retryDelayMs?: number
-  /** The delay is computed per retry by JavaScript. @default false */
+  /** The delay is computed per retry by JavaScript. */
   retryDelayPerRetry?: boolean
-  /** "skip" | "queue" | "allow". @default "skip" */
+  /** A name of `OVERLAPS` (the vocabulary). */
   overlap?: string
   /** Workers of the same process that must complete first. */
   dependsOn?: Array<JsDependency>
@@ -458,4 +446,15 @@ export interface NumberedCode {
 export interface Strings {
   base: number
   strs: Array<string>
+}
+
+/** The engine's vocabulary as the files `lib/generated/` must hold. */
+export declare function vocabulary(): VocabularyFiles
+
+/** The generated files' text. */
+export interface VocabularyFiles {
+  /** `lib/generated/vocabulary.js`. */
+  javascript: string
+  /** `lib/generated/vocabulary.d.ts`. */
+  typescript: string
 }

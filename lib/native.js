@@ -845,3 +845,4 @@ module.exports.engineHandlesInUse = nativeBinding.engineHandlesInUse
 module.exports.engineProgress = nativeBinding.engineProgress
 module.exports.engineRun = nativeBinding.engineRun
 module.exports.engineStrings = nativeBinding.engineStrings
+module.exports.vocabulary = nativeBinding.vocabulary

@@ -8,6 +8,24 @@
 const util = require('node:util');
 const v = require('./validate');
 const { SynchronikError, closedError } = require('./errors');
+const { DEFAULTS, TASK_STATUSES, TASK_END_STATUSES: DONE_STATUSES } = require('./generated/vocabulary');
+
+/**
+ * What the manager's other modules call on a pool (pools.js, run-context.js,
+ * sqlite-store.js, manager.js). Symbol-keyed: a pool's users see its API,
+ * not these.
+ */
+const kEngineId = Symbol('engineId');
+const kStoresTasks = Symbol('storesTasks');
+const kSubmit = Symbol('submit');
+const kCallee = Symbol('callee');
+const kStatus = Symbol('status');
+const kDone = Symbol('done');
+const kIdle = Symbol('idle');
+const kStopped = Symbol('stopped');
+const kAdoptTask = Symbol('adoptTask');
+const kNoteMilestone = Symbol('noteMilestone');
+const poolInternals = Object.freeze({ kEngineId, kSubmit, kCallee, kStatus, kDone, kIdle, kStopped, kAdoptTask, kNoteMilestone });
 
 /** Calls `fn` in a microtask: a native promise job, which fake timers cannot hold back (queueMicrotask they can). */
 const resolved = Promise.resolve();
@@ -18,7 +36,7 @@ const soon = (fn) => void resolved.then(fn);
  * (about 1 KB with its object), made when the pool grows: a bound keeps a
  * size meant as "no limit" from registering workers until memory runs out.
  */
-const MAX_POOL_SIZE = 10_000;
+const MAX_POOL_SIZE = DEFAULTS.maxPoolSize;
 
 /** Checks a pool size given to `method` (a pool without workers would hold its tasks forever). */
 function checkSize(method, size) {
@@ -36,9 +54,6 @@ const RUN_OPTIONS = ['payload', 'priority', 'signal'];
  */
 const TASK_KEYS = ['name', 'execute', 'handler', 'payload', 'priority', 'arrangementId', 'status', 'error', 'idempotencyKey'];
 
-const TASK_STATUSES = ['idle', 'running', 'paused', 'completed', 'error', 'waiting-handler', 'cancelled'];
-/** By TASK_DONE kind: completed, failed, cancelled, dropped (the manager stopped or closed before it ran). */
-const DONE_STATUSES = ['completed', 'error', 'cancelled', 'cancelled'];
 
 /** An `AbortError`, as fetch and p-queue reject with; the signal's reason is its `cause`. */
 function abortError(signal) {
@@ -97,7 +112,7 @@ class PoolEntry {
 
   /** Whether the task is stored: with a SQLite store, the tasks that name a handler are. */
   get durable() {
-    return this.task !== null && this.task.handler !== undefined && this.pool._m._sqlite !== null;
+    return this.task !== null && this.task.handler !== undefined && this.pool[kStoresTasks];
   }
 
   get aborted() {
@@ -130,30 +145,67 @@ function takeResolvers(resolve, reject) {
 }
 
 class WorkerPool {
+  /** The manager's parts (see core.js). */
+  #core;
+  /** The manager's events (task events), read on every task's start and end. */
+  #events;
+  #native;
+  /** The engine's number for this pool. */
+  #id;
+  /** Whether tasks that name a handler are stored (the manager has a SQLite store). */
+  #storesTasks;
+  /** @type {any[]} pool worker objects in id order */
+  #workers = [];
+  /** @type {Set<PoolEntry>} named tasks (addTask) not finished yet */
+  #named = new Set();
+  /** @type {Map<object, PoolEntry>} the entry each busy pool worker runs */
+  #running = new Map();
+  /** @type {Map<string, Function>} named handlers (`handle`) */
+  #handlers = new Map();
+  /** @type {{ resolve: () => void, reject: (error: unknown) => void }[]} */
+  #idleWaiters = [];
+  #nextWorker = 1;
+  /** @type {Map<string, string>} the last milestone each pool worker's task emitted, by worker id */
+  #lastMilestone = new Map();
+  /** @type {PoolEntry[]} pool.run tasks not handed to the engine yet (one native call per microtask) */
+  #submissions = [];
+  #flushSubmissions = () => this[kSubmit]();
+
   /**
-   * @param {import('./manager').SynchronikManager} manager
+   * @param {import('./core').Core} core
    * @param {string} name
    */
-  constructor(manager, name) {
-    this._m = manager;
-    this._native = manager._native;
-    this._id = this._native.pool(name);
+  constructor(core, name) {
+    this.#core = core;
+    this.#events = core.events;
+    this.#native = core.bridge.native;
+    this.#id = this.#native.pool(name);
+    this.#storesTasks = core.sqlite !== null;
     this.name = name;
-    /** Pool worker objects in id order. */
-    this._workers = [];
-    /** Named tasks (addTask) not finished yet. */
-    this._named = new Set();
-    /** The entry each busy pool worker runs. */
-    this._running = new Map();
-    /** Named handlers (`handle`). */
-    this._handlers = new Map();
-    this._idleWaiters = [];
-    this._nextWorker = 1;
-    /** The last milestone each pool worker's task emitted, by worker id. */
-    this._lastMilestone = new Map();
-    /** pool.run tasks not handed to the engine yet (one native call per microtask). */
-    this._submissions = [];
-    this._flushSubmissions = () => this._submit();
+  }
+
+  /** The entries of the tasks running now, by worker (for the package's own inspect test; not API). */
+  get _running() {
+    return this.#running;
+  }
+
+  /** The engine's number for this pool. */
+  get [kEngineId]() {
+    return this.#id;
+  }
+
+  /** Whether tasks that name a handler are stored. */
+  get [kStoresTasks]() {
+    return this.#storesTasks;
+  }
+
+  /**
+   * A task running on pool worker `workerId` emitted a milestone (ctx.emitMilestone).
+   * @param {string} workerId
+   * @param {string} milestoneId
+   */
+  [kNoteMilestone](workerId, milestoneId) {
+    this.#lastMilestone.set(workerId, milestoneId);
   }
 
   /** What `console.log(pool)` shows: its name, size and queue, not the manager behind it. */
@@ -161,68 +213,68 @@ class WorkerPool {
     if (depth < 0) return options.stylize('[WorkerPool]', 'special');
     const view = {
       name: this.name,
-      size: this._workers.length,
-      running: this._running.size,
-      queued: this._native.poolPending(this._id).length + this._submissions.length,
-      handlers: [...this._handlers.keys()],
+      size: this.#workers.length,
+      running: this.#running.size,
+      queued: this.#native.poolPending(this.#id).length + this.#submissions.length,
+      handlers: [...this.#handlers.keys()],
     };
     return `WorkerPool ${inspect(view, { ...options, depth: options.depth === null ? null : options.depth - 1 })}`;
   }
 
   /** Hands the pending pool.run tasks to the engine in one call. */
-  _submit() {
-    const batch = this._submissions;
+  [kSubmit]() {
+    const batch = this.#submissions;
     if (batch.length === 0) return;
-    this._submissions = [];
+    this.#submissions = [];
     const live = batch.some((entry) => entry.aborted) ? batch.filter((entry) => !entry.aborted) : batch;
     if (live.length === 0) {
       // Every one was aborted before it reached the engine: the pool may be idle now.
-      if (this._idleWaiters.length > 0) this._idle();
+      if (this.#idleWaiters.length > 0) this[kIdle]();
       return;
     }
     const priorities = new Float64Array(live.length);
     for (let k = 0; k < live.length; k++) priorities[k] = live[k].priority ?? 0;
-    const added = this._native.poolAddMany(this._id, priorities);
-    const tasks = this._m._tasks;
+    const added = this.#native.poolAddMany(this.#id, priorities);
+    const pools = this.#core.pools;
     for (let k = 0; k < live.length; k++) {
       const entry = live[k];
       const taskId = added.firstTask + k;
       entry.taskId = taskId;
       entry.arrangementId = added.firstArrangement + k;
-      tasks.set(taskId, entry);
+      pools.setTask(taskId, entry);
     }
-    this._m._pump();
+    this.#core.bridge.pump();
   }
 
-  _workerId(k) {
-    return this.name === 'default' ? `pool-worker-${k}` : `${this.name}:pool-worker-${k}`;
+  #workerId(k) {
+    return this.name === DEFAULTS.poolName ? `pool-worker-${k}` : `${this.name}:pool-worker-${k}`;
   }
 
   /** Adds pool workers until there are `size`. */
-  _grow(size) {
-    while (this._workers.length < size) {
+  #grow(size) {
+    while (this.#workers.length < size) {
       // An id the user's own unit has stays the user's: the pool worker
       // takes the next free number instead of replacing that unit.
-      let k = this._nextWorker++;
-      while (this._m._slot(this._workerId(k)) >= 0) k = this._nextWorker++;
+      let k = this.#nextWorker++;
+      while (this.#core.units.slot(this.#workerId(k)) >= 0) k = this.#nextWorker++;
       // Pool workers run tasks, not a `run` of their own; a task bounds its
       // own time through its signal, so they have no timeout.
       const worker = {
-        id: this._workerId(k),
+        id: this.#workerId(k),
         name: `Pool Worker ${k}`,
         enabled: true,
         status: 'idle',
         timeoutMs: 0,
         run: () => undefined,
       };
-      this._m._register(worker, (slot) => this._native.poolAttach(this._id, slot));
-      this._workers.push(worker);
+      this.#core.register(worker, (slot) => this.#native.poolAttach(this.#id, slot));
+      this.#workers.push(worker);
     }
-    this._m._sync();
+    this.#core.sync();
   }
 
-  _find(name) {
-    for (const entry of this._named) {
+  #find(name) {
+    for (const entry of this.#named) {
       if (entry.task.name === name && entry.status !== 'running') return entry;
     }
     return undefined;
@@ -234,7 +286,7 @@ class WorkerPool {
    * task has the same name.
    */
   addTask(input) {
-    this._m._open('addTask');
+    this.#core.open('addTask');
     if (!v.isObject(input)) throw v.fail('addTask', 'task', 'an object', input);
     v.checkName('addTask', 'task.name', input.name);
     if (input.handler !== undefined) {
@@ -247,13 +299,14 @@ class WorkerPool {
     }
     v.checkKnownKeys('addTask', 'task', input, TASK_KEYS, 'warn');
     // With a SQLite store, a task that names a handler is stored (durable).
-    if (input.handler !== undefined && this._m._sqlite) return this._m._sqlite.addTask(this, input);
-    return this._add(input);
+    const store = this.#core.sqlite;
+    if (input.handler !== undefined && store) return store.addTask(this, input);
+    return this.#add(input);
   }
 
-  _add(input) {
-    this._submit();
-    const ids = this._native.poolAdd(this._id, input.name, input.priority ?? 0, input.handler);
+  #add(input) {
+    this[kSubmit]();
+    const ids = this.#native.poolAdd(this.#id, input.name, input.priority ?? 0, input.handler);
     if (ids.length === 0) {
       console.warn(`Task with name "${input.name}" already exists.`);
       return null;
@@ -263,10 +316,24 @@ class WorkerPool {
     const entry = new PoolEntry(this, task, input.execute, input.payload, input.priority);
     entry.taskId = taskId;
     entry.arrangementId = arrangementId;
-    this._named.add(entry);
-    this._m._tasks.set(taskId, entry);
-    this._m._sync();
+    this.#named.add(entry);
+    this.#core.pools.setTask(taskId, entry);
+    this.#core.sync();
     return task;
+  }
+
+  /**
+   * Holds a stored task object (sqlite-store.js: added, or restored from an
+   * earlier process) as the pool's entry for engine task `taskId`.
+   * @param {Record<string, any>} task
+   * @param {number} taskId
+   */
+  [kAdoptTask](task, taskId) {
+    const entry = new PoolEntry(this, task, task.execute, task.payload, task.priority);
+    entry.taskId = taskId;
+    entry.arrangementId = task.arrangementId;
+    this.#named.add(entry);
+    this.#core.pools.setTask(taskId, entry);
   }
 
   /**
@@ -278,7 +345,7 @@ class WorkerPool {
     let payload;
     let priority;
     let signal;
-    if (this._m._closed) return Promise.reject(closedError('pool.run'));
+    if (this.#core.closed) return Promise.reject(closedError('pool.run'));
     if (typeof execute !== 'function') {
       return Promise.reject(v.fail('pool.run', 'execute', 'a function', execute));
     }
@@ -303,27 +370,27 @@ class WorkerPool {
     const promise = new Promise(takeResolvers);
     entryBeingMade = undefined;
     if (signal) {
-      entry.abort = { signal, onAbort: () => this._abort(entry), aborted: false };
+      entry.abort = { signal, onAbort: () => this.#abort(entry), aborted: false };
       signal.addEventListener('abort', entry.abort.onAbort, { once: true });
     }
-    if (this._submissions.push(entry) === 1) soon(this._flushSubmissions);
+    if (this.#submissions.push(entry) === 1) soon(this.#flushSubmissions);
     return promise;
   }
 
   /** A pool.run signal was aborted: a queued task is removed, a running one aborted. */
-  _abort(entry) {
+  #abort(entry) {
     entry.abort.aborted = true;
     if (entry.taskId < 0) {
       // Still waiting to be handed to the engine: it never will be.
-      this._settle(entry, false, abortError(entry.abort.signal));
+      this.#settle(entry, false, abortError(entry.abort.signal));
       return;
     }
-    this._native.poolCancelTask(entry.taskId);
-    this._m._sync();
+    this.#native.poolCancelTask(entry.taskId);
+    this.#core.sync();
   }
 
   /** Settles a pool.run promise. */
-  _settle(entry, ok, value) {
+  #settle(entry, ok, value) {
     if (entry.abort !== null) entry.abort.signal.removeEventListener('abort', entry.abort.onAbort);
     if (ok) entry.resolve(value);
     else entry.reject(value);
@@ -331,31 +398,31 @@ class WorkerPool {
 
   /** Pauses a pending task: it and every task behind it wait until it is resumed. */
   pauseTask(name) {
-    this._m._open('pauseTask');
+    this.#core.open('pauseTask');
     v.checkName('pauseTask', 'name', name);
-    this._submit();
-    if (!this._native.poolPause(this._id, name)) console.warn(`Cannot pause: Task "${name}" is not pending or idle.`);
-    this._m._sync();
+    this[kSubmit]();
+    if (!this.#native.poolPause(this.#id, name)) console.warn(`Cannot pause: Task "${name}" is not pending or idle.`);
+    this.#core.sync();
   }
 
   /** Resumes a paused task. */
   resumeTask(name) {
-    this._m._open('resumeTask');
+    this.#core.open('resumeTask');
     v.checkName('resumeTask', 'name', name);
-    this._submit();
-    if (!this._native.poolResume(this._id, name)) console.warn(`Cannot resume: Task "${name}" is not paused.`);
-    this._m._sync();
+    this[kSubmit]();
+    if (!this.#native.poolResume(this.#id, name)) console.warn(`Cannot resume: Task "${name}" is not paused.`);
+    this.#core.sync();
   }
 
   /** Removes the pending tasks called `name`. */
   cancelTask(name) {
-    this._m._open('cancelTask');
+    this.#core.open('cancelTask');
     v.checkName('cancelTask', 'name', name);
-    this._submit();
-    if (this._native.poolCancel(this._id, name) === 0) {
+    this[kSubmit]();
+    if (this.#native.poolCancel(this.#id, name) === 0) {
       console.warn(`Cannot cancel: Task "${name}" not found in pending queue.`);
     }
-    this._m._sync();
+    this.#core.sync();
   }
 
   /**
@@ -365,7 +432,7 @@ class WorkerPool {
    * neither can be given to a task of the other kind.
    */
   updateTask(name, partial) {
-    this._m._open('updateTask');
+    this.#core.open('updateTask');
     v.checkName('updateTask', 'name', name);
     if (!v.isObject(partial)) throw v.fail('updateTask', 'partial', 'an object', partial);
     v.refuseProtoKey('updateTask', 'partial', partial);
@@ -375,8 +442,8 @@ class WorkerPool {
     if (partial.execute !== undefined) v.check('updateTask', 'partial.execute', partial.execute, (x) => typeof x === 'function', 'a function');
     if (partial.handler !== undefined) v.checkName('updateTask', 'partial.handler', partial.handler);
     v.checkKnownKeys('updateTask', 'partial', partial, TASK_KEYS, 'warn');
-    this._submit();
-    const entry = this._find(name);
+    this[kSubmit]();
+    const entry = this.#find(name);
     if (!entry) {
       console.error(`Cannot update: Task "${name}" not found.`);
       return;
@@ -393,73 +460,82 @@ class WorkerPool {
       );
     }
     // A stored task's new payload must be storable; it is stored with the change.
-    if (entry.durable) this._m._sqlite.patchTask(entry, partial);
+    const store = this.#core.sqlite;
+    if (entry.durable && store) store.patchTask(entry, partial);
     const { arrangementId: _a, status: _s, name: _n, ...rest } = partial;
     Object.assign(task, rest);
-    if (partial.priority !== undefined) this._native.poolReprioritize(this._id, name, partial.priority);
-    if (partial.handler !== undefined) this._native.poolSetTaskHandler(this._id, name, partial.handler);
-    this._m._sync();
+    if (partial.priority !== undefined) this.#native.poolReprioritize(this.#id, name, partial.priority);
+    if (partial.handler !== undefined) this.#native.poolSetTaskHandler(this.#id, name, partial.handler);
+    this.#core.sync();
   }
 
   /** Defines (or replaces) the handler that tasks naming `name` run. */
   handle(name, fn) {
-    this._m._open('pool.handle');
+    this.#core.open('pool.handle');
     v.checkName('pool.handle', 'name', name);
     v.check('pool.handle', 'handler', fn, (x) => typeof x === 'function', 'a function');
-    this._handlers.set(name, fn);
-    this._native.poolHandler(this._id, name, true);
-    this._m._sync();
+    this.#handlers.set(name, fn);
+    this.#native.poolHandler(this.#id, name, true);
+    this.#core.sync();
   }
 
   /** Removes a handler; tasks that name it wait until it is defined again. */
   unhandle(name) {
-    this._m._open('pool.unhandle');
+    this.#core.open('pool.unhandle');
     v.checkName('pool.unhandle', 'name', name);
-    this._handlers.delete(name);
-    this._native.poolHandler(this._id, name, false);
-    this._m._sync();
+    this.#handlers.delete(name);
+    this.#native.poolHandler(this.#id, name, false);
+    this.#core.sync();
   }
 
   /** Starts dispatching tasks. */
   start() {
-    this._m._open('pool.start');
-    this._submit();
-    this._native.poolSetStarted(this._id, true);
-    this._m._sync();
+    this.#core.open('pool.start');
+    this[kSubmit]();
+    this.#native.poolSetStarted(this.#id, true);
+    this.#core.sync();
   }
 
   /** Stops dispatching (running tasks finish). */
   stop() {
-    this._m._open('pool.stop');
-    this._submit();
-    this._native.poolSetStarted(this._id, false);
-    this._m._sync();
+    this.#core.open('pool.stop');
+    this[kSubmit]();
+    this.#native.poolSetStarted(this.#id, false);
+    this.#core.sync();
   }
 
   /** `"Execution sequence: 1. <name>, 2. <name>"`, or a note that nothing is pending. */
   simulateRun() {
-    this._submit();
-    const names = this._native.poolPending(this._id);
+    this[kSubmit]();
+    const names = this.#native.poolPending(this.#id);
     if (names.length === 0) return 'No tasks pending for execution.';
     return `Execution sequence: ${names.map((n, i) => `${i + 1}. ${n}`).join(', ')}`;
   }
 
   /** `{ currentTask, lastMilestone, isIdle }` of a pool worker, or undefined. */
   getWorkerStatus(workerId) {
-    const worker = this._workers.find((w) => w.id === workerId);
+    const worker = this.#workers.find((w) => w.id === workerId);
     if (!worker) return undefined;
-    this._submit();
-    const current = this._running.get(worker);
+    this[kSubmit]();
+    const current = this.#running.get(worker);
     return {
       currentTask: current ? (current.task === null ? '(anonymous)' : current.task.name) : undefined,
-      lastMilestone: this._lastMilestone.get(worker.id),
+      lastMilestone: this.#lastMilestone.get(worker.id),
       isIdle: current === undefined,
     };
   }
 
+  /**
+   * Whether unit `id` is one of this pool's workers.
+   * @param {unknown} id
+   */
+  hasWorker(id) {
+    return this.#workers.some((w) => w.id === id);
+  }
+
   /** The pool's worker objects. */
   getPoolWorkers() {
-    return this._workers.slice();
+    return this.#workers.slice();
   }
 
   /** 2.3's name for getPoolWorkers. */
@@ -472,19 +548,19 @@ class WorkerPool {
    * last ones first); when none is idle it warns and removes nothing more.
    */
   resize(size) {
-    this._m._open('resize');
+    this.#core.open('resize');
     checkSize('resize', size);
-    this._submit();
-    if (size > this._workers.length) {
-      this._grow(size);
+    this[kSubmit]();
+    if (size > this.#workers.length) {
+      this.#grow(size);
       return;
     }
-    const want = this._workers.length - size;
+    const want = this.#workers.length - size;
     if (want === 0) return;
-    const removed = this._native.poolShrink(this._id, want);
+    const removed = this.#native.poolShrink(this.#id, want);
     const gone = new Set(removed);
-    this._workers = this._workers.filter((w) => !gone.has(w.id));
-    this._m._sync();
+    this.#workers = this.#workers.filter((w) => !gone.has(w.id));
+    this.#core.sync();
     if (removed.length < want) {
       console.warn('[Worker Pool] Scale-down requested, but no idle workers are available to remove.');
     }
@@ -492,32 +568,32 @@ class WorkerPool {
 
   /** Resolves when nothing is queued and nothing runs. */
   onIdle() {
-    if (this._m._closed) return Promise.reject(closedError('pool.onIdle'));
-    this._submit();
-    if (this._native.poolIsIdle(this._id)) return Promise.resolve();
-    return new Promise((resolve, reject) => this._idleWaiters.push({ resolve, reject }));
+    if (this.#core.closed) return Promise.reject(closedError('pool.onIdle'));
+    this[kSubmit]();
+    if (this.#native.poolIsIdle(this.#id)) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#idleWaiters.push({ resolve, reject }));
   }
 
   // --- records from the engine ----------------------------------------------
 
   /** The function a task runs; the task is now running on `worker`. */
-  _callee(entry, worker) {
+  [kCallee](entry, worker) {
     entry.worker = worker;
     entry.setStatus('running');
     if (worker) {
       worker.status = 'running';
-      this._running.set(worker, entry);
+      this.#running.set(worker, entry);
     }
-    if (this._m._wantsTasks()) this._m._taskEvent(this, entry.view());
+    if (this.#events.wantsTasks()) this.#events.task(this, entry.view());
     const { task } = entry;
-    if (task !== null && task.handler !== undefined) return this._handlers.get(task.handler);
+    if (task !== null && task.handler !== undefined) return this.#handlers.get(task.handler);
     return task !== null ? task.execute : entry.execute;
   }
 
   /** A pending task's status changed (paused, idle again, waiting for its handler). */
-  _status(entry, status) {
+  [kStatus](entry, status) {
     entry.setStatus(TASK_STATUSES[status]);
-    if (this._m._wantsTasks()) this._m._taskEvent(this, entry.view());
+    if (this.#events.wantsTasks()) this.#events.task(this, entry.view());
   }
 
   /**
@@ -525,10 +601,10 @@ class WorkerPool {
    * (value: error), 2 cancelled, 3 dropped because the manager stopped or
    * closed before it ran (value: the ERR_STOPPED / ERR_CLOSED error).
    */
-  _done(entry, kind, value) {
+  [kDone](entry, kind, value) {
     const failed = kind === 1 || kind === 3;
     if (entry.task !== null) {
-      this._named.delete(entry);
+      this.#named.delete(entry);
       if (failed) entry.task.error = value;
     }
     entry.setStatus(DONE_STATUSES[kind]);
@@ -538,18 +614,18 @@ class WorkerPool {
       // running: one paused (stopAll) or set by hand meanwhile keeps that.
       if (worker.status === 'running') worker.status = 'idle';
       entry.worker = undefined;
-      if (this._running.get(worker) === entry) this._running.delete(worker);
+      if (this.#running.get(worker) === entry) this.#running.delete(worker);
     }
-    const m = this._m;
-    if (m._wantsTasks()) m._taskEvent(this, entry.view(), failed ? value : undefined);
+    const events = this.#events;
+    if (events.wantsTasks()) events.task(this, entry.view(), failed ? value : undefined);
     if (entry.resolve === undefined) {
       // A named task's failure has no promise to carry it.
-      if (failed && !m._wantsTasks()) m._unobservedTaskFailure(this, entry.task, value);
+      if (failed && !events.wantsTasks()) events.unobservedTaskFailure(this, entry.task, value);
       return;
     }
-    if (kind === 0) this._settle(entry, true, value);
-    else if (kind === 2 || (kind === 1 && entry.aborted)) this._settle(entry, false, abortError(entry.abort !== null ? entry.abort.signal : undefined));
-    else this._settle(entry, false, value);
+    if (kind === 0) this.#settle(entry, true, value);
+    else if (kind === 2 || (kind === 1 && entry.aborted)) this.#settle(entry, false, abortError(entry.abort !== null ? entry.abort.signal : undefined));
+    else this.#settle(entry, false, value);
   }
 
   /**
@@ -557,11 +633,11 @@ class WorkerPool {
    * since the record was made (a `task` listener adding a follow-up), so
    * it is asked again before anybody is told.
    */
-  _idle() {
-    if (this._idleWaiters.length === 0) return;
-    if (this._submissions.length > 0 || !this._native.poolIsIdle(this._id)) return;
-    const waiters = this._idleWaiters;
-    this._idleWaiters = [];
+  [kIdle]() {
+    if (this.#idleWaiters.length === 0) return;
+    if (this.#submissions.length > 0 || !this.#native.poolIsIdle(this.#id)) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
     for (const w of waiters) w.resolve();
   }
 
@@ -570,12 +646,12 @@ class WorkerPool {
    * to fall idle would wait for a start that may never come (the tasks left
    * are stored ones, for the next start or process): it is told so.
    */
-  _stopped(closing) {
-    if (this._idleWaiters.length === 0) return;
-    this._idle();
-    const waiters = this._idleWaiters;
+  [kStopped](closing) {
+    if (this.#idleWaiters.length === 0) return;
+    this[kIdle]();
+    const waiters = this.#idleWaiters;
     if (waiters.length === 0) return;
-    this._idleWaiters = [];
+    this.#idleWaiters = [];
     const error = closing
       ? closedError('pool.onIdle')
       : new SynchronikError(`pool.onIdle: the manager stopped while pool "${this.name}" still held stored tasks (they run after the next start)`, 'ERR_STOPPED');
@@ -583,4 +659,4 @@ class WorkerPool {
   }
 }
 
-module.exports = { WorkerPool, PoolEntry, abortError, checkSize, MAX_POOL_SIZE };
+module.exports = { WorkerPool, PoolEntry, abortError, checkSize, MAX_POOL_SIZE, poolInternals };

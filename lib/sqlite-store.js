@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 
 // The manager's side of the embedded SQLite store
@@ -12,14 +13,27 @@ const path = require('node:path');
 const v = require('./validate');
 const { SynchronikError, fromNative } = require('./errors');
 const { hydrateUnit } = require('./storage');
-const { PoolEntry } = require('./pool');
+const { poolInternals } = require('./pool');
+const { ENGINE_META: ENGINE_META_KEYS } = require('./stats');
 
 /** Statistics the engine keeps in `meta`; they have their own columns. */
-const ENGINE_META = new Set(['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs']);
+const ENGINE_META = new Set(ENGINE_META_KEYS);
 
 const METHOD = 'createSynchronikManager';
 
-/** Validates `options.storage`; returns `{ path, history }` for the engine. */
+/**
+ * @typedef {import('./pool').WorkerPool} WorkerPool
+ * @typedef {import('./pool').PoolEntry} PoolEntry
+ * @typedef {Record<string, any>} Unit
+ * @typedef {{ enabled: boolean, maxAgeMs?: number, maxRows?: number }} HistoryOption
+ * @typedef {{ unitId?: string, limit?: number, since?: number }} HistoryQuery
+ */
+
+/**
+ * Validates `options.storage`; returns `{ path, history }` for the engine.
+ * @param {any} storage
+ * @returns {{ path: string, history: HistoryOption }}
+ */
 function parseStorageOption(storage) {
   if (!v.isObject(storage)) throw v.fail(METHOD, 'options.storage', 'an object like { sqlite: path }', storage);
   for (const key of Object.keys(storage)) {
@@ -29,15 +43,16 @@ function parseStorageOption(storage) {
   }
   v.checkName(METHOD, 'options.storage.sqlite', storage.sqlite, 'a non-empty string (the database file)');
   const h = storage.history;
+  /** @type {HistoryOption} */
   let history = { enabled: true };
   if (h === false) history = { enabled: false };
   else if (h !== undefined && h !== true) {
     if (!v.isObject(h)) throw v.fail(METHOD, 'options.storage.history', 'false or an object { maxAgeMs?, maxRows? }', h);
     if (h.maxAgeMs !== undefined) {
-      v.check(METHOD, 'options.storage.history.maxAgeMs', h.maxAgeMs, (x) => typeof x === 'number' && x > 0 && !Number.isNaN(x), 'a positive number of milliseconds (Infinity = no limit)');
+      v.check(METHOD, 'options.storage.history.maxAgeMs', h.maxAgeMs, (/** @type {unknown} */ x) => typeof x === 'number' && x > 0 && !Number.isNaN(x), 'a positive number of milliseconds (Infinity = no limit)');
     }
     if (h.maxRows !== undefined) {
-      v.check(METHOD, 'options.storage.history.maxRows', h.maxRows, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+      v.check(METHOD, 'options.storage.history.maxRows', h.maxRows, (/** @type {unknown} */ x) => Number.isInteger(x) && /** @type {number} */ (x) >= 0, 'a non-negative integer');
     }
     history = { enabled: true, maxAgeMs: h.maxAgeMs, maxRows: h.maxRows };
   }
@@ -48,6 +63,10 @@ function parseStorageOption(storage) {
  * The payload of a durable task as JSON text; a TypeError naming
  * `task.payload` when it cannot be stored faithfully (functions, symbols,
  * BigInt, circular structures).
+ */
+/**
+ * @param {string} method
+ * @param {unknown} payload
  */
 function payloadJson(method, payload) {
   if (payload === undefined) return undefined;
@@ -63,14 +82,18 @@ function payloadJson(method, payload) {
       return value;
     });
   } catch (e) {
-    if (!problem) problem = /circular/i.test(String(e && e.message)) ? 'a circular structure' : String(e && e.message);
+    const message = String(e && /** @type {Error} */ (e).message);
+    if (!problem) problem = /circular/i.test(message) ? 'a circular structure' : message;
     throw new TypeError(`${method}: task.payload must be JSON-serialisable to be stored (got ${problem})`);
   }
   if (text === undefined) throw new TypeError(`${method}: task.payload must be JSON-serialisable to be stored (got ${typeof payload})`);
   return text;
 }
 
-/** The user's own part of `meta` as JSON, or undefined when it cannot be stored. */
+/**
+ * The user's own part of `meta` as JSON, or undefined when it cannot be stored.
+ * @param {Unit} unit
+ */
 function userMetaJson(unit) {
   if (!v.isObject(unit.meta)) return undefined;
   const own = {};
@@ -92,37 +115,48 @@ function hostName() {
 }
 
 class SqliteStore {
+  /** The manager's parts (see core.js). */
+  #core;
+  #native;
+  /** Stored unit state by id, for units registered later. */
+  #stored = new Map();
+  #closed = false;
+
   /**
    * Opens the store on the manager's engine. Throws a SynchronikError
    * (`ERR_STORAGE`, naming the path) when it cannot be opened, or when
    * another manager (in this process or another) has the file open: the
    * message names that one's pid and host.
+   * @param {import('./core').Core} core
+   * @param {{ path: string, history: { enabled: boolean, maxAgeMs?: number, maxRows?: number } }} parsed
    */
-  constructor(manager, parsed) {
-    this._m = manager;
-    this._native = manager._native;
+  constructor(core, parsed) {
+    this.#core = core;
+    this.#native = core.bridge.native;
     this.path = parsed.path;
     this.keepsHistory = parsed.history.enabled;
     try {
-      this._native.openStore(parsed.path, parsed.history, hostName());
+      this.#native.openStore(parsed.path, parsed.history, hostName());
     } catch (e) {
       throw fromNative(e);
     }
-    /** Stored unit state by id, for units registered later. */
-    this._stored = new Map();
     let rows;
     try {
-      rows = this._native.storedUnits();
+      rows = this.#native.storedUnits();
     } catch (e) {
       throw fromNative(e);
     }
-    for (const row of rows) this._stored.set(row.id, row);
+    for (const row of rows) this.#stored.set(row.id, row);
   }
 
-  /** A unit was registered: bring its stored state back, then store it. */
+  /**
+   * A unit was registered: bring its stored state back, then store it.
+   * @param {Unit} unit
+   * @param {'worker' | 'process'} kind
+   */
   registered(unit, kind) {
-    this._registerOne(unit);
-    if (kind === 'process') for (const w of unit.workers) this._registerOne(w);
+    this.#registerOne(unit);
+    if (kind === 'process') for (const w of unit.workers) this.#registerOne(w);
   }
 
   /**
@@ -130,16 +164,18 @@ class SqliteStore {
    * attached to one). Its state is the pool's: not stored, not restored.
    * A unit of the user's own is stored whatever its id looks like.
    */
-  _isPoolWorker(unit) {
-    const slot = this._m._slot(unit.id);
-    return slot >= 0 && this._native.isPoolWorker(slot);
+  /** @param {Unit} unit */
+  #isPoolWorker(unit) {
+    const slot = this.#core.units.slot(unit.id);
+    return slot >= 0 && this.#native.isPoolWorker(slot);
   }
 
-  _registerOne(unit) {
-    if (this._isPoolWorker(unit)) return;
-    const row = this._stored.get(unit.id);
+  /** @param {Unit} unit */
+  #registerOne(unit) {
+    if (this.#isPoolWorker(unit)) return;
+    const row = this.#stored.get(unit.id);
     if (row) {
-      this._stored.delete(unit.id);
+      this.#stored.delete(unit.id);
       let meta = {};
       try {
         const parsed = row.meta ? JSON.parse(row.meta) : {};
@@ -147,12 +183,10 @@ class SqliteStore {
       } catch {
         // A meta column that does not parse is ignored.
       }
-      const times = row.executionTimesMs;
+      // The other statistics follow from these (stats.js, as in the engine).
       meta.runCount = row.runCount;
-      meta.executionTimesMs = times;
-      meta.averageExecutionTimeMs = times.length > 0 ? times.reduce((a, b) => a + b, 0) / times.length : 0;
-      if (times.length > 0) meta.lastDurationMs = times[times.length - 1];
-      hydrateUnit(this._m, unit, {
+      meta.executionTimesMs = row.executionTimesMs;
+      hydrateUnit(this.#core, unit, {
         id: row.id,
         // A run that was in flight when the process ended did not finish.
         status: row.status === 'running' ? 'idle' : row.status,
@@ -161,50 +195,55 @@ class SqliteStore {
         lastRun: row.lastRunMs == null ? undefined : row.lastRunMs,
       });
     }
-    this._native.storeUnit(unit.id, userMetaJson(unit));
+    this.#native.storeUnit(unit.id, userMetaJson(unit));
   }
 
-  /** The user's meta of a unit changed. */
+  /**
+   * The user's meta of a unit changed.
+   * @param {Unit} unit
+   */
   metaChanged(unit) {
-    if (!this._isPoolWorker(unit)) this._native.storeUnit(unit.id, userMetaJson(unit));
+    if (!this.#isPoolWorker(unit)) this.#native.storeUnit(unit.id, userMetaJson(unit));
   }
 
-  /** Queues a task that names a handler, stored with its payload; see WorkerPool.addTask. */
+  /**
+   * Queues a task that names a handler, stored with its payload; see WorkerPool.addTask.
+   * @param {WorkerPool} pool
+   * @param {Record<string, any>} input
+   */
   addTask(pool, input) {
     const payload = payloadJson('addTask', input.payload);
-    pool._submit();
-    const added = this._native.poolAddDurable(pool._id, input.name, input.priority ?? 0, input.handler, payload);
+    pool[poolInternals.kSubmit]();
+    const added = this.#native.poolAddDurable(pool[poolInternals.kEngineId], input.name, input.priority ?? 0, input.handler, payload);
     if (!added) {
       console.warn(`Task with name "${input.name}" already exists.`);
       return null;
     }
     const task = { ...input, arrangementId: added.arrangementId, status: 'idle', idempotencyKey: added.key };
-    this._adopt(pool, task, added.taskId);
-    this._m._sync();
+    pool[poolInternals.kAdoptTask](task, added.taskId);
+    this.#core.sync();
     return task;
   }
 
   /** A queued durable task is updated: stores its new payload, priority and handler (validated first). */
+  /**
+   * @param {PoolEntry} entry
+   * @param {Record<string, any>} partial
+   */
   patchTask(entry, partial) {
     const payload = partial.payload !== undefined ? payloadJson('updateTask', partial.payload) : undefined;
     if (payload === undefined && partial.priority === undefined && partial.handler === undefined) return;
-    this._native.storeTaskPatch(entry.taskId, payload, partial.priority, partial.handler);
+    this.#native.storeTaskPatch(entry.taskId, payload, partial.priority, partial.handler);
   }
 
-  /** Makes the pool hold a durable task object as its entry for engine task `taskId`. */
-  _adopt(pool, task, taskId) {
-    const entry = new PoolEntry(pool, task, task.execute, task.payload, task.priority);
-    entry.taskId = taskId;
-    entry.arrangementId = task.arrangementId;
-    pool._named.add(entry);
-    this._m._tasks.set(taskId, entry);
-  }
-
-  /** Brings a new pool's stored tasks back as live task objects, in their stored order. */
+  /**
+   * Brings a new pool's stored tasks back as live task objects, in their stored order.
+   * @param {WorkerPool} pool
+   */
   restorePool(pool) {
     let rows;
     try {
-      rows = this._native.poolRestore(pool._id);
+      rows = this.#native.poolRestore(pool[poolInternals.kEngineId]);
     } catch (e) {
       throw fromNative(e);
     }
@@ -224,22 +263,22 @@ class SqliteStore {
         status: 'idle',
         idempotencyKey: r.key,
       };
-      this._adopt(pool, task, r.taskId);
+      pool[poolInternals.kAdoptTask](task, r.taskId);
     }
-    this._m._sync();
-    if (rows.length > 0) this._m._milestone('storage:restored', { pool: pool.name, tasks: rows.length });
+    this.#core.sync();
+    if (rows.length > 0) this.#core.events.milestone('storage:restored', { pool: pool.name, tasks: rows.length });
   }
 
   /** Commits what is pending and closes the database (manager.close). */
   close() {
-    this._closed = true;
-    this._native.storeClose();
+    this.#closed = true;
+    this.#native.storeClose();
   }
 
   /** Resolves once every write so far is committed; rejects with ERR_STORAGE when one failed. */
   flush() {
-    if (this._closed) return Promise.resolve();
-    return this._native.storeFlush().catch((e) => {
+    if (this.#closed) return Promise.resolve();
+    return this.#native.storeFlush().catch((e) => {
       throw fromNative(e);
     });
   }
@@ -253,17 +292,21 @@ class SqliteStore {
 
   /** `{ bytes, pendingWrites }`. */
   stats() {
-    const s = this._native.storeStats();
+    const s = this.#native.storeStats();
     return s ? { bytes: s[0], pendingWrites: s[1] } : { bytes: 0, pendingWrites: 0 };
   }
 
-  /** History rows, newest first (see manager.history). */
+  /**
+   * History rows, newest first (see manager.history).
+   * @param {HistoryQuery} query
+   */
   async history(query) {
-    if (this._closed) throw new SynchronikError(`history: the SQLite store "${this.path}" is closed`, 'ERR_STORAGE');
-    const rows = await this._native.storeHistory(query.unitId, query.limit, query.since).catch((e) => {
+    if (this.#closed) throw new SynchronikError(`history: the SQLite store "${this.path}" is closed`, 'ERR_STORAGE');
+    const rows = await this.#native.storeHistory(query.unitId, query.limit, query.since).catch((e) => {
       throw fromNative(e);
     });
     return rows.map((r) => {
+      /** @type {Record<string, unknown>} */
       const row = {
         unitId: r.unitId,
         attempt: r.attempt,
@@ -279,17 +322,21 @@ class SqliteStore {
   }
 }
 
-/** Validates the arguments of manager.history(); returns the native query. */
+/**
+ * Validates the arguments of manager.history(); returns the native query.
+ * @param {any} query
+ * @returns {HistoryQuery}
+ */
 function parseHistoryQuery(query) {
   if (query === undefined) return { unitId: undefined, limit: undefined, since: undefined };
   if (!v.isObject(query)) throw v.fail('history', 'query', 'an object { unitId?, limit?, since? }', query);
   const { unitId, limit, since } = query;
   if (unitId !== undefined) v.checkName('history', 'query.unitId', unitId);
-  if (limit !== undefined) v.check('history', 'query.limit', limit, (x) => Number.isInteger(x) && x >= 1 && x <= 0xffffffff, 'a positive integer');
+  if (limit !== undefined) v.check('history', 'query.limit', limit, (/** @type {any} */ x) => Number.isInteger(x) && x >= 1 && x <= 0xffffffff, 'a positive integer');
   let sinceMs;
   if (since !== undefined) {
     sinceMs = since instanceof Date ? since.getTime() : since;
-    v.check('history', 'query.since', sinceMs, (x) => typeof x === 'number' && Number.isFinite(x), 'a Date or a number of milliseconds since the epoch');
+    v.check('history', 'query.since', sinceMs, (/** @type {unknown} */ x) => typeof x === 'number' && Number.isFinite(x), 'a Date or a number of milliseconds since the epoch');
   }
   return { unitId, limit, since: sinceMs };
 }

@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 
 // Persistence of unit state (synchronik 2.3's storage API): the
@@ -8,13 +9,23 @@ const fs = require('node:fs');
 const path = require('node:path');
 const timers = require('node:timers');
 const v = require('./validate');
+const { restoredStats } = require('./stats');
 
-/** Unit objects as JSON-ready data: no functions, at any depth. */
+/**
+ * @typedef {import('./core').Core} Core
+ * @typedef {{ saveState(units: unknown[]): unknown, loadState(): unknown }} StorageAdapter
+ * @typedef {{ id?: unknown, status?: unknown, enabled?: unknown, meta?: any, lastRun?: unknown }} StoredUnit
+ */
+
+/**
+ * Unit objects as JSON-ready data: no functions, at any depth.
+ * @param {unknown[]} units
+ */
 function toStoredUnits(units) {
   return JSON.parse(
     JSON.stringify(units, (key, value) => {
       if (typeof value === 'function') return undefined;
-      if (value instanceof Error) return { name: value.name, message: value.message, code: value.code };
+      if (value instanceof Error) return { name: value.name, message: value.message, code: /** @type {Error & { code?: unknown }} */ (value).code };
       return value;
     }),
   );
@@ -33,7 +44,10 @@ class FileStorageAdapter {
     this._tmpCount = 0;
   }
 
-  /** Writes the units (without functions). */
+  /**
+   * Writes the units (without functions).
+   * @param {unknown[]} units
+   */
   async saveState(units) {
     const data = JSON.stringify(toStoredUnits(units), null, 2);
     // Looked up at call time, so that spies on fs.promises reach it.
@@ -53,7 +67,7 @@ class FileStorageAdapter {
     try {
       text = await fs.promises.readFile(this.filePath, 'utf8');
     } catch (error) {
-      if (error && error.code === 'ENOENT') return null;
+      if (error && /** @type {NodeJS.ErrnoException} */ (error).code === 'ENOENT') return null;
       throw error;
     }
     try {
@@ -61,38 +75,51 @@ class FileStorageAdapter {
       if (!Array.isArray(data)) throw new SyntaxError('the stored state is not an array of units');
       return data;
     } catch (error) {
-      console.error('[Synchronik] Failed to load state due to corrupted file. Starting fresh.', error.message);
+      console.error('[Synchronik] Failed to load state due to corrupted file. Starting fresh.', /** @type {Error} */ (error).message);
       return null;
     }
   }
 }
 
-/** Checks that an object keeps the StorageAdapter contract. */
+/**
+ * Checks that an object keeps the StorageAdapter contract.
+ * @param {string} method
+ * @param {any} adapter
+ */
 function validateAdapter(method, adapter) {
   if (typeof adapter !== 'object' || adapter === null) throw v.fail(method, 'adapter', 'an object with saveState and loadState', adapter);
-  v.check(method, 'adapter.saveState', adapter.saveState, (x) => typeof x === 'function', 'a function');
-  v.check(method, 'adapter.loadState', adapter.loadState, (x) => typeof x === 'function', 'a function');
+  v.check(method, 'adapter.saveState', adapter.saveState, isFunction, 'a function');
+  v.check(method, 'adapter.loadState', adapter.loadState, isFunction, 'a function');
 }
+
+/** @param {unknown} x */
+const isFunction = (x) => typeof x === 'function';
 
 /**
  * Brings a stored entry (`{ status?, enabled?, meta?, lastRun? }`, as
  * saveState wrote it) back onto a registered unit and into the engine,
- * without announcing anything.
+ * without announcing anything. With a stored `meta.runCount`, the engine
+ * rebuilds its statistics from the stored durations, and so does the
+ * object's meta (stats.js), whatever average the stored meta says.
+ * @param {Core} core
+ * @param {Record<string, any>} unit
+ * @param {StoredUnit} entry
  */
-function hydrateUnit(manager, unit, entry) {
+function hydrateUnit(core, unit, entry) {
+  const units = core.units;
   // A unit stored while it ran comes back idle: nothing is running it now.
-  const status = entry.status === 'running' ? 'idle' : v.STATUSES.includes(entry.status) ? entry.status : undefined;
+  const status = entry.status === 'running' ? 'idle' : v.STATUSES.includes(/** @type {any} */ (entry.status)) ? /** @type {string} */ (entry.status) : undefined;
   const enabled = typeof entry.enabled === 'boolean' ? entry.enabled : undefined;
   const meta = v.isObject(entry.meta) ? entry.meta : undefined;
   const runCount = meta && Number.isFinite(meta.runCount) ? meta.runCount : undefined;
   const times = meta && Array.isArray(meta.executionTimesMs) ? meta.executionTimesMs.filter(Number.isFinite) : [];
-  const lastRun = entry.lastRun !== undefined ? new Date(entry.lastRun) : undefined;
+  const lastRun = entry.lastRun !== undefined ? new Date(/** @type {any} */ (entry.lastRun)) : undefined;
   const lastRunMs = lastRun && !Number.isNaN(lastRun.getTime()) ? lastRun.getTime() : undefined;
-  manager._native.restore(unit.id, status, enabled, runCount, Float64Array.from(times), lastRunMs);
+  core.bridge.native.restore(unit.id, status, enabled, runCount, Float64Array.from(times), lastRunMs);
   // The engine has the state now; the object mirrors it (a setter that
   // throws is reported, as for every write-back).
-  if (status !== undefined && manager._field(unit, 'status') !== 'running') manager._mirror(unit, 'status', status);
-  if (enabled !== undefined) manager._mirror(unit, 'enabled', enabled);
+  if (status !== undefined && units.field(unit, 'status') !== 'running') units.mirror(unit, 'status', status);
+  if (enabled !== undefined) units.mirror(unit, 'enabled', enabled);
   if (meta) {
     let current;
     try {
@@ -100,9 +127,10 @@ function hydrateUnit(manager, unit, entry) {
     } catch {
       current = {};
     }
-    manager._mirror(unit, 'meta', { ...current, ...meta });
+    const stats = runCount !== undefined ? restoredStats(runCount, times) : undefined;
+    units.mirror(unit, 'meta', { ...current, ...meta, ...stats });
   }
-  if (lastRunMs !== undefined) manager._mirror(unit, 'lastRun', new Date(lastRunMs));
+  if (lastRunMs !== undefined) units.mirror(unit, 'lastRun', new Date(lastRunMs));
 }
 
 /**
@@ -111,68 +139,94 @@ function hydrateUnit(manager, unit, entry) {
  * one write) and ordered (one save at a time, each newer than the last).
  */
 class Persistence {
-  constructor(manager, adapter) {
-    this._m = manager;
-    this._adapter = adapter;
-    /** Stored state by unit id, for units registered later. */
-    this._stored = new Map();
-    this._changes = 0;
-    this._saved = 0;
-    this._saving = false;
-    this._waiters = [];
+  #core;
+  #adapter;
+  /** @type {Map<string, StoredUnit>} stored state by unit id, for units registered later */
+  #stored = new Map();
+  #changes = 0;
+  #saved = 0;
+  #saving = false;
+  /** @type {{ change: number, resolve: () => void }[]} */
+  #waiters = [];
+  /** @type {Promise<void> | null} the save that includes the last change */
+  #lastSave = null;
+
+  /**
+   * @param {Core} core
+   * @param {StorageAdapter} adapter
+   */
+  constructor(core, adapter) {
+    this.#core = core;
+    this.#adapter = adapter;
   }
 
   async load() {
-    const units = await this._adapter.loadState();
+    const units = await this.#adapter.loadState();
     if (!Array.isArray(units)) return null;
     for (const entry of units) {
-      if (entry && typeof entry.id === 'string') this._stored.set(entry.id, entry);
+      if (entry && typeof entry.id === 'string') this.#stored.set(entry.id, entry);
     }
-    for (const unit of this._m.listUnits()) this.hydrate(unit);
+    for (const unit of this.#core.listUnits()) this.hydrate(unit);
     return units.length;
   }
 
-  /** Brings a unit's stored state back onto it and into the engine. */
+  /**
+   * Brings a unit's stored state back onto it and into the engine.
+   * @param {Record<string, any>} unit
+   */
   hydrate(unit) {
-    const entry = this._stored.get(unit.id);
+    const entry = this.#stored.get(unit.id);
     if (!entry) return;
-    this._stored.delete(unit.id);
-    hydrateUnit(this._m, unit, entry);
+    this.#stored.delete(unit.id);
+    hydrateUnit(this.#core, unit, entry);
   }
 
-  /** A state change happened; returns a promise that resolves once a save includes it. */
+  /**
+   * A state change happened; returns a promise that resolves once a save includes it.
+   * @returns {Promise<void>}
+   */
   changed() {
-    const change = ++this._changes;
-    const done = new Promise((resolve) => this._waiters.push({ change, resolve }));
-    if (!this._saving) {
-      this._saving = true;
+    const change = ++this.#changes;
+    /** @type {Promise<void>} */
+    const done = new Promise((resolve) => this.#waiters.push({ change, resolve }));
+    this.#lastSave = done;
+    if (!this.#saving) {
+      this.#saving = true;
       // Coalesce everything the current task changes into one save.
       // node:timers' setImmediate: fake timers in users' tests do not reach it.
-      timers.setImmediate(() => this._save());
+      timers.setImmediate(() => this.#save());
     }
     return done;
   }
 
-  async _save() {
-    while (this._saved < this._changes) {
-      const upTo = this._changes;
+  async #save() {
+    while (this.#saved < this.#changes) {
+      const upTo = this.#changes;
       try {
-        await this._adapter.saveState(this._m.getRegistrySnapshot());
+        await this.#adapter.saveState(this.#core.snapshot());
       } catch (error) {
         console.error('[Synchronik] Failed to save state:', error);
       }
-      this._saved = upTo;
-      const ready = this._waiters.filter((w) => w.change <= upTo);
-      this._waiters = this._waiters.filter((w) => w.change > upTo);
+      this.#saved = upTo;
+      const ready = this.#waiters.filter((w) => w.change <= upTo);
+      this.#waiters = this.#waiters.filter((w) => w.change > upTo);
       for (const w of ready) w.resolve();
     }
-    this._saving = false;
+    this.#saving = false;
   }
 
-  /** Resolves once every change so far is saved. */
+  /**
+   * Resolves once every change so far is saved.
+   * @returns {Promise<void>}
+   */
   flush() {
-    if (this._saved >= this._changes) return Promise.resolve();
-    return new Promise((resolve) => this._waiters.push({ change: this._changes, resolve }));
+    if (this.#saved >= this.#changes) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ change: this.#changes, resolve }));
+  }
+
+  /** The promise a state method returns: the save that includes the last change (see changed). */
+  persisted() {
+    return this.#lastSave !== null ? this.#lastSave : this.flush();
   }
 }
 

@@ -8,15 +8,12 @@
 const v = require('./validate');
 const { messageOf } = require('./errors');
 
+/** The options' rules: those a worker or process has for the same setting, and onProgress. */
 const RULES = [
-  ['maxRetries', (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer'],
-  [
-    'retryDelayMs',
-    (x) => typeof x === 'function' || (typeof x === 'number' && Number.isFinite(x) && x >= 0),
-    'a non-negative finite number of milliseconds or a function of the retry number',
-  ],
+  v.settingRule('maxRetries'),
+  v.settingRule('retryDelayMs'),
   ['onProgress', (x) => typeof x === 'function', 'a function'],
-  ['concurrency', (x) => Number.isInteger(x) && x >= 1, 'a positive integer'],
+  v.settingRule('concurrency'),
 ];
 
 const OPTIONS = RULES.map(([key]) => key);

@@ -5,11 +5,7 @@
 // non-empty string (got number)`.
 
 const { describe } = require('./errors');
-
-const STATUSES = ['idle', 'running', 'paused', 'completed', 'error'];
-const RUN_MODES = ['sequential', 'parallel', 'batched', 'isolated'];
-const OVERLAPS = ['skip', 'queue', 'allow'];
-const HOOKS = ['onStart', 'onComplete', 'onError'];
+const { STATUSES, RUN_MODES, UNIT_SETTINGS } = require('./generated/vocabulary');
 
 /** The JavaScript type an expectation is about, read from its wording. */
 function expectedType(expected) {
@@ -55,35 +51,47 @@ function checkName(method, field, value, expected = 'a non-empty string') {
     );
   }
 }
-const finiteAtLeast = (min) => (v) => typeof v === 'number' && Number.isFinite(v) && v >= min;
-const positiveFinite = (v) => typeof v === 'number' && Number.isFinite(v) && v > 0;
-const intAtLeast = (min) => (v) => Number.isInteger(v) && v >= min;
 
-/** Field rules shared by registration and config updates: [name, test, expectation]. */
-const COMMON_RULES = [
-  ['name', (v) => typeof v === 'string', 'a string'],
-  ['description', (v) => typeof v === 'string', 'a string'],
-  ['enabled', (v) => typeof v === 'boolean', 'a boolean'],
-  ['status', (v) => STATUSES.includes(v), `one of ${STATUSES.map((s) => `'${s}'`).join(', ')}`],
-  ['meta', isObject, 'an object'],
-  ...HOOKS.map((h) => [h, (v) => typeof v === 'function', 'a function']),
-];
+const finite = (v) => typeof v === 'number' && Number.isFinite(v);
 
-const WORKER_RULES = [
-  ['run', (v) => typeof v === 'function', 'a function'],
-  ['intervalMs', positiveFinite, 'a positive finite number of milliseconds'],
-  ['runOnInterval', (v) => typeof v === 'boolean', 'a boolean'],
-  ['maxRuns', intAtLeast(1), 'a positive integer'],
-  ['timeoutMs', finiteAtLeast(0), 'a non-negative finite number of milliseconds (0 = no timeout)'],
-  ['maxRetries', intAtLeast(0), 'a non-negative integer'],
-  [
-    'retryDelayMs',
-    (v) => typeof v === 'function' || finiteAtLeast(0)(v),
-    'a non-negative finite number of milliseconds or a function of the retry number',
-  ],
-  ['overlap', (v) => OVERLAPS.includes(v), `one of ${OVERLAPS.map((s) => `'${s}'`).join(', ')}`],
-  ['dependsOn', Array.isArray, 'an array of worker ids or { id, condition? } objects'],
-];
+/** The test of a setting's value, from its rule in the engine's vocabulary. */
+function testOf(setting) {
+  const { kind, min } = setting;
+  switch (kind) {
+    case 'string':
+    case 'boolean':
+    case 'function':
+      return (v) => typeof v === kind;
+    case 'object':
+      return isObject;
+    case 'array':
+      return Array.isArray;
+    case 'number':
+      return setting.exclusive ? (v) => finite(v) && v > min : (v) => finite(v) && v >= min;
+    case 'integer':
+      return (v) => Number.isInteger(v) && v >= min;
+    case 'number-or-function':
+      return (v) => typeof v === 'function' || (finite(v) && v >= min);
+    case 'one-of':
+      return (v) => setting.values.includes(v);
+    default:
+      throw new Error(`lib/generated/vocabulary.js: setting ${setting.key} has a kind this facade does not know (${kind}); rebuild the package`);
+  }
+}
+
+/** A setting's rule as applyRules takes it: [name, test, expectation]. */
+const ruleOf = (setting) => [setting.key, testOf(setting), setting.expected];
+
+/** The rule of the unit setting `key` (for options that take the same values, such as runWorkerTasks'). */
+function settingRule(key) {
+  return ruleOf(UNIT_SETTINGS.find((s) => s.key === key));
+}
+
+/** Field rules by group, in the engine's order: shared by registration and config updates. */
+const rulesOf = (group) => UNIT_SETTINGS.filter((s) => s.group === group).map(ruleOf);
+const COMMON_RULES = rulesOf('common');
+const WORKER_RULES = rulesOf('worker');
+const PROCESS_RULES = rulesOf('process');
 
 /** The id a `dependsOn` entry names, or undefined when the entry is malformed. */
 function dependencyId(entry) {
@@ -110,13 +118,6 @@ function validateDependencies(method, path, w, known, where) {
     }
   });
 }
-
-const PROCESS_RULES = [
-  ['runMode', (v) => RUN_MODES.includes(v), `one of ${RUN_MODES.map((s) => `'${s}'`).join(', ')}`],
-  ['batchSize', intAtLeast(1), 'a positive integer'],
-  ['isolationDelayMs', finiteAtLeast(0), 'a non-negative finite number of milliseconds'],
-  ['concurrency', intAtLeast(1), 'a positive integer'],
-];
 
 function applyRules(method, path, obj, rules) {
   for (const [key, ok, expected] of rules) {
@@ -444,8 +445,10 @@ function validateId(method, id, field = 'id') {
   checkName(method, field, id);
 }
 
+const [, isStatus, statusExpected] = settingRule('status');
+
 function validateStatus(method, status) {
-  check(method, 'status', status, (v) => STATUSES.includes(v), `one of ${STATUSES.map((s) => `'${s}'`).join(', ')}`);
+  check(method, 'status', status, isStatus, statusExpected);
 }
 
 module.exports = {
@@ -453,6 +456,7 @@ module.exports = {
   SETTINGS,
   STATUSES,
   RUN_MODES,
+  settingRule,
   isObject,
   fail,
   check,

@@ -9,11 +9,14 @@
 //! the engine keeps: `out`, where drains write records, and `inbox`, where
 //! the facade writes settled outcomes.
 //!
-//! Only the JavaScript thread that owns an engine calls these functions, and
-//! it is inside the call while the engine reads or writes its buffers, so
-//! JavaScript never sees a buffer half written.
+//! Only the JavaScript thread that created an engine may call these
+//! functions with its handle (checked on every call: a handle of a gone
+//! engine, or of another thread's, is refused), and it is inside the call
+//! while the engine reads or writes its buffers, so JavaScript never sees a
+//! buffer half written.
 
 use std::sync::Arc;
+use std::thread::ThreadId;
 
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
@@ -21,7 +24,7 @@ use parking_lot::{Mutex, RwLock};
 
 use synchronik_core::{CallId, Clock, Nanos, Outcome, Runtime, Slot, UnitKind, CLOCK_LIMIT};
 
-use crate::{Outbox, Strings};
+use crate::outbox::{Outbox, Strings};
 
 /// What the hot-path functions reach through a handle.
 pub(crate) struct Shared {
@@ -36,55 +39,130 @@ pub(crate) struct Shared {
     pub(crate) next_advance: Mutex<u32>,
 }
 
-/// Engines by handle, and the handles free for reuse.
-///
-/// A handle is reused once its engine's `NativeEngine` is gone. The facade
-/// keeps its handle exactly as long as the `NativeEngine` (the manager owns
-/// both), so no call ever comes with a handle that was reused; reuse keeps
-/// the table as small as the number of live managers, however many come
-/// and go (`runWorkerTasks` makes one per call).
+/// A handle: what JavaScript holds to name an engine on the hot path (a
+/// plain number). It is the engine's index in the table plus, above
+/// [`INDEX_BITS`], the serial number of its registration: an index is
+/// reused once its engine is gone, a serial number never is, so a handle
+/// kept past its engine's end (or made up) names no engine rather than
+/// whichever engine took its index.
+pub(crate) type Handle = f64;
+
+/// Bits of a handle that hold the index: at most 2^20 engines live at once.
+const INDEX_BITS: u32 = 20;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+/// Handles stay below 2^53, exact as JavaScript numbers.
+const SERIAL_LIMIT: u64 = 1 << (53 - INDEX_BITS);
+
+/// An engine in the table: what the hot path reaches, and who may reach it.
+struct Entry {
+    serial: u64,
+    /// The JavaScript thread that created the engine, the only one whose
+    /// calls may touch its buffers (they belong to that thread's heap).
+    owner: ThreadId,
+    shared: Shared,
+}
+
+/// Engines by index, and the indexes free for reuse (the table stays as
+/// small as the number of live engines, however many come and go:
+/// `runWorkerTasks` makes one per call).
 struct Engines {
-    slots: Vec<Option<Shared>>,
+    slots: Vec<Option<Entry>>,
     free: Vec<u32>,
+    next_serial: u64,
 }
 
 static ENGINES: RwLock<Engines> = parking_lot::const_rwlock(Engines {
     slots: Vec::new(),
     free: Vec::new(),
+    next_serial: 1,
 });
 
-pub(crate) fn register(shared: Shared) -> u32 {
-    let mut engines = ENGINES.write();
-    if let Some(handle) = engines.free.pop() {
-        engines.slots[handle as usize] = Some(shared);
-        return handle;
-    }
-    engines.slots.push(Some(shared));
-    (engines.slots.len() - 1) as u32
+thread_local! {
+    static THIS_THREAD: ThreadId = std::thread::current().id();
 }
 
-pub(crate) fn unregister(handle: u32) {
+/// Puts an engine of the calling thread in the table; returns its handle.
+pub(crate) fn register(shared: Shared) -> Result<Handle> {
+    let mut engines = ENGINES.write();
+    let serial = engines.next_serial;
+    if serial >= SERIAL_LIMIT {
+        return Err(Error::from_reason(
+            "cannot create another engine: every engine handle of this process was used",
+        ));
+    }
+    let index = match engines.free.pop() {
+        Some(index) => index,
+        None if engines.slots.len() as u64 > INDEX_MASK => {
+            return Err(Error::from_reason(format!(
+                "cannot create another engine: {} engines are alive in this process",
+                engines.slots.len()
+            )));
+        }
+        None => {
+            engines.slots.push(None);
+            (engines.slots.len() - 1) as u32
+        }
+    };
+    engines.next_serial += 1;
+    engines.slots[index as usize] = Some(Entry {
+        serial,
+        owner: THIS_THREAD.with(|t| *t),
+        shared,
+    });
+    Ok(((serial << INDEX_BITS) | u64::from(index)) as f64)
+}
+
+/// The index and serial number a handle is made of, if it is a handle.
+fn parts(handle: Handle) -> Option<(usize, u64)> {
+    let valid = handle >= 0.0 && handle.fract() == 0.0 && handle < (1u64 << 53) as f64;
+    valid.then(|| {
+        let h = handle as u64;
+        ((h & INDEX_MASK) as usize, h >> INDEX_BITS)
+    })
+}
+
+/// Takes the engine of `handle` out of the table (its `NativeEngine` is
+/// gone); its handle names no engine from now on.
+pub(crate) fn unregister(handle: Handle) {
+    let Some((index, serial)) = parts(handle) else {
+        return;
+    };
     // Dropped outside the lock: dropping an engine joins its thread.
     let gone = {
         let mut engines = ENGINES.write();
-        let gone = engines
-            .slots
-            .get_mut(handle as usize)
-            .and_then(Option::take);
+        let gone = match engines.slots.get_mut(index) {
+            Some(slot) if slot.as_ref().is_some_and(|e| e.serial == serial) => slot.take(),
+            _ => None,
+        };
         if gone.is_some() {
-            engines.free.push(handle);
+            engines.free.push(index as u32);
         }
         gone
     };
     drop(gone);
 }
 
-/// Runs `f` on the engine of `handle`; `default` for an unknown handle.
-fn with<R>(handle: u32, default: R, f: impl FnOnce(&Shared) -> R) -> R {
+/// Runs `f` on the engine of `handle`. A handle that names no live engine,
+/// or an engine of another JavaScript thread, is refused with an error
+/// naming the call: it is never used.
+fn with<R>(call: &str, handle: Handle, f: impl FnOnce(&Shared) -> R) -> Result<R> {
     let engines = ENGINES.read();
-    match engines.slots.get(handle as usize).and_then(Option::as_ref) {
-        Some(shared) => f(shared),
-        None => default,
+    let entry = parts(handle).and_then(|(index, serial)| {
+        engines
+            .slots
+            .get(index)
+            .and_then(Option::as_ref)
+            .filter(|e| e.serial == serial)
+    });
+    let refused = |why: String| Err(Error::new(Status::InvalidArg, format!("{call}: {why}")));
+    match entry {
+        None => refused(format!(
+            "handle {handle} names no live engine (its engine is gone, or it is not a handle)"
+        )),
+        Some(e) if e.owner != THIS_THREAD.with(|t| *t) => refused(format!(
+            "handle {handle} names an engine of another JavaScript thread; only the thread that created an engine may use its handle"
+        )),
+        Some(e) => Ok(f(&e.shared)),
     }
 }
 
@@ -101,11 +179,11 @@ pub fn engine_handles_in_use() -> u32 {
 /// [`engine_strings`].
 #[napi(catch_unwind)]
 #[allow(unsafe_code)]
-pub fn engine_drain(handle: u32, offset: u32) -> u32 {
-    with(handle, 0, |s| {
+pub fn engine_drain(handle: Handle, offset: u32) -> Result<u32> {
+    with("engineDrain", handle, |s| {
         let mut out = s.out.lock();
-        // SAFETY: only the owning JavaScript thread calls this, and it is
-        // inside this call: nothing reads or writes the buffer meanwhile.
+        // SAFETY: `with` let only the engine's own JavaScript thread in, and
+        // it is inside this call: nothing reads or writes the buffer meanwhile.
         let buf = unsafe { out.as_mut() };
         let from = (offset as usize).min(buf.len());
         s.outbox.drain_into(&mut buf[from..])
@@ -114,14 +192,14 @@ pub fn engine_drain(handle: u32, offset: u32) -> u32 {
 
 /// The strings that drained records name by number.
 #[napi(catch_unwind)]
-pub fn engine_strings(handle: u32) -> Strings {
-    let (base, strs) = with(handle, (0, Vec::new()), |s| {
+pub fn engine_strings(handle: Handle) -> Result<Strings> {
+    let (base, strs) = with("engineStrings", handle, |s| {
         s.outbox.batch.lock().take_strings()
-    });
-    Strings {
+    })?;
+    Ok(Strings {
         base: base as f64,
         strs,
-    }
+    })
 }
 
 /// Reports `count` settled attempts from the `inbox` buffer, pairs
@@ -129,8 +207,8 @@ pub fn engine_strings(handle: u32) -> Strings {
 /// What the engine decides in response (the next runs, events) is queued
 /// for the next drain, so the steady state needs no thread hop.
 #[napi(catch_unwind)]
-pub fn engine_complete(handle: u32, count: u32, messages: Option<Vec<String>>) {
-    with(handle, (), |s| {
+pub fn engine_complete(handle: Handle, count: u32, messages: Option<Vec<String>>) -> Result<()> {
+    with("engineComplete", handle, |s| {
         let inbox = s.inbox.lock();
         let n = (count as usize * 2).min(inbox.len());
         let mut messages = messages.unwrap_or_default().into_iter();
@@ -149,36 +227,36 @@ pub fn engine_complete(handle: u32, count: u32, messages: Option<Vec<String>>) {
             e.take_trim_hint()
         });
         crate::trim_after(trim);
-    });
+    })
 }
 
 /// Runs the unit in `slot` now; returns the ticket that a DONE record
 /// ends. `kind`: 0 any, 1 workers only, 2 processes only.
 #[napi(catch_unwind)]
-pub fn engine_run(handle: u32, slot: u32, kind: u32) -> f64 {
+pub fn engine_run(handle: Handle, slot: u32, kind: u32) -> Result<f64> {
     let kind = match kind {
         1 => Some(UnitKind::Worker),
         2 => Some(UnitKind::Process),
         _ => None,
     };
-    with(handle, -1.0, |s| {
+    with("engineRun", handle, |s| {
         s.runtime.with(|e| e.run_slot(slot as Slot, kind)) as f64
     })
 }
 
 /// A sign of life from attempt `call` (`ctx.progress`).
 #[napi(catch_unwind)]
-pub fn engine_progress(handle: u32, call: f64) {
-    with(handle, (), |s| {
+pub fn engine_progress(handle: Handle, call: f64) -> Result<()> {
+    with("engineProgress", handle, |s| {
         s.runtime.with(|e| e.report_progress(call as CallId));
-    });
+    })
 }
 
 /// Manual clock only: starts an `advance` by `ms` from now. Returns its
 /// number for [`engine_fire_next`] and `finishAdvance`, or -1 when the
 /// clock would pass its limit ([`synchronik_core::CLOCK_LIMIT_MS`]).
-pub(crate) fn begin_advance(handle: u32, ms: f64) -> f64 {
-    with(handle, -1.0, |s| {
+pub(crate) fn begin_advance(handle: Handle, ms: f64) -> Result<f64> {
+    with("beginAdvance", handle, |s| {
         let Some(clock) = s.runtime.manual_clock() else {
             return -1.0;
         };
@@ -196,8 +274,8 @@ pub(crate) fn begin_advance(handle: u32, ms: f64) -> f64 {
 
 /// Manual clock only: ends advance number `id`, moving the clock to its
 /// target.
-pub(crate) fn finish_advance(handle: u32, id: u32) {
-    with(handle, (), |s| {
+pub(crate) fn finish_advance(handle: Handle, id: u32) -> Result<()> {
+    with("finishAdvance", handle, |s| {
         let target = {
             let mut advances = s.advances.lock();
             let at = advances.iter().position(|(a, _)| *a == id);
@@ -206,14 +284,14 @@ pub(crate) fn finish_advance(handle: u32, id: u32) {
         if let (Some(target), Some(clock)) = (target, s.runtime.manual_clock()) {
             clock.set(target);
         }
-    });
+    })
 }
 
 /// Manual clock only: fires the earliest timers due at or before the
 /// target of advance number `id`. Returns whether anything fired.
 #[napi(catch_unwind)]
-pub fn engine_fire_next(handle: u32, id: u32) -> bool {
-    with(handle, false, |s| {
+pub fn engine_fire_next(handle: Handle, id: u32) -> Result<bool> {
+    with("engineFireNext", handle, |s| {
         let target = s
             .advances
             .lock()
@@ -229,8 +307,8 @@ pub fn engine_fire_next(handle: u32, id: u32) -> bool {
 /// the clock to it. Returns false when there is none (or it lies past the
 /// clock's limit, so it never comes).
 #[napi(catch_unwind)]
-pub fn engine_fire_next_one_shot(handle: u32) -> bool {
-    with(handle, false, |s| {
+pub fn engine_fire_next_one_shot(handle: Handle) -> Result<bool> {
+    with("engineFireNextOneShot", handle, |s| {
         let next = s.runtime.with(|e| e.next_one_shot_deadline());
         next.is_some_and(|t| s.runtime.fire_next(t))
     })

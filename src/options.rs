@@ -1,6 +1,8 @@
 //! Option objects as JavaScript passes them. The facade has validated them
-//! (so users get messages in their own terms); the conversions into core
-//! types in `lib.rs` still refuse what the engine cannot represent.
+//! against the rules of the engine's vocabulary (so users get messages in
+//! their own terms); `convert.rs` turns them into core types. A field that
+//! is absent takes the engine's default: the defaults are defined once, in
+//! the engine, and listed in `lib/generated/vocabulary.js` (`DEFAULTS`).
 
 use napi_derive::napi;
 
@@ -10,14 +12,13 @@ use napi::bindgen_prelude::Float64Array;
 #[napi(object)]
 pub struct JsEngineOptions {
     /// Run on a manual clock that moves only when advanced.
-    /// @default false
     pub manual_clock: Option<bool>,
     /// Manual clock only: the wall time (ms since the Unix epoch) the clock
     /// starts at. @default the machine's time now
     pub manual_start_ms: Option<f64>,
-    /// Period of the sweep of idle processes. @default 1000
+    /// Period of the sweep of idle processes.
     pub loop_interval_ms: Option<f64>,
-    /// Period of the watcher's scans. @default 60000
+    /// Period of the watcher's scans.
     pub watcher_interval_ms: Option<f64>,
     pub stall_threshold_ms: Option<f64>,
     pub auto_unpause_ms: Option<f64>,
@@ -47,25 +48,22 @@ pub struct JsDependency {
 #[napi(object)]
 pub struct JsWorkerSpec {
     pub id: String,
-    /// @default true
     pub enabled: Option<bool>,
-    /// Initial status. @default "idle"
+    /// Initial status.
     pub status: Option<String>,
-    /// Completed runs so far (from `meta.runCount`). @default 0
+    /// Completed runs so far (from `meta.runCount`).
     pub run_count: Option<f64>,
     pub interval_ms: Option<f64>,
-    /// @default false
     pub run_on_interval: Option<bool>,
     pub max_runs: Option<f64>,
-    /// Bound of one attempt in ms; 0 = none. @default 10000
+    /// Bound of one attempt in ms; 0 = none.
     pub timeout_ms: Option<f64>,
-    /// @default 0
     pub max_retries: Option<u32>,
-    /// Fixed delay between attempts. @default 0
+    /// Fixed delay between attempts.
     pub retry_delay_ms: Option<f64>,
-    /// The delay is computed per retry by JavaScript. @default false
+    /// The delay is computed per retry by JavaScript.
     pub retry_delay_per_retry: Option<bool>,
-    /// "skip" | "queue" | "allow". @default "skip"
+    /// A name of `OVERLAPS` (the vocabulary).
     pub overlap: Option<String>,
     /// Workers of the same process that must complete first.
     pub depends_on: Option<Vec<JsDependency>>,
@@ -75,17 +73,11 @@ pub struct JsWorkerSpec {
 #[napi(object)]
 pub struct JsProcessSpec {
     pub id: String,
-    /// @default true
     pub enabled: Option<bool>,
-    /// @default "idle"
     pub status: Option<String>,
-    /// @default 0
     pub run_count: Option<f64>,
-    /// @default "sequential"
     pub run_mode: Option<String>,
-    /// @default 2
     pub batch_size: Option<u32>,
-    /// @default 100
     pub isolation_delay_ms: Option<f64>,
     /// Parallel mode: at most this many workers at once.
     pub concurrency: Option<u32>,

@@ -10,16 +10,17 @@ use synchronik_core::{
     EngineError, HistoryQuery, Retention, Store, StoreOptions, TaskSpec, UnitRow,
 };
 
-use crate::{engine_error, NativeEngine};
+use crate::convert::engine_error;
+use crate::NativeEngine;
 
 /// History settings of a store.
 #[napi(object)]
 pub struct JsHistoryOptions {
     /// Keep a history of attempts. @default true
     pub enabled: bool,
-    /// @default 7 days
+    /// Absent: the engine's (`DEFAULTS.historyMaxAgeMs`).
     pub max_age_ms: Option<f64>,
-    /// @default 100000
+    /// Absent: the engine's (`DEFAULTS.historyMaxRows`).
     pub max_rows: Option<f64>,
 }
 

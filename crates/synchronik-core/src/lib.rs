@@ -23,6 +23,7 @@ pub mod runtime;
 pub mod store;
 pub mod timer;
 pub mod unit;
+pub mod vocabulary;
 
 pub use clock::{
     ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock, CLOCK_LIMIT, CLOCK_LIMIT_MS,

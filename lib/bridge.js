@@ -1,0 +1,511 @@
+// @ts-check
+'use strict';
+
+// The bridge to the native engine (the hot path; see the README's "How it
+// works"): the NativeEngine, the buffers it writes records into and reads
+// settled outcomes from (allocated once), draining and carrying out its
+// records in order, the shared liveness cell the watcher reads, and the
+// handles that keep Node alive (and let the engine's thread wake
+// JavaScript) exactly while that may be needed.
+//
+// Every decision about when and whether something runs is the engine's;
+// the records only say what to do, and each is carried out by the module
+// that owns what it is about (units, events, attempts, tickets, pools).
+
+const timers = require('node:timers');
+const { NativeEngine, engineDrain, engineStrings, engineComplete } = require('./native.js');
+const ops = require('./ops');
+const errors = require('./errors');
+
+const { SynchronikError, isError } = errors;
+/** @type {string[]} error codes by the number the engine sends */
+const ENGINE_CODES = errors.ENGINE_CODES;
+const { recordRun } = require('./stats');
+
+const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
+
+/** Capacity of the buffer that drains write records into, in numbers (1024 records). */
+const OUT_CAPACITY = 1024 * STRIDE;
+/** Capacity of the buffer of settled outcomes, in numbers (4096 outcomes). */
+const INBOX_CAPACITY = 4096 * 2;
+
+/**
+ * @typedef {import('./units').Units} Units
+ * @typedef {import('./events').Events} Events
+ * @typedef {import('./run-context').Attempts} Attempts
+ * @typedef {import('./run-context').Tickets} Tickets
+ * @typedef {import('./pools').Pools} Pools
+ * @typedef {{ changed(): void }} ChangeListener what hears that unit state changed (useStorage's persistence)
+ * @typedef {{ units: Units, events: Events, attempts: Attempts, tickets: Tickets, pools: Pools, engineStats: () => object }} Parts
+ * @typedef {Omit<import('./native').JsEngineOptions, 'liveness' | 'out' | 'inbox'>} EngineOptions
+ */
+
+class Bridge {
+  #native;
+  /** The engine's handle for the hot-path functions (engineDrain, engineRun, …). */
+  #h;
+  // Records drained from the engine, carried out in order from #cur to
+  // #end (see pump); strings they name by number, until used.
+  #out = new Float64Array(OUT_CAPACITY);
+  #inbox = new Float64Array(INBOX_CAPACITY);
+  #cur = 0;
+  #end = 0;
+  /** @type {Map<number, string>} */
+  #strs = new Map();
+  /**
+   * [call, slot] of the `run` executing synchronously right now; the
+   * watcher reads it from its own thread to see a blocked event loop.
+   */
+  #liveness = new Float64Array(new SharedArrayBuffer(16));
+  /** @type {ReturnType<typeof timers.setInterval> | null} the ref'd handle held while work is in flight */
+  #keepAlive = null;
+  /** @type {(() => void) | null} the engine's wake-up (null with a manual clock) */
+  #wakeUp;
+  /** Whether the wake-up is set on the engine (see updateKeepAlive). */
+  #wakeSet = false;
+  #wakeDropQueued = false;
+  #disposed = false;
+  #started = false;
+  /** Whether a record changed unit state since the last one was told to #changes. */
+  #dirty = false;
+  /** @type {ChangeListener | null} */
+  #changes = null;
+  /** @type {Units} */ // @ts-ignore: set by connect() before any record arrives
+  #units;
+  /** @type {Events} */ // @ts-ignore: set by connect()
+  #events;
+  /** @type {Attempts} */ // @ts-ignore: set by connect()
+  #attempts;
+  /** @type {Tickets} */ // @ts-ignore: set by connect()
+  #tickets;
+  /** @type {Pools} */ // @ts-ignore: set by connect()
+  #pools;
+  /** @type {() => object} */ // @ts-ignore: set by connect()
+  #engineStats;
+
+  /**
+   * Creates the engine. With a system clock, its thread wakes JavaScript
+   * through a weak threadsafe function that reaches this bridge through a
+   * WeakRef, so that a dropped manager can be collected (its engine and
+   * thread go with it).
+   * @param {EngineOptions} options
+   */
+  constructor(options) {
+    this.#wakeUp = options.manualClock ? null : wakeUpOf(new WeakRef(this));
+    this.#native = new NativeEngine({ ...options, liveness: this.#liveness, out: this.#out, inbox: this.#inbox });
+    this.#h = this.#native.handle();
+  }
+
+  /**
+   * The modules that carry out the records (they are made with the bridge,
+   * so they come after it).
+   * @param {Parts} parts
+   */
+  connect({ units, events, attempts, tickets, pools, engineStats }) {
+    this.#units = units;
+    this.#events = events;
+    this.#attempts = attempts;
+    this.#tickets = tickets;
+    this.#pools = pools;
+    this.#engineStats = engineStats;
+  }
+
+  /** The engine, for calls that are not on the hot path. */
+  get native() {
+    return this.#native;
+  }
+
+  /** The engine's handle for the hot-path functions. */
+  get handle() {
+    return this.#h;
+  }
+
+  get started() {
+    return this.#started;
+  }
+
+  /** @param {boolean} started whether the manager is started (it then keeps Node alive) */
+  setStarted(started) {
+    this.#started = started;
+  }
+
+  /**
+   * From now on every change of unit state is told to `changes` (once per
+   * pump); a change since the last one told is told at the next pump.
+   * @param {ChangeListener} changes
+   */
+  tellChanges(changes) {
+    this.#changes = changes;
+  }
+
+  /** Unit state changed outside a record (a registration): told like a record's change. */
+  markChanged() {
+    this.#dirty = true;
+  }
+
+  /**
+   * A `run` of call `callId` on unit `slot` starts executing synchronously.
+   * @param {number} callId
+   * @param {number} slot
+   */
+  enter(callId, slot) {
+    const live = this.#liveness;
+    live[1] = slot;
+    live[0] = callId;
+  }
+
+  /** The synchronous part of the `run` that entered has returned. */
+  leave() {
+    this.#liveness[0] = 0;
+  }
+
+  /** The call whose `run` is executing synchronously right now, 0 when none. */
+  get currentCall() {
+    return this.#liveness[0];
+  }
+
+  /**
+   * Drains what the engine produced and carries out every record in order.
+   * Re-entrant: a listener that calls the manager pumps the same buffer
+   * (a nested drain appends behind the records not carried out yet), so
+   * records produced earlier are still carried out first.
+   */
+  pump() {
+    const out = this.#out;
+    for (;;) {
+      const r = engineDrain(this.#h, this.#end);
+      if (r & 1) this.#takeStrings();
+      this.#end += r >>> 1;
+      while (this.#cur < this.#end) {
+        const at = this.#cur;
+        this.#cur += STRIDE;
+        this.apply(out, at);
+      }
+      // Everything drained was carried out (by this frame or a nested one).
+      this.#cur = 0;
+      this.#end = 0;
+      if (r >>> 1 === 0) break;
+    }
+    this.updateKeepAlive();
+    if (this.#dirty && this.#changes !== null) {
+      this.#dirty = false;
+      this.#changes.changed();
+    }
+  }
+
+  /**
+   * Reports settled attempts to the engine: `outcomes` is [call, ok, …],
+   * `messages` the failure message of each failed one, in order.
+   * @param {number[]} outcomes
+   * @param {string[]} messages
+   */
+  complete(outcomes, messages) {
+    const inbox = this.#inbox;
+    let m = 0;
+    for (let from = 0; from < outcomes.length; from += inbox.length) {
+      const n = Math.min(inbox.length, outcomes.length - from);
+      let failed = 0;
+      for (let k = 0; k < n; k += 2) {
+        inbox[k] = outcomes[from + k];
+        if ((inbox[k + 1] = outcomes[from + k + 1]) === 0) failed++;
+      }
+      engineComplete(this.#h, n >> 1, failed > 0 ? messages.slice(m, m + failed) : undefined);
+      m += failed;
+    }
+  }
+
+  #takeStrings() {
+    const { base, strs } = engineStrings(this.#h);
+    for (let k = 0; k < strs.length; k++) this.#strs.set(base + k, strs[k]);
+  }
+
+  /**
+   * String number `n` of a record (each is named by one record).
+   * @param {number} n
+   */
+  #str(n) {
+    const s = this.#strs.get(n);
+    this.#strs.delete(n);
+    return s;
+  }
+
+  /**
+   * Carries out the record at `o[i]` (see ops.js for the layouts); pump's
+   * step, not to be called otherwise. (A method rather than a #private
+   * one: V8 inlines it into the drain loop, which it does not do as well
+   * for private methods.)
+   * @param {Float64Array} o
+   * @param {number} i
+   */
+  apply(o, i) {
+    const op = o[i];
+    if (op >= ops.STATUS && op <= ops.RELEASED) this.#dirty = true;
+    else if (op === ops.STATS || op === ops.LAST_RUN || op === ops.ERRORED) this.#dirty = true;
+    const units = this.#units;
+    const events = this.#events;
+    switch (op) {
+      case ops.RUN:
+        return this.#attempts.start(o[i + 1], o[i + 2], o[i + 3], o[i + 4], o[i + 5]);
+      case ops.ABORT:
+        return this.#attempts.abort(o[i + 1], o[i + 2]);
+      case ops.STATUS: {
+        const unit = units.at(o[i + 1]);
+        if (!unit) return;
+        const current = STATUSES[o[i + 3]];
+        units.mirror(unit, 'status', current);
+        if (events.wants('updated')) events.updated(unit, REASONS[o[i + 4]], STATUSES[o[i + 2]], current);
+        return;
+      }
+      case ops.CONFIG: {
+        const unit = units.at(o[i + 1]);
+        if (unit && events.wants('updated')) events.updated(unit, 'config-change', unit.status, unit.status);
+        return;
+      }
+      case ops.ENABLED: {
+        const unit = units.at(o[i + 1]);
+        if (unit) units.mirror(unit, 'enabled', o[i + 2] === 1);
+        return;
+      }
+      case ops.PARENT: {
+        const unit = units.at(o[i + 1]);
+        const proc = units.at(o[i + 2]);
+        if (unit && proc) units.mirror(unit, 'processId', proc.id);
+        return;
+      }
+      case ops.RELEASED:
+        units.release(o[i + 1]);
+        return;
+      case ops.LAST_RUN: {
+        // A run starts: its time is the new lastRun, and the error of an
+        // earlier run no longer describes the unit (as in 2.3).
+        const unit = units.at(o[i + 1]);
+        if (!unit) return;
+        units.setError(o[i + 1], undefined);
+        units.mirror(unit, 'lastRun', new Date(o[i + 2]));
+        if (units.field(unit, 'error') !== undefined) units.mirror(unit, 'error', undefined);
+        return;
+      }
+      case ops.STARTED: {
+        const unit = units.at(o[i + 1]);
+        if (!unit) return;
+        events.hook(unit, 'onStart');
+        if (events.wants('start')) events.deliver('start', { type: 'start', unitId: unit.id });
+        return;
+      }
+      case ops.STATS: {
+        const unit = units.at(o[i + 1]);
+        if (!unit) return;
+        try {
+          recordRun(unit, o[i + 2], o[i + 3], o[i + 4]);
+        } catch (e) {
+          units.mirrorFailed(unit, 'meta', e);
+        }
+        return;
+      }
+      case ops.COMPLETED: {
+        const unit = units.at(o[i + 1]);
+        if (!unit) return;
+        const callId = o[i + 2];
+        const result = callId >= 0 ? this.#attempts.valueOf(callId) : undefined;
+        events.hook(unit, 'onComplete', result);
+        if (events.wants('complete')) {
+          events.deliver('complete', { type: 'complete', unitId: unit.id, result, durationMs: o[i + 3] });
+        }
+        return;
+      }
+      case ops.MARKED: {
+        // A status set by hand announces its transition the way a run would.
+        const unit = units.at(o[i + 1]);
+        if (!unit) return;
+        const status = STATUSES[o[i + 2]];
+        if (status === 'running' && events.wants('start')) {
+          events.deliver('start', { type: 'start', unitId: unit.id });
+        } else if (status === 'completed' && events.wants('complete')) {
+          events.deliver('complete', { type: 'complete', unitId: unit.id, result: undefined, durationMs: 0 });
+        } else if (status === 'error' && events.wants('error')) {
+          const error = units.field(unit, 'error');
+          if (isError(error)) events.deliver('error', { type: 'error', unitId: unit.id, error });
+        }
+        return;
+      }
+      case ops.ERRORED: {
+        const unit = units.at(o[i + 1]);
+        const message = this.#str(o[i + 3]);
+        if (!unit) return;
+        const culprit = o[i + 4] >= 0 ? units.at(o[i + 4]) : undefined;
+        const error = this.#attempts.failure(o[i + 2], message, unit, culprit);
+        // Kept here too: the `error` event and onError carry it even when
+        // the unit's object refuses it.
+        units.setError(o[i + 1], error);
+        units.mirror(unit, 'error', error);
+        return;
+      }
+      case ops.FAILED: {
+        const unit = units.at(o[i + 1]);
+        if (!unit) return;
+        const error = units.lastError(o[i + 1]);
+        events.hook(unit, 'onError', error);
+        if (events.wants('error')) events.deliver('error', { type: 'error', unitId: unit.id, error });
+        return;
+      }
+      case ops.RETRY: {
+        const unit = units.at(o[i + 1]);
+        // Taken even when nobody listens, or it would stay in the table.
+        const message = this.#str(o[i + 5]);
+        if (!unit || !events.wants('retry')) return;
+        const error = this.#attempts.failure(o[i + 4], message, unit);
+        events.deliver('retry', { type: 'retry', unitId: unit.id, attempt: o[i + 2], delayMs: o[i + 3], error });
+        return;
+      }
+      case ops.PHASE: {
+        const unit = units.at(o[i + 1]);
+        if (unit && events.wants('milestone')) {
+          events.deliver('milestone', {
+            type: 'milestone',
+            milestoneId: `unit:${unit.id}:${PHASES[o[i + 2]]}`,
+            payload: { runMode: RUN_MODES[o[i + 3]] },
+          });
+        }
+        return;
+      }
+      case ops.SKIPPED: {
+        const unit = units.at(o[i + 1]);
+        if (unit && events.wants('skipped')) {
+          events.deliver('skipped', { type: 'skipped', unitId: unit.id, reason: SKIP_REASONS[o[i + 2]] });
+        }
+        return;
+      }
+      case ops.STALLED: {
+        const unit = units.at(o[i + 1]);
+        if (unit && events.wants('stalled')) {
+          /** @type {{ type: 'stalled', unitId: string, runningForMs: number, eventLoop?: true }} */
+          const event = { type: 'stalled', unitId: unit.id, runningForMs: o[i + 2] };
+          if (o[i + 3] === 1) event.eventLoop = true;
+          events.deliver('stalled', event);
+        }
+        return;
+      }
+      case ops.UNPAUSED: {
+        const unit = units.at(o[i + 1]);
+        if (unit) events.milestone(`worker:${unit.id}:unpaused`, {});
+        return;
+      }
+      case ops.IDLE_RELEASE: {
+        const unit = units.at(o[i + 1]);
+        if (unit) {
+          events.milestone(`unit:${unit.id}:released`, {});
+          events.milestone(`worker:${unit.id}:released`, { idleTime: o[i + 2] });
+        }
+        return;
+      }
+      case ops.TASK_STATUS:
+        this.#pools.taskStatus(o[i + 1], o[i + 2]);
+        return;
+      case ops.TASK_DONE: {
+        const kind = o[i + 2];
+        const message = kind === 1 || kind === 3 ? this.#str(o[i + 4]) : undefined;
+        const entry = this.#pools.takeTask(o[i + 1]);
+        if (!entry) return;
+        let value;
+        if (kind === 0) value = this.#attempts.valueOf(o[i + 3]);
+        else if (kind === 1 || kind === 3) {
+          value = this.#attempts.failure(o[i + 3], message, entry.worker || { id: kind === 3 ? undefined : '?' });
+        }
+        this.#pools.taskDone(entry, kind, value);
+        return;
+      }
+      case ops.POOL_IDLE:
+        this.#pools.idle(o[i + 1]);
+        return;
+      case ops.STATS_DUE:
+        if (events.wants('milestone')) events.milestone('engine:stats', this.#engineStats());
+        return;
+      case ops.DONE: {
+        const ticket = this.#tickets.take(o[i + 1]);
+        const code = o[i + 2];
+        const message = code === 0 ? undefined : this.#str(o[i + 3]);
+        const unitId = code === 0 ? undefined : this.#str(o[i + 5]);
+        if (!ticket) return;
+        if (code === 0 || ticket.settleOnly) return ticket.resolve();
+        const slot = o[i + 4];
+        const worker = slot >= 0 ? units.at(slot) : undefined;
+        ticket.reject(
+          new SynchronikError(/** @type {string} */ (message), ENGINE_CODES[code], {
+            cause: worker ? units.lastError(slot) : undefined,
+            // By id: a worker released before the run ended has no object any more.
+            unitId: worker ? worker.id : unitId || undefined,
+          }),
+        );
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /**
+   * Holds one ref'd handle exactly while runs are in flight, and the
+   * engine's wake-up while it may be needed. `now`: let go of the wake-up
+   * at once (stop), not a loop turn later (which spares a program that
+   * awaits one run after another making and dropping it for every run).
+   */
+  updateKeepAlive(now = false) {
+    const busy = this.#started || this.#tickets.size > 0 || this.#attempts.size > 0;
+    if (busy && this.#keepAlive === null) {
+      // The closure holds the bridge (and through its modules the
+      // manager), so a manager with work in flight is never collected even
+      // if the caller dropped it.
+      this.#keepAlive = timers.setInterval(() => void this, 0x7fffffff);
+      // The engine's thread may need to wake JavaScript from now on.
+      if (this.#wakeUp !== null && !this.#wakeSet && !this.#disposed) {
+        this.#wakeSet = true;
+        this.#native.setWake(this.#wakeUp);
+      }
+    } else if (!busy && this.#keepAlive !== null) {
+      timers.clearInterval(this.#keepAlive);
+      this.#keepAlive = null;
+      // Nothing is in flight and nothing is scheduled: no timer of the
+      // engine can produce records JavaScript waits for, so the wake-up
+      // (a threadsafe function, a handle of its own) goes too.
+      if (this.#wakeSet && !now && !this.#wakeDropQueued) {
+        this.#wakeDropQueued = true;
+        timers.setImmediate(() => {
+          this.#wakeDropQueued = false;
+          if (this.#keepAlive === null) this.dropWake();
+        });
+      }
+    }
+    if (now && this.#keepAlive === null) this.dropWake();
+  }
+
+  /** Lets go of the engine's wake-up. */
+  dropWake() {
+    if (this.#wakeSet && !this.#disposed) {
+      this.#wakeSet = false;
+      this.#native.setWake(undefined);
+    }
+  }
+
+  /** Ends the engine (close): its timer thread stops and nothing wakes JavaScript any more. */
+  dispose() {
+    this.dropWake();
+    this.#disposed = true;
+    this.#native.dispose();
+  }
+}
+
+/**
+ * The engine's wake-up for a bridge. Made outside the constructor on
+ * purpose: a closure made there would share the constructor's scope, which
+ * holds the bridge, and the engine's threadsafe function would then keep
+ * every manager alive.
+ * @param {WeakRef<Bridge>} ref
+ */
+function wakeUpOf(ref) {
+  return () => {
+    const bridge = ref.deref();
+    if (bridge) bridge.pump();
+  };
+}
+
+module.exports = { Bridge };

@@ -1,0 +1,219 @@
+// @ts-check
+'use strict';
+
+// What the parts of one manager share: the modules it is made of (the
+// bridge to the engine, the unit objects, events, attempts, tickets and
+// pools), whether it is closed, its stores, and registration (which pools
+// use for their workers). The manager users hold is the public surface in
+// front of it (manager.js); pools, stores and the manual clock are given
+// this object, never the manager's internals.
+
+const v = require('./validate');
+const { closedError, fromNative } = require('./errors');
+const { Bridge } = require('./bridge');
+const { Events } = require('./events');
+const { Units, workerSpec, processSpec, plainCopy } = require('./units');
+const { Attempts, Tickets } = require('./run-context');
+const { Pools } = require('./pools');
+
+/**
+ * @typedef {import('./units').Unit} Unit
+ * @typedef {import('./bridge').EngineOptions} EngineOptions
+ * @typedef {import('./storage').Persistence} Persistence
+ * @typedef {import('./sqlite-store').SqliteStore} SqliteStore
+ */
+
+const noop = () => {};
+
+class Core {
+  /** Set when close() is called: from then on every call but lookups is refused. */
+  #closed = false;
+  /** @type {SqliteStore | null} the SQLite store (options.storage) */
+  #sqlite = null;
+  /** @type {Persistence | null} set by useStorage */
+  #persistence = null;
+
+  /**
+   * @param {import('node:events').EventEmitter} emitter the manager (its listeners get the events)
+   * @param {EngineOptions} engineOptions
+   * @param {() => object} engineStats what an `engine:stats` milestone carries
+   */
+  constructor(emitter, engineOptions, engineStats) {
+    this.events = new Events(emitter);
+    this.units = new Units(this.events);
+    this.bridge = new Bridge(engineOptions);
+    this.tickets = new Tickets();
+    this.pools = new Pools();
+    this.attempts = new Attempts({
+      bridge: this.bridge,
+      units: this.units,
+      events: this.events,
+      pools: this.pools,
+      emitMilestone: (milestoneId, payload) => this.emitMilestone(milestoneId, payload),
+    });
+    this.bridge.connect({
+      units: this.units,
+      events: this.events,
+      attempts: this.attempts,
+      tickets: this.tickets,
+      pools: this.pools,
+      engineStats,
+    });
+  }
+
+  get closed() {
+    return this.#closed;
+  }
+
+  /** From now on every call but lookups is refused with ERR_CLOSED. */
+  markClosed() {
+    this.#closed = true;
+  }
+
+  /**
+   * Throws ERR_CLOSED once close() was called.
+   * @param {string} method
+   */
+  open(method) {
+    if (this.#closed) throw closedError(method);
+  }
+
+  /** Drains what the engine produced and carries it out. */
+  sync() {
+    this.bridge.pump();
+  }
+
+  get sqlite() {
+    return this.#sqlite;
+  }
+
+  /** @param {SqliteStore} store */
+  setSqlite(store) {
+    this.#sqlite = store;
+  }
+
+  get persistence() {
+    return this.#persistence;
+  }
+
+  /**
+   * useStorage: state changes are saved through `persistence` from now on.
+   * @param {Persistence} persistence
+   */
+  usePersistence(persistence) {
+    this.#persistence = persistence;
+    this.bridge.tellChanges(persistence);
+  }
+
+  /**
+   * The promise a state method returns: resolved at once, or after the save
+   * that includes its change when storage is in use.
+   * @returns {Promise<void>}
+   */
+  persisted() {
+    if (this.#sqlite) return this.#sqlite.committed();
+    if (!this.#persistence) return Promise.resolve();
+    return this.#persistence.persisted().then(noop);
+  }
+
+  /**
+   * Emits a milestone after everything the engine produced before it
+   * (manager.emitMilestone and ctx.emitMilestone).
+   * @param {unknown} milestoneId
+   * @param {unknown} payload
+   */
+  emitMilestone(milestoneId, payload = {}) {
+    this.open('emitMilestone');
+    // Milestone ids stay in JavaScript: any non-empty string will do.
+    v.check('emitMilestone', 'milestoneId', milestoneId, (/** @type {unknown} */ x) => typeof x === 'string' && x.length > 0, 'a non-empty string');
+    this.sync();
+    this.events.milestone(/** @type {string} */ (milestoneId), payload);
+  }
+
+  /**
+   * Registers a worker or a process (with its workers); re-registering an
+   * id replaces it in place. `attach(slot)`, when given, is called once the
+   * unit has its slot and before the SQLite store looks at it: a pool
+   * attaches its worker there, so the store sees a pool worker as one.
+   * @param {Unit} unit
+   * @param {((slot: number) => void) | null} attach
+   */
+  register(unit, attach) {
+    const units = this.units;
+    const native = this.bridge.native;
+    // validate.js declares these callbacks without their parameter (an id; a unit).
+    /** @type {any} */
+    const isRegistered = (/** @type {unknown} */ id) => units.slot(id) >= 0;
+    /** @type {any} whether `u` is the object registered under its id */
+    const isCurrent = (/** @type {Unit} */ u) => units.at(units.slot(u.id)) === u;
+    const kind = v.validateUnit('registerUnit', unit, isRegistered, isCurrent);
+    if (attach === null) {
+      this.#refusePoolWorkerId(unit.id, 'unit.id');
+      if (kind === 'process') unit.workers.forEach((/** @type {Unit} */ w, /** @type {number} */ k) => this.#refusePoolWorkerId(w.id, `unit.workers[${k}].id`));
+    }
+    // The runs in flight of an object being replaced end on it, with
+    // ERR_RELEASED, before the new object takes its place.
+    this.#endRunsOfReplaced(unit.id);
+    if (kind === 'process') for (const w of unit.workers) this.#endRunsOfReplaced(w.id);
+    let slots;
+    this.acknowledgeReleased();
+    try {
+      slots = kind === 'worker' ? native.registerWorker(workerSpec(unit)) : native.registerProcess(processSpec(unit));
+    } catch (e) {
+      throw fromNative(e, /** @type {any} */ (TypeError));
+    }
+    units.adopt(slots[0], unit, kind);
+    if (kind === 'process') unit.workers.forEach((/** @type {Unit} */ w, /** @type {number} */ k) => units.adopt(slots[k + 1], w, 'worker'));
+    const persistence = this.#persistence;
+    if (persistence) {
+      persistence.hydrate(unit);
+      if (kind === 'process') for (const w of unit.workers) persistence.hydrate(w);
+      this.bridge.markChanged();
+    }
+    if (attach !== null) attach(slots[0]);
+    if (this.#sqlite) this.#sqlite.registered(unit, kind);
+    this.sync();
+    return unit;
+  }
+
+  /**
+   * A unit of the user's cannot replace a pool worker: the worker belongs
+   * to its pool, which holds the object and dispatches tasks to it.
+   * @param {unknown} id
+   * @param {string} field
+   */
+  #refusePoolWorkerId(id, field) {
+    const slot = this.units.slot(id);
+    if (slot < 0 || !this.bridge.native.isPoolWorker(slot)) return;
+    const owner = this.pools.ownerOf(id);
+    throw new TypeError(
+      `registerUnit: ${field} must not be the id of a pool worker; pool workers belong to their pool (got "${id}", a worker of pool "${owner ? owner.name : '?'}")`,
+    );
+  }
+
+  /** @param {unknown} id */
+  #endRunsOfReplaced(id) {
+    if (typeof id === 'string' && this.units.slot(id) >= 0 && this.bridge.native.endRuns(id)) this.sync();
+  }
+
+  /**
+   * The registered units in registration order, of `kind` (all when omitted).
+   * @param {import('./units').UnitKind} [kind]
+   */
+  listUnits(kind) {
+    return this.units.list(this.bridge.native.orderedSlots(), kind);
+  }
+
+  /** Deep copies of every unit without functions. Never throws. */
+  snapshot() {
+    return this.listUnits().map((u) => plainCopy(u));
+  }
+
+  /** Tells the engine which released slots may name new units (see the RELEASED record). */
+  acknowledgeReleased() {
+    if (this.units.releasedCount === 0) return;
+    this.bridge.native.acknowledgeReleased(this.units.takeReleased());
+  }
+}
+
+module.exports = { Core };

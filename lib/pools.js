@@ -1,0 +1,117 @@
+// @ts-check
+'use strict';
+
+// The manager's worker pools by name, and the pool task of each unfinished
+// engine task id: where the engine's task records (TASK_STATUS, TASK_DONE,
+// POOL_IDLE) and a pool worker's RUN record find what they are about.
+
+const { IdTable } = require('./id-table');
+const { poolInternals } = require('./pool');
+
+const { kEngineId, kStatus, kDone, kIdle } = poolInternals;
+
+/**
+ * @typedef {import('./pool').WorkerPool} WorkerPool
+ * @typedef {import('./pool').PoolEntry} PoolEntry
+ */
+
+/**
+ * A pool as its symbol-keyed side is typed (pool.js is not type-checked yet).
+ * @param {WorkerPool} pool
+ * @returns {any}
+ */
+const internal = (pool) => pool;
+
+class Pools {
+  /** @type {Map<string, WorkerPool>} */
+  #byName = new Map();
+  /** @type {IdTable<PoolEntry>} unfinished tasks by the engine's task id */
+  #tasks = new IdTable();
+
+  /** @param {string} name */
+  get(name) {
+    return this.#byName.get(name);
+  }
+
+  /**
+   * @param {string} name
+   * @param {WorkerPool} pool
+   */
+  add(name, pool) {
+    this.#byName.set(name, pool);
+  }
+
+  names() {
+    return [...this.#byName.keys()];
+  }
+
+  values() {
+    return this.#byName.values();
+  }
+
+  /**
+   * The pool that unit `id` is a worker of, if any.
+   * @param {unknown} id
+   */
+  ownerOf(id) {
+    for (const pool of this.#byName.values()) if (pool.hasWorker(id)) return pool;
+    return undefined;
+  }
+
+  /**
+   * The unfinished task with engine task id `taskId`.
+   * @param {number} taskId
+   */
+  task(taskId) {
+    return this.#tasks.get(taskId);
+  }
+
+  /**
+   * A task the engine queued as `taskId`.
+   * @param {number} taskId
+   * @param {PoolEntry} entry
+   */
+  setTask(taskId, entry) {
+    this.#tasks.set(taskId, entry);
+  }
+
+  /**
+   * Takes a finished task out (a TASK_DONE record).
+   * @param {number} taskId
+   */
+  takeTask(taskId) {
+    const entry = this.#tasks.get(taskId);
+    if (entry !== undefined) this.#tasks.delete(taskId);
+    return entry;
+  }
+
+  /**
+   * A TASK_STATUS record.
+   * @param {number} taskId
+   * @param {number} status
+   */
+  taskStatus(taskId, status) {
+    const entry = this.#tasks.get(taskId);
+    if (entry) entry.pool[kStatus](entry, status);
+  }
+
+  /**
+   * A TASK_DONE record, the task taken out.
+   * @param {PoolEntry} entry
+   * @param {number} kind
+   * @param {unknown} value
+   */
+  taskDone(entry, kind, value) {
+    entry.pool[kDone](entry, kind, value);
+  }
+
+  /**
+   * A POOL_IDLE record.
+   * @param {number} poolId the engine's pool number
+   */
+  idle(poolId) {
+    for (const pool of this.#byName.values()) if (internal(pool)[kEngineId] === poolId) internal(pool)[kIdle]();
+  }
+}
+
+module.exports = { Pools };

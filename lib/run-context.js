@@ -1,0 +1,482 @@
+// @ts-check
+'use strict';
+
+// Runs as JavaScript sees them: the attempts in flight (started on the
+// engine's RUN records, settled by the user's `run` and reported back to the
+// engine in one batch per microtask), the context a `run` gets (its signal,
+// progress and milestones), and the tickets of run requests (the promises
+// that runWorkerById and friends return, settled by DONE records).
+
+const { engineProgress } = require('./native.js');
+const errors = require('./errors');
+
+const { SynchronikError, abortReason, toError, messageOf } = errors;
+/** @type {string[]} error codes by the number the engine sends */
+const ENGINE_CODES = errors.ENGINE_CODES;
+const { IdTable } = require('./id-table');
+const { poolInternals } = require('./pool');
+
+const { kCallee, kNoteMilestone } = poolInternals;
+
+/**
+ * @typedef {import('./bridge').Bridge} Bridge
+ * @typedef {import('./units').Units} Units
+ * @typedef {import('./units').Unit} Unit
+ * @typedef {import('./events').Events} Events
+ * @typedef {import('./pools').Pools} Pools
+ * @typedef {import('./pool').WorkerPool} WorkerPool
+ */
+
+/** Calls `fn` in a microtask: a native promise job, which fake timers cannot hold back (queueMicrotask they can). */
+const resolved = Promise.resolve();
+/** @param {() => void} fn */
+const soon = (fn) => void resolved.then(fn);
+
+/**
+ * An attempt in flight. The AbortController is made only when the run asks
+ * for its signal (they are costly); a reason that comes first is kept for
+ * when it does.
+ */
+class Call {
+  /**
+   * @param {number} slot
+   * @param {boolean} conditions whether dependents put conditions on its result
+   */
+  constructor(slot, conditions) {
+    this.slot = slot;
+    /** @type {AbortController | null} */
+    this.controller = null;
+    /** @type {unknown} */
+    this.abortReason = undefined;
+    this.ok = false;
+    /** @type {unknown} the result, or the error */
+    this.value = undefined;
+    /** @type {{ fraction: unknown, message: unknown } | undefined} */
+    this.progress = undefined;
+    this.conditions = conditions;
+  }
+
+  /** @param {unknown} reason */
+  abort(reason) {
+    if (this.controller) this.controller.abort(reason);
+    else if (this.abortReason === undefined) this.abortReason = reason;
+  }
+
+  get signal() {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+}
+
+/** What `run(ctx)` gets. */
+class RunContext {
+  #attempts;
+  #callId;
+  #call;
+  #pool;
+
+  /**
+   * @param {Attempts} attempts
+   * @param {number} callId
+   * @param {Call} call
+   * @param {string} unitId
+   * @param {number} attempt
+   * @param {WorkerPool | undefined} pool
+   */
+  constructor(attempts, callId, call, unitId, attempt, pool) {
+    this.#attempts = attempts;
+    this.#callId = callId;
+    this.#call = call;
+    this.#pool = pool;
+    /** The id of the unit being run. */
+    this.unitId = unitId;
+    /** 1-based attempt number. */
+    this.attempt = attempt;
+  }
+
+  /** Aborted on timeout, release, or when stop() gives up on the run. */
+  get signal() {
+    return this.#call.signal;
+  }
+
+  /**
+   * Emits a milestone (see manager.emitMilestone).
+   * @param {string} milestoneId
+   * @param {unknown} [payload]
+   */
+  emitMilestone(milestoneId, payload) {
+    this.#attempts.emitMilestone(milestoneId, payload);
+    if (this.#pool) /** @type {any} */ (this.#pool)[kNoteMilestone](this.unitId, milestoneId);
+  }
+
+  /**
+   * Reports progress: a sign of life for the watcher's stall detection.
+   * @param {number} [fraction]
+   * @param {string} [message]
+   */
+  progress(fraction, message) {
+    this.#attempts.progress(this.#callId, this.#call, fraction, message);
+  }
+}
+
+/** The attempts in flight, from the RUN record that starts one to the report of its outcome. */
+class Attempts {
+  /** @type {IdTable<Call>} attempts in flight by call id */
+  #calls = new IdTable();
+  /** @type {number[]} settled attempts not yet reported: [call, ok, …] */
+  #outcomes = [];
+  /** @type {string[]} the failure messages of those */
+  #messages = [];
+  #flushQueued = false;
+  /** How many batches of outcomes were reported (the manual clock waits until none come). */
+  #progressCount = 0;
+  #bridge;
+  #units;
+  #events;
+  #pools;
+  #emitMilestone;
+  #flush;
+
+  /**
+   * @param {{ bridge: Bridge, units: Units, events: Events, pools: Pools, emitMilestone: (id: string, payload: unknown) => void }} parts
+   */
+  constructor({ bridge, units, events, pools, emitMilestone }) {
+    this.#bridge = bridge;
+    this.#units = units;
+    this.#events = events;
+    this.#pools = pools;
+    this.#emitMilestone = emitMilestone;
+    this.#flush = () => this.flush();
+  }
+
+  /** How many attempts are in flight. */
+  get size() {
+    return this.#calls.size;
+  }
+
+  /** Whether settled outcomes wait for their microtask to be reported. */
+  get flushQueued() {
+    return this.#flushQueued;
+  }
+
+  get progressCount() {
+    return this.#progressCount;
+  }
+
+  /**
+   * A RUN record: calls the unit's `run` (or, for a pool task, the task's
+   * function with its payload).
+   * @param {number} callId
+   * @param {number} slot
+   * @param {number} attempt
+   * @param {number} flags 1: retryable, 2: report conditions
+   * @param {number} task the pool task, -1 when none
+   */
+  start(callId, slot, attempt, flags, task) {
+    const unit = this.#units.at(slot);
+    let fn;
+    let args;
+    let pool;
+    let key;
+    if (task >= 0) {
+      // A pool task: the worker executes the task's function with its payload.
+      const entry = this.#pools.task(task);
+      fn = undefined;
+      if (entry) {
+        pool = entry.pool;
+        fn = pool[kCallee](entry, unit);
+        args = entry.task !== null ? entry.task.payload : entry.payload;
+        if (entry.durable) key = entry.task.idempotencyKey;
+      }
+    }
+    const retryable = (flags & 1) !== 0;
+    const call = new Call(slot, (flags & 2) !== 0);
+    this.#calls.set(callId, call);
+    if (!unit) {
+      this.settle(callId, false, new SynchronikError('unit is gone', 'ERR_RELEASED'));
+      return;
+    }
+    if (retryable) {
+      // The delay before retry number `attempt`, asked now so that it is
+      // known however this attempt ends (a timeout included). A function
+      // that throws (or a getter that does) counts as no delay.
+      let delay = -1;
+      try {
+        const retryDelayMs = unit.retryDelayMs;
+        if (typeof retryDelayMs === 'function') delay = Number(retryDelayMs.call(unit, attempt));
+      } catch (e) {
+        delay = 0;
+        this.#events.reportListenerError(e, { type: 'retryDelayMs', unitId: unit.id });
+      }
+      if (delay !== -1) this.#bridge.native.reportRetryDelay(callId, Number.isFinite(delay) && delay > 0 ? delay : 0);
+    }
+    const ctx = new RunContext(this, callId, call, unit.id, attempt, pool);
+    // A durable task's key: the same on every attempt, across restarts.
+    if (key !== undefined) /** @type {RunContext & { idempotencyKey?: string }} */ (ctx).idempotencyKey = key;
+    let returned;
+    const bridge = this.#bridge;
+    bridge.enter(callId, slot);
+    try {
+      if (task < 0) fn = unit.run;
+      if (typeof fn !== 'function') throw new SynchronikError(`nothing to run for "${unit.id}"`, 'ERR_RUN_FAILED', { unitId: unit.id });
+      returned = task >= 0 ? fn(args, ctx) : fn.call(unit, ctx);
+    } catch (e) {
+      this.settle(callId, false, e);
+      return;
+    } finally {
+      bridge.leave();
+    }
+    if (returned === null || (typeof returned !== 'object' && typeof returned !== 'function')) {
+      this.settle(callId, true, returned);
+      return;
+    }
+    // Reading `then` runs the user's getter, and Promise.resolve reads a
+    // promise's `constructor`: either may throw, which fails the attempt.
+    let settled;
+    try {
+      settled = typeof returned.then === 'function' ? Promise.resolve(returned) : undefined;
+    } catch (e) {
+      this.settle(callId, false, e);
+      return;
+    }
+    if (settled === undefined) this.settle(callId, true, returned);
+    else {
+      settled.then(
+        (value) => this.settle(callId, true, value),
+        (error) => this.settle(callId, false, error),
+      );
+    }
+  }
+
+  /**
+   * Records a settled attempt; reported to the engine in one batch per microtask.
+   * @param {number} callId
+   * @param {boolean} ok
+   * @param {unknown} value
+   */
+  settle(callId, ok, value) {
+    const call = this.#calls.get(callId);
+    if (!call) return; // timed out, stopped or released: it no longer counts
+    const unit = this.#units.at(call.slot);
+    if (ok && call.conditions && unit) this.#reportConditions(callId, unit, value);
+    call.ok = ok;
+    call.value = ok ? value : toError(value, unit ? unit.id : '?');
+    this.#outcomes.push(callId, ok ? 1 : 0);
+    if (!ok) this.#messages.push(messageOf(call.value));
+    if (!this.#flushQueued) {
+      this.#flushQueued = true;
+      soon(this.#flush);
+    }
+  }
+
+  /** Reports the settled attempts to the engine and carries out what it answers. */
+  flush() {
+    this.#flushQueued = false;
+    this.#progressCount++;
+    const outcomes = this.#outcomes;
+    const messages = this.#messages;
+    this.#outcomes = [];
+    this.#messages = [];
+    const bridge = this.#bridge;
+    bridge.complete(outcomes, messages);
+    bridge.pump();
+    // The records that referred to these calls' values have been carried out.
+    for (let k = 0; k < outcomes.length; k += 2) this.#calls.delete(outcomes[k]);
+    bridge.updateKeepAlive();
+  }
+
+  /**
+   * An ABORT record: the attempt no longer counts, and its signal is aborted.
+   * @param {number} callId
+   * @param {number} reason see errors.js ABORT_CODES
+   */
+  abort(callId, reason) {
+    const call = this.#calls.get(callId);
+    if (!call) return;
+    this.#calls.delete(callId);
+    const unit = this.#units.at(call.slot);
+    call.abort(abortReason(reason, unit ? unit.id : '?'));
+  }
+
+  /**
+   * What attempt `callId` settled with (its result, or its error).
+   * @param {number} callId
+   */
+  valueOf(callId) {
+    const call = this.#calls.get(callId);
+    return call ? call.value : undefined;
+  }
+
+  /**
+   * The error object of a failure record: the user's value for a call, else an engine error.
+   * @param {number} reference a call id (> 0) or minus an engine error code
+   * @param {string | undefined} message
+   * @param {{ id?: string }} unit
+   * @param {Unit} [culprit] the unit whose failure this one follows from
+   */
+  failure(reference, message, unit, culprit) {
+    if (reference > 0) {
+      const call = this.#calls.get(reference);
+      if (call) return call.value;
+      return new SynchronikError(/** @type {string} */ (message), 'ERR_RUN_FAILED', { unitId: unit.id });
+    }
+    const code = ENGINE_CODES[-reference] || 'ERR_RUN_FAILED';
+    const cause = culprit ? this.#units.field(culprit, 'error') : undefined;
+    return new SynchronikError(/** @type {string} */ (message), code, {
+      unitId: culprit ? culprit.id : unit.id,
+      ...(cause !== undefined ? { cause } : {}),
+    });
+  }
+
+  /**
+   * RunContext.progress.
+   * @param {number} callId
+   * @param {Call} call
+   * @param {unknown} fraction
+   * @param {unknown} message
+   */
+  progress(callId, call, fraction, message) {
+    call.progress = { fraction, message };
+    if (this.#calls.get(callId) === call) engineProgress(this.#bridge.handle, callId);
+  }
+
+  /**
+   * RunContext.emitMilestone.
+   * @param {string} milestoneId
+   * @param {unknown} payload
+   */
+  emitMilestone(milestoneId, payload) {
+    this.#emitMilestone(milestoneId, payload);
+  }
+
+  /**
+   * Evaluates the conditions that dependents in the unit's process put on
+   * its result, and reports them before the outcome (the engine decides
+   * what runs). A condition that throws counts as false.
+   * @param {number} callId
+   * @param {Unit} unit
+   * @param {unknown} result
+   */
+  #reportConditions(callId, unit, result) {
+    const units = this.#units;
+    const process = unit.processId !== undefined ? units.byId(unit.processId, 'process') : undefined;
+    if (!process) return;
+    const results = [];
+    // The process's workers and their dependsOn entries are the user's
+    // objects: every read of them is inside try/catch, and a condition that
+    // cannot be read or evaluated counts as false.
+    let workers;
+    try {
+      workers = Array.from(process.workers);
+    } catch (e) {
+      this.#events.reportListenerError(e, { type: 'condition', unitId: process.id, dependency: unit.id });
+      return;
+    }
+    for (const worker of workers) {
+      let slot = -1;
+      try {
+        const dependsOn = worker.dependsOn;
+        if (!Array.isArray(dependsOn)) continue;
+        slot = units.slot(worker.id);
+        for (const d of dependsOn) {
+          if (typeof d !== 'object' || d === null || d.id !== unit.id) continue;
+          const condition = d.condition;
+          if (typeof condition !== 'function') continue;
+          if (slot >= 0) results.push(slot, this.#condition(condition, d, result, worker, unit) ? 1 : 0);
+        }
+      } catch (e) {
+        this.#events.reportListenerError(e, { type: 'condition', unitId: slot >= 0 ? /** @type {Unit} */ (units.at(slot)).id : '?', dependency: unit.id });
+        if (slot >= 0) results.push(slot, 0);
+      }
+    }
+    if (results.length > 0) this.#bridge.native.reportConditions(callId, Float64Array.from(results));
+  }
+
+  /**
+   * Whether a condition holds for `result`; one that throws (or returns what cannot be read) counts as false.
+   * @param {Function} condition
+   * @param {object} entry
+   * @param {unknown} result
+   * @param {Unit} dependent
+   * @param {Unit} unit
+   */
+  #condition(condition, entry, result, dependent, unit) {
+    try {
+      return Boolean(condition.call(entry, result));
+    } catch (e) {
+      this.#events.reportListenerError(e, { type: 'condition', unitId: dependent.id, dependency: unit.id });
+      return false;
+    }
+  }
+}
+
+/** A pending run request: how to settle its promise. */
+class Ticket {
+  /** @param {boolean} settleOnly resolve even when the run failed */
+  constructor(settleOnly) {
+    /** @type {(value?: any) => void} */
+    this.resolve = noop;
+    /** @type {(error: unknown) => void} */
+    this.reject = noop;
+    this.settleOnly = settleOnly;
+  }
+}
+
+function noop() {}
+
+/**
+ * The ticket whose promise is being made: the Promise constructor calls its
+ * executor synchronously, so one shared executor (instead of a closure per
+ * run) can hand the promise's functions over.
+ * @type {Ticket | undefined}
+ */
+let ticketBeingMade;
+/**
+ * @param {(value?: any) => void} resolve
+ * @param {(error: unknown) => void} reject
+ */
+function takeTicketResolvers(resolve, reject) {
+  const ticket = /** @type {Ticket} */ (ticketBeingMade);
+  ticket.resolve = resolve;
+  ticket.reject = reject;
+}
+
+/** Pending run requests by the engine's ticket number; DONE records settle them. */
+class Tickets {
+  /** @type {IdTable<Ticket>} */
+  #table = new IdTable();
+
+  get size() {
+    return this.#table.size;
+  }
+
+  /**
+   * The promise that the DONE record of `ticket` settles. With `settleOnly`
+   * it resolves whatever the run's outcome (runWorkerById's contract).
+   * @param {number} ticket
+   * @returns {Promise<void>}
+   */
+  await(ticket, settleOnly = false) {
+    const made = new Ticket(settleOnly);
+    ticketBeingMade = made;
+    const promise = new Promise(takeTicketResolvers);
+    this.#table.set(ticket, made);
+    ticketBeingMade = undefined;
+    return promise;
+  }
+
+  /**
+   * Takes the pending request `ticket` (a DONE record settles it).
+   * @param {number} ticket
+   */
+  take(ticket) {
+    const made = this.#table.get(ticket);
+    if (made !== undefined) this.#table.delete(ticket);
+    return made;
+  }
+}
+
+module.exports = { RunContext, Attempts, Tickets };

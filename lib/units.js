@@ -1,0 +1,362 @@
+// @ts-check
+'use strict';
+
+// The users' unit objects, by the engine's slot numbers, and everything
+// about them as objects: their kind, the last error the engine reported,
+// mirroring the engine's fields onto them (the object is the user's: a
+// setter or getter that throws is reported, never thrown into the bridge),
+// the specs the engine is given for them, and deep copies for snapshots.
+
+const v = require('./validate');
+const { ensureMeta } = require('./stats');
+
+/**
+ * @typedef {'worker' | 'process'} UnitKind
+ * @typedef {import('./events').Events} Events
+ * @typedef {import('./native').JsWorkerSpec} JsWorkerSpec
+ * @typedef {import('./native').JsProcessSpec} JsProcessSpec
+ * @typedef {import('./native').JsConfigPatch} JsConfigPatch
+ * @typedef {Record<string, any>} Unit a registered worker or process object (the user's)
+ */
+
+class Units {
+  /** @type {(Unit | undefined)[]} unit objects by slot */
+  #units = [];
+  /** @type {(UnitKind | undefined)[]} by slot */
+  #kinds = [];
+  /** @type {unknown[]} the last error of each slot's unit, as the engine reported it (what `error` events carry) */
+  #errors = [];
+  /** @type {Map<string, number>} slots by id (the engine's registry, mirrored from registrations and RELEASED records) */
+  #slots = new Map();
+  /** @type {number[]} slots whose RELEASED record was carried out, not yet told to the engine */
+  #released = [];
+  #events;
+
+  /** @param {Events} events where a throwing getter or setter is reported */
+  constructor(events) {
+    this.#events = events;
+  }
+
+  /**
+   * The unit in `slot`, if any.
+   * @param {number} slot
+   */
+  at(slot) {
+    return this.#units[slot];
+  }
+
+  /** @param {number} slot */
+  kindAt(slot) {
+    return this.#kinds[slot];
+  }
+
+  /**
+   * The slot of unit `id`; -1 when none is registered.
+   * @param {unknown} id
+   */
+  slot(id) {
+    const slot = this.#slots.get(/** @type {string} */ (id));
+    return slot === undefined ? -1 : slot;
+  }
+
+  /**
+   * The unit registered as `id`, if it is of `kind` (any kind when omitted).
+   * @param {unknown} id
+   * @param {UnitKind} [kind]
+   */
+  byId(id, kind) {
+    const slot = this.slot(id);
+    if (slot < 0 || (kind !== undefined && this.#kinds[slot] !== kind)) return undefined;
+    return this.#units[slot];
+  }
+
+  /**
+   * The units of the engine's `slots` (registration order), of `kind` (any
+   * kind when omitted).
+   * @param {ArrayLike<number>} slots
+   * @param {UnitKind} [kind]
+   * @returns {Unit[]}
+   */
+  list(slots, kind) {
+    const out = [];
+    for (let k = 0; k < slots.length; k++) {
+      const s = slots[k];
+      const unit = this.#units[s];
+      if (kind === undefined ? unit : this.#kinds[s] === kind) out.push(/** @type {Unit} */ (unit));
+    }
+    return out;
+  }
+
+  /** Ids of the units whose object says they are running, quoted. */
+  runningIds() {
+    const running = [];
+    for (const unit of this.#units) {
+      if (unit !== undefined && this.field(unit, 'status') === 'running') running.push(`"${unit.id}"`);
+    }
+    return running;
+  }
+
+  /** How many slots the tables span (for diagnostics: they shrink when units go). */
+  get slotCount() {
+    return this.#units.length;
+  }
+
+  /** How many slots the kind table spans. */
+  get kindSlotCount() {
+    return this.#kinds.length;
+  }
+
+  /**
+   * Takes a registered object as the mirror of its slot.
+   * @param {number} slot
+   * @param {Unit} unit
+   * @param {UnitKind} kind
+   */
+  adopt(slot, unit, kind) {
+    this.#units[slot] = unit;
+    this.#slots.set(unit.id, slot);
+    this.#kinds[slot] = kind;
+    this.#errors[slot] = undefined;
+    if (this.field(unit, 'status') === undefined) this.mirror(unit, 'status', 'idle');
+    if (this.field(unit, 'enabled') === undefined) this.mirror(unit, 'enabled', true);
+    try {
+      ensureMeta(unit);
+    } catch (e) {
+      this.mirrorFailed(unit, 'meta', e);
+    }
+  }
+
+  /**
+   * The engine released `slot` (a RELEASED record).
+   * @param {number} slot
+   */
+  release(slot) {
+    const unit = this.#units[slot];
+    if (unit && this.#slots.get(unit.id) === slot) this.#slots.delete(unit.id);
+    this.#units[slot] = undefined;
+    this.#kinds[slot] = undefined;
+    this.#errors[slot] = undefined;
+    // The engine reuses the slot once told that this record was carried out.
+    this.#released.push(slot);
+  }
+
+  /** How many released slots the engine has not been told about. */
+  get releasedCount() {
+    return this.#released.length;
+  }
+
+  /**
+   * The released slots the engine has not been told about; empties the list.
+   * @returns {number[]}
+   */
+  takeReleased() {
+    const slots = this.#released;
+    if (slots.length > 0) this.#released = [];
+    return slots;
+  }
+
+  /** @param {number} slot */
+  errorAt(slot) {
+    return this.#errors[slot];
+  }
+
+  /**
+   * @param {number} slot
+   * @param {unknown} error
+   */
+  setError(slot, error) {
+    this.#errors[slot] = error;
+  }
+
+  /**
+   * The error a unit's failure carries: the one the engine reported (kept
+   * even when the object refused it), else the object's `error`.
+   * @param {number} slot
+   */
+  lastError(slot) {
+    const kept = this.#errors[slot];
+    return kept !== undefined ? kept : this.field(/** @type {Unit} */ (this.#units[slot]), 'error');
+  }
+
+  /**
+   * Writes an engine-owned field onto the user's object. The object is the
+   * engine's mirror, but it is the user's: a setter that throws (or a field
+   * made read-only after registration) is reported like a throwing
+   * listener, never thrown into the bridge. Returns whether it was written.
+   * @param {Unit} unit
+   * @param {string} field
+   * @param {unknown} value
+   */
+  mirror(unit, field, value) {
+    try {
+      unit[field] = value;
+      return true;
+    } catch (e) {
+      this.mirrorFailed(unit, field, e);
+      return false;
+    }
+  }
+
+  /**
+   * @param {Unit} unit
+   * @param {string} field
+   * @param {unknown} error
+   */
+  mirrorFailed(unit, field, error) {
+    let unitId;
+    try {
+      unitId = unit.id;
+    } catch {
+      unitId = '?';
+    }
+    this.#events.reportListenerError(error, { type: 'mirror', unitId, field });
+  }
+
+  /**
+   * Reads a field of the user's object; a getter that throws is reported and reads as undefined.
+   * @param {Unit} unit
+   * @param {string} field
+   */
+  field(unit, field) {
+    try {
+      return unit[field];
+    } catch (e) {
+      this.mirrorFailed(unit, field, e);
+      return undefined;
+    }
+  }
+}
+
+/**
+ * Converts a validated worker object into the engine's spec.
+ * @param {Unit} w
+ * @returns {JsWorkerSpec}
+ */
+function workerSpec(w) {
+  return {
+    id: w.id,
+    enabled: w.enabled,
+    status: w.status,
+    runCount: w.meta && Number.isFinite(w.meta.runCount) ? w.meta.runCount : undefined,
+    intervalMs: w.intervalMs,
+    runOnInterval: w.runOnInterval,
+    maxRuns: w.maxRuns,
+    timeoutMs: w.timeoutMs,
+    maxRetries: w.maxRetries,
+    retryDelayMs: typeof w.retryDelayMs === 'number' ? w.retryDelayMs : undefined,
+    retryDelayPerRetry: typeof w.retryDelayMs === 'function',
+    overlap: w.overlap,
+    dependsOn: w.dependsOn
+      ? w.dependsOn.map((/** @type {any} */ d) => ({ id: v.dependencyId(d), conditional: typeof d === 'object' && typeof d.condition === 'function' }))
+      : undefined,
+  };
+}
+
+/**
+ * Converts a validated process object (and its workers) into the engine's spec.
+ * @param {Unit} p
+ * @returns {JsProcessSpec}
+ */
+function processSpec(p) {
+  return {
+    id: p.id,
+    enabled: p.enabled,
+    status: p.status,
+    runCount: p.meta && Number.isFinite(p.meta.runCount) ? p.meta.runCount : undefined,
+    runMode: p.runMode,
+    batchSize: p.batchSize,
+    isolationDelayMs: p.isolationDelayMs,
+    concurrency: p.concurrency,
+    workers: p.workers.map(workerSpec),
+  };
+}
+
+/**
+ * The engine-relevant part of a config change.
+ * @param {Record<string, any>} patch
+ * @returns {JsConfigPatch & { status?: string }}
+ */
+function patchSpec(patch) {
+  /** @type {Record<string, any>} */
+  const out = {};
+  /** @type {(key: string, value: unknown) => void} */
+  const copy = (key, value) => {
+    if (value !== undefined) out[key] = value;
+  };
+  copy('enabled', patch.enabled);
+  copy('intervalMs', patch.intervalMs);
+  copy('runOnInterval', patch.runOnInterval);
+  copy('maxRuns', patch.maxRuns);
+  copy('timeoutMs', patch.timeoutMs);
+  copy('maxRetries', patch.maxRetries);
+  if (typeof patch.retryDelayMs === 'function') out.retryDelayPerRetry = true;
+  else if (patch.retryDelayMs !== undefined) {
+    out.retryDelayMs = patch.retryDelayMs;
+    out.retryDelayPerRetry = false;
+  }
+  copy('overlap', patch.overlap);
+  copy('runMode', patch.runMode);
+  copy('batchSize', patch.batchSize);
+  copy('isolationDelayMs', patch.isolationDelayMs);
+  copy('concurrency', patch.concurrency);
+  return out;
+}
+
+/**
+ * Fields the snapshot and the `updated` payload leave out.
+ * @param {unknown} value
+ */
+const isCopyable = (value) => typeof value !== 'function';
+
+/**
+ * A deep copy without functions (for snapshots and event payloads). Never
+ * throws: a value that cannot be read (a throwing getter, a Proxy whose
+ * traps throw) is left out of the copy.
+ * @param {unknown} value
+ * @returns {any}
+ */
+function plainCopy(value, seen = new WeakMap()) {
+  try {
+    return copyOf(value, seen);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * @param {unknown} value
+ * @param {WeakMap<object, any>} seen
+ */
+function copyOf(value, seen) {
+  if (typeof value !== 'object' || value === null) return value;
+  if (value instanceof Date) return new Date(value.getTime());
+  if (value instanceof Error) {
+    try {
+      return structuredClone(value);
+    } catch {
+      return value;
+    }
+  }
+  if (seen.has(value)) return seen.get(value);
+  if (Array.isArray(value)) {
+    /** @type {unknown[]} */
+    const out = [];
+    seen.set(value, out);
+    for (const item of value) if (isCopyable(item)) out.push(plainCopy(item, seen));
+    return out;
+  }
+  const out = {};
+  seen.set(value, out);
+  for (const key of Object.keys(value)) {
+    let item;
+    try {
+      item = /** @type {Record<string, unknown>} */ (value)[key];
+    } catch {
+      continue;
+    }
+    if (isCopyable(item)) v.setField(out, key, plainCopy(item, seen));
+  }
+  return out;
+}
+
+module.exports = { Units, workerSpec, processSpec, patchSpec, plainCopy };

@@ -1,0 +1,156 @@
+//! Conversions of what JavaScript passes into the engine's types, and of
+//! the engine's errors into JavaScript errors.
+//!
+//! The facade has validated every value against the rules of the engine's
+//! vocabulary (`lib/validate.js` applies the generated rules, so users get
+//! messages naming their own fields): these conversions only convert. A
+//! name outside the vocabulary cannot come through the facade; it is
+//! refused as an internal error rather than guessed at. What is not given
+//! takes the engine's own default.
+
+use napi::bindgen_prelude::*;
+
+use synchronik_core::{
+    CommonSpec, ConfigPatch, Dependency, EngineError, Overlap, ProcessConfig, ProcessSpec,
+    RetryDelay, RunMode, Status as UnitStatus, WorkerConfig, WorkerSpec,
+};
+
+use crate::options::{JsConfigPatch, JsProcessSpec, JsWorkerSpec};
+
+/// Turns an engine error into a JavaScript error whose message starts with
+/// the stable code; the facade turns it into a `SynchronikError`.
+pub(crate) fn engine_error(e: &EngineError) -> Error {
+    Error::new(
+        Status::GenericFailure,
+        format!("{}: {}", e.code().as_str(), e),
+    )
+}
+
+/// A name of the vocabulary, parsed; an internal error for any other (the
+/// facade passes only the vocabulary's names).
+fn parse<T>(what: &str, name: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
+    parse(name).ok_or_else(|| {
+        Error::new(
+            Status::InvalidArg,
+            format!("internal error: \"{name}\" is not a {what} of the engine's vocabulary"),
+        )
+    })
+}
+
+/// A unit status as the facade passes it.
+pub(crate) fn status(name: &str) -> Result<UnitStatus> {
+    parse("status", name, UnitStatus::parse)
+}
+
+fn overlap(name: Option<String>) -> Result<Option<Overlap>> {
+    name.map(|n| parse("overlap policy", &n, Overlap::parse))
+        .transpose()
+}
+
+fn run_mode(name: Option<String>) -> Result<Option<RunMode>> {
+    name.map(|n| parse("run mode", &n, RunMode::parse))
+        .transpose()
+}
+
+fn common(
+    id: String,
+    enabled: Option<bool>,
+    status_name: Option<String>,
+    runs: Option<f64>,
+) -> Result<CommonSpec> {
+    let defaults = CommonSpec::new(id);
+    Ok(CommonSpec {
+        enabled: enabled.unwrap_or(defaults.enabled),
+        status: status_name
+            .as_deref()
+            .map(status)
+            .transpose()?
+            .unwrap_or(defaults.status),
+        run_count: runs.map_or(defaults.run_count, |r| r as u64),
+        id: defaults.id,
+    })
+}
+
+impl TryFrom<JsWorkerSpec> for WorkerSpec {
+    type Error = Error;
+
+    fn try_from(s: JsWorkerSpec) -> Result<Self> {
+        let defaults = WorkerConfig::default();
+        let retry_delay = match (s.retry_delay_per_retry, s.retry_delay_ms) {
+            (Some(true), _) => RetryDelay::PerRetry,
+            (_, Some(ms)) => RetryDelay::Fixed(ms),
+            _ => defaults.retry_delay,
+        };
+        Ok(WorkerSpec {
+            common: common(s.id, s.enabled, s.status, s.run_count)?,
+            config: WorkerConfig {
+                interval_ms: s.interval_ms.or(defaults.interval_ms),
+                run_on_interval: s.run_on_interval.unwrap_or(defaults.run_on_interval),
+                max_runs: s.max_runs.map(|m| m as u64).or(defaults.max_runs),
+                timeout_ms: s.timeout_ms.unwrap_or(defaults.timeout_ms),
+                max_retries: s.max_retries.unwrap_or(defaults.max_retries),
+                retry_delay,
+                overlap: overlap(s.overlap)?.unwrap_or(defaults.overlap),
+                depends_on: s
+                    .depends_on
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|d| Dependency {
+                        id: d.id,
+                        conditional: d.conditional,
+                    })
+                    .collect(),
+            },
+        })
+    }
+}
+
+impl TryFrom<JsProcessSpec> for ProcessSpec {
+    type Error = Error;
+
+    fn try_from(s: JsProcessSpec) -> Result<Self> {
+        let defaults = ProcessConfig::default();
+        Ok(ProcessSpec {
+            common: common(s.id, s.enabled, s.status, s.run_count)?,
+            config: ProcessConfig {
+                run_mode: run_mode(s.run_mode)?.unwrap_or(defaults.run_mode),
+                batch_size: s.batch_size.unwrap_or(defaults.batch_size),
+                isolation_delay_ms: s.isolation_delay_ms.unwrap_or(defaults.isolation_delay_ms),
+                concurrency: s.concurrency.or(defaults.concurrency),
+            },
+            workers: s
+                .workers
+                .into_iter()
+                .map(WorkerSpec::try_from)
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
+impl TryFrom<JsConfigPatch> for ConfigPatch {
+    type Error = Error;
+
+    fn try_from(p: JsConfigPatch) -> Result<Self> {
+        let retry_delay = match (p.retry_delay_per_retry, p.retry_delay_ms) {
+            (Some(true), _) => Some(RetryDelay::PerRetry),
+            (_, Some(ms)) => Some(RetryDelay::Fixed(ms)),
+            _ => None,
+        };
+        Ok(ConfigPatch {
+            enabled: p.enabled,
+            status: p.status.as_deref().map(status).transpose()?,
+            // A negative number clears the setting (see JsConfigPatch).
+            interval_ms: p.interval_ms.map(|v| (v >= 0.0).then_some(v)),
+            run_on_interval: p.run_on_interval,
+            max_runs: p.max_runs.map(|v| (v >= 0.0).then_some(v as u64)),
+            timeout_ms: p.timeout_ms,
+            max_retries: p.max_retries,
+            retry_delay,
+            overlap: overlap(p.overlap)?,
+            run_mode: run_mode(p.run_mode)?,
+            batch_size: p.batch_size,
+            isolation_delay_ms: p.isolation_delay_ms,
+            concurrency: p.concurrency.map(Some),
+        })
+    }
+}
