@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 
 // The console dashboard: synchronik 2.3's (the same methods and lines), and
@@ -10,6 +11,23 @@ const timers = require('node:timers');
 const { performance } = require('node:perf_hooks');
 const v = require('./validate');
 const { messageOf } = require('./errors');
+
+/**
+ * @typedef {import('../index').SynchronikManager} Manager
+ * @typedef {import('../index').DashboardStream} Stream
+ * @typedef {{ size: number, busy: number }} PoolView
+ * @typedef {{
+ *   units: number,
+ *   counts: Record<string, number>,
+ *   runs: number,
+ *   running: Array<[string, number]>,
+ *   errors: Array<[string, number, unknown]>,
+ *   next: Array<[string, number | undefined]>,
+ *   pools: Map<string, PoolView>,
+ *   stats: import('../index').EngineStats,
+ * }} ManagerView what one pass over the manager read
+ * @typedef {ManagerView & { now: number, rate: number | undefined, lagMs: number }} Frame what a frame shows
+ */
 
 const METHOD = 'createSynchronikDashboard';
 const OPTIONS = ['live', 'refreshMs', 'stream'];
@@ -42,7 +60,10 @@ const UNIT_MILESTONE = /^(?:unit|worker|process):([\s\S]+):([^:]*)$/;
  */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
-/** `value` as text that is safe to write to a terminal: control characters are shown escaped (`\x1b`). */
+/**
+ * `value` as text that is safe to write to a terminal: control characters are shown escaped (`\x1b`).
+ * @param {unknown} value
+ */
 function clean(value) {
   return String(value).replace(CONTROL, (c) => {
     const code = c.charCodeAt(0);
@@ -50,7 +71,10 @@ function clean(value) {
   });
 }
 
-/** Columns a code point takes in a terminal: 0 for combining marks, 2 for wide (East Asian, emoji), else 1. */
+/**
+ * Columns a code point takes in a terminal: 0 for combining marks, 2 for wide (East Asian, emoji), else 1.
+ * @param {number} cp
+ */
 function columnsOf(cp) {
   if ((cp >= 0x300 && cp <= 0x36f) || cp === 0x200b || (cp >= 0xfe00 && cp <= 0xfe0f)) return 0;
   if (
@@ -69,20 +93,27 @@ function columnsOf(cp) {
   return 1;
 }
 
-/** How many columns `text` takes. */
+/**
+ * How many columns `text` takes.
+ * @param {string} text
+ */
 function widthOf(text) {
   let width = 0;
-  for (const ch of text) width += columnsOf(ch.codePointAt(0));
+  for (const ch of text) width += columnsOf(/** @type {number} */ (ch.codePointAt(0)));
   return width;
 }
 
-/** `text` cut to at most `width` columns (ending in `…` when cut). */
+/**
+ * `text` cut to at most `width` columns (ending in `…` when cut).
+ * @param {string} text
+ * @param {number} width
+ */
 function clip(text, width) {
   if (widthOf(text) <= width) return text;
   let out = '';
   let used = 0;
   for (const ch of text) {
-    const w = columnsOf(ch.codePointAt(0));
+    const w = columnsOf(/** @type {number} */ (ch.codePointAt(0)));
     if (used + w > width - 1) break;
     out += ch;
     used += w;
@@ -90,23 +121,32 @@ function clip(text, width) {
   return `${out}…`;
 }
 
-/** A duration for people: `340ms`, `1.2s`, `2m05s`, `1h02m`. */
+/**
+ * A duration for people: `340ms`, `1.2s`, `2m05s`, `1h02m`.
+ * @param {unknown} ms
+ */
 function duration(ms) {
-  const t = Number.isFinite(ms) && ms > 0 ? ms : 0;
+  const t = typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : 0;
   if (t < 1000) return `${Math.floor(t)}ms`;
   if (t < 60_000) return `${(Math.floor(t / 100) / 10).toFixed(1)}s`;
-  const two = (n) => String(Math.floor(n)).padStart(2, '0');
+  const two = (/** @type {number} */ n) => String(Math.floor(n)).padStart(2, '0');
   if (t < 3_600_000) return `${Math.floor(t / 60_000)}m${two((t / 1000) % 60)}s`;
   return `${Math.floor(t / 3_600_000)}h${two((t / 60_000) % 60)}m`;
 }
 
-/** The local time of day of epoch ms `ms`: `14:03:07`. */
+/**
+ * The local time of day of epoch ms `ms`: `14:03:07`.
+ * @param {number} ms
+ */
 function timeOfDay(ms) {
   const d = new Date(ms);
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
-/** Epoch ms of a `lastRun` (a Date; a number or a date string after some stores), or undefined. */
+/**
+ * Epoch ms of a `lastRun` (a Date; a number or a date string after some stores), or undefined.
+ * @param {unknown} value
+ */
 function epochOf(value) {
   const ms = value instanceof Date ? value.getTime() : typeof value === 'number' ? value : typeof value === 'string' ? Date.parse(value) : NaN;
   return Number.isFinite(ms) ? ms : undefined;
@@ -115,6 +155,9 @@ function epochOf(value) {
 /**
  * `label` and as many `items` as fit in `width` columns, joined by ` · `,
  * then `+N more` for the rest; `—` when there are none.
+ * @param {string} label
+ * @param {string[]} items
+ * @param {number} width
  */
 function listLine(label, items, width) {
   let line = label.padEnd(LABEL);
@@ -135,6 +178,9 @@ function listLine(label, items, width) {
 /**
  * Reads one unit object into `view`. Only fields are read (the engine keeps
  * them on the object); nothing is copied.
+ * @param {ManagerView} view
+ * @param {any} unit a registered unit object (the user's, fields read with care)
+ * @param {number} now
  */
 function readUnit(view, unit, now) {
   const id = unit.id;
@@ -161,8 +207,14 @@ function readUnit(view, unit, now) {
   }
 }
 
-/** What the manager shows now: one pass over its units, and its engine counts. */
+/**
+ * What the manager shows now: one pass over its units, and its engine counts.
+ * @param {Manager} manager
+ * @param {number} now
+ * @returns {ManagerView}
+ */
 function readManager(manager, now) {
+  /** @type {ManagerView} */
   const view = {
     units: 0,
     counts: Object.fromEntries(STATUSES.map((s) => [s, 0])),
@@ -190,63 +242,87 @@ function readManager(manager, now) {
  * With `{ live: true }` it keeps a view of the manager on `stream`
  * (default `process.stdout`), redrawn in place every `refreshMs` (default
  * 500) on a terminal, one summary line per refresh elsewhere, until `stop()`.
+ * @param {import('../index').DashboardOptions} [options]
  */
 function createSynchronikDashboard(options) {
   if (options !== undefined) {
     v.check(METHOD, 'options', options, v.isObject, 'an object or undefined');
     v.refuseUnknownKeys(METHOD, 'options', options, OPTIONS);
   }
-  const o = options || {};
-  v.check(METHOD, 'options.live', o.live, (x) => x === undefined || typeof x === 'boolean', 'a boolean');
+  const o = /** @type {import('../index').DashboardOptions} */ (options || {});
+  v.check(METHOD, 'options.live', o.live, (/** @type {unknown} */ x) => x === undefined || typeof x === 'boolean', 'a boolean');
   v.check(
     METHOD,
     'options.refreshMs',
     o.refreshMs,
-    (x) => x === undefined || (typeof x === 'number' && Number.isFinite(x) && x >= MIN_REFRESH_MS),
+    (/** @type {unknown} */ x) => x === undefined || (typeof x === 'number' && Number.isFinite(x) && x >= MIN_REFRESH_MS),
     `a number of milliseconds >= ${MIN_REFRESH_MS}`,
   );
   v.check(
     METHOD,
     'options.stream',
     o.stream,
-    (s) => s === undefined || (typeof s === 'object' && s !== null && typeof s.write === 'function'),
+    (/** @type {any} */ s) => s === undefined || (typeof s === 'object' && s !== null && typeof s.write === 'function'),
     'a writable stream (an object with a write function)',
   );
   return new ConsoleDashboard(o.live === true, o.refreshMs === undefined ? DEFAULT_REFRESH_MS : o.refreshMs, o.stream);
 }
 
-const checkId = (method, field, value) => v.check(method, field, value, (s) => typeof s === 'string' && s.length > 0, 'a non-empty string');
+/**
+ * @param {string} method
+ * @param {string} field
+ * @param {unknown} value
+ */
+const checkId = (method, field, value) => v.check(method, field, value, (/** @type {unknown} */ s) => typeof s === 'string' && s.length > 0, 'a non-empty string');
 
 class ConsoleDashboard {
   #live;
   #refreshMs;
   /** The stream given, or undefined: then 2.3's lines go through console.log, the live view to stdout. */
   #given;
+  /** @type {Manager | null} */
   #manager = null;
+  /** @type {Array<() => void>} */
   #unsubscribe = [];
-  /** Milestones by unit id (`unit:<id>:<stage>` → stage), the latest units last. */
+  /**
+   * Milestones by unit id (`unit:<id>:<stage>` → stage), the latest units last.
+   * @type {Map<string, string[]>}
+   */
   #arcs = new Map();
   // The live view.
+  /** @type {ReturnType<typeof timers.setInterval> | null} */
   #timer = null;
   /** Lines of the frame now on the terminal, under the cursor's line (0: none). */
   #height = 0;
   #lastTick = 0;
   /** The most the refresh timer came late since the previous frame: the event loop's lag as the view sees it. */
   #lateMs = 0;
-  /** The runs counted at the previous frame, and when (for runs/s). */
+  /**
+   * The runs counted at the previous frame, and when (for runs/s).
+   * @type {number | undefined}
+   */
   #runs = undefined;
   #runsAt = 0;
-  /** Recent stalls and milestones, newest first. */
+  /**
+   * Recent stalls and milestones, newest first.
+   * @type {string[]}
+   */
   #recent = [];
   /** For a manual clock that started at 0: the wall time of its 0. */
   #clockOrigin = 0;
 
+  /**
+   * @param {boolean} live
+   * @param {number} refreshMs
+   * @param {Stream | undefined} stream
+   */
   constructor(live, refreshMs, stream) {
     this.#live = live;
     this.#refreshMs = refreshMs;
     this.#given = stream;
   }
 
+  /** @returns {Stream} */
   get #stream() {
     return this.#given === undefined ? process.stdout : this.#given;
   }
@@ -255,7 +331,10 @@ class ConsoleDashboard {
     return this.#stream.isTTY === true;
   }
 
-  /** Prints a line: through console.log as 2.3 did, or to the stream given; above the frame of a live view. */
+  /**
+   * Prints a line: through console.log as 2.3 did, or to the stream given; above the frame of a live view.
+   * @param {...unknown} args
+   */
   #print(...args) {
     if (this.#live && this.#tty && this.#height > 0) {
       this.#drawFrame(`${util.format(...args)}\n`);
@@ -270,11 +349,12 @@ class ConsoleDashboard {
    * Attaches the dashboard to a manager: it listens to its milestones (and,
    * when live, its stalls) and, when live, starts the view. Attaching to
    * another manager detaches from the previous one.
+   * @param {Manager} manager
    */
   attachToManager(manager) {
     const method = 'attachToManager';
     const needed = this.#live ? ['onMilestone', 'listUnits', 'getEngineStats'] : ['onMilestone'];
-    const ok = (m) => typeof m === 'object' && m !== null && needed.every((name) => typeof m[name] === 'function');
+    const ok = (/** @type {any} */ m) => typeof m === 'object' && m !== null && needed.every((name) => typeof m[name] === 'function');
     v.check(method, 'manager', manager, ok, `a synchronik manager (an object with ${needed.join(', ')})`);
     this.stop();
     this.#manager = manager;
@@ -282,7 +362,7 @@ class ConsoleDashboard {
     if (typeof off === 'function') this.#unsubscribe.push(off);
     if (!this.#live) return;
     if (typeof manager.on === 'function' && typeof manager.off === 'function') {
-      const onStalled = (event) => this.#stalled(event);
+      const onStalled = (/** @type {import('../index').StalledEvent} */ event) => this.#stalled(event);
       manager.on('stalled', onStalled);
       this.#unsubscribe.push(() => manager.off('stalled', onStalled));
     }
@@ -293,9 +373,8 @@ class ConsoleDashboard {
     this.#lateMs = 0;
     this.#show();
     this.#lastTick = performance.now();
-    this.#timer = timers.setInterval(() => this.#tick(), this.#refreshMs);
     // The view never keeps Node alive by itself.
-    this.#timer.unref();
+    this.#timer = timers.setInterval(() => this.#tick(), this.#refreshMs).unref();
   }
 
   /**
@@ -315,24 +394,34 @@ class ConsoleDashboard {
     for (const unit of units) this.#print(`[${unit.status}] ${clean(unit.id)}`);
   }
 
-  /** Prints the status of one unit: `📦 Unit <id> status: <status>`. */
+  /**
+   * Prints the status of one unit: `📦 Unit <id> status: <status>`.
+   * @param {string} unitId
+   */
   showUnitStatus(unitId) {
     checkId('showUnitStatus', 'unitId', unitId);
     if (this.#manager === null) return;
     this.#print(`📦 Unit ${clean(unitId)} status: ${this.#manager.getUnitStatus(unitId)}`);
   }
 
-  /** Prints the stages a unit went through, from its milestones: `🌀 Milestone arc for <id>: running → completed`. */
+  /**
+   * Prints the stages a unit went through, from its milestones: `🌀 Milestone arc for <id>: running → completed`.
+   * @param {string} unitId
+   */
   showMilestoneArc(unitId) {
     checkId('showMilestoneArc', 'unitId', unitId);
     const arc = this.#arcs.get(unitId);
     this.#print(arc === undefined ? `🌀 Milestone arc for ${clean(unitId)}...` : `🌀 Milestone arc for ${clean(unitId)}: ${arc.map(clean).join(' → ')}`);
   }
 
-  /** Prints `✨ Badge '<badge>' triggered for <id>`. */
+  /**
+   * Prints `✨ Badge '<badge>' triggered for <id>`.
+   * @param {string} unitId
+   * @param {string} badge
+   */
   triggerBadgeGlow(unitId, badge) {
     checkId('triggerBadgeGlow', 'unitId', unitId);
-    v.check('triggerBadgeGlow', 'badge', badge, (b) => typeof b === 'string', 'a string');
+    v.check('triggerBadgeGlow', 'badge', badge, (/** @type {unknown} */ b) => typeof b === 'string', 'a string');
     this.#print(`✨ Badge '${clean(badge)}' triggered for ${clean(unitId)}`);
   }
 
@@ -349,6 +438,10 @@ class ConsoleDashboard {
     this.#height = 0;
   }
 
+  /**
+   * @param {string} milestoneId
+   * @param {Record<string, any>} payload
+   */
   #milestone(milestoneId, payload) {
     const m = UNIT_MILESTONE.exec(milestoneId);
     if (m !== null) {
@@ -357,17 +450,19 @@ class ConsoleDashboard {
       arc.push(m[2]);
       if (arc.length > ARC_LENGTH) arc.shift();
       this.#arcs.set(m[1], arc);
-      if (this.#arcs.size > ARC_UNITS) this.#arcs.delete(this.#arcs.keys().next().value);
+      if (this.#arcs.size > ARC_UNITS) this.#arcs.delete(/** @type {string} */ (this.#arcs.keys().next().value));
     }
     if (this.#live) this.#remember(`milestone ${milestoneId}`);
     else this.#print(`🎯 Milestone: ${clean(milestoneId)}`, payload);
   }
 
+  /** @param {import('../index').StalledEvent} event */
   #stalled(event) {
     const why = event.eventLoop === true ? ' (event loop blocked)' : '';
     this.#remember(`stalled ${event.unitId} ${duration(event.runningForMs)}${why}`);
   }
 
+  /** @param {string} text */
   #remember(text) {
     this.#recent.unshift(`${timeOfDay(this.#now())} ${text}`);
     if (this.#recent.length > RECENT) this.#recent.pop();
@@ -405,18 +500,20 @@ class ConsoleDashboard {
     }
   }
 
-  /** Reads the manager and works out runs/s and the lag since the previous frame. */
+  /**
+   * Reads the manager and works out runs/s and the lag since the previous frame.
+   * @returns {Frame}
+   */
   #read() {
     const now = this.#now();
-    const view = readManager(this.#manager, now);
+    const view = readManager(/** @type {Manager} */ (this.#manager), now);
     const t = performance.now();
-    view.now = now;
-    view.rate = this.#runs !== undefined && t > this.#runsAt ? Math.max(0, view.runs - this.#runs) / ((t - this.#runsAt) / 1000) : undefined;
+    const rate = this.#runs !== undefined && t > this.#runsAt ? Math.max(0, view.runs - this.#runs) / ((t - this.#runsAt) / 1000) : undefined;
     this.#runs = view.runs;
     this.#runsAt = t;
-    view.lagMs = Math.max(view.stats.engine.eventLoopLagMs, this.#lateMs);
+    const lagMs = Math.max(view.stats.engine.eventLoopLagMs, this.#lateMs);
     this.#lateMs = 0;
-    return view;
+    return { ...view, now, rate, lagMs };
   }
 
   /** The summary line written per refresh to a stream that is not a terminal. */
@@ -427,7 +524,10 @@ class ConsoleDashboard {
     return `synchronik ${timeOfDay(view.now)} units=${view.units} ${counts} queued=${view.stats.engine.queued} runs/s=${rate} lag=${Math.round(view.lagMs)}ms`;
   }
 
-  /** The lines of the terminal view, each at most `width` columns. */
+  /**
+   * The lines of the terminal view, each at most `width` columns.
+   * @param {number} width
+   */
   #frame(width) {
     const view = this.#read();
     const { now, stats } = view;
@@ -437,7 +537,7 @@ class ConsoleDashboard {
     const pools = [`queued ${stats.engine.queued}`];
     for (const [name, p] of view.pools) pools.push(`${clean(name)} ${p.busy}/${p.size} busy`);
     const next = view.next
-      .sort((a, b) => (a[1] === undefined ? Infinity : a[1]) - (b[1] === undefined ? Infinity : b[1]))
+      .sort((a, b) => (a[1] ?? Infinity) - (b[1] ?? Infinity))
       .map(([id, due]) => (due === undefined ? `${clean(id)} (not run yet)` : due <= now ? `${clean(id)} due` : `${clean(id)} in ${duration(due - now)}`));
     const errors = view.errors.sort((a, b) => b[1] - a[1]).map(([id, at, error]) => {
       const text = clip(clean(error === undefined ? 'error' : messageOf(error)), 40);
@@ -460,10 +560,11 @@ class ConsoleDashboard {
    * each line is cleared and rewritten, in one write. Line wrap is off while
    * the frame is written, so a line wider than the terminal cannot push the
    * frame down; the screen is never cleared as a whole.
+   * @param {string} above
    */
   #drawFrame(above) {
     const columns = this.#stream.columns;
-    const width = (Number.isInteger(columns) && columns > 1 ? columns : DEFAULT_COLUMNS) - 1;
+    const width = (typeof columns === 'number' && Number.isInteger(columns) && columns > 1 ? columns : DEFAULT_COLUMNS) - 1;
     const lines = this.#frame(width);
     let out = this.#height > 0 ? `\r\x1b[${this.#height}A` : '';
     if (above !== '') out += `\x1b[J${above}`;

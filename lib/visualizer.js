@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 
 // The visualizer of synchronik 2.3: turns unit statuses and milestones into
@@ -6,18 +7,40 @@
 
 const v = require('./validate');
 
+/**
+ * @typedef {import('../index').VisualizerRenderFn} RenderFn
+ * @typedef {import('../index').ConsoleVisualizer} ConsoleVisualizer
+ * @typedef {(listener: (event: any) => void) => unknown} Subscribe
+ */
+
 const METHOD = 'createSynchronikVisualizer';
 
-/** The status a `start`, `complete` or `error` event means (as 2.3 mapped them). */
-const STATUS_OF_EVENT = { start: 'running', complete: 'completed', error: 'error' };
+/**
+ * The status a `start`, `complete` or `error` event means (as 2.3 mapped them).
+ * @type {Map<unknown, import('../index').Status>}
+ */
+const STATUS_OF_EVENT = new Map([
+  ['start', 'running'],
+  ['complete', 'completed'],
+  ['error', 'error'],
+]);
 
-const isFunction = (f) => typeof f === 'function';
-const nonEmptyString = (s) => typeof s === 'string' && s.length > 0;
+const isFunction = (/** @type {unknown} */ f) => typeof f === 'function';
+const isString = (/** @type {unknown} */ s) => typeof s === 'string';
+const nonEmptyString = (/** @type {unknown} */ s) => typeof s === 'string' && s.length > 0;
+const isStatus = (/** @type {any} */ s) => v.STATUSES.includes(s);
+const isObject = (/** @type {unknown} */ p) => typeof p === 'object' && p !== null;
+/**
+ * @param {(value: unknown) => boolean} ok
+ * @returns {(value: unknown) => boolean}
+ */
 const optional = (ok) => (value) => value === undefined || ok(value);
 
 /**
  * How to listen to every event of `bus`: the manager's `subscribeToEvents`,
  * or 2.3's event bus `subscribeAll`. Undefined when it has neither.
+ * @param {any} bus
+ * @returns {Subscribe | undefined}
  */
 function subscriberOf(bus) {
   if (typeof bus !== 'object' || bus === null) return undefined;
@@ -32,20 +55,24 @@ function subscriberOf(bus) {
  * { unitId, status })` and `('milestone', '[Visualizer] Milestone reached:
  * <id>', { milestoneId, payload })`. Without it, nothing is rendered (as in
  * 2.3).
+ * @param {RenderFn} [renderFn]
+ * @returns {ConsoleVisualizer}
  */
 function createSynchronikVisualizer(renderFn) {
   v.check(METHOD, 'renderFn', renderFn, optional(isFunction), 'a function or undefined');
+  /** @type {RenderFn} */
   const render = (type, message, meta) => {
     if (renderFn !== undefined) renderFn(type, message, meta);
   };
 
+  /** @type {ConsoleVisualizer} */
   const visualizer = {
     /** Renders "unit <id> is now <status>" (or `message`). */
     renderUnitStatus(unitId, status, message) {
       const method = 'renderUnitStatus';
       v.check(method, 'unitId', unitId, nonEmptyString, 'a non-empty string');
-      v.check(method, 'status', status, optional((s) => v.STATUSES.includes(s)), `one of '${v.STATUSES.join("', '")}'`);
-      v.check(method, 'message', message, optional((m) => typeof m === 'string'), 'a string or undefined');
+      v.check(method, 'status', status, optional(isStatus), `one of '${v.STATUSES.join("', '")}'`);
+      v.check(method, 'message', message, optional(isString), 'a string or undefined');
       render('status', message ?? `[Visualizer] Unit ${unitId} is now ${status}`, { unitId, status });
     },
 
@@ -53,8 +80,8 @@ function createSynchronikVisualizer(renderFn) {
     renderMilestone(milestoneId, payload, message) {
       const method = 'renderMilestone';
       v.check(method, 'milestoneId', milestoneId, nonEmptyString, 'a non-empty string');
-      v.check(method, 'payload', payload, optional((p) => typeof p === 'object' && p !== null), 'an object or undefined');
-      v.check(method, 'message', message, optional((m) => typeof m === 'string'), 'a string or undefined');
+      v.check(method, 'payload', payload, optional(isObject), 'an object or undefined');
+      v.check(method, 'message', message, optional(isString), 'a string or undefined');
       render('milestone', message ?? `[Visualizer] Milestone reached: ${milestoneId}`, { milestoneId, payload });
     },
 
@@ -73,7 +100,7 @@ function createSynchronikVisualizer(renderFn) {
       let attached = true;
       const unsubscribe = subscribe((event) => {
         if (!attached) return;
-        const status = STATUS_OF_EVENT[event.type];
+        const status = STATUS_OF_EVENT.get(event.type);
         // The methods are read from the object on each event, so that a
         // method replaced (or spied on) after attaching is the one called.
         if (status !== undefined) {
