@@ -196,7 +196,7 @@ function readUnit(view, unit, now) {
     return;
   }
   view.units += 1;
-  if (view.counts[status] !== undefined) view.counts[status] += 1;
+  if (typeof status === 'string' && Object.hasOwn(view.counts, status)) view.counts[status] += 1;
   const isProcess = Array.isArray(unit.workers);
   if (!isProcess && unit.meta && Number.isFinite(unit.meta.runCount)) view.runs += unit.meta.runCount;
   if (status === 'running') view.running.push([id, lastRun === undefined ? now : lastRun]);
