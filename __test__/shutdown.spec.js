@@ -22,8 +22,8 @@ function create(options) {
 
 afterEach(async () => {
   while (managers.length > 0) {
-    const m = managers.pop();
-    if (!m._closed) await m.stop({ timeoutMs: 0 });
+    // stop() on a closed manager only waits for its close to end.
+    await managers.pop().stop({ timeoutMs: 0 });
   }
 });
 

@@ -1,5 +1,7 @@
 // Scenario 2 — manual runs: 100,000 runWorkerById calls (100,000 registered
-// no-op workers, each run once, all started together and then awaited), and
+// no-op workers, each run once, all started together and then awaited),
+// 100,000 runs whose 10 s timeouts are cancelled when they finish at once,
+// the manual clock's runUntilIdle through 10,000 timeouts, and
 // runProcessById of a 10,000-worker process in every run mode; the reference
 // is fastq pushes of the same no-op.
 
@@ -58,6 +60,50 @@ async function runWorkers(n, timeoutMs, measured) {
   return { ms, registerMs };
 }
 
+/**
+ * `n` runs of `chains` workers with `timeoutMs: 10_000` on a started manager,
+ * each worker run again as soon as its previous run finished: every run
+ * arms a 10 s timeout that is cancelled at once, `chains` of them at a time,
+ * next to the manager's recurring timers.
+ */
+async function runEarly(n, chains, measured) {
+  const manager = createSynchronikManager();
+  const workers = makeWorkers('early', chains, 10_000);
+  for (const w of workers) manager.registerUnit(w);
+  manager.start();
+  if (measured) collect();
+  const each = Math.floor(n / chains);
+  const chain = async (id) => {
+    for (let k = 0; k < each; k++) await manager.runWorkerById(id);
+  };
+  const t0 = performance.now();
+  await Promise.all(workers.map((w) => chain(w.id)));
+  const ms = performance.now() - t0;
+  await manager.stop();
+  checkRuns(workers, each);
+  return { ms };
+}
+
+/**
+ * Manual clock: `n` runs that never settle, with timeouts of 1 … n ms, then
+ * one `clock.runUntilIdle()` that times them all out, one deadline at a time.
+ */
+async function runUntilIdleTimeouts(n, measured) {
+  const manager = createSynchronikManager({ clock: 'manual' });
+  const never = () => new Promise(() => {});
+  for (let i = 0; i < n; i++) manager.registerUnit({ id: `idle-${i}`, timeoutMs: i + 1, run: never });
+  const runs = new Array(n);
+  for (let i = 0; i < n; i++) runs[i] = manager.runWorkerById(`idle-${i}`);
+  if (measured) collect();
+  const t0 = performance.now();
+  await manager.clock.runUntilIdle();
+  await Promise.all(runs);
+  const ms = performance.now() - t0;
+  if (manager.clock.now() !== n) throw new Error(`the clock is at ${manager.clock.now()} ms, expected ${n}`);
+  await manager.stop({ timeoutMs: 0 });
+  return { ms };
+}
+
 /** One runProcessById of an `n`-worker process in `mode`. */
 async function runProcess(n, mode, measured) {
   const manager = createSynchronikManager();
@@ -84,12 +130,20 @@ async function runFastq(n, concurrency) {
   return { ms: performance.now() - t0 };
 }
 
-async function measure({ kind, n, timeoutMs, mode, concurrency }) {
+async function measure({ kind, n, timeoutMs, mode, concurrency, chains }) {
   let out;
   if (kind === 'workers') {
     await runWorkers(Math.min(n, WARM), timeoutMs, false);
     collect();
     out = await runWorkers(n, timeoutMs, true);
+  } else if (kind === 'early') {
+    await runEarly(Math.min(n, WARM), chains, false);
+    collect();
+    out = await runEarly(n, chains, true);
+  } else if (kind === 'idle') {
+    await runUntilIdleTimeouts(Math.min(n, WARM / 5), false);
+    collect();
+    out = await runUntilIdleTimeouts(n, true);
   } else if (kind === 'process') {
     await runProcess(Math.min(n, WARM), mode, false);
     collect();
@@ -109,10 +163,24 @@ async function measure({ kind, n, timeoutMs, mode, concurrency }) {
 export async function run({ reps = 5, scale = 1 } = {}) {
   const nRuns = Math.round(100_000 * scale);
   const nProc = Math.round(10_000 * scale);
+  const chains = 1_000;
+  const nIdle = Math.round(10_000 * scale);
   const cases = [
     { key: 'fastq-runs', ref: true, label: `fastq.promise push ×${fmt(nRuns, 0)}, concurrency ${fmt(nRuns, 0)} (reference)`, params: { kind: 'fastq', n: nRuns, concurrency: nRuns } },
     { key: 'run-t0', refKey: 'fastq-runs', label: `runWorkerById ×${fmt(nRuns, 0)}, timeoutMs 0`, params: { kind: 'workers', n: nRuns, timeoutMs: 0 } },
     { key: 'run-default', refKey: 'fastq-runs', label: `runWorkerById ×${fmt(nRuns, 0)}, default timeoutMs (10 s)`, params: { kind: 'workers', n: nRuns } },
+    {
+      key: 'run-early',
+      refKey: 'fastq-runs',
+      label: `runWorkerById ×${fmt(nRuns, 0)}, timeoutMs 10,000 finishing at once (${fmt(chains, 0)} workers, ${fmt(chains, 0)} runs in flight, started manager)`,
+      params: { kind: 'early', n: nRuns, chains },
+    },
+    {
+      key: 'idle-timeouts',
+      refKey: 'fastq-runs',
+      label: `clock.runUntilIdle() through ${fmt(nIdle, 0)} timeouts (manual clock; cost per timeout)`,
+      params: { kind: 'idle', n: nIdle },
+    },
     { key: 'fastq-proc', ref: true, label: `fastq.promise push ×${fmt(nProc, 0)}, concurrency ${fmt(nProc, 0)} (reference)`, params: { kind: 'fastq', n: nProc, concurrency: nProc } },
     ...MODES.map((mode) => ({
       key: mode,
@@ -129,7 +197,7 @@ export async function run({ reps = 5, scale = 1 } = {}) {
     summary[c.key] = {
       ms: median(field(samples[c.key], 'ms')),
       usPerItem: median(field(samples[c.key], 'usPerItem')),
-      registerUsPerWorker: c.params.kind === 'fastq' ? undefined : (median(field(samples[c.key], 'registerMs')) * 1000) / c.params.n,
+      registerUsPerWorker: ['fastq', 'early', 'idle'].includes(c.params.kind) ? undefined : (median(field(samples[c.key], 'registerMs')) * 1000) / c.params.n,
     };
   }
   const rows = [];
@@ -149,6 +217,8 @@ export async function run({ reps = 5, scale = 1 } = {}) {
   }
   notes.push(`runWorkerById: ${fmt(nRuns, 0)} distinct registered workers, each run once; every worker is an async no-op.`);
   notes.push('process workers have timeoutMs 0; registration is outside the timed part (its cost is the last column).');
+  notes.push(`timeouts finishing at once: each of ${fmt(chains, 0)} workers is run ${fmt(Math.floor(nRuns / chains), 0)} times, each run as soon as its previous one finished; every run arms a 10 s timeout and cancels it.`);
+  notes.push(`runUntilIdle: ${fmt(nIdle, 0)} runs that never settle, with timeouts of 1 … ${fmt(nIdle, 0)} ms, all timed out by one runUntilIdle (registration and the runs' start are not timed).`);
   printTable(
     `${title} (median of ${reps} interleaved repetitions; cost per call / per worker, lower is better)`,
     [

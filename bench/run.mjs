@@ -1,13 +1,17 @@
 // The benchmark suite: `npm run bench` runs every scenario; `npm run bench --
 // dispatch timers` runs the ones named. `--quick` runs a tenth of the work
 // with 2 repetitions (a smoke test: its figures are not meaningful).
-// `--reps=N` overrides every scenario's repetition count.
+// `--reps=N` overrides every scenario's repetition count. `--base=<file>.node`
+// also runs every measurement on another build of the native binding (say,
+// main's) right after this build's, and prints every figure on both.
 //
 // Every figure is a ratio between contenders measured side by side in this
 // run; each measurement is a fresh child process. See bench/README.md.
 
 import { relative } from 'node:path';
-import { ROOT, environment, writeResults } from './lib/common.mjs';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ROOT, environment, setBaseAddon, writeResults } from './lib/common.mjs';
 import * as dispatch from './dispatch.mjs';
 import * as manual from './manual.mjs';
 import * as timers from './timers.mjs';
@@ -22,12 +26,16 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const repsArg = args.find((a) => a.startsWith('--reps='));
 const repsOverride = repsArg ? Number(repsArg.slice('--reps='.length)) : undefined;
+const baseArg = args.find((a) => a.startsWith('--base='));
+const base = baseArg ? resolve(baseArg.slice('--base='.length)) : undefined;
 const names = args.filter((a) => !a.startsWith('--'));
 const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
-if (unknown.length > 0 || (repsOverride !== undefined && !(Number.isInteger(repsOverride) && repsOverride >= 1))) {
+const badBase = base !== undefined && !existsSync(base);
+if (unknown.length > 0 || badBase || (repsOverride !== undefined && !(Number.isInteger(repsOverride) && repsOverride >= 1))) {
   console.error(
-    `usage: npm run bench -- [${SCENARIOS.map((s) => s.name).join('|')} …] [--reps=N] [--quick]` +
-      (unknown.length > 0 ? `\nunknown scenario: ${unknown.join(', ')}` : ''),
+    `usage: npm run bench -- [${SCENARIOS.map((s) => s.name).join('|')} …] [--reps=N] [--quick] [--base=<file>.node]` +
+      (unknown.length > 0 ? `\nunknown scenario: ${unknown.join(', ')}` : '') +
+      (badBase ? `\nno such file: ${base}` : ''),
   );
   process.exitCode = 2;
 } else {
@@ -35,12 +43,14 @@ if (unknown.length > 0 || (repsOverride !== undefined && !(Number.isInteger(reps
 }
 
 async function main(selected) {
+  if (base !== undefined) setBaseAddon(base);
   const env = environment();
   console.log('synchronik benchmark suite');
   console.log(`node ${env.node} (V8 ${env.v8}) · ${env.platform}`);
   console.log(`CPU: ${env.cpuModel} · ${env.cores} cores · ${env.memoryGB} GB RAM`);
   console.log(`versions: ${Object.entries(env.versions).map(([k, v]) => `${k} ${v}`).join(' · ')}`);
   console.log(`scenarios: ${selected.map((s) => s.name).join(', ')}${quick ? ' (quick smoke test: figures not meaningful)' : ''}`);
+  if (base !== undefined) console.log(`compared with: ${base}`);
   const started = performance.now();
   for (const scenario of selected) {
     const t0 = performance.now();

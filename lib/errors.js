@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 
 const { ERROR_CODES, ABORT_REASONS } = require('./generated/vocabulary');
@@ -26,16 +27,23 @@ class SynchronikError extends Error {
  * (lib/generated/vocabulary.js, made from the engine's ErrorCode and
  * AbortReason), so they cannot fall behind it.
  */
+/** @type {string[]} */
 const ENGINE_CODES = [];
+/** @type {string[]} */
 const ABORT_CODES = [];
 for (const { number, code } of ERROR_CODES) ENGINE_CODES[number] = code;
 for (const { number, code } of ABORT_REASONS) ABORT_CODES[number] = code;
 
 /** The message of an aborted attempt's signal reason, by its code (the engine's wording, `{id}` filled in). */
+/** @type {Record<string, (id: unknown) => string>} */
 const ABORT_MESSAGES = {};
 for (const { code, message } of ABORT_REASONS) ABORT_MESSAGES[code] = (id) => message.split('{id}').join(String(id));
 
-/** The error an attempt's signal is aborted with, for abort reason number `reason`. */
+/**
+ * The error an attempt's signal is aborted with, for abort reason number `reason`.
+ * @param {number} reason
+ * @param {string} unitId
+ */
 function abortReason(reason, unitId) {
   const code = ABORT_CODES[reason] || 'ERR_ABORTED';
   const message = ABORT_MESSAGES[code] ? ABORT_MESSAGES[code](unitId) : `worker "${unitId}" was aborted (${code})`;
@@ -45,6 +53,8 @@ function abortReason(reason, unitId) {
 /**
  * Describes a value for an error message: its type — or, when it has the
  * expected type (`sameType`) and only its value is wrong, the value itself.
+ * @param {unknown} value
+ * @returns {string}
  */
 function describe(value, sameType = false) {
   if (value === null) return 'null';
@@ -61,6 +71,9 @@ function describe(value, sameType = false) {
 /**
  * What a run failed with, as an Error: Errors pass through; anything else a
  * `run` threw or rejected with is wrapped, with the value kept as `cause`.
+ * @param {unknown} value
+ * @param {string} unitId
+ * @returns {Error}
  */
 function toError(value, unitId) {
   if (isError(value)) return value;
@@ -82,6 +95,8 @@ function toError(value, unitId) {
 /**
  * Whether a value is an Error. Never throws: `instanceof` on a Proxy runs
  * its getPrototypeOf trap, which may throw (such a value is not an Error).
+ * @param {unknown} value
+ * @returns {value is Error}
  */
 function isError(value) {
   try {
@@ -91,7 +106,11 @@ function isError(value) {
   }
 }
 
-/** The message the engine records for a failure. Never throws. */
+/**
+ * The message the engine records for a failure. Never throws.
+ * @param {any} error
+ * @returns {string}
+ */
 function messageOf(error) {
   try {
     const text = String(error && error.message !== undefined ? error.message : error);
@@ -101,19 +120,29 @@ function messageOf(error) {
   }
 }
 
-/** Turns an error thrown by the native engine ("ERR_CODE: message") into a SynchronikError. */
+/**
+ * Turns an error thrown by the native engine ("ERR_CODE: message") into a
+ * SynchronikError (or, with `Ctor` TypeError, a TypeError with that code);
+ * anything else is returned as it is.
+ * @param {any} err
+ * @param {typeof SynchronikError | TypeErrorConstructor} [Ctor]
+ * @returns {unknown}
+ */
 function fromNative(err, Ctor = SynchronikError) {
   const m = /^(ERR_[A-Z_]+): ([\s\S]*)$/.exec(String(err && err.message));
   if (!m) return err;
   if (Ctor === TypeError) {
-    const e = new TypeError(m[2]);
+    const e = /** @type {TypeError & { code?: string }} */ (new TypeError(m[2]));
     e.code = m[1];
     return e;
   }
   return new SynchronikError(m[2], m[1]);
 }
 
-/** What a closed manager (or one being closed) answers every call with but lookups. */
+/**
+ * What a closed manager (or one being closed) answers every call with but lookups.
+ * @param {string} method
+ */
 function closedError(method) {
   return new SynchronikError(`${method}: the manager is closed (close() was called); create a new manager`, 'ERR_CLOSED');
 }

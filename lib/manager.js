@@ -760,11 +760,6 @@ class SynchronikManager extends EventEmitter {
   get _kinds() {
     return { length: this.#core.units.kindSlotCount };
   }
-
-  /** Whether close() was called. */
-  get _closed() {
-    return this.#core.closed;
-  }
 }
 
 /**

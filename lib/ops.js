@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 
 // The layout of the engine's outbound records and the names its numbers

@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 
 // The worker pool users get from `manager.useWorkerPool(size)`. The queue,
@@ -9,6 +10,16 @@ const util = require('node:util');
 const v = require('./validate');
 const { SynchronikError, closedError } = require('./errors');
 const { DEFAULTS, TASK_STATUSES, TASK_END_STATUSES: DONE_STATUSES } = require('./generated/vocabulary');
+
+/**
+ * @typedef {import('./core').Core} Core
+ * @typedef {import('./units').Unit} PoolWorker a pool worker: a registered worker unit the pool made
+ * @typedef {Record<string, any>} PoolTask a task object: the user's (addTask), or one made for `task` events (pool.run)
+ * @typedef {(...args: any[]) => unknown} TaskFunction a task's `execute`, or a handler: called with the payload and the run's context
+ * @typedef {{ signal: AbortSignal, onAbort: () => void, aborted: boolean }} RunAbort the signal of a pool.run task and its listener
+ * @typedef {PoolEntry & { task: PoolTask }} NamedEntry the entry of a task with a task object of its own (addTask, stored tasks)
+ * @typedef {PoolEntry & { abort: RunAbort }} AbortableEntry the entry of a pool.run task given a signal
+ */
 
 /**
  * What the manager's other modules call on a pool (pools.js, run-context.js,
@@ -25,11 +36,11 @@ const kIdle = Symbol('idle');
 const kStopped = Symbol('stopped');
 const kAdoptTask = Symbol('adoptTask');
 const kNoteMilestone = Symbol('noteMilestone');
-const poolInternals = Object.freeze({ kEngineId, kSubmit, kCallee, kStatus, kDone, kIdle, kStopped, kAdoptTask, kNoteMilestone });
+const poolInternals = Object.freeze(/** @type {const} */ ({ kEngineId, kSubmit, kCallee, kStatus, kDone, kIdle, kStopped, kAdoptTask, kNoteMilestone }));
 
 /** Calls `fn` in a microtask: a native promise job, which fake timers cannot hold back (queueMicrotask they can). */
 const resolved = Promise.resolve();
-const soon = (fn) => void resolved.then(fn);
+const soon = (/** @type {() => void} */ fn) => void resolved.then(fn);
 
 /**
  * The most workers a pool may have. Every pool worker is a registered unit
@@ -38,9 +49,13 @@ const soon = (fn) => void resolved.then(fn);
  */
 const MAX_POOL_SIZE = DEFAULTS.maxPoolSize;
 
-/** Checks a pool size given to `method` (a pool without workers would hold its tasks forever). */
+/**
+ * Checks a pool size given to `method` (a pool without workers would hold its tasks forever).
+ * @param {string} method
+ * @param {unknown} size
+ */
 function checkSize(method, size) {
-  v.check(method, 'size', size, (x) => Number.isInteger(x) && x >= 1 && x <= MAX_POOL_SIZE, `a positive integer no greater than ${MAX_POOL_SIZE}`);
+  v.check(method, 'size', size, (/** @type {any} */ x) => Number.isInteger(x) && x >= 1 && x <= MAX_POOL_SIZE, `a positive integer no greater than ${MAX_POOL_SIZE}`);
 }
 
 /** The options of pool.run: an option bag of the call, where any other key is refused. */
@@ -55,9 +70,12 @@ const RUN_OPTIONS = ['payload', 'priority', 'signal'];
 const TASK_KEYS = ['name', 'execute', 'handler', 'payload', 'priority', 'arrangementId', 'status', 'error', 'idempotencyKey'];
 
 
-/** An `AbortError`, as fetch and p-queue reject with; the signal's reason is its `cause`. */
+/**
+ * An `AbortError`, as fetch and p-queue reject with; the signal's reason is its `cause`.
+ * @param {AbortSignal} [signal]
+ */
 function abortError(signal) {
-  const error = new Error('This operation was aborted', { cause: signal ? signal.reason : undefined });
+  const error = /** @type {Error & { code?: string }} */ (new Error('This operation was aborted', { cause: signal ? signal.reason : undefined }));
   error.name = 'AbortError';
   error.code = 'ABORT_ERR';
   return error;
@@ -71,6 +89,13 @@ function abortError(signal) {
  * of these and nothing else on the JavaScript side.
  */
 class PoolEntry {
+  /**
+   * @param {WorkerPool} pool
+   * @param {PoolTask | null} task
+   * @param {TaskFunction | undefined} execute
+   * @param {unknown} payload
+   * @param {number | undefined} priority
+   */
   constructor(pool, task, execute, payload, priority) {
     this.pool = pool;
     /**
@@ -84,10 +109,16 @@ class PoolEntry {
     this.priority = priority;
     this.arrangementId = 0;
     this.taskId = -1;
+    /** @type {PoolWorker | undefined} the pool worker running the task */
     this.worker = undefined;
-    /** pool.run: the promise's functions, and `{ signal, onAbort, aborted }` when it has a signal. */
+    /**
+     * pool.run: the promise's functions, and `{ signal, onAbort, aborted }` when it has a signal.
+     * @type {((value: unknown) => void) | undefined}
+     */
     this.resolve = undefined;
+    /** @type {((error: unknown) => void) | undefined} */
     this.reject = undefined;
+    /** @type {RunAbort | null} */
     this.abort = null;
   }
 
@@ -106,6 +137,7 @@ class PoolEntry {
     return this.task !== null ? this.task.status : this.worker === undefined ? 'idle' : 'running';
   }
 
+  /** @param {string} status */
   setStatus(status) {
     if (this.task !== null) this.task.status = status;
   }
@@ -119,9 +151,15 @@ class PoolEntry {
     return this.abort !== null && this.abort.aborted;
   }
 
-  /** What `console.log` shows of a task the pool holds. */
+  /**
+   * What `console.log` shows of a task the pool holds.
+   * @param {number} depth
+   * @param {util.InspectOptionsStylized} options
+   * @param {typeof util.inspect} inspect
+   */
   [util.inspect.custom](depth, options, inspect) {
     if (depth < 0) return options.stylize('[PoolTask]', 'special');
+    /** @type {Record<string, unknown>} */
     const view = {
       name: this.task !== null ? this.task.name : '(anonymous)',
       status: this.status,
@@ -129,7 +167,7 @@ class PoolEntry {
       arrangementId: this.arrangementId,
     };
     if (this.worker !== undefined) view.worker = this.worker.id;
-    return `PoolTask ${inspect(view, { ...options, depth: options.depth === null ? null : options.depth - 1 })}`;
+    return `PoolTask ${inspect(view, { ...options, depth: options.depth === null ? null : /** @type {number} */ (options.depth) - 1 })}`;
   }
 }
 
@@ -138,10 +176,15 @@ class PoolEntry {
  * executor synchronously, so one shared executor (instead of a closure per
  * task) can hand the promise's functions to the entry.
  */
+/** @type {PoolEntry | undefined} */
 let entryBeingMade;
+/**
+ * @param {(value: unknown) => void} resolve
+ * @param {(error: unknown) => void} reject
+ */
 function takeResolvers(resolve, reject) {
-  entryBeingMade.resolve = resolve;
-  entryBeingMade.reject = reject;
+  /** @type {PoolEntry} */ (entryBeingMade).resolve = resolve;
+  /** @type {PoolEntry} */ (entryBeingMade).reject = reject;
 }
 
 class WorkerPool {
@@ -154,13 +197,13 @@ class WorkerPool {
   #id;
   /** Whether tasks that name a handler are stored (the manager has a SQLite store). */
   #storesTasks;
-  /** @type {any[]} pool worker objects in id order */
+  /** @type {PoolWorker[]} pool worker objects in id order */
   #workers = [];
-  /** @type {Set<PoolEntry>} named tasks (addTask) not finished yet */
+  /** @type {Set<NamedEntry>} named tasks (addTask) not finished yet */
   #named = new Set();
-  /** @type {Map<object, PoolEntry>} the entry each busy pool worker runs */
+  /** @type {Map<PoolWorker, PoolEntry>} the entry each busy pool worker runs */
   #running = new Map();
-  /** @type {Map<string, Function>} named handlers (`handle`) */
+  /** @type {Map<string, TaskFunction>} named handlers (`handle`) */
   #handlers = new Map();
   /** @type {{ resolve: () => void, reject: (error: unknown) => void }[]} */
   #idleWaiters = [];
@@ -208,7 +251,12 @@ class WorkerPool {
     this.#lastMilestone.set(workerId, milestoneId);
   }
 
-  /** What `console.log(pool)` shows: its name, size and queue, not the manager behind it. */
+  /**
+   * What `console.log(pool)` shows: its name, size and queue, not the manager behind it.
+   * @param {number} depth
+   * @param {util.InspectOptionsStylized} options
+   * @param {typeof util.inspect} inspect
+   */
   [util.inspect.custom](depth, options, inspect) {
     if (depth < 0) return options.stylize('[WorkerPool]', 'special');
     const view = {
@@ -218,7 +266,7 @@ class WorkerPool {
       queued: this.#native.poolPending(this.#id).length + this.#submissions.length,
       handlers: [...this.#handlers.keys()],
     };
-    return `WorkerPool ${inspect(view, { ...options, depth: options.depth === null ? null : options.depth - 1 })}`;
+    return `WorkerPool ${inspect(view, { ...options, depth: options.depth === null ? null : /** @type {number} */ (options.depth) - 1 })}`;
   }
 
   /** Hands the pending pool.run tasks to the engine in one call. */
@@ -246,11 +294,15 @@ class WorkerPool {
     this.#core.bridge.pump();
   }
 
+  /** @param {number} k */
   #workerId(k) {
     return this.name === DEFAULTS.poolName ? `pool-worker-${k}` : `${this.name}:pool-worker-${k}`;
   }
 
-  /** Adds pool workers until there are `size`. */
+  /**
+   * Adds pool workers until there are `size`.
+   * @param {number} size
+   */
   #grow(size) {
     while (this.#workers.length < size) {
       // An id the user's own unit has stays the user's: the pool worker
@@ -273,6 +325,10 @@ class WorkerPool {
     this.#core.sync();
   }
 
+  /**
+   * The named task called `name` that is not running, if any.
+   * @param {string} name
+   */
   #find(name) {
     for (const entry of this.#named) {
       if (entry.task.name === name && entry.status !== 'running') return entry;
@@ -284,6 +340,8 @@ class WorkerPool {
    * Queues a task `{ name, execute | handler, payload?, priority? }` and
    * returns the live task object, or null (with a warning) when a pending
    * task has the same name.
+   * @param {any} input
+   * @returns {PoolTask | null}
    */
   addTask(input) {
     this.#core.open('addTask');
@@ -292,10 +350,10 @@ class WorkerPool {
     if (input.handler !== undefined) {
       v.checkName('addTask', 'task.handler', input.handler);
     } else {
-      v.check('addTask', 'task.execute', input.execute, (x) => typeof x === 'function', 'a function (or give task.handler)');
+      v.check('addTask', 'task.execute', input.execute, (/** @type {unknown} */ x) => typeof x === 'function', 'a function (or give task.handler)');
     }
     if (input.priority !== undefined) {
-      v.check('addTask', 'task.priority', input.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
+      v.check('addTask', 'task.priority', input.priority, (/** @type {unknown} */ x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
     v.checkKnownKeys('addTask', 'task', input, TASK_KEYS, 'warn');
     // With a SQLite store, a task that names a handler is stored (durable).
@@ -304,6 +362,11 @@ class WorkerPool {
     return this.#add(input);
   }
 
+  /**
+   * Queues a validated task the pool holds in memory only.
+   * @param {PoolTask} input
+   * @returns {PoolTask | null}
+   */
   #add(input) {
     this[kSubmit]();
     const ids = this.#native.poolAdd(this.#id, input.name, input.priority ?? 0, input.handler);
@@ -313,7 +376,7 @@ class WorkerPool {
     }
     const [taskId, arrangementId] = ids;
     const task = { ...input, arrangementId, status: 'idle' };
-    const entry = new PoolEntry(this, task, input.execute, input.payload, input.priority);
+    const entry = /** @type {NamedEntry} */ (new PoolEntry(this, task, input.execute, input.payload, input.priority));
     entry.taskId = taskId;
     entry.arrangementId = arrangementId;
     this.#named.add(entry);
@@ -329,7 +392,7 @@ class WorkerPool {
    * @param {number} taskId
    */
   [kAdoptTask](task, taskId) {
-    const entry = new PoolEntry(this, task, task.execute, task.payload, task.priority);
+    const entry = /** @type {NamedEntry} */ (new PoolEntry(this, task, task.execute, task.payload, task.priority));
     entry.taskId = taskId;
     entry.arrangementId = task.arrangementId;
     this.#named.add(entry);
@@ -340,10 +403,16 @@ class WorkerPool {
    * Runs `execute(payload, ctx)` as an anonymous task and resolves with its
    * result (p-queue style). An aborted `signal` removes a queued task or
    * aborts a running one; the promise then rejects with an AbortError.
+   * @param {TaskFunction} execute
+   * @param {any} [options]
+   * @returns {Promise<unknown>}
    */
   run(execute, options) {
+    /** @type {unknown} */
     let payload;
+    /** @type {number | undefined} */
     let priority;
+    /** @type {AbortSignal | undefined} */
     let signal;
     if (this.#core.closed) return Promise.reject(closedError('pool.run'));
     if (typeof execute !== 'function') {
@@ -355,7 +424,7 @@ class WorkerPool {
         v.checkKnownKeys('pool.run', 'options', options, RUN_OPTIONS, 'refuse');
         ({ payload, priority, signal } = options);
         if (priority !== undefined) {
-          v.check('pool.run', 'options.priority', priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
+          v.check('pool.run', 'options.priority', priority, (/** @type {unknown} */ x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
         }
         if (signal !== undefined && !(signal instanceof AbortSignal)) {
           throw v.fail('pool.run', 'options.signal', 'an AbortSignal', signal);
@@ -370,14 +439,17 @@ class WorkerPool {
     const promise = new Promise(takeResolvers);
     entryBeingMade = undefined;
     if (signal) {
-      entry.abort = { signal, onAbort: () => this.#abort(entry), aborted: false };
+      entry.abort = { signal, onAbort: () => this.#abort(/** @type {AbortableEntry} */ (entry)), aborted: false };
       signal.addEventListener('abort', entry.abort.onAbort, { once: true });
     }
     if (this.#submissions.push(entry) === 1) soon(this.#flushSubmissions);
     return promise;
   }
 
-  /** A pool.run signal was aborted: a queued task is removed, a running one aborted. */
+  /**
+   * A pool.run signal was aborted: a queued task is removed, a running one aborted.
+   * @param {AbortableEntry} entry
+   */
   #abort(entry) {
     entry.abort.aborted = true;
     if (entry.taskId < 0) {
@@ -389,14 +461,22 @@ class WorkerPool {
     this.#core.sync();
   }
 
-  /** Settles a pool.run promise. */
+  /**
+   * Settles a pool.run promise.
+   * @param {PoolEntry} entry
+   * @param {boolean} ok
+   * @param {unknown} value
+   */
   #settle(entry, ok, value) {
     if (entry.abort !== null) entry.abort.signal.removeEventListener('abort', entry.abort.onAbort);
-    if (ok) entry.resolve(value);
-    else entry.reject(value);
+    if (ok) /** @type {(value: unknown) => void} */ (entry.resolve)(value);
+    else /** @type {(error: unknown) => void} */ (entry.reject)(value);
   }
 
-  /** Pauses a pending task: it and every task behind it wait until it is resumed. */
+  /**
+   * Pauses a pending task: it and every task behind it wait until it is resumed.
+   * @param {string} name
+   */
   pauseTask(name) {
     this.#core.open('pauseTask');
     v.checkName('pauseTask', 'name', name);
@@ -405,7 +485,10 @@ class WorkerPool {
     this.#core.sync();
   }
 
-  /** Resumes a paused task. */
+  /**
+   * Resumes a paused task.
+   * @param {string} name
+   */
   resumeTask(name) {
     this.#core.open('resumeTask');
     v.checkName('resumeTask', 'name', name);
@@ -414,7 +497,10 @@ class WorkerPool {
     this.#core.sync();
   }
 
-  /** Removes the pending tasks called `name`. */
+  /**
+   * Removes the pending tasks called `name`.
+   * @param {string} name
+   */
   cancelTask(name) {
     this.#core.open('cancelTask');
     v.checkName('cancelTask', 'name', name);
@@ -430,6 +516,8 @@ class WorkerPool {
    * A new `handler` replaces the one a task names (the engine then waits
    * for that one); a task runs either its own `execute` or a handler, so
    * neither can be given to a task of the other kind.
+   * @param {string} name
+   * @param {any} partial
    */
   updateTask(name, partial) {
     this.#core.open('updateTask');
@@ -437,9 +525,9 @@ class WorkerPool {
     if (!v.isObject(partial)) throw v.fail('updateTask', 'partial', 'an object', partial);
     v.refuseProtoKey('updateTask', 'partial', partial);
     if (partial.priority !== undefined) {
-      v.check('updateTask', 'partial.priority', partial.priority, (x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
+      v.check('updateTask', 'partial.priority', partial.priority, (/** @type {unknown} */ x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
-    if (partial.execute !== undefined) v.check('updateTask', 'partial.execute', partial.execute, (x) => typeof x === 'function', 'a function');
+    if (partial.execute !== undefined) v.check('updateTask', 'partial.execute', partial.execute, (/** @type {unknown} */ x) => typeof x === 'function', 'a function');
     if (partial.handler !== undefined) v.checkName('updateTask', 'partial.handler', partial.handler);
     v.checkKnownKeys('updateTask', 'partial', partial, TASK_KEYS, 'warn');
     this[kSubmit]();
@@ -469,17 +557,24 @@ class WorkerPool {
     this.#core.sync();
   }
 
-  /** Defines (or replaces) the handler that tasks naming `name` run. */
+  /**
+   * Defines (or replaces) the handler that tasks naming `name` run.
+   * @param {string} name
+   * @param {TaskFunction} fn
+   */
   handle(name, fn) {
     this.#core.open('pool.handle');
     v.checkName('pool.handle', 'name', name);
-    v.check('pool.handle', 'handler', fn, (x) => typeof x === 'function', 'a function');
+    v.check('pool.handle', 'handler', fn, (/** @type {unknown} */ x) => typeof x === 'function', 'a function');
     this.#handlers.set(name, fn);
     this.#native.poolHandler(this.#id, name, true);
     this.#core.sync();
   }
 
-  /** Removes a handler; tasks that name it wait until it is defined again. */
+  /**
+   * Removes a handler; tasks that name it wait until it is defined again.
+   * @param {string} name
+   */
   unhandle(name) {
     this.#core.open('pool.unhandle');
     v.checkName('pool.unhandle', 'name', name);
@@ -512,7 +607,10 @@ class WorkerPool {
     return `Execution sequence: ${names.map((n, i) => `${i + 1}. ${n}`).join(', ')}`;
   }
 
-  /** `{ currentTask, lastMilestone, isIdle }` of a pool worker, or undefined. */
+  /**
+   * `{ currentTask, lastMilestone, isIdle }` of a pool worker, or undefined.
+   * @param {string} workerId
+   */
   getWorkerStatus(workerId) {
     const worker = this.#workers.find((w) => w.id === workerId);
     if (!worker) return undefined;
@@ -546,6 +644,7 @@ class WorkerPool {
   /**
    * Grows or shrinks the pool. Shrinking removes idle workers only (the
    * last ones first); when none is idle it warns and removes nothing more.
+   * @param {number} size
    */
   resize(size) {
     this.#core.open('resize');
@@ -566,17 +665,25 @@ class WorkerPool {
     }
   }
 
-  /** Resolves when nothing is queued and nothing runs. */
+  /**
+   * Resolves when nothing is queued and nothing runs.
+   * @returns {Promise<void>}
+   */
   onIdle() {
     if (this.#core.closed) return Promise.reject(closedError('pool.onIdle'));
     this[kSubmit]();
     if (this.#native.poolIsIdle(this.#id)) return Promise.resolve();
-    return new Promise((resolve, reject) => this.#idleWaiters.push({ resolve, reject }));
+    return new Promise((/** @type {() => void} */ resolve, reject) => this.#idleWaiters.push({ resolve, reject }));
   }
 
   // --- records from the engine ----------------------------------------------
 
-  /** The function a task runs; the task is now running on `worker`. */
+  /**
+   * The function a task runs; the task is now running on `worker`.
+   * @param {PoolEntry} entry
+   * @param {PoolWorker | undefined} worker
+   * @returns {TaskFunction | undefined}
+   */
   [kCallee](entry, worker) {
     entry.worker = worker;
     entry.setStatus('running');
@@ -590,7 +697,11 @@ class WorkerPool {
     return task !== null ? task.execute : entry.execute;
   }
 
-  /** A pending task's status changed (paused, idle again, waiting for its handler). */
+  /**
+   * A pending task's status changed (paused, idle again, waiting for its handler).
+   * @param {PoolEntry} entry
+   * @param {number} status the engine's number (TASK_STATUSES)
+   */
   [kStatus](entry, status) {
     entry.setStatus(TASK_STATUSES[status]);
     if (this.#events.wantsTasks()) this.#events.task(this, entry.view());
@@ -600,11 +711,14 @@ class WorkerPool {
    * A task is finished with: kind 0 completed (value: result), 1 failed
    * (value: error), 2 cancelled, 3 dropped because the manager stopped or
    * closed before it ran (value: the ERR_STOPPED / ERR_CLOSED error).
+   * @param {PoolEntry} entry
+   * @param {number} kind
+   * @param {unknown} value
    */
   [kDone](entry, kind, value) {
     const failed = kind === 1 || kind === 3;
     if (entry.task !== null) {
-      this.#named.delete(entry);
+      this.#named.delete(/** @type {NamedEntry} */ (entry));
       if (failed) entry.task.error = value;
     }
     entry.setStatus(DONE_STATUSES[kind]);
@@ -645,6 +759,7 @@ class WorkerPool {
    * The manager's stop (or close) has ended. What still waits for the pool
    * to fall idle would wait for a start that may never come (the tasks left
    * are stored ones, for the next start or process): it is told so.
+   * @param {boolean} closing whether the manager is closing (not only stopping)
    */
   [kStopped](closing) {
     if (this.#idleWaiters.length === 0) return;

@@ -8,19 +8,20 @@
 const { IdTable } = require('./id-table');
 const { poolInternals } = require('./pool');
 
-const { kEngineId, kStatus, kDone, kIdle } = poolInternals;
+// One constant each, typed as the symbol it is (a destructured symbol is typed only `symbol`).
+/** @type {typeof poolInternals.kEngineId} */
+const kEngineId = poolInternals.kEngineId;
+/** @type {typeof poolInternals.kStatus} */
+const kStatus = poolInternals.kStatus;
+/** @type {typeof poolInternals.kDone} */
+const kDone = poolInternals.kDone;
+/** @type {typeof poolInternals.kIdle} */
+const kIdle = poolInternals.kIdle;
 
 /**
  * @typedef {import('./pool').WorkerPool} WorkerPool
  * @typedef {import('./pool').PoolEntry} PoolEntry
  */
-
-/**
- * A pool as its symbol-keyed side is typed (pool.js is not type-checked yet).
- * @param {WorkerPool} pool
- * @returns {any}
- */
-const internal = (pool) => pool;
 
 class Pools {
   /** @type {Map<string, WorkerPool>} */
@@ -110,7 +111,7 @@ class Pools {
    * @param {number} poolId the engine's pool number
    */
   idle(poolId) {
-    for (const pool of this.#byName.values()) if (internal(pool)[kEngineId] === poolId) internal(pool)[kIdle]();
+    for (const pool of this.#byName.values()) if (pool[kEngineId] === poolId) pool[kIdle]();
   }
 }
 

@@ -16,7 +16,11 @@ const ENGINE_CODES = errors.ENGINE_CODES;
 const { IdTable } = require('./id-table');
 const { poolInternals } = require('./pool');
 
-const { kCallee, kNoteMilestone } = poolInternals;
+// One constant each, typed as the symbol it is (a destructured symbol is typed only `symbol`).
+/** @type {typeof poolInternals.kCallee} */
+const kCallee = poolInternals.kCallee;
+/** @type {typeof poolInternals.kNoteMilestone} */
+const kNoteMilestone = poolInternals.kNoteMilestone;
 
 /**
  * @typedef {import('./bridge').Bridge} Bridge
@@ -189,7 +193,7 @@ class Attempts {
         pool = entry.pool;
         fn = pool[kCallee](entry, unit);
         args = entry.task !== null ? entry.task.payload : entry.payload;
-        if (entry.durable) key = entry.task.idempotencyKey;
+        if (entry.durable) key = /** @type {import('./pool').PoolTask} */ (entry.task).idempotencyKey;
       }
     }
     const retryable = (flags & 1) !== 0;

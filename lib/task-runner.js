@@ -1,3 +1,4 @@
+// @ts-check
 'use strict';
 
 // runWorkerTasks: run a list of tasks with retries and a concurrency limit,
@@ -8,55 +9,79 @@
 const v = require('./validate');
 const { messageOf } = require('./errors');
 
-/** The options' rules: those a worker or process has for the same setting, and onProgress. */
+/**
+ * @typedef {import('../index').TaskRunnerOptions} TaskRunnerOptions
+ * @typedef {import('../index').TaskRunnerResult<unknown>} TaskRunnerResult
+ * @typedef {{ id: string, execute: () => unknown }} Task a task as the runner holds it
+ * @typedef {{ ok: true, result: unknown } | { ok: false, error: string }} Outcome how a task ended
+ * @typedef {[key: string, ok: (value: unknown) => boolean, expected: string]} Rule an option's name, test and expectation
+ */
+
+/**
+ * The options' rules: those a worker or process has for the same setting, and onProgress.
+ * @type {Rule[]}
+ */
 const RULES = [
-  v.settingRule('maxRetries'),
-  v.settingRule('retryDelayMs'),
+  /** @type {Rule} */ (v.settingRule('maxRetries')),
+  /** @type {Rule} */ (v.settingRule('retryDelayMs')),
   ['onProgress', (x) => typeof x === 'function', 'a function'],
-  v.settingRule('concurrency'),
+  /** @type {Rule} */ (v.settingRule('concurrency')),
 ];
 
 const OPTIONS = RULES.map(([key]) => key);
 /** Every key of the config form: its own fields and the options. */
 const CONFIG_KEYS = ['items', 'execute', 'getTaskId', ...OPTIONS];
 
+/**
+ * @param {string} path
+ * @param {Record<string, unknown>} options
+ */
 function checkOptions(path, options) {
   for (const [key, ok, expected] of RULES) {
     if (options[key] !== undefined) v.check('runWorkerTasks', `${path}.${key}`, options[key], ok, expected);
   }
 }
 
-/** Turns either call form into `[{ id, execute }]` and options. */
+/**
+ * Turns either call form into `[{ id, execute }]` and options.
+ * @param {any} first
+ * @param {any} second
+ * @returns {{ tasks: Task[], options: TaskRunnerOptions }}
+ */
 function normalize(first, second) {
   if (Array.isArray(first)) {
-    first.forEach((t, i) => {
+    first.forEach((/** @type {any} */ t, /** @type {number} */ i) => {
       if (!v.isObject(t)) throw v.fail('runWorkerTasks', `tasks[${i}]`, 'an object { id, execute }', t);
-      v.check('runWorkerTasks', `tasks[${i}].id`, t.id, (x) => typeof x === 'string', 'a string');
-      v.check('runWorkerTasks', `tasks[${i}].execute`, t.execute, (x) => typeof x === 'function', 'a function');
+      v.check('runWorkerTasks', `tasks[${i}].id`, t.id, (/** @type {unknown} */ x) => typeof x === 'string', 'a string');
+      v.check('runWorkerTasks', `tasks[${i}].execute`, t.execute, (/** @type {unknown} */ x) => typeof x === 'function', 'a function');
     });
     const options = second === undefined ? {} : second;
     if (!v.isObject(options)) throw v.fail('runWorkerTasks', 'options', 'an object', options);
     // The options exist for this call only: a key that is none of them is a slip.
     v.checkKnownKeys('runWorkerTasks', 'options', options, OPTIONS, 'refuse');
     checkOptions('options', options);
-    return { tasks: first.map((t) => ({ id: t.id, execute: () => t.execute() })), options };
+    return { tasks: first.map((/** @type {any} */ t) => ({ id: t.id, execute: () => t.execute() })), options };
   }
   if (!v.isObject(first)) throw v.fail('runWorkerTasks', 'config', 'an object { items, execute } or an array of tasks', first);
   v.checkKnownKeys('runWorkerTasks', 'config', first, CONFIG_KEYS, 'refuse');
   v.check('runWorkerTasks', 'config.items', first.items, Array.isArray, 'an array');
-  v.check('runWorkerTasks', 'config.execute', first.execute, (x) => typeof x === 'function', 'a function');
+  v.check('runWorkerTasks', 'config.execute', first.execute, (/** @type {unknown} */ x) => typeof x === 'function', 'a function');
   if (first.getTaskId !== undefined) {
-    v.check('runWorkerTasks', 'config.getTaskId', first.getTaskId, (x) => typeof x === 'function', 'a function');
+    v.check('runWorkerTasks', 'config.getTaskId', first.getTaskId, (/** @type {unknown} */ x) => typeof x === 'function', 'a function');
   }
   checkOptions('config', first);
-  const tasks = first.items.map((item) => ({
+  const tasks = first.items.map((/** @type {unknown} */ item) => ({
     id: first.getTaskId ? String(first.getTaskId(item)) : String(item),
     execute: () => first.execute(item),
   }));
   return { tasks, options: first };
 }
 
-/** The message a failed task reports: the error's, or the thrown value itself. */
+/**
+ * The message a failed task reports: the error's, or the thrown value itself.
+ * @param {any} error
+ * @returns {string}
+ */
 function failureMessage(error) {
   try {
     if (error && error.code === 'ERR_NON_ERROR_THROWN') return String(error.cause);
@@ -74,6 +99,9 @@ function failureMessage(error) {
  * once (default 1: one after another, in order). Resolves (never rejects
  * for a failing task) to `{ totalTasks, successful: [{ id, result }],
  * failed: [{ id, error }], successPercentage }`, lists in item order.
+ * @param {any} first
+ * @param {any} [second]
+ * @returns {Promise<TaskRunnerResult>}
  */
 async function runWorkerTasks(first, second) {
   const { tasks, options } = normalize(first, second);
@@ -95,6 +123,7 @@ async function runWorkerTasks(first, second) {
       run: () => task.execute(),
     };
   });
+  /** @type {(Outcome | undefined)[]} */
   const outcomes = new Array(total);
   let settled = 0;
   const progress = () => {
@@ -126,7 +155,9 @@ async function runWorkerTasks(first, second) {
     // The private manager's thread ends now, not at some garbage collection.
     await manager.close();
   }
+  /** @type {TaskRunnerResult['successful']} */
   const successful = [];
+  /** @type {TaskRunnerResult['failed']} */
   const failed = [];
   tasks.forEach((task, i) => {
     const o = outcomes[i];

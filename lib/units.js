@@ -330,14 +330,16 @@ function plainCopy(value, seen = new WeakMap()) {
 function copyOf(value, seen) {
   if (typeof value !== 'object' || value === null) return value;
   if (value instanceof Date) return new Date(value.getTime());
+  if (seen.has(value)) return seen.get(value);
   if (value instanceof Error) {
     try {
-      return structuredClone(value);
+      return errorCopy(value, seen);
     } catch {
+      // An error that cannot be read (a Proxy whose traps throw) is shown as it is.
+      seen.set(value, value);
       return value;
     }
   }
-  if (seen.has(value)) return seen.get(value);
   if (Array.isArray(value)) {
     /** @type {unknown[]} */
     const out = [];
@@ -355,6 +357,41 @@ function copyOf(value, seen) {
       continue;
     }
     if (isCopyable(item)) v.setField(out, key, plainCopy(item, seen));
+  }
+  return out;
+}
+
+/**
+ * A copy of an error that is what the error is: an error object (as
+ * `util.types.isNativeError` tells) of the error's own class — a
+ * SynchronikError stays one — with the error's own fields: message, stack,
+ * cause, and what its class adds, such as a SynchronikError's `name`,
+ * `code` and `unitId` (the `UnitError` of index.d.ts), each copied as deep
+ * as the rest of the snapshot and as enumerable as on the error.
+ * (structuredClone keeps message, stack and cause only: a SynchronikError
+ * came back a plain Error without its code, and a DOMException as an
+ * empty object.) A DOMException's class reads its name and message from
+ * the object itself, so its copy is made by its own constructor.
+ * @param {Error} error
+ * @param {WeakMap<object, any>} seen
+ */
+function errorCopy(error, seen) {
+  const isDomException = typeof DOMException === 'function' && error instanceof DOMException;
+  const out = isDomException ? new DOMException(error.message, error.name) : new Error();
+  if (!isDomException) Object.setPrototypeOf(out, Object.getPrototypeOf(error));
+  // The copy's stack is the error's, not where the copy was made.
+  delete out.stack;
+  seen.set(error, out);
+  for (const key of Object.getOwnPropertyNames(error)) {
+    let enumerable;
+    let item;
+    try {
+      enumerable = Object.prototype.propertyIsEnumerable.call(error, key);
+      item = /** @type {Record<string, unknown>} */ (/** @type {unknown} */ (error))[key];
+    } catch {
+      continue;
+    }
+    if (isCopyable(item)) Object.defineProperty(out, key, { value: plainCopy(item, seen), writable: true, enumerable, configurable: true });
   }
   return out;
 }

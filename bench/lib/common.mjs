@@ -40,10 +40,13 @@ export function percentileSorted(sorted, p) {
  * the object the child reported through `reportResult`, or `{ error }` when
  * it crashed, timed out, or did not exit by itself after reporting.
  */
-export function runChild(script, params, { timeoutMs = 300_000, exitGraceMs = 10_000 } = {}) {
+export function runChild(script, params, { timeoutMs = 300_000, exitGraceMs = 10_000, addon } = {}) {
   return new Promise((resolve) => {
+    // `addon`: another build of the native binding, loaded instead of lib/'s.
+    const env = addon === undefined ? process.env : { ...process.env, NAPI_RS_NATIVE_LIBRARY_PATH: addon };
     const child = spawn(process.execPath, ['--expose-gc', script, '--child', JSON.stringify(params)], {
       cwd: ROOT,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -127,20 +130,61 @@ export function collect() {
 // Interleaved repetitions
 // ---------------------------------------------------------------------------
 
+/** Another build of the native binding to compare with (`--base=<file>.node`). */
+let baseAddon;
+
+export function setBaseAddon(file) {
+  baseAddon = file;
+}
+
 /**
  * Runs every case once per repetition (rep 1 of every case, then rep 2 …),
  * each in a fresh child. Returns `{ [case.key]: [result per rep] }`.
+ *
+ * With a base build set (`--base`), every case also runs on it next to
+ * each of its repetitions (after it in odd repetitions, before it in even
+ * ones), and a table of every figure on this build ÷ on the base is
+ * printed; the scenario's own table shows this build.
  */
 export async function interleave(label, script, cases, reps, options) {
   const samples = Object.fromEntries(cases.map((c) => [c.key, []]));
+  const base = Object.fromEntries(cases.map((c) => [c.key, []]));
   for (let r = 1; r <= reps; r++) {
     const t0 = performance.now();
     for (const c of cases) {
+      // With a base: this build first in odd repetitions, the base first in
+      // even ones, so neither always gets the quieter turn.
+      if (baseAddon !== undefined && r % 2 === 0) base[c.key].push(await runChild(script, c.params, { ...options, addon: baseAddon }));
       samples[c.key].push(await runChild(script, c.params, options));
+      if (baseAddon !== undefined && r % 2 === 1) base[c.key].push(await runChild(script, c.params, { ...options, addon: baseAddon }));
     }
     progress(`${label}: repetition ${r}/${reps} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
+  if (baseAddon !== undefined) printComparison(label, cases, samples, base);
   return samples;
+}
+
+/** The medians of every numeric figure of every case, this build and the base. */
+function printComparison(label, cases, samples, base) {
+  const rows = [];
+  for (const c of cases) {
+    const results = [...samples[c.key], ...base[c.key]].filter((r) => !r.error);
+    const names = [...new Set(results.flatMap((r) => Object.keys(r).filter((k) => typeof r[k] === 'number')))];
+    for (const name of names) {
+      const now = median(field(samples[c.key], name));
+      const then = median(field(base[c.key], name));
+      if (Number.isNaN(now) && Number.isNaN(then)) continue;
+      rows.push([c.key, name, fmt(then, 3), fmt(now, 3), then === 0 && now === 0 ? '1.00×' : fmtRatio(now / then)]);
+    }
+    const failed = [...problems(`${c.key} (this build)`, samples[c.key]), ...problems(`${c.key} (base)`, base[c.key])];
+    for (const f of failed) rows.push([c.key, f, '', '', '']);
+  }
+  printTable(
+    `${label}: this build against ${baseAddon} (medians; each child of the base runs next to the same child of this build, in turn before and after it)`,
+    [{ title: 'case', align: 'left' }, { title: 'figure', align: 'left' }, { title: 'base' }, { title: 'this build' }, { title: 'this ÷ base' }],
+    rows,
+    ['contenders that do not use synchronik (the references) show how much the machine drifted between the two runs'],
+  );
 }
 
 export function progress(line) {

@@ -36,15 +36,48 @@ pub const CLOCK_LIMIT: Nanos = 1_000_000_000_000_000_000_000_000_000_000_000_000
 
 /// Converts milliseconds (as users give them) into [`Nanos`], saturating at
 /// [`Nanos::MAX`] (far beyond [`CLOCK_LIMIT`]: a deadline that never comes).
+///
+/// Exact: the value the `f64` stands for, times 1,000,000, rounded to the
+/// nearest nanosecond. A whole number of milliseconds gives exactly that
+/// many million nanoseconds however large it is, so times built from
+/// several delays add up exactly (the product `ms * 1e6` in `f64` was
+/// rounded to 53 bits: past about 9e9 ms, advancing a manual clock by
+/// 1e15 - 1 ms and then by 1 ms fell short of a 1e15 ms deadline). A
+/// fraction that `f64` cannot hold exactly (0.3 is 0.29999999999999998…)
+/// still gives the nanoseconds it is written with.
 pub fn ms_to_nanos(ms: f64) -> Nanos {
     if ms.is_nan() || ms <= 0.0 {
-        0
+        return 0;
+    }
+    if ms.is_infinite() {
+        return Nanos::MAX;
+    }
+    // ms = mantissa · 2^exponent exactly.
+    let bits = ms.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    let (mantissa, exponent) = if biased == 0 {
+        (fraction, -1074)
     } else {
-        let n = ms * 1_000_000.0;
-        if n >= Nanos::MAX as f64 {
+        (fraction | (1 << 52), biased - 1075)
+    };
+    // Below 2^73: no overflow.
+    let scaled = Nanos::from(mantissa) * 1_000_000;
+    if exponent >= 0 {
+        let shift = exponent.unsigned_abs();
+        if shift >= scaled.leading_zeros() {
             Nanos::MAX
         } else {
-            n as Nanos
+            scaled << shift
+        }
+    } else {
+        let shift = exponent.unsigned_abs();
+        if shift > 74 {
+            // Less than half a nanosecond.
+            0
+        } else {
+            // Rounded to nearest, halves up (scaled + 2^73 fits).
+            (scaled + (1 << (shift - 1))) >> shift
         }
     }
 }
@@ -204,6 +237,57 @@ mod tests {
         let deadline = c.now() + ms_to_nanos(10_000.0);
         assert_eq!(deadline - c.now(), 10_000_000_000);
         assert_eq!(nanos_to_ms(c.now()), 1e16);
+    }
+
+    #[test]
+    fn whole_milliseconds_are_exact_nanoseconds_and_add_up_exactly() {
+        assert_eq!(ms_to_nanos(1e15), 1_000_000_000_000_000_000_000);
+        assert_eq!(ms_to_nanos(1e15 - 1.0), 999_999_999_999_999_000_000);
+        assert_eq!(
+            ms_to_nanos(1e15 - 1.0) + ms_to_nanos(1.0),
+            ms_to_nanos(1e15)
+        );
+        // The largest integers an f64 holds, and beyond.
+        let max_safe = 9_007_199_254_740_991u64;
+        assert_eq!(
+            ms_to_nanos(max_safe as f64),
+            Nanos::from(max_safe) * 1_000_000
+        );
+        assert_eq!(ms_to_nanos(1e20), 100_000_000_000_000_000_000_000_000);
+        assert_eq!(ms_to_nanos(2f64.powi(100)), (1u128 << 100) * 1_000_000);
+        // Every whole number of ms from 0 to 10,000, and some large ones.
+        for k in 0..=10_000u64 {
+            assert_eq!(ms_to_nanos(k as f64), Nanos::from(k) * 1_000_000);
+            let big = max_safe - k * 1_234_567;
+            assert_eq!(ms_to_nanos(big as f64), Nanos::from(big) * 1_000_000);
+        }
+        // Uneven steps reach a deadline exactly.
+        let c = ManualClock::new();
+        let deadline = c.now() + ms_to_nanos(1e15);
+        c.set(c.now() + ms_to_nanos(1e15 - 1.0));
+        assert!(c.now() < deadline);
+        c.set(c.now() + ms_to_nanos(1.0));
+        assert_eq!(c.now(), deadline);
+    }
+
+    #[test]
+    fn fractions_of_a_millisecond_give_the_nanoseconds_written() {
+        assert_eq!(ms_to_nanos(0.3), 300_000);
+        assert_eq!(ms_to_nanos(0.1), 100_000);
+        assert_eq!(ms_to_nanos(1.5), 1_500_000);
+        assert_eq!(ms_to_nanos(4.35), 4_350_000);
+        assert_eq!(ms_to_nanos(0.000_001), 1);
+        assert_eq!(ms_to_nanos(0.000_000_4), 0);
+        assert_eq!(ms_to_nanos(f64::MIN_POSITIVE), 0);
+        assert_eq!(ms_to_nanos(5e-324), 0);
+        for k in 0..=100_000u64 {
+            // k µs, written as a decimal fraction of a millisecond.
+            assert_eq!(
+                ms_to_nanos(k as f64 / 1000.0),
+                Nanos::from(k) * 1000,
+                "{k} µs"
+            );
+        }
     }
 
     #[test]

@@ -1,39 +1,101 @@
 //! The engine's deadlines.
 //!
-//! One binary heap of `(deadline, sequence)` serves every timer the engine
-//! keeps, so thousands of pending retries or timeouts cost one heap entry
-//! each and no thread or task of their own. Cancelling is lazy: the entry's
-//! payload is removed from a map and the heap entry is skipped when it comes
-//! up. The sequence number breaks ties, so timers due at the same time fire
-//! in the order they were armed.
+//! One indexed 4-ary min-heap of `(deadline, sequence)` serves every timer
+//! the engine keeps, so thousands of pending retries or timeouts cost one
+//! heap entry each and no thread or task of their own. The payloads live in
+//! a slab; a timer's slab entry records where its heap entry is, so
+//! cancelling takes the heap entry out at once (O(log n)) instead of leaving
+//! it behind until its deadline: the heap never holds a cancelled timer, the
+//! earliest deadline is the heap's root, and a run whose 10 s timeout is
+//! cancelled when it settles leaves nothing behind. The sequence number
+//! breaks ties, so timers due at the same time fire in the order they were
+//! armed.
+//!
+//! After a burst, once most of the slab is free, the armed timers at its end
+//! are moved into the free entries at its start and the end is cut off (a
+//! small map tells where a moved timer went), so a few long timers armed
+//! during a burst do not keep its room.
+//!
+//! A hierarchical wheel (as in tokio's runtime) would make arming and
+//! cancelling O(1), but it rounds deadlines to its tick and does not keep
+//! the arming order of timers due at the same time; the engine's deadlines
+//! are exact nanoseconds up to 1e36 and their order is part of its contract.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-
-use crate::ids::IdMap;
+use std::num::NonZeroU64;
 
 use crate::clock::Nanos;
+use crate::ids::IdMap;
 
 /// Room for this many timers is kept however empty the queue is.
 const FLOOR: usize = 1024;
 
+/// Children per heap node: a shallower heap than a binary one, whose
+/// children share a cache line or two.
+const ARITY: usize = 4;
+
+/// Timers [`TimerQueue::earliest_matching`] looks at in deadline order
+/// before it looks at all of them.
+const WALK: usize = 64;
+
+/// End of the free list.
+const NONE: usize = usize::MAX;
+
 /// Handle of an armed timer, to cancel it.
-pub type TimerId = u64;
+///
+/// It names the timer's slab entry and its sequence number, which no other
+/// timer of the queue ever has: a handle kept after its timer fired or was
+/// cancelled cancels nothing, even once the entry serves another timer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TimerId {
+    seq: NonZeroU64,
+    index: usize,
+}
+
+/// A heap entry: the ordering key and the slab entry of the payload.
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    at: Nanos,
+    seq: u64,
+    index: usize,
+}
+
+impl Node {
+    fn key(&self) -> (Nanos, u64) {
+        (self.at, self.seq)
+    }
+}
+
+#[derive(Debug)]
+enum Entry<T> {
+    /// An armed timer, the position of its heap node, and whether it was
+    /// moved away from the entry its [`TimerId`] names.
+    Armed { pos: usize, moved: bool, payload: T },
+    /// A free entry and the next free one.
+    Free { next: usize },
+}
 
 /// A set of deadlines carrying payloads of type `T`.
 #[derive(Debug)]
 pub struct TimerQueue<T> {
-    heap: BinaryHeap<Reverse<(Nanos, TimerId)>>,
-    payloads: IdMap<TimerId, T>,
-    next_id: TimerId,
+    heap: Vec<Node>,
+    slab: Vec<Entry<T>>,
+    /// First free slab entry ([`NONE`] when there is none).
+    free: usize,
+    /// Where the timers [`TimerQueue::compact`] moved are, by sequence.
+    moved: IdMap<u64, usize>,
+    next_seq: u64,
 }
 
 impl<T> Default for TimerQueue<T> {
     fn default() -> Self {
         Self {
-            heap: BinaryHeap::new(),
-            payloads: IdMap::default(),
-            next_id: 1,
+            heap: Vec::new(),
+            slab: Vec::new(),
+            free: NONE,
+            moved: IdMap::default(),
+            next_seq: 1,
         }
     }
 }
@@ -41,106 +103,303 @@ impl<T> Default for TimerQueue<T> {
 impl<T> TimerQueue<T> {
     /// Arms a timer at `deadline`.
     pub fn arm(&mut self, deadline: Nanos, payload: T) -> TimerId {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.heap.push(Reverse((deadline, id)));
-        self.payloads.insert(id, payload);
-        id
+        let seq = NonZeroU64::new(self.next_seq).unwrap_or(NonZeroU64::MIN);
+        // 2^64 timers are not armed in the life of a process.
+        self.next_seq = self.next_seq.wrapping_add(1);
+        let pos = self.heap.len();
+        let armed = Entry::Armed {
+            pos,
+            moved: false,
+            payload,
+        };
+        let index = match self.slab.get_mut(self.free) {
+            Some(entry) => {
+                let index = self.free;
+                if let Entry::Free { next } = std::mem::replace(entry, armed) {
+                    self.free = next;
+                }
+                index
+            }
+            None => {
+                self.slab.push(armed);
+                self.slab.len() - 1
+            }
+        };
+        self.heap.push(Node {
+            at: deadline,
+            seq: seq.get(),
+            index,
+        });
+        self.sift_up(pos);
+        TimerId { seq, index }
     }
 
     /// Cancels a timer; returns its payload if it had not fired.
     pub fn cancel(&mut self, id: TimerId) -> Option<T> {
-        let p = self.payloads.remove(&id);
-        if self.payloads.is_empty() {
-            // Nothing live is left: drop the stale heap entries at once,
-            // and the room a burst of timers took.
-            self.heap.clear();
-            if self.heap.capacity() > FLOOR {
-                self.heap.shrink_to(FLOOR);
-            }
-            crate::registry::shrink_map(&mut self.payloads);
-        } else if self.heap.len() > FLOOR && self.heap.len() > 4 * self.payloads.len() {
-            // Cancelled entries wait in the heap until their deadline: a
-            // timeout cancelled by every settled run would keep one entry
-            // per run of the last `timeoutMs` (a million for 1,000 interval
-            // workers every 10 ms with 10 s timeouts). Drop them once they
-            // are most of the heap: O(n) once per 3n cancellations.
-            let payloads = &self.payloads;
-            self.heap
-                .retain(|Reverse((_, id))| payloads.contains_key(id));
-            if self.heap.capacity() > 4 * self.heap.len().max(FLOOR) {
-                self.heap.shrink_to(2 * self.heap.len().max(FLOOR));
-            }
-        }
-        p
+        let pos = self.find(id)?;
+        self.remove_at(pos).map(|(_, payload)| payload)
     }
 
-    /// The earliest live deadline.
-    pub fn next_deadline(&mut self) -> Option<Nanos> {
-        while let Some(Reverse((at, id))) = self.heap.peek().copied() {
-            if self.payloads.contains_key(&id) {
-                return Some(at);
+    /// The heap position of the timer `id` names, if it is armed.
+    fn find(&self, id: TimerId) -> Option<usize> {
+        let seq = id.seq.get();
+        let armed_at = |index: usize| match self.slab.get(index) {
+            Some(Entry::Armed { pos, .. }) if self.heap.get(*pos)?.seq == seq => Some(*pos),
+            _ => None,
+        };
+        armed_at(id.index).or_else(|| {
+            if self.moved.is_empty() {
+                None
+            } else {
+                armed_at(*self.moved.get(&seq)?)
             }
-            self.heap.pop();
-        }
-        None
+        })
+    }
+
+    /// The earliest deadline.
+    pub fn next_deadline(&mut self) -> Option<Nanos> {
+        self.heap.first().map(|n| n.at)
     }
 
     /// Removes and returns the earliest timer due at or before `now`.
     pub fn pop_due(&mut self, now: Nanos) -> Option<(Nanos, T)> {
-        loop {
-            let Some(Reverse((at, id))) = self.heap.peek().copied() else {
-                self.give_back();
-                return None;
-            };
-            if at > now {
-                return None;
-            }
-            self.heap.pop();
-            if let Some(p) = self.payloads.remove(&id) {
-                return Some((at, p));
-            }
+        match self.heap.first() {
+            Some(n) if n.at <= now => self.remove_at(0),
+            _ => None,
         }
     }
 
-    /// Gives back the room of a burst once the queue is empty.
-    fn give_back(&mut self) {
-        if self.heap.capacity() > FLOOR {
-            self.heap.shrink_to(FLOOR);
-        }
-        crate::registry::shrink_map(&mut self.payloads);
-    }
-
-    /// Entries the heap and the payload map have room for (for statistics).
+    /// Entries the heap and the slab have room for (for statistics).
     pub fn capacity(&self) -> usize {
-        self.heap.capacity().max(self.payloads.capacity())
+        self.heap.capacity().max(self.slab.capacity())
     }
 
-    /// The earliest live deadline whose payload satisfies `pred` (a full
-    /// scan: for rare questions such as "is anything but the recurring
-    /// timers pending?").
+    /// The earliest deadline whose payload satisfies `pred`.
+    ///
+    /// The heap is walked in deadline order from its root and the walk stops
+    /// at the first timer that matches, so it looks only at the timers due
+    /// before that one (for the engine's "earliest timer that is not a
+    /// recurring one": the recurring timers due earlier, one per interval
+    /// worker and a few of the engine's own), however many others are armed.
+    /// Past [`WALK`] timers it looks at every armed timer once instead, in
+    /// heap order (never at a cancelled one: there are none).
     pub fn earliest_matching(&self, pred: impl Fn(&T) -> bool) -> Option<Nanos> {
-        self.heap
-            .iter()
-            .filter(|Reverse((_, id))| self.payloads.get(id).is_some_and(&pred))
-            .map(|Reverse((at, _))| *at)
-            .min()
+        let matches = |node: &Node| match self.slab.get(node.index) {
+            Some(Entry::Armed { payload, .. }) => pred(payload),
+            _ => false,
+        };
+        let root = self.heap.first()?;
+        if matches(root) {
+            return Some(root.at);
+        }
+        // The nodes whose parents were looked at, earliest first.
+        let mut next: BinaryHeap<Reverse<((Nanos, u64), usize)>> = BinaryHeap::new();
+        let mut pos = 0;
+        for _ in 0..WALK {
+            for child in self.children(pos) {
+                next.push(Reverse((self.heap[child].key(), child)));
+            }
+            let Reverse((_, at)) = next.pop()?;
+            let node = &self.heap[at];
+            if matches(node) {
+                return Some(node.at);
+            }
+            pos = at;
+        }
+        self.heap.iter().filter(|n| matches(n)).map(|n| n.at).min()
     }
 
-    /// Number of live timers.
+    /// Number of armed timers.
     pub fn len(&self) -> usize {
-        self.payloads.len()
+        self.heap.len()
     }
 
     /// True when no timer is armed.
     pub fn is_empty(&self) -> bool {
-        self.payloads.is_empty()
+        self.heap.is_empty()
+    }
+
+    fn children(&self, pos: usize) -> std::ops::Range<usize> {
+        let first = pos.saturating_mul(ARITY).saturating_add(1);
+        first.min(self.heap.len())..first.saturating_add(ARITY).min(self.heap.len())
+    }
+
+    /// Takes the heap node at `pos` out, frees its slab entry and returns
+    /// its deadline and payload.
+    fn remove_at(&mut self, pos: usize) -> Option<(Nanos, T)> {
+        let last = self.heap.pop()?;
+        let removed = if pos < self.heap.len() {
+            let removed = std::mem::replace(&mut self.heap[pos], last);
+            if last.key() < removed.key() {
+                self.sift_up(pos);
+            } else {
+                // The last node most likely belongs near the bottom: take
+                // the smaller child up all the way down, then move the node
+                // up from there (one comparison per level fewer).
+                let bottom = self.sift_hole_down(pos);
+                self.heap[bottom] = last;
+                self.sift_up(bottom);
+            }
+            removed
+        } else {
+            last
+        };
+        let entry = self.slab.get_mut(removed.index)?;
+        let (moved, payload) = match std::mem::replace(entry, Entry::Free { next: self.free }) {
+            Entry::Armed { moved, payload, .. } => (moved, payload),
+            Entry::Free { .. } => return None,
+        };
+        self.free = removed.index;
+        if moved {
+            self.moved.remove(&removed.seq);
+        }
+        if self.heap.is_empty() {
+            self.give_back();
+        } else if self.slab.len() > FLOOR && self.heap.len() * 4 < self.slab.len() {
+            self.compact();
+        }
+        Some((removed.at, payload))
+    }
+
+    /// The queue is empty: gives back the room of a burst.
+    fn give_back(&mut self) {
+        self.slab.clear();
+        self.free = NONE;
+        self.moved.clear();
+        trim(&mut self.slab);
+        trim(&mut self.heap);
+        crate::registry::shrink_map(&mut self.moved);
+    }
+
+    /// Less than a quarter of the slab is armed: moves the armed entries
+    /// past the first `len()` into the free ones before, and cuts the slab
+    /// there. O(n), and the slab is then full: it takes n removals more
+    /// than arms before the next time.
+    fn compact(&mut self) {
+        let live = self.heap.len();
+        let mut to = 0;
+        for from in live..self.slab.len() {
+            if !matches!(self.slab[from], Entry::Armed { .. }) {
+                continue;
+            }
+            while to < live && matches!(self.slab[to], Entry::Armed { .. }) {
+                to += 1;
+            }
+            if to == live {
+                // Not reached: as many entries are free before `live` as
+                // are armed after it.
+                break;
+            }
+            self.slab.swap(to, from);
+            if let Entry::Armed { pos, moved, .. } = &mut self.slab[to] {
+                *moved = true;
+                let node = &mut self.heap[*pos];
+                node.index = to;
+                self.moved.insert(node.seq, to);
+            }
+        }
+        while let Some(Entry::Free { .. }) = self.slab.last() {
+            self.slab.pop();
+        }
+        // Nothing is left free (the loop above never stops early); the
+        // free list is made again all the same.
+        self.free = NONE;
+        for (index, entry) in self.slab.iter_mut().enumerate().rev() {
+            if let Entry::Free { next } = entry {
+                *next = self.free;
+                self.free = index;
+            }
+        }
+        trim(&mut self.slab);
+        trim(&mut self.heap);
+        crate::registry::shrink_map(&mut self.moved);
+    }
+
+    /// Records in the slab that the node at `pos` is there.
+    fn place(&mut self, pos: usize) {
+        let index = self.heap[pos].index;
+        if let Some(Entry::Armed { pos: p, .. }) = self.slab.get_mut(index) {
+            *p = pos;
+        }
+    }
+
+    fn sift_up(&mut self, mut pos: usize) {
+        let node = self.heap[pos];
+        while pos > 0 {
+            let parent = (pos - 1) / ARITY;
+            if self.heap[parent].key() < node.key() {
+                break;
+            }
+            self.heap[pos] = self.heap[parent];
+            self.place(pos);
+            pos = parent;
+        }
+        self.heap[pos] = node;
+        self.place(pos);
+    }
+
+    /// Moves the smallest child into the hole at `pos`, level after level,
+    /// to the bottom of the heap; returns where the hole ends up.
+    fn sift_hole_down(&mut self, mut pos: usize) -> usize {
+        loop {
+            let mut children = self.children(pos);
+            let Some(mut best) = children.next() else {
+                return pos;
+            };
+            for child in children {
+                if self.heap[child].key() < self.heap[best].key() {
+                    best = child;
+                }
+            }
+            self.heap[pos] = self.heap[best];
+            self.place(pos);
+            pos = best;
+        }
+    }
+}
+
+/// Gives back the room of a vector: down to [`FLOOR`] entries when it is
+/// empty, to twice its length (at least [`FLOOR`]) when it uses less than a
+/// quarter of it.
+fn trim<E>(v: &mut Vec<E>) {
+    let keep = v.len().max(FLOOR);
+    if v.is_empty() {
+        v.shrink_to(FLOOR);
+    } else if v.capacity() > 4 * keep {
+        v.shrink_to(2 * keep);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl<T> TimerQueue<T> {
+        /// Checks the heap order, the slab's record of every node's place
+        /// and the free list.
+        fn check(&self) {
+            for (pos, node) in self.heap.iter().enumerate() {
+                if pos > 0 {
+                    assert!(self.heap[(pos - 1) / ARITY].key() < node.key());
+                }
+                match self.slab.get(node.index) {
+                    Some(Entry::Armed { pos: p, .. }) => assert_eq!(*p, pos),
+                    _ => panic!("node {pos} names a free entry"),
+                }
+            }
+            let mut free = 0;
+            let mut at = self.free;
+            while at != NONE {
+                match self.slab.get(at) {
+                    Some(Entry::Free { next }) => at = *next,
+                    _ => panic!("entry {at} on the free list is not free"),
+                }
+                free += 1;
+                assert!(free <= self.slab.len(), "the free list loops");
+            }
+            assert_eq!(free + self.heap.len(), self.slab.len());
+        }
+    }
 
     #[test]
     fn fires_in_deadline_then_arming_order_and_skips_cancelled() {
@@ -176,5 +435,187 @@ mod tests {
         assert_eq!(q.pop_due(u128::MAX).map(|(_, p)| p), Some(0));
         assert_eq!(q.cancel(keep[1]), Some(1));
         assert_eq!(q.pop_due(u128::MAX).map(|(_, p)| p), Some(2));
+    }
+
+    #[test]
+    fn a_handle_kept_after_its_timer_is_gone_cancels_nothing() {
+        let mut q = TimerQueue::default();
+        let a = q.arm(10, "a");
+        assert_eq!(q.pop_due(10), Some((10, "a")));
+        // The queue emptied and its slab was cleared: "b" takes the entry
+        // "a" had.
+        let b = q.arm(10, "b");
+        assert_eq!(q.cancel(a), None);
+        assert_eq!(q.len(), 1);
+        let c = q.arm(5, "c");
+        assert_eq!(q.cancel(b), Some("b"));
+        assert_eq!(q.cancel(b), None);
+        // "d" takes the entry "b" had, and "b"'s handle still cancels nothing.
+        q.arm(7, "d");
+        assert_eq!(q.cancel(b), None);
+        assert_eq!(q.cancel(c), Some("c"));
+        assert_eq!(q.pop_due(100), Some((7, "d")));
+        q.check();
+    }
+
+    #[test]
+    fn earliest_matching_walks_only_the_timers_due_before_the_answer() {
+        let mut q = TimerQueue::default();
+        assert_eq!(q.earliest_matching(|_: &u32| true), None);
+        for k in 0..1000u32 {
+            q.arm(u128::from(1000 + k), k);
+        }
+        q.arm(5000, 1_000_000);
+        q.arm(4000, 2_000_000);
+        let looked = std::cell::Cell::new(0);
+        let is_big = |p: &u32| {
+            looked.set(looked.get() + 1);
+            *p >= 1_000_000
+        };
+        // Past 64 timers in deadline order, one look at each of them.
+        assert_eq!(q.earliest_matching(is_big), Some(4000));
+        assert_eq!(looked.get(), 1 + 64 + 1002);
+        looked.set(0);
+        // Ten earlier ones: about ten payloads are looked at, not a thousand.
+        for k in 0..10u32 {
+            q.arm(u128::from(k), k);
+        }
+        q.arm(20, 3_000_000);
+        assert_eq!(q.earliest_matching(is_big), Some(20));
+        assert_eq!(looked.get(), 11);
+        assert_eq!(q.earliest_matching(|p| *p == 999), Some(1999));
+        assert_eq!(q.earliest_matching(|p| *p == 7), Some(7));
+        assert_eq!(q.earliest_matching(|_| false), None);
+    }
+
+    #[test]
+    fn the_room_of_a_burst_is_given_back_while_a_few_timers_stay_armed() {
+        let mut q = TimerQueue::default();
+        let burst: Vec<TimerId> = (0..100_000u128).map(|k| q.arm(1_000 + k, k)).collect();
+        assert!(q.capacity() >= 100_000);
+        // A few of the burst stay armed, spread over the slab, and new
+        // timers come and go while the rest is cancelled.
+        for (k, id) in burst.iter().enumerate() {
+            if k % 20_000 != 7 {
+                assert!(q.cancel(*id).is_some());
+            }
+            if k % 3 == 0 {
+                let t = q.arm(10, 0);
+                assert_eq!(q.cancel(t), Some(0));
+            }
+        }
+        q.check();
+        assert_eq!(q.len(), 5);
+        assert!(q.capacity() <= 4 * FLOOR, "{}", q.capacity());
+        // The timers moved to the start of the slab are still the ones
+        // their handles name.
+        assert_eq!(q.cancel(burst[80_007]), Some(80_007));
+        assert_eq!(q.cancel(burst[80_007]), None);
+        assert_eq!(q.cancel(burst[80_008]), None);
+        assert_eq!(q.pop_due(u128::MAX), Some((1_007, 7)));
+        assert_eq!(q.pop_due(u128::MAX), Some((21_007, 20_007)));
+        assert_eq!(q.cancel(burst[40_007]), Some(40_007));
+        assert_eq!(q.pop_due(u128::MAX), Some((61_007, 60_007)));
+        assert!(q.is_empty());
+        assert!(q.moved.is_empty());
+        assert!(q.capacity() <= FLOOR, "{}", q.capacity());
+    }
+
+    /// xorshift64*: enough randomness for a test, and reproducible.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    /// The queue against a list searched from end to end, over random
+    /// sequences of arms, cancels (of armed, fired and cancelled timers),
+    /// fires and questions, with bursts that grow the slab past its floor
+    /// and drains that empty it.
+    #[test]
+    fn agrees_with_a_simple_model() {
+        let mut moved_some = false;
+        let mut max_len = 0;
+        for seed in 1..=20u64 {
+            let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let mut q = TimerQueue::default();
+            // (deadline, arming order, payload, handle) of every armed timer.
+            let mut model: Vec<(Nanos, u64, u64, TimerId)> = Vec::new();
+            let mut handles: Vec<TimerId> = Vec::new();
+            let mut now: Nanos = 0;
+            let mut armed = 0u64;
+            for step in 0..20_000 {
+                // Phases: bursts of arming, then of cancelling.
+                let arming = (step / 4_000) % 2 == 0;
+                let op = rng.below(100);
+                if op < if arming { 70 } else { 10 } {
+                    let at = now + Nanos::from(rng.below(64));
+                    let id = q.arm(at, armed);
+                    model.push((at, armed, armed, id));
+                    handles.push(id);
+                    armed += 1;
+                } else if op < 75 {
+                    // Mostly armed timers; some gone already.
+                    let id = if !model.is_empty() && rng.below(4) != 0 {
+                        model[rng.below(model.len() as u64) as usize].3
+                    } else if !handles.is_empty() {
+                        handles[rng.below(handles.len() as u64) as usize]
+                    } else {
+                        continue;
+                    };
+                    let expected = model
+                        .iter()
+                        .position(|e| e.3 == id)
+                        .map(|i| model.swap_remove(i).2);
+                    assert_eq!(q.cancel(id), expected, "seed {seed} step {step}");
+                } else if op < 90 {
+                    now += Nanos::from(rng.below(3));
+                    let earliest = model
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, e)| e.0 <= now)
+                        .min_by_key(|(_, e)| (e.0, e.1))
+                        .map(|(i, _)| i);
+                    let expected = earliest.map(|i| {
+                        let e = model.swap_remove(i);
+                        (e.0, e.2)
+                    });
+                    assert_eq!(q.pop_due(now), expected, "seed {seed} step {step}");
+                } else if op < 97 {
+                    // Common and rare payloads (the walk in deadline order
+                    // finds the first; the second takes a scan).
+                    let m = [2, 3, 5, 97, 1 << 40][rng.below(5) as usize];
+                    let expected = model.iter().filter(|e| e.2 % m == 0).map(|e| e.0).min();
+                    assert_eq!(q.earliest_matching(|p| p % m == 0), expected);
+                    let expected = model.iter().map(|e| e.0).min();
+                    assert_eq!(q.next_deadline(), expected);
+                } else if step % 8_000 >= 7_000 {
+                    // Drain, at the end of a cancelling phase.
+                    now += 64;
+                    model.sort_by_key(|e| (e.0, e.1));
+                    for e in model.drain(..) {
+                        assert_eq!(q.pop_due(now), Some((e.0, e.2)));
+                    }
+                    assert_eq!(q.pop_due(now), None);
+                }
+                assert_eq!(q.len(), model.len());
+                if step % 97 == 0 {
+                    q.check();
+                }
+                moved_some |= !q.moved.is_empty();
+                max_len = max_len.max(q.slab.len());
+            }
+            q.check();
+        }
+        assert!(moved_some, "the slab was never compacted ({max_len})");
     }
 }
