@@ -1421,3 +1421,196 @@ export class SynchronikError extends Error {
   /** The underlying error, e.g. the failing worker's own error or the value a `run` threw. */
   cause?: unknown;
 }
+
+// ---------------------------------------------------------------------------
+// Console: 2.3's dashboard and visualizer, and the live terminal view
+// ---------------------------------------------------------------------------
+
+/**
+ * Where a dashboard writes: `process.stdout` (the default), or any object
+ * with `write(text)`. On a terminal (`isTTY: true`) the live view is redrawn
+ * in place, at most `columns` wide (80 when it does not say).
+ */
+export interface DashboardStream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+/** Options of {@link createSynchronikDashboard}. Any other key is a `TypeError`. */
+export interface DashboardOptions {
+  /**
+   * Keep a live view of the attached manager on `stream` until `stop()`: on
+   * a terminal, a frame redrawn in place (units by status, what runs and for
+   * how long, pools, next interval runs, errors, recent stalls and
+   * milestones, event-loop lag, runs/s); elsewhere one summary line per
+   * refresh. Default `false`: the dashboard prints only when asked, as in 2.3.
+   */
+  live?: boolean;
+  /** How often the live view is redrawn, in ms (at least 10). Default 500. */
+  refreshMs?: number;
+  /**
+   * Where to write. Default: `console.log` for 2.3's lines and
+   * `process.stdout` for the live view.
+   */
+  stream?: DashboardStream;
+}
+
+/** synchronik 2.3's console dashboard (what {@link createSynchronikDashboard} makes). */
+export interface SynchronikDashboard {
+  /** Prints `🔄 Synchronik Dashboard` and `[<status>] <id>` per unit (clearing the console first); a live dashboard draws its view now. */
+  render: () => void;
+  /** Attaches to a manager: prints (or, live, shows) its milestones; a live dashboard starts its view. */
+  attachToManager: (manager: SynchronikManager) => void;
+  /** Prints `📦 Unit <id> status: <status>`. */
+  showUnitStatus: (unitId: string) => void;
+  /** Prints the stages of a unit's milestones seen since attaching: `🌀 Milestone arc for <id>: running → completed`. */
+  showMilestoneArc: (unitId: string) => void;
+  /** Prints `✨ Badge '<badge>' triggered for <id>`. */
+  triggerBadgeGlow: (unitId: string, badge: string) => void;
+}
+
+/** The dashboard {@link createSynchronikDashboard} returns: 2.3's, and a way to end it. */
+export interface ConsoleDashboard extends SynchronikDashboard {
+  /**
+   * Ends the live view (drawn one last time) and the dashboard's listeners
+   * on the manager. Idempotent; `attachToManager` starts it again. The view
+   * never keeps Node alive, stopped or not.
+   */
+  stop(): void;
+}
+
+/**
+ * Creates a console dashboard: 2.3's without options, or a live terminal
+ * view with `{ live: true }`. Its lines show ids with control characters
+ * escaped, so a unit id cannot move the cursor or recolour the terminal.
+ *
+ * @example
+ * const dashboard = createSynchronikDashboard({ live: true, refreshMs: 250 });
+ * dashboard.attachToManager(manager);
+ * // …
+ * dashboard.stop();
+ */
+export function createSynchronikDashboard(options?: DashboardOptions): ConsoleDashboard;
+
+/** What a visualizer hands each rendering to: `('status', message, { unitId, status })` or `('milestone', message, { milestoneId, payload })`. */
+export type VisualizerRenderFn = (type: 'status' | 'milestone', message: string, meta?: Record<string, unknown>) => void;
+
+/**
+ * What a visualizer can attach to: a manager (its `subscribeToEvents`), or
+ * an event bus with 2.3's `subscribeAll`.
+ */
+export type SynchronikEventSource =
+  | { subscribeToEvents(listener: (event: SynchronikEvent) => void): unknown }
+  | { subscribeAll(listener: (event: SynchronikEvent) => void): unknown };
+
+/** synchronik 2.3's event bus, as programs written for 2.3 type it. */
+export interface ISynchronikEventBus {
+  emit: (event: SynchronikEvent) => void;
+  subscribe: <T extends SynchronikEvent['type']>(type: T, listener: (event: Extract<SynchronikEvent, { type: T }>) => void) => () => void;
+  subscribeAll: (listener: (event: SynchronikEvent) => void) => () => void;
+}
+
+/** synchronik 2.3's visualizer (what {@link createSynchronikVisualizer} makes). */
+export interface SynchronikVisualizer {
+  /** Renders `[Visualizer] Unit <id> is now <status>`, or `message`. */
+  renderUnitStatus: (unitId: string, status: SynchronikUnit['status'], message?: string) => void;
+  /** Renders `[Visualizer] Milestone reached: <id>`, or `message`. */
+  renderMilestone: (milestoneId: string, payload?: Record<string, unknown>, message?: string) => void;
+  /** Declared by 2.3; its visualizer had none. */
+  renderUnitMode?: (unitId: string, mode: RunMode) => void;
+  /** Renders `start` (running), `complete` (completed) and `error` events as statuses, and every milestone. */
+  attachToEventBus: (eventBus: SynchronikEventSource) => void;
+}
+
+/** The visualizer {@link createSynchronikVisualizer} returns: 2.3's, and attaching returns the function that detaches it. */
+export interface ConsoleVisualizer extends SynchronikVisualizer {
+  attachToEventBus: (eventBus: SynchronikEventSource) => () => void;
+}
+
+/**
+ * Creates a visualizer that hands every rendering to `renderFn` (without
+ * one, it renders nothing, as in 2.3).
+ *
+ * @example
+ * const visualizer = createSynchronikVisualizer((type, message) => console.log(message));
+ * const detach = visualizer.attachToEventBus(manager);
+ */
+export function createSynchronikVisualizer(renderFn?: VisualizerRenderFn): ConsoleVisualizer;
+
+// ---------------------------------------------------------------------------
+// Other type names of synchronik 2.3
+// ---------------------------------------------------------------------------
+//
+// 2.3 exported the types of its internal parts. They are declared here so
+// that programs that import them still compile; this package makes no such
+// objects (its manager does their work).
+
+/** 2.3: what its worker manager knew of a worker. */
+export interface WorkerMeta {
+  status: Status | undefined;
+  capabilities: string[];
+  tasks?: Task[];
+}
+
+/** 2.3: a simulated execution order of a worker's tasks. */
+export interface PreRunSequence {
+  workerId: string;
+  sequence: string[];
+}
+
+/** 2.3: the emitter of milestones. */
+export interface MilestoneEmitter {
+  emit: (milestoneId: string, payload?: Record<string, unknown>) => void;
+  emitForUnit: (unitId: string, stage: string, payload?: Record<string, unknown>) => void;
+}
+
+/** 2.3: the type of an `updateWorkerConfig` function. */
+export type UpdateWorkerConfig<T extends SynchronikUnit> = (workerId: string, config: Partial<T>) => void;
+
+/** 2.3: the type of an `updateProcessConfig` function. */
+export type UpdateProcessConfig<T extends SynchronikProcess> = (processId: string, config: Partial<T>) => void;
+
+/** 2.3: the maps of its registry. */
+export type RegistryState = {
+  units: Map<string, SynchronikUnit>;
+  processes: Map<string, SynchronikProcess>;
+  workers: Map<string, SynchronikWorker>;
+};
+
+/** 2.3: its registry of units. */
+export interface SynchronikRegistry {
+  registerUnit: (unit: SynchronikUnit) => void;
+  getUnitById: (id: string) => SynchronikUnit | undefined;
+  getWorkerById: (id: string) => SynchronikWorker | undefined;
+  getProcessById: (id: string) => SynchronikProcess | undefined;
+  listUnits: () => SynchronikUnit[];
+  listWorkers: () => SynchronikWorker[];
+  listProcesses: () => SynchronikProcess[];
+  updateUnitState: <T extends SynchronikUnit>(id: string, updates: Partial<T>, _isHydration?: boolean) => Promise<void>;
+  updateProcessConfig: (processId: string, config: Partial<SynchronikProcess>) => Promise<void>;
+  updateWorkerConfig: (workerId: string, config: Partial<SynchronikWorker>) => Promise<void>;
+  releaseUnit: (id: string) => void;
+  getWorkersForProcess: (processId: string) => SynchronikWorker[];
+  getProcessesForWorker: (workerId: string) => SynchronikProcess[];
+  findUnitsByStatus: (status: SynchronikUnit['status']) => SynchronikUnit[];
+}
+
+/** 2.3: registration, updates and release of units. */
+export interface SynchronikLifecycle {
+  register: (unit: SynchronikUnit) => void;
+  update: <T extends SynchronikUnit>(id: string, updates: Partial<T>) => void;
+  release: (id: string) => void;
+  emitMilestone: (milestoneId: string, payload?: Record<string, unknown>) => void;
+}
+
+/** 2.3: its main loop. */
+export interface SynchronikLoop {
+  run: () => Promise<void>;
+  executionStrategy?: 'auto' | 'parallel' | 'sequential';
+}
+
+/** 2.3: its watcher. */
+export interface UnitWatcher {
+  scan: () => void;
+}

@@ -5,5 +5,7 @@ const { createSynchronikManager } = require('./lib/manager');
 const { runWorkerTasks } = require('./lib/task-runner');
 const { SynchronikError } = require('./lib/errors');
 const { FileStorageAdapter } = require('./lib/storage');
+const { createSynchronikDashboard } = require('./lib/dashboard');
+const { createSynchronikVisualizer } = require('./lib/visualizer');
 
-module.exports = { createSynchronikManager, runWorkerTasks, FileStorageAdapter, SynchronikError };
+module.exports = { createSynchronikManager, runWorkerTasks, FileStorageAdapter, SynchronikError, createSynchronikDashboard, createSynchronikVisualizer };
