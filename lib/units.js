@@ -228,26 +228,16 @@ class Units {
 }
 
 /**
- * What the engine's spec of any unit starts with.
- * @param {Unit} u
- */
-function commonSpec(u) {
-  return {
-    id: u.id,
-    enabled: u.enabled,
-    status: u.status,
-    runCount: u.meta && Number.isFinite(u.meta.runCount) ? u.meta.runCount : undefined,
-  };
-}
-
-/**
  * Converts a validated worker object into the engine's spec.
  * @param {Unit} w
  * @returns {JsWorkerSpec}
  */
 function workerSpec(w) {
   return {
-    ...commonSpec(w),
+    id: w.id,
+    enabled: w.enabled,
+    status: w.status,
+    runCount: w.meta && Number.isFinite(w.meta.runCount) ? w.meta.runCount : undefined,
     intervalMs: w.intervalMs,
     runOnInterval: w.runOnInterval,
     maxRuns: w.maxRuns,
@@ -269,7 +259,10 @@ function workerSpec(w) {
  */
 function processSpec(p) {
   return {
-    ...commonSpec(p),
+    id: p.id,
+    enabled: p.enabled,
+    status: p.status,
+    runCount: p.meta && Number.isFinite(p.meta.runCount) ? p.meta.runCount : undefined,
     runMode: p.runMode,
     batchSize: p.batchSize,
     isolationDelayMs: p.isolationDelayMs,
