@@ -149,7 +149,10 @@ class Core {
     const spec = kind === 'worker' ? workerSpec(unit) : processSpec(unit);
     // Repeated worker ids and unknown dependencies are the engine's check,
     // made before anything changes (the runs of replaced units included).
-    const problem = kind === 'worker' ? native.checkWorker(spec) : native.checkProcess(spec);
+    // A standalone worker without dependencies gives the engine nothing to
+    // refuse: the check (a conversion of the spec) is skipped for it.
+    const problem =
+      kind === 'process' ? native.checkProcess(spec) : spec.dependsOn !== undefined && spec.dependsOn.length > 0 ? native.checkWorker(spec) : null;
     if (problem) throw v.registrationError('registerUnit', unit, problem);
     if (attach === null) {
       this.#refusePoolWorkerId(unit.id, 'unit.id');
