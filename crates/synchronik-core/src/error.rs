@@ -4,6 +4,8 @@
 
 use thiserror::Error;
 
+use crate::names::named_enum;
+
 /// Everything the engine can refuse or report.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum EngineError {
@@ -104,47 +106,27 @@ impl EngineError {
     }
 }
 
-/// Defines [`ErrorCode`] from one list, so that its variants, its numbers,
-/// their strings and [`ErrorCode::ALL`] cannot disagree: the binding exports
-/// `ALL` and the JavaScript tables are built from it.
-macro_rules! error_codes {
-    ($($variant:ident = $number:literal => $text:literal,)*) => {
-        /// Stable error codes. The numeric value crosses the bridge; the string is
-        /// what users see.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[repr(u8)]
-        pub enum ErrorCode {
-            $($variant = $number,)*
-        }
-
-        impl ErrorCode {
-            /// Every code, in the order of their numbers.
-            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
-
-            /// The code's string form (`ERR_…`).
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(ErrorCode::$variant => $text,)*
-                }
-            }
-        }
-    };
-}
-
-error_codes! {
-    UnknownUnit = 1 => "ERR_UNKNOWN_UNIT",
-    WrongKind = 2 => "ERR_WRONG_KIND",
-    InvalidUnit = 3 => "ERR_INVALID_UNIT",
-    Timeout = 4 => "ERR_TIMEOUT",
-    Stopped = 5 => "ERR_STOPPED",
-    Released = 6 => "ERR_RELEASED",
-    WorkerFailed = 7 => "ERR_WORKER_FAILED",
-    RunFailed = 8 => "ERR_RUN_FAILED",
-    UnknownDependency = 9 => "ERR_UNKNOWN_DEPENDENCY",
-    DependencyCycle = 10 => "ERR_DEPENDENCY_CYCLE",
-    Cancelled = 11 => "ERR_CANCELLED",
-    Storage = 12 => "ERR_STORAGE",
-    Closed = 13 => "ERR_CLOSED",
+named_enum! {
+    /// Stable error codes. The numeric value crosses the bridge; the string
+    /// (`ERR_…`) is what users see. The binding exports `ALL` and the
+    /// JavaScript tables are built from it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum ErrorCode {
+        UnknownUnit = 1 => "ERR_UNKNOWN_UNIT",
+        WrongKind = 2 => "ERR_WRONG_KIND",
+        InvalidUnit = 3 => "ERR_INVALID_UNIT",
+        Timeout = 4 => "ERR_TIMEOUT",
+        Stopped = 5 => "ERR_STOPPED",
+        Released = 6 => "ERR_RELEASED",
+        WorkerFailed = 7 => "ERR_WORKER_FAILED",
+        RunFailed = 8 => "ERR_RUN_FAILED",
+        UnknownDependency = 9 => "ERR_UNKNOWN_DEPENDENCY",
+        DependencyCycle = 10 => "ERR_DEPENDENCY_CYCLE",
+        Cancelled = 11 => "ERR_CANCELLED",
+        Storage = 12 => "ERR_STORAGE",
+        Closed = 13 => "ERR_CLOSED",
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 use std::fmt;
 
 use crate::error::EngineError;
+use crate::names::named_enum;
 use crate::unit::{RunMode, Slot, Status};
 
 /// Identifies one attempt of one worker. Never reused within an engine.
@@ -58,55 +59,39 @@ pub enum TaskOutcome {
     Dropped(EngineError),
 }
 
-/// Defines [`AbortReason`] from one list, so that [`AbortReason::ALL`]
-/// (exported by the binding, from which the JavaScript tables are built)
-/// cannot miss a reason.
-macro_rules! abort_reasons {
-    ($($variant:ident = $number:literal => $code:ident,)*) => {
-        /// Why an attempt is aborted.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[repr(u8)]
-        pub enum AbortReason {
-            $($variant = $number,)*
-        }
-
-        impl AbortReason {
-            /// Every reason, in the order of their numbers.
-            pub const ALL: &'static [AbortReason] = &[$(AbortReason::$variant,)*];
-
-            /// The error code an attempt aborted for this reason fails with
-            /// (also the code of its signal's reason in JavaScript).
-            pub fn code(self) -> crate::ErrorCode {
-                match self {
-                    $(AbortReason::$variant => crate::ErrorCode::$code,)*
-                }
-            }
-        }
-    };
+named_enum! {
+    /// Why an attempt is aborted.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum AbortReason {
+        Timeout = 1 => "timeout",
+        Stopped = 2 => "stopped",
+        Released = 3 => "released",
+        Cancelled = 4 => "cancelled",
+    }
 }
 
-abort_reasons! {
-    Timeout = 1 => Timeout,
-    Stopped = 2 => Stopped,
-    Released = 3 => Released,
-    Cancelled = 4 => Cancelled,
-}
-
-/// What caused an `updated` event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum UpdateReason {
-    StatusChange = 0,
-    ConfigChange = 1,
-}
-
-impl UpdateReason {
-    /// The reason as users see it.
-    pub fn as_str(self) -> &'static str {
+impl AbortReason {
+    /// The error code an attempt aborted for this reason fails with
+    /// (also the code of its signal's reason in JavaScript).
+    pub fn code(self) -> crate::ErrorCode {
+        use crate::ErrorCode;
         match self {
-            UpdateReason::StatusChange => "status-change",
-            UpdateReason::ConfigChange => "config-change",
+            AbortReason::Timeout => ErrorCode::Timeout,
+            AbortReason::Stopped => ErrorCode::Stopped,
+            AbortReason::Released => ErrorCode::Released,
+            AbortReason::Cancelled => ErrorCode::Cancelled,
         }
+    }
+}
+
+named_enum! {
+    /// What caused an `updated` event.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum UpdateReason {
+        StatusChange = 0 => "status-change",
+        ConfigChange = 1 => "config-change",
     }
 }
 
@@ -130,47 +115,30 @@ impl Failure {
     }
 }
 
-/// Why a run did not happen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum SkipReason {
-    /// The scheduled time came while the previous run was in flight.
-    Overlap = 0,
-    /// A condition on a dependency's result did not hold.
-    Condition = 1,
-    /// A dependency failed.
-    DependencyFailed = 2,
-    /// A dependency did not run (skipped, disabled or paused).
-    DependencySkipped = 3,
-}
-
-impl SkipReason {
-    /// The reason as users see it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SkipReason::Overlap => "overlap",
-            SkipReason::Condition => "condition",
-            SkipReason::DependencyFailed => "dependency-failed",
-            SkipReason::DependencySkipped => "dependency-skipped",
-        }
+named_enum! {
+    /// Why a run did not happen.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum SkipReason {
+        /// The scheduled time came while the previous run was in flight.
+        Overlap = 0 => "overlap",
+        /// A condition on a dependency's result did not hold.
+        Condition = 1 => "condition",
+        /// A dependency failed.
+        DependencyFailed = 2 => "dependency-failed",
+        /// A dependency did not run (skipped, disabled or paused).
+        DependencySkipped = 3 => "dependency-skipped",
     }
 }
 
-/// Phase of a process run, announced as the milestone `unit:<id>:<phase>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Phase {
-    Running = 0,
-    Completed = 1,
-}
-
-impl Phase {
-    /// The phase as it appears in the milestone id.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Running => "running",
-            Phase::Completed => "completed",
-        }
+named_enum! {
+    /// Phase of a process run, announced as the milestone `unit:<id>:<phase>`
+    /// (its name is the one the milestone id has).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum Phase {
+        Running = 0 => "running",
+        Completed = 1 => "completed",
     }
 }
 

@@ -18,6 +18,7 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod names;
 pub mod registry;
 pub mod runtime;
 pub mod store;

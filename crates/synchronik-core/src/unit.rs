@@ -5,6 +5,8 @@
 use std::collections::VecDeque;
 use std::fmt;
 
+use crate::names::named_enum;
+
 /// Index of a unit in the registry. Slots are never reused while an engine
 /// lives, so a slot named in an old message never means another unit.
 pub type Slot = u32;
@@ -12,41 +14,16 @@ pub type Slot = u32;
 /// How many execution times `meta.executionTimesMs` keeps.
 pub const EXECUTION_TIMES_KEPT: usize = 100;
 
-/// A unit's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum Status {
-    Idle = 0,
-    Running = 1,
-    Paused = 2,
-    Completed = 3,
-    Error = 4,
-}
-
-impl Status {
-    /// Every status, in code order.
-    pub const ALL: [Status; 5] = [
-        Status::Idle,
-        Status::Running,
-        Status::Paused,
-        Status::Completed,
-        Status::Error,
-    ];
-
-    /// The status as users write it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Idle => "idle",
-            Status::Running => "running",
-            Status::Paused => "paused",
-            Status::Completed => "completed",
-            Status::Error => "error",
-        }
-    }
-
-    /// Parses a status as users write it.
-    pub fn parse(s: &str) -> Option<Status> {
-        Status::ALL.into_iter().find(|st| st.as_str() == s)
+named_enum! {
+    /// A unit's status.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    #[repr(u8)]
+    pub enum Status {
+        Idle = 0 => "idle",
+        Running = 1 => "running",
+        Paused = 2 => "paused",
+        Completed = 3 => "completed",
+        Error = 4 => "error",
     }
 }
 
@@ -56,84 +33,45 @@ impl fmt::Display for Status {
     }
 }
 
-/// How a process runs its workers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum RunMode {
-    /// One after another, in array order; a failure stops the run.
-    Sequential = 0,
-    /// All at once; the run completes when all have settled.
-    Parallel = 1,
-    /// Groups of `batch_size` in array order, a group after the previous settled.
-    Batched = 2,
-    /// Sequential, with `isolation_delay` after every worker.
-    Isolated = 3,
-}
-
-impl RunMode {
-    /// The mode as users write it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunMode::Sequential => "sequential",
-            RunMode::Parallel => "parallel",
-            RunMode::Batched => "batched",
-            RunMode::Isolated => "isolated",
-        }
-    }
-
-    /// Parses a mode as users write it.
-    pub fn parse(s: &str) -> Option<RunMode> {
-        [
-            RunMode::Sequential,
-            RunMode::Parallel,
-            RunMode::Batched,
-            RunMode::Isolated,
-        ]
-        .into_iter()
-        .find(|m| m.as_str() == s)
+named_enum! {
+    /// How a process runs its workers.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum RunMode {
+        /// One after another, in array order; a failure stops the run.
+        Sequential = 0 => "sequential",
+        /// All at once; the run completes when all have settled.
+        Parallel = 1 => "parallel",
+        /// Groups of `batch_size` in array order, a group after the previous settled.
+        Batched = 2 => "batched",
+        /// Sequential, with `isolation_delay` after every worker.
+        Isolated = 3 => "isolated",
     }
 }
 
-/// Whether a unit is a worker or a process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnitKind {
-    Worker,
-    Process,
-}
-
-impl UnitKind {
-    /// The kind's name, as error messages use it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UnitKind::Worker => "worker",
-            UnitKind::Process => "process",
-        }
+named_enum! {
+    /// Whether a unit is a worker or a process (its name is the one error
+    /// messages use).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum UnitKind {
+        Worker = 0 => "worker",
+        Process = 1 => "process",
     }
 }
 
-/// What happens when a worker's next scheduled time comes while its
-/// previous run is still in flight (like tokio's `MissedTickBehavior`,
-/// named for the policy rather than the mechanism).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Overlap {
-    /// The fire is skipped (a `skipped` event says so).
-    Skip = 0,
-    /// One run is queued to start right after the current one.
-    Queue = 1,
-    /// Another run starts concurrently.
-    Allow = 2,
-}
-
-impl Overlap {
-    /// Parses the policy as users write it.
-    pub fn parse(s: &str) -> Option<Overlap> {
-        match s {
-            "skip" => Some(Overlap::Skip),
-            "queue" => Some(Overlap::Queue),
-            "allow" => Some(Overlap::Allow),
-            _ => None,
-        }
+named_enum! {
+    /// What happens when a worker's next scheduled time comes while its
+    /// previous run is still in flight (like tokio's `MissedTickBehavior`,
+    /// named for the policy rather than the mechanism).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum Overlap {
+        /// The fire is skipped (a `skipped` event says so).
+        Skip = 0 => "skip",
+        /// One run is queued to start right after the current one.
+        Queue = 1 => "queue",
+        /// Another run starts concurrently.
+        Allow = 2 => "allow",
     }
 }
 
@@ -380,7 +318,7 @@ mod tests {
 
     #[test]
     fn statuses_and_modes_round_trip() {
-        for s in Status::ALL {
+        for &s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
         assert_eq!(RunMode::parse("batched"), Some(RunMode::Batched));

@@ -4,12 +4,13 @@
 //! setting, and the rules of the settings a unit takes.
 //!
 //! Everything here is defined once, from the engine's own types where they
-//! exist (an enum's names come from an exhaustive `match`, so a variant
-//! added without its name does not compile). The napi binding generates
-//! `lib/generated/vocabulary.js` (and its `.d.ts`) from this module; the
-//! JavaScript facade reads every name, number and default from that file
-//! and has no copy of its own.
+//! exist (an enum's names come from the one list that defines it, see
+//! [`crate::names`], so a variant added without its name does not
+//! compile). The napi binding generates `lib/generated/vocabulary.js` (and
+//! its `.d.ts`) from this module; the JavaScript facade reads every name,
+//! number and default from that file and has no copy of its own.
 
+use crate::names::{named_enum, Named};
 use crate::{
     AbortReason, CommonSpec, EngineOptions, Overlap, Phase, ProcessConfig, Retention, RetryDelay,
     RunMode, SkipReason, Status, TaskOutcome, TaskStatus, UpdateReason, WorkerConfig,
@@ -77,29 +78,23 @@ opcodes! {
     POOL_IDLE = 25: "pool",
 }
 
-/// How a pool task ended, as a `TASK_DONE` record says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum TaskEnd {
-    /// It ran and resolved.
-    Completed = 0,
-    /// It ran and failed.
-    Failed = 1,
-    /// It was removed before it ran, or aborted while running.
-    Cancelled = 2,
-    /// It lived in memory only and was dropped by a stop or close.
-    Dropped = 3,
+named_enum! {
+    /// How a pool task ended, as a `TASK_DONE` record says.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum TaskEnd {
+        /// It ran and resolved.
+        Completed = 0 => "completed",
+        /// It ran and failed.
+        Failed = 1 => "failed",
+        /// It was removed before it ran, or aborted while running.
+        Cancelled = 2 => "cancelled",
+        /// It lived in memory only and was dropped by a stop or close.
+        Dropped = 3 => "dropped",
+    }
 }
 
 impl TaskEnd {
-    /// Every end, in the order of their numbers.
-    pub const ALL: [TaskEnd; 4] = [
-        TaskEnd::Completed,
-        TaskEnd::Failed,
-        TaskEnd::Cancelled,
-        TaskEnd::Dropped,
-    ];
-
     /// The end of a task that ended with `outcome`.
     pub fn of(outcome: &TaskOutcome) -> TaskEnd {
         match outcome {
@@ -107,16 +102,6 @@ impl TaskEnd {
             TaskOutcome::Failed(_) => TaskEnd::Failed,
             TaskOutcome::Cancelled => TaskEnd::Cancelled,
             TaskOutcome::Dropped(_) => TaskEnd::Dropped,
-        }
-    }
-
-    /// The end's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskEnd::Completed => "completed",
-            TaskEnd::Failed => "failed",
-            TaskEnd::Cancelled => "cancelled",
-            TaskEnd::Dropped => "dropped",
         }
     }
 
@@ -132,63 +117,35 @@ impl TaskEnd {
 
 // --- names --------------------------------------------------------------------
 
+// The lists below are the enums' own `ALL`, under the names the host's
+// constants have.
+
 /// Every run mode, in the order of their numbers.
-pub const RUN_MODES: [RunMode; 4] = [
-    RunMode::Sequential,
-    RunMode::Parallel,
-    RunMode::Batched,
-    RunMode::Isolated,
-];
+pub const RUN_MODES: [RunMode; 4] = *RunMode::ALL;
 
 /// Every overlap policy, in the order of their numbers.
-pub const OVERLAPS: [Overlap; 3] = [Overlap::Skip, Overlap::Queue, Overlap::Allow];
+pub const OVERLAPS: [Overlap; 3] = *Overlap::ALL;
 
-/// The policy as users write it.
+/// The policy as users write it ([`Overlap::as_str`]).
 pub fn overlap_name(o: Overlap) -> &'static str {
-    match o {
-        Overlap::Skip => "skip",
-        Overlap::Queue => "queue",
-        Overlap::Allow => "allow",
-    }
+    o.as_str()
 }
 
 /// Every skip reason, in the order of their numbers.
-pub const SKIP_REASONS: [SkipReason; 4] = [
-    SkipReason::Overlap,
-    SkipReason::Condition,
-    SkipReason::DependencyFailed,
-    SkipReason::DependencySkipped,
-];
+pub const SKIP_REASONS: [SkipReason; 4] = *SkipReason::ALL;
 
 /// Every phase of a process run, in the order of their numbers.
-pub const PHASES: [Phase; 2] = [Phase::Running, Phase::Completed];
+pub const PHASES: [Phase; 2] = *Phase::ALL;
 
 /// Every cause of an `updated` event, in the order of their numbers.
-pub const UPDATE_REASONS: [UpdateReason; 2] =
-    [UpdateReason::StatusChange, UpdateReason::ConfigChange];
+pub const UPDATE_REASONS: [UpdateReason; 2] = *UpdateReason::ALL;
 
 /// Every status of a pool task, in the order of their numbers.
-pub const TASK_STATUSES: [TaskStatus; 7] = [
-    TaskStatus::Idle,
-    TaskStatus::Running,
-    TaskStatus::Paused,
-    TaskStatus::Completed,
-    TaskStatus::Error,
-    TaskStatus::WaitingHandler,
-    TaskStatus::Cancelled,
-];
+pub const TASK_STATUSES: [TaskStatus; 7] = *TaskStatus::ALL;
 
-/// A pool task's status as users see it.
+/// A pool task's status as users see it ([`TaskStatus::as_str`]).
 pub fn task_status_name(s: TaskStatus) -> &'static str {
-    match s {
-        TaskStatus::Idle => "idle",
-        TaskStatus::Running => "running",
-        TaskStatus::Paused => "paused",
-        TaskStatus::Completed => "completed",
-        TaskStatus::Error => "error",
-        TaskStatus::WaitingHandler => "waiting-handler",
-        TaskStatus::Cancelled => "cancelled",
-    }
+    s.as_str()
 }
 
 /// A list of names, indexed by the number that crosses the bridge.
@@ -205,65 +162,44 @@ pub struct Names {
     pub names: Vec<&'static str>,
 }
 
+impl Names {
+    /// The names of the enum `T`, as the host's constant `name` (`doc` says
+    /// what they are).
+    fn of<T: Named>(name: &'static str, doc: &'static str) -> Names {
+        Names {
+            name,
+            item: Some(T::TYPE),
+            doc,
+            names: T::NAMES.to_vec(),
+        }
+    }
+}
+
 /// Every list of names the records use, each indexed by number.
 pub fn name_lists() -> Vec<Names> {
     vec![
-        Names {
-            name: "STATUSES",
-            item: Some("Status"),
-            doc: "The statuses of a unit.",
-            names: Status::ALL.iter().map(|s| s.as_str()).collect(),
-        },
-        Names {
-            name: "RUN_MODES",
-            item: Some("RunMode"),
-            doc: "How a process runs its workers.",
-            names: RUN_MODES.iter().map(|m| m.as_str()).collect(),
-        },
-        Names {
-            name: "OVERLAPS",
-            item: Some("Overlap"),
-            doc: "What a scheduled run does while the previous one is in flight.",
-            names: OVERLAPS.iter().map(|&o| overlap_name(o)).collect(),
-        },
-        Names {
-            name: "SKIP_REASONS",
-            item: Some("SkipReason"),
-            doc: "Why a run did not happen (`skipped` events).",
-            names: SKIP_REASONS.iter().map(|r| r.as_str()).collect(),
-        },
-        Names {
-            name: "PHASES",
-            item: Some("Phase"),
-            doc: "The phases of a process run (milestones `unit:<id>:<phase>`).",
-            names: PHASES.iter().map(|p| p.as_str()).collect(),
-        },
-        Names {
-            name: "UPDATE_REASONS",
-            item: Some("UpdateReason"),
-            doc: "What caused an `updated` event.",
-            names: UPDATE_REASONS.iter().map(|r| r.as_str()).collect(),
-        },
-        Names {
-            name: "TASK_STATUSES",
-            item: Some("TaskStatus"),
-            doc: "The statuses of a pool task.",
-            names: TASK_STATUSES.iter().map(|&s| task_status_name(s)).collect(),
-        },
-        Names {
-            name: "TASK_ENDS",
-            item: Some("TaskEnd"),
-            doc: "How a pool task ended (`TASK_DONE` records).",
-            names: TaskEnd::ALL.iter().map(|e| e.as_str()).collect(),
-        },
+        Names::of::<Status>("STATUSES", "The statuses of a unit."),
+        Names::of::<RunMode>("RUN_MODES", "How a process runs its workers."),
+        Names::of::<Overlap>(
+            "OVERLAPS",
+            "What a scheduled run does while the previous one is in flight.",
+        ),
+        Names::of::<SkipReason>(
+            "SKIP_REASONS",
+            "Why a run did not happen (`skipped` events).",
+        ),
+        Names::of::<Phase>(
+            "PHASES",
+            "The phases of a process run (milestones `unit:<id>:<phase>`).",
+        ),
+        Names::of::<UpdateReason>("UPDATE_REASONS", "What caused an `updated` event."),
+        Names::of::<TaskStatus>("TASK_STATUSES", "The statuses of a pool task."),
+        Names::of::<TaskEnd>("TASK_ENDS", "How a pool task ended (`TASK_DONE` records)."),
         Names {
             name: "TASK_END_STATUSES",
             item: None,
             doc: "The status of a pool task after each of TASK_ENDS.",
-            names: TaskEnd::ALL
-                .iter()
-                .map(|e| task_status_name(e.status()))
-                .collect(),
+            names: TaskEnd::ALL.iter().map(|e| e.status().as_str()).collect(),
         },
     ]
 }
@@ -362,25 +298,16 @@ pub fn defaults() -> Vec<(&'static str, Value, &'static str)> {
 
 // --- unit settings --------------------------------------------------------------
 
-/// Which units take a setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Group {
-    /// Workers and processes.
-    Common,
-    /// Workers only.
-    Worker,
-    /// Processes only.
-    Process,
-}
-
-impl Group {
-    /// The group's name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Group::Common => "common",
-            Group::Worker => "worker",
-            Group::Process => "process",
-        }
+named_enum! {
+    /// Which units take a setting.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Group {
+        /// Workers and processes.
+        Common = 0 => "common",
+        /// Workers only.
+        Worker = 1 => "worker",
+        /// Processes only.
+        Process = 2 => "process",
     }
 }
 
@@ -580,7 +507,7 @@ pub fn unit_settings() -> Vec<Setting> {
             "overlap",
             Worker,
             Kind::OneOf { list: "OVERLAPS" },
-            Some(Value::Text(overlap_name(worker.overlap))),
+            Some(Value::Text(worker.overlap.as_str())),
         ),
         Setting::new("dependsOn", Worker, Kind::Array, None)
             .expecting("an array of worker ids or { id, condition? } objects"),

@@ -7,6 +7,7 @@
 
 use crate::error::EngineError;
 use crate::event::{CallId, TaskId, Ticket};
+use crate::names::named_enum;
 use crate::registry::Registry;
 use crate::unit::{Slot, Status};
 
@@ -109,19 +110,21 @@ pub struct MemoryStats {
     pub run_capacity: usize,
 }
 
-/// The status of a pool task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum TaskStatus {
-    Idle = 0,
-    Running = 1,
-    Paused = 2,
-    Completed = 3,
-    Error = 4,
-    /// Its handler is not defined yet.
-    WaitingHandler = 5,
-    /// Removed from the queue before it ran.
-    Cancelled = 6,
+named_enum! {
+    /// The status of a pool task.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum TaskStatus {
+        Idle = 0 => "idle",
+        Running = 1 => "running",
+        Paused = 2 => "paused",
+        Completed = 3 => "completed",
+        Error = 4 => "error",
+        /// Its handler is not defined yet.
+        WaitingHandler = 5 => "waiting-handler",
+        /// Removed from the queue before it ran.
+        Cancelled = 6 => "cancelled",
+    }
 }
 
 /// A task to queue.
