@@ -139,6 +139,37 @@ function runNode(args, { cwd = ROOT, timeoutMs = 10000 } = {}) {
   });
 }
 
+/**
+ * The messages of the process warnings of `code` (SYNCHRONIK_UNKNOWN_OPTION
+ * by default) emitted while `fn` runs; the warnings are not printed.
+ */
+async function warningsOf(fn, code = 'SYNCHRONIK_UNKNOWN_OPTION') {
+  const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
+  try {
+    await fn();
+    return spy.mock.calls.filter(([, options]) => options && options.code === code).map(([message]) => message);
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+/**
+ * A `create(options)` that makes managers which are closed after each test
+ * of the calling spec file.
+ */
+function closedAfterEach() {
+  const { createSynchronikManager } = require('..');
+  const managers = [];
+  afterEach(async () => {
+    await Promise.all(managers.splice(0).map((m) => m.close()));
+  });
+  return (options) => {
+    const m = createSynchronikManager(options);
+    managers.push(m);
+    return m;
+  };
+}
+
 module.exports = {
   ROOT,
   sleep,
@@ -153,4 +184,6 @@ module.exports = {
   describeEvent,
   errorOf,
   runNode,
+  warningsOf,
+  closedAfterEach,
 };

@@ -9,29 +9,11 @@
 // away from a task field is warned about once (SYNCHRONIK_UNKNOWN_OPTION)
 // and kept.
 
-const { createSynchronikManager, runWorkerTasks } = require('..');
-const { errorOf } = require('./helpers');
+const { runWorkerTasks } = require('..');
+const { errorOf, warningsOf, closedAfterEach } = require('./helpers');
 
-/** The SYNCHRONIK_UNKNOWN_OPTION warnings emitted while `fn` runs. */
-async function warningsOf(fn) {
-  const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
-  try {
-    await fn();
-    return spy.mock.calls.filter(([, options]) => options && options.code === 'SYNCHRONIK_UNKNOWN_OPTION').map(([message]) => message);
-  } finally {
-    spy.mockRestore();
-  }
-}
 
-const managers = [];
-function create() {
-  const m = createSynchronikManager();
-  managers.push(m);
-  return m;
-}
-afterEach(async () => {
-  await Promise.all(managers.splice(0).map((m) => m.close()));
-});
+const create = closedAfterEach();
 
 describe('runWorkerTasks refuses keys that are not options', () => {
   test.each([

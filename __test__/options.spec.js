@@ -7,18 +7,8 @@
 // contradictory setting (runOnInterval without intervalMs) is refused.
 
 const { createSynchronikManager } = require('..');
-const { errorOf } = require('./helpers');
+const { errorOf, warningsOf } = require('./helpers');
 
-/** The messages of SYNCHRONIK_UNKNOWN_OPTION warnings emitted while `fn` runs. */
-async function warningsOf(fn) {
-  const spy = jest.spyOn(process, 'emitWarning').mockImplementation(() => {});
-  try {
-    await fn();
-    return spy.mock.calls.filter(([, options]) => options && options.code === 'SYNCHRONIK_UNKNOWN_OPTION').map(([message]) => message);
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 describe('createSynchronikManager refuses keys that are not options', () => {
   test.each([

@@ -9,18 +9,9 @@
 // nothing is left pending forever. cancelTask removes queued tasks only; a
 // running one cannot be stopped from outside, so the call only warns.
 
-const { createSynchronikManager } = require('..');
-const { turn, settle, track } = require('./helpers');
+const { turn, settle, track, closedAfterEach } = require('./helpers');
 
-const managers = [];
-function create() {
-  const m = createSynchronikManager();
-  managers.push(m);
-  return m;
-}
-afterEach(async () => {
-  await Promise.all(managers.splice(0).map((m) => m.close()));
-});
+const create = closedAfterEach();
 
 describe('pool.run on a pool that is not dispatching', () => {
   test('a pool never started: the promise stays pending until the manager starts', async () => {

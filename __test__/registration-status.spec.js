@@ -7,18 +7,9 @@
 // back from storage is not registration: a unit stored while it ran comes
 // back idle.
 
-const { createSynchronikManager } = require('..');
-const { errorOf } = require('./helpers');
+const { errorOf, closedAfterEach } = require('./helpers');
 
-const managers = [];
-function create(options) {
-  const m = createSynchronikManager(options);
-  managers.push(m);
-  return m;
-}
-afterEach(async () => {
-  await Promise.all(managers.splice(0).map((m) => m.close()));
-});
+const create = closedAfterEach();
 
 const REFUSED = "must be one of 'idle', 'paused', 'completed', 'error' when registering; nothing would run a unit registered as 'running' (got string \"running\")";
 
