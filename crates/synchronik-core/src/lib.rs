@@ -19,6 +19,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 pub mod names;
+pub mod observe;
 pub mod registry;
 pub mod runtime;
 pub mod store;

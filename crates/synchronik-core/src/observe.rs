@@ -1,0 +1,274 @@
+//! What the engine shows of itself: read-only views for dashboards and the
+//! counters behind metrics. Every view is a copy taken under the engine's
+//! lock in one short step, so a reader never holds the engine while it
+//! encodes or sends.
+//!
+//! Times are in the engine clock's milliseconds (`now_ms` of the same view
+//! says what "now" is), so a manual clock shows manual time.
+
+use crate::engine::TaskStatus;
+use crate::unit::{Dependency, ProcessConfig, RunMode, Slot, Status, UnitKind, WorkerConfig};
+
+/// Length of one rate bucket in ms (the overview keeps 15 minutes of them).
+pub const RATE_BUCKET_MS: f64 = 10_000.0;
+/// Number of rate buckets kept (15 minutes).
+pub const RATE_BUCKETS: usize = 90;
+/// Errors kept for the overview, newest last.
+pub const RECENT_ERRORS_KEPT: usize = 20;
+/// Finished tasks kept per pool for the pools view, newest last.
+pub const DONE_TASKS_KEPT: usize = 50;
+/// Upper bounds (seconds) of the run-duration histogram's buckets
+/// (`+Inf` is implied).
+pub const DURATION_BUCKETS: [f64; 12] = [
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0,
+];
+/// Upper bounds (seconds) of the schedule-lag histogram's buckets.
+pub const LAG_BUCKETS: [f64; 8] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0];
+
+/// How a run ended, as metrics count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    Completed = 0,
+    Failed = 1,
+    /// Ended by the engine (stop, release, cancel) before it settled.
+    Ended = 2,
+}
+
+impl RunOutcome {
+    pub const ALL: [RunOutcome; 3] = [RunOutcome::Completed, RunOutcome::Failed, RunOutcome::Ended];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Completed => "completed",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Ended => "ended",
+        }
+    }
+}
+
+/// Runs, failures and retries that ended in one [`RATE_BUCKET_MS`] window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RateBucket {
+    /// Start of the window (clock ms).
+    pub start_ms: f64,
+    pub runs: u64,
+    pub failures: u64,
+    pub retries: u64,
+}
+
+/// A run's failure, as the overview and a unit's detail show it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorView {
+    pub unit: String,
+    pub message: String,
+    pub at_ms: f64,
+}
+
+/// Totals since the engine was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    pub runs: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub retries: u64,
+}
+
+/// The overview page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overview {
+    pub now_ms: f64,
+    pub started: bool,
+    /// Units by status, indexed by `Status as usize`.
+    pub counts: [u64; 5],
+    pub workers: usize,
+    pub processes: usize,
+    pub totals: Totals,
+    pub in_flight: usize,
+    pub pool_queued: usize,
+    /// The last [`RATE_BUCKETS`] windows, oldest first, ending with the
+    /// current one (windows with nothing in them included, as zeros).
+    pub rates: Vec<RateBucket>,
+    /// The last [`RECENT_ERRORS_KEPT`] failures, newest last.
+    pub recent_errors: Vec<ErrorView>,
+    /// See [`crate::Engine::change_count`].
+    pub change: u64,
+}
+
+/// Which units a units page lists.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UnitQuery {
+    pub status: Option<Status>,
+    pub kind: Option<UnitKind>,
+    /// Case-insensitive substring of the id.
+    pub text: Option<String>,
+    /// Cursor: list units after this one in registration order.
+    pub after: Option<Slot>,
+    /// At most this many (the caller bounds it).
+    pub limit: usize,
+}
+
+/// One unit in a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitSummary {
+    pub slot: Slot,
+    pub id: String,
+    pub kind: UnitKind,
+    pub status: Status,
+    pub enabled: bool,
+    /// The process it belongs to.
+    pub process: Option<String>,
+    /// Whether it is a worker of a pool.
+    pub pool_worker: bool,
+    pub run_count: u64,
+    pub last_duration_ms: f64,
+    pub average_ms: f64,
+    /// Start of the oldest run in flight.
+    pub running_since_ms: Option<f64>,
+    pub last_error: Option<ErrorView>,
+    /// When its schedule fires next.
+    pub next_fire_ms: Option<f64>,
+}
+
+/// A page of units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitPage {
+    pub items: Vec<UnitSummary>,
+    /// Cursor of the next page (`UnitQuery::after`), if there is one.
+    pub next: Option<Slot>,
+    /// How many units match the query in all.
+    pub total: usize,
+}
+
+/// A unit's detail page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitDetail {
+    pub summary: UnitSummary,
+    /// A worker's settings.
+    pub worker: Option<WorkerConfig>,
+    /// A process's settings.
+    pub process: Option<ProcessConfig>,
+    pub execution_times_ms: Vec<f64>,
+    /// A process's workers, in order.
+    pub workers: Vec<String>,
+}
+
+/// A worker of a process, for the process page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessWorker {
+    pub id: String,
+    pub status: Status,
+    pub enabled: bool,
+    pub depends_on: Vec<Dependency>,
+}
+
+/// A process page: its run mode, or its dependency graph, with live statuses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcessView {
+    pub id: String,
+    pub status: Status,
+    pub enabled: bool,
+    pub run_mode: RunMode,
+    pub config: ProcessConfig,
+    /// Whether it runs as a dependency graph.
+    pub graph: bool,
+    pub workers: Vec<ProcessWorker>,
+}
+
+/// A task in a pool's queue or running.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskView {
+    pub id: u64,
+    pub name: Option<String>,
+    pub priority: f64,
+    pub status: TaskStatus,
+    /// The pool worker running it.
+    pub worker: Option<String>,
+    pub started_ms: Option<f64>,
+    pub durable: bool,
+}
+
+/// A task that left a pool.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoneTask {
+    pub id: u64,
+    pub name: Option<String>,
+    /// `Completed`, `Error` or `Cancelled`.
+    pub status: TaskStatus,
+    pub duration_ms: Option<f64>,
+    pub error: Option<String>,
+    pub at_ms: f64,
+    /// Whether [`crate::Engine::pool_retry_task`] can run it again.
+    pub retryable: bool,
+}
+
+/// A pool page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolView {
+    pub name: String,
+    pub size: usize,
+    pub busy: usize,
+    /// Tasks waiting, in dispatch order (the first `limit` of them).
+    pub queue: Vec<TaskView>,
+    /// How many tasks wait in all.
+    pub queued: usize,
+    pub running: Vec<TaskView>,
+    /// The last [`DONE_TASKS_KEPT`] tasks that left, newest last.
+    pub done: Vec<DoneTask>,
+    pub completed: u64,
+    pub failed: u64,
+    pub cancelled: u64,
+}
+
+/// A schedule's next fire.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleView {
+    pub unit: String,
+    pub every_ms: f64,
+    pub next_ms: f64,
+}
+
+/// A histogram as counts per bucket (cumulative counts are the encoder's
+/// business), with the sum and count of all observations.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HistogramSnapshot {
+    /// One count per bound of the bucket list, and a last one for `+Inf`
+    /// (not cumulative).
+    pub buckets: Vec<u64>,
+    pub sum: f64,
+    pub count: u64,
+}
+
+/// Runs ended by one unit, by outcome (only with per-unit labels on).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnitRuns {
+    pub unit: String,
+    pub kind: UnitKind,
+    pub runs: [u64; 3],
+}
+
+/// Tasks of one pool by status, for `synchronik_pool_tasks`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolTasks {
+    pub pool: String,
+    /// (status, count): queued, running, paused, waiting-handler, and the
+    /// totals completed, error, cancelled.
+    pub counts: Vec<(TaskStatus, u64)>,
+}
+
+/// The counters behind `metrics()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsSnapshot {
+    /// Runs ended, indexed `[kind as usize][RunOutcome as usize]`.
+    pub runs: [[u64; 3]; 2],
+    /// Per unit, when the engine keeps them (`set_unit_metrics(true)`).
+    pub unit_runs: Vec<UnitRuns>,
+    /// Durations of completed and failed runs, by kind, in seconds over
+    /// [`DURATION_BUCKETS`].
+    pub duration: [HistogramSnapshot; 2],
+    pub retries: u64,
+    /// Units by status, indexed by `Status as usize`.
+    pub units: [u64; 5],
+    pub pools: Vec<PoolTasks>,
+    /// How late scheduled fires came, in seconds over [`LAG_BUCKETS`].
+    pub schedule_lag: HistogramSnapshot,
+    pub store_pending_writes: u64,
+}
