@@ -1,0 +1,53 @@
+'use strict';
+
+// Headless Chromium for the dashboard's browser tests, its screenshots and
+// the benchmark row with the dashboard open (puppeteer-core driving the
+// binary of @sparticuz/chromium, both devDependencies).
+//
+// The browser is kept off the network: every host name but localhost
+// resolves to nothing, and Chromium's own background traffic (component
+// updates, safe browsing, metrics, sync, translation) is switched off, so
+// the only server it can reach is a dashboard on a loopback address.
+//
+// @sparticuz/chromium's default flags include --disable-web-security and
+// --allow-running-insecure-content; they are dropped so that the pages see
+// the same-origin policy and content security policy of an ordinary browser.
+
+/** Flags of @sparticuz/chromium that would weaken the page's security model. */
+const DROPPED = new Set(['--disable-web-security', '--allow-running-insecure-content', '--disable-site-isolation-trials']);
+
+const OFFLINE = [
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-client-side-phishing-detection',
+  '--disable-default-apps',
+  '--disable-extensions',
+  '--disable-sync',
+  '--disable-breakpad',
+  '--metrics-recording-only',
+  '--no-first-run',
+  '--no-pings',
+  '--safebrowsing-disable-auto-update',
+  '--dns-prefetch-disable',
+];
+
+/**
+ * Launches a headless Chromium: `{ browser }` from puppeteer-core. Runs
+ * without the sandbox (needed as root in a container). `viewport` sets the
+ * default page size.
+ */
+async function launchChromium({ viewport = { width: 1280, height: 800 } } = {}) {
+  const puppeteer = require('puppeteer-core');
+  const chromium = (await import('@sparticuz/chromium')).default;
+  const args = chromium.args.filter((a) => !DROPPED.has(a));
+  return puppeteer.launch({
+    executablePath: await chromium.executablePath(),
+    args: [...args, ...OFFLINE, '--no-sandbox'],
+    headless: true,
+    defaultViewport: viewport,
+    protocolTimeout: 60_000,
+  });
+}
+
+module.exports = { launchChromium };
