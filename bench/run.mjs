@@ -19,8 +19,9 @@ import * as memory from './memory.mjs';
 import * as events from './events.mjs';
 import * as growth from './growth.mjs';
 import * as durable from './durable.mjs';
+import * as dashboard from './dashboard.mjs';
 
-const SCENARIOS = [dispatch, manual, timers, memory, events, growth, durable];
+const SCENARIOS = [dispatch, manual, timers, memory, events, growth, durable, dashboard];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createSynchronikManager } from '../index.mjs';
+import { openDashboard } from './lib/dashboard.mjs';
 import { childEntry, collect, field, fmt, fmtInt, fmtRatio, goal, interleave, median, percentileSorted, printTable, problems } from './lib/common.mjs';
 
 const require = createRequire(import.meta.url);
@@ -31,17 +32,20 @@ const CONTENDERS = {
 // ---------------------------------------------------------------------------
 
 /**
- * Arms `count` timers of `intervalMs` that call `fire(w)`; returns
+ * Arms `count` timers of `intervalMs` that call `fire(w)`; resolves with
  * `{ starts, stop }`: each timer's start (its slot k is due at
  * start + k·interval) and a function that disarms them all.
+ * `beforeStart(manager)` (synchronik only) is awaited between the
+ * registration and manager.start().
  */
-function arm(contender, count, intervalMs, fire) {
+async function arm(contender, count, intervalMs, fire, beforeStart) {
   const starts = new Float64Array(count);
   if (contender === 'synchronik') {
     const manager = createSynchronikManager();
     for (let w = 0; w < count; w++) {
       manager.registerUnit({ id: `timer-${w}`, intervalMs, runOnInterval: true, timeoutMs: 0, run: () => fire(w) });
     }
+    if (beforeStart !== undefined) await beforeStart(manager);
     // Every worker is scheduled when the manager starts: its slots are start + k·interval.
     const s = performance.now();
     manager.start();
@@ -91,13 +95,20 @@ function arm(contender, count, intervalMs, fire) {
   throw new Error(`unknown contender ${contender}`);
 }
 
-async function measure({ contender, workers: count, intervalMs, durationMs }) {
+/**
+ * One measurement. `dashboard` (a mode of bench/lib/dashboard.mjs,
+ * synchronik only; scenario 8): the dashboard, and a browser on it, are
+ * attached between the registration and manager.start(), and the CPU and
+ * wall time are counted from there (with 'off' too, so the modes compare).
+ */
+export async function measure({ contender, workers: count, intervalMs, durationMs, dashboard }) {
   // Warm-up: the same code paths at a small scale, on a throwaway instance.
   {
-    const warm = arm(contender, 1000, 10, () => performance.now());
+    const warm = await arm(contender, 1000, 10, () => performance.now());
     await sleep(250);
     await warm.stop();
   }
+  const board = dashboard === undefined ? undefined : await openDashboard(dashboard);
   collect();
 
   const slots = Math.floor(durationMs / intervalMs);
@@ -109,16 +120,26 @@ async function measure({ contender, workers: count, intervalMs, durationMs }) {
     if (c < cap) times[w * cap + c] = performance.now();
   };
 
-  const cpu0 = process.cpuUsage();
-  const wall0 = performance.now();
-  const { starts, stop } = arm(contender, count, intervalMs, fire);
+  let cpu0 = process.cpuUsage();
+  let wall0 = performance.now();
+  let detach;
+  const attach =
+    board &&
+    (async (manager) => {
+      detach = await board.attach(manager);
+      cpu0 = process.cpuUsage();
+      wall0 = performance.now();
+    });
+  const { starts, stop } = await arm(contender, count, intervalMs, fire, attach);
   let lastStart = 0;
   for (let w = 0; w < count; w++) lastStart = Math.max(lastStart, starts[w]);
   // Until half an interval after the last timer's last slot.
   await sleep(Math.max(0, lastStart + slots * intervalMs + intervalMs / 2 - performance.now()));
   const cpu = process.cpuUsage(cpu0);
   const wallMs = performance.now() - wall0;
+  const received = detach === undefined ? undefined : await detach();
   await stop();
+  if (board !== undefined) await board.close();
 
   // Every fire goes to the slot k = floor((t − start + EARLY_MS) / interval).
   const lateness = new Float64Array(count * slots);
@@ -164,6 +185,7 @@ async function measure({ contender, workers: count, intervalMs, durationMs }) {
     cpuPct: (cpuUs / 1000 / wallMs) * 100,
     cpuUsPerFire: cpuUs / fires,
     wallMs,
+    dashboard: received,
   };
 }
 

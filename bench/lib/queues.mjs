@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import PQueue from 'p-queue';
 import { createSynchronikManager } from '../../index.mjs';
 import { collect, median } from './common.mjs';
+import { openDashboard } from './dashboard.mjs';
 
 const require = createRequire(import.meta.url);
 const fastq = require('fastq');
@@ -78,11 +79,16 @@ const WARM_TASKS = 20_000;
  * One measurement in a child: a warm-up run (`warm` tasks, 20,000 by default) on a throwaway
  * instance, a full collection, then the timed run on a fresh one (`repeat`
  * timed runs, each on a fresh instance after a collection: their median).
- * `{ queue, n, concurrency, listen?, countEvents?, repeat? }` → `{ ms, nsPerTask }`.
+ * `dashboard` (a mode of bench/lib/dashboard.mjs, synchronik only): the
+ * timed instances have their dashboard served, and a browser on it, from
+ * before the clock starts; `dashboard` in the result is what the page
+ * received during the last timed run.
+ * `{ queue, n, concurrency, listen?, countEvents?, repeat?, dashboard? }` → `{ ms, nsPerTask }`.
  */
-export async function measureDispatch({ queue, n, concurrency, listen = false, countEvents = false, repeat = 1, warm: warmTasks = WARM_TASKS }) {
+export async function measureDispatch({ queue, n, concurrency, listen = false, countEvents = false, repeat = 1, warm: warmTasks = WARM_TASKS, dashboard }) {
   const contender = QUEUES[queue];
   if (!contender) throw new Error(`unknown queue ${queue}`);
+  const board = dashboard === undefined ? undefined : await openDashboard(dashboard);
   const warm = contender.open(concurrency, { listen });
   let eventsPerTask;
   if (countEvents && warm.manager) {
@@ -99,12 +105,16 @@ export async function measureDispatch({ queue, n, concurrency, listen = false, c
   }
   await warm.close();
   const runs = [];
+  let seen;
   for (let r = 0; r < repeat; r++) {
     collect();
     const instance = contender.open(concurrency, { listen });
+    const detach = board === undefined ? undefined : await board.attach(instance.manager);
     runs.push(await dispatchOnce(instance, n));
+    if (detach !== undefined) seen = await detach();
     await instance.close();
   }
+  if (board !== undefined) await board.close();
   const ms = median(runs);
-  return { ms, nsPerTask: (ms * 1e6) / n, eventsPerTask, runs };
+  return { ms, nsPerTask: (ms * 1e6) / n, eventsPerTask, runs, dashboard: seen };
 }
