@@ -36,6 +36,8 @@ mod views;
 pub use liveness::{epoch_ms, BlockedTotal, LivenessCell};
 pub use metrics::{render_metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE};
 pub use server::{serve, Server};
+/// The channel of the authorization hook's answer (see [`Host::authorize`]).
+pub use tokio::sync::oneshot;
 
 /// Where and how to serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,11 +94,7 @@ pub trait Host: Send + Sync + 'static {
     /// Asks whether `action` may go ahead: `None` when there is no hook (it
     /// may), else a receiver of the answer (a dropped sender, or no answer
     /// within 5 s, denies).
-    fn authorize(
-        &self,
-        req: AuthRequest,
-        action: &'static str,
-    ) -> Option<tokio::sync::oneshot::Receiver<bool>>;
+    fn authorize(&self, req: AuthRequest, action: &'static str) -> Option<oneshot::Receiver<bool>>;
     /// Whether metrics carry a `unit` label (`metrics: { unitLabels: true }`).
     fn unit_labels(&self) -> bool;
 }
