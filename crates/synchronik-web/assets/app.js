@@ -76,9 +76,7 @@
         if (value === null || value === undefined || value === false) continue;
         if (key === 'class') el.setAttribute('class', value);
         else if (key === 'text') el.textContent = String(value);
-        else if (key === 'on') {
-          for (const type of Object.keys(value)) el.addEventListener(type, value[type]);
-        } else {
+        else {
           const lower = key.toLowerCase();
           if (lower.startsWith('on') || lower === 'style' || lower === 'srcdoc') {
             throw new Error('refusing attribute ' + key);
@@ -116,6 +114,51 @@
     return el;
   }
 
+  // Live updates re-render a view into a detached tree and then bring the
+  // page's tree in line with it, keeping the elements that stay (so focus,
+  // hover and a click under way are not lost every time data arrives).
+  // Elements match by tag and their id-like data attribute, else in order.
+  const KEYS = ['data-unit-id', 'data-task-id', 'data-node-id', 'data-ghost-id', 'data-pool', 'data-key'];
+
+  function keyOf(node) {
+    if (node.nodeType !== 1) return '#' + node.nodeType;
+    for (const k of KEYS) if (node.hasAttribute(k)) return node.nodeName + '|' + k + '=' + node.getAttribute(k);
+    return node.nodeName;
+  }
+
+  function morph(to, from) {
+    const keep = new Set();
+    for (const attr of Array.from(from.attributes)) {
+      keep.add(attr.name);
+      if (to.getAttribute(attr.name) !== attr.value) to.setAttribute(attr.name, attr.value);
+    }
+    for (const attr of Array.from(to.attributes)) if (!keep.has(attr.name)) to.removeAttribute(attr.name);
+    morphChildren(to, from);
+  }
+
+  function morphChildren(to, from) {
+    const unused = new Map();
+    for (const node of Array.from(to.childNodes)) {
+      const k = keyOf(node);
+      if (!unused.has(k)) unused.set(k, []);
+      unused.get(k).push(node);
+    }
+    let at = to.firstChild;
+    for (const next of Array.from(from.childNodes)) {
+      const same = unused.get(keyOf(next));
+      const old = same && same.length ? same.shift() : null;
+      if (!old) {
+        to.insertBefore(next, at);
+        continue;
+      }
+      if (old.nodeType === 1) morph(old, next);
+      else if (old.nodeValue !== next.nodeValue) old.nodeValue = next.nodeValue;
+      if (old === at) at = at.nextSibling;
+      else to.insertBefore(old, at);
+    }
+    for (const rest of unused.values()) for (const node of rest) node.remove();
+  }
+
   function enc(id) {
     return encodeURIComponent(String(id));
   }
@@ -137,6 +180,7 @@
     return h('span', { class: 'tag' + (cls ? ' ' + cls : '') }, text);
   }
 
+  // A header given as [text, 'num'] is right-aligned over its numbers.
   function table(caption, headers, rows, empty) {
     return h(
       'div',
@@ -145,7 +189,7 @@
         'table',
         null,
         caption ? h('caption', null, caption) : null,
-        h('thead', null, h('tr', null, headers.map((x) => h('th', { scope: 'col' }, x)))),
+        h('thead', null, h('tr', null, headers.map((x) => (Array.isArray(x) ? h('th', { scope: 'col', class: x[1] }, x[0]) : h('th', { scope: 'col' }, x))))),
         h('tbody', null, rows.length ? rows : h('tr', { class: 'empty' }, h('td', { colspan: headers.length }, empty || 'Nothing here.')))
       )
     );
@@ -177,9 +221,13 @@
     if (a < 10) return sign + a.toFixed(a < 1 ? 2 : 1) + ' ms';
     if (a < 1000) return sign + Math.round(a) + ' ms';
     if (a < 60000) return sign + (a / 1000).toFixed(1) + ' s';
-    if (a < 3600000) return sign + Math.floor(a / 60000) + ' min ' + Math.floor((a % 60000) / 1000) + ' s';
-    if (a < 86400000) return sign + Math.floor(a / 3600000) + ' h ' + Math.floor((a % 3600000) / 60000) + ' min';
-    return sign + Math.floor(a / 86400000) + ' d ' + Math.floor((a % 86400000) / 3600000) + ' h';
+    if (a < 3600000) return sign + pair(Math.floor(a / 60000), 'min', Math.floor((a % 60000) / 1000), 's');
+    if (a < 86400000) return sign + pair(Math.floor(a / 3600000), 'h', Math.floor((a % 3600000) / 60000), 'min');
+    return sign + pair(Math.floor(a / 86400000), 'd', Math.floor((a % 86400000) / 3600000), 'h');
+  }
+
+  function pair(big, bigUnit, small, smallUnit) {
+    return big + ' ' + bigUnit + (small ? ' ' + small + ' ' + smallUnit : '');
   }
 
   function fmtRel(atMs, nowMs) {
@@ -350,21 +398,33 @@
 
   function actionButton(action, path, what, small) {
     const label = ACTION_LABELS[action];
-    const btn = h(
+    return h(
       'button',
       {
         type: 'button',
         class: 'btn btn-' + action + (small ? ' btn-sm' : ''),
         'data-action': action,
         'data-focus': 'act:' + action + ':' + path,
+        'data-path': path,
+        'data-what': what,
         title: label + ' ' + what,
         'aria-label': label + ' ' + what,
       },
       label
     );
-    btn.addEventListener('click', () => act(btn, action, path, what));
-    return btn;
   }
+
+  // One listener for every action button: a re-render may turn a Pause
+  // button into a Resume button in place, so a button's own listener
+  // would act on stale data; the attributes are always current.
+  document.addEventListener('click', (ev) => {
+    const btn = ev.target instanceof Element ? ev.target.closest('button[data-action][data-path]') : null;
+    if (!btn || btn.disabled) return;
+    const action = btn.getAttribute('data-action');
+    const path = btn.getAttribute('data-path');
+    if (!Object.prototype.hasOwnProperty.call(ACTION_LABELS, action) || !/^api\/(units|tasks)\/[^/]+\/[a-z]+$/.test(path)) return;
+    act(btn, action, path, btn.getAttribute('data-what') || '');
+  });
 
   async function act(btn, action, path, what) {
     btn.disabled = true;
@@ -676,7 +736,13 @@
         },
         show(...children) {
           view.loaded = true;
-          append(clear(body), children);
+          morphChildren(body, h('div', null, children));
+        },
+        // The bar under the title (status and actions) of a detail view.
+        head(el) {
+          const old = root.querySelector('.detail-head');
+          if (old) morph(old, el);
+          else root.querySelector('h1').after(el);
         },
       },
       extra
@@ -956,7 +1022,7 @@
         h('td', null, unitActions(u.id, u.status, u.enabled, true))
       );
     });
-    view.show(table(null, ['Unit', 'Kind', 'Status', 'Runs', 'Last', 'Average', 'Next fire', 'Last error', 'Actions'], rows, 'No units match.'), list.footer('units'));
+    view.show(table(null, ['Unit', 'Kind', 'Status', ['Runs', 'num'], ['Last', 'num'], ['Average', 'num'], 'Next fire', 'Last error', 'Actions'], rows, 'No units match.'), list.footer('units'));
   }
 
   // ---- unit detail
@@ -1004,22 +1070,20 @@
 
   function renderUnit(view, u) {
     view.root.setAttribute('data-status', u.status);
-    const title = view.root.querySelector('h1');
     document.title = String(u.id) + ' \u2014 synchronik';
     const isProcess = u.kind === 'process';
     const times = Array.isArray(u.executionTimesMs) ? u.executionTimesMs.filter((t) => typeof t === 'number') : [];
     const config = u.config && typeof u.config === 'object' ? u.config : {};
-    const head = h(
-      'div',
-      { class: 'detail-head', 'data-unit-id': u.id, 'data-status': u.status },
-      h('span', { class: 'kind' }, u.kind),
-      badge(u.status),
-      u.enabled === false ? tag('disabled', 'tag-off') : null,
-      unitActions(u.id, u.status, u.enabled, false)
+    view.head(
+      h(
+        'div',
+        { class: 'detail-head', 'data-unit-id': u.id, 'data-status': u.status },
+        h('span', { class: 'kind' }, u.kind),
+        badge(u.status),
+        u.enabled === false ? tag('disabled', 'tag-off') : null,
+        unitActions(u.id, u.status, u.enabled, false)
+      )
     );
-    const old = view.root.querySelector('.detail-head');
-    if (old) old.remove();
-    title.after(head);
     view.show(
       h(
         'div',
@@ -1085,7 +1149,7 @@
             h('td', null, unitActions(p.id, p.status, p.enabled, true))
           )
         );
-        view.show(table(null, ['Process', 'Status', 'Runs as', 'Workers', 'Actions'], rows, 'No processes.'));
+        view.show(table(null, ['Process', 'Status', 'Runs as', ['Workers', 'num'], 'Actions'], rows, 'No processes.'));
       },
     });
     return view;
@@ -1113,21 +1177,17 @@
     view.root.setAttribute('data-status', p.status);
     const workers = Array.isArray(p.workers) ? p.workers : [];
     const config = p.config || {};
-    const old = view.root.querySelector('.detail-head');
-    if (old) old.remove();
-    view.root
-      .querySelector('h1')
-      .after(
-        h(
-          'div',
-          { class: 'detail-head', 'data-unit-id': p.id, 'data-status': p.status },
-          h('span', { class: 'kind' }, 'process'),
-          badge(p.status),
-          p.enabled === false ? tag('disabled', 'tag-off') : null,
-          unitActions(p.id, p.status, p.enabled, false),
-          h('a', { href: unitHref(p.id), class: 'side-link' }, 'Unit details \u2192')
-        )
-      );
+    view.head(
+      h(
+        'div',
+        { class: 'detail-head', 'data-unit-id': p.id, 'data-status': p.status },
+        h('span', { class: 'kind' }, 'process'),
+        badge(p.status),
+        p.enabled === false ? tag('disabled', 'tag-off') : null,
+        unitActions(p.id, p.status, p.enabled, false),
+        h('a', { href: unitHref(p.id), class: 'side-link' }, 'Unit details \u2192')
+      )
+    );
     view.show(
       card(
         p.graph ? 'Dependency graph' : 'Run mode: ' + p.runMode,
@@ -1180,8 +1240,10 @@
     );
   }
 
-  // Layered layout: a worker's column is its dependency depth; within a
-  // column, workers are ordered by where their dependencies sit.
+  // Layered layout (as Sugiyama): a worker's column is its dependency
+  // depth; an edge that skips columns passes through a placeholder in each
+  // column between, so it runs between the boxes rather than through them;
+  // within a column, boxes are ordered by where their predecessors sit.
   function layout(workers) {
     const nodes = new Map();
     for (const w of workers) nodes.set(w.id, { id: w.id, status: w.status, enabled: w.enabled, deps: Array.isArray(w.dependsOn) ? w.dependsOn : [], ghost: false });
@@ -1194,7 +1256,7 @@
     const visiting = new Set();
     const depthOf = (id) => {
       if (depth.has(id)) return depth.get(id);
-      if (visiting.has(id)) return 0; // a cycle: the engine refuses them, draw anyway
+      if (visiting.has(id)) return 0; // a cycle (the engine refuses them): draw anyway
       visiting.add(id);
       let d = 0;
       for (const dep of nodes.get(id).deps) d = Math.max(d, depthOf(dep.id) + 1);
@@ -1203,28 +1265,48 @@
       return d;
     };
     const layers = [];
-    for (const id of nodes.keys()) {
-      const d = depthOf(id);
-      (layers[d] = layers[d] || []).push(nodes.get(id));
+    const place = (item, d) => (layers[d] = layers[d] || []).push(item);
+    const items = new Map();
+    for (const n of nodes.values()) {
+      const item = { key: 'n' + items.size, node: n, preds: [] };
+      items.set(n.id, item);
+      place(item, depthOf(n.id));
+    }
+    // Every edge becomes a chain of items: source, placeholders, target.
+    const edges = [];
+    let dummies = 0;
+    for (const n of nodes.values()) {
+      const target = items.get(n.id);
+      for (const dep of n.deps) {
+        const chain = [items.get(dep.id)];
+        for (let d = depth.get(dep.id) + 1; d < depth.get(n.id); d++) {
+          const dummy = { key: 'd' + dummies++, node: null, preds: [chain[chain.length - 1]] };
+          place(dummy, d);
+          chain.push(dummy);
+        }
+        target.preds.push(chain[chain.length - 1]);
+        chain.push(target);
+        edges.push({ from: dep.id, to: n.id, conditional: !!dep.conditional, chain });
+      }
     }
     for (let i = 0; i < layers.length; i++) layers[i] = layers[i] || [];
     const pos = new Map();
-    layers.forEach((layer) => layer.forEach((n, i) => pos.set(n.id, i)));
-    for (let pass = 0; pass < 2; pass++) {
+    layers.forEach((layer) => layer.forEach((item, i) => pos.set(item, i)));
+    for (let pass = 0; pass < 3; pass++) {
       for (let d = 1; d < layers.length; d++) {
-        const key = new Map();
-        layers[d].forEach((n, i) => {
-          const ps = n.deps.map((x) => pos.get(x.id)).filter((v) => v !== undefined);
-          key.set(n.id, ps.length ? ps.reduce((a, b) => a + b, 0) / ps.length : i);
+        const weight = new Map();
+        layers[d].forEach((item, i) => {
+          const ps = item.preds.map((p) => pos.get(p));
+          weight.set(item, ps.length ? ps.reduce((a, b) => a + b, 0) / ps.length : i);
         });
         layers[d] = layers[d]
-          .map((n, i) => [n, i])
-          .sort((a, b) => key.get(a[0].id) - key.get(b[0].id) || a[1] - b[1])
+          .map((item, i) => [item, i])
+          .sort((a, b) => weight.get(a[0]) - weight.get(b[0]) || a[1] - b[1])
           .map((x) => x[0]);
-        layers[d].forEach((n, i) => pos.set(n.id, i));
+        layers[d].forEach((item, i) => pos.set(item, i));
       }
     }
-    return { nodes, layers };
+    return { layers, edges };
   }
 
   function clip(text, max) {
@@ -1233,76 +1315,86 @@
 
   function graph(workers) {
     if (!workers.length) return h('p', { class: 'muted' }, 'No workers.');
-    const { nodes, layers } = layout(workers);
+    const { layers, edges } = layout(workers);
     const NW = 176;
     const NH = 44;
+    const DH = 12; // a placeholder's height
     const GX = 72;
     const GY = 18;
     const PAD = 16;
-    const tallest = Math.max(...layers.map((l) => l.length));
+    const heightOf = (layer) => layer.reduce((sum, item) => sum + (item.node ? NH : DH), 0) + Math.max(0, layer.length - 1) * GY;
+    const tallest = Math.max(...layers.map(heightOf));
     const W = PAD * 2 + layers.length * NW + (layers.length - 1) * GX;
-    const H = PAD * 2 + tallest * NH + (tallest - 1) * GY;
+    const H = PAD * 2 + tallest;
     const at = new Map();
     layers.forEach((layer, d) => {
-      const offset = ((tallest - layer.length) * (NH + GY)) / 2;
-      layer.forEach((n, i) => at.set(n.id, { x: PAD + d * (NW + GX), y: PAD + offset + i * (NH + GY) }));
+      let y = PAD + (tallest - heightOf(layer)) / 2;
+      for (const item of layer) {
+        const hgt = item.node ? NH : DH;
+        at.set(item, { x: PAD + d * (NW + GX), y, mid: y + hgt / 2 });
+        y += hgt + GY;
+      }
     });
     const chart = svg(
       'svg',
       { class: 'graph', viewBox: '0 0 ' + W + ' ' + H, width: W, height: H, role: 'group', 'aria-label': 'Dependency graph of ' + workers.length + ' workers' },
       svg('defs', null, svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, svg('path', { class: 'arrow', d: 'M0 0 L10 5 L0 10 z' })))
     );
-    const edges = svg('g', { class: 'edges' });
-    for (const n of nodes.values()) {
-      const to = at.get(n.id);
-      for (const dep of n.deps) {
-        const from = at.get(dep.id);
-        if (!from) continue;
-        const x1 = from.x + NW;
-        const y1 = from.y + NH / 2;
-        const x2 = to.x;
-        const y2 = to.y + NH / 2;
-        const dx = Math.max(24, (x2 - x1) / 2);
-        edges.appendChild(
+    const curve = (x1, y1, x2, y2) => {
+      const dx = Math.max(24, (x2 - x1) / 2);
+      return ' C' + (x1 + dx) + ' ' + y1 + ' ' + (x2 - dx) + ' ' + y2 + ' ' + x2 + ' ' + y2;
+    };
+    const lines = svg('g', { class: 'edges' });
+    for (const e of edges) {
+      const first = at.get(e.chain[0]);
+      let x = first.x + NW;
+      let y = first.mid;
+      let d = 'M' + x + ' ' + y;
+      for (const item of e.chain.slice(1)) {
+        const p = at.get(item);
+        d += curve(x, y, p.x, p.mid);
+        if (item.node) break;
+        d += ' L' + (p.x + NW) + ' ' + p.mid; // straight through the placeholder
+        x = p.x + NW;
+        y = p.mid;
+      }
+      lines.appendChild(
+        svg(
+          'path',
+          { class: 'edge' + (e.conditional ? ' conditional' : ''), d, 'marker-end': 'url(#arrow)', 'data-from': e.from, 'data-to': e.to },
+          svg('title', null, e.to + ' depends on ' + e.from + (e.conditional ? ' (conditional)' : ''))
+        )
+      );
+    }
+    chart.appendChild(lines);
+    for (const layer of layers) {
+      for (const item of layer) {
+        const n = item.node;
+        if (!n) continue;
+        const p = at.get(item);
+        const attrs = { class: 'node s-' + (n.ghost ? 'ghost' : safeStatus(n.status)) + (n.enabled === false ? ' off' : ''), transform: 'translate(' + p.x + ' ' + p.y + ')' };
+        if (n.ghost) attrs['data-ghost-id'] = n.id;
+        else {
+          attrs['data-node-id'] = n.id;
+          attrs['data-status'] = n.status;
+        }
+        const label = n.ghost ? 'not in this process' : String(n.status) + (n.enabled === false ? ', disabled' : '');
+        chart.appendChild(
           svg(
-            'path',
-            {
-              class: 'edge' + (dep.conditional ? ' conditional' : ''),
-              d: 'M' + x1 + ' ' + y1 + ' C' + (x1 + dx) + ' ' + y1 + ' ' + (x2 - dx) + ' ' + y2 + ' ' + x2 + ' ' + y2,
-              'marker-end': 'url(#arrow)',
-              'data-from': dep.id,
-              'data-to': n.id,
-            },
-            svg('title', null, n.id + ' depends on ' + dep.id + (dep.conditional ? ' (conditional)' : ''))
+            'g',
+            attrs,
+            svg(
+              'a',
+              { href: unitHref(n.id), 'data-focus': 'node:' + n.id, 'aria-label': n.id + ': ' + label },
+              svg('title', null, n.id + ' \u2014 ' + label),
+              svg('rect', { class: 'node-box', width: NW, height: NH, rx: 6 }),
+              svg('rect', { class: 'node-bar', width: 5, height: NH, rx: 2 }),
+              svg('text', { class: 'node-id', x: 14, y: 19 }, clip(String(n.id), 21)),
+              svg('text', { class: 'node-status', x: 14, y: 35 }, label)
+            )
           )
         );
       }
-    }
-    chart.appendChild(edges);
-    for (const n of nodes.values()) {
-      const p = at.get(n.id);
-      const attrs = { class: 'node s-' + (n.ghost ? 'ghost' : safeStatus(n.status)) + (n.enabled === false ? ' off' : ''), transform: 'translate(' + p.x + ' ' + p.y + ')' };
-      if (n.ghost) attrs['data-ghost-id'] = n.id;
-      else {
-        attrs['data-node-id'] = n.id;
-        attrs['data-status'] = n.status;
-      }
-      const label = n.ghost ? 'not in this process' : String(n.status) + (n.enabled === false ? ', disabled' : '');
-      chart.appendChild(
-        svg(
-          'g',
-          attrs,
-          svg(
-            'a',
-            { href: unitHref(n.id), 'data-focus': 'node:' + n.id, 'aria-label': n.id + ': ' + label },
-            svg('title', null, n.id + ' \u2014 ' + label),
-            svg('rect', { class: 'node-box', width: NW, height: NH, rx: 6 }),
-            svg('rect', { class: 'node-bar', width: 5, height: NH, rx: 2 }),
-            svg('text', { class: 'node-id', x: 14, y: 19 }, clip(String(n.id), 21)),
-            svg('text', { class: 'node-status', x: 14, y: 35 }, label)
-          )
-        )
-      );
     }
     return h('div', { class: 'graph-wrap' }, chart);
   }
@@ -1383,14 +1475,14 @@
         h('span', null, 'failed ', h('strong', null, fmtNum(p.failed))),
         h('span', null, 'cancelled ', h('strong', null, fmtNum(p.cancelled)))
       ),
-      table('Running', ['Task', 'Name', 'Worker', 'Priority', 'Running for', 'Durable'], running, 'Nothing running.'),
+      table('Running', [['Task', 'num'], 'Name', 'Worker', ['Priority', 'num'], 'Running for', 'Durable'], running, 'Nothing running.'),
       table(
         'Queue, in dispatch order' + (queued > queue.length ? ' (first ' + queue.length + ' of ' + fmtNum(queued) + ')' : ''),
-        ['#', 'Task', 'Name', 'Priority', 'Durable', ''],
+        [['#', 'num'], ['Task', 'num'], 'Name', ['Priority', 'num'], 'Durable', ''],
         queue,
         'Nothing queued.'
       ),
-      table('Done, newest first', ['Task', 'Name', 'Outcome', 'Took', 'When', 'Error', ''], done, 'Nothing done yet.')
+      table('Done, newest first', [['Task', 'num'], 'Name', 'Outcome', ['Took', 'num'], 'When', 'Error', ''], done, 'Nothing done yet.')
     );
   }
 
@@ -1403,7 +1495,7 @@
         const rows = (d.items || []).map((s) =>
           h('tr', { 'data-unit-id': s.unit }, h('td', null, unitLink(s.unit)), h('td', { class: 'num' }, typeof s.everyMs === 'number' ? 'every ' + fmtMs(s.everyMs) : '—'), h('td', { class: 'nowrap' }, rel(s.nextMs)))
         );
-        view.show(table(null, ['Unit', 'Interval', 'Next fire'], rows, 'Nothing scheduled.'));
+        view.show(table(null, ['Unit', ['Interval', 'num'], 'Next fire'], rows, 'Nothing scheduled.'));
       },
     });
     return view;
@@ -1429,7 +1521,7 @@
         h('td', { class: 'err-cell' }, r.error !== null && r.error !== undefined ? h('span', { class: 'err-text', title: String(r.error) }, String(r.error)) : '—')
       );
     });
-    const headers = ['Started', 'Unit', 'Task', 'Attempt', 'Outcome', 'Took', 'Error'];
+    const headers = ['Started', 'Unit', 'Task', ['Attempt', 'num'], 'Outcome', ['Took', 'num'], 'Error'];
     if (!withUnit) headers.splice(1, 1);
     return table(null, headers, rows, 'No history.');
   }
