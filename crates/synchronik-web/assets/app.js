@@ -1508,13 +1508,13 @@
       const unit = r.unit !== undefined ? r.unit : r.unitId;
       const status = r.status !== undefined ? r.status : r.outcome;
       const duration = typeof r.durationMs === 'number' ? r.durationMs : typeof r.endedMs === 'number' && typeof r.startedMs === 'number' ? r.endedMs - r.startedMs : null;
-      const task = r.taskName !== null && r.taskName !== undefined ? String(r.taskName) : r.taskKey !== null && r.taskKey !== undefined ? String(r.taskKey) : null;
+      const task = [r.task, r.taskName, r.taskKey].find((t) => t !== null && t !== undefined);
       return h(
         'tr',
         { 'data-unit-id': unit, 'data-status': status },
         h('td', { class: 'nowrap' }, fmtWhen(r.startedMs, nowMs)),
         withUnit ? h('td', null, unit !== undefined && unit !== null ? unitLink(unit) : '—') : null,
-        h('td', null, task !== null ? h('span', { class: 'id' }, task) : '—', r.pool ? h('span', { class: 'sub' }, ' in ' + String(r.pool)) : null),
+        h('td', null, task !== undefined ? h('span', { class: 'id' }, String(task)) : '—', r.pool ? h('span', { class: 'sub' }, ' in ' + String(r.pool)) : null),
         h('td', { class: 'num' }, fmtNum(r.attempt)),
         h('td', null, badge(status)),
         h('td', { class: 'num' }, fmtMs(duration)),
