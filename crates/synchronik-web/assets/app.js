@@ -75,7 +75,6 @@
         const value = attrs[key];
         if (value === null || value === undefined || value === false) continue;
         if (key === 'class') el.setAttribute('class', value);
-        else if (key === 'text') el.textContent = String(value);
         else {
           const lower = key.toLowerCase();
           if (lower.startsWith('on') || lower === 'style' || lower === 'srcdoc') {
@@ -414,10 +413,17 @@
     );
   }
 
-  // One listener for every action button: a re-render may turn a Pause
-  // button into a Resume button in place, so a button's own listener
+  // One listener for the buttons of every view: a re-render may turn a
+  // Pause button into a Resume button in place, so a button's own listener
   // would act on stale data; the attributes are always current.
   document.addEventListener('click', (ev) => {
+    const more = ev.target instanceof Element ? ev.target.closest('button[data-load-more]') : null;
+    if (more && !more.disabled && current && current.list) {
+      more.disabled = true;
+      current.list.more = true;
+      requestRead();
+      return;
+    }
     const btn = ev.target instanceof Element ? ev.target.closest('button[data-action][data-path]') : null;
     if (!btn || btn.disabled) return;
     const action = btn.getAttribute('data-action');
@@ -541,10 +547,9 @@
       offline = false;
       dropMessage('net');
     }
-    const moved = o.change !== live.change;
     live.change = o.change;
     if (current && current.fromOverview) current.fromOverview(o);
-    else if (moved && current && current.shownChange !== o.change) requestRead();
+    else if (current && current.shownChange !== o.change) requestRead();
   }
 
   let offline = false;
@@ -684,6 +689,9 @@
     } catch (e) {
       if (view === current) {
         view.root.removeAttribute('aria-busy');
+        // Read again with the next overview after a failure of the network
+        // or the server; a 4xx answer stands until the engine changes.
+        view.shownChange = e instanceof ApiError && e.status >= 400 && e.status < 500 ? change : null;
         onReadError(e);
         if (!(e instanceof ApiError && (e.status === 0 || e.status === 401))) view.fail(e);
         else if (!view.loaded) view.fail(e);
@@ -694,8 +702,9 @@
     }
   }
 
-  // A re-render replaces the buttons and links; give focus back to the
-  // one that had it.
+  // When a re-render replaced the element that had focus (a Pause button
+  // that became Resume keeps it; a row that moved may not), give focus to
+  // its successor.
   function withFocusKept(render) {
     const active = document.activeElement;
     const key = active && active.getAttribute && active.getAttribute('data-focus');
@@ -720,7 +729,8 @@
     return h('p', { class: 'notice notice-error', role: 'alert' }, 'Could not load this page: ' + describe(e));
   }
 
-  // Keeps the view's body in one element that each render replaces.
+  // A view: its root (title, and filters that stay) and a body that each
+  // render brings up to date.
   function makeView(name, title, extra) {
     const root = viewRoot(name, title);
     const body = h('div', { class: 'view-body' }, h('p', { class: 'loading' }, 'Loading\u2026'));
@@ -789,12 +799,7 @@
       const count = h('span', { class: 'count' }, list.total !== null ? 'Showing ' + fmtNum(shown) + ' of ' + fmtNum(list.total) + ' ' + noun : fmtNum(shown) + ' ' + noun);
       let more = null;
       if (list.next !== null) {
-        more = h('button', { type: 'button', class: 'btn', 'data-focus': 'more' }, 'Load more');
-        more.addEventListener('click', () => {
-          more.disabled = true;
-          list.more = true;
-          requestRead();
-        });
+        more = h('button', { type: 'button', class: 'btn', 'data-focus': 'more', 'data-load-more': '' }, 'Load more');
       }
       return h('div', { class: 'list-footer' }, count, more);
     };
@@ -876,7 +881,7 @@
           ])
         )
       ),
-      card('Runs, failures and retries per ' + fmtMs(o.bucketMs || 10000) + ' (last 15 min)', rateChart(o.rates || [], o.bucketMs || 10000, o.nowMs)),
+      card('Runs, failures and retries per ' + fmtNum((o.bucketMs || 10000) / 1000) + ' s (last 15 min)', rateChart(o.rates || [], o.bucketMs || 10000, o.nowMs)),
       card(
         'Recent errors',
         table(
@@ -956,7 +961,7 @@
   function unitsView(params) {
     const filter = { status: params.get('status') || '', kind: params.get('kind') || '', q: params.get('q') || '' };
     const list = pagedList('api/units', () => filter);
-    const view = makeView('units', 'Units', { load: list.load, render: (page) => renderUnits(view, list, page) });
+    const view = makeView('units', 'Units', { list, load: list.load, render: () => renderUnits(view, list) });
     const onFilter = () => {
       setRouteQuery('/units', filter);
       list.reset();
@@ -1530,6 +1535,7 @@
     const filter = { unit: params.get('unit') || '' };
     const list = pagedList('api/history', () => filter);
     const view = makeView('history', 'History', {
+      list,
       load: list.load,
       render: (page) => {
         if (page && page.store === false) {
