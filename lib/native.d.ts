@@ -9,8 +9,31 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A running dashboard server. */
+export declare class NativeDashboard {
+  /** The port it listens on. */
+  get port(): number
+  /**
+   * Stops the server: no new connections, event streams end, the port
+   * is free when this returns (it waits at most 2 s). Idempotent.
+   */
+  close(): void
+  /** The answer of the authorization hook to question `id`. */
+  answer(id: number, allowed: boolean): void
+}
+
 /** One engine, owned by one JavaScript manager. */
 export declare class NativeEngine {
+  /**
+   * Serves the web dashboard and `/metrics` on a thread of the engine
+   * (binding at once: a port in use is an error here, whose message
+   * starts with `EADDRINUSE: `). `authorize`, when given, is asked about
+   * every action and must answer through `NativeDashboard.answer(id,
+   * allowed)` within 5 s.
+   */
+  serveDashboard(options: JsServeOptions, authorize?: ((request: JsAuthRequest, action: string, id: number) => void) | undefined | null): NativeDashboard
+  /** The engine's metrics in the Prometheus text format. */
+  metrics(): string
   /**
    * Creates an engine. Its thread wakes JavaScript only through the
    * function given to [`NativeEngine::set_wake`].
@@ -167,8 +190,8 @@ export declare class NativeEngine {
   /** Whether the handler `name` is defined. */
   poolHandler(pool: number, name: string, defined: boolean): void
   /**
-   * Stops the engine's thread and drops the wake-up. The engine can no
-   * longer fire timers afterwards.
+   * Stops the engine's thread, closes its dashboards and drops the
+   * wake-up. The engine can no longer fire timers afterwards.
    */
   dispose(): void
   /**
@@ -286,6 +309,15 @@ export declare function engineRun(handle: Handle, slot: number, kind: number): n
 /** The strings that drained records name by number. */
 export declare function engineStrings(handle: Handle): Strings
 
+/** The request of an action, as the authorization hook receives it. */
+export interface JsAuthRequest {
+  method: string
+  path: string
+  /** Header names in lower case. */
+  headers: Record<string, string>
+  remoteAddress: string
+}
+
 /**
  * A change of settings; absent fields stay as they are. A negative
  * `intervalMs` or `maxRuns` clears the setting.
@@ -340,11 +372,16 @@ export interface JsEngineOptions {
   releaseIdleAfterMs?: number
   statsIntervalMs?: number
   /**
-   * A view of a SharedArrayBuffer of two numbers, `[call, slot]`, that
-   * JavaScript sets while it executes a `run` synchronously (call 0 when
-   * none). The watcher reads it from its own thread.
+   * A view of a SharedArrayBuffer of five numbers, `[call, slot,
+   * heartbeat, blocked ms, lag ms]`: JavaScript sets `call` and `slot`
+   * while it executes a `run` synchronously (call 0 when none), its lag
+   * sampler the rest (heartbeat: epoch ms, 0 when no sampler runs). The
+   * watcher and the dashboard read it from their own threads. A cell of
+   * two numbers is taken too (no sampler).
    */
   liveness?: Float64Array
+  /** Metrics count runs per unit too (a `unit` label). */
+  unitMetrics?: boolean
   /**
    * The facade's buffer that drains write records into (see `fast.rs`);
    * a multiple of the record stride.
@@ -406,6 +443,16 @@ export interface JsRestoredTask {
   key: string
   /** Attempts started before this process. */
   attempt: number
+}
+
+/** Where and how to serve (the facade has checked and defaulted them). */
+export interface JsServeOptions {
+  host: string
+  port: number
+  token: string
+  /** Starts and ends with `/`. */
+  basePath: string
+  readOnly: boolean
 }
 
 /** A unit's stored state. */

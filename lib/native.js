@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeDashboard = nativeBinding.NativeDashboard
 module.exports.NativeEngine = nativeBinding.NativeEngine
 module.exports.engineCodes = nativeBinding.engineCodes
 module.exports.engineComplete = nativeBinding.engineComplete

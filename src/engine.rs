@@ -16,16 +16,40 @@ use synchronik_core::{
 };
 
 use crate::convert::{self, RegistrationProblem};
+use crate::dashboard::{Dashboards, Observer};
 use crate::fast;
 use crate::options::{JsConfigPatch, JsEngineOptions, JsProcessSpec, JsWorkerSpec};
 use crate::outbox::{Outbox, WakeFn};
 use crate::trim_after;
 
-/// The watcher's view of what JavaScript executes: a view of a
-/// SharedArrayBuffer `[call, slot]` that the facade writes around every
-/// synchronous call into a user's `run`.
-struct JsLiveness {
+/// What JavaScript executes and how its event loop fares: a view of the
+/// facade's SharedArrayBuffer `[call, slot, heartbeat, blocked ms, lag ms]`
+/// (`call` and `slot` written around every synchronous call into a user's
+/// `run`, the rest by the lag sampler). The watcher reads the first two;
+/// the dashboard all five. A cell of two numbers (an older facade) has no
+/// sampler: its other slots read as 0.
+pub(crate) struct JsLiveness {
     cell: Float64Array,
+}
+
+impl JsLiveness {
+    /// Number `i` of the cell (0 past its end).
+    fn load(&self, i: usize) -> f64 {
+        if i >= self.cell.len() {
+            return 0.0;
+        }
+        let base = self.cell.as_ptr().cast::<std::sync::atomic::AtomicU64>();
+        // SAFETY: `cell` keeps its SharedArrayBuffer alive and holds more
+        // than `i` 8-byte aligned f64 (checked above); such a buffer is never
+        // detached or moved. JavaScript writes whole 8-byte values, which we
+        // read with atomic loads, so a read sees an old or a new value.
+        f64::from_bits(unsafe { (*base.add(i)).load(Ordering::Relaxed) })
+    }
+
+    /// The whole cell.
+    pub(crate) fn read(&self) -> [f64; 5] {
+        std::array::from_fn(|i| self.load(i))
+    }
 }
 
 impl Liveness for JsLiveness {
@@ -33,17 +57,7 @@ impl Liveness for JsLiveness {
         if self.cell.len() < 2 {
             return None;
         }
-        let base = self.cell.as_ptr().cast::<std::sync::atomic::AtomicU64>();
-        // SAFETY: `cell` keeps its SharedArrayBuffer alive and holds at least
-        // two 8-byte aligned f64 (checked above); such a buffer is never
-        // detached or moved. JavaScript writes whole 8-byte values, which we
-        // read with atomic loads, so a read sees an old or a new value.
-        let (call, slot) = unsafe {
-            (
-                f64::from_bits((*base).load(Ordering::Relaxed)),
-                f64::from_bits((*base.add(1)).load(Ordering::Relaxed)),
-            )
-        };
+        let (call, slot) = (self.load(0), self.load(1));
         (call >= 1.0 && slot >= 0.0).then_some((call as CallId, slot as Slot))
     }
 }
@@ -72,6 +86,10 @@ pub struct NativeEngine {
     pub(crate) runtime: Arc<Runtime>,
     outbox: Arc<Outbox>,
     handle: fast::Handle,
+    /// What the dashboards and `metrics()` read.
+    pub(crate) observer: Arc<Observer>,
+    /// The dashboards served, closed with the engine.
+    pub(crate) dashboards: Arc<Dashboards>,
 }
 
 #[napi]
@@ -90,6 +108,7 @@ impl NativeEngine {
             release_idle_after_ms: None,
             stats_interval_ms: None,
             liveness: None,
+            unit_metrics: None,
             out: None,
             inbox: None,
         });
@@ -107,7 +126,8 @@ impl NativeEngine {
             release_idle_after_ms: options.release_idle_after_ms,
             stats_interval_ms: options.stats_interval_ms,
         };
-        let liveness = options.liveness.map(|cell| JsLiveness { cell });
+        let liveness = options.liveness.map(|cell| Arc::new(JsLiveness { cell }));
+        let unit_metrics = options.unit_metrics.unwrap_or(false);
         let (Some(out), Some(inbox)) = (options.out, options.inbox) else {
             return Err(Error::new(
                 Status::InvalidArg,
@@ -140,16 +160,22 @@ impl NativeEngine {
             // The facade mirrors units in a table indexed by slot: a slot
             // names a new unit only after the facade carried out its release.
             e.set_host_acknowledges_releases(true);
-            if let Some(l) = liveness {
-                e.set_liveness(Arc::new(l));
+            if let Some(l) = &liveness {
+                e.set_liveness(l.clone());
             }
+            e.set_unit_metrics(unit_metrics);
         });
         let runtime = Arc::new(runtime);
         // Stop the engine's thread before this environment (a worker thread,
         // say) goes away, even if the JavaScript object was never collected.
         let weak: Weak<Runtime> = Arc::downgrade(&runtime);
         let weak_outbox = Arc::downgrade(&outbox);
-        env.add_env_cleanup_hook((weak, weak_outbox), |(rt, ob)| {
+        let dashboards = Arc::new(Dashboards::default());
+        let weak_dashboards = Arc::downgrade(&dashboards);
+        env.add_env_cleanup_hook((weak, weak_outbox, weak_dashboards), |(rt, ob, ds)| {
+            if let Some(ds) = ds.upgrade() {
+                ds.close_all();
+            }
             if let Some(ob) = ob.upgrade() {
                 ob.wake.lock().take();
             }
@@ -165,10 +191,18 @@ impl NativeEngine {
             advances: Mutex::new(Vec::new()),
             next_advance: Mutex::new(0),
         })?;
+        let observer = Arc::new(Observer::new(
+            runtime.clone(),
+            &outbox,
+            liveness,
+            unit_metrics,
+        ));
         Ok(Self {
             runtime,
             outbox,
             handle,
+            observer,
+            dashboards,
         })
     }
 
@@ -573,10 +607,11 @@ impl NativeEngine {
         self.runtime.with(|e| e.pool_handler(pool, &name, defined));
     }
 
-    /// Stops the engine's thread and drops the wake-up. The engine can no
-    /// longer fire timers afterwards.
+    /// Stops the engine's thread, closes its dashboards and drops the
+    /// wake-up. The engine can no longer fire timers afterwards.
     #[napi(catch_unwind)]
     pub fn dispose(&self) {
+        self.dashboards.close_all();
         self.outbox.wake.lock().take();
         self.runtime.shutdown();
     }

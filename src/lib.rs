@@ -14,6 +14,7 @@
 //! - `convert.rs` and `options.rs`: what JavaScript passes, into the
 //!   engine's types, and the engine's errors into JavaScript errors;
 //! - `store.rs`: the durable store;
+//! - `dashboard.rs`: the web dashboard and metrics (`synchronik-web`);
 //! - `vocabulary.rs`: the engine's vocabulary (record layout, names,
 //!   codes, defaults, setting rules) rendered as `lib/generated/`.
 //!
@@ -23,6 +24,7 @@
 #![deny(clippy::all)]
 
 mod convert;
+mod dashboard;
 mod engine;
 pub mod fast;
 mod options;
@@ -31,6 +33,7 @@ mod records;
 mod store;
 pub mod vocabulary;
 
+pub use dashboard::{JsAuthRequest, JsServeOptions, NativeDashboard};
 pub use engine::{Added, EngineMemory, NativeEngine};
 pub use outbox::Strings;
 pub use vocabulary::{EngineCodes, NumberedCode, VocabularyFiles};

@@ -24,10 +24,15 @@ pub struct JsEngineOptions {
     pub auto_unpause_ms: Option<f64>,
     pub release_idle_after_ms: Option<f64>,
     pub stats_interval_ms: Option<f64>,
-    /// A view of a SharedArrayBuffer of two numbers, `[call, slot]`, that
-    /// JavaScript sets while it executes a `run` synchronously (call 0 when
-    /// none). The watcher reads it from its own thread.
+    /// A view of a SharedArrayBuffer of five numbers, `[call, slot,
+    /// heartbeat, blocked ms, lag ms]`: JavaScript sets `call` and `slot`
+    /// while it executes a `run` synchronously (call 0 when none), its lag
+    /// sampler the rest (heartbeat: epoch ms, 0 when no sampler runs). The
+    /// watcher and the dashboard read it from their own threads. A cell of
+    /// two numbers is taken too (no sampler).
     pub liveness: Option<Float64Array>,
+    /// Metrics count runs per unit too (a `unit` label).
+    pub unit_metrics: Option<bool>,
     /// The facade's buffer that drains write records into (see `fast.rs`);
     /// a multiple of the record stride.
     pub out: Option<Float64Array>,

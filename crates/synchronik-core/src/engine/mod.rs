@@ -43,6 +43,7 @@ mod request;
 mod schedule;
 mod state;
 mod stop;
+mod stub_views;
 mod types;
 mod units;
 mod watch;

@@ -1,0 +1,337 @@
+//! The server: binds at once (so a port in use is reported to the caller),
+//! then runs on its own thread (`synchronik-http`) with a single-threaded
+//! tokio runtime that it owns. [`Server::close`] stops accepting, ends the
+//! event streams, lets answers in progress finish for a moment and joins
+//! the thread with a bounded wait.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::{IpAddr, SocketAddr, TcpListener as StdListener};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use parking_lot::Mutex;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::{events, routes, Host, ServeOptions};
+
+/// Connections served at once; more are closed as they come.
+const MAX_CONNECTIONS: usize = 256;
+/// How long a client may take to send a request's head.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long answers in progress may take to finish once closing.
+const DRAIN: Duration = Duration::from_millis(500);
+/// How long [`Server::close`] waits for the thread.
+const JOIN_WAIT: Duration = Duration::from_secs(2);
+
+/// The names the `Host` header may give for this server.
+#[derive(Debug)]
+pub(crate) struct Authority {
+    names: Vec<String>,
+    port: u16,
+    /// Listening on every address: any name will do.
+    any: bool,
+}
+
+impl Authority {
+    fn new(host: &str, addr: SocketAddr) -> Self {
+        let mut names = vec![bracketed(&addr.ip().to_string(), addr.ip())];
+        let given = host.trim().to_ascii_lowercase();
+        if !given.is_empty() {
+            names.push(match given.parse::<IpAddr>() {
+                Ok(ip) => bracketed(&ip.to_string(), ip),
+                Err(_) => given,
+            });
+        }
+        if addr.ip().is_loopback() {
+            names.push("localhost".to_owned());
+        }
+        Self {
+            names,
+            port: addr.port(),
+            any: addr.ip().is_unspecified(),
+        }
+    }
+
+    /// Whether `authority` (`name[:port]`, as a `Host` header or an
+    /// origin gives it) names this server.
+    pub(crate) fn accepts(&self, authority: &str) -> bool {
+        let authority = authority.trim().to_ascii_lowercase();
+        let (name, port) = if authority.starts_with('[') {
+            match authority.find(']') {
+                Some(end) => {
+                    let rest = &authority[end + 1..];
+                    let port = match rest.strip_prefix(':') {
+                        Some(p) => Some(p),
+                        None if rest.is_empty() => None,
+                        None => return false,
+                    };
+                    (&authority[..=end], port)
+                }
+                None => return false,
+            }
+        } else {
+            match authority.rsplit_once(':') {
+                Some((n, p)) => (n, Some(p)),
+                None => (authority.as_str(), None),
+            }
+        };
+        let port_ok = match port {
+            Some(p) => p.parse::<u16>().is_ok_and(|p| p == self.port),
+            None => self.port == 80,
+        };
+        let name = name.strip_suffix('.').unwrap_or(name);
+        port_ok && !name.is_empty() && (self.any || self.names.iter().any(|n| n == name))
+    }
+}
+
+fn bracketed(s: &str, ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V6(_) => format!("[{s}]"),
+        IpAddr::V4(_) => s.to_owned(),
+    }
+}
+
+/// What every task of one server shares.
+pub(crate) struct Ctx {
+    pub(crate) host: Arc<dyn Host>,
+    pub(crate) token: String,
+    pub(crate) base: String,
+    pub(crate) read_only: bool,
+    pub(crate) authority: Authority,
+    pub(crate) stop: watch::Receiver<bool>,
+    pub(crate) events: events::Hub,
+    connections: AtomicUsize,
+}
+
+/// Resolves once the server is closing.
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // An error means the server is gone: closing too.
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// A running server. Closing it (or dropping it) frees its port.
+pub struct Server {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    thread: Mutex<Option<(mpsc::Receiver<()>, JoinHandle<()>)>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("addr", &self.addr).finish()
+    }
+}
+
+fn invalid(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, message)
+}
+
+fn check(o: &ServeOptions) -> io::Result<()> {
+    if o.token.is_empty() {
+        return Err(invalid(
+            "serveDashboard: token must be a non-empty string".into(),
+        ));
+    }
+    let b = &o.base_path;
+    let bad = !b.starts_with('/')
+        || !b.ends_with('/')
+        || b.contains("//")
+        || b.split('/').any(|s| s == "." || s == "..")
+        || b.chars()
+            .any(|c| c.is_control() || matches!(c, '?' | '#' | '%' | ' ' | '\\'));
+    if bad {
+        return Err(invalid(format!(
+            "serveDashboard: basePath must start and end with \"/\" and hold no \"..\", \"?\", \"#\", \"%\" or spaces, got \"{b}\""
+        )));
+    }
+    Ok(())
+}
+
+fn bind(host: &str, port: u16) -> io::Result<StdListener> {
+    let host = host.trim();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    StdListener::bind((host, port))
+}
+
+/// Binds `o.host:o.port` and serves the dashboard of `host`'s engine on a
+/// thread of its own. Binding errors (a port in use, an address not of
+/// this machine) come back at once.
+pub fn serve(host: Arc<dyn Host>, o: ServeOptions) -> io::Result<Server> {
+    check(&o)?;
+    let listener = bind(&o.host, o.port)?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .thread_name("synchronik-http")
+        .build()?;
+    let listener = {
+        let _guard = rt.enter();
+        TcpListener::from_std(listener)?
+    };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ctx = Arc::new(Ctx {
+        events: events::Hub::new(),
+        host,
+        token: o.token,
+        base: o.base_path,
+        read_only: o.read_only,
+        authority: Authority::new(&o.host, addr),
+        stop: stop_rx,
+        connections: AtomicUsize::new(0),
+    });
+    let (done_tx, done_rx) = mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("synchronik-http".into())
+        .spawn(move || {
+            rt.block_on(run(listener, ctx));
+            rt.shutdown_timeout(Duration::from_millis(200));
+            let _ = done_tx.send(());
+        })?;
+    Ok(Server {
+        addr,
+        stop: stop_tx,
+        thread: Mutex::new(Some((done_rx, thread))),
+    })
+}
+
+impl Server {
+    /// The address it listens on (with the port chosen for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, ends the event streams and waits (at most 2 s)
+    /// for the thread to end, which frees the port. Idempotent.
+    pub fn close(&self) {
+        let _ = self.stop.send(true);
+        let Some((done, thread)) = self.thread.lock().take() else {
+            return;
+        };
+        if thread.thread().id() == std::thread::current().id() {
+            return;
+        }
+        if done.recv_timeout(JOIN_WAIT).is_ok() {
+            let _ = thread.join();
+        }
+        // Otherwise the thread ends on its own a moment later; nothing
+        // waits for it.
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+async fn run(listener: TcpListener, ctx: Arc<Ctx>) {
+    tokio::spawn(events::watch_loop(ctx.clone()));
+    let mut stop = ctx.stop.clone();
+    loop {
+        tokio::select! {
+            () = stopped(&mut stop) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    if ctx.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+                        ctx.connections.fetch_sub(1, Ordering::SeqCst);
+                        drop(stream);
+                        continue;
+                    }
+                    tokio::spawn(connection(ctx.clone(), stream, peer));
+                }
+                // Out of file descriptors and the like: breathe, go on.
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            },
+        }
+    }
+    drop(listener);
+    // Let answers in progress finish (event streams end at once).
+    let deadline = tokio::time::Instant::now() + DRAIN;
+    while ctx.connections.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+struct Counted(Arc<Ctx>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn connection(ctx: Arc<Ctx>, stream: TcpStream, peer: SocketAddr) {
+    let counted = Counted(ctx.clone());
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |req| {
+        let ctx = ctx.clone();
+        async move { Ok::<_, Infallible>(routes::handle(&ctx, req, peer).await) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT)
+        .max_buf_size(16 * 1024)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let mut stop = counted.0.stop.clone();
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        () = stopped(&mut stop) => {}
+    }
+    conn.as_mut().graceful_shutdown();
+    let _ = tokio::time::timeout(DRAIN, conn).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_host_header_must_name_this_server() {
+        let a = Authority::new("127.0.0.1", "127.0.0.1:8080".parse().unwrap());
+        assert!(a.accepts("127.0.0.1:8080"));
+        assert!(a.accepts("LOCALHOST:8080"));
+        assert!(!a.accepts("127.0.0.1:8081"));
+        assert!(!a.accepts("127.0.0.1"));
+        assert!(!a.accepts("evil.example:8080"));
+        assert!(!a.accepts(":8080"));
+        let a = Authority::new("::1", "[::1]:80".parse().unwrap());
+        assert!(a.accepts("[::1]"));
+        assert!(a.accepts("[::1]:80"));
+        assert!(a.accepts("localhost"));
+        assert!(!a.accepts("[::1]x"));
+        assert!(!a.accepts("[::2]:80"));
+        let a = Authority::new("0.0.0.0", "0.0.0.0:9000".parse().unwrap());
+        assert!(a.accepts("anything:9000"));
+        assert!(!a.accepts("anything:9001"));
+    }
+
+    #[test]
+    fn options_are_checked() {
+        let o = |token: &str, base: &str| ServeOptions {
+            host: "127.0.0.1".into(),
+            port: 0,
+            token: token.into(),
+            base_path: base.into(),
+            read_only: false,
+        };
+        assert!(check(&o("t", "/")).is_ok());
+        assert!(check(&o("t", "/a/b/")).is_ok());
+        assert!(check(&o("", "/")).is_err());
+        for bad in ["", "a/", "/a", "/../", "//", "/a?/", "/a b/"] {
+            assert!(check(&o("t", bad)).is_err(), "{bad}");
+        }
+    }
+}
