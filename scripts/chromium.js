@@ -4,7 +4,7 @@
 // the benchmark row with the dashboard open (puppeteer-core driving the
 // binary of @sparticuz/chromium, both devDependencies).
 //
-// The browser is kept off the network: every host name but localhost
+// The browser is kept off the network: every host name but localhost (and the loopback addresses)
 // resolves to nothing, and Chromium's own background traffic (component
 // updates, safe browsing, metrics, sync, translation) is switched off, so
 // the only server it can reach is a dashboard on a loopback address.
@@ -17,7 +17,7 @@
 const DROPPED = new Set(['--disable-web-security', '--allow-running-insecure-content', '--disable-site-isolation-trials']);
 
 const OFFLINE = [
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost',
+  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1, EXCLUDE [::1]',
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-client-side-phishing-detection',
@@ -39,7 +39,9 @@ const OFFLINE = [
  */
 async function launchChromium({ viewport = { width: 1280, height: 800 } } = {}) {
   const puppeteer = require('puppeteer-core');
-  const chromium = (await import('@sparticuz/chromium')).default;
+  // The CommonJS build (Jest runs specs without ES module support).
+  const chromiumModule = require('@sparticuz/chromium');
+  const chromium = chromiumModule.default || chromiumModule;
   const args = chromium.args.filter((a) => !DROPPED.has(a));
   return puppeteer.launch({
     executablePath: await chromium.executablePath(),
