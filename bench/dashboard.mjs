@@ -115,7 +115,11 @@ export async function run({ reps = 3, scale = 1 } = {}) {
   const goals = [
     goal('dispatch with a browser on the units page: ≥ 90% of the throughput without a dashboard', fmtRatio(d), ok(d, (x) => x >= 0.9)),
     goal('timers with a browser on the units page: every fire, none twice', `${fmtInt(t.missed)} missed, ${fmtInt(t.extra)} extra`, ok(t.missed, () => t.missed === 0 && t.extra === 0)),
-    goal('timers with a browser on the units page: lateness p99 ≤ 1 ms', `${fmt(t.p99, 2)} ms (without: ${fmt(ref.p99, 2)} ms)`, ok(t.p99, (x) => x <= 1)),
+    goal(
+      'timers with a browser on the units page: lateness p99 at most 1 ms above no dashboard',
+      `${fmt(t.p99, 2)} ms (without: ${fmt(ref.p99, 2)} ms)`,
+      ok(t.p99 - ref.p99, (x) => x <= 1),
+    ),
   ];
   return { n, timers, reps, summary, goals, samples };
 }
