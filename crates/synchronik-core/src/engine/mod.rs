@@ -30,6 +30,7 @@
 //! | `watch`       | the watcher                                           |
 //! | `pool`        | worker pools (their queues are `pool::Pools`)         |
 //! | `durable`     | the durable store's hook                              |
+//! | `view`        | read-only views for dashboards; a run nobody awaits   |
 
 use std::sync::Arc;
 
@@ -45,6 +46,7 @@ mod state;
 mod stop;
 mod types;
 mod units;
+mod view;
 mod watch;
 
 pub use types::{
