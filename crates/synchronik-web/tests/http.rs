@@ -666,12 +666,18 @@ impl Stream {
         }
     }
 
-    /// Reads until `n` overview events arrived or the stream ended; false
-    /// when neither happened within 5 s.
+    /// Reads until `n` overview events arrived; false when they did not
+    /// within 5 s (or the stream ended, or was refused).
     fn wait_events(&mut self, n: usize) -> bool {
+        self.wait_until(|seen| seen.matches("event: overview\ndata: {").count() >= n)
+    }
+
+    /// Reads until what was read satisfies `done`; false when it did not
+    /// within 5 s (or the stream ended, or was refused).
+    fn wait_until(&mut self, done: impl Fn(&str) -> bool) -> bool {
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
-            if self.seen.matches("event: overview\ndata: {").count() >= n {
+            if done(&self.seen) {
                 return true;
             }
             if self.seen.len() >= 12 && !self.seen.starts_with("HTTP/1.1 200") {
@@ -715,8 +721,17 @@ fn an_event_stream_gets_the_overview_then_each_change() {
         .contains("content-type: text/event-stream"));
     assert!(stream.seen.contains("\"paused\":0"));
     h.rt.with(|e| e.update_status("fetch", Status::Paused));
-    assert!(stream.wait_events(2), "{}", stream.seen);
-    assert!(stream.seen.contains("\"paused\":1"), "{}", stream.seen);
+    assert!(
+        stream.wait_until(|seen| seen.contains("\"paused\":1")),
+        "{}",
+        stream.seen
+    );
+    // Each one is a whole event: a named event and one line of JSON.
+    let events: Vec<&str> = stream.seen.split("event: overview\n").skip(1).collect();
+    assert!(events.len() >= 2);
+    assert!(events
+        .iter()
+        .all(|e| e.starts_with("data: {") && e.contains("}\n\n")));
     // Closing ends the stream and frees the port.
     let started = Instant::now();
     server.close();
