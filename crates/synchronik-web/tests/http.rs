@@ -783,3 +783,63 @@ fn a_port_in_use_is_reported_at_once_and_dropping_closes() {
         std::io::ErrorKind::InvalidInput
     );
 }
+
+#[test]
+fn history_pages_come_from_the_store_newest_first() {
+    let dir = std::env::temp_dir().join(format!(
+        "synchronik-web-history-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(dir.join("db.sqlite"), StoreOptions::default()).unwrap();
+    let (h, _server, addr) = start("/", false);
+    h.rt.with(|e| e.set_store(store.clone()));
+    for (i, unit) in ["fetch", "parse", "fetch", "fetch", "parse"]
+        .iter()
+        .enumerate()
+    {
+        store.send(synchronik_core::store::Op::History(HistoryRow {
+            unit_id: (*unit).to_owned(),
+            task_key: None,
+            task_name: None,
+            pool: None,
+            attempt: 1,
+            started_ms: 1000.0 * i as f64,
+            ended_ms: 1000.0 * i as f64 + 5.0,
+            outcome: if i == 3 { "error" } else { "completed" }.to_owned(),
+            error: (i == 3).then(|| "boom".to_owned()),
+        }));
+    }
+    store.flush().unwrap();
+
+    let first = get(addr, "/api/history?limit=2");
+    assert_eq!(first.status, 200);
+    assert!(first.body.starts_with("{\"items\":[{\"unit\":\"parse\",\"attempt\":1,\"status\":\"completed\",\"startedMs\":4000,\"endedMs\":4005,\"durationMs\":5,\"error\":null,\"task\":null,\"taskKey\":null,\"pool\":null},{\"unit\":\"fetch\",\"attempt\":1,\"status\":\"error\",\"startedMs\":3000"), "{}", first.body);
+    assert!(
+        first.body.ends_with("\"nextCursor\":\"2\",\"store\":true}"),
+        "{}",
+        first.body
+    );
+    let last = get(addr, "/api/history?limit=2&cursor=4");
+    assert_eq!(last.body.matches("\"unit\":").count(), 1, "{}", last.body);
+    assert!(last.body.contains("\"startedMs\":0,"));
+    assert!(last.body.contains("\"nextCursor\":null"));
+    let fetches = get(addr, "/api/history?unit=fetch");
+    assert_eq!(fetches.body.matches("\"unit\":\"fetch\"").count(), 3);
+    assert!(!fetches.body.contains("parse"));
+    let detail = get(addr, "/api/units/fetch");
+    assert_eq!(
+        detail.body.matches("\"unit\":\"fetch\"").count(),
+        3,
+        "{}",
+        detail.body
+    );
+    assert!(detail.body.contains("\"error\":\"boom\""));
+    drop(h);
+    store.close();
+    let _ = std::fs::remove_dir_all(&dir);
+}
