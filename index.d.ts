@@ -557,6 +557,19 @@ export interface ManagerOptions {
    * `ERR_STORAGE` naming that one's pid and host. See {@link StorageOptions}.
    */
   storage?: StorageOptions;
+  /** What {@link SynchronikManagerBase.metrics} (and the dashboard's `/metrics`) count. See {@link MetricsOptions}. */
+  metrics?: MetricsOptions;
+}
+
+/** Options of the metrics (`createSynchronikManager({ metrics })`). Any other key is a `TypeError`. */
+export interface MetricsOptions {
+  /**
+   * Count runs per unit too: `synchronik_runs_total` and
+   * `synchronik_run_duration_seconds` get a `unit` label (one series per
+   * unit id, so only for a bounded set of units). Default `false`. A pool
+   * task's name or id is never a label.
+   */
+  unitLabels?: boolean;
 }
 
 /**
@@ -906,6 +919,33 @@ export interface SynchronikManagerBase extends SynchronikEventEmitter {
    * const size = await pool.run(async (url, { signal }) => (await fetch(url, { signal })).headers.get('content-length'), { payload: url });
    */
   useWorkerPool(size?: number, options?: WorkerPoolOptions): WorkerPool;
+
+  // --- Seeing the engine: the web dashboard and metrics --------------------------------
+
+  /**
+   * Serves the web dashboard, its JSON API (`api/…`, see
+   * `crates/synchronik-web/API.md`) and `/metrics` on a thread of the
+   * engine, so it answers — and shows the block — while JavaScript is
+   * blocked. Resolves once the server listens. A bad option is a
+   * `TypeError` (a `host` that is not loopback needs an explicit `token`);
+   * a port in use rejects with a {@link SynchronikError} whose `code` is
+   * the system's (`EADDRINUSE`). The server never keeps Node alive;
+   * `close()` and the manager's `close()` stop it.
+   *
+   * @example
+   * const dashboard = await manager.serveDashboard({ port: 8080 });
+   * console.log(`open ${dashboard.url}`);
+   * // …
+   * await dashboard.close();
+   */
+  serveDashboard(options?: ServeDashboardOptions): Promise<DashboardServer>;
+
+  /**
+   * The engine's metrics in the Prometheus text format (version 0.0.4):
+   * the same text as the dashboard's `GET /metrics`. See the README's
+   * "Web dashboard and metrics" for the families.
+   */
+  metrics(): string;
 
   // --- Other -----------------------------------------------------------------------
 
@@ -1420,6 +1460,66 @@ export class SynchronikError extends Error {
   unitId?: string;
   /** The underlying error, e.g. the failing worker's own error or the value a `run` threw. */
   cause?: unknown;
+}
+
+// ---------------------------------------------------------------------------
+// The web dashboard (manager.serveDashboard)
+// ---------------------------------------------------------------------------
+
+/** An action of the web dashboard, as {@link ServeDashboardOptions.authorize} is asked about it. */
+export type DashboardAction = 'run' | 'pause' | 'resume' | 'enable' | 'disable' | 'cancel' | 'retry';
+
+/** The HTTP request of an action, as {@link ServeDashboardOptions.authorize} receives it. */
+export interface DashboardAuthorizeRequest {
+  /** Always `'POST'`. */
+  method: string;
+  /** The request's path, e.g. `/api/units/fetch/run` (with the base path). */
+  path: string;
+  /** The request's headers, names in lower case (`authorization` included). */
+  headers: Record<string, string>;
+  /** The client's IP address. */
+  remoteAddress: string;
+}
+
+/** Options of {@link SynchronikManagerBase.serveDashboard}. Any other key is a `TypeError`. */
+export interface ServeDashboardOptions {
+  /** The port to listen on, 0–65535; 0 (the default) takes a free one (see {@link DashboardServer.port}). */
+  port?: number;
+  /**
+   * The address to listen on. Default `'127.0.0.1'`. A host that is not
+   * loopback (127.0.0.0/8, `::1`, `localhost`) requires an explicit `token`.
+   */
+  host?: string;
+  /**
+   * What every API request and `/metrics` must carry (`Authorization:
+   * Bearer <token>`, or `?token=` on a GET): visible ASCII, no spaces.
+   * Default: 24 random bytes, base64url.
+   */
+  token?: string;
+  /** Where the dashboard lives, e.g. `'/ops/'`: starts with `/` (a missing final `/` is added); no `..`, `?`, `#`. Default `'/'`. */
+  basePath?: string;
+  /** Every action answers 403: the dashboard only shows. Default `false`. */
+  readOnly?: boolean;
+  /**
+   * Asked about every action (after the token, Origin and read-only
+   * checks): only `true` (or a promise of `true`) within 5 s allows it;
+   * anything else, a throw or a rejection answers 403.
+   */
+  authorize?: (request: DashboardAuthorizeRequest, action: DashboardAction) => boolean | PromiseLike<boolean>;
+}
+
+/** A running web dashboard (what {@link SynchronikManagerBase.serveDashboard} resolves to). */
+export interface DashboardServer {
+  /** The page's address with the token: `http://<host>:<port><basePath>?token=<token>` (an IPv6 host in brackets). */
+  readonly url: string;
+  /** The host it listens on, as given. */
+  readonly host: string;
+  /** The port it listens on (the one chosen when 0 was given). */
+  readonly port: number;
+  /** The token every API request needs (the generated one when none was given). */
+  readonly token: string;
+  /** Stops the server and frees its port; event streams end. Idempotent. */
+  close(): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------

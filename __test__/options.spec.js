@@ -27,7 +27,7 @@ describe('createSynchronikManager refuses keys that are not options', () => {
 
   test('a key near no option lists the options', () => {
     expect(() => createSynchronikManager({ colour: 'blue' })).toThrow(
-      'createSynchronikManager: options.colour is not an option (the options are loopInterval, watcherInterval, stallThresholdMs, statsEmissionIntervalMs, autoUnpauseMs, releaseIdleAfterMs, clock, storage)',
+      'createSynchronikManager: options.colour is not an option (the options are loopInterval, watcherInterval, stallThresholdMs, statsEmissionIntervalMs, autoUnpauseMs, releaseIdleAfterMs, clock, storage, metrics)',
     );
   });
 

@@ -53,10 +53,13 @@ class Bridge {
   /** @type {Map<number, string>} */
   #strs = new Map();
   /**
-   * [call, slot] of the `run` executing synchronously right now; the
-   * watcher reads it from its own thread to see a blocked event loop.
+   * The liveness cell the engine's threads read: [call, slot] of the `run`
+   * executing synchronously right now (written by enter and leave), then
+   * the lag sampler's heartbeat (epoch ms, 0 when no sampler runs), total
+   * blocked ms and last lag in ms (see lag.js). The watcher reads the first
+   * two to see a blocked event loop; the web dashboard reads all five.
    */
-  #liveness = new Float64Array(new SharedArrayBuffer(16));
+  #liveness = new Float64Array(new SharedArrayBuffer(5 * Float64Array.BYTES_PER_ELEMENT));
   /** @type {ReturnType<typeof timers.setInterval> | null} the ref'd handle held while work is in flight */
   #keepAlive = null;
   /** @type {(() => void) | null} the engine's wake-up (null with a manual clock) */
@@ -64,6 +67,8 @@ class Bridge {
   /** Whether the wake-up is set on the engine (see updateKeepAlive). */
   #wakeSet = false;
   #wakeDropQueued = false;
+  /** How many dashboard servers are open: while any is, the wake-up stays set (an action from the HTTP thread must reach JavaScript). */
+  #serving = 0;
   #disposed = false;
   #started = false;
   /** Whether a record changed unit state since the last one was told to #changes. */
@@ -113,6 +118,11 @@ class Bridge {
   /** The engine, for calls that are not on the hot path. */
   get native() {
     return this.#native;
+  }
+
+  /** The shared liveness cell (see #liveness); the lag sampler writes its last three numbers. */
+  get liveness() {
+    return this.#liveness;
   }
 
   /** The engine's handle for the hot-path functions. */
@@ -457,10 +467,7 @@ class Bridge {
       // if the caller dropped it.
       this.#keepAlive = timers.setInterval(() => void this, 0x7fffffff);
       // The engine's thread may need to wake JavaScript from now on.
-      if (this.#wakeUp !== null && !this.#wakeSet && !this.#disposed) {
-        this.#wakeSet = true;
-        this.#native.setWake(this.#wakeUp);
-      }
+      if (this.#wakeUp !== null) this.#setWake(this.#wakeUp);
     } else if (!busy && this.#keepAlive !== null) {
       timers.clearInterval(this.#keepAlive);
       this.#keepAlive = null;
@@ -478,9 +485,31 @@ class Bridge {
     if (now && this.#keepAlive === null) this.dropWake();
   }
 
-  /** Lets go of the engine's wake-up. */
+  /** @param {() => void} wakeUp */
+  #setWake(wakeUp) {
+    if (!this.#wakeSet && !this.#disposed) {
+      this.#wakeSet = true;
+      this.#native.setWake(wakeUp);
+    }
+  }
+
+  /**
+   * A dashboard server opened (`+1`) or closed (`-1`). While one is open
+   * the wake-up stays set, with a manual clock too: an action from the
+   * HTTP thread (run now, pause…) is carried out by the engine at once,
+   * and its records must reach JavaScript without waiting for the next
+   * call. The wake-up is weak: it never keeps Node alive.
+   * @param {1 | -1} delta
+   */
+  serving(delta) {
+    this.#serving += delta;
+    if (this.#serving > 0) this.#setWake(this.#wakeUp !== null ? this.#wakeUp : wakeUpOf(new WeakRef(this)));
+    else if (this.#keepAlive === null) this.dropWake();
+  }
+
+  /** Lets go of the engine's wake-up (kept while a dashboard server is open). */
   dropWake() {
-    if (this.#wakeSet && !this.#disposed) {
+    if (this.#wakeSet && !this.#disposed && this.#serving === 0) {
       this.#wakeSet = false;
       this.#native.setWake(undefined);
     }
@@ -488,6 +517,7 @@ class Bridge {
 
   /** Ends the engine (close): its timer thread stops and nothing wakes JavaScript any more. */
   dispose() {
+    this.#serving = 0;
     this.dropWake();
     this.#disposed = true;
     this.#native.dispose();

@@ -26,6 +26,7 @@ const { SqliteStore, parseStorageOption, parseHistoryQuery, noStoreError } = req
 const { Core } = require('./core');
 const { ManualClock, parseClockOption } = require('./clock');
 const { LagSampler } = require('./lag');
+const { Dashboards } = require('./dashboard-server');
 const { ENGINE_META, ensureMeta } = require('./stats');
 const { patchSpec } = require('./units');
 
@@ -61,7 +62,9 @@ const ENGINE_FIELDS = new Set(['id', 'status', 'enabled', 'meta', 'lastRun', 'pr
 class SynchronikManager extends EventEmitter {
   /** The parts the manager is made of. */
   #core;
-  #lag = new LagSampler();
+  #lag;
+  /** The web dashboards this manager serves (serveDashboard). */
+  #dashboards;
   /** @type {NodeJS.CpuUsage | null} */
   #lastCpu = null;
   #lastCpuAt = 0;
@@ -86,10 +89,13 @@ class SynchronikManager extends EventEmitter {
         autoUnpauseMs: options.autoUnpauseMs,
         releaseIdleAfterMs: options.releaseIdleAfterMs,
         statsIntervalMs: options.statsEmissionIntervalMs,
+        unitMetrics: options.metrics !== undefined && options.metrics.unitLabels === true,
       },
       () => this.getEngineStats(),
     );
     this.#core = core;
+    this.#lag = new LagSampler(core.bridge.liveness);
+    this.#dashboards = new Dashboards(core.bridge, this.#lag);
     if (clock.manual) this.clock = new ManualClock(core, clock.startMs);
     // The SQLite store (options.storage), opened now so that a bad file fails here.
     if (storage) {
@@ -476,7 +482,7 @@ class SynchronikManager extends EventEmitter {
     const core = this.#core;
     core.open('start');
     core.bridge.setStarted(true);
-    this.#lag.start();
+    this.#lag.setStarted(true);
     core.bridge.native.start();
     core.sync();
   }
@@ -514,7 +520,7 @@ class SynchronikManager extends EventEmitter {
     const core = this.#core;
     const bridge = core.bridge;
     bridge.setStarted(false);
-    this.#lag.stop();
+    this.#lag.setStarted(false);
     // pool.run tasks still waiting for their microtask reach the engine
     // first, so that the stop sees (and drops) them too.
     for (const pool of core.pools.values()) pool[poolInternals.kSubmit]();
@@ -566,7 +572,9 @@ class SynchronikManager extends EventEmitter {
     }
     const core = this.#core;
     core.markClosed();
-    this.#closing = this.#stop(timeoutMs, true).then(() => {
+    // The dashboards go first: from now on nothing may act on the engine.
+    const dashboards = this.#dashboards.closeAll();
+    this.#closing = Promise.all([dashboards, this.#stop(timeoutMs, true)]).then(() => {
       if (core.sqlite) core.sqlite.close();
       core.bridge.dispose();
     });
@@ -656,6 +664,34 @@ class SynchronikManager extends EventEmitter {
     }
     pool.resize(size);
     return pool;
+  }
+
+  // ---------------------------------------------------------------------
+  // Seeing the engine: the web dashboard and metrics
+  // ---------------------------------------------------------------------
+
+  /**
+   * Serves the web dashboard, its JSON API and `/metrics` on a thread of
+   * the engine (it answers while JavaScript is blocked). Resolves to
+   * `{ url, host, port, token, close() }` once the server listens; a port
+   * in use rejects with a SynchronikError whose code says so (EADDRINUSE).
+   * The server never keeps Node alive; close() and the manager's close()
+   * stop it.
+   * @param {{ port?: number, host?: string, token?: string, basePath?: string, readOnly?: boolean,
+   *   authorize?: (request: object, action: string) => boolean | Promise<boolean> }} [options]
+   */
+  serveDashboard(options) {
+    return asPromise(() => {
+      this.#core.open('serveDashboard');
+      return this.#dashboards.open(v.validateDashboardOptions(options));
+    });
+  }
+
+  /** The engine's metrics in the Prometheus text format (the same text as the dashboard's `/metrics`). */
+  metrics() {
+    const core = this.#core;
+    core.open('metrics');
+    return core.bridge.native.metrics();
   }
 
   // ---------------------------------------------------------------------

@@ -5,6 +5,7 @@
 // what was expected and what was given: `registerUnit: unit.id must be a
 // non-empty string (got number)`.
 
+const net = require('node:net');
 const { describe } = require('./errors');
 const { STATUSES, RUN_MODES, UNIT_SETTINGS, DEFAULTS } = require('./generated/vocabulary');
 
@@ -609,7 +610,7 @@ const MANAGER = 'createSynchronikManager';
 const MANAGER_INTERVALS = ['loopInterval', 'watcherInterval', 'stallThresholdMs', 'statsEmissionIntervalMs', 'autoUnpauseMs', 'releaseIdleAfterMs'];
 
 /** Every option createSynchronikManager takes. */
-const MANAGER_OPTIONS = [...MANAGER_INTERVALS, 'clock', 'storage'];
+const MANAGER_OPTIONS = [...MANAGER_INTERVALS, 'clock', 'storage', 'metrics'];
 
 /**
  * Checks the options of createSynchronikManager: an object of known keys,
@@ -627,6 +628,17 @@ function validateManagerOptions(options) {
   }
   validateClockOption(options.clock);
   if (options.storage !== undefined) validateStorageOption(options.storage);
+  if (options.metrics !== undefined) validateMetricsOption(options.metrics);
+}
+
+/**
+ * Checks `options.metrics`: `{ unitLabels?: boolean }`.
+ * @param {unknown} metrics
+ */
+function validateMetricsOption(metrics) {
+  if (!isObject(metrics)) throw fail(MANAGER, 'options.metrics', 'an object like { unitLabels: true }', metrics);
+  refuseUnknownKeys(MANAGER, 'options.metrics', metrics, ['unitLabels']);
+  if (metrics.unitLabels !== undefined) check(MANAGER, 'options.metrics.unitLabels', metrics.unitLabels, (x) => typeof x === 'boolean', 'a boolean');
 }
 
 /** The forms of an ISO 8601 date that `Date.parse` reads: `2024-03-01`, `2024-03-01T12:00:00.000Z`, … */
@@ -733,6 +745,67 @@ function validateStopOptions(method, options) {
   return timeoutMs;
 }
 
+// --- serveDashboard ----------------------------------------------------------
+
+const DASHBOARD = 'serveDashboard';
+const DASHBOARD_OPTIONS = ['port', 'host', 'token', 'basePath', 'readOnly', 'authorize'];
+/** A token: visible ASCII, no spaces (it goes into a header and a URL as it is). */
+const TOKEN = /^[\x21-\x7e]+$/;
+/** What a basePath must not hold (the server refuses the same): a query, a fragment, an escape, spaces, backslashes, control characters. */
+const BASE_PATH_CHARS = /[?#%\s\\\p{Cc}]/u;
+
+/**
+ * Whether `host` names this machine's loopback interface: 127.0.0.0/8, ::1
+ * (bracketed or not) or localhost.
+ * @param {string} host
+ */
+function isLoopbackHost(host) {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h === 'localhost.') return true;
+  if (net.isIPv4(h)) return h.startsWith('127.');
+  return net.isIPv6(h) && LOOPBACK_V6.check(h, 'ipv6');
+}
+const LOOPBACK_V6 = new net.BlockList();
+LOOPBACK_V6.addAddress('::1', 'ipv6');
+
+/**
+ * @typedef {{ port: number, host: string, token: string | undefined, basePath: string, readOnly: boolean,
+ *   authorize: ((request: object, action: string) => unknown) | undefined }} DashboardOptions
+ */
+
+/**
+ * Checks the options of serveDashboard and fills in the defaults (the
+ * token stays undefined when none is given); `basePath` comes back ending
+ * with '/'.
+ * @param {unknown} options
+ * @returns {DashboardOptions}
+ */
+function validateDashboardOptions(options) {
+  if (options === undefined) options = {};
+  if (!isObject(options)) throw fail(DASHBOARD, 'options', 'an object', options);
+  refuseUnknownKeys(DASHBOARD, 'options', options, DASHBOARD_OPTIONS);
+  const { port = 0, host = '127.0.0.1', token, basePath = '/', readOnly = false, authorize } = options;
+  check(DASHBOARD, 'options.port', port, (x) => Number.isInteger(x) && x >= 0 && x <= 65535, 'an integer from 0 to 65535');
+  check(DASHBOARD, 'options.host', host, (x) => nonEmptyString(x) && x.trim() === x, 'a non-empty string without surrounding spaces');
+  if (token !== undefined) {
+    check(DASHBOARD, 'options.token', token, (x) => typeof x === 'string' && TOKEN.test(x), 'a non-empty string of visible ASCII characters without spaces');
+  }
+  check(DASHBOARD, 'options.basePath', basePath, (x) => typeof x === 'string' && x.startsWith('/'), 'a string starting with "/"');
+  /** @type {string} */
+  const base = basePath;
+  if (BASE_PATH_CHARS.test(base) || base.includes('//') || base.split('/').some((s) => s === '.' || s === '..')) {
+    throw fail(DASHBOARD, 'options.basePath', 'a string path without "..", ".", "//", "?", "#", "%", spaces or backslashes', basePath);
+  }
+  check(DASHBOARD, 'options.readOnly', readOnly, (x) => typeof x === 'boolean', 'a boolean');
+  if (authorize !== undefined) check(DASHBOARD, 'options.authorize', authorize, (x) => typeof x === 'function', 'a function (request, action) => boolean | Promise<boolean>');
+  if (token === undefined && !isLoopbackHost(host)) {
+    throw new TypeError(
+      `${DASHBOARD}: options.token is required when options.host is not a loopback address (127.0.0.0/8, ::1, localhost): anyone who can reach the server could act on the engine (got host "${host}" and no token)`,
+    );
+  }
+  return { port, host, token, basePath: base.endsWith('/') ? base : `${base}/`, readOnly, authorize };
+}
+
 /**
  * The most workers a pool may have. Every pool worker is a registered unit
  * (about 1 KB with its object), made when the pool grows: a bound keeps a
@@ -779,6 +852,8 @@ module.exports = {
   validateStorageOption,
   validateHistoryQuery,
   validateStopOptions,
+  validateDashboardOptions,
+  isLoopbackHost,
   MAX_POOL_SIZE,
   checkPoolSize,
 };
