@@ -152,9 +152,15 @@ function waitForRow(page, id, status) {
   );
 }
 
-/** Waits until the page's visible text holds every string of `texts`. */
-function waitForTexts(page, texts) {
-  return page.waitForFunction((texts) => texts.every((t) => document.body.innerText.includes(t) || document.body.textContent.includes(t)), {}, texts);
+/** Waits until the page's text holds every string of `texts`; on a timeout, names those missing. */
+async function waitForTexts(page, texts) {
+  const shown = (texts) => texts.filter((t) => !document.body.textContent.includes(t));
+  try {
+    await page.waitForFunction((texts) => texts.every((t) => document.body.textContent.includes(t)), { timeout: 15_000 }, texts);
+  } catch (error) {
+    const missing = await page.evaluate(shown, texts);
+    throw new Error(`the page did not show ${JSON.stringify(missing)} within 15 s`, { cause: error });
+  }
 }
 
 /** Clicks the action button `action` of the current view. */
