@@ -288,14 +288,18 @@ impl Observed {
         p.done.push_back(Done { view, retry });
     }
 
+    /// The last [`RATE_BUCKETS`] windows ending with the one of `now`,
+    /// oldest first; windows before the clock's start (a clock younger
+    /// than 15 minutes) are zeros too.
     fn rates(&self, now: Nanos) -> Vec<RateBucket> {
-        let current = (now / WINDOW_NANOS) as u64 + 1;
-        let first = current.saturating_sub(RATE_BUCKETS as u64 - 1).max(1);
-        (first..=current)
-            .map(|number| {
+        let current = (now / WINDOW_NANOS) as i64;
+        (current + 1 - RATE_BUCKETS as i64..=current)
+            .map(|k| {
+                let start_ms = k as f64 * RATE_BUCKET_MS;
+                // Windows are numbered from 1 (0 marks a slot never used).
+                let number = u64::try_from(k + 1).unwrap_or(0);
                 let w = self.rates[(number % RATE_BUCKETS as u64) as usize];
-                let start_ms = (number - 1) as f64 * RATE_BUCKET_MS;
-                if w.window == number {
+                if number > 0 && w.window == number {
                     RateBucket {
                         start_ms,
                         runs: w.runs,
