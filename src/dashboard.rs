@@ -5,8 +5,9 @@
 //! handle.
 //!
 //! The server runs on its own thread and never keeps Node alive: the hook
-//! goes through a weak threadsafe function, and every server of an engine
-//! closes when the engine is disposed or its environment goes away.
+//! goes through a weak threadsafe function. A server lives as long as its
+//! engine (or until closed), and closes when the engine is disposed, is
+//! collected, or its environment goes away.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -162,21 +163,42 @@ impl Host for DashboardHost {
     }
 }
 
-/// The servers of one engine, closed with it.
-#[derive(Default)]
-pub(crate) struct Dashboards(Mutex<Vec<Weak<Server>>>);
+/// The servers of one engine: they live as long as the engine (or until
+/// closed), whether or not JavaScript keeps their handles, and close with it.
+pub(crate) struct Dashboards(Mutex<Option<Vec<Arc<Server>>>>);
+
+impl Default for Dashboards {
+    fn default() -> Self {
+        Self(Mutex::new(Some(Vec::new())))
+    }
+}
 
 impl Dashboards {
-    fn add(&self, server: &Arc<Server>) {
-        let mut list = self.0.lock();
-        list.retain(|s| s.strong_count() > 0);
-        list.push(Arc::downgrade(server));
+    /// False once the engine is disposed: the server is not kept.
+    fn add(&self, server: &Arc<Server>) -> bool {
+        match self.0.lock().as_mut() {
+            Some(list) => {
+                list.push(server.clone());
+                true
+            }
+            None => false,
+        }
     }
 
-    /// Closes every server (each frees its port).
+    fn is_closed(&self) -> bool {
+        self.0.lock().is_none()
+    }
+
+    fn remove(&self, server: &Arc<Server>) {
+        if let Some(list) = self.0.lock().as_mut() {
+            list.retain(|s| !Arc::ptr_eq(s, server));
+        }
+    }
+
+    /// Closes every server (each frees its port); later ones are refused.
     pub(crate) fn close_all(&self) {
-        let servers: Vec<Weak<Server>> = std::mem::take(&mut *self.0.lock());
-        for s in servers.iter().filter_map(Weak::upgrade) {
+        let servers = self.0.lock().take().unwrap_or_default();
+        for s in servers {
             s.close();
         }
     }
@@ -187,6 +209,7 @@ impl Dashboards {
 pub struct NativeDashboard {
     server: Arc<Server>,
     hook: Option<Arc<AuthHook>>,
+    owner: Weak<Dashboards>,
 }
 
 #[napi]
@@ -202,6 +225,9 @@ impl NativeDashboard {
     #[napi(catch_unwind)]
     pub fn close(&self) {
         self.server.close();
+        if let Some(list) = self.owner.upgrade() {
+            list.remove(&self.server);
+        }
     }
 
     /// The answer of the authorization hook to question `id`.
@@ -211,6 +237,13 @@ impl NativeDashboard {
             h.answer(id, allowed);
         }
     }
+}
+
+fn disposed() -> Error {
+    Error::new(
+        Status::GenericFailure,
+        "ERR_CLOSED: serveDashboard: the engine is disposed".to_owned(),
+    )
 }
 
 /// `EADDRINUSE` and the like, as Node names them.
@@ -241,6 +274,9 @@ impl NativeEngine {
         options: JsServeOptions,
         authorize: Option<Function<AuthArgs, ()>>,
     ) -> Result<NativeDashboard> {
+        if self.dashboards.is_closed() {
+            return Err(disposed());
+        }
         let port = u16::try_from(options.port).map_err(|_| {
             Error::new(
                 Status::InvalidArg,
@@ -283,8 +319,15 @@ impl NativeEngine {
             )
         })?;
         let server = Arc::new(server);
-        self.dashboards.add(&server);
-        Ok(NativeDashboard { server, hook })
+        if !self.dashboards.add(&server) {
+            server.close();
+            return Err(disposed());
+        }
+        Ok(NativeDashboard {
+            server,
+            hook,
+            owner: Arc::downgrade(&self.dashboards),
+        })
     }
 
     /// The engine's metrics in the Prometheus text format.

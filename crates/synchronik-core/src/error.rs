@@ -18,6 +18,10 @@ pub enum EngineError {
         /// The position in the process's workers of the worker that repeats an id.
         index: usize,
     },
+    /// No unit is registered with this id (an action that must name one,
+    /// such as running a unit from the dashboard).
+    #[error("no unit is registered with id \"{id}\"")]
+    UnknownUnit { id: String },
     /// A worker's attempt did not settle within its `timeoutMs`.
     #[error("worker \"{id}\" timed out after {timeout_ms} ms (attempt {attempt})")]
     Timeout {
@@ -75,6 +79,7 @@ impl EngineError {
     /// The stable code of this error, as JavaScript sees it.
     pub fn code(&self) -> ErrorCode {
         match self {
+            EngineError::UnknownUnit { .. } => ErrorCode::UnknownUnit,
             EngineError::DuplicateWorker { .. } => ErrorCode::InvalidUnit,
             EngineError::Timeout { .. } => ErrorCode::Timeout,
             EngineError::Stopped { .. } => ErrorCode::Stopped,
@@ -93,7 +98,8 @@ impl EngineError {
     /// failed process run).
     pub fn unit_id(&self) -> &str {
         match self {
-            EngineError::Timeout { id, .. }
+            EngineError::UnknownUnit { id }
+            | EngineError::Timeout { id, .. }
             | EngineError::Stopped { id }
             | EngineError::Released { id }
             | EngineError::Cancelled { id } => id,

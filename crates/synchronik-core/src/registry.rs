@@ -226,10 +226,26 @@ impl Registry {
 
     /// Slots of live units in registration order.
     pub fn ordered(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.ordered_places().map(|(_, s)| s)
+    }
+
+    /// The place in the registration order of the unit in `slot`: its
+    /// registration sequence number, which only grows. A released slot
+    /// keeps the place of the unit it held until the slot names another
+    /// unit (or is cut off the end of the table): a cursor naming a unit
+    /// released since still finds its place. `None` for a slot past the
+    /// table.
+    pub fn place_of(&self, slot: Slot) -> Option<u64> {
+        self.seqs.get(slot as usize).copied()
+    }
+
+    /// [`Registry::ordered`] with each unit's place (see
+    /// [`Registry::place_of`]), increasing.
+    pub fn ordered_places(&self) -> impl Iterator<Item = (u64, Slot)> + '_ {
         self.order
             .iter()
+            .copied()
             .filter(|(seq, s)| is_current(&self.slots, &self.seqs, *seq, *s))
-            .map(|(_, s)| *s)
     }
 
     /// Slots of the live processes, in slot order.

@@ -1,6 +1,6 @@
 //! Server-Sent Events (`api/events`). One watch loop per server — not per
 //! client — samples the engine's change count every 50 ms while somebody
-//! listens and, when it moved, at most every 250 ms, builds the overview
+//! listens (it sleeps while nobody does) and, when it moved, at most every 250 ms, builds the overview
 //! once and publishes it on a `watch` channel. Each client's task forwards
 //! the latest value: a slow client skips to the newest overview instead of
 //! queueing old ones. A comment line every 15 s keeps proxies from closing
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Bytes;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::server::{stopped, Ctx};
@@ -30,6 +30,8 @@ const PING: Duration = Duration::from_secs(15);
 pub(crate) struct Hub {
     latest: watch::Sender<Bytes>,
     clients: Arc<AtomicUsize>,
+    /// Wakes the watch loop, which sleeps while nobody listens.
+    listener_came: Notify,
 }
 
 impl Hub {
@@ -37,6 +39,7 @@ impl Hub {
         Self {
             latest: watch::Sender::new(Bytes::new()),
             clients: Arc::new(AtomicUsize::new(0)),
+            listener_came: Notify::new(),
         }
     }
 }
@@ -64,6 +67,11 @@ pub(crate) async fn watch_loop(ctx: Arc<Ctx>) {
             _ = tick.tick() => {}
         }
         if ctx.events.latest.receiver_count() == 0 {
+            tokio::select! {
+                () = stopped(&mut stop) => return,
+                () = ctx.events.listener_came.notified() => {}
+            }
+            tick.reset();
             continue;
         }
         let change = ctx.host.runtime().with(|e| e.change_count());
@@ -105,6 +113,7 @@ pub(crate) fn subscribe(ctx: &Arc<Ctx>) -> Option<mpsc::Receiver<Bytes>> {
     // Subscribed before the first overview is built: a change made after
     // it is not missed.
     let updates = ctx.events.latest.subscribe();
+    ctx.events.listener_came.notify_one();
     let (tx, rx) = mpsc::channel(2);
     let _ = tx.try_send(frame(&overview(&*ctx.host).0));
     tokio::spawn(forward(ctx.clone(), updates, tx, client));

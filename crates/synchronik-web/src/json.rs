@@ -30,22 +30,20 @@ impl Json {
 
     /// An object whose members `f` writes.
     pub(crate) fn object(&mut self, f: impl FnOnce(&mut Self)) -> &mut Self {
-        self.sep();
-        self.out.push('{');
-        self.comma = false;
-        f(self);
-        self.out.push('}');
-        self.comma = true;
-        self
+        self.container('{', '}', f)
     }
 
     /// An array whose values `f` writes.
     pub(crate) fn array(&mut self, f: impl FnOnce(&mut Self)) -> &mut Self {
+        self.container('[', ']', f)
+    }
+
+    fn container(&mut self, open: char, close: char, f: impl FnOnce(&mut Self)) -> &mut Self {
         self.sep();
-        self.out.push('[');
+        self.out.push(open);
         self.comma = false;
         f(self);
-        self.out.push(']');
+        self.out.push(close);
         self.comma = true;
         self
     }

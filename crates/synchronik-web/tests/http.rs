@@ -666,12 +666,18 @@ impl Stream {
         }
     }
 
-    /// Reads until `n` overview events arrived or the stream ended; false
-    /// when neither happened within 5 s.
+    /// Reads until `n` overview events arrived; false when they did not
+    /// within 5 s (or the stream ended, or was refused).
     fn wait_events(&mut self, n: usize) -> bool {
+        self.wait_until(|seen| seen.matches("event: overview\ndata: {").count() >= n)
+    }
+
+    /// Reads until what was read satisfies `done`; false when it did not
+    /// within 5 s (or the stream ended, or was refused).
+    fn wait_until(&mut self, done: impl Fn(&str) -> bool) -> bool {
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
-            if self.seen.matches("event: overview\ndata: {").count() >= n {
+            if done(&self.seen) {
                 return true;
             }
             if self.seen.len() >= 12 && !self.seen.starts_with("HTTP/1.1 200") {
@@ -715,8 +721,17 @@ fn an_event_stream_gets_the_overview_then_each_change() {
         .contains("content-type: text/event-stream"));
     assert!(stream.seen.contains("\"paused\":0"));
     h.rt.with(|e| e.update_status("fetch", Status::Paused));
-    assert!(stream.wait_events(2), "{}", stream.seen);
-    assert!(stream.seen.contains("\"paused\":1"), "{}", stream.seen);
+    assert!(
+        stream.wait_until(|seen| seen.contains("\"paused\":1")),
+        "{}",
+        stream.seen
+    );
+    // Each one is a whole event: a named event and one line of JSON.
+    let events: Vec<&str> = stream.seen.split("event: overview\n").skip(1).collect();
+    assert!(events.len() >= 2);
+    assert!(events
+        .iter()
+        .all(|e| e.starts_with("data: {") && e.contains("}\n\n")));
     // Closing ends the stream and frees the port.
     let started = Instant::now();
     server.close();
@@ -767,4 +782,64 @@ fn a_port_in_use_is_reported_at_once_and_dropping_closes() {
         serve(h, o).unwrap_err().kind(),
         std::io::ErrorKind::InvalidInput
     );
+}
+
+#[test]
+fn history_pages_come_from_the_store_newest_first() {
+    let dir = std::env::temp_dir().join(format!(
+        "synchronik-web-history-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(dir.join("db.sqlite"), StoreOptions::default()).unwrap();
+    let (h, _server, addr) = start("/", false);
+    h.rt.with(|e| e.set_store(store.clone()));
+    for (i, unit) in ["fetch", "parse", "fetch", "fetch", "parse"]
+        .iter()
+        .enumerate()
+    {
+        store.send(synchronik_core::store::Op::History(HistoryRow {
+            unit_id: (*unit).to_owned(),
+            task_key: None,
+            task_name: None,
+            pool: None,
+            attempt: 1,
+            started_ms: 1000.0 * i as f64,
+            ended_ms: 1000.0 * i as f64 + 5.0,
+            outcome: if i == 3 { "error" } else { "completed" }.to_owned(),
+            error: (i == 3).then(|| "boom".to_owned()),
+        }));
+    }
+    store.flush().unwrap();
+
+    let first = get(addr, "/api/history?limit=2");
+    assert_eq!(first.status, 200);
+    assert!(first.body.starts_with("{\"items\":[{\"unit\":\"parse\",\"attempt\":1,\"status\":\"completed\",\"startedMs\":4000,\"endedMs\":4005,\"durationMs\":5,\"error\":null,\"task\":null,\"taskKey\":null,\"pool\":null},{\"unit\":\"fetch\",\"attempt\":1,\"status\":\"error\",\"startedMs\":3000"), "{}", first.body);
+    assert!(
+        first.body.ends_with("\"nextCursor\":\"2\",\"store\":true}"),
+        "{}",
+        first.body
+    );
+    let last = get(addr, "/api/history?limit=2&cursor=4");
+    assert_eq!(last.body.matches("\"unit\":").count(), 1, "{}", last.body);
+    assert!(last.body.contains("\"startedMs\":0,"));
+    assert!(last.body.contains("\"nextCursor\":null"));
+    let fetches = get(addr, "/api/history?unit=fetch");
+    assert_eq!(fetches.body.matches("\"unit\":\"fetch\"").count(), 3);
+    assert!(!fetches.body.contains("parse"));
+    let detail = get(addr, "/api/units/fetch");
+    assert_eq!(
+        detail.body.matches("\"unit\":\"fetch\"").count(),
+        3,
+        "{}",
+        detail.body
+    );
+    assert!(detail.body.contains("\"error\":\"boom\""));
+    drop(h);
+    store.close();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -91,6 +91,11 @@ impl Runs {
         self.runs.keys().copied().collect()
     }
 
+    /// Every run in flight, in no particular order.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &WorkerRun> {
+        self.runs.values()
+    }
+
     /// The runs of the unit in `slot`.
     pub(super) fn of_slot(&self, slot: Slot) -> Vec<RunId> {
         self.runs

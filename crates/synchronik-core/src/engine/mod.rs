@@ -30,6 +30,7 @@
 //! | `watch`       | the watcher                                           |
 //! | `pool`        | worker pools (their queues are `pool::Pools`)         |
 //! | `durable`     | the durable store's hook                              |
+//! | `view`        | read-only views for dashboards; a run nobody awaits   |
 
 use std::sync::Arc;
 
@@ -46,6 +47,7 @@ mod stop;
 mod stub_views;
 mod types;
 mod units;
+mod view;
 mod watch;
 
 pub use types::{

@@ -28,7 +28,7 @@ pub(super) struct ProcessRun {
     next: usize,
     in_flight: usize,
     pub(super) failed: Option<ProcessFailure>,
-    started: Nanos,
+    pub(super) started: Nanos,
     waiting: Option<TimerId>,
     /// Set when the process runs as a dependency graph.
     pub(super) graph: Option<Graph>,

@@ -45,6 +45,18 @@ pub(super) struct SchedulerState {
     stats: Option<Recurring>,
 }
 
+impl SchedulerState {
+    /// When the interval worker in `slot` fires next, if it is scheduled.
+    pub(super) fn next_fire(&self, slot: Slot) -> Option<Nanos> {
+        self.intervals.get(&slot).map(|e| e.at)
+    }
+
+    /// Every scheduled interval worker and its next fire, in no order.
+    pub(super) fn next_fires(&self) -> impl Iterator<Item = (Slot, Nanos)> + '_ {
+        self.intervals.iter().map(|(slot, e)| (*slot, e.at))
+    }
+}
+
 /// A recurring timer of the engine (the sweep, the statistics, the
 /// watcher's scans): where it is armed, and for which time of its cadence.
 #[derive(Debug, Clone, Copy)]

@@ -1,101 +1,15 @@
-//! TEMPORARY stand-ins for the engine's view and counter methods (the
-//! `views` and `record` branches write the real ones). Dropped at
+//! TEMPORARY stand-ins for the engine's counter methods (the `record`
+//! branch writes the real ones). Dropped at
 //! integration: the HTTP server compiles and is tested against these
 //! signatures until then.
 
 use super::Engine;
 use crate::error::EngineError;
 use crate::event::TaskId;
-use crate::observe::{
-    MetricsSnapshot, Overview, PoolView, ProcessView, ScheduleView, UnitDetail, UnitPage,
-    UnitQuery, UnitSummary,
-};
-use crate::registry::Unit;
-use crate::unit::{Slot, UnitKind};
-
-fn summary(slot: Slot, u: &Unit) -> UnitSummary {
-    UnitSummary {
-        slot,
-        id: u.id.clone(),
-        kind: u.kind(),
-        status: u.status,
-        enabled: u.enabled,
-        process: None,
-        pool_worker: false,
-        run_count: u.meta.run_count,
-        last_duration_ms: u.meta.last_duration_ms,
-        average_ms: u.meta.average_ms,
-        running_since_ms: None,
-        last_error: None,
-        next_fire_ms: None,
-    }
-}
+use crate::observe::{MetricsSnapshot, Overview};
+use crate::unit::UnitKind;
 
 impl Engine {
-    pub fn unit_page(&self, q: &UnitQuery) -> UnitPage {
-        let matching: Vec<UnitSummary> = self
-            .registry
-            .ordered()
-            .filter_map(|s| self.registry.get(s).map(|u| summary(s, u)))
-            .filter(|u| q.status.is_none_or(|s| s == u.status))
-            .filter(|u| q.kind.is_none_or(|k| k == u.kind))
-            .filter(|u| {
-                q.text
-                    .as_ref()
-                    .is_none_or(|t| u.id.to_lowercase().contains(&t.to_lowercase()))
-            })
-            .collect();
-        let total = matching.len();
-        let items: Vec<UnitSummary> = matching
-            .into_iter()
-            .filter(|u| q.after.is_none_or(|a| u.slot > a))
-            .take(q.limit + 1)
-            .collect();
-        let next = (items.len() > q.limit).then(|| items[q.limit - 1].slot);
-        UnitPage {
-            items: items.into_iter().take(q.limit).collect(),
-            next,
-            total,
-        }
-    }
-
-    pub fn unit_detail(&self, id: &str) -> Option<UnitDetail> {
-        let slot = self.registry.slot_of(id)?;
-        let u = self.registry.get(slot)?;
-        Some(UnitDetail {
-            summary: summary(slot, u),
-            worker: u.worker().cloned(),
-            process: None,
-            execution_times_ms: u.meta.execution_times_ms.iter().copied().collect(),
-            workers: Vec::new(),
-        })
-    }
-
-    pub fn process_views(&self) -> Vec<ProcessView> {
-        Vec::new()
-    }
-
-    pub fn process_view(&self, _id: &str) -> Option<ProcessView> {
-        None
-    }
-
-    pub fn pool_views(&self, _queue_limit: usize) -> Vec<PoolView> {
-        Vec::new()
-    }
-
-    pub fn schedule_views(&self) -> Vec<ScheduleView> {
-        Vec::new()
-    }
-
-    pub fn unit_id_of(&self, slot: Slot) -> Option<&str> {
-        self.registry.get(slot).map(|u| u.id.as_str())
-    }
-
-    pub fn run_detached(&mut self, id: &str) -> Result<(), EngineError> {
-        self.run_unit(id, None);
-        Ok(())
-    }
-
     pub fn overview(&self) -> Overview {
         let mut counts = [0u64; 5];
         let mut workers = 0;

@@ -14,7 +14,7 @@
 
 mod queue;
 
-pub(super) use queue::Pools;
+pub(super) use queue::{Pools, TaskInfo};
 
 use super::ending::{Ending, RunRef};
 use super::state::may_start;

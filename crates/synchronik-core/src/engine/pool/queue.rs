@@ -220,6 +220,26 @@ pub(in crate::engine) struct Pools {
     of_worker: IdMap<Slot, PoolId>,
 }
 
+/// A queued or running task, as the pools view shows it.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::engine) struct TaskInfo<'a> {
+    pub(in crate::engine) id: TaskId,
+    pub(in crate::engine) name: Option<&'a str>,
+    pub(in crate::engine) priority: f64,
+    pub(in crate::engine) status: TaskStatus,
+}
+
+impl<'a> TaskInfo<'a> {
+    fn of(id: TaskId, t: &'a Task) -> Self {
+        Self {
+            id,
+            name: t.name(),
+            priority: t.key.priority,
+            status: t.status,
+        }
+    }
+}
+
 /// What [`Pools::dispatch_one`] did.
 #[derive(Debug, Default)]
 pub(in crate::engine) struct Dispatch {
@@ -596,6 +616,72 @@ impl Pools {
         }
         dispatch.taken = Some((worker, task));
         Some(dispatch)
+    }
+
+    /// The first `limit` waiting tasks of the pool in the order they would
+    /// start, by the rules of [`Pools::dispatch_one`]: first the tasks
+    /// ahead of the first paused one, in queue order; then that paused
+    /// task and the tasks behind it, which wait for it to be resumed; last
+    /// the tasks whose handler is not defined (wherever they are queued:
+    /// they wait for it, shown as waiting for their handler even before a
+    /// dispatch passed over them). A paused task whose handler is not
+    /// defined still blocks the tasks behind it. Stops reading the queue
+    /// once the first `limit` are known.
+    pub(in crate::engine) fn queue_in_dispatch_order(
+        &self,
+        pool: PoolId,
+        limit: usize,
+    ) -> Vec<TaskInfo<'_>> {
+        let Some(p) = self.get(pool) else {
+            return Vec::new();
+        };
+        let (mut ready, mut blocked, mut waiting) = (Vec::new(), Vec::new(), Vec::new());
+        let mut behind_pause = false;
+        for id in p.queue.values() {
+            if ready.len() + blocked.len() >= limit {
+                break;
+            }
+            let Some(t) = self.tasks.get(id) else {
+                continue;
+            };
+            let mut info = TaskInfo::of(*id, t);
+            behind_pause |= t.status == TaskStatus::Paused;
+            let no_handler = t.handler().is_some_and(|h| !p.handlers.contains(h));
+            if no_handler && t.status != TaskStatus::Paused {
+                if waiting.len() < limit {
+                    info.status = TaskStatus::WaitingHandler;
+                    waiting.push(info);
+                }
+            } else if behind_pause {
+                blocked.push(info);
+            } else {
+                ready.push(info);
+            }
+        }
+        ready.append(&mut blocked);
+        ready.append(&mut waiting);
+        ready.truncate(limit);
+        ready
+    }
+
+    /// How many tasks wait in the pool's queue.
+    pub(in crate::engine) fn queue_len(&self, pool: PoolId) -> usize {
+        self.get(pool).map_or(0, |p| p.queue.len())
+    }
+
+    /// The pool's running tasks with their workers, in the order they
+    /// were queued (task id).
+    pub(in crate::engine) fn running(&self, pool: PoolId) -> Vec<(Slot, TaskInfo<'_>)> {
+        let Some(p) = self.get(pool) else {
+            return Vec::new();
+        };
+        let mut running: Vec<(Slot, TaskInfo<'_>)> = p
+            .busy
+            .iter()
+            .filter_map(|(w, id)| Some((*w, TaskInfo::of(*id, self.tasks.get(id)?))))
+            .collect();
+        running.sort_unstable_by_key(|(_, t)| t.id);
+        running
     }
 
     /// Undoes the dispatch of `task` to `worker` (its run could not start):
