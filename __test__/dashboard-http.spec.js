@@ -280,6 +280,10 @@ describe('reads', () => {
     expect(missing.json()).toEqual({ error: { code: str, message: str } });
     expect((await request(server, '/elsewhere')).status).toBe(404);
     expect((await post('overview')).status).toBe(405);
+    // HEAD wherever GET; the base path without its final slash redirects.
+    const head = await request(server, api('overview'), { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.body).toBe('');
     const getAction = await get('units/ok/run');
     expect(getAction.status).toBe(405);
     expect(getAction.headers.allow).toBe('POST');
@@ -292,6 +296,7 @@ describe('access', () => {
       const res = await get('overview', { auth });
       expect(res.status).toBe(401);
       expect(res.json().error).toEqual({ code: 'ERR_UNAUTHORIZED', message: str });
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
     }
     expect((await get(`overview?token=${server.token}`, { auth: false })).status).toBe(200);
     expect((await get('overview?token=wrong', { auth: false })).status).toBe(401);
@@ -574,6 +579,9 @@ describe('options', () => {
       expect((await request(b, '/ops/metrics')).status).toBe(200);
       expect((await request(b, '/metrics')).status).toBe(200);
       expect((await request(b, '/ops/', { auth: false })).status).toBe(200);
+      const bare = await request(b, '/ops', { auth: false });
+      expect(bare.status).toBe(308);
+      expect(bare.headers.location).toBe('/ops/');
     } finally {
       await a.close();
       await b.close();

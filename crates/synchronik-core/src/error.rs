@@ -22,6 +22,15 @@ pub enum EngineError {
     /// such as running a unit from the dashboard).
     #[error("no unit is registered with id \"{id}\"")]
     UnknownUnit { id: String },
+    /// No pool task has this id: never queued, or finished and no longer
+    /// among the last tasks its pool keeps (an action that must name one,
+    /// such as queueing a failed task again).
+    #[error("no pool task with id {task} is queued, running, or among the last finished")]
+    UnknownTask { task: u64 },
+    /// A pool task cannot be queued again (it has not finished, did not
+    /// fail, was queued again already, or its function is not stored).
+    #[error("task {task} cannot be queued again: {reason}")]
+    NotRetryable { task: u64, reason: String },
     /// A worker's attempt did not settle within its `timeoutMs`.
     #[error("worker \"{id}\" timed out after {timeout_ms} ms (attempt {attempt})")]
     Timeout {
@@ -80,6 +89,8 @@ impl EngineError {
     pub fn code(&self) -> ErrorCode {
         match self {
             EngineError::UnknownUnit { .. } => ErrorCode::UnknownUnit,
+            EngineError::UnknownTask { .. } => ErrorCode::UnknownTask,
+            EngineError::NotRetryable { .. } => ErrorCode::NotRetryable,
             EngineError::DuplicateWorker { .. } => ErrorCode::InvalidUnit,
             EngineError::Timeout { .. } => ErrorCode::Timeout,
             EngineError::Stopped { .. } => ErrorCode::Stopped,
@@ -107,7 +118,10 @@ impl EngineError {
             | EngineError::WorkerFailed { worker, .. }
             | EngineError::UnknownDependency { worker, .. }
             | EngineError::DependencyCycle { worker, .. } => worker,
-            EngineError::Storage { .. } | EngineError::Dropped { .. } => "",
+            EngineError::Storage { .. }
+            | EngineError::Dropped { .. }
+            | EngineError::UnknownTask { .. }
+            | EngineError::NotRetryable { .. } => "",
         }
     }
 }
@@ -132,6 +146,8 @@ named_enum! {
         Cancelled = 11 => "ERR_CANCELLED",
         Storage = 12 => "ERR_STORAGE",
         Closed = 13 => "ERR_CLOSED",
+        UnknownTask = 14 => "ERR_UNKNOWN_TASK",
+        NotRetryable = 15 => "ERR_NOT_RETRYABLE",
     }
 }
 

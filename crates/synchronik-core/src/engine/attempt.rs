@@ -16,7 +16,9 @@ use crate::registry::{Unit, UnitBody};
 use crate::timer::TimerId;
 use crate::unit::{RetryDelay, Slot, Status};
 
+use super::observed::outcome_of;
 use super::Outcome;
+use crate::observe::RunOutcome;
 
 /// One worker run in flight.
 #[derive(Debug)]
@@ -355,13 +357,14 @@ impl Engine {
             run.call = None;
             run.attempt += 1;
         }
+        let now = self.clock.now();
+        self.observed.retry(now);
         self.emit(Event::Retry {
             unit: slot,
             attempt,
             delay_ms,
             failure,
         });
-        let now = self.clock.now();
         if delay_ms == 0.0 {
             self.begin_attempt(run_id, now);
         } else {
@@ -383,8 +386,8 @@ impl Engine {
             self.timers.cancel(t);
         }
         let slot = run.slot;
+        let now = self.clock.now();
         if let Owner::Task(task) = run.owner {
-            let now = self.clock.now();
             if let Some(u) = self.registry.get_mut(slot) {
                 u.active_runs = u.active_runs.saturating_sub(1);
                 if u.status == Status::Running {
@@ -392,14 +395,22 @@ impl Engine {
                     u.status_since = now;
                 }
             }
-            self.pool_task_done(task, slot, result);
+            match &result {
+                Ok(_) => self.observe_run(slot, RunOutcome::Completed, run.started, now, None),
+                Err(f) => {
+                    let message = f.message();
+                    self.observe_run(slot, outcome_of(f), run.started, now, Some(&message));
+                }
+            }
+            self.pool_task_done(task, slot, result, (run.started, now));
             self.done_all(run.joined);
             self.check_stop_done();
             return;
         }
-        let duration_ms = nanos_to_ms(self.clock.now().saturating_sub(run.started));
+        let duration_ms = nanos_to_ms(now.saturating_sub(run.started));
         let outcome = match result {
             Ok(call) => {
+                self.observe_run(slot, RunOutcome::Completed, run.started, now, None);
                 if self.run_completed(slot, duration_ms, Some(call)) {
                     self.disable_after_max_runs(slot);
                 }
@@ -407,6 +418,7 @@ impl Engine {
             }
             Err(failure) => {
                 let message = failure.message();
+                self.observe_run(slot, outcome_of(&failure), run.started, now, Some(&message));
                 self.run_failed(slot, failure, None);
                 Err(message)
             }

@@ -20,6 +20,7 @@ use std::collections::{HashMap, HashSet};
 
 use parking_lot::Mutex;
 
+use super::observed::RetrySpec;
 use super::types::{AddError, PoolId, RestoredState, RestoredTask, TaskSpec};
 use super::Engine;
 use crate::error::EngineError;
@@ -32,6 +33,12 @@ struct Durable {
     key: String,
     pool: String,
     name: String,
+    /// What queueing it again after a failure needs (see
+    /// [`Engine::pool_retry_task`]): its handler, payload and priority as
+    /// stored.
+    handler: String,
+    payload: Option<String>,
+    priority: f64,
     attempt: u32,
     started_ms: f64,
     worker: Option<String>,
@@ -88,6 +95,20 @@ impl StoreHook {
     /// Whether pool task `task` is stored.
     pub(super) fn holds_task(&self, task: TaskId) -> bool {
         self.state.lock().tasks.contains_key(&task)
+    }
+
+    /// What queueing stored task `task` again needs, while it is stored
+    /// (before its end is seen).
+    pub(super) fn retry_spec(&self, task: TaskId) -> Option<RetrySpec> {
+        let s = self.state.lock();
+        let d = s.tasks.get(&task)?;
+        Some(RetrySpec {
+            name: d.name.clone(),
+            handler: d.handler.clone(),
+            payload: d.payload.clone(),
+            priority: d.priority,
+            key: d.key.clone(),
+        })
     }
 
     fn history_row(&self, open: OpenAttempt, now: f64, outcome: &str, error: Option<String>) {
@@ -367,9 +388,23 @@ impl Engine {
         spec: TaskSpec,
         payload: Option<String>,
     ) -> Result<(TaskId, u64, String), AddError> {
+        self.add_durable(pool, spec, payload, None, true)
+    }
+
+    /// [`Engine::pool_add_durable`], with the idempotency key `key` (a new
+    /// one when `None`); `dispatch` false queues the task without starting
+    /// it (the caller dispatches).
+    pub(super) fn add_durable(
+        &mut self,
+        pool: PoolId,
+        spec: TaskSpec,
+        payload: Option<String>,
+        key: Option<String>,
+        dispatch: bool,
+    ) -> Result<(TaskId, u64, String), AddError> {
         let (Some(h), Some(name), Some(handler)) = (&self.store, &spec.name, &spec.handler) else {
             return self
-                .pool_add(pool, spec)
+                .queue_task(pool, spec, dispatch)
                 .map(|(t, a)| (t, a, String::new()));
         };
         let pool_name = self.pool_name(pool).ok_or(AddError::NoPool)?.to_owned();
@@ -377,7 +412,7 @@ impl Engine {
         // durable before it is dispatched (which can happen inside pool_add).
         let task = self.pools.next_task_id();
         let arrangement = self.pools.next_arrangement(pool);
-        let key = h.store.new_key();
+        let key = key.unwrap_or_else(|| h.store.new_key());
         let priority = if spec.priority.is_nan() {
             0.0
         } else {
@@ -388,7 +423,7 @@ impl Engine {
             pool: pool_name.clone(),
             name: name.clone(),
             handler: handler.clone(),
-            payload,
+            payload: payload.clone(),
             priority,
             arrangement,
             attempt: 0,
@@ -400,12 +435,15 @@ impl Engine {
                 key: key.clone(),
                 pool: pool_name,
                 name: name.clone(),
+                handler: handler.clone(),
+                payload,
+                priority,
                 attempt: 0,
                 started_ms: 0.0,
                 worker: None,
             },
         );
-        match self.pool_add(pool, spec) {
+        match self.queue_task(pool, spec, dispatch) {
             Ok((id, arr)) => {
                 debug_assert_eq!((id, arr), (task, arrangement));
                 Ok((id, arr, key))
@@ -430,13 +468,27 @@ impl Engine {
         handler: Option<String>,
     ) -> bool {
         let Some(h) = &self.store else { return false };
-        let Some(key) = h.state.lock().tasks.get(&task).map(|d| d.key.clone()) else {
-            return false;
+        let priority = priority.map(|p| if p.is_nan() { 0.0 } else { p });
+        let key = {
+            let mut s = h.state.lock();
+            let Some(d) = s.tasks.get_mut(&task) else {
+                return false;
+            };
+            if let Some(p) = &payload {
+                d.payload = Some(p.clone());
+            }
+            if let Some(p) = priority {
+                d.priority = p;
+            }
+            if let Some(name) = &handler {
+                d.handler.clone_from(name);
+            }
+            d.key.clone()
         };
         h.store.send(Op::TaskPatch {
             key,
             payload,
-            priority: priority.map(|p| if p.is_nan() { 0.0 } else { p }),
+            priority,
             handler,
         });
         true
@@ -481,6 +533,9 @@ impl Engine {
                         key: row.key.clone(),
                         pool: name.clone(),
                         name: row.name.clone(),
+                        handler: row.handler.clone(),
+                        payload: row.payload.clone(),
+                        priority: row.priority,
                         attempt: row.attempt,
                         started_ms: 0.0,
                         worker: None,

@@ -31,6 +31,8 @@
 //! | `pool`        | worker pools (their queues are `pool::Pools`)         |
 //! | `durable`     | the durable store's hook                              |
 //! | `view`        | read-only views for dashboards; a run nobody awaits   |
+//! | `observed`    | counters, rates, errors and finished tasks, as they   |
+//! |               | happen; overview, metrics, a failed task run again    |
 
 use std::sync::Arc;
 
@@ -38,6 +40,7 @@ mod attempt;
 mod durable;
 mod ending;
 mod graph;
+mod observed;
 mod pool;
 mod process_run;
 mod request;
@@ -99,6 +102,8 @@ pub struct Engine {
     /// run was in flight: one run, right after, for all of them (see
     /// `request.rs`).
     queued_manual: IdMap<Slot, Vec<Ticket>>,
+    /// What happened, recorded as it happens (see `observed.rs`).
+    observed: observed::Observed,
 }
 
 impl Engine {
@@ -124,6 +129,7 @@ impl Engine {
             pools: pool::Pools::default(),
             store: None,
             queued_manual: IdMap::default(),
+            observed: observed::Observed::default(),
         }
     }
 
@@ -164,6 +170,7 @@ impl Engine {
     }
 
     fn emit(&self, event: Event) {
+        self.observed.touch();
         if let Some(store) = &self.store {
             store.on_event(&event, self);
         }

@@ -5,11 +5,13 @@
 //! dependencies runs as a graph instead (see `graph.rs`).
 
 use super::graph::Graph;
+use super::observed::outcome_of;
 use super::types::{Owner, ProcRunId, ProcessFailure, Timer};
 use super::Engine;
 use crate::clock::{ms_to_nanos, nanos_to_ms, Nanos};
 use crate::error::EngineError;
 use crate::event::{Event, Failure, Phase, Ticket};
+use crate::observe::RunOutcome;
 use crate::registry::UnitBody;
 use crate::timer::TimerId;
 use crate::unit::{RunMode, Slot};
@@ -213,7 +215,9 @@ impl Engine {
         if let Some(mut p) = self.processes.remove(&id) {
             match p.failed.take() {
                 None => {
-                    let duration_ms = nanos_to_ms(self.clock.now().saturating_sub(p.started));
+                    let now = self.clock.now();
+                    let duration_ms = nanos_to_ms(now.saturating_sub(p.started));
+                    self.observe_run(p.slot, RunOutcome::Completed, p.started, now, None);
                     if self.run_completed(p.slot, duration_ms, None) {
                         self.emit(Event::ProcessPhase {
                             unit: p.slot,
@@ -246,7 +250,11 @@ impl Engine {
         if let Some(t) = p.waiting {
             self.timers.cancel(t);
         }
-        self.run_failed(p.slot, Failure::Engine(error.clone()), culprit);
+        let failure = Failure::Engine(error.clone());
+        let message = failure.message();
+        let now = self.clock.now();
+        self.observe_run(p.slot, outcome_of(&failure), p.started, now, Some(&message));
+        self.run_failed(p.slot, failure, culprit);
         let named = culprit.unwrap_or(p.slot);
         self.process_done(p.ticket, p.joined, Some((named, error)));
     }

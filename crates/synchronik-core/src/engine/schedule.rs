@@ -246,6 +246,7 @@ impl Engine {
         if !fire {
             return;
         }
+        self.observe_fire(due.at);
         let Some(unit) = self.registry.get(slot) else {
             return;
         };

@@ -113,6 +113,7 @@ impl Engine {
         if let Some(ms) = state.last_run_ms {
             unit.last_run_ms = Some(ms);
         }
+        self.observed.touch();
         self.reschedule(slot);
         true
     }

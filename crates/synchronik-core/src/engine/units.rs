@@ -94,8 +94,11 @@ impl Engine {
             }
         };
         for slot in &slots {
+            // A unit that replaces one of the same id starts a new record.
+            self.observed.forget(*slot);
             self.reschedule(*slot);
         }
+        self.observed.touch();
         Ok(slots)
     }
 
@@ -154,6 +157,7 @@ impl Engine {
         let listed = self.unlist_worker(slot);
         let hold = listed && !self.processes.is_empty();
         self.registry.remove(slot, hold);
+        self.observed.forget(slot);
         self.emit(Event::Released { unit: slot });
         self.check_stop_done();
         true

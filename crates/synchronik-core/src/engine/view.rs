@@ -186,6 +186,7 @@ impl Engine {
                         self.task_view(t, Some(worker), at)
                     })
                     .collect();
+                let (done, completed, failed, cancelled) = self.pool_done(pool);
                 PoolView {
                     name: self.pools.name(pool).unwrap_or_default().to_owned(),
                     size: self.pools.size(pool),
@@ -193,12 +194,10 @@ impl Engine {
                     queue,
                     queued: self.pools.queue_len(pool),
                     running,
-                    // The finished tasks and the totals are kept by the
-                    // engine's records (`observed.rs`), which fill them in.
-                    done: Vec::new(),
-                    completed: 0,
-                    failed: 0,
-                    cancelled: 0,
+                    done,
+                    completed,
+                    failed,
+                    cancelled,
                 }
             })
             .collect()
@@ -272,9 +271,7 @@ impl Engine {
             last_duration_ms: u.meta.last_duration_ms,
             average_ms: u.meta.average_ms,
             running_since_ms: None,
-            // The last error with its time is kept by the engine's records
-            // (`observed.rs`), which fill it in.
-            last_error: None,
+            last_error: self.last_error(slot),
             next_fire_ms: self.sched.next_fire(slot).map(nanos_to_ms),
         }
     }

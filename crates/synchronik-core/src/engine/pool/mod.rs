@@ -20,6 +20,7 @@ use super::ending::{Ending, RunRef};
 use super::state::may_start;
 use super::types::{AddError, Owner, PoolId, TaskSpec, TaskStatus};
 use super::Engine;
+use crate::clock::Nanos;
 use crate::error::EngineError;
 use crate::event::{Event, Failure, TaskId, TaskOutcome};
 use crate::unit::Slot;
@@ -75,8 +76,22 @@ impl Engine {
     /// Queues a task; returns its id and arrangement id. Dispatches at once
     /// when a pool worker is free.
     pub fn pool_add(&mut self, pool: PoolId, spec: TaskSpec) -> Result<(TaskId, u64), AddError> {
+        self.queue_task(pool, spec, true)
+    }
+
+    /// [`Engine::pool_add`]; `dispatch` false queues the task without
+    /// starting it (the caller dispatches).
+    pub(super) fn queue_task(
+        &mut self,
+        pool: PoolId,
+        spec: TaskSpec,
+        dispatch: bool,
+    ) -> Result<(TaskId, u64), AddError> {
         let added = self.pools.add(pool, spec)?;
-        self.pool_dispatch(pool);
+        self.observed.touch();
+        if dispatch {
+            self.pool_dispatch(pool);
+        }
         Ok(added)
     }
 
@@ -88,6 +103,7 @@ impl Engine {
         priorities: &[f64],
     ) -> Result<(TaskId, u64), AddError> {
         let added = self.pools.add_many(pool, priorities)?;
+        self.observed.touch();
         self.pool_dispatch(pool);
         Ok(added)
     }
@@ -160,11 +176,10 @@ impl Engine {
     }
 
     fn pool_remove_pending(&mut self, task: TaskId) {
-        if self.pools.remove_pending(task).is_some() {
-            self.emit(Event::TaskDone {
-                task,
-                outcome: TaskOutcome::Cancelled,
-            });
+        if let Some((pool, name)) = self.pools.remove_pending(task) {
+            let outcome = TaskOutcome::Cancelled;
+            self.observe_task_left(task, pool, name, &outcome, None);
+            self.emit(Event::TaskDone { task, outcome });
         }
     }
 
@@ -192,6 +207,7 @@ impl Engine {
             return false;
         };
         self.pools.reprioritize(pool, task, priority);
+        self.observed.touch();
         self.pool_dispatch(pool);
         true
     }
@@ -260,14 +276,13 @@ impl Engine {
                 continue;
             }
             let name = self.pools.name(pool).unwrap_or_default().to_owned();
-            for task in dropped {
-                self.emit(Event::TaskDone {
-                    task,
-                    outcome: TaskOutcome::Dropped(EngineError::Dropped {
-                        pool: name.clone(),
-                        closed,
-                    }),
+            for (task, task_name) in dropped {
+                let outcome = TaskOutcome::Dropped(EngineError::Dropped {
+                    pool: name.clone(),
+                    closed,
                 });
+                self.observe_task_left(task, pool, task_name, &outcome, None);
+                self.emit(Event::TaskDone { task, outcome });
             }
             if self.pools.is_idle(pool) {
                 self.emit(Event::PoolIdle { pool });
@@ -306,6 +321,7 @@ impl Engine {
             let Some((worker, task)) = dispatch.taken else {
                 return;
             };
+            self.observed.touch();
             if !self.start_worker_run(worker, Owner::Task(task)) {
                 // Cannot happen for a free worker that may run; keep the task.
                 self.pools.undo_dispatch(pool, worker, task);
@@ -314,19 +330,24 @@ impl Engine {
         }
     }
 
-    /// A pool task's run ended.
+    /// A pool task's run, from `started` to `now`, ended.
     pub(super) fn pool_task_done(
         &mut self,
         task: TaskId,
         worker: Slot,
         result: Result<u64, Failure>,
+        (started, now): (Nanos, Nanos),
     ) {
-        let pool = self.pools.task_done(task, worker);
+        let done = self.pools.task_done(task, worker);
         let outcome = match result {
             Ok(call) => TaskOutcome::Completed { call },
             Err(Failure::Engine(EngineError::Cancelled { .. })) => TaskOutcome::Cancelled,
             Err(failure) => TaskOutcome::Failed(failure),
         };
+        let pool = done.map(|(pool, name)| {
+            self.observe_task_left(task, pool, name, &outcome, Some((started, now)));
+            pool
+        });
         self.emit(Event::TaskDone { task, outcome });
         if let Some(pool) = pool {
             self.pool_settle(pool);

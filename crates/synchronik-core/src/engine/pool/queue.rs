@@ -74,6 +74,11 @@ impl Task {
     fn handler(&self) -> Option<&str> {
         self.names.as_ref().and_then(|n| n.handler.as_deref())
     }
+
+    /// Its name, moved out (the task is leaving).
+    fn into_name(self) -> Option<String> {
+        self.names.and_then(|n| n.name)
+    }
 }
 
 /// Tasks by id. Task ids are consecutive and tasks mostly leave in the
@@ -451,8 +456,12 @@ impl Pools {
         }
     }
 
-    /// Takes a pending task out of its queue; returns its pool.
-    pub(in crate::engine) fn remove_pending(&mut self, task: TaskId) -> Option<PoolId> {
+    /// Takes a pending task out of its queue; returns its pool and its
+    /// name.
+    pub(in crate::engine) fn remove_pending(
+        &mut self,
+        task: TaskId,
+    ) -> Option<(PoolId, Option<String>)> {
         let t = self.tasks.remove(&task)?;
         if let Some(p) = self.get_mut(t.pool) {
             p.queue.remove(&t.key);
@@ -460,7 +469,7 @@ impl Pools {
                 p.note_dequeued(name);
             }
         }
-        Some(t.pool)
+        Some((t.pool, t.into_name()))
     }
 
     /// Moves a pending task to the place of a new priority.
@@ -541,20 +550,20 @@ impl Pools {
     }
 
     /// Takes the pool's queued tasks that `keep` does not keep out of the
-    /// queue; returns them.
+    /// queue; returns them with their names.
     pub(in crate::engine) fn drain_queued(
         &mut self,
         pool: PoolId,
         keep: impl Fn(TaskId) -> bool,
-    ) -> Vec<TaskId> {
+    ) -> Vec<(TaskId, Option<String>)> {
         let Some(p) = self.get(pool) else {
             return Vec::new();
         };
         let dropped: Vec<TaskId> = p.queue.values().copied().filter(|t| !keep(*t)).collect();
-        for task in &dropped {
-            self.remove_pending(*task);
-        }
         dropped
+            .into_iter()
+            .map(|task| (task, self.remove_pending(task).and_then(|(_, name)| name)))
+            .collect()
     }
 
     /// Starts the first task that may run on the first free worker that
@@ -664,6 +673,35 @@ impl Pools {
         ready
     }
 
+    /// The pool's waiting tasks by the status the pools view shows them
+    /// with (see [`Pools::queue_in_dispatch_order`]): idle, paused, and
+    /// waiting for their handler. One pass over the queue.
+    pub(in crate::engine) fn queued_by_status(&self, pool: PoolId) -> [u64; 3] {
+        let mut counts = [0u64; 3];
+        let Some(p) = self.get(pool) else {
+            return counts;
+        };
+        for id in p.queue.values() {
+            let Some(t) = self.tasks.get(id) else {
+                continue;
+            };
+            let at = if t.status == TaskStatus::Paused {
+                1
+            } else if t.handler().is_some_and(|h| !p.handlers.contains(h)) {
+                2
+            } else {
+                0
+            };
+            counts[at] += 1;
+        }
+        counts
+    }
+
+    /// How many tasks of the pool are running.
+    pub(in crate::engine) fn running_count(&self, pool: PoolId) -> usize {
+        self.get(pool).map_or(0, |p| p.busy.len())
+    }
+
     /// How many tasks wait in the pool's queue.
     pub(in crate::engine) fn queue_len(&self, pool: PoolId) -> usize {
         self.get(pool).map_or(0, |p| p.queue.len())
@@ -702,16 +740,22 @@ impl Pools {
     }
 
     /// Task `task`, run by `worker`, ended: it is forgotten, and the worker
-    /// is free again if it is still the pool's. Returns the task's pool.
-    pub(in crate::engine) fn task_done(&mut self, task: TaskId, worker: Slot) -> Option<PoolId> {
-        let pool = self.tasks.remove(&task)?.pool;
+    /// is free again if it is still the pool's. Returns the task's pool and
+    /// its name.
+    pub(in crate::engine) fn task_done(
+        &mut self,
+        task: TaskId,
+        worker: Slot,
+    ) -> Option<(PoolId, Option<String>)> {
+        let t = self.tasks.remove(&task)?;
+        let pool = t.pool;
         let attached = self.of_worker.get(&worker) == Some(&pool);
         if let Some(p) = self.get_mut(pool) {
             if p.busy.remove(&worker).is_some() && attached {
                 p.free.push_back(worker);
             }
         }
-        Some(pool)
+        Some((pool, t.into_name()))
     }
 
     /// A pool fell idle: after many tasks, that is worth a trim hint.
