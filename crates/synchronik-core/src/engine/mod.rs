@@ -47,7 +47,6 @@ mod request;
 mod schedule;
 mod state;
 mod stop;
-mod stub_views;
 mod types;
 mod units;
 mod view;
