@@ -29,9 +29,13 @@ const STEP_MS = 20;
 /** PNGs above this size are reported (the docs keep each under 300 KB). */
 const MAX_BYTES = 300 * 1024;
 
-/** The pages to take: file name, route, view root, texts that show once its data is in. */
+/** Pictures are as tall as the view's content, between these heights (px). */
+const MIN_HEIGHT = 420;
+const MAX_HEIGHT = 860;
+
+/** The pages to take: file name, route, view root, texts that show once its data is in, [height cap]. */
 const SHOTS = [
-  ['dashboard-overview.png', '#/', 'overview', ['sync-crm']],
+  ['dashboard-overview.png', '#/', 'overview', ['sync-crm', 'ECONNRESET'], 1_160],
   ['dashboard-units.png', '#/units', 'units', ['fetch-exchange-rates', 'nightly-etl']],
   ['dashboard-unit.png', '#/units/sync-crm', 'unit', ['sync-crm', 'ECONNRESET']],
   ['dashboard-process.png', '#/processes/nightly-etl', 'process', ['load-warehouse']],
@@ -186,7 +190,7 @@ async function buildService(dir) {
 // The pictures
 // ---------------------------------------------------------------------------
 
-async function shoot(browser, url, [file, route, view, texts]) {
+async function shoot(browser, url, [file, route, view, texts, maxHeight = MAX_HEIGHT]) {
   const page = await browser.newPage();
   try {
     await page.emulateMediaFeatures([{ name: 'prefers-color-scheme', value: 'light' }]);
@@ -200,7 +204,9 @@ async function shoot(browser, url, [file, route, view, texts]) {
     // Two frames: the layout of the data just drawn is painted.
     await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
     const path = join(DOCS, file);
-    await page.screenshot({ path, type: 'png' });
+    const bottom = await page.$eval(`[data-view="${view}"]`, (root) => root.getBoundingClientRect().bottom + window.scrollY);
+    const height = Math.round(Math.min(maxHeight, Math.max(MIN_HEIGHT, bottom + 24)));
+    await page.screenshot({ path, type: 'png', clip: { x: 0, y: 0, width: page.viewport().width, height }, captureBeyondViewport: true });
     const bytes = statSync(path).size;
     console.log(`${file}  ${(bytes / 1024).toFixed(0)} KB${bytes > MAX_BYTES ? '  (over 300 KB)' : ''}`);
   } finally {
