@@ -90,6 +90,7 @@ class Core {
   /** @param {SqliteStore} store */
   setSqlite(store) {
     this.#sqlite = store;
+    this.pools.adoptFrom((taskId) => store.adoptRequeued(taskId));
   }
 
   get persistence() {

@@ -28,6 +28,8 @@ class Pools {
   #byName = new Map();
   /** @type {IdTable<PoolEntry>} unfinished tasks by the engine's task id */
   #tasks = new IdTable();
+  /** @type {((taskId: number) => void) | null} adopts a task the engine queued by itself (see adoptFrom) */
+  #adopt = null;
 
   /** @param {string} name */
   get(name) {
@@ -60,11 +62,25 @@ class Pools {
   }
 
   /**
-   * The unfinished task with engine task id `taskId`.
+   * The unfinished task with engine task id `taskId`. A task the engine
+   * queued by itself (a stored task retried from the web dashboard) is
+   * adopted the first time a record names it.
    * @param {number} taskId
    */
   task(taskId) {
+    const entry = this.#tasks.get(taskId);
+    if (entry !== undefined || this.#adopt === null) return entry;
+    this.#adopt(taskId);
     return this.#tasks.get(taskId);
+  }
+
+  /**
+   * From now on a task id that names no task is asked of `adopt`, which
+   * may add it (setTask): the SQLite store's tasks queued again.
+   * @param {(taskId: number) => void} adopt
+   */
+  adoptFrom(adopt) {
+    this.#adopt = adopt;
   }
 
   /**
@@ -92,7 +108,7 @@ class Pools {
    * @param {number} status
    */
   taskStatus(taskId, status) {
-    const entry = this.#tasks.get(taskId);
+    const entry = this.task(taskId);
     if (entry) entry.pool[kStatus](entry, status);
   }
 

@@ -97,6 +97,29 @@ function hostName() {
   }
 }
 
+/**
+ * The live task object of a stored task's row (its payload parsed back;
+ * text that does not parse stays text).
+ * @param {import('./native').JsRestoredTask} r
+ */
+function taskOfRow(r) {
+  let payload;
+  try {
+    payload = r.payload == null ? undefined : JSON.parse(r.payload);
+  } catch {
+    payload = r.payload;
+  }
+  return {
+    name: r.name,
+    handler: r.handler,
+    payload,
+    priority: r.priority,
+    arrangementId: r.arrangementId,
+    status: 'idle',
+    idempotencyKey: r.key,
+  };
+}
+
 class SqliteStore {
   /** The manager's parts (see core.js). */
   #core;
@@ -231,26 +254,29 @@ class SqliteStore {
     } catch (e) {
       throw fromNative(e);
     }
-    for (const r of rows) {
-      let payload;
-      try {
-        payload = r.payload == null ? undefined : JSON.parse(r.payload);
-      } catch {
-        payload = r.payload;
-      }
-      const task = {
-        name: r.name,
-        handler: r.handler,
-        payload,
-        priority: r.priority,
-        arrangementId: r.arrangementId,
-        status: 'idle',
-        idempotencyKey: r.key,
-      };
-      pool[poolInternals.kAdoptTask](task, r.taskId);
-    }
+    for (const r of rows) pool[poolInternals.kAdoptTask](taskOfRow(r), r.taskId);
     this.#core.sync();
     if (rows.length > 0) this.#core.events.milestone('storage:restored', { pool: pool.name, tasks: rows.length });
+  }
+
+  /**
+   * A record names task `taskId`, which the facade does not know: when the
+   * engine queued it again by itself (a failed stored task retried from the
+   * web dashboard), its live task object is made now, in its pool. The
+   * binding's `takeRequeuedTask(taskId)` hands such a task over once: the
+   * stored task's row and its pool's number (null for any other task).
+   * @param {number} taskId
+   */
+  adoptRequeued(taskId) {
+    const native = /** @type {{ takeRequeuedTask?: (taskId: number) => (import('./native').JsRestoredTask & { pool: number }) | null }} */ (
+      /** @type {unknown} */ (this.#native)
+    );
+    if (this.#closed || typeof native.takeRequeuedTask !== 'function') return;
+    const r = native.takeRequeuedTask(taskId);
+    if (!r) return;
+    for (const pool of this.#core.pools.values()) {
+      if (pool[poolInternals.kEngineId] === r.pool) pool[poolInternals.kAdoptTask](taskOfRow(r), r.taskId);
+    }
   }
 
   /** Commits what is pending and closes the database (manager.close). */
