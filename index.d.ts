@@ -1408,6 +1408,11 @@ export function runWorkerTasks<T>(tasks: Array<WorkerTask<T>>, options?: TaskRun
  * - `'ERR_CANCELLED'`: a running pool task was cancelled.
  * - `'ERR_STORAGE'`: the SQLite store cannot be opened, read or written, or there is none.
  * - `'ERR_CLOSED'`: a call on a closed manager, or a queued pool task dropped by `close()`.
+ * - `'ERR_UNKNOWN_TASK'`: no pool task has the id (never queued, or finished
+ *   and no longer among the last 50 its pool keeps): the dashboard's task actions.
+ * - `'ERR_NOT_RETRYABLE'`: a task the dashboard asked to queue again cannot
+ *   be: it has not finished, did not fail, was queued again already, or runs
+ *   a function of its own (only a stored task's handler and payload can run again).
  *
  * Made in JavaScript only:
  * - `'ERR_NON_ERROR_THROWN'`: a `run` threw or rejected with a value that is
@@ -1435,7 +1440,8 @@ export type SynchronikAbortCode = Vocabulary.AbortCode | 'ERR_ABORTED';
  * `ERR_RELEASED`, `ERR_STOPPED`, `ERR_CANCELLED`, `ERR_WORKER_FAILED`,
  * `ERR_DEPENDENCY_CYCLE`, `ERR_UNKNOWN_DEPENDENCY`, `ERR_RUN_FAILED`,
  * `ERR_NON_ERROR_THROWN`, `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`,
- * `ERR_INVALID_UNIT`, `ERR_STORAGE`, `ERR_CLOSED`, `ERR_ABORTED`. Compare it
+ * `ERR_INVALID_UNIT`, `ERR_STORAGE`, `ERR_CLOSED`, `ERR_UNKNOWN_TASK`,
+ * `ERR_NOT_RETRYABLE`, `ERR_ABORTED`. Compare it
  * with `===` and TypeScript checks the spelling.
  *
  * @example

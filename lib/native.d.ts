@@ -229,6 +229,11 @@ export declare class NativeEngine {
   storeTaskPatch(task: number, payload?: string | undefined | null, priority?: number | undefined | null, handler?: string | undefined | null): boolean
   /** Brings the pool's stored tasks back into its queue (once per pool). */
   poolRestore(pool: number): Array<JsRestoredTask>
+  /**
+   * Hands over, once, a task the engine queued again by itself (a failed
+   * stored task retried from the web dashboard); null for any other id.
+   */
+  takeRequeuedTask(taskId: number): JsRequeuedTask | null
 }
 
 /** The answer of `poolAddMany`. */
@@ -429,6 +434,23 @@ export interface JsProcessSpec {
   /** Parallel mode: at most this many workers at once. */
   concurrency?: number
   workers: Array<JsWorkerSpec>
+}
+
+/**
+ * A failed stored task the engine queued again (a retry from the web
+ * dashboard): the stored task, and the number of its pool.
+ */
+export interface JsRequeuedTask {
+  pool: number
+  taskId: number
+  name: string
+  handler: string
+  /** JSON text. */
+  payload?: string
+  priority: number
+  arrangementId: number
+  key: string
+  attempt: number
 }
 
 /** A durable task brought back into a pool's queue. */

@@ -268,11 +268,8 @@ class SqliteStore {
    * @param {number} taskId
    */
   adoptRequeued(taskId) {
-    const native = /** @type {{ takeRequeuedTask?: (taskId: number) => (import('./native').JsRestoredTask & { pool: number }) | null }} */ (
-      /** @type {unknown} */ (this.#native)
-    );
-    if (this.#closed || typeof native.takeRequeuedTask !== 'function') return;
-    const r = native.takeRequeuedTask(taskId);
+    if (this.#closed) return;
+    const r = this.#native.takeRequeuedTask(taskId);
     if (!r) return;
     for (const pool of this.#core.pools.values()) {
       if (pool[poolInternals.kEngineId] === r.pool) pool[poolInternals.kAdoptTask](taskOfRow(r), r.taskId);

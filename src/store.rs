@@ -61,6 +61,22 @@ pub struct JsRestoredTask {
     pub attempt: u32,
 }
 
+/// A failed stored task the engine queued again (a retry from the web
+/// dashboard): the stored task, and the number of its pool.
+#[napi(object)]
+pub struct JsRequeuedTask {
+    pub pool: u32,
+    pub task_id: f64,
+    pub name: String,
+    pub handler: String,
+    /// JSON text.
+    pub payload: Option<String>,
+    pub priority: f64,
+    pub arrangement_id: f64,
+    pub key: String,
+    pub attempt: u32,
+}
+
 /// One history row.
 #[napi(object)]
 pub struct JsHistoryRow {
@@ -304,5 +320,28 @@ impl NativeEngine {
                 attempt: t.attempt,
             })
             .collect())
+    }
+
+    /// Hands over, once, a task the engine queued again by itself (a failed
+    /// stored task retried from the web dashboard); null for any other id.
+    #[napi(catch_unwind)]
+    pub fn take_requeued_task(&self, task_id: f64) -> Option<JsRequeuedTask> {
+        if !(0.0..=9_007_199_254_740_991.0).contains(&task_id) {
+            return None;
+        }
+        let (pool, t) = self
+            .runtime
+            .with(|e| e.take_requeued_task(task_id as u64))?;
+        Some(JsRequeuedTask {
+            pool,
+            task_id: t.task as f64,
+            name: t.name,
+            handler: t.handler,
+            payload: t.payload,
+            priority: t.priority,
+            arrangement_id: t.arrangement as f64,
+            key: t.key,
+            attempt: t.attempt,
+        })
     }
 }

@@ -46,6 +46,8 @@ assertType<
     | 'ERR_CANCELLED'
     | 'ERR_STORAGE'
     | 'ERR_CLOSED'
+    | 'ERR_UNKNOWN_TASK'
+    | 'ERR_NOT_RETRYABLE'
     | 'ERR_NON_ERROR_THROWN'
     | 'ERR_ABORTED'
   >

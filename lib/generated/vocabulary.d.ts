@@ -103,7 +103,7 @@ export declare const TASK_ENDS: readonly TaskEnd[];
 export declare const TASK_END_STATUSES: readonly TaskStatus[];
 
 /** The codes of errors the engine makes. */
-export type EngineErrorCode = 'ERR_UNKNOWN_UNIT' | 'ERR_WRONG_KIND' | 'ERR_INVALID_UNIT' | 'ERR_TIMEOUT' | 'ERR_STOPPED' | 'ERR_RELEASED' | 'ERR_WORKER_FAILED' | 'ERR_RUN_FAILED' | 'ERR_UNKNOWN_DEPENDENCY' | 'ERR_DEPENDENCY_CYCLE' | 'ERR_CANCELLED' | 'ERR_STORAGE' | 'ERR_CLOSED';
+export type EngineErrorCode = 'ERR_UNKNOWN_UNIT' | 'ERR_WRONG_KIND' | 'ERR_INVALID_UNIT' | 'ERR_TIMEOUT' | 'ERR_STOPPED' | 'ERR_RELEASED' | 'ERR_WORKER_FAILED' | 'ERR_RUN_FAILED' | 'ERR_UNKNOWN_DEPENDENCY' | 'ERR_DEPENDENCY_CYCLE' | 'ERR_CANCELLED' | 'ERR_STORAGE' | 'ERR_CLOSED' | 'ERR_UNKNOWN_TASK' | 'ERR_NOT_RETRYABLE';
 
 /** The codes of an aborted attempt's signal reason (the engine's abort reasons). */
 export type AbortCode = 'ERR_TIMEOUT' | 'ERR_STOPPED' | 'ERR_RELEASED' | 'ERR_CANCELLED';

@@ -78,6 +78,8 @@ const ERROR_CODES = Object.freeze([
   Object.freeze({ number: 11, code: 'ERR_CANCELLED' }),
   Object.freeze({ number: 12, code: 'ERR_STORAGE' }),
   Object.freeze({ number: 13, code: 'ERR_CLOSED' }),
+  Object.freeze({ number: 14, code: 'ERR_UNKNOWN_TASK' }),
+  Object.freeze({ number: 15, code: 'ERR_NOT_RETRYABLE' }),
 ]);
 
 /**

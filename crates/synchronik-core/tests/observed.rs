@@ -622,7 +622,8 @@ fn a_failed_durable_task_is_queued_again_once_with_its_name_handler_payload_prio
         "{}",
         names(&log).join(", ")
     );
-    let requeued = h.engine.take_requeued_task(again).unwrap();
+    let (in_pool, requeued) = h.engine.take_requeued_task(again).unwrap();
+    assert_eq!(in_pool, p, "handed over with its pool");
     assert_eq!(
         (
             requeued.task,

@@ -153,7 +153,7 @@ pub(super) struct Observed {
     pools: Vec<PoolRecord>,
     /// Tasks queued again by [`Engine::pool_retry_task`], until the host
     /// takes them ([`Engine::take_requeued_task`]) or they leave.
-    requeued: IdMap<TaskId, RestoredTask>,
+    requeued: IdMap<TaskId, (PoolId, RestoredTask)>,
 }
 
 impl Default for Observed {
@@ -609,16 +609,19 @@ impl Engine {
         } = *retry;
         self.observed.requeued.insert(
             id,
-            RestoredTask {
-                task: id,
-                name,
-                handler,
-                payload,
-                priority,
-                arrangement,
-                key,
-                attempt: 0,
-            },
+            (
+                pool,
+                RestoredTask {
+                    task: id,
+                    name,
+                    handler,
+                    payload,
+                    priority,
+                    arrangement,
+                    key,
+                    attempt: 0,
+                },
+            ),
         );
         self.emit(Event::TaskStatus {
             task: id,
@@ -631,8 +634,8 @@ impl Engine {
 
     /// What the host needs to run a task queued again by
     /// [`Engine::pool_retry_task`] (its name, handler, payload, priority,
-    /// key), once; `None` for any other task.
-    pub fn take_requeued_task(&mut self, task: TaskId) -> Option<RestoredTask> {
+    /// key) and the pool it is in, once; `None` for any other task.
+    pub fn take_requeued_task(&mut self, task: TaskId) -> Option<(PoolId, RestoredTask)> {
         self.observed.requeued.remove(&task)
     }
 }
