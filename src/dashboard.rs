@@ -307,6 +307,7 @@ impl NativeEngine {
                 token: options.token,
                 base_path: options.base_path,
                 read_only: options.read_only,
+                write_stall: None,
             },
         )
         .map_err(|e| {

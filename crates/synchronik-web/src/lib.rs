@@ -10,6 +10,7 @@
 //! `API.md` beside this crate; that document is the contract.
 //!
 //! - `server.rs`: binding, the accept loop, connections, closing;
+//! - `stall.rs`: the write-stall guard of each connection;
 //! - `routes.rs`: a request to its answer (access rules, routing, actions);
 //! - `query.rs`: paths and query strings, decoded strictly;
 //! - `views.rs`: the engine's views as JSON;
@@ -31,6 +32,7 @@ mod metrics;
 mod query;
 mod routes;
 mod server;
+mod stall;
 mod views;
 
 pub use liveness::{epoch_ms, BlockedTotal, LivenessCell};
@@ -52,6 +54,11 @@ pub struct ServeOptions {
     pub base_path: String,
     /// Every action answers 403.
     pub read_only: bool,
+    /// How long a write to a client may stay blocked (the client stopped
+    /// reading) before its connection is dropped; `None`: 20 s. Tests
+    /// shorten it.
+    #[doc(hidden)]
+    pub write_stall: Option<std::time::Duration>,
 }
 
 /// The request an action came with, as the authorization hook sees it.

@@ -185,9 +185,27 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
     peer: SocketAddr,
 ) -> Response<Body> {
-    let mut res = route(ctx, req, peer)
+    let res = route(ctx, req, peer)
         .await
         .unwrap_or_else(Fail::into_response);
+    secured(res)
+}
+
+/// The answer to every request of a connection over the server's limits:
+/// `503` (the connection closes after it).
+pub(crate) fn too_busy(message: &str) -> Response<Body> {
+    secured(
+        fail(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ERR_TOO_MANY_CONNECTIONS",
+            message,
+        )
+        .into_response(),
+    )
+}
+
+/// `res` with the headers every answer carries.
+fn secured(mut res: Response<Body>) -> Response<Body> {
     let h = res.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,

@@ -4,6 +4,7 @@
 //! event streams, lets answers in progress finish for a moment and joins
 //! the thread with a bounded wait.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener as StdListener};
@@ -19,10 +20,20 @@ use parking_lot::Mutex;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+use crate::stall::Guarded;
 use crate::{events, routes, Host, ServeOptions};
 
-/// Connections served at once; more are closed as they come.
+/// Connections served at once; more are answered 503.
 const MAX_CONNECTIONS: usize = 256;
+/// Connections served at once from one IP address; more are answered 503.
+/// Room for all the event streams (64) and more.
+const MAX_PER_PEER: usize = 128;
+/// Connections over a limit being answered 503 at once; more are closed.
+const MAX_REFUSING: usize = 64;
+/// How long answering 503 to a connection over a limit may take.
+const REFUSE_WITHIN: Duration = Duration::from_secs(2);
+/// How long a write may stay blocked (the client does not read).
+const WRITE_STALL: Duration = Duration::from_secs(20);
 /// How long a client may take to send a request's head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long answers in progress may take to finish once closing.
@@ -108,6 +119,11 @@ pub(crate) struct Ctx {
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) events: events::Hub,
     connections: AtomicUsize,
+    /// Connections served per client address (entries above 0 only).
+    peers: Mutex<HashMap<IpAddr, usize>>,
+    /// Connections being answered 503.
+    refusing: AtomicUsize,
+    write_stall: Duration,
 }
 
 /// Resolves once the server is closing.
@@ -190,6 +206,9 @@ pub fn serve(host: Arc<dyn Host>, o: ServeOptions) -> io::Result<Server> {
         authority: Authority::new(&o.host, addr),
         stop: stop_rx,
         connections: AtomicUsize::new(0),
+        peers: Mutex::new(HashMap::new()),
+        refusing: AtomicUsize::new(0),
+        write_stall: o.write_stall.unwrap_or(WRITE_STALL),
     });
     let (done_tx, done_rx) = mpsc::channel();
     let thread = std::thread::Builder::new()
@@ -243,14 +262,12 @@ async fn run(listener: TcpListener, ctx: Arc<Ctx>) {
         tokio::select! {
             () = stopped(&mut stop) => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    if ctx.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                        ctx.connections.fetch_sub(1, Ordering::SeqCst);
-                        drop(stream);
-                        continue;
+                Ok((stream, peer)) => match admit(&ctx, peer.ip()) {
+                    Ok(counted) => {
+                        tokio::spawn(connection(counted, stream, peer));
                     }
-                    tokio::spawn(connection(ctx.clone(), stream, peer));
-                }
+                    Err(why) => refuse(&ctx, stream, why),
+                },
                 // Out of file descriptors and the like: breathe, go on.
                 Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             },
@@ -264,28 +281,98 @@ async fn run(listener: TcpListener, ctx: Arc<Ctx>) {
     }
 }
 
-struct Counted(Arc<Ctx>);
+/// One connection served: counted in all and for its client's address
+/// until dropped.
+struct Counted {
+    ctx: Arc<Ctx>,
+    ip: IpAddr,
+}
 
 impl Drop for Counted {
     fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::SeqCst);
+        let mut peers = self.ctx.peers.lock();
+        if let Some(n) = peers.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                peers.remove(&self.ip);
+            }
+        }
+        self.ctx.connections.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-async fn connection(ctx: Arc<Ctx>, stream: TcpStream, peer: SocketAddr) {
-    let counted = Counted(ctx.clone());
+/// A connection from `ip` counted, or why there is no room for it.
+fn admit(ctx: &Arc<Ctx>, ip: IpAddr) -> Result<Counted, String> {
+    let mut peers = ctx.peers.lock();
+    if ctx.connections.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+        return Err(format!(
+            "the server has {MAX_CONNECTIONS} connections open already; try again later"
+        ));
+    }
+    let n = peers.entry(ip).or_insert(0);
+    if *n >= MAX_PER_PEER {
+        return Err(format!(
+            "{ip} has {MAX_PER_PEER} connections open already; close one first"
+        ));
+    }
+    *n += 1;
+    ctx.connections.fetch_add(1, Ordering::SeqCst);
+    Ok(Counted {
+        ctx: ctx.clone(),
+        ip,
+    })
+}
+
+/// The HTTP/1 settings of every connection.
+fn http() -> http1::Builder {
+    let mut b = http1::Builder::new();
+    b.timer(TokioTimer::new())
+        .header_read_timeout(HEAD_TIMEOUT)
+        .max_buf_size(16 * 1024);
+    b
+}
+
+/// Answers `503` (with `why`) to a connection over a limit and closes it,
+/// within [`REFUSE_WITHIN`]; beyond [`MAX_REFUSING`] of them at once, closes
+/// it at once.
+fn refuse(ctx: &Arc<Ctx>, stream: TcpStream, why: String) {
+    if ctx.refusing.fetch_add(1, Ordering::SeqCst) >= MAX_REFUSING {
+        ctx.refusing.fetch_sub(1, Ordering::SeqCst);
+        return;
+    }
+    let ctx = ctx.clone();
     let _ = stream.set_nodelay(true);
+    tokio::spawn(async move {
+        let why: Arc<str> = why.into();
+        let service = service_fn(move |_req| {
+            let why = why.clone();
+            async move { Ok::<_, Infallible>(routes::too_busy(&why)) }
+        });
+        let io = TokioIo::new(Guarded::new(stream, ctx.write_stall.min(REFUSE_WITHIN)));
+        let conn = http()
+            .keep_alive(false)
+            .header_read_timeout(REFUSE_WITHIN)
+            .serve_connection(io, service);
+        let mut stop = ctx.stop.clone();
+        tokio::select! {
+            _ = tokio::time::timeout(REFUSE_WITHIN, conn) => {}
+            () = stopped(&mut stop) => {}
+        }
+        ctx.refusing.fetch_sub(1, Ordering::SeqCst);
+    });
+}
+
+async fn connection(counted: Counted, stream: TcpStream, peer: SocketAddr) {
+    let ctx = counted.ctx.clone();
+    let _ = stream.set_nodelay(true);
+    let io = TokioIo::new(Guarded::new(stream, ctx.write_stall));
     let service = service_fn(move |req| {
         let ctx = ctx.clone();
         async move { Ok::<_, Infallible>(routes::handle(&ctx, req, peer).await) }
     });
-    let conn = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEAD_TIMEOUT)
-        .max_buf_size(16 * 1024)
-        .serve_connection(TokioIo::new(stream), service);
+    let conn = http().serve_connection(io, service);
     tokio::pin!(conn);
-    let mut stop = counted.0.stop.clone();
+    let mut stop = counted.ctx.stop.clone();
     tokio::select! {
         _ = conn.as_mut() => return,
         () = stopped(&mut stop) => {}
@@ -326,6 +413,7 @@ mod tests {
             token: token.into(),
             base_path: base.into(),
             read_only: false,
+            write_stall: None,
         };
         assert!(check(&o("t", "/")).is_ok());
         assert!(check(&o("t", "/a/b/")).is_ok());

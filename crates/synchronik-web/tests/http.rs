@@ -110,6 +110,7 @@ fn options(base: &str, read_only: bool) -> ServeOptions {
         token: TOKEN.into(),
         base_path: base.into(),
         read_only,
+        write_stall: None,
     }
 }
 
@@ -722,7 +723,8 @@ fn an_event_stream_gets_the_overview_then_each_change() {
     assert!(stream.seen.contains("\"paused\":0"));
     h.rt.with(|e| e.update_status("fetch", Status::Paused));
     assert!(
-        stream.wait_until(|seen| seen.contains("\"paused\":1")),
+        // (up to the end of that event: it may come in several reads)
+        stream.wait_until(|seen| seen.contains("\"paused\":1") && seen.ends_with("}\n\n\r\n")),
         "{}",
         stream.seen
     );
@@ -842,4 +844,63 @@ fn history_pages_come_from_the_store_newest_first() {
     drop(h);
     store.close();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn connections_over_the_per_address_limit_get_a_503_not_a_reset() {
+    let (_h, _server, addr) = start("/", false);
+    // 128 connections from this address that send nothing.
+    let idle: Vec<TcpStream> = (0..128)
+        .map(|_| TcpStream::connect(addr).unwrap())
+        .collect();
+    // The server counts them as it accepts them.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let r = loop {
+        let r = get(addr, "/api/overview");
+        if r.status != 200 || Instant::now() > deadline {
+            break r;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!((r.status, r.code()), (503, "ERR_TOO_MANY_CONNECTIONS"));
+    assert!(r.body.contains("128 connections"), "{}", r.body);
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("connection"), Some("close"));
+    // They leave: room again.
+    drop(idle);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while get(addr, "/api/overview").status != 200 {
+        assert!(Instant::now() < deadline, "no room came back");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn clients_that_stop_reading_lose_their_connections() {
+    let h = host();
+    let mut o = options("/", false);
+    o.write_stall = Some(Duration::from_millis(300));
+    let _server = serve(h, o).unwrap();
+    let addr = _server.local_addr();
+    // 128 connections (the limit of one address) that pipeline requests
+    // for the page's script and never read the answers.
+    let request = format!("GET /assets/app.js HTTP/1.1\r\nHost: {addr}\r\n\r\n").repeat(200);
+    let stuck: Vec<TcpStream> = (0..128)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr).unwrap();
+            s.write_all(request.as_bytes()).unwrap();
+            s
+        })
+        .collect();
+    // Once their writes stalled for 300 ms the server drops them.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while get(addr, "/api/overview").status != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the stuck connections still hold the server"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(stuck);
 }
