@@ -13,6 +13,8 @@
 // that owns what it is about (units, events, attempts, tickets, pools).
 
 const timers = require('node:timers');
+// Not the global, which fake timers may replace.
+const { performance } = require('node:perf_hooks');
 const { NativeEngine, engineDrain, engineStrings, engineComplete } = require('./native.js');
 const ops = require('./ops');
 const errors = require('./errors');
@@ -28,6 +30,8 @@ const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
 const OUT_CAPACITY = 1024 * STRIDE;
 /** Capacity of the buffer of settled outcomes, in numbers (4096 outcomes). */
 const INBOX_CAPACITY = 4096 * 2;
+/** The liveness cell's heartbeat (see #liveness and lag.js). */
+const HEARTBEAT = 2;
 
 /**
  * @typedef {import('./units').Units} Units
@@ -55,9 +59,13 @@ class Bridge {
   /**
    * The liveness cell the engine's threads read: [call, slot] of the `run`
    * executing synchronously right now (written by enter and leave), then
-   * the lag sampler's heartbeat (epoch ms, 0 when no sampler runs), total
-   * blocked ms and last lag in ms (see lag.js). The watcher reads the first
-   * two to see a blocked event loop; the web dashboard reads all five.
+   * the lag sampler's heartbeat (performance.now() of perf_hooks, 0 when
+   * no sampler runs), total blocked ms and last lag in ms (see lag.js). The
+   * watcher reads the first two to see a blocked event loop; the web
+   * dashboard reads all five. Both sides use monotonic clocks: while the
+   * engine is made the heartbeat's place holds performance.now(), which the
+   * engine pairs with its own monotonic clock to tell JavaScript's time
+   * (a wall-clock step, NTP or a suspend, changes nothing).
    */
   #liveness = new Float64Array(new SharedArrayBuffer(5 * Float64Array.BYTES_PER_ELEMENT));
   /** @type {ReturnType<typeof timers.setInterval> | null} the ref'd handle held while work is in flight */
@@ -97,7 +105,14 @@ class Bridge {
    */
   constructor(options) {
     this.#wakeUp = options.manualClock ? null : wakeUpOf(new WeakRef(this));
-    this.#native = new NativeEngine({ ...options, liveness: this.#liveness, out: this.#out, inbox: this.#inbox });
+    const live = this.#liveness;
+    live[HEARTBEAT] = performance.now();
+    try {
+      this.#native = new NativeEngine({ ...options, liveness: live, out: this.#out, inbox: this.#inbox });
+    } finally {
+      // No sampler runs yet.
+      live[HEARTBEAT] = 0;
+    }
     this.#h = this.#native.handle();
   }
 

@@ -27,9 +27,11 @@ const LAST_LAG = 4;
  * server is open: an unref'd interval of node:timers (which fake timers do
  * not replace) that notes how much later than due each tick came, by
  * perf_hooks' clock. Every sample also writes the liveness cell's
- * heartbeat (epoch ms), the total of blocked time and the last lag, which
- * the engine's threads read; the heartbeat is 0 while no sampler runs. It
- * holds the sample and the cell, not the manager.
+ * heartbeat (perf_hooks' performance.now(), a monotonic clock the engine
+ * pairs with its own when it is made, see bridge.js), the total of blocked
+ * time and the last lag, which the engine's threads read; the heartbeat is
+ * 0 while no sampler runs. It holds the sample and the cell, not the
+ * manager.
  */
 class LagSampler {
   /** @type {Lag | null} */
@@ -69,7 +71,7 @@ class LagSampler {
       lag.timer = timers.setInterval(sampleLag, LAG_SAMPLE_MS, lag);
       lag.timer.unref();
       this.#lag = lag;
-      cell[HEARTBEAT] = realPerformance.timeOrigin + lag.last;
+      cell[HEARTBEAT] = lag.last;
       cell[LAST_LAG] = 0;
     } else if (!run && this.#lag !== null) {
       timers.clearInterval(this.#lag.timer);
@@ -104,7 +106,7 @@ function sampleLag(lag) {
   if (late > lag.max) lag.max = late;
   lag.last = now;
   const cell = lag.cell;
-  cell[HEARTBEAT] = realPerformance.timeOrigin + now;
+  cell[HEARTBEAT] = now;
   if (late >= BLOCKED_FROM_MS) cell[BLOCKED_TOTAL] += late;
   cell[LAST_LAG] = late;
 }

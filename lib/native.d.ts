@@ -380,9 +380,11 @@ export interface JsEngineOptions {
    * A view of a SharedArrayBuffer of five numbers, `[call, slot,
    * heartbeat, blocked ms, lag ms]`: JavaScript sets `call` and `slot`
    * while it executes a `run` synchronously (call 0 when none), its lag
-   * sampler the rest (heartbeat: epoch ms, 0 when no sampler runs). The
-   * watcher and the dashboard read it from their own threads. A cell of
-   * two numbers is taken too (no sampler).
+   * sampler the rest (heartbeat: `performance.now()`, 0 when no sampler
+   * runs; while the engine is made, the facade's `performance.now()`,
+   * which pairs its clock with the engine's monotonic clock). The watcher
+   * and the dashboard read it from their own threads. A cell of two
+   * numbers is taken too (no sampler).
    */
   liveness?: Float64Array
   /** Metrics count runs per unit too (a `unit` label). */

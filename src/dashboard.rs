@@ -20,7 +20,8 @@ use parking_lot::Mutex;
 
 use synchronik_core::Runtime;
 use synchronik_web::{
-    oneshot, AuthRequest, BlockedTotal, EventLoopState, Host, LivenessCell, ServeOptions, Server,
+    oneshot, AuthRequest, BlockedTotal, EventLoopState, Host, JsClock, LivenessCell, ServeOptions,
+    Server,
 };
 
 use crate::engine::{JsLiveness, NativeEngine};
@@ -31,22 +32,29 @@ pub(crate) struct Observer {
     runtime: Arc<Runtime>,
     outbox: Weak<Outbox>,
     liveness: Option<Arc<JsLiveness>>,
+    /// JavaScript's `performance.now()`, which the heartbeat is written in.
+    js_clock: JsClock,
     /// Keeps the blocked seconds from going back between readings.
     blocked: BlockedTotal,
     unit_labels: bool,
 }
 
 impl Observer {
+    /// Made while the engine is (synchronously, on the JavaScript thread):
+    /// the facade has put its `performance.now()` in the heartbeat's place
+    /// of the cell for that moment, which pairs the two clocks.
     pub(crate) fn new(
         runtime: Arc<Runtime>,
         outbox: &Arc<Outbox>,
         liveness: Option<Arc<JsLiveness>>,
         unit_labels: bool,
     ) -> Self {
+        let js_now = liveness.as_ref().map_or(0.0, |l| l.read()[2]);
         Self {
             runtime,
             outbox: Arc::downgrade(outbox),
             liveness,
+            js_clock: JsClock::paired(js_now),
             blocked: BlockedTotal::default(),
             unit_labels,
         }
@@ -59,7 +67,7 @@ impl Observer {
             .map(|l| LivenessCell::from_slice(&l.read()))
             .unwrap_or_default();
         cell.state(
-            synchronik_web::epoch_ms(),
+            self.js_clock.now_ms(),
             |slot| self.runtime.with(|e| e.unit_id_of(slot).map(str::to_owned)),
             &self.blocked,
         )

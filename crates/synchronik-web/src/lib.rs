@@ -35,7 +35,7 @@ mod server;
 mod stall;
 mod views;
 
-pub use liveness::{epoch_ms, BlockedTotal, LivenessCell};
+pub use liveness::{BlockedTotal, JsClock, LivenessCell};
 pub use metrics::{render_metrics, CONTENT_TYPE as METRICS_CONTENT_TYPE};
 pub use server::{serve, Server};
 /// The channel of the authorization hook's answer (see [`Host::authorize`]).

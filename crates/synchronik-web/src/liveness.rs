@@ -1,10 +1,15 @@
 //! The event loop's state from the liveness cell that JavaScript writes:
 //! `[0]` the call id of the `run` on the JavaScript stack (0: none), `[1]`
-//! its slot, `[2]` the lag sampler's heartbeat (epoch ms, 0 when no sampler
-//! runs), `[3]` total ms the loop was blocked, `[4]` the last sample's lag.
+//! its slot, `[2]` the lag sampler's heartbeat (JavaScript's
+//! `performance.now()`, 0 when no sampler runs), `[3]` total ms the loop was
+//! blocked, `[4]` the last sample's lag.
+//!
+//! Both sides read monotonic clocks: the heartbeat is compared with
+//! JavaScript's `performance.now()` as [`JsClock`] tells it from Rust's
+//! [`Instant`], never with the wall clock, which may step (NTP, suspend).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use synchronik_core::Slot;
 
@@ -41,8 +46,9 @@ impl LivenessCell {
         }
     }
 
-    /// The state at `now_ms` (epoch ms); `unit_of` names the unit in a
-    /// slot, and `total` keeps the blocked seconds from going back.
+    /// The state at `now_ms` (JavaScript's `performance.now()`, see
+    /// [`JsClock`]); `unit_of` names the unit in a slot, and `total` keeps
+    /// the blocked seconds from going back.
     pub fn state(
         &self,
         now_ms: f64,
@@ -87,11 +93,41 @@ impl BlockedTotal {
     }
 }
 
-/// Now, in ms since the Unix epoch (what the heartbeat is written in).
-pub fn epoch_ms() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+/// JavaScript's `performance.now()` (what the heartbeat is written in), as
+/// Rust can tell it: a reading of it paired with an [`Instant`] taken at the
+/// same moment, plus the time elapsed since on Rust's monotonic clock.
+#[derive(Debug, Clone, Copy)]
+pub struct JsClock {
+    base_ms: f64,
+    at: Instant,
+}
+
+impl JsClock {
+    /// Pairs `js_now_ms`, JavaScript's `performance.now()` read just now,
+    /// with [`Instant::now`] (a number that is not finite reads as 0).
+    pub fn paired(js_now_ms: f64) -> Self {
+        Self::paired_at(js_now_ms, Instant::now())
+    }
+
+    fn paired_at(js_now_ms: f64, at: Instant) -> Self {
+        Self {
+            base_ms: if js_now_ms.is_finite() {
+                js_now_ms
+            } else {
+                0.0
+            },
+            at,
+        }
+    }
+
+    /// JavaScript's `performance.now()` now.
+    pub fn now_ms(&self) -> f64 {
+        self.at_instant(Instant::now())
+    }
+
+    fn at_instant(&self, t: Instant) -> f64 {
+        self.base_ms + t.saturating_duration_since(self.at).as_secs_f64() * 1000.0
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +150,37 @@ mod tests {
         assert!(!s.blocked);
         assert_eq!(s.unit, None);
         assert_eq!(s.blocked_seconds_total, 0.3);
+    }
+
+    #[test]
+    fn javascript_time_is_the_paired_reading_plus_monotonic_time_elapsed() {
+        let t0 = Instant::now();
+        let clock = JsClock::paired_at(5_000.0, t0);
+        assert_eq!(clock.at_instant(t0), 5_000.0);
+        let later = t0 + std::time::Duration::from_millis(250);
+        assert!((clock.at_instant(later) - 5_250.0).abs() < 1e-6);
+        // Before the pairing (cannot happen, but): no going back.
+        assert_eq!(JsClock::paired_at(f64::NAN, later).at_instant(t0), 0.0);
+        assert!(JsClock::paired(1.0).now_ms() >= 1.0);
+    }
+
+    #[test]
+    fn a_fresh_heartbeat_in_performance_now_terms_is_not_a_block() {
+        // JavaScript started 1.5 s ago; its sampler just wrote a heartbeat.
+        // Read against the wall clock (ms since 1970) this would look like
+        // a block of decades.
+        let t0 = Instant::now();
+        let clock = JsClock::paired_at(1_500.0, t0);
+        let at = t0 + std::time::Duration::from_millis(30);
+        let cell = LivenessCell::from_slice(&[0.0, 0.0, 1_520.0, 0.0, 0.4]);
+        let total = BlockedTotal::default();
+        let s = cell.state(clock.at_instant(at), |_| None, &total);
+        assert!(!s.blocked, "{s:?}");
+        // 200 ms without a heartbeat: blocked, for that long.
+        let at = t0 + std::time::Duration::from_millis(220);
+        let s = cell.state(clock.at_instant(at), |_| None, &total);
+        assert!(s.blocked);
+        assert!((s.blocked_for_ms - 200.0).abs() < 1e-6);
     }
 
     #[test]

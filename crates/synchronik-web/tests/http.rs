@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use synchronik_core::*;
 use synchronik_web::{
-    serve, AuthRequest, BlockedTotal, EventLoopState, Host, LivenessCell, ServeOptions, Server,
+    serve, AuthRequest, BlockedTotal, EventLoopState, Host, JsClock, LivenessCell, ServeOptions,
+    Server,
 };
 
 const TOKEN: &str = "s3cret-token";
@@ -42,6 +43,8 @@ struct FakeHost {
     asked: Mutex<Vec<(AuthRequest, &'static str)>>,
     cell: Mutex<[f64; 5]>,
     total: BlockedTotal,
+    /// JavaScript's clock, as if it had started a second ago.
+    clock: JsClock,
 }
 
 impl Host for FakeHost {
@@ -51,7 +54,7 @@ impl Host for FakeHost {
     fn event_loop(&self) -> EventLoopState {
         let cell = *self.cell.lock().unwrap();
         LivenessCell::from_slice(&cell).state(
-            synchronik_web::epoch_ms(),
+            self.clock.now_ms(),
             |slot| self.rt.with(|e| e.unit_id_of(slot).map(str::to_owned)),
             &self.total,
         )
@@ -100,6 +103,7 @@ fn host() -> Arc<FakeHost> {
         asked: Mutex::new(Vec::new()),
         cell: Mutex::new([0.0; 5]),
         total: BlockedTotal::default(),
+        clock: JsClock::paired(1000.0),
     })
 }
 
@@ -587,13 +591,7 @@ fn reads_answer_the_documented_shapes() {
 fn a_blocked_event_loop_shows_in_the_overview_with_its_unit() {
     let (h, _server, addr) = start("/", false);
     let slot = h.rt.with(|e| e.registry().slot_of("parse").unwrap());
-    *h.cell.lock().unwrap() = [
-        4.0,
-        f64::from(slot),
-        synchronik_web::epoch_ms() - 500.0,
-        1200.0,
-        3.5,
-    ];
+    *h.cell.lock().unwrap() = [4.0, f64::from(slot), h.clock.now_ms() - 500.0, 1200.0, 3.5];
     let o = get(addr, "/api/overview");
     assert!(o.body.contains("\"blocked\":true"), "{}", o.body);
     assert!(o.body.contains("\"unit\":\"parse\""), "{}", o.body);
