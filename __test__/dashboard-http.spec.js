@@ -730,6 +730,64 @@ describe('lifecycle', () => {
     expect(out.status).toBe(202);
     expect(await refused(out.port)).toBe(true);
   });
+
+  test('an open server keeps its manager from being collected (and only until closed), yet not Node alive', async () => {
+    const script = `
+      const { createSynchronikManager } = require('.');
+      const pause = (n) => new Promise((resolve) => setTimeout(resolve, n));
+      let collected = 0;
+      const registry = new FinalizationRegistry(() => collected++);
+      const collect = async () => {
+        for (let k = 0; k < 10; k++) {
+          global.gc();
+          await pause(20);
+        }
+      };
+      (async () => {
+        // Nothing keeps the manager, nor the handle: only what it serves.
+        const { port, token } = await (async () => {
+          const m = createSynchronikManager();
+          m.registerUnit({ id: 'w', run: async () => 1 });
+          registry.register(m, 'manager');
+          const s = await m.serveDashboard();
+          return { port: s.port, token: s.token };
+        })();
+        await collect();
+        const url = 'http://127.0.0.1:' + port + '/api/units/w';
+        const r = await fetch(url, { headers: { authorization: 'Bearer ' + token } });
+        const status = r.status;
+        const unit = (await r.json()).id;
+        console.log(JSON.stringify({ status, unit, collected, port }));
+      })();
+    `;
+    const r = await runNode(['--expose-gc', '-e', script], { timeoutMs: 15000 });
+    expect({ code: r.code, timedOut: r.timedOut, stderr: r.stderr }).toEqual({ code: 0, timedOut: false, stderr: '' });
+    const out = JSON.parse(r.stdout.trim().split('\n').pop());
+    expect(out).toEqual({ status: 200, unit: 'w', collected: 0, port: out.port });
+
+    const closed = `
+      const { createSynchronikManager } = require('.');
+      const pause = (n) => new Promise((resolve) => setTimeout(resolve, n));
+      let collected = 0;
+      const registry = new FinalizationRegistry(() => collected++);
+      (async () => {
+        await (async () => {
+          const m = createSynchronikManager();
+          registry.register(m, 'manager');
+          const s = await m.serveDashboard();
+          await s.close();
+        })();
+        for (let k = 0; k < 20 && collected === 0; k++) {
+          global.gc();
+          await pause(20);
+        }
+        console.log(JSON.stringify({ collected }));
+      })();
+    `;
+    const c = await runNode(['--expose-gc', '-e', closed], { timeoutMs: 15000 });
+    expect({ code: c.code, timedOut: c.timedOut, stderr: c.stderr }).toEqual({ code: 0, timedOut: false, stderr: '' });
+    expect(JSON.parse(c.stdout.trim().split('\n').pop())).toEqual({ collected: 1 });
+  });
 });
 
 describe('with a SQLite store', () => {

@@ -7,7 +7,9 @@
 // hook, and keeps what it needs on the JavaScript side while it is open —
 // the lag sampler (the page shows a blocked event loop from its heartbeat)
 // and the engine's wake-up (an action from the HTTP thread must reach
-// JavaScript). Neither keeps Node alive, nor does the server.
+// JavaScript) — and the manager itself: a server must not die with a
+// manager the program dropped. None of this keeps Node alive, nor does the
+// server.
 
 const crypto = require('node:crypto');
 const { SynchronikError } = require('./errors');
@@ -57,20 +59,32 @@ class DashboardServer {
   }
 }
 
+/**
+ * The managers with a server open, held strongly until their last server
+ * closes: the program may keep neither the manager nor the handle (a
+ * dashboard opened and forgotten), and collecting the manager would close
+ * its engine, and so the server. A Set holds nothing that keeps Node alive.
+ * @type {Set<object>}
+ */
+const serving = new Set();
+
 /** The servers one manager has open. */
 class Dashboards {
   /** @type {Set<DashboardServer>} */
   #open = new Set();
   #bridge;
   #lag;
+  #owner;
 
   /**
    * @param {Bridge} bridge
    * @param {LagSampler} lag
+   * @param {object} owner the manager, held while a server is open
    */
-  constructor(bridge, lag) {
+  constructor(bridge, lag, owner) {
     this.#bridge = bridge;
     this.#lag = lag;
+    this.#owner = owner;
   }
 
   /**
@@ -98,9 +112,11 @@ class Dashboards {
       if (this.#open.delete(server)) {
         bridge.serving(-1);
         this.#lag.setServing(this.#open.size > 0);
+        if (this.#open.size === 0) serving.delete(this.#owner);
       }
     });
     this.#open.add(server);
+    serving.add(this.#owner);
     bridge.serving(1);
     this.#lag.setServing(true);
     return server;

@@ -95,7 +95,7 @@ class SynchronikManager extends EventEmitter {
     );
     this.#core = core;
     this.#lag = new LagSampler(core.bridge.liveness);
-    this.#dashboards = new Dashboards(core.bridge, this.#lag);
+    this.#dashboards = new Dashboards(core.bridge, this.#lag, this);
     if (clock.manual) this.clock = new ManualClock(core, clock.startMs);
     // The SQLite store (options.storage), opened now so that a bad file fails here.
     if (storage) {
