@@ -652,6 +652,45 @@ describe('lifecycle', () => {
     await again.close();
   });
 
+  test('close() holds the event loop only briefly, with a request head half sent and an action waiting for authorize', async () => {
+    const other = createSynchronikManager();
+    other.registerUnit({ id: 'w', run: async () => 1 });
+    let asked = 0;
+    const s = await other.serveDashboard({
+      authorize: () => {
+        asked++;
+        return new Promise(() => {}); // never answers
+      },
+    });
+    const net = require('node:net');
+    const sockets = [];
+    const open = (text) =>
+      new Promise((resolve) => {
+        const socket = net.connect({ host: '127.0.0.1', port: s.port }, () => {
+          socket.write(text);
+          resolve();
+        });
+        socket.on('error', () => {});
+        sockets.push(socket);
+      });
+    try {
+      await open('GET /api/overview HTTP/1.1\r\nHost: ');
+      await open(`POST /api/units/w/pause HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\nAuthorization: Bearer ${s.token}\r\n\r\n`);
+      for (let i = 0; i < 500 && asked === 0; i++) await sleep(10);
+      expect(asked).toBe(1);
+      const started = performance.now();
+      const closing = s.close();
+      const held = performance.now() - started;
+      expect(held).toBeLessThan(100);
+      expect(await refused(s.port)).toBe(true);
+      await closing;
+      expect(other.getUnitStatus('w')).toBe('idle');
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await other.close();
+    }
+  });
+
   test('several managers in one process, each with its own server and data', async () => {
     const others = [createSynchronikManager(), createSynchronikManager({ clock: 'manual' })];
     try {

@@ -30,7 +30,7 @@ class DashboardServer {
 
   /**
    * @param {{ host: string, port: number, token: string, basePath: string }} where
-   * @param {() => void} close closes the native server and lets go of what it held
+   * @param {() => Promise<void>} close closes the native server (its port is free on return) and lets go of what it held; resolves once the server's thread has ended
    */
   constructor({ host, port, token, basePath }, close) {
     const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
@@ -45,12 +45,15 @@ class DashboardServer {
     this.#close = close;
   }
 
-  /** Stops the server and frees its port. Idempotent: a second call returns the same promise. */
+  /**
+   * Stops the server and frees its port (at once, before this returns);
+   * resolves once the server's thread has ended. Idempotent: a second call
+   * returns the same promise.
+   */
   close() {
     if (this.#closing === null) {
       try {
-        this.#close();
-        this.#closing = Promise.resolve();
+        this.#closing = this.#close();
       } catch (e) {
         this.#closing = Promise.reject(e);
       }
@@ -108,12 +111,13 @@ class Dashboards {
     if (hook !== null) hook.bind(native);
     const bridge = this.#bridge;
     const server = new DashboardServer({ host: options.host, port: native.port, token, basePath: options.basePath }, () => {
-      native.close();
+      const ended = native.close();
       if (this.#open.delete(server)) {
         bridge.serving(-1);
         this.#lag.setServing(this.#open.size > 0);
         if (this.#open.size === 0) serving.delete(this.#owner);
       }
+      return ended;
     });
     this.#open.add(server);
     serving.add(this.#owner);

@@ -15,9 +15,11 @@ export declare class NativeDashboard {
   get port(): number
   /**
    * Stops the server: no new connections, event streams end, the port
-   * is free when this returns (it waits at most 2 s). Idempotent.
+   * is free when this returns (at once: it does not wait for the
+   * server's thread). The promise resolves once that thread has ended
+   * (answers in progress get 0.5 s). Idempotent.
    */
-  close(): void
+  close(): Promise<void>
   /** The answer of the authorization hook to question `id`. */
   answer(id: number, allowed: boolean): void
 }

@@ -229,13 +229,17 @@ impl NativeDashboard {
     }
 
     /// Stops the server: no new connections, event streams end, the port
-    /// is free when this returns (it waits at most 2 s). Idempotent.
-    #[napi(catch_unwind)]
-    pub fn close(&self) {
-        self.server.close();
+    /// is free when this returns (at once: it does not wait for the
+    /// server's thread). The promise resolves once that thread has ended
+    /// (answers in progress get 0.5 s). Idempotent.
+    #[napi(catch_unwind, ts_return_type = "Promise<void>")]
+    pub fn close<'env>(&self, env: &'env Env) -> Result<Object<'env>> {
+        let (ended, promise) = env.create_deferred::<(), fn(Env) -> Result<()>>()?;
+        self.server.close_then(move || ended.resolve(|_| Ok(())));
         if let Some(list) = self.owner.upgrade() {
             list.remove(&self.server);
         }
+        Ok(promise)
     }
 
     /// The answer of the authorization hook to question `id`.

@@ -1,22 +1,27 @@
 //! The server: binds at once (so a port in use is reported to the caller),
 //! then runs on its own thread (`synchronik-http`) with a single-threaded
-//! tokio runtime that it owns. [`Server::close`] stops accepting, ends the
-//! event streams, lets answers in progress finish for a moment and joins
-//! the thread with a bounded wait.
+//! tokio runtime that it owns. Closing stops accepting and frees the port
+//! at once, drops the connections that have not started an answer, ends
+//! the event streams and lets answers in progress finish for a moment;
+//! [`Server::close_then`] returns once the port is free and calls back when
+//! the thread ended, [`Server::close`] waits for that (bounded).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io;
 use std::net::{IpAddr, SocketAddr, TcpListener as StdListener};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
 
+use hyper::body::{Body as HttpBody, Bytes, Frame, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -38,7 +43,8 @@ const WRITE_STALL: Duration = Duration::from_secs(20);
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long answers in progress may take to finish once closing.
 const DRAIN: Duration = Duration::from_millis(500);
-/// How long [`Server::close`] waits for the thread.
+/// How long closing waits for the port to be freed, and [`Server::close`]
+/// for the thread to end.
 const JOIN_WAIT: Duration = Duration::from_secs(2);
 
 /// The names the `Host` header may give for this server.
@@ -136,7 +142,66 @@ pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
 pub struct Server {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
-    thread: Mutex<Option<(mpsc::Receiver<()>, JoinHandle<()>)>>,
+    life: Arc<Life>,
+    thread: ThreadId,
+}
+
+/// Marks the server's thread as ended when dropped.
+struct Ended(Arc<Life>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        self.0.end();
+    }
+}
+
+/// Where the server's thread is, for those closing it.
+#[derive(Default)]
+struct Life {
+    state: Mutex<LifeState>,
+    changed: Condvar,
+}
+
+type Then = Box<dyn FnOnce() + Send>;
+
+#[derive(Default)]
+struct LifeState {
+    /// The listener is dropped: the port is free.
+    released: bool,
+    /// The thread has ended (or is about to: nothing runs on it any more).
+    ended: bool,
+    /// Called once it has.
+    then: Vec<Then>,
+}
+
+impl Life {
+    fn release(&self) {
+        self.state.lock().released = true;
+        self.changed.notify_all();
+    }
+
+    fn end(&self) {
+        let then = {
+            let mut st = self.state.lock();
+            st.released = true;
+            st.ended = true;
+            std::mem::take(&mut st.then)
+        };
+        self.changed.notify_all();
+        for f in then {
+            f();
+        }
+    }
+
+    /// Waits (until `deadline` at most) for `done` to hold.
+    fn wait(&self, deadline: Instant, done: impl Fn(&LifeState) -> bool) {
+        let mut st = self.state.lock();
+        while !done(&st) {
+            if self.changed.wait_until(&mut st, deadline).timed_out() {
+                return;
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Server {
@@ -210,18 +275,21 @@ pub fn serve(host: Arc<dyn Host>, o: ServeOptions) -> io::Result<Server> {
         refusing: AtomicUsize::new(0),
         write_stall: o.write_stall.unwrap_or(WRITE_STALL),
     });
-    let (done_tx, done_rx) = mpsc::channel();
+    let life = Arc::new(Life::default());
+    let ours = life.clone();
     let thread = std::thread::Builder::new()
         .name("synchronik-http".into())
         .spawn(move || {
-            rt.block_on(run(listener, ctx));
+            // Ends the server's life even if what runs here panics.
+            let ended = Ended(ours);
+            rt.block_on(run(listener, ctx, &ended.0));
             rt.shutdown_timeout(Duration::from_millis(200));
-            let _ = done_tx.send(());
         })?;
     Ok(Server {
         addr,
         stop: stop_tx,
-        thread: Mutex::new(Some((done_rx, thread))),
+        life,
+        thread: thread.thread().id(),
     })
 }
 
@@ -231,18 +299,31 @@ impl Server {
         self.addr
     }
 
-    /// Stops accepting, ends the event streams and waits (at most 2 s)
-    /// for the thread to end, which frees the port. Idempotent.
-    pub fn close(&self) {
+    /// Stops the server and returns once its port is free (at once,
+    /// normally; 2 s at most): connections that have not started an answer
+    /// are dropped, event streams end, answers in progress may finish for
+    /// 0.5 s. `then` is called once the server's thread has ended (on that
+    /// thread, or here when it has already). Idempotent.
+    pub fn close_then(&self, then: impl FnOnce() + Send + 'static) {
         let _ = self.stop.send(true);
-        let Some((done, thread)) = self.thread.lock().take() else {
-            return;
-        };
-        if thread.thread().id() == std::thread::current().id() {
-            return;
+        if std::thread::current().id() != self.thread {
+            self.life.wait(Instant::now() + JOIN_WAIT, |st| st.released);
         }
-        if done.recv_timeout(JOIN_WAIT).is_ok() {
-            let _ = thread.join();
+        let mut st = self.life.state.lock();
+        if st.ended {
+            drop(st);
+            then();
+        } else {
+            st.then.push(Box::new(then));
+        }
+    }
+
+    /// [`Server::close_then`], then waits (at most 2 s) for the server's
+    /// thread to end. Idempotent.
+    pub fn close(&self) {
+        self.close_then(|| {});
+        if std::thread::current().id() != self.thread {
+            self.life.wait(Instant::now() + JOIN_WAIT, |st| st.ended);
         }
         // Otherwise the thread ends on its own a moment later; nothing
         // waits for it.
@@ -255,7 +336,7 @@ impl Drop for Server {
     }
 }
 
-async fn run(listener: TcpListener, ctx: Arc<Ctx>) {
+async fn run(listener: TcpListener, ctx: Arc<Ctx>, life: &Life) {
     tokio::spawn(events::watch_loop(ctx.clone()));
     let mut stop = ctx.stop.clone();
     loop {
@@ -274,6 +355,7 @@ async fn run(listener: TcpListener, ctx: Arc<Ctx>) {
         }
     }
     drop(listener);
+    life.release();
     // Let answers in progress finish (event streams end at once).
     let deadline = tokio::time::Instant::now() + DRAIN;
     while ctx.connections.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
@@ -362,13 +444,28 @@ fn refuse(ctx: &Arc<Ctx>, stream: TcpStream, why: String) {
     });
 }
 
+/// A connection between answers: reading a request head, or none.
+const WAITING: u8 = 0;
+/// Working out an answer (the authorization hook, a store read…).
+const HANDLING: u8 = 1;
+/// Sending an answer.
+const ANSWERING: u8 = 2;
+
 async fn connection(counted: Counted, stream: TcpStream, peer: SocketAddr) {
     let ctx = counted.ctx.clone();
     let _ = stream.set_nodelay(true);
     let io = TokioIo::new(Guarded::new(stream, ctx.write_stall));
+    let state = Arc::new(AtomicU8::new(WAITING));
+    let ours = state.clone();
     let service = service_fn(move |req| {
         let ctx = ctx.clone();
-        async move { Ok::<_, Infallible>(routes::handle(&ctx, req, peer).await) }
+        let state = ours.clone();
+        async move {
+            state.store(HANDLING, Ordering::SeqCst);
+            let res = routes::handle(&ctx, req, peer).await;
+            state.store(ANSWERING, Ordering::SeqCst);
+            Ok::<_, Infallible>(res.map(|body| Answer { body, state }))
+        }
     });
     let conn = http().serve_connection(io, service);
     tokio::pin!(conn);
@@ -377,8 +474,46 @@ async fn connection(counted: Counted, stream: TcpStream, peer: SocketAddr) {
         _ = conn.as_mut() => return,
         () = stopped(&mut stop) => {}
     }
+    // Closing: what has not started an answer (a request head half sent,
+    // an action waiting for the authorization hook) is dropped at once.
+    if state.load(Ordering::SeqCst) != ANSWERING {
+        return;
+    }
     conn.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(DRAIN, conn).await;
+}
+
+/// An answer's body, which marks its connection as between answers once
+/// it is sent (hyper drops it then).
+struct Answer {
+    body: routes::Body,
+    state: Arc<AtomicU8>,
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        self.state.store(WAITING, Ordering::SeqCst);
+    }
+}
+
+impl HttpBody for Answer {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
 }
 
 #[cfg(test)]

@@ -34,6 +34,8 @@ enum Hook {
     Answer(bool),
     /// The answer never comes (its sender is dropped).
     Dropped,
+    /// The answer never comes (its sender is kept).
+    Silent,
 }
 
 struct FakeHost {
@@ -41,6 +43,7 @@ struct FakeHost {
     wakes: AtomicUsize,
     hook: Mutex<Hook>,
     asked: Mutex<Vec<(AuthRequest, &'static str)>>,
+    unanswered: Mutex<Vec<tokio::sync::oneshot::Sender<bool>>>,
     cell: Mutex<[f64; 5]>,
     total: BlockedTotal,
     /// JavaScript's clock, as if it had started a second ago.
@@ -77,6 +80,11 @@ impl Host for FakeHost {
                 Some(rx)
             }
             Hook::Dropped => Some(tokio::sync::oneshot::channel().1),
+            Hook::Silent => {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                self.unanswered.lock().unwrap().push(tx);
+                Some(rx)
+            }
         }
     }
     fn unit_labels(&self) -> bool {
@@ -101,6 +109,7 @@ fn host() -> Arc<FakeHost> {
         wakes: AtomicUsize::new(0),
         hook: Mutex::new(Hook::None),
         asked: Mutex::new(Vec::new()),
+        unanswered: Mutex::new(Vec::new()),
         cell: Mutex::new([0.0; 5]),
         total: BlockedTotal::default(),
         clock: JsClock::paired(1000.0),
@@ -901,4 +910,62 @@ fn clients_that_stop_reading_lose_their_connections() {
         std::thread::sleep(Duration::from_millis(50));
     }
     drop(stuck);
+}
+
+#[test]
+fn closing_frees_the_port_at_once_and_drops_connections_without_an_answer() {
+    let (h, server, addr) = start("/", false);
+    *h.hook.lock().unwrap() = Hook::Silent;
+    // A request head half sent, and an action waiting for the hook.
+    let mut half = TcpStream::connect(addr).unwrap();
+    half.write_all(b"GET /api/overview HTTP/1.1\r\nHost: ")
+        .unwrap();
+    let mut waiting = TcpStream::connect(addr).unwrap();
+    write!(
+        waiting,
+        "POST /api/units/fetch/pause HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n"
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while h.asked.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "the hook was never asked");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let started = Instant::now();
+    server.close_then(move || {
+        let _ = tx.send(Instant::now());
+    });
+    let returned = started.elapsed();
+    assert!(returned < Duration::from_millis(100), "{returned:?}");
+    let again = std::net::TcpListener::bind(addr);
+    assert!(
+        again.is_ok(),
+        "the port is free when close returns: {again:?}"
+    );
+    // Neither connection waits for the 0.5 s answers in progress get.
+    let ended = rx.recv_timeout(Duration::from_secs(3)).unwrap();
+    assert!(
+        ended - started < Duration::from_millis(400),
+        "{:?}",
+        ended - started
+    );
+    for mut s in [half, waiting] {
+        s.set_read_timeout(Some(Duration::from_secs(1))).unwrap();
+        let mut buf = Vec::new();
+        let closed = match s.read_to_end(&mut buf) {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        assert!(
+            closed && buf.is_empty(),
+            "{:?}",
+            String::from_utf8_lossy(&buf)
+        );
+    }
+    assert_eq!(status_of(&h, "fetch"), Status::Idle);
+    // A second close: the thread ended already, called back at once.
+    let (tx, rx) = std::sync::mpsc::channel();
+    server.close_then(move || tx.send(()).unwrap());
+    assert!(rx.try_recv().is_ok());
 }
