@@ -1481,7 +1481,7 @@ export interface DashboardAuthorizeRequest {
   method: string;
   /** The request's path, e.g. `/api/units/fetch/run` (with the base path). */
   path: string;
-  /** The request's headers, names in lower case (`authorization` included). */
+  /** The request's headers, names in lower case (`authorization` reads `'[redacted]'`: the token is never passed on). */
   headers: Record<string, string>;
   /** The client's IP address. */
   remoteAddress: string;

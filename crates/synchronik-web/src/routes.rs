@@ -694,10 +694,19 @@ async fn act(
     let request = AuthRequest {
         method: parts.method.to_string(),
         path: parts.uri.path().to_owned(),
+        // The token is not the hook's to see: `authorization` is there,
+        // as `[redacted]`.
         headers: parts
             .headers
             .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .filter_map(|(k, v)| {
+                let v = if *k == header::AUTHORIZATION {
+                    "[redacted]"
+                } else {
+                    v.to_str().ok()?
+                };
+                Some((k.as_str().to_owned(), v.to_owned()))
+            })
             .collect(),
         remote_address: peer.ip().to_string(),
     };

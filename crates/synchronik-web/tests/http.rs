@@ -421,6 +421,12 @@ fn the_authorize_hook_decides_every_action() {
         assert_eq!(req.path, "/api/units/fetch/pause");
         assert_eq!(req.remote_address, "127.0.0.1");
         assert!(req.headers.iter().any(|(k, v)| k == "x-user" && v == "ann"));
+        // The token is redacted.
+        assert!(req
+            .headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == "[redacted]"));
+        assert!(!req.headers.iter().any(|(_, v)| v.contains(TOKEN)));
     }
     *h.hook.lock().unwrap() = Hook::Dropped;
     assert_eq!(post(addr, "/api/units/fetch/pause").status, 403);
