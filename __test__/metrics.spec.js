@@ -127,6 +127,7 @@ describe('the families', () => {
       synchronik_retries_total: 'COUNTER',
       synchronik_units: 'GAUGE',
       synchronik_pool_tasks: 'GAUGE',
+      synchronik_pool_tasks_finished_total: 'COUNTER',
       synchronik_schedule_lag_seconds: 'HISTOGRAM',
       synchronik_event_loop_blocked_seconds_total: 'COUNTER',
       synchronik_store_pending_writes: 'GAUGE',
@@ -191,7 +192,7 @@ describe('counts match what ran', () => {
     expect(processes.count).toBe(1);
   });
 
-  test('synchronik_pool_tasks by pool and status', async () => {
+  test('synchronik_pool_tasks by pool and status (now), synchronik_pool_tasks_finished_total by pool and outcome', async () => {
     const m = manager();
     m.on('task', () => {}); // a failed task and dropped ones are expected: not printed
     const pool = m.useWorkerPool(1, { name: 'jobs' });
@@ -205,12 +206,18 @@ describe('counts match what ran', () => {
     pool.cancelTask('dropped');
     const text = m.metrics();
     const n = (status) => value(text, 'synchronik_pool_tasks', { pool: 'jobs', status });
-    expect(n('completed')).toBe(3);
-    expect(n('error')).toBe(1);
-    expect(n('cancelled')).toBe(1);
+    const ended = (outcome) => value(text, 'synchronik_pool_tasks_finished_total', { pool: 'jobs', outcome });
+    expect(ended('completed')).toBe(3);
+    expect(ended('error')).toBe(1);
+    expect(ended('cancelled')).toBe(1);
     expect(n('running')).toBe(0);
     // Waiting tasks: the queued status of a task is `idle`.
     expect(n('idle')).toBe(2);
+    // The gauge holds what is there now only: its sum is the tasks present.
+    for (const status of ['completed', 'error', 'cancelled']) expect(n(status)).toBeUndefined();
+    const now = families(text).synchronik_pool_tasks.metrics.filter((s) => s.labels.pool === 'jobs');
+    expect(now.map((s) => s.labels.status).sort()).toEqual(['idle', 'paused', 'running', 'waiting-handler']);
+    expect(now.reduce((sum, s) => sum + Number(s.value), 0)).toBe(2);
   });
 
   test('synchronik_schedule_lag_seconds counts interval fires (on a manual clock they are never late)', async () => {

@@ -13,7 +13,7 @@ use prometheus_client::registry::Registry;
 use synchronik_core::observe::{
     HistogramSnapshot, MetricsSnapshot, RunOutcome, DURATION_BUCKETS, LAG_BUCKETS,
 };
-use synchronik_core::{Status, UnitKind};
+use synchronik_core::{Status, TaskStatus, UnitKind};
 
 use crate::Host;
 
@@ -117,16 +117,30 @@ impl Collector for Snapshot {
                 .encode(units.encode_family(&labels.as_slice())?)?;
         }
 
+        // What is there now (a gauge) and what ended (a counter) apart:
+        // a sum over one family must mean something.
         let mut pools = encoder.encode_descriptor(
             "synchronik_pool_tasks",
-            "Tasks of each worker pool by status: those waiting or running now, and those that completed, failed or were cancelled in all.",
+            "Tasks of each worker pool now, by status: waiting (idle, paused, waiting-handler) or running.",
             None,
             MetricType::Gauge,
         )?;
         for p in &s.pools {
-            for (st, n) in &p.counts {
+            for (st, n) in p.counts.iter().filter(|(st, _)| !finished(*st)) {
                 let labels = [("pool", p.pool.as_str()), ("status", st.as_str())];
                 ConstGauge::new(*n as i64).encode(pools.encode_family(&labels.as_slice())?)?;
+            }
+        }
+        let mut finished_tasks = encoder.encode_descriptor(
+            "synchronik_pool_tasks_finished",
+            "Tasks of each worker pool that ended, by outcome: completed, error or cancelled.",
+            None,
+            MetricType::Counter,
+        )?;
+        for p in &s.pools {
+            for (st, n) in p.counts.iter().filter(|(st, _)| finished(*st)) {
+                let labels = [("pool", p.pool.as_str()), ("outcome", st.as_str())];
+                ConstCounter::new(*n).encode(finished_tasks.encode_family(&labels.as_slice())?)?;
             }
         }
 
@@ -155,6 +169,14 @@ impl Collector for Snapshot {
             MetricType::Gauge,
         )?)
     }
+}
+
+/// Whether a task of this status has ended (counted in all, not now).
+fn finished(status: TaskStatus) -> bool {
+    matches!(
+        status,
+        TaskStatus::Completed | TaskStatus::Error | TaskStatus::Cancelled
+    )
 }
 
 /// A histogram from per-bucket counts over `bounds` (the last count, if

@@ -641,6 +641,7 @@ fn metrics_are_prometheus_text_with_every_family() {
         "# TYPE synchronik_retries_total counter",
         "synchronik_units{status=\"idle\"} 3",
         "# TYPE synchronik_pool_tasks gauge",
+        "# TYPE synchronik_pool_tasks_finished_total counter",
         "# TYPE synchronik_schedule_lag_seconds histogram",
         "synchronik_schedule_lag_seconds_bucket{le=\"+Inf\"} 0",
         "synchronik_event_loop_blocked_seconds_total 0.0",
