@@ -15,8 +15,10 @@ pub(crate) fn percent_decode(s: &str, plus_is_space: bool) -> Result<String, Str
     while i < bytes.len() {
         match bytes[i] {
             b'%' => {
+                // Two hex digits (`from_str_radix` alone would take `+1`).
                 let hex = bytes
                     .get(i + 1..i + 3)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
                     .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
@@ -121,8 +123,8 @@ impl Params {
     pub(crate) fn limit(&self) -> Result<usize, String> {
         match self.get("limit") {
             None => Ok(50),
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if (1..=500).contains(&n) => Ok(n),
+            Some(v) => match digits(v).and_then(|v| v.parse::<usize>().ok()) {
+                Some(n) if (1..=500).contains(&n) => Ok(n),
                 _ => Err(format!(
                     "query parameter \"limit\" must be an integer from 1 to 500, got \"{}\"",
                     shorten(v)
@@ -136,8 +138,8 @@ impl Params {
     pub(crate) fn cursor(&self, max: u64) -> Result<Option<u64>, String> {
         match self.get("cursor") {
             None | Some("") => Ok(None),
-            Some(v) => match v.parse::<u64>() {
-                Ok(n) if n <= max => Ok(Some(n)),
+            Some(v) => match digits(v).and_then(|v| v.parse::<u64>().ok()) {
+                Some(n) if n <= max => Ok(Some(n)),
                 _ => Err(format!(
                     "query parameter \"cursor\" must be the nextCursor of a previous page, got \"{}\"",
                     shorten(v)
@@ -166,6 +168,11 @@ impl Params {
     }
 }
 
+/// `v` when it is digits only (`parse` alone would take a leading `+`).
+fn digits(v: &str) -> Option<&str> {
+    (!v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())).then_some(v)
+}
+
 /// `s` cut to 64 characters for a message.
 pub(crate) fn shorten(s: &str) -> String {
     match s.char_indices().nth(64) {
@@ -187,6 +194,9 @@ mod tests {
         assert!(percent_decode("%4", false).is_err());
         assert!(percent_decode("%", false).is_err());
         assert!(percent_decode("%FF", false).is_err());
+        for bad in ["%+1", "%-1", "%+F", "x%+0y"] {
+            assert!(percent_decode(bad, true).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -211,12 +221,14 @@ mod tests {
         let huge = format!("q={}", "x".repeat(MAX_VALUE + 1));
         assert!(Params::parse(Some(&huge), &["q"]).is_err());
         assert!(Params::parse(Some(&"&".repeat(MAX_QUERY + 1)), &[]).is_err());
-        for bad in ["0", "501", "-1", "x", "1e3"] {
+        for bad in ["0", "501", "-1", "x", "1e3", "+1", " 1"] {
             let p = Params::parse(Some(&format!("limit={bad}")), &["limit"]).unwrap();
             assert!(p.limit().is_err(), "{bad}");
         }
         let p = Params::parse(Some("cursor=12"), &["cursor"]).unwrap();
         assert_eq!(p.cursor(100).unwrap(), Some(12));
         assert!(p.cursor(5).is_err());
+        let p = Params::parse(Some("cursor=%2B12"), &["cursor"]).unwrap();
+        assert!(p.cursor(100).is_err());
     }
 }
