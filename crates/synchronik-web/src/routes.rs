@@ -429,7 +429,12 @@ async fn route(
         Place::Under(rel) => rel,
         Place::BaseWithoutSlash => {
             let mut res = respond(StatusCode::PERMANENT_REDIRECT, HTML, Body::Full(None));
-            if let Ok(to) = HeaderValue::from_str(&ctx.base) {
+            // The query (the page's `?token=`) goes along.
+            let to = match req.uri().query() {
+                Some(q) => format!("{}?{q}", ctx.base),
+                None => ctx.base.clone(),
+            };
+            if let Ok(to) = HeaderValue::from_str(&to) {
                 res.headers_mut().insert(header::LOCATION, to);
             }
             return Ok(res);

@@ -482,6 +482,8 @@ fn wrong_methods_paths_queries_and_bodies_get_clear_errors() {
         "/api/units?cursor=-4",
         "/api/units?q=a&q=b",
         "/api/overview?x=%",
+        "/api/units?limit=%2B1",
+        "/api/units?limit=%+1",
         "/api/history?cursor=99999999999",
     ] {
         let r = get(addr, path);
@@ -655,6 +657,11 @@ fn metrics_are_prometheus_text_with_every_family() {
     assert_eq!(send(addr, "GET", "/dash/", &[], "").status, 200);
     let r = send(addr, "GET", "/dash", &[], "");
     assert_eq!((r.status, r.header("location")), (308, Some("/dash/")));
+    let r = send(addr, "GET", "/dash?token=a%2Bb&x=1", &[], "");
+    assert_eq!(
+        (r.status, r.header("location")),
+        (308, Some("/dash/?token=a%2Bb&x=1"))
+    );
     assert_eq!(get(addr, "/api/overview").status, 404);
     assert_eq!(get(addr, "/dash/api/overview").status, 200);
 }
