@@ -13,11 +13,10 @@
 //! - `stall.rs`: the write-stall guard of each connection;
 //! - `routes.rs`: a request to its answer (access rules, routing, actions);
 //! - `query.rs`: paths and query strings, decoded strictly;
-//! - `views.rs`: the engine's views as JSON;
+//! - `views.rs`: the engine's views as JSON (serde);
 //! - `events.rs`: Server-Sent Events (one watch loop per server);
 //! - `metrics.rs`: the Prometheus text;
-//! - `liveness.rs`: the event loop's state from the liveness cell;
-//! - `json.rs`: a small JSON writer.
+//! - `liveness.rs`: the event loop's state from the liveness cell.
 //!
 //! The host (the napi binding, or a test) implements [`Host`]: it gives
 //! the engine's runtime, the event loop's state, a wake-up after actions and
@@ -26,7 +25,6 @@
 use synchronik_core::Runtime;
 
 mod events;
-mod json;
 mod liveness;
 mod metrics;
 mod query;

@@ -148,14 +148,8 @@ fn refused(e: &EngineError) -> Fail {
 
 impl Fail {
     fn into_response(self) -> Response<Body> {
-        let mut j = crate::json::Json::new();
-        j.object(|j| {
-            j.key("error").object(|j| {
-                j.key("code").str(self.code);
-                j.key("message").str(&self.message);
-            });
-        });
-        let mut res = respond(self.status, JSON, Body::text(j.finish()));
+        let body = views::error(self.code, &self.message);
+        let mut res = respond(self.status, JSON, Body::text(body));
         let h = res.headers_mut();
         if let Some(allow) = self.allow {
             h.insert(header::ALLOW, HeaderValue::from_static(allow));
