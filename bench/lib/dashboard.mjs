@@ -9,6 +9,7 @@ const require = createRequire(import.meta.url);
 /** The dashboard modes: what is attached to the measured manager. */
 export const DASHBOARD_MODES = {
   off: { label: 'no dashboard (reference)' },
+  blank: { label: 'no dashboard, browser on a blank page', route: null },
   served: { label: 'dashboard served, no client' },
   overview: { label: 'browser on the overview page', route: '#/', view: 'overview' },
   units: { label: 'browser on the units page', route: '#/units', view: 'units' },
@@ -33,6 +34,15 @@ export async function openDashboard(mode) {
   return {
     async attach(manager) {
       if (mode === 'off') return async () => ({});
+      if (spec.route === null) {
+        // The browser's own cost, apart from the dashboard's: Chromium up, a page open, nothing served.
+        const blank = await browser.newPage();
+        await blank.goto('about:blank');
+        return async () => {
+          await blank.close();
+          return {};
+        };
+      }
       const server = await manager.serveDashboard();
       if (browser === undefined) {
         return async () => {
