@@ -442,19 +442,11 @@ export interface JsProcessSpec {
 
 /**
  * A failed stored task the engine queued again (a retry from the web
- * dashboard): the stored task, and the number of its pool.
+ * dashboard), and the number of its pool.
  */
 export interface JsRequeuedTask {
   pool: number
-  taskId: number
-  name: string
-  handler: string
-  /** JSON text. */
-  payload?: string
-  priority: number
-  arrangementId: number
-  key: string
-  attempt: number
+  task: JsRestoredTask
 }
 
 /** A durable task brought back into a pool's queue. */

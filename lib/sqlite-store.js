@@ -272,7 +272,7 @@ class SqliteStore {
     const r = this.#native.takeRequeuedTask(taskId);
     if (!r) return;
     for (const pool of this.#core.pools.values()) {
-      if (pool[poolInternals.kEngineId] === r.pool) pool[poolInternals.kAdoptTask](taskOfRow(r), r.taskId);
+      if (pool[poolInternals.kEngineId] === r.pool) pool[poolInternals.kAdoptTask](taskOfRow(r.task), r.task.taskId);
     }
   }
 

@@ -62,19 +62,26 @@ pub struct JsRestoredTask {
 }
 
 /// A failed stored task the engine queued again (a retry from the web
-/// dashboard): the stored task, and the number of its pool.
+/// dashboard), and the number of its pool.
 #[napi(object)]
 pub struct JsRequeuedTask {
     pub pool: u32,
-    pub task_id: f64,
-    pub name: String,
-    pub handler: String,
-    /// JSON text.
-    pub payload: Option<String>,
-    pub priority: f64,
-    pub arrangement_id: f64,
-    pub key: String,
-    pub attempt: u32,
+    pub task: JsRestoredTask,
+}
+
+impl From<synchronik_core::RestoredTask> for JsRestoredTask {
+    fn from(t: synchronik_core::RestoredTask) -> Self {
+        Self {
+            task_id: t.task as f64,
+            name: t.name,
+            handler: t.handler,
+            payload: t.payload,
+            priority: t.priority,
+            arrangement_id: t.arrangement as f64,
+            key: t.key,
+            attempt: t.attempt,
+        }
+    }
 }
 
 /// One history row.
@@ -307,19 +314,7 @@ impl NativeEngine {
             .runtime
             .with(|e| e.pool_restore(pool))
             .map_err(|e| store_error(&e))?;
-        Ok(tasks
-            .into_iter()
-            .map(|t| JsRestoredTask {
-                task_id: t.task as f64,
-                name: t.name,
-                handler: t.handler,
-                payload: t.payload,
-                priority: t.priority,
-                arrangement_id: t.arrangement as f64,
-                key: t.key,
-                attempt: t.attempt,
-            })
-            .collect())
+        Ok(tasks.into_iter().map(JsRestoredTask::from).collect())
     }
 
     /// Hands over, once, a task the engine queued again by itself (a failed
@@ -334,14 +329,7 @@ impl NativeEngine {
             .with(|e| e.take_requeued_task(task_id as u64))?;
         Some(JsRequeuedTask {
             pool,
-            task_id: t.task as f64,
-            name: t.name,
-            handler: t.handler,
-            payload: t.payload,
-            priority: t.priority,
-            arrangement_id: t.arrangement as f64,
-            key: t.key,
-            attempt: t.attempt,
+            task: t.into(),
         })
     }
 }
