@@ -920,6 +920,22 @@ export interface SynchronikManagerBase extends SynchronikEventEmitter {
    */
   useWorkerPool(size?: number, options?: WorkerPoolOptions): WorkerPool;
 
+  /**
+   * Creates a pool of threads (worker_threads) that run the handlers the
+   * module `filename` exports: its default export (or `module.exports`
+   * when it is a function) as `'default'`, and every exported function by
+   * its name. The engine owns the queue and hands each task to a thread
+   * directly; results come back by the structured clone algorithm. Threads
+   * start at once; an idle pool does not keep Node alive. The manager's
+   * `close()` destroys its thread pools.
+   *
+   * @example
+   * const pool = manager.useThreadPool({ filename: new URL('./crunch.js', import.meta.url), size: 2 });
+   * const hash = await pool.run({ file: 'a.bin' }, { handler: 'sha256' });
+   * await pool.close();
+   */
+  useThreadPool(options: ThreadPoolOptions): ThreadPool;
+
   // --- Seeing the engine: the web dashboard and metrics --------------------------------
 
   /**
@@ -1298,6 +1314,83 @@ export interface WorkerPool extends WorkerManager {
  */
 export type SynchronikWorkerManager = WorkerPool;
 
+/** A group of a thread pool's threads (see {@link ThreadPoolOptions.groups}). */
+export interface ThreadGroup {
+  /** How many threads the group has (1 to 10,000). */
+  size: number;
+  /** The only handlers these threads take (specialists); without it they take any (generalists). */
+  handlers?: string[];
+}
+
+/** Options of {@link SynchronikManagerBase.useThreadPool}. */
+export interface ThreadPoolOptions {
+  /** The module every thread loads (a path, resolved from the working directory, or a `file:` URL); CommonJS or ES module. */
+  filename: string | URL;
+  /** The pool's name (in errors and thread ids). Default `'threads'`. */
+  name?: string;
+  /** Number of threads. Default `os.availableParallelism()`; with `groups`, their sum. */
+  size?: number;
+  /** At most this many tasks wait for a thread; a run beyond rejects with `ERR_QUEUE_FULL`. Default `Infinity`. */
+  maxQueue?: number;
+  /** Not supported yet: setting it is a `TypeError`. */
+  idleTimeoutMs?: never;
+  /** Limits of each thread's JavaScript engine; a thread that exceeds them is replaced and its task fails with `ERR_THREAD_EXITED`. */
+  resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; codeRangeSizeMb?: number; stackSizeMb?: number };
+  /** Threads reserved for some handlers, as groups (specialists first is not required). */
+  groups?: ThreadGroup[];
+}
+
+/** Options of {@link ThreadPool.run}. */
+export interface ThreadRunOptions {
+  /** The exported handler to call. Default `'default'`. */
+  handler?: string;
+  /** Higher runs first; equal priorities in the order of `run` calls. Default 0. */
+  priority?: number;
+  /**
+   * Aborting it removes a queued task, or terminates the thread that runs
+   * it (a new one takes its place); the promise rejects with an
+   * `AbortError` whose `cause` is the signal's reason.
+   */
+  signal?: AbortSignal;
+  /** ArrayBuffers (or views of them) the payload holds that are moved: they are detached here, their bytes arrive in the thread. */
+  transferList?: ReadonlyArray<ArrayBuffer | ArrayBufferView>;
+}
+
+/** What {@link ThreadPool.stats} returns. */
+export interface ThreadPoolStats {
+  threads: Array<{ id: string; handlers: string[] | null; runs: number; busy: boolean }>;
+  /** Tasks waiting for a thread. */
+  queued: number;
+  /** Busy time of the threads over their time alive (0 to 1). */
+  utilization: number;
+  /** Tasks run and their mean time on a thread, in ms. */
+  runTime: { count: number; mean: number };
+  /** Tasks started and their mean wait in the queue, in ms. */
+  waitTime: { count: number; mean: number };
+}
+
+/**
+ * A pool of threads (see {@link SynchronikManagerBase.useThreadPool}).
+ * Errors: a handler's throw rejects with what it threw (name, message,
+ * stack, `cause` and own properties such as `code`); a thread that dies
+ * (`process.exit`, an uncaught exception, `resourceLimits`) is replaced
+ * and its task rejects with `ERR_THREAD_EXITED`; a module that cannot be
+ * loaded rejects every run with `ERR_THREAD_BOOTSTRAP` (its load error as
+ * `cause`), and no thread is started for it again.
+ */
+export interface ThreadPool {
+  readonly name: string;
+  /** Number of threads. */
+  readonly size: number;
+  /** Runs `handler(payload)` on a thread; resolves with its result (copied by structured clone). */
+  run<TResult = any>(payload?: unknown, options?: ThreadRunOptions): Promise<TResult>;
+  stats(): ThreadPoolStats;
+  /** No new runs (`ERR_CLOSED`); queued ones finish, then every thread ends. */
+  close(): Promise<void>;
+  /** Queued and running tasks reject with `ERR_CLOSED`; every thread ends now. */
+  destroy(): Promise<void>;
+}
+
 // ---------------------------------------------------------------------------
 // runWorkerTasks
 // ---------------------------------------------------------------------------
@@ -1407,12 +1500,18 @@ export function runWorkerTasks<T>(tasks: Array<WorkerTask<T>>, options?: TaskRun
  * - `'ERR_DEPENDENCY_CYCLE'`: the `dependsOn` of a process's workers form a cycle.
  * - `'ERR_CANCELLED'`: a running pool task was cancelled.
  * - `'ERR_STORAGE'`: the SQLite store cannot be opened, read or written, or there is none.
- * - `'ERR_CLOSED'`: a call on a closed manager, or a queued pool task dropped by `close()`.
+ * - `'ERR_CLOSED'`: a call on a closed manager, a queued pool task dropped by
+ *   `close()`, or a thread pool task of a pool closed or destroyed.
  * - `'ERR_UNKNOWN_TASK'`: no pool task has the id (never queued, or finished
  *   and no longer among the last 50 its pool keeps): the dashboard's task actions.
  * - `'ERR_NOT_RETRYABLE'`: a task the dashboard asked to queue again cannot
  *   be: it has not finished, did not fail, was queued again already, or runs
  *   a function of its own (only a stored task's handler and payload can run again).
+ * - `'ERR_THREAD_EXITED'`: the thread running a thread pool task exited
+ *   (`process.exit`, an uncaught exception, `resourceLimits`).
+ * - `'ERR_THREAD_BOOTSTRAP'`: a thread pool's threads cannot load its module
+ *   (the load error is the `cause`).
+ * - `'ERR_QUEUE_FULL'`: a thread pool's queue holds `maxQueue` tasks already.
  *
  * Made in JavaScript only:
  * - `'ERR_NON_ERROR_THROWN'`: a `run` threw or rejected with a value that is
@@ -1441,7 +1540,8 @@ export type SynchronikAbortCode = Vocabulary.AbortCode | 'ERR_ABORTED';
  * `ERR_DEPENDENCY_CYCLE`, `ERR_UNKNOWN_DEPENDENCY`, `ERR_RUN_FAILED`,
  * `ERR_NON_ERROR_THROWN`, `ERR_UNKNOWN_UNIT`, `ERR_WRONG_KIND`,
  * `ERR_INVALID_UNIT`, `ERR_STORAGE`, `ERR_CLOSED`, `ERR_UNKNOWN_TASK`,
- * `ERR_NOT_RETRYABLE`, `ERR_ABORTED`. Compare it
+ * `ERR_NOT_RETRYABLE`, `ERR_THREAD_EXITED`, `ERR_THREAD_BOOTSTRAP`,
+ * `ERR_QUEUE_FULL`, `ERR_ABORTED`. Compare it
  * with `===` and TypeScript checks the spelling.
  *
  * @example

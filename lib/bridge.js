@@ -79,6 +79,10 @@ class Bridge {
   #serving = 0;
   #disposed = false;
   #started = false;
+  /** @type {import('./threads').ThreadPools | null} the thread pools, once one was made */
+  #threads = null;
+  /** @type {Map<number, Buffer>} blobs (thread pool results) by number, until their record takes them */
+  #blobs = new Map();
   /** Whether a record changed unit state since the last one was told to #changes. */
   #dirty = false;
   /** @type {ChangeListener | null} */
@@ -131,6 +135,29 @@ class Bridge {
   }
 
   /** The engine, for calls that are not on the hot path. */
+  get disposed() {
+    return this.#disposed;
+  }
+
+  /** @param {import('./threads').ThreadPools} threads */
+  setThreads(threads) {
+    this.#threads = threads;
+  }
+
+  /**
+   * Blob number `n` of a record (each is named by one record).
+   * @param {number} n
+   */
+  #blob(n) {
+    if (!this.#blobs.has(n)) {
+      const { base, blobs } = this.#native.engineBlobs();
+      for (let k = 0; k < blobs.length; k++) this.#blobs.set(base + k, blobs[k]);
+    }
+    const b = this.#blobs.get(n);
+    this.#blobs.delete(n);
+    return b;
+  }
+
   get native() {
     return this.#native;
   }
@@ -441,6 +468,21 @@ class Bridge {
       }
       case ops.POOL_IDLE:
         this.#pools.idle(o[i + 1]);
+        return;
+      case ops.THREAD_SPAWN:
+        if (this.#threads) this.#threads.spawn(o[i + 1], o[i + 2]);
+        return;
+      case ops.THREAD_END:
+        if (this.#threads) this.#threads.end(o[i + 1]);
+        return;
+      case ops.THREAD_DONE: {
+        const value = o[i + 3] >= 0 ? this.#blob(o[i + 3]) : undefined;
+        const message = o[i + 5] >= 0 ? this.#str(o[i + 5]) : undefined;
+        if (this.#threads) this.#threads.done(o[i + 1], o[i + 2], value, o[i + 4], message);
+        return;
+      }
+      case ops.THREAD_CLOSED:
+        if (this.#threads) this.#threads.closed(o[i + 1]);
         return;
       case ops.STATS_DUE:
         if (events.wants('milestone')) events.milestone('engine:stats', this.#engineStats());

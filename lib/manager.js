@@ -27,6 +27,7 @@ const { Core } = require('./core');
 const { ManualClock, parseClockOption } = require('./clock');
 const { LagSampler } = require('./lag');
 const { Dashboards } = require('./dashboard-server');
+const { ThreadPools, validateThreadPoolOptions } = require('./threads');
 const { ENGINE_META, ensureMeta } = require('./stats');
 const { patchSpec } = require('./units');
 
@@ -65,6 +66,8 @@ class SynchronikManager extends EventEmitter {
   #lag;
   /** The web dashboards this manager serves (serveDashboard). */
   #dashboards;
+  /** @type {ThreadPools | null} the thread pools, once one was made */
+  #threads = null;
   /** @type {NodeJS.CpuUsage | null} */
   #lastCpu = null;
   #lastCpuAt = 0;
@@ -574,7 +577,8 @@ class SynchronikManager extends EventEmitter {
     core.markClosed();
     // The dashboards go first: from now on nothing may act on the engine.
     const dashboards = this.#dashboards.closeAll();
-    this.#closing = Promise.all([dashboards, this.#stop(timeoutMs, true)]).then(() => {
+    const threads = this.#threads === null ? undefined : this.#threads.destroyAll();
+    this.#closing = Promise.all([dashboards, threads, this.#stop(timeoutMs, true)]).then(() => {
       if (core.sqlite) core.sqlite.close();
       core.bridge.dispose();
     });
@@ -664,6 +668,23 @@ class SynchronikManager extends EventEmitter {
     }
     pool.resize(size);
     return pool;
+  }
+
+  /**
+   * Creates a pool of threads that run the handlers exported by the module
+   * `options.filename` (see index.d.ts). The engine hands tasks to the
+   * threads directly.
+   * @param {any} options
+   */
+  useThreadPool(options) {
+    const core = this.#core;
+    core.open('useThreadPool');
+    const o = validateThreadPoolOptions(options);
+    if (this.#threads === null) {
+      this.#threads = new ThreadPools(core.bridge);
+      core.bridge.setThreads(this.#threads);
+    }
+    return this.#threads.create(o);
   }
 
   // ---------------------------------------------------------------------

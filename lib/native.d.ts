@@ -236,12 +236,39 @@ export declare class NativeEngine {
    * stored task retried from the web dashboard); null for any other id.
    */
   takeRequeuedTask(taskId: number): JsRequeuedTask | null
+  /** The number by which this engine's pool threads find it. */
+  get hostId(): number
+  /** Creates a thread pool (its threads are asked for by `THREAD_SPAWN` records). */
+  threadPoolCreate(name: string, groups: Array<JsThreadGroup>, maxQueue?: number | undefined | null): number
+  /** Queues a task: its id, or an error whose message starts with its code. */
+  threadRun(pool: number, handler: string, priority: number, payload: Buffer): number
+  /**
+   * What a thread reported when it could not load the pool's module
+   * (serialized), if it did.
+   */
+  threadPoolBrokenCause(pool: number): Buffer | null
+  /** Aborts a task (its signal): false when it is not queued or running. */
+  threadAbort(task: number): boolean
+  /** A pool's thread is gone (the `exit` of its worker). */
+  threadExited(runner: number, message: string): void
+  /** Closes a pool: `destroy` ends its tasks and threads now. */
+  threadPoolClose(pool: number, destroy: boolean): void
+  /** `pool.stats()`. */
+  threadPoolStats(pool: number): JsThreadPoolStats | null
+  /** Takes every blob the records name that was not taken yet. */
+  engineBlobs(): Blobs
 }
 
 /** The answer of `poolAddMany`. */
 export interface Added {
   firstTask: number
   firstArrangement: number
+}
+
+/** Blobs that records name by number: `blobs[k]` is blob number `base + k`. */
+export interface Blobs {
+  base: number
+  blobs: Array<Buffer>
 }
 
 /**
@@ -485,6 +512,39 @@ export interface JsStoredUnit {
   meta?: string
 }
 
+/** A group of a pool's threads. */
+export interface JsThreadGroup {
+  size: number
+  handlers?: Array<string>
+}
+
+/** `threadPoolStats`. */
+export interface JsThreadPoolStats {
+  threads: Array<JsThreadStats>
+  queued: number
+  utilization: number
+  runCount: number
+  runMeanMs: number
+  waitCount: number
+  waitMeanMs: number
+}
+
+/** One thread of `threadPoolStats`. */
+export interface JsThreadStats {
+  runner: number
+  handlers?: Array<string>
+  runs: number
+  busy: boolean
+  ready: boolean
+}
+
+/** A task handed to a thread. */
+export interface JsThreadTask {
+  task: number
+  handler: string
+  payload: Buffer
+}
+
 /** A worker to register. */
 export interface JsWorkerSpec {
   id: string
@@ -552,6 +612,25 @@ export interface Strings {
   base: number
   strs: Array<string>
 }
+
+/** `runner`'s thread could not load the pool's module. */
+export declare function threadBootstrapFailed(hostId: number, runner: number, message: string, cause: Buffer): void
+
+/**
+ * `runner` finished `task`: `returned` says whether `value` (serialized)
+ * is its result or what it threw. Returns its next task, if one waits.
+ */
+export declare function threadDone(hostId: number, runner: number, task: number, returned: boolean, value: Buffer): JsThreadTask | null
+
+/**
+ * A pool's thread loaded its module: it registers as `runner` of the
+ * engine `host`, with `wake` (called when a task was assigned to it while
+ * it waited). Returns its first task, if one waits.
+ */
+export declare function threadRegister(hostId: number, runner: number, wake: () => void): JsThreadTask | null
+
+/** The task assigned to `runner`, if any (after its wake-up). */
+export declare function threadTake(hostId: number, runner: number): JsThreadTask | null
 
 /** The engine's vocabulary as the files `lib/generated/` must hold. */
 export declare function vocabulary(): VocabularyFiles

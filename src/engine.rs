@@ -84,7 +84,9 @@ pub struct Added {
 #[napi]
 pub struct NativeEngine {
     pub(crate) runtime: Arc<Runtime>,
-    outbox: Arc<Outbox>,
+    pub(crate) outbox: Arc<Outbox>,
+    /// The engine as its thread pools' threads find it (made on first use).
+    threads_host: std::sync::OnceLock<crate::threads::HostEntry>,
     handle: fast::Handle,
     /// What the dashboards and `metrics()` read.
     pub(crate) observer: Arc<Observer>,
@@ -203,6 +205,7 @@ impl NativeEngine {
             handle,
             observer,
             dashboards,
+            threads_host: std::sync::OnceLock::new(),
         })
     }
 
@@ -624,6 +627,12 @@ impl Drop for NativeEngine {
 }
 
 impl NativeEngine {
+    pub(crate) fn host(&self) -> &crate::threads::HostEntry {
+        self.threads_host.get_or_init(|| {
+            crate::threads::HostEntry::new(self.runtime.clone(), self.outbox.clone())
+        })
+    }
+
     fn check(&self, spec: UnitSpec) -> Result<Option<RegistrationProblem>> {
         match self.runtime.with(|e| e.check_registration(&spec)) {
             Ok(()) => Ok(None),

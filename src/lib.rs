@@ -14,6 +14,7 @@
 //! - `convert.rs` and `options.rs`: what JavaScript passes, into the
 //!   engine's types, and the engine's errors into JavaScript errors;
 //! - `store.rs`: the durable store;
+//! - `threads.rs`: thread pools, and the calls of their threads;
 //! - `dashboard.rs`: the web dashboard and metrics (`synchronik-web`);
 //! - `vocabulary.rs`: the engine's vocabulary (record layout, names,
 //!   codes, defaults, setting rules) rendered as `lib/generated/`.
@@ -31,6 +32,7 @@ mod options;
 mod outbox;
 mod records;
 mod store;
+pub mod threads;
 pub mod vocabulary;
 
 pub use dashboard::{JsAuthRequest, JsServeOptions, NativeDashboard};

@@ -39,6 +39,10 @@ pub(crate) struct Batch {
     head: usize,
     strs: Vec<String>,
     next_str: u64,
+    /// Bytes that records name by number (thread pool results), numbered
+    /// as strings are.
+    blobs: Vec<Vec<u8>>,
+    next_blob: u64,
 }
 
 impl Batch {
@@ -50,6 +54,18 @@ impl Batch {
         self.strs.push(s);
         self.next_str += 1;
         (self.next_str - 1) as f64
+    }
+
+    pub(crate) fn blob(&mut self, b: Vec<u8>) -> f64 {
+        self.blobs.push(b);
+        self.next_blob += 1;
+        (self.next_blob - 1) as f64
+    }
+
+    /// Takes every blob not handed over yet: (number of the first, blobs).
+    pub(crate) fn take_blobs(&mut self) -> (u64, Vec<Vec<u8>>) {
+        let base = self.next_blob - self.blobs.len() as u64;
+        (base, std::mem::take(&mut self.blobs))
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -88,6 +104,8 @@ pub(crate) struct Outbox {
     pub(crate) batch: Mutex<Batch>,
     pub(crate) wake_pending: AtomicBool,
     pub(crate) wake: Mutex<Option<WakeFn>>,
+    /// The wake-ups of the threads of this engine's thread pools.
+    pub(crate) runners: crate::threads::Runners,
 }
 
 impl Outbox {

@@ -3,9 +3,10 @@
 //! of every name are the engine's vocabulary
 //! ([`synchronik_core::vocabulary`]), from which `lib/generated/` is made.
 
-use synchronik_core::vocabulary::{op, TaskEnd, STRIDE};
+use synchronik_core::vocabulary::{op, TaskEnd, ThreadEnd, STRIDE};
 use synchronik_core::{
-    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, TaskOutcome,
+    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, TaskOutcome, ThreadEvent,
+    ThreadOutcome,
 };
 
 use crate::outbox::{Batch, Outbox};
@@ -199,6 +200,35 @@ impl EventSink for Outbox {
                 }
             }
             Event::PoolIdle { pool } => record(op::POOL_IDLE, &[f64::from(pool)]),
+            Event::Thread(e) => match e {
+                ThreadEvent::Work { runner } => {
+                    // Not a record: the runner's own thread is woken.
+                    drop(b);
+                    self.runners.wake(runner);
+                    return;
+                }
+                ThreadEvent::Spawn { pool, runner } => {
+                    record(op::THREAD_SPAWN, &[f64::from(runner), f64::from(pool)])
+                }
+                ThreadEvent::Terminate { runner } => record(op::THREAD_END, &[f64::from(runner)]),
+                ThreadEvent::Closed { pool } => record(op::THREAD_CLOSED, &[f64::from(pool)]),
+                ThreadEvent::Done { task, outcome } => {
+                    let (end, value, code, msg) = match outcome {
+                        ThreadOutcome::Returned(v) => (ThreadEnd::Returned, b.blob(v), 0.0, -1.0),
+                        ThreadOutcome::Threw(v) => (ThreadEnd::Threw, b.blob(v), 0.0, -1.0),
+                        ThreadOutcome::Aborted => (ThreadEnd::Aborted, -1.0, 0.0, -1.0),
+                        ThreadOutcome::Failed { error, cause } => {
+                            let value = cause.filter(|c| !c.is_empty()).map_or(-1.0, |c| b.blob(c));
+                            let code = f64::from(error.code() as u8);
+                            (ThreadEnd::Failed, value, code, b.string(error.to_string()))
+                        }
+                    };
+                    record(
+                        op::THREAD_DONE,
+                        &[task as f64, f64::from(end as u8), value, code, msg],
+                    )
+                }
+            },
             Event::Done { ticket, error } => match error {
                 None => record(op::DONE, &[ticket as f64, 0.0, 0.0, -1.0]),
                 Some((worker, e)) => {

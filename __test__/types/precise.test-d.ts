@@ -48,6 +48,9 @@ assertType<
     | 'ERR_CLOSED'
     | 'ERR_UNKNOWN_TASK'
     | 'ERR_NOT_RETRYABLE'
+    | 'ERR_THREAD_EXITED'
+    | 'ERR_THREAD_BOOTSTRAP'
+    | 'ERR_QUEUE_FULL'
     | 'ERR_NON_ERROR_THROWN'
     | 'ERR_ABORTED'
   >
@@ -71,7 +74,7 @@ async function errorCodes(): Promise<void> {
       case 'ERR_STOPPED':
         return;
       // @ts-expect-error not a code of synchronik
-      case 'ERR_QUEUE_FULL':
+      case 'ERR_QUEUE_FULLL':
         return;
     }
   }

@@ -57,6 +57,14 @@ export declare const OPS: Readonly<{
   TASK_DONE: 24;
   /** pool */
   POOL_IDLE: 25;
+  /** runner, thread pool */
+  THREAD_SPAWN: 26;
+  /** runner (terminate its thread) */
+  THREAD_END: 27;
+  /** task, end (THREAD_ENDS), value (blob number, -1: none), error code, message index */
+  THREAD_DONE: 28;
+  /** thread pool */
+  THREAD_CLOSED: 29;
 }>;
 
 /** The statuses of a unit. */
@@ -99,11 +107,16 @@ export type TaskEnd = 'completed' | 'failed' | 'cancelled' | 'dropped';
 /** How a pool task ended (`TASK_DONE` records). By number. */
 export declare const TASK_ENDS: readonly TaskEnd[];
 
+/** How a thread pool task ended (`THREAD_DONE` records). */
+export type ThreadEnd = 'returned' | 'threw' | 'aborted' | 'failed';
+/** How a thread pool task ended (`THREAD_DONE` records). By number. */
+export declare const THREAD_ENDS: readonly ThreadEnd[];
+
 /** The status of a pool task after each of TASK_ENDS. */
 export declare const TASK_END_STATUSES: readonly TaskStatus[];
 
 /** The codes of errors the engine makes. */
-export type EngineErrorCode = 'ERR_UNKNOWN_UNIT' | 'ERR_WRONG_KIND' | 'ERR_INVALID_UNIT' | 'ERR_TIMEOUT' | 'ERR_STOPPED' | 'ERR_RELEASED' | 'ERR_WORKER_FAILED' | 'ERR_RUN_FAILED' | 'ERR_UNKNOWN_DEPENDENCY' | 'ERR_DEPENDENCY_CYCLE' | 'ERR_CANCELLED' | 'ERR_STORAGE' | 'ERR_CLOSED' | 'ERR_UNKNOWN_TASK' | 'ERR_NOT_RETRYABLE';
+export type EngineErrorCode = 'ERR_UNKNOWN_UNIT' | 'ERR_WRONG_KIND' | 'ERR_INVALID_UNIT' | 'ERR_TIMEOUT' | 'ERR_STOPPED' | 'ERR_RELEASED' | 'ERR_WORKER_FAILED' | 'ERR_RUN_FAILED' | 'ERR_UNKNOWN_DEPENDENCY' | 'ERR_DEPENDENCY_CYCLE' | 'ERR_CANCELLED' | 'ERR_STORAGE' | 'ERR_CLOSED' | 'ERR_UNKNOWN_TASK' | 'ERR_NOT_RETRYABLE' | 'ERR_THREAD_EXITED' | 'ERR_THREAD_BOOTSTRAP' | 'ERR_QUEUE_FULL';
 
 /** The codes of an aborted attempt's signal reason (the engine's abort reasons). */
 export type AbortCode = 'ERR_TIMEOUT' | 'ERR_STOPPED' | 'ERR_RELEASED' | 'ERR_CANCELLED';

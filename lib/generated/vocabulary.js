@@ -34,6 +34,10 @@ const OPS = Object.freeze({
   TASK_STATUS: 23, // task, status (TASK_STATUSES), worker slot (-1)
   TASK_DONE: 24, // task, end (TASK_ENDS), call (completed) or reference (failed, dropped), message index
   POOL_IDLE: 25, // pool
+  THREAD_SPAWN: 26, // runner, thread pool
+  THREAD_END: 27, // runner (terminate its thread)
+  THREAD_DONE: 28, // task, end (THREAD_ENDS), value (blob number, -1: none), error code, message index
+  THREAD_CLOSED: 29, // thread pool
 });
 
 /** The statuses of a unit. By number. */
@@ -60,6 +64,9 @@ const TASK_STATUSES = Object.freeze(['idle', 'running', 'paused', 'completed', '
 /** How a pool task ended (`TASK_DONE` records). By number. */
 const TASK_ENDS = Object.freeze(['completed', 'failed', 'cancelled', 'dropped']);
 
+/** How a thread pool task ended (`THREAD_DONE` records). By number. */
+const THREAD_ENDS = Object.freeze(['returned', 'threw', 'aborted', 'failed']);
+
 /** The status of a pool task after each of TASK_ENDS. By number. */
 const TASK_END_STATUSES = Object.freeze(['completed', 'error', 'cancelled', 'cancelled']);
 
@@ -80,6 +87,9 @@ const ERROR_CODES = Object.freeze([
   Object.freeze({ number: 13, code: 'ERR_CLOSED' }),
   Object.freeze({ number: 14, code: 'ERR_UNKNOWN_TASK' }),
   Object.freeze({ number: 15, code: 'ERR_NOT_RETRYABLE' }),
+  Object.freeze({ number: 16, code: 'ERR_THREAD_EXITED' }),
+  Object.freeze({ number: 17, code: 'ERR_THREAD_BOOTSTRAP' }),
+  Object.freeze({ number: 18, code: 'ERR_QUEUE_FULL' }),
 ]);
 
 /**
@@ -159,6 +169,7 @@ module.exports = Object.freeze({
   UPDATE_REASONS,
   TASK_STATUSES,
   TASK_ENDS,
+  THREAD_ENDS,
   TASK_END_STATUSES,
   ERROR_CODES,
   ABORT_REASONS,

@@ -79,6 +79,19 @@ pub enum EngineError {
     /// manager was stopped (or closed) before it ran.
     #[error("a task queued in pool \"{pool}\" was dropped: the manager was {} before it ran", if *.closed { "closed" } else { "stopped" })]
     Dropped { pool: String, closed: bool },
+    /// The thread that ran a task of a thread pool exited before the task
+    /// settled (`process.exit`, an uncaught exception, `resourceLimits`).
+    #[error("the thread running a task of thread pool \"{pool}\" exited: {message}")]
+    ThreadExited { pool: String, message: String },
+    /// The threads of a thread pool cannot load its module.
+    #[error("thread pool \"{pool}\" cannot load its module: {message}")]
+    ThreadBootstrap { pool: String, message: String },
+    /// A pool's queue holds `maxQueue` tasks already.
+    #[error("the queue of thread pool \"{pool}\" is full ({max} tasks wait)")]
+    QueueFull { pool: String, max: usize },
+    /// A thread pool was closed (or destroyed) before the task ran or settled.
+    #[error("thread pool \"{pool}\" was {}", if *.destroyed { "destroyed" } else { "closed" })]
+    ThreadPoolClosed { pool: String, destroyed: bool },
     /// The durable store cannot be opened, read or written.
     #[error("SQLite store \"{path}\": {message}")]
     Storage { path: String, message: String },
@@ -102,6 +115,10 @@ impl EngineError {
             EngineError::Storage { .. } => ErrorCode::Storage,
             EngineError::Dropped { closed: true, .. } => ErrorCode::Closed,
             EngineError::Dropped { closed: false, .. } => ErrorCode::Stopped,
+            EngineError::ThreadExited { .. } => ErrorCode::ThreadExited,
+            EngineError::ThreadBootstrap { .. } => ErrorCode::ThreadBootstrap,
+            EngineError::QueueFull { .. } => ErrorCode::QueueFull,
+            EngineError::ThreadPoolClosed { .. } => ErrorCode::Closed,
         }
     }
 
@@ -121,7 +138,11 @@ impl EngineError {
             EngineError::Storage { .. }
             | EngineError::Dropped { .. }
             | EngineError::UnknownTask { .. }
-            | EngineError::NotRetryable { .. } => "",
+            | EngineError::NotRetryable { .. }
+            | EngineError::ThreadExited { .. }
+            | EngineError::ThreadBootstrap { .. }
+            | EngineError::QueueFull { .. }
+            | EngineError::ThreadPoolClosed { .. } => "",
         }
     }
 }
@@ -148,6 +169,9 @@ named_enum! {
         Closed = 13 => "ERR_CLOSED",
         UnknownTask = 14 => "ERR_UNKNOWN_TASK",
         NotRetryable = 15 => "ERR_NOT_RETRYABLE",
+        ThreadExited = 16 => "ERR_THREAD_EXITED",
+        ThreadBootstrap = 17 => "ERR_THREAD_BOOTSTRAP",
+        QueueFull = 18 => "ERR_QUEUE_FULL",
     }
 }
 

@@ -235,6 +235,8 @@ pub enum Event {
     TaskDone { task: TaskId, outcome: TaskOutcome },
     /// A pool has nothing queued and nothing running.
     PoolIdle { pool: u32 },
+    /// What the engine asks of the host about its thread pools.
+    Thread(crate::engine::ThreadEvent),
     /// A run request ended. `error` is set when the request failed (a
     /// process whose run failed); worker runs always end with `None`.
     Done {
@@ -305,6 +307,7 @@ impl fmt::Display for Event {
             Event::TaskStatus { task, status, .. } => write!(f, "task {task} {status:?}"),
             Event::TaskDone { task, outcome } => write!(f, "task {task} {outcome:?}"),
             Event::PoolIdle { pool } => write!(f, "pool {pool} idle"),
+            Event::Thread(e) => write!(f, "{e:?}"),
             Event::IdleRelease { unit, idle_ms } => {
                 write!(f, "#{unit} idle for {idle_ms:.0} ms, released")
             }

@@ -32,7 +32,9 @@ pub use clock::{
 };
 pub use engine::{
     AddError, Engine, EngineOptions, Liveness, MemoryStats, Outcome, PoolId, RestoredState,
-    RestoredTask, StopOptions, TaskSpec, TaskStatus,
+    RestoredTask, RunnerId, StopOptions, TaskSpec, TaskStatus, ThreadEvent, ThreadGroup,
+    ThreadOutcome, ThreadPoolId, ThreadPoolSpec, ThreadPoolStats, ThreadRunError, ThreadStats,
+    ThreadTaskRun, ThreadTaskSpec,
 };
 pub use error::{EngineError, ErrorCode};
 pub use event::{

@@ -76,6 +76,26 @@ opcodes! {
     TASK_STATUS = 23: "task, status (TASK_STATUSES), worker slot (-1)",
     TASK_DONE = 24: "task, end (TASK_ENDS), call (completed) or reference (failed, dropped), message index",
     POOL_IDLE = 25: "pool",
+    THREAD_SPAWN = 26: "runner, thread pool",
+    THREAD_END = 27: "runner (terminate its thread)",
+    THREAD_DONE = 28: "task, end (THREAD_ENDS), value (blob number, -1: none), error code, message index",
+    THREAD_CLOSED = 29: "thread pool",
+}
+
+named_enum! {
+    /// How a thread pool task ended, as a `THREAD_DONE` record says.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[repr(u8)]
+    pub enum ThreadEnd {
+        /// The handler returned: the value is its result.
+        Returned = 0 => "returned",
+        /// The handler threw: the value is what it threw.
+        Threw = 1 => "threw",
+        /// Its signal was aborted.
+        Aborted = 2 => "aborted",
+        /// The engine ended it (error code and message; the value, if any, is the cause).
+        Failed = 3 => "failed",
+    }
 }
 
 named_enum! {
@@ -195,6 +215,10 @@ pub fn name_lists() -> Vec<Names> {
         Names::of::<UpdateReason>("UPDATE_REASONS", "What caused an `updated` event."),
         Names::of::<TaskStatus>("TASK_STATUSES", "The statuses of a pool task."),
         Names::of::<TaskEnd>("TASK_ENDS", "How a pool task ended (`TASK_DONE` records)."),
+        Names::of::<ThreadEnd>(
+            "THREAD_ENDS",
+            "How a thread pool task ended (`THREAD_DONE` records).",
+        ),
         Names {
             name: "TASK_END_STATUSES",
             item: None,

@@ -29,6 +29,7 @@
 //! | `stop`        | the graceful stop                                     |
 //! | `watch`       | the watcher                                           |
 //! | `pool`        | worker pools (their queues are `pool::Pools`)         |
+//! | `threads`     | thread pools: queues, routing, runners' lifetimes     |
 //! | `durable`     | the durable store's hook                              |
 //! | `view`        | read-only views for dashboards; a run nobody awaits   |
 //! | `observed`    | counters, rates, errors and finished tasks, as they   |
@@ -47,11 +48,16 @@ mod request;
 mod schedule;
 mod state;
 mod stop;
+mod threads;
 mod types;
 mod units;
 mod view;
 mod watch;
 
+pub use threads::{
+    RunnerId, ThreadEvent, ThreadGroup, ThreadOutcome, ThreadPoolId, ThreadPoolSpec,
+    ThreadPoolStats, ThreadRunError, ThreadStats, ThreadTaskRun, ThreadTaskSpec,
+};
 pub use types::{
     AddError, EngineOptions, Liveness, MemoryStats, Outcome, PoolId, RestoredState, RestoredTask,
     StopOptions, TaskSpec, TaskStatus,
@@ -103,6 +109,8 @@ pub struct Engine {
     queued_manual: IdMap<Slot, Vec<Ticket>>,
     /// What happened, recorded as it happens (see `observed.rs`).
     observed: observed::Observed,
+    /// Thread pools and their runners (see `threads.rs`).
+    threads: threads::ThreadPools,
 }
 
 impl Engine {
@@ -129,6 +137,7 @@ impl Engine {
             store: None,
             queued_manual: IdMap::default(),
             observed: observed::Observed::default(),
+            threads: threads::ThreadPools::default(),
         }
     }
 

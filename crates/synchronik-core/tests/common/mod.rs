@@ -153,6 +153,7 @@ pub fn names(log: &[Out]) -> Vec<String> {
                 Event::TaskStatus { task, status, .. } => format!("task{task}:{status:?}"),
                 Event::TaskDone { task, outcome } => format!("task{task}:done({outcome:?})"),
                 Event::PoolIdle { pool } => format!("pool{pool}:idle"),
+                Event::Thread(e) => format!("thread:{e:?}"),
             },
         })
         .collect()

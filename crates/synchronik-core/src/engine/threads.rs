@@ -1,0 +1,766 @@
+//! Thread pools: tasks run by the host's threads (Node.js worker threads),
+//! each of which registers with the engine as a *runner* of a pool.
+//!
+//! The engine owns the queue (priority, then arrival), the routing of a
+//! task to a runner that may take its handler, the queue limit and the
+//! lifetime of runners; the host owns the threads themselves. Payloads and
+//! results are opaque bytes to the engine (the host's serialization).
+//!
+//! The exchange with a runner is a pull: when a task is assigned to an
+//! idle runner the engine announces [`ThreadEvent::Work`] (the host wakes
+//! that thread), the thread takes it with [`Engine::thread_take`] and
+//! reports with [`Engine::thread_done`], which hands it its next task in the
+//! same step while the queue has one for it. A busy pool therefore needs no
+//! wake-up per task, and the thread that created the task is never a relay.
+//!
+//! A runner's life: the engine asks the host to spawn it
+//! ([`ThreadEvent::Spawn`]), the thread registers once its module has
+//! loaded ([`Engine::thread_register`]) or reports that it could not load
+//! it ([`Engine::thread_bootstrap_failed`]), and the host says when the
+//! thread is gone ([`Engine::thread_exited`]). A runner that dies with a
+//! task fails that task (`ERR_THREAD_EXITED`) and is replaced; a module
+//! that cannot be loaded breaks the pool (its tasks fail, nothing is
+//! respawned). To end a thread (an aborted task, a closed pool) the engine
+//! asks the host to terminate it ([`ThreadEvent::Terminate`]).
+
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
+use super::Engine;
+use crate::clock::Nanos;
+use crate::error::EngineError;
+use crate::event::{Event, TaskId};
+
+/// A thread pool, by number.
+pub type ThreadPoolId = u32;
+/// A runner (one thread of a pool), by number; never reused in an engine.
+pub type RunnerId = u32;
+
+/// A group of threads of a pool: `size` threads that take only the
+/// handlers named (specialists), or any handler (`None`: generalists).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadGroup {
+    pub size: u32,
+    pub handlers: Option<Vec<String>>,
+}
+
+/// A pool to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadPoolSpec {
+    pub name: String,
+    pub groups: Vec<ThreadGroup>,
+    /// At most this many tasks wait (not counting running ones).
+    pub max_queue: Option<usize>,
+}
+
+/// A task to queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadTaskSpec {
+    pub handler: String,
+    pub priority: f64,
+    pub payload: Vec<u8>,
+}
+
+/// A task handed to a runner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadTaskRun {
+    pub task: TaskId,
+    pub handler: String,
+    pub payload: Vec<u8>,
+}
+
+/// How a thread task ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ThreadOutcome {
+    /// The handler returned (or resolved with) this value.
+    Returned(Vec<u8>),
+    /// The handler threw (or rejected with) this value.
+    Threw(Vec<u8>),
+    /// Its signal was aborted (removed from the queue, or its thread ended).
+    Aborted,
+    /// The engine ended it; `cause` is what the thread reported, if anything
+    /// (the load error of a module that could not be loaded).
+    Failed {
+        error: EngineError,
+        cause: Option<Vec<u8>>,
+    },
+}
+
+/// What the engine asks of the host about thread pools.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ThreadEvent {
+    /// Start a thread that will register as `runner` of `pool`.
+    Spawn {
+        pool: ThreadPoolId,
+        runner: RunnerId,
+    },
+    /// End the thread of `runner` (it may be running user code).
+    Terminate { runner: RunnerId },
+    /// A task was assigned to `runner`, which waits for work: wake it.
+    Work { runner: RunnerId },
+    /// A task ended.
+    Done {
+        task: TaskId,
+        outcome: ThreadOutcome,
+    },
+    /// A closing pool has ended every thread it asked for (their exits
+    /// follow as the host sees them).
+    Closed { pool: ThreadPoolId },
+}
+
+/// Why a task could not be queued.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ThreadRunError {
+    /// No such pool.
+    UnknownPool,
+    /// The pool is closed, closing or destroyed.
+    Closed(EngineError),
+    /// The pool's module could not be loaded.
+    Broken(EngineError, Vec<u8>),
+    /// `max_queue` tasks wait already.
+    Full(EngineError),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum RunnerState {
+    /// Spawned, its module not loaded yet.
+    Starting,
+    Idle,
+    /// A task was assigned; the thread has not taken it yet.
+    Assigned(TaskId),
+    Running(TaskId),
+    /// Asked to terminate; waits for its exit.
+    Ending,
+}
+
+#[derive(Debug)]
+struct Runner {
+    pool: ThreadPoolId,
+    group: usize,
+    state: RunnerState,
+    /// The task assigned and not taken yet, with its place in the queue.
+    assigned: Option<(QueueKey, ThreadTaskRun)>,
+    runs: u64,
+    started: Nanos,
+}
+
+#[derive(Debug)]
+struct Queued {
+    task: TaskId,
+    handler: String,
+    payload: Vec<u8>,
+    since: Nanos,
+}
+
+/// A key that orders by priority (higher first), then arrival.
+type QueueKey = (Reverse<u64>, u64);
+
+fn priority_key(priority: f64, seq: u64) -> QueueKey {
+    // The IEEE bits made monotonic: a larger priority, a larger key.
+    let bits = priority.to_bits();
+    let ordered = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
+    (Reverse(ordered), seq)
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    count: u64,
+    total: Nanos,
+}
+
+impl Tally {
+    fn add(&mut self, d: Nanos) {
+        self.count += 1;
+        self.total += d;
+    }
+    fn mean_ms(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.total as f64 / self.count as f64 / 1e6
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+enum PoolState {
+    Open,
+    /// No new tasks; ends when its queue and its runners are done.
+    Closing,
+    Closed,
+}
+
+#[derive(Debug)]
+struct Pool {
+    name: String,
+    groups: Vec<ThreadGroup>,
+    max_queue: Option<usize>,
+    queue: BTreeMap<QueueKey, Queued>,
+    /// Runners alive (in any state), in spawn order.
+    runners: Vec<RunnerId>,
+    state: PoolState,
+    destroyed: bool,
+    /// The load error of the module, once a thread could not load it.
+    broken: Option<(String, Vec<u8>)>,
+    run_time: Tally,
+    wait_time: Tally,
+    created: Nanos,
+    /// Runs of runners that are gone, for `stats`.
+    busy_gone: Nanos,
+}
+
+/// The thread pools of an engine.
+#[derive(Debug, Default)]
+pub(super) struct ThreadPools {
+    pools: Vec<Pool>,
+    runners: BTreeMap<RunnerId, Runner>,
+    next_runner: RunnerId,
+    next_seq: u64,
+    next_task: TaskId,
+    /// Where each queued or running task is: its pool.
+    tasks: BTreeMap<TaskId, ThreadPoolId>,
+    /// Busy time of each runner (for `stats`), by runner.
+    busy: BTreeMap<RunnerId, Nanos>,
+}
+
+/// One thread of [`ThreadPoolStats`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadStats {
+    pub runner: RunnerId,
+    /// The handlers it takes (`None`: any).
+    pub handlers: Option<Vec<String>>,
+    pub runs: u64,
+    pub busy: bool,
+    /// Whether it has loaded its module.
+    pub ready: bool,
+}
+
+/// `pool.stats()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadPoolStats {
+    pub threads: Vec<ThreadStats>,
+    pub queued: usize,
+    /// Busy time of all threads over (threads × time since creation).
+    pub utilization: f64,
+    pub run_count: u64,
+    pub run_mean_ms: f64,
+    pub wait_count: u64,
+    pub wait_mean_ms: f64,
+}
+
+impl ThreadPools {
+    fn pool(&self, pool: ThreadPoolId) -> Option<&Pool> {
+        self.pools.get(pool as usize)
+    }
+
+    fn pool_mut(&mut self, pool: ThreadPoolId) -> Option<&mut Pool> {
+        self.pools.get_mut(pool as usize)
+    }
+
+    /// Whether `runner` (of group `group` of `pool`) may take `handler`.
+    fn takes(&self, pool: &Pool, group: usize, handler: &str) -> bool {
+        match &pool.groups[group].handlers {
+            None => true,
+            Some(hs) => hs.iter().any(|h| h == handler),
+        }
+    }
+
+    /// The first queued task `runner` may take, out of the queue.
+    fn next_for(&mut self, runner: RunnerId) -> Option<(QueueKey, Queued)> {
+        let r = self.runners.get(&runner)?;
+        let (pool_id, group) = (r.pool, r.group);
+        let pool = self.pools.get(pool_id as usize)?;
+        let key = *pool
+            .queue
+            .iter()
+            .find(|(_, q)| self.takes(pool, group, &q.handler))?
+            .0;
+        self.pools[pool_id as usize]
+            .queue
+            .remove(&key)
+            .map(|q| (key, q))
+    }
+
+    fn new_runner(&mut self, pool: ThreadPoolId, group: usize, now: Nanos) -> RunnerId {
+        self.next_runner += 1;
+        let id = self.next_runner;
+        self.runners.insert(
+            id,
+            Runner {
+                pool,
+                group,
+                state: RunnerState::Starting,
+                assigned: None,
+                runs: 0,
+                started: now,
+            },
+        );
+        self.pools[pool as usize].runners.push(id);
+        id
+    }
+}
+
+impl Engine {
+    /// Creates a thread pool and asks the host for its threads.
+    pub fn thread_pool_create(&mut self, spec: ThreadPoolSpec) -> ThreadPoolId {
+        let now = self.clock.now();
+        let id = self.threads.pools.len() as ThreadPoolId;
+        self.threads.pools.push(Pool {
+            name: spec.name,
+            groups: spec.groups,
+            max_queue: spec.max_queue,
+            queue: BTreeMap::new(),
+            runners: Vec::new(),
+            state: PoolState::Open,
+            destroyed: false,
+            broken: None,
+            run_time: Tally::default(),
+            wait_time: Tally::default(),
+            created: now,
+            busy_gone: 0,
+        });
+        let sizes: Vec<u32> = self.threads.pools[id as usize]
+            .groups
+            .iter()
+            .map(|g| g.size)
+            .collect();
+        for (group, size) in sizes.into_iter().enumerate() {
+            for _ in 0..size {
+                self.spawn_runner(id, group, now);
+            }
+        }
+        id
+    }
+
+    fn spawn_runner(&mut self, pool: ThreadPoolId, group: usize, now: Nanos) {
+        let runner = self.threads.new_runner(pool, group, now);
+        self.emit(Event::Thread(ThreadEvent::Spawn { pool, runner }));
+    }
+
+    /// Queues a task; it is assigned at once when a runner may take it.
+    pub fn thread_run(
+        &mut self,
+        pool: ThreadPoolId,
+        spec: ThreadTaskSpec,
+    ) -> Result<TaskId, ThreadRunError> {
+        let Some(p) = self.threads.pool(pool) else {
+            return Err(ThreadRunError::UnknownPool);
+        };
+        if p.state != PoolState::Open {
+            return Err(ThreadRunError::Closed(EngineError::ThreadPoolClosed {
+                pool: p.name.clone(),
+                destroyed: p.destroyed,
+            }));
+        }
+        if let Some((message, cause)) = &p.broken {
+            return Err(ThreadRunError::Broken(
+                EngineError::ThreadBootstrap {
+                    pool: p.name.clone(),
+                    message: message.clone(),
+                },
+                cause.clone(),
+            ));
+        }
+        if let Some(max) = p.max_queue {
+            if p.queue.len() >= max {
+                return Err(ThreadRunError::Full(EngineError::QueueFull {
+                    pool: p.name.clone(),
+                    max,
+                }));
+            }
+        }
+        self.threads.next_task += 1;
+        let task = self.threads.next_task;
+        let now = self.clock.now();
+        self.threads.next_seq += 1;
+        let key = priority_key(spec.priority, self.threads.next_seq);
+        self.threads.pools[pool as usize].queue.insert(
+            key,
+            Queued {
+                task,
+                handler: spec.handler,
+                payload: spec.payload,
+                since: now,
+            },
+        );
+        self.threads.tasks.insert(task, pool);
+        self.observed.touch();
+        self.thread_dispatch(pool);
+        Ok(task)
+    }
+
+    /// Assigns queued tasks to the idle runners that may take them.
+    fn thread_dispatch(&mut self, pool: ThreadPoolId) {
+        let idle: Vec<RunnerId> = self.threads.pools[pool as usize]
+            .runners
+            .iter()
+            .copied()
+            .filter(|r| self.threads.runners[r].state == RunnerState::Idle)
+            .collect();
+        for runner in idle {
+            if self.threads.pools[pool as usize].queue.is_empty() {
+                break;
+            }
+            if self.assign(runner) {
+                self.emit(Event::Thread(ThreadEvent::Work { runner }));
+            }
+        }
+        self.thread_pool_maybe_closed(pool);
+    }
+
+    /// Gives `runner` (idle) its next task, if the queue has one for it.
+    fn assign(&mut self, runner: RunnerId) -> bool {
+        let Some((key, q)) = self.threads.next_for(runner) else {
+            return false;
+        };
+        let now = self.clock.now();
+        let r = self.threads.runners.get_mut(&runner).expect("runner");
+        r.state = RunnerState::Assigned(q.task);
+        let run = ThreadTaskRun {
+            task: q.task,
+            handler: q.handler,
+            payload: q.payload,
+        };
+        r.assigned = Some((key, run));
+        let pool = r.pool;
+        self.threads.pools[pool as usize]
+            .wait_time
+            .add(now.saturating_sub(q.since));
+        true
+    }
+
+    /// The thread of `runner` loaded its module: it takes work from now on.
+    /// Returns its first task, if one waits for it.
+    pub fn thread_register(&mut self, runner: RunnerId) -> Option<ThreadTaskRun> {
+        let r = self.threads.runners.get_mut(&runner)?;
+        if r.state != RunnerState::Starting {
+            return None;
+        }
+        r.state = RunnerState::Idle;
+        let pool = r.pool;
+        if self.threads.pools[pool as usize].state == PoolState::Closed {
+            return None;
+        }
+        if self.assign(runner) {
+            return self.thread_take(runner);
+        }
+        self.thread_pool_maybe_closed(pool);
+        None
+    }
+
+    /// The task assigned to `runner`, now running.
+    pub fn thread_take(&mut self, runner: RunnerId) -> Option<ThreadTaskRun> {
+        let now = self.clock.now();
+        let r = self.threads.runners.get_mut(&runner)?;
+        let RunnerState::Assigned(task) = r.state else {
+            return None;
+        };
+        r.state = RunnerState::Running(task);
+        r.started = now;
+        r.assigned.take().map(|(_, run)| run)
+    }
+
+    /// `runner` finished `task`. Returns the runner's next task, if the
+    /// queue has one for it (it is running from now).
+    pub fn thread_done(
+        &mut self,
+        runner: RunnerId,
+        task: TaskId,
+        returned: bool,
+        value: Vec<u8>,
+    ) -> Option<ThreadTaskRun> {
+        let now = self.clock.now();
+        let r = self.threads.runners.get_mut(&runner)?;
+        if r.state != RunnerState::Running(task) {
+            // Ended already (aborted, destroyed): its outcome was reported.
+            return None;
+        }
+        r.state = RunnerState::Idle;
+        r.runs += 1;
+        let ran = now.saturating_sub(r.started);
+        let pool = r.pool;
+        *self.threads.busy.entry(runner).or_default() += ran;
+        self.threads.pools[pool as usize].run_time.add(ran);
+        self.threads.tasks.remove(&task);
+        let outcome = if returned {
+            ThreadOutcome::Returned(value)
+        } else {
+            ThreadOutcome::Threw(value)
+        };
+        self.emit(Event::Thread(ThreadEvent::Done { task, outcome }));
+        let next = if self.threads.pools[pool as usize].state == PoolState::Closed {
+            None
+        } else if self.assign(runner) {
+            self.thread_take(runner)
+        } else {
+            None
+        };
+        if next.is_none() {
+            self.thread_pool_maybe_closed(pool);
+        }
+        next
+    }
+
+    /// The thread of `runner` could not load its module (`message`, and the
+    /// error as the thread serialized it): the pool is broken, its queued
+    /// tasks fail, and no thread is spawned for it again.
+    pub fn thread_bootstrap_failed(&mut self, runner: RunnerId, message: String, cause: Vec<u8>) {
+        let Some(r) = self.threads.runners.get_mut(&runner) else {
+            return;
+        };
+        r.state = RunnerState::Ending;
+        let pool = r.pool;
+        let p = &mut self.threads.pools[pool as usize];
+        if p.broken.is_none() {
+            p.broken = Some((message, cause));
+        }
+        self.thread_fail_queued(pool);
+        self.emit(Event::Thread(ThreadEvent::Terminate { runner }));
+    }
+
+    /// Fails every queued task of a broken pool.
+    fn thread_fail_queued(&mut self, pool: ThreadPoolId) {
+        let p = &mut self.threads.pools[pool as usize];
+        let Some((message, cause)) = p.broken.clone() else {
+            return;
+        };
+        let name = p.name.clone();
+        let queued = std::mem::take(&mut p.queue);
+        for q in queued.into_values() {
+            self.threads.tasks.remove(&q.task);
+            let error = EngineError::ThreadBootstrap {
+                pool: name.clone(),
+                message: message.clone(),
+            };
+            self.emit(Event::Thread(ThreadEvent::Done {
+                task: q.task,
+                outcome: ThreadOutcome::Failed {
+                    error,
+                    cause: Some(cause.clone()),
+                },
+            }));
+        }
+    }
+
+    /// The thread of `runner` is gone (it exited, crashed, or was
+    /// terminated). A task it had fails with `ERR_THREAD_EXITED` (one it
+    /// had not taken yet goes back to the queue); an open pool gets a new
+    /// thread in its place.
+    pub fn thread_exited(&mut self, runner: RunnerId, message: &str) {
+        let Some(r) = self.threads.runners.remove(&runner) else {
+            return;
+        };
+        let pool = r.pool;
+        let now = self.clock.now();
+        let busy = self.threads.busy.remove(&runner).unwrap_or(0);
+        let p = &mut self.threads.pools[pool as usize];
+        p.runners.retain(|x| *x != runner);
+        p.busy_gone += busy;
+        match r.state {
+            RunnerState::Starting => {
+                // Died before its module loaded: the module cannot be loaded.
+                if p.broken.is_none() {
+                    p.broken = Some((message.to_owned(), Vec::new()));
+                }
+                self.thread_fail_queued(pool);
+            }
+            RunnerState::Assigned(_) => {
+                if let Some((key, t)) = r.assigned {
+                    // Never started: it waits again, in its place.
+                    self.threads.pools[pool as usize].queue.insert(
+                        key,
+                        Queued {
+                            task: t.task,
+                            handler: t.handler,
+                            payload: t.payload,
+                            since: now,
+                        },
+                    );
+                }
+            }
+            RunnerState::Running(task) => {
+                self.threads.tasks.remove(&task);
+                let error = EngineError::ThreadExited {
+                    pool: p.name.clone(),
+                    message: message.to_owned(),
+                };
+                self.emit(Event::Thread(ThreadEvent::Done {
+                    task,
+                    outcome: ThreadOutcome::Failed { error, cause: None },
+                }));
+            }
+            RunnerState::Idle | RunnerState::Ending => {}
+        }
+        let p = &self.threads.pools[pool as usize];
+        let replace = p.broken.is_none()
+            && p.state != PoolState::Closed
+            && !(p.state == PoolState::Closing && p.queue.is_empty());
+        if replace {
+            self.spawn_runner(pool, r.group, now);
+        }
+        self.thread_dispatch(pool);
+    }
+
+    /// Aborts a task: a queued one is removed, a running one's thread is
+    /// terminated (and replaced when it exits). False for an unknown or
+    /// finished task.
+    pub fn thread_abort(&mut self, task: TaskId) -> bool {
+        let Some(&pool) = self.threads.tasks.get(&task) else {
+            return false;
+        };
+        self.threads.tasks.remove(&task);
+        let p = &mut self.threads.pools[pool as usize];
+        if let Some(key) = p.queue.iter().find(|(_, q)| q.task == task).map(|(k, _)| *k) {
+            p.queue.remove(&key);
+        } else if let Some((&runner, r)) = self.threads.runners.iter_mut().find(|(_, r)| {
+            matches!(r.state, RunnerState::Running(t) | RunnerState::Assigned(t) if t == task)
+        }) {
+            r.state = RunnerState::Ending;
+            r.assigned = None;
+            self.emit(Event::Thread(ThreadEvent::Terminate { runner }));
+        }
+        self.emit(Event::Thread(ThreadEvent::Done {
+            task,
+            outcome: ThreadOutcome::Aborted,
+        }));
+        self.thread_pool_maybe_closed(pool);
+        true
+    }
+
+    /// Closes a pool: no new tasks; with `destroy`, its queued and running
+    /// tasks fail (`ERR_CLOSED`) and its threads end now, else they end
+    /// once the queue is done.
+    pub fn thread_pool_close(&mut self, pool: ThreadPoolId, destroy: bool) {
+        let Some(p) = self.threads.pool_mut(pool) else {
+            return;
+        };
+        if p.state == PoolState::Closed {
+            return;
+        }
+        p.state = PoolState::Closing;
+        if destroy {
+            p.destroyed = true;
+            let error = EngineError::ThreadPoolClosed {
+                pool: p.name.clone(),
+                destroyed: true,
+            };
+            let queued = std::mem::take(&mut p.queue);
+            let runners = p.runners.clone();
+            let mut ended: Vec<TaskId> = queued.into_values().map(|q| q.task).collect();
+            for runner in runners {
+                let r = self.threads.runners.get_mut(&runner).expect("runner");
+                if let RunnerState::Running(t) | RunnerState::Assigned(t) = r.state {
+                    ended.push(t);
+                    r.assigned = None;
+                    r.state = RunnerState::Ending;
+                }
+            }
+            for task in ended {
+                self.threads.tasks.remove(&task);
+                self.emit(Event::Thread(ThreadEvent::Done {
+                    task,
+                    outcome: ThreadOutcome::Failed {
+                        error: error.clone(),
+                        cause: None,
+                    },
+                }));
+            }
+        }
+        self.thread_pool_maybe_closed(pool);
+    }
+
+    /// A closing pool whose queue is empty and whose runners are idle (or
+    /// ending) ends every thread.
+    fn thread_pool_maybe_closed(&mut self, pool: ThreadPoolId) {
+        let p = &self.threads.pools[pool as usize];
+        if p.state != PoolState::Closing {
+            return;
+        }
+        let busy = p.runners.iter().any(|r| {
+            matches!(
+                self.threads.runners[r].state,
+                RunnerState::Running(_) | RunnerState::Assigned(_)
+            )
+        });
+        if busy || !p.queue.is_empty() {
+            return;
+        }
+        let runners = p.runners.clone();
+        self.threads.pools[pool as usize].state = PoolState::Closed;
+        for runner in runners {
+            let r = self.threads.runners.get_mut(&runner).expect("runner");
+            r.state = RunnerState::Ending;
+            self.emit(Event::Thread(ThreadEvent::Terminate { runner }));
+        }
+        self.emit(Event::Thread(ThreadEvent::Closed { pool }));
+    }
+
+    /// Closes every thread pool now (the manager closes).
+    pub fn thread_pools_destroy(&mut self) {
+        for pool in 0..self.threads.pools.len() as ThreadPoolId {
+            self.thread_pool_close(pool, true);
+        }
+    }
+
+    /// What a thread reported when it could not load the pool's module
+    /// (serialized; empty when it died without saying), once one did.
+    pub fn thread_pool_broken_cause(&self, pool: ThreadPoolId) -> Option<Vec<u8>> {
+        self.threads
+            .pool(pool)?
+            .broken
+            .as_ref()
+            .map(|(_, c)| c.clone())
+    }
+
+    /// Which pool `runner` belongs to, while it is alive.
+    pub fn thread_runner_pool(&self, runner: RunnerId) -> Option<ThreadPoolId> {
+        self.threads.runners.get(&runner).map(|r| r.pool)
+    }
+
+    /// `pool.stats()`.
+    pub fn thread_pool_stats(&self, pool: ThreadPoolId) -> Option<ThreadPoolStats> {
+        let p = self.threads.pool(pool)?;
+        let now = self.clock.now();
+        let mut busy_total = p.busy_gone;
+        let threads = p
+            .runners
+            .iter()
+            .map(|id| {
+                let r = &self.threads.runners[id];
+                let running = matches!(r.state, RunnerState::Running(_));
+                busy_total += self.threads.busy.get(id).copied().unwrap_or(0)
+                    + if running {
+                        now.saturating_sub(r.started)
+                    } else {
+                        0
+                    };
+                ThreadStats {
+                    runner: *id,
+                    handlers: p.groups[r.group].handlers.clone(),
+                    runs: r.runs,
+                    busy: running || matches!(r.state, RunnerState::Assigned(_)),
+                    ready: r.state != RunnerState::Starting,
+                }
+            })
+            .collect();
+        let size: u32 = p.groups.iter().map(|g| g.size).sum();
+        let span = now.saturating_sub(p.created) as f64 * f64::from(size.max(1));
+        Some(ThreadPoolStats {
+            threads,
+            queued: p.queue.len(),
+            utilization: if span > 0.0 {
+                (busy_total as f64 / span).min(1.0)
+            } else {
+                0.0
+            },
+            run_count: p.run_time.count,
+            run_mean_ms: p.run_time.mean_ms(),
+            wait_count: p.wait_time.count,
+            wait_mean_ms: p.wait_time.mean_ms(),
+        })
+    }
+}

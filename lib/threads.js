@@ -1,0 +1,404 @@
+'use strict';
+
+// Thread pools (manager.useThreadPool): tasks that run on worker threads.
+// The engine owns the queue, the routing to threads and the threads'
+// lifetimes; a thread takes its tasks from the engine itself (see
+// thread-main.js). What is left here is what only this thread can do:
+// start and terminate the Worker objects the engine asks for, tell the
+// engine when one exited, and settle the promises of pool.run with what
+// the engine reports (THREAD_SPAWN, THREAD_END, THREAD_DONE, THREAD_CLOSED
+// records).
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const v8 = require('node:v8');
+const timers = require('node:timers');
+const { fileURLToPath } = require('node:url');
+const { Worker } = require('node:worker_threads');
+const { SynchronikError, ENGINE_CODES, fromNative } = require('./errors');
+const { THREAD_ENDS } = require('./generated/vocabulary');
+const v = require('./validate');
+
+const ENTRY = path.join(__dirname, 'thread-main.js');
+const RETURNED = THREAD_ENDS.indexOf('returned');
+const THREW = THREAD_ENDS.indexOf('threw');
+const ABORTED = THREAD_ENDS.indexOf('aborted');
+
+/** An `AbortError` whose cause is the signal's reason (as pool.run of worker pools rejects). */
+function abortError(signal) {
+  const error = /** @type {Error & { code?: string }} */ (new Error('This operation was aborted', { cause: signal ? signal.reason : undefined }));
+  error.name = 'AbortError';
+  error.code = 'ABORT_ERR';
+  return error;
+}
+
+/** What a thread threw, back as a value (see serializeThrown in thread-main.js). */
+function thrownOf(bytes) {
+  const { thrown, extra } = v8.deserialize(bytes);
+  if (extra && thrown !== null && typeof thrown === 'object') Object.assign(thrown, extra);
+  return thrown;
+}
+
+/** The ArrayBuffers of a transferList detached, as a transfer would leave them. */
+function detach(list) {
+  for (const item of list) {
+    const buffer = ArrayBuffer.isView(item) ? item.buffer : item;
+    if (buffer instanceof ArrayBuffer && buffer.byteLength > 0) structuredClone(buffer, { transfer: [buffer] });
+  }
+}
+
+/**
+ * The thread pools of one manager, and the records about them.
+ */
+class ThreadPools {
+  #bridge;
+  /** @type {Map<number, ThreadPool>} by engine pool id */
+  #pools = new Map();
+  /** @type {Map<number, { worker: Worker, pool: ThreadPool, error: unknown }>} by runner */
+  #threads = new Map();
+  /** @type {Map<number, { resolve: Function, reject: Function, pool: ThreadPool, signal?: AbortSignal, onAbort?: () => void }>} by task */
+  #tasks = new Map();
+  /** @type {ReturnType<typeof timers.setInterval> | null} the ref'd handle held while tasks are in flight */
+  #keepAlive = null;
+
+  constructor(bridge) {
+    this.#bridge = bridge;
+  }
+
+  get native() {
+    return this.#bridge.native;
+  }
+
+  /** Carries out what the engine produced. */
+  pump() {
+    this.#bridge.pump();
+  }
+
+  /**
+   * @param {object} options validated options
+   */
+  create(options) {
+    const native = this.native;
+    const id = native.threadPoolCreate(options.name, options.groups, options.maxQueue);
+    const pool = new ThreadPool(this, id, options);
+    this.#pools.set(id, pool);
+    // The pool's threads reach the engine from their own threads: the
+    // engine must be able to wake this one whenever they report.
+    this.#bridge.serving(1);
+    this.#bridge.pump();
+    return pool;
+  }
+
+  /** @param {ThreadPool} pool @param {unknown} payload @param {object} o */
+  run(pool, payload, o) {
+    if (o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
+    let bytes;
+    try {
+      bytes = v8.serialize(payload);
+    } catch (e) {
+      return Promise.reject(new TypeError(`pool.run: payload cannot be copied to a thread (${e instanceof Error ? e.message : String(e)})`));
+    }
+    let task;
+    try {
+      task = this.native.threadRun(pool.id, o.handler, o.priority, bytes);
+    } catch (e) {
+      const error = /** @type {any} */ (fromNative(e));
+      if (error && error.code === 'ERR_THREAD_BOOTSTRAP') {
+        const cause = this.native.threadPoolBrokenCause(pool.id);
+        if (cause && cause.length > 0) return Promise.reject(new SynchronikError(error.message, error.code, { cause: thrownOf(cause) }));
+      }
+      return Promise.reject(error);
+    }
+    if (o.transferList) detach(o.transferList);
+    return new Promise((resolve, reject) => {
+      const entry = { resolve, reject, pool, signal: o.signal, onAbort: undefined };
+      if (o.signal) {
+        entry.onAbort = () => {
+          this.native.threadAbort(task);
+          this.#bridge.pump();
+        };
+        o.signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+      this.#tasks.set(task, entry);
+      this.#hold();
+      // The engine may have ended it already (an instant abort, say).
+      this.#bridge.pump();
+    });
+  }
+
+  #hold() {
+    if (this.#tasks.size > 0 && this.#keepAlive === null) {
+      this.#keepAlive = timers.setInterval(() => void this, 0x7fffffff);
+    } else if (this.#tasks.size === 0 && this.#keepAlive !== null) {
+      timers.clearInterval(this.#keepAlive);
+      this.#keepAlive = null;
+    }
+  }
+
+  /** THREAD_SPAWN: start the thread of `runner`. */
+  spawn(runner, poolId) {
+    const pool = this.#pools.get(poolId);
+    if (!pool) return;
+    let worker;
+    try {
+      worker = new Worker(ENTRY, {
+        workerData: { host: this.native.hostId, runner, filename: pool.filename },
+        resourceLimits: pool.resourceLimits,
+        stdout: false,
+        stderr: false,
+      });
+    } catch (e) {
+      this.native.threadExited(runner, `the thread could not be started: ${e instanceof Error ? e.message : String(e)}`);
+      this.#bridge.pump();
+      return;
+    }
+    const entry = { worker, pool, error: undefined };
+    this.#threads.set(runner, entry);
+    // An idle pool never keeps Node alive; tasks in flight do (see #hold).
+    worker.unref();
+    worker.on('error', (e) => {
+      entry.error = e;
+    });
+    worker.on('exit', (code) => {
+      this.#threads.delete(runner);
+      const why = entry.error !== undefined ? `uncaught ${entry.error instanceof Error ? `${entry.error.name}: ${entry.error.message}` : String(entry.error)}` : `exit code ${code}`;
+      if (!this.#bridge.disposed) {
+        this.native.threadExited(runner, why);
+        this.#bridge.pump();
+      }
+      pool.threadGone();
+    });
+  }
+
+  /** THREAD_END: terminate the thread of `runner`. */
+  end(runner) {
+    const entry = this.#threads.get(runner);
+    if (entry) void entry.worker.terminate();
+  }
+
+  /** THREAD_DONE */
+  done(task, end, value, code, message) {
+    const entry = this.#tasks.get(task);
+    if (!entry) return;
+    this.#tasks.delete(task);
+    this.#hold();
+    if (entry.signal && entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort);
+    try {
+      if (end === RETURNED) entry.resolve(v8.deserialize(value));
+      else if (end === THREW) entry.reject(thrownOf(value));
+      else if (end === ABORTED) entry.reject(abortError(entry.signal));
+      else {
+        const options = value === undefined ? {} : { cause: thrownOf(value) };
+        entry.reject(new SynchronikError(message, ENGINE_CODES[code], options));
+      }
+    } catch (e) {
+      entry.reject(e);
+    }
+  }
+
+  /** THREAD_CLOSED */
+  closed(poolId) {
+    const pool = this.#pools.get(poolId);
+    if (!pool) return;
+    this.#pools.delete(poolId);
+    this.#bridge.serving(-1);
+    pool.engineClosed();
+  }
+
+  /** Threads of `pool` still alive. */
+  threadsOf(pool) {
+    let n = 0;
+    for (const t of this.#threads.values()) if (t.pool === pool) n++;
+    return n;
+  }
+
+  /** Destroys every pool (the manager closes); resolves when their threads are gone. */
+  destroyAll() {
+    return Promise.all([...this.#pools.values()].map((p) => p.destroy()));
+  }
+}
+
+/**
+ * A pool of threads that run the handlers of one module (see
+ * `useThreadPool` in index.d.ts).
+ */
+class ThreadPool {
+  #pools;
+  #id;
+  #name;
+  #filename;
+  #resourceLimits;
+  #size;
+  /** @type {Promise<void> | null} */
+  #closing = null;
+  #engineClosed = false;
+  /** @type {(() => void) | null} */
+  #whenGone = null;
+
+  constructor(pools, id, options) {
+    this.#pools = pools;
+    this.#id = id;
+    this.#name = options.name;
+    this.#filename = options.filename;
+    this.#resourceLimits = options.resourceLimits;
+    this.#size = options.groups.reduce((n, g) => n + g.size, 0);
+  }
+
+  get id() {
+    return this.#id;
+  }
+  get name() {
+    return this.#name;
+  }
+  get size() {
+    return this.#size;
+  }
+  get filename() {
+    return this.#filename;
+  }
+  get resourceLimits() {
+    return this.#resourceLimits;
+  }
+
+  /**
+   * Runs `handler(payload)` on a thread; resolves with its result.
+   * @param {unknown} [payload]
+   * @param {{ handler?: string, priority?: number, signal?: AbortSignal, transferList?: readonly unknown[] }} [options]
+   */
+  run(payload, options) {
+    let o;
+    try {
+      o = validateRunOptions(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#pools.run(this, payload, o);
+  }
+
+  /** Threads, queue and times of the pool. */
+  stats() {
+    const s = this.#pools.native.threadPoolStats(this.#id);
+    if (!s) throw new SynchronikError(`thread pool "${this.#name}" is gone`, 'ERR_CLOSED');
+    return {
+      threads: s.threads.map((t) => ({ id: `${this.#name}:thread-${t.runner}`, handlers: t.handlers ?? null, runs: t.runs, busy: t.busy })),
+      queued: s.queued,
+      utilization: s.utilization,
+      runTime: { count: s.runCount, mean: s.runMeanMs },
+      waitTime: { count: s.waitCount, mean: s.waitMeanMs },
+    };
+  }
+
+  /** Lets queued work finish, then ends every thread. */
+  close() {
+    return this.#end(false);
+  }
+
+  /** Fails queued and running tasks (`ERR_CLOSED`) and ends every thread now. */
+  destroy() {
+    return this.#end(true);
+  }
+
+  #end(destroy) {
+    const native = this.#pools.native;
+    native.threadPoolClose(this.#id, destroy);
+    if (this.#closing === null) {
+      this.#closing = new Promise((resolve) => {
+        this.#whenGone = resolve;
+      });
+    }
+    // Pumping carries out what the engine decided (settled tasks, threads to end).
+    this.#pools.pump();
+    this.threadGone();
+    return this.#closing;
+  }
+
+  engineClosed() {
+    this.#engineClosed = true;
+    this.threadGone();
+  }
+
+  /** A thread of the pool exited: the pool is closed once the engine closed it and none is left. */
+  threadGone() {
+    if (this.#whenGone !== null && this.#engineClosed && this.#pools.threadsOf(this) === 0) {
+      const resolve = this.#whenGone;
+      this.#whenGone = null;
+      resolve();
+    }
+  }
+}
+
+/**
+ * Validates `useThreadPool`'s options.
+ * @param {any} options
+ */
+function validateThreadPoolOptions(options) {
+  const m = 'useThreadPool';
+  if (!v.isObject(options)) throw v.fail(m, 'options', 'an object with a filename', options);
+  v.checkKnownKeys(m, 'options', options, ['filename', 'name', 'size', 'maxQueue', 'idleTimeoutMs', 'resourceLimits', 'groups'], 'refuse');
+  let filename = options.filename;
+  if (filename instanceof URL) {
+    if (filename.protocol !== 'file:') throw v.fail(m, 'options.filename', 'a path or a file: URL', filename.href);
+    filename = fileURLToPath(filename);
+  } else if (typeof filename === 'string' && filename.startsWith('file:')) {
+    filename = fileURLToPath(filename);
+  }
+  if (typeof filename !== 'string' || filename === '') throw v.fail(m, 'options.filename', 'a path or a file: URL of a module', options.filename);
+  filename = path.resolve(filename);
+  if (!fs.existsSync(filename)) throw v.fail(m, 'options.filename', 'the path of an existing module', options.filename);
+  const name = options.name === undefined ? 'threads' : options.name;
+  v.checkName(m, 'options.name', name);
+  const count = (field, value, min) => {
+    if (!Number.isInteger(value) || value < min || value > 10_000) throw v.fail(m, field, `an integer from ${min} to 10000`, value);
+  };
+  let groups;
+  if (options.groups !== undefined) {
+    if (!Array.isArray(options.groups) || options.groups.length === 0) throw v.fail(m, 'options.groups', 'a non-empty array of { size, handlers? }', options.groups);
+    groups = options.groups.map((g, i) => {
+      const field = `options.groups[${i}]`;
+      if (!v.isObject(g)) throw v.fail(m, field, 'an object { size, handlers? }', g);
+      v.checkKnownKeys(m, field, g, ['size', 'handlers'], 'refuse');
+      count(`${field}.size`, g.size, 1);
+      if (g.handlers !== undefined && (!Array.isArray(g.handlers) || g.handlers.length === 0 || !g.handlers.every((h) => typeof h === 'string' && h !== ''))) {
+        throw v.fail(m, `${field}.handlers`, 'a non-empty array of handler names', g.handlers);
+      }
+      return { size: g.size, handlers: g.handlers === undefined ? undefined : [...g.handlers] };
+    });
+    if (options.size !== undefined && options.size !== groups.reduce((n, g) => n + g.size, 0)) {
+      throw v.fail(m, 'options.size', 'the sum of the groups\' sizes (or no size)', options.size);
+    }
+  } else {
+    const size = options.size === undefined ? os.availableParallelism() : options.size;
+    count('options.size', size, 1);
+    groups = [{ size, handlers: undefined }];
+  }
+  let maxQueue;
+  if (options.maxQueue !== undefined && options.maxQueue !== Infinity) {
+    if (!Number.isInteger(options.maxQueue) || options.maxQueue < 0) throw v.fail(m, 'options.maxQueue', 'an integer ≥ 0 or Infinity', options.maxQueue);
+    maxQueue = options.maxQueue;
+  }
+  if (options.idleTimeoutMs !== undefined) {
+    throw v.fail(m, 'options.idleTimeoutMs', 'not set (idle timeouts are not supported yet)', options.idleTimeoutMs);
+  }
+  if (options.resourceLimits !== undefined && !v.isObject(options.resourceLimits)) {
+    throw v.fail(m, 'options.resourceLimits', 'an object of worker_threads resource limits', options.resourceLimits);
+  }
+  return { filename, name, groups, maxQueue, resourceLimits: options.resourceLimits };
+}
+
+/** @param {any} options */
+function validateRunOptions(options) {
+  const m = 'pool.run';
+  if (options === undefined) return { handler: 'default', priority: 0 };
+  if (!v.isObject(options)) throw v.fail(m, 'options', 'an object', options);
+  v.checkKnownKeys(m, 'options', options, ['handler', 'priority', 'signal', 'transferList'], 'refuse');
+  const handler = options.handler === undefined ? 'default' : options.handler;
+  if (typeof handler !== 'string' || handler === '') throw v.fail(m, 'options.handler', 'a non-empty string', handler);
+  const priority = options.priority === undefined ? 0 : options.priority;
+  if (typeof priority !== 'number' || Number.isNaN(priority)) throw v.fail(m, 'options.priority', 'a number', priority);
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) throw v.fail(m, 'options.signal', 'an AbortSignal', options.signal);
+  if (options.transferList !== undefined && !Array.isArray(options.transferList)) throw v.fail(m, 'options.transferList', 'an array', options.transferList);
+  return { handler, priority, signal: options.signal, transferList: options.transferList };
+}
+
+module.exports = { ThreadPools, ThreadPool, validateThreadPoolOptions };

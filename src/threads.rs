@@ -1,0 +1,349 @@
+//! Thread pools: the calls of the manager's thread (create, run, abort,
+//! close, stats, a thread's exit) and the calls of the pool's own threads
+//! (register, take, done), which reach the engine directly.
+//!
+//! Every worker thread loads this addon. A thread finds its manager's
+//! engine by number in a process-wide table that holds weak references
+//! only ([`HOSTS`]), so an engine is never kept alive by its threads. Each
+//! thread hands the engine a threadsafe function of its own environment;
+//! the engine calls it when it assigned the thread a task while the thread
+//! waited ([`Runners::wake`]). The thread then takes its task, runs it, and
+//! reports the outcome in a call that also gives it its next task, so a busy
+//! thread is never woken per task. Outcomes reach the manager's thread as
+//! `THREAD_DONE` records with the result's bytes (`engineBlobs`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, LazyLock, Weak};
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+use parking_lot::Mutex;
+
+use synchronik_core::{
+    RunnerId, Runtime, ThreadGroup, ThreadPoolSpec, ThreadRunError, ThreadTaskRun, ThreadTaskSpec,
+};
+
+use crate::convert::engine_error;
+use crate::engine::NativeEngine;
+use crate::outbox::Outbox;
+
+/// A thread's wake-up: ref'd, so the thread's event loop stays alive while
+/// the thread belongs to a pool (it ends when the engine terminates it).
+type RunnerFn = ThreadsafeFunction<(), (), (), Status, false, false>;
+
+/// The wake-ups of the threads of one engine, by runner.
+#[derive(Default)]
+pub(crate) struct Runners {
+    fns: Mutex<HashMap<RunnerId, RunnerFn>>,
+}
+
+impl Runners {
+    /// Wakes the thread of `runner` (once a wake-up is pending, calls are
+    /// coalesced by the thread taking everything assigned).
+    pub(crate) fn wake(&self, runner: RunnerId) {
+        if let Some(f) = self.fns.lock().get(&runner) {
+            f.call((), ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    }
+
+    fn insert(&self, runner: RunnerId, f: RunnerFn) {
+        self.fns.lock().insert(runner, f);
+    }
+
+    fn remove(&self, runner: RunnerId) -> Option<RunnerFn> {
+        self.fns.lock().remove(&runner)
+    }
+}
+
+/// What a thread needs of its manager's engine.
+pub(crate) struct Host {
+    runtime: Arc<Runtime>,
+    outbox: Arc<Outbox>,
+}
+
+static HOSTS: LazyLock<Mutex<HashMap<u32, Weak<Host>>>> = LazyLock::new(Default::default);
+static NEXT_HOST: AtomicU32 = AtomicU32::new(1);
+
+/// An engine made reachable from its pool's threads; unreachable again
+/// when dropped.
+pub(crate) struct HostEntry {
+    id: u32,
+    _host: Arc<Host>,
+}
+
+impl HostEntry {
+    pub(crate) fn id(&self) -> u32 {
+        self.id
+    }
+
+    pub(crate) fn new(runtime: Arc<Runtime>, outbox: Arc<Outbox>) -> Self {
+        let id = NEXT_HOST.fetch_add(1, Ordering::Relaxed);
+        let host = Arc::new(Host { runtime, outbox });
+        HOSTS.lock().insert(id, Arc::downgrade(&host));
+        Self { id, _host: host }
+    }
+}
+
+impl Drop for HostEntry {
+    fn drop(&mut self) {
+        HOSTS.lock().remove(&self.id);
+    }
+}
+
+fn host(id: u32) -> Result<Arc<Host>> {
+    HOSTS
+        .lock()
+        .get(&id)
+        .and_then(Weak::upgrade)
+        .ok_or_else(|| {
+            Error::new(
+                Status::GenericFailure,
+                "ERR_CLOSED: the manager of this thread pool is closed".to_owned(),
+            )
+        })
+}
+
+impl Host {
+    /// Runs `f` on the engine, then wakes the manager's thread for what it produced.
+    fn with<R>(&self, f: impl FnOnce(&mut synchronik_core::Engine) -> R) -> R {
+        let r = self.runtime.with(f);
+        self.outbox.wake();
+        r
+    }
+}
+
+/// A task handed to a thread.
+#[napi(object)]
+pub struct JsThreadTask {
+    pub task: f64,
+    pub handler: String,
+    pub payload: Buffer,
+}
+
+fn to_js(run: Option<ThreadTaskRun>) -> Option<JsThreadTask> {
+    run.map(|r| JsThreadTask {
+        task: r.task as f64,
+        handler: r.handler,
+        payload: r.payload.into(),
+    })
+}
+
+/// A group of a pool's threads.
+#[napi(object)]
+pub struct JsThreadGroup {
+    pub size: u32,
+    pub handlers: Option<Vec<String>>,
+}
+
+/// One thread of `threadPoolStats`.
+#[napi(object)]
+pub struct JsThreadStats {
+    pub runner: u32,
+    pub handlers: Option<Vec<String>>,
+    pub runs: f64,
+    pub busy: bool,
+    pub ready: bool,
+}
+
+/// `threadPoolStats`.
+#[napi(object)]
+pub struct JsThreadPoolStats {
+    pub threads: Vec<JsThreadStats>,
+    pub queued: f64,
+    pub utilization: f64,
+    pub run_count: f64,
+    pub run_mean_ms: f64,
+    pub wait_count: f64,
+    pub wait_mean_ms: f64,
+}
+
+/// Blobs that records name by number: `blobs[k]` is blob number `base + k`.
+#[napi(object)]
+pub struct Blobs {
+    pub base: f64,
+    pub blobs: Vec<Buffer>,
+}
+
+#[napi]
+impl NativeEngine {
+    /// The number by which this engine's pool threads find it.
+    #[napi(getter, catch_unwind)]
+    pub fn host_id(&self) -> u32 {
+        self.host().id()
+    }
+
+    /// Creates a thread pool (its threads are asked for by `THREAD_SPAWN` records).
+    #[napi(catch_unwind)]
+    pub fn thread_pool_create(
+        &self,
+        name: String,
+        groups: Vec<JsThreadGroup>,
+        max_queue: Option<f64>,
+    ) -> u32 {
+        let spec = ThreadPoolSpec {
+            name,
+            groups: groups
+                .into_iter()
+                .map(|g| ThreadGroup {
+                    size: g.size,
+                    handlers: g.handlers,
+                })
+                .collect(),
+            max_queue: max_queue.filter(|m| m.is_finite()).map(|m| m as usize),
+        };
+        self.runtime.with(|e| e.thread_pool_create(spec))
+    }
+
+    /// Queues a task: its id, or an error whose message starts with its code.
+    #[napi(catch_unwind)]
+    pub fn thread_run(
+        &self,
+        pool: u32,
+        handler: String,
+        priority: f64,
+        payload: Buffer,
+    ) -> Result<f64> {
+        let spec = ThreadTaskSpec {
+            handler,
+            priority,
+            payload: payload.to_vec(),
+        };
+        match self.runtime.with(|e| e.thread_run(pool, spec)) {
+            Ok(task) => Ok(task as f64),
+            Err(ThreadRunError::UnknownPool) => Err(Error::new(
+                Status::InvalidArg,
+                format!("no thread pool {pool}"),
+            )),
+            Err(
+                ThreadRunError::Closed(e) | ThreadRunError::Full(e) | ThreadRunError::Broken(e, _),
+            ) => Err(engine_error(&e)),
+        }
+    }
+
+    /// What a thread reported when it could not load the pool's module
+    /// (serialized), if it did.
+    #[napi(catch_unwind)]
+    pub fn thread_pool_broken_cause(&self, pool: u32) -> Option<Buffer> {
+        self.runtime
+            .with(|e| e.thread_pool_broken_cause(pool))
+            .map(Buffer::from)
+    }
+
+    /// Aborts a task (its signal): false when it is not queued or running.
+    #[napi(catch_unwind)]
+    pub fn thread_abort(&self, task: f64) -> bool {
+        self.runtime.with(|e| e.thread_abort(task as u64))
+    }
+
+    /// A pool's thread is gone (the `exit` of its worker).
+    #[napi(catch_unwind)]
+    pub fn thread_exited(&self, runner: u32, message: String) {
+        self.runtime.with(|e| e.thread_exited(runner, &message));
+    }
+
+    /// Closes a pool: `destroy` ends its tasks and threads now.
+    #[napi(catch_unwind)]
+    pub fn thread_pool_close(&self, pool: u32, destroy: bool) {
+        self.runtime.with(|e| e.thread_pool_close(pool, destroy));
+    }
+
+    /// `pool.stats()`.
+    #[napi(catch_unwind)]
+    pub fn thread_pool_stats(&self, pool: u32) -> Option<JsThreadPoolStats> {
+        let s = self.runtime.with(|e| e.thread_pool_stats(pool))?;
+        Some(JsThreadPoolStats {
+            threads: s
+                .threads
+                .into_iter()
+                .map(|t| JsThreadStats {
+                    runner: t.runner,
+                    handlers: t.handlers,
+                    runs: t.runs as f64,
+                    busy: t.busy,
+                    ready: t.ready,
+                })
+                .collect(),
+            queued: s.queued as f64,
+            utilization: s.utilization,
+            run_count: s.run_count as f64,
+            run_mean_ms: s.run_mean_ms,
+            wait_count: s.wait_count as f64,
+            wait_mean_ms: s.wait_mean_ms,
+        })
+    }
+
+    /// Takes every blob the records name that was not taken yet.
+    #[napi(catch_unwind)]
+    pub fn engine_blobs(&self) -> Blobs {
+        let (base, blobs) = self.outbox.batch.lock().take_blobs();
+        Blobs {
+            base: base as f64,
+            blobs: blobs.into_iter().map(Buffer::from).collect(),
+        }
+    }
+}
+
+/// A pool's thread loaded its module: it registers as `runner` of the
+/// engine `host`, with `wake` (called when a task was assigned to it while
+/// it waited). Returns its first task, if one waits.
+#[napi(catch_unwind)]
+pub fn thread_register(
+    env: Env,
+    host_id: u32,
+    runner: u32,
+    wake: Function<(), ()>,
+) -> Result<Option<JsThreadTask>> {
+    let host = host(host_id)?;
+    let tsfn: RunnerFn = wake.build_threadsafe_function().weak::<false>().build()?;
+    host.outbox.runners.insert(runner, tsfn);
+    // The thread's environment goes away (terminated, exited, crashed):
+    // its wake-up goes first, so nothing calls into a torn-down
+    // environment. Its task, if any, is failed when the manager's thread
+    // sees the worker exit.
+    let weak = Arc::downgrade(&host);
+    env.add_env_cleanup_hook((weak, runner), |(weak, runner)| {
+        if let Some(host) = weak.upgrade() {
+            drop(host.outbox.runners.remove(runner));
+        }
+    })?;
+    Ok(to_js(host.with(|e| e.thread_register(runner))))
+}
+
+/// The task assigned to `runner`, if any (after its wake-up).
+#[napi(catch_unwind)]
+pub fn thread_take(host_id: u32, runner: u32) -> Result<Option<JsThreadTask>> {
+    Ok(to_js(
+        host(host_id)?.runtime.with(|e| e.thread_take(runner)),
+    ))
+}
+
+/// `runner` finished `task`: `returned` says whether `value` (serialized)
+/// is its result or what it threw. Returns its next task, if one waits.
+#[napi(catch_unwind)]
+pub fn thread_done(
+    host_id: u32,
+    runner: u32,
+    task: f64,
+    returned: bool,
+    value: Buffer,
+) -> Result<Option<JsThreadTask>> {
+    let value = value.to_vec();
+    Ok(to_js(host(host_id)?.with(|e| {
+        e.thread_done(runner, task as u64, returned, value)
+    })))
+}
+
+/// `runner`'s thread could not load the pool's module.
+#[napi(catch_unwind)]
+pub fn thread_bootstrap_failed(
+    host_id: u32,
+    runner: u32,
+    message: String,
+    cause: Buffer,
+) -> Result<()> {
+    let cause = cause.to_vec();
+    host(host_id)?.with(|e| e.thread_bootstrap_failed(runner, message, cause));
+    Ok(())
+}
