@@ -177,6 +177,29 @@ export interface SynchronikWorker<TResult = unknown> extends SynchronikUnit {
 }
 
 /**
+ * A worker whose runs execute on a thread pool of the manager (see
+ * {@link SynchronikManagerBase.useThreadPool}) instead of a `run` function:
+ * each run calls the pool's `handler` export with `payload` on a thread.
+ * Retries, timeouts (a timed-out run's thread is ended and replaced),
+ * schedules, run modes, dependency graphs and events are those of any
+ * worker. A run while the manager has no open pool of that name fails
+ * with `ERR_RUN_FAILED`.
+ *
+ * @example
+ * manager.useThreadPool({ filename: './render.js', name: 'render' });
+ * manager.registerUnit({ id: 'thumbnails', threadPool: 'render', handler: 'thumbnails', payload: { dir: 'uploads' }, intervalMs: 60_000, runOnInterval: true });
+ */
+export interface ThreadPoolWorker<TResult = unknown> extends Omit<SynchronikWorker<TResult>, 'run'> {
+  /** The name of the thread pool that runs it. */
+  threadPool: string;
+  /** The handler (an export of the pool's module) to call. Default `'default'`. */
+  handler?: string;
+  /** What the handler receives (copied to the thread by structured clone). */
+  payload?: unknown;
+  run?: never;
+}
+
+/**
  * A process: a unit that runs a list of workers by a {@link RunMode}, or as
  * a dependency graph when any of them declares
  * {@link SynchronikWorker.dependsOn}. Registering a process registers each
@@ -184,7 +207,7 @@ export interface SynchronikWorker<TResult = unknown> extends SynchronikUnit {
  */
 export interface SynchronikProcess extends SynchronikUnit {
   /** The workers, in run order (for a dependency graph the order does not matter). */
-  workers: SynchronikWorker[];
+  workers: Array<SynchronikWorker | ThreadPoolWorker>;
   /** Size of the groups in `'batched'` mode. Default 2. */
   batchSize?: number;
   /** Rest after every worker in `'isolated'` mode, in ms. Default 100. */
@@ -731,6 +754,7 @@ export interface SynchronikManagerBase extends SynchronikEventEmitter {
    * @returns the same object.
    */
   registerUnit<TResult = unknown>(unit: SynchronikWorker<TResult>): SynchronikWorker<TResult>;
+  registerUnit<TResult = unknown>(unit: ThreadPoolWorker<TResult>): ThreadPoolWorker<TResult>;
   registerUnit(unit: SynchronikProcess): SynchronikProcess;
   registerUnit<TResult = unknown>(unit: SynchronikWorker<TResult> | SynchronikProcess): SynchronikWorker<TResult> | SynchronikProcess;
 
@@ -1332,8 +1356,12 @@ export interface ThreadPoolOptions {
   size?: number;
   /** At most this many tasks wait for a thread; a run beyond rejects with `ERR_QUEUE_FULL`. Default `Infinity`. */
   maxQueue?: number;
-  /** Not supported yet: setting it is a `TypeError`. */
-  idleTimeoutMs?: never;
+  /**
+   * A thread idle this long ends; threads come back (up to `size`) when
+   * tasks wait. Measured on the manager's clock (a manual clock too).
+   * Default `Infinity`: threads stay until the pool closes.
+   */
+  idleTimeoutMs?: number;
   /** Limits of each thread's JavaScript engine; a thread that exceeds them is replaced and its task fails with `ERR_THREAD_EXITED`. */
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number; codeRangeSizeMb?: number; stackSizeMb?: number };
   /** Threads reserved for some handlers, as groups (specialists first is not required). */

@@ -139,6 +139,11 @@ class Bridge {
     return this.#disposed;
   }
 
+  /** The thread pools, once one was made. */
+  get threads() {
+    return this.#threads;
+  }
+
   /** @param {import('./threads').ThreadPools} threads */
   setThreads(threads) {
     this.#threads = threads;

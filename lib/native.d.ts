@@ -239,7 +239,7 @@ export declare class NativeEngine {
   /** The number by which this engine's pool threads find it. */
   get hostId(): number
   /** Creates a thread pool (its threads are asked for by `THREAD_SPAWN` records). */
-  threadPoolCreate(name: string, groups: Array<JsThreadGroup>, maxQueue?: number | undefined | null): number
+  threadPoolCreate(name: string, groups: Array<JsThreadGroup>, maxQueue?: number | undefined | null, idleTimeoutMs?: number | undefined | null): number
   /** Queues a task: its id, or an error whose message starts with its code. */
   threadRun(pool: number, handler: string, priority: number, payload: Buffer): number
   /**

@@ -224,7 +224,7 @@ class Attempts {
     const bridge = this.#bridge;
     bridge.enter(callId, slot);
     try {
-      if (task < 0) fn = unit.run;
+      if (task < 0) fn = unit.threadPool !== undefined ? (/** @type {RunContext} */ c) => onThreadPool(bridge, unit, c) : unit.run;
       if (typeof fn !== 'function') throw new SynchronikError(`nothing to run for "${unit.id}"`, 'ERR_RUN_FAILED', { unitId: unit.id });
       returned = task >= 0 ? fn(args, ctx) : fn.call(unit, ctx);
     } catch (e) {
@@ -481,6 +481,22 @@ class Tickets {
     if (made !== undefined) this.#table.delete(ticket);
     return made;
   }
+}
+
+/**
+ * The `run` of a unit that runs on a thread pool: its handler with its
+ * payload, on the pool of that name; the attempt's signal (a timeout, a
+ * stop) aborts the task, which ends the thread that runs it.
+ * @param {Bridge} bridge
+ * @param {any} unit
+ * @param {RunContext} ctx
+ */
+function onThreadPool(bridge, unit, ctx) {
+  const pool = bridge.threads === null ? undefined : bridge.threads.byName(unit.threadPool);
+  if (pool === undefined) {
+    throw new SynchronikError(`unit "${unit.id}" runs on thread pool "${unit.threadPool}", and the manager has no open thread pool of that name`, 'ERR_RUN_FAILED', { unitId: unit.id });
+  }
+  return pool.run(unit.payload, { handler: unit.handler === undefined ? 'default' : unit.handler, signal: ctx.signal });
 }
 
 module.exports = { RunContext, Attempts, Tickets };

@@ -79,8 +79,11 @@ class ThreadPools {
    * @param {object} options validated options
    */
   create(options) {
+    if (this.byName(options.name) !== undefined) {
+      throw new TypeError(`useThreadPool: options.name must name no open thread pool of this manager (got "${options.name}", which is open; close it first or choose another name)`);
+    }
     const native = this.native;
-    const id = native.threadPoolCreate(options.name, options.groups, options.maxQueue);
+    const id = native.threadPoolCreate(options.name, options.groups, options.maxQueue, options.idleTimeoutMs);
     const pool = new ThreadPool(this, id, options);
     this.#pools.set(id, pool);
     // The pool's threads reach the engine from their own threads: the
@@ -206,6 +209,15 @@ class ThreadPools {
     pool.engineClosed();
   }
 
+  /**
+   * The open pool called `name`.
+   * @param {string} name
+   */
+  byName(name) {
+    for (const p of this.#pools.values()) if (p.name === name && !p.closing) return p;
+    return undefined;
+  }
+
   /** Threads of `pool` still alive. */
   threadsOf(pool) {
     let n = 0;
@@ -259,6 +271,10 @@ class ThreadPool {
   }
   get resourceLimits() {
     return this.#resourceLimits;
+  }
+  /** Whether close() or destroy() was called. */
+  get closing() {
+    return this.#closing !== null;
   }
 
   /**
@@ -377,13 +393,17 @@ function validateThreadPoolOptions(options) {
     if (!Number.isInteger(options.maxQueue) || options.maxQueue < 0) throw v.fail(m, 'options.maxQueue', 'an integer ≥ 0 or Infinity', options.maxQueue);
     maxQueue = options.maxQueue;
   }
-  if (options.idleTimeoutMs !== undefined) {
-    throw v.fail(m, 'options.idleTimeoutMs', 'not set (idle timeouts are not supported yet)', options.idleTimeoutMs);
+  let idleTimeoutMs;
+  if (options.idleTimeoutMs !== undefined && options.idleTimeoutMs !== Infinity) {
+    if (typeof options.idleTimeoutMs !== 'number' || !Number.isFinite(options.idleTimeoutMs) || options.idleTimeoutMs < 0) {
+      throw v.fail(m, 'options.idleTimeoutMs', 'a number of ms ≥ 0, or Infinity', options.idleTimeoutMs);
+    }
+    idleTimeoutMs = options.idleTimeoutMs;
   }
   if (options.resourceLimits !== undefined && !v.isObject(options.resourceLimits)) {
     throw v.fail(m, 'options.resourceLimits', 'an object of worker_threads resource limits', options.resourceLimits);
   }
-  return { filename, name, groups, maxQueue, resourceLimits: options.resourceLimits };
+  return { filename, name, groups, maxQueue, idleTimeoutMs, resourceLimits: options.resourceLimits };
 }
 
 /** @param {any} options */

@@ -256,7 +256,12 @@ function checkMirror(method, path, unit) {
 function validateWorker(method, path, w) {
   if (!isObject(w)) throw fail(method, path, 'a worker object', w);
   checkName(method, `${path}.id`, w.id);
-  if (w.run === undefined) throw fail(method, `${path}.run`, 'a function', w.run);
+  if (w.threadPool !== undefined) {
+    // Runs on a thread pool of the manager: its `handler` with its `payload`.
+    if (typeof w.threadPool !== 'string' || w.threadPool === '') throw fail(method, `${path}.threadPool`, 'the name of a thread pool', w.threadPool);
+    if (w.run !== undefined) throw fail(method, `${path}.run`, 'left out when threadPool is set (the thread pool runs the handler)', w.run);
+    if (w.handler !== undefined && (typeof w.handler !== 'string' || w.handler === '')) throw fail(method, `${path}.handler`, 'the name of a handler', w.handler);
+  } else if (w.run === undefined) throw fail(method, `${path}.run`, 'a function (or threadPool and handler)', w.run);
   checkMirror(method, path, w);
   applyRules(method, path, w, COMMON_RULES);
   applyRules(method, path, w, WORKER_RULES);
@@ -288,6 +293,9 @@ const UNIT_KEYS = [
     'lastRun',
     'error',
     'processId',
+    'threadPool',
+    'handler',
+    'payload',
     ...[...COMMON_RULES, ...WORKER_RULES, ...PROCESS_RULES].map(([key]) => key),
   ]),
 ];
@@ -483,8 +491,8 @@ function validateUnit(method, unit, isCurrent = () => false) {
   if (!isObject(unit)) throw fail(method, 'unit', 'an object', unit);
   checkName(method, 'unit.id', unit.id);
   if (unit.workers === undefined) {
-    if (unit.run === undefined) {
-      throw fail(method, 'unit.run', 'a function (a worker) — or give unit.workers (a process)', unit.run);
+    if (unit.run === undefined && unit.threadPool === undefined) {
+      throw fail(method, 'unit.run', 'a function (a worker) — or give unit.threadPool (a worker on a thread pool) or unit.workers (a process)', unit.run);
     }
     validateWorker(method, 'unit', unit);
     checkRegistrationStatus(method, 'unit', unit, isCurrent);

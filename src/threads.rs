@@ -181,6 +181,7 @@ impl NativeEngine {
         name: String,
         groups: Vec<JsThreadGroup>,
         max_queue: Option<f64>,
+        idle_timeout_ms: Option<f64>,
     ) -> u32 {
         let spec = ThreadPoolSpec {
             name,
@@ -192,6 +193,7 @@ impl NativeEngine {
                 })
                 .collect(),
             max_queue: max_queue.filter(|m| m.is_finite()).map(|m| m as usize),
+            idle_timeout_ms,
         };
         self.runtime.with(|e| e.thread_pool_create(spec))
     }

@@ -40,10 +40,20 @@ fn pool(
     groups: Vec<ThreadGroup>,
     max_queue: Option<usize>,
 ) -> (ThreadPoolId, Vec<RunnerId>) {
+    pool_with(h, groups, max_queue, None)
+}
+
+fn pool_with(
+    h: &mut Harness,
+    groups: Vec<ThreadGroup>,
+    max_queue: Option<usize>,
+    idle_timeout_ms: Option<f64>,
+) -> (ThreadPoolId, Vec<RunnerId>) {
     let id = h.engine.thread_pool_create(ThreadPoolSpec {
         name: "threads".into(),
         groups,
         max_queue,
+        idle_timeout_ms,
     });
     let runners = spawned(&thread_events(h));
     (id, runners)
@@ -299,4 +309,57 @@ fn destroy_fails_queued_and_running_tasks_at_once() {
     assert_eq!(ended.len(), 2);
     assert!(ended.contains(&a) && ended.contains(&b));
     assert!(events.contains(&ThreadEvent::Closed { pool: p }));
+}
+
+#[test]
+fn an_idle_thread_ends_after_the_idle_timeout_and_comes_back_for_work() {
+    let mut h = Harness::new();
+    let (p, r) = pool_with(&mut h, generalists(2), None, Some(1000.0));
+    h.engine.thread_register(r[0]);
+    h.engine.thread_register(r[1]);
+    let t = h.engine.thread_run(p, task("default", 0.0, 0)).unwrap();
+    assert_eq!(thread_events(&h), vec![ThreadEvent::Work { runner: r[0] }]);
+    h.engine.thread_take(r[0]);
+    h.advance_to(900.0);
+    assert!(thread_events(&h).is_empty());
+    // r[1] idled since 0 ms; r[0] works, then idles from 900 ms.
+    h.engine.thread_done(r[0], t, true, vec![]);
+    h.advance_to(1000.0);
+    assert!(thread_events(&h).contains(&ThreadEvent::Terminate { runner: r[1] }));
+    h.advance_to(1899.0);
+    assert!(thread_events(&h).is_empty());
+    h.advance_to(1900.0);
+    assert_eq!(
+        thread_events(&h),
+        vec![ThreadEvent::Terminate { runner: r[0] }]
+    );
+    // Their exits spawn nothing: no work waits.
+    h.engine.thread_exited(r[0], "terminated");
+    h.engine.thread_exited(r[1], "terminated");
+    assert!(spawned(&thread_events(&h)).is_empty());
+    // Work brings back as many threads as it needs (one task: one thread).
+    let t2 = h.engine.thread_run(p, task("default", 0.0, 5)).unwrap();
+    let back = spawned(&thread_events(&h));
+    assert_eq!(back.len(), 1);
+    assert_eq!(h.engine.thread_register(back[0]).unwrap().task, t2);
+    assert_eq!(h.engine.thread_pool_stats(p).unwrap().threads.len(), 1);
+}
+
+#[test]
+fn a_thread_given_work_before_its_idle_timeout_stays() {
+    let mut h = Harness::new();
+    let (p, r) = pool_with(&mut h, generalists(1), None, Some(1000.0));
+    h.engine.thread_register(r[0]);
+    h.advance_to(500.0);
+    let t = h.engine.thread_run(p, task("default", 0.0, 0)).unwrap();
+    h.engine.thread_take(r[0]);
+    h.advance_to(1200.0);
+    assert!(!thread_events(&h)
+        .iter()
+        .any(|e| matches!(e, ThreadEvent::Terminate { .. })));
+    h.engine.thread_done(r[0], t, true, vec![]);
+    h.advance_to(2199.0);
+    assert!(!thread_events(&h)
+        .iter()
+        .any(|e| matches!(e, ThreadEvent::Terminate { .. })));
 }

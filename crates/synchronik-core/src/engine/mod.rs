@@ -258,6 +258,7 @@ impl Engine {
                 Timer::Watch => self.fire_watch(),
                 Timer::StopDeadline => self.force_stop(),
                 Timer::Stats => self.fire_stats(),
+                Timer::ThreadIdle(runner) => self.thread_idle_over(runner),
             }
         }
         fired

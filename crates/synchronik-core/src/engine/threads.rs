@@ -51,6 +51,8 @@ pub struct ThreadPoolSpec {
     pub groups: Vec<ThreadGroup>,
     /// At most this many tasks wait (not counting running ones).
     pub max_queue: Option<usize>,
+    /// A thread idle this long ends; it comes back when work needs it.
+    pub idle_timeout_ms: Option<f64>,
 }
 
 /// A task to queue.
@@ -142,6 +144,10 @@ struct Runner {
     assigned: Option<(QueueKey, ThreadTaskRun)>,
     runs: u64,
     started: Nanos,
+    /// Ended for being idle: not replaced when it exits.
+    retired: bool,
+    /// Its idle timeout, while it is idle.
+    idle_timer: Option<crate::timer::TimerId>,
 }
 
 #[derive(Debug)]
@@ -199,6 +205,7 @@ struct Pool {
     name: String,
     groups: Vec<ThreadGroup>,
     max_queue: Option<usize>,
+    idle_timeout: Option<Nanos>,
     queue: BTreeMap<QueueKey, Queued>,
     /// Runners alive (in any state), in spawn order.
     runners: Vec<RunnerId>,
@@ -297,6 +304,8 @@ impl ThreadPools {
                 assigned: None,
                 runs: 0,
                 started: now,
+                retired: false,
+                idle_timer: None,
             },
         );
         self.pools[pool as usize].runners.push(id);
@@ -313,6 +322,10 @@ impl Engine {
             name: spec.name,
             groups: spec.groups,
             max_queue: spec.max_queue,
+            idle_timeout: spec
+                .idle_timeout_ms
+                .filter(|ms| ms.is_finite() && *ms >= 0.0)
+                .map(|ms| (ms * 1e6) as Nanos),
             queue: BTreeMap::new(),
             runners: Vec::new(),
             state: PoolState::Open,
@@ -393,8 +406,10 @@ impl Engine {
         Ok(task)
     }
 
-    /// Assigns queued tasks to the idle runners that may take them.
+    /// Assigns queued tasks to the idle runners that may take them, and
+    /// brings back threads that ended idle while tasks wait.
     fn thread_dispatch(&mut self, pool: ThreadPoolId) {
+        self.thread_refill(pool);
         let idle: Vec<RunnerId> = self.threads.pools[pool as usize]
             .runners
             .iter()
@@ -420,6 +435,9 @@ impl Engine {
         let now = self.clock.now();
         let r = self.threads.runners.get_mut(&runner).expect("runner");
         r.state = RunnerState::Assigned(q.task);
+        if let Some(timer) = r.idle_timer.take() {
+            self.timers.cancel(timer);
+        }
         let run = ThreadTaskRun {
             task: q.task,
             handler: q.handler,
@@ -448,8 +466,81 @@ impl Engine {
         if self.assign(runner) {
             return self.thread_take(runner);
         }
+        self.thread_arm_idle(runner);
         self.thread_pool_maybe_closed(pool);
         None
+    }
+
+    /// `runner` is idle: with an idle timeout, its thread ends when it runs out.
+    fn thread_arm_idle(&mut self, runner: RunnerId) {
+        let Some(r) = self.threads.runners.get(&runner) else {
+            return;
+        };
+        let Some(timeout) = self.threads.pools[r.pool as usize].idle_timeout else {
+            return;
+        };
+        if r.state != RunnerState::Idle || r.idle_timer.is_some() {
+            return;
+        }
+        let at = self.clock.now().saturating_add(timeout);
+        let timer = self.arm(at, super::types::Timer::ThreadIdle(runner));
+        if let Some(r) = self.threads.runners.get_mut(&runner) {
+            r.idle_timer = Some(timer);
+        }
+    }
+
+    /// The idle timeout of `runner` ran out: its thread ends (and is not
+    /// replaced until work needs it).
+    pub(super) fn thread_idle_over(&mut self, runner: RunnerId) {
+        let Some(r) = self.threads.runners.get_mut(&runner) else {
+            return;
+        };
+        r.idle_timer = None;
+        if r.state != RunnerState::Idle {
+            return;
+        }
+        r.state = RunnerState::Ending;
+        r.retired = true;
+        self.emit(Event::Thread(ThreadEvent::Terminate { runner }));
+    }
+
+    /// Spawns, in each group, the threads that ended idle, while queued
+    /// tasks that group takes outnumber its idle or starting threads.
+    fn thread_refill(&mut self, pool: ThreadPoolId) {
+        let p = &self.threads.pools[pool as usize];
+        if p.state == PoolState::Closed || p.broken.is_some() || p.queue.is_empty() {
+            return;
+        }
+        let now = self.clock.now();
+        let mut spawn = Vec::new();
+        for (g, group) in p.groups.iter().enumerate() {
+            let mut alive = 0usize;
+            let mut free = 0usize;
+            for r in p.runners.iter().map(|id| &self.threads.runners[id]) {
+                if r.group != g || r.state == RunnerState::Ending {
+                    continue;
+                }
+                alive += 1;
+                if matches!(r.state, RunnerState::Idle | RunnerState::Starting) {
+                    free += 1;
+                }
+            }
+            let missing = (group.size as usize).saturating_sub(alive);
+            if missing == 0 {
+                continue;
+            }
+            let wanted = p
+                .queue
+                .values()
+                .filter(|q| self.threads.takes(p, g, &q.handler))
+                .take(free + missing)
+                .count()
+                .saturating_sub(free);
+            spawn.extend(std::iter::repeat_n(g, wanted.min(missing)));
+        }
+        for g in spawn {
+            self.spawn_runner(pool, g, now);
+        }
     }
 
     /// The task assigned to `runner`, now running.
@@ -500,6 +591,7 @@ impl Engine {
             None
         };
         if next.is_none() {
+            self.thread_arm_idle(runner);
             self.thread_pool_maybe_closed(pool);
         }
         next
@@ -554,6 +646,9 @@ impl Engine {
         let Some(r) = self.threads.runners.remove(&runner) else {
             return;
         };
+        if let Some(timer) = r.idle_timer {
+            self.timers.cancel(timer);
+        }
         let pool = r.pool;
         let now = self.clock.now();
         let busy = self.threads.busy.remove(&runner).unwrap_or(0);
@@ -596,7 +691,8 @@ impl Engine {
             RunnerState::Idle | RunnerState::Ending => {}
         }
         let p = &self.threads.pools[pool as usize];
-        let replace = p.broken.is_none()
+        let replace = !r.retired
+            && p.broken.is_none()
             && p.state != PoolState::Closed
             && !(p.state == PoolState::Closing && p.queue.is_empty());
         if replace {

@@ -191,6 +191,8 @@ pub(super) enum Timer {
     StopDeadline,
     /// Time to report statistics.
     Stats,
+    /// A thread of a thread pool has been idle for the pool's idle timeout.
+    ThreadIdle(crate::engine::RunnerId),
 }
 
 impl Timer {
