@@ -155,8 +155,8 @@ class Bridge {
    */
   #blob(n) {
     if (!this.#blobs.has(n)) {
-      const { base, blobs } = this.#native.engineBlobs();
-      for (let k = 0; k < blobs.length; k++) this.#blobs.set(base + k, blobs[k]);
+      const { base, bytes, ends } = this.#native.engineBlobs();
+      for (let k = 0, from = 0; k < ends.length; from = ends[k], k++) this.#blobs.set(base + k, bytes.subarray(from, ends[k]));
     }
     const b = this.#blobs.get(n);
     this.#blobs.delete(n);

@@ -243,6 +243,12 @@ export declare class NativeEngine {
   /** Queues a task: its id, or an error whose message starts with its code. */
   threadRun(pool: number, handler: string, priority: number, payload: Buffer): number
   /**
+   * Queues tasks in one step: task `k` runs handler `handlers[handler_of[k]]`
+   * with priority `priorities[k]` and the payload `payloads` holds from
+   * `ends[k - 1]` (0 for the first) to `ends[k]`.
+   */
+  threadRunMany(pool: number, handlers: Array<string>, handlerOf: Uint32Array, priorities: Float64Array, payloads: Buffer, ends: Uint32Array): RunMany
+  /**
    * What a thread reported when it could not load the pool's module
    * (serialized), if it did.
    */
@@ -265,10 +271,14 @@ export interface Added {
   firstArrangement: number
 }
 
-/** Blobs that records name by number: `blobs[k]` is blob number `base + k`. */
+/**
+ * Blobs that records name by number, end to end: blob number `base + k`
+ * is `bytes` from `ends[k - 1]` (0 for the first) to `ends[k]`.
+ */
 export interface Blobs {
   base: number
-  blobs: Array<Buffer>
+  bytes: Buffer
+  ends: Uint32Array
 }
 
 /**
@@ -602,6 +612,15 @@ export interface RegistrationProblem {
   dependency?: string
   /** Its position in the worker's `dependsOn`, for an unknown dependency. */
   dependencyIndex?: number
+}
+
+/**
+ * What `threadRunMany` queued: the task id of each, or 0 for one refused,
+ * with the refusals' errors (their messages start with their codes) in order.
+ */
+export interface RunMany {
+  tasks: Float64Array
+  errors: Array<string>
 }
 
 /**

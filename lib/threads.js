@@ -21,6 +21,19 @@ const { THREAD_ENDS } = require('./generated/vocabulary');
 const v = require('./validate');
 
 const ENTRY = path.join(__dirname, 'thread-main.js');
+
+/**
+ * A run of a thread pool: its promise's settlers, and its task once the
+ * engine has it (0 before, -1 when aborted before).
+ * @typedef {{ resolve: (value: unknown) => void, reject: (error: unknown) => void, pool: ThreadPool, signal?: AbortSignal, onAbort?: () => void, task: number }} RunEntry
+ */
+
+/** Runs queued in one turn are handed to the engine at the latest when this many wait. */
+const BATCH = 256;
+
+/** Calls `fn` in a microtask: a native promise job, which fake timers cannot hold back. */
+const resolved = Promise.resolve();
+const soon = (/** @type {() => void} */ fn) => void resolved.then(fn);
 const RETURNED = THREAD_ENDS.indexOf('returned');
 const THREW = THREAD_ENDS.indexOf('threw');
 const ABORTED = THREAD_ENDS.indexOf('aborted');
@@ -57,8 +70,10 @@ class ThreadPools {
   #pools = new Map();
   /** @type {Map<number, { worker: Worker, pool: ThreadPool, error: unknown }>} by runner */
   #threads = new Map();
-  /** @type {Map<number, { resolve: Function, reject: Function, pool: ThreadPool, signal?: AbortSignal, onAbort?: () => void }>} by task */
+  /** @type {Map<number, RunEntry>} by task */
   #tasks = new Map();
+  /** @type {Map<ThreadPool, Array<{ entry: RunEntry, bytes: Buffer, handler: string, priority: number }>>} runs not handed to the engine yet */
+  #pending = new Map();
   /** @type {ReturnType<typeof timers.setInterval> | null} the ref'd handle held while tasks are in flight */
   #keepAlive = null;
 
@@ -93,7 +108,13 @@ class ThreadPools {
     return pool;
   }
 
-  /** @param {ThreadPool} pool @param {unknown} payload @param {object} o */
+  /**
+   * Queues a run: it reaches the engine with the other runs of this turn
+   * of the event loop, in one call (see #flush).
+   * @param {ThreadPool} pool
+   * @param {unknown} payload
+   * @param {{ handler: string, priority: number, signal?: AbortSignal, transferList?: readonly unknown[] }} o
+   */
   run(pool, payload, o) {
     if (o.signal && o.signal.aborted) return Promise.reject(abortError(o.signal));
     let bytes;
@@ -102,38 +123,110 @@ class ThreadPools {
     } catch (e) {
       return Promise.reject(new TypeError(`pool.run: payload cannot be copied to a thread (${e instanceof Error ? e.message : String(e)})`));
     }
-    let task;
-    try {
-      task = this.native.threadRun(pool.id, o.handler, o.priority, bytes);
-    } catch (e) {
-      const error = /** @type {any} */ (fromNative(e));
-      if (error && error.code === 'ERR_THREAD_BOOTSTRAP') {
-        const cause = this.native.threadPoolBrokenCause(pool.id);
-        if (cause && cause.length > 0) return Promise.reject(new SynchronikError(error.message, error.code, { cause: thrownOf(cause) }));
-      }
-      return Promise.reject(error);
-    }
     if (o.transferList) detach(o.transferList);
     return new Promise((resolve, reject) => {
-      const entry = { resolve, reject, pool, signal: o.signal, onAbort: undefined };
+      /** @type {RunEntry} */
+      const entry = { resolve, reject, pool, signal: o.signal, onAbort: undefined, task: 0 };
       if (o.signal) {
+        const signal = o.signal;
         entry.onAbort = () => {
-          this.native.threadAbort(task);
+          if (entry.task === 0) {
+            // Not handed to the engine yet: it never will be.
+            entry.task = -1;
+            reject(abortError(signal));
+            return;
+          }
+          this.native.threadAbort(entry.task);
           this.#bridge.pump();
         };
-        o.signal.addEventListener('abort', entry.onAbort, { once: true });
+        signal.addEventListener('abort', entry.onAbort, { once: true });
       }
-      this.#tasks.set(task, entry);
-      this.#hold();
-      // The engine may have ended it already (an instant abort, say).
-      this.#bridge.pump();
+      const batch = this.#pending.get(pool);
+      if (batch === undefined) {
+        this.#pending.set(pool, [{ entry, bytes, handler: o.handler, priority: o.priority }]);
+        if (this.#pending.size === 1) soon(this.#flush);
+      } else if (batch.push({ entry, bytes, handler: o.handler, priority: o.priority }) >= BATCH) {
+        // A long burst of runs: the threads start on its first part while this thread queues the rest.
+        this.#pending.delete(pool);
+        this.#submit(pool, batch);
+      }
     });
   }
 
+  /** Hands the runs queued this turn to the engine, one call per pool. */
+  #flush = () => {
+    const pending = this.#pending;
+    this.#pending = new Map();
+    for (const [pool, batch] of pending) this.#submit(pool, batch);
+    this.#hold();
+  };
+
+  /**
+   * Hands runs of one pool to the engine.
+   * @param {ThreadPool} pool
+   * @param {Array<{ entry: RunEntry, bytes: Buffer, handler: string, priority: number }>} batch
+   */
+  #submit(pool, batch) {
+    {
+      const runs = batch.filter((r) => r.entry.task === 0);
+      if (runs.length === 0) return;
+      /** @type {Map<string, number>} */
+      const handlerIndex = new Map();
+      const handlerOf = new Uint32Array(runs.length);
+      const priorities = new Float64Array(runs.length);
+      const ends = new Uint32Array(runs.length);
+      let size = 0;
+      for (let k = 0; k < runs.length; k++) {
+        const r = runs[k];
+        let h = handlerIndex.get(r.handler);
+        if (h === undefined) handlerIndex.set(r.handler, (h = handlerIndex.size));
+        handlerOf[k] = h;
+        priorities[k] = r.priority;
+        size += r.bytes.length;
+        ends[k] = size;
+      }
+      const payloads = Buffer.concat(runs.map((r) => r.bytes), size);
+      let answer;
+      try {
+        answer = this.native.threadRunMany(pool.id, [...handlerIndex.keys()], handlerOf, priorities, payloads, ends);
+      } catch (e) {
+        for (const r of runs) r.entry.reject(fromNative(e));
+        return;
+      }
+      let failed = 0;
+      for (let k = 0; k < runs.length; k++) {
+        const entry = runs[k].entry;
+        const task = answer.tasks[k];
+        if (task > 0) {
+          entry.task = task;
+          this.#tasks.set(task, entry);
+        } else this.#refused(entry, answer.errors[failed++]);
+      }
+    }
+  }
+
+  /**
+   * A run the engine refused (a closed, broken or full pool).
+   * @param {RunEntry} entry
+   * @param {string} message the engine's error, its code first
+   */
+  #refused(entry, message) {
+    if (entry.signal && entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort);
+    const error = /** @type {any} */ (fromNative(new Error(message)));
+    if (error && error.code === 'ERR_THREAD_BOOTSTRAP') {
+      const cause = this.native.threadPoolBrokenCause(entry.pool.id);
+      if (cause && cause.length > 0) {
+        entry.reject(new SynchronikError(error.message, error.code, { cause: thrownOf(cause) }));
+        return;
+      }
+    }
+    entry.reject(error);
+  }
+
   #hold() {
-    if (this.#tasks.size > 0 && this.#keepAlive === null) {
+    if ((this.#tasks.size > 0 || this.#pending.size > 0) && this.#keepAlive === null) {
       this.#keepAlive = timers.setInterval(() => void this, 0x7fffffff);
-    } else if (this.#tasks.size === 0 && this.#keepAlive !== null) {
+    } else if (this.#tasks.size === 0 && this.#pending.size === 0 && this.#keepAlive !== null) {
       timers.clearInterval(this.#keepAlive);
       this.#keepAlive = null;
     }

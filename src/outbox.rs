@@ -62,10 +62,17 @@ impl Batch {
         (self.next_blob - 1) as f64
     }
 
-    /// Takes every blob not handed over yet: (number of the first, blobs).
-    pub(crate) fn take_blobs(&mut self) -> (u64, Vec<Vec<u8>>) {
+    /// Takes every blob not handed over yet, end to end: (number of the
+    /// first, their bytes, where each ends).
+    pub(crate) fn take_blobs(&mut self) -> (u64, Vec<u8>, Vec<u32>) {
         let base = self.next_blob - self.blobs.len() as u64;
-        (base, std::mem::take(&mut self.blobs))
+        let mut bytes = Vec::with_capacity(self.blobs.iter().map(Vec::len).sum());
+        let mut ends = Vec::with_capacity(self.blobs.len());
+        for b in self.blobs.drain(..) {
+            bytes.extend_from_slice(&b);
+            ends.push(bytes.len() as u32);
+        }
+        (base, bytes, ends)
     }
 
     pub(crate) fn is_empty(&self) -> bool {

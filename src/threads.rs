@@ -159,11 +159,21 @@ pub struct JsThreadPoolStats {
     pub wait_mean_ms: f64,
 }
 
-/// Blobs that records name by number: `blobs[k]` is blob number `base + k`.
+/// Blobs that records name by number, end to end: blob number `base + k`
+/// is `bytes` from `ends[k - 1]` (0 for the first) to `ends[k]`.
 #[napi(object)]
 pub struct Blobs {
     pub base: f64,
-    pub blobs: Vec<Buffer>,
+    pub bytes: Buffer,
+    pub ends: Uint32Array,
+}
+
+/// What `threadRunMany` queued: the task id of each, or 0 for one refused,
+/// with the refusals' errors (their messages start with their codes) in order.
+#[napi(object)]
+pub struct RunMany {
+    pub tasks: Float64Array,
+    pub errors: Vec<String>,
 }
 
 #[napi]
@@ -224,6 +234,69 @@ impl NativeEngine {
         }
     }
 
+    /// Queues tasks in one step: task `k` runs handler `handlers[handler_of[k]]`
+    /// with priority `priorities[k]` and the payload `payloads` holds from
+    /// `ends[k - 1]` (0 for the first) to `ends[k]`.
+    #[napi(catch_unwind)]
+    pub fn thread_run_many(
+        &self,
+        pool: u32,
+        handlers: Vec<String>,
+        handler_of: Uint32Array,
+        priorities: Float64Array,
+        payloads: Buffer,
+        ends: Uint32Array,
+    ) -> Result<RunMany> {
+        let n = handler_of.len();
+        if priorities.len() != n || ends.len() != n {
+            return Err(Error::new(
+                Status::InvalidArg,
+                "handler_of, priorities and ends must have one entry per task".to_owned(),
+            ));
+        }
+        let mut specs = Vec::with_capacity(n);
+        let mut from = 0usize;
+        for k in 0..n {
+            let to = ends[k] as usize;
+            let (Some(handler), Some(payload)) = (
+                handlers.get(handler_of[k] as usize),
+                payloads.get(from..to),
+            ) else {
+                return Err(Error::new(
+                    Status::InvalidArg,
+                    format!("task {k} names no handler or no payload"),
+                ));
+            };
+            specs.push(ThreadTaskSpec {
+                handler: handler.clone(),
+                priority: priorities[k],
+                payload: payload.to_vec(),
+            });
+            from = to;
+        }
+        let queued = self.runtime.with(|e| e.thread_run_many(pool, specs));
+        let mut tasks = Vec::with_capacity(n);
+        let mut errors = Vec::new();
+        for q in queued {
+            match q {
+                Ok(task) => tasks.push(task as f64),
+                Err(e) => {
+                    tasks.push(0.0);
+                    errors.push(match e {
+                        ThreadRunError::UnknownPool => format!("no thread pool {pool}"),
+                        ThreadRunError::Closed(e)
+                        | ThreadRunError::Full(e)
+                        | ThreadRunError::Broken(e, _) => engine_error(&e).reason.clone(),
+                    });
+                }
+            }
+        }
+        Ok(RunMany {
+            tasks: tasks.into(),
+            errors,
+        })
+    }
+
     /// What a thread reported when it could not load the pool's module
     /// (serialized), if it did.
     #[napi(catch_unwind)]
@@ -279,10 +352,11 @@ impl NativeEngine {
     /// Takes every blob the records name that was not taken yet.
     #[napi(catch_unwind)]
     pub fn engine_blobs(&self) -> Blobs {
-        let (base, blobs) = self.outbox.batch.lock().take_blobs();
+        let (base, bytes, ends) = self.outbox.batch.lock().take_blobs();
         Blobs {
             base: base as f64,
-            blobs: blobs.into_iter().map(Buffer::from).collect(),
+            bytes: bytes.into(),
+            ends: ends.into(),
         }
     }
 }

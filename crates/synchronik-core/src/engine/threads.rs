@@ -360,6 +360,35 @@ impl Engine {
         pool: ThreadPoolId,
         spec: ThreadTaskSpec,
     ) -> Result<TaskId, ThreadRunError> {
+        let queued = self.thread_queue(pool, spec);
+        if queued.is_ok() {
+            self.thread_dispatch(pool);
+        }
+        queued
+    }
+
+    /// Queues tasks in one step (each as [`Engine::thread_run`] would), then
+    /// assigns what runners may take.
+    pub fn thread_run_many(
+        &mut self,
+        pool: ThreadPoolId,
+        specs: impl IntoIterator<Item = ThreadTaskSpec>,
+    ) -> Vec<Result<TaskId, ThreadRunError>> {
+        let queued: Vec<_> = specs
+            .into_iter()
+            .map(|spec| self.thread_queue(pool, spec))
+            .collect();
+        if queued.iter().any(Result::is_ok) {
+            self.thread_dispatch(pool);
+        }
+        queued
+    }
+
+    fn thread_queue(
+        &mut self,
+        pool: ThreadPoolId,
+        spec: ThreadTaskSpec,
+    ) -> Result<TaskId, ThreadRunError> {
         let Some(p) = self.threads.pool(pool) else {
             return Err(ThreadRunError::UnknownPool);
         };
@@ -402,7 +431,6 @@ impl Engine {
         );
         self.threads.tasks.insert(task, pool);
         self.observed.touch();
-        self.thread_dispatch(pool);
         Ok(task)
     }
 
