@@ -258,10 +258,9 @@ impl NativeEngine {
         let mut from = 0usize;
         for k in 0..n {
             let to = ends[k] as usize;
-            let (Some(handler), Some(payload)) = (
-                handlers.get(handler_of[k] as usize),
-                payloads.get(from..to),
-            ) else {
+            let (Some(handler), Some(payload)) =
+                (handlers.get(handler_of[k] as usize), payloads.get(from..to))
+            else {
                 return Err(Error::new(
                     Status::InvalidArg,
                     format!("task {k} names no handler or no payload"),
