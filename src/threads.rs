@@ -92,17 +92,29 @@ impl Drop for HostEntry {
     }
 }
 
+thread_local! {
+    /// The engine this thread reported to last: a thread of a pool calls
+    /// with the same one every time, without taking the table's lock.
+    static LAST_HOST: std::cell::RefCell<Option<(u32, Weak<Host>)>> = const { std::cell::RefCell::new(None) };
+}
+
 fn host(id: u32) -> Result<Arc<Host>> {
-    HOSTS
-        .lock()
-        .get(&id)
-        .and_then(Weak::upgrade)
-        .ok_or_else(|| {
-            Error::new(
-                Status::GenericFailure,
-                "ERR_CLOSED: the manager of this thread pool is closed".to_owned(),
-            )
-        })
+    let cached = LAST_HOST.with_borrow(|last| match last {
+        Some((at, weak)) if *at == id => weak.upgrade(),
+        _ => None,
+    });
+    if let Some(host) = cached {
+        return Ok(host);
+    }
+    let found = HOSTS.lock().get(&id).cloned();
+    let host = found.as_ref().and_then(Weak::upgrade).ok_or_else(|| {
+        Error::new(
+            Status::GenericFailure,
+            "ERR_CLOSED: the manager of this thread pool is closed".to_owned(),
+        )
+    })?;
+    LAST_HOST.with_borrow_mut(|last| *last = found.map(|w| (id, w)));
+    Ok(host)
 }
 
 impl Host {
