@@ -57,7 +57,6 @@ const NO_THREAD_POOLS = 'manager.useThreadPool is not in this build of the bindi
 const POOLS = {
   synchronik: {
     label: 'synchronik useThreadPool',
-    how: 'pool.run(payload, { handler })',
     async open() {
       const { createSynchronikManager } = require(ROOT);
       const manager = createSynchronikManager();
@@ -77,7 +76,6 @@ const POOLS = {
   },
   piscina: {
     label: 'piscina',
-    how: 'pool.run(payload, { name })',
     async open() {
       const { Piscina } = require('piscina');
       const pool = new Piscina({ filename: HANDLERS, minThreads: THREADS, maxThreads: THREADS });
@@ -86,7 +84,6 @@ const POOLS = {
   },
   tinypool: {
     label: 'tinypool',
-    how: 'pool.run(payload, { name })',
     async open() {
       const { Tinypool } = await import('tinypool'); // ESM only
       const pool = new Tinypool({ filename: HANDLERS, minThreads: THREADS, maxThreads: THREADS });
@@ -95,7 +92,6 @@ const POOLS = {
   },
   workerpool: {
     label: 'workerpool',
-    how: "pool.exec(handler, [payload]), workerType 'thread'",
     async open() {
       const workerpool = require('workerpool');
       const pool = workerpool.pool(WORKERPOOL_HANDLERS, { minWorkers: THREADS, maxWorkers: THREADS, workerType: 'thread' });
@@ -188,7 +184,7 @@ async function measureCpu({ contender, tasks }) {
 
 /** Part 2: `n` tasks `echo({ i })`, all submitted, then awaited with Promise.all. */
 async function measureSmall({ contender, n }) {
-  const pool = await openWarm(contender, 100_000);
+  const pool = await openWarm(contender, 100_000); // spin warm-up tasks of 10,000 iterations: about 0.02 ms
   if (pool === undefined) return { unavailable: NO_THREAD_POOLS };
   const promises = new Array(n);
   const t0 = performance.now();
@@ -275,7 +271,7 @@ export async function run({ reps = 3, scale = 1 } = {}) {
     return problems(key, s);
   };
   const label = (c) => (c === 'main' ? 'one thread, no pool (reference)' : c === 'idle' ? 'no burst (reference)' : POOLS[c].label);
-  const absentNote = () => [...absent].map((why) => `synchronik: ${why} (SPEC §15, not merged yet), so its rows show —`);
+  const absentNote = () => [...absent].map((why) => `synchronik: ${why} (thread pools, SPEC §15), so its rows show —`);
 
   // Part 1 — the speedup is a ratio of work rates (iterations per ms), so
   // children calibrated a little differently still compare.
