@@ -20,8 +20,9 @@ import * as events from './events.mjs';
 import * as growth from './growth.mjs';
 import * as durable from './durable.mjs';
 import * as dashboard from './dashboard.mjs';
+import * as threads from './threads.mjs';
 
-const SCENARIOS = [dispatch, manual, timers, memory, events, growth, durable, dashboard];
+const SCENARIOS = [dispatch, manual, timers, memory, events, growth, durable, dashboard, threads];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

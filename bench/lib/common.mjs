@@ -277,6 +277,9 @@ export function environment() {
       async: version('async'),
       'p-queue': version('p-queue'),
       'toad-scheduler': version('toad-scheduler'),
+      piscina: version('piscina'),
+      tinypool: version('tinypool'),
+      workerpool: version('workerpool'),
     },
   };
 }
