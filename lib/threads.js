@@ -153,6 +153,17 @@ class ThreadPools {
     });
   }
 
+  /**
+   * Hands the runs of `pool` not handed over yet to the engine now.
+   * @param {ThreadPool} pool
+   */
+  submitPending(pool) {
+    const batch = this.#pending.get(pool);
+    if (batch === undefined) return;
+    this.#pending.delete(pool);
+    this.#submit(pool, batch);
+  }
+
   /** Hands the runs queued this turn to the engine, one call per pool. */
   #flush = () => {
     const pending = this.#pending;
@@ -202,6 +213,8 @@ class ThreadPools {
           this.#tasks.set(task, entry);
         } else this.#refused(entry, answer.errors[failed++]);
       }
+      // Threads that ended idle come back for these runs (THREAD_SPAWN records).
+      this.#bridge.pump();
     }
   }
 
@@ -410,6 +423,8 @@ class ThreadPool {
 
   #end(destroy) {
     const native = this.#pools.native;
+    // Runs made before the call reach the engine first (to run, or to be ended).
+    this.#pools.submitPending(this);
     native.threadPoolClose(this.#id, destroy);
     if (this.#closing === null) {
       this.#closing = new Promise((resolve) => {

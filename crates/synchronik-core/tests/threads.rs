@@ -363,3 +363,28 @@ fn a_thread_given_work_before_its_idle_timeout_stays() {
         .iter()
         .any(|e| matches!(e, ThreadEvent::Terminate { .. })));
 }
+
+#[test]
+fn a_pool_never_has_more_threads_than_its_size() {
+    let mut h = Harness::new();
+    let (p, r) = pool(&mut h, generalists(2), None);
+    h.engine.thread_register(r[0]);
+    h.engine.thread_register(r[1]);
+    let a = h.engine.thread_run(p, task("default", 0.0, 0)).unwrap();
+    let b = h.engine.thread_run(p, task("default", 0.0, 0)).unwrap();
+    h.engine.thread_take(r[0]);
+    h.engine.thread_take(r[1]);
+    // Both threads are ending (their tasks aborted) when work arrives:
+    // two threads come for it, and the exits of the old ones add none.
+    h.engine.thread_abort(a);
+    h.engine.thread_abort(b);
+    thread_events(&h);
+    h.engine.thread_run(p, task("default", 0.0, 0)).unwrap();
+    h.engine.thread_run(p, task("default", 0.0, 0)).unwrap();
+    let mut spawned_now = spawned(&thread_events(&h)).len();
+    h.engine.thread_exited(r[0], "terminated");
+    h.engine.thread_exited(r[1], "terminated");
+    spawned_now += spawned(&thread_events(&h)).len();
+    assert_eq!(spawned_now, 2);
+    assert_eq!(h.engine.thread_pool_stats(p).unwrap().threads.len(), 2);
+}

@@ -268,6 +268,16 @@ impl ThreadPools {
         self.pools.get_mut(pool as usize)
     }
 
+    /// Threads of group `group` of `pool` that are not ending.
+    fn alive(&self, pool: ThreadPoolId, group: usize) -> usize {
+        self.pools[pool as usize]
+            .runners
+            .iter()
+            .map(|id| &self.runners[id])
+            .filter(|r| r.group == group && r.state != RunnerState::Ending)
+            .count()
+    }
+
     /// Whether `runner` (of group `group` of `pool`) may take `handler`.
     fn takes(&self, pool: &Pool, group: usize, handler: &str) -> bool {
         match &pool.groups[group].handlers {
@@ -542,18 +552,15 @@ impl Engine {
         let now = self.clock.now();
         let mut spawn = Vec::new();
         for (g, group) in p.groups.iter().enumerate() {
-            let mut alive = 0usize;
-            let mut free = 0usize;
-            for r in p.runners.iter().map(|id| &self.threads.runners[id]) {
-                if r.group != g || r.state == RunnerState::Ending {
-                    continue;
-                }
-                alive += 1;
-                if matches!(r.state, RunnerState::Idle | RunnerState::Starting) {
-                    free += 1;
-                }
-            }
-            let missing = (group.size as usize).saturating_sub(alive);
+            let free = p
+                .runners
+                .iter()
+                .map(|id| &self.threads.runners[id])
+                .filter(|r| {
+                    r.group == g && matches!(r.state, RunnerState::Idle | RunnerState::Starting)
+                })
+                .count();
+            let missing = (group.size as usize).saturating_sub(self.threads.alive(pool, g));
             if missing == 0 {
                 continue;
             }
@@ -722,7 +729,9 @@ impl Engine {
         let replace = !r.retired
             && p.broken.is_none()
             && p.state != PoolState::Closed
-            && !(p.state == PoolState::Closing && p.queue.is_empty());
+            && !(p.state == PoolState::Closing && p.queue.is_empty())
+            // (Work may have brought a thread back in its place already.)
+            && self.threads.alive(pool, r.group) < p.groups[r.group].size as usize;
         if replace {
             self.spawn_runner(pool, r.group, now);
         }
