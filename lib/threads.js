@@ -19,6 +19,7 @@ const { Worker } = require('node:worker_threads');
 const { SynchronikError, ENGINE_CODES, fromNative } = require('./errors');
 const { THREAD_ENDS } = require('./generated/vocabulary');
 const v = require('./validate');
+const { abortError } = require('./pool');
 
 const ENTRY = path.join(__dirname, 'thread-main.js');
 
@@ -37,14 +38,6 @@ const soon = (/** @type {() => void} */ fn) => void resolved.then(fn);
 const RETURNED = THREAD_ENDS.indexOf('returned');
 const THREW = THREAD_ENDS.indexOf('threw');
 const ABORTED = THREAD_ENDS.indexOf('aborted');
-
-/** An `AbortError` whose cause is the signal's reason (as pool.run of worker pools rejects). */
-function abortError(signal) {
-  const error = /** @type {Error & { code?: string }} */ (new Error('This operation was aborted', { cause: signal ? signal.reason : undefined }));
-  error.name = 'AbortError';
-  error.code = 'ABORT_ERR';
-  return error;
-}
 
 /** What a thread threw, back as a value (see serializeThrown in thread-main.js). */
 function thrownOf(bytes) {
