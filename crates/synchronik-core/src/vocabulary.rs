@@ -572,7 +572,7 @@ mod tests {
         let numbers: Vec<u8> = OPCODES.iter().map(|o| o.number).collect();
         let expected: Vec<u8> = (1..=OPCODES.len() as u8).collect();
         assert_eq!(numbers, expected);
-        assert_eq!(op::POOL_IDLE as usize, OPCODES.len());
+        assert_eq!(op::THREAD_CLOSED as usize, OPCODES.len());
     }
 
     #[test]
