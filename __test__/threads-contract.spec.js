@@ -40,7 +40,11 @@ async function eventually(check, what) {
 /** Threads of this process (Linux: the entries of /proc/self/task). */
 const threadCount = () => fs.readdirSync('/proc/self/task').length;
 
-/** Tag of a value (realm-independent: results are made outside Jest's realm). */
+/**
+ * Tag of a value, for kinds that cross from a thread: results and handler
+ * errors are made in Node's own realm, where Jest's `instanceof Error` or
+ * `instanceof Map` does not hold.
+ */
 const tag = (value) => Object.prototype.toString.call(value);
 
 let tmp;
@@ -178,7 +182,7 @@ describe('what crosses to the thread and back (structured clone)', () => {
   test('a payload that cannot be cloned (a function) fails that run only', async () => {
     const pool = handlersPool(1);
     const e = await errorOf(() => pool.run({ f: () => 1 }, { handler: 'echo' }));
-    expect(e).toBeInstanceOf(Error);
+    expect(tag(e)).toBe('[object Error]');
     expect(await pool.run(3)).toBe(6);
   });
 });
@@ -187,13 +191,13 @@ describe('errors thrown by a handler', () => {
   test('the rejection keeps name, message, stack (naming the fixture file), cause and code', async () => {
     const pool = handlersPool(1);
     const e = await errorOf(() => pool.run('out of range', { handler: 'fail' }));
-    expect(e).toBeInstanceOf(Error);
+    expect(tag(e)).toBe('[object Error]');
     expect(e.name).toBe('RangeError');
     expect(e.message).toBe('out of range');
     expect(typeof e.stack).toBe('string');
     expect(e.stack).toContain('handlers.js');
     expect(e.code).toBe('E_THREADS_FIXTURE');
-    expect(e.cause).toBeInstanceOf(Error);
+    expect(tag(e.cause)).toBe('[object Error]');
     expect(e.cause.message).toBe('the root of it');
     // A handler error is the handler's, not an engine error.
     expect(e).not.toBeInstanceOf(SynchronikError);
@@ -291,7 +295,7 @@ describe('a module that cannot be loaded', () => {
       const e = await errorOf(() => run);
       expectSynchronikError(e, 'ERR_THREAD_BOOTSTRAP');
       expect(e.message).toContain('broken.js');
-      expect(e.cause).toBeInstanceOf(Error);
+      expect(tag(e.cause)).toBe('[object Error]');
       expect(e.cause.message).toBe('broken on purpose while loading');
     }
     // A run made after the failure is known rejects the same way (and at once: no respawn loop to wait on).
@@ -379,7 +383,8 @@ describe('routing groups', () => {
 
     const threads = pool.stats().threads;
     expect(threads).toHaveLength(2);
-    expect(threads.map((t) => t.handlers).sort()).toEqual([['special'], null]);
+    expect(threads.filter((t) => t.handlers === null)).toHaveLength(1);
+    expect(threads.filter((t) => t.handlers !== null).map((t) => t.handlers)).toEqual([['special']]);
   });
 });
 
