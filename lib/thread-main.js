@@ -115,6 +115,7 @@ load().then(
     if (first !== null) void work(handlers, first);
   },
   (error) => {
-    native.threadBootstrapFailed(host, runner, error instanceof Error ? error.message : String(error), serializeThrown(error));
+    const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    native.threadBootstrapFailed(host, runner, `${filename} threw while loading: ${why}`, serializeThrown(error));
   },
 );
