@@ -219,6 +219,30 @@ describe('queueing', () => {
     await manager.close();
   });
 
+  test('a handler no group takes is refused at once (it would wait for ever)', async () => {
+    const manager = createSynchronikManager();
+    const pool = manager.useThreadPool({ filename: HANDLERS, groups: [{ size: 1, handlers: ['busy'] }] });
+    const e = await rejection(pool.run(1));
+    expect(e).toBeInstanceOf(TypeError);
+    expect(e.message).toMatch(/options\.handler must be one the pool's groups take \(busy\).*got "default"/);
+    expect(await pool.run(1, { handler: 'busy' })).toBeGreaterThan(0);
+    await pool.close();
+    await manager.close();
+  });
+
+  test('maxQueue counts only the runs that idle threads do not take', async () => {
+    const manager = createSynchronikManager();
+    const pool = manager.useThreadPool({ filename: HANDLERS, size: 2, maxQueue: 0 });
+    await until(() => pool.stats().threads.length === 2, 'two threads');
+    await Promise.all([pool.run(1), pool.run(2)]);
+    // Both threads are idle: two runs in one turn start at once, a third is refused.
+    const runs = [pool.run(1), pool.run(2), pool.run(3)];
+    expect(await runs[0]).toBe(2);
+    expect(await runs[1]).toBe(4);
+    expect((await rejection(runs[2])).code).toBe('ERR_QUEUE_FULL');
+    await manager.close();
+  });
+
   test('an ES module works as the pool module', async () => {
     const manager = createSynchronikManager();
     const pool = manager.useThreadPool({ filename: pathToFileURL(path.join(FIXTURES, 'esm.mjs')), size: 1 });
@@ -379,7 +403,8 @@ describe('bad options', () => {
   test.each([
     [undefined, /options/],
     [{}, /options\.filename/],
-    [{ filename: path.join(FIXTURES, 'no-such-module.js') }, /options\.filename must be the path of an existing module/],
+    [{ filename: path.join(FIXTURES, 'no-such-module.js') }, /options\.filename must be the path of an existing module \(got ".*no-such-module\.js"/],
+    [{ filename: 'file://elsewhere/x.js' }, /options\.filename must be a path or a file: URL of a module \(got "file:\/\/elsewhere\/x\.js"/],
     [{ filename: HANDLERS, size: 0 }, /options\.size/],
     [{ filename: HANDLERS, size: 1.5 }, /options\.size/],
     [{ filename: HANDLERS, maxQueue: -1 }, /options\.maxQueue/],

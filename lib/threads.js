@@ -346,6 +346,8 @@ class ThreadPool {
   #engineClosed = false;
   /** @type {(() => void) | null} */
   #whenGone = null;
+  /** @type {Set<string> | null} the handlers some thread takes, when no group takes any */
+  #routes;
 
   constructor(pools, id, options) {
     this.#pools = pools;
@@ -354,6 +356,7 @@ class ThreadPool {
     this.#filename = options.filename;
     this.#resourceLimits = options.resourceLimits;
     this.#size = options.groups.reduce((n, g) => n + g.size, 0);
+    this.#routes = options.groups.some((g) => g.handlers === undefined) ? null : new Set(options.groups.flatMap((g) => g.handlers));
   }
 
   get id() {
@@ -385,6 +388,10 @@ class ThreadPool {
     let o;
     try {
       o = validateRunOptions(options);
+      if (this.#routes !== null && !this.#routes.has(o.handler)) {
+        // No thread would ever take it: it would wait for ever.
+        throw new TypeError(`pool.run: options.handler must be one the pool's groups take (${[...this.#routes].join(', ')}), since none has generalists (got "${o.handler}")`);
+      }
     } catch (e) {
       return Promise.reject(e);
     }
@@ -454,15 +461,18 @@ function validateThreadPoolOptions(options) {
   if (!v.isObject(options)) throw v.fail(m, 'options', 'an object with a filename', options);
   v.checkKnownKeys(m, 'options', options, ['filename', 'name', 'size', 'maxQueue', 'idleTimeoutMs', 'resourceLimits', 'groups'], 'refuse');
   let filename = options.filename;
-  if (filename instanceof URL) {
-    if (filename.protocol !== 'file:') throw v.fail(m, 'options.filename', 'a path or a file: URL', filename.href);
-    filename = fileURLToPath(filename);
-  } else if (typeof filename === 'string' && filename.startsWith('file:')) {
-    filename = fileURLToPath(filename);
+  if (filename instanceof URL || (typeof filename === 'string' && filename.startsWith('file:'))) {
+    try {
+      filename = fileURLToPath(filename);
+    } catch (e) {
+      throw new TypeError(`${m}: options.filename must be a path or a file: URL of a module (got ${JSON.stringify(String(options.filename))}: ${e instanceof Error ? e.message : String(e)})`);
+    }
   }
   if (typeof filename !== 'string' || filename === '') throw v.fail(m, 'options.filename', 'a path or a file: URL of a module', options.filename);
   filename = path.resolve(filename);
-  if (!fs.existsSync(filename)) throw v.fail(m, 'options.filename', 'the path of an existing module', options.filename);
+  if (!fs.existsSync(filename)) {
+    throw new TypeError(`${m}: options.filename must be the path of an existing module (got ${JSON.stringify(String(options.filename))}, and ${filename} does not exist)`);
+  }
   const name = options.name === undefined ? 'threads' : options.name;
   v.checkName(m, 'options.name', name);
   const count = (field, value, min) => {

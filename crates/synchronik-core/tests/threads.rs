@@ -164,11 +164,14 @@ fn specialists_take_only_their_handlers_and_generalists_take_any() {
 #[test]
 fn a_full_queue_refuses_with_the_limit() {
     let mut h = Harness::new();
-    let (p, _) = pool(&mut h, generalists(1), Some(2));
-    h.engine.thread_run(p, task("default", 0.0, 0)).unwrap();
-    h.engine.thread_run(p, task("default", 0.0, 0)).unwrap();
+    let (p, r) = pool(&mut h, generalists(1), Some(2));
+    h.engine.thread_register(r[0]);
+    // One for the thread, two that wait.
+    for _ in 0..3 {
+        h.engine.thread_run(p, task("default", 0.0, 0)).unwrap();
+    }
     let Err(ThreadRunError::Full(e)) = h.engine.thread_run(p, task("default", 0.0, 0)) else {
-        panic!("a third task must be refused");
+        panic!("a fourth task must be refused");
     };
     assert_eq!(e.code(), ErrorCode::QueueFull);
     assert!(e.to_string().contains("2 tasks"), "{e}");
@@ -387,4 +390,57 @@ fn a_pool_never_has_more_threads_than_its_size() {
     spawned_now += spawned(&thread_events(&h)).len();
     assert_eq!(spawned_now, 2);
     assert_eq!(h.engine.thread_pool_stats(p).unwrap().threads.len(), 2);
+}
+
+#[test]
+fn only_a_thread_that_has_not_loaded_can_report_a_load_failure() {
+    let mut h = Harness::new();
+    let (p, r) = pool(&mut h, generalists(1), None);
+    h.engine.thread_register(r[0]);
+    let t = h.engine.thread_run(p, task("default", 0.0, 0)).unwrap();
+    h.engine.thread_take(r[0]);
+    h.engine
+        .thread_bootstrap_failed(r[0], "late".into(), vec![]);
+    assert!(h.engine.thread_pool_broken_cause(p).is_none());
+    assert!(h.engine.thread_done(r[0], t, true, vec![]).is_none());
+    assert!(done(&thread_events(&h)).iter().any(|(x, _)| *x == t));
+}
+
+#[test]
+fn max_queue_counts_only_what_free_threads_do_not_take() {
+    let mut h = Harness::new();
+    let (p, r) = pool(&mut h, generalists(2), Some(1));
+    h.engine.thread_register(r[0]);
+    h.engine.thread_register(r[1]);
+    let many = h
+        .engine
+        .thread_run_many(p, (0..4).map(|_| task("default", 0.0, 0)));
+    // Two taken by the idle threads, one waits, the fourth is refused.
+    assert_eq!(many.iter().filter(|x| x.is_ok()).count(), 3);
+    assert!(matches!(many[3], Err(ThreadRunError::Full(_))));
+}
+
+#[test]
+fn an_idle_specialist_takes_its_handler_before_a_generalist_does() {
+    let mut h = Harness::new();
+    let (p, r) = pool(
+        &mut h,
+        vec![
+            ThreadGroup {
+                size: 1,
+                handlers: None,
+            },
+            ThreadGroup {
+                size: 1,
+                handlers: Some(vec!["resize".into()]),
+            },
+        ],
+        None,
+    );
+    h.engine.thread_register(r[0]);
+    h.engine.thread_register(r[1]);
+    let resize = h.engine.thread_run(p, task("resize", 0.0, 0)).unwrap();
+    let other = h.engine.thread_run(p, task("other", 0.0, 0)).unwrap();
+    assert_eq!(h.engine.thread_take(r[1]).unwrap().task, resize);
+    assert_eq!(h.engine.thread_take(r[0]).unwrap().task, other);
 }

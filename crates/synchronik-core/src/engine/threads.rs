@@ -418,7 +418,19 @@ impl Engine {
             ));
         }
         if let Some(max) = p.max_queue {
-            if p.queue.len() >= max {
+            // Threads that are free (or loading) take their share at once:
+            // only what is beyond them waits.
+            let free = p
+                .runners
+                .iter()
+                .filter(|r| {
+                    matches!(
+                        self.threads.runners[r].state,
+                        RunnerState::Idle | RunnerState::Starting
+                    )
+                })
+                .count();
+            if p.queue.len() >= max + free {
                 return Err(ThreadRunError::Full(EngineError::QueueFull {
                     pool: p.name.clone(),
                     max,
@@ -448,12 +460,16 @@ impl Engine {
     /// brings back threads that ended idle while tasks wait.
     fn thread_dispatch(&mut self, pool: ThreadPoolId) {
         self.thread_refill(pool);
-        let idle: Vec<RunnerId> = self.threads.pools[pool as usize]
+        let p = &self.threads.pools[pool as usize];
+        let mut idle: Vec<RunnerId> = p
             .runners
             .iter()
             .copied()
             .filter(|r| self.threads.runners[r].state == RunnerState::Idle)
             .collect();
+        // Specialists pick first: a generalist must not take the task only
+        // a specialist could, and leave the specialist idle.
+        idle.sort_by_key(|r| p.groups[self.threads.runners[r].group].handlers.is_none());
         for runner in idle {
             if self.threads.pools[pool as usize].queue.is_empty() {
                 break;
@@ -639,6 +655,10 @@ impl Engine {
         let Some(r) = self.threads.runners.get_mut(&runner) else {
             return;
         };
+        if r.state != RunnerState::Starting {
+            // Only a thread that has not loaded its module can fail to.
+            return;
+        }
         r.state = RunnerState::Ending;
         let pool = r.pool;
         let p = &mut self.threads.pools[pool as usize];
