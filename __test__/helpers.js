@@ -170,7 +170,18 @@ function closedAfterEach() {
   };
 }
 
+/** The child ended by itself (not killed at the bound), with code 0 and nothing on stderr. */
+function expectCleanExit(result) {
+  expect({ timedOut: result.timedOut, code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({
+    timedOut: false,
+    code: 0,
+    signal: null,
+    stderr: '',
+  });
+}
+
 module.exports = {
+  expectCleanExit,
   ROOT,
   sleep,
   turn,

@@ -5,22 +5,12 @@
 // Node's lifetime: the engine's thread and timers must not keep a finished
 // program alive, and must keep it alive while work is in flight.
 
-const { runNode } = require('./helpers');
+const { runNode, expectCleanExit } = require('./helpers');
 
 /** Runs a CommonJS snippet with `node -e`. */
 const cjs = (source, options) => runNode(['-e', source], options);
 /** Runs an ES module snippet with `node --input-type=module -e`. */
 const esm = (source, options) => runNode(['--input-type=module', '-e', source], options);
-
-/** Standard checks for a child that must end by itself. */
-function expectCleanExit(result) {
-  expect({ timedOut: result.timedOut, code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({
-    timedOut: false,
-    code: 0,
-    signal: null,
-    stderr: '',
-  });
-}
 
 describe('package entries', () => {
   test('require("synchronik") exposes createSynchronikManager and SynchronikError', async () => {

@@ -7,7 +7,7 @@
 // inside a worker_threads Worker, which then exits by itself.
 
 const path = require('node:path');
-const { runNode } = require('./helpers');
+const { runNode, expectCleanExit } = require('./helpers');
 
 const HANDLERS = path.join(__dirname, 'fixtures', 'threads-contract', 'handlers.js');
 const INDEX = path.resolve(__dirname, '..', 'index.js');
@@ -21,16 +21,6 @@ const child = (source) =>
   runNode(['-e', `const HANDLERS = ${JSON.stringify(HANDLERS)};\nconst INDEX = ${JSON.stringify(INDEX)};\n${source}`], {
     timeoutMs: 10_000,
   });
-
-/** The child ended by itself (not killed at the bound), with code 0 and nothing on stderr. */
-function expectCleanExit(result) {
-  expect({ timedOut: result.timedOut, code: result.code, signal: result.signal, stderr: result.stderr }).toEqual({
-    timedOut: false,
-    code: 0,
-    signal: null,
-    stderr: '',
-  });
-}
 
 test('after pool.close() the process exits by itself', async () => {
   const result = await child(`
