@@ -476,12 +476,15 @@ describe('the end of a pool', () => {
     expect(pool.stats().threads).toEqual([]);
   });
 
-  test("pool.run works without start(), and the manager's stop() leaves the pool running", async () => {
+  test("pool.run works without start(); the manager's stop() ends the pool's threads and refuses runs until start()", async () => {
     const manager = newManager();
     const pool = manager.useThreadPool({ filename: HANDLERS, size: 1 });
     expect(await pool.run(1)).toBe(2);
     manager.start();
     await manager.stop();
+    expect(pool.stats().threads).toEqual([]);
+    await expect(pool.run(2)).rejects.toMatchObject({ code: 'ERR_STOPPED' });
+    manager.start();
     expect(await pool.run(2)).toBe(4);
   });
 

@@ -489,6 +489,9 @@ class Bridge {
       case ops.THREAD_CLOSED:
         if (this.#threads) this.#threads.closed(o[i + 1]);
         return;
+      case ops.THREAD_STARTED:
+        if (this.#threads) this.#threads.started(o[i + 1]);
+        return;
       case ops.STATS_DUE:
         if (events.wants('milestone')) events.milestone('engine:stats', this.#engineStats());
         return;

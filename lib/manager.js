@@ -487,6 +487,7 @@ class SynchronikManager extends EventEmitter {
     core.bridge.setStarted(true);
     this.#lag.setStarted(true);
     core.bridge.native.start();
+    if (this.#threads !== null) this.#threads.setStopped(false);
     core.sync();
   }
 
@@ -527,6 +528,10 @@ class SynchronikManager extends EventEmitter {
     // pool.run tasks still waiting for their microtask reach the engine
     // first, so that the stop sees (and drops) them too.
     for (const pool of core.pools.values()) pool[poolInternals.kSubmit]();
+    if (this.#threads !== null) {
+      this.#threads.submitAll();
+      this.#threads.setStopped(true);
+    }
     // A `run` that calls stop() is on the stack now: the stop does not wait
     // for it (it waits for the stop).
     const caller = bridge.currentCall;
@@ -542,6 +547,8 @@ class SynchronikManager extends EventEmitter {
     }
     return done
       .then(() => (core.sqlite ? core.sqlite.committed() : undefined))
+      // The threads of the pools, which the stop ended, are gone.
+      .then(() => (this.#threads !== null ? this.#threads.exited() : undefined))
       .then(() => {
         for (const pool of core.pools.values()) pool[poolInternals.kStopped](closing);
         bridge.updateKeepAlive(true);
@@ -681,7 +688,7 @@ class SynchronikManager extends EventEmitter {
     core.open('useThreadPool');
     const o = validateThreadPoolOptions(options);
     if (this.#threads === null) {
-      this.#threads = new ThreadPools(core.bridge);
+      this.#threads = new ThreadPools(core);
       core.bridge.setThreads(this.#threads);
     }
     return this.#threads.create(o);

@@ -240,8 +240,15 @@ export declare class NativeEngine {
   get hostId(): number
   /** Creates a thread pool (its threads are asked for by `THREAD_SPAWN` records). */
   threadPoolCreate(name: string, groups: Array<JsThreadGroup>, maxQueue?: number | undefined | null, idleTimeoutMs?: number | undefined | null): number
-  /** Queues a task: its id, or an error whose message starts with its code. */
-  threadRun(pool: number, handler: string, priority: number, payload: Buffer): number
+  /**
+   * Queues a named task (`addTask`; stored with `payload_json` when
+   * the engine has a store). `restored`: a stored task brought back
+   * (its key, attempts and place). Returns its id and its key (stored
+   * tasks only), or an error whose message starts with its code.
+   */
+  threadAdd(pool: number, name: string, handler: string, priority: number, payload: Buffer, payloadJson?: string | undefined | null, restored?: JsStoredThreadTask | undefined | null): JsThreadAdded
+  /** The stored tasks of a new thread pool (by its name) to bring back. */
+  threadPoolStored(pool: number): Array<JsStoredThreadRow>
   /**
    * Queues tasks in one step: task `k` runs handler `handlers[handler_of[k]]`
    * with priority `priorities[k]` and the payload `payloads` holds from
@@ -510,6 +517,26 @@ export interface JsServeOptions {
   readOnly: boolean
 }
 
+/** A stored task of a thread pool, as `threadPoolStored` reads it. */
+export interface JsStoredThreadRow {
+  name: string
+  handler: string
+  /** JSON text. */
+  payload?: string
+  priority: number
+  key: string
+  /** Attempts started before this process. */
+  attempt: number
+  arrangement: number
+}
+
+/** A stored task brought back (see `threadPoolStored`). */
+export interface JsStoredThreadTask {
+  key: string
+  attempt: number
+  arrangement: number
+}
+
 /** A unit's stored state. */
 export interface JsStoredUnit {
   id: string
@@ -520,6 +547,12 @@ export interface JsStoredUnit {
   lastRunMs?: number
   /** The host's metadata as JSON text. */
   meta?: string
+}
+
+/** What `threadAdd` queued: the task, and its key when it is stored. */
+export interface JsThreadAdded {
+  task: number
+  key?: string
 }
 
 /** A group of a pool's threads. */
@@ -553,6 +586,13 @@ export interface JsThreadTask {
   task: number
   handler: string
   payload: Buffer
+  /**
+   * Set for a named task (`addTask`): its attempt (a durable task's
+   * counts across restarts).
+   */
+  attempt?: number
+  /** Set for a durable task: its idempotency key. */
+  key?: string
 }
 
 /** A worker to register. */

@@ -76,14 +76,14 @@ async function load() {
 /**
  * Runs tasks until none is assigned.
  * @param {Map<string, Function>} handlers
- * @param {{ task: number, handler: string, payload: Buffer } | null} first
+ * @param {{ task: number, handler: string, payload: Buffer, attempt?: number | null, key?: string | null } | null} first
  */
 async function work(handlers, first) {
   running = true;
   let next = first;
   try {
     while (next !== null) {
-      const { task, handler, payload } = next;
+      const { task, handler, payload, attempt, key } = next;
       let ok = true;
       let value;
       try {
@@ -91,7 +91,8 @@ async function work(handlers, first) {
         if (fn === undefined) {
           throw new TypeError(`the module ${filename} exports no handler "${handler}" (it exports: ${[...handlers.keys()].join(', ') || 'no function'})`);
         }
-        const result = await fn(v8.deserialize(payload));
+        // A named task (addTask) learns its attempt and, when stored, its idempotency key.
+        const result = await (attempt === undefined ? fn(v8.deserialize(payload)) : fn(v8.deserialize(payload), { attempt, idempotencyKey: key ?? undefined }));
         value = v8.serialize(result);
       } catch (e) {
         ok = false;

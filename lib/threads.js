@@ -20,13 +20,22 @@ const { SynchronikError, ENGINE_CODES, fromNative } = require('./errors');
 const { THREAD_ENDS } = require('./generated/vocabulary');
 const v = require('./validate');
 const { abortError } = require('./pool');
+const { payloadJson } = require('./sqlite-store');
+
+/** The fields of addTask's argument. */
+const TASK_KEYS = ['name', 'handler', 'payload', 'priority'];
 
 const ENTRY = path.join(__dirname, 'thread-main.js');
 
 /**
  * A run of a thread pool: its promise's settlers, and its task once the
  * engine has it (0 before, -1 when aborted before).
- * @typedef {{ resolve: (value: unknown) => void, reject: (error: unknown) => void, pool: ThreadPool, signal?: AbortSignal, onAbort?: () => void, task: number }} RunEntry
+ * @typedef {{ resolve: (value: unknown) => void, reject: (error: unknown) => void, pool: ThreadPool, signal?: AbortSignal, onAbort?: () => void, task: number, named?: undefined }} RunEntry
+ */
+
+/**
+ * A named task (addTask): its live task object.
+ * @typedef {{ pool: ThreadPool, task: number, named: Record<string, any>, signal?: undefined, onAbort?: undefined }} NamedEntry
  */
 
 /** Runs queued in one turn are handed to the engine at the latest when this many wait. */
@@ -58,20 +67,27 @@ function detach(list) {
  * The thread pools of one manager, and the records about them.
  */
 class ThreadPools {
+  #core;
   #bridge;
   /** @type {Map<number, ThreadPool>} by engine pool id */
   #pools = new Map();
-  /** @type {Map<number, { worker: Worker, pool: ThreadPool, error: unknown }>} by runner */
+  /** @type {Map<number, { worker: Worker, pool: ThreadPool, error: unknown, exited: Promise<void> }>} by runner */
   #threads = new Map();
-  /** @type {Map<number, RunEntry>} by task */
+  /** @type {Map<number, RunEntry | NamedEntry>} by task */
   #tasks = new Map();
+  /** Named tasks (addTask) that wait: while the manager is stopped they keep nothing alive. */
+  #namedWaiting = 0;
+  /** Whether the manager is stopped (after stop(), until start()): the pools take named tasks only. */
+  #stopped = false;
   /** @type {Map<ThreadPool, Array<{ entry: RunEntry, bytes: Buffer, handler: string, priority: number }>>} runs not handed to the engine yet */
   #pending = new Map();
   /** @type {ReturnType<typeof timers.setInterval> | null} the ref'd handle held while tasks are in flight */
   #keepAlive = null;
 
-  constructor(bridge) {
-    this.#bridge = bridge;
+  /** @param {import('./core').Core} core */
+  constructor(core) {
+    this.#core = core;
+    this.#bridge = core.bridge;
   }
 
   get native() {
@@ -97,8 +113,136 @@ class ThreadPools {
     // The pool's threads reach the engine from their own threads: the
     // engine must be able to wake this one whenever they report.
     this.#bridge.serving(1);
+    if (this.#core.sqlite) this.#restore(pool);
     this.#bridge.pump();
     return pool;
+  }
+
+  /**
+   * Brings back the stored tasks of a pool of this name (left by an
+   * earlier process, or by a pool of this name closed before), in their
+   * stored order; one that was running runs again with attempt + 1.
+   * @param {ThreadPool} pool
+   */
+  #restore(pool) {
+    let rows;
+    try {
+      rows = this.native.threadPoolStored(pool.id);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    let restored = 0;
+    for (const row of rows) {
+      if (!pool.routes(row.handler)) {
+        console.warn(`[synchronik] stored task "${row.name}" of thread pool "${pool.name}" names handler "${row.handler}", which none of the pool's groups takes: it stays stored and does not run.`);
+        continue;
+      }
+      let payload;
+      try {
+        payload = row.payload == null ? undefined : JSON.parse(row.payload);
+      } catch {
+        payload = row.payload;
+      }
+      const task = { name: row.name, handler: row.handler, payload, priority: row.priority, status: 'idle', idempotencyKey: row.key };
+      let added;
+      try {
+        added = this.native.threadAdd(pool.id, row.name, row.handler, row.priority, v8.serialize(payload), undefined, { key: row.key, attempt: row.attempt, arrangement: row.arrangement });
+      } catch (e) {
+        throw fromNative(e);
+      }
+      this.#adopt(pool, task, added.task);
+      restored++;
+    }
+    this.#core.sync();
+    if (restored > 0) this.#core.events.milestone('storage:restored', { pool: pool.name, threads: true, tasks: restored });
+  }
+
+  /**
+   * Queues a named task (pool.addTask); with a SQLite store it is stored
+   * until it ends. Null (with a warning) when a task of this name waits.
+   * @param {ThreadPool} pool
+   * @param {{ name: string, handler: string, payload: unknown, priority: number }} input validated
+   */
+  add(pool, input) {
+    if (pool.waiting(input.name)) {
+      console.warn(`Task with name "${input.name}" already exists.`);
+      return null;
+    }
+    const json = this.#core.sqlite ? payloadJson('addTask', input.payload) : undefined;
+    let bytes;
+    try {
+      bytes = v8.serialize(input.payload);
+    } catch (e) {
+      throw new TypeError(`addTask: task.payload must be a value that can be copied to a thread (${e instanceof Error ? e.message : String(e)})`);
+    }
+    // Runs made before it reach the engine first.
+    this.submitPending(pool);
+    let added;
+    try {
+      added = this.native.threadAdd(pool.id, input.name, input.handler, input.priority, bytes, json, undefined);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    /** @type {Record<string, any>} */
+    const task = { name: input.name, handler: input.handler, payload: input.payload, priority: input.priority, status: 'idle' };
+    if (added.key != null) task.idempotencyKey = added.key;
+    this.#adopt(pool, task, added.task);
+    this.#core.sync();
+    return task;
+  }
+
+  /**
+   * @param {ThreadPool} pool
+   * @param {Record<string, any>} task the live task object
+   * @param {number} id the engine's task
+   */
+  #adopt(pool, task, id) {
+    /** @type {NamedEntry} */
+    const entry = { pool, task: id, named: task };
+    this.#tasks.set(id, entry);
+    this.#namedWaiting++;
+    pool.queued(task.name, entry);
+    this.#hold();
+  }
+
+  /**
+   * Removes the waiting named task called `name`; false when none waits.
+   * @param {ThreadPool} pool
+   * @param {string} name
+   */
+  cancel(pool, name) {
+    const entry = pool.waiting(name);
+    if (!entry) return false;
+    this.native.threadAbort(entry.task);
+    this.#bridge.pump();
+    return true;
+  }
+
+  /**
+   * The manager stopped (after its stop) or started: while it is stopped
+   * the pools take named tasks only, and those keep nothing alive.
+   * @param {boolean} stopped
+   */
+  setStopped(stopped) {
+    this.#stopped = stopped;
+    this.#hold();
+  }
+
+  /**
+   * Resolves once every thread alive now has exited (after a stop: the
+   * engine has ended them all).
+   * @returns {Promise<void>}
+   */
+  exited() {
+    const alive = [...this.#threads.values()].map((t) => t.exited);
+    return Promise.all(alive).then(() => {});
+  }
+
+  /** Hands every run not handed over yet to the engine (before a stop). */
+  submitAll() {
+    const pending = this.#pending;
+    this.#pending = new Map();
+    for (const [pool, batch] of pending) this.#submit(pool, batch);
   }
 
   /**
@@ -230,12 +374,67 @@ class ThreadPools {
   }
 
   #hold() {
-    if ((this.#tasks.size > 0 || this.#pending.size > 0) && this.#keepAlive === null) {
+    const inFlight = this.#tasks.size - (this.#stopped ? this.#namedWaiting : 0) > 0 || this.#pending.size > 0;
+    if (inFlight && this.#keepAlive === null) {
       this.#keepAlive = timers.setInterval(() => void this, 0x7fffffff);
-    } else if (this.#tasks.size === 0 && this.#pending.size === 0 && this.#keepAlive !== null) {
+    } else if (!inFlight && this.#keepAlive !== null) {
       timers.clearInterval(this.#keepAlive);
       this.#keepAlive = null;
     }
+  }
+
+  /**
+   * THREAD_STARTED: a named task is running (attempt `attempt`).
+   * @param {number} task
+   */
+  started(task) {
+    const entry = this.#tasks.get(task);
+    if (!entry || entry.named === undefined) return;
+    this.#namedWaiting--;
+    entry.pool.dequeued(entry.named.name, entry);
+    entry.named.status = 'running';
+    const events = this.#core.events;
+    if (events.wantsTasks()) events.task(entry.pool, entry.named);
+  }
+
+  /**
+   * A named task ended.
+   * @param {NamedEntry} entry
+   * @param {number} end
+   * @param {Buffer | undefined} value
+   * @param {number} code
+   * @param {string | undefined} message
+   */
+  #namedDone(entry, end, value, code, message) {
+    const task = entry.named;
+    if (task.status === 'idle') {
+      this.#namedWaiting--;
+      entry.pool.dequeued(task.name, entry);
+    }
+    let error;
+    try {
+      if (end === RETURNED) {
+        task.result = v8.deserialize(/** @type {Buffer} */ (value));
+        task.status = 'completed';
+      } else if (end === THREW) {
+        error = thrownOf(/** @type {Buffer} */ (value));
+        task.status = 'error';
+      } else if (end === ABORTED) {
+        task.status = 'cancelled';
+      } else {
+        const codeName = ENGINE_CODES[code];
+        error = new SynchronikError(/** @type {string} */ (message), codeName, value === undefined ? {} : { cause: thrownOf(value) });
+        // Ended by the engine before it settled (a stop, a closed pool): cancelled, as a worker pool's dropped task.
+        task.status = codeName === 'ERR_STOPPED' || codeName === 'ERR_CLOSED' ? 'cancelled' : 'error';
+      }
+    } catch (e) {
+      error = e;
+      task.status = 'error';
+    }
+    if (error !== undefined) task.error = error;
+    const events = this.#core.events;
+    if (events.wantsTasks()) events.task(entry.pool, task, error);
+    else if (error !== undefined) events.unobservedTaskFailure(entry.pool, task, error);
   }
 
   /** THREAD_SPAWN: start the thread of `runner`. */
@@ -255,7 +454,9 @@ class ThreadPools {
       this.#bridge.pump();
       return;
     }
-    const entry = { worker, pool, error: undefined };
+    /** @type {() => void} */
+    let exited = () => {};
+    const entry = { worker, pool, error: undefined, exited: new Promise((resolve) => (exited = resolve)) };
     this.#threads.set(runner, entry);
     // An idle pool never keeps Node alive; tasks in flight do (see #hold).
     worker.unref();
@@ -270,6 +471,7 @@ class ThreadPools {
         this.#bridge.pump();
       }
       pool.threadGone();
+      exited();
     });
   }
 
@@ -284,6 +486,11 @@ class ThreadPools {
     const entry = this.#tasks.get(task);
     if (!entry) return;
     this.#tasks.delete(task);
+    if (entry.named !== undefined) {
+      this.#namedDone(entry, end, value, code, message);
+      this.#hold();
+      return;
+    }
     this.#hold();
     if (entry.signal && entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort);
     try {
@@ -348,6 +555,8 @@ class ThreadPool {
   #whenGone = null;
   /** @type {Set<string> | null} the handlers some thread takes, when no group takes any */
   #routes;
+  /** @type {Map<string, NamedEntry>} named tasks that wait, by name */
+  #waiting = new Map();
 
   constructor(pools, id, options) {
     this.#pools = pools;
@@ -377,6 +586,67 @@ class ThreadPool {
   /** Whether close() or destroy() was called. */
   get closing() {
     return this.#closing !== null;
+  }
+
+  /**
+   * Whether some thread of the pool takes `handler`.
+   * @param {string} handler
+   */
+  routes(handler) {
+    return this.#routes === null || this.#routes.has(handler);
+  }
+
+  /** @param {string} name */
+  waiting(name) {
+    return this.#waiting.get(name);
+  }
+
+  /**
+   * @param {string} name
+   * @param {NamedEntry} entry
+   */
+  queued(name, entry) {
+    this.#waiting.set(name, entry);
+  }
+
+  /**
+   * @param {string} name
+   * @param {NamedEntry} entry
+   */
+  dequeued(name, entry) {
+    if (this.#waiting.get(name) === entry) this.#waiting.delete(name);
+  }
+
+  /**
+   * Queues a named task: `handler(payload, { attempt, idempotencyKey })`
+   * runs on a thread. With a SQLite store it is durable (see index.d.ts).
+   * Returns the live task object, or null (with a warning) when a task of
+   * this name waits already.
+   * @param {any} input
+   */
+  addTask(input) {
+    const m = 'addTask';
+    if (!v.isObject(input)) throw v.fail(m, 'task', 'an object { name, handler?, payload?, priority? }', input);
+    v.checkKnownKeys(m, 'task', input, TASK_KEYS, 'refuse');
+    v.checkName(m, 'task.name', input.name);
+    const handler = input.handler === undefined ? 'default' : input.handler;
+    if (typeof handler !== 'string' || handler === '') throw v.fail(m, 'task.handler', 'a non-empty string', input.handler);
+    if (!this.routes(handler)) {
+      throw new TypeError(`${m}: task.handler must be one the pool's groups take (${[...(this.#routes ?? [])].join(', ')}), since none has generalists (got "${handler}")`);
+    }
+    const priority = input.priority === undefined ? 0 : input.priority;
+    if (typeof priority !== 'number' || Number.isNaN(priority)) throw v.fail(m, 'task.priority', 'a number', input.priority);
+    return this.#pools.add(this, { name: input.name, handler, payload: input.payload, priority });
+  }
+
+  /**
+   * Removes the waiting named task called `name` (status 'cancelled'; a
+   * stored one is deleted). Returns false when no task of that name waits.
+   * @param {string} name
+   */
+  cancelTask(name) {
+    if (typeof name !== 'string') throw v.fail('cancelTask', 'name', 'a string', name);
+    return this.#pools.cancel(this, name);
   }
 
   /**

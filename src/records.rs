@@ -212,6 +212,9 @@ impl EventSink for Outbox {
                 }
                 ThreadEvent::Terminate { runner } => record(op::THREAD_END, &[f64::from(runner)]),
                 ThreadEvent::Closed { pool } => record(op::THREAD_CLOSED, &[f64::from(pool)]),
+                ThreadEvent::Started { task, attempt } => {
+                    record(op::THREAD_STARTED, &[task as f64, f64::from(attempt)])
+                }
                 ThreadEvent::Done { task, outcome } => {
                     let (end, value, code, msg) = match outcome {
                         ThreadOutcome::Returned(v) => (ThreadEnd::Returned, b.blob(v), 0.0, -1.0),

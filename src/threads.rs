@@ -22,7 +22,8 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use synchronik_core::{
-    RunnerId, Runtime, ThreadGroup, ThreadPoolSpec, ThreadRunError, ThreadTaskRun, ThreadTaskSpec,
+    NamedThreadTask, RunnerId, Runtime, StoredThreadTask, ThreadGroup, ThreadPoolSpec,
+    ThreadRunError, ThreadTaskRun, ThreadTaskSpec,
 };
 
 use crate::convert::engine_error;
@@ -132,6 +133,11 @@ pub struct JsThreadTask {
     pub task: f64,
     pub handler: String,
     pub payload: Buffer,
+    /// Set for a named task (`addTask`): its attempt (a durable task's
+    /// counts across restarts).
+    pub attempt: Option<u32>,
+    /// Set for a durable task: its idempotency key.
+    pub key: Option<String>,
 }
 
 fn to_js(run: Option<ThreadTaskRun>) -> Option<JsThreadTask> {
@@ -139,6 +145,8 @@ fn to_js(run: Option<ThreadTaskRun>) -> Option<JsThreadTask> {
         task: r.task as f64,
         handler: r.handler,
         payload: r.payload.into(),
+        attempt: r.named.then_some(r.attempt),
+        key: r.key,
     })
 }
 
@@ -178,6 +186,43 @@ pub struct Blobs {
     pub base: f64,
     pub bytes: Buffer,
     pub ends: Uint32Array,
+}
+
+/// A stored task brought back (see `threadPoolStored`).
+#[napi(object)]
+pub struct JsStoredThreadTask {
+    pub key: String,
+    pub attempt: u32,
+    pub arrangement: f64,
+}
+
+/// A stored task of a thread pool, as `threadPoolStored` reads it.
+#[napi(object)]
+pub struct JsStoredThreadRow {
+    pub name: String,
+    pub handler: String,
+    /// JSON text.
+    pub payload: Option<String>,
+    pub priority: f64,
+    pub key: String,
+    /// Attempts started before this process.
+    pub attempt: u32,
+    pub arrangement: f64,
+}
+
+/// What `threadAdd` queued: the task, and its key when it is stored.
+#[napi(object)]
+pub struct JsThreadAdded {
+    pub task: f64,
+    pub key: Option<String>,
+}
+
+/// The error of a refused run, its message starting with its code.
+fn run_error(pool: u32, e: &ThreadRunError) -> Error {
+    match e.error() {
+        Some(e) => engine_error(e),
+        None => Error::new(Status::InvalidArg, format!("no thread pool {pool}")),
+    }
 }
 
 /// What `threadRunMany` queued: the task id of each, or 0 for one refused,
@@ -220,30 +265,64 @@ impl NativeEngine {
         self.runtime.with(|e| e.thread_pool_create(spec))
     }
 
-    /// Queues a task: its id, or an error whose message starts with its code.
+    /// Queues a named task (`addTask`; stored with `payload_json` when
+    /// the engine has a store). `restored`: a stored task brought back
+    /// (its key, attempts and place). Returns its id and its key (stored
+    /// tasks only), or an error whose message starts with its code.
     #[napi(catch_unwind)]
-    pub fn thread_run(
+    #[allow(clippy::too_many_arguments)]
+    pub fn thread_add(
         &self,
         pool: u32,
+        name: String,
         handler: String,
         priority: f64,
         payload: Buffer,
-    ) -> Result<f64> {
+        payload_json: Option<String>,
+        restored: Option<JsStoredThreadTask>,
+    ) -> Result<JsThreadAdded> {
         let spec = ThreadTaskSpec {
             handler,
             priority,
             payload: payload.to_vec(),
         };
-        match self.runtime.with(|e| e.thread_run(pool, spec)) {
-            Ok(task) => Ok(task as f64),
-            Err(ThreadRunError::UnknownPool) => Err(Error::new(
-                Status::InvalidArg,
-                format!("no thread pool {pool}"),
-            )),
-            Err(
-                ThreadRunError::Closed(e) | ThreadRunError::Full(e) | ThreadRunError::Broken(e, _),
-            ) => Err(engine_error(&e)),
+        let named = NamedThreadTask {
+            name,
+            payload_json,
+            restored: restored.map(|r| StoredThreadTask {
+                key: r.key,
+                attempt: r.attempt,
+                arrangement: r.arrangement as u64,
+            }),
+        };
+        match self.runtime.with(|e| e.thread_add(pool, spec, named)) {
+            Ok((task, key)) => Ok(JsThreadAdded {
+                task: task as f64,
+                key,
+            }),
+            Err(e) => Err(run_error(pool, &e)),
         }
+    }
+
+    /// The stored tasks of a new thread pool (by its name) to bring back.
+    #[napi(catch_unwind)]
+    pub fn thread_pool_stored(&self, pool: u32) -> Result<Vec<JsStoredThreadRow>> {
+        let rows = self
+            .runtime
+            .with(|e| e.thread_pool_stored(pool))
+            .map_err(|e| engine_error(&e))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| JsStoredThreadRow {
+                name: r.name,
+                handler: r.handler,
+                payload: r.payload,
+                priority: r.priority,
+                key: r.key,
+                attempt: r.attempt,
+                arrangement: r.arrangement as f64,
+            })
+            .collect())
     }
 
     /// Queues tasks in one step: task `k` runs handler `handlers[handler_of[k]]`
@@ -293,12 +372,7 @@ impl NativeEngine {
                 Ok(task) => tasks.push(task as f64),
                 Err(e) => {
                     tasks.push(0.0);
-                    errors.push(match e {
-                        ThreadRunError::UnknownPool => format!("no thread pool {pool}"),
-                        ThreadRunError::Closed(e)
-                        | ThreadRunError::Full(e)
-                        | ThreadRunError::Broken(e, _) => engine_error(&e).reason.clone(),
-                    });
+                    errors.push(run_error(pool, &e).reason.clone());
                 }
             }
         }

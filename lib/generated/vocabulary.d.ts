@@ -65,6 +65,8 @@ export declare const OPS: Readonly<{
   THREAD_DONE: 28;
   /** thread pool */
   THREAD_CLOSED: 29;
+  /** task, attempt (a named task started running) */
+  THREAD_STARTED: 30;
 }>;
 
 /** The statuses of a unit. */

@@ -38,6 +38,7 @@ const OPS = Object.freeze({
   THREAD_END: 27, // runner (terminate its thread)
   THREAD_DONE: 28, // task, end (THREAD_ENDS), value (blob number, -1: none), error code, message index
   THREAD_CLOSED: 29, // thread pool
+  THREAD_STARTED: 30, // task, attempt (a named task started running)
 });
 
 /** The statuses of a unit. By number. */

@@ -92,6 +92,13 @@ pub enum EngineError {
     /// A thread pool was closed (or destroyed) before the task ran or settled.
     #[error("thread pool \"{pool}\" was {}", if *.destroyed { "destroyed" } else { "closed" })]
     ThreadPoolClosed { pool: String, destroyed: bool },
+    /// A task of a thread pool still ran when a stop reached its time
+    /// limit: its thread was terminated.
+    #[error("a task of thread pool \"{pool}\" was still running when the stop's time limit passed; its thread was terminated")]
+    ThreadStopped { pool: String },
+    /// A run was given to a thread pool while its manager is stopped.
+    #[error("thread pool \"{pool}\" is stopped with its manager; start the manager to run tasks on it (named tasks, addTask, are kept for the start)")]
+    ThreadPoolStopped { pool: String },
     /// The durable store cannot be opened, read or written.
     #[error("SQLite store \"{path}\": {message}")]
     Storage { path: String, message: String },
@@ -119,6 +126,9 @@ impl EngineError {
             EngineError::ThreadBootstrap { .. } => ErrorCode::ThreadBootstrap,
             EngineError::QueueFull { .. } => ErrorCode::QueueFull,
             EngineError::ThreadPoolClosed { .. } => ErrorCode::Closed,
+            EngineError::ThreadStopped { .. } | EngineError::ThreadPoolStopped { .. } => {
+                ErrorCode::Stopped
+            }
         }
     }
 
@@ -142,7 +152,9 @@ impl EngineError {
             | EngineError::ThreadExited { .. }
             | EngineError::ThreadBootstrap { .. }
             | EngineError::QueueFull { .. }
-            | EngineError::ThreadPoolClosed { .. } => "",
+            | EngineError::ThreadPoolClosed { .. }
+            | EngineError::ThreadStopped { .. }
+            | EngineError::ThreadPoolStopped { .. } => "",
         }
     }
 }

@@ -31,10 +31,10 @@ pub use clock::{
     ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock, CLOCK_LIMIT, CLOCK_LIMIT_MS,
 };
 pub use engine::{
-    AddError, Engine, EngineOptions, Liveness, MemoryStats, Outcome, PoolId, RestoredState,
-    RestoredTask, RunnerId, StopOptions, TaskSpec, TaskStatus, ThreadEvent, ThreadGroup,
-    ThreadOutcome, ThreadPoolId, ThreadPoolSpec, ThreadPoolStats, ThreadRunError, ThreadStats,
-    ThreadTaskRun, ThreadTaskSpec,
+    AddError, Engine, EngineOptions, Liveness, MemoryStats, NamedThreadTask, Outcome, PoolId,
+    RestoredState, RestoredTask, RunnerId, StopOptions, StoredThreadTask, TaskSpec, TaskStatus,
+    ThreadEvent, ThreadGroup, ThreadOutcome, ThreadPoolId, ThreadPoolSpec, ThreadPoolStats,
+    ThreadRunError, ThreadStats, ThreadTaskRun, ThreadTaskSpec,
 };
 pub use error::{EngineError, ErrorCode};
 pub use event::{

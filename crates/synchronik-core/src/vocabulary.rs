@@ -80,6 +80,7 @@ opcodes! {
     THREAD_END = 27: "runner (terminate its thread)",
     THREAD_DONE = 28: "task, end (THREAD_ENDS), value (blob number, -1: none), error code, message index",
     THREAD_CLOSED = 29: "thread pool",
+    THREAD_STARTED = 30: "task, attempt (a named task started running)",
 }
 
 named_enum! {
@@ -572,7 +573,7 @@ mod tests {
         let numbers: Vec<u8> = OPCODES.iter().map(|o| o.number).collect();
         let expected: Vec<u8> = (1..=OPCODES.len() as u8).collect();
         assert_eq!(numbers, expected);
-        assert_eq!(op::THREAD_CLOSED as usize, OPCODES.len());
+        assert_eq!(op::THREAD_STARTED as usize, OPCODES.len());
     }
 
     #[test]

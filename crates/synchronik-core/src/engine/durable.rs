@@ -21,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 use parking_lot::Mutex;
 
 use super::observed::RetrySpec;
+use super::threads::{ThreadEvent, ThreadOutcome, ThreadPoolId};
 use super::types::{AddError, PoolId, RestoredState, RestoredTask, TaskSpec};
 use super::Engine;
 use crate::error::EngineError;
@@ -44,6 +45,29 @@ struct Durable {
     worker: Option<String>,
 }
 
+/// A durable task of a thread pool (see [`Engine::thread_add`]).
+#[derive(Debug)]
+struct DurableThread {
+    key: String,
+    pool: String,
+    name: String,
+    attempt: u32,
+    started_ms: f64,
+    /// The thread that runs it, once it started.
+    thread: Option<String>,
+}
+
+/// What the row of a new durable thread pool task holds.
+#[derive(Debug)]
+pub(super) struct ThreadTaskRow {
+    pub pool: String,
+    pub name: String,
+    pub handler: String,
+    pub payload: Option<String>,
+    pub priority: f64,
+    pub arrangement: u64,
+}
+
 #[derive(Debug)]
 struct OpenAttempt {
     call: CallId,
@@ -62,6 +86,8 @@ struct HookState {
     /// released, before its slot can name another unit).
     ids: HashMap<Slot, String>,
     tasks: HashMap<TaskId, Durable>,
+    /// Durable tasks of thread pools, by their (thread pool) task id.
+    thread_tasks: HashMap<TaskId, DurableThread>,
     /// Attempts of workers in flight, for their history rows.
     open: HashMap<Slot, Vec<OpenAttempt>>,
     restored_pools: HashSet<String>,
@@ -109,6 +135,126 @@ impl StoreHook {
             priority: d.priority,
             key: d.key.clone(),
         })
+    }
+
+    /// Whether thread pool task `task` is stored.
+    pub(super) fn holds_thread_task(&self, task: TaskId) -> bool {
+        self.state.lock().thread_tasks.contains_key(&task)
+    }
+
+    /// A named thread pool task was queued: stores it (or, brought back
+    /// after a restart with its key and attempts, marks it queued again).
+    /// Returns its idempotency key.
+    pub(super) fn thread_task_added(
+        &self,
+        task: TaskId,
+        row: ThreadTaskRow,
+        restored: Option<(String, u32)>,
+    ) -> String {
+        let (key, attempt) = match restored {
+            Some((key, attempt)) => {
+                self.store.send(Op::TaskRequeue { key: key.clone() });
+                (key, attempt)
+            }
+            None => {
+                let key = self.store.new_key();
+                self.store.send(Op::TaskInsert(TaskRow {
+                    key: key.clone(),
+                    pool: row.pool.clone(),
+                    name: row.name.clone(),
+                    handler: row.handler,
+                    payload: row.payload,
+                    priority: row.priority,
+                    arrangement: row.arrangement,
+                    attempt: 0,
+                    status: "queued".into(),
+                    thread: true,
+                }));
+                (key, 0)
+            }
+        };
+        self.state.lock().thread_tasks.insert(
+            task,
+            DurableThread {
+                key: key.clone(),
+                pool: row.pool,
+                name: row.name,
+                attempt,
+                started_ms: 0.0,
+                thread: None,
+            },
+        );
+        key
+    }
+
+    /// A thread takes stored task `run.task`: an attempt starts (counted
+    /// across restarts); the run learns its key and attempt.
+    pub(super) fn thread_task_started(
+        &self,
+        run: &mut crate::engine::ThreadTaskRun,
+        now_ms: f64,
+        thread: String,
+    ) {
+        let mut s = self.state.lock();
+        let Some(d) = s.thread_tasks.get_mut(&run.task) else {
+            return;
+        };
+        d.attempt += 1;
+        d.started_ms = now_ms;
+        d.thread = Some(thread);
+        run.key = Some(d.key.clone());
+        run.attempt = d.attempt;
+        self.store.send(Op::TaskStart {
+            key: d.key.clone(),
+            attempt: d.attempt,
+        });
+    }
+
+    /// A stored thread pool task ended: its row goes, unless the engine
+    /// ended it (the pool closed or destroyed, the manager stopped): then
+    /// it stays, to run again after a restart.
+    fn thread_task_done(&self, task: TaskId, outcome: &ThreadOutcome, now_ms: f64) {
+        let Some(d) = self.state.lock().thread_tasks.remove(&task) else {
+            return;
+        };
+        let kept = matches!(
+            outcome,
+            ThreadOutcome::Failed {
+                error: EngineError::Dropped { .. }
+                    | EngineError::ThreadPoolClosed { .. }
+                    | EngineError::ThreadStopped { .. },
+                ..
+            }
+        );
+        if kept {
+            self.store.send(Op::TaskRequeue { key: d.key.clone() });
+        } else {
+            self.store.send(Op::TaskDelete(d.key.clone()));
+        }
+        let Some(thread) = d.thread else { return };
+        if !self.history {
+            return;
+        }
+        let (outcome, error) = match outcome {
+            ThreadOutcome::Returned(_) => ("completed", None),
+            // What it threw is serialized for the host: the row says so.
+            ThreadOutcome::Threw(_) => ("error", Some("the handler threw".to_owned())),
+            ThreadOutcome::Aborted => ("cancelled", None),
+            ThreadOutcome::Failed { error, .. } => {
+                (if kept { "stopped" } else { "error" }, Some(error.to_string()))
+            }
+        };
+        self.store.send(Op::History(HistoryRow {
+            unit_id: thread,
+            task_key: Some(d.key),
+            task_name: Some(d.name),
+            pool: Some(d.pool),
+            attempt: d.attempt,
+            started_ms: d.started_ms,
+            ended_ms: now_ms,
+            outcome: outcome.to_owned(),
+            error,
+        }));
     }
 
     fn history_row(&self, open: OpenAttempt, now: f64, outcome: &str, error: Option<String>) {
@@ -205,6 +351,9 @@ impl StoreHook {
                     let now = engine.clock.wall_ms();
                     self.history_row(open, now, outcome_of(failure), Some(failure.message()));
                 }
+            }
+            Event::Thread(ThreadEvent::Done { task, outcome }) => {
+                self.thread_task_done(*task, outcome, engine.clock.wall_ms());
             }
             Event::TaskDone { task, outcome } => {
                 let Some(d) = self.state.lock().tasks.remove(task) else {
@@ -428,6 +577,7 @@ impl Engine {
             arrangement,
             attempt: 0,
             status: "queued".into(),
+            thread: false,
         }));
         h.state.lock().tasks.insert(
             task,
@@ -492,6 +642,21 @@ impl Engine {
             handler,
         });
         true
+    }
+
+    /// The stored tasks of thread pool `pool` (by its name) that no pool
+    /// holds now, in queue order: what [`Engine::thread_add`] brings back
+    /// (with their keys, attempts and places) when the pool is created.
+    /// Without a store, none.
+    pub fn thread_pool_stored(&self, pool: ThreadPoolId) -> Result<Vec<TaskRow>, EngineError> {
+        let (Some(h), Some(name)) = (&self.store, self.thread_pool_name(pool)) else {
+            return Ok(Vec::new());
+        };
+        let mut rows = h.store.load_thread_tasks(name)?;
+        let s = h.state.lock();
+        let live: HashSet<&str> = s.thread_tasks.values().map(|d| d.key.as_str()).collect();
+        rows.retain(|r| !live.contains(r.key.as_str()));
+        Ok(rows)
     }
 
     /// Brings the stored tasks of the pool back into its queue, in their

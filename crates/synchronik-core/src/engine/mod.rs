@@ -55,8 +55,9 @@ mod view;
 mod watch;
 
 pub use threads::{
-    RunnerId, ThreadEvent, ThreadGroup, ThreadOutcome, ThreadPoolId, ThreadPoolSpec,
-    ThreadPoolStats, ThreadRunError, ThreadStats, ThreadTaskRun, ThreadTaskSpec,
+    NamedThreadTask, RunnerId, StoredThreadTask, ThreadEvent, ThreadGroup, ThreadOutcome,
+    ThreadPoolId, ThreadPoolSpec, ThreadPoolStats, ThreadRunError, ThreadStats, ThreadTaskRun,
+    ThreadTaskSpec,
 };
 pub use types::{
     AddError, EngineOptions, Liveness, MemoryStats, Outcome, PoolId, RestoredState, RestoredTask,

@@ -94,6 +94,7 @@ impl Engine {
         }
         self.start_watch();
         self.pools_set_started(true);
+        self.thread_pools_resume();
         if let Some(ms) = self.options.stats_interval_ms.filter(|ms| *ms > 0.0) {
             self.sched.stats = Some(self.arm_recurring(ms_to_nanos(ms), Timer::Stats));
         }

@@ -70,6 +70,7 @@ impl Engine {
         self.halt_schedule();
         self.pools_set_started(false);
         self.pools_drop_queued(closing);
+        self.thread_pools_pause(closing);
         let exempt_run = caller.and_then(|c| self.runs.of_call(c));
         let exempt_process =
             exempt_run
@@ -124,7 +125,7 @@ impl Engine {
                 .iter()
                 .filter(|p| self.processes.contains_key(p))
                 .count();
-        if self.active_runs() > exempt {
+        if self.active_runs() + self.thread_tasks_running() > exempt {
             return;
         }
         if let Some(stop) = self.stopping.current.take() {
@@ -139,6 +140,7 @@ impl Engine {
     pub(super) fn force_stop(&mut self) {
         self.stopping.forced = true;
         self.fail_runs(None, Ending::Stopped);
+        self.thread_pools_force_stop();
         self.stopping.forced = false;
         self.check_stop_done();
     }

@@ -63,12 +63,42 @@ pub struct ThreadTaskSpec {
     pub payload: Vec<u8>,
 }
 
+/// A named task to queue (`addTask`): its name, and what storing it
+/// needs. With a store, the task is durable: stored until it ends, and
+/// brought back by the next pool of its name after a restart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedThreadTask {
+    pub name: String,
+    /// The payload as JSON text, for the store (`None`: no payload).
+    pub payload_json: Option<String>,
+    /// Set for a stored task brought back after a restart.
+    pub restored: Option<StoredThreadTask>,
+}
+
+/// A stored task brought back (see [`Engine::thread_pool_stored`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredThreadTask {
+    /// Its idempotency key.
+    pub key: String,
+    /// Attempts started so far.
+    pub attempt: u32,
+    /// Its place in the queue among tasks of the same priority.
+    pub arrangement: u64,
+}
+
 /// A task handed to a runner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadTaskRun {
     pub task: TaskId,
     pub handler: String,
     pub payload: Vec<u8>,
+    /// A named task (`addTask`): its start is announced
+    /// ([`ThreadEvent::Started`]).
+    pub named: bool,
+    /// A durable task's idempotency key, the same on every attempt.
+    pub key: Option<String>,
+    /// The attempt (a durable task's counts across restarts).
+    pub attempt: u32,
 }
 
 /// How a thread task ended.
@@ -100,6 +130,8 @@ pub enum ThreadEvent {
     Terminate { runner: RunnerId },
     /// A task was assigned to `runner`, which waits for work: wake it.
     Work { runner: RunnerId },
+    /// A named task started running (attempt `attempt`).
+    Started { task: TaskId, attempt: u32 },
     /// A task ended.
     Done {
         task: TaskId,
@@ -121,6 +153,22 @@ pub enum ThreadRunError {
     Broken(EngineError, Vec<u8>),
     /// `max_queue` tasks wait already.
     Full(EngineError),
+    /// The manager is stopped: the pool takes named tasks only (they run
+    /// once it starts again).
+    Stopped(EngineError),
+}
+
+impl ThreadRunError {
+    /// The error to report (`None` for an unknown pool).
+    pub fn error(&self) -> Option<&EngineError> {
+        match self {
+            ThreadRunError::UnknownPool => None,
+            ThreadRunError::Closed(e)
+            | ThreadRunError::Broken(e, _)
+            | ThreadRunError::Full(e)
+            | ThreadRunError::Stopped(e) => Some(e),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -156,6 +204,7 @@ struct Queued {
     handler: String,
     payload: Vec<u8>,
     since: Nanos,
+    named: bool,
 }
 
 /// A key that orders by priority (higher first), then arrival.
@@ -210,6 +259,9 @@ struct Pool {
     /// Runners alive (in any state), in spawn order.
     runners: Vec<RunnerId>,
     state: PoolState,
+    /// The manager is stopped: nothing is assigned, threads end once idle,
+    /// and only named tasks are taken (they wait for the start).
+    paused: bool,
     destroyed: bool,
     /// The load error of the module, once a thread could not load it.
     broken: Option<(String, Vec<u8>)>,
@@ -339,6 +391,7 @@ impl Engine {
             queue: BTreeMap::new(),
             runners: Vec::new(),
             state: PoolState::Open,
+            paused: false,
             destroyed: false,
             broken: None,
             run_time: Tally::default(),
@@ -370,11 +423,53 @@ impl Engine {
         pool: ThreadPoolId,
         spec: ThreadTaskSpec,
     ) -> Result<TaskId, ThreadRunError> {
-        let queued = self.thread_queue(pool, spec);
+        let queued = self.thread_queue(pool, spec, false, None);
         if queued.is_ok() {
             self.thread_dispatch(pool);
         }
         queued
+    }
+
+    /// Queues a named task (`addTask`). With a store it is stored until it
+    /// ends (its payload as `named.payload_json`); returns its id and, when
+    /// stored, its idempotency key. Unlike [`Engine::thread_run`] it is
+    /// taken while the manager is stopped (it runs once it starts).
+    pub fn thread_add(
+        &mut self,
+        pool: ThreadPoolId,
+        spec: ThreadTaskSpec,
+        named: NamedThreadTask,
+    ) -> Result<(TaskId, Option<String>), ThreadRunError> {
+        let handler = spec.handler.clone();
+        let priority = if spec.priority.is_nan() {
+            0.0
+        } else {
+            spec.priority
+        };
+        let seq = named.restored.as_ref().map(|r| r.arrangement);
+        let task = self.thread_queue(pool, spec, true, seq)?;
+        let key = match &self.store {
+            Some(h) => {
+                let p = &self.threads.pools[pool as usize];
+                // The place thread_queue gave it.
+                let arrangement = seq.unwrap_or(self.threads.next_seq);
+                Some(h.thread_task_added(
+                    task,
+                    super::durable::ThreadTaskRow {
+                        pool: p.name.clone(),
+                        name: named.name,
+                        handler,
+                        payload: named.payload_json,
+                        priority,
+                        arrangement,
+                    },
+                    named.restored.map(|r| (r.key, r.attempt)),
+                ))
+            }
+            None => None,
+        };
+        self.thread_dispatch(pool);
+        Ok((task, key))
     }
 
     /// Queues tasks in one step (each as [`Engine::thread_run`] would), then
@@ -386,7 +481,7 @@ impl Engine {
     ) -> Vec<Result<TaskId, ThreadRunError>> {
         let queued: Vec<_> = specs
             .into_iter()
-            .map(|spec| self.thread_queue(pool, spec))
+            .map(|spec| self.thread_queue(pool, spec, false, None))
             .collect();
         if queued.iter().any(Result::is_ok) {
             self.thread_dispatch(pool);
@@ -394,10 +489,14 @@ impl Engine {
         queued
     }
 
+    /// Queues a task (`named`: by `addTask`; `seq`: its place, for a stored
+    /// task brought back).
     fn thread_queue(
         &mut self,
         pool: ThreadPoolId,
         spec: ThreadTaskSpec,
+        named: bool,
+        seq: Option<u64>,
     ) -> Result<TaskId, ThreadRunError> {
         let Some(p) = self.threads.pool(pool) else {
             return Err(ThreadRunError::UnknownPool);
@@ -416,6 +515,11 @@ impl Engine {
                 },
                 cause.clone(),
             ));
+        }
+        if p.paused && !named {
+            return Err(ThreadRunError::Stopped(EngineError::ThreadPoolStopped {
+                pool: p.name.clone(),
+            }));
         }
         if let Some(max) = p.max_queue {
             // Threads that are free (or loading) take their share at once:
@@ -440,8 +544,17 @@ impl Engine {
         self.threads.next_task += 1;
         let task = self.threads.next_task;
         let now = self.clock.now();
-        self.threads.next_seq += 1;
-        let key = priority_key(spec.priority, self.threads.next_seq);
+        let seq = match seq {
+            Some(s) => {
+                self.threads.next_seq = self.threads.next_seq.max(s);
+                s
+            }
+            None => {
+                self.threads.next_seq += 1;
+                self.threads.next_seq
+            }
+        };
+        let key = priority_key(spec.priority, seq);
         self.threads.pools[pool as usize].queue.insert(
             key,
             Queued {
@@ -449,6 +562,7 @@ impl Engine {
                 handler: spec.handler,
                 payload: spec.payload,
                 since: now,
+                named,
             },
         );
         self.threads.tasks.insert(task, pool);
@@ -459,6 +573,9 @@ impl Engine {
     /// Assigns queued tasks to the idle runners that may take them, and
     /// brings back threads that ended idle while tasks wait.
     fn thread_dispatch(&mut self, pool: ThreadPoolId) {
+        if self.threads.pools[pool as usize].paused {
+            return;
+        }
         self.thread_refill(pool);
         let p = &self.threads.pools[pool as usize];
         let mut idle: Vec<RunnerId> = p
@@ -496,6 +613,9 @@ impl Engine {
             task: q.task,
             handler: q.handler,
             payload: q.payload,
+            named: q.named,
+            key: None,
+            attempt: 1,
         };
         r.assigned = Some((key, run));
         let pool = r.pool;
@@ -515,6 +635,10 @@ impl Engine {
         r.state = RunnerState::Idle;
         let pool = r.pool;
         if self.threads.pools[pool as usize].state == PoolState::Closed {
+            return None;
+        }
+        if self.threads.pools[pool as usize].paused {
+            self.thread_retire(runner);
             return None;
         }
         if self.assign(runner) {
@@ -550,8 +674,20 @@ impl Engine {
             return;
         };
         r.idle_timer = None;
+        self.thread_retire(runner);
+    }
+
+    /// Ends the thread of `runner`, idle, without a replacement (one comes
+    /// back when work needs it).
+    fn thread_retire(&mut self, runner: RunnerId) {
+        let Some(r) = self.threads.runners.get_mut(&runner) else {
+            return;
+        };
         if r.state != RunnerState::Idle {
             return;
+        }
+        if let Some(timer) = r.idle_timer.take() {
+            self.timers.cancel(timer);
         }
         r.state = RunnerState::Ending;
         r.retired = true;
@@ -603,7 +739,21 @@ impl Engine {
         };
         r.state = RunnerState::Running(task);
         r.started = now;
-        r.assigned.take().map(|(_, run)| run)
+        let mut run = r.assigned.take().map(|(_, run)| run)?;
+        if run.named {
+            if let Some(h) = &self.store {
+                let thread = format!(
+                    "{}:thread-{runner}",
+                    self.threads.pools[r.pool as usize].name
+                );
+                h.thread_task_started(&mut run, self.clock.wall_ms(), thread);
+            }
+            self.emit(Event::Thread(ThreadEvent::Started {
+                task,
+                attempt: run.attempt,
+            }));
+        }
+        Some(run)
     }
 
     /// `runner` finished `task`. Returns the runner's next task, if the
@@ -634,7 +784,13 @@ impl Engine {
             ThreadOutcome::Threw(value)
         };
         self.emit(Event::Thread(ThreadEvent::Done { task, outcome }));
-        let next = if self.threads.pools[pool as usize].state == PoolState::Closed {
+        let p = &self.threads.pools[pool as usize];
+        if p.paused {
+            self.thread_retire(runner);
+            self.thread_check_stop();
+            return None;
+        }
+        let next = if p.state == PoolState::Closed {
             None
         } else if self.assign(runner) {
             self.thread_take(runner)
@@ -646,6 +802,110 @@ impl Engine {
             self.thread_pool_maybe_closed(pool);
         }
         next
+    }
+
+    /// A stop under way may be waiting for the thread task that ended.
+    fn thread_check_stop(&mut self) {
+        if self.is_stopping() {
+            self.check_stop_done();
+        }
+    }
+
+    /// Tasks of thread pools being run (assigned or running): a stop
+    /// waits for them.
+    pub(super) fn thread_tasks_running(&self) -> usize {
+        self.threads
+            .runners
+            .values()
+            .filter(|r| matches!(r.state, RunnerState::Running(_) | RunnerState::Assigned(_)))
+            .count()
+    }
+
+    /// The manager stops: every open pool pauses. Queued tasks that are
+    /// not stored are dropped (`ERR_STOPPED`, or `ERR_CLOSED` when the
+    /// manager closes); stored ones stay queued. Idle threads end, busy
+    /// ones when their task is done; nothing is assigned until
+    /// [`Engine::thread_pools_resume`].
+    pub(super) fn thread_pools_pause(&mut self, closing: bool) {
+        for pool in 0..self.threads.pools.len() as ThreadPoolId {
+            let p = &mut self.threads.pools[pool as usize];
+            if p.state != PoolState::Open {
+                continue;
+            }
+            p.paused = true;
+            let name = p.name.clone();
+            let store = self.store.as_deref();
+            let keys: Vec<QueueKey> = p
+                .queue
+                .iter()
+                .filter(|(_, q)| !store.is_some_and(|s| s.holds_thread_task(q.task)))
+                .map(|(k, _)| *k)
+                .collect();
+            let mut dropped = Vec::with_capacity(keys.len());
+            for k in keys {
+                if let Some(q) = p.queue.remove(&k) {
+                    dropped.push(q.task);
+                }
+            }
+            for task in dropped {
+                self.threads.tasks.remove(&task);
+                self.emit(Event::Thread(ThreadEvent::Done {
+                    task,
+                    outcome: ThreadOutcome::Failed {
+                        error: EngineError::Dropped {
+                            pool: name.clone(),
+                            closed: closing,
+                        },
+                        cause: None,
+                    },
+                }));
+            }
+            for runner in self.threads.pools[pool as usize].runners.clone() {
+                self.thread_retire(runner);
+            }
+        }
+    }
+
+    /// The manager starts (again): paused pools take up their queues,
+    /// bringing back the threads they need.
+    pub(super) fn thread_pools_resume(&mut self) {
+        for pool in 0..self.threads.pools.len() as ThreadPoolId {
+            let p = &mut self.threads.pools[pool as usize];
+            if !p.paused {
+                continue;
+            }
+            p.paused = false;
+            self.thread_dispatch(pool);
+        }
+    }
+
+    /// A stop's deadline passed: tasks still running on threads of paused
+    /// pools end (`ERR_STOPPED`), and their threads are terminated.
+    pub(super) fn thread_pools_force_stop(&mut self) {
+        let mut ended = Vec::new();
+        for (&runner, r) in &mut self.threads.runners {
+            let p = &self.threads.pools[r.pool as usize];
+            if !p.paused {
+                continue;
+            }
+            if let RunnerState::Running(t) | RunnerState::Assigned(t) = r.state {
+                r.state = RunnerState::Ending;
+                r.assigned = None;
+                r.retired = true;
+                ended.push((runner, t, p.name.clone()));
+            }
+        }
+        for (runner, task, pool) in ended {
+            self.threads.tasks.remove(&task);
+            self.emit(Event::Thread(ThreadEvent::Terminate { runner }));
+            self.emit(Event::Thread(ThreadEvent::Done {
+                task,
+                outcome: ThreadOutcome::Failed {
+                    error: EngineError::ThreadStopped { pool },
+                    cause: None,
+                },
+            }));
+        }
     }
 
     /// The thread of `runner` could not load its module (`message`, and the
@@ -728,6 +988,7 @@ impl Engine {
                             handler: t.handler,
                             payload: t.payload,
                             since: now,
+                            named: t.named,
                         },
                     );
                 }
@@ -747,6 +1008,7 @@ impl Engine {
         }
         let p = &self.threads.pools[pool as usize];
         let replace = !r.retired
+            && !p.paused
             && p.broken.is_none()
             && p.state != PoolState::Closed
             && !(p.state == PoolState::Closing && p.queue.is_empty())
@@ -756,6 +1018,7 @@ impl Engine {
             self.spawn_runner(pool, r.group, now);
         }
         self.thread_dispatch(pool);
+        self.thread_check_stop();
     }
 
     /// Aborts a task: a queued one is removed, a running one's thread is
@@ -781,6 +1044,7 @@ impl Engine {
             outcome: ThreadOutcome::Aborted,
         }));
         self.thread_pool_maybe_closed(pool);
+        self.thread_check_stop();
         true
     }
 
@@ -824,6 +1088,7 @@ impl Engine {
             }
         }
         self.thread_pool_maybe_closed(pool);
+        self.thread_check_stop();
     }
 
     /// A closing pool whose queue is empty and whose runners are idle (or
@@ -867,6 +1132,11 @@ impl Engine {
             .broken
             .as_ref()
             .map(|(_, c)| c.clone())
+    }
+
+    /// The name of thread pool `pool`.
+    pub fn thread_pool_name(&self, pool: ThreadPoolId) -> Option<&str> {
+        self.threads.pool(pool).map(|p| p.name.as_str())
     }
 
     /// Which pool `runner` belongs to, while it is alive.

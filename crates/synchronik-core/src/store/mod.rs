@@ -36,7 +36,10 @@ mod lock;
 mod writer;
 
 /// The version of the schema this code writes.
-pub const SCHEMA_VERSION: i64 = 1;
+///
+/// 2: tasks have a `kind` (`'pool'`: a worker pool's, `'thread'`: a thread
+/// pool's); a version 1 database gains the column (its tasks are `'pool'`).
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long history rows are kept.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -106,6 +109,8 @@ pub struct TaskRow {
     pub attempt: u32,
     /// `"queued"` or `"running"`.
     pub status: String,
+    /// A thread pool's task (else a worker pool's).
+    pub thread: bool,
 }
 
 /// One attempt, as the history keeps it.
@@ -306,7 +311,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     priority REAL NOT NULL,
     arrangement INTEGER NOT NULL,
     attempt INTEGER NOT NULL,
-    status TEXT NOT NULL
+    status TEXT NOT NULL,
+    kind TEXT NOT NULL DEFAULT 'pool'
 );
 CREATE INDEX IF NOT EXISTS tasks_by_pool ON tasks (pool, arrangement);
 CREATE TABLE IF NOT EXISTS history (
@@ -406,8 +412,17 @@ impl Store {
             }
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.execute_batch(SCHEMA)?;
+            // A version 1 database: its tasks are worker pools' tasks.
+            let has_kind = conn
+                .prepare("SELECT 1 FROM pragma_table_info('tasks') WHERE name = 'kind'")?
+                .exists([])?;
+            if !has_kind {
+                conn.execute_batch(
+                    "ALTER TABLE tasks ADD COLUMN kind TEXT NOT NULL DEFAULT 'pool'",
+                )?;
+            }
             conn.execute(
-                "INSERT OR IGNORE INTO synchronik_meta (key, value) VALUES ('schema_version', ?1)",
+                "INSERT OR REPLACE INTO synchronik_meta (key, value) VALUES ('schema_version', ?1)",
                 [SCHEMA_VERSION.to_string()],
             )?;
             conn.set_prepared_statement_cache_capacity(32);
@@ -549,13 +564,23 @@ impl Store {
     /// The stored tasks of the pool called `pool`, in queue order
     /// (priority descending, then arrangement).
     pub fn load_tasks(&self, pool: &str) -> Result<Vec<TaskRow>, EngineError> {
+        self.load_tasks_of(pool, false)
+    }
+
+    /// The stored tasks of the thread pool called `pool`, in queue order.
+    pub fn load_thread_tasks(&self, pool: &str) -> Result<Vec<TaskRow>, EngineError> {
+        self.load_tasks_of(pool, true)
+    }
+
+    fn load_tasks_of(&self, pool: &str, thread: bool) -> Result<Vec<TaskRow>, EngineError> {
         let pool = pool.to_owned();
+        let kind = if thread { "thread" } else { "pool" };
         self.query(move |c| {
             let mut stmt = c.prepare(
                 "SELECT key, pool, name, handler, payload, priority, arrangement, attempt, status
-                 FROM tasks WHERE pool = ?1 ORDER BY priority DESC, arrangement ASC",
+                 FROM tasks WHERE pool = ?1 AND kind = ?2 ORDER BY priority DESC, arrangement ASC",
             )?;
-            let rows = stmt.query_map([&pool], |r| {
+            let rows = stmt.query_map([pool.as_str(), kind], |r| {
                 Ok(TaskRow {
                     key: r.get(0)?,
                     pool: r.get(1)?,
@@ -566,6 +591,7 @@ impl Store {
                     arrangement: r.get::<_, i64>(6)?.max(0) as u64,
                     attempt: r.get::<_, i64>(7)?.clamp(0, i64::from(u32::MAX)) as u32,
                     status: r.get(8)?,
+                    thread,
                 })
             })?;
             rows.collect()

@@ -42,6 +42,7 @@ fn task(key: &str, priority: f64, arrangement: u64) -> TaskRow {
         arrangement,
         attempt: 0,
         status: "queued".into(),
+        thread: false,
     }
 }
 

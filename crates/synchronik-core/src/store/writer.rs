@@ -193,8 +193,8 @@ impl Batch {
                 match change {
                     TaskChange::Insert(row) => {
                         tx.prepare_cached(
-                            "INSERT OR REPLACE INTO tasks (key, pool, name, handler, payload, priority, arrangement, attempt, status)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                            "INSERT OR REPLACE INTO tasks (key, pool, name, handler, payload, priority, arrangement, attempt, status, kind)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                         )?
                         .execute(params![
                             row.key,
@@ -206,6 +206,7 @@ impl Batch {
                             row.arrangement.min(i64::MAX as u64) as i64,
                             i64::from(row.attempt),
                             row.status,
+                            if row.thread { "thread" } else { "pool" },
                         ])?;
                     }
                     TaskChange::Update { attempt, status } => {
