@@ -410,7 +410,7 @@ export interface TaskEvent {
   name: string;
   /** The task's new status. */
   status: TaskStatus;
-  /** The live task object. */
+  /** The live task object (a thread pool's named task: a {@link ThreadTask}). */
   task: Task;
   /**
    * Why the task ended, when it failed (`status: 'error'`: what it threw or
@@ -882,8 +882,9 @@ export interface SynchronikManagerBase extends SynchronikEventEmitter {
   // --- Background operation --------------------------------------------------------
 
   /**
-   * Starts the scheduler, the watcher and the manager's worker pools.
-   * Idempotent. While started, the manager keeps Node alive.
+   * Starts the scheduler, the watcher and the manager's worker pools (and
+   * resumes thread pools paused by `stop()`). Idempotent. While started,
+   * the manager keeps Node alive.
    */
   start(): void;
 
@@ -898,6 +899,13 @@ export interface SynchronikManagerBase extends SynchronikEventEmitter {
    * still waiting after 10 s emits one process warning
    * (`SYNCHRONIK_STOP_WAITING`) naming the units still running. Afterwards
    * nothing of the manager keeps Node alive.
+   *
+   * Thread pools pause alike: their queued runs and in-memory named tasks
+   * end with `ERR_STOPPED`, stored tasks stay queued, the stop waits for
+   * the tasks running on threads (at `timeoutMs` their threads are
+   * terminated and they fail with `ERR_STOPPED`), and every thread has
+   * ended when it resolves. Until `start()`, `pool.run` rejects with
+   * `ERR_STOPPED` and `addTask` queues for the start.
    */
   stop(options?: StopOptions): Promise<void>;
 
@@ -950,8 +958,11 @@ export interface SynchronikManagerBase extends SynchronikEventEmitter {
    * when it is a function) as `'default'`, and every exported function by
    * its name. The engine owns the queue and hands each task to a thread
    * directly; results come back by the structured clone algorithm. Threads
-   * start at once; an idle pool does not keep Node alive. The manager's
-   * `close()` destroys its thread pools.
+   * start at once; an idle pool does not keep Node alive. A pool runs
+   * without `start()`; the manager's `stop()` pauses it (see
+   * {@link SynchronikManagerBase.stop}) until `start()`, and `close()`
+   * destroys it. With a SQLite store, the stored named tasks
+   * ({@link ThreadPool.addTask}) of a pool of this name come back.
    *
    * @example
    * const pool = manager.useThreadPool({ filename: new URL('./crunch.js', import.meta.url), size: 2 });
@@ -1413,10 +1424,59 @@ export interface ThreadPool {
   /** Runs `handler(payload)` on a thread; resolves with its result (copied by structured clone). */
   run<TResult = any>(payload?: unknown, options?: ThreadRunOptions): Promise<TResult>;
   stats(): ThreadPoolStats;
+  /**
+   * Queues a named task: `handler(payload, { attempt, idempotencyKey })`
+   * runs on a thread. Returns the live task object, or `null` (with the
+   * console warning `Task with name "<name>" already exists.`) while a task
+   * of this name waits. With a SQLite store the task is durable, as a
+   * worker pool's handler task: stored (its payload as JSON) until it
+   * ends, and brought back by the next pool of this name after a crash or
+   * a restart, a task that was running then running again with
+   * `attempt + 1` and the same `idempotencyKey` (at least once). A task
+   * ended by the engine (the manager's `stop()` or `close()`, `destroy()`)
+   * stays stored. Its status changes reach `manager.on('task', …)`.
+   */
+  addTask<TPayload = unknown>(task: ThreadTaskInput<TPayload>): ThreadTask<TPayload> | null;
+  /** Removes the waiting task of this name (status `'cancelled'`; a stored one is deleted). False when none waits. */
+  cancelTask(name: string): boolean;
   /** No new runs (`ERR_CLOSED`); queued ones finish, then every thread ends. */
   close(): Promise<void>;
   /** Queued and running tasks reject with `ERR_CLOSED`; every thread ends now. */
   destroy(): Promise<void>;
+}
+
+/** The argument of {@link ThreadPool.addTask}. */
+export interface ThreadTaskInput<TPayload = unknown> {
+  /** The task's name: unique among the pool's waiting tasks. */
+  name: string;
+  /** The exported handler to call. Default `'default'`. */
+  handler?: string;
+  /** Copied to the thread (structured clone); with a SQLite store it must also be JSON-serialisable, and a restored task gets it back from JSON. */
+  payload?: TPayload;
+  /** Higher runs first. Default 0. */
+  priority?: number;
+}
+
+/** What the handler of a named thread pool task gets as its second argument. */
+export interface ThreadTaskContext {
+  /** 1 for the first attempt; a stored task counts across restarts. */
+  attempt: number;
+  /** A stored task's key, the same on every attempt; undefined without a store. */
+  idempotencyKey?: string;
+}
+
+/**
+ * A named task of a thread pool, as {@link ThreadPool.addTask} returns it:
+ * the live object, a {@link Task} that names its handler (`arrangementId`
+ * counts from 1 per thread pool; a restored task gets a new one). Its
+ * `error`: what the handler threw (a value that is not an `Error` wrapped
+ * as for a worker), `ERR_THREAD_EXITED` / `ERR_THREAD_BOOTSTRAP`, or for a
+ * task ended by the engine (`'cancelled'`) `ERR_STOPPED` / `ERR_CLOSED`.
+ */
+export interface ThreadTask<TPayload = unknown> extends Task<TPayload> {
+  handler: string;
+  /** What the handler returned, once `'completed'`. */
+  result?: unknown;
 }
 
 // ---------------------------------------------------------------------------

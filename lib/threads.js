@@ -16,7 +16,7 @@ const v8 = require('node:v8');
 const timers = require('node:timers');
 const { fileURLToPath } = require('node:url');
 const { Worker } = require('node:worker_threads');
-const { SynchronikError, ENGINE_CODES, fromNative } = require('./errors');
+const { SynchronikError, ENGINE_CODES, fromNative, toError } = require('./errors');
 const { THREAD_ENDS } = require('./generated/vocabulary');
 const v = require('./validate');
 const { abortError } = require('./pool');
@@ -143,7 +143,7 @@ class ThreadPools {
       } catch {
         payload = row.payload;
       }
-      const task = { name: row.name, handler: row.handler, payload, priority: row.priority, status: 'idle', idempotencyKey: row.key };
+      const task = { name: row.name, handler: row.handler, payload, priority: row.priority, arrangementId: pool.nextArrangement(), status: 'idle', idempotencyKey: row.key };
       let added;
       try {
         added = this.native.threadAdd(pool.id, row.name, row.handler, row.priority, v8.serialize(payload), undefined, { key: row.key, attempt: row.attempt, arrangement: row.arrangement });
@@ -184,7 +184,7 @@ class ThreadPools {
       throw fromNative(e);
     }
     /** @type {Record<string, any>} */
-    const task = { name: input.name, handler: input.handler, payload: input.payload, priority: input.priority, status: 'idle' };
+    const task = { name: input.name, handler: input.handler, payload: input.payload, priority: input.priority, arrangementId: pool.nextArrangement(), status: 'idle' };
     if (added.key != null) task.idempotencyKey = added.key;
     this.#adopt(pool, task, added.task);
     this.#core.sync();
@@ -417,7 +417,7 @@ class ThreadPools {
         task.result = v8.deserialize(/** @type {Buffer} */ (value));
         task.status = 'completed';
       } else if (end === THREW) {
-        error = thrownOf(/** @type {Buffer} */ (value));
+        error = toError(thrownOf(/** @type {Buffer} */ (value)), `${entry.pool.name}:${task.name}`);
         task.status = 'error';
       } else if (end === ABORTED) {
         task.status = 'cancelled';
@@ -557,6 +557,8 @@ class ThreadPool {
   #routes;
   /** @type {Map<string, NamedEntry>} named tasks that wait, by name */
   #waiting = new Map();
+  /** The arrangementId of the last named task. */
+  #arrangement = 0;
 
   constructor(pools, id, options) {
     this.#pools = pools;
@@ -594,6 +596,10 @@ class ThreadPool {
    */
   routes(handler) {
     return this.#routes === null || this.#routes.has(handler);
+  }
+
+  nextArrangement() {
+    return ++this.#arrangement;
   }
 
   /** @param {string} name */
