@@ -528,9 +528,12 @@ class SynchronikManager extends EventEmitter {
     // pool.run tasks still waiting for their microtask reach the engine
     // first, so that the stop sees (and drops) them too.
     for (const pool of core.pools.values()) pool[poolInternals.kSubmit]();
+    // The threads alive now are the ones the stop ends (their pools pause).
+    let threadsGone;
     if (this.#threads !== null) {
       this.#threads.submitAll();
       this.#threads.setStopped(true);
+      threadsGone = this.#threads.exited();
     }
     // A `run` that calls stop() is on the stack now: the stop does not wait
     // for it (it waits for the stop).
@@ -548,7 +551,7 @@ class SynchronikManager extends EventEmitter {
     return done
       .then(() => (core.sqlite ? core.sqlite.committed() : undefined))
       // The threads of the pools, which the stop ended, are gone.
-      .then(() => (this.#threads !== null ? this.#threads.exited() : undefined))
+      .then(() => threadsGone)
       .then(() => {
         for (const pool of core.pools.values()) pool[poolInternals.kStopped](closing);
         bridge.updateKeepAlive(true);

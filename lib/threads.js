@@ -113,7 +113,15 @@ class ThreadPools {
     // The pool's threads reach the engine from their own threads: the
     // engine must be able to wake this one whenever they report.
     this.#bridge.serving(1);
-    if (this.#core.sqlite) this.#restore(pool);
+    if (this.#core.sqlite) {
+      try {
+        this.#restore(pool);
+      } catch (e) {
+        // Nothing half-made: the pool goes again.
+        void pool.destroy();
+        throw e;
+      }
+    }
     this.#bridge.pump();
     return pool;
   }
@@ -229,8 +237,7 @@ class ThreadPools {
   }
 
   /**
-   * Resolves once every thread alive now has exited (after a stop: the
-   * engine has ended them all).
+   * Resolves once every thread alive now has exited (a stop ends them).
    * @returns {Promise<void>}
    */
   exited() {

@@ -521,7 +521,9 @@ impl Engine {
                 pool: p.name.clone(),
             }));
         }
-        if let Some(max) = p.max_queue {
+        // A stored task brought back is queued whatever the limit: it was
+        // accepted once.
+        if let (Some(max), None) = (p.max_queue, seq) {
             // Threads that are free (or loading) take their share at once:
             // only what is beyond them waits.
             let free = p
