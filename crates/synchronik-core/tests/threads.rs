@@ -833,3 +833,52 @@ fn at_the_stop_time_limit_a_running_task_fails_and_its_thread_is_terminated() {
     assert!(events.is_empty() && tickets.is_empty(), "{events:?}");
     assert!(h.engine.thread_pool_stats(p).unwrap().threads.is_empty());
 }
+
+#[test]
+fn at_the_stop_time_limit_a_task_of_a_closing_pool_ends_too() {
+    let mut h = Harness::new();
+    let (p, r) = pool(&mut h, generalists(1), None);
+    h.engine.thread_register(r[0]);
+    let a = h.engine.thread_run(p, task("default", 0.0, 0)).unwrap();
+    h.engine.thread_take(r[0]);
+    // Closing: it lets its running task finish.
+    h.engine.thread_pool_close(p, false);
+    thread_events(&h);
+    let ticket = h.engine.stop(Some(100.0));
+    let (_, tickets) = thread_events_and_tickets(&h);
+    assert!(tickets.is_empty(), "the stop waits for the running task");
+    h.advance_to(100.0);
+    let (events, tickets) = thread_events_and_tickets(&h);
+    assert_eq!(tickets, [ticket], "the stop ends at its time limit");
+    assert!(events.contains(&ThreadEvent::Terminate { runner: r[0] }));
+    let [(task, outcome)] = &done(&events)[..] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(*task, a);
+    failed_with(outcome, ErrorCode::Stopped);
+}
+
+#[test]
+fn a_run_whose_thread_dies_before_taking_it_during_a_stop_is_dropped() {
+    let mut h = Harness::new();
+    let (p, r) = pool(&mut h, generalists(1), None);
+    h.engine.thread_register(r[0]);
+    let a = h.engine.thread_run(p, task("default", 0.0, 0)).unwrap();
+    thread_events(&h);
+    // Assigned, not taken: the stop waits for it.
+    let ticket = h.engine.stop(None);
+    let (_, tickets) = thread_events_and_tickets(&h);
+    assert!(tickets.is_empty());
+    // Its thread dies before taking it: while stopped, a run does not wait
+    // in the queue (a run given now would be refused); it is dropped.
+    h.engine.thread_exited(r[0], "gone");
+    let (events, tickets) = thread_events_and_tickets(&h);
+    assert!(spawned(&events).is_empty(), "{events:?}");
+    assert_eq!(tickets, [ticket]);
+    let [(task, outcome)] = &done(&events)[..] else {
+        panic!("the run must end: {events:?}");
+    };
+    assert_eq!(*task, a);
+    failed_with(outcome, ErrorCode::Stopped);
+    assert_eq!(h.engine.thread_pool_stats(p).unwrap().queued, 0);
+}

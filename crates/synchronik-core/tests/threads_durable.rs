@@ -600,3 +600,38 @@ fn a_stop_keeps_stored_named_tasks_and_its_time_limit_keeps_the_running_one_stor
     let run = h.engine.thread_register(back[0]).unwrap();
     assert_eq!((run.task, run.attempt), (waits, 1));
 }
+
+#[test]
+fn stored_tasks_of_the_same_priority_and_place_all_come_back() {
+    let dir = TempDir::new();
+    {
+        // The first process stores "x" and dies.
+        let mut h = harness(&dir.db());
+        let (p, _) = thread_pool(&mut h, "jobs", 1);
+        add(&mut h, p, "x", 0.0);
+        flush(&mut h);
+    }
+    {
+        // The second leaves "x" stored (no group of its pool took its
+        // handler) and stores "y": the first place of its queue.
+        let mut h = harness(&dir.db());
+        let (p, _) = thread_pool(&mut h, "jobs", 1);
+        assert_eq!(h.engine.thread_pool_stored(p).unwrap().len(), 1);
+        add(&mut h, p, "y", 0.0);
+        flush(&mut h);
+    }
+    let mut h = harness(&dir.db());
+    let (p, r) = thread_pool(&mut h, "jobs", 1);
+    let back = h.engine.thread_pool_stored(p).unwrap();
+    assert_eq!(back.len(), 2);
+    let ids: Vec<TaskId> = back.iter().map(|row| restore(&mut h, p, row).0).collect();
+    assert_eq!(h.engine.thread_pool_stats(p).unwrap().queued, 2);
+    let mut ran = vec![];
+    let mut next = h.engine.thread_register(r[0]);
+    while let Some(run) = next {
+        ran.push(run.task);
+        next = h.engine.thread_done(r[0], run.task, true, vec![]);
+    }
+    ran.sort_unstable();
+    assert_eq!(ran, ids, "both run");
+}
