@@ -154,7 +154,7 @@ class ThreadPools {
       const task = { name: row.name, handler: row.handler, payload, priority: row.priority, arrangementId: pool.nextArrangement(), status: 'idle', idempotencyKey: row.key };
       let added;
       try {
-        added = this.native.threadAdd(pool.id, row.name, row.handler, row.priority, v8.serialize(payload), undefined, { key: row.key, attempt: row.attempt, arrangement: row.arrangement });
+        added = this.native.threadAdd(pool.id, row.name, row.handler, row.priority, v8.serialize(payload), undefined, { key: row.key, attempt: row.attempt });
       } catch (e) {
         throw fromNative(e);
       }

@@ -193,7 +193,6 @@ pub struct Blobs {
 pub struct JsStoredThreadTask {
     pub key: String,
     pub attempt: u32,
-    pub arrangement: f64,
 }
 
 /// A stored task of a thread pool, as `threadPoolStored` reads it.
@@ -207,7 +206,6 @@ pub struct JsStoredThreadRow {
     pub key: String,
     /// Attempts started before this process.
     pub attempt: u32,
-    pub arrangement: f64,
 }
 
 /// What `threadAdd` queued: the task, and its key when it is stored.
@@ -292,7 +290,6 @@ impl NativeEngine {
             restored: restored.map(|r| StoredThreadTask {
                 key: r.key,
                 attempt: r.attempt,
-                arrangement: r.arrangement as u64,
             }),
         };
         match self.runtime.with(|e| e.thread_add(pool, spec, named)) {
@@ -320,7 +317,6 @@ impl NativeEngine {
                 priority: r.priority,
                 key: r.key,
                 attempt: r.attempt,
-                arrangement: r.arrangement as f64,
             })
             .collect())
     }

@@ -649,11 +649,19 @@ impl Engine {
     /// holds now, in queue order: what [`Engine::thread_add`] brings back
     /// (with their keys, attempts and places) when the pool is created.
     /// Without a store, none.
-    pub fn thread_pool_stored(&self, pool: ThreadPoolId) -> Result<Vec<TaskRow>, EngineError> {
+    pub fn thread_pool_stored(&mut self, pool: ThreadPoolId) -> Result<Vec<TaskRow>, EngineError> {
         let (Some(h), Some(name)) = (&self.store, self.thread_pool_name(pool)) else {
             return Ok(Vec::new());
         };
         let mut rows = h.store.load_thread_tasks(name)?;
+        // New tasks are stored after every stored one (brought back or
+        // not), so that the next process orders them alike.
+        if let Some(last) = rows.iter().map(|r| r.arrangement).max() {
+            self.threads_after(last);
+        }
+        let Some(h) = &self.store else {
+            return Ok(Vec::new());
+        };
         let s = h.state.lock();
         let live: HashSet<&str> = s.thread_tasks.values().map(|d| d.key.as_str()).collect();
         rows.retain(|r| !live.contains(r.key.as_str()));

@@ -82,8 +82,6 @@ pub struct StoredThreadTask {
     pub key: String,
     /// Attempts started so far.
     pub attempt: u32,
-    /// Its place in the queue among tasks of the same priority.
-    pub arrangement: u64,
 }
 
 /// A task handed to a runner.
@@ -423,7 +421,7 @@ impl Engine {
         pool: ThreadPoolId,
         spec: ThreadTaskSpec,
     ) -> Result<TaskId, ThreadRunError> {
-        let queued = self.thread_queue(pool, spec, false, None);
+        let queued = self.thread_queue(pool, spec, false, false);
         if queued.is_ok() {
             self.thread_dispatch(pool);
         }
@@ -446,13 +444,14 @@ impl Engine {
         } else {
             spec.priority
         };
-        let seq = named.restored.as_ref().map(|r| r.arrangement);
-        let task = self.thread_queue(pool, spec, true, seq)?;
+        let restored = named.restored.is_some();
+        let task = self.thread_queue(pool, spec, true, restored)?;
         let key = match &self.store {
             Some(h) => {
                 let p = &self.threads.pools[pool as usize];
-                // The place thread_queue gave it.
-                let arrangement = seq.unwrap_or(self.threads.next_seq);
+                // The place thread_queue gave it (a restored task keeps
+                // the one it has stored).
+                let arrangement = self.threads.next_seq;
                 Some(h.thread_task_added(
                     task,
                     super::durable::ThreadTaskRow {
@@ -481,7 +480,7 @@ impl Engine {
     ) -> Vec<Result<TaskId, ThreadRunError>> {
         let queued: Vec<_> = specs
             .into_iter()
-            .map(|spec| self.thread_queue(pool, spec, false, None))
+            .map(|spec| self.thread_queue(pool, spec, false, false))
             .collect();
         if queued.iter().any(Result::is_ok) {
             self.thread_dispatch(pool);
@@ -489,14 +488,14 @@ impl Engine {
         queued
     }
 
-    /// Queues a task (`named`: by `addTask`; `seq`: its place, for a stored
-    /// task brought back).
+    /// Queues a task (`named`: by `addTask`; `restored`: a stored task
+    /// brought back).
     fn thread_queue(
         &mut self,
         pool: ThreadPoolId,
         spec: ThreadTaskSpec,
         named: bool,
-        seq: Option<u64>,
+        restored: bool,
     ) -> Result<TaskId, ThreadRunError> {
         let Some(p) = self.threads.pool(pool) else {
             return Err(ThreadRunError::UnknownPool);
@@ -523,7 +522,7 @@ impl Engine {
         }
         // A stored task brought back is queued whatever the limit: it was
         // accepted once.
-        if let (Some(max), None) = (p.max_queue, seq) {
+        if let (Some(max), false) = (p.max_queue, restored) {
             // Threads that are free (or loading) take their share at once:
             // only what is beyond them waits.
             let free = p
@@ -546,17 +545,8 @@ impl Engine {
         self.threads.next_task += 1;
         let task = self.threads.next_task;
         let now = self.clock.now();
-        let seq = match seq {
-            Some(s) => {
-                self.threads.next_seq = self.threads.next_seq.max(s);
-                s
-            }
-            None => {
-                self.threads.next_seq += 1;
-                self.threads.next_seq
-            }
-        };
-        let key = priority_key(spec.priority, seq);
+        self.threads.next_seq += 1;
+        let key = priority_key(spec.priority, self.threads.next_seq);
         self.threads.pools[pool as usize].queue.insert(
             key,
             Queued {
@@ -789,6 +779,7 @@ impl Engine {
         let p = &self.threads.pools[pool as usize];
         if p.paused {
             self.thread_retire(runner);
+            self.thread_pool_maybe_closed(pool);
             self.thread_check_stop();
             return None;
         }
@@ -831,7 +822,9 @@ impl Engine {
     pub(super) fn thread_pools_pause(&mut self, closing: bool) {
         for pool in 0..self.threads.pools.len() as ThreadPoolId {
             let p = &mut self.threads.pools[pool as usize];
-            if p.state != PoolState::Open {
+            // A closing pool pauses too: the stop waits for (or, at its
+            // limit, ends) its running tasks as any other's.
+            if p.state == PoolState::Closed {
                 continue;
             }
             p.paused = true;
@@ -981,7 +974,29 @@ impl Engine {
                 self.thread_fail_queued(pool);
             }
             RunnerState::Assigned(_) => {
-                if let Some((key, t)) = r.assigned {
+                let stored = |task| {
+                    self.store
+                        .as_ref()
+                        .is_some_and(|h| h.holds_thread_task(task))
+                };
+                if let Some((_, t)) = r
+                    .assigned
+                    .as_ref()
+                    .filter(|(_, t)| p.paused && !stored(t.task))
+                {
+                    // Never started, and the manager stopped: dropped as
+                    // the stop dropped what waited.
+                    let task = t.task;
+                    let error = EngineError::Dropped {
+                        pool: p.name.clone(),
+                        closed: false,
+                    };
+                    self.threads.tasks.remove(&task);
+                    self.emit(Event::Thread(ThreadEvent::Done {
+                        task,
+                        outcome: ThreadOutcome::Failed { error, cause: None },
+                    }));
+                } else if let Some((key, t)) = r.assigned {
                     // Never started: it waits again, in its place.
                     self.threads.pools[pool as usize].queue.insert(
                         key,
@@ -1134,6 +1149,11 @@ impl Engine {
             .broken
             .as_ref()
             .map(|(_, c)| c.clone())
+    }
+
+    /// Tasks queued from now on are placed after `seq`.
+    pub(super) fn threads_after(&mut self, seq: u64) {
+        self.threads.next_seq = self.threads.next_seq.max(seq);
     }
 
     /// The name of thread pool `pool`.

@@ -481,3 +481,121 @@ fn paths_through_symbolic_links_share_the_lock() {
     assert!(!real.join("s.db.lock").exists());
     Store::open(dir.file("link.db"), StoreOptions::default()).unwrap();
 }
+
+/// The schema version 1 wrote: tasks without a `kind`.
+const SCHEMA_V1: &str = "
+CREATE TABLE synchronik_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE units (
+    id TEXT PRIMARY KEY, status TEXT NOT NULL, enabled INTEGER NOT NULL,
+    run_count INTEGER NOT NULL, execution_times TEXT NOT NULL, last_run_ms REAL, meta TEXT
+);
+CREATE TABLE tasks (
+    key TEXT PRIMARY KEY, pool TEXT NOT NULL, name TEXT NOT NULL, handler TEXT NOT NULL,
+    payload TEXT, priority REAL NOT NULL, arrangement INTEGER NOT NULL,
+    attempt INTEGER NOT NULL, status TEXT NOT NULL
+);
+CREATE INDEX tasks_by_pool ON tasks (pool, arrangement);
+CREATE TABLE history (
+    id INTEGER PRIMARY KEY, unit_id TEXT NOT NULL, task_key TEXT, task_name TEXT, pool TEXT,
+    attempt INTEGER NOT NULL, started_ms REAL NOT NULL, ended_ms REAL NOT NULL,
+    outcome TEXT NOT NULL, error TEXT
+);
+INSERT INTO synchronik_meta (key, value) VALUES ('schema_version', '1');
+";
+
+/// Makes a database at `path` by hand, as an older (or newer) version left it.
+fn write_by_hand(path: &Path, sql: &str) {
+    let conn = Connection::open(path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    conn.execute_batch(sql).unwrap();
+}
+
+fn stored_schema_version(store: &Store) -> String {
+    store
+        .query(|c| {
+            c.query_row(
+                "SELECT value FROM synchronik_meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_version_1_database_is_upgraded_and_its_tasks_are_worker_pool_tasks() {
+    let dir = TempDir::new();
+    let path = dir.file("v1.db");
+    write_by_hand(
+        &path,
+        &format!(
+            "{SCHEMA_V1}
+             INSERT INTO tasks (key, pool, name, handler, payload, priority, arrangement, attempt, status)
+             VALUES ('old-1', 'default', 'old', 'job', '{{\"n\":1}}', 2.0, 7, 1, 'running');"
+        ),
+    );
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    assert_eq!(stored_schema_version(&store), SCHEMA_VERSION.to_string());
+    assert_eq!(SCHEMA_VERSION, 2);
+    let tasks = store.load_tasks("default").unwrap();
+    assert_eq!(
+        tasks,
+        [TaskRow {
+            key: "old-1".into(),
+            pool: "default".into(),
+            name: "old".into(),
+            handler: "job".into(),
+            payload: Some("{\"n\":1}".into()),
+            priority: 2.0,
+            arrangement: 7,
+            attempt: 1,
+            status: "running".into(),
+            thread: false,
+        }]
+    );
+    assert!(store.load_thread_tasks("default").unwrap().is_empty());
+    // The upgraded table takes thread pool tasks beside it.
+    let mut t = task("new", 0.0, 8);
+    t.thread = true;
+    store.send(Op::TaskInsert(t));
+    store.flush().unwrap();
+    assert_eq!(store.load_tasks("default").unwrap().len(), 1);
+    let threads = store.load_thread_tasks("default").unwrap();
+    assert_eq!(
+        threads
+            .iter()
+            .map(|t| (t.key.as_str(), t.thread))
+            .collect::<Vec<_>>(),
+        [("new", true)]
+    );
+    store.close();
+    // Reopened: upgraded once, still version 2, nothing lost.
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    assert_eq!(stored_schema_version(&store), "2");
+    assert_eq!(store.load_tasks("default").unwrap().len(), 1);
+    assert_eq!(store.load_thread_tasks("default").unwrap().len(), 1);
+}
+
+#[test]
+fn a_database_of_a_newer_schema_is_refused_and_left_unchanged() {
+    let dir = TempDir::new();
+    let path = dir.file("v3.db");
+    write_by_hand(
+        &path,
+        &SCHEMA_V1.replace(
+            "VALUES ('schema_version', '1')",
+            "VALUES ('schema_version', '3')",
+        ),
+    );
+    let before = std::fs::read(&path).unwrap();
+    let text = assert_storage_error(
+        Store::open(&path, StoreOptions::default()),
+        "the database has schema version 3, newer than this version of synchronik supports (2)",
+    );
+    assert!(text.contains(&path.display().to_string()), "{text}");
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert!(!dir.file("v3.db.lock").exists());
+}
