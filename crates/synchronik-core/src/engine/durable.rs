@@ -240,9 +240,10 @@ impl StoreHook {
             // What it threw is serialized for the host: the row says so.
             ThreadOutcome::Threw(_) => ("error", Some("the handler threw".to_owned())),
             ThreadOutcome::Aborted => ("cancelled", None),
-            ThreadOutcome::Failed { error, .. } => {
-                (if kept { "stopped" } else { "error" }, Some(error.to_string()))
-            }
+            ThreadOutcome::Failed { error, .. } => (
+                if kept { "stopped" } else { "error" },
+                Some(error.to_string()),
+            ),
         };
         self.store.send(Op::History(HistoryRow {
             unit_id: thread,
