@@ -22,6 +22,7 @@ pub mod names;
 pub mod observe;
 pub mod registry;
 pub mod runtime;
+pub mod schedule;
 pub mod store;
 pub mod timer;
 pub mod unit;
@@ -43,6 +44,7 @@ pub use event::{
 };
 pub use registry::{Registry, Unit, UnitBody};
 pub use runtime::{ClockChoice, Runtime, Wake};
+pub use schedule::{AtSchedule, CronSchedule, ScheduleError};
 pub use store::{
     HistoryQuery, HistoryRow, Retention, Store, StoreOptions, TaskRow, UnitRow, WeakStore,
 };
