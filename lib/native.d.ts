@@ -527,14 +527,12 @@ export interface JsStoredThreadRow {
   key: string
   /** Attempts started before this process. */
   attempt: number
-  arrangement: number
 }
 
 /** A stored task brought back (see `threadPoolStored`). */
 export interface JsStoredThreadTask {
   key: string
   attempt: number
-  arrangement: number
 }
 
 /** A unit's stored state. */
