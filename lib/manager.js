@@ -17,7 +17,7 @@ const util = require('node:util');
 const timers = require('node:timers');
 const { engineRun } = require('./native.js');
 
-const { describe, fromNative, closedError } = require('./errors');
+const { describe, fromNative, closedError, SynchronikError } = require('./errors');
 const v = require('./validate');
 const { DEFAULTS } = require('./generated/vocabulary');
 const { WorkerPool, poolInternals } = require('./pool');
@@ -59,6 +59,15 @@ function asPromise(fn) {
 
 /** Fields the engine owns on a unit object; `updateStatus` payloads cannot set them. */
 const ENGINE_FIELDS = new Set(['id', 'status', 'enabled', 'meta', 'lastRun', 'processId', 'workers']);
+
+/**
+ * The error of a method given the id of no registered unit.
+ * @param {string} method
+ * @param {string} id
+ */
+function unknownUnit(method, id) {
+  return new SynchronikError(`${method}: no unit is registered with id "${id}"`, 'ERR_UNKNOWN_UNIT');
+}
 
 class SynchronikManager extends EventEmitter {
   /** The parts the manager is made of. */
@@ -466,6 +475,58 @@ class SynchronikManager extends EventEmitter {
       core.sync();
       return Promise.all(runs).then(noop);
     });
+  }
+
+  /**
+   * The next `count` times (default 5) worker `id` runs by its schedule or
+   * its interval, from now on the manager's clock; `[]` for one that is
+   * not scheduled. A paused schedule shows the times it would have.
+   * @param {string} id
+   * @param {number} [count]
+   * @returns {Date[]}
+   */
+  nextRuns(id, count = 5) {
+    const core = this.#core;
+    core.open('nextRuns');
+    v.validateId('nextRuns', id);
+    if (!Number.isInteger(count) || count < 1 || count > 1000) throw v.fail('nextRuns', 'count', 'an integer from 1 to 1000', count);
+    const times = core.bridge.native.nextRuns(id, count);
+    if (times == null) throw unknownUnit('nextRuns', id);
+    return times.map((ms) => new Date(ms));
+  }
+
+  /**
+   * Pauses the calendar schedule of worker `id`: it fires no more until
+   * resumeSchedule (the worker itself stays enabled and can be run by hand).
+   * @param {string} id
+   */
+  pauseSchedule(id) {
+    this.#setSchedulePaused('pauseSchedule', id, true);
+  }
+
+  /**
+   * Resumes a paused schedule: it fires next at its first time still to
+   * come (the times it passed while paused are not caught up).
+   * @param {string} id
+   */
+  resumeSchedule(id) {
+    this.#setSchedulePaused('resumeSchedule', id, false);
+  }
+
+  /**
+   * @param {string} method
+   * @param {string} id
+   * @param {boolean} paused
+   */
+  #setSchedulePaused(method, id, paused) {
+    const core = this.#core;
+    core.open(method);
+    v.validateId(method, id);
+    if (!core.bridge.native.setSchedulePaused(id, paused)) {
+      if (this.getUnitById(id) === undefined) throw unknownUnit(method, id);
+      throw new TypeError(`${method}: id must name a worker with a schedule (got "${id}", which has none)`);
+    }
+    core.sync();
   }
 
   /** One watcher scan now. */

@@ -27,6 +27,15 @@ export declare class NativeDashboard {
 /** One engine, owned by one JavaScript manager. */
 export declare class NativeEngine {
   /**
+   * The next `count` fire times of worker `id` (Unix ms); null for an
+   * unknown id.
+   */
+  nextRuns(id: string, count: number): Array<number> | null
+  /** Pauses or resumes worker `id`'s schedule; false when it has none. */
+  setSchedulePaused(id: string, paused: boolean): boolean
+  /** Whether worker `id`'s schedule is paused. */
+  schedulePaused(id: string): boolean
+  /**
    * Serves the web dashboard and `/metrics` on a thread of the engine
    * (binding at once: a port in use is an error here, whose message
    * starts with `EADDRINUSE: `). `authorize`, when given, is asked about
@@ -74,7 +83,7 @@ export declare class NativeEngine {
    */
   registerProcess(spec: JsProcessSpec): Array<number>
   /** Restores a unit's stored state without announcing it (hydration). */
-  restore(id: string, status?: string | undefined | null, enabled?: boolean | undefined | null, runCount?: number | undefined | null, executionTimesMs?: Float64Array | undefined | null, lastRunMs?: number | undefined | null): boolean
+  restore(id: string, status?: string | undefined | null, enabled?: boolean | undefined | null, runCount?: number | undefined | null, executionTimesMs?: Float64Array | undefined | null, lastRunMs?: number | undefined | null, lastFireMs?: number | undefined | null): boolean
   /** Removes a unit; false for an unknown id. */
   release(id: string): boolean
   /**
@@ -388,6 +397,10 @@ export interface JsConfigPatch {
   batchSize?: number
   isolationDelayMs?: number
   concurrency?: number
+  /** A new calendar schedule (from its next fire). */
+  schedule?: JsSchedule
+  /** The calendar schedule is removed. */
+  scheduleRemoved?: boolean
 }
 
 /** One entry of `dependsOn`. */
@@ -507,6 +520,22 @@ export interface JsRestoredTask {
   attempt: number
 }
 
+/**
+ * A worker's `schedule`, as the facade has checked and converted it
+ * (instants in Unix ms).
+ */
+export interface JsSchedule {
+  cron?: string
+  timezone?: string
+  at?: Array<number>
+  startAtMs?: number
+  stopAtMs?: number
+  jitterMs?: number
+  /** A name of `CatchUp`: `none`, `one` or `all`. */
+  catchUp?: string
+  catchUpWindowMs?: number
+}
+
 /** Where and how to serve (the facade has checked and defaulted them). */
 export interface JsServeOptions {
   host: string
@@ -545,6 +574,8 @@ export interface JsStoredUnit {
   lastRunMs?: number
   /** The host's metadata as JSON text. */
   meta?: string
+  /** The last fire of its calendar schedule (Unix ms). */
+  lastFireMs?: number
 }
 
 /** What `threadAdd` queued: the task, and its key when it is stored. */
@@ -615,6 +646,8 @@ export interface JsWorkerSpec {
   overlap?: string
   /** Workers of the same process that must complete first. */
   dependsOn?: Array<JsDependency>
+  /** A calendar schedule instead of an interval. */
+  schedule?: JsSchedule
 }
 
 /** A stable code and the number it crosses the bridge as. */
@@ -660,6 +693,18 @@ export interface RunMany {
   tasks: Float64Array
   errors: Array<string>
 }
+
+/**
+ * The next `count` fires of a schedule after `after_ms` (Unix ms), as a
+ * schedule on its own (no worker).
+ */
+export declare function scheduleNextRuns(schedule: JsSchedule, afterMs: number, count: number): Array<number>
+
+/**
+ * What is wrong with a schedule (its field named), or `null`: the check
+ * the facade makes before registering the worker.
+ */
+export declare function scheduleProblem(schedule: JsSchedule): string | null
 
 /**
  * Strings that records name by number (error messages): `strs[k]` is

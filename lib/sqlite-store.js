@@ -200,6 +200,7 @@ class SqliteStore {
         enabled: row.enabled,
         meta,
         lastRun: row.lastRunMs == null ? undefined : row.lastRunMs,
+        lastFireMs: row.lastFireMs == null ? undefined : row.lastFireMs,
       });
     }
     this.#native.storeUnit(unit.id, userMetaJson(unit));

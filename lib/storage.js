@@ -115,7 +115,8 @@ function hydrateUnit(core, unit, entry) {
   const times = meta && Array.isArray(meta.executionTimesMs) ? meta.executionTimesMs.filter(Number.isFinite) : [];
   const lastRun = entry.lastRun !== undefined ? new Date(/** @type {any} */ (entry.lastRun)) : undefined;
   const lastRunMs = lastRun && !Number.isNaN(lastRun.getTime()) ? lastRun.getTime() : undefined;
-  core.bridge.native.restore(unit.id, status, enabled, runCount, Float64Array.from(times), lastRunMs);
+  const lastFireMs = typeof entry.lastFireMs === 'number' && Number.isFinite(entry.lastFireMs) ? entry.lastFireMs : undefined;
+  core.bridge.native.restore(unit.id, status, enabled, runCount, Float64Array.from(times), lastRunMs, lastFireMs);
   // The engine has the state now; the object mirrors it (a setter that
   // throws is reported, as for every write-back).
   if (status !== undefined && units.field(unit, 'status') !== 'running') units.mirror(unit, 'status', status);

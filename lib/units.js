@@ -9,6 +9,7 @@
 
 const v = require('./validate');
 const { ensureMeta } = require('./stats');
+const { scheduleSpec } = require('./calendar');
 
 /**
  * @typedef {'worker' | 'process'} UnitKind
@@ -249,6 +250,8 @@ function workerSpec(w) {
     dependsOn: w.dependsOn
       ? w.dependsOn.map((/** @type {any} */ d) => ({ id: v.dependencyId(d), conditional: typeof d === 'object' && typeof d.condition === 'function' }))
       : undefined,
+    // Checked by validate.js already.
+    schedule: w.schedule === undefined ? undefined : scheduleSpec('registerUnit', 'worker.schedule', w.schedule),
   };
 }
 
@@ -299,6 +302,10 @@ function patchSpec(patch) {
   copy('batchSize', patch.batchSize);
   copy('isolationDelayMs', patch.isolationDelayMs);
   copy('concurrency', patch.concurrency);
+  if (Object.prototype.hasOwnProperty.call(patch, 'schedule')) {
+    if (patch.schedule === undefined || patch.schedule === null) out.scheduleRemoved = true;
+    else out.schedule = scheduleSpec('updateWorkerConfig', 'config.schedule', patch.schedule);
+  }
   return out;
 }
 

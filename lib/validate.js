@@ -266,7 +266,26 @@ function validateWorker(method, path, w) {
   applyRules(method, path, w, COMMON_RULES);
   applyRules(method, path, w, WORKER_RULES);
   checkInterval(method, path, w.runOnInterval, w.intervalMs, `${path}.intervalMs is not set`);
+  if (w.schedule !== undefined) checkScheduleAlone(method, path, w.intervalMs, w.runOnInterval, w.schedule);
   noticeMistypedKeys(method, path, w);
+}
+
+/**
+ * A worker runs on an interval or on a calendar schedule, not both; the
+ * schedule itself is checked by calendar.js.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} intervalMs
+ * @param {unknown} runOnInterval
+ * @param {unknown} schedule
+ */
+function checkScheduleAlone(method, path, intervalMs, runOnInterval, schedule) {
+  if (intervalMs !== undefined && intervalMs !== null) {
+    throw fail(method, `${path}.intervalMs`, 'left out when schedule is set (a worker runs on an interval or on a schedule)', intervalMs);
+  }
+  if (runOnInterval === true) throw fail(method, `${path}.runOnInterval`, 'left out when schedule is set (a worker runs on an interval or on a schedule)', runOnInterval);
+  // Loaded here: calendar.js uses this module.
+  require('./calendar').scheduleSpec(method, `${path}.schedule`, schedule);
 }
 
 /**
@@ -583,6 +602,11 @@ function validatePatchedInterval(method, unit, patch, path = 'config') {
   const has = (/** @type {string} */ key) => Object.prototype.hasOwnProperty.call(patch, key);
   const runOnInterval = has('runOnInterval') ? patch.runOnInterval : unit.runOnInterval;
   const intervalMs = has('intervalMs') ? patch.intervalMs : unit.intervalMs;
+  const schedule = has('schedule') ? patch.schedule : unit.schedule;
+  if (schedule !== undefined && schedule !== null) {
+    // The schedule after the change, checked whole (a new one, or the interval settings against the old one).
+    checkScheduleAlone(method, has('schedule') ? path : 'the worker', has('intervalMs') || !has('schedule') ? intervalMs : undefined, runOnInterval, schedule);
+  }
   if (runOnInterval !== true || intervalMs !== undefined) return;
   if (has('runOnInterval')) {
     checkInterval(method, path, true, undefined, 'the worker has no intervalMs (give it one in the same change)');

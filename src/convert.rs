@@ -102,6 +102,14 @@ fn overlap(name: Option<String>) -> Result<Option<Overlap>> {
         .transpose()
 }
 
+/// A worker's schedule; what is wrong with it is an `InvalidArg` error
+/// naming the field (the facade checks it first: see `scheduleProblem`).
+fn schedule(s: crate::calendar::JsSchedule) -> Result<Box<synchronik_core::CalendarSpec>> {
+    crate::calendar::calendar_spec(s)
+        .map(Box::new)
+        .map_err(|m| Error::new(Status::InvalidArg, m))
+}
+
 fn run_mode(name: Option<String>) -> Result<Option<RunMode>> {
     name.map(|n| parse("run mode", &n, RunMode::parse))
         .transpose()
@@ -155,6 +163,7 @@ impl TryFrom<JsWorkerSpec> for WorkerSpec {
                         conditional: d.conditional,
                     })
                     .collect(),
+                schedule: s.schedule.map(schedule).transpose()?,
             },
         })
     }
@@ -206,6 +215,11 @@ impl TryFrom<JsConfigPatch> for ConfigPatch {
             batch_size: p.batch_size,
             isolation_delay_ms: p.isolation_delay_ms,
             concurrency: p.concurrency.map(Some),
+            schedule: match (p.schedule, p.schedule_removed) {
+                (Some(s), _) => Some(Some(schedule(s)?)),
+                (None, Some(true)) => Some(None),
+                _ => None,
+            },
         })
     }
 }

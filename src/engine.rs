@@ -287,6 +287,7 @@ impl NativeEngine {
         run_count: Option<f64>,
         execution_times_ms: Option<Float64Array>,
         last_run_ms: Option<f64>,
+        last_fire_ms: Option<f64>,
     ) -> bool {
         let state = RestoredState {
             status: status.as_deref().and_then(UnitStatus::parse),
@@ -294,6 +295,7 @@ impl NativeEngine {
             run_count: run_count.filter(|n| *n >= 0.0).map(|n| n as u64),
             execution_times_ms: execution_times_ms.map(|t| t.to_vec()).unwrap_or_default(),
             last_run_ms,
+            last_fire_ms,
         };
         self.runtime.with(|e| e.restore(&id, &state))
     }

@@ -14,6 +14,7 @@
 //! - `convert.rs` and `options.rs`: what JavaScript passes, into the
 //!   engine's types, and the engine's errors into JavaScript errors;
 //! - `store.rs`: the durable store;
+//! - `calendar.rs`: calendar schedules (cron, one-off times);
 //! - `threads.rs`: thread pools, and the calls of their threads;
 //! - `dashboard.rs`: the web dashboard and metrics (`synchronik-web`);
 //! - `vocabulary.rs`: the engine's vocabulary (record layout, names,
@@ -24,6 +25,7 @@
 
 #![deny(clippy::all)]
 
+pub mod calendar;
 mod convert;
 mod dashboard;
 mod engine;

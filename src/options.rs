@@ -74,6 +74,8 @@ pub struct JsWorkerSpec {
     pub overlap: Option<String>,
     /// Workers of the same process that must complete first.
     pub depends_on: Option<Vec<JsDependency>>,
+    /// A calendar schedule instead of an interval.
+    pub schedule: Option<crate::calendar::JsSchedule>,
 }
 
 /// A process to register, with its workers.
@@ -109,4 +111,8 @@ pub struct JsConfigPatch {
     pub batch_size: Option<u32>,
     pub isolation_delay_ms: Option<f64>,
     pub concurrency: Option<u32>,
+    /// A new calendar schedule (from its next fire).
+    pub schedule: Option<crate::calendar::JsSchedule>,
+    /// The calendar schedule is removed.
+    pub schedule_removed: Option<bool>,
 }

@@ -35,6 +35,8 @@ pub struct JsStoredUnit {
     pub last_run_ms: Option<f64>,
     /// The host's metadata as JSON text.
     pub meta: Option<String>,
+    /// The last fire of its calendar schedule (Unix ms).
+    pub last_fire_ms: Option<f64>,
 }
 
 /// A durable task queued by `poolAddDurable`.
@@ -164,6 +166,7 @@ impl From<UnitRow> for JsStoredUnit {
             execution_times_ms: r.execution_times_ms,
             last_run_ms: r.last_run_ms,
             meta: r.meta,
+            last_fire_ms: r.last_fire_ms,
         }
     }
 }

@@ -472,7 +472,8 @@ pub fn thread_register(
 #[napi(catch_unwind)]
 pub fn thread_take(host_id: u32, runner: u32) -> Result<Option<JsThreadTask>> {
     Ok(to_js(
-        host(host_id)?.runtime.with(|e| e.thread_take(runner)),
+        // A named task's start is a record for the manager's thread: wake it.
+        host(host_id)?.with(|e| e.thread_take(runner)),
     ))
 }
 

@@ -153,6 +153,7 @@ const UNIT_SETTINGS = Object.freeze([
   Object.freeze({ key: 'retryDelayMs', group: 'worker', kind: 'number-or-function', min: 0, default: 0, expected: 'a non-negative finite number of milliseconds or a function of the retry number' }),
   Object.freeze({ key: 'overlap', group: 'worker', kind: 'one-of', values: OVERLAPS, default: 'skip', expected: "one of 'skip', 'queue', 'allow'" }),
   Object.freeze({ key: 'dependsOn', group: 'worker', kind: 'array', expected: 'an array of worker ids or { id, condition? } objects' }),
+  Object.freeze({ key: 'schedule', group: 'worker', kind: 'object', expected: 'an object { cron, timezone?, startAt?, stopAt?, jitterMs?, catchUp?, catchUpWindowMs? } or { at }' }),
   Object.freeze({ key: 'runMode', group: 'process', kind: 'one-of', values: RUN_MODES, default: 'sequential', expected: "one of 'sequential', 'parallel', 'batched', 'isolated'" }),
   Object.freeze({ key: 'batchSize', group: 'process', kind: 'integer', min: 1, default: 2, expected: 'a positive integer' }),
   Object.freeze({ key: 'isolationDelayMs', group: 'process', kind: 'number', min: 0, exclusive: false, default: 100, expected: 'a non-negative finite number of milliseconds' }),

@@ -32,10 +32,11 @@ pub use clock::{
     ms_to_nanos, nanos_to_ms, Clock, ManualClock, Nanos, SystemClock, CLOCK_LIMIT, CLOCK_LIMIT_MS,
 };
 pub use engine::{
-    AddError, Engine, EngineOptions, Liveness, MemoryStats, NamedThreadTask, Outcome, PoolId,
-    RestoredState, RestoredTask, RunnerId, StopOptions, StoredThreadTask, TaskSpec, TaskStatus,
-    ThreadEvent, ThreadGroup, ThreadOutcome, ThreadPoolId, ThreadPoolSpec, ThreadPoolStats,
-    ThreadRunError, ThreadStats, ThreadTaskRun, ThreadTaskSpec,
+    AddError, CalendarSpec, CatchUp, Engine, EngineOptions, Liveness, MemoryStats, NamedThreadTask,
+    Outcome, PoolId, RestoredState, RestoredTask, RunnerId, StopOptions, StoredThreadTask,
+    TaskSpec, TaskStatus, ThreadEvent, ThreadGroup, ThreadOutcome, ThreadPoolId, ThreadPoolSpec,
+    ThreadPoolStats, ThreadRunError, ThreadStats, ThreadTaskRun, ThreadTaskSpec, When,
+    CATCH_UP_MAX,
 };
 pub use error::{EngineError, ErrorCode};
 pub use event::{

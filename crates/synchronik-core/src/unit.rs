@@ -132,6 +132,8 @@ pub struct WorkerConfig {
     /// Workers of the same process that must complete first (a process any
     /// of whose workers has dependencies runs as a graph).
     pub depends_on: Vec<Dependency>,
+    /// A calendar schedule (cron or one-off times), instead of an interval.
+    pub schedule: Option<Box<crate::engine::CalendarSpec>>,
 }
 
 impl Default for WorkerConfig {
@@ -145,6 +147,7 @@ impl Default for WorkerConfig {
             retry_delay: RetryDelay::Fixed(0.0),
             overlap: Overlap::Skip,
             depends_on: Vec::new(),
+            schedule: None,
         }
     }
 }
@@ -263,6 +266,9 @@ pub struct ConfigPatch {
     pub isolation_delay_ms: Option<f64>,
     /// `Some(None)` removes the limit.
     pub concurrency: Option<Option<u32>>,
+    /// `Some(None)` removes the schedule; a new one applies from its next
+    /// fire, counted from now.
+    pub schedule: Option<Option<Box<crate::engine::CalendarSpec>>>,
 }
 
 /// Run statistics (`meta` on the unit object).

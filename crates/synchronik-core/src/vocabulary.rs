@@ -536,6 +536,9 @@ pub fn unit_settings() -> Vec<Setting> {
         ),
         Setting::new("dependsOn", Worker, Kind::Array, None)
             .expecting("an array of worker ids or { id, condition? } objects"),
+        Setting::new("schedule", Worker, Kind::Object, None).expecting(
+            "an object { cron, timezone?, startAt?, stopAt?, jitterMs?, catchUp?, catchUpWindowMs? } or { at }",
+        ),
         Setting::new(
             "runMode",
             Process,

@@ -482,6 +482,16 @@ impl Engine {
         true
     }
 
+    /// Marks the unit's row to be written at the end of this step (its
+    /// schedule fired). Pool workers are not stored.
+    pub(super) fn store_touch(&mut self, slot: Slot) {
+        if let Some(h) = &self.store {
+            if !self.is_pool_worker(slot) {
+                h.state.lock().dirty.insert(slot);
+            }
+        }
+    }
+
     /// Restores a unit from its stored row; see [`Engine::restore`].
     pub fn restore_row(&mut self, row: &UnitRow) -> bool {
         let state = RestoredState {
@@ -490,6 +500,7 @@ impl Engine {
             run_count: Some(row.run_count),
             execution_times_ms: row.execution_times_ms.clone(),
             last_run_ms: row.last_run_ms,
+            last_fire_ms: row.last_fire_ms,
         };
         self.restore(&row.id, &state)
     }
@@ -517,6 +528,7 @@ impl Engine {
                 run_count: u.meta.run_count,
                 execution_times_ms: u.meta.execution_times_ms.iter().copied().collect(),
                 last_run_ms: u.last_run_ms,
+                last_fire_ms: self.calendar.last_fire_ms(slot),
                 meta: meta.remove(&slot),
             }));
             written.push((slot, u.id.clone()));

@@ -38,6 +38,7 @@
 use std::sync::Arc;
 
 mod attempt;
+mod calendar;
 mod durable;
 mod ending;
 mod graph;
@@ -54,6 +55,7 @@ mod units;
 mod view;
 mod watch;
 
+pub use calendar::{CalendarSpec, CatchUp, When, CATCH_UP_MAX};
 pub use threads::{
     NamedThreadTask, RunnerId, StoredThreadTask, ThreadEvent, ThreadGroup, ThreadOutcome,
     ThreadPoolId, ThreadPoolSpec, ThreadPoolStats, ThreadRunError, ThreadStats, ThreadTaskRun,
@@ -112,6 +114,7 @@ pub struct Engine {
     observed: observed::Observed,
     /// Thread pools and their runners (see `threads.rs`).
     threads: threads::ThreadPools,
+    calendar: calendar::CalendarState,
 }
 
 impl Engine {
@@ -139,6 +142,7 @@ impl Engine {
             queued_manual: IdMap::default(),
             observed: observed::Observed::default(),
             threads: threads::ThreadPools::default(),
+            calendar: calendar::CalendarState::default(),
         }
     }
 
@@ -260,6 +264,7 @@ impl Engine {
                 Timer::StopDeadline => self.force_stop(),
                 Timer::Stats => self.fire_stats(),
                 Timer::ThreadIdle(runner) => self.thread_idle_over(runner),
+                Timer::Calendar(slot) => self.fire_calendar(slot),
             }
         }
         fired

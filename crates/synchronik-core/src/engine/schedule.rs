@@ -114,6 +114,9 @@ impl Engine {
         for slot in slots {
             self.unschedule(slot);
         }
+        for slot in self.calendar_slots() {
+            self.unschedule_calendar(slot);
+        }
         self.stop_watch();
     }
 
@@ -205,6 +208,7 @@ impl Engine {
     /// Brings a unit's place in the schedule in line with its settings. A
     /// new period applies from the time already scheduled on.
     pub(super) fn reschedule(&mut self, slot: Slot) {
+        self.reschedule_calendar(slot);
         match self.interval_period(slot) {
             None => self.unschedule(slot),
             Some(period) => {
@@ -278,6 +282,7 @@ impl Engine {
     /// A run of the unit ended (whoever started it): once none is left in
     /// flight, start the run an overlap 'queue' fire left, if any.
     pub(super) fn after_run(&mut self, slot: Slot) {
+        self.calendar_after_run(slot);
         let idle = self.registry.get(slot).is_some_and(|u| u.active_runs == 0);
         if !idle || !self.sched.started {
             return;

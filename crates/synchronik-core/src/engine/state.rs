@@ -115,6 +115,9 @@ impl Engine {
         }
         self.observed.touch();
         self.reschedule(slot);
+        if let Some(ms) = state.last_fire_ms {
+            self.calendar_restore_last_fire(slot, ms);
+        }
         true
     }
 
@@ -149,6 +152,9 @@ impl Engine {
             return false;
         };
         apply_patch(&mut unit.body, patch);
+        if patch.schedule.is_some() {
+            self.calendar_changed(slot);
+        }
         let changed_status = patch
             .status
             .filter(|s| self.registry.get(slot).is_some_and(|u| u.status != *s));
@@ -205,6 +211,7 @@ fn apply_patch(body: &mut UnitBody, patch: &ConfigPatch) {
             set(&mut c.max_retries, &patch.max_retries);
             set(&mut c.retry_delay, &patch.retry_delay);
             set(&mut c.overlap, &patch.overlap);
+            set(&mut c.schedule, &patch.schedule);
         }
         UnitBody::Process { config, .. } => {
             set(&mut config.run_mode, &patch.run_mode);

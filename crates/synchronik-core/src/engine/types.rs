@@ -29,6 +29,8 @@ pub struct RestoredState {
     /// The last execution times, oldest first.
     pub execution_times_ms: Vec<f64>,
     pub last_run_ms: Option<f64>,
+    /// The last fire of its calendar schedule (Unix ms), for catch-up.
+    pub last_fire_ms: Option<f64>,
 }
 
 /// The settled outcome of one attempt, as the host reports it.
@@ -193,6 +195,8 @@ pub(super) enum Timer {
     Stats,
     /// A thread of a thread pool has been idle for the pool's idle timeout.
     ThreadIdle(crate::engine::RunnerId),
+    /// The next fire of a worker's calendar schedule.
+    Calendar(Slot),
 }
 
 impl Timer {

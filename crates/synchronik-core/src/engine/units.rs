@@ -150,6 +150,7 @@ impl Engine {
         // Out of the schedule before its runs end, so that ending a
         // scheduled run cannot start the run an overlap 'queue' fire left.
         self.unschedule(slot);
+        self.calendar_forget(slot);
         self.end_runs_of(slot);
         // The slot is reused later: no process may go on listing it. A
         // worker that process runs in flight may still name keeps its slot

@@ -226,6 +226,11 @@ impl Engine {
         let mut fires: Vec<(Nanos, u64, Slot)> = self
             .sched
             .next_fires()
+            .chain(
+                self.calendar_slots()
+                    .into_iter()
+                    .filter_map(|s| Some((s, self.calendar_next_fire(s)?))),
+            )
             .map(|(slot, at)| (at, self.registry.place_of(slot).unwrap_or(u64::MAX), slot))
             .collect();
         fires.sort_unstable();
@@ -272,7 +277,11 @@ impl Engine {
             average_ms: u.meta.average_ms,
             running_since_ms: None,
             last_error: self.last_error(slot),
-            next_fire_ms: self.sched.next_fire(slot).map(nanos_to_ms),
+            next_fire_ms: self
+                .sched
+                .next_fire(slot)
+                .or_else(|| self.calendar_next_fire(slot))
+                .map(nanos_to_ms),
         }
     }
 

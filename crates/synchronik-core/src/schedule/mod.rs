@@ -15,3 +15,5 @@ mod error;
 pub use at::AtSchedule;
 pub use cron::{time_zone, CronSchedule};
 pub use error::ScheduleError;
+/// A time zone (the bundled tz database's), as schedules hold it.
+pub use jiff::tz::TimeZone;

@@ -38,7 +38,8 @@ mod writer;
 /// The version of the schema this code writes.
 ///
 /// 2: tasks have a `kind` (`'pool'`: a worker pool's, `'thread'`: a thread
-/// pool's); a version 1 database gains the column (its tasks are `'pool'`).
+/// pool's) and units a `last_fire_ms` (a calendar schedule's last fire); a
+/// version 1 database gains the columns (its tasks are `'pool'`).
 pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long history rows are kept.
@@ -89,6 +90,8 @@ pub struct UnitRow {
     /// The last execution times (ms), oldest first.
     pub execution_times_ms: Vec<f64>,
     pub last_run_ms: Option<f64>,
+    /// The last fire of its calendar schedule (Unix ms), for catch-up.
+    pub last_fire_ms: Option<f64>,
     /// The host's own metadata as JSON text; `None` leaves the stored one.
     pub meta: Option<String>,
 }
@@ -300,7 +303,8 @@ CREATE TABLE IF NOT EXISTS units (
     run_count INTEGER NOT NULL,
     execution_times TEXT NOT NULL,
     last_run_ms REAL,
-    meta TEXT
+    meta TEXT,
+    last_fire_ms REAL
 );
 CREATE TABLE IF NOT EXISTS tasks (
     key TEXT PRIMARY KEY,
@@ -420,6 +424,12 @@ impl Store {
                 conn.execute_batch(
                     "ALTER TABLE tasks ADD COLUMN kind TEXT NOT NULL DEFAULT 'pool'",
                 )?;
+            }
+            let has_last_fire = conn
+                .prepare("SELECT 1 FROM pragma_table_info('units') WHERE name = 'last_fire_ms'")?
+                .exists([])?;
+            if !has_last_fire {
+                conn.execute_batch("ALTER TABLE units ADD COLUMN last_fire_ms REAL")?;
             }
             conn.execute(
                 "INSERT OR REPLACE INTO synchronik_meta (key, value) VALUES ('schema_version', ?1)",
@@ -543,7 +553,7 @@ impl Store {
     pub fn load_units(&self) -> Result<Vec<UnitRow>, EngineError> {
         self.query(|c| {
             let mut stmt = c.prepare(
-                "SELECT id, status, enabled, run_count, execution_times, last_run_ms, meta FROM units",
+                "SELECT id, status, enabled, run_count, execution_times, last_run_ms, meta, last_fire_ms FROM units",
             )?;
             let rows = stmt.query_map([], |r| {
                 let times: String = r.get(4)?;
@@ -554,6 +564,7 @@ impl Store {
                     run_count: r.get::<_, i64>(3)?.max(0) as u64,
                     execution_times_ms: parse_times(&times),
                     last_run_ms: r.get(5)?,
+                    last_fire_ms: r.get(7)?,
                     meta: r.get(6)?,
                 })
             })?;

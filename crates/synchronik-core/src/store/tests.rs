@@ -54,6 +54,7 @@ fn unit(id: &str, runs: u64) -> UnitRow {
         run_count: runs,
         execution_times_ms: vec![1.5, 2.0],
         last_run_ms: Some(1000.0),
+        last_fire_ms: None,
         meta: None,
     }
 }

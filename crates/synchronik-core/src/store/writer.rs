@@ -154,12 +154,13 @@ impl Batch {
             for (id, change) in self.units {
                 let upsert = |row: &UnitRow| -> rusqlite::Result<usize> {
                     let mut stmt = tx.prepare_cached(
-                        "INSERT INTO units (id, status, enabled, run_count, execution_times, last_run_ms, meta)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                        "INSERT INTO units (id, status, enabled, run_count, execution_times, last_run_ms, meta, last_fire_ms)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                          ON CONFLICT (id) DO UPDATE SET status = excluded.status,
                             enabled = excluded.enabled, run_count = excluded.run_count,
                             execution_times = excluded.execution_times,
                             last_run_ms = excluded.last_run_ms,
+                            last_fire_ms = COALESCE(excluded.last_fire_ms, units.last_fire_ms),
                             meta = COALESCE(excluded.meta, units.meta)",
                     )?;
                     stmt.execute(params![
@@ -170,6 +171,7 @@ impl Batch {
                         times_json(&row.execution_times_ms),
                         row.last_run_ms,
                         row.meta,
+                        row.last_fire_ms,
                     ])
                 };
                 let delete = || -> rusqlite::Result<usize> {
