@@ -432,7 +432,7 @@ describe('task objects and task events', () => {
     m.on('task', (event) => events.push({ ...event, statusThen: event.task.status }));
     const pool = threadPool(m, { name: 'objs' });
     const task = pool.addTask({ name: 't', handler: 'record', payload: recordPayload('t'), priority: 3 });
-    expect(task).toEqual({ name: 't', handler: 'record', payload: recordPayload('t'), priority: 3, status: 'idle' });
+    expect(task).toEqual({ name: 't', handler: 'record', payload: recordPayload('t'), priority: 3, arrangementId: 1, status: 'idle' });
     expect(task).not.toHaveProperty('idempotencyKey');
     await ended(task);
     expect(task.status).toBe('completed');

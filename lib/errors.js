@@ -1,6 +1,8 @@
 // @ts-check
 'use strict';
 
+const util = require('node:util');
+
 const { ERROR_CODES, ABORT_REASONS } = require('./generated/vocabulary');
 
 /**
@@ -100,7 +102,9 @@ function toError(value, unitId) {
  */
 function isError(value) {
   try {
-    return value instanceof Error;
+    // An Error of another realm (a worker thread's, copied back by
+    // structured clone into Node's own realm) is an Error too.
+    return value instanceof Error || util.types.isNativeError(value);
   } catch {
     return false;
   }

@@ -590,6 +590,7 @@ class SynchronikManager extends EventEmitter {
     // first, so that the stop sees (and drops) them too.
     for (const pool of core.pools.values()) pool[poolInternals.kSubmit]();
     // The threads alive now are the ones the stop ends (their pools pause).
+    /** @type {Promise<void> | undefined} */
     let threadsGone;
     if (this.#threads !== null) {
       this.#threads.submitAll();

@@ -14,7 +14,7 @@ const { restoredStats } = require('./stats');
 /**
  * @typedef {import('./core').Core} Core
  * @typedef {{ saveState(units: unknown[]): unknown, loadState(): unknown }} StorageAdapter
- * @typedef {{ id?: unknown, status?: unknown, enabled?: unknown, meta?: any, lastRun?: unknown }} StoredUnit
+ * @typedef {{ id?: unknown, status?: unknown, enabled?: unknown, meta?: any, lastRun?: unknown, lastFireMs?: unknown }} StoredUnit
  */
 
 /**

@@ -279,6 +279,7 @@ impl NativeEngine {
 
     /// Restores a unit's stored state without announcing it (hydration).
     #[napi(catch_unwind)]
+    #[allow(clippy::too_many_arguments)]
     pub fn restore(
         &self,
         id: String,
