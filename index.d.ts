@@ -139,6 +139,12 @@ export interface SynchronikWorker<TResult = unknown> extends SynchronikUnit {
   intervalMs?: number;
   /** When `true` and `intervalMs` is set, the scheduler runs the worker every `intervalMs`. Default `false`. */
   runOnInterval?: boolean;
+  /**
+   * Runs the worker by the calendar instead of an interval (not with
+   * `intervalMs`): a cron expression in a time zone, or one-off times. It
+   * fires while the manager is started; see {@link CronSchedule}.
+   */
+  schedule?: WorkerSchedule;
   /** After this many completed runs the worker is disabled. */
   maxRuns?: number;
   /** Time limit per attempt in ms. Default 10000; `0` means no limit. */
@@ -879,6 +885,25 @@ export interface SynchronikManagerBase extends SynchronikEventEmitter {
   /** One watcher scan now (stalls, auto-unpause, idle release). */
   runWatcherScan(): void;
 
+  /**
+   * The next `count` (default 5, at most 1000) times worker `id` runs by
+   * its schedule or its interval, from now on the manager's clock; `[]`
+   * for a worker that is not scheduled. An unknown id throws a
+   * `SynchronikError` `ERR_UNKNOWN_UNIT`.
+   */
+  nextRuns(id: string, count?: number): Date[];
+
+  /**
+   * Pauses the calendar schedule of worker `id`: it fires no more until
+   * {@link SynchronikManagerBase.resumeSchedule}; the worker stays enabled
+   * and can still be run by hand. A worker without a schedule is a
+   * `TypeError`; an unknown id `ERR_UNKNOWN_UNIT`.
+   */
+  pauseSchedule(id: string): void;
+
+  /** Resumes a paused schedule: it fires next at its first time still to come (what it passed while paused is not caught up). */
+  resumeSchedule(id: string): void;
+
   // --- Background operation --------------------------------------------------------
 
   /**
@@ -1478,6 +1503,56 @@ export interface ThreadTask<TPayload = unknown> extends Task<TPayload> {
   /** What the handler returned, once `'completed'`. */
   result?: unknown;
 }
+
+// ---------------------------------------------------------------------------
+// Calendar schedules
+// ---------------------------------------------------------------------------
+
+/** An instant: a `Date`, an ISO 8601 string or milliseconds since the Unix epoch. */
+export type Instant = Date | string | number;
+
+/**
+ * A cron schedule (`schedule` on a worker).
+ *
+ * `cron` has 5 fields (`minute hour day-of-month month day-of-week`) or 6
+ * (seconds first), with names (`MON`, `JAN`), ranges, steps, lists, `L`,
+ * `W`, `#` and `?`, or is `@yearly`, `@monthly`, `@weekly`, `@daily` or
+ * `@hourly`; day-of-month and day-of-week combine with OR (Vixie cron).
+ * Daylight saving: a fixed time of day in a spring-forward gap fires once
+ * at the first instant after the gap, one in a fall-back overlap once at
+ * its first occurrence; a schedule with a wildcard, step or range in its
+ * seconds, minutes or hours follows real time (gap times do not exist,
+ * the overlap's hour fires in both passes). An expression that can never
+ * fire (`0 0 30 2 *`) is a `TypeError` naming `schedule.cron`.
+ */
+export interface CronSchedule {
+  cron: string;
+  /** An IANA time zone name (`'Europe/Berlin'`). Default: the machine's. The zone database ships inside the package. */
+  timezone?: string;
+  /** No fire before this instant. */
+  startAt?: Instant;
+  /** No fire after this instant. */
+  stopAt?: Instant;
+  /** Each run starts up to this many ms after its fire time (uniformly drawn), never past the next fire. Default 0. */
+  jitterMs?: number;
+  /**
+   * The fires missed while the manager was stopped (or, with the SQLite
+   * store, while the process was down): `'none'` (default) skips them,
+   * `'one'` runs once, `'all'` runs once per missed fire, one after
+   * another (at most 10,000).
+   */
+  catchUp?: 'none' | 'one' | 'all';
+  /** Only fires missed within this many ms before now are caught up. Default `Infinity`. */
+  catchUpWindowMs?: number;
+}
+
+/** One-off times (`schedule` on a worker): the worker runs once at each (times already past never run). */
+export interface AtSchedule {
+  at: Instant | Instant[];
+}
+
+/** A worker's calendar schedule. */
+export type WorkerSchedule = CronSchedule | AtSchedule;
 
 // ---------------------------------------------------------------------------
 // runWorkerTasks
