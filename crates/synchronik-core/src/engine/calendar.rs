@@ -15,16 +15,16 @@
 //! that is nothing, one run, or every missed fire in order, within
 //! `catchUpWindowMs`.
 
-use super::state::may_start;
+use super::schedule::Fire;
 use super::types::{Owner, Timer};
 use super::Engine;
 use crate::clock::ms_to_nanos;
-use crate::event::{Event, SkipReason};
+use crate::event::Event;
 use crate::ids::IdMap;
 use crate::names::named_enum;
 use crate::schedule::{AtSchedule, CronSchedule};
 use crate::timer::TimerId;
-use crate::unit::{Overlap, Slot};
+use crate::unit::Slot;
 
 /// At most this many missed fires run with `catchUp: 'all'` (the latest).
 pub const CATCH_UP_MAX: usize = 10_000;
@@ -334,31 +334,17 @@ impl Engine {
 
     /// A fire: starts a run of the worker, as its overlap policy allows.
     fn calendar_run(&mut self, slot: Slot) {
-        let Some(unit) = self.registry.get(slot) else {
-            return;
-        };
-        if !may_start(unit, false) {
-            return;
-        }
-        if unit.active_runs > 0 {
-            match unit.worker().map_or(Overlap::Skip, |c| c.overlap) {
-                Overlap::Skip => {
-                    self.emit(Event::Skipped {
-                        unit: slot,
-                        reason: SkipReason::Overlap,
-                    });
-                    return;
-                }
-                Overlap::Queue => {
-                    if let Some(e) = self.calendar.entries.get_mut(&slot) {
-                        e.queued = true;
-                    }
-                    return;
-                }
-                Overlap::Allow => {}
+        match self.scheduled_fire(slot) {
+            Fire::Start => {
+                self.start_worker_run(slot, Owner::Scheduled);
             }
+            Fire::Queue => {
+                if let Some(e) = self.calendar.entries.get_mut(&slot) {
+                    e.queued = true;
+                }
+            }
+            Fire::None => {}
         }
-        self.start_worker_run(slot, Owner::Scheduled);
     }
 
     /// A run of the worker ended: once none is in flight, start what waits

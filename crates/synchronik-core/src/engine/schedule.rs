@@ -57,6 +57,13 @@ impl SchedulerState {
     }
 }
 
+/// What a scheduled fire does (see [`Engine::scheduled_fire`]).
+pub(super) enum Fire {
+    Start,
+    Queue,
+    None,
+}
+
 /// A recurring timer of the engine (the sweep, the statistics, the
 /// watcher's scans): where it is armed, and for which time of its cadence.
 #[derive(Debug, Clone, Copy)]
@@ -252,11 +259,29 @@ impl Engine {
             return;
         }
         self.observe_fire(due.at);
+        match self.scheduled_fire(slot) {
+            Fire::Start => {
+                self.start_worker_run(slot, Owner::Scheduled);
+            }
+            Fire::Queue => {
+                if let Some(entry) = self.sched.intervals.get_mut(&slot) {
+                    entry.queued = true;
+                }
+            }
+            Fire::None => {}
+        }
+    }
+
+    /// What a scheduled fire (an interval's or a calendar's) of the worker
+    /// in `slot` does: start a run, queue one (overlap `queue` while a run
+    /// is in flight), or nothing (it may not start, or overlap `skip`: a
+    /// `skipped` event says so).
+    pub(super) fn scheduled_fire(&mut self, slot: Slot) -> Fire {
         let Some(unit) = self.registry.get(slot) else {
-            return;
+            return Fire::None;
         };
         if !may_start(unit, false) {
-            return;
+            return Fire::None;
         }
         if unit.active_runs > 0 {
             match unit.worker().map_or(Overlap::Skip, |c| c.overlap) {
@@ -265,18 +290,13 @@ impl Engine {
                         unit: slot,
                         reason: SkipReason::Overlap,
                     });
-                    return;
+                    return Fire::None;
                 }
-                Overlap::Queue => {
-                    if let Some(entry) = self.sched.intervals.get_mut(&slot) {
-                        entry.queued = true;
-                    }
-                    return;
-                }
+                Overlap::Queue => return Fire::Queue,
                 Overlap::Allow => {}
             }
         }
-        self.start_worker_run(slot, Owner::Scheduled);
+        Fire::Start
     }
 
     /// A run of the unit ended (whoever started it): once none is left in
