@@ -15,6 +15,8 @@
 //! that is nothing, one run, or every missed fire in order, within
 //! `catchUpWindowMs`.
 
+use std::collections::VecDeque;
+
 use super::schedule::Fire;
 use super::types::{Owner, Timer};
 use super::Engine;
@@ -115,6 +117,14 @@ impl CalendarSpec {
     }
 }
 
+/// What a schedule missed, by its `catchUp`.
+enum Missed {
+    None,
+    One,
+    /// The missed fires, oldest first (at most [`CATCH_UP_MAX`]).
+    All(VecDeque<f64>),
+}
+
 /// A scheduled worker's place in the calendar.
 #[derive(Debug)]
 pub(super) struct Entry {
@@ -125,8 +135,9 @@ pub(super) struct Entry {
     due_ms: f64,
     /// A fire came while a run was in flight and the policy is `queue`.
     queued: bool,
-    /// Missed fires still to run (`catchUp: 'all'`).
-    catch_up_left: usize,
+    /// Missed fires still to run (`catchUp: 'all'`), oldest first; each
+    /// becomes the last fire when its run starts.
+    catch_up: VecDeque<f64>,
 }
 
 /// The calendar's part of the scheduler.
@@ -137,6 +148,9 @@ pub(super) struct CalendarState {
     last_fire: IdMap<Slot, f64>,
     /// Schedules paused by `pauseSchedule`.
     paused: IdMap<Slot, ()>,
+    /// Set while the engine starts (again): schedules armed now catch up
+    /// what they missed while it was stopped.
+    starting: bool,
 }
 
 impl CalendarState {
@@ -197,6 +211,11 @@ impl Engine {
 
     /// Brings a worker's place on the calendar in line with its settings
     /// (see [`Engine::reschedule`]); one already armed stays as it is.
+    ///
+    /// A schedule armed while the engine starts (again), or restored from
+    /// a store, catches up the fires it missed since its last fire as its
+    /// `catchUp` says. Armed for another reason (enabled again, resumed,
+    /// changed), it starts afresh: what passed meanwhile is not missed.
     pub(super) fn reschedule_calendar(&mut self, slot: Slot) {
         if !self.calendar_due(slot) {
             self.unschedule_calendar(slot);
@@ -206,48 +225,78 @@ impl Engine {
             return;
         }
         let now_ms = self.clock.wall_ms();
-        let missed = self.calendar_missed(slot, now_ms);
-        self.calendar_arm(slot, now_ms, missed.saturating_sub(1));
-        if missed > 0 {
+        let missed = if self.calendar.starting {
+            self.calendar_missed(slot, now_ms)
+        } else {
+            Missed::None
+        };
+        let mut chain = VecDeque::new();
+        let run_now = match missed {
+            Missed::None => false,
+            Missed::One => true,
+            Missed::All(mut fires) => {
+                let first = fires.pop_front();
+                if let Some(first) = first {
+                    self.calendar_set_last_fire(slot, first);
+                }
+                chain = fires;
+                first.is_some()
+            }
+        };
+        if chain.is_empty() {
+            // Scheduled from now: a stop from here on misses what comes
+            // after now (the first arming counts as the start).
+            self.calendar_set_last_fire(slot, now_ms);
+        }
+        self.calendar_arm(slot, now_ms, chain);
+        if run_now {
             self.calendar_run(slot);
         }
     }
 
-    /// How many runs the fires missed since the schedule's last fire call
-    /// for (its `catchUp`), as of `now_ms`.
-    fn calendar_missed(&self, slot: Slot, now_ms: f64) -> usize {
+    /// The schedule's last fire is `ms` (stored with the unit); it never
+    /// moves back.
+    fn calendar_set_last_fire(&mut self, slot: Slot, ms: f64) {
+        let last = self.calendar.last_fire.entry(slot).or_insert(ms);
+        if *last < ms {
+            *last = ms;
+        }
+        self.store_touch(slot);
+    }
+
+    /// What the fires missed since the schedule's last fire call for (its
+    /// `catchUp`), as of `now_ms`.
+    fn calendar_missed(&self, slot: Slot, now_ms: f64) -> Missed {
         let (Some(spec), Some(last)) = (self.calendar_spec(slot), self.calendar.last_fire_ms(slot))
         else {
-            return 0;
+            return Missed::None;
         };
-        if spec.catch_up == CatchUp::None {
-            return 0;
-        }
         let from = match spec.catch_up_window_ms {
             Some(w) => last.max(now_ms - w),
             None => last,
         };
-        let limit = if spec.catch_up == CatchUp::One {
-            1
-        } else {
-            CATCH_UP_MAX
-        };
-        // The runs are alike: counting up to the limit is enough.
-        let mut missed = 0;
-        let mut at = from;
-        while missed < limit {
-            let Some(next) = spec.next_after(at).filter(|t| *t <= now_ms) else {
-                break;
-            };
-            missed += 1;
-            at = next;
+        let first = spec.next_after(from).filter(|t| *t <= now_ms);
+        match (spec.catch_up, first) {
+            (CatchUp::None, _) | (_, None) => Missed::None,
+            (CatchUp::One, Some(_)) => Missed::One,
+            (CatchUp::All, Some(first)) => {
+                let mut fires = VecDeque::from([first]);
+                let mut at = first;
+                while fires.len() < CATCH_UP_MAX {
+                    let Some(next) = spec.next_after(at).filter(|t| *t <= now_ms) else {
+                        break;
+                    };
+                    fires.push_back(next);
+                    at = next;
+                }
+                Missed::All(fires)
+            }
         }
-        missed
     }
 
     /// Arms the worker's timer for its first fire after `after_ms`; none
     /// left (an `at` list done, past `stopAt`) leaves it off the calendar.
-    fn calendar_arm(&mut self, slot: Slot, after_ms: f64, catch_up_left: usize) {
+    fn calendar_arm(&mut self, slot: Slot, after_ms: f64, catch_up: VecDeque<f64>) {
         let Some(spec) = self.calendar_spec(slot) else {
             return;
         };
@@ -268,7 +317,7 @@ impl Engine {
                 at_ms,
                 due_ms,
                 queued: false,
-                catch_up_left,
+                catch_up,
             },
         ) {
             self.timers.cancel(old.timer);
@@ -311,19 +360,18 @@ impl Engine {
             }
             return;
         }
-        self.calendar.last_fire.insert(slot, at_ms);
-        self.store_touch(slot);
+        self.calendar_set_last_fire(slot, at_ms);
         let late = ms_to_nanos(now_ms - due_ms);
         self.observe_fire(self.clock.now().saturating_sub(late));
         // The next fire is the first one still to come: a late timer (a
         // jump of the clock) fires once, not once per fire it passed.
-        let left = self
+        let (chain, queued) = self
             .calendar
             .entries
-            .get(&slot)
-            .map_or(0, |e| e.catch_up_left);
-        let queued = self.calendar.entries.get(&slot).is_some_and(|e| e.queued);
-        self.calendar_arm(slot, now_ms.max(at_ms), left);
+            .get_mut(&slot)
+            .map(|e| (std::mem::take(&mut e.catch_up), e.queued))
+            .unwrap_or_default();
+        self.calendar_arm(slot, now_ms.max(at_ms), chain);
         if queued {
             if let Some(e) = self.calendar.entries.get_mut(&slot) {
                 e.queued = true;
@@ -357,15 +405,16 @@ impl Engine {
         let Some(e) = self.calendar.entries.get_mut(&slot) else {
             return;
         };
-        let start = if std::mem::take(&mut e.queued) {
-            true
-        } else if e.catch_up_left > 0 {
-            e.catch_up_left -= 1;
-            true
-        } else {
-            false
-        };
-        if start {
+        if std::mem::take(&mut e.queued) {
+            self.start_worker_run(slot, Owner::Scheduled);
+        } else if let Some(fire) = e.catch_up.pop_front() {
+            let done = e.catch_up.is_empty();
+            self.calendar_set_last_fire(slot, fire);
+            if done {
+                // Every missed fire has run (or the rest was past the cap).
+                let now_ms = self.clock.wall_ms();
+                self.calendar_set_last_fire(slot, now_ms);
+            }
             self.start_worker_run(slot, Owner::Scheduled);
         }
     }
@@ -411,8 +460,8 @@ impl Engine {
             self.calendar.paused.insert(slot, ());
             self.unschedule_calendar(slot);
         } else if self.calendar.paused.remove(&slot).is_some() {
-            // Resumed: what passed while paused is not missed.
-            self.calendar.last_fire.insert(slot, self.clock.wall_ms());
+            // Resumed: what passed while paused is not missed (armed
+            // outside a start, it starts afresh).
             self.reschedule_calendar(slot);
         }
         self.emit(Event::Config { unit: slot });
@@ -434,10 +483,8 @@ impl Engine {
             self.calendar.paused.remove(&slot);
             return;
         }
-        // What the old schedule would have missed is not the new one's.
-        if self.calendar.last_fire.contains_key(&slot) {
-            self.calendar.last_fire.insert(slot, self.clock.wall_ms());
-        }
+        // Armed outside a start: what the old schedule missed is not the
+        // new one's.
         self.reschedule_calendar(slot);
     }
 
@@ -445,14 +492,23 @@ impl Engine {
     /// restart): the fires missed since then are caught up now if its
     /// `catchUp` says so.
     pub(super) fn calendar_restore_last_fire(&mut self, slot: Slot, last_ms: f64) {
-        if self.calendar.last_fire.contains_key(&slot) {
-            return;
-        }
+        // The stored one is the schedule's history (one set when it was
+        // armed at registration is not).
         self.calendar.last_fire.insert(slot, last_ms);
         if self.calendar.entries.contains_key(&slot) {
             // Armed already (registered while started): catch up now.
             self.unschedule_calendar(slot);
+            let starting = std::mem::replace(&mut self.calendar.starting, true);
             self.reschedule_calendar(slot);
+            self.calendar.starting = starting;
         }
+    }
+
+    /// The engine starts (again): schedules armed in `f` catch up.
+    pub(super) fn calendar_starting<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.calendar.starting = true;
+        let r = f(self);
+        self.calendar.starting = false;
+        r
     }
 }

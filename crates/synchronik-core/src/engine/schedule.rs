@@ -96,9 +96,12 @@ impl Engine {
         self.sched.started = true;
         let sweep = ms_to_nanos(self.options.loop_interval_ms);
         self.sched.sweep = Some(self.arm_recurring(sweep, Timer::Sweep));
-        for slot in self.registry.ordered().collect::<Vec<_>>() {
-            self.reschedule(slot);
-        }
+        let slots: Vec<Slot> = self.registry.ordered().collect();
+        self.calendar_starting(|e| {
+            for slot in slots {
+                e.reschedule(slot);
+            }
+        });
         self.start_watch();
         self.pools_set_started(true);
         self.thread_pools_resume();
