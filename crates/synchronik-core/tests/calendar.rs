@@ -384,6 +384,46 @@ fn catch_up_all_runs_each_missed_fire_one_after_another() {
 
 /// catchUpWindowMs of 2 h 45 min at 05:30 reaches back to 02:45: 03:00,
 /// 04:00 and 05:00 are caught up, 02:00 is not.
+/// A start after a stop catches up the fires missed while stopped, once:
+/// stopped again at 05:40 and started at 05:50 (no fire in between),
+/// nothing is caught up a second time.
+#[test]
+fn fires_caught_up_after_a_stop_are_not_caught_up_again_by_the_next_start() {
+    for (catch_up, first) in [(CatchUp::One, 1), (CatchUp::All, 4)] {
+        let mut c = stopped_through_four_fires(catch_up, None);
+        assert_eq!(c.start(), first, "{catch_up:?}");
+        c.h.engine.stop(None);
+        assert!(c.walk(ms("2026-01-01T05:50:00Z"), true).is_empty());
+        assert_eq!(
+            c.start(),
+            0,
+            "{catch_up:?}: no fire was missed since the catch-up"
+        );
+    }
+}
+
+/// 'all' at 05:30 has 02:00–05:00 to catch up; a stop while the third
+/// catch-up run is in flight (02:00 and 03:00 ran, 04:00 runs) and a start
+/// at 05:40 leave 05:00: one run, not four (each missed fire runs once).
+#[test]
+fn a_stop_during_catch_up_all_leaves_only_the_fires_not_yet_run() {
+    let mut c = stopped_through_four_fires(CatchUp::All, None);
+    c.h.engine.start();
+    for _ in 0..2 {
+        let run = c.started(false);
+        assert_eq!(run.len(), 1);
+        c.h.ok(run[0].1.call);
+    }
+    let third = c.started(false);
+    assert_eq!(third.len(), 1, "the third catch-up run started");
+    c.h.engine.stop(None);
+    c.h.ok(third[0].1.call);
+    assert!(c.started(false).is_empty(), "no catch-up run after a stop");
+    assert!(c.walk(ms("2026-01-01T05:40:00Z"), true).is_empty());
+    // 02:00, 03:00 and 04:00 ran; 05:00 is left.
+    assert_eq!(c.start(), 1);
+}
+
 #[test]
 fn catch_up_window_limits_the_missed_fires_that_run() {
     let mut c = stopped_through_four_fires(CatchUp::All, Some(2.75 * HOUR));
@@ -720,6 +760,26 @@ fn a_disabled_or_paused_worker_does_not_run_at_its_fires() {
     );
 }
 
+/// catchUp is about a stopped manager or a process down, not a disabled
+/// worker (enabled applies as for interval workers): hourly with catchUp
+/// 'all', disabled from 01:30 to 04:30, re-enabled: nothing runs until
+/// 05:00.
+#[test]
+fn re_enabling_a_worker_does_not_catch_up_the_fires_passed_while_disabled() {
+    let mut c = Cal::at("2026-01-01T00:00:00Z");
+    c.register(hourly(CatchUp::All));
+    c.start();
+    assert_eq!(c.run_until("2026-01-01T01:30:00Z").len(), 1);
+    c.h.engine.set_enabled("w", false);
+    assert!(c.run_until("2026-01-01T04:30:00Z").is_empty());
+    c.h.engine.set_enabled("w", true);
+    assert_eq!(c.started(true).len(), 0, "fires passed while disabled ran");
+    assert_eq!(
+        c.run_until("2026-01-01T05:30:00Z"),
+        ["2026-01-01T05:00:00Z"]
+    );
+}
+
 #[test]
 fn max_runs_ends_the_schedule() {
     let mut w = scheduled("w", cron("* * * * *", "UTC"));
@@ -862,6 +922,28 @@ fn after_a_restart_catch_up_none_runs_nothing_and_all_runs_each_missed_fire() {
         // Back before the next fire: nothing was missed.
         let runs = restarted(CatchUp::One, "2026-01-01T01:30:00Z", start_first);
         assert_eq!(runs, 0, "one, nothing missed, started first: {start_first}");
+    }
+}
+
+/// catchUp 'one' after a crash at 05:30 runs once for 02:00–05:00; a
+/// second crash at 05:40 and a restart at 05:45 missed no fire: nothing is
+/// caught up again.
+#[test]
+fn after_a_restart_the_fires_caught_up_are_not_caught_up_again_by_the_next_restart() {
+    for catch_up in [CatchUp::One, CatchUp::All] {
+        let dir = TempDir::new();
+        first_process(&dir, catch_up);
+        {
+            let (runs, mut c) = later_process(&dir, catch_up, "2026-01-01T05:30:00Z", true);
+            assert!(runs > 0);
+            assert!(c.walk(ms("2026-01-01T05:40:00Z"), true).is_empty());
+            flush(&mut c);
+        }
+        let (runs, _) = later_process(&dir, catch_up, "2026-01-01T05:45:00Z", true);
+        assert_eq!(
+            runs, 0,
+            "{catch_up:?}: no fire was missed since the catch-up"
+        );
     }
 }
 
