@@ -18,9 +18,10 @@
 use std::collections::VecDeque;
 
 use super::schedule::Fire;
+use super::schedule::JUMP_TIMES;
 use super::types::{Owner, Timer};
 use super::Engine;
-use crate::clock::ms_to_nanos;
+use crate::clock::{ms_to_nanos, nanos_to_ms};
 use crate::event::Event;
 use crate::ids::IdMap;
 use crate::names::named_enum;
@@ -360,6 +361,9 @@ impl Engine {
             }
             return;
         }
+        if self.calendar_jumped(slot, at_ms, now_ms) {
+            return;
+        }
         self.calendar_set_last_fire(slot, at_ms);
         let late = ms_to_nanos(now_ms - due_ms);
         self.observe_fire(self.clock.now().saturating_sub(late));
@@ -378,6 +382,39 @@ impl Engine {
             }
         }
         self.calendar_run(slot);
+    }
+
+    /// A driver moving the clock step by step toward a later time (a
+    /// manual clock's `advance`) would fire the schedule at each of its
+    /// times on the way. As for intervals ([`Engine::recur`]), a step that
+    /// passes more than [`JUMP_TIMES`] of them is a jump: the fire moves to
+    /// the end of the step, where it fires once, late. True when it moved.
+    fn calendar_jumped(&mut self, slot: Slot, at_ms: f64, now_ms: f64) -> bool {
+        let now = self.clock.now();
+        let Some(end) = self.horizon.filter(|end| *end > now) else {
+            return false;
+        };
+        let Some(spec) = self.calendar_spec(slot) else {
+            return false;
+        };
+        let end_ms = now_ms + nanos_to_ms(end - now);
+        let mut passed = 0;
+        let mut t = at_ms;
+        while passed < JUMP_TIMES {
+            match spec.next_after(t) {
+                Some(next) if next <= end_ms => {
+                    passed += 1;
+                    t = next;
+                }
+                _ => return false,
+            }
+        }
+        let timer = self.arm(end, Timer::Calendar(slot));
+        // (Its timer has fired: the new one takes its place.)
+        if let Some(e) = self.calendar.entries.get_mut(&slot) {
+            e.timer = timer;
+        }
+        true
     }
 
     /// A fire: starts a run of the worker, as its overlap policy allows.
