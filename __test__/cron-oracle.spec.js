@@ -444,7 +444,6 @@ describe('refusals', () => {
     }
     expect(error).toBeInstanceOf(TypeError);
     expect(error.message).toBe('schedule.cron: day-of-month 30 never occurs in February (got "0 0 30 2 *")');
-    expect(error.code).toBe('ERR_INVALID_UNIT');
   });
 
   test('bad fields and zones name what is wrong', () => {
@@ -455,7 +454,7 @@ describe('refusals', () => {
     expect(() => nextCronRuns('', 'UTC', 0, 1)).toThrow(/^schedule\.cron: expected a cron expression .* got an empty string$/);
     expect(() => nextCronRuns('* * * *', 'UTC', 0, 1)).toThrow(/^schedule\.cron: expected 5 fields .* got 4 fields/);
     expect(() => nextCronRuns('@daily', 'Mars/Olympus_Mons', 0, 1)).toThrow(
-      expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_UNIT', message: expect.stringMatching(/^schedule\.timezone: unknown time zone "Mars\/Olympus_Mons"/) }),
+      expect.objectContaining({ name: 'TypeError', message: expect.stringMatching(/^schedule\.timezone: unknown time zone "Mars\/Olympus_Mons"/) }),
     );
   });
 

@@ -298,14 +298,6 @@ export interface Blobs {
 }
 
 /**
- * The next `count` fires (Unix milliseconds, in order) strictly after
- * `afterMs` of the cron expression `expr` in the IANA zone `timezone`
- * (the machine's zone when absent). Fewer than `count` only near the end
- * of year 9999.
- */
-export declare function cronNextRuns(expr: string, timezone: string | undefined | null, afterMs: number, count: number): Array<number>
-
-/**
  * Every error code and abort reason this engine can send (what the
  * generated tables must hold).
  */

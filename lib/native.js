@@ -837,7 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeDashboard = nativeBinding.NativeDashboard
 module.exports.NativeEngine = nativeBinding.NativeEngine
-module.exports.cronNextRuns = nativeBinding.cronNextRuns
 module.exports.engineCodes = nativeBinding.engineCodes
 module.exports.engineComplete = nativeBinding.engineComplete
 module.exports.engineDrain = nativeBinding.engineDrain

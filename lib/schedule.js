@@ -2,11 +2,12 @@
 'use strict';
 
 // Cron schedules (SPEC §14): the next fires of an expression in a time
-// zone, computed by the engine's core. Internal: `manager.nextRuns` and the
-// registration of scheduled workers build on it.
+// zone, computed by the engine's core, without a manager or a worker.
+// Internal (not exported by the package): the differential tests against
+// another cron implementation read the core through it.
 
-const { cronNextRuns } = require('./native.js');
-const { fromNative, describe } = require('./errors');
+const { scheduleNextRuns } = require('./native.js');
+const { describe } = require('./errors');
 const { fail } = require('./validate');
 
 /** The most fires one call returns (the binding's limit). */
@@ -17,8 +18,8 @@ const MAX_COUNT = 1000;
  * `timezone` (the machine's zone when undefined), strictly after `after`.
  *
  * An expression that cannot be read or can never fire, and an unknown
- * zone, are refused with a `TypeError` (code `ERR_INVALID_UNIT`) whose
- * message names the option and the field:
+ * zone, are refused with a `TypeError` whose message names the option and
+ * the field:
  * `schedule.cron: day-of-month 30 never occurs in February (got "0 0 30 2 *")`.
  *
  * @param {string} expr 5 or 6 fields (seconds first), or a nickname such as `@daily`
@@ -45,9 +46,10 @@ function nextCronRuns(expr, timezone, after, count) {
   }
   let runs;
   try {
-    runs = cronNextRuns(expr, timezone, afterMs, count);
+    runs = scheduleNextRuns({ cron: expr, timezone }, afterMs, count);
   } catch (e) {
-    throw fromNative(e, /** @type {any} */ (TypeError));
+    // The binding's Error (of Node's realm, whatever realm this code runs in).
+    throw new TypeError(/** @type {any} */ (e)?.message ?? String(e));
   }
   return runs.map((ms) => new Date(ms));
 }

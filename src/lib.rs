@@ -13,7 +13,6 @@
 //! - `fast.rs`: the hot path as free functions taking the engine's handle;
 //! - `convert.rs` and `options.rs`: what JavaScript passes, into the
 //!   engine's types, and the engine's errors into JavaScript errors;
-//! - `schedule.rs`: the next fires of cron schedules (SPEC §14);
 //! - `store.rs`: the durable store;
 //! - `calendar.rs`: calendar schedules (cron, one-off times);
 //! - `threads.rs`: thread pools, and the calls of their threads;
@@ -34,7 +33,6 @@ pub mod fast;
 mod options;
 mod outbox;
 mod records;
-pub mod schedule;
 mod store;
 pub mod threads;
 pub mod vocabulary;
