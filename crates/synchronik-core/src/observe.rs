@@ -222,6 +222,7 @@ pub struct PoolView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScheduleView {
     pub unit: String,
+    /// The interval; NaN for a calendar schedule (cron, one-off times).
     pub every_ms: f64,
     pub next_ms: f64,
 }

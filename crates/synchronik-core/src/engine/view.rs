@@ -240,7 +240,8 @@ impl Engine {
                 let u = self.registry.get(slot)?;
                 Some(ScheduleView {
                     unit: u.id.clone(),
-                    every_ms: u.worker().and_then(|c| c.interval_ms).unwrap_or(0.0),
+                    // A calendar schedule has no period: NaN (null in JSON).
+                    every_ms: u.worker().and_then(|c| c.interval_ms).unwrap_or(f64::NAN),
                     next_ms: nanos_to_ms(at),
                 })
             })
