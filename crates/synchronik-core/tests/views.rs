@@ -560,3 +560,32 @@ fn a_detached_process_run_fails_like_any_other() {
     h.engine.run_detached("p").unwrap();
     assert!(h.invocations().is_empty());
 }
+
+#[test]
+fn a_calendar_schedule_is_listed_with_its_next_fire_and_no_period() {
+    let mut h = Harness::new();
+    h.engine
+        .register(UnitSpec::Worker(interval_worker("poll", 90_000.0)))
+        .unwrap();
+    let mut cron = worker("cron");
+    // Every minute on the minute; the manual clock starts at the epoch.
+    let when = When::Cron(schedule::CronSchedule::parse("* * * * *", Some("UTC")).unwrap());
+    cron.config.schedule = Some(Box::new(CalendarSpec::new(when)));
+    h.engine.register(UnitSpec::Worker(cron)).unwrap();
+    h.engine.start();
+    let views = h.engine.schedule_views();
+    let units: Vec<_> = views.iter().map(|s| s.unit.as_str()).collect();
+    assert_eq!(units, ["cron", "poll"], "soonest first");
+    // The next whole minute of the wall clock, on the engine's clock.
+    let wall = h.clock.wall_ms();
+    let next_minute = (wall / 60_000.0).floor() * 60_000.0 + 60_000.0;
+    assert!(
+        (views[0].next_ms - (next_minute - wall)).abs() < 1.0,
+        "{views:?}"
+    );
+    assert!(
+        views[0].every_ms.is_nan(),
+        "a calendar schedule has no period"
+    );
+    assert_eq!(views[1].every_ms, 90_000.0);
+}
