@@ -1,7 +1,9 @@
 // Scenario 3 — timers: 10,000 interval workers (intervalMs 100) for 5 s:
 // lateness of every fire against its ideal slot, missed and doubled fires,
 // CPU; against 10,000 setIntervals, 10,000 drift-corrected setTimeout loops
-// and 10,000 toad-scheduler SimpleIntervalJobs.
+// and 10,000 toad-scheduler SimpleIntervalJobs. Then the cost of one cron
+// fire with 1,000 and with 100,000 cron schedules registered, of which the
+// same 10 fire (manual clock): it must not grow with the schedules.
 
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -189,6 +191,87 @@ export async function measure({ contender, workers: count, intervalMs, durationM
   };
 }
 
+/** Cron fires: the manual clock starts here (no zone of CRON_ZONES changes its offset in the hours measured). */
+const CRON_START = '2026-03-02T00:00:00Z';
+const CRON_ZONES = ['Europe/Berlin', 'America/New_York', 'Asia/Tokyo', 'UTC'];
+/** Cron fires: how many schedules fire, each every second (the others fire once a year). */
+const CRON_FIRING = 10;
+
+/**
+ * The sweep period that keeps the scheduler's sweep of idle processes out of
+ * a measurement: its first sweep comes a day after start, past the warm-up
+ * and the blocks measured (at most CRON_ADVANCES_MAX seconds of clock).
+ */
+const SWEEP_OUT_OF_THE_WAY_MS = 86_400_000;
+const CRON_ADVANCES_MAX = 80_000;
+
+/**
+ * Registers `schedules` cron workers on a started manual-clock manager: the
+ * first CRON_FIRING fire every second, the others once a year (on 1 January,
+ * at a varying minute and hour, in one of CRON_ZONES), so none of them fires
+ * in the hours measured. `loopInterval`: the manager's option (undefined:
+ * its default).
+ */
+function cronManager(schedules, loopInterval) {
+  const manager = createSynchronikManager({ ...(loopInterval === undefined ? {} : { loopInterval }), clock: { manual: true, now: CRON_START } });
+  const firing = [];
+  for (let i = 0; i < schedules; i++) {
+    const cron = i < CRON_FIRING ? '* * * * * *' : `${i % 60} ${(i >> 6) % 24} 1 1 *`;
+    const unit = manager.registerUnit({ id: `cron-${i}`, schedule: { cron, timezone: CRON_ZONES[i % CRON_ZONES.length] }, timeoutMs: 0, run: () => undefined });
+    if (i < CRON_FIRING) firing.push(unit);
+  }
+  manager.start();
+  return { manager, firing };
+}
+
+/** `count` advances of one second (CRON_FIRING fires each); returns the wall and CPU µs of the block. */
+async function advanceSeconds(manager, count) {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) await manager.clock.advance(1000);
+  const wallUs = (performance.now() - t0) * 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { wallUs, cpuUs: cpu.user + cpu.system };
+}
+
+/**
+ * The cost of one cron fire with `schedules` registered: `blocks` blocks of
+ * `advances` one-second advances of the manual clock, each advance firing
+ * the same CRON_FIRING schedules; the median over the blocks of wall and
+ * CPU time (all threads) per fire. Every firing schedule must have run once
+ * per advance, and no yearly one at all.
+ */
+async function measureCron({ schedules, advances, blocks, sweep }) {
+  const loopInterval = sweep ? undefined : SWEEP_OUT_OF_THE_WAY_MS;
+  const warmUp = 500;
+  if (warmUp + blocks * advances > CRON_ADVANCES_MAX) throw new Error(`at most ${CRON_ADVANCES_MAX} advances`);
+  // Warm-up: the same code paths on a throwaway manager.
+  {
+    const warm = cronManager(1000, loopInterval);
+    await advanceSeconds(warm.manager, 200);
+    await warm.manager.stop();
+  }
+  collect();
+  const { manager, firing } = cronManager(schedules, loopInterval);
+  await advanceSeconds(manager, warmUp);
+  const wall = [];
+  const cpu = [];
+  for (let b = 0; b < blocks; b++) {
+    const block = await advanceSeconds(manager, advances);
+    wall.push(block.wallUs / (advances * CRON_FIRING));
+    cpu.push(block.cpuUs / (advances * CRON_FIRING));
+  }
+  const expected = warmUp + blocks * advances;
+  const wrong = firing.find((u) => u.meta.runCount !== expected);
+  if (wrong !== undefined) throw new Error(`expected ${expected} fires of ${wrong.id}, got ${wrong.meta.runCount}`);
+  let yearly = 0;
+  const firingIds = new Set(firing.map((u) => u.id));
+  for (const unit of manager.listUnits()) if (!firingIds.has(unit.id)) yearly += unit.meta.runCount;
+  if (yearly !== 0) throw new Error(`${yearly} runs of schedules that fire once a year`);
+  await manager.stop();
+  return { wallUsPerFire: median(wall), cpuUsPerFire: median(cpu), wallBlocks: wall, cpuBlocks: cpu, fires: expected * CRON_FIRING };
+}
+
 // ---------------------------------------------------------------------------
 // Parent side
 // ---------------------------------------------------------------------------
@@ -196,7 +279,20 @@ export async function measure({ contender, workers: count, intervalMs, durationM
 export async function run({ reps = 3, scale = 1 } = {}) {
   const params = { workers: Math.round(10_000 * scale), intervalMs: 100, durationMs: 5_000 };
   const cases = Object.keys(CONTENDERS).map((key) => ({ key, params: { contender: key, ...params } }));
-  const samples = await interleave(name, SCRIPT, cases, reps);
+  // Cron fires: the sizes compared, the first one the reference.
+  // Long blocks without the sweep (a block is short work: one GC or one
+  // turn of another process on the machine weighs less in a long one);
+  // shorter ones with it, whose advances cost far more at 100,000 units.
+  const cron = { sizes: [1_000, 100_000].map((n) => Math.max(CRON_FIRING, Math.round(n * scale))), advances: 2_000, blocks: 9, sweepAdvances: 500, sweepBlocks: 5 };
+  const cronCases = [];
+  for (const sweep of [false, true]) {
+    for (const n of cron.sizes) {
+      const advances = sweep ? cron.sweepAdvances : cron.advances;
+      const blocks = sweep ? cron.sweepBlocks : cron.blocks;
+      cronCases.push({ key: `${sweep ? 'cron-sweep' : 'cron'}:${n}`, n, sweep, params: { kind: 'cron', schedules: n, advances, blocks, sweep } });
+    }
+  }
+  const samples = await interleave(name, SCRIPT, [...cases, ...cronCases], reps);
 
   const summary = {};
   const rows = [];
@@ -260,15 +356,46 @@ export async function run({ reps = 3, scale = 1 } = {}) {
     notes,
   );
 
+  const cronRows = [];
+  const cronNotes = [];
+  for (const c of cronCases) {
+    const s = samples[c.key];
+    const ref = summary[`${c.sweep ? 'cron-sweep' : 'cron'}:${cron.sizes[0]}`];
+    const cpuUsPerFire = median(field(s, 'cpuUsPerFire'));
+    const wallUsPerFire = median(field(s, 'wallUsPerFire'));
+    const row = { cpuUsPerFire, wallUsPerFire, cpuVsSmallest: cpuUsPerFire / (ref ? ref.cpuUsPerFire : cpuUsPerFire), wallVsSmallest: wallUsPerFire / (ref ? ref.wallUsPerFire : wallUsPerFire) };
+    summary[c.key] = row;
+    const tags = [c.n === cron.sizes[0] ? 'reference' : '', c.sweep && c.n !== cron.sizes[0] ? 'information' : ''].filter(Boolean).join(', ');
+    const label = `${fmtInt(c.n)} cron schedules, ${CRON_FIRING} firing${c.sweep ? ', default loopInterval' : ''}${tags ? ` (${tags})` : ''}`;
+    cronRows.push([label, fmt(wallUsPerFire, 2), fmt(cpuUsPerFire, 2), fmtRatio(row.wallVsSmallest), fmtRatio(row.cpuVsSmallest)]);
+    cronNotes.push(...problems(c.key, s));
+  }
+  cronNotes.push(
+    `manual clock from ${CRON_START}; ${CRON_FIRING} schedules '* * * * * *' fire each second, every other one once a year ('<s> <h> 1 1 *'), zones ${CRON_ZONES.join(', ')}; registered, then manager.start(); 500 advances of 1 s as warm-up, then ${cron.blocks} blocks of ${fmtInt(cron.advances)} clock.advance(1000) (${cron.sweepBlocks} of ${cron.sweepAdvances} in the default loopInterval rows; ${CRON_FIRING} fires each, checked); per fire = block time ÷ fires, median of the blocks, then of the repetitions. CPU: process.cpuUsage (all threads).`,
+    `first rows: loopInterval ${fmtInt(SWEEP_OUT_OF_THE_WAY_MS)} ms (a day), so the scheduler's sweep of idle processes does not fall in the blocks measured; "default loopInterval" rows: its sweep every 1,000 ms of clock (once per advance) looks at every registered unit, and its cost is counted against the ${CRON_FIRING} fires of that second.`,
+  );
+  printTable(
+    `${title}: cost of one cron fire as the schedules grow (manual clock; median of ${reps} interleaved repetitions)`,
+    [{ title: 'case', align: 'left' }, { title: 'wall µs/fire' }, { title: 'CPU µs/fire' }, { title: 'wall vs reference' }, { title: 'CPU vs reference' }],
+    cronRows,
+    cronNotes,
+  );
+
   const s = summary.synchronik;
   const ok = (x, test) => (Number.isFinite(x) ? test(x) : undefined);
+  const bigCron = summary[`cron:${cron.sizes[1]}`];
   const goals = [
     goal('synchronik: every fire, none twice (all repetitions)', `${fmtInt(s.missedTotal)} missed, ${fmtInt(s.extraTotal)} extra`, s.reps > 0 ? s.missedTotal === 0 && s.extraTotal === 0 : undefined),
     goal('synchronik: lateness p99 ≤ 1 ms', `${fmt(s.p99, 2)} ms`, ok(s.p99, (x) => x <= 1)),
     goal('synchronik: lateness max ≤ 5 ms', `${fmt(s.max, 2)} ms`, ok(s.max, (x) => x <= 5)),
     goal("synchronik: CPU per fire ≤ 1.5× setInterval's", fmtRatio(s.cpuPerFireVsSetInterval), ok(s.cpuPerFireVsSetInterval, (x) => x <= 1.5)),
+    goal(
+      `cost of one cron fire with ${fmtInt(cron.sizes[1])} schedules ≤ 1.5× with ${fmtInt(cron.sizes[0])} (CPU)`,
+      `${fmtRatio(bigCron.cpuVsSmallest)} (wall: ${fmtRatio(bigCron.wallVsSmallest)})`,
+      ok(bigCron.cpuVsSmallest, (x) => x <= 1.5),
+    ),
   ];
-  return { params, earlyToleranceMs: EARLY_MS, reps, summary, goals, samples };
+  return { params, cron, earlyToleranceMs: EARLY_MS, reps, summary, goals, samples };
 }
 
-childEntry(import.meta.url, measure);
+childEntry(import.meta.url, (params) => (params.kind === 'cron' ? measureCron(params) : measure(params)));
