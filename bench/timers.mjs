@@ -372,7 +372,7 @@ export async function run({ reps = 3, scale = 1 } = {}) {
   }
   cronNotes.push(
     `manual clock from ${CRON_START}; ${CRON_FIRING} schedules '* * * * * *' fire each second, every other one once a year ('<s> <h> 1 1 *'), zones ${CRON_ZONES.join(', ')}; registered, then manager.start(); 500 advances of 1 s as warm-up, then ${cron.blocks} blocks of ${fmtInt(cron.advances)} clock.advance(1000) (${cron.sweepBlocks} of ${cron.sweepAdvances} in the default loopInterval rows; ${CRON_FIRING} fires each, checked); per fire = block time ÷ fires, median of the blocks, then of the repetitions. CPU: process.cpuUsage (all threads).`,
-    `first rows: loopInterval ${fmtInt(SWEEP_OUT_OF_THE_WAY_MS)} ms (a day), so the scheduler's sweep of idle processes does not fall in the blocks measured; "default loopInterval" rows: its sweep every 1,000 ms of clock (once per advance) looks at every registered unit, and its cost is counted against the ${CRON_FIRING} fires of that second.`,
+    `first rows: loopInterval ${fmtInt(SWEEP_OUT_OF_THE_WAY_MS)} ms (a day), so the scheduler's sweep of idle processes does not fall in the blocks measured; "default loopInterval" rows: its sweep every 1,000 ms of clock (once per advance) reads the registered processes (none here), and its cost is counted against the ${CRON_FIRING} fires of that second.`,
   );
   printTable(
     `${title}: cost of one cron fire as the schedules grow (manual clock; median of ${reps} interleaved repetitions)`,
