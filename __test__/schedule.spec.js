@@ -266,7 +266,7 @@ describe('a bad schedule is a TypeError from registerUnit naming the field', () 
       return undefined;
     })();
     expect(e).toBeInstanceOf(TypeError);
-    expect(e.message).toMatch(/^registerUnit: unit\.runOnInterval /);
+    expect(e.message).toMatch(/^registerUnit: unit\.runOnInterval must be left out when schedule is set/);
     expect(m.getRegistrySnapshot()).toEqual([]);
   });
 
@@ -432,19 +432,33 @@ describe('updateWorkerConfig with a schedule', () => {
 // ---------------------------------------------------------------------------
 
 describe('a late fire runs once', () => {
-  // The contract: a fire that comes late (the clock jumped: a suspended
-  // machine, blocked JavaScript, an advance of the manual clock past several
-  // fires) runs once, and the next fire is the first one still to come.
-  test('advance(3 days) with an hourly cron: one run; the next fire is the first still to come', async () => {
+  // A fire that comes late (the clock jumped: a suspended machine, blocked
+  // JavaScript) runs once, and the next fire is the first one still to
+  // come. The manual clock's advance moves through the fires on its way,
+  // as for intervals; an advance past more than 10,000 fires of one
+  // schedule is a jump for it, as for intervals.
+  test('advance(3 days) with an hourly cron: a run at each hour on the way; the next fire follows', async () => {
     const m = manual('2026-01-01T00:10:00Z');
     const runs = scheduled(m, 'h', { cron: '0 * * * *', timezone: 'UTC' });
     m.start();
     await m.clock.advance(3 * DAY);
-    expect(runs).toHaveLength(1);
+    expect(runs).toHaveLength(72);
+    expect(isoOf(runs[0])).toBe('2026-01-01T01:00:00.000Z');
+    expect(isoOf(runs[71])).toBe('2026-01-04T00:00:00.000Z');
     expect(m.nextRuns('h', 1).map((d) => d.toISOString())).toEqual(['2026-01-04T01:00:00.000Z']);
-    await m.clock.advance(HOUR);
+  });
+
+  test('advance(1 day) with a cron of every second (86,400 fires): one run at the end; the next fire is the first still to come', async () => {
+    const m = manual('2026-01-01T00:10:00Z');
+    const runs = scheduled(m, 's', { cron: '* * * * * *', timezone: 'UTC' });
+    m.start();
+    await m.clock.advance(DAY);
+    expect(runs).toHaveLength(1);
+    expect(isoOf(runs[0])).toBe('2026-01-02T00:10:00.000Z');
+    expect(m.nextRuns('s', 1).map((d) => d.toISOString())).toEqual(['2026-01-02T00:10:01.000Z']);
+    await m.clock.advance(1000);
     expect(runs).toHaveLength(2);
-    expect(isoOf(runs[1])).toBe('2026-01-04T01:00:00.000Z');
+    expect(isoOf(runs[1])).toBe('2026-01-02T00:10:01.000Z');
   });
 });
 

@@ -265,8 +265,9 @@ function validateWorker(method, path, w) {
   checkMirror(method, path, w);
   applyRules(method, path, w, COMMON_RULES);
   applyRules(method, path, w, WORKER_RULES);
-  checkInterval(method, path, w.runOnInterval, w.intervalMs, `${path}.intervalMs is not set`);
+  // A schedule first: with one, runOnInterval is the mistake, not a missing intervalMs.
   if (w.schedule !== undefined) checkScheduleAlone(method, path, w.intervalMs, w.runOnInterval, w.schedule);
+  checkInterval(method, path, w.runOnInterval, w.intervalMs, `${path}.intervalMs is not set`);
   noticeMistypedKeys(method, path, w);
 }
 
