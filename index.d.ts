@@ -1123,6 +1123,7 @@ export function createSynchronikManager<TClock extends ClockOption = 'system'>(
 /**
  * The state of a pool task.
  *
+ * - `'scheduled'`: waiting for its `runAt` / `delayMs` before it is queued.
  * - `'idle'`: queued, waiting for a free worker (and for the tasks ahead of it).
  * - `'paused'`: queued and held by {@link WorkerManager.pauseTask}; every task behind it waits too.
  * - `'waiting-handler'`: queued, but no handler of its `handler` name is defined (see {@link WorkerPool.handle}).
@@ -1181,7 +1182,16 @@ interface NewTaskBase<TPayload> {
   payload?: TPayload;
   /** Higher runs first. Default 0; equal priorities run in arrangement order. */
   priority?: number;
-  /** Ignored: a new task always starts `'idle'` (accepted because 2.3's type allowed it). */
+  /**
+   * Queue the task at this instant (Date, ISO 8601 string or epoch ms),
+   * by the engine's clock (a manual clock too): until then it is
+   * `'scheduled'` and its name is taken. A time already past queues it at
+   * once. Not with `delayMs`. A stored task keeps its time across restarts.
+   */
+  runAt?: Instant;
+  /** Queue the task this many ms from now, by the engine's clock. Not with `runAt`. */
+  delayMs?: number;
+  /** Ignored: a new task always starts `'idle'` (`'scheduled'` with `runAt` or `delayMs`). */
   status?: TaskStatus;
 }
 
@@ -1310,6 +1320,10 @@ export interface PoolRunOptions<TPayload = any> {
    * signal rejects at once.
    */
   signal?: AbortSignal;
+  /** Queue the task at this instant (by the engine's clock); until then it waits and keeps nothing from running. Not with `delayMs`. */
+  runAt?: Instant;
+  /** Queue the task this many ms from now (by the engine's clock). Not with `runAt`. */
+  delayMs?: number;
 }
 
 /** Options of {@link SynchronikManagerBase.useWorkerPool}. */

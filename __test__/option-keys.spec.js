@@ -94,7 +94,7 @@ describe('pool.run refuses keys that are not options', () => {
     const m = create();
     const pool = m.useWorkerPool(1);
     await expect(pool.run(() => 1, { throwOnTimeout: true })).rejects.toThrow(
-      new TypeError('pool.run: options.throwOnTimeout is not an option (the options are payload, priority, signal)'),
+      new TypeError('pool.run: options.throwOnTimeout is not an option (the options are payload, priority, signal, runAt, delayMs)'),
     );
   });
 

@@ -168,6 +168,14 @@ export declare class NativeEngine {
   /** Removes up to `count` idle workers (last first); returns their ids. */
   poolShrink(pool: number, count: number): Array<string>
   /**
+   * Adds a task (named or not) that is queued at `at_ms` (Unix ms, on
+   * the engine's clock): `[task id, arrangement id]`, or `[]` when a
+   * pending task has the same name.
+   */
+  poolAddAt(pool: number, name: string | undefined | null, priority: number, handler: string | undefined | null, atMs: number): Array<number>
+  /** The wall-clock time now on the engine's clock (Unix ms). */
+  wallMs(): number
+  /**
    * Queues a named task: `[task id, arrangement id]`, or `[]` when a
    * pending task has the same name.
    */
@@ -232,7 +240,7 @@ export declare class NativeEngine {
    * Queues a task that names a handler and stores it with its payload
    * (JSON text); null when a pending task has the same name.
    */
-  poolAddDurable(pool: number, name: string, priority: number, handler: string, payload?: string | undefined | null): JsDurableAdded | null
+  poolAddDurable(pool: number, name: string, priority: number, handler: string, payload?: string | undefined | null, runAtMs?: number | undefined | null): JsDurableAdded | null
   /**
    * Stores a changed payload (JSON text), priority and/or handler of a
    * durable task.
@@ -518,6 +526,8 @@ export interface JsRestoredTask {
   key: string
   /** Attempts started before this process. */
   attempt: number
+  /** When it is queued (Unix ms), while it waits for that time. */
+  runAtMs?: number
 }
 
 /**

@@ -50,7 +50,7 @@ const soon = (/** @type {() => void} */ fn) => void resolved.then(fn);
 const MAX_POOL_SIZE = DEFAULTS.maxPoolSize;
 
 /** The options of pool.run: an option bag of the call, where any other key is refused. */
-const RUN_OPTIONS = ['payload', 'priority', 'signal'];
+const RUN_OPTIONS = ['payload', 'priority', 'signal', 'runAt', 'delayMs'];
 
 /**
  * The fields of a task object that mean something to the pool: what addTask
@@ -58,7 +58,7 @@ const RUN_OPTIONS = ['payload', 'priority', 'signal'];
  * is kept and handed back, so other fields are the user's own (a key one
  * slip away from one of these is warned about, as for units).
  */
-const TASK_KEYS = ['name', 'execute', 'handler', 'payload', 'priority', 'arrangementId', 'status', 'error', 'idempotencyKey'];
+const TASK_KEYS = ['name', 'execute', 'handler', 'payload', 'priority', 'runAt', 'delayMs', 'arrangementId', 'status', 'error', 'idempotencyKey'];
 
 
 /**
@@ -347,26 +347,54 @@ class WorkerPool {
       v.check('addTask', 'task.priority', input.priority, (/** @type {unknown} */ x) => typeof x === 'number' && !Number.isNaN(x), 'a number');
     }
     v.checkKnownKeys('addTask', 'task', input, TASK_KEYS, 'warn');
+    const at = this.#dueAt('addTask', 'task', input);
     // With a SQLite store, a task that names a handler is stored (durable).
     const store = this.#core.sqlite;
-    if (input.handler !== undefined && store) return store.addTask(this, input);
-    return this.#add(input);
+    if (input.handler !== undefined && store) return store.addTask(this, input, at);
+    return this.#add(input, at);
+  }
+
+  /**
+   * When a task with `runAt` or `delayMs` is queued (Unix ms on the
+   * engine's clock), or undefined for one queued now.
+   * @param {string} method
+   * @param {string} path
+   * @param {Record<string, any>} o
+   * @returns {number | undefined}
+   */
+  #dueAt(method, path, o) {
+    if (o.runAt !== undefined && o.delayMs !== undefined) {
+      throw v.fail(method, `${path}.delayMs`, 'left out when runAt is given (one or the other)', o.delayMs);
+    }
+    if (o.delayMs !== undefined) {
+      v.check(method, `${path}.delayMs`, o.delayMs, (/** @type {unknown} */ x) => typeof x === 'number' && Number.isFinite(x) && x >= 0, 'a finite number of ms ≥ 0');
+      return this.#native.wallMs() + o.delayMs;
+    }
+    if (o.runAt === undefined) return undefined;
+    const ms = v.instantMs(o.runAt);
+    if (Number.isNaN(ms)) throw v.fail(method, `${path}.runAt`, 'a Date, an ISO 8601 date string or epoch milliseconds', o.runAt);
+    return ms;
   }
 
   /**
    * Queues a validated task the pool holds in memory only.
    * @param {PoolTask} input
+   * @param {number | undefined} at when it is queued (runAt, delayMs), or undefined for now
    * @returns {PoolTask | null}
    */
-  #add(input) {
+  #add(input, at) {
     this[kSubmit]();
-    const ids = this.#native.poolAdd(this.#id, input.name, input.priority ?? 0, input.handler);
+    const ids =
+      at === undefined
+        ? this.#native.poolAdd(this.#id, input.name, input.priority ?? 0, input.handler)
+        : this.#native.poolAddAt(this.#id, input.name, input.priority ?? 0, input.handler, at);
     if (ids.length === 0) {
       console.warn(`Task with name "${input.name}" already exists.`);
       return null;
     }
     const [taskId, arrangementId] = ids;
-    const task = { ...input, arrangementId, status: 'idle' };
+    // One whose time has passed already is queued at once (a status record says so).
+    const task = { ...input, arrangementId, status: at === undefined ? 'idle' : 'scheduled' };
     const entry = /** @type {NamedEntry} */ (new PoolEntry(this, task, input.execute, input.payload, input.priority));
     entry.taskId = taskId;
     entry.arrangementId = arrangementId;
@@ -405,6 +433,8 @@ class WorkerPool {
     let priority;
     /** @type {AbortSignal | undefined} */
     let signal;
+    /** @type {number | undefined} when the task is queued (runAt, delayMs) */
+    let at;
     if (this.#core.closed) return Promise.reject(closedError('pool.run'));
     if (typeof execute !== 'function') {
       return Promise.reject(v.fail('pool.run', 'execute', 'a function', execute));
@@ -420,6 +450,7 @@ class WorkerPool {
         if (signal !== undefined && !(signal instanceof AbortSignal)) {
           throw v.fail('pool.run', 'options.signal', 'an AbortSignal', signal);
         }
+        at = this.#dueAt('pool.run', 'options', options);
       } catch (e) {
         return Promise.reject(e);
       }
@@ -433,7 +464,15 @@ class WorkerPool {
       entry.abort = { signal, onAbort: () => this.#abort(/** @type {AbortableEntry} */ (entry)), aborted: false };
       signal.addEventListener('abort', entry.abort.onAbort, { once: true });
     }
-    if (this.#submissions.push(entry) === 1) soon(this.#flushSubmissions);
+    if (at !== undefined) {
+      // Not batched: it waits for its time in the engine.
+      this[kSubmit]();
+      const [taskId, arrangementId] = this.#native.poolAddAt(this.#id, undefined, priority ?? 0, undefined, at);
+      entry.taskId = taskId;
+      entry.arrangementId = arrangementId;
+      this.#core.pools.setTask(taskId, entry);
+      this.#core.sync();
+    } else if (this.#submissions.push(entry) === 1) soon(this.#flushSubmissions);
     return promise;
   }
 

@@ -115,7 +115,7 @@ function taskOfRow(r) {
     payload,
     priority: r.priority,
     arrangementId: r.arrangementId,
-    status: 'idle',
+    status: r.runAtMs == null ? 'idle' : 'scheduled',
     idempotencyKey: r.key,
   };
 }
@@ -218,16 +218,17 @@ class SqliteStore {
    * Queues a task that names a handler, stored with its payload; see WorkerPool.addTask.
    * @param {WorkerPool} pool
    * @param {Record<string, any>} input
+   * @param {number | undefined} at when it is queued (runAt, delayMs), or undefined for now
    */
-  addTask(pool, input) {
+  addTask(pool, input, at) {
     const payload = payloadJson('addTask', input.payload);
     pool[poolInternals.kSubmit]();
-    const added = this.#native.poolAddDurable(pool[poolInternals.kEngineId], input.name, input.priority ?? 0, input.handler, payload);
+    const added = this.#native.poolAddDurable(pool[poolInternals.kEngineId], input.name, input.priority ?? 0, input.handler, payload, at);
     if (!added) {
       console.warn(`Task with name "${input.name}" already exists.`);
       return null;
     }
-    const task = { ...input, arrangementId: added.arrangementId, status: 'idle', idempotencyKey: added.key };
+    const task = { ...input, arrangementId: added.arrangementId, status: at === undefined ? 'idle' : 'scheduled', idempotencyKey: added.key };
     pool[poolInternals.kAdoptTask](task, added.taskId);
     this.#core.sync();
     return task;

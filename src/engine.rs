@@ -506,6 +506,35 @@ impl NativeEngine {
         self.runtime.with(|e| e.pool_shrink(pool, count as usize))
     }
 
+    /// Adds a task (named or not) that is queued at `at_ms` (Unix ms, on
+    /// the engine's clock): `[task id, arrangement id]`, or `[]` when a
+    /// pending task has the same name.
+    #[napi(catch_unwind)]
+    pub fn pool_add_at(
+        &self,
+        pool: u32,
+        name: Option<String>,
+        priority: f64,
+        handler: Option<String>,
+        at_ms: f64,
+    ) -> Vec<f64> {
+        let spec = TaskSpec {
+            name,
+            priority,
+            handler,
+        };
+        match self.runtime.with(|e| e.pool_add_at(pool, spec, at_ms)) {
+            Ok((task, arrangement)) => vec![task as f64, arrangement as f64],
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The wall-clock time now on the engine's clock (Unix ms).
+    #[napi(catch_unwind)]
+    pub fn wall_ms(&self) -> f64 {
+        self.runtime.with(|e| e.wall_ms())
+    }
+
     /// Queues a named task: `[task id, arrangement id]`, or `[]` when a
     /// pending task has the same name.
     #[napi(catch_unwind)]

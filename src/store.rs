@@ -61,6 +61,8 @@ pub struct JsRestoredTask {
     pub key: String,
     /// Attempts started before this process.
     pub attempt: u32,
+    /// When it is queued (Unix ms), while it waits for that time.
+    pub run_at_ms: Option<f64>,
 }
 
 /// A failed stored task the engine queued again (a retry from the web
@@ -82,6 +84,7 @@ impl From<synchronik_core::RestoredTask> for JsRestoredTask {
             arrangement_id: t.arrangement as f64,
             key: t.key,
             attempt: t.attempt,
+            run_at_ms: t.run_at_ms,
         }
     }
 }
@@ -279,6 +282,7 @@ impl NativeEngine {
         priority: f64,
         handler: String,
         payload: Option<String>,
+        run_at_ms: Option<f64>,
     ) -> Option<JsDurableAdded> {
         let spec = TaskSpec {
             name: Some(name),
@@ -286,7 +290,10 @@ impl NativeEngine {
             handler: Some(handler),
         };
         self.runtime
-            .with(|e| e.pool_add_durable(pool, spec, payload))
+            .with(|e| match run_at_ms {
+                Some(at) => e.pool_add_durable_at(pool, spec, payload, at),
+                None => e.pool_add_durable(pool, spec, payload),
+            })
             .ok()
             .map(|(task, arrangement, key)| JsDurableAdded {
                 task_id: task as f64,

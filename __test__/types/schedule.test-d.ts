@@ -25,3 +25,12 @@ const s: WorkerSchedule = { cron: '0 0 * * MON' };
 const c: CronSchedule = { cron: '0 0 L * *', timezone: 'Asia/Kolkata' };
 void s;
 void c;
+
+// Delayed pool tasks.
+const pool = manager.useWorkerPool(2);
+pool.addTask({ name: 'later', execute: () => 1, runAt: '2026-04-01T09:00:00Z' });
+pool.addTask({ name: 'soon', handler: 'send', delayMs: 5_000 });
+expectType<Promise<number>>(pool.run(() => 1, { delayMs: 100 }));
+void pool.run(() => 1, { runAt: new Date() });
+// @ts-expect-error delayMs is a number of ms
+pool.addTask({ name: 'bad', execute: () => 1, delayMs: '5s' });

@@ -100,7 +100,7 @@ export type UpdateReason = 'status-change' | 'config-change';
 export declare const UPDATE_REASONS: readonly UpdateReason[];
 
 /** The statuses of a pool task. */
-export type TaskStatus = 'idle' | 'running' | 'paused' | 'completed' | 'error' | 'waiting-handler' | 'cancelled';
+export type TaskStatus = 'idle' | 'running' | 'paused' | 'completed' | 'error' | 'waiting-handler' | 'cancelled' | 'scheduled';
 /** The statuses of a pool task. By number. */
 export declare const TASK_STATUSES: readonly TaskStatus[];
 

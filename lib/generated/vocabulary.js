@@ -60,7 +60,7 @@ const PHASES = Object.freeze(['running', 'completed']);
 const UPDATE_REASONS = Object.freeze(['status-change', 'config-change']);
 
 /** The statuses of a pool task. By number. */
-const TASK_STATUSES = Object.freeze(['idle', 'running', 'paused', 'completed', 'error', 'waiting-handler', 'cancelled']);
+const TASK_STATUSES = Object.freeze(['idle', 'running', 'paused', 'completed', 'error', 'waiting-handler', 'cancelled', 'scheduled']);
 
 /** How a pool task ended (`TASK_DONE` records). By number. */
 const TASK_ENDS = Object.freeze(['completed', 'failed', 'cancelled', 'dropped']);

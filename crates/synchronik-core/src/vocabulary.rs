@@ -162,7 +162,7 @@ pub const PHASES: [Phase; 2] = *Phase::ALL;
 pub const UPDATE_REASONS: [UpdateReason; 2] = *UpdateReason::ALL;
 
 /// Every status of a pool task, in the order of their numbers.
-pub const TASK_STATUSES: [TaskStatus; 7] = *TaskStatus::ALL;
+pub const TASK_STATUSES: [TaskStatus; 8] = *TaskStatus::ALL;
 
 /// A pool task's status as users see it ([`TaskStatus::as_str`]).
 pub fn task_status_name(s: TaskStatus) -> &'static str {

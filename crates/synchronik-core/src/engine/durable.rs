@@ -169,6 +169,7 @@ impl StoreHook {
                     attempt: 0,
                     status: "queued".into(),
                     thread: true,
+                    run_at_ms: None,
                 }));
                 (key, 0)
             }
@@ -550,7 +551,19 @@ impl Engine {
         spec: TaskSpec,
         payload: Option<String>,
     ) -> Result<(TaskId, u64, String), AddError> {
-        self.add_durable(pool, spec, payload, None, true)
+        self.add_durable(pool, spec, payload, None, true, None)
+    }
+
+    /// [`Engine::pool_add_durable`] for a task queued at `at_ms` (see
+    /// [`Engine::pool_add_at`]); its time is stored with it.
+    pub fn pool_add_durable_at(
+        &mut self,
+        pool: PoolId,
+        spec: TaskSpec,
+        payload: Option<String>,
+        at_ms: f64,
+    ) -> Result<(TaskId, u64, String), AddError> {
+        self.add_durable(pool, spec, payload, None, true, Some(at_ms))
     }
 
     /// [`Engine::pool_add_durable`], with the idempotency key `key` (a new
@@ -563,11 +576,14 @@ impl Engine {
         payload: Option<String>,
         key: Option<String>,
         dispatch: bool,
+        run_at_ms: Option<f64>,
     ) -> Result<(TaskId, u64, String), AddError> {
         let (Some(h), Some(name), Some(handler)) = (&self.store, &spec.name, &spec.handler) else {
-            return self
-                .queue_task(pool, spec, dispatch)
-                .map(|(t, a)| (t, a, String::new()));
+            let added = match run_at_ms {
+                Some(at) => self.pool_add_at(pool, spec, at),
+                None => self.queue_task(pool, spec, dispatch),
+            };
+            return added.map(|(t, a)| (t, a, String::new()));
         };
         let pool_name = self.pool_name(pool).ok_or(AddError::NoPool)?.to_owned();
         // The ids pool_add will hand out, so that the task is known as
@@ -591,6 +607,7 @@ impl Engine {
             attempt: 0,
             status: "queued".into(),
             thread: false,
+            run_at_ms,
         }));
         h.state.lock().tasks.insert(
             task,
@@ -606,7 +623,11 @@ impl Engine {
                 worker: None,
             },
         );
-        match self.queue_task(pool, spec, dispatch) {
+        let added = match run_at_ms {
+            Some(at) => self.pool_add_at(pool, spec, at),
+            None => self.queue_task(pool, spec, dispatch),
+        };
+        match added {
             Ok((id, arr)) => {
                 debug_assert_eq!((id, arr), (task, arrangement));
                 Ok((id, arr, key))
@@ -707,6 +728,12 @@ impl Engine {
             if !self.pools.requeue(pool, task, spec, row.arrangement) {
                 continue;
             }
+            // One whose time has not come waits for it again.
+            let run_at_ms = row.run_at_ms.filter(|at| *at > self.clock.wall_ms());
+            if let Some(at) = run_at_ms {
+                self.pools.delay(pool, task);
+                self.pool_arm_due(task, at);
+            }
             if let Some(h) = &self.store {
                 if row.status != "queued" {
                     h.store.send(Op::TaskRequeue {
@@ -737,6 +764,7 @@ impl Engine {
                 arrangement: row.arrangement,
                 key: row.key,
                 attempt: row.attempt,
+                run_at_ms,
             });
         }
         self.pool_dispatch(pool);

@@ -265,6 +265,7 @@ impl Engine {
                 Timer::Stats => self.fire_stats(),
                 Timer::ThreadIdle(runner) => self.thread_idle_over(runner),
                 Timer::Calendar(slot) => self.fire_calendar(slot),
+                Timer::TaskDue(task) => self.pool_task_due(task),
             }
         }
         fired

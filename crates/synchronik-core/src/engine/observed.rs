@@ -581,6 +581,7 @@ impl Engine {
             retry.payload.clone(),
             Some(retry.key.clone()),
             false,
+            None,
         );
         let (id, arrangement, key) = match added {
             Ok(added) => added,
@@ -620,6 +621,7 @@ impl Engine {
                     arrangement,
                     key,
                     attempt: 0,
+                    run_at_ms: None,
                 },
             ),
         );

@@ -126,6 +126,8 @@ named_enum! {
         WaitingHandler = 5 => "waiting-handler",
         /// Removed from the queue before it ran.
         Cancelled = 6 => "cancelled",
+        /// Waits for its time (`runAt`, `delayMs`) before it is queued.
+        Scheduled = 7 => "scheduled",
     }
 }
 
@@ -163,6 +165,8 @@ pub struct RestoredTask {
     pub key: String,
     /// Attempts started before (the next one is `attempt + 1`).
     pub attempt: u32,
+    /// When it is queued (Unix ms), while it waits for that time.
+    pub run_at_ms: Option<f64>,
 }
 
 /// Who learns how a worker run ended.
@@ -197,6 +201,8 @@ pub(super) enum Timer {
     ThreadIdle(crate::engine::RunnerId),
     /// The next fire of a worker's calendar schedule.
     Calendar(Slot),
+    /// A pool task's time (`runAt`, `delayMs`) came: it is queued.
+    TaskDue(TaskId),
 }
 
 impl Timer {

@@ -38,8 +38,9 @@ mod writer;
 /// The version of the schema this code writes.
 ///
 /// 2: tasks have a `kind` (`'pool'`: a worker pool's, `'thread'`: a thread
-/// pool's) and units a `last_fire_ms` (a calendar schedule's last fire); a
-/// version 1 database gains the columns (its tasks are `'pool'`).
+/// pool's) and a `run_at_ms` (a delayed task's time), and units a
+/// `last_fire_ms` (a calendar schedule's last fire); a version 1 database
+/// gains the columns (its tasks are `'pool'`).
 pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long history rows are kept.
@@ -114,6 +115,8 @@ pub struct TaskRow {
     pub status: String,
     /// A thread pool's task (else a worker pool's).
     pub thread: bool,
+    /// When it is queued (Unix ms; `runAt`, `delayMs`), if it waits for it.
+    pub run_at_ms: Option<f64>,
 }
 
 /// One attempt, as the history keeps it.
@@ -316,7 +319,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     arrangement INTEGER NOT NULL,
     attempt INTEGER NOT NULL,
     status TEXT NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'pool'
+    kind TEXT NOT NULL DEFAULT 'pool',
+    run_at_ms REAL
 );
 CREATE INDEX IF NOT EXISTS tasks_by_pool ON tasks (pool, arrangement);
 CREATE TABLE IF NOT EXISTS history (
@@ -424,6 +428,12 @@ impl Store {
                 conn.execute_batch(
                     "ALTER TABLE tasks ADD COLUMN kind TEXT NOT NULL DEFAULT 'pool'",
                 )?;
+            }
+            let has_run_at = conn
+                .prepare("SELECT 1 FROM pragma_table_info('tasks') WHERE name = 'run_at_ms'")?
+                .exists([])?;
+            if !has_run_at {
+                conn.execute_batch("ALTER TABLE tasks ADD COLUMN run_at_ms REAL")?;
             }
             let has_last_fire = conn
                 .prepare("SELECT 1 FROM pragma_table_info('units') WHERE name = 'last_fire_ms'")?
@@ -588,7 +598,7 @@ impl Store {
         let kind = if thread { "thread" } else { "pool" };
         self.query(move |c| {
             let mut stmt = c.prepare(
-                "SELECT key, pool, name, handler, payload, priority, arrangement, attempt, status
+                "SELECT key, pool, name, handler, payload, priority, arrangement, attempt, status, run_at_ms
                  FROM tasks WHERE pool = ?1 AND kind = ?2 ORDER BY priority DESC, arrangement ASC",
             )?;
             let rows = stmt.query_map([pool.as_str(), kind], |r| {
@@ -603,6 +613,7 @@ impl Store {
                     attempt: r.get::<_, i64>(7)?.clamp(0, i64::from(u32::MAX)) as u32,
                     status: r.get(8)?,
                     thread,
+                    run_at_ms: r.get(9)?,
                 })
             })?;
             rows.collect()

@@ -43,6 +43,7 @@ fn task(key: &str, priority: f64, arrangement: u64) -> TaskRow {
         attempt: 0,
         status: "queued".into(),
         thread: false,
+        run_at_ms: None,
     }
 }
 
@@ -555,6 +556,7 @@ fn a_version_1_database_is_upgraded_and_its_tasks_are_worker_pool_tasks() {
             attempt: 1,
             status: "running".into(),
             thread: false,
+            run_at_ms: None,
         }]
     );
     assert!(store.load_thread_tasks("default").unwrap().is_empty());

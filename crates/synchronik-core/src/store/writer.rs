@@ -195,8 +195,8 @@ impl Batch {
                 match change {
                     TaskChange::Insert(row) => {
                         tx.prepare_cached(
-                            "INSERT OR REPLACE INTO tasks (key, pool, name, handler, payload, priority, arrangement, attempt, status, kind)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                            "INSERT OR REPLACE INTO tasks (key, pool, name, handler, payload, priority, arrangement, attempt, status, kind, run_at_ms)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                         )?
                         .execute(params![
                             row.key,
@@ -209,6 +209,7 @@ impl Batch {
                             i64::from(row.attempt),
                             row.status,
                             if row.thread { "thread" } else { "pool" },
+                            row.run_at_ms,
                         ])?;
                     }
                     TaskChange::Update { attempt, status } => {

@@ -18,7 +18,7 @@ pub(super) use queue::{Pools, TaskInfo};
 
 use super::ending::{Ending, RunRef};
 use super::state::may_start;
-use super::types::{AddError, Owner, PoolId, TaskSpec, TaskStatus};
+use super::types::{AddError, Owner, PoolId, TaskSpec, TaskStatus, Timer};
 use super::Engine;
 use crate::clock::Nanos;
 use crate::error::EngineError;
@@ -95,6 +95,54 @@ impl Engine {
         Ok(added)
     }
 
+    /// Adds a task that is queued at wall-clock instant `at_ms` (Unix ms,
+    /// on the engine's clock; `runAt`, or now + `delayMs`): until then it
+    /// waits (status `scheduled`) and its name is taken. A time already
+    /// past queues it at once. Returns its id and arrangement id.
+    pub fn pool_add_at(
+        &mut self,
+        pool: PoolId,
+        spec: TaskSpec,
+        at_ms: f64,
+    ) -> Result<(TaskId, u64), AddError> {
+        let added = self.pools.add_delayed(pool, spec)?;
+        self.pool_arm_due(added.0, at_ms);
+        self.observed.touch();
+        Ok(added)
+    }
+
+    /// Arms the time of delayed task `task` (one already past comes due at
+    /// once, in the same step).
+    pub(super) fn pool_arm_due(&mut self, task: TaskId, at_ms: f64) {
+        let wait = (at_ms - self.clock.wall_ms()).max(0.0);
+        if wait <= 0.0 {
+            self.pool_task_due(task);
+            return;
+        }
+        let at = self
+            .clock
+            .now()
+            .saturating_add(crate::clock::ms_to_nanos(wait));
+        self.arm(at, Timer::TaskDue(task));
+    }
+
+    /// A delayed task's time came: it joins its pool's queue.
+    pub(super) fn pool_task_due(&mut self, task: TaskId) {
+        let Some((pool, changed)) = self.pools.release_delayed(task) else {
+            // Cancelled (or dropped by a stop) while it waited.
+            return;
+        };
+        if changed {
+            self.announce_task_status(task, TaskStatus::Idle);
+        }
+        self.pool_dispatch(pool);
+    }
+
+    /// The wall-clock time now (Unix ms, on the engine's clock).
+    pub fn wall_ms(&self) -> f64 {
+        self.clock.wall_ms()
+    }
+
     /// Queues anonymous tasks of the given priorities in one step; their
     /// task ids and arrangement ids are consecutive from the ones returned.
     pub fn pool_add_many(
@@ -146,6 +194,12 @@ impl Engine {
         if paused == (to == TaskStatus::Paused) {
             return false;
         }
+        // Resumed while it still waits for its time: it waits on.
+        let to = if to == TaskStatus::Idle && self.pools.is_delayed(task) {
+            TaskStatus::Scheduled
+        } else {
+            to
+        };
         self.set_task_status(task, to);
         if to == TaskStatus::Idle {
             self.pool_dispatch(pool);

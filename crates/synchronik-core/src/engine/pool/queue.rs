@@ -197,6 +197,9 @@ struct Pool {
     /// How many queued tasks have each name, so that refusing a duplicate
     /// name costs a lookup instead of a walk through the queue.
     queued_names: HashMap<String, u32>,
+    /// Tasks waiting for their time (`runAt`, `delayMs`): in the slab and
+    /// counted by name, not in the queue yet.
+    delayed: std::collections::BTreeSet<TaskId>,
     next_arrangement: u64,
     handlers: HashSet<String>,
 }
@@ -428,7 +431,8 @@ impl Pools {
         );
     }
 
-    /// The pending task of the pool called `name`.
+    /// The pending task of the pool called `name` (queued, or waiting for
+    /// its time).
     pub(in crate::engine) fn pending_named(&self, pool: PoolId, name: &str) -> Option<TaskId> {
         let p = self.get(pool)?;
         if !p.queued_names.contains_key(name) {
@@ -436,8 +440,63 @@ impl Pools {
         }
         p.queue
             .values()
+            .chain(p.delayed.iter())
             .copied()
             .find(|t| self.tasks.get(t).and_then(Task::name) == Some(name))
+    }
+
+    /// Adds a task that waits for its time before it is queued (its name
+    /// is taken from now); returns its id and arrangement id.
+    pub(in crate::engine) fn add_delayed(
+        &mut self,
+        pool: PoolId,
+        spec: TaskSpec,
+    ) -> Result<(TaskId, u64), AddError> {
+        let (id, arrangement) = self.add(pool, spec)?;
+        self.delay(pool, id);
+        Ok((id, arrangement))
+    }
+
+    /// Takes queued task `id` out of the queue until its time (see
+    /// [`Pools::release_delayed`]).
+    pub(in crate::engine) fn delay(&mut self, pool: PoolId, id: TaskId) {
+        let Some(key) = self.tasks.get(&id).map(|t| t.key) else {
+            return;
+        };
+        if let Some(p) = self.get_mut(pool) {
+            p.queue.remove(&key);
+            p.delayed.insert(id);
+        }
+        if let Some(t) = self.tasks.get_mut(&id) {
+            t.status = TaskStatus::Scheduled;
+        }
+    }
+
+    /// Task `id`'s time came: it joins the queue, in its place. Returns its
+    /// pool and whether its status changed (to idle; a task paused while it
+    /// waited stays paused). `None` when it is not waiting.
+    pub(in crate::engine) fn release_delayed(&mut self, id: TaskId) -> Option<(PoolId, bool)> {
+        let (pool, key, status) = self.tasks.get(&id).map(|t| (t.pool, t.key, t.status))?;
+        let p = self.get_mut(pool)?;
+        if !p.delayed.remove(&id) {
+            return None;
+        }
+        p.queue.insert(key, id);
+        let changed = status == TaskStatus::Scheduled;
+        if changed {
+            if let Some(t) = self.tasks.get_mut(&id) {
+                t.status = TaskStatus::Idle;
+            }
+        }
+        Some((pool, changed))
+    }
+
+    /// Whether task `id` waits for its time.
+    pub(in crate::engine) fn is_delayed(&self, id: TaskId) -> bool {
+        self.tasks
+            .get(&id)
+            .and_then(|t| self.get(t.pool))
+            .is_some_and(|p| p.delayed.contains(&id))
     }
 
     /// The status and pool of a task queued or running.
@@ -465,6 +524,7 @@ impl Pools {
         let t = self.tasks.remove(&task)?;
         if let Some(p) = self.get_mut(t.pool) {
             p.queue.remove(&t.key);
+            p.delayed.remove(&task);
             if let Some(name) = t.name() {
                 p.note_dequeued(name);
             }
@@ -481,8 +541,11 @@ impl Pools {
         t.key.priority = Key::new(priority, 0).priority;
         let new = t.key;
         if let Some(p) = self.get_mut(pool) {
-            p.queue.remove(&old);
-            p.queue.insert(new, task);
+            // One waiting for its time joins the queue at its new place later.
+            if !p.delayed.contains(&task) {
+                p.queue.remove(&old);
+                p.queue.insert(new, task);
+            }
         }
     }
 
@@ -534,7 +597,7 @@ impl Pools {
     /// Whether the pool has nothing queued and nothing running.
     pub(in crate::engine) fn is_idle(&self, pool: PoolId) -> bool {
         self.get(pool)
-            .is_none_or(|p| p.queue.is_empty() && p.busy.is_empty())
+            .is_none_or(|p| p.queue.is_empty() && p.busy.is_empty() && p.delayed.is_empty())
     }
 
     /// Tasks queued in all pools.
@@ -559,7 +622,13 @@ impl Pools {
         let Some(p) = self.get(pool) else {
             return Vec::new();
         };
-        let dropped: Vec<TaskId> = p.queue.values().copied().filter(|t| !keep(*t)).collect();
+        let dropped: Vec<TaskId> = p
+            .queue
+            .values()
+            .chain(p.delayed.iter())
+            .copied()
+            .filter(|t| !keep(*t))
+            .collect();
         dropped
             .into_iter()
             .map(|task| (task, self.remove_pending(task).and_then(|(_, name)| name)))
