@@ -219,7 +219,9 @@ impl Engine {
     /// changed), it starts afresh: what passed meanwhile is not missed.
     pub(super) fn reschedule_calendar(&mut self, slot: Slot) {
         if !self.calendar_due(slot) {
-            self.unschedule_calendar(slot);
+            if !self.calendar.entries.is_empty() {
+                self.unschedule_calendar(slot);
+            }
             return;
         }
         if self.calendar.entries.contains_key(&slot) {
@@ -435,6 +437,10 @@ impl Engine {
     /// A run of the worker ended: once none is in flight, start what waits
     /// (a fire its overlap policy queued, a missed fire to catch up).
     pub(super) fn calendar_after_run(&mut self, slot: Slot) {
+        // The common case (no calendar schedules) costs one check.
+        if self.calendar.entries.is_empty() {
+            return;
+        }
         let idle = self.registry.get(slot).is_some_and(|u| u.active_runs == 0);
         if !idle || !self.sched.started {
             return;
