@@ -762,7 +762,9 @@ export interface SynchronikManagerBase extends SynchronikEventEmitter {
   registerUnit<TResult = unknown>(unit: SynchronikWorker<TResult>): SynchronikWorker<TResult>;
   registerUnit<TResult = unknown>(unit: ThreadPoolWorker<TResult>): ThreadPoolWorker<TResult>;
   registerUnit(unit: SynchronikProcess): SynchronikProcess;
-  registerUnit<TResult = unknown>(unit: SynchronikWorker<TResult> | SynchronikProcess): SynchronikWorker<TResult> | SynchronikProcess;
+  registerUnit<TResult = unknown>(
+    unit: SynchronikWorker<TResult> | ThreadPoolWorker<TResult> | SynchronikProcess,
+  ): SynchronikWorker<TResult> | ThreadPoolWorker<TResult> | SynchronikProcess;
 
   /**
    * Removes a unit; a running one has its signal aborted. Unknown ids are

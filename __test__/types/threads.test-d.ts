@@ -56,3 +56,7 @@ manager.on('task', (event) => {
   expectType<string>(event.pool);
   expectType<Task>(event.task);
 });
+
+// A unit whose kind is known only as a union goes through the catch-all overload.
+declare const someUnit: import('synchronik').SynchronikWorker | import('synchronik').ThreadPoolWorker | import('synchronik').SynchronikProcess;
+manager.registerUnit(someUnit);
