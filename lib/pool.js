@@ -733,6 +733,7 @@ class WorkerPool {
    * @param {number} status the engine's number (TASK_STATUSES)
    */
   [kStatus](entry, status) {
+    if (this.#events.wantsTasks()) entry.view();
     entry.setStatus(TASK_STATUSES[status]);
     if (this.#events.wantsTasks()) this.#events.task(this, entry.view());
   }
@@ -747,6 +748,9 @@ class WorkerPool {
    */
   [kDone](entry, kind, value) {
     const failed = kind === 1 || kind === 3;
+    // An anonymous task's object is made for its events before it changes
+    // (one that never ran had none yet: it would show as idle).
+    if (this.#events.wantsTasks()) entry.view();
     if (entry.task !== null) {
       this.#named.delete(/** @type {NamedEntry} */ (entry));
       if (failed) entry.task.error = value;
