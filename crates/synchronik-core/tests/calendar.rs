@@ -11,7 +11,6 @@ mod common;
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use common::*;
@@ -813,32 +812,6 @@ fn a_schedule_fires_only_once_the_engine_is_started() {
 // ---------------------------------------------------------------------------
 // The store: the last fire, and catch-up after a restart
 // ---------------------------------------------------------------------------
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "synchronik-calendar-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn db(&self) -> PathBuf {
-        self.0.join("state.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn hourly(catch_up: CatchUp) -> WorkerSpec {
     let mut spec = cron("0 * * * *", "UTC");

@@ -7,7 +7,6 @@
 mod common;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use common::*;
@@ -547,32 +546,6 @@ fn a_pool_started_before_the_time_still_waits_for_it() {
 // ----------------------------------------------------------------------
 // With the durable store
 // ----------------------------------------------------------------------
-
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "synchronik-delayed-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-    fn db(&self) -> PathBuf {
-        self.0.join("state.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// An engine with a store on `path`, its wall time starting at `wall_ms`.
 fn stored_harness(path: &PathBuf, wall_ms: f64) -> Harness {
