@@ -821,10 +821,7 @@ fn hourly(catch_up: CatchUp) -> WorkerSpec {
 
 /// Writes what changed and waits for the writer.
 fn flush(c: &mut Cal) -> Store {
-    c.h.engine.store_sync();
-    let store = c.h.engine.durable_store().unwrap().clone();
-    store.flush().unwrap();
-    store
+    c.h.flush_store()
 }
 
 /// A first process runs the hourly schedule at 01:00 and ends: its row

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::*;
@@ -548,19 +547,15 @@ fn a_pool_started_before_the_time_still_waits_for_it() {
 // ----------------------------------------------------------------------
 
 /// An engine with a store on `path`, its wall time starting at `wall_ms`.
-fn stored_harness(path: &PathBuf, wall_ms: f64) -> Harness {
+fn stored_harness(path: &std::path::Path, wall_ms: f64) -> Harness {
     let mut h = harness_at(wall_ms);
-    h.engine
-        .set_store(Store::open(path, StoreOptions::default()).unwrap());
+    h.use_store(path);
     h
 }
 
 /// Writes what the engine sent to the store; returns the store.
 fn flush(h: &mut Harness) -> Store {
-    h.engine.store_sync();
-    let store = h.engine.durable_store().unwrap().clone();
-    store.flush().unwrap();
-    store
+    h.flush_store()
 }
 
 /// The started pool "jobs" with one worker and the handler "job" defined.

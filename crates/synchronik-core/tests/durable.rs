@@ -3,23 +3,17 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::*;
 use synchronik_core::*;
 
-fn harness(path: &PathBuf) -> Harness {
+fn harness(path: &std::path::Path) -> Harness {
     let mut h = Harness::new();
-    h.engine
-        .set_store(Store::open(path, StoreOptions::default()).unwrap());
+    h.use_store(path);
     h
 }
 
 fn flush(h: &mut Harness) -> Store {
-    h.engine.store_sync();
-    let store = h.engine.durable_store().unwrap().clone();
-    store.flush().unwrap();
-    store
+    h.flush_store()
 }
 
 fn pool(h: &mut Harness, name: &str, n: usize) -> PoolId {

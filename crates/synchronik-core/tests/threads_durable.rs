@@ -5,24 +5,18 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::{Harness, Out, TempDir};
 use synchronik_core::*;
 
-fn harness(path: &PathBuf) -> Harness {
+fn harness(path: &std::path::Path) -> Harness {
     let mut h = Harness::new();
-    h.engine
-        .set_store(Store::open(path, StoreOptions::default()).unwrap());
+    h.use_store(path);
     h
 }
 
 /// Waits until every write sent so far is committed.
 fn flush(h: &mut Harness) -> Store {
-    h.engine.store_sync();
-    let store = h.engine.durable_store().unwrap().clone();
-    store.flush().unwrap();
-    store
+    h.flush_store()
 }
 
 fn thread_events(h: &Harness) -> Vec<ThreadEvent> {

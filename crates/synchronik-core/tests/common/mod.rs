@@ -96,6 +96,21 @@ impl Harness {
         )]);
     }
 
+    /// Writes state through a store on the database at `path` from now on.
+    pub fn use_store(&mut self, path: &std::path::Path) {
+        self.engine
+            .set_store(Store::open(path, StoreOptions::default()).unwrap());
+    }
+
+    /// Waits until every write sent to the store so far is committed;
+    /// returns the store.
+    pub fn flush_store(&mut self) -> Store {
+        self.engine.store_sync();
+        let store = self.engine.durable_store().unwrap().clone();
+        store.flush().unwrap();
+        store
+    }
+
     pub fn slot(&self, id: &str) -> Slot {
         self.engine.registry().slot_of(id).expect("registered")
     }
