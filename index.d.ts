@@ -584,8 +584,14 @@ export interface ManagerOptions {
    * file is left unchanged). One manager per file: while a manager (of this
    * process or another) has it open, creating another one on it throws
    * `ERR_STORAGE` naming that one's pid and host. See {@link StorageOptions}.
+   *
+   * Or a PostgreSQL database shared by any number of managers on any number
+   * of machines ({@link PostgresStorageOptions}), connected to (and its
+   * schema migrated) when the manager is created: an unreachable server,
+   * refused credentials or a schema of another application throw
+   * `ERR_STORAGE` there.
    */
-  storage?: StorageOptions;
+  storage?: StorageOptions | PostgresStorageOptions;
   /** What {@link SynchronikManagerBase.metrics} (and the dashboard's `/metrics`) count. See {@link MetricsOptions}. */
   metrics?: MetricsOptions;
 }
@@ -624,6 +630,59 @@ export interface StorageOptions {
    */
   history?: false | { maxAgeMs?: number; maxRows?: number };
 }
+
+/** Where the PostgreSQL server is, as parts (any one left out takes libpq's default). */
+export interface PostgresConnection {
+  host?: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  database?: string;
+  /** `true`: TLS required (certificates checked against the web's roots); `false`: no TLS. Default: TLS when the server offers it. */
+  ssl?: boolean;
+}
+
+/**
+ * The PostgreSQL store: the SQLite store's contract (unit state, durable
+ * pool tasks, history, `flush()`, `close()`) in a database shared by every
+ * manager that names it. Durable tasks of a pool name run on whichever
+ * node has that pool and handler and a free worker; a node that stops
+ * renewing its lease (killed, cut off) loses its tasks to the others,
+ * which run them with `attempt` one higher and the same `idempotencyKey`.
+ */
+export interface PostgresStorageOptions {
+  /** A connection string (`postgres://user:password@host:5432/db`) or its parts. */
+  postgres: string | PostgresConnection;
+  /** The schema that holds synchronik's tables (created if missing). Two applications on one database use two schemas. Default `'synchronik'`. */
+  schema?: string;
+  /** As for SQLite: `false` keeps no history. Default: rows of the last 7 days, at most 100,000. */
+  history?: false | { maxAgeMs?: number; maxRows?: number };
+  /** A node's lease (renewed every third of it): after this long without a renewal, its tasks run elsewhere. Default 30,000; at least 300. */
+  leaseMs?: number;
+  /** How often an idle node looks for tasks when no notification came. Default 1,000. */
+  pollMs?: number;
+  /** How long connecting may take when the manager is created. Default 10,000. */
+  connectTimeoutMs?: number;
+}
+
+/** A live node of a PostgreSQL store (see {@link SynchronikManagerBase.nodes}). */
+export interface ClusterNode {
+  /** `host:pid:random`, as {@link SynchronikManagerBase.nodeId} says for the node itself. */
+  id: string;
+  host: string;
+  pid: number;
+  startedAt: Date;
+  /** Its last renewal, on the server's clock. */
+  lastSeenAt: Date;
+}
+
+/**
+ * Creates or migrates a PostgreSQL store's schema without starting a node,
+ * under the same advisory lock managers take: for deploys that want the
+ * schema ready before the first new process starts. Resolves with the
+ * versions before (`0`: no schema) and after.
+ */
+export function migratePostgres(options: { postgres: string | PostgresConnection; schema?: string; connectTimeoutMs?: number }): Promise<{ from: number; to: number }>;
 
 /** Where {@link SynchronikManagerBase.useStorage} keeps unit state. */
 export interface StorageAdapter {
@@ -1065,6 +1124,13 @@ export interface SynchronikManagerBase extends SynchronikEventEmitter {
    * with `ERR_STORAGE` on a manager without one.
    */
   history(query?: HistoryQuery): Promise<HistoryEntry[]>;
+  /**
+   * The live nodes sharing this manager's PostgreSQL store, oldest first.
+   * Rejects with `ERR_STORAGE` on a manager without one.
+   */
+  nodes(): Promise<ClusterNode[]>;
+  /** This manager's node id in a PostgreSQL cluster; `undefined` without one. */
+  readonly nodeId: string | undefined;
 }
 
 /**

@@ -7,5 +7,6 @@ const { SynchronikError } = require('./lib/errors');
 const { FileStorageAdapter } = require('./lib/storage');
 const { createSynchronikDashboard } = require('./lib/dashboard');
 const { createSynchronikVisualizer } = require('./lib/visualizer');
+const { migratePostgres } = require('./lib/postgres');
 
-module.exports = { createSynchronikManager, runWorkerTasks, FileStorageAdapter, SynchronikError, createSynchronikDashboard, createSynchronikVisualizer };
+module.exports = { createSynchronikManager, runWorkerTasks, FileStorageAdapter, SynchronikError, createSynchronikDashboard, createSynchronikVisualizer, migratePostgres };

@@ -22,7 +22,7 @@ const v = require('./validate');
 const { DEFAULTS } = require('./generated/vocabulary');
 const { WorkerPool, poolInternals } = require('./pool');
 const { Persistence, validateAdapter } = require('./storage');
-const { SqliteStore, parseStorageOption, parseHistoryQuery, noStoreError } = require('./sqlite-store');
+const { DurableStore, parseStorageOption, parseHistoryQuery, noStoreError } = require('./sqlite-store');
 const { Core } = require('./core');
 const { ManualClock, parseClockOption } = require('./clock');
 const { LagSampler } = require('./lag');
@@ -109,10 +109,11 @@ class SynchronikManager extends EventEmitter {
     this.#lag = new LagSampler(core.bridge.liveness);
     this.#dashboards = new Dashboards(core.bridge, this.#lag, this);
     if (clock.manual) this.clock = new ManualClock(core, clock.startMs);
-    // The SQLite store (options.storage), opened now so that a bad file fails here.
+    // The durable store (options.storage), opened now so that a bad file
+    // or an unreachable server fails here.
     if (storage) {
       try {
-        core.setSqlite(new SqliteStore(core, storage));
+        core.setSqlite(new DurableStore(core, storage));
       } catch (e) {
         core.bridge.dispose();
         throw e;
@@ -711,6 +712,28 @@ class SynchronikManager extends EventEmitter {
     });
   }
 
+  /**
+   * The live nodes sharing this manager's PostgreSQL store, oldest first:
+   * `[{ id, host, pid, startedAt, lastSeenAt }]`. Rejects with ERR_STORAGE
+   * on a manager without a PostgreSQL store.
+   */
+  nodes() {
+    return asPromise(() => {
+      const core = this.#core;
+      core.open('nodes');
+      if (!core.sqlite || core.sqlite.kind !== 'postgres') {
+        throw new SynchronikError('nodes: the manager has no PostgreSQL store (create it with { storage: { postgres: connectionString } })', 'ERR_STORAGE');
+      }
+      return core.sqlite.nodes();
+    });
+  }
+
+  /** This manager's node id in a PostgreSQL cluster (`host:pid:random`); undefined without one. */
+  get nodeId() {
+    const store = this.#core.sqlite;
+    return store ? store.nodeId : undefined;
+  }
+
   // ---------------------------------------------------------------------
   // Worker pools
   // ---------------------------------------------------------------------
@@ -810,7 +833,7 @@ class SynchronikManager extends EventEmitter {
       clock: this.clock ? 'manual' : 'system',
       pools: core.pools.names(),
     };
-    if (core.sqlite) view.storage = core.sqlite.path;
+    if (core.sqlite) view.storage = core.sqlite.path ?? core.sqlite.label;
     return `SynchronikManager ${inspect(view, { ...options, depth: options.depth === null ? null : /** @type {number} */ (options.depth) - 1 })}`;
   }
 

@@ -221,6 +221,16 @@ export declare class NativeEngine {
    * `host` is this machine's name, recorded in the lock file.
    */
   openStore(path: string, history?: JsHistoryOptions | undefined | null, host?: string | undefined | null): void
+  /**
+   * Connects to the PostgreSQL store (migrating its schema, registering
+   * this node) and makes the engine write through it. Blocks until the
+   * node is registered or `connectTimeoutMs` passes; fails with
+   * `ERR_STORAGE: …` naming the problem (unreachable server, refused
+   * credentials, a schema of another application, …).
+   */
+  openPostgresStore(options: JsPostgresOptions): string
+  /** The live nodes of the PostgreSQL store, oldest first. */
+  storeNodes(): Promise<Array<JsNodeRow>>
   /** Resolves once every write so far is committed. */
   storeFlush(): Promise<void>
   /** Commits what is pending and closes the store (idempotent). */
@@ -424,6 +434,11 @@ export interface JsDurableAdded {
   arrangementId: number
   /** Empty when the task is not stored (no store, no handler). */
   key: string
+  /**
+   * Stored for any node of a shared store to claim, not queued here:
+   * its object is adopted again (by key) when this node claims it.
+   */
+  offered: boolean
 }
 
 /** Options of a new engine. */
@@ -489,6 +504,36 @@ export interface JsHistoryRow {
   endedMs: number
   outcome: string
   error?: string
+}
+
+/** A live node of a PostgreSQL store. */
+export interface JsNodeRow {
+  id: string
+  host: string
+  pid: number
+  startedMs: number
+  lastSeenMs: number
+}
+
+/**
+ * Where the PostgreSQL server is and how to use it (see the manager's
+ * `storage.postgres` option).
+ */
+export interface JsPostgresOptions {
+  /** A connection string (`postgres://…` or `host=… user=…`). */
+  url?: string
+  host?: string
+  port?: number
+  user?: string
+  password?: string
+  database?: string
+  ssl?: boolean
+  schema: string
+  history?: JsHistoryOptions
+  leaseMs: number
+  pollMs: number
+  connectTimeoutMs: number
+  hostName?: string
 }
 
 /** A process to register, with its workers. */
@@ -659,6 +704,12 @@ export interface JsWorkerSpec {
   /** A calendar schedule instead of an interval. */
   schedule?: JsSchedule
 }
+
+/**
+ * Creates or migrates a PostgreSQL store's schema without starting a
+ * node; resolves with `[from, to]` (schema versions).
+ */
+export declare function migratePostgres(options: JsPostgresOptions): Promise<Array<number>>
 
 /** A stable code and the number it crosses the bridge as. */
 export interface NumberedCode {

@@ -846,6 +846,7 @@ module.exports.engineHandlesInUse = nativeBinding.engineHandlesInUse
 module.exports.engineProgress = nativeBinding.engineProgress
 module.exports.engineRun = nativeBinding.engineRun
 module.exports.engineStrings = nativeBinding.engineStrings
+module.exports.migratePostgres = nativeBinding.migratePostgres
 module.exports.scheduleNextRuns = nativeBinding.scheduleNextRuns
 module.exports.scheduleProblem = nativeBinding.scheduleProblem
 module.exports.threadBootstrapFailed = nativeBinding.threadBootstrapFailed

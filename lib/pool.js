@@ -406,11 +406,18 @@ class WorkerPool {
 
   /**
    * Holds a stored task object (sqlite-store.js: added, or restored from an
-   * earlier process) as the pool's entry for engine task `taskId`.
+   * earlier process, or claimed from a shared store) as the pool's entry for
+   * engine task `taskId`; `replaces`: the id it had before (a task added
+   * here, offered to every node, then claimed by this one).
    * @param {Record<string, any>} task
    * @param {number} taskId
+   * @param {number} [replaces]
    */
-  [kAdoptTask](task, taskId) {
+  [kAdoptTask](task, taskId, replaces) {
+    if (replaces !== undefined) {
+      const old = this.#core.pools.takeTask(replaces);
+      if (old) this.#named.delete(/** @type {NamedEntry} */ (old));
+    }
     const entry = /** @type {NamedEntry} */ (new PoolEntry(this, task, task.execute, task.payload, task.priority));
     entry.taskId = taskId;
     entry.arrangementId = task.arrangementId;

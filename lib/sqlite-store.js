@@ -1,12 +1,14 @@
 // @ts-check
 'use strict';
 
-// The manager's side of the embedded SQLite store
-// (`createSynchronikManager({ storage: { sqlite: path } })`). The engine
-// decides what is written and when; this file validates the option, opens
-// the store, turns payloads into JSON, brings stored unit state back onto
-// the user's objects (as `useStorage` does) and rebuilds the live task
-// objects of a pool's stored tasks.
+// The manager's side of the durable stores: the embedded SQLite store
+// (`createSynchronikManager({ storage: { sqlite: path } })`) and the
+// PostgreSQL store shared by several managers (`{ storage: { postgres } }`).
+// The engine decides what is written and when, and which tasks a node
+// claims; this file reads the option, opens the store, turns payloads into
+// JSON, brings stored unit state back onto the user's objects (as
+// `useStorage` does) and rebuilds the live task objects of a pool's stored
+// (or claimed) tasks.
 
 const os = require('node:os');
 const path = require('node:path');
@@ -28,18 +30,49 @@ const ENGINE_META = new Set(ENGINE_META_KEYS);
  */
 
 /**
- * Reads `options.storage` (checked by validate.js's validateStorageOption);
- * returns `{ path, history }` for the engine.
+ * @typedef {{ enabled: boolean, maxAgeMs?: number, maxRows?: number }} HistoryOpt
+ * @typedef {{ kind: 'sqlite', path: string, history: HistoryOpt }} SqliteParsed
+ * @typedef {{ kind: 'postgres', label: string, history: HistoryOpt, native: import('./native').JsPostgresOptions }} PostgresParsed
+ */
+
+/** @param {any} h */
+function parseHistory(h) {
+  if (h === false) return { enabled: false };
+  if (h !== undefined && h !== true) return { enabled: true, maxAgeMs: h.maxAgeMs, maxRows: h.maxRows };
+  return { enabled: true };
+}
+
+/**
+ * The PostgreSQL parts of an option (checked by validatePostgresOption),
+ * as the binding takes them.
  * @param {any} storage
- * @returns {{ path: string, history: HistoryOption }}
+ * @returns {import('./native').JsPostgresOptions}
+ */
+function postgresNative(storage) {
+  const pg = storage.postgres;
+  const parts = typeof pg === 'string' ? { url: pg } : { host: pg.host, port: pg.port, user: pg.user, password: pg.password, database: pg.database, ssl: pg.ssl };
+  return {
+    ...parts,
+    schema: storage.schema ?? 'synchronik',
+    history: parseHistory(storage.history),
+    leaseMs: storage.leaseMs ?? 30_000,
+    pollMs: storage.pollMs ?? 1_000,
+    connectTimeoutMs: storage.connectTimeoutMs ?? 10_000,
+    hostName: hostName(),
+  };
+}
+
+/**
+ * Reads `options.storage` (checked by validate.js's validateStorageOption).
+ * @param {any} storage
+ * @returns {SqliteParsed | PostgresParsed}
  */
 function parseStorageOption(storage) {
-  const h = storage.history;
-  /** @type {HistoryOption} */
-  let history = { enabled: true };
-  if (h === false) history = { enabled: false };
-  else if (h !== undefined && h !== true) history = { enabled: true, maxAgeMs: h.maxAgeMs, maxRows: h.maxRows };
-  return { path: path.resolve(storage.sqlite), history };
+  const history = parseHistory(storage.history);
+  if (storage.postgres !== undefined) {
+    return { kind: 'postgres', label: `the PostgreSQL store (schema "${storage.schema ?? 'synchronik'}")`, history, native: postgresNative(storage) };
+  }
+  return { kind: 'sqlite', path: path.resolve(storage.sqlite), history };
 }
 
 /**
@@ -120,29 +153,39 @@ function taskOfRow(r) {
   };
 }
 
-class SqliteStore {
+class DurableStore {
   /** The manager's parts (see core.js). */
   #core;
   #native;
   /** Stored unit state by id, for units registered later. */
   #stored = new Map();
+  /** Tasks added here for any node of a shared store to claim, by key: `{ task, taskId }`. */
+  #offered = new Map();
   #closed = false;
 
   /**
    * Opens the store on the manager's engine. Throws a SynchronikError
-   * (`ERR_STORAGE`, naming the path) when it cannot be opened, or when
-   * another manager (in this process or another) has the file open: the
-   * message names that one's pid and host.
+   * (`ERR_STORAGE`) naming the problem when it cannot be opened: a SQLite
+   * file that is not a database or that another manager (in this process
+   * or another) has open — the message names that one's pid and host; a
+   * PostgreSQL server that cannot be reached, refused credentials, a
+   * schema of another application.
    * @param {import('./core').Core} core
-   * @param {{ path: string, history: { enabled: boolean, maxAgeMs?: number, maxRows?: number } }} parsed
+   * @param {SqliteParsed | PostgresParsed} parsed
    */
   constructor(core, parsed) {
     this.#core = core;
     this.#native = core.bridge.native;
-    this.path = parsed.path;
+    this.kind = parsed.kind;
+    /** The SQLite file; undefined for PostgreSQL. */
+    this.path = parsed.kind === 'sqlite' ? parsed.path : undefined;
+    /** This node's id in a PostgreSQL cluster. */
+    this.nodeId = undefined;
+    this.label = parsed.kind === 'sqlite' ? `the SQLite store "${parsed.path}"` : parsed.label;
     this.keepsHistory = parsed.history.enabled;
     try {
-      this.#native.openStore(parsed.path, parsed.history, hostName());
+      if (parsed.kind === 'sqlite') this.#native.openStore(parsed.path, parsed.history, hostName());
+      else this.nodeId = this.#native.openPostgresStore(parsed.native);
     } catch (e) {
       throw fromNative(e);
     }
@@ -230,6 +273,8 @@ class SqliteStore {
     }
     const task = { ...input, arrangementId: added.arrangementId, status: at === undefined ? 'idle' : 'scheduled', idempotencyKey: added.key };
     pool[poolInternals.kAdoptTask](task, added.taskId);
+    // Stored for any node to claim: if this one does, its object is the one returned here.
+    if (added.offered) this.#offered.set(added.key, { task, taskId: added.taskId });
     this.#core.sync();
     return task;
   }
@@ -263,8 +308,10 @@ class SqliteStore {
 
   /**
    * A record names task `taskId`, which the facade does not know: when the
-   * engine queued it again by itself (a failed stored task retried from the
-   * web dashboard), its live task object is made now, in its pool. The
+   * engine queued it by itself (a failed stored task retried from the web
+   * dashboard; a task this node claimed from a shared store), its live task
+   * object is made now, in its pool — or, for a task added here, the object
+   * addTask returned takes the new id. The
    * binding's `takeRequeuedTask(taskId)` hands such a task over once: the
    * stored task's row and its pool's number (null for any other task).
    * @param {number} taskId
@@ -273,9 +320,27 @@ class SqliteStore {
     if (this.#closed) return;
     const r = this.#native.takeRequeuedTask(taskId);
     if (!r) return;
+    // A task this node added and then claimed keeps the object addTask returned.
+    const offered = this.#offered.get(r.task.key);
+    if (offered) this.#offered.delete(r.task.key);
     for (const pool of this.#core.pools.values()) {
-      if (pool[poolInternals.kEngineId] === r.pool) pool[poolInternals.kAdoptTask](taskOfRow(r.task), r.task.taskId);
+      if (pool[poolInternals.kEngineId] !== r.pool) continue;
+      if (offered) pool[poolInternals.kAdoptTask](offered.task, r.task.taskId, offered.taskId);
+      else pool[poolInternals.kAdoptTask](taskOfRow(r.task), r.task.taskId);
     }
+  }
+
+  /**
+   * The live nodes of a PostgreSQL store (see manager.nodes); this node
+   * alone for SQLite.
+   */
+  async nodes() {
+    if (this.#closed) throw new SynchronikError(`nodes: ${this.label} is closed`, 'ERR_STORAGE');
+    if (this.kind !== 'postgres') return [];
+    const rows = await this.#native.storeNodes().catch((e) => {
+      throw fromNative(e);
+    });
+    return rows.map((r) => ({ id: r.id, host: r.host, pid: r.pid, startedAt: new Date(r.startedMs), lastSeenAt: new Date(r.lastSeenMs) }));
   }
 
   /** Commits what is pending and closes the database (manager.close). */
@@ -310,7 +375,7 @@ class SqliteStore {
    * @param {HistoryQuery} query
    */
   async history(query) {
-    if (this.#closed) throw new SynchronikError(`history: the SQLite store "${this.path}" is closed`, 'ERR_STORAGE');
+    if (this.#closed) throw new SynchronikError(`history: ${this.label} is closed`, 'ERR_STORAGE');
     const rows = await this.#native.storeHistory(query.unitId, query.limit, query.since).catch((e) => {
       throw fromNative(e);
     });
@@ -343,9 +408,12 @@ function parseHistoryQuery(query) {
   return { unitId, limit, since: since instanceof Date ? since.getTime() : since };
 }
 
-/** An error for history() on a manager without a SQLite store. */
-function noStoreError() {
-  return new SynchronikError('history: the manager has no SQLite store (create it with { storage: { sqlite: path } })', 'ERR_STORAGE');
+/**
+ * An error for a method that needs a durable store on a manager without one.
+ * @param {string} [method]
+ */
+function noStoreError(method = 'history') {
+  return new SynchronikError(`${method}: the manager has no durable store (create it with { storage: { sqlite: path } } or { storage: { postgres: connectionString } })`, 'ERR_STORAGE');
 }
 
-module.exports = { SqliteStore, parseStorageOption, parseHistoryQuery, payloadJson, noStoreError };
+module.exports = { DurableStore, SqliteStore: DurableStore, parseStorageOption, postgresNative, parseHistoryQuery, payloadJson, noStoreError };

@@ -726,17 +726,27 @@ function validateAdvance(ms) {
 }
 
 /**
- * Checks `options.storage`: `{ sqlite: path, history?: false | { maxAgeMs?, maxRows? } }`.
+ * Checks `options.storage`: `{ sqlite: path, history? }` or
+ * `{ postgres: connectionString | { host?, port?, user?, password?, database?, ssl? },
+ * schema?, history?, leaseMs?, pollMs?, connectTimeoutMs? }`, with
+ * `history?: boolean | { maxAgeMs?, maxRows? }`.
  * @param {unknown} storage
  */
 function validateStorageOption(storage) {
-  if (!isObject(storage)) throw fail(MANAGER, 'options.storage', 'an object like { sqlite: path }', storage);
+  const like = 'an object like { sqlite: path } or { postgres: connectionString }';
+  if (!isObject(storage)) throw fail(MANAGER, 'options.storage', like, storage);
+  const postgres = storage.postgres !== undefined;
+  if (postgres && storage.sqlite !== undefined) {
+    throw new TypeError(`${MANAGER}: options.storage must name one store, sqlite or postgres (got both)`);
+  }
+  const allowed = postgres ? ['postgres', 'schema', 'history', 'leaseMs', 'pollMs', 'connectTimeoutMs'] : ['sqlite', 'history'];
   for (const key of Object.keys(storage)) {
-    if (key !== 'sqlite' && key !== 'history') {
-      throw new TypeError(`${MANAGER}: options.storage.${key} is not an option (expected sqlite, history)`);
+    if (!allowed.includes(key)) {
+      throw new TypeError(`${MANAGER}: options.storage.${key} is not an option (expected ${allowed.join(', ')})`);
     }
   }
-  checkName(MANAGER, 'options.storage.sqlite', storage.sqlite, 'a non-empty string (the database file)');
+  if (postgres) validatePostgresOption(storage);
+  else checkName(MANAGER, 'options.storage.sqlite', storage.sqlite, 'a non-empty string (the database file)');
   const h = storage.history;
   if (h === undefined || h === true || h === false) return;
   if (!isObject(h)) throw fail(MANAGER, 'options.storage.history', 'false or an object { maxAgeMs?, maxRows? }', h);
@@ -745,6 +755,45 @@ function validateStorageOption(storage) {
   }
   if (h.maxRows !== undefined) {
     check(MANAGER, 'options.storage.history.maxRows', h.maxRows, (x) => Number.isInteger(x) && x >= 0, 'a non-negative integer');
+  }
+}
+
+/**
+ * The PostgreSQL parts of `options.storage` (see validateStorageOption).
+ * Also used by migratePostgres (`method` names the caller).
+ * @param {Record<string, any>} storage
+ * @param {string} [method]
+ * @param {string} [field]
+ */
+function validatePostgresOption(storage, method = MANAGER, field = 'options.storage') {
+  const pg = storage.postgres;
+  if (typeof pg === 'string') {
+    checkName(method, `${field}.postgres`, pg, 'a non-empty connection string or an object { host, port?, user?, password?, database?, ssl? }');
+  } else if (isObject(pg)) {
+    const keys = ['host', 'port', 'user', 'password', 'database', 'ssl'];
+    for (const key of Object.keys(pg)) {
+      if (!keys.includes(key)) throw new TypeError(`${method}: ${field}.postgres.${key} is not an option (expected ${keys.join(', ')})`);
+    }
+    for (const key of ['host', 'user', 'database']) {
+      if (pg[key] !== undefined) checkName(method, `${field}.postgres.${key}`, pg[key]);
+    }
+    if (pg.password !== undefined) check(method, `${field}.postgres.password`, pg.password, (x) => typeof x === 'string', 'a string');
+    if (pg.port !== undefined) check(method, `${field}.postgres.port`, pg.port, (x) => Number.isInteger(x) && x >= 1 && x <= 65535, 'an integer from 1 to 65535');
+    if (pg.ssl !== undefined) check(method, `${field}.postgres.ssl`, pg.ssl, (x) => typeof x === 'boolean', 'a boolean');
+  } else {
+    throw fail(method, `${field}.postgres`, 'a connection string or an object { host, port?, user?, password?, database?, ssl? }', pg);
+  }
+  if (storage.schema !== undefined) {
+    check(method, `${field}.schema`, storage.schema, (x) => typeof x === 'string' && x.length >= 1 && x.length <= 63, 'a name of 1 to 63 characters');
+  }
+  if (storage.leaseMs !== undefined) {
+    check(method, `${field}.leaseMs`, storage.leaseMs, (x) => finite(x) && x >= 300, 'a number of milliseconds, at least 300');
+  }
+  if (storage.pollMs !== undefined) {
+    check(method, `${field}.pollMs`, storage.pollMs, (x) => finite(x) && x >= 1, 'a positive number of milliseconds');
+  }
+  if (storage.connectTimeoutMs !== undefined) {
+    check(method, `${field}.connectTimeoutMs`, storage.connectTimeoutMs, (x) => finite(x) && x >= 1, 'a positive number of milliseconds');
   }
 }
 
@@ -856,6 +905,7 @@ function checkPoolSize(method, size) {
 }
 
 module.exports = {
+  validatePostgresOption,
   dependencyId,
   SETTINGS,
   STATUSES,

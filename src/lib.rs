@@ -33,7 +33,7 @@ pub mod fast;
 mod options;
 mod outbox;
 mod records;
-mod store;
+pub mod store;
 pub mod threads;
 pub mod vocabulary;
 

@@ -6,6 +6,9 @@ use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
 
+use std::time::Duration;
+
+use synchronik_core::store::postgres::{PgConnection, PgOptions};
 use synchronik_core::{
     EngineError, HistoryQuery, Retention, Store, StoreOptions, TaskSpec, UnitRow,
 };
@@ -46,6 +49,9 @@ pub struct JsDurableAdded {
     pub arrangement_id: f64,
     /// Empty when the task is not stored (no store, no handler).
     pub key: String,
+    /// Stored for any node of a shared store to claim, not queued here:
+    /// its object is adopted again (by key) when this node claims it.
+    pub offered: bool,
 }
 
 /// A durable task brought back into a pool's queue.
@@ -101,6 +107,129 @@ pub struct JsHistoryRow {
     pub ended_ms: f64,
     pub outcome: String,
     pub error: Option<String>,
+}
+
+/// Where the PostgreSQL server is and how to use it (see the manager's
+/// `storage.postgres` option).
+#[napi(object)]
+pub struct JsPostgresOptions {
+    /// A connection string (`postgres://…` or `host=… user=…`).
+    pub url: Option<String>,
+    pub host: Option<String>,
+    pub port: Option<u32>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub database: Option<String>,
+    pub ssl: Option<bool>,
+    pub schema: String,
+    pub history: Option<JsHistoryOptions>,
+    pub lease_ms: f64,
+    pub poll_ms: f64,
+    pub connect_timeout_ms: f64,
+    pub host_name: Option<String>,
+}
+
+impl JsPostgresOptions {
+    fn into_core(self) -> PgOptions {
+        let connection = match self.url {
+            Some(url) => PgConnection::Url(url),
+            None => PgConnection::Parts {
+                host: self.host,
+                port: self.port.map(|p| p.min(u32::from(u16::MAX)) as u16),
+                user: self.user,
+                password: self.password,
+                database: self.database,
+            },
+        };
+        let ms = |v: f64| Duration::from_secs_f64(v.max(0.0) / 1000.0);
+        let mut options = PgOptions::new(connection);
+        options.ssl = self.ssl;
+        options.schema = self.schema;
+        options.history = retention_of(self.history);
+        options.lease = ms(self.lease_ms);
+        options.poll = ms(self.poll_ms);
+        options.connect_timeout = ms(self.connect_timeout_ms);
+        options.host = self.host_name;
+        options
+    }
+}
+
+/// A live node of a PostgreSQL store.
+#[napi(object)]
+pub struct JsNodeRow {
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+    pub started_ms: f64,
+    pub last_seen_ms: f64,
+}
+
+/// Lists the live nodes off the JavaScript thread.
+pub struct NodesTask(Option<Store>);
+
+impl Task for NodesTask {
+    type Output = Vec<JsNodeRow>;
+    type JsValue = Vec<JsNodeRow>;
+
+    fn compute(&mut self) -> Result<Vec<JsNodeRow>> {
+        let Some(pg) = self.0.as_ref().and_then(|s| s.postgres()) else {
+            return Ok(Vec::new());
+        };
+        let rows = pg.nodes().map_err(|e| store_error(&e))?;
+        Ok(rows
+            .into_iter()
+            .map(|n| JsNodeRow {
+                id: n.id,
+                host: n.host,
+                pid: n.pid,
+                started_ms: n.started_ms,
+                last_seen_ms: n.last_seen_ms,
+            })
+            .collect())
+    }
+
+    fn resolve(&mut self, _env: Env, output: Vec<JsNodeRow>) -> Result<Vec<JsNodeRow>> {
+        Ok(output)
+    }
+}
+
+/// Migrates a PostgreSQL schema off the JavaScript thread.
+pub struct MigrateTask(Option<PgOptions>);
+
+impl Task for MigrateTask {
+    type Output = Vec<f64>;
+    type JsValue = Vec<f64>;
+
+    fn compute(&mut self) -> Result<Vec<f64>> {
+        let Some(options) = self.0.take() else {
+            return Ok(Vec::new());
+        };
+        let m = synchronik_core::store::postgres::migrate(&options).map_err(|e| store_error(&e))?;
+        Ok(vec![m.from as f64, m.to as f64])
+    }
+
+    fn resolve(&mut self, _env: Env, output: Vec<f64>) -> Result<Vec<f64>> {
+        Ok(output)
+    }
+}
+
+/// Creates or migrates a PostgreSQL store's schema without starting a
+/// node; resolves with `[from, to]` (schema versions).
+#[napi(catch_unwind, ts_return_type = "Promise<Array<number>>")]
+pub fn migrate_postgres(options: JsPostgresOptions) -> AsyncTask<MigrateTask> {
+    AsyncTask::new(MigrateTask(Some(options.into_core())))
+}
+
+fn retention_of(history: Option<JsHistoryOptions>) -> Option<Retention> {
+    let defaults = Retention::default();
+    match history {
+        Some(h) if !h.enabled => None,
+        Some(h) => Some(Retention {
+            max_age_ms: h.max_age_ms.unwrap_or(defaults.max_age_ms),
+            max_rows: h.max_rows.map_or(defaults.max_rows, |n| n.max(0.0) as u64),
+        }),
+        None => Some(defaults),
+    }
 }
 
 fn store_error(e: &EngineError) -> Error {
@@ -195,15 +324,7 @@ impl NativeEngine {
         history: Option<JsHistoryOptions>,
         host: Option<String>,
     ) -> Result<()> {
-        let defaults = Retention::default();
-        let history = match history {
-            Some(h) if !h.enabled => None,
-            Some(h) => Some(Retention {
-                max_age_ms: h.max_age_ms.unwrap_or(defaults.max_age_ms),
-                max_rows: h.max_rows.map_or(defaults.max_rows, |n| n.max(0.0) as u64),
-            }),
-            None => Some(defaults),
-        };
+        let history = retention_of(history);
         let store =
             Store::open(&path, StoreOptions { history, host }).map_err(|e| store_error(&e))?;
         // The writer commits what it has and ends before this environment
@@ -214,8 +335,36 @@ impl NativeEngine {
                 s.close();
             }
         })?;
-        self.runtime.with(|e| e.set_store(store));
+        self.runtime.set_store(store);
         Ok(())
+    }
+
+    /// Connects to the PostgreSQL store (migrating its schema, registering
+    /// this node) and makes the engine write through it. Blocks until the
+    /// node is registered or `connectTimeoutMs` passes; fails with
+    /// `ERR_STORAGE: …` naming the problem (unreachable server, refused
+    /// credentials, a schema of another application, …).
+    #[napi(catch_unwind)]
+    pub fn open_postgres_store(&self, env: Env, options: JsPostgresOptions) -> Result<String> {
+        let store = Store::open_postgres(options.into_core()).map_err(|e| store_error(&e))?;
+        let node = store
+            .postgres()
+            .map(|p| p.node_id().to_owned())
+            .unwrap_or_default();
+        let weak = store.downgrade();
+        env.add_env_cleanup_hook(weak, |w| {
+            if let Some(s) = w.upgrade() {
+                s.close();
+            }
+        })?;
+        self.runtime.set_store(store);
+        Ok(node)
+    }
+
+    /// The live nodes of the PostgreSQL store, oldest first.
+    #[napi(catch_unwind, ts_return_type = "Promise<Array<JsNodeRow>>")]
+    pub fn store_nodes(&self) -> AsyncTask<NodesTask> {
+        AsyncTask::new(NodesTask(self.store_handle()))
     }
 
     /// Resolves once every write so far is committed.
@@ -290,15 +439,22 @@ impl NativeEngine {
             handler: Some(handler),
         };
         self.runtime
-            .with(|e| match run_at_ms {
-                Some(at) => e.pool_add_durable_at(pool, spec, payload, at),
-                None => e.pool_add_durable(pool, spec, payload),
+            .with(|e| {
+                let added = match run_at_ms {
+                    Some(at) => e.pool_add_durable_at(pool, spec, payload, at),
+                    None => e.pool_add_durable(pool, spec, payload),
+                };
+                added.map(|(task, arrangement, key)| {
+                    let offered = e.is_offered(&key);
+                    (task, arrangement, key, offered)
+                })
             })
             .ok()
-            .map(|(task, arrangement, key)| JsDurableAdded {
+            .map(|(task, arrangement, key, offered)| JsDurableAdded {
                 task_id: task as f64,
                 arrangement_id: arrangement as f64,
                 key,
+                offered,
             })
     }
 

@@ -102,6 +102,10 @@ pub enum EngineError {
     /// The durable store cannot be opened, read or written.
     #[error("SQLite store \"{path}\": {message}")]
     Storage { path: String, message: String },
+    /// The PostgreSQL store cannot be reached, opened, read or written.
+    /// `target` names the server, database and schema (never a password).
+    #[error("PostgreSQL store {target}: {message}")]
+    Postgres { target: String, message: String },
 }
 
 impl EngineError {
@@ -119,7 +123,7 @@ impl EngineError {
             EngineError::UnknownDependency { .. } => ErrorCode::UnknownDependency,
             EngineError::DependencyCycle { .. } => ErrorCode::DependencyCycle,
             EngineError::Cancelled { .. } => ErrorCode::Cancelled,
-            EngineError::Storage { .. } => ErrorCode::Storage,
+            EngineError::Storage { .. } | EngineError::Postgres { .. } => ErrorCode::Storage,
             EngineError::Dropped { closed: true, .. } => ErrorCode::Closed,
             EngineError::Dropped { closed: false, .. } => ErrorCode::Stopped,
             EngineError::ThreadExited { .. } => ErrorCode::ThreadExited,
@@ -146,6 +150,7 @@ impl EngineError {
             | EngineError::UnknownDependency { worker, .. }
             | EngineError::DependencyCycle { worker, .. } => worker,
             EngineError::Storage { .. }
+            | EngineError::Postgres { .. }
             | EngineError::Dropped { .. }
             | EngineError::UnknownTask { .. }
             | EngineError::NotRetryable { .. }

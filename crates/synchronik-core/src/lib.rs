@@ -44,7 +44,7 @@ pub use event::{
     TaskOutcome, Ticket, UpdateReason,
 };
 pub use registry::{Registry, Unit, UnitBody};
-pub use runtime::{ClockChoice, Runtime, Wake};
+pub use runtime::{ClockChoice, Remote, Runtime, Wake};
 pub use schedule::{AtSchedule, CronSchedule, ScheduleError};
 pub use store::{
     HistoryQuery, HistoryRow, Retention, Store, StoreOptions, TaskRow, UnitRow, WeakStore,

@@ -21,8 +21,39 @@ use crate::clock::{Clock, ManualClock, Nanos, SystemClock, CLOCK_LIMIT};
 use crate::engine::Engine;
 use crate::event::{EventSink, Invoker};
 
-/// Called by the timer thread after it fired timers, outside the lock.
+/// Called by the timer thread after it fired timers (and by a [`Remote`]
+/// after its call), outside the lock.
 pub type Wake = Box<dyn Fn() + Send + Sync>;
+
+/// A handle on a runtime's engine for threads the runtime does not own (a
+/// store's cluster tasks, say): it does not keep the engine alive, and
+/// every call wakes the host afterwards, as the timer thread does.
+#[derive(Clone)]
+pub struct Remote {
+    shared: std::sync::Weak<Shared>,
+}
+
+impl Remote {
+    /// Runs `f` on the engine under its lock, then wakes the host; `None`
+    /// once the runtime is gone or shut down.
+    pub fn with<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> Option<R> {
+        let shared = self.shared.upgrade()?;
+        if shared.shutdown.load(Ordering::SeqCst) {
+            return None;
+        }
+        let r = {
+            let mut engine = shared.engine.lock();
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut engine)));
+            engine.store_sync();
+            if engine.take_deadlines_changed() {
+                shared.cv.notify_one();
+            }
+            r.ok()?
+        };
+        (shared.wake)();
+        Some(r)
+    }
+}
 
 /// Which clock the runtime runs on.
 #[derive(Clone)]
@@ -44,6 +75,7 @@ struct Shared {
     engine: Mutex<Engine>,
     cv: Condvar,
     shutdown: AtomicBool,
+    wake: Wake,
 }
 
 /// An engine and its timer thread.
@@ -65,6 +97,7 @@ impl Runtime {
             engine: Mutex::new(Engine::new(clock.as_clock(), invoker, sink)),
             cv: Condvar::new(),
             shutdown: AtomicBool::new(false),
+            wake,
         });
         let thread = match &clock {
             ClockChoice::System(sys) => {
@@ -73,7 +106,7 @@ impl Runtime {
                 Some(
                     std::thread::Builder::new()
                         .name("synchronik-timer".into())
-                        .spawn(move || timer_thread(&shared, &sys, &wake))?,
+                        .spawn(move || timer_thread(&shared, &sys))?,
                 )
             }
             ClockChoice::Manual(_) => None,
@@ -95,6 +128,22 @@ impl Runtime {
             self.shared.cv.notify_one();
         }
         r
+    }
+
+    /// A handle on the engine for other threads (see [`Remote`]).
+    pub fn remote(&self) -> Remote {
+        Remote {
+            shared: Arc::downgrade(&self.shared),
+        }
+    }
+
+    /// Makes the engine write through `store`; a store shared by several
+    /// managers (PostgreSQL) also gets a [`Remote`] to hand the engine the
+    /// tasks it claims and the schedules it holds.
+    pub fn set_store(&self, store: crate::store::Store) {
+        let shared = store.clone();
+        self.with(|e| e.set_store(store));
+        shared.attach(self.remote());
     }
 
     /// The runtime's clock.
@@ -158,7 +207,8 @@ impl Drop for Runtime {
     }
 }
 
-fn timer_thread(shared: &Shared, clock: &SystemClock, wake: &Wake) {
+fn timer_thread(shared: &Shared, clock: &SystemClock) {
+    let wake = &shared.wake;
     let mut engine = shared.engine.lock();
     loop {
         if shared.shutdown.load(Ordering::SeqCst) {

@@ -170,6 +170,7 @@ fn a_named_task_is_stored_until_it_ends_with_one_history_row_per_attempt() {
             status: "queued".into(),
             thread: true,
             run_at_ms: None,
+            owned: true,
         }
     );
     assert_eq!(

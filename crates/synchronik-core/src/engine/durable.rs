@@ -21,6 +21,7 @@ use std::collections::{HashMap, HashSet};
 use parking_lot::Mutex;
 
 use super::observed::RetrySpec;
+use super::state::may_start;
 use super::threads::{ThreadEvent, ThreadOutcome, ThreadPoolId};
 use super::types::{AddError, PoolId, RestoredState, RestoredTask, TaskSpec};
 use super::Engine;
@@ -95,7 +96,7 @@ struct HookState {
 
 /// The store and what the engine keeps to write it.
 pub(super) struct StoreHook {
-    store: Store,
+    pub(super) store: Store,
     history: bool,
     state: Mutex<HookState>,
 }
@@ -137,6 +138,30 @@ impl StoreHook {
         })
     }
 
+    /// A task this node claimed from a shared store is queued as `task`.
+    pub(super) fn adopt(&self, task: TaskId, row: &TaskRow, pool: &str) {
+        self.state.lock().tasks.insert(
+            task,
+            Durable {
+                key: row.key.clone(),
+                pool: pool.to_owned(),
+                name: row.name.clone(),
+                handler: row.handler.clone(),
+                payload: row.payload.clone(),
+                priority: row.priority,
+                attempt: row.attempt,
+                started_ms: 0.0,
+                worker: None,
+            },
+        );
+    }
+
+    /// Forgets stored task `task` without writing anything (it is no
+    /// longer this node's).
+    pub(super) fn forget(&self, task: TaskId) {
+        self.state.lock().tasks.remove(&task);
+    }
+
     /// Whether thread pool task `task` is stored.
     pub(super) fn holds_thread_task(&self, task: TaskId) -> bool {
         self.state.lock().thread_tasks.contains_key(&task)
@@ -170,6 +195,7 @@ impl StoreHook {
                     status: "queued".into(),
                     thread: true,
                     run_at_ms: None,
+                    owned: true,
                 }));
                 (key, 0)
             }
@@ -358,6 +384,10 @@ impl StoreHook {
                 self.thread_task_done(*task, outcome, engine.clock.wall_ms());
             }
             Event::TaskDone { task, outcome } => {
+                if let Some(pg) = self.store.postgres() {
+                    // A worker may be free: the claimer looks for more.
+                    pg.wake_claimer();
+                }
                 let Some(d) = self.state.lock().tasks.remove(task) else {
                     return;
                 };
@@ -443,6 +473,7 @@ impl Engine {
     /// Writes state through `store` from now on.
     pub fn set_store(&mut self, store: Store) {
         let history = store.keeps_history();
+        self.cluster.shared = store.is_shared();
         self.store = Some(Box::new(StoreHook {
             store,
             history,
@@ -586,6 +617,13 @@ impl Engine {
             return added.map(|(t, a)| (t, a, String::new()));
         };
         let pool_name = self.pool_name(pool).ok_or(AddError::NoPool)?.to_owned();
+        if self.cluster.shared {
+            let registry = &self.registry;
+            let may_run = |w: Slot| registry.get(w).is_some_and(|u| may_start(u, false));
+            if run_at_ms.is_some() || !self.pools.starts_now(pool, handler, may_run) {
+                return self.offer(pool, &pool_name, spec, payload, key, run_at_ms);
+            }
+        }
         // The ids pool_add will hand out, so that the task is known as
         // durable before it is dispatched (which can happen inside pool_add).
         let task = self.pools.next_task_id();
@@ -608,6 +646,7 @@ impl Engine {
             status: "queued".into(),
             thread: false,
             run_at_ms,
+            owned: true,
         }));
         h.state.lock().tasks.insert(
             task,
@@ -714,6 +753,11 @@ impl Engine {
             return Ok(Vec::new());
         };
         if !h.state.lock().restored_pools.insert(name.clone()) {
+            return Ok(Vec::new());
+        }
+        if self.cluster.shared {
+            // Its tasks come from the shared queue, claimed.
+            self.cluster_wake();
             return Ok(Vec::new());
         }
         let rows = h.store.load_tasks(&name)?;

@@ -31,6 +31,8 @@
 //! | `pool`        | worker pools (their queues are `pool::Pools`)         |
 //! | `threads`     | thread pools: queues, routing, runners' lifetimes     |
 //! | `durable`     | the durable store's hook                              |
+//! | `cluster`     | a store shared with other managers: claimed tasks,    |
+//! |               | schedules held by one node                            |
 //! | `view`        | read-only views for dashboards; a run nobody awaits   |
 //! | `observed`    | counters, rates, errors and finished tasks, as they   |
 //! |               | happen; overview, metrics, a failed task run again    |
@@ -39,6 +41,7 @@ use std::sync::Arc;
 
 mod attempt;
 mod calendar;
+mod cluster;
 mod durable;
 mod ending;
 mod graph;
@@ -56,6 +59,7 @@ mod view;
 mod watch;
 
 pub use calendar::{CalendarSpec, CatchUp, When, CATCH_UP_MAX};
+pub use cluster::Demand;
 pub use threads::{
     NamedThreadTask, RunnerId, StoredThreadTask, ThreadEvent, ThreadGroup, ThreadOutcome,
     ThreadPoolId, ThreadPoolSpec, ThreadPoolStats, ThreadRunError, ThreadStats, ThreadTaskRun,
@@ -115,6 +119,8 @@ pub struct Engine {
     /// Thread pools and their runners (see `threads.rs`).
     threads: threads::ThreadPools,
     calendar: calendar::CalendarState,
+    /// The engine's part in a cluster (see `cluster.rs`).
+    cluster: cluster::ClusterState,
 }
 
 impl Engine {
@@ -143,6 +149,7 @@ impl Engine {
             observed: observed::Observed::default(),
             threads: threads::ThreadPools::default(),
             calendar: calendar::CalendarState::default(),
+            cluster: cluster::ClusterState::default(),
         }
     }
 

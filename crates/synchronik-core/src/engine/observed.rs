@@ -153,7 +153,7 @@ pub(super) struct Observed {
     pools: Vec<PoolRecord>,
     /// Tasks queued again by [`Engine::pool_retry_task`], until the host
     /// takes them ([`Engine::take_requeued_task`]) or they leave.
-    requeued: IdMap<TaskId, (PoolId, RestoredTask)>,
+    pub(super) requeued: IdMap<TaskId, (PoolId, RestoredTask)>,
 }
 
 impl Default for Observed {

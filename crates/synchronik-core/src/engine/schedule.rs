@@ -283,7 +283,7 @@ impl Engine {
         let Some(unit) = self.registry.get(slot) else {
             return Fire::None;
         };
-        if !may_start(unit, false) {
+        if !may_start(unit, false) || !self.cluster_may_fire(slot) {
             return Fire::None;
         }
         if unit.active_runs > 0 {
@@ -326,13 +326,15 @@ impl Engine {
         let (next, fire) = self.recur(due, period, Timer::Sweep);
         self.sched.sweep = Some(next);
         if fire {
-            self.sweep_processes();
+            self.sweep_processes(true);
         }
     }
 
     /// Runs every process that may start (not asked for by name: enabled)
-    /// and is idle, not running. Returns the tickets of the runs it started.
-    fn sweep_processes(&mut self) -> Vec<Ticket> {
+    /// and is idle, not running — on its timer (`scheduled`), only the
+    /// processes whose schedule this node holds in a cluster. Returns the
+    /// tickets of the runs it started.
+    fn sweep_processes(&mut self, scheduled: bool) -> Vec<Ticket> {
         // The processes only (not every unit: with 100,000 workers, a scan
         // of all of them each second would cost more than their fires),
         // in registration order.
@@ -342,7 +344,7 @@ impl Engine {
             .filter(|s| {
                 self.registry.get(*s).is_some_and(|u| {
                     may_start(u, false) && u.status == Status::Idle && u.active_runs == 0
-                })
+                }) && (!scheduled || self.cluster_may_fire(*s))
             })
             .collect();
         due.sort_by_key(|s| self.registry.place_of(*s));
@@ -381,7 +383,7 @@ impl Engine {
                 tickets.push(ticket);
             }
         }
-        tickets.extend(self.sweep_processes());
+        tickets.extend(self.sweep_processes(false));
         tickets
     }
 }

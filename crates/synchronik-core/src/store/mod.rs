@@ -1,6 +1,14 @@
 //! The durable store: unit state, durable pool tasks and a history of
-//! attempts in one embedded SQLite database (WAL mode, `synchronous =
-//! NORMAL`).
+//! attempts — in one embedded SQLite database (WAL mode, `synchronous =
+//! NORMAL`; `sqlite.rs`) or in a PostgreSQL database shared by any number
+//! of managers (`postgres/`). The engine sees one [`Store`] either way: it
+//! sends [`Op`]s and reads rows; which database is behind it is not its
+//! concern, except that a shared store hands out tasks instead of keeping
+//! them for one process (see [`Store::is_shared`]).
+//!
+//! What follows describes the SQLite store; the PostgreSQL one keeps the
+//! same contract (group commit, flush, reads after the writes sent before
+//! them) and is described in its own module.
 //!
 //! Writes never happen on the caller's thread. [`Store::send`] puts an
 //! [`Op`] on a channel and returns; one writer thread blocks for the first
@@ -21,19 +29,21 @@
 //! process or another, fails naming the holder. The lock is released when
 //! the store closes, and by the OS when the process ends.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use crossbeam_channel::Sender;
-use parking_lot::Mutex;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 
 use crate::error::EngineError;
 
 mod lock;
+pub mod postgres;
+mod sqlite;
 mod writer;
+
+use sqlite::storage_error;
 
 /// The version of the schema this code writes.
 ///
@@ -117,6 +127,9 @@ pub struct TaskRow {
     pub thread: bool,
     /// When it is queued (Unix ms; `runAt`, `delayMs`), if it waits for it.
     pub run_at_ms: Option<f64>,
+    /// In a shared store: stored as this node's (it runs here) rather than
+    /// for any node to claim. The SQLite store ignores it.
+    pub owned: bool,
 }
 
 /// One attempt, as the history keeps it.
@@ -175,40 +188,37 @@ pub enum Op {
     Shutdown,
 }
 
-struct Shared {
-    path: PathBuf,
-    pending: Arc<AtomicU64>,
-    tx: Sender<Op>,
-    thread: Mutex<Option<JoinHandle<()>>>,
-    key_prefix: String,
-    next_key: AtomicU64,
-    /// Held while the store is open; dropped after the writer has ended.
-    lock: Mutex<Option<lock::DbLock>>,
+#[derive(Clone)]
+enum Backend {
+    Sqlite(Arc<sqlite::Shared>),
+    Postgres(Arc<postgres::Shared>),
 }
 
-impl Drop for Shared {
-    fn drop(&mut self) {
-        let _ = self.tx.send(Op::Shutdown);
-        if let Some(h) = self.thread.get_mut().take() {
-            if h.thread().id() != std::thread::current().id() {
-                let _ = h.join();
-            }
-        }
-    }
+#[derive(Clone)]
+enum WeakBackend {
+    Sqlite(std::sync::Weak<sqlite::Shared>),
+    Postgres(std::sync::Weak<postgres::Shared>),
 }
 
-/// A handle on an open store; clones share the same writer thread, which
-/// ends when the last handle is dropped or [`Store::close`] is called.
+/// Idempotency keys: a prefix per open store, then a counter.
+struct Keys {
+    prefix: String,
+    next: AtomicU64,
+}
+
+/// A handle on an open store; clones share the same writer, which ends
+/// when the last handle is dropped or [`Store::close`] is called.
 #[derive(Clone)]
 pub struct Store {
-    shared: Arc<Shared>,
+    backend: Backend,
+    keys: Arc<Keys>,
     history: bool,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("path", &self.shared.path)
+            .field("target", &self.describe())
             .finish()
     }
 }
@@ -216,128 +226,25 @@ impl std::fmt::Debug for Store {
 /// A handle that does not keep the store open (see [`Store::downgrade`]).
 #[derive(Clone)]
 pub struct WeakStore {
-    shared: std::sync::Weak<Shared>,
+    backend: WeakBackend,
+    keys: std::sync::Weak<Keys>,
     history: bool,
 }
 
 impl WeakStore {
     /// The store, while some [`Store`] handle keeps it open.
     pub fn upgrade(&self) -> Option<Store> {
-        self.shared.upgrade().map(|shared| Store {
-            shared,
+        let backend = match &self.backend {
+            WeakBackend::Sqlite(w) => Backend::Sqlite(w.upgrade()?),
+            WeakBackend::Postgres(w) => Backend::Postgres(w.upgrade()?),
+        };
+        Some(Store {
+            backend,
+            keys: self.keys.upgrade()?,
             history: self.history,
         })
     }
 }
-
-fn storage_error(path: &Path, message: impl Into<String>) -> EngineError {
-    EngineError::Storage {
-        path: path.display().to_string(),
-        message: message.into(),
-    }
-}
-
-/// Checks an existing, non-empty file on a read-only connection: it must be
-/// a SQLite database that passes `quick_check`. Nothing is written.
-fn validate_existing(path: &Path) -> Result<(), EngineError> {
-    let fail = |m: String| storage_error(path, m);
-    let mut header = [0u8; 16];
-    {
-        use std::io::Read;
-        let mut f = std::fs::File::open(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-        let n = f
-            .read(&mut header)
-            .map_err(|e| fail(format!("cannot read: {e}")))?;
-        if n < 16 || &header != b"SQLite format 3\0" {
-            return Err(fail(
-                "the file is not a SQLite database (file is not a database); it was left unchanged"
-                    .into(),
-            ));
-        }
-    }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
-        .map_err(|e| fail(format!("cannot open the database: {e}")))?;
-    let mut problems: Vec<String> = Vec::new();
-    let result = conn.prepare("PRAGMA quick_check").and_then(|mut stmt| {
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        for row in rows {
-            problems.push(row?);
-        }
-        Ok(())
-    });
-    match result {
-        Err(e) => Err(fail(format!(
-            "the database is corrupt or truncated ({e}); it was left unchanged"
-        ))),
-        Ok(()) if problems.len() == 1 && problems[0] == "ok" => {
-            // A newer schema than this code knows is refused too.
-            let version: Option<i64> = conn
-                .query_row(
-                    "SELECT value FROM synchronik_meta WHERE key = 'schema_version'",
-                    [],
-                    |r| r.get::<_, String>(0),
-                )
-                .ok()
-                .and_then(|v| v.parse().ok());
-            match version {
-                Some(v) if v > SCHEMA_VERSION => Err(fail(format!(
-                    "the database has schema version {v}, newer than this version of synchronik supports ({SCHEMA_VERSION})"
-                ))),
-                _ => Ok(()),
-            }
-        }
-        Ok(()) => Err(fail(format!(
-            "the database is corrupt (quick_check: {}); it was left unchanged",
-            problems.join("; ")
-        ))),
-    }
-}
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS synchronik_meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS units (
-    id TEXT PRIMARY KEY,
-    status TEXT NOT NULL,
-    enabled INTEGER NOT NULL,
-    run_count INTEGER NOT NULL,
-    execution_times TEXT NOT NULL,
-    last_run_ms REAL,
-    meta TEXT,
-    last_fire_ms REAL
-);
-CREATE TABLE IF NOT EXISTS tasks (
-    key TEXT PRIMARY KEY,
-    pool TEXT NOT NULL,
-    name TEXT NOT NULL,
-    handler TEXT NOT NULL,
-    payload TEXT,
-    priority REAL NOT NULL,
-    arrangement INTEGER NOT NULL,
-    attempt INTEGER NOT NULL,
-    status TEXT NOT NULL,
-    kind TEXT NOT NULL DEFAULT 'pool',
-    run_at_ms REAL
-);
-CREATE INDEX IF NOT EXISTS tasks_by_pool ON tasks (pool, arrangement);
-CREATE TABLE IF NOT EXISTS history (
-    id INTEGER PRIMARY KEY,
-    unit_id TEXT NOT NULL,
-    task_key TEXT,
-    task_name TEXT,
-    pool TEXT,
-    attempt INTEGER NOT NULL,
-    started_ms REAL NOT NULL,
-    ended_ms REAL NOT NULL,
-    outcome TEXT NOT NULL,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS history_by_unit ON history (unit_id, started_ms);
-CREATE INDEX IF NOT EXISTS history_by_start ON history (started_ms);
-";
 
 /// A prefix that differs between opens (and processes), for idempotency keys.
 fn random_prefix() -> String {
@@ -356,134 +263,90 @@ fn random_prefix() -> String {
 }
 
 impl Store {
-    /// Opens (or creates) the database at `path`. An existing file is
-    /// validated read-only first; any problem is an
+    fn new(backend: Backend, history: bool) -> Store {
+        Store {
+            backend,
+            keys: Arc::new(Keys {
+                prefix: random_prefix(),
+                next: AtomicU64::new(1),
+            }),
+            history,
+        }
+    }
+
+    /// Opens (or creates) the SQLite database at `path`. An existing file
+    /// is validated read-only first; any problem is an
     /// [`EngineError::Storage`] naming the path, and the file is untouched.
     /// So is a file another store has open (in this process or another):
     /// the error names its holder.
     pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store, EngineError> {
-        let path = path.as_ref().to_path_buf();
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_dir() => {
-                return Err(storage_error(&path, "the path is a directory, not a file"))
-            }
-            // Read-only: a file refused here gets no lock file beside it.
-            Ok(m) if m.len() > 0 => validate_existing(&path)?,
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
-                ) =>
-            {
-                let parent = path
-                    .parent()
-                    .filter(|p| !p.as_os_str().is_empty())
-                    .unwrap_or_else(|| Path::new("."));
-                match std::fs::metadata(parent) {
-                    Ok(m) if m.is_dir() => {}
-                    Ok(_) => {
-                        return Err(storage_error(
-                            &path,
-                            format!(
-                                "cannot create the database: {} is not a directory",
-                                parent.display()
-                            ),
-                        ))
-                    }
-                    Err(e) => {
-                        return Err(storage_error(
-                            &path,
-                            format!("cannot create the database in {}: {e}", parent.display()),
-                        ))
-                    }
-                }
-            }
-            Err(e) => return Err(storage_error(&path, format!("cannot access the file: {e}"))),
-        }
-        let db_lock = lock::acquire(&path, options.host.as_deref())?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&path, flags)
-            .map_err(|e| storage_error(&path, format!("cannot open the database: {e}")))?;
-        let setup = || -> rusqlite::Result<()> {
-            conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                return Err(rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                    Some(format!(
-                        "cannot switch to WAL mode (journal mode is {mode})"
-                    )),
-                ));
-            }
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.execute_batch(SCHEMA)?;
-            // A version 1 database: its tasks are worker pools' tasks.
-            let has_kind = conn
-                .prepare("SELECT 1 FROM pragma_table_info('tasks') WHERE name = 'kind'")?
-                .exists([])?;
-            if !has_kind {
-                conn.execute_batch(
-                    "ALTER TABLE tasks ADD COLUMN kind TEXT NOT NULL DEFAULT 'pool'",
-                )?;
-            }
-            let has_run_at = conn
-                .prepare("SELECT 1 FROM pragma_table_info('tasks') WHERE name = 'run_at_ms'")?
-                .exists([])?;
-            if !has_run_at {
-                conn.execute_batch("ALTER TABLE tasks ADD COLUMN run_at_ms REAL")?;
-            }
-            let has_last_fire = conn
-                .prepare("SELECT 1 FROM pragma_table_info('units') WHERE name = 'last_fire_ms'")?
-                .exists([])?;
-            if !has_last_fire {
-                conn.execute_batch("ALTER TABLE units ADD COLUMN last_fire_ms REAL")?;
-            }
-            conn.execute(
-                "INSERT OR REPLACE INTO synchronik_meta (key, value) VALUES ('schema_version', ?1)",
-                [SCHEMA_VERSION.to_string()],
-            )?;
-            conn.set_prepared_statement_cache_capacity(32);
-            Ok(())
-        };
-        setup().map_err(|e| storage_error(&path, format!("cannot write the database: {e}")))?;
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let shared = Arc::new(Shared {
-            path: path.clone(),
-            pending: Arc::new(AtomicU64::new(0)),
-            tx,
-            thread: Mutex::new(None),
-            key_prefix: random_prefix(),
-            next_key: AtomicU64::new(1),
-            lock: Mutex::new(Some(db_lock)),
-        });
-        let pending = shared.pending.clone();
-        let thread_path = path.clone();
-        let retention = options.history;
-        let thread = std::thread::Builder::new()
-            .name("synchronik-store".into())
-            .spawn(move || writer::run(conn, &rx, &pending, retention, &thread_path))
-            .map_err(|e| storage_error(&path, format!("cannot start the writer thread: {e}")))?;
-        *shared.thread.lock() = Some(thread);
-        Ok(Store {
-            shared,
-            history: options.history.is_some(),
-        })
+        let shared = sqlite::Shared::open(path, &options)?;
+        Ok(Store::new(
+            Backend::Sqlite(shared),
+            options.history.is_some(),
+        ))
+    }
+
+    /// Connects to a PostgreSQL database shared with other managers:
+    /// migrates its schema, registers this node and starts its tasks (see
+    /// [`postgres`]). Any problem is an [`EngineError::Postgres`] naming it.
+    pub fn open_postgres(options: postgres::PgOptions) -> Result<Store, EngineError> {
+        let history = options.history.is_some();
+        let shared = postgres::Shared::open(options)?;
+        Ok(Store::new(Backend::Postgres(shared), history))
     }
 
     /// A handle that lets the store close when every [`Store`] is dropped.
     pub fn downgrade(&self) -> WeakStore {
+        let backend = match &self.backend {
+            Backend::Sqlite(s) => WeakBackend::Sqlite(Arc::downgrade(s)),
+            Backend::Postgres(s) => WeakBackend::Postgres(Arc::downgrade(s)),
+        };
         WeakStore {
-            shared: Arc::downgrade(&self.shared),
+            backend,
+            keys: Arc::downgrade(&self.keys),
             history: self.history,
         }
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.shared.path
+    /// The SQLite database file; `None` for a PostgreSQL store.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Sqlite(s) => Some(s.path()),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// What the store is, for messages: the SQLite file, or the PostgreSQL
+    /// server, database and schema.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(s) => s.path().display().to_string(),
+            Backend::Postgres(s) => s.target().to_owned(),
+        }
+    }
+
+    /// Whether other managers share this store (PostgreSQL): tasks are
+    /// claimed from it rather than kept for this process, and schedules
+    /// fire on the node that holds their lease.
+    pub fn is_shared(&self) -> bool {
+        matches!(&self.backend, Backend::Postgres(_))
+    }
+
+    /// The PostgreSQL store behind this handle, if it is one.
+    pub fn postgres(&self) -> Option<&Arc<postgres::Shared>> {
+        match &self.backend {
+            Backend::Postgres(s) => Some(s),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// Lets a shared store hand the engine what it claims (see
+    /// [`crate::Runtime::set_store`]); nothing for SQLite.
+    pub fn attach(&self, remote: crate::runtime::Remote) {
+        if let Backend::Postgres(s) = &self.backend {
+            s.attach(remote);
+        }
     }
 
     /// Whether the history of attempts is kept.
@@ -496,182 +359,108 @@ impl Store {
         if matches!(op, Op::History(_)) && !self.history {
             return;
         }
-        self.shared.pending.fetch_add(1, Ordering::SeqCst);
-        if self.shared.tx.send(op).is_err() {
-            self.shared.pending.fetch_sub(1, Ordering::SeqCst);
+        match &self.backend {
+            Backend::Sqlite(s) => s.send(op),
+            Backend::Postgres(s) => s.send(op),
         }
     }
 
     /// Writes sent and not committed yet.
     pub fn pending_writes(&self) -> u64 {
-        self.shared.pending.load(Ordering::SeqCst)
+        match &self.backend {
+            Backend::Sqlite(s) => s.pending_writes(),
+            Backend::Postgres(s) => s.pending_writes(),
+        }
     }
 
-    /// Size on disk: the database and its write-ahead log, in bytes.
+    /// Size: the SQLite database and its write-ahead log on disk; the
+    /// PostgreSQL schema's tables and indexes, as last measured.
     pub fn bytes(&self) -> u64 {
-        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
-        let mut wal = self.shared.path.clone().into_os_string();
-        wal.push("-wal");
-        size(&self.shared.path) + size(Path::new(&wal))
+        match &self.backend {
+            Backend::Sqlite(s) => s.bytes(),
+            Backend::Postgres(s) => s.bytes(),
+        }
     }
 
     /// A new idempotency key: unique across opens and processes.
     pub fn new_key(&self) -> String {
-        let n = self.shared.next_key.fetch_add(1, Ordering::Relaxed);
-        format!("{}-{n}", self.shared.key_prefix)
+        let n = self.keys.next.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{n}", self.keys.prefix)
     }
 
     /// Waits until every write sent so far is committed. Reports the first
     /// write that failed since the previous flush.
     pub fn flush(&self) -> Result<(), EngineError> {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        if self.shared.tx.send(Op::Flush(tx)).is_err() {
-            return Err(self.closed());
+        match &self.backend {
+            Backend::Sqlite(s) => s.flush(),
+            Backend::Postgres(s) => s.flush(),
         }
-        rx.recv().unwrap_or_else(|_| Err(self.closed()))
     }
 
-    fn closed(&self) -> EngineError {
-        storage_error(&self.shared.path, "the store is closed")
-    }
-
-    /// Runs `f` on the writer's connection after every write sent so far
-    /// is committed, and returns its answer.
+    /// SQLite only: runs `f` on the writer's connection after every write
+    /// sent so far is committed, and returns its answer.
     pub fn query<R: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection) -> rusqlite::Result<R> + Send + 'static,
     ) -> Result<R, EngineError> {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let job: Box<dyn FnOnce(&Connection) + Send> = Box::new(move |c| {
-            let _ = tx.send(f(c));
-        });
-        if self.shared.tx.send(Op::Query(job)).is_err() {
-            return Err(self.closed());
-        }
-        let path = self.shared.path.clone();
-        match rx.recv() {
-            Ok(Ok(r)) => Ok(r),
-            Ok(Err(e)) => Err(storage_error(
-                &path,
-                format!("cannot read the database: {e}"),
-            )),
-            Err(_) => Err(self.closed()),
+        match &self.backend {
+            Backend::Sqlite(s) => s.query(f),
+            Backend::Postgres(s) => Err(s.error("the store is not a SQLite database")),
         }
     }
 
     /// Every stored unit.
     pub fn load_units(&self) -> Result<Vec<UnitRow>, EngineError> {
-        self.query(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, status, enabled, run_count, execution_times, last_run_ms, meta, last_fire_ms FROM units",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                let times: String = r.get(4)?;
-                Ok(UnitRow {
-                    id: r.get(0)?,
-                    status: r.get(1)?,
-                    enabled: r.get::<_, i64>(2)? != 0,
-                    run_count: r.get::<_, i64>(3)?.max(0) as u64,
-                    execution_times_ms: parse_times(&times),
-                    last_run_ms: r.get(5)?,
-                    last_fire_ms: r.get(7)?,
-                    meta: r.get(6)?,
-                })
-            })?;
-            rows.collect()
-        })
+        match &self.backend {
+            Backend::Sqlite(s) => s.load_units(),
+            Backend::Postgres(s) => s.load_units(),
+        }
     }
 
     /// The stored tasks of the pool called `pool`, in queue order
-    /// (priority descending, then arrangement).
+    /// (priority descending, then arrangement). A shared store hands out
+    /// none this way: its tasks are claimed.
     pub fn load_tasks(&self, pool: &str) -> Result<Vec<TaskRow>, EngineError> {
-        self.load_tasks_of(pool, false)
+        match &self.backend {
+            Backend::Sqlite(s) => s.load_tasks(pool),
+            Backend::Postgres(_) => Ok(Vec::new()),
+        }
     }
 
-    /// The stored tasks of the thread pool called `pool`, in queue order.
+    /// The stored tasks of the thread pool called `pool`, in queue order;
+    /// from a shared store, the ones no node holds, now this node's.
     pub fn load_thread_tasks(&self, pool: &str) -> Result<Vec<TaskRow>, EngineError> {
-        self.load_tasks_of(pool, true)
-    }
-
-    fn load_tasks_of(&self, pool: &str, thread: bool) -> Result<Vec<TaskRow>, EngineError> {
-        let pool = pool.to_owned();
-        let kind = if thread { "thread" } else { "pool" };
-        self.query(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT key, pool, name, handler, payload, priority, arrangement, attempt, status, run_at_ms
-                 FROM tasks WHERE pool = ?1 AND kind = ?2 ORDER BY priority DESC, arrangement ASC",
-            )?;
-            let rows = stmt.query_map([pool.as_str(), kind], |r| {
-                Ok(TaskRow {
-                    key: r.get(0)?,
-                    pool: r.get(1)?,
-                    name: r.get(2)?,
-                    handler: r.get(3)?,
-                    payload: r.get(4)?,
-                    priority: r.get(5)?,
-                    arrangement: r.get::<_, i64>(6)?.max(0) as u64,
-                    attempt: r.get::<_, i64>(7)?.clamp(0, i64::from(u32::MAX)) as u32,
-                    status: r.get(8)?,
-                    thread,
-                    run_at_ms: r.get(9)?,
-                })
-            })?;
-            rows.collect()
-        })
+        match &self.backend {
+            Backend::Sqlite(s) => s.load_thread_tasks(pool),
+            Backend::Postgres(s) => s.claim_thread_tasks(pool),
+        }
     }
 
     /// History rows, newest first.
     pub fn history(&self, q: HistoryQuery) -> Result<Vec<HistoryRow>, EngineError> {
-        self.query(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT unit_id, task_key, task_name, pool, attempt, started_ms, ended_ms, outcome, error
-                 FROM history
-                 WHERE (?1 IS NULL OR unit_id = ?1) AND (?2 IS NULL OR started_ms >= ?2)
-                 ORDER BY id DESC LIMIT ?3",
-            )?;
-            let limit = i64::from(q.limit.unwrap_or(100));
-            let rows = stmt.query_map(rusqlite::params![q.unit_id, q.since_ms, limit], |r| {
-                Ok(HistoryRow {
-                    unit_id: r.get(0)?,
-                    task_key: r.get(1)?,
-                    task_name: r.get(2)?,
-                    pool: r.get(3)?,
-                    attempt: r.get::<_, i64>(4)?.clamp(0, i64::from(u32::MAX)) as u32,
-                    started_ms: r.get(5)?,
-                    ended_ms: r.get(6)?,
-                    outcome: r.get(7)?,
-                    error: r.get(8)?,
-                })
-            })?;
-            rows.collect()
-        })
+        match &self.backend {
+            Backend::Sqlite(s) => s.history(q),
+            Backend::Postgres(s) => s.history(q),
+        }
     }
 
     /// Number of history rows.
     pub fn history_len(&self) -> Result<u64, EngineError> {
-        self.query(|c| {
-            c.query_row("SELECT COUNT(*) FROM history", [], |r| r.get::<_, i64>(0))
-                .map(|n| n.max(0) as u64)
-        })
+        match &self.backend {
+            Backend::Sqlite(s) => s.history_len(),
+            Backend::Postgres(s) => s.history_len(),
+        }
     }
 
-    /// Commits what is pending, ends the writer thread and releases the
-    /// database file for another store (idempotent). Later writes are
-    /// dropped; later reads fail.
+    /// Commits what is pending, ends the writer and releases the database
+    /// (idempotent): the SQLite file for another store; in PostgreSQL this
+    /// node's unstarted tasks, for other nodes. Later writes are dropped;
+    /// later reads fail.
     pub fn close(&self) {
-        let _ = self.shared.tx.send(Op::Shutdown);
-        // Held while joining, so a concurrent close returns only once the
-        // writer has ended too.
-        let mut thread = self.shared.thread.lock();
-        if let Some(h) = thread.take() {
-            if h.thread().id() == std::thread::current().id() {
-                // Called from the writer itself: it ends after this, and the
-                // lock goes when the last handle does.
-                return;
-            }
-            let _ = h.join();
+        match &self.backend {
+            Backend::Sqlite(s) => s.close(),
+            Backend::Postgres(s) => s.close(),
         }
-        drop(self.shared.lock.lock().take());
     }
 }
 

@@ -1,6 +1,7 @@
 use super::writer::Batch;
 use super::*;
 
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU32;
 
 static NEXT_DIR: AtomicU32 = AtomicU32::new(0);
@@ -44,6 +45,7 @@ fn task(key: &str, priority: f64, arrangement: u64) -> TaskRow {
         status: "queued".into(),
         thread: false,
         run_at_ms: None,
+        owned: true,
     }
 }
 
@@ -557,6 +559,7 @@ fn a_version_1_database_is_upgraded_and_its_tasks_are_worker_pool_tasks() {
             status: "running".into(),
             thread: false,
             run_at_ms: None,
+            owned: true,
         }]
     );
     assert!(store.load_thread_tasks("default").unwrap().is_empty());

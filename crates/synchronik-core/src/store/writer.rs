@@ -16,14 +16,14 @@ const MAX_BATCH: u64 = 20_000;
 /// History retention runs at least this often while rows are written.
 const RETENTION_EVERY: Duration = Duration::from_secs(10);
 
-enum UnitChange {
+pub(super) enum UnitChange {
     Upsert(UnitRow),
     /// The row is deleted, then written anew.
     Replace(UnitRow),
     Delete,
 }
 
-enum TaskChange {
+pub(super) enum TaskChange {
     Insert(TaskRow),
     Update {
         attempt: Option<u32>,
@@ -35,22 +35,22 @@ enum TaskChange {
 }
 
 /// A change of a queued task; `None` fields stay as they are.
-struct TaskPatch {
-    key: String,
+pub(super) struct TaskPatch {
+    pub(super) key: String,
     /// The new payload (JSON text).
-    payload: Option<String>,
-    priority: Option<f64>,
-    handler: Option<String>,
+    pub(super) payload: Option<String>,
+    pub(super) priority: Option<f64>,
+    pub(super) handler: Option<String>,
 }
 
 /// One batch of writes, folded so each unit and each task is written once.
 #[derive(Default)]
 pub(super) struct Batch {
-    units: HashMap<String, UnitChange>,
-    tasks: HashMap<String, TaskChange>,
+    pub(super) units: HashMap<String, UnitChange>,
+    pub(super) tasks: HashMap<String, TaskChange>,
     /// Changes of queued tasks, in order; applied after `tasks`.
-    patches: Vec<TaskPatch>,
-    history: Vec<HistoryRow>,
+    pub(super) patches: Vec<TaskPatch>,
+    pub(super) history: Vec<HistoryRow>,
 }
 
 fn merge_meta(mut new: UnitRow, old: &UnitRow) -> UnitRow {
@@ -137,7 +137,7 @@ impl Batch {
             + self.history.len()
     }
 
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.units.is_empty()
             && self.tasks.is_empty()
             && self.patches.is_empty()
@@ -262,7 +262,7 @@ impl Batch {
     }
 }
 
-fn wall_ms() -> f64 {
+pub(super) fn wall_ms() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64() * 1000.0)

@@ -38,6 +38,7 @@ impl Engine {
     pub fn pool_attach(&mut self, pool: PoolId, slot: Slot) {
         if self.pools.attach(pool, slot) {
             self.pool_dispatch(pool);
+            self.cluster_wake();
         }
     }
 
@@ -216,6 +217,8 @@ impl Engine {
         }
         if n > 0 {
             self.pool_settle(pool);
+        } else if self.cluster_cancel_offered(pool, name) {
+            n = 1;
         }
         n
     }
@@ -315,6 +318,7 @@ impl Engine {
         self.pools.set_started(pool, started);
         if started {
             self.pool_dispatch(pool);
+            self.cluster_wake();
         }
     }
 
@@ -356,6 +360,7 @@ impl Engine {
         self.pools.set_handler(pool, name, defined);
         if defined {
             self.pool_dispatch(pool);
+            self.cluster_wake();
         }
     }
 

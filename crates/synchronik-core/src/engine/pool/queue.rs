@@ -248,6 +248,17 @@ impl<'a> TaskInfo<'a> {
     }
 }
 
+/// See [`Pools::room`].
+#[derive(Debug)]
+pub(in crate::engine) struct Room {
+    pub(in crate::engine) name: String,
+    pub(in crate::engine) started: bool,
+    pub(in crate::engine) size: usize,
+    pub(in crate::engine) busy: usize,
+    pub(in crate::engine) queued: usize,
+    pub(in crate::engine) handlers: Vec<String>,
+}
+
 /// What [`Pools::dispatch_one`] did.
 #[derive(Debug, Default)]
 pub(in crate::engine) struct Dispatch {
@@ -878,6 +889,46 @@ impl Pools {
         p.next_arrangement = p.next_arrangement.max(arrangement.saturating_add(1));
         self.enqueue(pool, id, spec, key);
         true
+    }
+
+    /// What a shared store's claimer needs of the pool: whether it is
+    /// started, its size, its running and queued tasks, its handlers.
+    pub(in crate::engine) fn room(&self, pool: PoolId) -> Option<Room> {
+        let p = self.get(pool)?;
+        Some(Room {
+            name: p.name.clone(),
+            started: p.started,
+            size: p.workers.len(),
+            busy: p.busy.len(),
+            queued: p.queue.len(),
+            handlers: p.handlers.iter().cloned().collect(),
+        })
+    }
+
+    /// Whether a task of handler `handler` added now would start at once:
+    /// the pool is started, nothing waits in its queue, the handler is
+    /// defined and a free worker may run.
+    pub(in crate::engine) fn starts_now(
+        &self,
+        pool: PoolId,
+        handler: &str,
+        may_run: impl Fn(Slot) -> bool,
+    ) -> bool {
+        self.get(pool).is_some_and(|p| {
+            p.started
+                && p.queue.is_empty()
+                && p.handlers.contains(handler)
+                && p.free.iter().any(|w| may_run(*w))
+        })
+    }
+
+    /// Takes the pool's next arrangement id for a task not queued here.
+    pub(in crate::engine) fn take_arrangement(&mut self, pool: PoolId) -> u64 {
+        self.get_mut(pool).map_or(0, |p| {
+            let a = p.next_arrangement;
+            p.next_arrangement += 1;
+            a
+        })
     }
 
     /// The id the next task gets.

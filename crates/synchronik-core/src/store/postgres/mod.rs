@@ -1,0 +1,722 @@
+//! The PostgreSQL store: the SQLite store's contract (unit state, durable
+//! tasks, history, group commit, flush), in a database shared by any number
+//! of managers — *nodes* — in any number of processes and machines.
+//!
+//! Each node runs a small tokio runtime on one thread of its own, with:
+//!
+//! - **the writer** (`writer.rs`): takes the engine's [`Op`]s, folds them as
+//!   the SQLite writer does and applies each batch in one transaction of a
+//!   few array statements (`unnest`), whatever its size. A batch that fails
+//!   because the connection went away (or the server said so: classes 08,
+//!   40, 53, 57, 58) is applied again on a new connection, with backoff,
+//!   until it is committed: a [`Shared::flush`] answers once it is.
+//! - **the claimer** (`tasks.rs`): asks the engine how many tasks each pool
+//!   can take, claims that many from the shared queue in one statement
+//!   (`FOR UPDATE SKIP LOCKED`: nodes never wait on each other's rows) and
+//!   hands them to the engine. It wakes on a NOTIFY (new or released tasks
+//!   of a pool), when a local task ends, and every `poll` otherwise.
+//! - **the heartbeat** (`tasks.rs`): every third of the lease, renews this
+//!   node's row in `nodes` — the one lease that covers every task the node
+//!   holds — takes or renews the leases of the schedules it has and of the
+//!   maintenance, and rescues the tasks of nodes whose lease expired: they
+//!   go back to the queue (their attempt counts on, their key stays).
+//! - **the listener**: one connection that LISTENs, reconnecting with
+//!   backoff. A notification is only a hint: the claimer polls anyway.
+//!
+//! Times that decide between nodes (leases, rescue) are the server's
+//! (`now()`), so the nodes' clocks do not need to agree.
+
+mod schema;
+mod tasks;
+mod writer;
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::sync::{mpsc, Notify};
+
+pub use schema::{quote_ident, Migrated, MIGRATIONS, VERSION as SCHEMA_VERSION};
+
+use super::{parse_times, HistoryQuery, HistoryRow, Op, Retention, TaskRow, UnitRow};
+use crate::error::EngineError;
+use crate::runtime::Remote;
+
+/// Where the server is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PgConnection {
+    /// A connection string: `postgres://user:password@host:port/database?…`
+    /// or `host=… user=…`.
+    Url(String),
+    /// The parts; absent ones are libpq's defaults (port 5432, the user
+    /// named as the database, …).
+    Parts {
+        host: Option<String>,
+        port: Option<u16>,
+        user: Option<String>,
+        password: Option<String>,
+        database: Option<String>,
+    },
+}
+
+/// Settings of a PostgreSQL store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PgOptions {
+    pub connection: PgConnection,
+    /// `Some(true)`: TLS required; `Some(false)`: no TLS; `None`: as the
+    /// connection string says (`sslmode`), else TLS when the server offers it.
+    pub ssl: Option<bool>,
+    /// The schema that holds every table (created if needed).
+    pub schema: String,
+    /// The history of attempts and its retention; `None` keeps no history.
+    pub history: Option<Retention>,
+    /// A node's lease: a node that has not renewed it for this long is
+    /// taken for dead and its tasks run elsewhere.
+    pub lease: Duration,
+    /// How often an idle node looks for tasks without a notification.
+    pub poll: Duration,
+    /// How long connecting may take.
+    pub connect_timeout: Duration,
+    /// This machine's name, for [`Shared::nodes`]; `None`: the system's.
+    pub host: Option<String>,
+}
+
+impl PgOptions {
+    /// Options with the defaults: schema `synchronik`, history kept, a
+    /// 30 s lease, polling every second, 10 s to connect.
+    pub fn new(connection: PgConnection) -> Self {
+        Self {
+            connection,
+            ssl: None,
+            schema: "synchronik".into(),
+            history: Some(Retention::default()),
+            lease: Duration::from_secs(30),
+            poll: Duration::from_secs(1),
+            connect_timeout: Duration::from_secs(10),
+            host: None,
+        }
+    }
+}
+
+/// A live node, as [`Shared::nodes`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeRow {
+    pub id: String,
+    pub host: String,
+    pub pid: u32,
+    /// Unix ms, on the server's clock.
+    pub started_ms: f64,
+    pub last_seen_ms: f64,
+}
+
+/// The statements, with the schema's name in them.
+pub(super) struct Sql {
+    /// The schema's name, and quoted.
+    pub name: String,
+    pub schema: String,
+    pub channel: String,
+}
+
+impl Sql {
+    fn new(schema: &str) -> Self {
+        Self {
+            name: schema.to_owned(),
+            schema: quote_ident(schema),
+            // One channel per schema: two applications on one database do
+            // not wake each other.
+            channel: format!("synchronik:{schema}"),
+        }
+    }
+
+    /// `text` with `{s}` replaced by the schema's quoted name.
+    pub(super) fn q(&self, text: &str) -> String {
+        text.replace("{s}", &self.schema)
+    }
+}
+
+/// What the node's tasks share with the handles.
+pub(super) struct Inner {
+    pub target: String,
+    pub node: String,
+    pub host: String,
+    pub sql: Sql,
+    pub pool: deadpool_postgres::Pool,
+    pub config: tokio_postgres::Config,
+    pub tls: tokio_postgres_rustls::MakeRustlsConnect,
+    pub lease: Duration,
+    pub poll: Duration,
+    pub retention: Option<Retention>,
+    pub pending: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Wakes the claimer (a task ended here, a pool can take more).
+    pub claim: Notify,
+    pub remote: Mutex<Option<Remote>>,
+    pub closing: AtomicBool,
+    /// Wakes the node's tasks for the shutdown.
+    pub shutdown: Notify,
+    /// The first write that failed since the last flush (reported once).
+    pub failure: Mutex<Option<EngineError>>,
+}
+
+impl Inner {
+    pub(super) fn error(&self, message: impl Into<String>) -> EngineError {
+        EngineError::Postgres {
+            target: self.target.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// The engine, if this store is attached to one and it is still there.
+    pub(super) fn remote(&self) -> Option<Remote> {
+        self.remote.lock().clone()
+    }
+}
+
+/// An open PostgreSQL store: this node's connection to the cluster.
+pub struct Shared {
+    inner: Arc<Inner>,
+    tx: mpsc::UnboundedSender<Op>,
+    runtime: Mutex<Option<tokio::runtime::Runtime>>,
+    handle: tokio::runtime::Handle,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// A readable message for a PostgreSQL error: the server's own words
+/// where it said something, without the client's "db error:" prefix.
+pub(super) fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut m = db.message().to_owned();
+        if let Some(d) = db.detail() {
+            m.push_str(" (");
+            m.push_str(d);
+            m.push(')');
+        }
+        return m;
+    }
+    let mut m = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        m.push_str(": ");
+        m.push_str(&s.to_string());
+        source = s.source();
+    }
+    m
+}
+
+/// Whether a failed statement may succeed on another attempt (the
+/// connection, the server or a conflict, not the statement itself).
+pub(super) fn transient(e: &tokio_postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    match e.code() {
+        None => true,
+        Some(code) => {
+            let class = &code.code()[..2];
+            matches!(class, "08" | "40" | "53" | "57" | "58")
+        }
+    }
+}
+
+fn pool_error(inner: &Inner, e: deadpool_postgres::PoolError) -> EngineError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => {
+            inner.error(format!("cannot connect: {}", describe(&e)))
+        }
+        deadpool_postgres::PoolError::Timeout(_) => {
+            inner.error("cannot connect: the server did not answer in time (connectTimeoutMs)")
+        }
+        e => inner.error(format!("cannot connect: {e}")),
+    }
+}
+
+/// The server, database and schema, for messages (no password).
+fn target_of(config: &tokio_postgres::Config, schema: &str) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(h) => h.clone(),
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("");
+    let db = config.get_dbname().unwrap_or(user);
+    let at = if user.is_empty() {
+        String::new()
+    } else {
+        format!("{user}@")
+    };
+    format!("postgres://{at}{host}:{port}/{db} (schema \"{schema}\")")
+}
+
+fn config_of(options: &PgOptions) -> Result<tokio_postgres::Config, String> {
+    let mut config = match &options.connection {
+        PgConnection::Url(url) => url
+            .parse::<tokio_postgres::Config>()
+            .map_err(|e| format!("the connection string cannot be read: {e}"))?,
+        PgConnection::Parts {
+            host,
+            port,
+            user,
+            password,
+            database,
+        } => {
+            let mut c = tokio_postgres::Config::new();
+            c.host(host.as_deref().unwrap_or("localhost"));
+            c.port(port.unwrap_or(5432));
+            if let Some(u) = user {
+                c.user(u);
+            }
+            if let Some(p) = password {
+                c.password(p);
+            }
+            if let Some(d) = database {
+                c.dbname(d);
+            }
+            c
+        }
+    };
+    if config.get_hosts().is_empty() {
+        config.host("localhost");
+    }
+    if config.get_user().is_none() {
+        // libpq's default: the operating system's user.
+        if let Ok(u) = std::env::var("USER").or_else(|_| std::env::var("USERNAME")) {
+            config.user(&u);
+        }
+    }
+    match options.ssl {
+        Some(true) => {
+            config.ssl_mode(tokio_postgres::config::SslMode::Require);
+        }
+        Some(false) => {
+            config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+        }
+        None => {}
+    }
+    config.connect_timeout(options.connect_timeout);
+    config.application_name("synchronik");
+    Ok(config)
+}
+
+fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| format!("cannot set up TLS: {e}"))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// This machine's name, as the system tells it.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Checks the options that need no server.
+fn check(options: &PgOptions) -> Result<(), String> {
+    if options.schema.is_empty() || options.schema.len() > 63 {
+        return Err(format!(
+            "the schema name must have 1 to 63 characters (got {:?})",
+            options.schema
+        ));
+    }
+    if options.lease < Duration::from_millis(300) {
+        return Err("the lease must be at least 300 ms".into());
+    }
+    Ok(())
+}
+
+impl Shared {
+    /// Connects, migrates the schema, registers this node and starts its
+    /// tasks. Blocks the calling thread until the node is registered (or
+    /// `connect_timeout` passes); must not be called from a tokio runtime.
+    pub(in crate::store) fn open(options: PgOptions) -> Result<Arc<Shared>, EngineError> {
+        let early = |target: String, message: String| EngineError::Postgres { target, message };
+        let unnamed = format!("(schema \"{}\")", options.schema);
+        check(&options).map_err(|m| early(unnamed.clone(), m))?;
+        let config = config_of(&options).map_err(|m| early(unnamed.clone(), m))?;
+        let target = target_of(&config, &options.schema);
+        let tls = tls().map_err(|m| early(target.clone(), m))?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(4)
+            .thread_name("synchronik-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| early(target.clone(), format!("cannot start its thread: {e}")))?;
+        let handle = runtime.handle().clone();
+        let manager = deadpool_postgres::Manager::from_config(
+            config.clone(),
+            tls.clone(),
+            deadpool_postgres::ManagerConfig {
+                recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+            },
+        );
+        let pool = deadpool_postgres::Pool::builder(manager)
+            .max_size(4)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .create_timeout(Some(options.connect_timeout))
+            .wait_timeout(Some(options.connect_timeout))
+            .build()
+            .map_err(|e| early(target.clone(), format!("cannot set up connections: {e}")))?;
+        let host = options.host.clone().unwrap_or_else(host_name);
+        let pid = std::process::id();
+        let node = format!("{host}:{pid}:{}", &super::random_prefix()[..8]);
+        let inner = Arc::new(Inner {
+            target,
+            node,
+            host: host.clone(),
+            sql: Sql::new(&options.schema),
+            pool,
+            config,
+            tls,
+            lease: options.lease,
+            poll: options.poll,
+            retention: options.history,
+            pending: AtomicU64::new(0),
+            bytes: AtomicU64::new(0),
+            claim: Notify::new(),
+            remote: Mutex::new(None),
+            closing: AtomicBool::new(false),
+            shutdown: Notify::new(),
+            failure: Mutex::new(None),
+        });
+        let schema = options.schema.clone();
+        let start = {
+            let inner = inner.clone();
+            handle.spawn(async move { tasks::register(&inner, &schema, &host, pid).await })
+        };
+        runtime
+            .block_on(start)
+            .map_err(|_| inner.error("the node's registration panicked"))??;
+        let (tx, rx) = mpsc::unbounded_channel();
+        handle.spawn(writer::run(inner.clone(), rx));
+        handle.spawn(tasks::heartbeat(inner.clone()));
+        handle.spawn(tasks::listen(inner.clone()));
+        handle.spawn(tasks::claimer(inner.clone()));
+        Ok(Arc::new(Shared {
+            inner,
+            tx,
+            runtime: Mutex::new(Some(runtime)),
+            handle,
+        }))
+    }
+
+    /// The server, database and schema (no password).
+    pub fn target(&self) -> &str {
+        &self.inner.target
+    }
+
+    /// This node's id (`host:pid:random`), as `nodes` lists it.
+    pub fn node_id(&self) -> &str {
+        &self.inner.node
+    }
+
+    /// An error of this store.
+    pub fn error(&self, message: impl Into<String>) -> EngineError {
+        self.inner.error(message)
+    }
+
+    /// From now on, claimed tasks and held schedules go to this engine.
+    pub(in crate::store) fn attach(&self, remote: Remote) {
+        *self.inner.remote.lock() = Some(remote);
+        self.inner.claim.notify_one();
+    }
+
+    /// Wakes the claimer: a pool of this node may take more tasks.
+    pub fn wake_claimer(&self) {
+        self.inner.claim.notify_one();
+    }
+
+    /// Queues a write. Never blocks.
+    pub(in crate::store) fn send(&self, op: Op) {
+        self.inner.pending.fetch_add(1, Ordering::SeqCst);
+        if self.tx.send(op).is_err() {
+            self.inner.pending.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    pub(in crate::store) fn pending_writes(&self) -> u64 {
+        self.inner.pending.load(Ordering::SeqCst)
+    }
+
+    pub(in crate::store) fn bytes(&self) -> u64 {
+        self.inner.bytes.load(Ordering::Relaxed)
+    }
+
+    fn closed(&self) -> EngineError {
+        self.inner.error("the store is closed")
+    }
+
+    /// Waits until every write sent so far is committed (retried on a new
+    /// connection as long as it takes). Reports the first write that failed
+    /// for good since the previous flush.
+    pub(in crate::store) fn flush(&self) -> Result<(), EngineError> {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        if self.tx.send(Op::Flush(tx)).is_err() {
+            return Err(self.closed());
+        }
+        rx.recv().unwrap_or_else(|_| Err(self.closed()))
+    }
+
+    /// Runs `f` on the node's runtime with a pooled connection, after the
+    /// writes sent so far are committed, and waits for its answer.
+    fn read<R: Send + 'static>(
+        &self,
+        f: impl for<'c> FnOnce(
+                &'c deadpool_postgres::Client,
+                &'c Inner,
+            ) -> std::pin::Pin<
+                Box<dyn std::future::Future<Output = Result<R, tokio_postgres::Error>> + Send + 'c>,
+            > + Send
+            + 'static,
+    ) -> Result<R, EngineError> {
+        self.flush()?;
+        let inner = self.inner.clone();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.handle.spawn(async move {
+            let answer = match inner.pool.get().await {
+                Ok(client) => f(&client, &inner)
+                    .await
+                    .map_err(|e| inner.error(format!("cannot read: {}", describe(&e)))),
+                Err(e) => Err(pool_error(&inner, e)),
+            };
+            let _ = tx.send(answer);
+        });
+        rx.recv().unwrap_or_else(|_| Err(self.closed()))
+    }
+
+    /// Every stored unit.
+    pub(in crate::store) fn load_units(&self) -> Result<Vec<UnitRow>, EngineError> {
+        self.read(|c, inner| {
+            Box::pin(async move {
+                let rows = c
+                    .query(
+                        &inner.sql.q(
+                            "SELECT id, status, enabled, run_count, execution_times, last_run_ms, meta, last_fire_ms FROM {s}.units",
+                        ),
+                        &[],
+                    )
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| UnitRow {
+                        id: r.get(0),
+                        status: r.get(1),
+                        enabled: r.get(2),
+                        run_count: r.get::<_, i64>(3).max(0) as u64,
+                        execution_times_ms: parse_times(r.get(4)),
+                        last_run_ms: r.get(5),
+                        meta: r.get(6),
+                        last_fire_ms: r.get(7),
+                    })
+                    .collect())
+            })
+        })
+    }
+
+    /// The thread pool tasks of `pool` that no node holds, taken by this
+    /// node, in queue order.
+    pub(in crate::store) fn claim_thread_tasks(
+        &self,
+        pool: &str,
+    ) -> Result<Vec<TaskRow>, EngineError> {
+        let pool = pool.to_owned();
+        self.read(move |c, inner| {
+            Box::pin(async move {
+                let rows = c
+                    .query(
+                        &inner.sql.q(
+                            "UPDATE {s}.tasks SET node = $1, status = 'queued'
+                             WHERE node IS NULL AND kind = 'thread' AND pool = $2
+                             RETURNING key, name, handler, payload, priority, arrangement, attempt",
+                        ),
+                        &[&inner.node, &pool],
+                    )
+                    .await?;
+                let mut tasks: Vec<TaskRow> = rows
+                    .iter()
+                    .map(|r| TaskRow {
+                        key: r.get(0),
+                        pool: pool.clone(),
+                        name: r.get(1),
+                        handler: r.get(2),
+                        payload: r.get(3),
+                        priority: r.get(4),
+                        arrangement: r.get::<_, i64>(5).max(0) as u64,
+                        attempt: r.get::<_, i32>(6).max(0) as u32,
+                        status: "queued".into(),
+                        thread: true,
+                        run_at_ms: None,
+                        owned: true,
+                    })
+                    .collect();
+                tasks.sort_by(|a, b| {
+                    b.priority
+                        .total_cmp(&a.priority)
+                        .then(a.arrangement.cmp(&b.arrangement))
+                });
+                Ok(tasks)
+            })
+        })
+    }
+
+    /// History rows, newest first.
+    pub(in crate::store) fn history(
+        &self,
+        q: HistoryQuery,
+    ) -> Result<Vec<HistoryRow>, EngineError> {
+        self.read(move |c, inner| {
+            Box::pin(async move {
+                let limit = i64::from(q.limit.unwrap_or(100));
+                let rows = c
+                    .query(
+                        &inner.sql.q(
+                            "SELECT unit_id, task_key, task_name, pool, attempt, started_ms, ended_ms, outcome, error
+                             FROM {s}.history
+                             WHERE ($1::text IS NULL OR unit_id = $1) AND ($2::float8 IS NULL OR started_ms >= $2)
+                             ORDER BY id DESC LIMIT $3",
+                        ),
+                        &[&q.unit_id, &q.since_ms, &limit],
+                    )
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| HistoryRow {
+                        unit_id: r.get(0),
+                        task_key: r.get(1),
+                        task_name: r.get(2),
+                        pool: r.get(3),
+                        attempt: r.get::<_, i32>(4).max(0) as u32,
+                        started_ms: r.get(5),
+                        ended_ms: r.get(6),
+                        outcome: r.get(7),
+                        error: r.get(8),
+                    })
+                    .collect())
+            })
+        })
+    }
+
+    /// Number of history rows.
+    pub(in crate::store) fn history_len(&self) -> Result<u64, EngineError> {
+        self.read(|c, inner| {
+            Box::pin(async move {
+                let row = c
+                    .query_one(&inner.sql.q("SELECT count(*) FROM {s}.history"), &[])
+                    .await?;
+                Ok(row.get::<_, i64>(0).max(0) as u64)
+            })
+        })
+    }
+
+    /// The live nodes (their lease not expired), oldest first.
+    pub fn nodes(&self) -> Result<Vec<NodeRow>, EngineError> {
+        self.read(|c, inner| {
+            Box::pin(async move {
+                let lease = inner.lease.as_secs_f64();
+                let rows = c
+                    .query(
+                        &inner.sql.q("SELECT id, host, pid,
+                                    extract(epoch FROM started_at)::float8 * 1000,
+                                    extract(epoch FROM last_seen_at)::float8 * 1000
+                             FROM {s}.nodes
+                             WHERE last_seen_at >= now() - make_interval(secs => $1)
+                             ORDER BY started_at, id"),
+                        &[&lease],
+                    )
+                    .await?;
+                Ok(rows
+                    .iter()
+                    .map(|r| NodeRow {
+                        id: r.get(0),
+                        host: r.get(1),
+                        pid: r.get::<_, i32>(2).max(0) as u32,
+                        started_ms: r.get(3),
+                        last_seen_ms: r.get(4),
+                    })
+                    .collect())
+            })
+        })
+    }
+
+    /// Commits what is pending, hands this node's tasks back to the queue
+    /// (claimed or stopped; the running ones have ended by now), removes
+    /// its node row and ends its runtime. Idempotent; later writes are
+    /// dropped, later reads fail.
+    pub(in crate::store) fn close(&self) {
+        let Some(runtime) = self.runtime.lock().take() else {
+            return;
+        };
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        // The writer answers once it has committed what it had, then ends.
+        let _ = self.tx.send(Op::Flush(tx));
+        let _ = self.tx.send(Op::Shutdown);
+        // Dropped on a thread of the node's own runtime (the engine's last
+        // handle went with a call of its tasks): nothing may block here.
+        let inside = tokio::runtime::Handle::try_current().is_ok();
+        if !inside {
+            let _ = rx.recv_timeout(self.inner.lease);
+        }
+        self.inner.closing.store(true, Ordering::SeqCst);
+        self.inner.shutdown.notify_waiters();
+        let inner = self.inner.clone();
+        let leave = self.handle.spawn(async move { tasks::leave(&inner).await });
+        if !inside {
+            let _ = runtime.block_on(async { tokio::time::timeout(self.inner.lease, leave).await });
+        }
+        self.inner.remote.lock().take();
+        runtime.shutdown_background();
+    }
+}
+
+/// Migrates the schema ahead of a deploy, without starting a node:
+/// connects, creates or migrates `options.schema` under the advisory lock
+/// and disconnects. Returns the versions before and after.
+pub fn migrate(options: &PgOptions) -> Result<Migrated, EngineError> {
+    let early = |target: String, message: String| EngineError::Postgres { target, message };
+    let unnamed = format!("(schema \"{}\")", options.schema);
+    check(options).map_err(|m| early(unnamed.clone(), m))?;
+    let config = config_of(options).map_err(|m| early(unnamed, m))?;
+    let target = target_of(&config, &options.schema);
+    let tls = tls().map_err(|m| early(target.clone(), m))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| early(target.clone(), format!("cannot start a runtime: {e}")))?;
+    let schema = options.schema.clone();
+    runtime.block_on(async move {
+        let (mut client, connection) = config
+            .connect(tls)
+            .await
+            .map_err(|e| early(target.clone(), format!("cannot connect: {}", describe(&e))))?;
+        let driver = tokio::spawn(connection);
+        let result = schema::migrate(&mut client, &schema)
+            .await
+            .map_err(|e| early(target.clone(), tasks::schema_message(&e, &schema)));
+        drop(client);
+        let _ = driver.await;
+        result
+    })
+}

@@ -1,0 +1,522 @@
+//! A node's tasks: registration, the heartbeat (leases, rescue,
+//! maintenance), the listener and the claimer.
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::schema::{self, SchemaError};
+use super::writer::backoff;
+use super::{describe, Inner};
+use crate::engine::Demand;
+use crate::error::EngineError;
+use crate::runtime::Remote;
+use crate::store::TaskRow;
+
+/// The lease of the maintenance (history retention, the size measure).
+const MAINTENANCE: &str = "maintenance";
+/// Schedules' leases are named after their unit.
+const UNIT_LEASE: &str = "unit:";
+
+/// The message for a schema that cannot be used.
+pub(super) fn schema_message(e: &SchemaError, schema: &str) -> String {
+    match e {
+        SchemaError::Db(e) => format!("cannot migrate the schema: {}", describe(e)),
+        SchemaError::Foreign { tables } => {
+            let mut shown: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+            if tables.len() > 5 {
+                shown.push("…");
+            }
+            format!(
+                "schema \"{schema}\" belongs to another application (it holds tables {}, and no synchronik meta table); choose another schema with storage.schema",
+                shown.join(", ")
+            )
+        }
+        SchemaError::Newer { version } => format!(
+            "schema \"{schema}\" has version {version}, newer than this version of synchronik supports ({})",
+            schema::VERSION
+        ),
+        SchemaError::Unreadable(why) => {
+            format!("schema \"{schema}\" cannot be read as synchronik's: {why}")
+        }
+    }
+}
+
+/// Connects, migrates, and registers this node.
+pub(super) async fn register(
+    inner: &Inner,
+    schema_name: &str,
+    host: &str,
+    pid: u32,
+) -> Result<(), EngineError> {
+    let mut client = inner
+        .pool
+        .get()
+        .await
+        .map_err(|e| super::pool_error(inner, e))?;
+    schema::migrate(&mut client, schema_name)
+        .await
+        .map_err(|e| inner.error(schema_message(&e, schema_name)))?;
+    client
+        .execute(
+            &inner
+                .sql
+                .q("INSERT INTO {s}.nodes (id, host, pid) VALUES ($1, $2, $3)"),
+            &[&inner.node, &host, &(pid as i32)],
+        )
+        .await
+        .map_err(|e| inner.error(format!("cannot register this node: {}", describe(&e))))?;
+    Ok(())
+}
+
+/// Runs `f` on the engine off the runtime's worker (the engine's lock may
+/// be held by a thread that waits for this runtime).
+async fn on_engine<R: Send + 'static>(
+    remote: Remote,
+    f: impl FnOnce(&mut crate::engine::Engine) -> R + Send + 'static,
+) -> Option<R> {
+    tokio::task::spawn_blocking(move || remote.with(f))
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Sleeps for `d`, or less when the node shuts down; false then.
+async fn nap(inner: &Inner, d: Duration) -> bool {
+    if inner.closing.load(Ordering::SeqCst) {
+        return false;
+    }
+    tokio::select! {
+        () = tokio::time::sleep(d) => !inner.closing.load(Ordering::SeqCst),
+        () = inner.shutdown.notified() => false,
+    }
+}
+
+/// Every third of the lease: renews this node's lease, takes the leases
+/// of its schedules and of the maintenance, rescues the tasks of dead
+/// nodes and, holding the maintenance, applies the history's retention.
+pub(super) async fn heartbeat(inner: Arc<Inner>) {
+    let every = inner.lease / 3;
+    let mut failures = 0u32;
+    let mut last_ok = Instant::now();
+    let mut lost_told = false;
+    loop {
+        match beat(&inner).await {
+            Ok(()) => {
+                failures = 0;
+                last_ok = Instant::now();
+                lost_told = false;
+            }
+            Err(e) => {
+                if failures == 0 {
+                    eprintln!(
+                        "[synchronik] {}",
+                        inner.error(format!("the heartbeat failed, trying again: {e}"))
+                    );
+                }
+                failures += 1;
+                // Past the lease without a renewal, other nodes may have
+                // taken this node's tasks: stop holding them.
+                if !lost_told && last_ok.elapsed() >= inner.lease {
+                    lost_told = true;
+                    lease_lost(&inner).await;
+                }
+            }
+        }
+        let wait = if failures == 0 {
+            every
+        } else {
+            backoff(failures).min(every)
+        };
+        if !nap(&inner, wait).await {
+            return;
+        }
+    }
+}
+
+async fn lease_lost(inner: &Inner) {
+    if let Some(remote) = inner.remote() {
+        on_engine(remote, |e| e.cluster_lease_lost()).await;
+    }
+}
+
+async fn beat(inner: &Inner) -> Result<(), String> {
+    let client = inner.pool.get().await.map_err(|e| e.to_string())?;
+    let sql = &inner.sql;
+    let lease = inner.lease.as_secs_f64();
+    let renewed = client
+        .execute(
+            &sql.q("UPDATE {s}.nodes SET last_seen_at = now() WHERE id = $1"),
+            &[&inner.node],
+        )
+        .await
+        .map_err(|e| describe(&e))?;
+    if renewed == 0 {
+        // Taken for dead (the lease ran out while the node was cut off):
+        // its tasks went back to the queue. It joins again, without them.
+        eprintln!(
+            "[synchronik] {}",
+            inner.error(
+                "this node's lease ran out (it could not reach the server for longer than the lease); the tasks it held went to other nodes"
+            )
+        );
+        lease_lost(inner).await;
+        client
+            .execute(
+                &sql.q("INSERT INTO {s}.nodes (id, host, pid) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING"),
+                &[&inner.node, &inner.host, &(std::process::id() as i32)],
+            )
+            .await
+            .map_err(|e| describe(&e))?;
+    }
+    // Rescue: nodes past their lease go, and their tasks back to the queue.
+    let rescued: Vec<String> = client
+        .query(
+            &sql.q(
+                "WITH dead AS (
+                    DELETE FROM {s}.nodes WHERE last_seen_at < now() - make_interval(secs => $1) RETURNING id
+                 )
+                 UPDATE {s}.tasks SET node = NULL, status = 'queued'
+                 WHERE node IS NOT NULL AND (node IN (SELECT id FROM dead)
+                    OR NOT EXISTS (SELECT 1 FROM {s}.nodes n WHERE n.id = tasks.node))
+                 RETURNING pool",
+            ),
+            &[&lease],
+        )
+        .await
+        .map_err(|e| describe(&e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if !rescued.is_empty() {
+        let pools: Vec<&str> = rescued
+            .iter()
+            .map(String::as_str)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        client
+            .execute(
+                "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                &[&sql.channel, &pools],
+            )
+            .await
+            .map_err(|e| describe(&e))?;
+        inner.claim.notify_one();
+    }
+    // Leases: the schedules this node has, and the maintenance.
+    let remote = inner.remote();
+    let mut names: Vec<String> = match &remote {
+        Some(r) => on_engine(r.clone(), |e| e.cluster_schedule_ids())
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|id| format!("{UNIT_LEASE}{id}"))
+            .collect(),
+        None => Vec::new(),
+    };
+    names.push(MAINTENANCE.to_owned());
+    let asked = Instant::now();
+    let held: HashSet<String> = client
+        .query(
+            &sql.q(
+                "INSERT INTO {s}.leases AS l (name, node, expires_at)
+                 SELECT n, $1, now() + make_interval(secs => $2) FROM unnest($3::text[]) AS n
+                 ON CONFLICT (name) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at
+                 WHERE l.node = excluded.node OR l.expires_at < now()
+                 RETURNING name",
+            ),
+            &[&inner.node, &lease, &names],
+        )
+        .await
+        .map_err(|e| describe(&e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if let Some(r) = remote {
+        let units: Vec<String> = held
+            .iter()
+            .filter_map(|n| n.strip_prefix(UNIT_LEASE).map(str::to_owned))
+            .collect();
+        // Held until the lease ends on the server, counted from before it
+        // was asked for, less a margin for the clocks' rates.
+        let until = asked + inner.lease.mul_f64(0.9);
+        on_engine(r, move |e| e.cluster_hold(units, until)).await;
+    }
+    if held.contains(MAINTENANCE) {
+        if let Some(r) = inner.retention {
+            let cutoff = super::super::writer::wall_ms() - r.max_age_ms;
+            let keep = r.max_rows.min(i64::MAX as u64) as i64;
+            client
+                .execute(
+                    &sql.q(
+                        "DELETE FROM {s}.history WHERE started_ms < $1
+                            OR id <= (SELECT id FROM {s}.history ORDER BY id DESC LIMIT 1 OFFSET $2)",
+                    ),
+                    &[&cutoff, &keep],
+                )
+                .await
+                .map_err(|e| describe(&e))?;
+        }
+    }
+    let bytes: i64 = client
+        .query_one(
+            "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::int8 FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind = 'r'",
+            &[&inner.sql.name],
+        )
+        .await
+        .map_err(|e| describe(&e))?
+        .get(0);
+    inner.bytes.store(bytes.max(0) as u64, Ordering::Relaxed);
+    Ok(())
+}
+
+/// LISTENs on the schema's channel; a notification (a pool's name) wakes
+/// the claimer. Reconnects with backoff; after a reconnection the claimer
+/// looks once, for what was missed.
+pub(super) async fn listen(inner: Arc<Inner>) {
+    let mut failures = 0u32;
+    loop {
+        if inner.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Ok((client, mut connection)) = inner.config.connect(inner.tls.clone()).await {
+            let waker = inner.clone();
+            let driver = tokio::spawn(async move {
+                while let Some(message) =
+                    std::future::poll_fn(|cx| connection.poll_message(cx)).await
+                {
+                    match message {
+                        Ok(tokio_postgres::AsyncMessage::Notification(_)) => {
+                            waker.claim.notify_one();
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            });
+            let listening = client
+                .batch_execute(&format!(
+                    "LISTEN {}",
+                    super::quote_ident(&inner.sql.channel)
+                ))
+                .await;
+            if listening.is_ok() {
+                failures = 0;
+                inner.claim.notify_one();
+                tokio::select! {
+                    _ = driver => {}
+                    () = inner.shutdown.notified() => return,
+                }
+            } else {
+                driver.abort();
+            }
+        }
+        failures += 1;
+        if !nap(&inner, backoff(failures)).await {
+            return;
+        }
+    }
+}
+
+/// Claims tasks for the pools of this node that can take them, whenever
+/// woken (a notification, a local task ended) and every `poll`.
+pub(super) async fn claimer(inner: Arc<Inner>) {
+    let mut failures = 0u32;
+    loop {
+        let mut wait = inner.poll;
+        match claim_round(&inner).await {
+            Ok(Some(next_due)) => {
+                failures = 0;
+                wait = wait.min(next_due);
+            }
+            Ok(None) => failures = 0,
+            Err(e) => {
+                if failures == 0 {
+                    eprintln!(
+                        "[synchronik] {}",
+                        inner.error(format!("claiming tasks failed, trying again: {e}"))
+                    );
+                }
+                failures += 1;
+                wait = backoff(failures).min(inner.poll.max(Duration::from_millis(50)));
+            }
+        }
+        if inner.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = inner.claim.notified() => {}
+            () = inner.shutdown.notified() => return,
+        }
+    }
+}
+
+/// Claims until no pool wants more or the queue has none for it. Returns
+/// how long until the next delayed task of a pool with room comes due.
+async fn claim_round(inner: &Inner) -> Result<Option<Duration>, String> {
+    let Some(remote) = inner.remote() else {
+        return Ok(None);
+    };
+    let client = inner.pool.get().await.map_err(|e| e.to_string())?;
+    let claim = client
+        .prepare_cached(
+            &inner
+                .sql
+                .q("UPDATE {s}.tasks t SET node = $1, status = 'queued'
+             FROM (SELECT key FROM {s}.tasks
+                   WHERE node IS NULL AND kind = 'pool' AND pool = $2 AND handler = ANY($3)
+                     AND (run_at_ms IS NULL OR run_at_ms <= $4)
+                   ORDER BY priority DESC, seq LIMIT $5 FOR UPDATE SKIP LOCKED) c
+             WHERE t.key = c.key
+             RETURNING t.key, t.name, t.handler, t.payload, t.priority, t.attempt, t.seq"),
+        )
+        .await
+        .map_err(|e| describe(&e))?;
+    let mut next_due: Option<f64> = None;
+    loop {
+        if inner.closing.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let Some((demand, now_ms)) =
+            on_engine(remote.clone(), |e| (e.cluster_demand(), e.wall_ms())).await
+        else {
+            return Ok(None);
+        };
+        let mut more = false;
+        for Demand {
+            pool,
+            handlers,
+            want,
+        } in demand
+        {
+            if want == 0 || handlers.is_empty() {
+                continue;
+            }
+            let limit = want as i64;
+            let rows = client
+                .query(&claim, &[&inner.node, &pool, &handlers, &now_ms, &limit])
+                .await
+                .map_err(|e| describe(&e))?;
+            if rows.len() == want {
+                more = true;
+            }
+            if rows.is_empty() {
+                let due: Option<f64> = client
+                    .query_one(
+                        &inner.sql.q(
+                            "SELECT min(run_at_ms) FROM {s}.tasks
+                             WHERE node IS NULL AND kind = 'pool' AND pool = $1 AND handler = ANY($2) AND run_at_ms > $3",
+                        ),
+                        &[&pool, &handlers, &now_ms],
+                    )
+                    .await
+                    .map_err(|e| describe(&e))?
+                    .get(0);
+                if let Some(d) = due {
+                    next_due = Some(next_due.map_or(d - now_ms, |n: f64| n.min(d - now_ms)));
+                }
+                continue;
+            }
+            let mut tasks: Vec<(i64, TaskRow)> = rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.get::<_, i64>(6),
+                        TaskRow {
+                            key: r.get(0),
+                            pool: pool.clone(),
+                            name: r.get(1),
+                            handler: r.get(2),
+                            payload: r.get(3),
+                            priority: r.get(4),
+                            arrangement: 0,
+                            attempt: r.get::<_, i32>(5).max(0) as u32,
+                            status: "queued".into(),
+                            thread: false,
+                            run_at_ms: None,
+                            owned: true,
+                        },
+                    )
+                })
+                .collect();
+            tasks.sort_by(|a, b| b.1.priority.total_cmp(&a.1.priority).then(a.0.cmp(&b.0)));
+            let tasks: Vec<TaskRow> = tasks.into_iter().map(|(_, t)| t).collect();
+            let name = pool.clone();
+            let refused = on_engine(remote.clone(), move |e| e.cluster_deliver(&name, tasks))
+                .await
+                .unwrap_or_default();
+            if !refused.is_empty() {
+                let keys: Vec<&str> = refused.iter().map(String::as_str).collect();
+                client
+                    .execute(
+                        &inner.sql.q(
+                            "UPDATE {s}.tasks SET node = NULL, status = 'queued' WHERE key = ANY($1) AND node = $2",
+                        ),
+                        &[&keys, &inner.node],
+                    )
+                    .await
+                    .map_err(|e| describe(&e))?;
+            }
+        }
+        if !more {
+            break;
+        }
+    }
+    Ok(next_due.map(|ms| Duration::from_secs_f64(ms.max(0.0) / 1000.0)))
+}
+
+/// The node leaves: every task it holds goes back to the queue (its
+/// running tasks have ended: the manager stopped first), its leases and
+/// its row go, and other nodes are told.
+pub(super) async fn leave(inner: &Inner) {
+    let Ok(mut client) = inner.pool.get().await else {
+        return;
+    };
+    let sql = &inner.sql;
+    let result = async {
+        let tx = client.transaction().await?;
+        let pools: Vec<String> = tx
+            .query(
+                &sql.q(
+                    "UPDATE {s}.tasks SET node = NULL, status = 'queued' WHERE node = $1 RETURNING pool",
+                ),
+                &[&inner.node],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        tx.execute(&sql.q("DELETE FROM {s}.leases WHERE node = $1"), &[&inner.node])
+            .await?;
+        tx.execute(&sql.q("DELETE FROM {s}.nodes WHERE id = $1"), &[&inner.node])
+            .await?;
+        let pools: Vec<&str> = pools
+            .iter()
+            .map(String::as_str)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !pools.is_empty() {
+            tx.execute(
+                "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                &[&sql.channel, &pools],
+            )
+            .await?;
+        }
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = result {
+        eprintln!(
+            "[synchronik] {}",
+            inner.error(format!(
+                "leaving the cluster failed ({}); its tasks go back to the queue when its lease runs out",
+                describe(&e)
+            ))
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! The writer: group commit of folded batches, each in one transaction of
+//! a few array statements, retried on a new connection until committed
+//! when the connection (not the statement) failed.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::super::writer::{Batch, TaskChange, UnitChange};
+use super::super::{times_json, Op};
+use super::{describe, transient, Inner};
+use crate::error::EngineError;
+
+/// At most this many writes go into one transaction.
+const MAX_BATCH: u64 = 20_000;
+
+/// Backoff between attempts: 50 ms doubling to 5 s.
+pub(super) fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((50u64 << attempt.min(7)).min(5_000))
+}
+
+pub(super) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Op>) {
+    let mut reported = false;
+    loop {
+        let Some(first) = rx.recv().await else { break };
+        let mut batch = Batch::default();
+        let mut replies = Vec::new();
+        let mut shutdown = false;
+        let mut count = 0u64;
+        let mut next = Some(first);
+        while let Some(op) = next.take() {
+            match op {
+                Op::Flush(reply) => replies.push(reply),
+                Op::Shutdown => shutdown = true,
+                // SQLite's connection only.
+                Op::Query(_) => {}
+                op => {
+                    count += 1;
+                    batch.add(op);
+                }
+            }
+            if shutdown || count >= MAX_BATCH {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        if !batch.is_empty() {
+            let mut attempt = 0u32;
+            loop {
+                match apply(&inner, &batch).await {
+                    Ok(()) => {
+                        reported = false;
+                        break;
+                    }
+                    Err((e, again)) if again && !inner.closing.load(Ordering::SeqCst) => {
+                        if !reported {
+                            eprintln!(
+                                "[synchronik] {}",
+                                inner.error(format!("a write failed, trying again: {e}"))
+                            );
+                            reported = true;
+                        }
+                        tokio::time::sleep(backoff(attempt)).await;
+                        attempt += 1;
+                    }
+                    Err((e, _)) => {
+                        let error = inner.error(format!("a write failed: {e}"));
+                        eprintln!("[synchronik] {error}");
+                        inner.failure.lock().get_or_insert(error);
+                        break;
+                    }
+                }
+            }
+        }
+        inner.pending.fetch_sub(count, Ordering::SeqCst);
+        if !replies.is_empty() {
+            let answer: Result<(), EngineError> = inner.failure.lock().take().map_or(Ok(()), Err);
+            for reply in replies {
+                let _ = reply.send(answer.clone());
+            }
+        }
+        if shutdown {
+            break;
+        }
+    }
+}
+
+/// Applies the batch in one transaction; the error says whether another
+/// attempt may succeed.
+async fn apply(inner: &Inner, batch: &Batch) -> Result<(), (String, bool)> {
+    let mut client = match inner.pool.get().await {
+        Ok(c) => c,
+        Err(e) => return Err((e.to_string(), true)),
+    };
+    let result = async {
+        let tx = client.transaction().await?;
+        write(inner, &tx, batch).await?;
+        tx.commit().await
+    }
+    .await;
+    result.map_err(|e| (describe(&e), transient(&e)))
+}
+
+async fn write(
+    inner: &Inner,
+    tx: &deadpool_postgres::Transaction<'_>,
+    batch: &Batch,
+) -> Result<(), tokio_postgres::Error> {
+    let sql = &inner.sql;
+    let node = &inner.node;
+    // Units: deletions first (a unit released and registered again in the
+    // same batch is written anew), then upserts.
+    let deleted: Vec<&str> = batch
+        .units
+        .iter()
+        .filter(|(_, c)| matches!(c, UnitChange::Delete | UnitChange::Replace(_)))
+        .map(|(id, _)| id.as_str())
+        .collect();
+    if !deleted.is_empty() {
+        tx.execute(
+            &sql.q("DELETE FROM {s}.units WHERE id = ANY($1)"),
+            &[&deleted],
+        )
+        .await?;
+    }
+    let rows: Vec<_> = batch
+        .units
+        .values()
+        .filter_map(|c| match c {
+            UnitChange::Upsert(r) | UnitChange::Replace(r) => Some(r),
+            UnitChange::Delete => None,
+        })
+        .collect();
+    if !rows.is_empty() {
+        let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let status: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
+        let enabled: Vec<bool> = rows.iter().map(|r| r.enabled).collect();
+        let runs: Vec<i64> = rows
+            .iter()
+            .map(|r| r.run_count.min(i64::MAX as u64) as i64)
+            .collect();
+        let times: Vec<String> = rows
+            .iter()
+            .map(|r| times_json(&r.execution_times_ms))
+            .collect();
+        let last_run: Vec<Option<f64>> = rows.iter().map(|r| r.last_run_ms).collect();
+        let meta: Vec<Option<&str>> = rows.iter().map(|r| r.meta.as_deref()).collect();
+        let last_fire: Vec<Option<f64>> = rows.iter().map(|r| r.last_fire_ms).collect();
+        tx.execute(
+            &sql.q(
+                "INSERT INTO {s}.units AS u (id, status, enabled, run_count, execution_times, last_run_ms, meta, last_fire_ms)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::bool[], $4::int8[], $5::text[], $6::float8[], $7::text[], $8::float8[])
+                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, enabled = excluded.enabled,
+                    run_count = excluded.run_count, execution_times = excluded.execution_times,
+                    last_run_ms = excluded.last_run_ms,
+                    last_fire_ms = COALESCE(excluded.last_fire_ms, u.last_fire_ms),
+                    meta = COALESCE(excluded.meta, u.meta)",
+            ),
+            &[&ids, &status, &enabled, &runs, &times, &last_run, &meta, &last_fire],
+        )
+        .await?;
+    }
+    // Tasks.
+    let mut notify: BTreeSet<&str> = BTreeSet::new();
+    let inserts: Vec<_> = batch
+        .tasks
+        .values()
+        .filter_map(|c| match c {
+            TaskChange::Insert(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    if !inserts.is_empty() {
+        for r in &inserts {
+            if !r.owned {
+                notify.insert(r.pool.as_str());
+            }
+        }
+        let col = |f: fn(&super::super::TaskRow) -> &str| -> Vec<&str> {
+            inserts.iter().map(|r| f(r)).collect()
+        };
+        let keys = col(|r| &r.key);
+        let pools = col(|r| &r.pool);
+        let kinds: Vec<&str> = inserts
+            .iter()
+            .map(|r| if r.thread { "thread" } else { "pool" })
+            .collect();
+        let names = col(|r| &r.name);
+        let handlers = col(|r| &r.handler);
+        let payloads: Vec<Option<&str>> = inserts.iter().map(|r| r.payload.as_deref()).collect();
+        let priorities: Vec<f64> = inserts.iter().map(|r| r.priority).collect();
+        let arrangements: Vec<i64> = inserts
+            .iter()
+            .map(|r| r.arrangement.min(i64::MAX as u64) as i64)
+            .collect();
+        let attempts: Vec<i32> = inserts
+            .iter()
+            .map(|r| r.attempt.min(i32::MAX as u32) as i32)
+            .collect();
+        let statuses = col(|r| &r.status);
+        let owned: Vec<bool> = inserts.iter().map(|r| r.owned).collect();
+        let run_at: Vec<Option<f64>> = inserts.iter().map(|r| r.run_at_ms).collect();
+        tx.execute(
+            &sql.q(
+                "INSERT INTO {s}.tasks AS t (key, pool, kind, name, handler, payload, priority, arrangement, attempt, status, node, origin, run_at_ms)
+                 SELECT k, p, kd, n, h, pl, pr, a, at, st, CASE WHEN o THEN $13 END, $13, r
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[],
+                             $8::int8[], $9::int4[], $10::text[], $11::bool[], $12::float8[])
+                      AS x(k, p, kd, n, h, pl, pr, a, at, st, o, r)
+                 ON CONFLICT (key) DO UPDATE SET pool = excluded.pool, kind = excluded.kind, name = excluded.name,
+                    handler = excluded.handler, payload = excluded.payload, priority = excluded.priority,
+                    arrangement = excluded.arrangement, attempt = excluded.attempt, status = excluded.status,
+                    node = excluded.node, run_at_ms = excluded.run_at_ms",
+            ),
+            &[
+                &keys, &pools, &kinds, &names, &handlers, &payloads, &priorities, &arrangements,
+                &attempts, &statuses, &owned, &run_at, node,
+            ],
+        )
+        .await?;
+    }
+    let mut started: (Vec<&str>, Vec<i32>) = (Vec::new(), Vec::new());
+    let mut released: (Vec<&str>, Vec<Option<i32>>) = (Vec::new(), Vec::new());
+    let mut gone: Vec<&str> = Vec::new();
+    for (key, change) in &batch.tasks {
+        match change {
+            TaskChange::Update {
+                attempt: Some(a),
+                status: "running",
+            } => {
+                started.0.push(key);
+                started.1.push((*a).min(i32::MAX as u32) as i32);
+            }
+            TaskChange::Update { attempt, .. } => {
+                released.0.push(key);
+                released
+                    .1
+                    .push(attempt.map(|a| a.min(i32::MAX as u32) as i32));
+            }
+            TaskChange::Delete => gone.push(key),
+            TaskChange::Insert(_) | TaskChange::Gone => {}
+        }
+    }
+    if !started.0.is_empty() {
+        tx.execute(
+            &sql.q("UPDATE {s}.tasks t SET attempt = u.a, status = 'running'
+                 FROM unnest($1::text[], $2::int4[]) AS u(k, a) WHERE t.key = u.k AND t.node = $3"),
+            &[&started.0, &started.1, node],
+        )
+        .await?;
+    }
+    let mut released_pools: Vec<String> = Vec::new();
+    if !released.0.is_empty() {
+        // Back to the queue for any node (ended by this node's stop).
+        released_pools = tx
+            .query(
+                &sql.q(
+                    "UPDATE {s}.tasks t SET attempt = COALESCE(u.a, t.attempt), status = 'queued', node = NULL
+                     FROM unnest($1::text[], $2::int4[]) AS u(k, a) WHERE t.key = u.k AND t.node = $3
+                     RETURNING t.pool",
+                ),
+                &[&released.0, &released.1, node],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+    }
+    if !gone.is_empty() {
+        // A task another node holds now (rescued from this one) is left to it.
+        tx.execute(
+            &sql.q("DELETE FROM {s}.tasks WHERE key = ANY($1) AND (node = $2 OR node IS NULL)"),
+            &[&gone, node],
+        )
+        .await?;
+    }
+    for p in &batch.patches {
+        tx.execute(
+            &sql.q(
+                "UPDATE {s}.tasks SET payload = CASE WHEN $2 THEN $3 ELSE payload END,
+                    priority = COALESCE($4, priority), handler = COALESCE($5, handler) WHERE key = $1",
+            ),
+            &[&p.key, &p.payload.is_some(), &p.payload, &p.priority, &p.handler],
+        )
+        .await?;
+    }
+    if !batch.history.is_empty() {
+        let h = &batch.history;
+        let units: Vec<&str> = h.iter().map(|r| r.unit_id.as_str()).collect();
+        let keys: Vec<Option<&str>> = h.iter().map(|r| r.task_key.as_deref()).collect();
+        let names: Vec<Option<&str>> = h.iter().map(|r| r.task_name.as_deref()).collect();
+        let pools: Vec<Option<&str>> = h.iter().map(|r| r.pool.as_deref()).collect();
+        let attempts: Vec<i32> = h
+            .iter()
+            .map(|r| r.attempt.min(i32::MAX as u32) as i32)
+            .collect();
+        let started: Vec<f64> = h.iter().map(|r| r.started_ms).collect();
+        let ended: Vec<f64> = h.iter().map(|r| r.ended_ms).collect();
+        let outcomes: Vec<&str> = h.iter().map(|r| r.outcome.as_str()).collect();
+        let errors: Vec<Option<&str>> = h.iter().map(|r| r.error.as_deref()).collect();
+        tx.execute(
+            &sql.q(
+                "INSERT INTO {s}.history (node, unit_id, task_key, task_name, pool, attempt, started_ms, ended_ms, outcome, error)
+                 SELECT $10, * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::float8[],
+                                           $7::float8[], $8::text[], $9::text[])",
+            ),
+            &[
+                &units, &keys, &names, &pools, &attempts, &started, &ended, &outcomes, &errors, node,
+            ],
+        )
+        .await?;
+    }
+    for p in &released_pools {
+        notify.insert(p);
+    }
+    if !notify.is_empty() {
+        let pools: Vec<&str> = notify.into_iter().collect();
+        tx.execute(
+            "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+            &[&sql.channel, &pools],
+        )
+        .await?;
+    }
+    Ok(())
+}
