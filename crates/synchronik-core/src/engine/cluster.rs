@@ -157,7 +157,7 @@ impl Engine {
                         priority: row.priority,
                         arrangement,
                         key: row.key,
-                        attempt: row.attempt,
+                        attempt: row.attempt.saturating_sub(1),
                         run_at_ms: None,
                     },
                 ),
@@ -281,6 +281,13 @@ impl Engine {
                 .cluster
                 .held_until
                 .is_some_and(|until| Instant::now() < until)
+    }
+
+    /// The keys of the durable tasks this node holds (queued or running).
+    pub fn cluster_task_keys(&self) -> Vec<String> {
+        self.store
+            .as_deref()
+            .map_or_else(Vec::new, |h| h.task_keys())
     }
 
     /// This node's lease ran out: the tasks it holds and has not started

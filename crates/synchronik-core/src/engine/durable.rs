@@ -139,6 +139,9 @@ impl StoreHook {
     }
 
     /// A task this node claimed from a shared store is queued as `task`.
+    /// The claim counted its attempt already (`row.attempt`, committed
+    /// before the task reaches this node, so that a node that dies while
+    /// running it leaves the count right): its start does not count again.
     pub(super) fn adopt(&self, task: TaskId, row: &TaskRow, pool: &str) {
         self.state.lock().tasks.insert(
             task,
@@ -149,11 +152,21 @@ impl StoreHook {
                 handler: row.handler.clone(),
                 payload: row.payload.clone(),
                 priority: row.priority,
-                attempt: row.attempt,
+                attempt: row.attempt.saturating_sub(1),
                 started_ms: 0.0,
                 worker: None,
             },
         );
+    }
+
+    /// The keys of the stored tasks this engine holds (queued or running).
+    pub(super) fn task_keys(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .tasks
+            .values()
+            .map(|d| d.key.clone())
+            .collect()
     }
 
     /// Forgets stored task `task` without writing anything (it is no

@@ -151,6 +151,12 @@ pub(super) struct Inner {
     pub bytes: AtomicU64,
     /// Wakes the claimer (a task ended here, a pool can take more).
     pub claim: Notify,
+    /// Held while tasks are claimed and handed to the engine, and while the
+    /// tasks the node holds are reconciled with the engine's.
+    pub claiming: tokio::sync::Mutex<()>,
+    /// Set when the node dropped its tasks for a lost lease: the next
+    /// heartbeat that reaches the server hands back what it still holds.
+    pub reconcile: AtomicBool,
     pub remote: Mutex<Option<Remote>>,
     pub closing: AtomicBool,
     /// Wakes the node's tasks for the shutdown.
@@ -397,6 +403,8 @@ impl Shared {
             pending: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             claim: Notify::new(),
+            claiming: tokio::sync::Mutex::new(()),
+            reconcile: AtomicBool::new(false),
             remote: Mutex::new(None),
             closing: AtomicBool::new(false),
             shutdown: Notify::new(),

