@@ -7,10 +7,10 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { fork } = require('node:child_process');
+const { fork, spawn } = require('node:child_process');
 const { Client } = require('pg');
 const { createSynchronikManager, migratePostgres, SynchronikError } = require('..');
-const { startPostgres, freePort } = require('./helpers/postgres');
+const { startPostgres, freePort } = require('../scripts/postgres');
 
 jest.setTimeout(180_000);
 
@@ -302,6 +302,28 @@ describe('one node', () => {
     far.start();
     await until('the other node to run it', async () => ran.length === 1);
     expect(ran[0]).toBe(other.idempotencyKey);
+  });
+});
+
+describe('exit', () => {
+  test.each(['close', 'stop'])('a process with a node exits by itself after %s()', async (end) => {
+    const code = `
+      const { createSynchronikManager } = require(${JSON.stringify(path.join(__dirname, '..'))});
+      (async () => {
+        const m = createSynchronikManager({ storage: { postgres: process.env.PG_URL, schema: 'exit', leaseMs: 1000 } });
+        const pool = m.useWorkerPool(1, { name: 'jobs' });
+        pool.handle('work', async () => {});
+        m.start();
+        pool.addTask({ name: 'one', handler: 'work' });
+        await pool.onIdle();
+        await m.${end}();
+      })();`;
+    const child = spawn(process.execPath, ['-e', code], { env: { ...process.env, PG_URL: url }, stdio: ['ignore', 'inherit', 'inherit'] });
+    children.add(child);
+    const started = Date.now();
+    const exitCode = await new Promise((resolve) => child.once('exit', resolve));
+    expect(exitCode).toBe(0);
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 });
 

@@ -20,7 +20,7 @@ const { Pools } = require('./pools');
  * @typedef {import('./units').Unit} Unit
  * @typedef {import('./bridge').EngineOptions} EngineOptions
  * @typedef {import('./storage').Persistence} Persistence
- * @typedef {import('./sqlite-store').SqliteStore} SqliteStore
+ * @typedef {import('./durable-store').DurableStore} DurableStore
  */
 
 const noop = () => {};
@@ -28,8 +28,8 @@ const noop = () => {};
 class Core {
   /** Set when close() is called: from then on every call but lookups is refused. */
   #closed = false;
-  /** @type {SqliteStore | null} the SQLite store (options.storage) */
-  #sqlite = null;
+  /** @type {DurableStore | null} the durable store (options.storage: SQLite or PostgreSQL) */
+  #store = null;
   /** @type {Persistence | null} set by useStorage */
   #persistence = null;
 
@@ -83,13 +83,13 @@ class Core {
     this.bridge.pump();
   }
 
-  get sqlite() {
-    return this.#sqlite;
+  get store() {
+    return this.#store;
   }
 
-  /** @param {SqliteStore} store */
-  setSqlite(store) {
-    this.#sqlite = store;
+  /** @param {DurableStore} store */
+  setStore(store) {
+    this.#store = store;
     this.pools.adoptFrom((taskId) => store.adoptRequeued(taskId));
   }
 
@@ -112,7 +112,7 @@ class Core {
    * @returns {Promise<void>}
    */
   persisted() {
-    if (this.#sqlite) return this.#sqlite.committed();
+    if (this.#store) return this.#store.committed();
     if (!this.#persistence) return Promise.resolve();
     return this.#persistence.persisted().then(noop);
   }
@@ -179,7 +179,7 @@ class Core {
       this.bridge.markChanged();
     }
     if (attach !== null) attach(slots[0]);
-    if (this.#sqlite) this.#sqlite.registered(unit, kind);
+    if (this.#store) this.#store.registered(unit, kind);
     this.sync();
     return unit;
   }

@@ -9,7 +9,7 @@
 // objects by slot), events.js (listeners, hooks, milestones),
 // run-context.js (attempts and run requests), pools.js and pool.js (worker
 // pools), clock.js (the manual clock), stats.js (run statistics),
-// storage.js and sqlite-store.js (stores). Every decision about when and
+// storage.js and durable-store.js (stores). Every decision about when and
 // whether something runs is made by the engine.
 
 const { EventEmitter } = require('node:events');
@@ -22,7 +22,7 @@ const v = require('./validate');
 const { DEFAULTS } = require('./generated/vocabulary');
 const { WorkerPool, poolInternals } = require('./pool');
 const { Persistence, validateAdapter } = require('./storage');
-const { DurableStore, parseStorageOption, parseHistoryQuery, noStoreError } = require('./sqlite-store');
+const { DurableStore, parseStorageOption, parseHistoryQuery, noStoreError } = require('./durable-store');
 const { Core } = require('./core');
 const { ManualClock, parseClockOption } = require('./clock');
 const { LagSampler } = require('./lag');
@@ -113,7 +113,7 @@ class SynchronikManager extends EventEmitter {
     // or an unreachable server fails here.
     if (storage) {
       try {
-        core.setSqlite(new DurableStore(core, storage));
+        core.setStore(new DurableStore(core, storage));
       } catch (e) {
         core.bridge.dispose();
         throw e;
@@ -357,7 +357,7 @@ class SynchronikManager extends EventEmitter {
       for (const key of ENGINE_META) if (unit.meta && unit.meta[key] !== undefined) kept[key] = unit.meta[key];
       unit.meta = Object.assign(meta, kept);
       ensureMeta(unit);
-      if (core.sqlite) core.sqlite.metaChanged(unit);
+      if (core.store) core.store.metaChanged(unit);
     }
     const patch = patchSpec(config);
     if (status !== undefined) patch.status = status;
@@ -612,7 +612,7 @@ class SynchronikManager extends EventEmitter {
       done.then(clear, clear);
     }
     return done
-      .then(() => (core.sqlite ? core.sqlite.committed() : undefined))
+      .then(() => (core.store ? core.store.committed() : undefined))
       // The threads of the pools, which the stop ended, are gone.
       .then(() => threadsGone)
       .then(() => {
@@ -652,7 +652,7 @@ class SynchronikManager extends EventEmitter {
     const dashboards = this.#dashboards.closeAll();
     const threads = this.#threads === null ? undefined : this.#threads.destroyAll();
     this.#closing = Promise.all([dashboards, threads, this.#stop(timeoutMs, true)]).then(() => {
-      if (core.sqlite) core.sqlite.close();
+      if (core.store) core.store.close();
       core.bridge.dispose();
     });
     return this.#closing;
@@ -691,7 +691,7 @@ class SynchronikManager extends EventEmitter {
   flush() {
     const core = this.#core;
     if (core.closed) return Promise.reject(closedError('flush'));
-    if (core.sqlite) return core.sqlite.flush();
+    if (core.store) return core.store.flush();
     if (core.persistence) return core.persistence.flush();
     return Promise.resolve();
   }
@@ -707,8 +707,8 @@ class SynchronikManager extends EventEmitter {
       core.open('history');
       v.validateHistoryQuery(query);
       const q = parseHistoryQuery(query);
-      if (!core.sqlite) throw noStoreError();
-      return core.sqlite.history(q);
+      if (!core.store) throw noStoreError();
+      return core.store.history(q);
     });
   }
 
@@ -721,16 +721,16 @@ class SynchronikManager extends EventEmitter {
     return asPromise(() => {
       const core = this.#core;
       core.open('nodes');
-      if (!core.sqlite || core.sqlite.kind !== 'postgres') {
+      if (!core.store || core.store.kind !== 'postgres') {
         throw new SynchronikError('nodes: the manager has no PostgreSQL store (create it with { storage: { postgres: connectionString } })', 'ERR_STORAGE');
       }
-      return core.sqlite.nodes();
+      return core.store.nodes();
     });
   }
 
   /** This manager's node id in a PostgreSQL cluster (`host:pid:random`); undefined without one. */
   get nodeId() {
-    const store = this.#core.sqlite;
+    const store = this.#core.store;
     return store ? store.nodeId : undefined;
   }
 
@@ -759,7 +759,7 @@ class SynchronikManager extends EventEmitter {
       pool = new WorkerPool(core, name);
       core.pools.add(name, pool);
       // Tasks stored by an earlier process come back before any worker exists.
-      if (core.sqlite) core.sqlite.restorePool(pool);
+      if (core.store) core.store.restorePool(pool);
     }
     pool.resize(size);
     return pool;
@@ -833,7 +833,7 @@ class SynchronikManager extends EventEmitter {
       clock: this.clock ? 'manual' : 'system',
       pools: core.pools.names(),
     };
-    if (core.sqlite) view.storage = core.sqlite.path ?? core.sqlite.label;
+    if (core.store) view.storage = core.store.path ?? core.store.label;
     return `SynchronikManager ${inspect(view, { ...options, depth: options.depth === null ? null : /** @type {number} */ (options.depth) - 1 })}`;
   }
 
@@ -866,7 +866,7 @@ class SynchronikManager extends EventEmitter {
       memoryBytes: { rss: mem.rss, heapTotal: mem.heapTotal, heapUsed: mem.heapUsed, external: mem.external },
       cpuPercent,
     };
-    if (core.sqlite) stats.storage = core.sqlite.stats();
+    if (core.store) stats.storage = core.store.stats();
     return stats;
   }
 

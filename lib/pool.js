@@ -23,7 +23,7 @@ const { DEFAULTS, TASK_STATUSES, TASK_END_STATUSES: DONE_STATUSES } = require('.
 
 /**
  * What the manager's other modules call on a pool (pools.js, run-context.js,
- * sqlite-store.js, manager.js). Symbol-keyed: a pool's users see its API,
+ * durable-store.js, manager.js). Symbol-keyed: a pool's users see its API,
  * not these.
  */
 const kEngineId = Symbol('engineId');
@@ -214,7 +214,7 @@ class WorkerPool {
     this.#events = core.events;
     this.#native = core.bridge.native;
     this.#id = this.#native.pool(name);
-    this.#storesTasks = core.sqlite !== null;
+    this.#storesTasks = core.store !== null;
     this.name = name;
   }
 
@@ -349,7 +349,7 @@ class WorkerPool {
     v.checkKnownKeys('addTask', 'task', input, TASK_KEYS, 'warn');
     const at = this.#dueAt('addTask', 'task', input);
     // With a SQLite store, a task that names a handler is stored (durable).
-    const store = this.#core.sqlite;
+    const store = this.#core.store;
     if (input.handler !== undefined && store) return store.addTask(this, input, at);
     return this.#add(input, at);
   }
@@ -405,7 +405,7 @@ class WorkerPool {
   }
 
   /**
-   * Holds a stored task object (sqlite-store.js: added, or restored from an
+   * Holds a stored task object (durable-store.js: added, or restored from an
    * earlier process, or claimed from a shared store) as the pool's entry for
    * engine task `taskId`; `replaces`: the id it had before (a task added
    * here, offered to every node, then claimed by this one).
@@ -585,7 +585,7 @@ class WorkerPool {
       );
     }
     // A stored task's new payload must be storable; it is stored with the change.
-    const store = this.#core.sqlite;
+    const store = this.#core.store;
     if (entry.durable && store) store.patchTask(entry, partial);
     const { arrangementId: _a, status: _s, name: _n, ...rest } = partial;
     Object.assign(task, rest);

@@ -9,7 +9,7 @@
 const native = require('./native');
 const v = require('./validate');
 const { fromNative } = require('./errors');
-const { postgresNative } = require('./sqlite-store');
+const { postgresNative } = require('./durable-store');
 
 /**
  * Creates or migrates the schema (under the same advisory lock managers

@@ -20,7 +20,7 @@ const { SynchronikError, ENGINE_CODES, fromNative, toError } = require('./errors
 const { THREAD_ENDS } = require('./generated/vocabulary');
 const v = require('./validate');
 const { abortError } = require('./pool');
-const { payloadJson } = require('./sqlite-store');
+const { payloadJson } = require('./durable-store');
 
 /** The fields of addTask's argument. */
 const TASK_KEYS = ['name', 'handler', 'payload', 'priority'];
@@ -113,7 +113,7 @@ class ThreadPools {
     // The pool's threads reach the engine from their own threads: the
     // engine must be able to wake this one whenever they report.
     this.#bridge.serving(1);
-    if (this.#core.sqlite) {
+    if (this.#core.store) {
       try {
         this.#restore(pool);
       } catch (e) {
@@ -176,7 +176,7 @@ class ThreadPools {
       console.warn(`Task with name "${input.name}" already exists.`);
       return null;
     }
-    const json = this.#core.sqlite ? payloadJson('addTask', input.payload) : undefined;
+    const json = this.#core.store ? payloadJson('addTask', input.payload) : undefined;
     let bytes;
     try {
       bytes = v8.serialize(input.payload);

@@ -416,4 +416,4 @@ function noStoreError(method = 'history') {
   return new SynchronikError(`${method}: the manager has no durable store (create it with { storage: { sqlite: path } } or { storage: { postgres: connectionString } })`, 'ERR_STORAGE');
 }
 
-module.exports = { DurableStore, SqliteStore: DurableStore, parseStorageOption, postgresNative, parseHistoryQuery, payloadJson, noStoreError };
+module.exports = { DurableStore, parseStorageOption, postgresNative, parseHistoryQuery, payloadJson, noStoreError };
