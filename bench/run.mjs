@@ -21,8 +21,9 @@ import * as growth from './growth.mjs';
 import * as durable from './durable.mjs';
 import * as dashboard from './dashboard.mjs';
 import * as threads from './threads.mjs';
+import * as postgres from './postgres.mjs';
 
-const SCENARIOS = [dispatch, manual, timers, memory, events, growth, durable, dashboard, threads];
+const SCENARIOS = [dispatch, manual, timers, memory, events, growth, durable, dashboard, threads, postgres];
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
