@@ -307,6 +307,20 @@ impl NativeEngine {
     fn store_handle(&self) -> Option<Store> {
         self.runtime.with(|e| e.durable_store().cloned())
     }
+
+    /// Makes the engine write through `store`, which commits what it has
+    /// and ends before this environment goes away, even if the manager was
+    /// never collected.
+    fn use_store(&self, env: Env, store: Store) -> Result<()> {
+        let weak = store.downgrade();
+        env.add_env_cleanup_hook(weak, |w| {
+            if let Some(s) = w.upgrade() {
+                s.close();
+            }
+        })?;
+        self.runtime.set_store(store);
+        Ok(())
+    }
 }
 
 #[napi]
@@ -327,16 +341,7 @@ impl NativeEngine {
         let history = retention_of(history);
         let store =
             Store::open(&path, StoreOptions { history, host }).map_err(|e| store_error(&e))?;
-        // The writer commits what it has and ends before this environment
-        // goes away, even if the manager was never collected.
-        let weak = store.downgrade();
-        env.add_env_cleanup_hook(weak, |w| {
-            if let Some(s) = w.upgrade() {
-                s.close();
-            }
-        })?;
-        self.runtime.set_store(store);
-        Ok(())
+        self.use_store(env, store)
     }
 
     /// Connects to the PostgreSQL store (migrating its schema, registering
@@ -351,13 +356,7 @@ impl NativeEngine {
             .postgres()
             .map(|p| p.node_id().to_owned())
             .unwrap_or_default();
-        let weak = store.downgrade();
-        env.add_env_cleanup_hook(weak, |w| {
-            if let Some(s) = w.upgrade() {
-                s.close();
-            }
-        })?;
-        self.runtime.set_store(store);
+        self.use_store(env, store)?;
         Ok(node)
     }
 

@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
+use super::durable::new_task_row;
 use super::types::{AddError, PoolId, RestoredTask, TaskSpec};
 use super::Engine;
 use crate::event::{Event, TaskId, TaskOutcome};
@@ -184,7 +185,7 @@ impl Engine {
         key: Option<String>,
         run_at_ms: Option<f64>,
     ) -> Result<(TaskId, u64, String), AddError> {
-        let (Some(h), Some(name), Some(handler)) = (&self.store, &spec.name, &spec.handler) else {
+        let (Some(h), Some(name), Some(_)) = (&self.store, &spec.name, &spec.handler) else {
             return Err(AddError::NoPool);
         };
         if self.pools.pending_named(pool, name).is_some()
@@ -193,25 +194,9 @@ impl Engine {
             return Err(AddError::Duplicate);
         }
         let key = key.unwrap_or_else(|| h.store.new_key());
-        let priority = if spec.priority.is_nan() {
-            0.0
-        } else {
-            spec.priority
-        };
-        h.store.send(Op::TaskInsert(TaskRow {
-            key: key.clone(),
-            pool: pool_name.to_owned(),
-            name: name.clone(),
-            handler: handler.clone(),
-            payload,
-            priority,
-            arrangement: 0,
-            attempt: 0,
-            status: "queued".into(),
-            thread: false,
-            run_at_ms,
-            owned: false,
-        }));
+        h.store.send(Op::TaskInsert(new_task_row(
+            &key, pool_name, &spec, payload, 0, run_at_ms, false,
+        )));
         let name = name.clone();
         let task = self.pools.allocate_task_id();
         let arrangement = self.pools.take_arrangement(pool);

@@ -482,6 +482,37 @@ impl StoreHook {
     }
 }
 
+/// The row of a new durable pool task (no attempt yet, queued); `owned`:
+/// this node's (see [`TaskRow::owned`]).
+pub(super) fn new_task_row(
+    key: &str,
+    pool: &str,
+    spec: &TaskSpec,
+    payload: Option<String>,
+    arrangement: u64,
+    run_at_ms: Option<f64>,
+    owned: bool,
+) -> TaskRow {
+    TaskRow {
+        key: key.to_owned(),
+        pool: pool.to_owned(),
+        name: spec.name.clone().unwrap_or_default(),
+        handler: spec.handler.clone().unwrap_or_default(),
+        payload,
+        priority: if spec.priority.is_nan() {
+            0.0
+        } else {
+            spec.priority
+        },
+        arrangement,
+        attempt: 0,
+        status: "queued".into(),
+        thread: false,
+        run_at_ms,
+        owned,
+    }
+}
+
 impl Engine {
     /// Writes state through `store` from now on.
     pub fn set_store(&mut self, store: Store) {
@@ -642,25 +673,17 @@ impl Engine {
         let task = self.pools.next_task_id();
         let arrangement = self.pools.next_arrangement(pool);
         let key = key.unwrap_or_else(|| h.store.new_key());
-        let priority = if spec.priority.is_nan() {
-            0.0
-        } else {
-            spec.priority
-        };
-        h.store.send(Op::TaskInsert(TaskRow {
-            key: key.clone(),
-            pool: pool_name.clone(),
-            name: name.clone(),
-            handler: handler.clone(),
-            payload: payload.clone(),
-            priority,
+        let row = new_task_row(
+            &key,
+            &pool_name,
+            &spec,
+            payload.clone(),
             arrangement,
-            attempt: 0,
-            status: "queued".into(),
-            thread: false,
             run_at_ms,
-            owned: true,
-        }));
+            true,
+        );
+        let priority = row.priority;
+        h.store.send(Op::TaskInsert(row));
         h.state.lock().tasks.insert(
             task,
             Durable {

@@ -70,7 +70,7 @@ fn names(_path: &Path, _file: &File) -> bool {
 }
 
 /// This machine's name, where the system tells it without a system call.
-fn host_name() -> Option<String> {
+pub(super) fn host_name() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
+use crossbeam_channel::{Receiver, Sender};
 use rusqlite::{params, Connection};
 
 use super::{storage_error, times_json, HistoryRow, Op, Retention, TaskRow, UnitRow};
@@ -262,6 +262,57 @@ impl Batch {
     }
 }
 
+/// A read to run on SQLite's connection (see [`Op::Query`]).
+pub(super) type Query = Box<dyn FnOnce(&Connection) + Send>;
+
+/// What one turn of a writer takes from its channel: the first op and
+/// whatever else already waits, up to [`MAX_BATCH`] writes or a shutdown.
+pub(super) struct Gathered {
+    pub(super) batch: Batch,
+    /// Flushes to answer once the batch is committed.
+    pub(super) replies: Vec<Sender<Result<(), EngineError>>>,
+    /// Reads to run after it (SQLite only).
+    pub(super) queries: Vec<Query>,
+    pub(super) shutdown: bool,
+    /// Writes in the batch.
+    pub(super) count: u64,
+    /// History rows among them.
+    pub(super) history: u64,
+}
+
+impl Gathered {
+    pub(super) fn from(first: Op, mut next_op: impl FnMut() -> Option<Op>) -> Self {
+        let mut g = Gathered {
+            batch: Batch::default(),
+            replies: Vec::new(),
+            queries: Vec::new(),
+            shutdown: false,
+            count: 0,
+            history: 0,
+        };
+        let mut next = Some(first);
+        while let Some(op) = next.take() {
+            match op {
+                Op::Flush(reply) => g.replies.push(reply),
+                Op::Query(job) => g.queries.push(job),
+                Op::Shutdown => g.shutdown = true,
+                op => {
+                    if matches!(op, Op::History(_)) {
+                        g.history += 1;
+                    }
+                    g.count += 1;
+                    g.batch.add(op);
+                }
+            }
+            if g.shutdown || g.count >= MAX_BATCH {
+                break;
+            }
+            next = next_op();
+        }
+        g
+    }
+}
+
 pub(super) fn wall_ms() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -301,30 +352,15 @@ pub(super) fn run(
     let threshold = retention.map_or(u64::MAX, |r| (r.max_rows / 10).max(1));
     loop {
         let Ok(first) = rx.recv() else { break };
-        let mut batch = Batch::default();
-        let mut replies = Vec::new();
-        let mut queries = Vec::new();
-        let mut shutdown = false;
-        let mut count = 0u64;
-        let mut next = Some(first);
-        while let Some(op) = next.take() {
-            match op {
-                Op::Flush(reply) => replies.push(reply),
-                Op::Query(job) => queries.push(job),
-                Op::Shutdown => shutdown = true,
-                op => {
-                    if matches!(op, Op::History(_)) {
-                        history_since += 1;
-                    }
-                    count += 1;
-                    batch.add(op);
-                }
-            }
-            if shutdown || count >= MAX_BATCH {
-                break;
-            }
-            next = rx.try_recv().ok();
-        }
+        let Gathered {
+            batch,
+            replies,
+            queries,
+            shutdown,
+            count,
+            history,
+        } = Gathered::from(first, || rx.try_recv().ok());
+        history_since += history;
         // A panic in SQLite's wrapper must not end the thread silently.
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| batch.apply(&mut conn)))

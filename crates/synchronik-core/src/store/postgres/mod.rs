@@ -328,15 +328,29 @@ fn tls() -> Result<tokio_postgres_rustls::MakeRustlsConnect, String> {
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
-/// This machine's name, as the system tells it.
-fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .or_else(|| std::env::var("COMPUTERNAME").ok())
-        .map(|h| h.trim().to_owned())
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into())
+/// A task row a claim returned — `key, name, handler, payload, priority,
+/// attempt` and its place (a thread pool task's arrangement, a worker pool
+/// task's sequence number) — with that place, which orders tasks of one
+/// priority.
+pub(super) fn claimed(r: &tokio_postgres::Row, pool: &str, thread: bool) -> (i64, TaskRow) {
+    let place: i64 = r.get(6);
+    let row = TaskRow {
+        key: r.get(0),
+        pool: pool.to_owned(),
+        name: r.get(1),
+        handler: r.get(2),
+        payload: r.get(3),
+        priority: r.get(4),
+        // A thread pool task keeps its place; a worker pool task gets one
+        // in the claiming node's queue.
+        arrangement: if thread { place.max(0) as u64 } else { 0 },
+        attempt: r.get::<_, i32>(5).max(0) as u32,
+        status: "queued".into(),
+        thread,
+        run_at_ms: None,
+        owned: true,
+    };
+    (place, row)
 }
 
 /// Checks the options that need no server.
@@ -386,7 +400,11 @@ impl Shared {
             .wait_timeout(Some(options.connect_timeout))
             .build()
             .map_err(|e| early(target.clone(), format!("cannot set up connections: {e}")))?;
-        let host = options.host.clone().unwrap_or_else(host_name);
+        let host = options
+            .host
+            .clone()
+            .or_else(super::lock::host_name)
+            .unwrap_or_else(|| "localhost".into());
         let pid = std::process::id();
         let node = format!("{host}:{pid}:{}", &super::random_prefix()[..8]);
         let inner = Arc::new(Inner {
@@ -558,33 +576,15 @@ impl Shared {
                         &inner.sql.q(
                             "UPDATE {s}.tasks SET node = $1, status = 'queued'
                              WHERE node IS NULL AND kind = 'thread' AND pool = $2
-                             RETURNING key, name, handler, payload, priority, arrangement, attempt",
+                             RETURNING key, name, handler, payload, priority, attempt, arrangement",
                         ),
                         &[&inner.node, &pool],
                     )
                     .await?;
-                let mut tasks: Vec<TaskRow> = rows
-                    .iter()
-                    .map(|r| TaskRow {
-                        key: r.get(0),
-                        pool: pool.clone(),
-                        name: r.get(1),
-                        handler: r.get(2),
-                        payload: r.get(3),
-                        priority: r.get(4),
-                        arrangement: r.get::<_, i64>(5).max(0) as u64,
-                        attempt: r.get::<_, i32>(6).max(0) as u32,
-                        status: "queued".into(),
-                        thread: true,
-                        run_at_ms: None,
-                        owned: true,
-                    })
-                    .collect();
-                tasks.sort_by(|a, b| {
-                    b.priority
-                        .total_cmp(&a.priority)
-                        .then(a.arrangement.cmp(&b.arrangement))
-                });
+                let mut tasks: Vec<(i64, TaskRow)> =
+                    rows.iter().map(|r| claimed(r, &pool, true)).collect();
+                tasks.sort_by(|a, b| b.1.priority.total_cmp(&a.1.priority).then(a.0.cmp(&b.0)));
+                let tasks = tasks.into_iter().map(|(_, t)| t).collect();
                 Ok(tasks)
             })
         })

@@ -455,25 +455,7 @@ async fn claim_round(inner: &Inner) -> Result<Option<Duration>, String> {
             }
             let mut tasks: Vec<(i64, TaskRow)> = rows
                 .iter()
-                .map(|r| {
-                    (
-                        r.get::<_, i64>(6),
-                        TaskRow {
-                            key: r.get(0),
-                            pool: pool.clone(),
-                            name: r.get(1),
-                            handler: r.get(2),
-                            payload: r.get(3),
-                            priority: r.get(4),
-                            arrangement: 0,
-                            attempt: r.get::<_, i32>(5).max(0) as u32,
-                            status: "queued".into(),
-                            thread: false,
-                            run_at_ms: None,
-                            owned: true,
-                        },
-                    )
-                })
+                .map(|r| super::claimed(r, &pool, false))
                 .collect();
             tasks.sort_by(|a, b| b.1.priority.total_cmp(&a.1.priority).then(a.0.cmp(&b.0)));
             let tasks: Vec<TaskRow> = tasks.into_iter().map(|(_, t)| t).collect();

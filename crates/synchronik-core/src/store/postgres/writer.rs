@@ -9,13 +9,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::super::writer::{Batch, TaskChange, UnitChange};
+use super::super::writer::{Batch, Gathered, TaskChange, UnitChange};
 use super::super::{times_json, Op};
 use super::{describe, transient, Inner};
 use crate::error::EngineError;
-
-/// At most this many writes go into one transaction.
-const MAX_BATCH: u64 = 20_000;
 
 /// Backoff between attempts: 50 ms doubling to 5 s.
 pub(super) fn backoff(attempt: u32) -> Duration {
@@ -26,27 +23,13 @@ pub(super) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Op>) 
     let mut reported = false;
     loop {
         let Some(first) = rx.recv().await else { break };
-        let mut batch = Batch::default();
-        let mut replies = Vec::new();
-        let mut shutdown = false;
-        let mut count = 0u64;
-        let mut next = Some(first);
-        while let Some(op) = next.take() {
-            match op {
-                Op::Flush(reply) => replies.push(reply),
-                Op::Shutdown => shutdown = true,
-                // SQLite's connection only.
-                Op::Query(_) => {}
-                op => {
-                    count += 1;
-                    batch.add(op);
-                }
-            }
-            if shutdown || count >= MAX_BATCH {
-                break;
-            }
-            next = rx.try_recv().ok();
-        }
+        let Gathered {
+            batch,
+            replies,
+            shutdown,
+            count,
+            ..
+        } = Gathered::from(first, || rx.try_recv().ok());
         if !batch.is_empty() {
             let mut attempt = 0u32;
             loop {
