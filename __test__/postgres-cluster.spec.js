@@ -305,6 +305,44 @@ describe('one node', () => {
   });
 });
 
+describe('wake-ups and schemas', () => {
+  test('a task added on one node wakes an idle node through NOTIFY, long before its next poll', async () => {
+    const idle = manager({ storage: { schema: 'notify', pollMs: 60_000 } });
+    const pool = idle.useWorkerPool(1, { name: 'jobs' });
+    const ran = [];
+    pool.handle('work', async (payload) => void ran.push(payload.n));
+    idle.start();
+    await sleep(300); // its first looks are over; the next poll is a minute away
+    const adder = manager({ storage: { schema: 'notify', pollMs: 60_000 } });
+    const jobs = adder.useWorkerPool(1, { name: 'jobs' }); // not started: offered to the cluster
+    const started = Date.now();
+    jobs.addTask({ name: 'ping', handler: 'work', payload: { n: 1 } });
+    await until('the idle node to run it', async () => ran.length === 1, 10_000);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  test('two schemas on one database are two clusters: a node takes only the tasks of its own schema', async () => {
+    const a = manager({ storage: { schema: 'app_a' } });
+    const b = manager({ storage: { schema: 'app_b' } });
+    const seen = { a: [], b: [] };
+    for (const [m, list] of [[a, seen.a], [b, seen.b]]) {
+      const pool = m.useWorkerPool(2, { name: 'jobs' });
+      pool.handle('work', async (payload) => void list.push(payload.n));
+    }
+    const adderA = manager({ storage: { schema: 'app_a' } }).useWorkerPool(1, { name: 'jobs' });
+    const adderB = manager({ storage: { schema: 'app_b' } }).useWorkerPool(1, { name: 'jobs' });
+    for (let n = 0; n < 10; n++) {
+      adderA.addTask({ name: `a${n}`, handler: 'work', payload: { n } });
+      adderB.addTask({ name: `b${n}`, handler: 'work', payload: { n: 100 + n } });
+    }
+    a.start();
+    b.start();
+    await until('both queues to be run', async () => seen.a.length === 10 && seen.b.length === 10, 15_000);
+    expect(seen.a.every((n) => n < 100)).toBe(true);
+    expect(seen.b.every((n) => n >= 100)).toBe(true);
+  });
+});
+
 describe('exit', () => {
   test.each(['close', 'stop'])('a process with a node exits by itself after %s()', async (end) => {
     const code = `
@@ -391,6 +429,13 @@ describe('bad input', () => {
       /password authentication failed/,
     );
     expect(e.message).not.toContain('not-the-password');
+  });
+
+  test('TLS required by a server without it: ERR_STORAGE naming the refusal', () => {
+    storageError(
+      () => createSynchronikManager({ storage: { postgres: { host: '127.0.0.1', port: pg.port, user: 'postgres', password: pg.password, database: 'cluster', ssl: true } } }),
+      /cannot connect: .*(TLS|SSL|tls|ssl)/,
+    );
   });
 
   test('a schema that belongs to another application is refused and left untouched', async () => {
