@@ -51,7 +51,10 @@ pub(super) struct ClusterState {
     /// Whether the store is shared (set with the store).
     pub shared: bool,
     /// Offered tasks by key.
-    pub offered: HashMap<String, Offered>,
+    offered: HashMap<String, Offered>,
+    /// Their keys by pool and name (a name is refused while a task of that
+    /// name waits, here or offered).
+    offered_names: HashMap<(PoolId, String), String>,
     /// The units whose schedules this node holds, and until when.
     held: IdMap<Slot, ()>,
     held_until: Option<Instant>,
@@ -60,10 +63,22 @@ pub(super) struct ClusterState {
 impl ClusterState {
     /// The key of the offered task of pool `pool` called `name`.
     pub(super) fn offered_named(&self, pool: PoolId, name: &str) -> Option<&str> {
-        self.offered
-            .iter()
-            .find(|(_, o)| o.pool == pool && o.name == name)
-            .map(|(k, _)| k.as_str())
+        self.offered_names
+            .get(&(pool, name.to_owned()))
+            .map(String::as_str)
+    }
+
+    fn offer(&mut self, key: String, offered: Offered) {
+        self.offered_names
+            .insert((offered.pool, offered.name.clone()), key.clone());
+        self.offered.insert(key, offered);
+    }
+
+    /// Takes the offered task of key `key` (claimed, or cancelled) out.
+    fn take_offered(&mut self, key: &str) -> Option<Offered> {
+        let o = self.offered.remove(key)?;
+        self.offered_names.remove(&(o.pool, o.name.clone()));
+        Some(o)
     }
 }
 
@@ -131,7 +146,7 @@ impl Engine {
         for row in rows {
             // A task offered here is queued under a new id too: the host
             // finds its live object by key ([`Engine::take_requeued_task`]).
-            self.cluster.offered.remove(&row.key);
+            self.cluster.take_offered(&row.key);
             let task = self.pools.allocate_task_id();
             let spec = TaskSpec {
                 name: Some(row.name.clone()),
@@ -201,8 +216,7 @@ impl Engine {
         let task = self.pools.allocate_task_id();
         let arrangement = self.pools.take_arrangement(pool);
         self.cluster
-            .offered
-            .insert(key.clone(), Offered { task, pool, name });
+            .offer(key.clone(), Offered { task, pool, name });
         self.observed.touch();
         Ok((task, arrangement, key))
     }
@@ -214,7 +228,7 @@ impl Engine {
         let Some(key) = self.cluster.offered_named(pool, name).map(str::to_owned) else {
             return false;
         };
-        let Some(o) = self.cluster.offered.remove(&key) else {
+        let Some(o) = self.cluster.take_offered(&key) else {
             return false;
         };
         if let Some(h) = &self.store {
