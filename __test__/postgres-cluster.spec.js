@@ -200,7 +200,7 @@ describe('schedules on several nodes', () => {
         id: 'tick',
         schedule: { cron: '* * * * * *' },
         run: () => {
-          fires.push({ node: m.nodeId, second: Math.round(Date.now() / 1000) });
+          fires.push({ node: m.nodeId, second: Math.floor(Date.now() / 1000) });
         },
       });
       m.start();
@@ -302,23 +302,46 @@ describe('one node', () => {
     far.start();
     await until('the other node to run it', async () => ran.length === 1);
     expect(ran[0]).toBe(other.idempotencyKey);
+    // The node that added it learns how it ended there.
+    await until('the adding node to see it completed', async () => other.status === 'completed', 10_000);
+    farPool.handle('fails', async () => {
+      throw new Error('boom on the far node');
+    });
+    const failing = pool.addTask({ name: 'failing', handler: 'fails' });
+    await until('the adding node to see it failed', async () => failing.status === 'error', 10_000);
+    expect(String(failing.error && failing.error.message)).toContain('boom on the far node');
   });
 });
 
 describe('wake-ups and schemas', () => {
-  test('a task added on one node wakes an idle node through NOTIFY, long before its next poll', async () => {
-    const idle = manager({ storage: { schema: 'notify', pollMs: 60_000 } });
+  test('a task added on one node wakes an idle node through NOTIFY, long before its next poll (a schema name too long for a channel of its own)', async () => {
+    const schema = `notify_${'x'.repeat(53)}`;
+    const idle = manager({ storage: { schema, pollMs: 60_000 } });
     const pool = idle.useWorkerPool(1, { name: 'jobs' });
     const ran = [];
     pool.handle('work', async (payload) => void ran.push(payload.n));
     idle.start();
     await sleep(300); // its first looks are over; the next poll is a minute away
-    const adder = manager({ storage: { schema: 'notify', pollMs: 60_000 } });
+    const adder = manager({ storage: { schema, pollMs: 60_000 } });
     const jobs = adder.useWorkerPool(1, { name: 'jobs' }); // not started: offered to the cluster
     const started = Date.now();
     jobs.addTask({ name: 'ping', handler: 'work', payload: { n: 1 } });
     await until('the idle node to run it', async () => ran.length === 1, 10_000);
     expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  test('a delayed task waits in the shared queue until its time, then runs without a poll', async () => {
+    const m = manager({ storage: { schema: 'delayed', pollMs: 60_000 } });
+    const pool = m.useWorkerPool(1, { name: 'jobs' });
+    const ran = [];
+    pool.handle('work', async () => void ran.push(Date.now()));
+    m.start();
+    const added = Date.now();
+    const task = pool.addTask({ name: 'later', handler: 'work', delayMs: 700 });
+    expect(task.status).toBe('scheduled');
+    await until('the delayed task to run', async () => ran.length === 1, 10_000);
+    expect(ran[0] - added).toBeGreaterThanOrEqual(650);
+    expect(ran[0] - added).toBeLessThan(5_000);
   });
 
   test('two schemas on one database are two clusters: a node takes only the tasks of its own schema', async () => {
@@ -460,7 +483,8 @@ describe('bad input', () => {
     bad({ postgres: { host: 'db', port: 70000 } }, /options\.storage\.postgres\.port must be an integer from 1 to 65535 \(got 70000\)/);
     bad({ postgres: { host: 'db', sslmode: 'require' } }, /options\.storage\.postgres\.sslmode is not an option/);
     bad({ postgres: url, leaseMs: 10 }, /options\.storage\.leaseMs must be a number of milliseconds, at least 300 \(got 10\)/);
-    bad({ postgres: url, schema: '' }, /options\.storage\.schema must be a name of 1 to 63 characters/);
+    bad({ postgres: url, schema: '' }, /options\.storage\.schema must be a name of 1 to 63 bytes/);
+    bad({ postgres: url, schema: 'é'.repeat(32) }, /options\.storage\.schema must be a name of 1 to 63 bytes/);
     bad({ postgres: url, sqlite: 'x.db' }, /must name one store, sqlite or postgres/);
     bad({ postgres: url, lease: 1000 }, /options\.storage\.lease is not an option/);
     await expect(migratePostgres(undefined)).rejects.toThrow(/migratePostgres: options must be an object/);

@@ -159,8 +159,6 @@ class DurableStore {
   #native;
   /** Stored unit state by id, for units registered later. */
   #stored = new Map();
-  /** Tasks added here for any node of a shared store to claim, by key: `{ task, taskId }`. */
-  #offered = new Map();
   #closed = false;
 
   /**
@@ -273,8 +271,6 @@ class DurableStore {
     }
     const task = { ...input, arrangementId: added.arrangementId, status: at === undefined ? 'idle' : 'scheduled', idempotencyKey: added.key };
     pool[poolInternals.kAdoptTask](task, added.taskId);
-    // Stored for any node to claim: if this one does, its object is the one returned here.
-    if (added.offered) this.#offered.set(added.key, { task, taskId: added.taskId });
     this.#core.sync();
     return task;
   }
@@ -320,12 +316,12 @@ class DurableStore {
     if (this.#closed) return;
     const r = this.#native.takeRequeuedTask(taskId);
     if (!r) return;
-    // A task this node added and then claimed keeps the object addTask returned.
-    const offered = this.#offered.get(r.task.key);
-    if (offered) this.#offered.delete(r.task.key);
+    // A task this node added (offered to every node) and then claimed keeps the object addTask returned.
+    const replaces = r.task.replacesTaskId ?? undefined;
+    const offered = replaces === undefined ? undefined : this.#core.pools.peekTask(replaces);
     for (const pool of this.#core.pools.values()) {
       if (pool[poolInternals.kEngineId] !== r.pool) continue;
-      if (offered) pool[poolInternals.kAdoptTask](offered.task, r.task.taskId, offered.taskId);
+      if (offered && offered.task) pool[poolInternals.kAdoptTask](offered.task, r.task.taskId, replaces);
       else pool[poolInternals.kAdoptTask](taskOfRow(r.task), r.task.taskId);
     }
   }

@@ -573,6 +573,11 @@ export interface JsRestoredTask {
   attempt: number
   /** When it is queued (Unix ms), while it waits for that time. */
   runAtMs?: number
+  /**
+   * The id it had when this node added it (a task of a shared store
+   * offered to every node, then claimed by this one).
+   */
+  replacesTaskId?: number
 }
 
 /**

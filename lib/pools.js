@@ -93,6 +93,14 @@ class Pools {
   }
 
   /**
+   * The entry of task `taskId`, left in place.
+   * @param {number} taskId
+   */
+  peekTask(taskId) {
+    return this.#tasks.get(taskId);
+  }
+
+  /**
    * Takes a finished task out (a TASK_DONE record).
    * @param {number} taskId
    */

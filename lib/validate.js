@@ -784,7 +784,8 @@ function validatePostgresOption(storage, method = MANAGER, field = 'options.stor
     throw fail(method, `${field}.postgres`, 'a connection string or an object { host, port?, user?, password?, database?, ssl? }', pg);
   }
   if (storage.schema !== undefined) {
-    check(method, `${field}.schema`, storage.schema, (x) => typeof x === 'string' && x.length >= 1 && x.length <= 63, 'a name of 1 to 63 characters');
+    // PostgreSQL's limit on a name is in bytes.
+    check(method, `${field}.schema`, storage.schema, (x) => typeof x === 'string' && x.length >= 1 && Buffer.byteLength(x) <= 63, 'a name of 1 to 63 bytes (UTF-8)');
   }
   if (storage.leaseMs !== undefined) {
     check(method, `${field}.leaseMs`, storage.leaseMs, (x) => finite(x) && x >= 300, 'a number of milliseconds, at least 300');

@@ -69,6 +69,9 @@ pub struct JsRestoredTask {
     pub attempt: u32,
     /// When it is queued (Unix ms), while it waits for that time.
     pub run_at_ms: Option<f64>,
+    /// The id it had when this node added it (a task of a shared store
+    /// offered to every node, then claimed by this one).
+    pub replaces_task_id: Option<f64>,
 }
 
 /// A failed stored task the engine queued again (a retry from the web
@@ -91,6 +94,7 @@ impl From<synchronik_core::RestoredTask> for JsRestoredTask {
             key: t.key,
             attempt: t.attempt,
             run_at_ms: t.run_at_ms,
+            replaces_task_id: t.replaces.map(|t| t as f64),
         }
     }
 }

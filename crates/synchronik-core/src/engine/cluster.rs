@@ -145,8 +145,8 @@ impl Engine {
         let mut refused = Vec::new();
         for row in rows {
             // A task offered here is queued under a new id too: the host
-            // finds its live object by key ([`Engine::take_requeued_task`]).
-            self.cluster.take_offered(&row.key);
+            // moves its live object over ([`RestoredTask::replaces`]).
+            let replaces = self.cluster.take_offered(&row.key).map(|o| o.task);
             let task = self.pools.allocate_task_id();
             let spec = TaskSpec {
                 name: Some(row.name.clone()),
@@ -175,6 +175,7 @@ impl Engine {
                         key: row.key,
                         attempt: row.attempt.saturating_sub(1),
                         run_at_ms: None,
+                        replaces,
                     },
                 ),
             );
@@ -237,6 +238,34 @@ impl Engine {
         self.emit(Event::TaskDone {
             task: o.task,
             outcome: TaskOutcome::Cancelled,
+        });
+        true
+    }
+
+    /// A task added here and offered ended on another node (`error`: how
+    /// it failed there, `None`: it completed): its live object learns it,
+    /// as a task done (completed without a value here, or failed with that
+    /// error), and this node forgets it. False for a key it does not
+    /// hold.
+    pub fn cluster_ended_elsewhere(&mut self, key: &str, error: Option<String>) -> bool {
+        let Some(o) = self.cluster.take_offered(key) else {
+            return false;
+        };
+        let outcome = match error {
+            None => TaskOutcome::Completed { call: 0 },
+            Some(message) => TaskOutcome::Failed(crate::event::Failure::Engine(
+                crate::error::EngineError::Postgres {
+                    target: self
+                        .durable_store()
+                        .map(|s| s.describe())
+                        .unwrap_or_default(),
+                    message: format!("the task failed on another node: {message}"),
+                },
+            )),
+        };
+        self.emit(Event::TaskDone {
+            task: o.task,
+            outcome,
         });
         true
     }

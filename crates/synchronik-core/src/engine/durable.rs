@@ -415,7 +415,16 @@ impl StoreHook {
                     // and runs again (attempt + 1) after a restart.
                     self.store.send(Op::TaskRequeue { key: d.key.clone() });
                 } else {
-                    self.store.send(Op::TaskDelete(d.key.clone()));
+                    let error = match outcome {
+                        TaskOutcome::Completed { .. } => None,
+                        TaskOutcome::Cancelled => Some("it was cancelled".to_owned()),
+                        TaskOutcome::Dropped(e) => Some(e.to_string()),
+                        TaskOutcome::Failed(f) => Some(f.message()),
+                    };
+                    self.store.send(Op::TaskEnded {
+                        key: d.key.clone(),
+                        error,
+                    });
                 }
                 let Some(worker) = d.worker else { return };
                 if !self.history {
@@ -845,6 +854,7 @@ impl Engine {
                 key: row.key,
                 attempt: row.attempt,
                 run_at_ms,
+                replaces: None,
             });
         }
         self.pool_dispatch(pool);

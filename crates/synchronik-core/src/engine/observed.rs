@@ -622,6 +622,7 @@ impl Engine {
                     key,
                     attempt: 0,
                     run_at_ms: None,
+                    replaces: None,
                 },
             ),
         );

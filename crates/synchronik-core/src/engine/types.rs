@@ -167,6 +167,9 @@ pub struct RestoredTask {
     pub attempt: u32,
     /// When it is queued (Unix ms), while it waits for that time.
     pub run_at_ms: Option<f64>,
+    /// The id it had when it was added here and offered to every node of a
+    /// shared store (its live object is that task's).
+    pub replaces: Option<TaskId>,
 }
 
 /// Who learns how a worker run ended.

@@ -172,6 +172,13 @@ pub enum Op {
         key: String,
     },
     TaskDelete(String),
+    /// A durable pool task ended (its row goes, as with `TaskDelete`):
+    /// `error` is how it failed, `None` when it completed. A shared store
+    /// tells the node that added it.
+    TaskEnded {
+        key: String,
+        error: Option<String>,
+    },
     /// The task's payload (JSON text), priority and/or handler changed.
     TaskPatch {
         key: String,

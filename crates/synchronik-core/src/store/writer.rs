@@ -51,6 +51,9 @@ pub(super) struct Batch {
     /// Changes of queued tasks, in order; applied after `tasks`.
     pub(super) patches: Vec<TaskPatch>,
     pub(super) history: Vec<HistoryRow>,
+    /// How the tasks deleted as ended ended (`None`: completed), for the
+    /// nodes that added them (a shared store).
+    pub(super) ended: HashMap<String, Option<String>>,
 }
 
 fn merge_meta(mut new: UnitRow, old: &UnitRow) -> UnitRow {
@@ -81,6 +84,10 @@ impl Batch {
             }
             Op::TaskStart { key, attempt } => self.update_task(key, Some(attempt), "running"),
             Op::TaskRequeue { key } => self.update_task(key, None, "queued"),
+            Op::TaskEnded { key, error } => {
+                self.ended.insert(key.clone(), error);
+                self.add(Op::TaskDelete(key));
+            }
             Op::TaskDelete(key) => {
                 let change = match self.tasks.remove(&key) {
                     Some(TaskChange::Insert(_) | TaskChange::Gone) => TaskChange::Gone,

@@ -125,7 +125,7 @@ impl Sql {
             schema: quote_ident(schema),
             // One channel per schema: two applications on one database do
             // not wake each other.
-            channel: format!("synchronik:{schema}"),
+            channel: channel_of(schema),
         }
     }
 
@@ -133,6 +133,20 @@ impl Sql {
     pub(super) fn q(&self, text: &str) -> String {
         text.replace("{s}", &self.schema)
     }
+}
+
+/// The NOTIFY channel of a schema: `synchronik:<schema>`, or, for a name
+/// too long for a channel (63 bytes), `synchronik:` and a hash of it
+/// (FNV-1a, the same in every process and version).
+fn channel_of(schema: &str) -> String {
+    let channel = format!("synchronik:{schema}");
+    if channel.len() <= 63 {
+        return channel;
+    }
+    let hash = schema.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    format!("synchronik:{hash:016x}")
 }
 
 /// What the node's tasks share with the handles.
@@ -218,16 +232,14 @@ pub(super) fn describe(e: &tokio_postgres::Error) -> String {
 /// Whether a failed statement may succeed on another attempt (the
 /// connection, the server or a conflict, not the statement itself).
 pub(super) fn transient(e: &tokio_postgres::Error) -> bool {
-    if e.is_closed() {
-        return true;
-    }
-    match e.code() {
-        None => true,
-        Some(code) => {
-            let class = &code.code()[..2];
-            matches!(class, "08" | "40" | "53" | "57" | "58")
-        }
-    }
+    e.is_closed() || transient_code(e.code().map(tokio_postgres::error::SqlState::code))
+}
+
+/// [`transient`] by the error's SQLSTATE: none (the connection, not the
+/// server, failed), or a class of the connection (08), a conflict (40),
+/// resources (53), an operator (57) or the system (58).
+fn transient_code(code: Option<&str>) -> bool {
+    code.is_none_or(|c| matches!(c.get(..2), Some("08" | "40" | "53" | "57" | "58")))
 }
 
 fn pool_error(inner: &Inner, e: deadpool_postgres::PoolError) -> EngineError {
@@ -357,7 +369,7 @@ pub(super) fn claimed(r: &tokio_postgres::Row, pool: &str, thread: bool) -> (i64
 fn check(options: &PgOptions) -> Result<(), String> {
     if options.schema.is_empty() || options.schema.len() > 63 {
         return Err(format!(
-            "the schema name must have 1 to 63 characters (got {:?})",
+            "the schema name must have 1 to 63 bytes (got {:?})",
             options.schema
         ));
     }
@@ -438,9 +450,13 @@ impl Shared {
             .map_err(|_| inner.error("the node's registration panicked"))??;
         let (tx, rx) = mpsc::unbounded_channel();
         handle.spawn(writer::run(inner.clone(), rx));
-        handle.spawn(tasks::heartbeat(inner.clone()));
-        handle.spawn(tasks::listen(inner.clone()));
-        handle.spawn(tasks::claimer(inner.clone()));
+        handle.spawn(tasks::supervise(
+            inner.clone(),
+            "heartbeat",
+            tasks::heartbeat,
+        ));
+        handle.spawn(tasks::supervise(inner.clone(), "listener", tasks::listen));
+        handle.spawn(tasks::supervise(inner.clone(), "claimer", tasks::claimer));
         Ok(Arc::new(Shared {
             inner,
             tx,
@@ -727,4 +743,72 @@ pub fn migrate(options: &PgOptions) -> Result<Migrated, EngineError> {
         let _ = driver.await;
         result
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schema_has_a_channel_of_its_own_that_postgres_accepts() {
+        assert_eq!(channel_of("synchronik"), "synchronik:synchronik");
+        let long = "s".repeat(63);
+        let other = format!("{}t", "s".repeat(62));
+        assert!(channel_of(&long).len() <= 63);
+        assert_ne!(channel_of(&long), channel_of(&other));
+        assert_eq!(channel_of(&long), channel_of(&long));
+    }
+
+    #[test]
+    fn a_statement_is_tried_again_for_what_the_connection_or_server_did_only() {
+        // A lost connection, a killed backend (57P01), a serialization
+        // conflict: again. A duplicate key, a missing table: not.
+        assert!(transient_code(None));
+        for code in ["08006", "40001", "40P01", "53300", "57P01", "58030"] {
+            assert!(transient_code(Some(code)), "{code}");
+        }
+        for code in ["23505", "42P01", "22P02", "", "0"] {
+            assert!(!transient_code(Some(code)), "{code}");
+        }
+        assert_eq!(writer::backoff(0), Duration::from_millis(50));
+        assert_eq!(writer::backoff(3), Duration::from_millis(400));
+        assert_eq!(writer::backoff(40), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn options_that_need_no_server_are_checked_first() {
+        let mut o = PgOptions::new(PgConnection::Url("postgres://localhost/db".into()));
+        o.schema = String::new();
+        assert!(check(&o).unwrap_err().contains("1 to 63 bytes"));
+        o.schema = "é".repeat(32);
+        assert!(check(&o).is_err(), "64 bytes");
+        o.schema = "jobs".into();
+        o.lease = Duration::from_millis(10);
+        assert!(check(&o).unwrap_err().contains("300 ms"));
+        let bad = config_of(&PgOptions::new(PgConnection::Url("postgres://[::1".into())));
+        assert!(bad.unwrap_err().contains("connection string"));
+    }
+
+    #[test]
+    fn the_target_names_server_database_and_schema_but_never_the_password() {
+        let o = PgOptions::new(PgConnection::Url(
+            "postgres://app:s3cret@db.example:6543/orders".into(),
+        ));
+        let t = target_of(&config_of(&o).unwrap(), "jobs");
+        assert_eq!(t, "postgres://app@db.example:6543/orders (schema \"jobs\")");
+        assert!(!t.contains("s3cret"));
+    }
+
+    #[test]
+    fn every_migration_names_the_schema_through_its_placeholder() {
+        assert_eq!(MIGRATIONS.len() as i64, SCHEMA_VERSION);
+        for sql in MIGRATIONS {
+            assert!(sql.contains("{schema}."));
+            assert!(
+                !sql.to_lowercase().contains("synchronik."),
+                "no schema written out"
+            );
+        }
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
 }

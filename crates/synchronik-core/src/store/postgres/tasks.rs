@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::schema::{self, SchemaError};
-use super::writer::backoff;
+use super::writer::{backoff, read_notice, Notice};
 use super::{describe, Inner};
 use crate::engine::Demand;
 use crate::error::EngineError;
@@ -70,6 +70,30 @@ pub(super) async fn register(
     Ok(())
 }
 
+/// Runs one of the node's tasks, and runs it again (after a second, with a
+/// line on stderr) if it panicked: a bug in one of them must not leave the
+/// node without a heartbeat, a listener or a claimer.
+pub(super) async fn supervise<F, Fut>(inner: Arc<Inner>, name: &'static str, task: F)
+where
+    F: Fn(Arc<Inner>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    loop {
+        match tokio::spawn(task(inner.clone())).await {
+            Err(e) if e.is_panic() && !inner.closing.load(Ordering::SeqCst) => {
+                eprintln!(
+                    "[synchronik] {}",
+                    inner.error(format!("its {name} failed unexpectedly; it starts again"))
+                );
+                if !nap(&inner, Duration::from_secs(1)).await {
+                    return;
+                }
+            }
+            _ => return,
+        }
+    }
+}
+
 /// Runs `f` on the engine off the runtime's worker (the engine's lock may
 /// be held by a thread that waits for this runtime).
 async fn on_engine<R: Send + 'static>(
@@ -116,9 +140,10 @@ pub(super) async fn heartbeat(inner: Arc<Inner>) {
                     );
                 }
                 failures += 1;
-                // Past the lease without a renewal, other nodes may have
-                // taken this node's tasks: stop holding them.
-                if !lost_told && last_ok.elapsed() >= inner.lease {
+                // Near the end of the lease without a renewal, other nodes
+                // may soon take this node's tasks: stop holding (and
+                // starting) them before they can.
+                if !lost_told && last_ok.elapsed() >= inner.lease.mul_f64(0.75) {
                     lost_told = true;
                     lease_lost(&inner).await;
                 }
@@ -231,7 +256,7 @@ async fn beat(inner: &Inner) -> Result<(), String> {
             .collect();
         client
             .execute(
-                "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                "SELECT pg_notify($1, 'p:' || p) FROM unnest($2::text[]) AS p",
                 &[&sql.channel, &pools],
             )
             .await
@@ -322,8 +347,21 @@ pub(super) async fn listen(inner: Arc<Inner>) {
                     std::future::poll_fn(|cx| connection.poll_message(cx)).await
                 {
                     match message {
-                        Ok(tokio_postgres::AsyncMessage::Notification(_)) => {
-                            waker.claim.notify_one();
+                        Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                            match read_notice(n.payload()) {
+                                Notice::Pool => waker.claim.notify_one(),
+                                Notice::Done { origin, key, error } if origin == waker.node => {
+                                    if let Some(remote) = waker.remote() {
+                                        let (key, error) =
+                                            (key.to_owned(), error.map(str::to_owned));
+                                        on_engine(remote, move |e| {
+                                            e.cluster_ended_elsewhere(&key, error)
+                                        })
+                                        .await;
+                                    }
+                                }
+                                Notice::Done { .. } => {}
+                            }
                         }
                         Ok(_) => {}
                         Err(_) => break,
@@ -519,7 +557,7 @@ pub(super) async fn leave(inner: &Inner) {
             .collect();
         if !pools.is_empty() {
             tx.execute(
-                "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                "SELECT pg_notify($1, 'p:' || p) FROM unnest($2::text[]) AS p",
                 &[&sql.channel, &pools],
             )
             .await?;

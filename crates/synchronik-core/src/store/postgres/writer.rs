@@ -71,6 +71,57 @@ pub(super) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Op>) 
     }
 }
 
+/// A notification that pool `pool` has tasks to claim (the heartbeat's and
+/// the leave's are written the same way, in SQL: `'p:' || pool`).
+fn pool_notice(pool: &str) -> String {
+    format!("p:{pool}")
+}
+
+/// A notification for node `origin` that its task `key` ended here
+/// (`error`: how it failed); bounded well below NOTIFY's 8,000 bytes.
+fn done_notice(origin: &str, key: &str, error: Option<&str>) -> String {
+    match error {
+        None => format!("d:{origin} {key} ok"),
+        Some(e) => {
+            let mut e: String = e.chars().take(1000).collect();
+            e.retain(|c| c != '\0');
+            format!("d:{origin} {key} error {e}")
+        }
+    }
+}
+
+/// A notification the listener took: a pool to claim from, or a task this
+/// node added that ended elsewhere.
+#[derive(Debug, PartialEq)]
+pub(super) enum Notice<'a> {
+    Pool,
+    Done {
+        origin: &'a str,
+        key: &'a str,
+        error: Option<&'a str>,
+    },
+}
+
+/// Reads a notification (anything not a well-formed notice of a task's
+/// end is taken as a pool's: at worst a claim that finds nothing).
+pub(super) fn read_notice(payload: &str) -> Notice<'_> {
+    let Some(rest) = payload.strip_prefix("d:") else {
+        return Notice::Pool;
+    };
+    let mut parts = rest.splitn(3, ' ');
+    let (Some(origin), Some(key), Some(how)) = (parts.next(), parts.next(), parts.next()) else {
+        return Notice::Pool;
+    };
+    let error = match how {
+        "ok" => None,
+        _ => match how.strip_prefix("error ") {
+            Some(e) => Some(e),
+            None => return Notice::Pool,
+        },
+    };
+    Notice::Done { origin, key, error }
+}
+
 /// The prepared statement of `text` on this connection (prepared once per
 /// connection, then taken from its cache).
 async fn cached(
@@ -265,17 +316,37 @@ async fn write(
             .map(|r| r.get(0))
             .collect();
     }
+    let mut ended_elsewhere: (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     if !gone.is_empty() {
         // A task another node holds now (rescued from this one) is left to it.
-        tx.execute(
-            &cached(
-                tx,
-                &sql.q("DELETE FROM {s}.tasks WHERE key = ANY($1) AND (node = $2 OR node IS NULL)"),
+        let rows = tx
+            .query(
+                &cached(
+                    tx,
+                    &sql.q(
+                        "DELETE FROM {s}.tasks WHERE key = ANY($1) AND (node = $2 OR node IS NULL)
+                         RETURNING key, origin",
+                    ),
+                )
+                .await?,
+                &[&gone, node],
             )
-            .await?,
-            &[&gone, node],
-        )
-        .await?;
+            .await?;
+        // The node that added a task learns how it ended here.
+        for r in &rows {
+            let key: &str = r.get(0);
+            let origin: Option<&str> = r.get(1);
+            let (Some(origin), Some(error)) = (origin, batch.ended.get(key)) else {
+                continue;
+            };
+            if origin == node.as_str() {
+                continue;
+            }
+            ended_elsewhere.0.push(key.to_owned());
+            ended_elsewhere
+                .1
+                .push(done_notice(origin, key, error.as_deref()));
+        }
     }
     for p in &batch.patches {
         tx.execute(
@@ -316,8 +387,15 @@ async fn write(
     for p in &released_pools {
         notify.insert(p);
     }
+    if !ended_elsewhere.1.is_empty() {
+        tx.execute(
+            &cached(tx, "SELECT pg_notify($1, n) FROM unnest($2::text[]) AS n").await?,
+            &[&sql.channel, &ended_elsewhere.1],
+        )
+        .await?;
+    }
     if !notify.is_empty() {
-        let pools: Vec<&str> = notify.into_iter().collect();
+        let pools: Vec<String> = notify.into_iter().map(pool_notice).collect();
         tx.execute(
             &cached(tx, "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p").await?,
             &[&sql.channel, &pools],
@@ -325,4 +403,38 @@ async fn write(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notices_say_which_pool_or_which_task_ended_how() {
+        assert_eq!(read_notice(&pool_notice("mail")), Notice::Pool);
+        let ok = done_notice("web-1:42:ab", "k-7", None);
+        assert_eq!(
+            read_notice(&ok),
+            Notice::Done {
+                origin: "web-1:42:ab",
+                key: "k-7",
+                error: None
+            }
+        );
+        let failed = done_notice("web-1:42:ab", "k-8", Some("boom: it broke"));
+        assert_eq!(
+            read_notice(&failed),
+            Notice::Done {
+                origin: "web-1:42:ab",
+                key: "k-8",
+                error: Some("boom: it broke")
+            }
+        );
+        // Bounded, whatever the error.
+        assert!(done_notice("n", "k", Some(&"x".repeat(100_000))).len() < 1100);
+        // Anything else is a pool's (a claim that may find nothing).
+        for odd in ["", "d:", "d:only-origin", "d:o k maybe", "mail"] {
+            assert_eq!(read_notice(odd), Notice::Pool, "{odd}");
+        }
+    }
 }
