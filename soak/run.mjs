@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { LIMIT, growth } from './lib.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SCENARIOS = ['churn', 'intervals', 'pool', 'managers', 'store', 'threads'];
+const SCENARIOS = ['churn', 'intervals', 'pool', 'managers', 'store', 'threads', 'postgres'];
 /**
  * Node flags of a scenario's child. Besides `gc()`, they keep V8's own
  * variations out of the figures (see lib.mjs): GC helper threads allocate

@@ -110,6 +110,11 @@ pub struct NodeRow {
     pub last_seen_ms: f64,
 }
 
+/// How long closing waits for the last writes, then for leaving the
+/// cluster, when the server does not answer: what is not written by then is
+/// not (the node's tasks go back to the queue when its lease runs out).
+const CLOSE_WAIT: Duration = Duration::from_secs(10);
+
 /// The statements, with the schema's name in them.
 pub(super) struct Sql {
     /// The schema's name, and quoted.
@@ -701,14 +706,16 @@ impl Shared {
         // handle went with a call of its tasks): nothing may block here.
         let inside = tokio::runtime::Handle::try_current().is_ok();
         if !inside {
-            let _ = rx.recv_timeout(self.inner.lease);
+            let _ = rx.recv_timeout(CLOSE_WAIT.min(self.inner.lease));
         }
         self.inner.closing.store(true, Ordering::SeqCst);
         self.inner.shutdown.notify_waiters();
         let inner = self.inner.clone();
         let leave = self.handle.spawn(async move { tasks::leave(&inner).await });
         if !inside {
-            let _ = runtime.block_on(async { tokio::time::timeout(self.inner.lease, leave).await });
+            let _ = runtime.block_on(async {
+                tokio::time::timeout(CLOSE_WAIT.min(self.inner.lease), leave).await
+            });
         }
         self.inner.remote.lock().take();
         runtime.shutdown_background();
