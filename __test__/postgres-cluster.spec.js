@@ -330,6 +330,22 @@ describe('wake-ups and schemas', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
+  test('a producer that never starts learns how its tasks ended on other nodes', async () => {
+    const worker = manager({ storage: { schema: 'producer' } });
+    const pool = worker.useWorkerPool(2, { name: 'jobs' });
+    pool.handle('work', async (payload) => {
+      if (payload.n === 3) throw new Error('three is refused');
+      return payload.n;
+    });
+    worker.start();
+    const producer = manager({ storage: { schema: 'producer' } });
+    const jobs = producer.useWorkerPool(1, { name: 'jobs' }); // never started, no handler
+    const tasks = [0, 1, 2, 3].map((n) => jobs.addTask({ name: `p${n}`, handler: 'work', payload: { n } }));
+    await until('every end to reach the producer', async () => tasks.every((t) => t.status !== 'idle'), 10_000);
+    expect(tasks.map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'error']);
+    expect(tasks[3].error.message).toContain('three is refused');
+  });
+
   test('a delayed task waits in the shared queue until its time, then runs without a poll', async () => {
     const m = manager({ storage: { schema: 'delayed', pollMs: 60_000 } });
     const pool = m.useWorkerPool(1, { name: 'jobs' });

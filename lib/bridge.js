@@ -559,11 +559,13 @@ class Bridge {
   }
 
   /**
-   * A dashboard server opened (`+1`) or closed (`-1`). While one is open
-   * the wake-up stays set, with a manual clock too: an action from the
-   * HTTP thread (run now, pause…) is carried out by the engine at once,
-   * and its records must reach JavaScript without waiting for the next
-   * call. The wake-up is weak: it never keeps Node alive.
+   * A dashboard server, or a store shared with other managers, opened
+   * (`+1`) or closed (`-1`). While one is open the wake-up stays set, with
+   * a manual clock too: an action from the HTTP thread (run now, pause…),
+   * a task claimed from the cluster or the end of a task another node ran
+   * is carried out by the engine at once, and its records must reach
+   * JavaScript without waiting for the next call. The wake-up is weak: it
+   * never keeps Node alive.
    * @param {1 | -1} delta
    */
   serving(delta) {

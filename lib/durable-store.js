@@ -187,6 +187,9 @@ class DurableStore {
     } catch (e) {
       throw fromNative(e);
     }
+    // Other nodes change this one's tasks (claims, ends elsewhere) at any
+    // time: their records must reach JavaScript while the manager idles.
+    if (parsed.kind === 'postgres') core.bridge.serving(1);
     let rows;
     try {
       rows = this.#native.storedUnits();
@@ -341,6 +344,7 @@ class DurableStore {
 
   /** Commits what is pending and closes the database (manager.close). */
   close() {
+    if (!this.#closed && this.kind === 'postgres') this.#core.bridge.serving(-1);
     this.#closed = true;
     this.#native.storeClose();
   }
