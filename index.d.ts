@@ -663,6 +663,13 @@ export interface PostgresStorageOptions {
   pollMs?: number;
   /** How long connecting may take when the manager is created. Default 10,000. */
   connectTimeoutMs?: number;
+  /**
+   * How many tasks a pool claims ahead of its workers (it claims again once
+   * half of them are taken). More means fewer round trips on a deep queue of
+   * short tasks, and tasks held here that another node might have run
+   * sooner. Default: the pool's size + 8.
+   */
+  prefetch?: number;
 }
 
 /** A live node of a PostgreSQL store (see {@link SynchronikManagerBase.nodes}). */

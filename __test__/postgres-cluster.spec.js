@@ -504,6 +504,7 @@ describe('bad input', () => {
     bad({ postgres: url, schema: 'é'.repeat(32) }, /options\.storage\.schema must be a name of 1 to 63 bytes/);
     bad({ postgres: url, sqlite: 'x.db' }, /must name one store, sqlite or postgres/);
     bad({ postgres: url, lease: 1000 }, /options\.storage\.lease is not an option/);
+    bad({ postgres: url, prefetch: -1 }, /options\.storage\.prefetch must be an integer from 0 to 100,000 \(tasks a pool claims ahead of its workers\) \(got -1\)/);
     await expect(migratePostgres(undefined)).rejects.toThrow(/migratePostgres: options must be an object/);
   });
 

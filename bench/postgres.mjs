@@ -21,10 +21,13 @@ const SCRIPT = fileURLToPath(import.meta.url);
 const require = createRequire(join(ROOT, 'package.json'));
 const WORKERS = 4;
 const CHUNK = 1000;
+/** Jobs fetched ahead of the workers, for both queues that can (graphile-worker's local queue, synchronik's prefetch). */
+const AHEAD = 500;
 
 const CASES = [
-  { key: 'synchronik', label: 'synchronik, PostgreSQL store' },
-  { key: 'graphile', label: 'graphile-worker' },
+  { key: 'synchronik', label: `synchronik, PostgreSQL store, prefetch ${AHEAD}` },
+  { key: 'synchronikDefault', label: 'synchronik, PostgreSQL store, default prefetch' },
+  { key: 'graphile', label: `graphile-worker, local queue ${AHEAD}` },
   { key: 'pgboss', label: 'pg-boss' },
   { key: 'sqlite', label: 'synchronik, SQLite store (one process)' },
 ];
@@ -82,6 +85,7 @@ async function graphile(url, n) {
   // One pool of our own for both, ended before the database is dropped.
   const pgPool = new Pool({ connectionString: url, max: WORKERS + 4 });
   pgPool.on('error', () => {});
+  pgPool.on('connect', (client) => client.on('error', () => {}));
   const utils = await makeWorkerUtils({ pgPool });
   await utils.migrate();
   const t0 = performance.now();
@@ -98,8 +102,9 @@ async function graphile(url, n) {
     noHandleSignals: true,
     pollInterval: 100,
     logger: quietGraphileLogger(),
-    // Batching, as the documentation's performance page recommends for throughput.
-    preset: { worker: { localQueue: { size: WORKERS * 4 }, completeJobBatchDelay: 0 } },
+    // Batching, as the documentation's performance page recommends for very
+    // fast tasks at high throughput (a large local queue, batched completions).
+    preset: { worker: { localQueue: { size: AHEAD }, completeJobBatchDelay: 0 } },
     taskList: {
       noop: async (payload) => {
         done += payload.i >= 0 ? 1 : 0;
@@ -166,7 +171,8 @@ async function once(contender, adminUrl, n) {
   }
   const db = await database(adminUrl);
   try {
-    if (contender === 'synchronik') return await synchronik(db.url, n, { postgres: db.url });
+    if (contender === 'synchronik') return await synchronik(db.url, n, { postgres: db.url, prefetch: AHEAD });
+    if (contender === 'synchronikDefault') return await synchronik(db.url, n, { postgres: db.url });
     if (contender === 'graphile') return await graphile(db.url, n);
     return await pgboss(db.url, n);
   } finally {

@@ -59,6 +59,7 @@ function postgresNative(storage) {
     pollMs: storage.pollMs ?? 1_000,
     connectTimeoutMs: storage.connectTimeoutMs ?? 10_000,
     hostName: hostName(),
+    prefetch: storage.prefetch,
   };
 }
 

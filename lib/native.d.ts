@@ -534,6 +534,8 @@ export interface JsPostgresOptions {
   pollMs: number
   connectTimeoutMs: number
   hostName?: string
+  /** Tasks a pool claims ahead of its workers; absent: its size + 8. */
+  prefetch?: number
 }
 
 /** A process to register, with its workers. */

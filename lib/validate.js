@@ -739,7 +739,7 @@ function validateStorageOption(storage) {
   if (postgres && storage.sqlite !== undefined) {
     throw new TypeError(`${MANAGER}: options.storage must name one store, sqlite or postgres (got both)`);
   }
-  const allowed = postgres ? ['postgres', 'schema', 'history', 'leaseMs', 'pollMs', 'connectTimeoutMs'] : ['sqlite', 'history'];
+  const allowed = postgres ? ['postgres', 'schema', 'history', 'leaseMs', 'pollMs', 'connectTimeoutMs', 'prefetch'] : ['sqlite', 'history'];
   for (const key of Object.keys(storage)) {
     if (!allowed.includes(key)) {
       throw new TypeError(`${MANAGER}: options.storage.${key} is not an option (expected ${allowed.join(', ')})`);
@@ -792,6 +792,9 @@ function validatePostgresOption(storage, method = MANAGER, field = 'options.stor
   }
   if (storage.pollMs !== undefined) {
     check(method, `${field}.pollMs`, storage.pollMs, (x) => finite(x) && x >= 1, 'a positive number of milliseconds');
+  }
+  if (storage.prefetch !== undefined) {
+    check(method, `${field}.prefetch`, storage.prefetch, (x) => Number.isInteger(x) && x >= 0 && x <= 100_000, 'an integer from 0 to 100,000 (tasks a pool claims ahead of its workers)');
   }
   if (storage.connectTimeoutMs !== undefined) {
     check(method, `${field}.connectTimeoutMs`, storage.connectTimeoutMs, (x) => finite(x) && x >= 1, 'a positive number of milliseconds');

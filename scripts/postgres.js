@@ -49,6 +49,8 @@ async function startPostgres(options = {}) {
   child.removeAllListeners('exit');
   const url = (db = 'postgres') => `postgres://${user}:${password}@127.0.0.1:${port}/${db}`;
   const pool = new Pool({ connectionString: url(), max: 4 });
+  // An idle connection a test terminates must not take the process down.
+  pool.on('error', () => {});
   let databases = 0;
   return {
     host: '127.0.0.1',

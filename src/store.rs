@@ -131,6 +131,8 @@ pub struct JsPostgresOptions {
     pub poll_ms: f64,
     pub connect_timeout_ms: f64,
     pub host_name: Option<String>,
+    /// Tasks a pool claims ahead of its workers; absent: its size + 8.
+    pub prefetch: Option<u32>,
 }
 
 impl JsPostgresOptions {
@@ -154,6 +156,7 @@ impl JsPostgresOptions {
         options.poll = ms(self.poll_ms);
         options.connect_timeout = ms(self.connect_timeout_ms);
         options.host = self.host_name;
+        options.prefetch = self.prefetch.map(|p| p as usize);
         options
     }
 }

@@ -8,7 +8,7 @@ function expectType<T>(_value: T): void {}
 
 const byUrl = createSynchronikManager({ storage: { postgres: 'postgres://app:secret@db:5432/app' } });
 const byParts = createSynchronikManager({
-  storage: { postgres: { host: 'db', port: 5432, user: 'app', password: 'secret', database: 'app', ssl: true }, schema: 'jobs', leaseMs: 10_000, pollMs: 500, connectTimeoutMs: 5_000, history: { maxRows: 1000 } },
+  storage: { postgres: { host: 'db', port: 5432, user: 'app', password: 'secret', database: 'app', ssl: true }, schema: 'jobs', leaseMs: 10_000, pollMs: 500, connectTimeoutMs: 5_000, prefetch: 100, history: { maxRows: 1000 } },
 });
 // @ts-expect-error the port is a number
 createSynchronikManager({ storage: { postgres: { host: 'db', port: '5432' } } });

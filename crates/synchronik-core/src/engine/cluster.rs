@@ -50,6 +50,8 @@ pub(super) struct Offered {
 pub(super) struct ClusterState {
     /// Whether the store is shared (set with the store).
     pub shared: bool,
+    /// Tasks a pool claims ahead of its workers (`None`: its size + 8).
+    pub prefetch: Option<usize>,
     /// Offered tasks by key.
     offered: HashMap<String, Offered>,
     /// Their keys by pool and name (a name is refused while a task of that
@@ -82,11 +84,11 @@ impl ClusterState {
     }
 }
 
-/// Tasks a pool keeps queued here beyond its workers: enough that a worker
-/// that finishes finds the next task without waiting for the server, few
-/// enough that other nodes are not kept waiting for them.
-fn target(size: usize) -> usize {
-    size * 2 + 8
+/// Tasks a pool claims ahead of its workers by default: enough that a
+/// worker that finishes finds the next task without waiting for the
+/// server, few enough that other nodes are not kept waiting for them.
+fn default_prefetch(size: usize) -> usize {
+    size + 8
 }
 
 impl Engine {
@@ -108,8 +110,33 @@ impl Engine {
         }
     }
 
-    /// What each started pool can take: up to its target, once its queue
-    /// here is down to its size.
+    /// Tasks pool `pool` claims ahead of its workers, and the queue length
+    /// at or below which it claims again.
+    fn ahead(&self, size: usize) -> (usize, usize) {
+        let ahead = self
+            .cluster
+            .prefetch
+            .unwrap_or_else(|| default_prefetch(size));
+        (ahead, size.max(ahead / 2))
+    }
+
+    /// A task of pool `pool` ended here: if its queue is down to where it
+    /// claims again, the claimer looks (a check of two lengths; the
+    /// claimer's own look takes the engine's lock, so it is not woken for
+    /// every task).
+    pub(super) fn cluster_task_left(&self, pool: PoolId) {
+        if !self.cluster.shared {
+            return;
+        }
+        let (_, low) = self.ahead(self.pools.size(pool));
+        if self.pools.queue_len(pool) <= low {
+            self.cluster_wake();
+        }
+    }
+
+    /// What each started pool can take: enough for its workers and the
+    /// tasks it claims ahead of them, once its queue here is down to half of
+    /// those (or its size).
     pub fn cluster_demand(&self) -> Vec<Demand> {
         let mut demand = Vec::new();
         for pool in self.pools.ids() {
@@ -119,10 +146,12 @@ impl Engine {
             if !room.started || room.size == 0 || room.handlers.is_empty() {
                 continue;
             }
-            if room.queued > room.size {
+            // It claims again once half of what it claimed ahead is taken.
+            let (ahead, low) = self.ahead(room.size);
+            if room.queued > low {
                 continue;
             }
-            let want = target(room.size).saturating_sub(room.busy + room.queued);
+            let want = (room.size + ahead).saturating_sub(room.busy + room.queued);
             if want > 0 {
                 demand.push(Demand {
                     pool: room.name,

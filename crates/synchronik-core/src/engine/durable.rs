@@ -397,10 +397,6 @@ impl StoreHook {
                 self.thread_task_done(*task, outcome, engine.clock.wall_ms());
             }
             Event::TaskDone { task, outcome } => {
-                if let Some(pg) = self.store.postgres() {
-                    // A worker may be free: the claimer looks for more.
-                    pg.wake_claimer();
-                }
                 let Some(d) = self.state.lock().tasks.remove(task) else {
                     return;
                 };
@@ -527,6 +523,7 @@ impl Engine {
     pub fn set_store(&mut self, store: Store) {
         let history = store.keeps_history();
         self.cluster.shared = store.is_shared();
+        self.cluster.prefetch = store.postgres().and_then(|p| p.prefetch());
         self.store = Some(Box::new(StoreHook {
             store,
             history,

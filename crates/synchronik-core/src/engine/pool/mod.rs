@@ -410,6 +410,7 @@ impl Engine {
         self.emit(Event::TaskDone { task, outcome });
         if let Some(pool) = pool {
             self.pool_settle(pool);
+            self.cluster_task_left(pool);
         }
     }
 

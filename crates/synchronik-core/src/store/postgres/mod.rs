@@ -80,6 +80,10 @@ pub struct PgOptions {
     pub connect_timeout: Duration,
     /// This machine's name, for [`Shared::nodes`]; `None`: the system's.
     pub host: Option<String>,
+    /// How many tasks a pool claims ahead of its workers (`None`: its
+    /// size + 8). More means fewer round trips on a deep queue, and tasks
+    /// held here that another node might have run sooner.
+    pub prefetch: Option<usize>,
 }
 
 impl PgOptions {
@@ -95,6 +99,7 @@ impl PgOptions {
             poll: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(10),
             host: None,
+            prefetch: None,
         }
     }
 }
@@ -165,6 +170,7 @@ pub(super) struct Inner {
     pub tls: tokio_postgres_rustls::MakeRustlsConnect,
     pub lease: Duration,
     pub poll: Duration,
+    pub prefetch: Option<usize>,
     pub retention: Option<Retention>,
     pub pending: AtomicU64,
     pub bytes: AtomicU64,
@@ -434,6 +440,7 @@ impl Shared {
             tls,
             lease: options.lease,
             poll: options.poll,
+            prefetch: options.prefetch,
             retention: options.history,
             pending: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
@@ -478,6 +485,12 @@ impl Shared {
     /// This node's id (`host:pid:random`), as `nodes` lists it.
     pub fn node_id(&self) -> &str {
         &self.inner.node
+    }
+
+    /// How many tasks a pool claims ahead of its workers (see
+    /// [`PgOptions::prefetch`]).
+    pub fn prefetch(&self) -> Option<usize> {
+        self.inner.prefetch
     }
 
     /// An error of this store.
