@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const byNode = (label: string) => lines.filter((l) => l.startsWith(label) && l.includes('rendered')).length;
   console.log(`${TASKS} reports: ${byNode('node A')} on node A, ${byNode('node B')} on node B`);
   const fires = lines.filter((l) => l.includes('cleanup')).length;
-  console.log(`the cleanup ran ${fires} times in all, on one node at a time`);
+  console.log(`the cleanup ran ${fires} time${fires === 1 ? '' : 's'} in all, on one node at a time`);
 
   child.send('close');
   await new Promise((resolve) => child.once('exit', resolve));
