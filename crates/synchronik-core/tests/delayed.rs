@@ -25,16 +25,7 @@ fn harness_at(wall_ms: f64) -> Harness {
 /// Attaches `n` workers (`{name}:pool-worker-k`, no timeout) to the pool
 /// called `name`; starts it when `started`. Drains the log.
 fn pool_of(h: &mut Harness, name: &str, n: usize, started: bool) -> PoolId {
-    let p = h.engine.pool(name);
-    for k in 1..=n {
-        let mut w = worker(&format!("{name}:pool-worker-{k}"));
-        w.config.timeout_ms = 0.0;
-        let slot = h.engine.register(UnitSpec::Worker(w)).unwrap()[0];
-        h.engine.pool_attach(p, slot);
-    }
-    if started {
-        h.engine.pool_set_started(p, true);
-    }
+    let p = h.pool_with_workers(name, n, started);
     h.take();
     p
 }

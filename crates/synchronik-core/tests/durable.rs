@@ -17,15 +17,7 @@ fn flush(h: &mut Harness) -> Store {
 }
 
 fn pool(h: &mut Harness, name: &str, n: usize) -> PoolId {
-    let p = h.engine.pool(name);
-    for k in 1..=n {
-        let mut w = worker(&format!("{name}:pool-worker-{k}"));
-        w.config.timeout_ms = 0.0;
-        let slot = h.engine.register(UnitSpec::Worker(w)).unwrap()[0];
-        h.engine.pool_attach(p, slot);
-    }
-    h.engine.pool_set_started(p, true);
-    p
+    h.pool_with_workers(name, n, true)
 }
 
 fn job(name: &str, priority: f64) -> TaskSpec {

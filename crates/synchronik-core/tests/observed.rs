@@ -372,15 +372,7 @@ fn schedule_lag_is_how_late_an_interval_fire_came() {
 }
 
 fn pool(h: &mut Harness, name: &str, n: usize) -> PoolId {
-    let p = h.engine.pool(name);
-    for k in 1..=n {
-        let mut w = worker(&format!("{name}:pool-worker-{k}"));
-        w.config.timeout_ms = 0.0;
-        let slot = h.engine.register(UnitSpec::Worker(w)).unwrap()[0];
-        h.engine.pool_attach(p, slot);
-    }
-    h.engine.pool_set_started(p, true);
-    p
+    h.pool_with_workers(name, n, true)
 }
 
 fn named(name: &str, handler: Option<&str>) -> TaskSpec {

@@ -111,6 +111,22 @@ impl Harness {
         store
     }
 
+    /// The pool called `name` with `n` workers attached
+    /// (`{name}:pool-worker-k`, no timeout), started when `started`.
+    pub fn pool_with_workers(&mut self, name: &str, n: usize, started: bool) -> PoolId {
+        let p = self.engine.pool(name);
+        for k in 1..=n {
+            let mut w = worker(&format!("{name}:pool-worker-{k}"));
+            w.config.timeout_ms = 0.0;
+            let slot = self.engine.register(UnitSpec::Worker(w)).unwrap()[0];
+            self.engine.pool_attach(p, slot);
+        }
+        if started {
+            self.engine.pool_set_started(p, true);
+        }
+        p
+    }
+
     pub fn slot(&self, id: &str) -> Slot {
         self.engine.registry().slot_of(id).expect("registered")
     }
