@@ -286,6 +286,28 @@ describe('one node', () => {
     expect((await adder.nodes()).map((n) => n.id)).not.toContain(first.id);
   });
 
+  test('tasks added before start() run in the order they were added, and each object addTask returned ends as its task did', async () => {
+    const m = manager({ storage: { schema: 'order' } });
+    const pool = m.useWorkerPool(1, { name: 'jobs' });
+    const ran = [];
+    pool.handle('work', async (payload) => {
+      ran.push(payload.i);
+      if (payload.fail) throw new Error(`task ${payload.i} failed`);
+    });
+    // More than 10 of one priority (keys whose numbers cross a digit), and
+    // a low-priority task added first: it is claimed after tasks added
+    // later, so it comes back while they are queued here.
+    const tasks = [pool.addTask({ name: 'last', handler: 'work', priority: -1, payload: { i: -1 } })];
+    for (let i = 0; i < 25; i++) tasks.push(pool.addTask({ name: `t${i}`, handler: 'work', payload: { i, fail: i === 7 } }));
+    await m.flush();
+    m.start();
+    await until('every task to end', async () => ran.length === 26);
+    expect(ran).toEqual([...Array.from({ length: 25 }, (_, i) => i), -1]);
+    await until('every object to show how its task ended', async () => tasks.every((t) => t.status === 'completed' || t.status === 'error'));
+    expect(tasks.filter((t) => t.status === 'error').map((t) => t.name)).toEqual(['t7']);
+    expect(String(tasks[8].error && tasks[8].error.message)).toContain('task 7 failed');
+  });
+
   test('a task added on a node that can start it runs there; one it cannot start goes to the node that can', async () => {
     const busy = manager({ storage: { schema: 'route' } });
     const pool = busy.useWorkerPool(1, { name: 'jobs' });

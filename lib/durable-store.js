@@ -310,8 +310,8 @@ class DurableStore {
    * A record names task `taskId`, which the facade does not know: when the
    * engine queued it by itself (a failed stored task retried from the web
    * dashboard; a task this node claimed from a shared store), its live task
-   * object is made now, in its pool — or, for a task added here, the object
-   * addTask returned takes the new id. The
+   * object is made now, in its pool — or, for a task added here that could
+   * not keep its id, the object addTask returned takes the new id. The
    * binding's `takeRequeuedTask(taskId)` hands such a task over once: the
    * stored task's row and its pool's number (null for any other task).
    * @param {number} taskId

@@ -173,10 +173,17 @@ impl Engine {
         };
         let mut refused = Vec::new();
         for row in rows {
-            // A task offered here is queued under a new id too: the host
-            // moves its live object over ([`RestoredTask::replaces`]).
-            let replaces = self.cluster.take_offered(&row.key).map(|o| o.task);
-            let task = self.pools.allocate_task_id();
+            // A task offered here comes back under the id it was added
+            // with when it can: the host's live object for it stands as it
+            // is. Under a new id, the host moves the object over
+            // ([`RestoredTask::replaces`]).
+            let offered = self.cluster.take_offered(&row.key).map(|o| o.task);
+            let task = match offered {
+                Some(id) => self.pools.reuse_task_id(id),
+                None => self.pools.allocate_task_id(),
+            };
+            let kept = offered == Some(task);
+            let replaces = offered.filter(|_| !kept);
             let spec = TaskSpec {
                 name: Some(row.name.clone()),
                 priority: row.priority,
@@ -189,6 +196,14 @@ impl Engine {
             }
             if let Some(h) = &self.store {
                 h.adopt(task, &row, pool);
+            }
+            if kept {
+                self.emit(Event::TaskStatus {
+                    task,
+                    status: super::types::TaskStatus::Idle,
+                    worker: None,
+                });
+                continue;
             }
             self.observed.requeued.insert(
                 task,
@@ -239,12 +254,19 @@ impl Engine {
             return Err(AddError::Duplicate);
         }
         let key = key.unwrap_or_else(|| h.store.new_key());
+        let arrangement = self.pools.take_arrangement(pool);
+        // Its arrangement orders the rows of a batch as they were added.
         h.store.send(Op::TaskInsert(new_task_row(
-            &key, pool_name, &spec, payload, 0, run_at_ms, false,
+            &key,
+            pool_name,
+            &spec,
+            payload,
+            arrangement,
+            run_at_ms,
+            false,
         )));
         let name = name.clone();
         let task = self.pools.allocate_task_id();
-        let arrangement = self.pools.take_arrangement(pool);
         self.cluster
             .offer(key.clone(), Offered { task, pool, name });
         self.observed.touch();

@@ -129,6 +129,16 @@ impl TaskSlab {
         first
     }
 
+    /// Whether task `id`, allocated earlier and never stored, can be
+    /// stored now: not behind the front, and not so far ahead that the
+    /// holes before it would hold more than a little memory.
+    fn accepts(&self, id: TaskId) -> bool {
+        self.slots.is_empty()
+            || id
+                .checked_sub(self.base)
+                .is_some_and(|k| k <= (self.slots.len() + SLAB_FLOOR) as u64)
+    }
+
     fn index(&self, id: TaskId) -> Option<usize> {
         let k = usize::try_from(id.checked_sub(self.base)?).ok()?;
         (k < self.slots.len()).then_some(k)
@@ -940,6 +950,16 @@ impl Pools {
     pub(in crate::engine) fn allocate_task_id(&mut self) -> TaskId {
         self.tasks.allocate(1)
     }
+
+    /// `id` (allocated earlier, never queued) if it can be queued now,
+    /// else a new id.
+    pub(in crate::engine) fn reuse_task_id(&mut self, id: TaskId) -> TaskId {
+        if self.tasks.accepts(id) {
+            id
+        } else {
+            self.allocate_task_id()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -984,5 +1004,28 @@ mod tests {
         assert_eq!(next, first + 5);
         slab.insert(next, task(7));
         assert_eq!(slab.get_mut(&next).map(|t| t.pool), Some(7));
+    }
+
+    #[test]
+    fn an_id_allocated_earlier_is_stored_only_where_the_slab_can_hold_it() {
+        let mut slab = TaskSlab::default();
+        let early = slab.allocate(1);
+        let far = slab.allocate(1);
+        // Ids allocated and not stored meanwhile (tasks offered to a cluster).
+        slab.allocate(10 * SLAB_FLOOR);
+        let later = slab.allocate(1);
+        assert!(slab.accepts(early), "anything fits an empty slab");
+        slab.insert(later, task(1));
+        assert!(!slab.accepts(early), "behind the front");
+        assert!(!slab.accepts(far), "behind the front");
+        assert!(slab.accepts(later + 1) && slab.accepts(later + SLAB_FLOOR as u64));
+        assert!(!slab.accepts(later + 2 * SLAB_FLOOR as u64), "too far ahead");
+        let mut pools = Pools::default();
+        let old = pools.allocate_task_id();
+        let id = pools.allocate_task_id();
+        pools.tasks.insert(id, task(0));
+        assert_eq!(pools.reuse_task_id(id + 1), id + 1);
+        let fresh = pools.reuse_task_id(old);
+        assert!(fresh > id, "a new id instead of one behind the front");
     }
 }

@@ -435,12 +435,14 @@ async fn claim_round(inner: &Inner) -> Result<Option<Duration>, String> {
     let client = inner.pool.get().await.map_err(|e| e.to_string())?;
     let claim = client
         .prepare_cached(&inner.sql.q(
+            // The keys first, then the rows by primary key: a join here may
+            // be planned as a hash join over the whole table.
             "UPDATE {s}.tasks t SET node = $1, status = 'queued', attempt = t.attempt + 1
-             FROM (SELECT key FROM {s}.tasks
-                   WHERE node IS NULL AND kind = 'pool' AND pool = $2 AND handler = ANY($3)
-                     AND (run_at_ms IS NULL OR run_at_ms <= $4)
-                   ORDER BY priority DESC, seq LIMIT $5 FOR UPDATE SKIP LOCKED) c
-             WHERE t.key = c.key
+             WHERE t.key = ANY(ARRAY(
+                SELECT key FROM {s}.tasks
+                WHERE node IS NULL AND kind = 'pool' AND pool = $2 AND handler = ANY($3)
+                  AND (run_at_ms IS NULL OR run_at_ms <= $4)
+                ORDER BY priority DESC, seq LIMIT $5 FOR UPDATE SKIP LOCKED))
              RETURNING t.key, t.name, t.handler, t.payload, t.priority, t.attempt, t.seq",
         ))
         .await

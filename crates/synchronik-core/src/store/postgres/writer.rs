@@ -208,7 +208,7 @@ async fn write(
     }
     // Tasks.
     let mut notify: BTreeSet<&str> = BTreeSet::new();
-    let inserts: Vec<_> = batch
+    let mut inserts: Vec<_> = batch
         .tasks
         .values()
         .filter_map(|c| match c {
@@ -216,6 +216,9 @@ async fn write(
             _ => None,
         })
         .collect();
+    // In the order they were added (the batch holds them by key): `seq`,
+    // which orders tasks of the same priority for every node, follows.
+    inserts.sort_by_key(|r| r.arrangement);
     if !inserts.is_empty() {
         for r in &inserts {
             if !r.owned {
@@ -318,30 +321,29 @@ async fn write(
     }
     let mut ended_elsewhere: (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     if !gone.is_empty() {
-        // A task another node holds now (rescued from this one) is left to it.
+        // A task another node holds now (rescued from this one) is left to
+        // it. The rows back: tasks another node added, which learns how
+        // they ended here.
         let rows = tx
             .query(
                 &cached(
                     tx,
                     &sql.q(
-                        "DELETE FROM {s}.tasks WHERE key = ANY($1) AND (node = $2 OR node IS NULL)
-                         RETURNING key, origin",
+                        "WITH d AS (DELETE FROM {s}.tasks WHERE key = ANY($1) AND (node = $2 OR node IS NULL)
+                                    RETURNING key, origin)
+                         SELECT key, origin FROM d WHERE origin <> $2",
                     ),
                 )
                 .await?,
                 &[&gone, node],
             )
             .await?;
-        // The node that added a task learns how it ended here.
         for r in &rows {
             let key: &str = r.get(0);
-            let origin: Option<&str> = r.get(1);
-            let (Some(origin), Some(error)) = (origin, batch.ended.get(key)) else {
+            let origin: &str = r.get(1);
+            let Some(error) = batch.ended.get(key) else {
                 continue;
             };
-            if origin == node.as_str() {
-                continue;
-            }
             ended_elsewhere.0.push(key.to_owned());
             ended_elsewhere
                 .1
