@@ -56,7 +56,7 @@ pub(super) struct ClusterState {
     offered: HashMap<String, Offered>,
     /// Their keys by pool and name (a name is refused while a task of that
     /// name waits, here or offered).
-    offered_names: HashMap<(PoolId, String), String>,
+    offered_names: IdMap<PoolId, HashMap<String, String>>,
     /// The units whose schedules this node holds, and until when.
     held: IdMap<Slot, ()>,
     held_until: Option<Instant>,
@@ -65,21 +65,26 @@ pub(super) struct ClusterState {
 impl ClusterState {
     /// The key of the offered task of pool `pool` called `name`.
     pub(super) fn offered_named(&self, pool: PoolId, name: &str) -> Option<&str> {
-        self.offered_names
-            .get(&(pool, name.to_owned()))
-            .map(String::as_str)
+        self.offered_names.get(&pool)?.get(name).map(String::as_str)
     }
 
     fn offer(&mut self, key: String, offered: Offered) {
         self.offered_names
-            .insert((offered.pool, offered.name.clone()), key.clone());
+            .entry(offered.pool)
+            .or_default()
+            .insert(offered.name.clone(), key.clone());
         self.offered.insert(key, offered);
     }
 
     /// Takes the offered task of key `key` (claimed, or cancelled) out.
     fn take_offered(&mut self, key: &str) -> Option<Offered> {
         let o = self.offered.remove(key)?;
-        self.offered_names.remove(&(o.pool, o.name.clone()));
+        if let Some(names) = self.offered_names.get_mut(&o.pool) {
+            names.remove(&o.name);
+            if names.is_empty() {
+                self.offered_names.remove(&o.pool);
+            }
+        }
         Some(o)
     }
 }
@@ -117,7 +122,7 @@ impl Engine {
             .cluster
             .prefetch
             .unwrap_or_else(|| default_prefetch(size));
-        (ahead, size.max(ahead / 2))
+        (ahead, size.max(ahead * 3 / 4))
     }
 
     /// A task of pool `pool` ended here: if its queue is down to where it
@@ -135,7 +140,7 @@ impl Engine {
     }
 
     /// What each started pool can take: enough for its workers and the
-    /// tasks it claims ahead of them, once its queue here is down to half of
+    /// tasks it claims ahead of them, once its queue here is down to three quarters of
     /// those (or its size).
     pub fn cluster_demand(&self) -> Vec<Demand> {
         let mut demand = Vec::new();
@@ -146,7 +151,8 @@ impl Engine {
             if !room.started || room.size == 0 || room.handlers.is_empty() {
                 continue;
             }
-            // It claims again once half of what it claimed ahead is taken.
+            // It claims again once a quarter of what it claimed ahead is taken
+            // (the claim arrives before the queue runs dry).
             let (ahead, low) = self.ahead(room.size);
             if room.queued > low {
                 continue;

@@ -1019,7 +1019,10 @@ mod tests {
         assert!(!slab.accepts(early), "behind the front");
         assert!(!slab.accepts(far), "behind the front");
         assert!(slab.accepts(later + 1) && slab.accepts(later + SLAB_FLOOR as u64));
-        assert!(!slab.accepts(later + 2 * SLAB_FLOOR as u64), "too far ahead");
+        assert!(
+            !slab.accepts(later + 2 * SLAB_FLOOR as u64),
+            "too far ahead"
+        );
         let mut pools = Pools::default();
         let old = pools.allocate_task_id();
         let id = pools.allocate_task_id();
