@@ -431,8 +431,8 @@ describe('migrations', () => {
   const base = fs.readFileSync(path.join(__dirname, '..', 'crates', 'synchronik-core', 'src', 'store', 'postgres', 'migrations', '001_base.sql'), 'utf8');
 
   test('migratePostgres creates a schema from nothing, then finds it current', async () => {
-    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 0, to: 2 });
-    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 2, to: 2 });
+    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 0, to: 3 });
+    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 3, to: 3 });
     const tables = (await db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'fresh' ORDER BY 1")).rows.map((r) => r.table_name);
     expect(tables).toEqual(['history', 'leases', 'meta', 'nodes', 'tasks', 'units']);
   });
@@ -444,7 +444,7 @@ describe('migrations', () => {
     await db.query("INSERT INTO v1.units (id, status, enabled, run_count, execution_times, last_run_ms) VALUES ('kept', 'idle', true, 5, '[1,2,3,4,5]', 1700000000000)");
     await db.query("INSERT INTO v1.tasks (key, pool, kind, name, handler, payload, priority, arrangement, attempt, status) VALUES ('old-key', 'jobs', 'pool', 'old', 'work', '{\"n\":7}', 0, 1, 1, 'running')");
     const m = manager({ storage: { schema: 'v1' } });
-    expect((await db.query("SELECT value FROM v1.meta WHERE key = 'schema_version'")).rows[0].value).toBe('2');
+    expect((await db.query("SELECT value FROM v1.meta WHERE key = 'schema_version'")).rows[0].value).toBe('3');
     m.registerUnit({ id: 'kept', run: () => {} });
     expect(m.getUnitById('kept').meta.runCount).toBe(5);
     const pool = m.useWorkerPool(1, { name: 'jobs' });
@@ -459,8 +459,45 @@ describe('migrations', () => {
   test('two nodes starting at the same moment on an empty schema migrate it once', async () => {
     const [a, b] = await Promise.all([node('race'), node('race')]);
     expect(a.id).not.toBe(b.id);
-    expect((await db.query("SELECT value FROM race.meta WHERE key = 'schema_version'")).rows.map((r) => r.value)).toEqual(['2']);
+    expect((await db.query("SELECT value FROM race.meta WHERE key = 'schema_version'")).rows.map((r) => r.value)).toEqual(['3']);
     expect(await count('SELECT count(*) AS n FROM race.nodes')).toBe(2);
+  });
+
+  test('a version 2 schema is migrated to byte-wise identifiers, its tasks kept and run', async () => {
+    const second = fs.readFileSync(path.join(__dirname, '..', 'crates', 'synchronik-core', 'src', 'store', 'postgres', 'migrations', '002_leases.sql'), 'utf8');
+    await db.query('CREATE SCHEMA v2');
+    await db.query(base.replaceAll('{schema}', '"v2"'));
+    await db.query(second.replaceAll('{schema}', '"v2"'));
+    await db.query("INSERT INTO v2.meta (key, value) VALUES ('schema_version', '2')");
+    const keys = ['k-10', 'k-9', 'K-b', 'k-a'];
+    for (const [i, key] of keys.entries()) {
+      await db.query("INSERT INTO v2.tasks (key, pool, kind, name, handler, payload, priority, arrangement, status) VALUES ($1, 'jobs', 'pool', $2, 'work', $3, 0, $4, 'queued')", [key, `t${i}`, JSON.stringify({ i }), i]);
+    }
+    const collations = async () =>
+      (await db.query("SELECT table_name || '.' || column_name AS c, collation_name FROM information_schema.columns WHERE table_schema = 'v2' AND table_name IN ('tasks', 'history') AND column_name IN ('key', 'pool', 'node', 'handler', 'unit_id') ORDER BY 1")).rows;
+    expect((await collations()).every((r) => r.collation_name !== 'C')).toBe(true);
+    await expect(migratePostgres({ postgres: url, schema: 'v2' })).resolves.toEqual({ from: 2, to: 3 });
+    expect(await collations()).toEqual([
+      { c: 'history.node', collation_name: null },
+      { c: 'history.pool', collation_name: null },
+      { c: 'history.unit_id', collation_name: 'C' },
+      { c: 'tasks.handler', collation_name: 'C' },
+      { c: 'tasks.key', collation_name: 'C' },
+      { c: 'tasks.node', collation_name: 'C' },
+      { c: 'tasks.pool', collation_name: 'C' },
+    ]);
+    expect((await db.query("SELECT indexdef FROM pg_indexes WHERE schemaname = 'v2' AND indexname = 'history_by_start'")).rows[0].indexdef).toMatch(/USING brin/);
+    const m = manager({ storage: { schema: 'v2' } });
+    const pool = m.useWorkerPool(1, { name: 'jobs' });
+    const got = [];
+    pool.handle('work', async (payload, ctx) => void got.push([payload.i, ctx.idempotencyKey]));
+    m.start();
+    await until('the kept tasks to run', async () => got.length === keys.length, 15_000);
+    expect(got).toEqual(keys.map((key, i) => [i, key]));
+    await m.flush();
+    expect(await count('SELECT count(*) AS n FROM v2.tasks')).toBe(0);
+    const history = await m.history({ limit: 10 });
+    expect(history.filter((r) => r.outcome === 'completed' && keys.includes(r.task && r.task.idempotencyKey))).toHaveLength(keys.length);
   });
 });
 
@@ -512,7 +549,7 @@ describe('bad input', () => {
   test('a schema written by a newer version is refused', async () => {
     await migratePostgres({ postgres: url, schema: 'future' });
     await db.query("UPDATE future.meta SET value = '99' WHERE key = 'schema_version'");
-    storageError(() => createSynchronikManager({ storage: { postgres: url, schema: 'future' } }), /version 99, newer than this version of synchronik supports \(2\)/);
+    storageError(() => createSynchronikManager({ storage: { postgres: url, schema: 'future' } }), /version 99, newer than this version of synchronik supports \(3\)/);
   });
 
   test('bad option values are TypeErrors naming the field', async () => {

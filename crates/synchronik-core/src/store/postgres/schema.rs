@@ -9,13 +9,14 @@
 use tokio_postgres::GenericClient;
 
 /// The version of the schema this code writes.
-pub const VERSION: i64 = 2;
+pub const VERSION: i64 = 3;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes a schema from version
 /// `i` to `i + 1`. `{schema}` stands for the schema's quoted name.
 pub const MIGRATIONS: [&str; VERSION as usize] = [
     include_str!("migrations/001_base.sql"),
     include_str!("migrations/002_leases.sql"),
+    include_str!("migrations/003_identifiers.sql"),
 ];
 
 /// `name` as a quoted SQL identifier.
