@@ -13,7 +13,9 @@ pub enum EngineError {
     /// process's own id).
     #[error("process \"{process}\" lists worker \"{worker}\" more than once")]
     DuplicateWorker {
+        /// The process's id.
         process: String,
+        /// The id that repeats.
         worker: String,
         /// The position in the process's workers of the worker that repeats an id.
         index: usize,
@@ -21,45 +23,74 @@ pub enum EngineError {
     /// No unit is registered with this id (an action that must name one,
     /// such as running a unit from the dashboard).
     #[error("no unit is registered with id \"{id}\"")]
-    UnknownUnit { id: String },
+    UnknownUnit {
+        /// The id that was named.
+        id: String,
+    },
     /// No pool task has this id: never queued, or finished and no longer
     /// among the last tasks its pool keeps (an action that must name one,
     /// such as queueing a failed task again).
     #[error("no pool task with id {task} is queued, running, or among the last finished")]
-    UnknownTask { task: u64 },
+    UnknownTask {
+        /// The task id that was named.
+        task: u64,
+    },
     /// A pool task cannot be queued again (it has not finished, did not
     /// fail, was queued again already, or its function is not stored).
     #[error("task {task} cannot be queued again: {reason}")]
-    NotRetryable { task: u64, reason: String },
+    NotRetryable {
+        /// The task's id.
+        task: u64,
+        /// Why not (`"it completed"`, …).
+        reason: String,
+    },
     /// A worker's attempt did not settle within its `timeoutMs`.
     #[error("worker \"{id}\" timed out after {timeout_ms} ms (attempt {attempt})")]
     Timeout {
+        /// The worker's id.
         id: String,
+        /// The worker's timeout (ms).
         timeout_ms: f64,
+        /// The attempt that timed out: 1 for the first.
         attempt: u32,
     },
     /// A run was ended by `stop()`.
     #[error("unit \"{id}\" was stopped before it settled")]
-    Stopped { id: String },
+    Stopped {
+        /// The unit's id.
+        id: String,
+    },
     /// A pool task was cancelled while it ran (its signal was aborted).
     #[error("the task running on \"{id}\" was cancelled")]
-    Cancelled { id: String },
+    Cancelled {
+        /// The id of the pool worker that ran the task.
+        id: String,
+    },
     /// A unit was released while it ran.
     #[error("unit \"{id}\" was released while it was running")]
-    Released { id: String },
+    Released {
+        /// The unit's id.
+        id: String,
+    },
     /// A worker of a process failed, which failed the process run.
     #[error("process \"{process}\" failed: worker \"{worker}\" failed: {message}")]
     WorkerFailed {
+        /// The process's id.
         process: String,
+        /// The id of the worker that failed.
         worker: String,
+        /// The message of the worker's error.
         message: String,
     },
     /// A worker depends on an id that is not a worker of its process (or,
     /// for a worker registered on its own, not a registered unit).
     #[error("worker \"{worker}\" of process \"{process}\" depends on \"{dependency}\", which is not a worker of that process")]
     UnknownDependency {
+        /// The process's id; empty for a worker registered on its own.
         process: String,
+        /// The id of the worker that depends on it.
         worker: String,
+        /// The id that is not known.
         dependency: String,
         /// The worker's position in its process's workers (None for a
         /// worker registered on its own).
@@ -70,7 +101,10 @@ pub enum EngineError {
     /// The dependencies of a process's workers form a cycle.
     #[error("Circular dependency detected involving worker {worker} (in process \"{process}\": {})", path.join(" → "))]
     DependencyCycle {
+        /// The process's id.
         process: String,
+        /// The worker of the cycle that comes first in the process's workers
+        /// (the first id of `path`).
         worker: String,
         /// The cycle, each id depending on the next; the first id is repeated at the end.
         path: Vec<String>,
@@ -78,34 +112,77 @@ pub enum EngineError {
     /// A queued pool task that lives in memory only was dropped because the
     /// manager was stopped (or closed) before it ran.
     #[error("a task queued in pool \"{pool}\" was dropped: the manager was {} before it ran", if *.closed { "closed" } else { "stopped" })]
-    Dropped { pool: String, closed: bool },
+    Dropped {
+        /// The name of the task's pool (a worker pool or a thread pool).
+        pool: String,
+        /// `true`: the manager was closed; `false`: it was stopped.
+        closed: bool,
+    },
     /// The thread that ran a task of a thread pool exited before the task
     /// settled (`process.exit`, an uncaught exception, `resourceLimits`).
     #[error("the thread running a task of thread pool \"{pool}\" exited: {message}")]
-    ThreadExited { pool: String, message: String },
+    ThreadExited {
+        /// The thread pool's name.
+        pool: String,
+        /// Why the thread exited, as the host reported it.
+        message: String,
+    },
     /// The threads of a thread pool cannot load its module.
     #[error("thread pool \"{pool}\" cannot load its module: {message}")]
-    ThreadBootstrap { pool: String, message: String },
+    ThreadBootstrap {
+        /// The thread pool's name.
+        pool: String,
+        /// The message of the error loading the module.
+        message: String,
+    },
     /// A pool's queue holds `maxQueue` tasks already.
     #[error("the queue of thread pool \"{pool}\" is full ({max} tasks wait)")]
-    QueueFull { pool: String, max: usize },
+    QueueFull {
+        /// The thread pool's name.
+        pool: String,
+        /// Its `maxQueue`.
+        max: usize,
+    },
     /// A thread pool was closed (or destroyed) before the task ran or settled.
     #[error("thread pool \"{pool}\" was {}", if *.destroyed { "destroyed" } else { "closed" })]
-    ThreadPoolClosed { pool: String, destroyed: bool },
+    ThreadPoolClosed {
+        /// The thread pool's name.
+        pool: String,
+        /// `true`: it was destroyed; `false`: it was closed.
+        destroyed: bool,
+    },
     /// A task of a thread pool still ran when a stop reached its time
     /// limit: its thread was terminated.
     #[error("a task of thread pool \"{pool}\" was still running when the stop's time limit passed; its thread was terminated")]
-    ThreadStopped { pool: String },
+    ThreadStopped {
+        /// The thread pool's name.
+        pool: String,
+    },
     /// A run was given to a thread pool while its manager is stopped.
     #[error("thread pool \"{pool}\" is stopped with its manager; start the manager to run tasks on it (named tasks, addTask, are kept for the start)")]
-    ThreadPoolStopped { pool: String },
+    ThreadPoolStopped {
+        /// The thread pool's name.
+        pool: String,
+    },
     /// The durable store cannot be opened, read or written.
     #[error("SQLite store \"{path}\": {message}")]
-    Storage { path: String, message: String },
+    Storage {
+        /// The SQLite database file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The PostgreSQL store cannot be reached, opened, read or written.
     /// `target` names the server, database and schema (never a password).
     #[error("PostgreSQL store {target}: {message}")]
-    Postgres { target: String, message: String },
+    Postgres {
+        /// The server, database and schema, as
+        /// [`crate::store::Store::describe`] gives them (only the schema when
+        /// the options are refused before connecting).
+        target: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl EngineError {
@@ -171,23 +248,51 @@ named_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[repr(u8)]
     pub enum ErrorCode {
+        /// No unit is registered with the id ([`EngineError::UnknownUnit`]).
         UnknownUnit = 1 => "ERR_UNKNOWN_UNIT",
+        /// A unit of the other kind was named (a process where a worker was
+        /// expected, …). No [`EngineError`] has this code.
         WrongKind = 2 => "ERR_WRONG_KIND",
+        /// A unit the engine refuses ([`EngineError::DuplicateWorker`]).
         InvalidUnit = 3 => "ERR_INVALID_UNIT",
+        /// An attempt did not settle in time ([`EngineError::Timeout`]).
         Timeout = 4 => "ERR_TIMEOUT",
+        /// Ended or refused by a stop: [`EngineError::Stopped`], a
+        /// [`EngineError::Dropped`] that is not `closed`,
+        /// [`EngineError::ThreadStopped`], [`EngineError::ThreadPoolStopped`].
         Stopped = 5 => "ERR_STOPPED",
+        /// The unit was released while it ran ([`EngineError::Released`]).
         Released = 6 => "ERR_RELEASED",
+        /// A worker failed a process run ([`EngineError::WorkerFailed`]).
         WorkerFailed = 7 => "ERR_WORKER_FAILED",
+        /// A run failed with nothing else to show; the JavaScript side makes
+        /// it. No [`EngineError`] has this code.
         RunFailed = 8 => "ERR_RUN_FAILED",
+        /// A dependency that is not a worker of the process
+        /// ([`EngineError::UnknownDependency`]).
         UnknownDependency = 9 => "ERR_UNKNOWN_DEPENDENCY",
+        /// The dependencies of a process's workers form a cycle
+        /// ([`EngineError::DependencyCycle`]).
         DependencyCycle = 10 => "ERR_DEPENDENCY_CYCLE",
+        /// A running pool task was cancelled ([`EngineError::Cancelled`]).
         Cancelled = 11 => "ERR_CANCELLED",
+        /// The durable store failed: [`EngineError::Storage`] (SQLite),
+        /// [`EngineError::Postgres`].
         Storage = 12 => "ERR_STORAGE",
+        /// Ended or refused by a close: a `closed` [`EngineError::Dropped`],
+        /// [`EngineError::ThreadPoolClosed`].
         Closed = 13 => "ERR_CLOSED",
+        /// No pool task has the id ([`EngineError::UnknownTask`]).
         UnknownTask = 14 => "ERR_UNKNOWN_TASK",
+        /// A pool task cannot be queued again ([`EngineError::NotRetryable`]).
         NotRetryable = 15 => "ERR_NOT_RETRYABLE",
+        /// The thread running a thread pool's task exited
+        /// ([`EngineError::ThreadExited`]).
         ThreadExited = 16 => "ERR_THREAD_EXITED",
+        /// A thread pool's threads cannot load its module
+        /// ([`EngineError::ThreadBootstrap`]).
         ThreadBootstrap = 17 => "ERR_THREAD_BOOTSTRAP",
+        /// A thread pool's queue is full ([`EngineError::QueueFull`]).
         QueueFull = 18 => "ERR_QUEUE_FULL",
     }
 }

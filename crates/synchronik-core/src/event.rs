@@ -26,7 +26,10 @@ pub type Ticket = u64;
 /// A request to start one attempt of a worker's `run`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Invocation {
+    /// The attempt; its outcome is reported under this id.
     pub call: CallId,
+    /// The worker whose `run` is called (for a pool task, the pool worker
+    /// it runs on).
     pub unit: Slot,
     /// 1-based attempt number.
     pub attempt: u32,
@@ -49,7 +52,10 @@ pub type TaskId = u64;
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskOutcome {
     /// It ran and resolved; `call` is the attempt whose result is its result.
-    Completed { call: CallId },
+    Completed {
+        /// The attempt whose result is the task's result.
+        call: CallId,
+    },
     /// It ran and failed.
     Failed(Failure),
     /// It was removed before it ran, or aborted while running.
@@ -64,9 +70,14 @@ named_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[repr(u8)]
     pub enum AbortReason {
+        /// The attempt ran past its worker's timeout
+        /// ([`crate::WorkerConfig::timeout_ms`]).
         Timeout = 1 => "timeout",
+        /// The engine's stop ended the run (its deadline passed).
         Stopped = 2 => "stopped",
+        /// The worker was released or replaced.
         Released = 3 => "released",
+        /// The pool task the attempt executes was cancelled.
         Cancelled = 4 => "cancelled",
     }
 }
@@ -90,7 +101,9 @@ named_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[repr(u8)]
     pub enum UpdateReason {
+        /// The unit's status changed ([`Event::Status`]).
         StatusChange = 0 => "status-change",
+        /// The unit's settings changed ([`Event::Config`]).
         ConfigChange = 1 => "config-change",
     }
 }
@@ -100,7 +113,13 @@ named_enum! {
 pub enum Failure {
     /// The user's `run` threw or rejected during attempt `call`; the host
     /// holds the thrown value, the engine its message.
-    User { call: CallId, message: String },
+    User {
+        /// The attempt that failed.
+        call: CallId,
+        /// The message the host reported with the failure
+        /// ([`crate::Outcome::Err`]).
+        message: String,
+    },
     /// The engine failed the attempt (timeout, stop, release).
     Engine(EngineError),
 }
@@ -137,7 +156,10 @@ named_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[repr(u8)]
     pub enum Phase {
+        /// The run started (after its `start`).
         Running = 0 => "running",
+        /// The run completed (after its `complete`; a failed run has no
+        /// such phase).
         Completed = 1 => "completed",
     }
 }
@@ -147,100 +169,196 @@ named_enum! {
 pub enum Event {
     /// A unit's status changed (`updated` with a status-change reason).
     Status {
+        /// The unit.
         unit: Slot,
+        /// Its status before the change.
         previous: Status,
+        /// Its status now.
         current: Status,
+        /// What caused the change (the engine reports
+        /// [`UpdateReason::StatusChange`]).
         reason: UpdateReason,
     },
     /// A unit's settings changed (`updated` with a config-change reason).
-    Config { unit: Slot },
+    Config {
+        /// The unit.
+        unit: Slot,
+    },
     /// A unit was enabled or disabled (a [`Event::Config`] follows).
-    Enabled { unit: Slot, enabled: bool },
+    Enabled {
+        /// The unit.
+        unit: Slot,
+        /// Whether it is enabled now.
+        enabled: bool,
+    },
     /// A status was set by hand (`updateStatus`) to running, completed or
     /// error; follows its [`Event::Status`], announces the transition the
     /// way a run would (`start` / `complete` / `error`).
-    Marked { unit: Slot, status: Status },
+    Marked {
+        /// The unit.
+        unit: Slot,
+        /// The status set: running, completed or error.
+        status: Status,
+    },
     /// A run of the unit is about to start; `lastRun` is `wall_ms`.
-    LastRun { unit: Slot, wall_ms: f64 },
+    LastRun {
+        /// The unit.
+        unit: Slot,
+        /// Wall-clock time of the start, in ms since the Unix epoch
+        /// ([`crate::Clock::wall_ms`]).
+        wall_ms: f64,
+    },
     /// Run statistics after a completed run (precede its status change).
     Stats {
+        /// The unit.
         unit: Slot,
+        /// Duration of the run, in ms.
         duration_ms: f64,
+        /// Completed runs, this one included ([`crate::Meta::run_count`]).
         run_count: u64,
+        /// Mean duration of the last [`crate::EXECUTION_TIMES_KEPT`]
+        /// completed runs, in ms ([`crate::Meta::average_ms`]).
         average_ms: f64,
     },
     /// A worker was registered as part of a process.
-    Parent { unit: Slot, process: Slot },
+    Parent {
+        /// The worker.
+        unit: Slot,
+        /// The process it belongs to.
+        process: Slot,
+    },
     /// A unit was removed from the registry.
-    Released { unit: Slot },
+    Released {
+        /// The unit (its slot is never reused).
+        unit: Slot,
+    },
     /// A run of the unit began.
-    Started { unit: Slot },
+    Started {
+        /// The unit.
+        unit: Slot,
+    },
     /// A run of the unit completed. `call` is the attempt whose result is the
     /// run's result (none for a process).
     Completed {
+        /// The unit.
         unit: Slot,
+        /// The attempt whose result is the run's result; `None` for a
+        /// process.
         call: Option<CallId>,
+        /// Duration of the run from its start, retries and their delays
+        /// included, in ms.
         duration_ms: f64,
     },
     /// A run of the unit failed for good: the unit's `error` is now
     /// `failure` (precedes its status change). For a process, `culprit` is
     /// the worker whose failure failed it.
     Errored {
+        /// The unit.
         unit: Slot,
+        /// What the run failed with: for a worker, the failure of its last
+        /// attempt or the engine's ending of the run; for a process, always
+        /// [`Failure::Engine`].
         failure: Failure,
+        /// For a process, the worker whose failure failed it; `None` for a
+        /// worker, and for a process that failed on its own (stopped,
+        /// released).
         culprit: Option<Slot>,
     },
     /// A run of the unit failed for good (`error` event, `onError` hook),
     /// after its status change.
-    Failed { unit: Slot },
+    Failed {
+        /// The unit.
+        unit: Slot,
+    },
     /// An attempt failed and another follows after `delay_ms`.
     Retry {
+        /// The worker.
         unit: Slot,
+        /// The attempt that failed (1-based).
         attempt: u32,
+        /// Wait before the next attempt, in ms; 0 means it starts at once.
         delay_ms: f64,
+        /// Why the attempt failed.
         failure: Failure,
     },
     /// A process run entered a phase (milestone `unit:<id>:<phase>`).
     ProcessPhase {
+        /// The process.
         unit: Slot,
+        /// The phase entered.
         phase: Phase,
+        /// The run mode of this run.
         run_mode: RunMode,
     },
     /// A scheduled run did not happen.
-    Skipped { unit: Slot, reason: SkipReason },
+    Skipped {
+        /// The unit.
+        unit: Slot,
+        /// Why the run did not happen.
+        reason: SkipReason,
+    },
     /// A run made no progress for the stall threshold, or (`event_loop`)
     /// JavaScript has been blocked that long inside this unit's `run`.
     Stalled {
+        /// The worker.
         unit: Slot,
+        /// How long the run has been running (with `event_loop`, how long
+        /// JavaScript has been blocked), in ms.
         running_for_ms: f64,
+        /// Whether JavaScript's event loop is blocked inside the worker's
+        /// `run`, rather than the run making no progress.
         event_loop: bool,
     },
     /// The watcher un-paused a unit paused for `autoUnpauseMs` (its status
     /// change precedes this; milestone `worker:<id>:unpaused`).
-    Unpaused { unit: Slot },
+    Unpaused {
+        /// The unit.
+        unit: Slot,
+    },
     /// The watcher is about to release a unit idle for `idle_ms` (milestone
     /// `worker:<id>:released`; [`Event::Released`] follows).
-    IdleRelease { unit: Slot, idle_ms: f64 },
+    IdleRelease {
+        /// The unit.
+        unit: Slot,
+        /// How long it has been idle, in ms.
+        idle_ms: f64,
+    },
     /// Time for the host to publish statistics (`engine:stats`).
     StatsDue,
     /// A pending pool task's status changed (paused, idle again, waiting for
     /// its handler). Starting is announced by the task's
     /// [`Invocation`], ending by [`Event::TaskDone`].
     TaskStatus {
+        /// The task.
         task: TaskId,
+        /// Its status now.
         status: crate::engine::TaskStatus,
+        /// The pool worker that holds the task; `None` for the pending
+        /// statuses announced here (a running task's worker is its
+        /// [`Invocation::unit`]).
         worker: Option<Slot>,
     },
     /// A pool task is finished with.
-    TaskDone { task: TaskId, outcome: TaskOutcome },
+    TaskDone {
+        /// The task.
+        task: TaskId,
+        /// How it ended.
+        outcome: TaskOutcome,
+    },
     /// A pool has nothing queued and nothing running.
-    PoolIdle { pool: u32 },
+    PoolIdle {
+        /// The pool ([`crate::PoolId`]).
+        pool: u32,
+    },
     /// What the engine asks of the host about its thread pools.
     Thread(crate::engine::ThreadEvent),
     /// A run request ended. `error` is set when the request failed (a
     /// process whose run failed); worker runs always end with `None`.
     Done {
+        /// The request.
         ticket: Ticket,
+        /// The unit the failure names (the failed worker, or else the
+        /// process) and the error; `None` when the request did not fail.
         error: Option<(Slot, EngineError)>,
     },
 }
@@ -330,5 +448,8 @@ pub trait Invoker: Send + Sync {
 
 /// Receives the engine's events, in order.
 pub trait EventSink: Send + Sync {
+    /// Receives the next event. Called from inside the engine's methods,
+    /// while the engine is borrowed (under a [`crate::Runtime`]'s lock): it
+    /// must not call back into the engine.
     fn emit(&self, event: Event);
 }

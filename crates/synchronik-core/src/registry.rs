@@ -9,8 +9,11 @@ use crate::unit::{Meta, ProcessConfig, Slot, Status, UnitKind, WorkerConfig};
 /// Kind-specific part of a unit.
 #[derive(Debug, Clone)]
 pub enum UnitBody {
+    /// A worker, with its settings.
     Worker(WorkerConfig),
+    /// A process, with its settings and its workers.
     Process {
+        /// The process's settings.
         config: ProcessConfig,
         /// The process's workers, in array order.
         workers: Vec<Slot>,
@@ -20,9 +23,14 @@ pub enum UnitBody {
 /// One registered unit.
 #[derive(Debug, Clone)]
 pub struct Unit {
+    /// Its id, unique in the registry.
     pub id: String,
+    /// Whether it may start: a disabled worker never does; a disabled
+    /// process still runs when asked by name, but the sweep passes it over.
     pub enabled: bool,
+    /// Its current status.
     pub status: Status,
+    /// Its run statistics.
     pub meta: Meta,
     /// Wall-clock ms of the last run start.
     pub last_run_ms: Option<f64>,
@@ -36,6 +44,7 @@ pub struct Unit {
     pub active_runs: u32,
     /// When the status last changed (or the unit was registered).
     pub status_since: crate::clock::Nanos,
+    /// What makes it a worker or a process.
     pub body: UnitBody,
 }
 

@@ -58,7 +58,10 @@ impl Remote {
 /// Which clock the runtime runs on.
 #[derive(Clone)]
 pub enum ClockChoice {
+    /// Real time: the runtime's timer thread fires the engine's timers.
     System(Arc<SystemClock>),
+    /// Time moves only when the host moves it ([`Runtime::fire_next`]); no
+    /// timer thread.
     Manual(Arc<ManualClock>),
 }
 

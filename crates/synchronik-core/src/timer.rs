@@ -181,7 +181,7 @@ impl<T> TimerQueue<T> {
     /// before that one (for the engine's "earliest timer that is not a
     /// recurring one": the recurring timers due earlier, one per interval
     /// worker and a few of the engine's own), however many others are armed.
-    /// Past [`WALK`] timers it looks at every armed timer once instead, in
+    /// Past `WALK` timers it looks at every armed timer once instead, in
     /// heap order (never at a cancelled one: there are none).
     pub fn earliest_matching(&self, pred: impl Fn(&T) -> bool) -> Option<Nanos> {
         let matches = |node: &Node| match self.slab.get(node.index) {

@@ -7,8 +7,9 @@ use std::fmt;
 
 use crate::names::named_enum;
 
-/// Index of a unit in the registry. Slots are never reused while an engine
-/// lives, so a slot named in an old message never means another unit.
+/// Index of a unit in the registry. A released unit's slot is reused only
+/// once nothing can still name the old unit by it (see
+/// [`crate::Registry`]).
 pub type Slot = u32;
 
 /// How many execution times `meta.executionTimesMs` keeps.
@@ -19,10 +20,15 @@ named_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
     #[repr(u8)]
     pub enum Status {
+        /// Not running, with no outcome to show.
         Idle = 0 => "idle",
+        /// A run is in flight.
         Running = 1 => "running",
+        /// Does not start; a run in flight goes on.
         Paused = 2 => "paused",
+        /// Its last run completed.
         Completed = 3 => "completed",
+        /// Its last run failed.
         Error = 4 => "error",
     }
 }
@@ -54,7 +60,9 @@ named_enum! {
     /// messages use).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum UnitKind {
+        /// Runs the user's function.
         Worker = 0 => "worker",
+        /// Runs its workers.
         Process = 1 => "process",
     }
 }
@@ -90,7 +98,11 @@ pub enum RetryDelay {
 /// evaluates conditions; see [`crate::Engine::report_conditions`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dependency {
+    /// The id of the worker depended on.
     pub id: String,
+    /// Whether the dependent also needs the condition the host reports on
+    /// that worker's result to hold; one that does not hold (or is not
+    /// reported) skips the dependent.
     pub conditional: bool,
 }
 
@@ -155,8 +167,13 @@ impl Default for WorkerConfig {
 /// The settings of a process.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessConfig {
+    /// How it runs its workers (unless it runs as a graph: see
+    /// [`WorkerConfig::depends_on`]).
     pub run_mode: RunMode,
+    /// Batched mode: workers per group; 0 counts as 1.
     pub batch_size: u32,
+    /// Isolated mode: ms to wait after each worker that completed, the last
+    /// one included; 0 = no wait.
     pub isolation_delay_ms: f64,
     /// Parallel mode: at most this many workers at once (none: all).
     pub concurrency: Option<u32>,
@@ -176,8 +193,11 @@ impl Default for ProcessConfig {
 /// Fields common to both kinds, as given at registration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommonSpec {
+    /// The unit's id; registering an id again replaces that unit in place.
     pub id: String,
+    /// Whether it may start (see [`crate::registry::Unit::enabled`]).
     pub enabled: bool,
+    /// The status it starts with.
     pub status: Status,
     /// Run statistics to start from (a unit object registered with `meta`
     /// already filled, or restored state).
@@ -199,7 +219,9 @@ impl CommonSpec {
 /// A worker to register.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WorkerSpec {
+    /// Its id, enabled flag, status and starting run count.
     pub common: CommonSpec,
+    /// Its settings.
     pub config: WorkerConfig,
 }
 
@@ -216,8 +238,11 @@ impl WorkerSpec {
 /// A process to register, with its workers (registered with it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProcessSpec {
+    /// Its id, enabled flag, status and starting run count.
     pub common: CommonSpec,
+    /// Its settings.
     pub config: ProcessConfig,
+    /// Its workers, in array order (the order its run mode follows).
     pub workers: Vec<WorkerSpec>,
 }
 
@@ -235,7 +260,9 @@ impl ProcessSpec {
 /// A unit to register.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UnitSpec {
+    /// A worker on its own.
     Worker(WorkerSpec),
+    /// A process, with its workers.
     Process(ProcessSpec),
 }
 
@@ -252,17 +279,30 @@ impl UnitSpec {
 /// A change of settings (`updateUnitConfig`): `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ConfigPatch {
+    /// Enables or disables the unit.
     pub enabled: Option<bool>,
+    /// A new status (announced as a status change when it differs).
     pub status: Option<Status>,
+    /// Workers ([`WorkerConfig::interval_ms`]): `Some(None)` removes the
+    /// interval.
     pub interval_ms: Option<Option<f64>>,
+    /// Workers ([`WorkerConfig::run_on_interval`]).
     pub run_on_interval: Option<bool>,
+    /// Workers ([`WorkerConfig::max_runs`]): `Some(None)` removes the limit.
     pub max_runs: Option<Option<u64>>,
+    /// Workers ([`WorkerConfig::timeout_ms`]): 0 = none.
     pub timeout_ms: Option<f64>,
+    /// Workers ([`WorkerConfig::max_retries`]).
     pub max_retries: Option<u32>,
+    /// Workers ([`WorkerConfig::retry_delay`]).
     pub retry_delay: Option<RetryDelay>,
+    /// Workers ([`WorkerConfig::overlap`]).
     pub overlap: Option<Overlap>,
+    /// Processes ([`ProcessConfig::run_mode`]).
     pub run_mode: Option<RunMode>,
+    /// Processes ([`ProcessConfig::batch_size`]).
     pub batch_size: Option<u32>,
+    /// Processes ([`ProcessConfig::isolation_delay_ms`]).
     pub isolation_delay_ms: Option<f64>,
     /// `Some(None)` removes the limit.
     pub concurrency: Option<Option<u32>>,

@@ -252,8 +252,11 @@ pub fn abort_message(r: AbortReason) -> &'static str {
 /// A value of a default.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value {
+    /// A boolean.
     Bool(bool),
+    /// A number (milliseconds for a duration).
     Number(f64),
+    /// A string: a name from one of [`name_lists`], or a pool's name.
     Text(&'static str),
 }
 
@@ -339,28 +342,36 @@ named_enum! {
 /// What a setting's value must be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
+    /// A string.
     String,
+    /// A boolean.
     Boolean,
     /// A plain object (not null, not an array).
     Object,
     /// A function (checked by the host: the engine never sees it).
     Function,
+    /// An array.
     Array,
     /// A finite number of at least `min` (above it when `exclusive`).
     Number {
+        /// The lower bound, in ms.
         min: f64,
+        /// Whether `min` itself is refused.
         exclusive: bool,
     },
     /// An integer of at least `min`.
     Integer {
+        /// The least value allowed.
         min: f64,
     },
     /// A finite number of at least `min`, or a function.
     NumberOrFunction {
+        /// The least number allowed, in ms.
         min: f64,
     },
     /// One of the names of a list of [`name_lists`].
     OneOf {
+        /// The list's [`Names::name`] (`STATUSES`).
         list: &'static str,
     },
 }
@@ -387,7 +398,9 @@ impl Kind {
 pub struct Setting {
     /// The field of the unit object.
     pub key: &'static str,
+    /// Which units take it.
     pub group: Group,
+    /// What its value must be.
     pub kind: Kind,
     /// Its value when not given, if it has one.
     pub default: Option<Value>,

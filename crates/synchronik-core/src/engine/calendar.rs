@@ -59,6 +59,7 @@ named_enum! {
 /// A worker's calendar schedule (`schedule` on a worker).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CalendarSpec {
+    /// When it fires.
     pub when: When,
     /// No fire before this instant (Unix ms).
     pub start_at_ms: Option<f64>,
@@ -67,6 +68,7 @@ pub struct CalendarSpec {
     /// Each run starts up to this many ms after its fire time (uniformly
     /// drawn), never past the next fire.
     pub jitter_ms: f64,
+    /// What it does about the fires it missed.
     pub catch_up: CatchUp,
     /// Only fires missed within this many ms before now are caught up.
     pub catch_up_window_ms: Option<f64>,

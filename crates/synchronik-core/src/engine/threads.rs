@@ -40,14 +40,19 @@ pub type RunnerId = u32;
 /// handlers named (specialists), or any handler (`None`: generalists).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadGroup {
+    /// Number of threads; all are spawned when the pool is created.
     pub size: u32,
+    /// The handlers its threads take (`None`: any).
     pub handlers: Option<Vec<String>>,
 }
 
 /// A pool to create.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadPoolSpec {
+    /// Its name, in error messages and thread names; the next pool of the
+    /// same name brings its stored tasks back.
     pub name: String,
+    /// Its threads, by group.
     pub groups: Vec<ThreadGroup>,
     /// At most this many tasks wait (not counting running ones).
     pub max_queue: Option<usize>,
@@ -58,8 +63,12 @@ pub struct ThreadPoolSpec {
 /// A task to queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadTaskSpec {
+    /// The handler to run; the task waits for a thread of a group that
+    /// takes it.
     pub handler: String,
+    /// Higher runs first; equal priorities in arrival order.
     pub priority: f64,
+    /// The handler's input, serialized by the host.
     pub payload: Vec<u8>,
 }
 
@@ -68,6 +77,7 @@ pub struct ThreadTaskSpec {
 /// brought back by the next pool of its name after a restart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NamedThreadTask {
+    /// Its name.
     pub name: String,
     /// The payload as JSON text, for the store (`None`: no payload).
     pub payload_json: Option<String>,
@@ -87,8 +97,11 @@ pub struct StoredThreadTask {
 /// A task handed to a runner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadTaskRun {
+    /// Its id.
     pub task: TaskId,
+    /// The handler to run.
     pub handler: String,
+    /// The handler's input, as queued.
     pub payload: Vec<u8>,
     /// A named task (`addTask`): its start is announced
     /// ([`ThreadEvent::Started`]).
@@ -111,7 +124,9 @@ pub enum ThreadOutcome {
     /// The engine ended it; `cause` is what the thread reported, if anything
     /// (the load error of a module that could not be loaded).
     Failed {
+        /// Why it ended.
         error: EngineError,
+        /// What the thread reported, serialized by the host.
         cause: Option<Vec<u8>>,
     },
 }
@@ -121,23 +136,41 @@ pub enum ThreadOutcome {
 pub enum ThreadEvent {
     /// Start a thread that will register as `runner` of `pool`.
     Spawn {
+        /// The pool the thread belongs to.
         pool: ThreadPoolId,
+        /// The runner it registers as.
         runner: RunnerId,
     },
     /// End the thread of `runner` (it may be running user code).
-    Terminate { runner: RunnerId },
+    Terminate {
+        /// The runner whose thread ends.
+        runner: RunnerId,
+    },
     /// A task was assigned to `runner`, which waits for work: wake it.
-    Work { runner: RunnerId },
+    Work {
+        /// The runner to wake.
+        runner: RunnerId,
+    },
     /// A named task started running (attempt `attempt`).
-    Started { task: TaskId, attempt: u32 },
+    Started {
+        /// The task.
+        task: TaskId,
+        /// Its attempt, from 1 (a durable task's counts across restarts).
+        attempt: u32,
+    },
     /// A task ended.
     Done {
+        /// The task.
         task: TaskId,
+        /// How it ended.
         outcome: ThreadOutcome,
     },
     /// A closing pool has ended every thread it asked for (their exits
     /// follow as the host sees them).
-    Closed { pool: ThreadPoolId },
+    Closed {
+        /// The pool.
+        pool: ThreadPoolId,
+    },
 }
 
 /// Why a task could not be queued.
@@ -287,10 +320,13 @@ pub(super) struct ThreadPools {
 /// One thread of [`ThreadPoolStats`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadStats {
+    /// Its runner.
     pub runner: RunnerId,
     /// The handlers it takes (`None`: any).
     pub handlers: Option<Vec<String>>,
+    /// Tasks it finished (returned or threw).
     pub runs: u64,
+    /// Whether it has a task (assigned or running).
     pub busy: bool,
     /// Whether it has loaded its module.
     pub ready: bool,
@@ -299,13 +335,23 @@ pub struct ThreadStats {
 /// `pool.stats()`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThreadPoolStats {
+    /// The threads alive (starting and ending ones included), in spawn
+    /// order.
     pub threads: Vec<ThreadStats>,
+    /// Tasks waiting in the queue (not those assigned or running).
     pub queued: usize,
     /// Busy time of all threads over (threads × time since creation).
     pub utilization: f64,
+    /// Tasks its threads finished (returned or threw).
     pub run_count: u64,
+    /// Mean time from a thread taking a task to its finish, in ms (0
+    /// before any).
     pub run_mean_ms: f64,
+    /// Tasks assigned to a thread (one put back in the queue counts again
+    /// when it is assigned again).
     pub wait_count: u64,
+    /// Mean time a task waited in the queue before it was assigned, in ms
+    /// (0 before any).
     pub wait_mean_ms: f64,
 }
 

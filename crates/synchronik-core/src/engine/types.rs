@@ -23,11 +23,18 @@ pub type PoolId = u32;
 /// State brought back from storage (see [`super::Engine::restore`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RestoredState {
+    /// The stored status (`None` leaves it); a unit with runs in flight
+    /// keeps its own.
     pub status: Option<Status>,
+    /// The stored enabled flag (`None` leaves it).
     pub enabled: Option<bool>,
+    /// Completed runs. `Some` replaces the unit's run statistics with this
+    /// count and `execution_times_ms`; `None` leaves them (and ignores
+    /// `execution_times_ms`).
     pub run_count: Option<u64>,
     /// The last execution times, oldest first.
     pub execution_times_ms: Vec<f64>,
+    /// Wall-clock ms of the last run start (`None` leaves it).
     pub last_run_ms: Option<f64>,
     /// The last fire of its calendar schedule (Unix ms), for catch-up.
     pub last_fire_ms: Option<f64>,
@@ -39,7 +46,11 @@ pub enum Outcome {
     /// The attempt resolved; the host keeps the value.
     Ok,
     /// The attempt threw or rejected.
-    Err { message: String },
+    Err {
+        /// The error's message; it becomes the unit's `last_error` when
+        /// the run fails for good.
+        message: String,
+    },
 }
 
 /// Settings of the scheduler and the watcher.
@@ -117,10 +128,16 @@ named_enum! {
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     #[repr(u8)]
     pub enum TaskStatus {
+        /// Queued.
         Idle = 0 => "idle",
+        /// A worker of the pool runs it.
         Running = 1 => "running",
+        /// Queued and held ([`super::Engine::pool_pause`]): neither it nor
+        /// the tasks behind it start until it is resumed.
         Paused = 2 => "paused",
+        /// It ended successfully.
         Completed = 3 => "completed",
+        /// It ended with an error.
         Error = 4 => "error",
         /// Its handler is not defined yet.
         WaitingHandler = 5 => "waiting-handler",
@@ -155,13 +172,19 @@ pub enum AddError {
 /// A durable task brought back from the store into a pool's queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RestoredTask {
+    /// Its id in the pool now.
     pub task: TaskId,
+    /// Its name.
     pub name: String,
+    /// The named handler it runs.
     pub handler: String,
     /// JSON text, as the host gave it.
     pub payload: Option<String>,
+    /// Higher runs first.
     pub priority: f64,
+    /// Its place among tasks of the same priority (lower runs first).
     pub arrangement: u64,
+    /// Its idempotency key.
     pub key: String,
     /// Attempts started before (the next one is `attempt + 1`).
     pub attempt: u32,

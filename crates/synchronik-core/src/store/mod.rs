@@ -25,7 +25,7 @@
 //! as it was.
 //!
 //! One store per database file: opening takes an exclusive lock on
-//! `<db>.lock` (see [`lock`]) and a second open of the same file, from this
+//! `<db>.lock` (see `lock.rs`) and a second open of the same file, from this
 //! process or another, fails naming the holder. The lock is released when
 //! the store closes, and by the OS when the process ends.
 
@@ -94,12 +94,17 @@ impl Default for StoreOptions {
 /// A unit's durable state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnitRow {
+    /// The unit's id.
     pub id: String,
+    /// Its status, as [`crate::unit::Status::as_str`] writes it.
     pub status: String,
+    /// Whether it is enabled.
     pub enabled: bool,
+    /// Completed runs.
     pub run_count: u64,
     /// The last execution times (ms), oldest first.
     pub execution_times_ms: Vec<f64>,
+    /// When its last run started (Unix ms); `None` if it never ran.
     pub last_run_ms: Option<f64>,
     /// The last fire of its calendar schedule (Unix ms), for catch-up.
     pub last_fire_ms: Option<f64>,
@@ -112,12 +117,17 @@ pub struct UnitRow {
 pub struct TaskRow {
     /// The idempotency key; stable across restarts.
     pub key: String,
+    /// The name of its pool (a thread pool's if `thread`).
     pub pool: String,
+    /// Its name, unique among the pending tasks of its pool.
     pub name: String,
+    /// The name of the handler that runs it.
     pub handler: String,
     /// JSON text; `None` for no payload.
     pub payload: Option<String>,
+    /// Higher runs first.
     pub priority: f64,
+    /// Its place among tasks of the same priority: lower runs first.
     pub arrangement: u64,
     /// Attempts started so far.
     pub attempt: u32,
@@ -135,21 +145,31 @@ pub struct TaskRow {
 /// One attempt, as the history keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryRow {
+    /// The unit that made the attempt: the worker, or for a thread pool's
+    /// task its thread (`<pool>:thread-<n>`).
     pub unit_id: String,
+    /// The task's idempotency key; `None` for a unit's own run.
     pub task_key: Option<String>,
+    /// The task's name; `None` for a unit's own run.
     pub task_name: Option<String>,
+    /// The task's pool; `None` for a unit's own run.
     pub pool: Option<String>,
+    /// Which attempt: 1 for the first (a task's count across restarts).
     pub attempt: u32,
+    /// When the attempt started (Unix ms).
     pub started_ms: f64,
+    /// When it ended (Unix ms).
     pub ended_ms: f64,
     /// `"completed"`, `"error"`, `"cancelled"` or `"stopped"`.
     pub outcome: String,
+    /// The error's message, if any; `None` when it completed.
     pub error: Option<String>,
 }
 
-/// What [`Store::history`] returns.
+/// Which attempts [`Store::history`] returns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryQuery {
+    /// Attempts of this unit only; `None`: of every unit.
     pub unit_id: Option<String>,
     /// Attempts that started at or after this wall-clock time (ms).
     pub since_ms: Option<f64>,
@@ -159,33 +179,49 @@ pub struct HistoryQuery {
 
 /// One write (or a request) for the writer thread.
 pub enum Op {
+    /// Writes a unit's row, inserted or updated.
     Unit(UnitRow),
+    /// Deletes the row of the unit with this id.
     UnitDelete(String),
+    /// Stores a new task.
     TaskInsert(TaskRow),
     /// An attempt of the task started: its count and `"running"`.
     TaskStart {
+        /// The task's idempotency key.
         key: String,
+        /// The attempt that started: 1 for the first, counted across
+        /// restarts.
         attempt: u32,
     },
     /// The task goes back to the queue (its run was stopped).
     TaskRequeue {
+        /// The task's idempotency key.
         key: String,
     },
+    /// Deletes the task with this idempotency key.
     TaskDelete(String),
     /// A durable pool task ended (its row goes, as with `TaskDelete`):
     /// `error` is how it failed, `None` when it completed. A shared store
     /// tells the node that added it.
     TaskEnded {
+        /// The task's idempotency key.
         key: String,
+        /// How it failed; `None`: it completed.
         error: Option<String>,
     },
     /// The task's payload (JSON text), priority and/or handler changed.
     TaskPatch {
+        /// The task's idempotency key.
         key: String,
+        /// The new payload; `None` leaves it.
         payload: Option<String>,
+        /// The new priority; `None` leaves it.
         priority: Option<f64>,
+        /// The new handler; `None` leaves it.
         handler: Option<String>,
     },
+    /// Appends an attempt to the history ([`Store::send`] drops it when
+    /// the store keeps none).
     History(HistoryRow),
     /// Replied to once everything before it is committed.
     Flush(Sender<Result<(), EngineError>>),

@@ -9,7 +9,7 @@
 //!   few array statements (`unnest`), whatever its size. A batch that fails
 //!   because the connection went away (or the server said so: classes 08,
 //!   40, 53, 57, 58) is applied again on a new connection, with backoff,
-//!   until it is committed: a [`Shared::flush`] answers once it is.
+//!   until it is committed: a [`super::Store::flush`] answers once it is.
 //! - **the claimer** (`tasks.rs`): asks the engine how many tasks each pool
 //!   can take, claims that many from the shared queue in one statement
 //!   (`FOR UPDATE SKIP LOCKED`: nodes never wait on each other's rows) and
@@ -52,10 +52,16 @@ pub enum PgConnection {
     /// The parts; absent ones are libpq's defaults (port 5432, the user
     /// named as the database, …).
     Parts {
+        /// The server's host name or address, or a directory of Unix
+        /// sockets (a path starting with `/`); `None`: `localhost`.
         host: Option<String>,
+        /// `None`: 5432.
         port: Option<u16>,
+        /// `None`: the operating system's user (`$USER`, `$USERNAME`).
         user: Option<String>,
+        /// `None`: no password.
         password: Option<String>,
+        /// `None`: the database named as the user.
         database: Option<String>,
     },
 }
@@ -63,6 +69,7 @@ pub enum PgConnection {
 /// Settings of a PostgreSQL store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PgOptions {
+    /// Where the server is, and as whom to connect.
     pub connection: PgConnection,
     /// `Some(true)`: TLS required; `Some(false)`: no TLS; `None`: as the
     /// connection string says (`sslmode`), else TLS when the server offers it.
@@ -107,11 +114,15 @@ impl PgOptions {
 /// A live node, as [`Shared::nodes`] lists it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeRow {
+    /// The node's id (`host:pid:random`, see [`Shared::node_id`]).
     pub id: String,
+    /// The name of its machine (its [`PgOptions::host`], else the system's).
     pub host: String,
+    /// Its process's id.
     pub pid: u32,
     /// Unix ms, on the server's clock.
     pub started_ms: f64,
+    /// When it last renewed its lease (Unix ms, on the server's clock).
     pub last_seen_ms: f64,
 }
 
