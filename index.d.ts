@@ -1751,7 +1751,8 @@ export function runWorkerTasks<T>(tasks: Array<WorkerTask<T>>, options?: TaskRun
  * - `'ERR_UNKNOWN_DEPENDENCY'`: a `dependsOn` id that is not a worker of the process.
  * - `'ERR_DEPENDENCY_CYCLE'`: the `dependsOn` of a process's workers form a cycle.
  * - `'ERR_CANCELLED'`: a running pool task was cancelled.
- * - `'ERR_STORAGE'`: the SQLite store cannot be opened, read or written, or there is none.
+ * - `'ERR_STORAGE'`: the store (SQLite or PostgreSQL) cannot be opened, read or
+ *   written, its schema is another application's or newer, or there is none.
  * - `'ERR_CLOSED'`: a call on a closed manager, a queued pool task dropped by
  *   `close()`, or a thread pool task of a pool closed or destroyed.
  * - `'ERR_UNKNOWN_TASK'`: no pool task has the id (never queued, or finished

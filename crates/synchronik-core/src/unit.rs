@@ -50,7 +50,7 @@ named_enum! {
         Parallel = 1 => "parallel",
         /// Groups of `batch_size` in array order, a group after the previous settled.
         Batched = 2 => "batched",
-        /// Sequential, with `isolation_delay` after every worker.
+        /// Sequential, with [`ProcessConfig::isolation_delay_ms`] after every worker.
         Isolated = 3 => "isolated",
     }
 }

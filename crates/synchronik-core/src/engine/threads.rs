@@ -242,6 +242,8 @@ struct Queued {
 type QueueKey = (Reverse<u64>, u64);
 
 fn priority_key(priority: f64, seq: u64) -> QueueKey {
+    // NaN counts as 0, as in worker pools (and as it is stored).
+    let priority = if priority.is_nan() { 0.0 } else { priority };
     // The IEEE bits made monotonic: a larger priority, a larger key.
     let bits = priority.to_bits();
     let ordered = if bits >> 63 == 1 {
@@ -1253,5 +1255,20 @@ impl Engine {
             wait_count: p.wait_time.count,
             wait_mean_ms: p.wait_time.mean_ms(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::priority_key;
+
+    #[test]
+    fn a_higher_priority_goes_first_and_nan_counts_as_zero() {
+        assert!(priority_key(1.0, 9) < priority_key(0.0, 1));
+        assert!(priority_key(0.0, 1) < priority_key(-1.0, 0));
+        assert!(priority_key(0.0, 1) < priority_key(0.0, 2), "then in order");
+        assert_eq!(priority_key(f64::NAN, 3), priority_key(0.0, 3));
+        assert_eq!(priority_key(-f64::NAN, 3), priority_key(0.0, 3));
+        assert!(priority_key(f64::INFINITY, 9) < priority_key(f64::MAX, 0));
     }
 }
