@@ -1,0 +1,78 @@
+'use strict';
+
+// lib/native.js, the addon's loader, in a folder laid out as an install:
+// the platform package first, the build from source second, and an error
+// naming the platform and what to do when neither loads. Each case runs the
+// loader in a child process of its own (an addon loads once per process).
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { ROOT } = require('./helpers');
+
+const { version } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+
+/** This machine's platform as the loader names it, read from the build in lib/. */
+const built = fs.readdirSync(path.join(ROOT, 'lib')).find((f) => /^synchronik\..+\.node$/.test(f));
+const platform = /** @type {string} */ (built).slice('synchronik.'.length, -'.node'.length);
+
+let tmp;
+beforeEach(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'synchronik-loader-'));
+  fs.mkdirSync(path.join(tmp, 'lib'));
+  fs.copyFileSync(path.join(ROOT, 'lib', 'native.js'), path.join(tmp, 'lib', 'native.js'));
+  fs.writeFileSync(path.join(tmp, 'package.json'), JSON.stringify({ name: 'synchronik', version }));
+});
+afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** A platform package in tmp/node_modules whose entry says where it came from. */
+function platformPackage(packageVersion) {
+  const dir = path.join(tmp, 'node_modules', `synchronik-${platform}`);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: `synchronik-${platform}`, version: packageVersion, main: 'index.js' }));
+  fs.writeFileSync(path.join(dir, 'index.js'), "module.exports = { from: 'package' };");
+}
+
+/** Loads tmp/lib/native.js in a child; what it printed, parsed. */
+function load() {
+  const script = `
+    try {
+      const b = require(${JSON.stringify(path.join(tmp, 'lib', 'native.js'))});
+      console.log(JSON.stringify({ from: b.from ?? (typeof b.NativeEngine === 'function' ? 'source' : 'unknown') }));
+    } catch (e) {
+      console.log(JSON.stringify({ code: e.code, platform: e.platform, message: e.message }));
+    }`;
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
+}
+
+test('the platform package is loaded before a build from source', () => {
+  fs.copyFileSync(path.join(ROOT, 'lib', built), path.join(tmp, 'lib', built));
+  platformPackage(version);
+  expect(load()).toEqual({ from: 'package' });
+});
+
+test('without the platform package, the build from source is loaded', () => {
+  fs.copyFileSync(path.join(ROOT, 'lib', built), path.join(tmp, 'lib', built));
+  expect(load()).toEqual({ from: 'source' });
+});
+
+test('a platform package of another version is not used', () => {
+  fs.copyFileSync(path.join(ROOT, 'lib', built), path.join(tmp, 'lib', built));
+  platformPackage('0.0.1');
+  expect(load()).toEqual({ from: 'source' });
+  fs.rmSync(path.join(tmp, 'lib', built));
+  const failed = load();
+  expect(failed.code).toBe('ERR_NATIVE_ADDON');
+  expect(failed.message).toContain(`it is version 0.0.1, this synchronik is ${version}`);
+});
+
+test('neither: an error naming the platform, what was tried and what to do', () => {
+  const failed = load();
+  expect(failed.code).toBe('ERR_NATIVE_ADDON');
+  expect(failed.platform).toBe(platform);
+  expect(failed.message).toContain(`the engine for ${platform} (${process.platform} ${process.arch}) could not be loaded`);
+  expect(failed.message).toContain(`the package synchronik-${platform}`);
+  expect(failed.message).toContain(`synchronik.${platform}.node does not exist`);
+  expect(failed.message).toContain(`so that npm adds synchronik-${platform}`);
+});
