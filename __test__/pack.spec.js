@@ -1,23 +1,37 @@
 'use strict';
 
-// The published package: `npm pack` the repository (without running the
-// build; the built addon in lib/ must be in the tarball), install the tarball
-// into an empty project offline, and use it from CommonJS and from ESM.
+// The published packages, staged as the release stages them
+// (scripts/release-manifest.js): the main package and the platform package
+// of this machine with the addon just built. Both are packed and installed
+// into an empty project offline, with a PATH that has no Rust toolchain, and
+// used from CommonJS, ESM and TypeScript.
 
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { ROOT } = require('./helpers');
+const { stageMain, stagePlatform, platforms } = require('../scripts/release-manifest');
+
+/** This machine's platform, read from the build in lib/. */
+const built = fs.readdirSync(path.join(ROOT, 'lib')).find((f) => /^synchronik\..+\.node$/.test(f));
+const platform = /** @type {string} */ (built).slice('synchronik.'.length, -'.node'.length);
+
+/** PATH without any folder that holds cargo or rustc. */
+const noRustPath = (process.env.PATH || '')
+  .split(path.delimiter)
+  .filter((dir) => dir && !['cargo', 'rustc', 'cargo.exe', 'rustc.exe'].some((tool) => fs.existsSync(path.join(dir, tool))))
+  .join(path.delimiter);
+const noRust = { PATH: noRustPath, CARGO_HOME: '/nonexistent', RUSTUP_HOME: '/nonexistent' };
 
 jest.setTimeout(120000);
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 /** Runs a command; resolves with { code, stdout, stderr }. */
-function exec(command, args, cwd, timeoutMs = 90000) {
+function exec(command, args, cwd, timeoutMs = 90000, env = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false' } });
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_update_notifier: 'false', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -42,27 +56,35 @@ function ok(result, what) {
   return result;
 }
 
-describe('npm pack → npm install → use', () => {
+describe('npm pack → npm install without Rust → use', () => {
   let tmp;
   let tarball;
   let packed;
+  let platformPacked;
   let app;
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'synchronik-pack-'));
     const dest = path.join(tmp, 'dist');
     fs.mkdirSync(dest);
-    const pack = ok(await exec(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', dest], ROOT), 'npm pack');
-    [packed] = JSON.parse(pack.stdout);
+    const stage = path.join(tmp, 'stage');
+    /** @param {string} dir */
+    const pack = async (dir) => {
+      const result = ok(await exec(npm, ['pack', '--json', '--pack-destination', dest], dir), `npm pack ${dir}`);
+      return JSON.parse(result.stdout)[0];
+    };
+    packed = await pack(stageMain(stage));
     tarball = path.join(dest, packed.filename);
+    platformPacked = await pack(stagePlatform(stage, platform, path.join(ROOT, 'lib', built)));
 
     app = path.join(tmp, 'app');
     fs.mkdirSync(app);
     ok(await exec(npm, ['init', '-y'], app), 'npm init');
-    const install = await exec(npm, ['install', tarball, '--offline', '--no-audit', '--no-fund'], app);
+    const args = ['install', tarball, path.join(dest, platformPacked.filename), '--no-audit', '--no-fund'];
+    const install = await exec(npm, [...args, '--offline'], app, 90000, noRust);
     if (install.code !== 0) {
-      // the package has no runtime dependencies, so offline should do; fall back if the npm at hand disagrees
-      ok(await exec(npm, ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], app), 'npm install');
+      // nothing needs the registry, so offline should do; fall back if the npm at hand disagrees
+      ok(await exec(npm, [...args, '--prefer-offline'], app, 90000, noRust), 'npm install');
     }
   });
 
@@ -80,22 +102,68 @@ describe('npm pack → npm install → use', () => {
     expect(license).toContain('THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND');
   });
 
-  test('the tarball holds the entries, the facade and the built addon, and no sources or tests', () => {
+  test('the main tarball holds the entries and the facade, no addon, no sources or tests; the platform tarball holds the addon', () => {
     expect(fs.existsSync(tarball)).toBe(true);
     const files = packed.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'index.js', 'index.mjs', 'lib/manager.js', 'lib/errors.js', 'lib/validate.js', 'lib/native.js']));
-    const addons = files.filter((f) => /^lib\/.+\.node$/.test(f));
-    expect(addons.length).toBeGreaterThanOrEqual(1);
-    for (const addon of addons) expect(fs.existsSync(path.join(ROOT, addon))).toBe(true);
-    expect(files.filter((f) => f.startsWith('__test__/') || f.startsWith('crates/') || f.startsWith('src/') || f.startsWith('target/'))).toEqual([]);
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'index.js', 'index.mjs', 'index.d.ts', 'lib/manager.js', 'lib/errors.js', 'lib/validate.js', 'lib/native.js', 'lib/generated/vocabulary.js', 'CHANGELOG.md']));
+    expect(files.filter((f) => f.endsWith('.node'))).toEqual([]);
+    expect(files.filter((f) => /^(__test__|crates|src|target|bench|soak|scripts|npm|examples)\//.test(f))).toEqual([]);
+    expect(platformPacked.name).toBe(`synchronik-${platform}`);
+    expect(platformPacked.files.map((f) => f.path).sort()).toEqual(['README.md', 'package.json', built]);
   });
 
-  test('the installed package has no dependencies of its own', () => {
+  test('no Rust toolchain on the PATH of the install, and no script in what was installed', () => {
+    for (const dir of noRustPath.split(path.delimiter)) expect(fs.existsSync(path.join(dir, 'cargo'))).toBe(false);
+    for (const name of ['synchronik', `synchronik-${platform}`]) {
+      const installed = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', name, 'package.json'), 'utf8'));
+      expect(installed.scripts).toBeUndefined();
+      expect(installed.dependencies || {}).toEqual({});
+    }
+  });
+
+  test('the main package names every platform package as an optional dependency at its own version', () => {
     const installed = JSON.parse(fs.readFileSync(path.join(app, 'node_modules', 'synchronik', 'package.json'), 'utf8'));
     expect(installed.name).toBe('synchronik');
-    expect(installed.dependencies || {}).toEqual({});
+    expect(installed.optionalDependencies).toEqual(Object.fromEntries(platforms().map((p) => [p.manifest.name, installed.version])));
+    expect(Object.keys(installed.optionalDependencies)).toContain(`synchronik-${platform}`);
     const manifest = JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8'));
-    expect(Object.keys(manifest.dependencies)).toEqual(['synchronik']);
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(['synchronik', `synchronik-${platform}`]);
+  });
+
+  test('TypeScript: a 2.3-style program compiles against the installed types and runs on the platform package', async () => {
+    fs.writeFileSync(
+      path.join(app, 'main.ts'),
+      `import { createSynchronikManager, type SynchronikWorker } from 'synchronik';
+
+const manager = createSynchronikManager();
+const worker: SynchronikWorker = {
+  id: 'greeter',
+  name: 'Greeter',
+  enabled: true,
+  run: async () => 'hello',
+};
+manager.registerUnit(worker);
+manager.onComplete((e) => console.log(e.unitId, 'completed with', e.result));
+manager.runWorkerById('greeter').then(() => {
+  console.log('status', manager.getUnitStatus('greeter'));
+  console.log('engine', require.resolve('synchronik-${platform}'));
+});
+`,
+    );
+    fs.writeFileSync(
+      path.join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { target: 'ES2022', module: 'commonjs', strict: true, outDir: 'out', typeRoots: [path.join(ROOT, 'node_modules', '@types')], types: ['node'] },
+        files: ['main.ts'],
+      }),
+    );
+    ok(await exec(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], app, 60000, noRust), 'tsc');
+    const result = ok(await exec(process.execPath, [path.join('out', 'main.js')], app, 20000, noRust), 'node out/main.js');
+    expect(result.stdout.trim().split('\n')).toEqual([
+      'greeter completed with hello',
+      'status completed',
+      `engine ${path.join(fs.realpathSync(app), 'node_modules', `synchronik-${platform}`, built)}`,
+    ]);
   });
 
   test('CommonJS: require("synchronik") from the installed copy', async () => {
