@@ -62,6 +62,7 @@ describe('npm pack → npm install without Rust → use', () => {
   let packed;
   let platformPacked;
   let app;
+  let mainDir;
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'synchronik-pack-'));
@@ -73,7 +74,8 @@ describe('npm pack → npm install without Rust → use', () => {
       const result = ok(await exec(npm, ['pack', '--json', '--pack-destination', dest], dir), `npm pack ${dir}`);
       return JSON.parse(result.stdout)[0];
     };
-    packed = await pack(stageMain(stage));
+    mainDir = stageMain(stage);
+    packed = await pack(mainDir);
     tarball = path.join(dest, packed.filename);
     platformPacked = await pack(stagePlatform(stage, platform, path.join(ROOT, 'lib', built)));
 
@@ -105,11 +107,24 @@ describe('npm pack → npm install without Rust → use', () => {
   test('the main tarball holds the entries and the facade, no addon, no sources or tests; the platform tarball holds the addon', () => {
     expect(fs.existsSync(tarball)).toBe(true);
     const files = packed.files.map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['package.json', 'index.js', 'index.mjs', 'index.d.ts', 'lib/manager.js', 'lib/errors.js', 'lib/validate.js', 'lib/native.js', 'lib/generated/vocabulary.js', 'CHANGELOG.md']));
+    expect(files).toEqual(expect.arrayContaining(['package.json', 'index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'lib/manager.js', 'lib/errors.js', 'lib/validate.js', 'lib/native.js', 'lib/generated/vocabulary.js', 'CHANGELOG.md']));
     expect(files.filter((f) => f.endsWith('.node'))).toEqual([]);
     expect(files.filter((f) => /^(__test__|crates|src|target|bench|soak|scripts|npm|examples)\//.test(f))).toEqual([]);
     expect(platformPacked.name).toBe(`synchronik-${platform}`);
     expect(platformPacked.files.map((f) => f.path).sort()).toEqual(['README.md', 'package.json', built]);
+  });
+
+  test('publint and arethetypeswrong find nothing wrong with the main package', async () => {
+    /** The file a devDependency's bin runs. @param {string} pkg @param {string} bin */
+    const binOf = (pkg, bin) => {
+      const dir = path.join(ROOT, 'node_modules', pkg);
+      return path.join(dir, JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).bin[bin]);
+    };
+    const lint = ok(await exec(process.execPath, [binOf('publint', 'publint'), '--strict'], mainDir), 'publint');
+    expect(lint.stdout).toContain('All good!');
+    const types = ok(await exec(process.execPath, [binOf('@arethetypeswrong/cli', 'attw'), '--pack', '.', '--format', 'json'], mainDir), 'attw');
+    const report = JSON.parse(types.stdout);
+    expect(report.analysis.problems).toEqual([]);
   });
 
   test('no Rust toolchain on the PATH of the install, and no script in what was installed', () => {
