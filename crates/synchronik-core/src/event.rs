@@ -290,7 +290,9 @@ pub enum Event {
         /// The run mode of this run.
         run_mode: RunMode,
     },
-    /// A scheduled run did not happen.
+    /// A run did not happen: a scheduled one (the previous run was in
+    /// flight), or a worker of a dependency graph run (a condition, a
+    /// dependency that failed or did not run).
     Skipped {
         /// The unit.
         unit: Slot,

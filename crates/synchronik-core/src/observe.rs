@@ -325,7 +325,9 @@ pub struct UnitRuns {
     pub runs: [u64; 3],
 }
 
-/// Tasks of one pool by status, for `synchronik_pool_tasks`.
+/// Tasks of one pool by status: the queued and running counts for
+/// `synchronik_pool_tasks`, the finished ones for
+/// `synchronik_pool_tasks_finished`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PoolTasks {
     /// The pool's name.

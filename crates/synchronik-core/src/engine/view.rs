@@ -220,7 +220,8 @@ impl Engine {
         }
     }
 
-    /// The interval workers with a scheduled next fire, soonest first
+    /// The units with a scheduled next fire (interval and calendar
+    /// schedules), soonest first
     /// (ties in registration order).
     pub fn schedule_views(&self) -> Vec<ScheduleView> {
         let mut fires: Vec<(Nanos, u64, Slot)> = self

@@ -49,8 +49,7 @@ pub enum PgConnection {
     /// A connection string: `postgres://user:password@host:port/database?…`
     /// or `host=… user=…`.
     Url(String),
-    /// The parts; absent ones are libpq's defaults (port 5432, the user
-    /// named as the database, …).
+    /// The parts; each absent one has the default its field names.
     Parts {
         /// The server's host name or address, or a directory of Unix
         /// sockets (a path starting with `/`); `None`: `localhost`.
