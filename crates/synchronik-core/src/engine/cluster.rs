@@ -170,8 +170,9 @@ impl Engine {
     }
 
     /// Tasks this node claimed for pool `pool` (in queue order): queued
-    /// here, as restored tasks are, under new ids announced to the host for
-    /// adoption ([`Engine::take_requeued_task`]), and dispatched. Returns
+    /// here, as restored tasks are, and dispatched. A task added here keeps
+    /// its id when it can; any other gets a new id announced to the host
+    /// for adoption ([`Engine::take_requeued_task`]). Returns
     /// the keys of the tasks it could not take (no such pool any more).
     pub fn cluster_deliver(&mut self, pool: &str, rows: Vec<TaskRow>) -> Vec<String> {
         let Some(id) = self.pools.find(pool) else {
@@ -203,32 +204,26 @@ impl Engine {
             if let Some(h) = &self.store {
                 h.adopt(task, &row, pool);
             }
-            if kept {
-                self.emit(Event::TaskStatus {
+            if !kept {
+                self.observed.requeued.insert(
                     task,
-                    status: super::types::TaskStatus::Idle,
-                    worker: None,
-                });
-                continue;
+                    (
+                        id,
+                        RestoredTask {
+                            task,
+                            name: row.name,
+                            handler: row.handler,
+                            payload: row.payload,
+                            priority: row.priority,
+                            arrangement,
+                            key: row.key,
+                            attempt: row.attempt.saturating_sub(1),
+                            run_at_ms: None,
+                            replaces,
+                        },
+                    ),
+                );
             }
-            self.observed.requeued.insert(
-                task,
-                (
-                    id,
-                    RestoredTask {
-                        task,
-                        name: row.name,
-                        handler: row.handler,
-                        payload: row.payload,
-                        priority: row.priority,
-                        arrangement,
-                        key: row.key,
-                        attempt: row.attempt.saturating_sub(1),
-                        run_at_ms: None,
-                        replaces,
-                    },
-                ),
-            );
             self.emit(Event::TaskStatus {
                 task,
                 status: super::types::TaskStatus::Idle,
