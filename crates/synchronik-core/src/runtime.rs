@@ -210,9 +210,18 @@ impl Drop for Runtime {
     }
 }
 
+/// After firing, the timer thread sleeps at least this long before it fires
+/// again: deadlines that fall within it (timers whose phases are spread, a
+/// few microseconds apart) are fired together in one wake-up, instead of a
+/// wake-up of this thread and of the host for each. It bounds what a fire
+/// waits for the others beside it; a lone deadline is not delayed.
+const COALESCE: Nanos = 250_000;
+
 fn timer_thread(shared: &Shared, clock: &SystemClock) {
     let wake = &shared.wake;
     let mut engine = shared.engine.lock();
+    // The earliest time of the next wake-up that fires.
+    let mut not_before: Nanos = 0;
     loop {
         if shared.shutdown.load(Ordering::SeqCst) {
             return;
@@ -221,6 +230,7 @@ fn timer_thread(shared: &Shared, clock: &SystemClock) {
         match engine.driver_deadline() {
             None => shared.cv.wait(&mut engine),
             Some(at) => {
+                let at = at.max(not_before);
                 let now = clock.now();
                 if at <= now {
                     // A bug in the engine must not take the host process
@@ -230,6 +240,7 @@ fn timer_thread(shared: &Shared, clock: &SystemClock) {
                     }))
                     .unwrap_or(1);
                     engine.store_sync();
+                    not_before = now + COALESCE;
                     if fired > 0 {
                         // Deliver outside the lock: the host's wake-up may
                         // need the engine (it never blocks on JavaScript).
