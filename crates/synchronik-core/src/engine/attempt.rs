@@ -167,7 +167,7 @@ impl Engine {
     /// Starts a run of a worker; false when it may not start (the owner is
     /// then not told anything).
     pub(super) fn start_worker_run(&mut self, slot: Slot, owner: Owner) -> bool {
-        let now = self.clock.now();
+        let now = self.now();
         let may_start = self.starts_allowed();
         let Some(unit) = self.registry.get_mut(slot) else {
             return false;
@@ -186,7 +186,7 @@ impl Engine {
         } else {
             // Pool workers' lastRun is not shown (a task is the pool's
             // business), which spares a wall-clock read per task.
-            let wall = self.clock.wall_ms();
+            let wall = super::wall_of(&*self.clock, &self.pinned, &self.pinned_wall);
             unit.last_run_ms = Some(wall);
             self.announce_start(slot, wall);
         }
@@ -276,6 +276,9 @@ impl Engine {
     /// Takes the outcomes of settled attempts. Outcomes of attempts that no
     /// longer count (timed out, released) are ignored.
     pub fn complete(&mut self, outcomes: impl IntoIterator<Item = (CallId, Outcome)>) {
+        // The outcomes of one report settled together: one reading of the
+        // clock ends all of them.
+        self.pin(self.clock.now());
         for (call, outcome) in outcomes {
             let Some(run_id) = self.runs.take_call(call) else {
                 continue;
@@ -290,6 +293,7 @@ impl Engine {
                 }
             }
         }
+        self.unpin();
     }
 
     /// The timeout of attempt `call` of run `run_id` came: the attempt is
@@ -323,7 +327,7 @@ impl Engine {
     pub(super) fn retry_due(&mut self, run_id: RunId) {
         if let Some(run) = self.runs.get_mut(run_id) {
             run.delay = None;
-            let now = self.clock.now();
+            let now = self.now();
             self.begin_attempt(run_id, now);
         }
     }
@@ -357,7 +361,7 @@ impl Engine {
             run.call = None;
             run.attempt += 1;
         }
-        let now = self.clock.now();
+        let now = self.now();
         self.observed.retry(now);
         self.emit(Event::Retry {
             unit: slot,
@@ -386,7 +390,7 @@ impl Engine {
             self.timers.cancel(t);
         }
         let slot = run.slot;
-        let now = self.clock.now();
+        let now = self.now();
         if let Owner::Task(task) = run.owner {
             if let Some(u) = self.registry.get_mut(slot) {
                 u.active_runs = u.active_runs.saturating_sub(1);

@@ -192,8 +192,8 @@ impl Engine {
     /// monotonic clock (as intervals' fires are shown).
     pub(super) fn calendar_next_fire(&self, slot: Slot) -> Option<crate::clock::Nanos> {
         let at_ms = self.calendar.next_fire_ms(slot)?;
-        let wait = (at_ms - self.clock.wall_ms()).max(0.0);
-        Some(self.clock.now().saturating_add(ms_to_nanos(wait)))
+        let wait = (at_ms - self.wall_now_ms()).max(0.0);
+        Some(self.now().saturating_add(ms_to_nanos(wait)))
     }
 
     /// The calendar schedule of the worker in `slot`, if it has one.
@@ -229,7 +229,7 @@ impl Engine {
         if self.calendar.entries.contains_key(&slot) {
             return;
         }
-        let now_ms = self.clock.wall_ms();
+        let now_ms = self.wall_now_ms();
         let missed = if self.calendar.starting {
             self.calendar_missed(slot, now_ms)
         } else {
@@ -331,8 +331,8 @@ impl Engine {
 
     /// A timer on the monotonic clock for wall-clock instant `due_ms`.
     fn calendar_timer(&mut self, slot: Slot, due_ms: f64) -> TimerId {
-        let wait = (due_ms - self.clock.wall_ms()).max(0.0);
-        let at = self.clock.now().saturating_add(ms_to_nanos(wait));
+        let wait = (due_ms - self.wall_now_ms()).max(0.0);
+        let at = self.now().saturating_add(ms_to_nanos(wait));
         self.arm(at, Timer::Calendar(slot))
     }
 
@@ -356,7 +356,7 @@ impl Engine {
             return;
         };
         let (at_ms, due_ms) = (entry.at_ms, entry.due_ms);
-        let now_ms = self.clock.wall_ms();
+        let now_ms = self.wall_now_ms();
         if now_ms < due_ms {
             // The wall clock was set back since it was armed: wait again.
             let timer = self.calendar_timer(slot, due_ms);
@@ -370,7 +370,7 @@ impl Engine {
         }
         self.calendar_set_last_fire(slot, at_ms);
         let late = ms_to_nanos(now_ms - due_ms);
-        self.observe_fire(self.clock.now().saturating_sub(late));
+        self.observe_fire(self.now().saturating_sub(late));
         // The next fire is the first one still to come: a late timer (a
         // jump of the clock) fires once, not once per fire it passed.
         let (chain, queued) = self
@@ -394,7 +394,7 @@ impl Engine {
     /// passes more than [`JUMP_TIMES`] of them is a jump: the fire moves to
     /// the end of the step, where it fires once, late. True when it moved.
     fn calendar_jumped(&mut self, slot: Slot, at_ms: f64, now_ms: f64) -> bool {
-        let now = self.clock.now();
+        let now = self.now();
         let Some(end) = self.horizon.filter(|end| *end > now) else {
             return false;
         };
@@ -457,7 +457,7 @@ impl Engine {
             self.calendar_set_last_fire(slot, fire);
             if done {
                 // Every missed fire has run (or the rest was past the cap).
-                let now_ms = self.clock.wall_ms();
+                let now_ms = self.wall_now_ms();
                 self.calendar_set_last_fire(slot, now_ms);
             }
             self.start_worker_run(slot, Owner::Scheduled);
@@ -473,7 +473,7 @@ impl Engine {
         let Some(config) = unit.worker() else {
             return Some(Vec::new());
         };
-        let now_ms = self.clock.wall_ms();
+        let now_ms = self.wall_now_ms();
         if let Some(spec) = config.schedule.as_deref() {
             return Some(spec.next_n(now_ms, count));
         }
@@ -481,7 +481,7 @@ impl Engine {
             return Some(Vec::new());
         };
         let period = config.interval_ms.unwrap_or(0.0).max(0.0);
-        let first = now_ms + crate::clock::nanos_to_ms(at.saturating_sub(self.clock.now()));
+        let first = now_ms + crate::clock::nanos_to_ms(at.saturating_sub(self.now()));
         Some(
             (0..count)
                 .map(|k| first + period * k as f64)

@@ -364,7 +364,7 @@ impl StoreHook {
                 };
                 let open = Self::take_open(&mut self.state.lock(), *unit, call, Some(*attempt));
                 if let Some(open) = open {
-                    let now = engine.clock.wall_ms();
+                    let now = engine.wall_now_ms();
                     self.history_row(open, now, outcome_of(failure), Some(failure.message()));
                 }
             }
@@ -375,7 +375,7 @@ impl StoreHook {
             } if self.history => {
                 let open = Self::take_open(&mut self.state.lock(), *unit, Some(*call), None);
                 if let Some(open) = open {
-                    self.history_row(open, engine.clock.wall_ms(), "completed", None);
+                    self.history_row(open, engine.wall_now_ms(), "completed", None);
                 }
             }
             Event::Errored {
@@ -389,12 +389,12 @@ impl StoreHook {
                 };
                 let open = Self::take_open(&mut self.state.lock(), *unit, call, None);
                 if let Some(open) = open {
-                    let now = engine.clock.wall_ms();
+                    let now = engine.wall_now_ms();
                     self.history_row(open, now, outcome_of(failure), Some(failure.message()));
                 }
             }
             Event::Thread(ThreadEvent::Done { task, outcome }) => {
-                self.thread_task_done(*task, outcome, engine.clock.wall_ms());
+                self.thread_task_done(*task, outcome, engine.wall_now_ms());
             }
             Event::TaskDone { task, outcome } => {
                 let Some(d) = self.state.lock().tasks.remove(task) else {
@@ -439,7 +439,7 @@ impl StoreHook {
                     pool: Some(d.pool),
                     attempt: d.attempt,
                     started_ms: d.started_ms,
-                    ended_ms: engine.clock.wall_ms(),
+                    ended_ms: engine.wall_now_ms(),
                     outcome: outcome.to_owned(),
                     error,
                 }));
@@ -456,7 +456,7 @@ impl StoreHook {
                 let mut s = self.state.lock();
                 if let Some(d) = s.tasks.get_mut(&task) {
                     d.attempt += 1;
-                    d.started_ms = engine.clock.wall_ms();
+                    d.started_ms = engine.wall_now_ms();
                     d.worker = engine.registry.get(invocation.unit).map(|u| u.id.clone());
                     invocation.attempt = d.attempt;
                     self.store.send(Op::TaskStart {
@@ -471,7 +471,7 @@ impl StoreHook {
                         call: invocation.call,
                         unit: unit.id.clone(),
                         attempt: invocation.attempt,
-                        started_ms: engine.clock.wall_ms(),
+                        started_ms: engine.wall_now_ms(),
                     };
                     self.state
                         .lock()
@@ -590,6 +590,7 @@ impl Engine {
     /// Sends the rows of the units changed in this step. The runtime calls
     /// it after every call into the engine; without a store it does nothing.
     pub fn store_sync(&mut self) {
+        self.unpin();
         let Some(h) = &self.store else { return };
         let (dirty, mut meta) = {
             let mut s = h.state.lock();
@@ -815,7 +816,7 @@ impl Engine {
                 continue;
             }
             // One whose time has not come waits for it again.
-            let run_at_ms = row.run_at_ms.filter(|at| *at > self.clock.wall_ms());
+            let run_at_ms = row.run_at_ms.filter(|at| *at > self.wall_now_ms());
             if let Some(at) = run_at_ms {
                 self.pools.delay(pool, task);
                 self.pool_arm_due(task, at);

@@ -81,6 +81,12 @@ use types::{ProcRunId, Timer};
 /// The orchestration engine. See the module docs.
 pub struct Engine {
     clock: Arc<dyn Clock>,
+    /// The time of the batch being worked through (timers fired at one
+    /// instant, outcomes reported together), read once for all of it;
+    /// `None` between batches (see [`Engine::now`]).
+    pinned: std::cell::Cell<Option<Nanos>>,
+    /// The wall-clock time of the pinned instant, read when first needed.
+    pinned_wall: std::cell::Cell<Option<f64>>,
     invoker: Arc<dyn Invoker>,
     sink: Arc<dyn EventSink>,
     registry: Registry,
@@ -128,6 +134,8 @@ impl Engine {
     pub fn new(clock: Arc<dyn Clock>, invoker: Arc<dyn Invoker>, sink: Arc<dyn EventSink>) -> Self {
         Self {
             clock,
+            pinned: std::cell::Cell::new(None),
+            pinned_wall: std::cell::Cell::new(None),
             invoker,
             sink,
             registry: Registry::default(),
@@ -252,9 +260,39 @@ impl Engine {
     /// cadence after it (as after a jump of a system clock).
     pub fn fire_due_toward(&mut self, now: Nanos, end: Nanos) -> usize {
         self.horizon = Some(end);
+        self.pin(now);
         let fired = self.fire_due_now(now);
+        self.unpin();
         self.horizon = None;
         fired
+    }
+
+    /// The engine's time now: the pinned instant while a batch is worked
+    /// through (one reading of the clock for all of it), else the clock's.
+    pub(crate) fn now(&self) -> Nanos {
+        match self.pinned.get() {
+            Some(t) => t,
+            None => self.clock.now(),
+        }
+    }
+
+    /// The wall-clock time (Unix ms) of [`Engine::now`].
+    pub(crate) fn wall_now_ms(&self) -> f64 {
+        wall_of(&*self.clock, &self.pinned, &self.pinned_wall)
+    }
+
+    /// Pins the engine's time to `now` for the batch that starts.
+    fn pin(&self, now: Nanos) {
+        self.pinned.set(Some(now));
+        self.pinned_wall.set(None);
+    }
+
+    /// The batch is over: time is the clock's again. Also run at the end of
+    /// every call into the engine ([`Engine::store_sync`]), so that a batch
+    /// cut short by a panic does not leave the time pinned.
+    pub(crate) fn unpin(&self) {
+        self.pinned.set(None);
+        self.pinned_wall.set(None);
     }
 
     fn fire_due_now(&mut self, now: Nanos) -> usize {
@@ -313,5 +351,26 @@ impl Engine {
     /// in its arenas, scattered, unless asked).
     pub fn take_trim_hint(&mut self) -> bool {
         self.pools.take_trim_hint()
+    }
+}
+
+/// The wall-clock time of an engine's time now (see [`Engine::wall_now_ms`];
+/// a function of the fields, so that it can be read while other fields of
+/// the engine are borrowed).
+fn wall_of(
+    clock: &dyn Clock,
+    pinned: &std::cell::Cell<Option<Nanos>>,
+    pinned_wall: &std::cell::Cell<Option<f64>>,
+) -> f64 {
+    if pinned.get().is_none() {
+        return clock.wall_ms();
+    }
+    match pinned_wall.get() {
+        Some(w) => w,
+        None => {
+            let w = clock.wall_ms();
+            pinned_wall.set(Some(w));
+            w
+        }
     }
 }

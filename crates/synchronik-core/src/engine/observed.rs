@@ -353,7 +353,7 @@ impl Engine {
     /// The overview: units by status (one pass over the registry), totals,
     /// the rate windows ending with the current one, the last errors.
     pub fn overview(&self) -> Overview {
-        let now = self.clock.now();
+        let now = self.now();
         let (counts, workers, processes) = count_units(
             self.registry
                 .ordered()
@@ -508,7 +508,7 @@ impl Engine {
                 (TaskStatus::Error, Some(f.message()), retry.map(Box::new))
             }
         };
-        let now = span.map_or_else(|| self.clock.now(), |(_, now)| now);
+        let now = span.map_or_else(|| self.now(), |(_, now)| now);
         let view = DoneTask {
             id: task,
             name,
@@ -523,7 +523,7 @@ impl Engine {
 
     /// An interval fire scheduled at `due` came now.
     pub(super) fn observe_fire(&mut self, due: Nanos) {
-        let late = self.clock.now().saturating_sub(due);
+        let late = self.now().saturating_sub(due);
         self.observed.schedule_lag(late as f64 / 1e9);
     }
 

@@ -43,7 +43,7 @@ impl Engine {
     /// Starts a run of the process in `slot` for `ticket`; false when it
     /// may not start (the ticket is then not ended).
     pub(super) fn start_process_run(&mut self, slot: Slot, ticket: Ticket) -> bool {
-        let wall = self.clock.wall_ms();
+        let wall = self.wall_now_ms();
         let Some(unit) = self.registry.get(slot) else {
             return false;
         };
@@ -93,7 +93,7 @@ impl Engine {
             next: 0,
             in_flight: 0,
             failed: None,
-            started: self.clock.now(),
+            started: self.now(),
             waiting: None,
             graph,
             joined: Vec::new(),
@@ -215,7 +215,7 @@ impl Engine {
         if let Some(mut p) = self.processes.remove(&id) {
             match p.failed.take() {
                 None => {
-                    let now = self.clock.now();
+                    let now = self.now();
                     let duration_ms = nanos_to_ms(now.saturating_sub(p.started));
                     self.observe_run(p.slot, RunOutcome::Completed, p.started, now, None);
                     if self.run_completed(p.slot, duration_ms, None) {
@@ -252,7 +252,7 @@ impl Engine {
         }
         let failure = Failure::Engine(error.clone());
         let message = failure.message();
-        let now = self.clock.now();
+        let now = self.now();
         self.observe_run(p.slot, outcome_of(&failure), p.started, now, Some(&message));
         self.run_failed(p.slot, failure, culprit);
         let named = culprit.unwrap_or(p.slot);

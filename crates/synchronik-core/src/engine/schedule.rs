@@ -132,7 +132,7 @@ impl Engine {
 
     /// Arms a recurring timer one `period` from now.
     pub(super) fn arm_recurring(&mut self, period: Nanos, timer: Timer) -> Recurring {
-        let at = self.clock.now().saturating_add(period);
+        let at = self.now().saturating_add(period);
         Recurring {
             timer: self.arm(at, timer),
             at,
@@ -161,7 +161,7 @@ impl Engine {
         timer: Timer,
     ) -> (Recurring, bool) {
         let period = period.max(1);
-        let now = self.clock.now();
+        let now = self.now();
         if let Some(end) = self.horizon.filter(|end| *end > now) {
             if end.saturating_sub(due.at) / period >= JUMP_TIMES {
                 let postponed = Recurring {
@@ -362,7 +362,7 @@ impl Engine {
     /// (never ran, or last ran at least one interval ago) and not running,
     /// and every idle enabled process. Returns the tickets of what started.
     pub fn run_loop_once(&mut self) -> Vec<Ticket> {
-        let now = self.clock.now();
+        let now = self.now();
         let due = self.units_where(|u| match &u.body {
             UnitBody::Worker(c) => {
                 let interval = c.interval_ms.filter(|ms| *ms > 0.0);

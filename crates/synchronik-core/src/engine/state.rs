@@ -20,7 +20,7 @@ pub(super) fn may_start(unit: &Unit, by_name: bool) -> bool {
 
 impl Engine {
     pub(super) fn set_status(&mut self, slot: Slot, status: Status, reason: UpdateReason) {
-        let now = self.clock.now();
+        let now = self.now();
         if let Some(u) = self.registry.get_mut(slot) {
             let previous = u.status;
             u.status = status;

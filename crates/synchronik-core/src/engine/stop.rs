@@ -84,7 +84,7 @@ impl Engine {
         stop.exempt_runs.extend(exempt_run);
         stop.exempt_processes.extend(exempt_process);
         if let Some(ms) = timeout_ms {
-            let at = self.clock.now().saturating_add(ms_to_nanos(ms));
+            let at = self.now().saturating_add(ms_to_nanos(ms));
             if let Some(old) = self
                 .stopping
                 .current

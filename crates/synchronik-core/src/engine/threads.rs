@@ -424,7 +424,7 @@ impl ThreadPools {
 impl Engine {
     /// Creates a thread pool and asks the host for its threads.
     pub fn thread_pool_create(&mut self, spec: ThreadPoolSpec) -> ThreadPoolId {
-        let now = self.clock.now();
+        let now = self.now();
         let id = self.threads.pools.len() as ThreadPoolId;
         self.threads.pools.push(Pool {
             name: spec.name,
@@ -592,7 +592,7 @@ impl Engine {
         }
         self.threads.next_task += 1;
         let task = self.threads.next_task;
-        let now = self.clock.now();
+        let now = self.now();
         self.threads.next_seq += 1;
         let key = priority_key(spec.priority, self.threads.next_seq);
         self.threads.pools[pool as usize].queue.insert(
@@ -643,7 +643,7 @@ impl Engine {
         let Some((key, q)) = self.threads.next_for(runner) else {
             return false;
         };
-        let now = self.clock.now();
+        let now = self.now();
         let r = self.threads.runners.get_mut(&runner).expect("runner");
         r.state = RunnerState::Assigned(q.task);
         if let Some(timer) = r.idle_timer.take() {
@@ -700,7 +700,7 @@ impl Engine {
         if r.state != RunnerState::Idle || r.idle_timer.is_some() {
             return;
         }
-        let at = self.clock.now().saturating_add(timeout);
+        let at = self.now().saturating_add(timeout);
         let timer = self.arm(at, super::types::Timer::ThreadIdle(runner));
         if let Some(r) = self.threads.runners.get_mut(&runner) {
             r.idle_timer = Some(timer);
@@ -741,7 +741,7 @@ impl Engine {
         if p.state == PoolState::Closed || p.broken.is_some() || p.queue.is_empty() {
             return;
         }
-        let now = self.clock.now();
+        let now = self.now();
         let mut spawn = Vec::new();
         for (g, group) in p.groups.iter().enumerate() {
             let free = p
@@ -772,7 +772,7 @@ impl Engine {
 
     /// The task assigned to `runner`, now running.
     pub fn thread_take(&mut self, runner: RunnerId) -> Option<ThreadTaskRun> {
-        let now = self.clock.now();
+        let now = self.now();
         let r = self.threads.runners.get_mut(&runner)?;
         let RunnerState::Assigned(task) = r.state else {
             return None;
@@ -786,7 +786,7 @@ impl Engine {
                     "{}:thread-{runner}",
                     self.threads.pools[r.pool as usize].name
                 );
-                h.thread_task_started(&mut run, self.clock.wall_ms(), thread);
+                h.thread_task_started(&mut run, self.wall_now_ms(), thread);
             }
             self.emit(Event::Thread(ThreadEvent::Started {
                 task,
@@ -805,7 +805,7 @@ impl Engine {
         returned: bool,
         value: Vec<u8>,
     ) -> Option<ThreadTaskRun> {
-        let now = self.clock.now();
+        let now = self.now();
         let r = self.threads.runners.get_mut(&runner)?;
         if r.state != RunnerState::Running(task) {
             // Ended already (aborted, destroyed): its outcome was reported.
@@ -1008,7 +1008,7 @@ impl Engine {
             self.timers.cancel(timer);
         }
         let pool = r.pool;
-        let now = self.clock.now();
+        let now = self.now();
         let busy = self.threads.busy.remove(&runner).unwrap_or(0);
         let p = &mut self.threads.pools[pool as usize];
         p.runners.retain(|x| *x != runner);
@@ -1217,7 +1217,7 @@ impl Engine {
     /// `pool.stats()`.
     pub fn thread_pool_stats(&self, pool: ThreadPoolId) -> Option<ThreadPoolStats> {
         let p = self.threads.pool(pool)?;
-        let now = self.clock.now();
+        let now = self.now();
         let mut busy_total = p.busy_gone;
         let threads = p
             .runners

@@ -122,7 +122,7 @@ impl Engine {
         let parent = parent.or_else(|| previous.and_then(|u| u.parent));
         let mut meta = Meta::default();
         meta.run_count = common.run_count;
-        let status_since = self.clock.now();
+        let status_since = self.now();
         self.registry.upsert(Unit {
             id: common.id,
             enabled: common.enabled,

@@ -60,7 +60,7 @@ impl Engine {
 
     /// Records a sign of life from the attempt `call` (`ctx.progress`).
     pub fn report_progress(&mut self, call: CallId) {
-        let now = self.clock.now();
+        let now = self.now();
         if let Some(run) = self.runs.by_call_mut(call) {
             run.last_progress = now;
             run.stall_reported = false;
@@ -69,7 +69,7 @@ impl Engine {
 
     /// One scan (`runWatcherScan`).
     pub fn watcher_scan(&mut self) {
-        let now = self.clock.now();
+        let now = self.now();
         if let Some(th) = self.options.stall_threshold_ms.map(ms_to_nanos) {
             self.scan_stalls(now, th);
             self.scan_event_loop(now, th);

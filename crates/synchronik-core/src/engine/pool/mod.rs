@@ -115,7 +115,7 @@ impl Engine {
     /// Arms the time of delayed task `task` (one already past comes due at
     /// once, in the same step).
     pub(super) fn pool_arm_due(&mut self, task: TaskId, at_ms: f64) {
-        let wait = (at_ms - self.clock.wall_ms()).max(0.0);
+        let wait = (at_ms - self.wall_now_ms()).max(0.0);
         if wait <= 0.0 {
             self.pool_task_due(task);
             return;
@@ -141,7 +141,7 @@ impl Engine {
 
     /// The wall-clock time now (Unix ms, on the engine's clock).
     pub fn wall_ms(&self) -> f64 {
-        self.clock.wall_ms()
+        self.wall_now_ms()
     }
 
     /// Queues anonymous tasks of the given priorities in one step; their
