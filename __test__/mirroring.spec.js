@@ -76,6 +76,115 @@ describe('object mirroring', () => {
     expect(w.lastRun.getTime()).toBe(T0 + 25);
   });
 
+  describe('lastRun is made when read', () => {
+    beforeEach(() => {
+      manager = createSynchronikManager({ clock: { manual: true, now: T0 } });
+    });
+
+    test('a run leaves no Date behind, only what makes one: the field is an accessor from the first run on', async () => {
+      const w = { id: 'w', run: () => 'ok' };
+      manager.registerUnit(w);
+      expect('lastRun' in w).toBe(false);
+      await manager.runWorkerById('w');
+      const own = Object.getOwnPropertyDescriptor(w, 'lastRun');
+      expect(typeof own.get).toBe('function');
+      expect(typeof own.set).toBe('function');
+      expect(own.enumerable).toBe(true);
+      // Its backing fields are hidden: no key, no JSON, no spread shows them.
+      expect(Object.keys(w)).toEqual(['id', 'run', 'status', 'enabled', 'meta', 'lastRun']);
+      expect(Object.keys({ ...w })).toEqual(Object.keys(w));
+      expect(JSON.parse(JSON.stringify(w))).toEqual({
+        id: 'w',
+        status: 'completed',
+        enabled: true,
+        meta: expect.any(Object),
+        lastRun: new Date(T0).toISOString(),
+      });
+    });
+
+    test('the same Date until the next run, a new one after it; what the user assigns is kept until then', async () => {
+      const w = { id: 'w', run: () => 'ok' };
+      manager.registerUnit(w);
+      await manager.runWorkerById('w');
+      const first = w.lastRun;
+      expect(first).toBeInstanceOf(Date);
+      expect(first.getTime()).toBe(T0);
+      expect(w.lastRun).toBe(first);
+      expect({ ...w }.lastRun).toBe(first);
+
+      await manager.clock.advance(40);
+      await manager.runWorkerById('w');
+      expect(w.lastRun).not.toBe(first);
+      expect(w.lastRun.getTime()).toBe(T0 + 40);
+      expect(first.getTime()).toBe(T0); // the old one is left as it was
+
+      w.lastRun = 'set by hand';
+      expect(w.lastRun).toBe('set by hand');
+      w.lastRun = undefined;
+      expect(w.lastRun).toBeUndefined();
+      await manager.clock.advance(10);
+      await manager.runWorkerById('w');
+      expect(w.lastRun.getTime()).toBe(T0 + 50);
+      // A snapshot copies it, as any field.
+      const [copy] = manager.getRegistrySnapshot();
+      expect(copy.lastRun).toEqual(new Date(T0 + 50));
+      expect(copy.lastRun).not.toBe(w.lastRun);
+    });
+
+    test("an object with a lastRun of its own making gets a Date written on every run, as before", async () => {
+      const set = [];
+      class Job {
+        constructor() {
+          this.id = 'proto';
+        }
+        run() {
+          return 'ok';
+        }
+        set lastRun(value) {
+          set.push(value);
+        }
+        get lastRun() {
+          return set[set.length - 1];
+        }
+      }
+      const byClass = manager.registerUnit(new Job());
+      const seen = [];
+      const own = {
+        id: 'own',
+        run: () => 'ok',
+        get lastRun() {
+          return seen[seen.length - 1];
+        },
+        set lastRun(value) {
+          seen.push(value);
+        },
+      };
+      manager.registerUnit(own);
+      const target = { id: 'proxied', run: () => 'ok' };
+      const proxied = manager.registerUnit(new Proxy(target, {}));
+      for (const id of ['proto', 'own', 'proxied']) await manager.runWorkerById(id);
+      await manager.clock.advance(5);
+      for (const id of ['proto', 'own', 'proxied']) await manager.runWorkerById(id);
+
+      expect(set.map((d) => d.getTime())).toEqual([T0, T0 + 5]);
+      expect(byClass.lastRun.getTime()).toBe(T0 + 5);
+      expect(Object.getOwnPropertyDescriptor(byClass, 'lastRun')).toBeUndefined();
+      expect(seen.map((d) => d.getTime())).toEqual([T0, T0 + 5]);
+      expect(typeof Object.getOwnPropertyDescriptor(own, 'lastRun').set).toBe('function');
+      expect(Object.getOwnPropertyDescriptor(target, 'lastRun').value).toEqual(new Date(T0 + 5));
+      expect(proxied.lastRun.getTime()).toBe(T0 + 5);
+    });
+
+    test('a lastRun the user gave at registration is replaced by the first run, in its place among the keys', async () => {
+      const w = { id: 'w', lastRun: 'never', run: () => 'ok', note: 'mine' };
+      manager.registerUnit(w);
+      expect(w.lastRun).toBe('never');
+      await manager.runWorkerById('w');
+      expect(w.lastRun.getTime()).toBe(T0);
+      expect(Object.keys(w).slice(0, 4)).toEqual(['id', 'lastRun', 'run', 'note']);
+    });
+  });
+
   test('meta keeps runCount, average and only the last 100 execution times (105 runs)', async () => {
     const w = {
       id: 'sync',

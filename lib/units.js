@@ -7,6 +7,7 @@
 // setter or getter that throws is reported, never thrown into the bridge),
 // the specs the engine is given for them, and deep copies for snapshots.
 
+const util = require('node:util');
 const v = require('./validate');
 const { ensureMeta } = require('./stats');
 const { scheduleSpec } = require('./calendar');
@@ -19,6 +20,49 @@ const { scheduleSpec } = require('./calendar');
  * @typedef {import('./native').JsConfigPatch} JsConfigPatch
  * @typedef {Record<string, any>} Unit a registered worker or process object (the user's)
  */
+
+/**
+ * `lastRun` as a Date made when it is read, not on every run: the unit's
+ * object gets an accessor for it at its first run, backed by two hidden
+ * (non-enumerable, symbol-keyed) fields — the run's start in Unix ms and
+ * the Date once made (or what the user assigned). A run then writes two
+ * numbers instead of allocating a Date nobody may look at. Reading it twice
+ * gives the same Date; `JSON.stringify`, spreads and snapshots see it as
+ * before. An object whose `lastRun` is its own accessor, comes from its
+ * prototype chain, cannot be redefined, or is a Proxy keeps the plain write.
+ */
+const kLastRunMs = Symbol('synchronik.lastRunMs');
+const kLastRunValue = Symbol('synchronik.lastRun');
+/** In kLastRunValue: the Date of kLastRunMs is not made yet. */
+const NOT_MADE = Symbol('synchronik.lastRunNotMade');
+
+/** @this {any} */
+function lastRunGetter() {
+  const value = this[kLastRunValue];
+  if (value !== NOT_MADE) return value;
+  const date = new Date(this[kLastRunMs]);
+  this[kLastRunValue] = date;
+  return date;
+}
+
+/**
+ * @this {any}
+ * @param {unknown} value
+ */
+function lastRunSetter(value) {
+  this[kLastRunValue] = value;
+}
+
+/**
+ * Whether `unit` can take the lazy `lastRun` (see above), checked once, at its first run.
+ * @param {Record<string, any>} unit
+ */
+function takesLazyLastRun(unit) {
+  if (util.types.isProxy(unit)) return false;
+  const own = Object.getOwnPropertyDescriptor(unit, 'lastRun');
+  if (own === undefined) return Object.isExtensible(unit) && !('lastRun' in unit);
+  return own.configurable === true && own.writable === true;
+}
 
 class Units {
   /** @type {(Unit | undefined)[]} unit objects by slot */
@@ -196,6 +240,32 @@ class Units {
       this.mirrorFailed(unit, field, e);
       return false;
     }
+  }
+
+  /**
+   * A run of `unit` started at `ms` (Unix ms): its `lastRun` (see lastRunGetter).
+   * @param {Unit} unit
+   * @param {number} ms
+   */
+  mirrorLastRun(unit, ms) {
+    try {
+      if (Object.prototype.hasOwnProperty.call(unit, kLastRunMs)) {
+        const hidden = /** @type {any} */ (unit);
+        hidden[kLastRunMs] = ms;
+        hidden[kLastRunValue] = NOT_MADE;
+        return;
+      }
+      if (takesLazyLastRun(unit)) {
+        const own = Object.getOwnPropertyDescriptor(unit, 'lastRun');
+        Object.defineProperty(unit, kLastRunMs, { value: ms, writable: true, enumerable: false, configurable: true });
+        Object.defineProperty(unit, kLastRunValue, { value: NOT_MADE, writable: true, enumerable: false, configurable: true });
+        Object.defineProperty(unit, 'lastRun', { get: lastRunGetter, set: lastRunSetter, enumerable: own === undefined || own.enumerable === true, configurable: true });
+        return;
+      }
+    } catch {
+      // Its descriptor could not be read or changed: the plain write below.
+    }
+    this.mirror(unit, 'lastRun', new Date(ms));
   }
 
   /**
