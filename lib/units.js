@@ -22,46 +22,58 @@ const { scheduleSpec } = require('./calendar');
  */
 
 /**
- * `lastRun` as a Date made when it is read, not on every run: the unit's
- * object gets an accessor for it at its first run, backed by two hidden
- * (non-enumerable, symbol-keyed) fields — the run's start in Unix ms and
- * the Date once made (or what the user assigned). A run then writes two
- * numbers instead of allocating a Date nobody may look at. Reading it twice
- * gives the same Date; `JSON.stringify`, spreads and snapshots see it as
- * before. An object whose `lastRun` is its own accessor, comes from its
- * prototype chain, cannot be redefined, or is a Proxy keeps the plain write.
+ * `lastRun` as a Date made when it is read, not on every run: at a unit's
+ * first run its object gets an accessor for `lastRun`, whose state — the
+ * run's start in Unix ms, and the Date once made (or what the user
+ * assigned) — is kept beside the object, in `lastRuns`. A run then writes
+ * two fields of that state instead of allocating a Date nobody may look
+ * at. Reading it twice gives the same Date; `JSON.stringify`, spreads and
+ * snapshots see a field as before. An object whose `lastRun` is its own
+ * accessor, comes from its prototype chain or cannot be defined, or that
+ * is a Proxy, keeps the plain write.
+ * @type {WeakMap<object, { ms: number, value: unknown }>}
  */
-const kLastRunMs = Symbol('synchronik.lastRunMs');
-const kLastRunValue = Symbol('synchronik.lastRun');
-/** In kLastRunValue: the Date of kLastRunMs is not made yet. */
+const lastRuns = new WeakMap();
+/** In a state's `value`: the Date of its `ms` is not made yet. */
 const NOT_MADE = Symbol('synchronik.lastRunNotMade');
 
-/** @this {any} */
+/** @this {object} */
 function lastRunGetter() {
-  const value = this[kLastRunValue];
-  if (value !== NOT_MADE) return value;
-  const date = new Date(this[kLastRunMs]);
-  this[kLastRunValue] = date;
-  return date;
+  const state = lastRuns.get(this);
+  if (state === undefined) return undefined;
+  if (state.value === NOT_MADE) state.value = new Date(state.ms);
+  return state.value;
 }
 
 /**
- * @this {any}
+ * @this {object}
  * @param {unknown} value
  */
 function lastRunSetter(value) {
-  this[kLastRunValue] = value;
+  const state = lastRuns.get(this);
+  if (state !== undefined) state.value = value;
 }
 
 /**
- * Whether `unit` can take the lazy `lastRun` (see above), checked once, at its first run.
+ * Makes `lastRun` of `unit` the lazy accessor (see above), at its first
+ * run; false when the object keeps the plain write.
  * @param {Record<string, any>} unit
+ * @param {number} ms
  */
-function takesLazyLastRun(unit) {
+function makeLazyLastRun(unit, ms) {
   if (util.types.isProxy(unit)) return false;
-  const own = Object.getOwnPropertyDescriptor(unit, 'lastRun');
-  if (own === undefined) return Object.isExtensible(unit) && !('lastRun' in unit);
-  return own.configurable === true && own.writable === true;
+  let enumerable = true;
+  if (Object.prototype.hasOwnProperty.call(unit, 'lastRun')) {
+    // One the user gave at registration: replaced in its place.
+    const own = /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(unit, 'lastRun'));
+    if (own.configurable !== true || own.writable !== true) return false;
+    enumerable = own.enumerable === true;
+  } else if ('lastRun' in unit || !Object.isExtensible(unit)) {
+    return false;
+  }
+  Object.defineProperty(unit, 'lastRun', { get: lastRunGetter, set: lastRunSetter, enumerable, configurable: true });
+  lastRuns.set(unit, { ms, value: NOT_MADE });
+  return true;
 }
 
 class Units {
@@ -243,27 +255,21 @@ class Units {
   }
 
   /**
-   * A run of `unit` started at `ms` (Unix ms): its `lastRun` (see lastRunGetter).
+   * A run of `unit` started at `ms` (Unix ms): its `lastRun` (see lastRuns).
    * @param {Unit} unit
    * @param {number} ms
    */
   mirrorLastRun(unit, ms) {
+    const state = lastRuns.get(unit);
+    if (state !== undefined) {
+      state.ms = ms;
+      state.value = NOT_MADE;
+      return;
+    }
     try {
-      if (Object.prototype.hasOwnProperty.call(unit, kLastRunMs)) {
-        const hidden = /** @type {any} */ (unit);
-        hidden[kLastRunMs] = ms;
-        hidden[kLastRunValue] = NOT_MADE;
-        return;
-      }
-      if (takesLazyLastRun(unit)) {
-        const own = Object.getOwnPropertyDescriptor(unit, 'lastRun');
-        Object.defineProperty(unit, kLastRunMs, { value: ms, writable: true, enumerable: false, configurable: true });
-        Object.defineProperty(unit, kLastRunValue, { value: NOT_MADE, writable: true, enumerable: false, configurable: true });
-        Object.defineProperty(unit, 'lastRun', { get: lastRunGetter, set: lastRunSetter, enumerable: own === undefined || own.enumerable === true, configurable: true });
-        return;
-      }
+      if (makeLazyLastRun(unit, ms)) return;
     } catch {
-      // Its descriptor could not be read or changed: the plain write below.
+      // Its field could not be read or defined: the plain write below.
     }
     this.mirror(unit, 'lastRun', new Date(ms));
   }
