@@ -36,53 +36,55 @@ const CONTENDERS = {
 // ---------------------------------------------------------------------------
 
 /**
- * Arms `count` timers of `intervalMs` that call `fire(w)`; resolves with
- * `{ starts, stop }`: each timer's start (its slot k is due at
- * start + k·interval) and a function that disarms them all.
- * `beforeStart(manager)` (synchronik only) is awaited between the
- * registration and manager.start().
+ * A contender's timers, armed one at a time: `add(w)` arms timer w (its
+ * start, the moment it is armed, goes to `starts[w]`), `stop()` disarms
+ * them all. synchronik's timers are workers of `manager`, which `add`
+ * registers; they are scheduled once the manager is started (on a started
+ * manager, at once).
  */
-async function arm(contender, count, intervalMs, fire, beforeStart, layout = 'same') {
-  if (layout === 'spread') return armSpread(contender, count, intervalMs, fire);
+function timersOf(contender, count, intervalMs, fire) {
   const starts = new Float64Array(count);
   if (contender === 'synchronik') {
     const manager = createSynchronikManager();
-    for (let w = 0; w < count; w++) {
-      manager.registerUnit({ id: `timer-${w}`, intervalMs, runOnInterval: true, timeoutMs: 0, run: () => fire(w) });
-    }
-    if (beforeStart !== undefined) await beforeStart(manager);
-    // Every worker is scheduled when the manager starts: its slots are start + k·interval.
-    const s = performance.now();
-    manager.start();
-    starts.fill(s);
-    return { starts, stop: () => manager.stop() };
+    return {
+      starts,
+      manager,
+      add(w) {
+        starts[w] = performance.now();
+        manager.registerUnit({ id: `timer-${w}`, intervalMs, runOnInterval: true, timeoutMs: 0, run: () => fire(w) });
+      },
+      stop: () => manager.stop(),
+    };
   }
   if (contender === 'setInterval') {
     const handles = new Array(count);
-    for (let w = 0; w < count; w++) {
-      starts[w] = performance.now();
-      handles[w] = setInterval(() => fire(w), intervalMs);
-    }
-    return { starts, stop: () => handles.forEach((h) => clearInterval(h)) };
+    return {
+      starts,
+      add(w) {
+        starts[w] = performance.now();
+        handles[w] = setInterval(() => fire(w), intervalMs);
+      },
+      stop: () => handles.forEach((h) => clearInterval(h)),
+    };
   }
   if (contender === 'setTimeout') {
     const handles = new Array(count);
     let stopped = false;
-    for (let w = 0; w < count; w++) {
-      const start = performance.now();
-      starts[w] = start;
-      let k = 1;
-      const tick = () => {
-        if (stopped) return;
-        fire(w);
-        k++;
-        // Aim at the next ideal slot, not one interval after this (late) fire.
-        handles[w] = setTimeout(tick, Math.max(0, start + k * intervalMs - performance.now()));
-      };
-      handles[w] = setTimeout(tick, intervalMs);
-    }
     return {
       starts,
+      add(w) {
+        const start = performance.now();
+        starts[w] = start;
+        let k = 1;
+        const tick = () => {
+          if (stopped) return;
+          fire(w);
+          k++;
+          // Aim at the next ideal slot, not one interval after this (late) fire.
+          handles[w] = setTimeout(tick, Math.max(0, start + k * intervalMs - performance.now()));
+        };
+        handles[w] = setTimeout(tick, intervalMs);
+      },
       stop: () => {
         stopped = true;
         handles.forEach((h) => clearTimeout(h));
@@ -91,74 +93,50 @@ async function arm(contender, count, intervalMs, fire, beforeStart, layout = 'sa
   }
   if (contender === 'toad') {
     const scheduler = new ToadScheduler();
-    for (let w = 0; w < count; w++) {
-      starts[w] = performance.now();
-      scheduler.addSimpleIntervalJob(new SimpleIntervalJob({ milliseconds: intervalMs }, new Task(`timer-${w}`, () => fire(w)), { id: `timer-${w}` }));
-    }
-    return { starts, stop: () => scheduler.stop() };
+    return {
+      starts,
+      add(w) {
+        starts[w] = performance.now();
+        scheduler.addSimpleIntervalJob(new SimpleIntervalJob({ milliseconds: intervalMs }, new Task(`timer-${w}`, () => fire(w)), { id: `timer-${w}` }));
+      },
+      stop: () => scheduler.stop(),
+    };
   }
   throw new Error(`unknown contender ${contender}`);
 }
 
 /**
- * The spread layout: timer w is armed at w/count of the first interval, so
- * the fires of every interval are spread evenly over it (about count/interval
- * per ms), as the phases of real schedules are. Every contender is armed by
- * the same loop (a 1 ms setTimeout step, arming the timers whose phase has
- * come); a timer's start is the moment it was armed. synchronik's manager is
- * started first and its workers registered on it (a worker registered on a
- * started manager is due one interval after its registration).
+ * Arms `count` timers of `intervalMs` that call `fire(w)`; resolves with
+ * `{ starts, stop }`: each timer's start (its slot k is due at
+ * start + k·interval) and a function that disarms them all.
+ * `beforeStart(manager)` (synchronik only) is awaited between the
+ * registration and manager.start().
+ *
+ * Layout 'same': all armed at once. synchronik's workers are registered,
+ * then the manager is started, which schedules every one: their start is
+ * that moment. Layout 'spread': timer w is armed at w/count of the first
+ * interval, so the fires of every interval are spread evenly over it
+ * (about count/interval per ms), as the phases of real schedules are.
+ * Every contender is armed by the same loop (a 1 ms setTimeout step,
+ * arming the timers whose phase has come); synchronik's manager is
+ * started first and its workers registered on it (a worker registered on
+ * a started manager is due one interval after its registration).
  */
-async function armSpread(contender, count, intervalMs, fire) {
-  const starts = new Float64Array(count);
-  /** @type {(w: number) => void} */
-  let add;
-  /** @type {() => unknown} */
-  let stop;
-  if (contender === 'synchronik') {
-    const manager = createSynchronikManager();
-    manager.start();
-    add = (w) => {
-      starts[w] = performance.now();
-      manager.registerUnit({ id: `timer-${w}`, intervalMs, runOnInterval: true, timeoutMs: 0, run: () => fire(w) });
-    };
-    stop = () => manager.stop();
-  } else if (contender === 'setInterval') {
-    const handles = new Array(count);
-    add = (w) => {
-      starts[w] = performance.now();
-      handles[w] = setInterval(() => fire(w), intervalMs);
-    };
-    stop = () => handles.forEach((h) => clearInterval(h));
-  } else if (contender === 'setTimeout') {
-    const handles = new Array(count);
-    let stopped = false;
-    add = (w) => {
-      const start = performance.now();
-      starts[w] = start;
-      let k = 1;
-      const tick = () => {
-        if (stopped) return;
-        fire(w);
-        k++;
-        handles[w] = setTimeout(tick, Math.max(0, start + k * intervalMs - performance.now()));
-      };
-      handles[w] = setTimeout(tick, intervalMs);
-    };
-    stop = () => {
-      stopped = true;
-      handles.forEach((h) => clearTimeout(h));
-    };
-  } else if (contender === 'toad') {
-    const scheduler = new ToadScheduler();
-    add = (w) => {
-      starts[w] = performance.now();
-      scheduler.addSimpleIntervalJob(new SimpleIntervalJob({ milliseconds: intervalMs }, new Task(`timer-${w}`, () => fire(w)), { id: `timer-${w}` }));
-    };
-    stop = () => scheduler.stop();
-  } else {
-    throw new Error(`unknown contender ${contender}`);
+async function arm(contender, count, intervalMs, fire, beforeStart, layout = 'same') {
+  const timers = timersOf(contender, count, intervalMs, fire);
+  const { starts, manager, add, stop } = timers;
+  if (layout === 'same') {
+    for (let w = 0; w < count; w++) add(w);
+    if (manager !== undefined) {
+      if (beforeStart !== undefined) await beforeStart(manager);
+      // Every worker is scheduled when the manager starts: its slots are start + k·interval.
+      const s = performance.now();
+      manager.start();
+      starts.fill(s);
+    }
+    return { starts, stop };
   }
+  if (manager !== undefined) manager.start();
   const t0 = performance.now();
   let next = 0;
   await new Promise((resolve) => {

@@ -70,13 +70,7 @@ fn a_burst_and_a_report_read_the_clock_a_few_times_whatever_their_size() {
         burst <= 4,
         "firing {WORKERS} timers read the clock {burst} times"
     );
-    let calls: Vec<CallId> = std::mem::take(&mut *rec.log.lock())
-        .into_iter()
-        .filter_map(|o| match o {
-            Out::Invoke(i) => Some(i.call),
-            _ => None,
-        })
-        .collect();
+    let calls: Vec<CallId> = rec.take_calls();
     assert_eq!(calls.len(), WORKERS);
     // Every run of the burst started at its one time.
     for i in 0..WORKERS {

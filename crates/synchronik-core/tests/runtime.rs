@@ -139,13 +139,7 @@ fn advance(rt: &Runtime, clock: &ManualClock, rec: &Recorder, ms: f64) -> (usize
     while rt.fire_next(target) {
         steps += 1;
         assert!(steps <= 100_000, "advance does not end");
-        let calls: Vec<CallId> = std::mem::take(&mut *rec.log.lock())
-            .into_iter()
-            .filter_map(|o| match o {
-                Out::Invoke(i) => Some(i.call),
-                _ => None,
-            })
-            .collect();
+        let calls: Vec<CallId> = rec.take_calls();
         runs += calls.len();
         rt.with(|e| e.complete(calls.into_iter().map(|c| (c, Outcome::Ok))));
     }

@@ -38,6 +38,19 @@ impl EventSink for Recorder {
     }
 }
 
+impl Recorder {
+    /// Takes the calls of the invocations recorded so far (drains the log).
+    pub fn take_calls(&self) -> Vec<CallId> {
+        std::mem::take(&mut *self.log.lock())
+            .into_iter()
+            .filter_map(|o| match o {
+                Out::Invoke(i) => Some(i.call),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// An engine on a manual clock with a recorder attached.
 pub struct Harness {
     pub engine: Engine,
