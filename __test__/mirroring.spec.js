@@ -129,6 +129,15 @@ describe('object mirroring', () => {
       const [copy] = manager.getRegistrySnapshot();
       expect(copy.lastRun).toEqual(new Date(T0 + 50));
       expect(copy.lastRun).not.toBe(w.lastRun);
+      // Deleted, it comes back with the next run.
+      delete w.lastRun;
+      expect('lastRun' in w).toBe(false);
+      await manager.clock.advance(10);
+      await manager.runWorkerById('w');
+      expect(w.lastRun.getTime()).toBe(T0 + 60);
+      await manager.clock.advance(10);
+      await manager.runWorkerById('w');
+      expect(w.lastRun.getTime()).toBe(T0 + 70);
     });
 
     test("an object with a lastRun of its own making gets a Date written on every run, as before", async () => {

@@ -34,6 +34,7 @@ const { scheduleSpec } = require('./calendar');
  * @type {WeakMap<object, { ms: number, value: unknown }>}
  */
 const lastRuns = new WeakMap();
+const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.prototype.hasOwnProperty.call(o, key);
 /** In a state's `value`: the Date of its `ms` is not made yet. */
 const NOT_MADE = Symbol('synchronik.lastRunNotMade');
 
@@ -63,7 +64,7 @@ function lastRunSetter(value) {
 function makeLazyLastRun(unit, ms) {
   if (util.types.isProxy(unit)) return false;
   let enumerable = true;
-  if (Object.prototype.hasOwnProperty.call(unit, 'lastRun')) {
+  if (hasOwn(unit, 'lastRun')) {
     // One the user gave at registration: replaced in its place.
     const own = /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(unit, 'lastRun'));
     if (own.configurable !== true || own.writable !== true) return false;
@@ -262,9 +263,13 @@ class Units {
   mirrorLastRun(unit, ms) {
     const state = lastRuns.get(unit);
     if (state !== undefined) {
-      state.ms = ms;
-      state.value = NOT_MADE;
-      return;
+      if (hasOwn(unit, 'lastRun')) {
+        state.ms = ms;
+        state.value = NOT_MADE;
+        return;
+      }
+      // The user deleted the field: it is made anew, as a plain write would.
+      lastRuns.delete(unit);
     }
     try {
       if (makeLazyLastRun(unit, ms)) return;
