@@ -168,6 +168,9 @@ impl Engine {
     /// then not told anything).
     pub(super) fn start_worker_run(&mut self, slot: Slot, owner: Owner) -> bool {
         let now = self.now();
+        // Pool workers' lastRun is not shown (a task is the pool's
+        // business), which spares a wall-clock read per task.
+        let wall = (!matches!(owner, Owner::Task(_))).then(|| self.wall_now_ms());
         let may_start = self.starts_allowed();
         let Some(unit) = self.registry.get_mut(slot) else {
             return false;
@@ -183,10 +186,7 @@ impl Engine {
             // by unit events, so a queued task costs two records in all.
             unit.status = Status::Running;
             unit.status_since = now;
-        } else {
-            // Pool workers' lastRun is not shown (a task is the pool's
-            // business), which spares a wall-clock read per task.
-            let wall = super::wall_of(&*self.clock, &self.pinned, &self.pinned_wall);
+        } else if let Some(wall) = wall {
             unit.last_run_ms = Some(wall);
             self.announce_start(slot, wall);
         }

@@ -82,11 +82,10 @@ use types::{ProcRunId, Timer};
 pub struct Engine {
     clock: Arc<dyn Clock>,
     /// The time of the batch being worked through (timers fired at one
-    /// instant, outcomes reported together), read once for all of it;
-    /// `None` between batches (see [`Engine::now`]).
-    pinned: std::cell::Cell<Option<Nanos>>,
-    /// The wall-clock time of the pinned instant, read when first needed.
-    pinned_wall: std::cell::Cell<Option<f64>>,
+    /// instant, outcomes reported together) and its wall-clock time (Unix
+    /// ms), read once for all of it; `None` between batches (see
+    /// [`Engine::now`]).
+    pinned: std::cell::Cell<Option<(Nanos, f64)>>,
     invoker: Arc<dyn Invoker>,
     sink: Arc<dyn EventSink>,
     registry: Registry,
@@ -135,7 +134,6 @@ impl Engine {
         Self {
             clock,
             pinned: std::cell::Cell::new(None),
-            pinned_wall: std::cell::Cell::new(None),
             invoker,
             sink,
             registry: Registry::default(),
@@ -271,20 +269,22 @@ impl Engine {
     /// through (one reading of the clock for all of it), else the clock's.
     pub(crate) fn now(&self) -> Nanos {
         match self.pinned.get() {
-            Some(t) => t,
+            Some((t, _)) => t,
             None => self.clock.now(),
         }
     }
 
     /// The wall-clock time (Unix ms) of [`Engine::now`].
     pub(crate) fn wall_now_ms(&self) -> f64 {
-        wall_of(&*self.clock, &self.pinned, &self.pinned_wall)
+        match self.pinned.get() {
+            Some((_, wall)) => wall,
+            None => self.clock.wall_ms(),
+        }
     }
 
     /// Pins the engine's time to `now` for the batch that starts.
     fn pin(&self, now: Nanos) {
-        self.pinned.set(Some(now));
-        self.pinned_wall.set(None);
+        self.pinned.set(Some((now, self.clock.wall_ms())));
     }
 
     /// The batch is over: time is the clock's again. Also run at the end of
@@ -292,7 +292,6 @@ impl Engine {
     /// cut short by a panic does not leave the time pinned.
     pub(crate) fn unpin(&self) {
         self.pinned.set(None);
-        self.pinned_wall.set(None);
     }
 
     fn fire_due_now(&mut self, now: Nanos) -> usize {
@@ -351,26 +350,5 @@ impl Engine {
     /// in its arenas, scattered, unless asked).
     pub fn take_trim_hint(&mut self) -> bool {
         self.pools.take_trim_hint()
-    }
-}
-
-/// The wall-clock time of an engine's time now (see [`Engine::wall_now_ms`];
-/// a function of the fields, so that it can be read while other fields of
-/// the engine are borrowed).
-fn wall_of(
-    clock: &dyn Clock,
-    pinned: &std::cell::Cell<Option<Nanos>>,
-    pinned_wall: &std::cell::Cell<Option<f64>>,
-) -> f64 {
-    if pinned.get().is_none() {
-        return clock.wall_ms();
-    }
-    match pinned_wall.get() {
-        Some(w) => w,
-        None => {
-            let w = clock.wall_ms();
-            pinned_wall.set(Some(w));
-            w
-        }
     }
 }
