@@ -286,6 +286,18 @@ describe('one node', () => {
     expect((await adder.nodes()).map((n) => n.id)).not.toContain(first.id);
   });
 
+  test('a task held by a node that has no row (and so never expires) goes back to the queue and runs', async () => {
+    const m = manager({ storage: { schema: 'orphan' } });
+    const pool = m.useWorkerPool(1, { name: 'jobs' });
+    const got = [];
+    pool.handle('work', async (payload, ctx) => void got.push({ payload, attempt: ctx.attempt, key: ctx.idempotencyKey }));
+    m.start();
+    // Claimed (attempt 1) by a node whose row is gone: no lease of its can run out.
+    await db.query("INSERT INTO orphan.tasks (key, pool, kind, name, handler, payload, priority, arrangement, attempt, status, node) VALUES ('held-by-nobody', 'jobs', 'pool', 'stray', 'work', '{\"n\":3}', 0, 1, 1, 'queued', 'vanished-node')");
+    await until('the stray task to run', async () => got.length === 1, 15_000);
+    expect(got[0]).toEqual({ payload: { n: 3 }, attempt: 2, key: 'held-by-nobody' });
+  });
+
   test('tasks added before start() run in the order they were added, and each object addTask returned ends as its task did', async () => {
     const m = manager({ storage: { schema: 'order' } });
     const pool = m.useWorkerPool(1, { name: 'jobs' });
@@ -431,8 +443,8 @@ describe('migrations', () => {
   const base = fs.readFileSync(path.join(__dirname, '..', 'crates', 'synchronik-core', 'src', 'store', 'postgres', 'migrations', '001_base.sql'), 'utf8');
 
   test('migratePostgres creates a schema from nothing, then finds it current', async () => {
-    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 0, to: 3 });
-    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 3, to: 3 });
+    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 0, to: 4 });
+    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 4, to: 4 });
     const tables = (await db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'fresh' ORDER BY 1")).rows.map((r) => r.table_name);
     expect(tables).toEqual(['history', 'leases', 'meta', 'nodes', 'tasks', 'units']);
   });
@@ -444,7 +456,7 @@ describe('migrations', () => {
     await db.query("INSERT INTO v1.units (id, status, enabled, run_count, execution_times, last_run_ms) VALUES ('kept', 'idle', true, 5, '[1,2,3,4,5]', 1700000000000)");
     await db.query("INSERT INTO v1.tasks (key, pool, kind, name, handler, payload, priority, arrangement, attempt, status) VALUES ('old-key', 'jobs', 'pool', 'old', 'work', '{\"n\":7}', 0, 1, 1, 'running')");
     const m = manager({ storage: { schema: 'v1' } });
-    expect((await db.query("SELECT value FROM v1.meta WHERE key = 'schema_version'")).rows[0].value).toBe('3');
+    expect((await db.query("SELECT value FROM v1.meta WHERE key = 'schema_version'")).rows[0].value).toBe('4');
     m.registerUnit({ id: 'kept', run: () => {} });
     expect(m.getUnitById('kept').meta.runCount).toBe(5);
     const pool = m.useWorkerPool(1, { name: 'jobs' });
@@ -459,7 +471,7 @@ describe('migrations', () => {
   test('two nodes starting at the same moment on an empty schema migrate it once', async () => {
     const [a, b] = await Promise.all([node('race'), node('race')]);
     expect(a.id).not.toBe(b.id);
-    expect((await db.query("SELECT value FROM race.meta WHERE key = 'schema_version'")).rows.map((r) => r.value)).toEqual(['3']);
+    expect((await db.query("SELECT value FROM race.meta WHERE key = 'schema_version'")).rows.map((r) => r.value)).toEqual(['4']);
     expect(await count('SELECT count(*) AS n FROM race.nodes')).toBe(2);
   });
 
@@ -476,7 +488,7 @@ describe('migrations', () => {
     const collations = async () =>
       (await db.query("SELECT table_name || '.' || column_name AS c, collation_name FROM information_schema.columns WHERE table_schema = 'v2' AND table_name IN ('tasks', 'history') AND column_name IN ('key', 'pool', 'node', 'handler', 'unit_id') ORDER BY 1")).rows;
     expect((await collations()).every((r) => r.collation_name !== 'C')).toBe(true);
-    await expect(migratePostgres({ postgres: url, schema: 'v2' })).resolves.toEqual({ from: 2, to: 3 });
+    await expect(migratePostgres({ postgres: url, schema: 'v2' })).resolves.toEqual({ from: 2, to: 4 });
     expect(await collations()).toEqual([
       { c: 'history.node', collation_name: null },
       { c: 'history.pool', collation_name: null },
@@ -487,6 +499,8 @@ describe('migrations', () => {
       { c: 'tasks.pool', collation_name: 'C' },
     ]);
     expect((await db.query("SELECT indexdef FROM pg_indexes WHERE schemaname = 'v2' AND indexname = 'history_by_start'")).rows[0].indexdef).toMatch(/USING brin/);
+    // Version 4: the tasks are not indexed by node.
+    expect((await db.query("SELECT indexname FROM pg_indexes WHERE schemaname = 'v2' AND tablename = 'tasks' ORDER BY 1")).rows.map((r) => r.indexname)).toEqual(['tasks_claim', 'tasks_pkey']);
     const m = manager({ storage: { schema: 'v2' } });
     const pool = m.useWorkerPool(1, { name: 'jobs' });
     const got = [];
@@ -549,7 +563,7 @@ describe('bad input', () => {
   test('a schema written by a newer version is refused', async () => {
     await migratePostgres({ postgres: url, schema: 'future' });
     await db.query("UPDATE future.meta SET value = '99' WHERE key = 'schema_version'");
-    storageError(() => createSynchronikManager({ storage: { postgres: url, schema: 'future' } }), /version 99, newer than this version of synchronik supports \(3\)/);
+    storageError(() => createSynchronikManager({ storage: { postgres: url, schema: 'future' } }), /version 99, newer than this version of synchronik supports \(4\)/);
   });
 
   test('bad option values are TypeErrors naming the field', async () => {

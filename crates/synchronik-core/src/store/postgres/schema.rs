@@ -9,7 +9,7 @@
 use tokio_postgres::GenericClient;
 
 /// The version of the schema this code writes.
-pub const VERSION: i64 = 3;
+pub const VERSION: i64 = 4;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes a schema from version
 /// `i` to `i + 1`. `{schema}` stands for the schema's quoted name.
@@ -17,6 +17,7 @@ pub const MIGRATIONS: [&str; VERSION as usize] = [
     include_str!("migrations/001_base.sql"),
     include_str!("migrations/002_leases.sql"),
     include_str!("migrations/003_identifiers.sql"),
+    include_str!("migrations/004_claims.sql"),
 ];
 
 /// `name` as a quoted SQL identifier.

@@ -19,6 +19,19 @@ const MAINTENANCE: &str = "maintenance";
 /// Schedules' leases are named after their unit.
 const UNIT_LEASE: &str = "unit:";
 
+/// Every this many heartbeats, the node holding the maintenance also looks
+/// for tasks held by a node that has no row (see [`beat`]).
+const ORPHAN_SWEEP_EVERY: u64 = 6;
+
+/// What one heartbeat leaves to the next.
+#[derive(Default)]
+struct Beats {
+    /// Heartbeats that reached the server.
+    count: u64,
+    /// Whether the last one took (or renewed) the maintenance.
+    maintains: bool,
+}
+
 /// The message for a schema that cannot be used.
 pub(super) fn schema_message(e: &SchemaError, schema: &str) -> String {
     match e {
@@ -125,8 +138,9 @@ pub(super) async fn heartbeat(inner: Arc<Inner>) {
     let mut failures = 0u32;
     let mut last_ok = Instant::now();
     let mut lost_told = false;
+    let mut beats = Beats::default();
     loop {
-        match beat(&inner).await {
+        match beat(&inner, &mut beats).await {
             Ok(()) => {
                 failures = 0;
                 last_ok = Instant::now();
@@ -198,8 +212,8 @@ async fn reconcile(
     Ok(())
 }
 
-async fn beat(inner: &Inner) -> Result<(), String> {
-    let client = inner.pool.get().await.map_err(|e| e.to_string())?;
+async fn beat(inner: &Inner, beats: &mut Beats) -> Result<(), String> {
+    let mut client = inner.pool.get().await.map_err(|e| e.to_string())?;
     let sql = &inner.sql;
     let lease = inner.lease.as_secs_f64();
     let renewed = client
@@ -229,17 +243,17 @@ async fn beat(inner: &Inner) -> Result<(), String> {
     }
     reconcile(inner, &client).await.map_err(|e| describe(&e))?;
     // Rescue: nodes past their lease go, and their tasks back to the queue.
-    let rescued: Vec<String> = client
+    // The tasks are not indexed by node (a claim would pay for that index
+    // on every task), so the tasks table is read only when a node died —
+    // and, every few heartbeats of the node doing the maintenance, to find
+    // tasks whose node has no row at all (a node taken for dead while a
+    // claim of its was committing): both are rare.
+    beats.count += 1;
+    let sweep = beats.maintains && beats.count % ORPHAN_SWEEP_EVERY == 0;
+    let tx = client.transaction().await.map_err(|e| describe(&e))?;
+    let dead: Vec<String> = tx
         .query(
-            &sql.q(
-                "WITH dead AS (
-                    DELETE FROM {s}.nodes WHERE last_seen_at < now() - make_interval(secs => $1) RETURNING id
-                 )
-                 UPDATE {s}.tasks SET node = NULL, status = 'queued'
-                 WHERE node IS NOT NULL AND (node IN (SELECT id FROM dead)
-                    OR NOT EXISTS (SELECT 1 FROM {s}.nodes n WHERE n.id = tasks.node))
-                 RETURNING pool",
-            ),
+            &sql.q("DELETE FROM {s}.nodes WHERE last_seen_at < now() - make_interval(secs => $1) RETURNING id"),
             &[&lease],
         )
         .await
@@ -247,6 +261,25 @@ async fn beat(inner: &Inner) -> Result<(), String> {
         .iter()
         .map(|r| r.get(0))
         .collect();
+    let rescued: Vec<String> = if dead.is_empty() && !sweep {
+        Vec::new()
+    } else {
+        tx.query(
+            &sql.q(
+                "UPDATE {s}.tasks SET node = NULL, status = 'queued'
+                 WHERE node IS NOT NULL AND (node = ANY($1)
+                    OR NOT EXISTS (SELECT 1 FROM {s}.nodes n WHERE n.id = tasks.node))
+                 RETURNING pool",
+            ),
+            &[&dead],
+        )
+        .await
+        .map_err(|e| describe(&e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+    };
+    tx.commit().await.map_err(|e| describe(&e))?;
     if !rescued.is_empty() {
         let pools: Vec<&str> = rescued
             .iter()
@@ -302,7 +335,8 @@ async fn beat(inner: &Inner) -> Result<(), String> {
         let until = asked + inner.lease.mul_f64(0.9);
         on_engine(r, move |e| e.cluster_hold(units, until)).await;
     }
-    if held.contains(MAINTENANCE) {
+    beats.maintains = held.contains(MAINTENANCE);
+    if beats.maintains {
         if let Some(r) = inner.retention {
             let cutoff = super::super::writer::wall_ms() - r.max_age_ms;
             let keep = r.max_rows.min(i64::MAX as u64) as i64;
