@@ -103,13 +103,13 @@ class PoolEntry {
     /** @type {PoolWorker | undefined} the pool worker running the task */
     this.worker = undefined;
     /**
-     * pool.run: the promise's functions, and `{ signal, onAbort, aborted }` when it has a signal.
+     * pool.run: the function that settles its promise (it rejects it by
+     * resolving it with a rejected one: the promise's reject function is
+     * not kept, which a queued task would hold until it ends).
      * @type {((value: unknown) => void) | undefined}
      */
     this.resolve = undefined;
-    /** @type {((error: unknown) => void) | undefined} */
-    this.reject = undefined;
-    /** @type {RunAbort | null} */
+    /** @type {RunAbort | null} `{ signal, onAbort, aborted }` when the pool.run task has a signal */
     this.abort = null;
   }
 
@@ -169,13 +169,9 @@ class PoolEntry {
  */
 /** @type {PoolEntry | undefined} */
 let entryBeingMade;
-/**
- * @param {(value: unknown) => void} resolve
- * @param {(error: unknown) => void} reject
- */
-function takeResolvers(resolve, reject) {
+/** @param {(value: unknown) => void} resolve */
+function takeResolve(resolve) {
   /** @type {PoolEntry} */ (entryBeingMade).resolve = resolve;
-  /** @type {PoolEntry} */ (entryBeingMade).reject = reject;
 }
 
 class WorkerPool {
@@ -465,7 +461,7 @@ class WorkerPool {
     }
     const entry = new PoolEntry(this, null, execute, payload, priority);
     entryBeingMade = entry;
-    const promise = new Promise(takeResolvers);
+    const promise = new Promise(takeResolve);
     entryBeingMade = undefined;
     if (signal) {
       entry.abort = { signal, onAbort: () => this.#abort(/** @type {AbortableEntry} */ (entry)), aborted: false };
@@ -506,8 +502,7 @@ class WorkerPool {
    */
   #settle(entry, ok, value) {
     if (entry.abort !== null) entry.abort.signal.removeEventListener('abort', entry.abort.onAbort);
-    if (ok) /** @type {(value: unknown) => void} */ (entry.resolve)(value);
-    else /** @type {(error: unknown) => void} */ (entry.reject)(value);
+    /** @type {(value: unknown) => void} */ (entry.resolve)(ok ? value : Promise.reject(value));
   }
 
   /**
