@@ -102,6 +102,33 @@ describe('object mirroring', () => {
       });
     });
 
+    test('a released unit keeps its last lastRun; the object registered after it (in its slot) gets its own', async () => {
+      const a = { id: 'a', run: () => 'ok' };
+      manager.registerUnit(a);
+      await manager.runWorkerById('a');
+      manager.releaseUnit('a');
+      await manager.clock.advance(10);
+      // Slots are reused: b and c take the room a left.
+      const b = { id: 'b', run: () => 'ok' };
+      const c = { id: 'c', run: () => 'ok' };
+      manager.registerUnit(b);
+      manager.registerUnit(c);
+      await manager.runWorkerById('b');
+      await manager.runWorkerById('c');
+      expect(b.lastRun.getTime()).toBe(T0 + 10);
+      expect(c.lastRun.getTime()).toBe(T0 + 10);
+      expect(a.lastRun.getTime()).toBe(T0);
+      // The same object registered again runs on with its own field.
+      manager.releaseUnit('b');
+      manager.registerUnit(a);
+      await manager.clock.advance(5);
+      await manager.runWorkerById('a');
+      await manager.runWorkerById('c');
+      expect(a.lastRun.getTime()).toBe(T0 + 15);
+      expect(c.lastRun.getTime()).toBe(T0 + 15);
+      expect(b.lastRun.getTime()).toBe(T0 + 10);
+    });
+
     test('the same Date until the next run, a new one after it; what the user assigns is kept until then', async () => {
       const w = { id: 'w', run: () => 'ok' };
       manager.registerUnit(w);

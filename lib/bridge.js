@@ -338,7 +338,7 @@ class Bridge {
         const unit = units.at(o[i + 1]);
         if (!unit) return;
         units.setError(o[i + 1], undefined);
-        units.mirrorLastRun(unit, o[i + 2]);
+        units.mirrorLastRun(o[i + 1], unit, o[i + 2]);
         if (units.field(unit, 'error') !== undefined) units.mirror(unit, 'error', undefined);
         return;
       }

@@ -57,24 +57,27 @@ function lastRunSetter(value) {
 
 /**
  * Makes `lastRun` of `unit` the lazy accessor (see above), at its first
- * run; false when the object keeps the plain write.
+ * run, and returns its entry in `lastRuns`; undefined when the object
+ * keeps the plain write.
  * @param {Record<string, any>} unit
  * @param {number} ms
+ * @returns {{ ms: number, value: unknown } | undefined}
  */
 function makeLazyLastRun(unit, ms) {
-  if (util.types.isProxy(unit)) return false;
+  if (util.types.isProxy(unit)) return undefined;
   let enumerable = true;
   if (hasOwn(unit, 'lastRun')) {
     // One the user gave at registration: replaced in its place.
     const own = /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(unit, 'lastRun'));
-    if (own.configurable !== true || own.writable !== true) return false;
+    if (own.configurable !== true || own.writable !== true) return undefined;
     enumerable = own.enumerable === true;
   } else if ('lastRun' in unit || !Object.isExtensible(unit)) {
-    return false;
+    return undefined;
   }
   Object.defineProperty(unit, 'lastRun', { get: lastRunGetter, set: lastRunSetter, enumerable, configurable: true });
-  lastRuns.set(unit, { ms, value: NOT_MADE });
-  return true;
+  const state = { ms, value: NOT_MADE };
+  lastRuns.set(unit, state);
+  return state;
 }
 
 class Units {
@@ -84,6 +87,8 @@ class Units {
   #kinds = [];
   /** @type {unknown[]} the last error of each slot's unit, as the engine reported it (what `error` events carry) */
   #errors = [];
+  /** @type {({ ms: number, value: unknown } | undefined)[]} each slot's unit's entry of `lastRuns`, once a run made it */
+  #lastRuns = [];
   /** @type {Map<string, number>} slots by id (the engine's registry, mirrored from registrations and RELEASED records) */
   #slots = new Map();
   /** @type {number[]} slots whose RELEASED record was carried out, not yet told to the engine */
@@ -194,6 +199,7 @@ class Units {
     this.#units[slot] = undefined;
     this.#kinds[slot] = undefined;
     this.#errors[slot] = undefined;
+    this.#lastRuns[slot] = undefined;
     // The engine reuses the slot once told that this record was carried out.
     this.#released.push(slot);
   }
@@ -256,12 +262,15 @@ class Units {
   }
 
   /**
-   * A run of `unit` started at `ms` (Unix ms): its `lastRun` (see lastRuns).
+   * A run of `unit` (in `slot`) started at `ms` (Unix ms): its `lastRun` (see lastRuns).
+   * @param {number} slot
    * @param {Unit} unit
    * @param {number} ms
    */
-  mirrorLastRun(unit, ms) {
-    const state = lastRuns.get(unit);
+  mirrorLastRun(slot, unit, ms) {
+    // The slot's state first: an index, where the object's is a lookup in a WeakMap.
+    let state = this.#lastRuns[slot];
+    if (state === undefined && (state = lastRuns.get(unit)) !== undefined) this.#lastRuns[slot] = state;
     if (state !== undefined) {
       if (hasOwn(unit, 'lastRun')) {
         state.ms = ms;
@@ -270,14 +279,20 @@ class Units {
       }
       // The user deleted the field: it is made anew, as a plain write would.
       lastRuns.delete(unit);
+      this.#lastRuns[slot] = undefined;
     }
     try {
-      if (makeLazyLastRun(unit, ms)) return;
+      state = makeLazyLastRun(unit, ms);
+      if (state !== undefined) {
+        this.#lastRuns[slot] = state;
+        return;
+      }
     } catch {
       // Its field could not be read or defined: the plain write below.
     }
     this.mirror(unit, 'lastRun', new Date(ms));
   }
+
 
   /**
    * @param {Unit} unit
