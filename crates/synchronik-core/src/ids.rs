@@ -47,6 +47,9 @@ impl Hasher for IdHasher {
 /// A `HashMap` keyed by engine ids.
 pub type IdMap<K, V> = HashMap<K, V, BuildHasherDefault<IdHasher>>;
 
+/// A `HashSet` of engine ids.
+pub type IdSet<K> = std::collections::HashSet<K, BuildHasherDefault<IdHasher>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@
 //! every call into the engine), so a run that changes a unit four times
 //! writes it once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use parking_lot::Mutex;
 
@@ -26,6 +26,7 @@ use super::threads::{ThreadEvent, ThreadOutcome, ThreadPoolId};
 use super::types::{AddError, PoolId, RestoredState, RestoredTask, TaskSpec};
 use super::Engine;
 use crate::error::EngineError;
+use crate::ids::{IdMap, IdSet};
 use crate::event::{CallId, Event, Failure, Invocation, TaskId, TaskOutcome};
 use crate::store::{HistoryRow, Op, Store, TaskRow, UnitRow};
 use crate::unit::{Slot, Status};
@@ -80,17 +81,17 @@ struct OpenAttempt {
 #[derive(Debug, Default)]
 struct HookState {
     /// Units whose row must be written at the end of the step.
-    dirty: HashSet<Slot>,
+    dirty: IdSet<Slot>,
     /// Metadata (JSON) to write with a unit's next row.
-    meta: HashMap<Slot, String>,
+    meta: IdMap<Slot, String>,
     /// Ids of units that have a row, by slot (cleared when the unit is
     /// released, before its slot can name another unit).
-    ids: HashMap<Slot, String>,
-    tasks: HashMap<TaskId, Durable>,
+    ids: IdMap<Slot, String>,
+    tasks: IdMap<TaskId, Durable>,
     /// Durable tasks of thread pools, by their (thread pool) task id.
-    thread_tasks: HashMap<TaskId, DurableThread>,
+    thread_tasks: IdMap<TaskId, DurableThread>,
     /// Attempts of workers in flight, for their history rows.
-    open: HashMap<Slot, Vec<OpenAttempt>>,
+    open: IdMap<Slot, Vec<OpenAttempt>>,
     restored_pools: HashSet<String>,
 }
 
