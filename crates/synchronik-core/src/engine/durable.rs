@@ -26,8 +26,8 @@ use super::threads::{ThreadEvent, ThreadOutcome, ThreadPoolId};
 use super::types::{AddError, PoolId, RestoredState, RestoredTask, TaskSpec};
 use super::Engine;
 use crate::error::EngineError;
-use crate::ids::{IdMap, IdSet};
 use crate::event::{CallId, Event, Failure, Invocation, TaskId, TaskOutcome};
+use crate::ids::{IdMap, IdSet};
 use crate::store::{HistoryRow, Op, Store, TaskRow, UnitRow};
 use crate::unit::{Slot, Status};
 

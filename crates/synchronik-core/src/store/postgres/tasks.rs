@@ -249,7 +249,7 @@ async fn beat(inner: &Inner, beats: &mut Beats) -> Result<(), String> {
     // tasks whose node has no row at all (a node taken for dead while a
     // claim of its was committing): both are rare.
     beats.count += 1;
-    let sweep = beats.maintains && beats.count % ORPHAN_SWEEP_EVERY == 0;
+    let sweep = beats.maintains && beats.count.is_multiple_of(ORPHAN_SWEEP_EVERY);
     let tx = client.transaction().await.map_err(|e| describe(&e))?;
     let dead: Vec<String> = tx
         .query(
@@ -265,12 +265,10 @@ async fn beat(inner: &Inner, beats: &mut Beats) -> Result<(), String> {
         Vec::new()
     } else {
         tx.query(
-            &sql.q(
-                "UPDATE {s}.tasks SET node = NULL, status = 'queued'
+            &sql.q("UPDATE {s}.tasks SET node = NULL, status = 'queued'
                  WHERE node IS NOT NULL AND (node = ANY($1)
                     OR NOT EXISTS (SELECT 1 FROM {s}.nodes n WHERE n.id = tasks.node))
-                 RETURNING pool",
-            ),
+                 RETURNING pool"),
             &[&dead],
         )
         .await
