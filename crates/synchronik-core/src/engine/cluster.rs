@@ -16,7 +16,7 @@
 //!   usual; a fire runs only where the unit's lease is held
 //!   ([`Engine::cluster_hold`], renewed by the store's heartbeat).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use super::durable::new_task_row;
@@ -43,7 +43,104 @@ pub struct Demand {
 pub(super) struct Offered {
     pub task: TaskId,
     pub pool: PoolId,
-    pub name: String,
+}
+
+/// Numbers past the end of [`Offers`]' table that still go into it; a key
+/// further ahead goes into the map.
+const OFFERS_GAP: u64 = 4096;
+
+/// Offered tasks by key.
+///
+/// A key this node's store made is its prefix, a dash and a number that
+/// counts up (`Store::new_key`): such tasks live in a table indexed by
+/// that number, where the claims that bring them back (mostly in the
+/// order they were offered) find them by an index instead of a hash of
+/// the key and the cache misses of a large map. Any other key — and one
+/// of ours too far ahead of the table — is kept in a map.
+#[derive(Debug, Default)]
+struct Offers {
+    /// This node's keys begin with this (its store's prefix and a dash);
+    /// empty until a store is set.
+    own: String,
+    /// The number of `table[0]`.
+    base: u64,
+    table: VecDeque<Option<Offered>>,
+    in_table: usize,
+    others: HashMap<String, Offered>,
+}
+
+impl Offers {
+    /// The number of one of this node's keys (exactly as it makes them: no
+    /// sign, no leading zero).
+    fn number(&self, key: &str) -> Option<u64> {
+        if self.own.is_empty() {
+            return None;
+        }
+        let digits = key.strip_prefix(self.own.as_str())?;
+        let canonical = !digits.is_empty()
+            && digits.len() <= 19
+            && !digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit());
+        canonical.then(|| digits.parse().ok()).flatten()
+    }
+
+    /// Where the task of number `n` is (or would be) in the table.
+    fn index(&self, n: u64) -> Option<usize> {
+        n.checked_sub(self.base)
+            .and_then(|k| usize::try_from(k).ok())
+            .filter(|&k| k < self.table.len())
+    }
+
+    fn len(&self) -> usize {
+        self.in_table + self.others.len()
+    }
+
+    fn insert(&mut self, key: String, offered: Offered) {
+        if let Some(n) = self.number(&key) {
+            if self.in_table == 0 {
+                self.table.clear();
+                self.base = n;
+            }
+            if n >= self.base && n - self.base < self.table.len() as u64 + OFFERS_GAP {
+                let k = (n - self.base) as usize;
+                while self.table.len() <= k {
+                    self.table.push_back(None);
+                }
+                if self.table[k].replace(offered).is_none() {
+                    self.in_table += 1;
+                }
+                return;
+            }
+        }
+        self.others.insert(key, offered);
+    }
+
+    fn get(&self, key: &str) -> Option<&Offered> {
+        let in_table = self
+            .number(key)
+            .and_then(|n| self.index(n))
+            .and_then(|k| self.table[k].as_ref());
+        in_table.or_else(|| self.others.get(key))
+    }
+
+    fn remove(&mut self, key: &str) -> Option<Offered> {
+        if let Some(k) = self.number(key).and_then(|n| self.index(n)) {
+            if let Some(o) = self.table[k].take() {
+                self.in_table -= 1;
+                while matches!(self.table.front(), Some(None)) {
+                    self.table.pop_front();
+                    self.base += 1;
+                }
+                if self.in_table == 0 {
+                    // A burst leaves its room behind: keep a little.
+                    self.table.clear();
+                    self.table.shrink_to(1024);
+                }
+                return Some(o);
+            }
+        }
+        self.others.remove(key)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -53,39 +150,67 @@ pub(super) struct ClusterState {
     /// Tasks a pool claims ahead of its workers (`None`: its size + 8).
     pub prefetch: Option<usize>,
     /// Offered tasks by key.
-    offered: HashMap<String, Offered>,
-    /// Their keys by pool and name (a name is refused while a task of that
-    /// name waits, here or offered).
+    offered: Offers,
+    /// The key of the task of each pool and name that was offered last (a
+    /// name is refused while a task of that name waits, here or offered).
+    /// Taking a task out leaves its entry: one whose task is no longer
+    /// offered counts as none, and such entries are dropped once they
+    /// outnumber the offered tasks.
     offered_names: IdMap<PoolId, HashMap<String, String>>,
+    /// Entries of `offered_names`.
+    names_len: usize,
     /// The units whose schedules this node holds, and until when.
     held: IdMap<Slot, ()>,
     held_until: Option<Instant>,
 }
 
 impl ClusterState {
-    /// The key of the offered task of pool `pool` called `name`.
-    pub(super) fn offered_named(&self, pool: PoolId, name: &str) -> Option<&str> {
-        self.offered_names.get(&pool)?.get(name).map(String::as_str)
+    /// This node's idempotency keys begin with `prefix` and a dash.
+    pub(super) fn set_key_prefix(&mut self, prefix: &str) {
+        self.offered.own = format!("{prefix}-");
     }
 
-    fn offer(&mut self, key: String, offered: Offered) {
-        self.offered_names
-            .entry(offered.pool)
+    /// The key of the offered task of pool `pool` called `name`.
+    pub(super) fn offered_named(&self, pool: PoolId, name: &str) -> Option<&str> {
+        let key = self.offered_names.get(&pool)?.get(name)?;
+        self.offered
+            .get(key)
+            .is_some_and(|o| o.pool == pool)
+            .then_some(key.as_str())
+    }
+
+    fn offer(&mut self, key: String, name: &str, offered: Offered) {
+        let pool = offered.pool;
+        if self
+            .offered_names
+            .entry(pool)
             .or_default()
-            .insert(offered.name.clone(), key.clone());
+            .insert(name.to_owned(), key.clone())
+            .is_none()
+        {
+            self.names_len += 1;
+        }
         self.offered.insert(key, offered);
+        if self.names_len > 2 * self.offered.len() + 1024 {
+            self.drop_stale_names();
+        }
+    }
+
+    /// Drops the entries of `offered_names` whose task is no longer offered.
+    fn drop_stale_names(&mut self) {
+        let offered = &self.offered;
+        let mut len = 0;
+        self.offered_names.retain(|&pool, names| {
+            names.retain(|_, key| offered.get(key).is_some_and(|o| o.pool == pool));
+            len += names.len();
+            !names.is_empty()
+        });
+        self.names_len = len;
     }
 
     /// Takes the offered task of key `key` (claimed, or cancelled) out.
     fn take_offered(&mut self, key: &str) -> Option<Offered> {
-        let o = self.offered.remove(key)?;
-        if let Some(names) = self.offered_names.get_mut(&o.pool) {
-            names.remove(&o.name);
-            if names.is_empty() {
-                self.offered_names.remove(&o.pool);
-            }
-        }
-        Some(o)
+        self.offered.remove(key)
     }
 }
 
@@ -105,7 +230,7 @@ impl Engine {
     /// Whether the task of key `key` was added here and is stored for any
     /// node to claim (not queued here yet).
     pub fn is_offered(&self, key: &str) -> bool {
-        self.cluster.offered.contains_key(key)
+        self.cluster.offered.get(key).is_some()
     }
 
     /// Wakes the store's claimer: a pool may take more.
@@ -266,10 +391,9 @@ impl Engine {
             run_at_ms,
             false,
         )));
-        let name = name.clone();
         let task = self.pools.allocate_task_id();
         self.cluster
-            .offer(key.clone(), Offered { task, pool, name });
+            .offer(key.clone(), name, Offered { task, pool });
         self.observed.touch();
         Ok((task, arrangement, key))
     }
@@ -396,5 +520,88 @@ impl Engine {
                 self.emit(Event::TaskDone { task, outcome });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> ClusterState {
+        let mut c = ClusterState::default();
+        c.set_key_prefix("abc");
+        c
+    }
+
+    fn offer(c: &mut ClusterState, key: &str, name: &str, task: TaskId) {
+        c.offer(key.to_owned(), name, Offered { task, pool: 1 });
+    }
+
+    #[test]
+    fn own_keys_go_to_the_table_and_come_back_in_any_order() {
+        let mut c = state();
+        for n in 1..=5u64 {
+            offer(&mut c, &format!("abc-{n}"), &format!("t{n}"), n * 10);
+        }
+        assert_eq!(c.offered.in_table, 5);
+        assert!(c.offered.others.is_empty());
+        assert_eq!(c.take_offered("abc-3").map(|o| o.task), Some(30));
+        assert_eq!(c.take_offered("abc-3").map(|o| o.task), None);
+        assert_eq!(c.take_offered("abc-1").map(|o| o.task), Some(10));
+        // The front is trimmed up to the first task still offered.
+        assert_eq!(c.offered.base, 2);
+        assert_eq!(c.offered_named(1, "t2"), Some("abc-2"));
+        assert_eq!(c.offered_named(1, "t3"), None);
+        for n in [2u64, 4, 5] {
+            assert_eq!(
+                c.take_offered(&format!("abc-{n}")).map(|o| o.task),
+                Some(n * 10)
+            );
+        }
+        assert_eq!(c.offered.len(), 0);
+        assert!(c.offered.table.is_empty());
+    }
+
+    #[test]
+    fn other_keys_and_look_alikes_go_to_the_map() {
+        let mut c = state();
+        for (i, key) in [
+            "xyz-1",
+            "abc-01",
+            "abc-+2",
+            "abc-",
+            "abc-3x",
+            "abc-99999999999999999999",
+        ]
+        .iter()
+        .enumerate()
+        {
+            offer(&mut c, key, &format!("o{i}"), i as TaskId);
+        }
+        assert_eq!(c.offered.in_table, 0);
+        assert_eq!(c.offered.others.len(), 6);
+        assert!(c.offered.get("abc-01").is_some());
+        assert!(c.offered.get("abc-1").is_none());
+        assert_eq!(c.take_offered("abc-+2").map(|o| o.task), Some(2));
+        // A key of ours far ahead of the table goes to the map too, and is found there.
+        offer(&mut c, "abc-7", "a", 70);
+        offer(&mut c, "abc-100000", "b", 80);
+        assert_eq!(c.offered.in_table, 1);
+        assert_eq!(c.offered.get("abc-100000").map(|o| o.task), Some(80));
+        assert_eq!(c.take_offered("abc-100000").map(|o| o.task), Some(80));
+        assert_eq!(c.take_offered("abc-7").map(|o| o.task), Some(70));
+    }
+
+    #[test]
+    fn names_of_tasks_taken_out_are_dropped_once_they_outnumber_the_offered() {
+        let mut c = state();
+        for n in 1..=3000u64 {
+            offer(&mut c, &format!("abc-{n}"), &format!("t{n}"), n);
+            assert!(c.take_offered(&format!("abc-{n}")).is_some());
+        }
+        assert!(c.names_len <= 1025, "{} names kept", c.names_len);
+        offer(&mut c, "abc-5000", "t1", 1);
+        assert_eq!(c.offered_named(1, "t1"), Some("abc-5000"));
+        assert_eq!(c.offered_named(2, "t1"), None);
     }
 }

@@ -525,6 +525,7 @@ impl Engine {
         let history = store.keeps_history();
         self.cluster.shared = store.is_shared();
         self.cluster.prefetch = store.postgres().and_then(|p| p.prefetch());
+        self.cluster.set_key_prefix(store.key_prefix());
         self.store = Some(Box::new(StoreHook {
             store,
             history,

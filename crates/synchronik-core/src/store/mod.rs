@@ -425,6 +425,12 @@ impl Store {
         }
     }
 
+    /// What every key [`Store::new_key`] makes begins with (then a dash and
+    /// a number that counts up from 1).
+    pub fn key_prefix(&self) -> &str {
+        &self.keys.prefix
+    }
+
     /// A new idempotency key: unique across opens and processes.
     pub fn new_key(&self) -> String {
         let n = self.keys.next.fetch_add(1, Ordering::Relaxed);
