@@ -12,6 +12,7 @@
 //! the host has not defined yet waits (status `waiting-handler`) without
 //! blocking the tasks behind it.
 
+mod order;
 mod queue;
 
 pub(super) use queue::{Pools, TaskInfo};

@@ -3,51 +3,18 @@
 //! which handlers are defined; the engine (`mod.rs`) decides when tasks
 //! start and announces what happens to them.
 //!
-//! A queue is an ordered map keyed by (priority descending, arrangement id
-//! ascending), so adding, cancelling and dispatching cost O(log n) and a
-//! million queued tasks cost no timers at all.
+//! A queue orders its tasks by priority (descending), then arrangement id
+//! (ascending) — see [`super::order`] — so adding, cancelling and
+//! dispatching cost O(log n) at most, and a million queued tasks cost no
+//! timers at all.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::super::types::{AddError, PoolId, TaskSpec, TaskStatus};
+use super::order::{Key, Queue};
 use crate::event::TaskId;
 use crate::ids::IdMap;
 use crate::unit::Slot;
-
-/// Orders queue entries: higher priority first, then by arrangement id.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Key {
-    priority: f64,
-    arrangement: u64,
-}
-
-impl Key {
-    /// A key; a NaN priority counts as 0.
-    fn new(priority: f64, arrangement: u64) -> Self {
-        Self {
-            priority: if priority.is_nan() { 0.0 } else { priority },
-            arrangement,
-        }
-    }
-}
-
-impl Eq for Key {}
-
-impl PartialOrd for Key {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Key {
-    fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .priority
-            .total_cmp(&self.priority)
-            .then(self.arrangement.cmp(&other.arrangement))
-    }
-}
 
 /// A queued or running task: 32 bytes, most of a million queued tasks'
 /// native memory.
@@ -203,7 +170,7 @@ struct Pool {
     /// takes the front: O(1), however large the pool).
     free: VecDeque<Slot>,
     busy: IdMap<Slot, TaskId>,
-    queue: BTreeMap<Key, TaskId>,
+    queue: Queue,
     /// How many queued tasks have each name, so that refusing a duplicate
     /// name costs a lookup instead of a walk through the queue.
     queued_names: HashMap<String, u32>,
@@ -675,8 +642,8 @@ impl Pools {
         let worker = p.free[at];
         let mut pick = None;
         let mut waiting = Vec::new();
-        for (key, task) in &p.queue {
-            let Some(t) = self.tasks.get(task) else {
+        for (key, task) in p.queue.iter() {
+            let Some(t) = self.tasks.get(&task) else {
                 continue;
             };
             if t.status == TaskStatus::Paused {
@@ -684,11 +651,11 @@ impl Pools {
             }
             if t.handler().is_some_and(|h| !p.handlers.contains(h)) {
                 if t.status != TaskStatus::WaitingHandler {
-                    waiting.push(*task);
+                    waiting.push(task);
                 }
                 continue;
             }
-            pick = Some((*key, *task));
+            pick = Some((key, task));
             break;
         }
         for t in &waiting {
