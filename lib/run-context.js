@@ -417,15 +417,22 @@ class Attempts {
   }
 }
 
-/** A pending run request: how to settle its promise. */
+/**
+ * A pending run request: how to settle its promise. Only the function that
+ * resolves it is kept (a failure resolves it with a rejected promise): the
+ * promise's reject function would be held by every run in flight.
+ */
 class Ticket {
   /** @param {boolean} settleOnly resolve even when the run failed */
   constructor(settleOnly) {
     /** @type {(value?: any) => void} */
     this.resolve = noop;
-    /** @type {(error: unknown) => void} */
-    this.reject = noop;
     this.settleOnly = settleOnly;
+  }
+
+  /** @param {unknown} error */
+  reject(error) {
+    this.resolve(Promise.reject(error));
   }
 }
 
@@ -438,14 +445,9 @@ function noop() {}
  * @type {Ticket | undefined}
  */
 let ticketBeingMade;
-/**
- * @param {(value?: any) => void} resolve
- * @param {(error: unknown) => void} reject
- */
-function takeTicketResolvers(resolve, reject) {
-  const ticket = /** @type {Ticket} */ (ticketBeingMade);
-  ticket.resolve = resolve;
-  ticket.reject = reject;
+/** @param {(value?: any) => void} resolve */
+function takeTicketResolve(resolve) {
+  /** @type {Ticket} */ (ticketBeingMade).resolve = resolve;
 }
 
 /** Pending run requests by the engine's ticket number; DONE records settle them. */
@@ -466,7 +468,7 @@ class Tickets {
   await(ticket, settleOnly = false) {
     const made = new Ticket(settleOnly);
     ticketBeingMade = made;
-    const promise = new Promise(takeTicketResolvers);
+    const promise = new Promise(takeTicketResolve);
     this.#table.set(ticket, made);
     ticketBeingMade = undefined;
     return promise;
