@@ -44,9 +44,8 @@ impl PartialOrd for Key {
 
 impl Ord for Key {
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .priority
-            .total_cmp(&self.priority)
+        Priority(self.priority)
+            .cmp(&Priority(other.priority))
             .then(self.arrangement.cmp(&other.arrangement))
     }
 }
