@@ -35,7 +35,7 @@ function platformPackage(packageVersion) {
 }
 
 /** Loads tmp/lib/native.js in a child; what it printed, parsed. */
-function load() {
+function load(env = {}) {
   const script = `
     try {
       const b = require(${JSON.stringify(path.join(tmp, 'lib', 'native.js'))});
@@ -43,7 +43,9 @@ function load() {
     } catch (e) {
       console.log(JSON.stringify({ code: e.code, platform: e.platform, message: e.message }));
     }`;
-  return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
+  const childEnv = { ...process.env, ...env };
+  if (!('NAPI_RS_NATIVE_LIBRARY_PATH' in env)) delete childEnv.NAPI_RS_NATIVE_LIBRARY_PATH;
+  return JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env: childEnv }));
 }
 
 test('the platform package is loaded before a build from source', () => {
@@ -75,4 +77,21 @@ test('neither: an error naming the platform, what was tried and what to do', () 
   expect(failed.message).toContain(`the package synchronik-${platform}`);
   expect(failed.message).toContain(`synchronik.${platform}.node does not exist`);
   expect(failed.message).toContain(`so that npm adds synchronik-${platform}`);
+});
+
+test('NAPI_RS_NATIVE_LIBRARY_PATH names the build to load instead of the package and lib/', () => {
+  platformPackage(version);
+  const other = path.join(tmp, 'other.node');
+  fs.copyFileSync(path.join(ROOT, 'lib', built), other);
+  expect(load({ NAPI_RS_NATIVE_LIBRARY_PATH: other })).toEqual({ from: 'source' });
+  expect(load()).toEqual({ from: 'package' });
+});
+
+test('a NAPI_RS_NATIVE_LIBRARY_PATH that does not load is an error naming it, not a fallback', () => {
+  fs.copyFileSync(path.join(ROOT, 'lib', built), path.join(tmp, 'lib', built));
+  const missing = path.join(tmp, 'missing.node');
+  const failed = load({ NAPI_RS_NATIVE_LIBRARY_PATH: missing });
+  expect(failed.code).toBe('ERR_NATIVE_ADDON');
+  expect(failed.message).toContain(`the engine named by NAPI_RS_NATIVE_LIBRARY_PATH (${missing}) could not be loaded`);
+  expect(failed.message).toContain('Unset the variable');
 });

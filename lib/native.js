@@ -6,7 +6,9 @@
 // optional dependency of the published package), then a build from source
 // next to this file (a clone of the repository: `npm install` runs
 // `npm run build`). When neither loads, the error names the platform, what
-// was tried and what to do.
+// was tried and what to do. NAPI_RS_NATIVE_LIBRARY_PATH (the variable
+// napi-rs loaders read) names a build to load instead of both, for instance
+// another build to compare with; it is used or the load fails.
 
 const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
@@ -38,6 +40,16 @@ const reason = (e) => String((e && /** @type {Error} */ (e).message) || e).split
 
 function load() {
   const name = platformName();
+  const chosen = process.env.NAPI_RS_NATIVE_LIBRARY_PATH;
+  if (chosen) {
+    try {
+      return require(path.resolve(chosen));
+    } catch (e) {
+      const error = new Error(`synchronik: the engine named by NAPI_RS_NATIVE_LIBRARY_PATH (${chosen}) could not be loaded: ${reason(e)}. Unset the variable to load the installed engine.`);
+      Object.assign(error, { code: 'ERR_NATIVE_ADDON', platform: name });
+      throw error;
+    }
+  }
   const pkg = `synchronik-${name}`;
   const local = path.join(__dirname, `synchronik.${name}.node`);
   const tried = [];
