@@ -320,6 +320,48 @@ describe('one node', () => {
     expect(String(tasks[8].error && tasks[8].error.message)).toContain('task 7 failed');
   });
 
+  test('a pool holds at most its size plus prefetch tasks, and claims again as they end (its demand reaches the claimer as its tasks end)', async () => {
+    const producer = manager({ storage: { schema: 'ahead' } });
+    const source = producer.useWorkerPool(1, { name: 'jobs' });
+    for (let i = 0; i < 60; i++) source.addTask({ name: `t${i}`, handler: 'work', payload: { i } });
+    await producer.flush();
+    // A node of its own, polling rarely: what it claims after its first
+    // claim comes from its tasks ending, not from the poll.
+    const m = manager({ storage: { schema: 'ahead', prefetch: 4, pollMs: 60_000 } });
+    const pool = m.useWorkerPool(2, { name: 'jobs' });
+    const release = [];
+    const done = [];
+    // After a failed expectation every task ends at once (close() waits for running ones).
+    let drain = false;
+    pool.handle('work', (payload) =>
+      drain ? undefined : new Promise((resolve) => release.push(() => resolve(done.push(payload.i)))),
+    );
+    m.start();
+    try {
+      const held = () => count("SELECT count(*) AS n FROM ahead.tasks WHERE node IS NOT NULL AND status <> 'done'");
+      await until('two tasks to start', async () => release.length === 2);
+      await until('the pool to hold its size plus prefetch', async () => (await held()) === 6, 10_000);
+      for (let k = 0; k < 20; k++) {
+        release.shift()();
+        await until(`task ${k + 3} to start`, async () => release.length === 2, 10_000);
+        expect(await held()).toBeLessThanOrEqual(6);
+      }
+      // 20 ended, 40 left: the node claimed again as they ended, never past the bound.
+      await until('the pool to hold its size plus prefetch again', async () => (await held()) === 6, 10_000);
+      expect(await count('SELECT count(*) AS n FROM ahead.tasks')).toBe(40);
+      expect(done).toHaveLength(20);
+      await until('the other 40 to run', async () => {
+        release.splice(0).forEach((r) => r());
+        return done.length === 60;
+      });
+      await until('every task to end', async () => (await count('SELECT count(*) AS n FROM ahead.tasks')) === 0, 10_000);
+      expect([...done].sort((a, b) => a - b)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    } finally {
+      drain = true;
+      release.splice(0).forEach((r) => r());
+    }
+  });
+
   test('a task added on a node that can start it runs there; one it cannot start goes to the node that can', async () => {
     const busy = manager({ storage: { schema: 'route' } });
     const pool = busy.useWorkerPool(1, { name: 'jobs' });

@@ -20,6 +20,7 @@ use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
 use super::durable::new_task_row;
+use super::pool::Room;
 use super::types::{AddError, PoolId, RestoredTask, TaskSpec};
 use super::Engine;
 use crate::event::{Event, TaskId, TaskOutcome};
@@ -250,48 +251,52 @@ impl Engine {
         (ahead, size.max(ahead * 3 / 4))
     }
 
-    /// A task of pool `pool` ended here: if its queue is down to where it
-    /// claims again, the claimer looks (a check of two lengths; the
-    /// claimer's own look takes the engine's lock, so it is not woken for
-    /// every task).
+    /// What pool `pool` can take now, if anything: enough for its workers
+    /// and the tasks it claims ahead of them, once its queue here is down
+    /// to three quarters of those (or its size) — so that the claim
+    /// arrives before the queue runs dry.
+    fn pool_want(&self, pool: PoolId) -> Option<(Room<'_>, usize)> {
+        let room = self.pools.room(pool)?;
+        if !room.started || room.size == 0 || room.handlers.is_empty() {
+            return None;
+        }
+        let (ahead, low) = self.ahead(room.size);
+        if room.queued > low {
+            return None;
+        }
+        let want = (room.size + ahead).saturating_sub(room.busy + room.queued);
+        (want > 0).then_some((room, want))
+    }
+
+    /// A task of pool `pool` ended here: once its queue is down to where
+    /// it claims again, its demand is posted to the claimer, which claims
+    /// without waiting for the engine (a check of two lengths while the
+    /// queue is deeper).
     pub(super) fn cluster_task_left(&self, pool: PoolId) {
         if !self.cluster.shared {
             return;
         }
-        let (_, low) = self.ahead(self.pools.size(pool));
-        if self.pools.queue_len(pool) <= low {
-            self.cluster_wake();
+        let Some(pg) = self.durable_store().and_then(|s| s.postgres()) else {
+            return;
+        };
+        if let Some((room, want)) = self.pool_want(pool) {
+            pg.post_demand(room.name, want, self.wall_ms(), || {
+                room.handlers.iter().cloned().collect()
+            });
         }
     }
 
-    /// What each started pool can take: enough for its workers and the
-    /// tasks it claims ahead of them, once its queue here is down to three quarters of
-    /// those (or its size).
+    /// What each started pool can take (see [`Engine::pool_want`]).
     pub fn cluster_demand(&self) -> Vec<Demand> {
-        let mut demand = Vec::new();
-        for pool in self.pools.ids() {
-            let Some(room) = self.pools.room(pool) else {
-                continue;
-            };
-            if !room.started || room.size == 0 || room.handlers.is_empty() {
-                continue;
-            }
-            // It claims again once a quarter of what it claimed ahead is taken
-            // (the claim arrives before the queue runs dry).
-            let (ahead, low) = self.ahead(room.size);
-            if room.queued > low {
-                continue;
-            }
-            let want = (room.size + ahead).saturating_sub(room.busy + room.queued);
-            if want > 0 {
-                demand.push(Demand {
-                    pool: room.name,
-                    handlers: room.handlers,
-                    want,
-                });
-            }
-        }
-        demand
+        self.pools
+            .ids()
+            .filter_map(|pool| self.pool_want(pool))
+            .map(|(room, want)| Demand {
+                pool: room.name.to_owned(),
+                handlers: room.handlers.iter().cloned().collect(),
+                want,
+            })
+            .collect()
     }
 
     /// Tasks this node claimed for pool `pool` (in queue order): queued

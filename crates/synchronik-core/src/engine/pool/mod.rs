@@ -15,7 +15,7 @@
 mod order;
 mod queue;
 
-pub(super) use queue::{Pools, TaskInfo};
+pub(super) use queue::{Pools, Room, TaskInfo};
 
 use super::ending::{Ending, RunRef};
 use super::state::may_start;

@@ -227,13 +227,13 @@ impl<'a> TaskInfo<'a> {
 
 /// See [`Pools::room`].
 #[derive(Debug)]
-pub(in crate::engine) struct Room {
-    pub(in crate::engine) name: String,
+pub(in crate::engine) struct Room<'a> {
+    pub(in crate::engine) name: &'a str,
     pub(in crate::engine) started: bool,
     pub(in crate::engine) size: usize,
     pub(in crate::engine) busy: usize,
     pub(in crate::engine) queued: usize,
-    pub(in crate::engine) handlers: Vec<String>,
+    pub(in crate::engine) handlers: &'a HashSet<String>,
 }
 
 /// What [`Pools::dispatch_one`] did.
@@ -870,15 +870,15 @@ impl Pools {
 
     /// What a shared store's claimer needs of the pool: whether it is
     /// started, its size, its running and queued tasks, its handlers.
-    pub(in crate::engine) fn room(&self, pool: PoolId) -> Option<Room> {
+    pub(in crate::engine) fn room(&self, pool: PoolId) -> Option<Room<'_>> {
         let p = self.get(pool)?;
         Some(Room {
-            name: p.name.clone(),
+            name: &p.name,
             started: p.started,
             size: p.workers.len(),
             busy: p.busy.len(),
             queued: p.queue.len(),
-            handlers: p.handlers.iter().cloned().collect(),
+            handlers: &p.handlers,
         })
     }
 

@@ -30,6 +30,7 @@ mod schema;
 mod tasks;
 mod writer;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +41,7 @@ use tokio::sync::{mpsc, Notify};
 pub use schema::{quote_ident, Migrated, MIGRATIONS, VERSION as SCHEMA_VERSION};
 
 use super::{parse_times, HistoryQuery, HistoryRow, Op, Retention, TaskRow, UnitRow};
+use crate::engine::Demand;
 use crate::error::EngineError;
 use crate::runtime::Remote;
 
@@ -186,6 +188,12 @@ pub(super) struct Inner {
     pub bytes: AtomicU64,
     /// Wakes the claimer (a task ended here, a pool can take more).
     pub claim: Notify,
+    /// What pools of this node can take, posted by the engine as their
+    /// tasks end (by pool; with the engine's wall clock then), so that the
+    /// claimer claims without waiting for the engine's lock. Cleared for a
+    /// pool when claimed tasks are handed to it: a demand posted before
+    /// did not count them.
+    pub posted: Mutex<HashMap<String, (Demand, f64)>>,
     /// Held while tasks are claimed and handed to the engine, and while the
     /// tasks the node holds are reconciled with the engine's.
     pub claiming: tokio::sync::Mutex<()>,
@@ -455,6 +463,7 @@ impl Shared {
             pending: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
             claim: Notify::new(),
+            posted: Mutex::new(HashMap::new()),
             claiming: tokio::sync::Mutex::new(()),
             reconcile: AtomicBool::new(false),
             remote: Mutex::new(None),
@@ -516,6 +525,33 @@ impl Shared {
 
     /// Wakes the claimer: a pool of this node may take more tasks.
     pub fn wake_claimer(&self) {
+        self.inner.claim.notify_one();
+    }
+
+    /// Pool `pool` of this node can take `want` tasks (engine's wall clock
+    /// `now_ms`; `handlers`: its handlers, asked for only when the pool
+    /// has no demand posted yet); wakes the claimer.
+    pub fn post_demand(
+        &self,
+        pool: &str,
+        want: usize,
+        now_ms: f64,
+        handlers: impl FnOnce() -> Vec<String>,
+    ) {
+        {
+            let mut posted = self.inner.posted.lock();
+            if let Some((demand, at)) = posted.get_mut(pool) {
+                demand.want = want;
+                *at = now_ms;
+            } else {
+                let demand = Demand {
+                    pool: pool.to_owned(),
+                    handlers: handlers(),
+                    want,
+                };
+                posted.insert(pool.to_owned(), (demand, now_ms));
+            }
+        }
         self.inner.claim.notify_one();
     }
 

@@ -458,9 +458,16 @@ pub(super) async fn claimer(inner: Arc<Inner>) {
     }
 }
 
+/// The demand the engine posted, and the latest of its clocks then.
+fn take_posted(inner: &Inner) -> Option<(Vec<Demand>, f64)> {
+    let posted = std::mem::take(&mut *inner.posted.lock());
+    let now_ms = posted.values().map(|(_, at)| *at).reduce(f64::max)?;
+    Some((posted.into_values().map(|(d, _)| d).collect(), now_ms))
+}
+
 /// Claims until no pool wants more or the queue has none for it. Returns
 /// how long until the next delayed task of a pool with room comes due.
-async fn claim_round(inner: &Inner) -> Result<Option<Duration>, String> {
+async fn claim_round(inner: &Arc<Inner>) -> Result<Option<Duration>, String> {
     let Some(remote) = inner.remote() else {
         return Ok(None);
     };
@@ -484,10 +491,18 @@ async fn claim_round(inner: &Inner) -> Result<Option<Duration>, String> {
         if inner.closing.load(Ordering::SeqCst) {
             return Ok(None);
         }
-        let Some((demand, now_ms)) =
-            on_engine(remote.clone(), |e| (e.cluster_demand(), e.wall_ms())).await
-        else {
-            return Ok(None);
+        // What the engine posted as tasks ended, else asked of it (a wake
+        // by the poll, a notification, another node's tasks).
+        let (demand, now_ms) = match take_posted(inner) {
+            Some(posted) => posted,
+            None => {
+                let Some(asked) =
+                    on_engine(remote.clone(), |e| (e.cluster_demand(), e.wall_ms())).await
+                else {
+                    return Ok(None);
+                };
+                asked
+            }
         };
         let mut more = false;
         for Demand {
@@ -532,9 +547,16 @@ async fn claim_round(inner: &Inner) -> Result<Option<Duration>, String> {
             tasks.sort_by(|a, b| b.1.priority.total_cmp(&a.1.priority).then(a.0.cmp(&b.0)));
             let tasks: Vec<TaskRow> = tasks.into_iter().map(|(_, t)| t).collect();
             let name = pool.clone();
-            let refused = on_engine(remote.clone(), move |e| e.cluster_deliver(&name, tasks))
-                .await
-                .unwrap_or_default();
+            let handed = Arc::clone(inner);
+            let refused = on_engine(remote.clone(), move |e| {
+                let refused = e.cluster_deliver(&name, tasks);
+                // Under the engine's lock: a demand posted before did not
+                // count these tasks, one posted after does.
+                handed.posted.lock().remove(&name);
+                refused
+            })
+            .await
+            .unwrap_or_default();
             if !refused.is_empty() {
                 let keys: Vec<&str> = refused.iter().map(String::as_str).collect();
                 client
