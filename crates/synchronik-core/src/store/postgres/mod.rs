@@ -10,8 +10,9 @@
 //!   because the connection went away (or the server said so: classes 08,
 //!   40, 53, 57, 58) is applied again on a new connection, with backoff,
 //!   until it is committed: a [`super::Store::flush`] answers once it is.
-//! - **the claimer** (`tasks.rs`): asks the engine how many tasks each pool
-//!   can take, claims that many from the shared queue in one statement
+//! - **the claimer** (`tasks.rs`): learns how many tasks each pool can
+//!   take — posted by the engine as a pool's tasks end, else asked of the
+//!   engine —, claims that many from the shared queue in one statement
 //!   (`FOR UPDATE SKIP LOCKED`: nodes never wait on each other's rows) and
 //!   hands them to the engine. It wakes on a NOTIFY (new or released tasks
 //!   of a pool), when a local task ends, and every `poll` otherwise.
