@@ -286,7 +286,9 @@ impl Engine {
         }
     }
 
-    /// What each started pool can take (see [`Engine::pool_want`]).
+    /// What each started pool can take: enough for its workers and the
+    /// tasks it claims ahead of them, once its queue here is down to three
+    /// quarters of those (or its size).
     pub fn cluster_demand(&self) -> Vec<Demand> {
         self.pools
             .ids()
