@@ -1,6 +1,6 @@
 //! The writer thread: group commit of folded batches.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -13,6 +13,9 @@ use crate::error::EngineError;
 
 /// At most this many writes go into one transaction.
 const MAX_BATCH: u64 = 20_000;
+/// A batch keeps room for this many entries per map or vector between
+/// turns.
+const KEEP: usize = 4096;
 /// History retention runs at least this often while rows are written.
 const RETENTION_EVERY: Duration = Duration::from_secs(10);
 
@@ -30,6 +33,9 @@ pub(super) enum TaskChange {
         status: &'static str,
     },
     Delete,
+    /// Deleted as ended: how it failed (`None`: it completed), for the
+    /// node that added it (a shared store).
+    Ended(Option<String>),
     /// Inserted and deleted in the same batch: nothing reaches the disk.
     Gone,
 }
@@ -44,16 +50,16 @@ pub(super) struct TaskPatch {
 }
 
 /// One batch of writes, folded so each unit and each task is written once.
+/// A writer keeps one and clears it after each commit, so a turn does not
+/// grow its maps and vectors from nothing again (keyed by a fast hasher
+/// with a random seed per map: keys may come from other nodes).
 #[derive(Default)]
 pub(super) struct Batch {
-    pub(super) units: HashMap<String, UnitChange>,
-    pub(super) tasks: HashMap<String, TaskChange>,
+    pub(super) units: foldhash::HashMap<String, UnitChange>,
+    pub(super) tasks: foldhash::HashMap<String, TaskChange>,
     /// Changes of queued tasks, in order; applied after `tasks`.
     pub(super) patches: Vec<TaskPatch>,
     pub(super) history: Vec<HistoryRow>,
-    /// How the tasks deleted as ended ended (`None`: completed), for the
-    /// nodes that added them (a shared store).
-    pub(super) ended: HashMap<String, Option<String>>,
 }
 
 fn merge_meta(mut new: UnitRow, old: &UnitRow) -> UnitRow {
@@ -84,17 +90,8 @@ impl Batch {
             }
             Op::TaskStart { key, attempt } => self.update_task(key, Some(attempt), "running"),
             Op::TaskRequeue { key } => self.update_task(key, None, "queued"),
-            Op::TaskEnded { key, error } => {
-                self.ended.insert(key.clone(), error);
-                self.add(Op::TaskDelete(key));
-            }
-            Op::TaskDelete(key) => {
-                let change = match self.tasks.remove(&key) {
-                    Some(TaskChange::Insert(_) | TaskChange::Gone) => TaskChange::Gone,
-                    _ => TaskChange::Delete,
-                };
-                self.tasks.insert(key, change);
-            }
+            Op::TaskEnded { key, error } => self.delete_task(key, TaskChange::Ended(error)),
+            Op::TaskDelete(key) => self.delete_task(key, TaskChange::Delete),
             Op::TaskPatch {
                 key,
                 payload,
@@ -108,6 +105,19 @@ impl Batch {
             }),
             Op::History(row) => self.history.push(row),
             Op::Flush(_) | Op::Query(_) | Op::Shutdown => {}
+        }
+    }
+
+    /// `deleted` (a deletion) unless the task was inserted in this batch.
+    fn delete_task(&mut self, key: String, deleted: TaskChange) {
+        match self.tasks.entry(key) {
+            Entry::Occupied(mut e) => {
+                let gone = matches!(e.get(), TaskChange::Insert(_) | TaskChange::Gone);
+                e.insert(if gone { TaskChange::Gone } else { deleted });
+            }
+            Entry::Vacant(e) => {
+                e.insert(deleted);
+            }
         }
     }
 
@@ -126,6 +136,7 @@ impl Batch {
             },
             Some(TaskChange::Gone) => TaskChange::Gone,
             Some(TaskChange::Delete) => TaskChange::Delete,
+            Some(TaskChange::Ended(error)) => TaskChange::Ended(error),
             None => TaskChange::Update { attempt, status },
         };
         self.tasks.insert(key, change);
@@ -151,14 +162,27 @@ impl Batch {
             && self.history.is_empty()
     }
 
+    /// Empties the batch, keeping what its maps and vectors have allocated
+    /// up to [`KEEP`] entries each (a burst's batch does not stay big).
+    pub(super) fn clear(&mut self) {
+        self.units.clear();
+        self.units.shrink_to(KEEP);
+        self.tasks.clear();
+        self.tasks.shrink_to(KEEP);
+        self.patches.clear();
+        self.patches.shrink_to(KEEP);
+        self.history.clear();
+        self.history.shrink_to(KEEP);
+    }
+
     /// Applies the batch in one transaction.
-    pub(super) fn apply(self, conn: &mut Connection) -> rusqlite::Result<()> {
+    pub(super) fn apply(&self, conn: &mut Connection) -> rusqlite::Result<()> {
         if self.is_empty() {
             return Ok(());
         }
         let tx = conn.transaction()?;
         {
-            for (id, change) in self.units {
+            for (id, change) in &self.units {
                 let upsert = |row: &UnitRow| -> rusqlite::Result<usize> {
                     let mut stmt = tx.prepare_cached(
                         "INSERT INTO units (id, status, enabled, run_count, execution_times, last_run_ms, meta, last_fire_ms)
@@ -183,22 +207,22 @@ impl Batch {
                 };
                 let delete = || -> rusqlite::Result<usize> {
                     tx.prepare_cached("DELETE FROM units WHERE id = ?1")?
-                        .execute([&id])
+                        .execute([id])
                 };
                 match change {
                     UnitChange::Upsert(row) => {
-                        upsert(&row)?;
+                        upsert(row)?;
                     }
                     UnitChange::Replace(row) => {
                         delete()?;
-                        upsert(&row)?;
+                        upsert(row)?;
                     }
                     UnitChange::Delete => {
                         delete()?;
                     }
                 }
             }
-            for (key, change) in self.tasks {
+            for (key, change) in &self.tasks {
                 match change {
                     TaskChange::Insert(row) => {
                         tx.prepare_cached(
@@ -225,9 +249,9 @@ impl Batch {
                         )?
                         .execute(params![key, attempt.map(i64::from), status])?;
                     }
-                    TaskChange::Delete => {
+                    TaskChange::Delete | TaskChange::Ended(_) => {
                         tx.prepare_cached("DELETE FROM tasks WHERE key = ?1")?
-                            .execute([&key])?;
+                            .execute([key])?;
                     }
                     TaskChange::Gone => {}
                 }
@@ -288,9 +312,10 @@ pub(super) struct Gathered {
 }
 
 impl Gathered {
-    pub(super) fn from(first: Op, mut next_op: impl FnMut() -> Option<Op>) -> Self {
+    /// Gathers into `batch` (empty; the writer's, kept between turns).
+    pub(super) fn from(batch: Batch, first: Op, mut next_op: impl FnMut() -> Option<Op>) -> Self {
         let mut g = Gathered {
-            batch: Batch::default(),
+            batch,
             replies: Vec::new(),
             queries: Vec::new(),
             shutdown: false,
@@ -357,16 +382,17 @@ pub(super) fn run(
         let _ = enforce_retention(&conn, r);
     }
     let threshold = retention.map_or(u64::MAX, |r| (r.max_rows / 10).max(1));
+    let mut spare = Batch::default();
     loop {
         let Ok(first) = rx.recv() else { break };
         let Gathered {
-            batch,
+            mut batch,
             replies,
             queries,
             shutdown,
             count,
             history,
-        } = Gathered::from(first, || rx.try_recv().ok());
+        } = Gathered::from(std::mem::take(&mut spare), first, || rx.try_recv().ok());
         history_since += history;
         // A panic in SQLite's wrapper must not end the thread silently.
         let result =
@@ -377,6 +403,8 @@ pub(super) fn run(
                         Some("the writer panicked while applying a batch".into()),
                     ))
                 });
+        batch.clear();
+        spare = batch;
         pending.fetch_sub(count, Ordering::SeqCst);
         match result {
             Ok(()) => reported = false,

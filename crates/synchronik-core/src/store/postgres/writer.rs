@@ -21,15 +21,16 @@ pub(super) fn backoff(attempt: u32) -> Duration {
 
 pub(super) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Op>) {
     let mut reported = false;
+    let mut spare = Batch::default();
     loop {
         let Some(first) = rx.recv().await else { break };
         let Gathered {
-            batch,
+            mut batch,
             replies,
             shutdown,
             count,
             ..
-        } = Gathered::from(first, || rx.try_recv().ok());
+        } = Gathered::from(std::mem::take(&mut spare), first, || rx.try_recv().ok());
         if !batch.is_empty() {
             let mut attempt = 0u32;
             loop {
@@ -58,6 +59,8 @@ pub(super) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Op>) 
                 }
             }
         }
+        batch.clear();
+        spare = batch;
         inner.pending.fetch_sub(count, Ordering::SeqCst);
         if !replies.is_empty() {
             let answer: Result<(), EngineError> = inner.failure.lock().take().map_or(Ok(()), Err);
@@ -286,7 +289,7 @@ async fn write(
                     .1
                     .push(attempt.map(|a| a.min(i32::MAX as u32) as i32));
             }
-            TaskChange::Delete => gone.push(key),
+            TaskChange::Delete | TaskChange::Ended(_) => gone.push(key),
             TaskChange::Insert(_) | TaskChange::Gone => {}
         }
     }
@@ -341,7 +344,7 @@ async fn write(
         for r in &rows {
             let key: &str = r.get(0);
             let origin: &str = r.get(1);
-            let Some(error) = batch.ended.get(key) else {
+            let Some(TaskChange::Ended(error)) = batch.tasks.get(key) else {
                 continue;
             };
             ended_elsewhere.0.push(key.to_owned());
