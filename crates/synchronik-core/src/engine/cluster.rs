@@ -333,9 +333,6 @@ impl Engine {
                 refused.push(row.key);
                 continue;
             }
-            if let Some(h) = &self.store {
-                h.adopt(task, &row, pool);
-            }
             if !kept {
                 self.observed.requeued.insert(
                     task,
@@ -343,18 +340,22 @@ impl Engine {
                         id,
                         RestoredTask {
                             task,
-                            name: row.name,
-                            handler: row.handler,
-                            payload: row.payload,
+                            name: row.name.clone(),
+                            handler: row.handler.clone(),
+                            payload: row.payload.clone(),
                             priority: row.priority,
                             arrangement,
-                            key: row.key,
+                            key: row.key.clone(),
                             attempt: row.attempt.saturating_sub(1),
                             run_at_ms: None,
                             replaces,
                         },
                     ),
                 );
+            }
+            // The row's strings move into the store's record of the task.
+            if let Some(h) = &self.store {
+                h.adopt(task, row);
             }
             self.emit(Event::TaskStatus {
                 task,

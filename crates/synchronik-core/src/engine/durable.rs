@@ -143,15 +143,15 @@ impl StoreHook {
     /// The claim counted its attempt already (`row.attempt`, committed
     /// before the task reaches this node, so that a node that dies while
     /// running it leaves the count right): its start does not count again.
-    pub(super) fn adopt(&self, task: TaskId, row: &TaskRow, pool: &str) {
+    pub(super) fn adopt(&self, task: TaskId, row: TaskRow) {
         self.state.lock().tasks.insert(
             task,
             Durable {
-                key: row.key.clone(),
-                pool: pool.to_owned(),
-                name: row.name.clone(),
-                handler: row.handler.clone(),
-                payload: row.payload.clone(),
+                key: row.key,
+                pool: row.pool,
+                name: row.name,
+                handler: row.handler,
+                payload: row.payload,
                 priority: row.priority,
                 attempt: row.attempt.saturating_sub(1),
                 started_ms: 0.0,
