@@ -190,6 +190,94 @@ describe('connections killed by the server', () => {
     // New connections took over: the nodes are live.
     expect((await adder.nodes()).length).toBe(3);
   });
+
+  /**
+   * A TCP proxy to the server that the test can cut (every connection
+   * through it dropped, new ones refused) and mend: a node on the far side
+   * of a network split. It runs on a thread of its own, because
+   * createSynchronikManager connects synchronously, blocking this one.
+   */
+  async function splittable() {
+    const { Worker } = require('node:worker_threads');
+    const server = new URL(url);
+    const thread = new Worker(
+      `
+      const net = require('node:net');
+      const { parentPort, workerData } = require('node:worker_threads');
+      const sockets = new Set();
+      let open = true;
+      const proxy = net.createServer((client) => {
+        if (!open) return void client.destroy();
+        const upstream = net.connect(workerData.port, workerData.host);
+        const end = () => {
+          for (const s of [client, upstream]) {
+            s.destroy();
+            sockets.delete(s);
+          }
+        };
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('error', end).on('close', end);
+        }
+        client.pipe(upstream).pipe(client);
+      });
+      proxy.listen(0, '127.0.0.1', () => parentPort.postMessage(proxy.address().port));
+      parentPort.on('message', (m) => {
+        if (m === 'cut') {
+          open = false;
+          for (const s of sockets) s.destroy();
+        } else if (m === 'mend') open = true;
+        parentPort.postMessage(m);
+      });
+      `,
+      { eval: true, workerData: { port: Number(server.port), host: server.hostname } },
+    );
+    const reply = () => new Promise((resolve) => thread.once('message', resolve));
+    const port = await reply();
+    const tell = (m) => (thread.postMessage(m), reply());
+    const through = new URL(url);
+    through.hostname = '127.0.0.1';
+    through.port = String(port);
+    return { url: through.toString(), cut: () => tell('cut'), mend: () => tell('mend'), close: () => thread.terminate() };
+  }
+
+  /** Tasks d0…d3 added by a node that is then cut off while a node that `history` allows runs them (d3 fails). */
+  async function endedWhileCutOff(schema, history) {
+    const split = await splittable();
+    const producer = createSynchronikManager({ storage: { postgres: split.url, schema, leaseMs: 10_000, pollMs: 100 } });
+    managers.add(producer);
+    const jobs = producer.useWorkerPool(1, { name: 'jobs' }); // never started, no handler
+    const tasks = [0, 1, 2, 3].map((n) => jobs.addTask({ name: `d${n}`, handler: 'work', payload: { n } }));
+    await producer.flush();
+    await split.cut();
+    const worker = manager({ storage: { schema, history } });
+    const pool = worker.useWorkerPool(2, { name: 'jobs' });
+    pool.handle('work', async (payload) => {
+      if (payload.n === 3) throw new Error('three is refused');
+      return payload.n;
+    });
+    worker.start();
+    await until('the worker to run them', async () => (await count(`SELECT count(*) AS n FROM ${schema}.tasks`)) === 0, 15_000);
+    await sleep(300);
+    // Their notifications went to nobody.
+    expect(tasks.map((t) => t.status)).toEqual(['idle', 'idle', 'idle', 'idle']);
+    await split.mend();
+    await until('the producer to learn how they ended', async () => tasks.every((t) => t.status !== 'idle'), 20_000);
+    await split.close();
+    return tasks;
+  }
+
+  test('a node cut off while its tasks end on another node learns how each ended once it is back', async () => {
+    const tasks = await endedWhileCutOff('split', undefined);
+    expect(tasks.map((t) => t.status)).toEqual(['completed', 'completed', 'completed', 'error']);
+    expect(tasks[3].error.message).toContain('three is refused');
+  });
+
+  test('without a history row to say how, such a task ends as an error that says so', async () => {
+    const tasks = await endedWhileCutOff('split_nohistory', false);
+    expect(tasks.map((t) => t.status)).toEqual(['error', 'error', 'error', 'error']);
+    expect(tasks[0].error.message).toContain('no history row says how');
+  });
 });
 
 describe('schedules on several nodes', () => {

@@ -116,6 +116,17 @@ impl Offers {
         self.others.insert(key, offered);
     }
 
+    /// Every key it holds.
+    fn keys(&self) -> Vec<String> {
+        let numbered = self
+            .table
+            .iter()
+            .zip(self.base..)
+            .filter(|(o, _)| o.is_some())
+            .map(|(_, n)| format!("{}{n}", self.own));
+        numbered.chain(self.others.keys().cloned()).collect()
+    }
+
     fn get(&self, key: &str) -> Option<&Offered> {
         let in_table = self
             .number(key)
@@ -495,6 +506,12 @@ impl Engine {
                 .is_some_and(|until| Instant::now() < until)
     }
 
+    /// The keys of the tasks added here and stored for any node to claim
+    /// (not claimed by this node since).
+    pub fn cluster_offered_keys(&self) -> Vec<String> {
+        self.cluster.offered.keys()
+    }
+
     /// The keys of the durable tasks this node holds (queued or running).
     pub fn cluster_task_keys(&self) -> Vec<String> {
         self.store
@@ -568,6 +585,21 @@ mod tests {
         }
         assert_eq!(c.offered.len(), 0);
         assert!(c.offered.table.is_empty());
+    }
+
+    #[test]
+    fn the_keys_held_are_listed_whether_in_the_table_or_the_map() {
+        let mut c = state();
+        for (i, key) in ["abc-7", "abc-8", "abc-9", "xyz-1", "abc-08"]
+            .into_iter()
+            .enumerate()
+        {
+            offer(&mut c, key, &format!("t{i}"), i as TaskId);
+        }
+        c.take_offered("abc-8");
+        let mut keys = c.offered.keys();
+        keys.sort();
+        assert_eq!(keys, ["abc-08", "abc-7", "abc-9", "xyz-1"]);
     }
 
     #[test]

@@ -225,6 +225,10 @@ pub enum Op {
     History(HistoryRow),
     /// Replied to once everything before it is committed.
     Flush(Sender<Result<(), EngineError>>),
+    /// Replied to once everything before it is committed (`true`) or the
+    /// batch holding it failed for good (`false`), leaving the failure for
+    /// the next [`Op::Flush`] to report: the store's own wait.
+    Committed(Sender<bool>),
     /// Runs on the writer's connection after everything before it is committed.
     Query(Box<dyn FnOnce(&Connection) + Send>),
     /// Commits what is left and ends the thread.

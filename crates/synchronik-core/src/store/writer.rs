@@ -104,7 +104,7 @@ impl Batch {
                 handler,
             }),
             Op::History(row) => self.history.push(row),
-            Op::Flush(_) | Op::Query(_) | Op::Shutdown => {}
+            Op::Flush(_) | Op::Committed(_) | Op::Query(_) | Op::Shutdown => {}
         }
     }
 
@@ -302,6 +302,8 @@ pub(super) struct Gathered {
     pub(super) batch: Batch,
     /// Flushes to answer once the batch is committed.
     pub(super) replies: Vec<Sender<Result<(), EngineError>>>,
+    /// Waits to answer once the batch is committed (see [`Op::Committed`]).
+    pub(super) committed: Vec<Sender<bool>>,
     /// Reads to run after it (SQLite only).
     pub(super) queries: Vec<Query>,
     pub(super) shutdown: bool,
@@ -317,6 +319,7 @@ impl Gathered {
         let mut g = Gathered {
             batch,
             replies: Vec::new(),
+            committed: Vec::new(),
             queries: Vec::new(),
             shutdown: false,
             count: 0,
@@ -326,6 +329,7 @@ impl Gathered {
         while let Some(op) = next.take() {
             match op {
                 Op::Flush(reply) => g.replies.push(reply),
+                Op::Committed(reply) => g.committed.push(reply),
                 Op::Query(job) => g.queries.push(job),
                 Op::Shutdown => g.shutdown = true,
                 op => {
@@ -388,6 +392,7 @@ pub(super) fn run(
         let Gathered {
             mut batch,
             replies,
+            committed,
             queries,
             shutdown,
             count,
@@ -406,6 +411,9 @@ pub(super) fn run(
         batch.clear();
         spare = batch;
         pending.fetch_sub(count, Ordering::SeqCst);
+        for reply in committed {
+            let _ = reply.send(result.is_ok());
+        }
         match result {
             Ok(()) => reported = false,
             Err(e) => {

@@ -202,6 +202,9 @@ pub(super) struct Inner {
     /// heartbeat that reaches the server hands back what it still holds.
     pub reconcile: AtomicBool,
     pub remote: Mutex<Option<Remote>>,
+    /// The writer's queue (for a flush from the node's own tasks; weak: the
+    /// writer ends when the store's handle goes).
+    pub writes: mpsc::WeakUnboundedSender<Op>,
     pub closing: AtomicBool,
     /// Wakes the node's tasks for the shutdown.
     pub shutdown: Notify,
@@ -449,6 +452,7 @@ impl Shared {
             .unwrap_or_else(|| "localhost".into());
         let pid = std::process::id();
         let node = format!("{host}:{pid}:{}", &super::random_prefix()[..8]);
+        let (tx, rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             target,
             node,
@@ -468,6 +472,7 @@ impl Shared {
             claiming: tokio::sync::Mutex::new(()),
             reconcile: AtomicBool::new(false),
             remote: Mutex::new(None),
+            writes: tx.downgrade(),
             closing: AtomicBool::new(false),
             shutdown: Notify::new(),
             failure: Mutex::new(None),
@@ -480,7 +485,6 @@ impl Shared {
         runtime
             .block_on(start)
             .map_err(|_| inner.error("the node's registration panicked"))??;
-        let (tx, rx) = mpsc::unbounded_channel();
         handle.spawn(writer::run(inner.clone(), rx));
         handle.spawn(tasks::supervise(
             inner.clone(),

@@ -365,9 +365,13 @@ async fn beat(inner: &Inner, beats: &mut Beats) -> Result<(), String> {
 
 /// LISTENs on the schema's channel; a notification (a pool's name) wakes
 /// the claimer. Reconnects with backoff; after a reconnection the claimer
-/// looks once, for what was missed.
+/// looks once, for what was missed, and the tasks added here learn how
+/// those that ended elsewhere meanwhile ended ([`reconcile_offered`]).
 pub(super) async fn listen(inner: Arc<Inner>) {
     let mut failures = 0u32;
+    // Since when no notification could reach this node (wall ms), once it
+    // had listened.
+    let mut deaf_since: Option<f64> = None;
     loop {
         if inner.closing.load(Ordering::SeqCst) {
             return;
@@ -409,10 +413,24 @@ pub(super) async fn listen(inner: Arc<Inner>) {
             if listening.is_ok() {
                 failures = 0;
                 inner.claim.notify_one();
+                if let Some(since) = deaf_since.take() {
+                    let inner = inner.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = reconcile_offered(&inner, since).await {
+                            eprintln!(
+                                "[synchronik] {}",
+                                inner.error(format!(
+                                    "looking up how tasks added here ended elsewhere failed: {e}"
+                                ))
+                            );
+                        }
+                    });
+                }
                 tokio::select! {
                     _ = driver => {}
                     () = inner.shutdown.notified() => return,
                 }
+                deaf_since = Some(super::super::writer::wall_ms());
             } else {
                 driver.abort();
             }
@@ -422,6 +440,103 @@ pub(super) async fn listen(inner: Arc<Inner>) {
             return;
         }
     }
+}
+
+/// How a task that ended on another node without this node hearing of it
+/// ended, when no history row says so.
+const UNKNOWN_END: &str =
+    "it ended on another node while this node could not be notified, and no history row says how";
+
+/// Tasks added here that ended on other nodes while no notification could
+/// reach this node (`since`: from when, wall ms) learn how they ended:
+/// NOTIFY is a hint, the tables say what happened. A task this node
+/// offered that is no longer stored (its row committed first: the writes
+/// sent so far are flushed before looking) ended elsewhere; the newest
+/// history row of its key says how.
+async fn reconcile_offered(inner: &Arc<Inner>, since: f64) -> Result<(), String> {
+    let Some(remote) = inner.remote() else {
+        return Ok(());
+    };
+    let Some(keys) = on_engine(remote.clone(), |e| e.cluster_offered_keys()).await else {
+        return Ok(());
+    };
+    if keys.is_empty() {
+        return Ok(());
+    }
+    if !flushed(inner).await {
+        return Ok(());
+    }
+    let client = inner.pool.get().await.map_err(|e| e.to_string())?;
+    let gone: Vec<String> = client
+        .query(
+            &inner.sql.q("SELECT k FROM unnest($1::text[]) AS k
+                 WHERE NOT EXISTS (SELECT 1 FROM {s}.tasks t WHERE t.key = k)"),
+            &[&keys],
+        )
+        .await
+        .map_err(|e| describe(&e))?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if gone.is_empty() {
+        return Ok(());
+    }
+    // Ended after the node went deaf (a minute's margin for the clocks of
+    // the nodes that wrote the rows).
+    let rows = client
+        .query(
+            &inner.sql.q(
+                "SELECT DISTINCT ON (task_key) task_key, outcome, error FROM {s}.history
+                 WHERE task_key = ANY($1) AND ended_ms >= $2 ORDER BY task_key, id DESC",
+            ),
+            &[&gone, &(since - 60_000.0)],
+        )
+        .await
+        .map_err(|e| describe(&e))?;
+    let mut how: std::collections::HashMap<String, Option<String>> = rows
+        .iter()
+        .map(|r| {
+            let outcome: &str = r.get(1);
+            let error: Option<String> = r.get(2);
+            let failed = (outcome != "completed")
+                .then(|| error.unwrap_or_else(|| format!("it ended as {outcome}")));
+            (r.get::<_, String>(0), failed)
+        })
+        .collect();
+    let ended: Vec<(String, Option<String>)> = gone
+        .into_iter()
+        .map(|key| {
+            let error = how
+                .remove(&key)
+                .unwrap_or_else(|| Some(UNKNOWN_END.to_owned()));
+            (key, error)
+        })
+        .collect();
+    on_engine(remote, move |e| {
+        for (key, error) in ended {
+            // False for one this node claimed or heard of meanwhile.
+            e.cluster_ended_elsewhere(&key, error);
+        }
+    })
+    .await;
+    Ok(())
+}
+
+/// Waits until the writes sent so far are committed; false if the store
+/// closed first or a write failed for good.
+async fn flushed(inner: &Inner) -> bool {
+    let Some(writes) = inner.writes.upgrade() else {
+        return false;
+    };
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    if writes.send(crate::store::Op::Committed(tx)).is_err() {
+        return false;
+    }
+    drop(writes);
+    matches!(
+        tokio::task::spawn_blocking(move || rx.recv()).await,
+        Ok(Ok(true))
+    )
 }
 
 /// Claims tasks for the pools of this node that can take them, whenever

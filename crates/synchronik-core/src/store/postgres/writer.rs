@@ -27,10 +27,12 @@ pub(super) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Op>) 
         let Gathered {
             mut batch,
             replies,
+            committed,
             shutdown,
             count,
             ..
         } = Gathered::from(std::mem::take(&mut spare), first, || rx.try_recv().ok());
+        let mut written = true;
         if !batch.is_empty() {
             let mut attempt = 0u32;
             loop {
@@ -54,6 +56,7 @@ pub(super) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Op>) 
                         let error = inner.error(format!("a write failed: {e}"));
                         eprintln!("[synchronik] {error}");
                         inner.failure.lock().get_or_insert(error);
+                        written = false;
                         break;
                     }
                 }
@@ -62,6 +65,9 @@ pub(super) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Op>) 
         batch.clear();
         spare = batch;
         inner.pending.fetch_sub(count, Ordering::SeqCst);
+        for reply in committed {
+            let _ = reply.send(written);
+        }
         if !replies.is_empty() {
             let answer: Result<(), EngineError> = inner.failure.lock().take().map_or(Ok(()), Err);
             for reply in replies {
