@@ -71,6 +71,7 @@ beforeAll(async () => {
   await pool.run(async () => 'pooled');
   heldPool.addTask({ name: 'waits-1', payload: 1, execute: async () => 1 });
   heldPool.addTask({ name: 'waits-2', payload: 2, priority: 5, execute: async () => 2 });
+  heldPool.addTask({ name: 'later', execute: async () => 3, delayMs: 3_600_000 });
   server = await m.serveDashboard();
 });
 
@@ -229,14 +230,14 @@ describe('reads', () => {
     const byName = Object.fromEntries(items.map((p) => [p.name, p]));
     expect(Object.keys(byName).sort()).toEqual(['default', 'held']);
     const held = byName.held;
-    expect(held).toEqual(expect.objectContaining({ size: 1, busy: 0, queued: 2, running: [], completed: 0, failed: 0, cancelled: 0 }));
+    expect(held).toEqual(expect.objectContaining({ size: 1, busy: 0, queued: 2, scheduled: 1, running: [], completed: 0, failed: 0, cancelled: 0 }));
     // Higher priority first.
     expect(held.queue.map((t) => t.name)).toEqual(['waits-2', 'waits-1']);
     for (const t of held.queue) {
       expect(t).toEqual({ id: num, name: str, priority: num, status: 'idle', worker: null, startedMs: null, durable: false });
     }
     const pool = byName.default;
-    expect(pool).toEqual(expect.objectContaining({ size: 1, busy: 0, queued: 0, queue: [], running: [], completed: 1, failed: 0 }));
+    expect(pool).toEqual(expect.objectContaining({ size: 1, busy: 0, queued: 0, scheduled: 0, queue: [], running: [], completed: 1, failed: 0 }));
     expect(pool.done).toEqual([
       expect.objectContaining({ id: num, name: null, status: 'completed', durationMs: num, error: null, atMs: num, retryable: false }),
     ]);

@@ -204,6 +204,7 @@ describe('counts match what ran', () => {
     pool.addTask({ name: 'queued-2', execute: () => 2 });
     pool.addTask({ name: 'dropped', execute: () => 3 });
     pool.cancelTask('dropped');
+    pool.addTask({ name: 'later', execute: () => 4, delayMs: 60_000 });
     const text = m.metrics();
     const n = (status) => value(text, 'synchronik_pool_tasks', { pool: 'jobs', status });
     const ended = (outcome) => value(text, 'synchronik_pool_tasks_finished_total', { pool: 'jobs', outcome });
@@ -211,13 +212,15 @@ describe('counts match what ran', () => {
     expect(ended('error')).toBe(1);
     expect(ended('cancelled')).toBe(1);
     expect(n('running')).toBe(0);
-    // Waiting tasks: the queued status of a task is `idle`.
+    // Waiting tasks: the queued status of a task is `idle`; one waiting
+    // for its time is `scheduled`.
     expect(n('idle')).toBe(2);
+    expect(n('scheduled')).toBe(1);
     // The gauge holds what is there now only: its sum is the tasks present.
     for (const status of ['completed', 'error', 'cancelled']) expect(n(status)).toBeUndefined();
     const now = families(text).synchronik_pool_tasks.metrics.filter((s) => s.labels.pool === 'jobs');
-    expect(now.map((s) => s.labels.status).sort()).toEqual(['idle', 'paused', 'running', 'waiting-handler']);
-    expect(now.reduce((sum, s) => sum + Number(s.value), 0)).toBe(2);
+    expect(now.map((s) => s.labels.status).sort()).toEqual(['idle', 'paused', 'running', 'scheduled', 'waiting-handler']);
+    expect(now.reduce((sum, s) => sum + Number(s.value), 0)).toBe(3);
   });
 
   test('synchronik_schedule_lag_seconds counts interval fires (on a manual clock they are never late)', async () => {

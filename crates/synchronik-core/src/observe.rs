@@ -277,6 +277,9 @@ pub struct PoolView {
     pub queue: Vec<TaskView>,
     /// How many tasks wait in all.
     pub queued: usize,
+    /// How many tasks wait for their time (`runAt`, `delayMs`) before
+    /// they are queued (not in `queue` nor in `queued`).
+    pub scheduled: usize,
     /// Tasks running, in the order they were queued.
     pub running: Vec<TaskView>,
     /// The last [`DONE_TASKS_KEPT`] tasks that left, newest last.
@@ -332,8 +335,9 @@ pub struct UnitRuns {
 pub struct PoolTasks {
     /// The pool's name.
     pub pool: String,
-    /// (status, count): queued, running, paused, waiting-handler, and the
-    /// totals completed, error, cancelled.
+    /// (status, count): queued, running, paused, waiting-handler,
+    /// scheduled (waiting for its time), and the totals completed, error,
+    /// cancelled.
     pub counts: Vec<(TaskStatus, u64)>,
 }
 

@@ -471,6 +471,10 @@ fn metrics_count_units_by_status_and_every_pools_tasks() {
     h.engine
         .pool_add(p, named("no-handler", Some("later")))
         .unwrap();
+    let in_an_hour = h.engine.wall_ms() + 3_600_000.0;
+    h.engine
+        .pool_add_at(p, named("delayed", None), in_an_hour)
+        .unwrap();
     let m = h.engine.metrics_snapshot();
     assert_eq!(m.units[Status::Running as usize], 1);
     assert_eq!(m.units[Status::Idle as usize], 1);
@@ -485,6 +489,7 @@ fn metrics_count_units_by_status_and_every_pools_tasks() {
             (TaskStatus::Running, 1),
             (TaskStatus::Paused, 1),
             (TaskStatus::WaitingHandler, 1),
+            (TaskStatus::Scheduled, 1),
             (TaskStatus::Completed, 0),
             (TaskStatus::Error, 0),
             (TaskStatus::Cancelled, 0),

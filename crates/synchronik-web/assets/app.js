@@ -1476,6 +1476,7 @@
         { class: 'pool-stats' },
         h('label', null, 'busy ', h('strong', null, fmtNum(p.busy) + ' / ' + fmtNum(p.size)), ' ', h('meter', { min: 0, max: Math.max(1, p.size || 0), value: p.busy || 0 }, fmtNum(p.busy))),
         h('span', null, 'queued ', h('strong', null, fmtNum(queued))),
+        p.scheduled > 0 ? h('span', { title: 'added with runAt or delayMs, not due yet' }, 'scheduled ', h('strong', null, fmtNum(p.scheduled))) : null,
         h('span', null, 'completed ', h('strong', null, fmtNum(p.completed))),
         h('span', null, 'failed ', h('strong', null, fmtNum(p.failed))),
         h('span', null, 'cancelled ', h('strong', null, fmtNum(p.cancelled)))

@@ -121,7 +121,7 @@ impl Collector for Snapshot {
         // a sum over one family must mean something.
         let mut pools = encoder.encode_descriptor(
             "synchronik_pool_tasks",
-            "Tasks of each worker pool now, by status: waiting (idle, paused, waiting-handler) or running.",
+            "Tasks of each worker pool now, by status: waiting (idle, paused, waiting-handler, scheduled for a later time) or running.",
             None,
             MetricType::Gauge,
         )?;

@@ -406,6 +406,7 @@ impl Engine {
             .map(|pool| {
                 let [queued, paused, waiting] = self.pools.queued_by_status(pool);
                 let running = self.pools.running_count(pool) as u64;
+                let scheduled = self.pools.delayed_count(pool) as u64;
                 let (completed, failed, cancelled) = o
                     .pools
                     .get(pool as usize)
@@ -417,6 +418,7 @@ impl Engine {
                         (TaskStatus::Running, running),
                         (TaskStatus::Paused, paused),
                         (TaskStatus::WaitingHandler, waiting),
+                        (TaskStatus::Scheduled, scheduled),
                         (TaskStatus::Completed, completed),
                         (TaskStatus::Error, failed),
                         (TaskStatus::Cancelled, cancelled),

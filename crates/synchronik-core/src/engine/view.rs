@@ -193,6 +193,7 @@ impl Engine {
                     busy: running.len(),
                     queue,
                     queued: self.pools.queue_len(pool),
+                    scheduled: self.pools.delayed_count(pool),
                     running,
                     done,
                     completed,

@@ -754,6 +754,12 @@ impl Pools {
         counts
     }
 
+    /// How many tasks of the pool wait for their time (`runAt`,
+    /// `delayMs`) before they are queued.
+    pub(in crate::engine) fn delayed_count(&self, pool: PoolId) -> usize {
+        self.get(pool).map_or(0, |p| p.delayed.len())
+    }
+
     /// How many tasks of the pool are running.
     pub(in crate::engine) fn running_count(&self, pool: PoolId) -> usize {
         self.get(pool).map_or(0, |p| p.busy.len())
