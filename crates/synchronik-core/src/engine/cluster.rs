@@ -437,11 +437,11 @@ impl Engine {
         true
     }
 
-    /// A task added here and offered ended on another node (`error`: how
-    /// it failed there, `None`: it completed): its live object learns it,
-    /// as a task done (completed without a value here, or failed with that
-    /// error), and this node forgets it. False for a key it does not
-    /// hold.
+    /// A task added here and offered ended on another node (`error`: the
+    /// message its failure has here, `None`: it completed): its live
+    /// object learns it, as a task done (completed without a value here,
+    /// or failed with that message), and this node forgets it. False for a
+    /// key it does not hold.
     pub fn cluster_ended_elsewhere(&mut self, key: &str, error: Option<String>) -> bool {
         let Some(o) = self.cluster.take_offered(key) else {
             return false;
@@ -454,7 +454,7 @@ impl Engine {
                         .durable_store()
                         .map(|s| s.describe())
                         .unwrap_or_default(),
-                    message: format!("the task failed on another node: {message}"),
+                    message,
                 },
             )),
         };

@@ -389,7 +389,7 @@ pub(super) async fn listen(inner: Arc<Inner>) {
                                 Notice::Done { origin, key, error } if origin == waker.node => {
                                     if let Some(remote) = waker.remote() {
                                         let (key, error) =
-                                            (key.to_owned(), error.map(str::to_owned));
+                                            (key.to_owned(), error.map(failed_elsewhere));
                                         on_engine(remote, move |e| {
                                             e.cluster_ended_elsewhere(&key, error)
                                         })
@@ -442,10 +442,14 @@ pub(super) async fn listen(inner: Arc<Inner>) {
     }
 }
 
-/// How a task that ended on another node without this node hearing of it
-/// ended, when no history row says so.
-const UNKNOWN_END: &str =
-    "it ended on another node while this node could not be notified, and no history row says how";
+/// The message of a task that failed on another node.
+fn failed_elsewhere(error: &str) -> String {
+    format!("the task failed on another node: {error}")
+}
+
+/// The message of a task that ended on another node without this node
+/// hearing of it, when no history row says how.
+const UNKNOWN_END: &str = "the task ended on another node while this node could not be notified, and no history row says how";
 
 /// Tasks added here that ended on other nodes while no notification could
 /// reach this node (`since`: from when, wall ms) learn how they ended:
@@ -498,8 +502,10 @@ async fn reconcile_offered(inner: &Arc<Inner>, since: f64) -> Result<(), String>
         .map(|r| {
             let outcome: &str = r.get(1);
             let error: Option<String> = r.get(2);
-            let failed = (outcome != "completed")
-                .then(|| error.unwrap_or_else(|| format!("it ended as {outcome}")));
+            let failed = (outcome != "completed").then(|| match error {
+                Some(error) => failed_elsewhere(&error),
+                None => failed_elsewhere(&format!("it ended as {outcome}")),
+            });
             (r.get::<_, String>(0), failed)
         })
         .collect();
