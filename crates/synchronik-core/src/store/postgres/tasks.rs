@@ -364,14 +364,16 @@ async fn beat(inner: &Inner, beats: &mut Beats) -> Result<(), String> {
 }
 
 /// LISTENs on the schema's channel; a notification (a pool's name) wakes
-/// the claimer. Reconnects with backoff; after a reconnection the claimer
-/// looks once, for what was missed, and the tasks added here learn how
-/// those that ended elsewhere meanwhile ended ([`reconcile_offered`]).
+/// the claimer. Reconnects with backoff; after each connection (the first
+/// too) the claimer looks once, for what was missed, and the tasks added
+/// here learn how those that ended elsewhere meanwhile ended
+/// ([`reconcile_offered`]).
 pub(super) async fn listen(inner: Arc<Inner>) {
     let mut failures = 0u32;
-    // Since when no notification could reach this node (wall ms), once it
-    // had listened.
-    let mut deaf_since: Option<f64> = None;
+    // Since when no notification could reach this node (wall ms): from
+    // the start, until the first LISTEN (tasks added meanwhile can end on
+    // another node before it), then whenever a listening connection ends.
+    let mut deaf_since: Option<f64> = Some(super::super::writer::wall_ms());
     loop {
         if inner.closing.load(Ordering::SeqCst) {
             return;
