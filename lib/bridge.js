@@ -302,7 +302,7 @@ class Bridge {
     const events = this.#events;
     switch (op) {
       case ops.RUN:
-        return this.#attempts.start(o[i + 1], o[i + 2], o[i + 3], o[i + 4], o[i + 5]);
+        return this.#attempts.start(o[i + 1], o[i + 2] | 0, o[i + 3] | 0, o[i + 4] | 0, o[i + 5]);
       case ops.ABORT:
         return this.#attempts.abort(o[i + 1], o[i + 2]);
       case ops.STATUS: {

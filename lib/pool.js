@@ -10,6 +10,7 @@ const util = require('node:util');
 const v = require('./validate');
 const { SynchronikError, closedError } = require('./errors');
 const { DEFAULTS, TASK_STATUSES, TASK_END_STATUSES: DONE_STATUSES } = require('./generated/vocabulary');
+const { keepShape } = require('./shapes');
 
 /**
  * @typedef {import('./core').Core} Core
@@ -161,6 +162,7 @@ class PoolEntry {
     return `PoolTask ${inspect(view, { ...options, depth: options.depth === null ? null : /** @type {number} */ (options.depth) - 1 })}`;
   }
 }
+keepShape(() => new PoolEntry(/** @type {any} */ (null), null, undefined, undefined, undefined));
 
 /**
  * The entry whose promise is being made: the Promise constructor calls its

@@ -14,6 +14,7 @@ const { SynchronikError, abortReason, toError, messageOf } = errors;
 /** @type {string[]} error codes by the number the engine sends */
 const ENGINE_CODES = errors.ENGINE_CODES;
 const { IdTable } = require('./id-table');
+const { keepShape } = require('./shapes');
 const { poolInternals } = require('./pool');
 
 // One constant each, typed as the symbol it is (a destructured symbol is typed only `symbol`).
@@ -125,6 +126,9 @@ class RunContext {
     this.#attempts.progress(this.#callId, this.#call, fraction, message);
   }
 }
+
+keepShape(() => new Call(0, false));
+keepShape(() => new RunContext(/** @type {any} */ (null), 0, new Call(0, false), '', 1, undefined));
 
 /** The attempts in flight, from the RUN record that starts one to the report of its outcome. */
 class Attempts {
@@ -437,6 +441,7 @@ class Ticket {
 }
 
 function noop() {}
+keepShape(() => new Ticket(false));
 
 /**
  * The ticket whose promise is being made: the Promise constructor calls its
