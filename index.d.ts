@@ -665,9 +665,12 @@ export interface PostgresStorageOptions {
   connectTimeoutMs?: number;
   /**
    * How many tasks a pool claims ahead of its workers (it claims again once
-   * half of them are taken). More means fewer round trips on a deep queue of
-   * short tasks, and tasks held here that another node might have run
-   * sooner. Default: the pool's size + 8.
+   * a quarter of them are taken). More means fewer round trips on a deep
+   * queue of short tasks, and tasks held here that another node might have
+   * run sooner. Default: by the pool's pace — as many as its workers start
+   * in about 50 ms at the running time of its recent tasks here, at least
+   * the pool's size + 8 (the default before any task ran, and for tasks of
+   * more than a few ms), at most 1,000.
    */
   prefetch?: number;
 }

@@ -454,6 +454,76 @@ describe('one node', () => {
     }
   });
 
+  /**
+   * A node on a manual clock with a pool of 2 and the default prefetch,
+   * over `n` tasks added by another node; each task runs until the test
+   * releases it. Resolves once its first two tasks run and it holds them
+   * and size + 8 more (12), the bound before it knows how long its tasks
+   * take.
+   */
+  async function pacedNode(schema, n) {
+    const producer = manager({ storage: { schema } });
+    const source = producer.useWorkerPool(1, { name: 'jobs' });
+    for (let i = 0; i < n; i++) source.addTask({ name: `t${i}`, handler: 'work', payload: { i } });
+    await producer.flush();
+    const m = manager({ clock: 'manual', storage: { schema, pollMs: 60_000 } });
+    const pool = m.useWorkerPool(2, { name: 'jobs' });
+    const node = { m, release: /** @type {(() => void)[]} */ ([]), done: 0, drain: false };
+    pool.handle('work', () =>
+      node.drain ? undefined : new Promise((resolve) => node.release.push(() => resolve(node.done++))),
+    );
+    m.start();
+    const held = () => count(`SELECT count(*) AS n FROM ${schema}.tasks WHERE node IS NOT NULL`);
+    try {
+      await until('two tasks to start', async () => node.release.length === 2, 10_000);
+      await until('the pool to hold its size + 8 ahead', async () => (await held()) === 12, 10_000);
+    } catch (e) {
+      node.drain = true;
+      node.release.splice(0).forEach((r) => r());
+      throw e;
+    }
+    /** Lets the two running tasks run `ms` of the manager's clock, ends them, and waits for the next two. */
+    const step = async (ms) => {
+      await m.clock.advance(ms);
+      const ending = node.release.splice(0);
+      const before = node.done;
+      ending.forEach((r) => r());
+      await until('the next two tasks to start', async () => node.done === before + ending.length && node.release.length === 2, 10_000);
+    };
+    return { node, held, step };
+  }
+
+  test('with the default prefetch, a pool of long tasks holds its size + 8 ahead, and one of short tasks claims hundreds at a time', async () => {
+    // Tasks of 200 ms: what 2 workers start in 50 ms is less than the bound.
+    const long = await pacedNode('pace_long', 40);
+    try {
+      for (let k = 0; k < 5; k++) {
+        await long.step(200);
+        expect(await long.held()).toBeLessThanOrEqual(12);
+      }
+      // 10 of 40 ran: it claimed again as they ended (it claims at three quarters of the 10 ahead).
+      await until('the pool to have claimed again', async () => (await long.held()) >= 10, 10_000);
+      expect(await long.held()).toBeLessThanOrEqual(12);
+    } finally {
+      long.node.drain = true;
+      long.node.release.splice(0).forEach((r) => r());
+    }
+    // Tasks of 50 µs: 2 workers start far more than the bound in 50 ms,
+    // so the pool claims every task left (298 of 300, under 1,000).
+    const short = await pacedNode('pace_short', 300);
+    try {
+      await short.step(0.05);
+      await until('the pool to claim every task left', async () => (await short.held()) === 298, 10_000);
+      // The rest end as they start.
+      short.node.drain = true;
+      short.node.release.splice(0).forEach((r) => r());
+      await until('every task to end', async () => (await count('SELECT count(*) AS n FROM pace_short.tasks')) === 0, 10_000);
+    } finally {
+      short.node.drain = true;
+      short.node.release.splice(0).forEach((r) => r());
+    }
+  });
+
   test('a task added on a node that can start it runs there; one it cannot start goes to the node that can', async () => {
     const busy = manager({ storage: { schema: 'route' } });
     const pool = busy.useWorkerPool(1, { name: 'jobs' });

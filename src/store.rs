@@ -131,7 +131,8 @@ pub struct JsPostgresOptions {
     pub poll_ms: f64,
     pub connect_timeout_ms: f64,
     pub host_name: Option<String>,
-    /// Tasks a pool claims ahead of its workers; absent: its size + 8.
+    /// Tasks a pool claims ahead of its workers; absent: by the pool's pace
+    /// (at least its size + 8, at most 1,000).
     pub prefetch: Option<u32>,
 }
 

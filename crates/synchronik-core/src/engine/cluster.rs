@@ -159,7 +159,8 @@ impl Offers {
 pub(super) struct ClusterState {
     /// Whether the store is shared (set with the store).
     pub shared: bool,
-    /// Tasks a pool claims ahead of its workers (`None`: its size + 8).
+    /// Tasks a pool claims ahead of its workers (`None`: by its pace, see
+    /// [`default_prefetch`]).
     pub prefetch: Option<usize>,
     /// Offered tasks by key.
     offered: Offers,
@@ -226,12 +227,28 @@ impl ClusterState {
     }
 }
 
-/// Tasks a pool claims ahead of its workers by default: enough that a
-/// worker that finishes finds the next task without waiting for the
-/// server, few enough that other nodes are not kept waiting for them.
-fn default_prefetch(size: usize) -> usize {
-    size + 8
+/// Tasks a pool claims ahead of its workers by default: at least enough
+/// that a worker that finishes finds the next task without waiting for the
+/// server (its size + 8); for short tasks, as many as its workers start in
+/// about [`PREFETCH_HORIZON_MS`] at the pace they have been running here
+/// (`run_ms`, each task's running time), up to [`PREFETCH_MAX`]. What a
+/// node holds ahead is then never more than a moment's work that another
+/// node could have done, while a deep queue of short tasks is claimed in
+/// hundreds rather than a dozen at a time (one claim's round trip per task
+/// or two, otherwise).
+fn default_prefetch(size: usize, run_ms: Option<f64>) -> usize {
+    let least = size + 8;
+    let Some(run_ms) = run_ms.filter(|ms| *ms > 0.0) else {
+        return least;
+    };
+    let paced = (size as f64 * PREFETCH_HORIZON_MS / run_ms).min(PREFETCH_MAX as f64);
+    least.max(paced as usize).min(PREFETCH_MAX.max(least))
 }
+
+/// How far ahead (ms of the pool's work) the default prefetch reaches.
+pub(super) const PREFETCH_HORIZON_MS: f64 = 50.0;
+/// The most tasks the default prefetch claims ahead of a pool's workers.
+pub(super) const PREFETCH_MAX: usize = 1000;
 
 impl Engine {
     /// Whether the store is shared with other managers.
@@ -252,14 +269,14 @@ impl Engine {
         }
     }
 
-    /// Tasks pool `pool` claims ahead of its workers, and the queue length
-    /// at or below which it claims again.
-    fn ahead(&self, size: usize) -> (usize, usize) {
+    /// Tasks a pool claims ahead of its workers, and the queue length at
+    /// or below which it claims again.
+    fn ahead(&self, room: &Room<'_>) -> (usize, usize) {
         let ahead = self
             .cluster
             .prefetch
-            .unwrap_or_else(|| default_prefetch(size));
-        (ahead, size.max(ahead * 3 / 4))
+            .unwrap_or_else(|| default_prefetch(room.size, room.run_ms));
+        (ahead, room.size.max(ahead * 3 / 4))
     }
 
     /// What pool `pool` can take now, if anything: enough for its workers
@@ -271,7 +288,7 @@ impl Engine {
         if !room.started || room.size == 0 || room.handlers.is_empty() {
             return None;
         }
-        let (ahead, low) = self.ahead(room.size);
+        let (ahead, low) = self.ahead(&room);
         if room.queued > low {
             return None;
         }
@@ -560,6 +577,24 @@ mod tests {
 
     fn offer(c: &mut ClusterState, key: &str, name: &str, task: TaskId) {
         c.offer(key.to_owned(), name, Offered { task, pool: 1 });
+    }
+
+    #[test]
+    fn the_default_prefetch_follows_the_pace_of_the_pool_between_its_bounds() {
+        // Nothing known yet (or only runs that took no time): size + 8.
+        assert_eq!(default_prefetch(4, None), 12);
+        assert_eq!(default_prefetch(4, Some(0.0)), 12);
+        // Long tasks: never fewer than size + 8.
+        assert_eq!(default_prefetch(4, Some(100.0)), 12);
+        assert_eq!(default_prefetch(4, Some(20.0)), 12);
+        // What 4 workers start in 50 ms at 1 ms a task, at 0.5 ms.
+        assert_eq!(default_prefetch(4, Some(1.0)), 200);
+        assert_eq!(default_prefetch(4, Some(0.5)), 400);
+        // Very short tasks: the bound.
+        assert_eq!(default_prefetch(4, Some(0.02)), PREFETCH_MAX);
+        assert_eq!(default_prefetch(4, Some(1e-9)), PREFETCH_MAX);
+        // A pool larger than the bound still gets its size + 8.
+        assert_eq!(default_prefetch(2000, Some(0.02)), 2008);
     }
 
     #[test]

@@ -408,6 +408,9 @@ impl Engine {
             self.observe_task_left(task, pool, name, &outcome, Some((started, now)));
             pool
         });
+        if let Some(pool) = pool.filter(|_| self.cluster.shared) {
+            self.pools.note_run_time(pool, now.saturating_sub(started));
+        }
         self.emit(Event::TaskDone { task, outcome });
         if let Some(pool) = pool {
             self.pool_settle(pool);

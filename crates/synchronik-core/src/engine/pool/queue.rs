@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::super::types::{AddError, PoolId, TaskSpec, TaskStatus};
 use super::order::{Key, Queue};
+use crate::clock::Nanos;
 use crate::event::TaskId;
 use crate::ids::IdMap;
 use crate::unit::Slot;
@@ -179,7 +180,13 @@ struct Pool {
     delayed: std::collections::BTreeSet<TaskId>,
     next_arrangement: u64,
     handlers: HashSet<String>,
+    /// How long its tasks have been running here lately, in ms (a moving
+    /// average; `None` before the first that took any time).
+    run_ms: Option<f64>,
 }
+
+/// The weight of a task's running time in a pool's moving average.
+const RUN_TIME_WEIGHT: f64 = 1.0 / 16.0;
 
 impl Pool {
     fn note_queued(&mut self, name: &str) {
@@ -234,6 +241,8 @@ pub(in crate::engine) struct Room<'a> {
     pub(in crate::engine) busy: usize,
     pub(in crate::engine) queued: usize,
     pub(in crate::engine) handlers: &'a HashSet<String>,
+    /// How long its tasks have been running here lately (ms), if known.
+    pub(in crate::engine) run_ms: Option<f64>,
 }
 
 /// What [`Pools::dispatch_one`] did.
@@ -885,7 +894,23 @@ impl Pools {
             busy: p.busy.len(),
             queued: p.queue.len(),
             handlers: &p.handlers,
+            run_ms: p.run_ms,
         })
+    }
+
+    /// A task of pool `pool` ran for `ns` here: the pool's moving average
+    /// of running times takes it in. A run that took no time at all (under
+    /// a manual clock not advanced meanwhile) says nothing and is left out.
+    pub(in crate::engine) fn note_run_time(&mut self, pool: PoolId, ns: Nanos) {
+        if ns == 0 {
+            return;
+        }
+        let Some(p) = self.get_mut(pool) else { return };
+        let ms = ns as f64 / 1e6;
+        p.run_ms = Some(match p.run_ms {
+            None => ms,
+            Some(avg) => avg + (ms - avg) * RUN_TIME_WEIGHT,
+        });
     }
 
     /// Whether a task of handler `handler` added now would start at once:
@@ -949,6 +974,28 @@ mod tests {
             },
             names: None,
         }
+    }
+
+    #[test]
+    fn a_pool_keeps_a_moving_average_of_its_tasks_running_times() {
+        let mut pools = Pools::default();
+        let pool = pools.create("p", true);
+        assert_eq!(pools.room(pool).map(|r| r.run_ms), Some(None));
+        // A run that took no time (a manual clock) says nothing.
+        pools.note_run_time(pool, 0);
+        assert_eq!(pools.room(pool).map(|r| r.run_ms), Some(None));
+        // The first run is the average; later ones move it by a sixteenth.
+        pools.note_run_time(pool, 2_000_000);
+        assert_eq!(pools.room(pool).map(|r| r.run_ms), Some(Some(2.0)));
+        pools.note_run_time(pool, 18_000_000);
+        assert_eq!(pools.room(pool).map(|r| r.run_ms), Some(Some(3.0)));
+        for _ in 0..200 {
+            pools.note_run_time(pool, 500_000);
+        }
+        let ms = pools.room(pool).and_then(|r| r.run_ms).unwrap_or(0.0);
+        assert!((ms - 0.5).abs() < 1e-3, "{ms}");
+        // No such pool: nothing happens.
+        pools.note_run_time(pool + 1, 1_000_000);
     }
 
     #[test]

@@ -89,9 +89,11 @@ pub struct PgOptions {
     pub connect_timeout: Duration,
     /// This machine's name, for [`Shared::nodes`]; `None`: the system's.
     pub host: Option<String>,
-    /// How many tasks a pool claims ahead of its workers (`None`: its
-    /// size + 8). More means fewer round trips on a deep queue, and tasks
-    /// held here that another node might have run sooner.
+    /// How many tasks a pool claims ahead of its workers (`None`: by the
+    /// pool's pace: what its workers start in about 50 ms at the running
+    /// time of its recent tasks here, at least its size + 8, at most
+    /// 1,000). More means fewer round trips on a deep queue, and tasks held
+    /// here that another node might have run sooner.
     pub prefetch: Option<usize>,
 }
 
