@@ -56,8 +56,6 @@ class Call {
     this.ok = false;
     /** @type {unknown} the result, or the error */
     this.value = undefined;
-    /** @type {{ fraction: unknown, message: unknown } | undefined} */
-    this.progress = undefined;
     this.conditions = conditions;
   }
 
@@ -123,7 +121,7 @@ class RunContext {
    * @param {string} [message]
    */
   progress(fraction, message) {
-    this.#attempts.progress(this.#callId, this.#call, fraction, message);
+    this.#attempts.progress(this.#callId, this.#call);
   }
 }
 
@@ -340,14 +338,11 @@ class Attempts {
   }
 
   /**
-   * RunContext.progress.
+   * RunContext.progress: a sign of life (what it reports is not kept).
    * @param {number} callId
    * @param {Call} call
-   * @param {unknown} fraction
-   * @param {unknown} message
    */
-  progress(callId, call, fraction, message) {
-    call.progress = { fraction, message };
+  progress(callId, call) {
     if (this.#calls.get(callId) === call) engineProgress(this.#bridge.handle, callId);
   }
 
