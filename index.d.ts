@@ -668,9 +668,11 @@ export interface PostgresStorageOptions {
    * a quarter of them are taken). More means fewer round trips on a deep
    * queue of short tasks, and tasks held here that another node might have
    * run sooner. Default: by the pool's pace — as many as its workers start
-   * in about 50 ms at the running time of its recent tasks here, at least
-   * the pool's size + 8 (the default before any task ran, and for tasks of
-   * more than a few ms), at most 1,000.
+   * in about 50 ms at the running time of the recently completed tasks of
+   * its slowest handler here (once every handler it takes has completed a
+   * task here), at least the pool's size + 8, at most 1,000 (or size + 8 if
+   * larger). For a pool of 4: size + 8 for tasks of 17 ms or more, 200 for
+   * tasks of 1 ms.
    */
   prefetch?: number;
 }

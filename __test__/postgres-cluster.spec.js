@@ -457,11 +457,12 @@ describe('one node', () => {
   /**
    * A node on a manual clock with a pool of 2 and the default prefetch,
    * over `n` tasks added by another node; each task runs until the test
-   * releases it. Resolves once its first two tasks run and it holds them
-   * and size + 8 more (12), the bound before it knows how long its tasks
-   * take.
+   * releases it (and then fails, with `fail`). Resolves once its first two
+   * tasks run and it holds them and size + 8 more (12), the bound before
+   * it knows how long its tasks take. `idle`: a second handler the pool
+   * takes, which no task names.
    */
-  async function pacedNode(schema, n) {
+  async function pacedNode(schema, n, { fail = false, idle = false } = {}) {
     const producer = manager({ storage: { schema } });
     const source = producer.useWorkerPool(1, { name: 'jobs' });
     for (let i = 0; i < n; i++) source.addTask({ name: `t${i}`, handler: 'work', payload: { i } });
@@ -470,8 +471,12 @@ describe('one node', () => {
     const pool = m.useWorkerPool(2, { name: 'jobs' });
     const node = { m, release: /** @type {(() => void)[]} */ ([]), done: 0, drain: false };
     pool.handle('work', () =>
-      node.drain ? undefined : new Promise((resolve) => node.release.push(() => resolve(node.done++))),
+      node.drain
+        ? undefined
+        : new Promise((resolve, reject) => node.release.push(() => (fail ? reject(new Error(`failed ${node.done++}`)) : resolve(node.done++)))),
     );
+    if (idle) pool.handle('other', () => undefined);
+    m.on('task', () => {}); // failures are expected, not reported
     m.start();
     const held = () => count(`SELECT count(*) AS n FROM ${schema}.tasks WHERE node IS NOT NULL`);
     try {
@@ -521,6 +526,28 @@ describe('one node', () => {
     } finally {
       short.node.drain = true;
       short.node.release.splice(0).forEach((r) => r());
+    }
+  });
+
+  test('the pace counts only completed tasks, and only once every handler the pool takes has completed one', async () => {
+    // Tasks that fail after 50 µs say nothing of how long tasks take.
+    const failing = await pacedNode('pace_fail', 40, { fail: true });
+    // Short tasks of one handler, while the pool also takes another that has not run here.
+    const unseen = await pacedNode('pace_unseen', 40, { idle: true });
+    try {
+      for (let k = 0; k < 5; k++) {
+        await failing.step(0.05);
+        await unseen.step(0.05);
+      }
+      // 10 of each ended: both claimed again as they ended, within the bound.
+      await until('the pools to have claimed again', async () => (await failing.held()) >= 10 && (await unseen.held()) >= 10, 10_000);
+      expect(await failing.held()).toBeLessThanOrEqual(12);
+      expect(await unseen.held()).toBeLessThanOrEqual(12);
+    } finally {
+      for (const { node } of [failing, unseen]) {
+        node.drain = true;
+        node.release.splice(0).forEach((r) => r());
+      }
     }
   });
 

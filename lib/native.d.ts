@@ -526,7 +526,10 @@ export interface JsPostgresOptions {
   pollMs: number
   connectTimeoutMs: number
   hostName?: string
-  /** Tasks a pool claims ahead of its workers; absent: its size + 8. */
+  /**
+   * Tasks a pool claims ahead of its workers; absent: by the pool's pace
+   * (at least its size + 8, at most 1,000 or its size + 8 if larger).
+   */
   prefetch?: number
 }
 

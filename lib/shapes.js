@@ -4,35 +4,38 @@
 /**
  * Keeps alive the object layouts of the classes the hot paths make one of
  * per task or per run (a pool task's entry, an attempt in flight, the
- * context a run gets).
+ * context a run gets, a run request).
  *
  * V8 keeps the layouts ("maps") of a class's objects only while an object
- * has them. When every object of such a class has been collected (a pool
- * drained, an interval worker between fires, a manager stopped) a full
+ * has them. Once every object of such a class is gone (a pool drained, an
+ * interval worker between fires, a manager stopped), a later full
  * collection drops them; the next objects get new layouts, and every
  * function optimized for the old ones is thrown away and optimized again.
- * That cost the first ten thousand or so tasks after each such collection
+ * That cost the first ten thousand or so tasks after such a collection
  * about twice their steady time. One object of each class, kept for the
- * life of the process, keeps the layouts; it is made after V8 has settled
- * the class's size (it watches the first objects a constructor makes), so
- * it has the layout the later ones get.
+ * life of the process, keeps the layouts.
  */
 
-/** Objects made by a constructor before V8 settles its objects' size (its slack tracking), with a margin. */
-const SETTLED_AFTER = 10;
+/**
+ * Objects made before the one kept. V8 settles a constructor's object
+ * size after its first objects and shrinks the layouts it made in place,
+ * so the first object already ends with the layout later ones get; the
+ * few more are a precaution against a V8 that does it otherwise.
+ */
+const MADE_BEFORE_KEPT = 10;
 
 /** @type {object[]} */
 const kept = [];
 
 /**
- * Makes `make`'s object enough times for its layout to be final, and keeps
- * the last one. The arguments should be of the types real calls pass
- * (a small integer where they pass one), or the layout kept is another one.
+ * Makes `make`'s object a few times and keeps the last one. The arguments
+ * should be of the types real calls pass (a small integer where they pass
+ * one), or the layout kept is another one.
  * @param {() => object} make
  */
 function keepShape(make) {
   let last = make();
-  for (let k = 1; k < SETTLED_AFTER; k++) last = make();
+  for (let k = 1; k < MADE_BEFORE_KEPT; k++) last = make();
   kept.push(last);
 }
 

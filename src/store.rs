@@ -132,7 +132,7 @@ pub struct JsPostgresOptions {
     pub connect_timeout_ms: f64,
     pub host_name: Option<String>,
     /// Tasks a pool claims ahead of its workers; absent: by the pool's pace
-    /// (at least its size + 8, at most 1,000).
+    /// (at least its size + 8, at most 1,000 or its size + 8 if larger).
     pub prefetch: Option<u32>,
 }
 

@@ -230,12 +230,13 @@ impl ClusterState {
 /// Tasks a pool claims ahead of its workers by default: at least enough
 /// that a worker that finishes finds the next task without waiting for the
 /// server (its size + 8); for short tasks, as many as its workers start in
-/// about [`PREFETCH_HORIZON_MS`] at the pace they have been running here
-/// (`run_ms`, each task's running time), up to [`PREFETCH_MAX`]. What a
-/// node holds ahead is then never more than a moment's work that another
-/// node could have done, while a deep queue of short tasks is claimed in
-/// hundreds rather than a dozen at a time (one claim's round trip per task
-/// or two, otherwise).
+/// about [`PREFETCH_HORIZON_MS`] at the pace of its slowest handler here
+/// (`run_ms`: the moving average of the running times of its completed
+/// tasks), up to [`PREFETCH_MAX`]. A deep queue of short tasks is then
+/// claimed in hundreds rather than a dozen at a time (one claim's round
+/// trip per task or two, otherwise), while what a node holds ahead stays
+/// about a moment's work of the handlers it has seen; a pool takes this
+/// pace only once the tasks of every handler it takes have completed here.
 fn default_prefetch(size: usize, run_ms: Option<f64>) -> usize {
     let least = size + 8;
     let Some(run_ms) = run_ms.filter(|ms| *ms > 0.0) else {

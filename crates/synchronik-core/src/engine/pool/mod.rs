@@ -398,7 +398,13 @@ impl Engine {
         result: Result<u64, Failure>,
         (started, now): (Nanos, Nanos),
     ) {
-        let done = self.pools.task_done(task, worker);
+        // Its pace counts toward the default prefetch of a shared store:
+        // completed runs only (a handler that fails at once says nothing
+        // about how long its tasks take).
+        let paced = self.cluster.shared && self.cluster.prefetch.is_none() && result.is_ok();
+        let done = self
+            .pools
+            .task_done(task, worker, paced.then(|| now.saturating_sub(started)));
         let outcome = match result {
             Ok(call) => TaskOutcome::Completed { call },
             Err(Failure::Engine(EngineError::Cancelled { .. })) => TaskOutcome::Cancelled,
@@ -408,9 +414,6 @@ impl Engine {
             self.observe_task_left(task, pool, name, &outcome, Some((started, now)));
             pool
         });
-        if let Some(pool) = pool.filter(|_| self.cluster.shared) {
-            self.pools.note_run_time(pool, now.saturating_sub(started));
-        }
         self.emit(Event::TaskDone { task, outcome });
         if let Some(pool) = pool {
             self.pool_settle(pool);

@@ -180,15 +180,43 @@ struct Pool {
     delayed: std::collections::BTreeSet<TaskId>,
     next_arrangement: u64,
     handlers: HashSet<String>,
-    /// How long its tasks have been running here lately, in ms (a moving
-    /// average; `None` before the first that took any time).
-    run_ms: Option<f64>,
+    /// How long the tasks of each handler have been running here lately,
+    /// in ms (a moving average over those that completed and took any
+    /// time).
+    paces: HashMap<String, f64>,
 }
 
-/// The weight of a task's running time in a pool's moving average.
+/// The weight of a task's running time in its handler's moving average.
 const RUN_TIME_WEIGHT: f64 = 1.0 / 16.0;
 
 impl Pool {
+    /// The moving average of the running times of its slowest handler,
+    /// if every handler it takes has one.
+    fn slowest_pace(&self) -> Option<f64> {
+        let mut slowest: Option<f64> = None;
+        for h in &self.handlers {
+            let ms = *self.paces.get(h)?;
+            slowest = Some(slowest.map_or(ms, |s| s.max(ms)));
+        }
+        slowest
+    }
+
+    /// A task of handler `handler` completed here after running `ns`: its
+    /// handler's moving average takes it in. A run that took no time at
+    /// all (under a manual clock not advanced meanwhile) says nothing.
+    fn note_pace(&mut self, handler: &str, ns: Nanos) {
+        if ns == 0 {
+            return;
+        }
+        let ms = ns as f64 / 1e6;
+        match self.paces.get_mut(handler) {
+            Some(avg) => *avg += (ms - *avg) * RUN_TIME_WEIGHT,
+            None => {
+                self.paces.insert(handler.to_owned(), ms);
+            }
+        }
+    }
+
     fn note_queued(&mut self, name: &str) {
         *self.queued_names.entry(name.to_owned()).or_insert(0) += 1;
     }
@@ -241,7 +269,9 @@ pub(in crate::engine) struct Room<'a> {
     pub(in crate::engine) busy: usize,
     pub(in crate::engine) queued: usize,
     pub(in crate::engine) handlers: &'a HashSet<String>,
-    /// How long its tasks have been running here lately (ms), if known.
+    /// How long the tasks it may claim have been running here lately
+    /// (ms): those of its slowest handler, if the tasks of every handler
+    /// it takes have run here (see [`Pools::note_run_time`]).
     pub(in crate::engine) run_ms: Option<f64>,
 }
 
@@ -814,10 +844,13 @@ impl Pools {
     /// Task `task`, run by `worker`, ended: it is forgotten, and the worker
     /// is free again if it is still the pool's. Returns the task's pool and
     /// its name.
+    /// `completed_in`: how long it ran, when it completed and its pace
+    /// counts (see [`Pool::note_pace`]).
     pub(in crate::engine) fn task_done(
         &mut self,
         task: TaskId,
         worker: Slot,
+        completed_in: Option<Nanos>,
     ) -> Option<(PoolId, Option<String>)> {
         let t = self.tasks.remove(&task)?;
         let pool = t.pool;
@@ -825,6 +858,9 @@ impl Pools {
         if let Some(p) = self.get_mut(pool) {
             if p.busy.remove(&worker).is_some() && attached {
                 p.free.push_back(worker);
+            }
+            if let (Some(ns), Some(handler)) = (completed_in, t.handler()) {
+                p.note_pace(handler, ns);
             }
         }
         Some((pool, t.into_name()))
@@ -894,23 +930,8 @@ impl Pools {
             busy: p.busy.len(),
             queued: p.queue.len(),
             handlers: &p.handlers,
-            run_ms: p.run_ms,
+            run_ms: p.slowest_pace(),
         })
-    }
-
-    /// A task of pool `pool` ran for `ns` here: the pool's moving average
-    /// of running times takes it in. A run that took no time at all (under
-    /// a manual clock not advanced meanwhile) says nothing and is left out.
-    pub(in crate::engine) fn note_run_time(&mut self, pool: PoolId, ns: Nanos) {
-        if ns == 0 {
-            return;
-        }
-        let Some(p) = self.get_mut(pool) else { return };
-        let ms = ns as f64 / 1e6;
-        p.run_ms = Some(match p.run_ms {
-            None => ms,
-            Some(avg) => avg + (ms - avg) * RUN_TIME_WEIGHT,
-        });
     }
 
     /// Whether a task of handler `handler` added now would start at once:
@@ -977,25 +998,30 @@ mod tests {
     }
 
     #[test]
-    fn a_pool_keeps_a_moving_average_of_its_tasks_running_times() {
-        let mut pools = Pools::default();
-        let pool = pools.create("p", true);
-        assert_eq!(pools.room(pool).map(|r| r.run_ms), Some(None));
+    fn a_pool_knows_the_pace_of_its_slowest_handler_once_each_has_completed_here() {
+        let mut p = Pool::default();
+        assert_eq!(p.slowest_pace(), None, "no handler: nothing to claim for");
+        p.handlers.insert("fast".into());
+        p.handlers.insert("slow".into());
         // A run that took no time (a manual clock) says nothing.
-        pools.note_run_time(pool, 0);
-        assert_eq!(pools.room(pool).map(|r| r.run_ms), Some(None));
+        p.note_pace("fast", 0);
+        assert_eq!(p.slowest_pace(), None);
         // The first run is the average; later ones move it by a sixteenth.
-        pools.note_run_time(pool, 2_000_000);
-        assert_eq!(pools.room(pool).map(|r| r.run_ms), Some(Some(2.0)));
-        pools.note_run_time(pool, 18_000_000);
-        assert_eq!(pools.room(pool).map(|r| r.run_ms), Some(Some(3.0)));
+        p.note_pace("fast", 2_000_000);
+        assert_eq!(p.paces.get("fast"), Some(&2.0));
+        p.note_pace("fast", 18_000_000);
+        assert_eq!(p.paces.get("fast"), Some(&3.0));
         for _ in 0..200 {
-            pools.note_run_time(pool, 500_000);
+            p.note_pace("fast", 500_000);
         }
-        let ms = pools.room(pool).and_then(|r| r.run_ms).unwrap_or(0.0);
-        assert!((ms - 0.5).abs() < 1e-3, "{ms}");
-        // No such pool: nothing happens.
-        pools.note_run_time(pool + 1, 1_000_000);
+        assert!((p.paces["fast"] - 0.5).abs() < 1e-3, "{}", p.paces["fast"]);
+        // "slow" has not run here: the pace of what the pool claims is unknown.
+        assert_eq!(p.slowest_pace(), None);
+        p.note_pace("slow", 40_000_000);
+        assert_eq!(p.slowest_pace(), Some(40.0));
+        // A handler no longer taken does not count.
+        p.handlers.remove("slow");
+        assert!((p.slowest_pace().unwrap_or(0.0) - 0.5).abs() < 1e-3);
     }
 
     #[test]

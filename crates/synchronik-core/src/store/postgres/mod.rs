@@ -91,8 +91,8 @@ pub struct PgOptions {
     pub host: Option<String>,
     /// How many tasks a pool claims ahead of its workers (`None`: by the
     /// pool's pace: what its workers start in about 50 ms at the running
-    /// time of its recent tasks here, at least its size + 8, at most
-    /// 1,000). More means fewer round trips on a deep queue, and tasks held
+    /// time of its slowest handler's completed tasks here, at least its
+    /// size + 8, at most 1,000 or its size + 8 if larger). More means fewer round trips on a deep queue, and tasks held
     /// here that another node might have run sooner.
     pub prefetch: Option<usize>,
 }
