@@ -242,8 +242,9 @@ fn default_prefetch(size: usize, run_ms: Option<f64>) -> usize {
     let Some(run_ms) = run_ms.filter(|ms| *ms > 0.0) else {
         return least;
     };
-    let paced = (size as f64 * PREFETCH_HORIZON_MS / run_ms).min(PREFETCH_MAX as f64);
-    least.max(paced as usize).min(PREFETCH_MAX.max(least))
+    // A float to an integer saturates: a tiny `run_ms` gives usize::MAX.
+    let paced = (size as f64 * PREFETCH_HORIZON_MS / run_ms) as usize;
+    least.max(paced.min(PREFETCH_MAX))
 }
 
 /// How far ahead (ms of the pool's work) the default prefetch reaches.

@@ -271,7 +271,7 @@ pub(in crate::engine) struct Room<'a> {
     pub(in crate::engine) handlers: &'a HashSet<String>,
     /// How long the tasks it may claim have been running here lately
     /// (ms): those of its slowest handler, if the tasks of every handler
-    /// it takes have run here (see [`Pools::note_run_time`]).
+    /// it takes have completed here (see [`Pool::note_pace`]).
     pub(in crate::engine) run_ms: Option<f64>,
 }
 
