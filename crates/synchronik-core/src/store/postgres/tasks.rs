@@ -610,15 +610,19 @@ async fn claim_round(inner: &Arc<Inner>) -> Result<Option<Duration>, String> {
         .await
         .map_err(|e| describe(&e))?;
     let mut next_due: Option<f64> = None;
+    // The demand the engine had when it took the last claimed tasks.
+    let mut known: Option<(Vec<Demand>, f64)> = None;
     loop {
         if inner.closing.load(Ordering::SeqCst) {
             return Ok(None);
         }
-        // What the engine posted as tasks ended, else asked of it (a wake
-        // by the poll, a notification, another node's tasks).
-        let (demand, now_ms) = match take_posted(inner) {
-            Some(posted) => posted,
-            None => {
+        // What the engine posted as tasks ended, else what it had when it
+        // took the tasks just claimed, else asked of it (a wake by the
+        // poll, a notification, another node's tasks).
+        let (demand, now_ms) = match (take_posted(inner), known.take()) {
+            (Some(posted), _) => posted,
+            (None, Some(known)) => known,
+            (None, None) => {
                 let Some(asked) =
                     on_engine(remote.clone(), |e| (e.cluster_demand(), e.wall_ms())).await
                 else {
@@ -671,15 +675,20 @@ async fn claim_round(inner: &Arc<Inner>) -> Result<Option<Duration>, String> {
             let tasks: Vec<TaskRow> = tasks.into_iter().map(|(_, t)| t).collect();
             let name = pool.clone();
             let handed = Arc::clone(inner);
-            let refused = on_engine(remote.clone(), move |e| {
+            let Some((refused, demand)) = on_engine(remote.clone(), move |e| {
                 let refused = e.cluster_deliver(&name, tasks);
                 // Under the engine's lock: a demand posted before did not
-                // count these tasks, one posted after does.
+                // count these tasks, one posted after does. What the pools
+                // want now comes back with them: the next turn claims
+                // without asking the engine again.
                 handed.posted.lock().remove(&name);
-                refused
+                (refused, (e.cluster_demand(), e.wall_ms()))
             })
             .await
-            .unwrap_or_default();
+            else {
+                return Ok(None);
+            };
+            known = Some(demand);
             if !refused.is_empty() {
                 let keys: Vec<&str> = refused.iter().map(String::as_str).collect();
                 client
