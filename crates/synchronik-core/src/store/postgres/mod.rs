@@ -2,7 +2,9 @@
 //! tasks, history, group commit, flush), in a database shared by any number
 //! of managers — *nodes* — in any number of processes and machines.
 //!
-//! Each node runs a small tokio runtime on one thread of its own, with:
+//! Each node runs a small tokio runtime on two threads of its own (so that
+//! the claimer never waits behind the writer's encoding of a large batch),
+//! with:
 //!
 //! - **the writer** (`writer.rs`): takes the engine's [`Op`]s, folds them as
 //!   the SQLite writer does and applies each batch in one transaction of a
@@ -11,8 +13,8 @@
 //!   40, 53, 57, 58) is applied again on a new connection, with backoff,
 //!   until it is committed: a [`super::Store::flush`] answers once it is.
 //! - **the claimer** (`tasks.rs`): learns how many tasks each pool can
-//!   take — posted by the engine as a pool's tasks end, else asked of the
-//!   engine —, claims that many from the shared queue in one statement
+//!   take — posted by the engine as a pool's tasks end, else what the
+//!   engine said with the last tasks it took, else asked of it —, claims that many from the shared queue in one statement
 //!   (`FOR UPDATE SKIP LOCKED`: nodes never wait on each other's rows) and
 //!   hands them to the engine. It wakes on a NOTIFY (new or released tasks
 //!   of a pool), when a local task ends, and every `poll` otherwise.
@@ -426,7 +428,7 @@ impl Shared {
         let target = target_of(&config, &options.schema);
         let tls = tls().map_err(|m| early(target.clone(), m))?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .max_blocking_threads(4)
             .thread_name("synchronik-postgres")
             .enable_all()
