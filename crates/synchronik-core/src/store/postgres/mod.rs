@@ -14,9 +14,10 @@
 //!   until it is committed: a [`super::Store::flush`] answers once it is.
 //! - **the claimer** (`tasks.rs`): learns how many tasks each pool can
 //!   take — posted by the engine as a pool's tasks end, else what the
-//!   engine said with the last tasks it took, else asked of it —, claims that many from the shared queue in one statement
-//!   (`FOR UPDATE SKIP LOCKED`: nodes never wait on each other's rows) and
-//!   hands them to the engine. It wakes on a NOTIFY (new or released tasks
+//!   engine said with the last tasks it took, else asked of it —, claims
+//!   that many from the shared queue in one statement (`FOR UPDATE SKIP
+//!   LOCKED`: nodes never wait on each other's rows) and hands them to the
+//!   engine. It wakes on a NOTIFY (new or released tasks
 //!   of a pool), when a local task ends, and every `poll` otherwise.
 //! - **the heartbeat** (`tasks.rs`): every third of the lease, renews this
 //!   node's row in `nodes` — the one lease that covers every task the node
