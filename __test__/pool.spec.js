@@ -425,6 +425,26 @@ describe('worker pool', () => {
       expect(a.arrangementId).toBe(1);
     });
 
+    test('updateTask changes the task of its own pool when another pool has a task of the same name', async () => {
+      const a = m.useWorkerPool(1);
+      const io = m.useWorkerPool(1, { name: 'io' });
+      const ran = [];
+      const mine = a.addTask({ name: 'same', payload: 'a', execute: (p) => ran.push(p) });
+      const theirs = io.addTask({ name: 'same', payload: 'io', execute: (p) => ran.push(p) });
+      io.updateTask('same', { payload: 'io2' });
+      expect(mine.payload).toBe('a');
+      expect(theirs.payload).toBe('io2');
+      a.updateTask('same', { payload: 'a2' });
+      expect(theirs.payload).toBe('io2');
+      a.start();
+      io.start();
+      await Promise.all([a.onIdle(), io.onIdle()]);
+      expect(ran.sort()).toEqual(['a2', 'io2']);
+      // A finished task is no longer found.
+      a.updateTask('same', { payload: 'a3' });
+      expect(error).toHaveBeenCalledWith('Cannot update: Task "same" not found.');
+    });
+
     test('updateTask on a running task logs that it is not found', async () => {
       const pool = m.useWorkerPool(1);
       const gate = deferred();
