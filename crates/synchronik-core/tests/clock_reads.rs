@@ -102,3 +102,40 @@ fn a_burst_and_a_report_read_the_clock_a_few_times_whatever_their_size() {
     assert_eq!(u.last_run_at, Some(ms_to_nanos(150.0)));
     assert_eq!(u.last_run_ms, Some(1_700_000_000_150.0));
 }
+
+/// A manual clock that moves on by a millisecond every time it is read (a
+/// slow start on a real clock).
+struct Ticking {
+    inner: ManualClock,
+}
+
+impl Clock for Ticking {
+    fn now(&self) -> Nanos {
+        let t = self.inner.now();
+        self.inner.set(t + ms_to_nanos(1.0));
+        t
+    }
+    fn wall_ms(&self) -> f64 {
+        self.inner.wall_ms()
+    }
+}
+
+#[test]
+fn a_start_schedules_every_interval_worker_from_one_reading_of_the_clock() {
+    let clock = Arc::new(Ticking {
+        inner: ManualClock::new(),
+    });
+    let rec = Arc::new(Recorder::default());
+    let mut engine = Engine::new(clock.clone(), rec.clone(), rec.clone());
+    for i in 0..WORKERS {
+        engine
+            .register(UnitSpec::Worker(interval_worker(&format!("w{i}"), 100.0)))
+            .unwrap();
+    }
+    engine.start();
+    // However long the start took, the workers' first fires are due at the
+    // same instant: start + one interval.
+    let first = engine.driver_deadline().expect("armed");
+    assert_eq!(engine.fire_due(first), WORKERS);
+    assert_eq!(rec.take_calls().len(), WORKERS);
+}

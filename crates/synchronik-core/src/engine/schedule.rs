@@ -94,6 +94,13 @@ impl Engine {
             return;
         }
         self.sched.started = true;
+        // One reading of the clock for the whole start: every worker it
+        // schedules is due one interval after the same instant, however
+        // long scheduling thousands of them takes.
+        let pinned_here = self.pinned.get().is_none();
+        if pinned_here {
+            self.pin(self.clock.now());
+        }
         let sweep = ms_to_nanos(self.options.loop_interval_ms);
         self.sched.sweep = Some(self.arm_recurring(sweep, Timer::Sweep));
         let slots: Vec<Slot> = self.registry.ordered().collect();
@@ -107,6 +114,9 @@ impl Engine {
         self.thread_pools_resume();
         if let Some(ms) = self.options.stats_interval_ms.filter(|ms| *ms > 0.0) {
             self.sched.stats = Some(self.arm_recurring(ms_to_nanos(ms), Timer::Stats));
+        }
+        if pinned_here {
+            self.unpin();
         }
     }
 
