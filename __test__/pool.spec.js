@@ -509,6 +509,25 @@ describe('worker pool', () => {
       expect(after.currentTask).toBeUndefined();
       expect(after.lastMilestone).toBe('parsed');
     });
+
+    test('a pool worker object running a task shows the keys it has when idle, and stays a plain object', async () => {
+      const pool = m.useWorkerPool(1);
+      const [worker] = pool.getPoolWorkers();
+      const idle = Reflect.ownKeys(worker);
+      const gate = deferred();
+      const done = pool.run(() => gate.promise);
+      pool.start();
+      await settle();
+      expect(worker.status).toBe('running');
+      expect(pool.getWorkerStatus(worker.id)).toEqual({ currentTask: '(anonymous)', lastMilestone: undefined, isIdle: false });
+      expect(Reflect.ownKeys(worker)).toEqual(idle);
+      expect(Object.getPrototypeOf(worker)).toBe(Object.prototype);
+      expect(JSON.parse(JSON.stringify(worker))).toEqual({ ...worker, run: undefined, meta: JSON.parse(JSON.stringify(worker.meta)) });
+      gate.resolve();
+      await done;
+      expect(pool.getWorkerStatus(worker.id).isIdle).toBe(true);
+      expect(worker.status).toBe('idle');
+    });
   });
 
   describe('resize', () => {

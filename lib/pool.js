@@ -165,6 +165,45 @@ class PoolEntry {
 keepShape(() => new PoolEntry(/** @type {any} */ (null), null, undefined, undefined, undefined));
 
 /**
+ * A constructor that returns the object it is given, so that a class
+ * extending it adds its private fields to that object.
+ * @param {object} o
+ */
+function Returning(o) {
+  return o;
+}
+
+/**
+ * The task each pool worker object is running, in a private field of the
+ * object: a property store and load per task, where a map from worker to
+ * task cost a hash insert and delete per task (a tenth of the time of a
+ * million `pool.run` tasks). Pool worker objects are the pool's own and are
+ * shown to users (getPoolWorkers); a private field adds no key, symbol or
+ * prototype to what they see.
+ */
+class Running extends /** @type {new (o: object) => object} */ (/** @type {unknown} */ (Returning)) {
+  /** @type {PoolEntry | undefined} */
+  #entry = undefined;
+
+  /**
+   * The entry `worker` runs, if any.
+   * @param {object} worker
+   * @returns {PoolEntry | undefined}
+   */
+  static of(worker) {
+    return #entry in worker ? /** @type {any} */ (worker).#entry : undefined;
+  }
+
+  /**
+   * @param {object} worker a pool worker object (given the field when made)
+   * @param {PoolEntry | undefined} entry
+   */
+  static set(worker, entry) {
+    if (#entry in worker) /** @type {any} */ (worker).#entry = entry;
+  }
+}
+
+/**
  * The entry whose promise is being made: the Promise constructor calls its
  * executor synchronously, so one shared executor (instead of a closure per
  * task) can hand the promise's functions to the entry.
@@ -190,8 +229,6 @@ class WorkerPool {
   #workers = [];
   /** @type {Set<NamedEntry>} named tasks (addTask) not finished yet */
   #named = new Set();
-  /** @type {Map<PoolWorker, PoolEntry>} the entry each busy pool worker runs */
-  #running = new Map();
   /** @type {Map<string, TaskFunction>} named handlers (`handle`) */
   #handlers = new Map();
   /** @type {{ resolve: () => void, reject: (error: unknown) => void }[]} */
@@ -218,7 +255,13 @@ class WorkerPool {
 
   /** The entries of the tasks running now, by worker (for the package's own inspect test; not API). */
   get _running() {
-    return this.#running;
+    /** @type {Map<PoolWorker, PoolEntry>} */
+    const running = new Map();
+    for (const w of this.#workers) {
+      const entry = Running.of(w);
+      if (entry !== undefined) running.set(w, entry);
+    }
+    return running;
   }
 
   /** The engine's number for this pool. */
@@ -251,7 +294,7 @@ class WorkerPool {
     const view = {
       name: this.name,
       size: this.#workers.length,
-      running: this.#running.size,
+      running: this.#workers.filter((w) => Running.of(w) !== undefined).length,
       queued: this.#native.poolPending(this.#id).length + this.#submissions.length,
       handlers: [...this.#handlers.keys()],
     };
@@ -308,6 +351,7 @@ class WorkerPool {
         timeoutMs: 0,
         run: () => undefined,
       };
+      new Running(worker);
       this.#core.register(worker, (slot) => this.#native.poolAttach(this.#id, slot));
       this.#workers.push(worker);
     }
@@ -649,7 +693,7 @@ class WorkerPool {
     const worker = this.#workers.find((w) => w.id === workerId);
     if (!worker) return undefined;
     this[kSubmit]();
-    const current = this.#running.get(worker);
+    const current = Running.of(worker);
     return {
       currentTask: current ? (current.task === null ? '(anonymous)' : current.task.name) : undefined,
       lastMilestone: this.#lastMilestone.get(worker.id),
@@ -723,7 +767,7 @@ class WorkerPool {
     entry.setStatus('running');
     if (worker) {
       worker.status = 'running';
-      this.#running.set(worker, entry);
+      Running.set(worker, entry);
     }
     if (this.#events.wantsTasks()) this.#events.task(this, entry.view());
     const { task } = entry;
@@ -766,7 +810,7 @@ class WorkerPool {
       // running: one paused (stopAll) or set by hand meanwhile keeps that.
       if (worker.status === 'running') worker.status = 'idle';
       entry.worker = undefined;
-      if (this.#running.get(worker) === entry) this.#running.delete(worker);
+      if (Running.of(worker) === entry) Running.set(worker, undefined);
     }
     const events = this.#events;
     if (events.wantsTasks()) events.task(this, entry.view(), failed ? value : undefined);
