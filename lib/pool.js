@@ -10,7 +10,7 @@ const util = require('node:util');
 const v = require('./validate');
 const { SynchronikError, closedError } = require('./errors');
 const { DEFAULTS, TASK_STATUSES, TASK_END_STATUSES: DONE_STATUSES } = require('./generated/vocabulary');
-const { keepShape } = require('./shapes');
+const { keepShape, Stamp } = require('./shapes');
 
 /**
  * @typedef {import('./core').Core} Core
@@ -165,23 +165,13 @@ class PoolEntry {
 keepShape(() => new PoolEntry(/** @type {any} */ (null), null, undefined, undefined, undefined));
 
 /**
- * A constructor that returns the object it is given, so that a class
- * extending it adds its private fields to that object.
- * @param {object} o
- */
-function Returning(o) {
-  return o;
-}
-
-/**
  * The task each pool worker object is running, in a private field of the
  * object: a property store and load per task, where a map from worker to
  * task cost a hash insert and delete per task (a tenth of the time of a
  * million `pool.run` tasks). Pool worker objects are the pool's own and are
- * shown to users (getPoolWorkers); a private field adds no key, symbol or
- * prototype to what they see.
+ * shown to users (getPoolWorkers); see Stamp.
  */
-class Running extends /** @type {new (o: object) => object} */ (/** @type {unknown} */ (Returning)) {
+class Running extends Stamp {
   /** @type {PoolEntry | undefined} */
   #entry = undefined;
 

@@ -39,4 +39,18 @@ function keepShape(make) {
   kept.push(last);
 }
 
-module.exports = { keepShape };
+/**
+ * A base class whose constructor returns the object it is given, so that a
+ * class extending it adds its private fields to that object (a pool's own
+ * objects that users see): state kept on the object itself, a property load
+ * to reach, and invisible to the object's users (no key, symbol or
+ * prototype; not enumerated, copied or inspected).
+ * @type {new (o: object) => object}
+ */
+const Stamp = /** @type {any} */ (
+  function Stamp(/** @type {object} */ o) {
+    return o;
+  }
+);
+
+module.exports = { keepShape, Stamp };
