@@ -116,6 +116,23 @@ describe('bursts', () => {
     await manager.stop();
   });
 
+  test('a long synchronous loop of pool.run hands its tasks to the engine in parts; none runs before the loop returns', async () => {
+    const manager = createSynchronikManager();
+    const pool = manager.useWorkerPool(2);
+    pool.start();
+    const ran = [];
+    const n = 20_000;
+    const runs = [];
+    for (let i = 0; i < n; i++) runs.push(pool.run(() => void ran.push(i)));
+    // Before the microtask: most of them are the engine's already (not a
+    // list of 20,000 waiting in JavaScript), and none ran inside pool.run.
+    expect(room(manager).taskCapacity).toBeGreaterThanOrEqual(16_384);
+    expect(ran).toEqual([]);
+    await Promise.all(runs);
+    expect(ran).toEqual(Array.from({ length: n }, (_, i) => i));
+    await manager.stop();
+  });
+
   test('the timer queue gives back the room of a burst of timeouts', async () => {
     const manager = createSynchronikManager({ clock: 'manual' });
     const n = 5_000;

@@ -52,6 +52,8 @@ const MAX_POOL_SIZE = DEFAULTS.maxPoolSize;
 
 /** The options of pool.run: an option bag of the call, where any other key is refused. */
 const RUN_OPTIONS = ['payload', 'priority', 'signal', 'runAt', 'delayMs'];
+/** How many pool.run tasks wait for their microtask before they are handed to the engine at once. */
+const SUBMIT_PART = 4096;
 
 /**
  * The fields of a task object that mean something to the pool: what addTask
@@ -291,16 +293,25 @@ class WorkerPool {
     return `WorkerPool ${inspect(view, { ...options, depth: options.depth === null ? null : /** @type {number} */ (options.depth) - 1 })}`;
   }
 
-  /** Hands the pending pool.run tasks to the engine in one call. */
+  /** Hands the pending pool.run tasks to the engine in one call, and carries out what it answers. */
   [kSubmit]() {
+    if (this.#handOver()) this.#core.bridge.pump();
+  }
+
+  /**
+   * Hands the pending pool.run tasks to the engine in one call; returns
+   * whether it did. What the engine answers (the runs it starts) waits in
+   * its queue for the next pump.
+   */
+  #handOver() {
     const batch = this.#submissions;
-    if (batch.length === 0) return;
+    if (batch.length === 0) return false;
     this.#submissions = [];
     const live = batch.some((entry) => entry.aborted) ? batch.filter((entry) => !entry.aborted) : batch;
     if (live.length === 0) {
       // Every one was aborted before it reached the engine: the pool may be idle now.
       if (this.#idleWaiters.length > 0) this[kIdle]();
-      return;
+      return false;
     }
     const priorities = new Float64Array(live.length);
     for (let k = 0; k < live.length; k++) priorities[k] = live[k].priority ?? 0;
@@ -313,7 +324,7 @@ class WorkerPool {
       entry.arrangementId = added.firstArrangement + k;
       pools.setTask(taskId, entry);
     }
-    this.#core.bridge.pump();
+    return true;
   }
 
   /** @param {number} k */
@@ -511,7 +522,16 @@ class WorkerPool {
       entry.arrangementId = arrangementId;
       this.#core.pools.setTask(taskId, entry);
       this.#core.sync();
-    } else if (this.#submissions.push(entry) === 1) soon(this.#flushSubmissions);
+    } else {
+      const waiting = this.#submissions.push(entry);
+      if (waiting === 1) soon(this.#flushSubmissions);
+      // A long synchronous loop of pool.run calls goes to the engine in
+      // parts: a list of a million tasks waiting for the microtask, each
+      // young object referenced from one old array, made every young
+      // collection go through all of them (their runs still start in the
+      // microtask, never inside pool.run).
+      else if (waiting >= SUBMIT_PART) this.#handOver();
+    }
     return promise;
   }
 
