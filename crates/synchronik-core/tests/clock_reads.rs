@@ -44,6 +44,18 @@ fn interval_worker(id: &str, ms: f64) -> WorkerSpec {
 
 const WORKERS: usize = 200;
 
+/// An engine on `clock` with WORKERS interval workers of 100 ms, started.
+fn started(clock: Arc<dyn Clock>, rec: &Arc<Recorder>) -> Engine {
+    let mut engine = Engine::new(clock, rec.clone(), rec.clone());
+    for i in 0..WORKERS {
+        engine
+            .register(UnitSpec::Worker(interval_worker(&format!("w{i}"), 100.0)))
+            .unwrap();
+    }
+    engine.start();
+    engine
+}
+
 #[test]
 fn a_burst_and_a_report_read_the_clock_a_few_times_whatever_their_size() {
     let clock = Arc::new(Counting {
@@ -51,13 +63,7 @@ fn a_burst_and_a_report_read_the_clock_a_few_times_whatever_their_size() {
         reads: AtomicUsize::new(0),
     });
     let rec = Arc::new(Recorder::default());
-    let mut engine = Engine::new(clock.clone(), rec.clone(), rec.clone());
-    for i in 0..WORKERS {
-        engine
-            .register(UnitSpec::Worker(interval_worker(&format!("w{i}"), 100.0)))
-            .unwrap();
-    }
-    engine.start();
+    let mut engine = started(clock.clone(), &rec);
     std::mem::take(&mut *rec.log.lock());
 
     // All 200 fall due at 100 ms: one burst.
@@ -126,13 +132,7 @@ fn a_start_schedules_every_interval_worker_from_one_reading_of_the_clock() {
         inner: ManualClock::new(),
     });
     let rec = Arc::new(Recorder::default());
-    let mut engine = Engine::new(clock.clone(), rec.clone(), rec.clone());
-    for i in 0..WORKERS {
-        engine
-            .register(UnitSpec::Worker(interval_worker(&format!("w{i}"), 100.0)))
-            .unwrap();
-    }
-    engine.start();
+    let mut engine = started(clock, &rec);
     // However long the start took, the workers' first fires are due at the
     // same instant: start + one interval.
     let first = engine.driver_deadline().expect("armed");
