@@ -130,6 +130,10 @@ describe('bursts', () => {
     expect(ran).toEqual([]);
     await Promise.all(runs);
     expect(ran).toEqual(Array.from({ length: n }, (_, i) => i));
+    // A loop whose last part was handed over whole, nothing left for the microtask, runs too.
+    const whole = [];
+    for (let i = 0; i < 8192; i++) whole.push(pool.run(() => i));
+    expect((await Promise.all(whole))[8191]).toBe(8191);
     await manager.stop();
   });
 

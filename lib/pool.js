@@ -230,7 +230,11 @@ class WorkerPool {
   #lastMilestone = new Map();
   /** @type {PoolEntry[]} pool.run tasks not handed to the engine yet (one native call per microtask) */
   #submissions = [];
-  #flushSubmissions = () => this[kSubmit]();
+  /** The microtask after the first pool.run of a burst: hands over the rest and carries out what the engine answers (for the tasks handed over in parts too). */
+  #flushSubmissions = () => {
+    this.#handOver();
+    this.#core.bridge.pump();
+  };
 
   /**
    * @param {import('./core').Core} core
