@@ -278,22 +278,22 @@ impl Engine {
     pub fn complete(&mut self, outcomes: impl IntoIterator<Item = (CallId, Outcome)>) {
         // The outcomes of one report settled together: one reading of the
         // clock ends all of them.
-        self.pin(self.clock.now());
-        for (call, outcome) in outcomes {
-            let Some(run_id) = self.runs.take_call(call) else {
-                continue;
-            };
-            if let Some(t) = self.runs.get_mut(run_id).and_then(|r| r.timeout.take()) {
-                self.timers.cancel(t);
-            }
-            match outcome {
-                Outcome::Ok => self.end_worker_run(run_id, Ok(call)),
-                Outcome::Err { message } => {
-                    self.attempt_failed(run_id, Failure::User { call, message })
+        self.in_batch(|e| {
+            for (call, outcome) in outcomes {
+                let Some(run_id) = e.runs.take_call(call) else {
+                    continue;
+                };
+                if let Some(t) = e.runs.get_mut(run_id).and_then(|r| r.timeout.take()) {
+                    e.timers.cancel(t);
+                }
+                match outcome {
+                    Outcome::Ok => e.end_worker_run(run_id, Ok(call)),
+                    Outcome::Err { message } => {
+                        e.attempt_failed(run_id, Failure::User { call, message })
+                    }
                 }
             }
-        }
-        self.unpin();
+        });
     }
 
     /// The timeout of attempt `call` of run `run_id` came: the attempt is

@@ -287,6 +287,19 @@ impl Engine {
         self.pinned.set(Some((now, self.clock.wall_ms())));
     }
 
+    /// Runs `f` as one batch: the engine's time pinned to one reading of
+    /// the clock for all of it (inside a batch already pinned, that
+    /// batch's time).
+    pub(crate) fn in_batch<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        if self.pinned.get().is_some() {
+            return f(self);
+        }
+        self.pin(self.clock.now());
+        let r = f(self);
+        self.unpin();
+        r
+    }
+
     /// The batch is over: time is the clock's again. Also run at the end of
     /// every call into the engine ([`Engine::store_sync`]), so that a batch
     /// cut short by a panic does not leave the time pinned.

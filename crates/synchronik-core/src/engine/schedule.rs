@@ -97,27 +97,22 @@ impl Engine {
         // One reading of the clock for the whole start: every worker it
         // schedules is due one interval after the same instant, however
         // long scheduling thousands of them takes.
-        let pinned_here = self.pinned.get().is_none();
-        if pinned_here {
-            self.pin(self.clock.now());
-        }
-        let sweep = ms_to_nanos(self.options.loop_interval_ms);
-        self.sched.sweep = Some(self.arm_recurring(sweep, Timer::Sweep));
-        let slots: Vec<Slot> = self.registry.ordered().collect();
-        self.calendar_starting(|e| {
-            for slot in slots {
-                e.reschedule(slot);
+        self.in_batch(|e| {
+            let sweep = ms_to_nanos(e.options.loop_interval_ms);
+            e.sched.sweep = Some(e.arm_recurring(sweep, Timer::Sweep));
+            let slots: Vec<Slot> = e.registry.ordered().collect();
+            e.calendar_starting(|e| {
+                for slot in slots {
+                    e.reschedule(slot);
+                }
+            });
+            e.start_watch();
+            e.pools_set_started(true);
+            e.thread_pools_resume();
+            if let Some(ms) = e.options.stats_interval_ms.filter(|ms| *ms > 0.0) {
+                e.sched.stats = Some(e.arm_recurring(ms_to_nanos(ms), Timer::Stats));
             }
         });
-        self.start_watch();
-        self.pools_set_started(true);
-        self.thread_pools_resume();
-        if let Some(ms) = self.options.stats_interval_ms.filter(|ms| *ms > 0.0) {
-            self.sched.stats = Some(self.arm_recurring(ms_to_nanos(ms), Timer::Stats));
-        }
-        if pinned_here {
-            self.unpin();
-        }
     }
 
     /// Stops scheduling: the sweep, the statistics and every interval
