@@ -211,6 +211,44 @@ describe('object mirroring', () => {
       expect(proxied.lastRun.getTime()).toBe(T0 + 5);
     });
 
+    test('an object made non-extensible after its registration gets a Date written on every run', async () => {
+      // Its own lastRun could be redefined, but the object could not be
+      // given the private field the lazy lastRun keeps its state in.
+      const w = { id: 'w', run: () => 'ok', lastRun: undefined };
+      manager.registerUnit(w);
+      Object.preventExtensions(w);
+      await manager.runWorkerById('w');
+      const first = Object.getOwnPropertyDescriptor(w, 'lastRun');
+      expect(first.value).toEqual(new Date(T0));
+      await manager.clock.advance(5);
+      await manager.runWorkerById('w');
+      expect(Object.getOwnPropertyDescriptor(w, 'lastRun').value).toEqual(new Date(T0 + 5));
+      expect(w.lastRun).not.toBe(first.value);
+    });
+
+    test('an object made lazy by one manager keeps working in the next', async () => {
+      const w = { id: 'w', run: () => 'ok' };
+      manager.registerUnit(w);
+      await manager.runWorkerById('w');
+      const accessor = Object.getOwnPropertyDescriptor(w, 'lastRun');
+      await manager.close();
+      const next = createSynchronikManager({ clock: { manual: true, now: T0 + 1000 } });
+      try {
+        next.registerUnit(w);
+        expect(w.lastRun.getTime()).toBe(T0);
+        await next.runWorkerById('w');
+        expect(Object.getOwnPropertyDescriptor(w, 'lastRun').get).toBe(accessor.get);
+        expect(w.lastRun.getTime()).toBe(T0 + 1000);
+        delete w.lastRun;
+        await next.clock.advance(5);
+        await next.runWorkerById('w');
+        expect(w.lastRun.getTime()).toBe(T0 + 1005);
+        expect(JSON.parse(JSON.stringify(w)).lastRun).toBe(new Date(T0 + 1005).toISOString());
+      } finally {
+        await next.close();
+      }
+    });
+
     test('a lastRun the user gave at registration is replaced by the first run, in its place among the keys', async () => {
       const w = { id: 'w', lastRun: 'never', run: () => 'ok', note: 'mine' };
       manager.registerUnit(w);

@@ -11,6 +11,7 @@ const util = require('node:util');
 const v = require('./validate');
 const { ensureMeta } = require('./stats');
 const { scheduleSpec } = require('./calendar');
+const { Stamp } = require('./shapes');
 
 /**
  * @typedef {'worker' | 'process'} UnitKind
@@ -25,22 +26,47 @@ const { scheduleSpec } = require('./calendar');
  * `lastRun` as a Date made when it is read, not on every run: at a unit's
  * first run its object gets an accessor for `lastRun`, whose state — the
  * run's start in Unix ms, and the Date once made (or what the user
- * assigned) — is kept beside the object, in `lastRuns`. A run then writes
- * two fields of that state instead of allocating a Date nobody may look
- * at. Reading it twice gives the same Date; `JSON.stringify`, spreads and
- * snapshots see a field as before. An object whose `lastRun` is its own
- * accessor, comes from its prototype chain or cannot be defined, or that
- * is a Proxy, keeps the plain write.
- * @type {WeakMap<object, { ms: number, value: unknown }>}
+ * assigned) — is kept in a private field the object is given
+ * (`LastRun`), invisible to its keys, `JSON.stringify` and spreads. A run
+ * then writes two fields of that state instead of allocating a Date nobody
+ * may look at. Reading it twice gives the same Date; `JSON.stringify`,
+ * spreads and snapshots see a field as before. An object whose `lastRun`
+ * is its own accessor, comes from its prototype chain or cannot be
+ * defined, that is not extensible, or that is a Proxy, keeps the plain
+ * write. (A private field rather than a WeakMap from object to state: the
+ * first run of 10,000 units no longer pays an identity hash and an
+ * ephemeron table entry each, nor the collector a table to trace.)
  */
-const lastRuns = new WeakMap();
+class LastRun extends Stamp {
+  /** @type {{ ms: number, value: unknown }} */
+  #state;
+
+  /**
+   * Gives `unit` the private field holding `state`.
+   * @param {object} unit
+   * @param {{ ms: number, value: unknown }} state
+   */
+  constructor(unit, state) {
+    super(unit);
+    this.#state = state;
+  }
+
+  /**
+   * The state of `unit`'s lazy `lastRun`, if a run made one.
+   * @param {unknown} unit
+   * @returns {{ ms: number, value: unknown } | undefined}
+   */
+  static of(unit) {
+    return typeof unit === 'object' && unit !== null && #state in unit ? /** @type {any} */ (unit).#state : undefined;
+  }
+}
 const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.prototype.hasOwnProperty.call(o, key);
 /** In a state's `value`: the Date of its `ms` is not made yet. */
 const NOT_MADE = Symbol('synchronik.lastRunNotMade');
 
 /** @this {object} */
 function lastRunGetter() {
-  const state = lastRuns.get(this);
+  const state = LastRun.of(this);
   if (state === undefined) return undefined;
   if (state.value === NOT_MADE) state.value = new Date(state.ms);
   return state.value;
@@ -51,32 +77,41 @@ function lastRunGetter() {
  * @param {unknown} value
  */
 function lastRunSetter(value) {
-  const state = lastRuns.get(this);
+  const state = LastRun.of(this);
   if (state !== undefined) state.value = value;
 }
 
 /**
  * Makes `lastRun` of `unit` the lazy accessor (see above), at its first
- * run, and returns its entry in `lastRuns`; undefined when the object
+ * run, and returns its state (see `LastRun`); undefined when the object
  * keeps the plain write.
  * @param {Record<string, any>} unit
  * @param {number} ms
  * @returns {{ ms: number, value: unknown } | undefined}
  */
 function makeLazyLastRun(unit, ms) {
-  if (util.types.isProxy(unit)) return undefined;
+  // Not extensible: it could not be given the private field either.
+  if (util.types.isProxy(unit) || !Object.isExtensible(unit)) return undefined;
   let enumerable = true;
   if (hasOwn(unit, 'lastRun')) {
     // One the user gave at registration: replaced in its place.
     const own = /** @type {PropertyDescriptor} */ (Object.getOwnPropertyDescriptor(unit, 'lastRun'));
     if (own.configurable !== true || own.writable !== true) return undefined;
     enumerable = own.enumerable === true;
-  } else if ('lastRun' in unit || !Object.isExtensible(unit)) {
+  } else if ('lastRun' in unit) {
     return undefined;
   }
   Object.defineProperty(unit, 'lastRun', { get: lastRunGetter, set: lastRunSetter, enumerable, configurable: true });
-  const state = { ms, value: NOT_MADE };
-  lastRuns.set(unit, state);
+  // An object made lazy before (by an earlier run, after which the user
+  // deleted the field, or by another manager) keeps its state.
+  let state = LastRun.of(unit);
+  if (state === undefined) {
+    state = { ms, value: NOT_MADE };
+    new LastRun(unit, state);
+  } else {
+    state.ms = ms;
+    state.value = NOT_MADE;
+  }
   return state;
 }
 
@@ -87,7 +122,7 @@ class Units {
   #kinds = [];
   /** @type {unknown[]} the last error of each slot's unit, as the engine reported it (what `error` events carry) */
   #errors = [];
-  /** @type {({ ms: number, value: unknown } | undefined)[]} each slot's unit's entry of `lastRuns`, once a run made it */
+  /** @type {({ ms: number, value: unknown } | undefined)[]} each slot's unit's `LastRun` state, once a run made it */
   #lastRuns = [];
   /** @type {Map<string, number>} slots by id (the engine's registry, mirrored from registrations and RELEASED records) */
   #slots = new Map();
@@ -262,15 +297,15 @@ class Units {
   }
 
   /**
-   * A run of `unit` (in `slot`) started at `ms` (Unix ms): its `lastRun` (see lastRuns).
+   * A run of `unit` (in `slot`) started at `ms` (Unix ms): its `lastRun` (see LastRun).
    * @param {number} slot
    * @param {Unit} unit
    * @param {number} ms
    */
   mirrorLastRun(slot, unit, ms) {
-    // The slot's state first: an index, where the object's is a lookup in a WeakMap.
+    // The slot's state first: an index, where the object's is a private field's lookup.
     let state = this.#lastRuns[slot];
-    if (state === undefined && (state = lastRuns.get(unit)) !== undefined) this.#lastRuns[slot] = state;
+    if (state === undefined && (state = LastRun.of(unit)) !== undefined) this.#lastRuns[slot] = state;
     if (state !== undefined) {
       if (hasOwn(unit, 'lastRun')) {
         state.ms = ms;
@@ -278,7 +313,6 @@ class Units {
         return;
       }
       // The user deleted the field: it is made anew, as a plain write would.
-      lastRuns.delete(unit);
       this.#lastRuns[slot] = undefined;
     }
     try {
