@@ -288,7 +288,11 @@ class Units {
    */
   mirror(unit, field, value) {
     try {
-      unit[field] = value;
+      // The fields written on every run by name: a keyed write on objects
+      // of many shapes goes through V8's generic (megamorphic) path.
+      if (field === 'status') unit.status = value;
+      else if (field === 'error') unit.error = value;
+      else unit[field] = value;
       return true;
     } catch (e) {
       this.mirrorFailed(unit, field, e);
@@ -350,7 +354,8 @@ class Units {
    */
   field(unit, field) {
     try {
-      return unit[field];
+      // As in mirror: the field read on every run by name.
+      return field === 'error' ? unit.error : field === 'status' ? unit.status : unit[field];
     } catch (e) {
       this.mirrorFailed(unit, field, e);
       return undefined;
