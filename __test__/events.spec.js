@@ -19,6 +19,29 @@ describe('events', () => {
     expect(typeof manager.off).toBe('function');
   });
 
+  test('listeners added and removed between runs: each run reaches exactly the listeners it has', async () => {
+    manager.registerUnit({ id: 'w', run: () => 'ok' });
+    const seen = [];
+    const onStart = () => seen.push('start');
+    const onComplete = () => seen.push('complete');
+    await manager.runWorkerById('w'); // nobody listens
+    manager.on('complete', onComplete);
+    manager.off('complete', onComplete); // nobody listens again
+    manager.on('start', onStart); // a name that was never listened to
+    await manager.runWorkerById('w');
+    expect(seen).toEqual(['start']);
+    manager.removeAllListeners();
+    await manager.runWorkerById('w');
+    expect(seen).toEqual(['start']);
+    manager.once('updated', (e) => seen.push(`updated:${e.payload.current}`));
+    manager.prependListener('complete', onComplete);
+    await manager.runWorkerById('w');
+    expect(seen).toEqual(['start', 'updated:running', 'complete']);
+    manager.off('complete', onComplete);
+    await manager.runWorkerById('w');
+    expect(seen).toEqual(['start', 'updated:running', 'complete']);
+  });
+
   test('a successful runWorkerById: updated running, start, updated completed, complete', async () => {
     manager = createSynchronikManager({ clock: 'manual' }); // durationMs is measured on the engine's clock
     const { events } = recordEvents(manager);

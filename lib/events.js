@@ -34,7 +34,11 @@ class Events {
    * @param {string} type
    */
   wants(type) {
-    return this.#subscribers.size > 0 || this.#emitter.listenerCount(type) > 0;
+    if (this.#subscribers.size > 0) return true;
+    // An emitter with no listener at all (EventEmitter keeps the number of
+    // event names listened to) answers without a lookup by name.
+    const emitter = /** @type {EventEmitter & { _eventsCount?: number }} */ (this.#emitter);
+    return emitter._eventsCount !== 0 && emitter.listenerCount(type) > 0;
   }
 
   /**
