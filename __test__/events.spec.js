@@ -42,6 +42,26 @@ describe('events', () => {
     expect(seen).toEqual(['start', 'updated:running', 'complete']);
   });
 
+  test('task events reach a listener added after every listener was removed', async () => {
+    const pool = manager.useWorkerPool(1);
+    manager.start();
+    try {
+      const seen = [];
+      const other = () => {};
+      await pool.run(() => 1); // nobody listens
+      manager.on('complete', other);
+      manager.off('complete', other);
+      manager.on('task', (e) => seen.push(e.status));
+      await pool.run(() => 2);
+      expect(seen).toEqual(['running', 'completed']);
+      manager.removeAllListeners('task');
+      await pool.run(() => 3);
+      expect(seen).toEqual(['running', 'completed']);
+    } finally {
+      await manager.stop();
+    }
+  });
+
   test('a successful runWorkerById: updated running, start, updated completed, complete', async () => {
     manager = createSynchronikManager({ clock: 'manual' }); // durationMs is measured on the engine's clock
     const { events } = recordEvents(manager);

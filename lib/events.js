@@ -34,9 +34,18 @@ class Events {
    * @param {string} type
    */
   wants(type) {
-    if (this.#subscribers.size > 0) return true;
-    // An emitter with no listener at all (EventEmitter keeps the number of
-    // event names listened to) answers without a lookup by name.
+    return this.#subscribers.size > 0 || this.#listens(type);
+  }
+
+  /**
+   * Whether the manager has a listener of `type`. One with no listener at
+   * all (EventEmitter keeps the number of event names listened to) answers
+   * without a lookup by name: listenerCount's read of its table by a name
+   * that varies is a keyed read through V8's generic path, and a run asks
+   * several times.
+   * @param {string} type
+   */
+  #listens(type) {
     const emitter = /** @type {EventEmitter & { _eventsCount?: number }} */ (this.#emitter);
     return emitter._eventsCount !== 0 && emitter.listenerCount(type) > 0;
   }
@@ -47,7 +56,7 @@ class Events {
    * unitId) that synchronik 2.3 programs subscribe to.
    */
   wantsTasks() {
-    return this.#emitter.listenerCount('task') > 0;
+    return this.#listens('task');
   }
 
   /**
