@@ -251,16 +251,18 @@ class Bridge {
   }
 
   /**
-   * Reports settled attempts to the engine: `outcomes` is [call, ok, …],
-   * `messages` the failure message of each failed one, in order.
-   * @param {number[]} outcomes
+   * Reports settled attempts to the engine: the first `count` numbers of
+   * `outcomes` are [call, ok, …], `messages` the failure message of each
+   * failed one, in order.
+   * @param {Float64Array} outcomes
+   * @param {number} count
    * @param {string[]} messages
    */
-  complete(outcomes, messages) {
+  complete(outcomes, count, messages) {
     const inbox = this.#inbox;
     let m = 0;
-    for (let from = 0; from < outcomes.length; from += inbox.length) {
-      const n = Math.min(inbox.length, outcomes.length - from);
+    for (let from = 0; from < count; from += inbox.length) {
+      const n = Math.min(inbox.length, count - from);
       let failed = 0;
       for (let k = 0; k < n; k += 2) {
         inbox[k] = outcomes[from + k];

@@ -32,6 +32,11 @@ const kNoteMilestone = poolInternals.kNoteMilestone;
  * @typedef {import('./pool').WorkerPool} WorkerPool
  */
 
+/** Numbers (half as many outcomes) a buffer of settled attempts starts with. */
+const OUTCOMES_FIRST = 64;
+/** A buffer of settled attempts grown past this many numbers by a burst is not kept. */
+const OUTCOMES_KEPT = 8192;
+
 /** Calls `fn` in a microtask: a native promise job, which fake timers cannot hold back (queueMicrotask they can). */
 const resolved = Promise.resolve();
 /** @param {() => void} fn */
@@ -132,8 +137,18 @@ keepShape(() => new RunContext(/** @type {any} */ (null), 0, new Call(0, false),
 class Attempts {
   /** @type {IdTable<Call>} attempts in flight by call id */
   #calls = new IdTable();
-  /** @type {number[]} settled attempts not yet reported: [call, ok, …] */
-  #outcomes = [];
+  /**
+   * Settled attempts not yet reported: `#outcomeCount` numbers, pairs
+   * [call, ok]. A typed array (the call numbers come from the drain's
+   * buffer as doubles, which would turn an array of them into one of boxed
+   * or double elements, grown anew for every batch), kept between batches
+   * with a second one: a flush reports one while runs settle into the other.
+   * @type {Float64Array}
+   */
+  #outcomes = new Float64Array(OUTCOMES_FIRST);
+  #outcomeCount = 0;
+  /** @type {Float64Array | null} the other buffer, when no flush is using it */
+  #spare = new Float64Array(OUTCOMES_FIRST);
   /** @type {string[]} the failure messages of those */
   #messages = [];
   #flushQueued = false;
@@ -270,7 +285,16 @@ class Attempts {
     if (ok && call.conditions && unit) this.#reportConditions(callId, unit, value);
     call.ok = ok;
     call.value = ok ? value : toError(value, unit ? unit.id : '?');
-    this.#outcomes.push(callId, ok ? 1 : 0);
+    let outcomes = this.#outcomes;
+    const n = this.#outcomeCount;
+    if (n + 2 > outcomes.length) {
+      const grown = new Float64Array(outcomes.length * 2);
+      grown.set(outcomes);
+      this.#outcomes = outcomes = grown;
+    }
+    outcomes[n] = callId;
+    outcomes[n + 1] = ok ? 1 : 0;
+    this.#outcomeCount = n + 2;
     if (!ok) this.#messages.push(messageOf(call.value));
     if (!this.#flushQueued) {
       this.#flushQueued = true;
@@ -283,14 +307,19 @@ class Attempts {
     this.#flushQueued = false;
     this.#progressCount++;
     const outcomes = this.#outcomes;
+    const count = this.#outcomeCount;
     const messages = this.#messages;
-    this.#outcomes = [];
+    this.#outcomes = this.#spare ?? new Float64Array(OUTCOMES_FIRST);
+    this.#spare = null;
+    this.#outcomeCount = 0;
     this.#messages = [];
     const bridge = this.#bridge;
-    bridge.complete(outcomes, messages);
+    bridge.complete(outcomes, count, messages);
     bridge.pump();
     // The records that referred to these calls' values have been carried out.
-    for (let k = 0; k < outcomes.length; k += 2) this.#calls.delete(outcomes[k]);
+    for (let k = 0; k < count; k += 2) this.#calls.delete(outcomes[k]);
+    // Kept for the next batch, unless a burst made it large.
+    this.#spare = outcomes.length <= OUTCOMES_KEPT ? outcomes : new Float64Array(OUTCOMES_FIRST);
     bridge.updateKeepAlive();
   }
 
