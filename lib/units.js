@@ -57,7 +57,7 @@ class LastRun extends Stamp {
    * @returns {{ ms: number, value: unknown } | undefined}
    */
   static of(unit) {
-    return typeof unit === 'object' && unit !== null && #state in unit ? /** @type {any} */ (unit).#state : undefined;
+    return ((typeof unit === 'object' && unit !== null) || typeof unit === 'function') && #state in unit ? /** @type {any} */ (unit).#state : undefined;
   }
 }
 const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.prototype.hasOwnProperty.call(o, key);
