@@ -4,6 +4,9 @@
 // lastRun and processId onto the caller's object before the call or event
 // that changed them returns.
 
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { createSynchronikManager } = require('..');
 const { deferred, turn } = require('./helpers');
 
@@ -257,6 +260,189 @@ describe('object mirroring', () => {
       expect(w.lastRun.getTime()).toBe(T0);
       expect(typeof Object.getOwnPropertyDescriptor(w, 'lastRun').get).toBe('function');
       expect(Object.keys(w).slice(0, 4)).toEqual(['id', 'lastRun', 'run', 'note']);
+    });
+  });
+
+  describe('meta.executionTimesMs is made when read', () => {
+    /** A worker whose runs take what the test says on the manual clock. */
+    function timed(id, extra = {}) {
+      let gate;
+      const unit = { id, run: () => gate.promise, ...extra };
+      const run = async (ms, on = manager) => {
+        gate = deferred();
+        const done = on.runWorkerById(id);
+        await on.clock.advance(ms);
+        gate.resolve();
+        await done;
+      };
+      return { unit, run };
+    }
+
+    beforeEach(() => {
+      manager = createSynchronikManager({ clock: { manual: true, now: T0 } });
+    });
+
+    test('an accessor from the registration on, and nothing else added to meta', async () => {
+      const { unit: w, run } = timed('w');
+      manager.registerUnit(w);
+      const before = w.meta.executionTimesMs;
+      expect(before).toEqual([]);
+      expect(w.meta.executionTimesMs).toBe(before);
+      expect(JSON.stringify(w.meta)).toBe('{"runCount":0,"executionTimesMs":[],"averageExecutionTimeMs":0}');
+      await run(15);
+      expect(before).toEqual([]);
+      const own = Object.getOwnPropertyDescriptor(w.meta, 'executionTimesMs');
+      expect(typeof own.get).toBe('function');
+      expect(typeof own.set).toBe('function');
+      expect(own.enumerable).toBe(true);
+      expect(Reflect.ownKeys(w.meta)).toEqual(['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs']);
+      expect(JSON.parse(JSON.stringify(w.meta))).toEqual({ runCount: 1, executionTimesMs: [15], averageExecutionTimeMs: 15, lastDurationMs: 15 });
+      expect({ ...w.meta }.executionTimesMs).toEqual([15]);
+    });
+
+    test('the same array until the next run, a new one after it; what the user assigns is kept and added to', async () => {
+      const { unit: w, run } = timed('w');
+      manager.registerUnit(w);
+      await run(15);
+      await run(25);
+      const first = w.meta.executionTimesMs;
+      expect(first).toEqual([15, 25]);
+      expect(w.meta.executionTimesMs).toBe(first);
+      expect({ ...w.meta }.executionTimesMs).toBe(first);
+      await run(5);
+      expect(w.meta.executionTimesMs).toEqual([15, 25, 5]);
+      expect(w.meta.executionTimesMs).not.toBe(first);
+      expect(first).toEqual([15, 25]); // the old one is left as it was
+
+      const mine = [1, 2];
+      w.meta.executionTimesMs = mine;
+      expect(w.meta.executionTimesMs).toBe(mine);
+      await run(7);
+      expect(w.meta.executionTimesMs).toEqual([1, 2, 7]);
+      expect(mine).toEqual([1, 2]);
+      // A snapshot copies it, as any field.
+      const [copy] = manager.getRegistrySnapshot();
+      expect(copy.meta.executionTimesMs).toEqual([1, 2, 7]);
+      expect(copy.meta.executionTimesMs).not.toBe(w.meta.executionTimesMs);
+
+      // Deleted, it comes back with the next run, as a push onto a new array did.
+      delete w.meta.executionTimesMs;
+      expect('executionTimesMs' in w.meta).toBe(false);
+      await run(3);
+      expect(w.meta.executionTimesMs).toEqual([3]);
+      expect(typeof Object.getOwnPropertyDescriptor(w.meta, 'executionTimesMs').get).toBe('function');
+    });
+
+    test('anything but an array of numbers makes it a plain array again, pushed onto by every run', async () => {
+      const { unit: w, run } = timed('w');
+      manager.registerUnit(w);
+      await run(15);
+      w.meta.executionTimesMs = 'not kept';
+      expect(w.meta.executionTimesMs).toBe('not kept');
+      expect(Object.getOwnPropertyDescriptor(w.meta, 'executionTimesMs').value).toBe('not kept');
+      await run(4);
+      const plain = Object.getOwnPropertyDescriptor(w.meta, 'executionTimesMs').value;
+      expect(plain).toEqual([4]);
+      await run(6);
+      expect(Object.getOwnPropertyDescriptor(w.meta, 'executionTimesMs').value).toBe(plain);
+      expect(plain).toEqual([4, 6]);
+    });
+
+    test("the last 100 durations, oldest first, across the ring's turn; the average is theirs", async () => {
+      const { unit: w, run } = timed('w');
+      manager.registerUnit(w);
+      const all = [];
+      for (let i = 0; i < 130; i += 1) {
+        const ms = (i % 9) + 1;
+        all.push(ms);
+        await run(ms);
+      }
+      const kept = all.slice(-100);
+      expect(w.meta.runCount).toBe(130);
+      expect(w.meta.executionTimesMs).toEqual(kept);
+      expect(w.meta.lastDurationMs).toBe(kept[99]);
+      expect(w.meta.averageExecutionTimeMs).toBeCloseTo(kept.reduce((a, b) => a + b, 0) / 100, 9);
+    });
+
+    test('a released unit and the units of a closed manager keep their durations', async () => {
+      const a = timed('a');
+      const b = timed('b');
+      manager.registerUnit(a.unit);
+      manager.registerUnit(b.unit);
+      await a.run(10);
+      await b.run(20);
+      await a.run(30);
+      manager.releaseUnit('a');
+      expect(a.unit.meta.executionTimesMs).toEqual([10, 30]);
+      await b.run(40);
+      await manager.close();
+      expect(b.unit.meta.executionTimesMs).toEqual([20, 40]);
+      expect(JSON.parse(JSON.stringify(b.unit.meta)).executionTimesMs).toEqual([20, 40]);
+    });
+
+    test('registered on the next manager, it goes on from the durations the object shows', async () => {
+      const { unit: w, run } = timed('w');
+      manager.registerUnit(w);
+      await run(15);
+      await run(25);
+      await manager.close();
+      const next = createSynchronikManager({ clock: { manual: true, now: T0 + 1000 } });
+      try {
+        next.registerUnit(w);
+        expect(w.meta.executionTimesMs).toEqual([15, 25]);
+        await run(5, next);
+        expect(w.meta.executionTimesMs).toEqual([15, 25, 5]);
+      } finally {
+        await next.close();
+      }
+    });
+
+    test('a new meta object given by a config change, and a meta brought back from a store, get it too', async () => {
+      const { unit: w, run } = timed('w');
+      manager.registerUnit(w);
+      await run(15);
+      const fresh = { owner: 'b' };
+      manager.updateWorkerConfig('w', { meta: fresh });
+      expect(w.meta).toBe(fresh);
+      expect(Object.keys(fresh)).toEqual(['owner', 'runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs']);
+      expect(typeof Object.getOwnPropertyDescriptor(fresh, 'executionTimesMs').get).toBe('function');
+      await run(25);
+      expect(fresh.executionTimesMs).toEqual([15, 25]);
+
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'synchronik-times-'));
+      try {
+        const file = path.join(dir, 'state.db');
+        const stored = createSynchronikManager({ storage: { sqlite: file }, clock: { manual: true, now: T0 } });
+        const first = timed('s');
+        stored.registerUnit(first.unit);
+        await first.run(10, stored);
+        await first.run(20, stored);
+        await stored.close();
+        const again = createSynchronikManager({ storage: { sqlite: file }, clock: { manual: true, now: T0 } });
+        try {
+          const back = timed('s');
+          again.registerUnit(back.unit);
+          expect(back.unit.meta.executionTimesMs).toEqual([10, 20]);
+          expect(typeof Object.getOwnPropertyDescriptor(back.unit.meta, 'executionTimesMs').get).toBe('function');
+          await back.run(30, again);
+          expect(back.unit.meta.executionTimesMs).toEqual([10, 20, 30]);
+        } finally {
+          await again.close();
+        }
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    test('a meta object made non-extensible after registration keeps its own array, pushed onto', async () => {
+      const { unit: w, run } = timed('w');
+      manager.registerUnit(w);
+      Object.preventExtensions(w.meta);
+      const array = w.meta.executionTimesMs;
+      await run(15);
+      await run(25);
+      expect(Object.getOwnPropertyDescriptor(w.meta, 'executionTimesMs').value).toBe(array);
+      expect(array).toEqual([15, 25]);
     });
   });
 

@@ -28,7 +28,7 @@ const { ManualClock, parseClockOption } = require('./clock');
 const { LagSampler } = require('./lag');
 const { Dashboards } = require('./dashboard-server');
 const { ThreadPools, validateThreadPoolOptions } = require('./threads');
-const { ENGINE_META, ensureMeta } = require('./stats');
+const { carryStats, ensureMeta } = require('./stats');
 const { patchSpec } = require('./units');
 
 /**
@@ -352,10 +352,7 @@ class SynchronikManager extends EventEmitter {
     Object.assign(unit, rest);
     if (meta !== undefined) {
       // The engine's statistics stay: a new meta object carries them on.
-      /** @type {Record<string, unknown>} */
-      const kept = {};
-      for (const key of ENGINE_META) if (unit.meta && unit.meta[key] !== undefined) kept[key] = unit.meta[key];
-      unit.meta = Object.assign(meta, kept);
+      unit.meta = carryStats(meta, unit.meta);
       ensureMeta(unit);
       if (core.store) core.store.metaChanged(unit);
     }

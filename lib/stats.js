@@ -13,11 +13,246 @@
 // the stored durations and says nothing, so the mirror is rebuilt the same
 // way here).
 
+const util = require('node:util');
 const v = require('./validate');
 const { DEFAULTS } = require('./generated/vocabulary');
+const { Stamp } = require('./shapes');
 
 /** How many durations `executionTimesMs` keeps (the engine's EXECUTION_TIMES_KEPT). */
 const EXECUTION_TIMES_KEPT = DEFAULTS.executionTimesKept;
+
+/**
+ * `executionTimesMs` as an array made when it is read, not grown by every
+ * run. An array that every run pushes onto is kept for the unit's life and
+ * gets a larger store as it grows, every worker of a schedule at the same
+ * runs: each new store outlived the young generation, and the collector
+ * copied and promoted megabytes of them at once, the pauses that made the
+ * timers' p99. The `meta` object the facade completes at registration gets
+ * an enumerable accessor for `executionTimesMs` in the field's place (an
+ * accessor added as a new property keeps the object's fast layout; a data
+ * field turned into one later would not). Its state — the kept durations
+ * in a ring of doubles made at the first run (small at first, then outside
+ * the JavaScript heap: see FIRST_RING), and the array once made (or what
+ * the user assigned) — is kept in a
+ * private field of the meta object (`Times`), made at the first run or
+ * read, invisible to its keys, `JSON.stringify` and spreads. A run writes
+ * one double and forgets the array; reading the field twice between runs
+ * gives the same array. A `meta` that already has the field (the user's,
+ * or one made not extensible, or a Proxy) keeps the plain push, and so
+ * does one whose user assigned anything but an array of numbers.
+ */
+class Times extends Stamp {
+  /** @type {TimesState} */
+  #state;
+
+  /**
+   * Gives `meta` the private field holding `state`.
+   * @param {object} meta
+   * @param {TimesState} state
+   */
+  constructor(meta, state) {
+    super(meta);
+    this.#state = state;
+  }
+
+  /**
+   * The state of `meta`'s lazy `executionTimesMs`, once made.
+   * @param {unknown} meta
+   * @returns {TimesState | undefined}
+   */
+  static of(meta) {
+    return ((typeof meta === 'object' && meta !== null) || typeof meta === 'function') && #state in meta ? /** @type {any} */ (meta).#state : undefined;
+  }
+}
+
+/**
+ * @typedef {object} TimesState
+ * @property {boolean} lazy whether the field is the accessor (false: the user made it a plain value)
+ * @property {Float64Array | null} ring the kept durations (null until there is one), the oldest at `(next - count) mod ring.length`
+ * @property {number} next where the next duration goes
+ * @property {number} count how many are kept
+ * @property {unknown} value the array once made, or what the user assigned; NOT_MADE after a run
+ */
+
+/** In a state's `value`: the array of its durations is not made yet. */
+const NOT_MADE = Symbol('synchronik.executionTimesNotMade');
+const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.prototype.hasOwnProperty.call(o, key);
+
+/**
+ * Whether `value` can be kept in the ring: an array of numbers.
+ * @param {unknown} value
+ * @returns {value is number[]}
+ */
+function numbersOnly(value) {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'number') return false;
+  return true;
+}
+
+/**
+ * The state of `meta`'s accessor, made now if it was not yet; undefined
+ * when the object can no longer be given one (made not extensible since).
+ * @param {object} meta
+ * @returns {TimesState | undefined}
+ */
+function stateOf(meta) {
+  let state = Times.of(meta);
+  if (state === undefined && Object.isExtensible(meta)) {
+    state = { lazy: true, ring: null, next: 0, count: 0, value: NOT_MADE };
+    new Times(meta, state);
+  }
+  return state;
+}
+
+/**
+ * Durations a ring holds at first. A typed array this small lives in the
+ * JavaScript heap and is cheap to make (one of EXECUTION_TIMES_KEPT, kept
+ * outside the heap, costs about a microsecond); the ring is given its
+ * full size when it has more to hold, at a unit's ninth run.
+ */
+const FIRST_RING = 8;
+
+/**
+ * A ring of `capacity` holding `count` durations of `from` (a ring whose
+ * oldest is at `start`), the oldest first.
+ * @param {number} capacity
+ * @param {Float64Array | null} from
+ * @param {number} start
+ * @param {number} count
+ */
+function ringOf(capacity, from, start, count) {
+  const ring = new Float64Array(capacity);
+  if (from !== null) {
+    for (let k = 0, i = start; k < count; k++) {
+      ring[k] = from[i];
+      i = i + 1 === from.length ? 0 : i + 1;
+    }
+  }
+  return ring;
+}
+
+/**
+ * Puts the last EXECUTION_TIMES_KEPT of `times` in the state's ring.
+ * @param {TimesState} state
+ * @param {number[]} times
+ */
+function load(state, times) {
+  const count = Math.min(times.length, EXECUTION_TIMES_KEPT);
+  const ring = count <= FIRST_RING ? new Float64Array(FIRST_RING) : new Float64Array(EXECUTION_TIMES_KEPT);
+  for (let k = 0, i = times.length - count; k < count; k++, i++) ring[k] = times[i];
+  state.ring = ring;
+  state.count = count;
+  state.next = count === ring.length ? 0 : count;
+}
+
+/**
+ * Adds a duration to the state's ring (the oldest goes when it is full).
+ * @param {TimesState} state
+ * @param {number} durationMs
+ */
+function add(state, durationMs) {
+  let ring = state.ring;
+  if (ring === null) {
+    ring = state.ring = new Float64Array(FIRST_RING);
+  } else if (state.count === ring.length && ring.length < EXECUTION_TIMES_KEPT) {
+    const start = state.next - state.count < 0 ? state.next - state.count + ring.length : state.next - state.count;
+    ring = state.ring = ringOf(EXECUTION_TIMES_KEPT, ring, start, state.count);
+    state.next = state.count;
+  }
+  ring[state.next] = durationMs;
+  state.next = state.next + 1 === ring.length ? 0 : state.next + 1;
+  if (state.count < ring.length) state.count++;
+  state.value = NOT_MADE;
+}
+
+/**
+ * Turns the accessor of `meta` into a plain field holding `value`.
+ * @param {object} meta
+ * @param {unknown} value
+ */
+function makePlain(meta, value) {
+  const own = Object.getOwnPropertyDescriptor(meta, 'executionTimesMs');
+  Object.defineProperty(meta, 'executionTimesMs', { value, writable: true, enumerable: own ? own.enumerable === true : true, configurable: true });
+}
+
+/** @this {object} */
+function timesGetter() {
+  const state = stateOf(this);
+  if (state === undefined) {
+    // Made not extensible before its first run: a plain array from now on.
+    /** @type {number[]} */
+    const times = [];
+    makePlain(this, times);
+    return times;
+  }
+  if (state.value === NOT_MADE) {
+    /** @type {number[]} */
+    const times = [];
+    const ring = state.ring;
+    if (ring !== null) {
+      let i = state.next - state.count;
+      if (i < 0) i += ring.length;
+      for (let k = 0; k < state.count; k++) {
+        times.push(ring[i]);
+        i = i + 1 === ring.length ? 0 : i + 1;
+      }
+    }
+    state.value = times;
+  }
+  return state.value;
+}
+
+/**
+ * What the user assigns is what the field shows until the next run, which
+ * adds its duration to it, as a push would have. Anything but an array of
+ * numbers makes the field a plain value again, and the runs push as before.
+ * @this {object}
+ * @param {unknown} value
+ */
+function timesSetter(value) {
+  const state = stateOf(this);
+  if (state !== undefined && numbersOnly(value)) {
+    load(state, value);
+    state.value = value;
+    return;
+  }
+  if (state !== undefined) state.lazy = false;
+  makePlain(this, value);
+}
+
+/**
+ * Gives `meta` the lazy `executionTimesMs` holding `times`, as a new
+ * field; false when it cannot have one (it has the field already, is not
+ * extensible, or is a Proxy).
+ * @param {object} meta
+ * @param {number[]} times
+ * @returns {boolean}
+ */
+function giveTimes(meta, times) {
+  if ('executionTimesMs' in meta || util.types.isProxy(meta) || !Object.isExtensible(meta)) return false;
+  Object.defineProperty(meta, 'executionTimesMs', { get: timesGetter, set: timesSetter, enumerable: true, configurable: true });
+  // An object whose field was deleted keeps its state: what it holds now
+  // is `times`, as for a new array.
+  const state = Times.of(meta);
+  if (state !== undefined) {
+    state.lazy = true;
+    state.value = NOT_MADE;
+    load(state, times);
+  } else if (times.length > 0) {
+    const made = stateOf(meta);
+    if (made !== undefined) load(made, times);
+  }
+  return true;
+}
+
+/**
+ * Whether `meta.executionTimesMs` is the lazy accessor.
+ * @param {object} meta
+ */
+function hasLazyTimes(meta) {
+  const own = Object.getOwnPropertyDescriptor(meta, 'executionTimesMs');
+  return own !== undefined && own.get === timesGetter;
+}
 
 /** Statistics the engine keeps in `meta`; a new `meta` object keeps them, and stores give them their own columns. */
 const ENGINE_META = Object.freeze(['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs']);
@@ -40,9 +275,44 @@ function ensureMeta(unit) {
   if (!v.isObject(unit.meta)) unit.meta = {};
   const m = unit.meta;
   if (!Number.isFinite(m.runCount)) m.runCount = 0;
-  if (!Array.isArray(m.executionTimesMs)) m.executionTimesMs = [];
+  if (!giveTimes(m, []) && !Array.isArray(m.executionTimesMs)) m.executionTimesMs = [];
   if (!Number.isFinite(m.averageExecutionTimeMs)) m.averageExecutionTimeMs = 0;
   return m;
+}
+
+/**
+ * A copy of `source`'s own enumerable fields in their order, its
+ * `executionTimesMs` (an array of numbers) as the lazy accessor (see
+ * Times): a meta object brought back from stored state.
+ * @param {Record<string, any>} source
+ * @returns {Record<string, any>}
+ */
+function withLazyTimes(source) {
+  /** @type {Record<string, any>} */
+  const out = {};
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    if (key === 'executionTimesMs' && numbersOnly(value) && giveTimes(out, value)) continue;
+    Object.defineProperty(out, key, { value, writable: true, enumerable: true, configurable: true });
+  }
+  return out;
+}
+
+/**
+ * Carries the statistics of `old` (a unit's meta) over to `meta`, the one
+ * replacing it, as assignments in their order; durations go into a lazy
+ * `executionTimesMs` when `meta` has none of its own (see Times).
+ * @param {Record<string, any>} meta
+ * @param {Record<string, any> | undefined} old
+ * @returns {Record<string, any>} meta
+ */
+function carryStats(meta, old) {
+  for (const key of ENGINE_META) {
+    const value = old ? old[key] : undefined;
+    if (value === undefined) continue;
+    if (key !== 'executionTimesMs' || !numbersOnly(value) || !giveTimes(meta, value)) meta[key] = value;
+  }
+  return meta;
 }
 
 /**
@@ -53,10 +323,24 @@ function ensureMeta(unit) {
  * @param {number} averageMs the engine's mean of the kept durations
  */
 function recordRun(unit, durationMs, runCount, averageMs) {
-  const meta = ensureMeta(unit);
-  meta.runCount = runCount;
-  meta.executionTimesMs.push(durationMs);
-  if (meta.executionTimesMs.length > EXECUTION_TIMES_KEPT) meta.executionTimesMs.shift();
+  let meta = unit.meta;
+  let state = Times.of(meta);
+  if (state !== undefined && state.lazy && hasOwn(meta, 'executionTimesMs')) {
+    meta.runCount = runCount;
+  } else {
+    // The first run, or a field the user deleted or made plain.
+    meta = ensureMeta(unit);
+    meta.runCount = runCount;
+    state = hasLazyTimes(meta) ? stateOf(meta) : undefined;
+    if (state === undefined || !state.lazy) {
+      // A plain array, or a meta made not extensible since (timesGetter
+      // turns the field into a plain array then).
+      meta.executionTimesMs.push(durationMs);
+      if (meta.executionTimesMs.length > EXECUTION_TIMES_KEPT) meta.executionTimesMs.shift();
+      state = undefined;
+    }
+  }
+  if (state !== undefined) add(state, durationMs);
   meta.averageExecutionTimeMs = averageMs;
   meta.lastDurationMs = durationMs;
 }
@@ -81,4 +365,4 @@ function restoredStats(runCount, times) {
   return stats;
 }
 
-module.exports = { EXECUTION_TIMES_KEPT, ENGINE_META, ensureMeta, recordRun, restoredStats };
+module.exports = { EXECUTION_TIMES_KEPT, ENGINE_META, ensureMeta, carryStats, withLazyTimes, recordRun, restoredStats };

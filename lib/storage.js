@@ -9,7 +9,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const timers = require('node:timers');
 const v = require('./validate');
-const { restoredStats } = require('./stats');
+const { restoredStats, withLazyTimes } = require('./stats');
 
 /**
  * @typedef {import('./core').Core} Core
@@ -129,7 +129,7 @@ function hydrateUnit(core, unit, entry) {
       current = {};
     }
     const stats = runCount !== undefined ? restoredStats(runCount, times) : undefined;
-    units.mirror(unit, 'meta', { ...current, ...meta, ...stats });
+    units.mirror(unit, 'meta', withLazyTimes({ ...current, ...meta, ...stats }));
   }
   if (lastRunMs !== undefined) units.mirror(unit, 'lastRun', new Date(lastRunMs));
 }
