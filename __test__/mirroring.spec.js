@@ -434,6 +434,15 @@ describe('object mirroring', () => {
       }
     });
 
+    test('a meta that comes with executionTimesMs of its own keeps it, pushed onto as in 2.3', async () => {
+      const mine = [4];
+      const { unit: w, run } = timed('w', { meta: { team: 'a', executionTimesMs: mine } });
+      manager.registerUnit(w);
+      await run(15);
+      expect(Object.getOwnPropertyDescriptor(w.meta, 'executionTimesMs').value).toBe(mine);
+      expect(mine).toEqual([4, 15]);
+    });
+
     test('a meta object made non-extensible after registration keeps its own array, pushed onto', async () => {
       const { unit: w, run } = timed('w');
       manager.registerUnit(w);
