@@ -32,14 +32,14 @@ const EXECUTION_TIMES_KEPT = DEFAULTS.executionTimesKept;
  * accessor added as a new property keeps the object's fast layout; a data
  * field turned into one later would not). Its state — the kept durations
  * in a ring made at the first run (small at first, then outside the
- * JavaScript heap: see FIRST_RING), and the array once made (or what
- * the user assigned) — is kept in a private field of the meta object
+ * JavaScript heap: see FIRST_RING), and the array once made (or what the
+ * user assigned) — is kept in a private field of the meta object
  * (`Times`), made at the first run or read, invisible to its keys,
- * `JSON.stringify` and spreads. A run writes
- * one double and forgets the array; reading the field twice between runs
- * gives the same array. A `meta` that already has the field (the user's,
- * or one made not extensible, or a Proxy) keeps the plain push, and so
- * does one whose user assigned anything but an array of numbers.
+ * `JSON.stringify` and spreads. A run writes one number and forgets the
+ * array; reading the field twice between runs gives the same array. A
+ * `meta` that comes with an `executionTimesMs` of its own, is not
+ * extensible or is a Proxy keeps the plain push, and so does one whose
+ * user assigned anything but an array of numbers.
  */
 class Times extends Stamp {
   /** @type {TimesState} */
