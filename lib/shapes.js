@@ -53,4 +53,38 @@ const Stamp = /** @type {any} */ (
   }
 );
 
-module.exports = { keepShape, Stamp };
+/**
+ * @template S
+ * @typedef {{ new (o: object, state: S): object, of(o: unknown): S | undefined }} StateField
+ */
+
+/**
+ * A private field for a state kept on objects the package is given (see
+ * Stamp): `new Field(o, state)` gives `o` the field, `Field.of(o)` is its
+ * state, or undefined when `o` has none (any value may be asked). Every
+ * call makes a field of its own.
+ * @returns {StateField<any>}
+ */
+function stateField() {
+  class Field extends Stamp {
+    /** @type {unknown} */
+    #state;
+
+    /**
+     * @param {object} o
+     * @param {unknown} state
+     */
+    constructor(o, state) {
+      super(o);
+      this.#state = state;
+    }
+
+    /** @param {unknown} o */
+    static of(o) {
+      return ((typeof o === 'object' && o !== null) || typeof o === 'function') && #state in o ? /** @type {any} */ (o).#state : undefined;
+    }
+  }
+  return Field;
+}
+
+module.exports = { keepShape, Stamp, stateField };

@@ -16,7 +16,7 @@
 const util = require('node:util');
 const v = require('./validate');
 const { DEFAULTS } = require('./generated/vocabulary');
-const { Stamp } = require('./shapes');
+const { stateField } = require('./shapes');
 
 /** How many durations `executionTimesMs` keeps (the engine's EXECUTION_TIMES_KEPT). */
 const EXECUTION_TIMES_KEPT = DEFAULTS.executionTimesKept;
@@ -40,30 +40,9 @@ const EXECUTION_TIMES_KEPT = DEFAULTS.executionTimesKept;
  * `meta` that comes with an `executionTimesMs` of its own, is not
  * extensible or is a Proxy keeps the plain push, and so does one whose
  * user assigned anything but an array of numbers.
+ * @type {import('./shapes').StateField<TimesState>}
  */
-class Times extends Stamp {
-  /** @type {TimesState} */
-  #state;
-
-  /**
-   * Gives `meta` the private field holding `state`.
-   * @param {object} meta
-   * @param {TimesState} state
-   */
-  constructor(meta, state) {
-    super(meta);
-    this.#state = state;
-  }
-
-  /**
-   * The state of `meta`'s lazy `executionTimesMs`, once made.
-   * @param {unknown} meta
-   * @returns {TimesState | undefined}
-   */
-  static of(meta) {
-    return ((typeof meta === 'object' && meta !== null) || typeof meta === 'function') && #state in meta ? /** @type {any} */ (meta).#state : undefined;
-  }
-}
+const Times = stateField();
 
 /**
  * @typedef {object} TimesState

@@ -11,7 +11,7 @@ const util = require('node:util');
 const v = require('./validate');
 const { ensureMeta } = require('./stats');
 const { scheduleSpec } = require('./calendar');
-const { Stamp } = require('./shapes');
+const { stateField } = require('./shapes');
 
 /**
  * @typedef {'worker' | 'process'} UnitKind
@@ -36,30 +36,9 @@ const { Stamp } = require('./shapes');
  * write. (A private field rather than a WeakMap from object to state: the
  * first run of 10,000 units no longer pays an identity hash and an
  * ephemeron table entry each, nor the collector a table to trace.)
+ * @type {import('./shapes').StateField<{ ms: number, value: unknown }>}
  */
-class LastRun extends Stamp {
-  /** @type {{ ms: number, value: unknown }} */
-  #state;
-
-  /**
-   * Gives `unit` the private field holding `state`.
-   * @param {object} unit
-   * @param {{ ms: number, value: unknown }} state
-   */
-  constructor(unit, state) {
-    super(unit);
-    this.#state = state;
-  }
-
-  /**
-   * The state of `unit`'s lazy `lastRun`, if a run made one.
-   * @param {unknown} unit
-   * @returns {{ ms: number, value: unknown } | undefined}
-   */
-  static of(unit) {
-    return ((typeof unit === 'object' && unit !== null) || typeof unit === 'function') && #state in unit ? /** @type {any} */ (unit).#state : undefined;
-  }
-}
+const LastRun = stateField();
 const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.prototype.hasOwnProperty.call(o, key);
 /** In a state's `value`: the Date of its `ms` is not made yet. */
 const NOT_MADE = Symbol('synchronik.lastRunNotMade');
