@@ -8,7 +8,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { createSynchronikManager } = require('..');
-const { deferred, turn } = require('./helpers');
+const { deferred, turn, runNode } = require('./helpers');
 
 /** Where the manual clock starts in the tests that check wall times (lastRun). */
 const T0 = Date.parse('2024-03-01T12:00:00Z');
@@ -432,6 +432,50 @@ describe('object mirroring', () => {
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+
+    test("a full ring's place goes to another unit only once its meta is collected", async () => {
+      // In a child with the collector at hand: units whose rings grew are
+      // released and collected while one stays; the rings of the next
+      // units take their places; every unit keeps its own durations.
+      const script = `
+        const { createSynchronikManager } = require('.');
+        const m = createSynchronikManager({ clock: 'manual' });
+        let gate;
+        const make = (id) => ({ id, run: () => gate.promise });
+        const runAll = async (units, ms) => {
+          for (const u of units) {
+            gate = { promise: null };
+            gate.promise = new Promise((r) => (gate.resolve = r));
+            const done = m.runWorkerById(u.id);
+            await m.clock.advance(ms);
+            gate.resolve();
+            await done;
+          }
+        };
+        (async () => {
+          const kept = make('kept');
+          m.registerUnit(kept);
+          let gone = Array.from({ length: 100 }, (_, i) => make('gone' + i));
+          for (const u of gone) m.registerUnit(u);
+          for (let r = 1; r <= 12; r++) await runAll([kept, ...gone], r);
+          for (const u of gone) m.releaseUnit(u.id);
+          gone = null;
+          for (let i = 0; i < 5; i++) { global.gc(); await new Promise((r) => setImmediate(r)); }
+          const next = Array.from({ length: 100 }, (_, i) => make('next' + i));
+          for (const u of next) m.registerUnit(u);
+          for (let r = 1; r <= 12; r++) await runAll(next, 100 + r);
+          await runAll([kept], 13);
+          console.log(JSON.stringify({ kept: kept.meta.executionTimesMs, next: next.map((u) => u.meta.executionTimesMs) }));
+          await m.close();
+        })();
+      `;
+      const r = await runNode(['--expose-gc', '-e', script], { timeoutMs: 60000 });
+      expect(r.stderr).toBe('');
+      const out = JSON.parse(r.stdout);
+      expect(out.kept).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+      const expected = Array.from({ length: 12 }, (_, i) => 101 + i);
+      for (const times of out.next) expect(times).toEqual(expected);
     });
 
     test('a meta that comes with executionTimesMs of its own keeps it, pushed onto as in 2.3', async () => {

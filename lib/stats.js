@@ -47,7 +47,9 @@ const Times = stateField();
 /**
  * @typedef {object} TimesState
  * @property {boolean} lazy whether the field is the accessor (false: the user made it a plain value)
- * @property {Float64Array | number[] | null} ring the kept durations (null until there is one), the oldest at `(next - count) mod ring.length`
+ * @property {Float64Array | number[] | null} ring where the kept durations are (null until there is one): `cap` of them from `base` on, the oldest at `(next - count) mod cap`
+ * @property {number} base
+ * @property {number} cap
  * @property {number} next where the next duration goes
  * @property {number} count how many are kept
  * @property {unknown} value the array once made, or what the user assigned; NOT_MADE after a run
@@ -79,7 +81,7 @@ function numbersOnly(value) {
 function stateOf(meta) {
   let state = Times.of(meta);
   if (state === undefined && Object.isExtensible(meta)) {
-    state = { lazy: true, ring: null, next: 0, count: 0, value: NOT_MADE };
+    state = { lazy: true, ring: null, base: 0, cap: 0, next: 0, count: 0, value: NOT_MADE };
     new Times(meta, state);
   }
   return state;
@@ -87,10 +89,11 @@ function stateOf(meta) {
 
 /**
  * Durations a ring holds at first: an array of eight doubles, made from a
- * literal in a few nanoseconds (a Float64Array of EXECUTION_TIMES_KEPT,
- * kept outside the heap, costs about a microsecond to make, one of eight
- * about 0.2). The ring gets its full size when it has more to hold, at a
- * unit's ninth run.
+ * literal in a few nanoseconds. The ring gets its full size when it has
+ * more to hold, at a unit's ninth run: EXECUTION_TIMES_KEPT doubles in a
+ * shared block outside the JavaScript heap (a Float64Array of its own for
+ * every ring cost tens of thousands of instructions to make, every worker
+ * of a schedule at the same run).
  */
 const FIRST_RING = 8;
 
@@ -98,55 +101,89 @@ const FIRST_RING = 8;
 const firstRing = () => [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5];
 
 /**
- * A ring of `capacity` holding `count` durations of `from` (a ring whose
- * oldest is at `start`), the oldest first.
- * @param {number} capacity
- * @param {Float64Array | number[] | null} from
- * @param {number} start
- * @param {number} count
+ * Full rings: blocks of RINGS_PER_BLOCK of them, a ring's place given back
+ * when its meta object is collected (a FinalizationRegistry), and taken
+ * again by the next ring that grows.
  */
-function ringOf(capacity, from, start, count) {
-  const ring = new Float64Array(capacity);
-  if (from !== null) {
-    for (let k = 0, i = start; k < count; k++) {
-      ring[k] = from[i];
-      i = i + 1 === from.length ? 0 : i + 1;
+const RINGS_PER_BLOCK = 64;
+/** @type {Float64Array[]} */
+const blocks = [];
+/** @type {number[]} places given back */
+const freePlaces = [];
+let places = 0;
+const placesBack = new FinalizationRegistry((/** @type {number} */ place) => {
+  freePlaces.push(place);
+});
+
+/**
+ * Gives the state of `meta` a full ring, holding what its ring holds.
+ * @param {object} meta
+ * @param {TimesState} state
+ */
+function grow(meta, state) {
+  let place = freePlaces.pop();
+  if (place === undefined) {
+    place = places++;
+    if (place % RINGS_PER_BLOCK === 0) blocks.push(new Float64Array(RINGS_PER_BLOCK * EXECUTION_TIMES_KEPT));
+  }
+  placesBack.register(meta, place);
+  const block = blocks[Math.floor(place / RINGS_PER_BLOCK)];
+  const base = (place % RINGS_PER_BLOCK) * EXECUTION_TIMES_KEPT;
+  const { ring, cap } = state;
+  if (ring !== null) {
+    let i = state.next - state.count;
+    if (i < 0) i += cap;
+    for (let k = 0; k < state.count; k++) {
+      block[base + k] = ring[state.base + i];
+      i = i + 1 === cap ? 0 : i + 1;
     }
   }
-  return ring;
+  state.ring = block;
+  state.base = base;
+  state.cap = EXECUTION_TIMES_KEPT;
+  state.next = state.count === EXECUTION_TIMES_KEPT ? 0 : state.count;
 }
 
 /**
- * Puts the last EXECUTION_TIMES_KEPT of `times` in the state's ring.
+ * Puts the last EXECUTION_TIMES_KEPT of `times` in the ring of `meta`'s state.
+ * @param {object} meta
  * @param {TimesState} state
  * @param {number[]} times
  */
-function load(state, times) {
+function load(meta, state, times) {
   const count = Math.min(times.length, EXECUTION_TIMES_KEPT);
-  const ring = count <= FIRST_RING ? firstRing() : new Float64Array(EXECUTION_TIMES_KEPT);
-  for (let k = 0, i = times.length - count; k < count; k++, i++) ring[k] = times[i];
-  state.ring = ring;
+  state.count = 0;
+  state.next = 0;
+  if (count > FIRST_RING && state.cap < EXECUTION_TIMES_KEPT) {
+    grow(meta, state);
+  } else if (state.ring === null) {
+    state.ring = firstRing();
+    state.base = 0;
+    state.cap = FIRST_RING;
+  }
+  const ring = /** @type {Float64Array | number[]} */ (state.ring);
+  for (let k = 0, i = times.length - count; k < count; k++, i++) ring[state.base + k] = times[i];
   state.count = count;
-  state.next = count === ring.length ? 0 : count;
+  state.next = count === state.cap ? 0 : count;
 }
 
 /**
- * Adds a duration to the state's ring (the oldest goes when it is full).
+ * Adds a duration to the ring of `meta`'s state (the oldest goes when it is full).
+ * @param {object} meta
  * @param {TimesState} state
  * @param {number} durationMs
  */
-function add(state, durationMs) {
-  let ring = state.ring;
-  if (ring === null) {
-    ring = state.ring = firstRing();
-  } else if (state.count === ring.length && ring.length < EXECUTION_TIMES_KEPT) {
-    const start = state.next - state.count < 0 ? state.next - state.count + ring.length : state.next - state.count;
-    ring = state.ring = ringOf(EXECUTION_TIMES_KEPT, ring, start, state.count);
-    state.next = state.count;
+function add(meta, state, durationMs) {
+  if (state.ring === null) {
+    state.ring = firstRing();
+    state.base = 0;
+    state.cap = FIRST_RING;
+  } else if (state.count === state.cap && state.cap < EXECUTION_TIMES_KEPT) {
+    grow(meta, state);
   }
-  ring[state.next] = durationMs;
-  state.next = state.next + 1 === ring.length ? 0 : state.next + 1;
-  if (state.count < ring.length) state.count++;
+  /** @type {Float64Array | number[]} */ (state.ring)[state.base + state.next] = durationMs;
+  state.next = state.next + 1 === state.cap ? 0 : state.next + 1;
+  if (state.count < state.cap) state.count++;
   state.value = NOT_MADE;
 }
 
@@ -173,13 +210,13 @@ function timesGetter() {
   if (state.value === NOT_MADE) {
     /** @type {number[]} */
     const times = [];
-    const ring = state.ring;
+    const { ring, base, cap } = state;
     if (ring !== null) {
       let i = state.next - state.count;
-      if (i < 0) i += ring.length;
+      if (i < 0) i += cap;
       for (let k = 0; k < state.count; k++) {
-        times.push(ring[i]);
-        i = i + 1 === ring.length ? 0 : i + 1;
+        times.push(ring[base + i]);
+        i = i + 1 === cap ? 0 : i + 1;
       }
     }
     state.value = times;
@@ -197,7 +234,7 @@ function timesGetter() {
 function timesSetter(value) {
   const state = stateOf(this);
   if (state !== undefined && numbersOnly(value)) {
-    load(state, value);
+    load(this, state, value);
     state.value = value;
     return;
   }
@@ -222,10 +259,10 @@ function giveTimes(meta, times) {
   if (state !== undefined) {
     state.lazy = true;
     state.value = NOT_MADE;
-    load(state, times);
+    load(meta, state, times);
   } else if (times.length > 0) {
     const made = stateOf(meta);
-    if (made !== undefined) load(made, times);
+    if (made !== undefined) load(meta, made, times);
   }
   return true;
 }
@@ -339,7 +376,7 @@ function recordRun(unit, durationMs, runCount, averageMs) {
       state = undefined;
     }
   }
-  if (state !== undefined) add(state, durationMs);
+  if (state !== undefined) add(meta, state, durationMs);
   meta.averageExecutionTimeMs = averageMs;
   meta.lastDurationMs = durationMs;
 }
