@@ -116,6 +116,35 @@ const placesBack = new FinalizationRegistry((/** @type {number} */ place) => {
 });
 
 /**
+ * Gives a state its first ring.
+ * @param {TimesState} state
+ */
+function startRing(state) {
+  state.ring = firstRing();
+  state.base = 0;
+  state.cap = FIRST_RING;
+}
+
+/**
+ * The durations a state's ring holds, the oldest first.
+ * @param {TimesState} state
+ * @returns {number[]}
+ */
+function kept(state) {
+  /** @type {number[]} */
+  const times = [];
+  const { ring, base, cap } = state;
+  if (ring === null) return times;
+  let i = state.next - state.count;
+  if (i < 0) i += cap;
+  for (let k = 0; k < state.count; k++) {
+    times.push(ring[base + i]);
+    i = i + 1 === cap ? 0 : i + 1;
+  }
+  return times;
+}
+
+/**
  * Gives the state of `meta` a full ring, holding what its ring holds.
  * @param {object} meta
  * @param {TimesState} state
@@ -129,15 +158,7 @@ function grow(meta, state) {
   placesBack.register(meta, place);
   const block = blocks[Math.floor(place / RINGS_PER_BLOCK)];
   const base = (place % RINGS_PER_BLOCK) * EXECUTION_TIMES_KEPT;
-  const { ring, cap } = state;
-  if (ring !== null) {
-    let i = state.next - state.count;
-    if (i < 0) i += cap;
-    for (let k = 0; k < state.count; k++) {
-      block[base + k] = ring[state.base + i];
-      i = i + 1 === cap ? 0 : i + 1;
-    }
-  }
+  block.set(kept(state), base);
   state.ring = block;
   state.base = base;
   state.cap = EXECUTION_TIMES_KEPT;
@@ -154,13 +175,8 @@ function load(meta, state, times) {
   const count = Math.min(times.length, EXECUTION_TIMES_KEPT);
   state.count = 0;
   state.next = 0;
-  if (count > FIRST_RING && state.cap < EXECUTION_TIMES_KEPT) {
-    grow(meta, state);
-  } else if (state.ring === null) {
-    state.ring = firstRing();
-    state.base = 0;
-    state.cap = FIRST_RING;
-  }
+  if (count > FIRST_RING && state.cap < EXECUTION_TIMES_KEPT) grow(meta, state);
+  else if (state.ring === null) startRing(state);
   const ring = /** @type {Float64Array | number[]} */ (state.ring);
   for (let k = 0, i = times.length - count; k < count; k++, i++) ring[state.base + k] = times[i];
   state.count = count;
@@ -175,9 +191,7 @@ function load(meta, state, times) {
  */
 function add(meta, state, durationMs) {
   if (state.ring === null) {
-    state.ring = firstRing();
-    state.base = 0;
-    state.cap = FIRST_RING;
+    startRing(state);
   } else if (state.count === state.cap && state.cap < EXECUTION_TIMES_KEPT) {
     grow(meta, state);
   }
@@ -207,20 +221,7 @@ function timesGetter() {
     makePlain(this, times);
     return times;
   }
-  if (state.value === NOT_MADE) {
-    /** @type {number[]} */
-    const times = [];
-    const { ring, base, cap } = state;
-    if (ring !== null) {
-      let i = state.next - state.count;
-      if (i < 0) i += cap;
-      for (let k = 0; k < state.count; k++) {
-        times.push(ring[base + i]);
-        i = i + 1 === cap ? 0 : i + 1;
-      }
-    }
-    state.value = times;
-  }
+  if (state.value === NOT_MADE) state.value = kept(state);
   return state.value;
 }
 
