@@ -12,7 +12,7 @@ const v = require('./validate');
 const { closedError, fromNative } = require('./errors');
 const { Bridge } = require('./bridge');
 const { Events } = require('./events');
-const { Units, workerSpec, processSpec, plainCopy } = require('./units');
+const { Units, workerSpec, registerWorker, processSpec, plainCopy } = require('./units');
 const { Attempts, Tickets } = require('./run-context');
 const { Pools } = require('./pools');
 
@@ -163,22 +163,26 @@ class Core {
     // ERR_RELEASED, before the new object takes its place.
     this.#endRunsOfReplaced(unit.id);
     if (kind === 'process') for (const w of unit.workers) this.#endRunsOfReplaced(w.id);
-    let slots;
+    /** @type {number} */
+    let slot;
+    /** @type {number[]} the process's workers' slots */
+    let slots = [];
     this.acknowledgeReleased();
     try {
-      slots = kind === 'worker' ? native.registerWorker(spec) : native.registerProcess(spec);
+      if (kind === 'worker') slot = registerWorker(native, spec);
+      else [slot, ...slots] = native.registerProcess(spec);
     } catch (e) {
       throw fromNative(e, /** @type {any} */ (TypeError));
     }
-    units.adopt(slots[0], unit, kind);
-    if (kind === 'process') unit.workers.forEach((/** @type {Unit} */ w, /** @type {number} */ k) => units.adopt(slots[k + 1], w, 'worker'));
+    units.adopt(slot, unit, kind);
+    if (kind === 'process') unit.workers.forEach((/** @type {Unit} */ w, /** @type {number} */ k) => units.adopt(slots[k], w, 'worker'));
     const persistence = this.#persistence;
     if (persistence) {
       persistence.hydrate(unit);
       if (kind === 'process') for (const w of unit.workers) persistence.hydrate(w);
       this.bridge.markChanged();
     }
-    if (attach !== null) attach(slots[0]);
+    if (attach !== null) attach(slot);
     if (this.#store) this.#store.registered(unit, kind);
     this.sync();
     return unit;

@@ -67,8 +67,14 @@ export declare class NativeEngine {
    * where.
    */
   checkProcess(spec: JsProcessSpec): RegistrationProblem | null
-  /** Registers a worker; returns its slot. */
-  registerWorker(spec: JsWorkerSpec): Array<number>
+  /**
+   * Registers a worker given by its fields, in `JsWorkerSpec`'s order
+   * (a number or flag that is absent is NaN; a flag is 1 or 0); returns
+   * its slot. Arguments rather than a spec object: reading an object's
+   * fields by name through the binding made a string for every name of
+   * every registration (about a fifth of its cost).
+   */
+  registerWorker(id: string, enabled: number, status: string | undefined | null, runCount: number, intervalMs: number, runOnInterval: number, maxRuns: number, timeoutMs: number, maxRetries: number, retryDelayMs: number, retryDelayPerRetry: number, overlap?: string | undefined | null, dependsOn?: Array<JsDependency> | undefined | null, schedule?: JsSchedule | undefined | null): number
   /**
    * Registers a process and its workers; returns the process's slot, then
    * its workers' slots in order.

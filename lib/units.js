@@ -369,6 +369,37 @@ function workerSpec(w) {
   };
 }
 
+/** A number for the engine's arguments: NaN when absent. @param {number | undefined} x */
+const given = (x) => (x === undefined ? NaN : x);
+/** A flag for the engine's arguments: 1 or 0, NaN when absent. @param {boolean | undefined} x */
+const givenFlag = (x) => (x === undefined ? NaN : x ? 1 : 0);
+
+/**
+ * Registers a standalone worker from its spec, the fields passed as
+ * arguments (the binding reads no spec object by name); returns its slot.
+ * @param {import('./native').NativeEngine} native
+ * @param {JsWorkerSpec} s
+ * @returns {number}
+ */
+function registerWorker(native, s) {
+  return native.registerWorker(
+    s.id,
+    givenFlag(s.enabled),
+    s.status,
+    given(s.runCount),
+    given(s.intervalMs),
+    givenFlag(s.runOnInterval),
+    given(s.maxRuns),
+    given(s.timeoutMs),
+    given(s.maxRetries),
+    given(s.retryDelayMs),
+    givenFlag(s.retryDelayPerRetry),
+    s.overlap,
+    s.dependsOn,
+    s.schedule,
+  );
+}
+
 /**
  * Converts a validated process object (and its workers) into the engine's spec.
  * @param {Unit} p
@@ -517,4 +548,4 @@ function errorCopy(error, seen) {
   return out;
 }
 
-module.exports = { Units, workerSpec, processSpec, patchSpec, plainCopy };
+module.exports = { Units, workerSpec, registerWorker, processSpec, patchSpec, plainCopy };

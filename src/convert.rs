@@ -97,6 +97,28 @@ pub(crate) fn status(name: &str) -> Result<UnitStatus> {
     parse("status", name, UnitStatus::parse)
 }
 
+/// A number passed as an argument, NaN when absent.
+pub(crate) fn given(x: f64) -> Option<f64> {
+    (!x.is_nan()).then_some(x)
+}
+
+/// A flag passed as an argument (1 or 0), NaN when absent.
+pub(crate) fn given_flag(x: f64) -> Option<bool> {
+    given(x).map(|x| x != 0.0)
+}
+
+/// A count passed as an argument, NaN when absent; converted as the
+/// binding converts a JavaScript number to an unsigned 32-bit integer
+/// (ECMAScript's ToUint32), the way a spec object's field was.
+pub(crate) fn given_u32(x: f64) -> Option<u32> {
+    given(x).map(|x| {
+        if !x.is_finite() {
+            return 0;
+        }
+        x.trunc().rem_euclid(4_294_967_296.0) as u32
+    })
+}
+
 fn overlap(name: Option<String>) -> Result<Option<Overlap>> {
     name.map(|n| parse("overlap policy", &n, Overlap::parse))
         .transpose()
