@@ -40,6 +40,7 @@ use crate::error::EngineError;
 
 mod lock;
 pub mod postgres;
+mod queue;
 mod sqlite;
 mod writer;
 

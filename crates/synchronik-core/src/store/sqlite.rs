@@ -7,12 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crossbeam_channel::Sender;
 use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    lock, parse_times, writer, HistoryQuery, HistoryRow, Op, StoreOptions, TaskRow, UnitRow,
+    lock, parse_times, queue, writer, HistoryQuery, HistoryRow, Op, StoreOptions, TaskRow, UnitRow,
     SCHEMA_VERSION,
 };
 use crate::error::EngineError;
@@ -21,7 +20,7 @@ use crate::error::EngineError;
 pub(super) struct Shared {
     path: PathBuf,
     pending: Arc<AtomicU64>,
-    tx: Sender<Op>,
+    tx: queue::Sender,
     thread: Mutex<Option<JoinHandle<()>>>,
     /// Held while the store is open; dropped after the writer has ended.
     lock: Mutex<Option<lock::DbLock>>,
@@ -244,7 +243,7 @@ impl Shared {
             Ok(())
         };
         setup().map_err(|e| storage_error(&path, format!("cannot write the database: {e}")))?;
-        let (tx, rx) = crossbeam_channel::unbounded();
+        let (tx, mut rx) = queue::queue();
         let shared = Arc::new(Shared {
             path: path.clone(),
             pending: Arc::new(AtomicU64::new(0)),
@@ -257,7 +256,7 @@ impl Shared {
         let retention = options.history;
         let thread = std::thread::Builder::new()
             .name("synchronik-store".into())
-            .spawn(move || writer::run(conn, &rx, &pending, retention, &thread_path))
+            .spawn(move || writer::run(conn, &mut rx, &pending, retention, &thread_path))
             .map_err(|e| storage_error(&path, format!("cannot start the writer thread: {e}")))?;
         *shared.thread.lock() = Some(thread);
         Ok(shared)

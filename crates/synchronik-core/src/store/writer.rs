@@ -5,10 +5,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::Sender;
 use rusqlite::{params, Connection};
 
-use super::{storage_error, times_json, HistoryRow, Op, Retention, TaskRow, UnitRow};
+use super::{queue, storage_error, times_json, HistoryRow, Op, Retention, TaskRow, UnitRow};
 use crate::error::EngineError;
 
 /// At most this many writes go into one transaction.
@@ -373,7 +373,7 @@ pub(super) fn enforce_retention(conn: &Connection, r: Retention) -> rusqlite::Re
 /// handle is gone.
 pub(super) fn run(
     mut conn: Connection,
-    rx: &Receiver<Op>,
+    rx: &mut queue::Receiver,
     pending: &AtomicU64,
     retention: Option<Retention>,
     path: &Path,
@@ -388,7 +388,9 @@ pub(super) fn run(
     let threshold = retention.map_or(u64::MAX, |r| (r.max_rows / 10).max(1));
     let mut spare = Batch::default();
     loop {
-        let Ok(first) = rx.recv() else { break };
+        let Some(first) = rx.recv_blocking() else {
+            break;
+        };
         let Gathered {
             mut batch,
             replies,
@@ -397,7 +399,7 @@ pub(super) fn run(
             shutdown,
             count,
             history,
-        } = Gathered::from(std::mem::take(&mut spare), first, || rx.try_recv().ok());
+        } = Gathered::from(std::mem::take(&mut spare), first, || rx.try_recv());
         history_since += history;
         // A panic in SQLite's wrapper must not end the thread silently.
         let result =

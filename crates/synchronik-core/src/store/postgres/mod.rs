@@ -40,11 +40,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::Notify;
 
 pub use schema::{quote_ident, Migrated, MIGRATIONS, VERSION as SCHEMA_VERSION};
 
-use super::{parse_times, HistoryQuery, HistoryRow, Op, Retention, TaskRow, UnitRow};
+use super::{parse_times, queue, HistoryQuery, HistoryRow, Op, Retention, TaskRow, UnitRow};
 use crate::engine::Demand;
 use crate::error::EngineError;
 use crate::runtime::Remote;
@@ -209,7 +209,7 @@ pub(super) struct Inner {
     pub remote: Mutex<Option<Remote>>,
     /// The writer's queue (for a flush from the node's own tasks; weak: the
     /// writer ends when the store's handle goes).
-    pub writes: mpsc::WeakUnboundedSender<Op>,
+    pub writes: queue::WeakSender,
     pub closing: AtomicBool,
     /// Wakes the node's tasks for the shutdown.
     pub shutdown: Notify,
@@ -234,7 +234,7 @@ impl Inner {
 /// An open PostgreSQL store: this node's connection to the cluster.
 pub struct Shared {
     inner: Arc<Inner>,
-    tx: mpsc::UnboundedSender<Op>,
+    tx: queue::Sender,
     runtime: Mutex<Option<tokio::runtime::Runtime>>,
     handle: tokio::runtime::Handle,
 }
@@ -457,7 +457,7 @@ impl Shared {
             .unwrap_or_else(|| "localhost".into());
         let pid = std::process::id();
         let node = format!("{host}:{pid}:{}", &super::random_prefix()[..8]);
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = queue::queue();
         let inner = Arc::new(Inner {
             target,
             node,

@@ -533,14 +533,10 @@ async fn reconcile_offered(inner: &Arc<Inner>, since: f64) -> Result<(), String>
 /// Waits until the writes sent so far are committed; false if the store
 /// closed first or a write failed for good.
 async fn flushed(inner: &Inner) -> bool {
-    let Some(writes) = inner.writes.upgrade() else {
-        return false;
-    };
     let (tx, rx) = crossbeam_channel::bounded(1);
-    if writes.send(crate::store::Op::Committed(tx)).is_err() {
+    if inner.writes.send(crate::store::Op::Committed(tx)).is_err() {
         return false;
     }
-    drop(writes);
     matches!(
         tokio::task::spawn_blocking(move || rx.recv()).await,
         Ok(Ok(true))

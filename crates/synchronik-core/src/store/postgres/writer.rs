@@ -7,10 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
 use super::super::writer::{Batch, Gathered, TaskChange, UnitChange};
-use super::super::{times_json, Op};
+use super::super::{queue, times_json};
 use super::{describe, transient, Inner};
 use crate::error::EngineError;
 
@@ -19,7 +17,7 @@ pub(super) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((50u64 << attempt.min(7)).min(5_000))
 }
 
-pub(super) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Op>) {
+pub(super) async fn run(inner: Arc<Inner>, mut rx: queue::Receiver) {
     let mut reported = false;
     let mut spare = Batch::default();
     loop {
@@ -31,7 +29,7 @@ pub(super) async fn run(inner: Arc<Inner>, mut rx: mpsc::UnboundedReceiver<Op>) 
             shutdown,
             count,
             ..
-        } = Gathered::from(std::mem::take(&mut spare), first, || rx.try_recv().ok());
+        } = Gathered::from(std::mem::take(&mut spare), first, || rx.try_recv());
         let mut written = true;
         if !batch.is_empty() {
             let mut attempt = 0u32;
