@@ -11,11 +11,12 @@
 //! them) and is described in its own module.
 //!
 //! Writes never happen on the caller's thread. [`Store::send`] puts an
-//! [`Op`] on a channel and returns; one writer thread blocks for the first
-//! op, takes everything else already waiting, folds it (an upsert of the
-//! same unit twice is one row write, a task inserted and deleted in the same
-//! batch never reaches the disk) and applies the batch in one transaction
-//! with cached statements (group commit). [`Store::flush`] waits until
+//! [`Op`] on the writer's queue (`queue.rs`) and returns; one writer
+//! thread blocks for the first op, takes everything else already waiting,
+//! folds it (an upsert of the same unit twice is one row write, a task
+//! inserted and deleted in the same batch never reaches the disk) and
+//! applies the batch in one transaction with cached statements (group
+//! commit). [`Store::flush`] waits until
 //! every op sent before it is committed. Reads go through the same thread,
 //! so they see every write sent before them.
 //!

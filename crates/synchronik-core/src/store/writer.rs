@@ -296,7 +296,7 @@ impl Batch {
 /// A read to run on SQLite's connection (see [`Op::Query`]).
 pub(super) type Query = Box<dyn FnOnce(&Connection) + Send>;
 
-/// What one turn of a writer takes from its channel: the first op and
+/// What one turn of a writer takes from its queue: the first op and
 /// whatever else already waits, up to [`MAX_BATCH`] writes or a shutdown.
 pub(super) struct Gathered {
     pub(super) batch: Batch,
