@@ -124,6 +124,49 @@ fn a_batch_folds_writes_of_the_same_row() {
 }
 
 #[test]
+fn a_batch_keeps_a_task_s_last_status_and_its_known_attempt() {
+    use super::writer::TaskChange;
+    let mut b = Batch::default();
+    // Started, then stopped and queued again, in one batch: queued, with
+    // the attempt that started.
+    b.add(Op::TaskStart {
+        key: "a".into(),
+        attempt: 2,
+    });
+    b.add(Op::TaskRequeue { key: "a".into() });
+    assert!(matches!(
+        b.tasks.get("a"),
+        Some(TaskChange::Update {
+            attempt: Some(2),
+            status: "queued"
+        })
+    ));
+    // Ended, then a late start: the end stands.
+    b.add(Op::TaskEnded {
+        key: "b".into(),
+        error: Some("boom".into()),
+    });
+    b.add(Op::TaskStart {
+        key: "b".into(),
+        attempt: 3,
+    });
+    assert!(matches!(b.tasks.get("b"), Some(TaskChange::Ended(Some(e))) if e == "boom"));
+    // Inserted, then started: the insert carries the attempt and status.
+    b.add(Op::TaskInsert(task("c", 0.0, 1)));
+    b.add(Op::TaskStart {
+        key: "c".into(),
+        attempt: 1,
+    });
+    match b.tasks.get("c") {
+        Some(TaskChange::Insert(row)) => {
+            assert_eq!((row.attempt, row.status.as_str()), (1, "running"));
+        }
+        _ => panic!("the insert was lost"),
+    }
+    assert_eq!(b.writes(), 3);
+}
+
+#[test]
 fn a_task_started_in_its_insert_batch_is_stored_running() {
     let dir = TempDir::new();
     let store = Store::open(dir.file("s.db"), StoreOptions::default()).unwrap();

@@ -27,7 +27,9 @@ pub(super) enum UnitChange {
 }
 
 pub(super) enum TaskChange {
-    Insert(TaskRow),
+    /// Boxed: a batch moves its entries as it folds them, and most are
+    /// the small changes of a running task.
+    Insert(Box<TaskRow>),
     Update {
         attempt: Option<u32>,
         status: &'static str,
@@ -86,7 +88,8 @@ impl Batch {
                 self.units.insert(id, UnitChange::Delete);
             }
             Op::TaskInsert(row) => {
-                self.tasks.insert(row.key.clone(), TaskChange::Insert(row));
+                self.tasks
+                    .insert(row.key.clone(), TaskChange::Insert(Box::new(row)));
             }
             Op::TaskStart { key, attempt } => self.update_task(key, Some(attempt), "running"),
             Op::TaskRequeue { key } => self.update_task(key, None, "queued"),
@@ -122,24 +125,28 @@ impl Batch {
     }
 
     fn update_task(&mut self, key: String, attempt: Option<u32>, status: &'static str) {
-        let change = match self.tasks.remove(&key) {
-            Some(TaskChange::Insert(mut row)) => {
-                if let Some(a) = attempt {
-                    row.attempt = a;
+        match self.tasks.entry(key) {
+            Entry::Occupied(mut e) => match e.get_mut() {
+                TaskChange::Insert(row) => {
+                    if let Some(a) = attempt {
+                        row.attempt = a;
+                    }
+                    status.clone_into(&mut row.status);
                 }
-                row.status = status.to_owned();
-                TaskChange::Insert(row)
-            }
-            Some(TaskChange::Update { attempt: old, .. }) => TaskChange::Update {
-                attempt: attempt.or(old),
-                status,
+                TaskChange::Update {
+                    attempt: old,
+                    status: was,
+                } => {
+                    *old = attempt.or(*old);
+                    *was = status;
+                }
+                // Deleted (or never to be written): the update is moot.
+                TaskChange::Gone | TaskChange::Delete | TaskChange::Ended(_) => {}
             },
-            Some(TaskChange::Gone) => TaskChange::Gone,
-            Some(TaskChange::Delete) => TaskChange::Delete,
-            Some(TaskChange::Ended(error)) => TaskChange::Ended(error),
-            None => TaskChange::Update { attempt, status },
-        };
-        self.tasks.insert(key, change);
+            Entry::Vacant(e) => {
+                e.insert(TaskChange::Update { attempt, status });
+            }
+        }
     }
 
     /// Rows this batch writes (for tests of the folding).
