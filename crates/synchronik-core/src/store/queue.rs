@@ -303,6 +303,21 @@ mod tests {
         assert!(answer.recv().is_err());
     }
 
+    /// Sends keys 0..1000 from this thread, pausing now and then so that
+    /// the writer waits between them, then drops the sending end.
+    fn send_with_pauses(tx: Sender) {
+        for i in 0..1000 {
+            tx.send(delete(&i.to_string())).unwrap();
+            if i % 100 == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    }
+
+    fn all_keys() -> Vec<String> {
+        (0..1000).map(|i| i.to_string()).collect()
+    }
+
     #[test]
     fn a_blocked_writer_wakes_for_a_send_from_another_thread() {
         let (tx, mut rx) = queue();
@@ -313,15 +328,8 @@ mod tests {
             }
             got
         });
-        for i in 0..1000 {
-            tx.send(delete(&i.to_string())).unwrap();
-            if i % 100 == 0 {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-        }
-        drop(tx);
-        let got = writer.join().unwrap();
-        assert_eq!(got, (0..1000).map(|i| i.to_string()).collect::<Vec<_>>());
+        send_with_pauses(tx);
+        assert_eq!(writer.join().unwrap(), all_keys());
     }
 
     #[test]
@@ -338,15 +346,8 @@ mod tests {
             }
             got
         });
-        for i in 0..1000 {
-            tx.send(delete(&i.to_string())).unwrap();
-            if i % 100 == 0 {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-        }
-        drop(tx);
-        let got = runtime.block_on(writer).unwrap();
-        assert_eq!(got, (0..1000).map(|i| i.to_string()).collect::<Vec<_>>());
+        send_with_pauses(tx);
+        assert_eq!(runtime.block_on(writer).unwrap(), all_keys());
     }
 
     #[test]
