@@ -217,6 +217,14 @@ impl Drop for Runtime {
 /// waits for the others beside it; a lone deadline is not delayed.
 const COALESCE: Nanos = 250_000;
 
+/// The most timers the timer thread fires before it lets go of the engine
+/// and wakes the host. Ten thousand interval workers due at the same
+/// millisecond are fired in parts of this many: the host runs the first
+/// part's `run`s while this thread fires the next, instead of waiting for
+/// all of them (the last `run` then starts after the longer of the two
+/// threads' work rather than after both).
+const FIRE_PART: usize = 256;
+
 fn timer_thread(shared: &Shared, clock: &SystemClock) {
     let wake = &shared.wake;
     let mut engine = shared.engine.lock();
@@ -236,15 +244,20 @@ fn timer_thread(shared: &Shared, clock: &SystemClock) {
                     // A bug in the engine must not take the host process
                     // down with it: the thread reports nothing and carries on.
                     let fired = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        engine.fire_due(now)
+                        engine.fire_some_due(now, FIRE_PART)
                     }))
                     .unwrap_or(1);
                     engine.store_sync();
-                    not_before = now + COALESCE;
+                    if fired < FIRE_PART {
+                        not_before = now + COALESCE;
+                    }
                     if fired > 0 {
                         // Deliver outside the lock: the host's wake-up may
                         // need the engine (it never blocks on JavaScript).
-                        parking_lot::MutexGuard::unlocked(&mut engine, wake);
+                        // Handed over fairly: the host's report of the runs
+                        // of this part, waiting for the lock, goes before
+                        // the next part.
+                        parking_lot::MutexGuard::unlocked_fair(&mut engine, wake);
                     }
                 } else {
                     match clock.instant_at(at) {

@@ -139,3 +139,36 @@ fn a_start_schedules_every_interval_worker_from_one_reading_of_the_clock() {
     assert_eq!(engine.fire_due(first), WORKERS);
     assert_eq!(rec.take_calls().len(), WORKERS);
 }
+
+#[test]
+fn a_burst_fired_in_parts_fires_each_timer_once_in_arming_order() {
+    let clock = Arc::new(ManualClock::starting_at(1_700_000_000_000.0));
+    let rec = Arc::new(Recorder::default());
+    let mut engine = started(clock.clone(), &rec);
+    std::mem::take(&mut *rec.log.lock());
+    let due = ms_to_nanos(100.0);
+    clock.set(due);
+    let mut parts = Vec::new();
+    loop {
+        let fired = engine.fire_some_due(due, 64);
+        if fired == 0 {
+            break;
+        }
+        parts.push(fired);
+        assert!(parts.len() <= WORKERS, "the parts never end");
+    }
+    assert_eq!(parts, [64, 64, 64, WORKERS - 192]);
+    let order: Vec<String> = rec
+        .log
+        .lock()
+        .iter()
+        .filter_map(|o| match o {
+            Out::Invoke(i) => Some(engine.registry().get(i.unit).unwrap().id.clone()),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<String> = (0..WORKERS).map(|i| format!("w{i}")).collect();
+    assert_eq!(order, expected);
+    // Nothing else is due until the next interval.
+    assert_eq!(engine.fire_due(due), 0);
+}

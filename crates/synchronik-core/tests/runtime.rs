@@ -43,6 +43,85 @@ fn the_timer_thread_fires_a_timeout_and_wakes_the_host() {
     rt.shutdown();
 }
 
+/// A thousand interval workers due at the same instant: the timer thread
+/// fires them in parts and wakes the host after the first part, so that the
+/// host starts those runs while the rest are being fired.
+#[test]
+fn the_timer_thread_wakes_the_host_after_each_part_of_a_large_burst() {
+    const WORKERS: usize = 1000;
+    let rec = Arc::new(Recorder::default());
+    // How many runs had been started at each wake-up.
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::<usize>::new()));
+    let (r, s) = (rec.clone(), seen.clone());
+    let rt = Runtime::new(
+        ClockChoice::System(Arc::new(SystemClock::new())),
+        rec.clone(),
+        rec.clone(),
+        Box::new(move || {
+            let started = r
+                .log
+                .lock()
+                .iter()
+                .filter(|o| matches!(o, Out::Invoke(_)))
+                .count();
+            s.lock().push(started);
+        }),
+    )
+    .unwrap();
+    rt.with(|e| {
+        e.set_options(EngineOptions {
+            loop_interval_ms: 3_600_000.0,
+            watcher_interval_ms: 3_600_000.0,
+            ..EngineOptions::default()
+        });
+        for i in 0..WORKERS {
+            let mut spec = worker(&format!("w{i}"));
+            spec.config.interval_ms = Some(500.0);
+            spec.config.run_on_interval = true;
+            spec.config.timeout_ms = 0.0;
+            e.register(UnitSpec::Worker(spec)).unwrap();
+        }
+        e.start();
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while rec
+        .log
+        .lock()
+        .iter()
+        .filter(|o| matches!(o, Out::Invoke(_)))
+        .count()
+        < WORKERS
+    {
+        assert!(Instant::now() < deadline, "the burst never fired whole");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    rt.shutdown();
+    let seen = seen.lock().clone();
+    // The first wake-up came after one part, not after the whole burst.
+    let first = *seen
+        .iter()
+        .find(|&&n| n > 0)
+        .expect("a wake-up after the burst began");
+    assert!(
+        first <= 256,
+        "the host was woken after {first} runs: {seen:?}"
+    );
+    // Each worker ran once in its first interval (none fired twice).
+    let mut units: Vec<Slot> = rec
+        .log
+        .lock()
+        .iter()
+        .filter_map(|o| match o {
+            Out::Invoke(i) => Some(i.unit),
+            _ => None,
+        })
+        .take(WORKERS)
+        .collect();
+    units.sort_unstable();
+    units.dedup();
+    assert_eq!(units.len(), WORKERS);
+}
+
 #[test]
 fn shutdown_ends_an_idle_timer_thread_promptly() {
     let rec = Arc::new(Recorder::default());

@@ -249,6 +249,18 @@ impl Engine {
         self.fire_due_toward(now, now)
     }
 
+    /// [`Engine::fire_due`], but at most `limit` timers: the timer thread
+    /// fires a large set of timers due at once in parts, and lets the host
+    /// start on each part's runs while it fires the next.
+    pub fn fire_some_due(&mut self, now: Nanos, limit: usize) -> usize {
+        self.horizon = Some(now);
+        self.pin(now);
+        let fired = self.fire_due_now(now, limit);
+        self.unpin();
+        self.horizon = None;
+        fired
+    }
+
     /// [`Engine::fire_due`] as one step of a driver that moves the clock
     /// toward `end` from deadline to deadline (a manual clock's `advance`,
     /// see [`crate::Runtime::fire_next`]). One-shot timers are unaffected;
@@ -259,7 +271,7 @@ impl Engine {
     pub fn fire_due_toward(&mut self, now: Nanos, end: Nanos) -> usize {
         self.horizon = Some(end);
         self.pin(now);
-        let fired = self.fire_due_now(now);
+        let fired = self.fire_due_now(now, usize::MAX);
         self.unpin();
         self.horizon = None;
         fired
@@ -307,9 +319,12 @@ impl Engine {
         self.pinned.set(None);
     }
 
-    fn fire_due_now(&mut self, now: Nanos) -> usize {
+    fn fire_due_now(&mut self, now: Nanos, limit: usize) -> usize {
         let mut fired = 0;
-        while let Some((_, timer)) = self.timers.pop_due(now) {
+        while fired < limit {
+            let Some((_, timer)) = self.timers.pop_due(now) else {
+                break;
+            };
             fired += 1;
             match timer {
                 Timer::AttemptTimeout(run, call) => self.attempt_timed_out(run, call),
