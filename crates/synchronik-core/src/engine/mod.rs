@@ -179,6 +179,15 @@ impl Engine {
         self.timers.arm(at, timer)
     }
 
+    /// [`Engine::arm`] for a recurring timer of `period` (see
+    /// [`TimerQueue::arm_in_lane`]): never a one-shot one, which
+    /// [`Engine::next_one_shot_deadline`] relies on.
+    fn arm_recurring_at(&mut self, at: Nanos, timer: Timer, period: Nanos) -> TimerId {
+        debug_assert!(!timer.is_one_shot());
+        self.note_deadline(at);
+        self.timers.arm_in_lane(at, timer, period)
+    }
+
     /// A timer is armed at `at`: the driver must look again only if it is
     /// sleeping past `at`. (Waking it for every armed timeout cost a futex
     /// wake and a lock hand-over per run.)
@@ -233,8 +242,9 @@ impl Engine {
     /// deadline), ignoring the recurring ones of a started engine.
     /// A deadline past the clock's limit never comes and is not reported.
     pub fn next_one_shot_deadline(&self) -> Option<Nanos> {
+        // Timers in lanes are recurring ones (see `arm_recurring_at`).
         self.timers
-            .earliest_matching(|t| t.is_one_shot())
+            .earliest_matching_in_heap(|t| t.is_one_shot())
             .filter(|t| *t <= crate::clock::CLOCK_LIMIT)
     }
 

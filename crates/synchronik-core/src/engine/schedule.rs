@@ -139,7 +139,7 @@ impl Engine {
     pub(super) fn arm_recurring(&mut self, period: Nanos, timer: Timer) -> Recurring {
         let at = self.now().saturating_add(period);
         Recurring {
-            timer: self.arm(at, timer),
+            timer: self.arm_recurring_at(at, timer, period),
             at,
         }
     }
@@ -170,7 +170,7 @@ impl Engine {
         if let Some(end) = self.horizon.filter(|end| *end > now) {
             if end.saturating_sub(due.at) / period >= JUMP_TIMES {
                 let postponed = Recurring {
-                    timer: self.arm(end, timer),
+                    timer: self.arm_recurring_at(end, timer, period),
                     at: due.at,
                 };
                 return (postponed, false);
@@ -178,7 +178,7 @@ impl Engine {
         }
         let at = next_after(due.at, period, now);
         let next = Recurring {
-            timer: self.arm(at, timer),
+            timer: self.arm_recurring_at(at, timer, period),
             at,
         };
         (next, true)
