@@ -206,7 +206,13 @@ impl<T> TimerQueue<T> {
                 });
                 Some(self.lanes.len() - 1)
             }
-            None => None,
+            // Every lane is taken: an empty one serves the new period (no
+            // node names it; its positions go on from where they were).
+            None => {
+                let l = self.lanes.iter().position(|l| l.nodes.is_empty())?;
+                self.lanes[l].period = period;
+                Some(l)
+            }
         }
     }
 
@@ -823,6 +829,28 @@ mod tests {
         while q.pop_due(200).is_some() {}
         assert!(q.is_empty());
         assert!(q.capacity() <= FLOOR, "{}", q.capacity());
+    }
+
+    #[test]
+    fn an_empty_lane_serves_a_new_period_once_every_lane_is_taken() {
+        let mut q = TimerQueue::default();
+        let periods: Vec<Nanos> = (1..=MAX_LANES as Nanos).map(|p| p * 10).collect();
+        for &p in &periods {
+            q.arm_in_lane(p, p, p);
+        }
+        // One period more than there are lanes: the heap.
+        let extra = q.arm_in_lane(5, 0, 1_000);
+        assert_eq!((q.lanes.len(), q.heap.len()), (MAX_LANES, 1));
+        assert_eq!(q.cancel(extra), Some(0));
+        // The first lane empties; the next new period takes it.
+        assert_eq!(q.pop_due(10), Some((10, 10)));
+        q.arm_in_lane(2_000, 7, 2_000);
+        assert!(q.heap.is_empty());
+        assert_eq!(q.lanes[0].period, 2_000);
+        q.check();
+        let order: Vec<Nanos> =
+            std::iter::from_fn(|| q.pop_due(Nanos::MAX).map(|(at, _)| at)).collect();
+        assert_eq!(order, [20, 30, 40, 50, 60, 70, 80, 2_000]);
     }
 
     /// xorshift64*: enough randomness for a test, and reproducible.
