@@ -150,7 +150,14 @@ describe('three nodes in three processes share one queue', () => {
         if (list.some((a) => a.node === list[k].node && a.attempt === list[k].attempt && a.end !== killedAt.get(a.node))) continue;
         const next = list[k + 1];
         expect(next).toBeDefined();
-        expect(next.attempt).toBe(list[k].attempt + 1);
+        // The next attempt number, unless a node killed in between had
+        // claimed the task again (a claim takes an attempt, and that node
+        // died before the run started: no record of it).
+        if (next.attempt !== list[k].attempt + 1) {
+          expect(next.attempt).toBeGreaterThan(list[k].attempt + 1);
+          const killedBetween = [...killedAt.values()].filter((t) => t > list[k].end && t <= next.start);
+          expect(killedBetween.length).toBeGreaterThanOrEqual(next.attempt - list[k].attempt - 1);
+        }
         rescued++;
       }
     }
