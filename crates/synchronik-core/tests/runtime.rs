@@ -10,6 +10,15 @@ use std::time::{Duration, Instant};
 use common::*;
 use synchronik_core::*;
 
+/// How many runs the engine has started so far.
+fn invocations(rec: &Recorder) -> usize {
+    rec.log
+        .lock()
+        .iter()
+        .filter(|o| matches!(o, Out::Invoke(_)))
+        .count()
+}
+
 #[test]
 fn the_timer_thread_fires_a_timeout_and_wakes_the_host() {
     let rec = Arc::new(Recorder::default());
@@ -58,13 +67,7 @@ fn the_timer_thread_wakes_the_host_after_each_part_of_a_large_burst() {
         rec.clone(),
         rec.clone(),
         Box::new(move || {
-            let started = r
-                .log
-                .lock()
-                .iter()
-                .filter(|o| matches!(o, Out::Invoke(_)))
-                .count();
-            s.lock().push(started);
+            s.lock().push(invocations(&r));
         }),
     )
     .unwrap();
@@ -84,14 +87,7 @@ fn the_timer_thread_wakes_the_host_after_each_part_of_a_large_burst() {
         e.start();
     });
     let deadline = Instant::now() + Duration::from_secs(10);
-    while rec
-        .log
-        .lock()
-        .iter()
-        .filter(|o| matches!(o, Out::Invoke(_)))
-        .count()
-        < WORKERS
-    {
+    while invocations(&rec) < WORKERS {
         assert!(Instant::now() < deadline, "the burst never fired whole");
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -180,13 +176,7 @@ fn fire_next_steps_the_manual_clock_from_deadline_to_deadline() {
     assert_eq!(clock.now(), 0);
     assert!(rt.fire_next(ms_to_nanos(1000.0)));
     assert_eq!(clock.now(), ms_to_nanos(50.0));
-    let attempts = rec
-        .log
-        .lock()
-        .iter()
-        .filter(|o| matches!(o, Out::Invoke(_)))
-        .count();
-    assert_eq!(attempts, 2);
+    assert_eq!(invocations(&rec), 2);
 }
 
 /// A started engine on a manual clock with an interval worker every
