@@ -79,6 +79,9 @@ struct Shared {
     cv: Condvar,
     shutdown: AtomicBool,
     wake: Wake,
+    /// Set by the timer thread while it fires a large due set in parts and
+    /// more of it is due (see [`Runtime::bursting`]).
+    bursting: AtomicBool,
 }
 
 /// An engine and its timer thread.
@@ -101,6 +104,7 @@ impl Runtime {
             cv: Condvar::new(),
             shutdown: AtomicBool::new(false),
             wake,
+            bursting: AtomicBool::new(false),
         });
         let thread = match &clock {
             ClockChoice::System(sys) => {
@@ -131,6 +135,16 @@ impl Runtime {
             self.shared.cv.notify_one();
         }
         r
+    }
+
+    /// Whether the timer thread is firing a large set of timers due at once
+    /// in parts and has more of it to fire. The host may put off work that
+    /// can wait (reporting the runs that already ended) until it is done, so
+    /// that the rest of the set starts sooner: the report needs the
+    /// engine's lock, which the next part waits for. Cleared before the
+    /// last part is delivered, and whenever the thread is not firing.
+    pub fn bursting(&self) -> bool {
+        self.shared.bursting.load(Ordering::Acquire)
     }
 
     /// A handle on the engine for other threads (see [`Remote`]).
@@ -232,11 +246,15 @@ fn timer_thread(shared: &Shared, clock: &SystemClock) {
     let mut not_before: Nanos = 0;
     loop {
         if shared.shutdown.load(Ordering::SeqCst) {
+            shared.bursting.store(false, Ordering::Release);
             return;
         }
         engine.take_deadlines_changed();
         match engine.driver_deadline() {
-            None => shared.cv.wait(&mut engine),
+            None => {
+                shared.bursting.store(false, Ordering::Release);
+                shared.cv.wait(&mut engine);
+            }
             Some(at) => {
                 let at = at.max(not_before);
                 let now = clock.now();
@@ -251,6 +269,9 @@ fn timer_thread(shared: &Shared, clock: &SystemClock) {
                     if fired < FIRE_PART {
                         not_before = now + COALESCE;
                     }
+                    let more =
+                        fired == FIRE_PART && engine.driver_deadline().is_some_and(|d| d <= now);
+                    shared.bursting.store(more, Ordering::Release);
                     if fired > 0 {
                         // Deliver outside the lock: the host's wake-up may
                         // need the engine (it never blocks on JavaScript).
@@ -260,6 +281,7 @@ fn timer_thread(shared: &Shared, clock: &SystemClock) {
                         parking_lot::MutexGuard::unlocked_fair(&mut engine, wake);
                     }
                 } else {
+                    shared.bursting.store(false, Ordering::Release);
                     match clock.instant_at(at) {
                         Some(when) => {
                             let _ = shared.cv.wait_until(&mut engine, when);

@@ -118,6 +118,72 @@ fn the_timer_thread_wakes_the_host_after_each_part_of_a_large_burst() {
     assert_eq!(units.len(), WORKERS);
 }
 
+/// While the timer thread fires a burst in parts and more of it is due,
+/// `bursting` says so; at the wake-up after the last part — here a full
+/// one, 4 × 256 — and afterwards it does not.
+#[test]
+fn bursting_holds_while_parts_of_a_burst_remain_and_not_after_the_last() {
+    const WORKERS: usize = 1024;
+    let rec = Arc::new(Recorder::default());
+    // (runs started, bursting) at each wake-up.
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::<(usize, bool)>::new()));
+    let runtime = Arc::new(std::sync::OnceLock::<std::sync::Weak<Runtime>>::new());
+    let (r, s, cell) = (rec.clone(), seen.clone(), runtime.clone());
+    let rt = Arc::new(
+        Runtime::new(
+            ClockChoice::System(Arc::new(SystemClock::new())),
+            rec.clone(),
+            rec.clone(),
+            Box::new(move || {
+                if let Some(rt) = cell.get().and_then(std::sync::Weak::upgrade) {
+                    s.lock().push((invocations(&r), rt.bursting()));
+                }
+            }),
+        )
+        .unwrap(),
+    );
+    runtime.set(Arc::downgrade(&rt)).unwrap();
+    assert!(!rt.bursting());
+    rt.with(|e| {
+        e.set_options(EngineOptions {
+            loop_interval_ms: 3_600_000.0,
+            watcher_interval_ms: 3_600_000.0,
+            ..EngineOptions::default()
+        });
+        for i in 0..WORKERS {
+            let mut spec = worker(&format!("w{i}"));
+            spec.config.interval_ms = Some(500.0);
+            spec.config.run_on_interval = true;
+            spec.config.timeout_ms = 0.0;
+            e.register(UnitSpec::Worker(spec)).unwrap();
+        }
+        e.start();
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.lock().last().is_none_or(|(n, _)| *n < WORKERS) {
+        assert!(Instant::now() < deadline, "the burst never fired whole");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(!rt.bursting(), "still bursting after the last part");
+    rt.shutdown();
+    let seen = seen.lock().clone();
+    // Every wake-up of the burst but the last: more was due.
+    let during: Vec<_> = seen
+        .iter()
+        .filter(|(n, _)| *n > 0 && *n < WORKERS)
+        .collect();
+    assert!(!during.is_empty(), "no wake-up between parts: {seen:?}");
+    assert!(
+        during.iter().all(|(_, b)| *b),
+        "a wake-up between parts said not bursting: {seen:?}"
+    );
+    let last = seen.iter().find(|(n, _)| *n == WORKERS).unwrap();
+    assert!(
+        !last.1,
+        "the wake-up after the last part said bursting: {seen:?}"
+    );
+}
+
 #[test]
 fn shutdown_ends_an_idle_timer_thread_promptly() {
     let rec = Arc::new(Recorder::default());
