@@ -79,6 +79,12 @@ class Bridge {
   #serving = 0;
   #disposed = false;
   #started = false;
+  /**
+   * Whether, at the last drain, the engine's timer thread was firing a
+   * large set of timers due at once in parts and had more of it to fire:
+   * reports of ended runs then wait (see Attempts.flush).
+   */
+  #bursting = false;
   /** @type {import('./threads').ThreadPools | null} the thread pools, once one was made */
   #threads = null;
   /** @type {Map<number, Buffer>} blobs (thread pool results) by number, until their record takes them */
@@ -177,6 +183,11 @@ class Bridge {
     return this.#h;
   }
 
+  /** See #bursting. */
+  get bursting() {
+    return this.#bursting;
+  }
+
   get started() {
     return this.#started;
   }
@@ -232,7 +243,8 @@ class Bridge {
     for (;;) {
       const r = engineDrain(this.#h, this.#end);
       if (r & 1) this.#takeStrings();
-      this.#end += r >>> 1;
+      this.#bursting = (r & 2) !== 0;
+      this.#end += r >>> 2;
       while (this.#cur < this.#end) {
         const at = this.#cur;
         this.#cur += STRIDE;
@@ -241,8 +253,10 @@ class Bridge {
       // Everything drained was carried out (by this frame or a nested one).
       this.#cur = 0;
       this.#end = 0;
-      if (r >>> 1 === 0) break;
+      if (r >>> 2 === 0) break;
     }
+    // Reports put off while the engine fired a large due set go now.
+    if (!this.#bursting) this.#attempts.reportDeferred();
     this.updateKeepAlive();
     if (this.#dirty && this.#changes !== null) {
       this.#dirty = false;

@@ -341,8 +341,11 @@ export declare function engineComplete(handle: Handle, count: number, messages?:
 /**
  * Writes the oldest records produced since the last drain into the `out`
  * buffer from number `offset` on, as many whole records as fit. Returns
- * `numbers written * 2`, plus 1 when strings wait to be taken with
- * [`engine_strings`].
+ * `numbers written * 4`, plus 2 while the timer thread fires a large due
+ * set in parts ([`Runtime::bursting`]), plus 1 when strings wait to be
+ * taken with [`engine_strings`].
+ *
+ * [`Runtime::bursting`]: synchronik_core::runtime::Runtime::bursting
  */
 export declare function engineDrain(handle: Handle, offset: number): number
 

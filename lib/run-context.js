@@ -7,6 +7,8 @@
 // progress and milestones), and the tickets of run requests (the promises
 // that runWorkerById and friends return, settled by DONE records).
 
+// Not the globals, which fake timers may replace.
+const timers = require('node:timers');
 const { engineProgress } = require('./native.js');
 const errors = require('./errors');
 
@@ -36,6 +38,11 @@ const kNoteMilestone = poolInternals.kNoteMilestone;
 const OUTCOMES_FIRST = 64;
 /** A buffer of settled attempts grown past this many numbers by a burst is not kept. */
 const OUTCOMES_KEPT = 8192;
+
+/** Outcomes at most whose report waits while the engine fires a large due set (see Attempts.flush). */
+const DEFERRED_MAX = 65536;
+/** After this many ms, outcomes whose report waited are reported however the engine is doing. */
+const DEFERRED_MS = 50;
 
 /** Calls `fn` in a microtask: a native promise job, which fake timers cannot hold back (queueMicrotask they can). */
 const resolved = Promise.resolve();
@@ -160,6 +167,9 @@ class Attempts {
   #pools;
   #emitMilestone;
   #flush;
+  /** @type {ReturnType<typeof timers.setTimeout> | null} the timer that reports put-off outcomes in any case (see flush) */
+  #fallback = null;
+  #reportLate;
 
   /**
    * @param {{ bridge: Bridge, units: Units, events: Events, pools: Pools, emitMilestone: (id: string, payload: unknown) => void }} parts
@@ -171,6 +181,10 @@ class Attempts {
     this.#pools = pools;
     this.#emitMilestone = emitMilestone;
     this.#flush = () => this.flush();
+    this.#reportLate = () => {
+      this.#fallback = null;
+      if (this.#outcomeCount > 0) this.#report();
+    };
   }
 
   /** How many attempts are in flight. */
@@ -302,9 +316,25 @@ class Attempts {
     }
   }
 
-  /** Reports the settled attempts to the engine and carries out what it answers. */
+  /**
+   * Reports the settled attempts to the engine and carries out what it
+   * answers. While the engine's timer thread fires a large set of timers
+   * due at once in parts, the report waits (up to DEFERRED_MAX outcomes):
+   * it needs the engine's lock, which the next part waits for, so the runs
+   * still to start would start later by the length of the report. The
+   * drain after the set's last part reports them (Bridge.pump), and a
+   * timer makes sure they are reported even if no drain comes.
+   */
   flush() {
     this.#flushQueued = false;
+    if (this.#bridge.bursting && this.#outcomeCount < DEFERRED_MAX * 2) {
+      if (this.#fallback === null) this.#fallback = timers.setTimeout(this.#reportLate, DEFERRED_MS).unref();
+      return;
+    }
+    this.#report();
+  }
+
+  #report() {
     this.#progressCount++;
     const outcomes = this.#outcomes;
     const count = this.#outcomeCount;
@@ -321,6 +351,14 @@ class Attempts {
     // Kept for the next batch, unless a burst made it large.
     this.#spare = outcomes.length <= OUTCOMES_KEPT ? outcomes : new Float64Array(OUTCOMES_FIRST);
     bridge.updateKeepAlive();
+  }
+
+  /** Reports settled attempts whose report waited for a burst of fires to end (see flush). */
+  reportDeferred() {
+    if (this.#outcomeCount > 0 && !this.#flushQueued) {
+      this.#flushQueued = true;
+      soon(this.#flush);
+    }
   }
 
   /**

@@ -175,8 +175,11 @@ pub fn engine_handles_in_use() -> u32 {
 
 /// Writes the oldest records produced since the last drain into the `out`
 /// buffer from number `offset` on, as many whole records as fit. Returns
-/// `numbers written * 2`, plus 1 when strings wait to be taken with
-/// [`engine_strings`].
+/// `numbers written * 4`, plus 2 while the timer thread fires a large due
+/// set in parts ([`Runtime::bursting`]), plus 1 when strings wait to be
+/// taken with [`engine_strings`].
+///
+/// [`Runtime::bursting`]: synchronik_core::runtime::Runtime::bursting
 #[napi(catch_unwind)]
 #[allow(unsafe_code)]
 pub fn engine_drain(handle: Handle, offset: u32) -> Result<u32> {
@@ -186,7 +189,7 @@ pub fn engine_drain(handle: Handle, offset: u32) -> Result<u32> {
         // it is inside this call: nothing reads or writes the buffer meanwhile.
         let buf = unsafe { out.as_mut() };
         let from = (offset as usize).min(buf.len());
-        s.outbox.drain_into(&mut buf[from..])
+        s.outbox.drain_into(&mut buf[from..], s.runtime.bursting())
     })
 }
 
