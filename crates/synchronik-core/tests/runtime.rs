@@ -19,6 +19,27 @@ fn invocations(rec: &Recorder) -> usize {
         .count()
 }
 
+/// Registers `count` interval workers of 500 ms and starts the engine: all
+/// are due at the same instant, one interval later (the scheduler's sweep
+/// and the watcher an hour away).
+fn start_burst(rt: &Runtime, count: usize) {
+    rt.with(|e| {
+        e.set_options(EngineOptions {
+            loop_interval_ms: 3_600_000.0,
+            watcher_interval_ms: 3_600_000.0,
+            ..EngineOptions::default()
+        });
+        for i in 0..count {
+            let mut spec = worker(&format!("w{i}"));
+            spec.config.interval_ms = Some(500.0);
+            spec.config.run_on_interval = true;
+            spec.config.timeout_ms = 0.0;
+            e.register(UnitSpec::Worker(spec)).unwrap();
+        }
+        e.start();
+    });
+}
+
 #[test]
 fn the_timer_thread_fires_a_timeout_and_wakes_the_host() {
     let rec = Arc::new(Recorder::default());
@@ -71,21 +92,7 @@ fn the_timer_thread_wakes_the_host_after_each_part_of_a_large_burst() {
         }),
     )
     .unwrap();
-    rt.with(|e| {
-        e.set_options(EngineOptions {
-            loop_interval_ms: 3_600_000.0,
-            watcher_interval_ms: 3_600_000.0,
-            ..EngineOptions::default()
-        });
-        for i in 0..WORKERS {
-            let mut spec = worker(&format!("w{i}"));
-            spec.config.interval_ms = Some(500.0);
-            spec.config.run_on_interval = true;
-            spec.config.timeout_ms = 0.0;
-            e.register(UnitSpec::Worker(spec)).unwrap();
-        }
-        e.start();
-    });
+    start_burst(&rt, WORKERS);
     let deadline = Instant::now() + Duration::from_secs(10);
     while invocations(&rec) < WORKERS {
         assert!(Instant::now() < deadline, "the burst never fired whole");
@@ -144,21 +151,7 @@ fn bursting_holds_while_parts_of_a_burst_remain_and_not_after_the_last() {
     );
     runtime.set(Arc::downgrade(&rt)).unwrap();
     assert!(!rt.bursting());
-    rt.with(|e| {
-        e.set_options(EngineOptions {
-            loop_interval_ms: 3_600_000.0,
-            watcher_interval_ms: 3_600_000.0,
-            ..EngineOptions::default()
-        });
-        for i in 0..WORKERS {
-            let mut spec = worker(&format!("w{i}"));
-            spec.config.interval_ms = Some(500.0);
-            spec.config.run_on_interval = true;
-            spec.config.timeout_ms = 0.0;
-            e.register(UnitSpec::Worker(spec)).unwrap();
-        }
-        e.start();
-    });
+    start_burst(&rt, WORKERS);
     let deadline = Instant::now() + Duration::from_secs(10);
     while seen.lock().last().is_none_or(|(n, _)| *n < WORKERS) {
         assert!(Instant::now() < deadline, "the burst never fired whole");
