@@ -371,6 +371,48 @@ describe('one node', () => {
     expect((await b.history({ unitId: 'counter' })).length).toBe(2);
   });
 
+  test('the history keeps a unit’s attempts of one commit in one row; reads give them newest first, by unit, since and limit; retention counts attempts', async () => {
+    const n = 300;
+    const m = manager({ storage: { schema: 'groups' } });
+    const pool = m.useWorkerPool(1, { name: 'jobs' });
+    let done = 0;
+    pool.handle('work', () => void done++);
+    m.registerUnit({ id: 'counter', run: () => 1 });
+    for (let i = 0; i < n; i++) pool.addTask({ name: `job-${i}`, handler: 'work' });
+    m.start();
+    await until('the tasks to run', async () => done === n);
+    await m.runWorkerById('counter');
+    await m.runWorkerById('counter');
+    await m.flush();
+    // Commits of several attempts each: fewer rows than attempts.
+    const { rows: attempts, commits } = (await db.query('SELECT sum(attempts)::int AS rows, count(*)::int AS commits FROM groups.history')).rows[0];
+    expect(attempts).toBe(n + 2);
+    expect(commits).toBeLessThan(n);
+    // Newest first across and within rows: the pool's one worker ran them in order.
+    const all = await m.history({ limit: 1000 });
+    expect(all).toHaveLength(n + 2);
+    expect(all.slice(0, 2).map((r) => r.unitId)).toEqual(['counter', 'counter']);
+    const jobs = all.slice(2);
+    expect(jobs.map((r) => r.task.name)).toEqual(Array.from({ length: n }, (_, i) => `job-${n - 1 - i}`));
+    for (const r of jobs) expect(r).toMatchObject({ attempt: 1, outcome: 'completed', task: { pool: 'jobs' } });
+    const worker = jobs[0].unitId;
+    expect(new Set(jobs.map((r) => r.unitId))).toEqual(new Set([worker]));
+    // A limit that ends inside a row.
+    expect((await m.history({ limit: 7, unitId: worker })).map((r) => r.task.name)).toEqual(jobs.slice(0, 7).map((r) => r.task.name));
+    expect(await m.history({ unitId: 'counter' })).toHaveLength(2);
+    expect(await m.history({ unitId: 'nobody' })).toEqual([]);
+    const since = jobs[Math.floor(n / 2)].startedAt;
+    const after = await m.history({ since, unitId: worker, limit: 1000 });
+    expect(after.map((r) => r.task.name)).toEqual(jobs.filter((r) => r.startedAt >= since).map((r) => r.task.name));
+    // Retention: at most maxRows attempts, the newest (applied by the node holding the maintenance).
+    await m.close();
+    const kept = manager({ storage: { schema: 'groups', history: { maxRows: 100 }, leaseMs: 300 } });
+    await until('the retention to apply', async () => (await kept.history({ limit: 1000 })).length <= 100, 15_000);
+    const left = await kept.history({ limit: 1000 });
+    expect(left.length).toBeGreaterThan(0);
+    expect(left.map((r) => r.task?.name ?? r.unitId)).toEqual(all.slice(0, left.length).map((r) => r.task?.name ?? r.unitId));
+  });
+
   test('close() hands the tasks a node claimed and did not start to the other nodes', async () => {
     const { adder } = await addJobs('handback', 8, () => ({ sleepMs: 150 }));
     const first = await node('handback', { POOL_SIZE: '1' });
@@ -681,8 +723,8 @@ describe('migrations', () => {
   const base = fs.readFileSync(path.join(__dirname, '..', 'crates', 'synchronik-core', 'src', 'store', 'postgres', 'migrations', '001_base.sql'), 'utf8');
 
   test('migratePostgres creates a schema from nothing, then finds it current', async () => {
-    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 0, to: 4 });
-    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 4, to: 4 });
+    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 0, to: 5 });
+    await expect(migratePostgres({ postgres: url, schema: 'fresh' })).resolves.toEqual({ from: 5, to: 5 });
     const tables = (await db.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'fresh' ORDER BY 1")).rows.map((r) => r.table_name);
     expect(tables).toEqual(['history', 'leases', 'meta', 'nodes', 'tasks', 'units']);
   });
@@ -694,7 +736,7 @@ describe('migrations', () => {
     await db.query("INSERT INTO v1.units (id, status, enabled, run_count, execution_times, last_run_ms) VALUES ('kept', 'idle', true, 5, '[1,2,3,4,5]', 1700000000000)");
     await db.query("INSERT INTO v1.tasks (key, pool, kind, name, handler, payload, priority, arrangement, attempt, status) VALUES ('old-key', 'jobs', 'pool', 'old', 'work', '{\"n\":7}', 0, 1, 1, 'running')");
     const m = manager({ storage: { schema: 'v1' } });
-    expect((await db.query("SELECT value FROM v1.meta WHERE key = 'schema_version'")).rows[0].value).toBe('4');
+    expect((await db.query("SELECT value FROM v1.meta WHERE key = 'schema_version'")).rows[0].value).toBe('5');
     m.registerUnit({ id: 'kept', run: () => {} });
     expect(m.getUnitById('kept').meta.runCount).toBe(5);
     const pool = m.useWorkerPool(1, { name: 'jobs' });
@@ -709,7 +751,7 @@ describe('migrations', () => {
   test('two nodes starting at the same moment on an empty schema migrate it once', async () => {
     const [a, b] = await Promise.all([node('race'), node('race')]);
     expect(a.id).not.toBe(b.id);
-    expect((await db.query("SELECT value FROM race.meta WHERE key = 'schema_version'")).rows.map((r) => r.value)).toEqual(['4']);
+    expect((await db.query("SELECT value FROM race.meta WHERE key = 'schema_version'")).rows.map((r) => r.value)).toEqual(['5']);
     expect(await count('SELECT count(*) AS n FROM race.nodes')).toBe(2);
   });
 
@@ -726,7 +768,7 @@ describe('migrations', () => {
     const collations = async () =>
       (await db.query("SELECT table_name || '.' || column_name AS c, collation_name FROM information_schema.columns WHERE table_schema = 'v2' AND table_name IN ('tasks', 'history') AND column_name IN ('key', 'pool', 'node', 'handler', 'unit_id') ORDER BY 1")).rows;
     expect((await collations()).every((r) => r.collation_name !== 'C')).toBe(true);
-    await expect(migratePostgres({ postgres: url, schema: 'v2' })).resolves.toEqual({ from: 2, to: 4 });
+    await expect(migratePostgres({ postgres: url, schema: 'v2' })).resolves.toEqual({ from: 2, to: 5 });
     expect(await collations()).toEqual([
       { c: 'history.node', collation_name: null },
       { c: 'history.pool', collation_name: null },
@@ -750,6 +792,39 @@ describe('migrations', () => {
     expect(await count('SELECT count(*) AS n FROM v2.tasks')).toBe(0);
     const history = await m.history({ limit: 10 });
     expect(history.filter((r) => r.outcome === 'completed' && keys.includes(r.task && r.task.idempotencyKey))).toHaveLength(keys.length);
+  });
+
+  test('a version 4 schema is migrated to a history row per unit and commit, its attempts kept', async () => {
+    await db.query('CREATE SCHEMA v4');
+    for (const file of ['001_base.sql', '002_leases.sql', '003_identifiers.sql', '004_claims.sql']) {
+      const sql = fs.readFileSync(path.join(__dirname, '..', 'crates', 'synchronik-core', 'src', 'store', 'postgres', 'migrations', file), 'utf8');
+      await db.query(sql.replaceAll('{schema}', '"v4"'));
+    }
+    await db.query("INSERT INTO v4.meta (key, value) VALUES ('schema_version', '4')");
+    const t0 = Date.now() - 60_000;
+    await db.query(
+      `INSERT INTO v4.history (node, unit_id, task_key, task_name, pool, attempt, started_ms, ended_ms, outcome, error) VALUES
+         ('old-node', 'jobs:worker-1', 'k-1', 'first', 'jobs', 1, $1::float8, $1::float8 + 5, 'error', 'it broke'),
+         ('old-node', 'jobs:worker-1', 'k-1', 'first', 'jobs', 2, $1::float8 + 10, $1::float8 + 12, 'completed', NULL),
+         ('old-node', 'tick', NULL, NULL, NULL, 1, $1::float8 + 20, $1::float8 + 21, 'completed', NULL)`,
+      [t0],
+    );
+    await expect(migratePostgres({ postgres: url, schema: 'v4' })).resolves.toEqual({ from: 4, to: 5 });
+    expect(await count('SELECT count(*) AS n FROM v4.history WHERE attempts = 1')).toBe(3);
+    expect((await db.query("SELECT indexname FROM pg_indexes WHERE schemaname = 'v4' AND tablename = 'history' ORDER BY 1")).rows.map((r) => r.indexname)).toEqual(['history_by_start', 'history_by_unit', 'history_pkey']);
+    const m = manager({ storage: { schema: 'v4' } });
+    expect(await m.history()).toEqual([
+      { unitId: 'tick', attempt: 1, startedAt: new Date(t0 + 20), endedAt: new Date(t0 + 21), durationMs: 1, outcome: 'completed' },
+      { unitId: 'jobs:worker-1', task: { name: 'first', pool: 'jobs', idempotencyKey: 'k-1' }, attempt: 2, startedAt: new Date(t0 + 10), endedAt: new Date(t0 + 12), durationMs: 2, outcome: 'completed' },
+      { unitId: 'jobs:worker-1', task: { name: 'first', pool: 'jobs', idempotencyKey: 'k-1' }, attempt: 1, startedAt: new Date(t0), endedAt: new Date(t0 + 5), durationMs: 5, outcome: 'error', error: 'it broke' },
+    ]);
+    // New attempts go after the old ones, numbered on from them.
+    m.registerUnit({ id: 'tick', run: () => 1 });
+    await m.runWorkerById('tick');
+    await m.flush();
+    const rows = await m.history({ unitId: 'tick' });
+    expect(rows).toHaveLength(2);
+    expect(rows[0].startedAt.getTime()).toBeGreaterThan(t0 + 20);
   });
 });
 
@@ -801,7 +876,7 @@ describe('bad input', () => {
   test('a schema written by a newer version is refused', async () => {
     await migratePostgres({ postgres: url, schema: 'future' });
     await db.query("UPDATE future.meta SET value = '99' WHERE key = 'schema_version'");
-    storageError(() => createSynchronikManager({ storage: { postgres: url, schema: 'future' } }), /version 99, newer than this version of synchronik supports \(4\)/);
+    storageError(() => createSynchronikManager({ storage: { postgres: url, schema: 'future' } }), /version 99, newer than this version of synchronik supports \(5\)/);
   });
 
   test('bad option values are TypeErrors naming the field', async () => {

@@ -691,10 +691,16 @@ impl Shared {
                 let rows = c
                     .query(
                         &inner.sql.q(
-                            "SELECT unit_id, task_key, task_name, pool, attempt, started_ms, ended_ms, outcome, error
-                             FROM {s}.history
-                             WHERE ($1::text IS NULL OR unit_id = $1) AND ($2::float8 IS NULL OR started_ms >= $2)
-                             ORDER BY id DESC LIMIT $3",
+                            // A row holds a unit's attempts of one commit,
+                            // oldest first (schema version 5).
+                            "SELECT h.unit_id, a.task_key, a.task_name, a.pool, a.attempt, a.started_ms, a.ended_ms,
+                                    a.outcome, a.error
+                             FROM {s}.history h CROSS JOIN LATERAL unnest(h.task_key, h.task_name, h.pool, h.attempt,
+                                    h.started_ms, h.ended_ms, h.outcome, h.error)
+                                 WITH ORDINALITY AS a(task_key, task_name, pool, attempt, started_ms, ended_ms, outcome, error, n)
+                             WHERE ($1::text IS NULL OR h.unit_id = $1)
+                               AND ($2::float8 IS NULL OR (h.last_started_ms >= $2 AND a.started_ms >= $2))
+                             ORDER BY h.id DESC, a.n DESC LIMIT $3",
                         ),
                         &[&q.unit_id, &q.since_ms, &limit],
                     )
@@ -717,12 +723,17 @@ impl Shared {
         })
     }
 
-    /// Number of history rows.
+    /// Number of attempts in the history.
     pub(in crate::store) fn history_len(&self) -> Result<u64, EngineError> {
         self.read(|c, inner| {
             Box::pin(async move {
                 let row = c
-                    .query_one(&inner.sql.q("SELECT count(*) FROM {s}.history"), &[])
+                    .query_one(
+                        &inner
+                            .sql
+                            .q("SELECT COALESCE(sum(attempts), 0)::int8 FROM {s}.history"),
+                        &[],
+                    )
                     .await?;
                 Ok(row.get::<_, i64>(0).max(0) as u64)
             })

@@ -9,7 +9,7 @@
 use tokio_postgres::GenericClient;
 
 /// The version of the schema this code writes.
-pub const VERSION: i64 = 4;
+pub const VERSION: i64 = 5;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes a schema from version
 /// `i` to `i + 1`. `{schema}` stands for the schema's quoted name.
@@ -18,6 +18,7 @@ pub const MIGRATIONS: [&str; VERSION as usize] = [
     include_str!("migrations/002_leases.sql"),
     include_str!("migrations/003_identifiers.sql"),
     include_str!("migrations/004_claims.sql"),
+    include_str!("migrations/005_history_groups.sql"),
 ];
 
 /// `name` as a quoted SQL identifier.

@@ -341,8 +341,13 @@ async fn beat(inner: &Inner, beats: &mut Beats) -> Result<(), String> {
             client
                 .execute(
                     &sql.q(
-                        "DELETE FROM {s}.history WHERE started_ms < $1
-                            OR id <= (SELECT id FROM {s}.history ORDER BY id DESC LIMIT 1 OFFSET $2)",
+                        // A row goes when its newest attempt is older than
+                        // the age, or when it would take the attempts of it
+                        // and the newer rows past the count.
+                        "DELETE FROM {s}.history WHERE last_started_ms < $1
+                            OR id <= (SELECT id FROM (SELECT id, sum(attempts) OVER (ORDER BY id DESC) AS upto
+                                                      FROM {s}.history) r
+                                      WHERE upto > $2 ORDER BY id DESC LIMIT 1)",
                     ),
                     &[&cutoff, &keep],
                 )
@@ -492,8 +497,11 @@ async fn reconcile_offered(inner: &Arc<Inner>, since: f64) -> Result<(), String>
     let rows = client
         .query(
             &inner.sql.q(
-                "SELECT DISTINCT ON (task_key) task_key, outcome, error FROM {s}.history
-                 WHERE task_key = ANY($1) AND ended_ms >= $2 ORDER BY task_key, id DESC",
+                "SELECT DISTINCT ON (a.task_key) a.task_key, a.outcome, a.error
+                 FROM {s}.history h CROSS JOIN LATERAL unnest(h.task_key, h.outcome, h.error, h.ended_ms)
+                     WITH ORDINALITY AS a(task_key, outcome, error, ended_ms, n)
+                 WHERE h.last_ended_ms >= $2 AND a.task_key = ANY($1) AND a.ended_ms >= $2
+                 ORDER BY a.task_key, h.id DESC, a.n DESC",
             ),
             &[&gone, &(since - 60_000.0)],
         )

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::super::writer::{Batch, Gathered, TaskChange, UnitChange};
-use super::super::{queue, times_json};
+use super::super::{queue, times_json, HistoryRow};
 use super::{describe, transient, Inner};
 use crate::error::EngineError;
 
@@ -368,48 +368,7 @@ async fn write(
         .await?;
     }
     if !batch.history.is_empty() {
-        // COPY: the server inserts the rows a page at a time (one log
-        // record per page, not per row), the cheapest way in for rows
-        // nothing reads back in this transaction.
-        use tokio_postgres::binary_copy::BinaryCopyInWriter;
-        use tokio_postgres::types::Type;
-        let sink = tx
-            .copy_in(&sql.q(
-                "COPY {s}.history (node, unit_id, task_key, task_name, pool, attempt, started_ms, ended_ms, outcome, error)
-                 FROM STDIN BINARY",
-            ))
-            .await?;
-        let types = [
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::INT4,
-            Type::FLOAT8,
-            Type::FLOAT8,
-            Type::TEXT,
-            Type::TEXT,
-        ];
-        let mut rows = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
-        for r in &batch.history {
-            let attempt = r.attempt.min(i32::MAX as u32) as i32;
-            rows.as_mut()
-                .write(&[
-                    node,
-                    &r.unit_id,
-                    &r.task_key,
-                    &r.task_name,
-                    &r.pool,
-                    &attempt,
-                    &r.started_ms,
-                    &r.ended_ms,
-                    &r.outcome,
-                    &r.error,
-                ])
-                .await?;
-        }
-        rows.finish().await?;
+        copy_history(tx, sql, node, &batch.history).await?;
     }
     for p in &released_pools {
         notify.insert(p);
@@ -432,9 +391,170 @@ async fn write(
     Ok(())
 }
 
+/// The attempts of one unit in a batch: a history row (schema version 5).
+struct HistoryGroup<'a> {
+    unit_id: &'a str,
+    first_started_ms: f64,
+    last_started_ms: f64,
+    last_ended_ms: f64,
+    task_key: Vec<Option<&'a str>>,
+    task_name: Vec<Option<&'a str>>,
+    pool: Vec<Option<&'a str>>,
+    attempt: Vec<i32>,
+    started_ms: Vec<f64>,
+    ended_ms: Vec<f64>,
+    outcome: Vec<&'a str>,
+    error: Vec<Option<&'a str>>,
+}
+
+impl<'a> HistoryGroup<'a> {
+    fn new(unit_id: &'a str) -> Self {
+        HistoryGroup {
+            unit_id,
+            first_started_ms: f64::INFINITY,
+            last_started_ms: f64::NEG_INFINITY,
+            last_ended_ms: f64::NEG_INFINITY,
+            task_key: Vec::new(),
+            task_name: Vec::new(),
+            pool: Vec::new(),
+            attempt: Vec::new(),
+            started_ms: Vec::new(),
+            ended_ms: Vec::new(),
+            outcome: Vec::new(),
+            error: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, r: &'a HistoryRow) {
+        self.first_started_ms = self.first_started_ms.min(r.started_ms);
+        self.last_started_ms = self.last_started_ms.max(r.started_ms);
+        self.last_ended_ms = self.last_ended_ms.max(r.ended_ms);
+        self.task_key.push(r.task_key.as_deref());
+        self.task_name.push(r.task_name.as_deref());
+        self.pool.push(r.pool.as_deref());
+        self.attempt.push(r.attempt.min(i32::MAX as u32) as i32);
+        self.started_ms.push(r.started_ms);
+        self.ended_ms.push(r.ended_ms);
+        self.outcome.push(&r.outcome);
+        self.error.push(r.error.as_deref());
+    }
+}
+
+/// The batch's attempts by unit, each unit's in the order they came, the
+/// units in the order of their first attempt.
+fn history_groups(rows: &[HistoryRow]) -> Vec<HistoryGroup<'_>> {
+    let mut groups: Vec<HistoryGroup<'_>> = Vec::new();
+    let mut by_unit: foldhash::HashMap<&str, usize> = foldhash::HashMap::default();
+    for r in rows {
+        let i = *by_unit.entry(&r.unit_id).or_insert_with(|| {
+            groups.push(HistoryGroup::new(&r.unit_id));
+            groups.len() - 1
+        });
+        groups[i].push(r);
+    }
+    groups
+}
+
+/// Writes the batch's attempts: a row per unit (see `history_groups`), by
+/// a binary COPY (the server inserts the rows a page at a time, the
+/// cheapest way in for rows nothing reads back in this transaction).
+async fn copy_history(
+    tx: &deadpool_postgres::Transaction<'_>,
+    sql: &super::Sql,
+    node: &String,
+    rows: &[HistoryRow],
+) -> Result<(), tokio_postgres::Error> {
+    use tokio_postgres::binary_copy::BinaryCopyInWriter;
+    use tokio_postgres::types::Type;
+    let sink = tx
+        .copy_in(&sql.q(
+            "COPY {s}.history (node, unit_id, attempts, first_started_ms, last_started_ms, last_ended_ms,
+                 task_key, task_name, pool, attempt, started_ms, ended_ms, outcome, error)
+             FROM STDIN BINARY",
+        ))
+        .await?;
+    let types = [
+        Type::TEXT,
+        Type::TEXT,
+        Type::INT4,
+        Type::FLOAT8,
+        Type::FLOAT8,
+        Type::FLOAT8,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::INT4_ARRAY,
+        Type::FLOAT8_ARRAY,
+        Type::FLOAT8_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+    ];
+    let mut out = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
+    for g in history_groups(rows) {
+        let attempts = g.attempt.len().min(i32::MAX as usize) as i32;
+        out.as_mut()
+            .write(&[
+                node,
+                &g.unit_id,
+                &attempts,
+                &g.first_started_ms,
+                &g.last_started_ms,
+                &g.last_ended_ms,
+                &g.task_key,
+                &g.task_name,
+                &g.pool,
+                &g.attempt,
+                &g.started_ms,
+                &g.ended_ms,
+                &g.outcome,
+                &g.error,
+            ])
+            .await?;
+    }
+    out.finish().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batchs_attempts_make_a_row_per_unit_in_the_order_they_came() {
+        let row = |unit: &str, key: Option<&str>, started_ms: f64, ended_ms: f64| HistoryRow {
+            unit_id: unit.into(),
+            task_key: key.map(Into::into),
+            task_name: key.map(|k| format!("name-{k}")),
+            pool: key.map(|_| "jobs".into()),
+            attempt: 1,
+            started_ms,
+            ended_ms,
+            outcome: "completed".into(),
+            error: None,
+        };
+        let rows = [
+            row("w-2", Some("k-1"), 10.0, 12.0),
+            row("tick", None, 11.0, 11.5),
+            row("w-2", Some("k-2"), 9.0, 14.0),
+            row("w-1", Some("k-3"), 13.0, 13.0),
+            row("w-2", Some("k-4"), 15.0, 13.5),
+        ];
+        let groups = history_groups(&rows);
+        let units: Vec<&str> = groups.iter().map(|g| g.unit_id).collect();
+        assert_eq!(units, ["w-2", "tick", "w-1"]);
+        let w2 = &groups[0];
+        assert_eq!(w2.task_key, [Some("k-1"), Some("k-2"), Some("k-4")]);
+        assert_eq!(w2.task_name[1], Some("name-k-2"));
+        assert_eq!(w2.started_ms, [10.0, 9.0, 15.0]);
+        // The bounds over the row's attempts, whatever their order.
+        assert_eq!(
+            (w2.first_started_ms, w2.last_started_ms, w2.last_ended_ms),
+            (9.0, 15.0, 14.0)
+        );
+        assert_eq!(groups[1].task_key, [None]);
+        assert_eq!(groups[1].pool, [None]);
+        assert_eq!(groups[2].ended_ms, [13.0]);
+    }
 
     #[test]
     fn notices_say_which_pool_or_which_task_ended_how() {
