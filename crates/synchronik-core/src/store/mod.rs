@@ -499,7 +499,7 @@ impl Store {
         }
     }
 
-    /// Number of history rows.
+    /// Number of attempts in the history.
     pub fn history_len(&self) -> Result<u64, EngineError> {
         match &self.backend {
             Backend::Sqlite(s) => s.history_len(),
