@@ -105,6 +105,42 @@ describe('lone surrogates are refused in ids and names', () => {
   });
 });
 
+describe('NUL is refused in ids and names', () => {
+  // PostgreSQL's text cannot hold U+0000: an id or name every store keeps
+  // must not contain it, whatever store this manager has.
+  const NUL = /must not contain NUL \(\\u0000\), which a store cannot keep \(got a string with NUL at index \d+\)/;
+
+  test('registerUnit refuses a unit id or a process worker id with NUL; nothing is registered', () => {
+    const m = createSynchronikManager();
+    for (const id of ['\0', 'a\0', 'a\0b']) {
+      expect(() => m.registerUnit({ id, run: () => {} })).toThrow(new RegExp(`^registerUnit: unit\\.id ${NUL.source}`));
+    }
+    expect(() => m.registerUnit({ id: 'p', workers: [{ id: 'ok', run: () => {} }, { id: 'b\0ad', run: () => {} }] })).toThrow(
+      new RegExp(`^registerUnit: unit\\.workers\\[1\\]\\.id ${NUL.source}`),
+    );
+    expect(m.listUnits()).toEqual([]);
+    expect(() => m.registerUnit({ id: 'a\0b', run: () => {} })).toThrow('(got a string with NUL at index 1)');
+  });
+
+  test('run, state and history methods, pool names, task names and handler names refuse NUL', async () => {
+    const m = createSynchronikManager();
+    m.registerUnit({ id: 'a', run: () => {} });
+    for (const method of ['runWorkerById', 'runUnitById', 'stopWorkerById', 'enableWorker', 'disableUnit']) {
+      const error = await errorOf(() => m[method]('a\0'));
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.message).toMatch(new RegExp(`^${method}: id ${NUL.source}`));
+    }
+    expect((await errorOf(() => m.history({ unitId: 'a\0' }))).message).toMatch(new RegExp(`^history: query\\.unitId ${NUL.source}`));
+    expect(() => m.useWorkerPool(1, { name: 'p\0' })).toThrow(new RegExp(`^useWorkerPool: options\\.name ${NUL.source}`));
+    const pool = m.useWorkerPool(1);
+    expect(() => pool.addTask({ name: 't\0', execute: () => {} })).toThrow(new RegExp(`^addTask: task\\.name ${NUL.source}`));
+    expect(() => pool.addTask({ name: 't', handler: 'h\0' })).toThrow(new RegExp(`^addTask: task\\.handler ${NUL.source}`));
+    expect(() => pool.handle('h\0', () => {})).toThrow(new RegExp(`^pool\\.handle: name ${NUL.source}`));
+    expect(pool.simulateRun()).toBe('No tasks pending for execution.');
+    expect(m.getUnitById('a')).toMatchObject({ status: 'idle', enabled: true });
+  });
+});
+
 describe('pool methods validate their arguments before the binding sees them', () => {
   const BAD = [5, undefined, null, {}, ''];
   test.each(['pauseTask', 'resumeTask', 'cancelTask', 'unhandle'])('%s(5) and friends throw a TypeError naming the argument', (method) => {

@@ -413,6 +413,33 @@ describe('one node', () => {
     expect(left.map((r) => r.task?.name ?? r.unitId)).toEqual(all.slice(0, left.length).map((r) => r.task?.name ?? r.unitId));
   });
 
+  test('an error message with NUL, which PostgreSQL text cannot hold, is kept with U+FFFD in its place; the writes committed with it land', async () => {
+    const m = manager({ storage: { schema: 'nul' } });
+    m.on('error', () => {});
+    m.registerUnit({ id: 'bad', run: () => { throw new Error('bad\0byte'); } });
+    m.registerUnit({ id: 'good', run: () => 1 });
+    const pool = m.useWorkerPool(1, { name: 'jobs' });
+    let ran = 0;
+    pool.handle('h', () => {
+      ran++;
+      throw new Error('task\0failed');
+    });
+    pool.addTask({ name: 'nul-task', handler: 'h' });
+    m.start();
+    await m.runWorkerById('bad');
+    await m.runWorkerById('good');
+    await until('the task to run', async () => ran === 1);
+    await expect(m.flush()).resolves.toBeUndefined();
+    expect((await m.history({ unitId: 'bad' })).map((r) => [r.outcome, r.error])).toEqual([['error', 'bad\uFFFDbyte']]);
+    expect((await m.history({ unitId: 'good' })).map((r) => r.outcome)).toEqual(['completed']);
+    const task = (await m.history()).find((r) => r.task?.name === 'nul-task');
+    expect([task.outcome, task.error]).toEqual(['error', 'task\uFFFDfailed']);
+    expect((await db.query("SELECT id, status, run_count::int AS runs FROM nul.units WHERE id IN ('bad', 'good') ORDER BY id")).rows).toEqual([
+      { id: 'bad', status: 'error', runs: 0 },
+      { id: 'good', status: 'completed', runs: 1 },
+    ]);
+  });
+
   test('close() hands the tasks a node claimed and did not start to the other nodes', async () => {
     const { adder } = await addJobs('handback', 8, () => ({ sleepMs: 150 }));
     const first = await node('handback', { POOL_SIZE: '1' });

@@ -346,6 +346,8 @@ describe('validation', () => {
     expectTypeError(() => pool.addTask({ name: 5 }), /^addTask: task\.name/);
     expectTypeError(() => pool.addTask({ name: 'a', handler: '' }), /^addTask: task\.handler/);
     expectTypeError(() => pool.addTask({ name: 'a', handler: 3 }), /^addTask: task\.handler/);
+    expectTypeError(() => pool.addTask({ name: 'a\0b', handler: 'kind' }), /^addTask: task\.name must not contain NUL/);
+    expectTypeError(() => pool.addTask({ name: 'a', handler: 'ki\0nd' }), /^addTask: task\.handler must not contain NUL/);
     expectTypeError(() => pool.addTask({ name: 'a', priority: Number.NaN }), /^addTask: task\.priority/);
     expectTypeError(() => pool.addTask({ name: 'a', priority: 'high' }), /^addTask: task\.priority/);
     // Without a store the payload must be cloneable only.

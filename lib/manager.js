@@ -909,7 +909,7 @@ function runById(core, method, id, kind, settleOnly) {
   }
   const slot = core.units.slot(id);
   // An unknown id is run as "nothing" by the engine; an ill-formed one is refused like everywhere else.
-  if (slot < 0 && v.firstLoneSurrogate(id) >= 0) {
+  if (slot < 0) {
     try {
       v.validateId(method, id);
     } catch (e) {

@@ -643,7 +643,7 @@ class ThreadPool {
     v.checkKnownKeys(m, 'task', input, TASK_KEYS, 'refuse');
     v.checkName(m, 'task.name', input.name);
     const handler = input.handler === undefined ? 'default' : input.handler;
-    if (typeof handler !== 'string' || handler === '') throw v.fail(m, 'task.handler', 'a non-empty string', input.handler);
+    v.checkName(m, 'task.handler', handler);
     if (!this.routes(handler)) {
       throw new TypeError(`${m}: task.handler must be one the pool's groups take (${[...(this.#routes ?? [])].join(', ')}), since none has generalists (got "${handler}")`);
     }

@@ -70,7 +70,9 @@ const firstLoneSurrogate =
 
 /**
  * Checks an id or name that crosses to the engine: a non-empty string of
- * well-formed UTF-16 (no lone surrogate).
+ * well-formed UTF-16 (no lone surrogate) without NUL. Ids and names are
+ * kept by every store, and PostgreSQL's text cannot hold U+0000: a unit
+ * that runs without a store must run with one too.
  * @param {string} method
  * @param {string} field
  * @param {unknown} value
@@ -85,6 +87,10 @@ function checkName(method, field, value, expected = 'a non-empty string') {
     throw new TypeError(
       `${method}: ${field} must be well-formed UTF-16, without lone surrogates (got a string with a lone surrogate \\u${unit} at index ${at})`,
     );
+  }
+  const nul = value.indexOf('\0');
+  if (nul >= 0) {
+    throw new TypeError(`${method}: ${field} must not contain NUL (\\u0000), which a store cannot keep (got a string with NUL at index ${nul})`);
   }
 }
 
@@ -929,7 +935,6 @@ module.exports = {
   mistypedUnitKey,
   refuseProtoKey,
   setField,
-  firstLoneSurrogate,
   validateStatus,
   MANAGER_OPTIONS,
   validateManagerOptions,

@@ -2,6 +2,7 @@
 //! a few array statements, retried on a new connection until committed
 //! when the connection (not the statement) failed.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -391,6 +392,17 @@ async fn write(
     Ok(())
 }
 
+/// `text` as PostgreSQL can keep it: its text cannot hold NUL, which an
+/// error's message may (ids and names are refused with it up front), so
+/// NUL becomes U+FFFD; a string without one is borrowed as it is.
+fn keepable(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
 /// The attempts of one unit in a batch: a history row (schema version 5).
 struct HistoryGroup<'a> {
     unit_id: &'a str,
@@ -404,7 +416,7 @@ struct HistoryGroup<'a> {
     started_ms: Vec<f64>,
     ended_ms: Vec<f64>,
     outcome: Vec<&'a str>,
-    error: Vec<Option<&'a str>>,
+    error: Vec<Option<Cow<'a, str>>>,
 }
 
 impl<'a> HistoryGroup<'a> {
@@ -436,7 +448,7 @@ impl<'a> HistoryGroup<'a> {
         self.started_ms.push(r.started_ms);
         self.ended_ms.push(r.ended_ms);
         self.outcome.push(&r.outcome);
-        self.error.push(r.error.as_deref());
+        self.error.push(r.error.as_deref().map(keepable));
     }
 }
 
@@ -554,6 +566,32 @@ mod tests {
         assert_eq!(groups[1].task_key, [None]);
         assert_eq!(groups[1].pool, [None]);
         assert_eq!(groups[2].ended_ms, [13.0]);
+    }
+
+    #[test]
+    fn an_errors_nul_is_kept_as_a_replacement_character() {
+        let failed = HistoryRow {
+            unit_id: "w".into(),
+            task_key: None,
+            task_name: None,
+            pool: None,
+            attempt: 1,
+            started_ms: 1.0,
+            ended_ms: 2.0,
+            outcome: "error".into(),
+            error: Some("bad\0byte\0".into()),
+        };
+        let plain = HistoryRow {
+            error: Some("plain".into()),
+            ..failed.clone()
+        };
+        let rows = [failed, plain];
+        let groups = history_groups(&rows);
+        assert_eq!(
+            groups[0].error[0].as_deref(),
+            Some("bad\u{FFFD}byte\u{FFFD}")
+        );
+        assert!(matches!(groups[0].error[1], Some(Cow::Borrowed("plain"))));
     }
 
     #[test]
