@@ -440,6 +440,28 @@ describe('one node', () => {
     ]);
   });
 
+  test('a history row another writer left with arrays of unequal lengths or NULL elements is read past, not a failed read', async () => {
+    const m = manager({ storage: { schema: 'tampered' } });
+    m.registerUnit({ id: 'good', run: () => 1 });
+    await m.runWorkerById('good');
+    await m.flush();
+    const now = Date.now();
+    await db.query(
+      `INSERT INTO tampered.history (node, unit_id, attempts, first_started_ms, last_started_ms, last_ended_ms,
+         task_key, task_name, pool, attempt, started_ms, ended_ms, outcome, error)
+       VALUES ('elsewhere', 'odd', 3, $1::float8, $1::float8, $1::float8, '{k1,k2}', '{n1,n2,n3}', '{p,p,p}', '{NULL,2,3}',
+         ARRAY[$1::float8, $1::float8, $1::float8], ARRAY[$1::float8, $1::float8], '{completed,completed,NULL}', '{}')`,
+      [now],
+    );
+    // Of the three, only the first two have a start, an end and an outcome; the first has no attempt number.
+    const odd = await m.history({ unitId: 'odd' });
+    expect(odd.map((r) => [r.task?.idempotencyKey, r.attempt, r.outcome])).toEqual([
+      ['k2', 2, 'completed'],
+      ['k1', 0, 'completed'],
+    ]);
+    expect((await m.history()).map((r) => r.unitId)).toEqual(['odd', 'odd', 'good']);
+  });
+
   test('close() hands the tasks a node claimed and did not start to the other nodes', async () => {
     const { adder } = await addJobs('handback', 8, () => ({ sleepMs: 150 }));
     const first = await node('handback', { POOL_SIZE: '1' });

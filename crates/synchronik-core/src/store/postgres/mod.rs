@@ -700,23 +700,30 @@ impl Shared {
                                  WITH ORDINALITY AS a(task_key, task_name, pool, attempt, started_ms, ended_ms, outcome, error, n)
                              WHERE ($1::text IS NULL OR h.unit_id = $1)
                                AND ($2::float8 IS NULL OR (h.last_started_ms >= $2 AND a.started_ms >= $2))
+                               AND a.started_ms IS NOT NULL AND a.ended_ms IS NOT NULL AND a.outcome IS NOT NULL
                              ORDER BY h.id DESC, a.n DESC LIMIT $3",
                         ),
                         &[&q.unit_id, &q.since_ms, &limit],
                     )
                     .await?;
+                // The table is anybody's with access to the database: an
+                // element the writer would never leave out (arrays of
+                // unequal lengths unnest with NULLs) skips the attempt
+                // rather than failing the read.
                 Ok(rows
                     .iter()
-                    .map(|r| HistoryRow {
-                        unit_id: r.get(0),
-                        task_key: r.get(1),
-                        task_name: r.get(2),
-                        pool: r.get(3),
-                        attempt: r.get::<_, i32>(4).max(0) as u32,
-                        started_ms: r.get(5),
-                        ended_ms: r.get(6),
-                        outcome: r.get(7),
-                        error: r.get(8),
+                    .filter_map(|r| {
+                        Some(HistoryRow {
+                            unit_id: r.try_get(0).ok()?,
+                            task_key: r.try_get(1).ok()?,
+                            task_name: r.try_get(2).ok()?,
+                            pool: r.try_get(3).ok()?,
+                            attempt: r.try_get::<_, Option<i32>>(4).ok()?.unwrap_or(0).max(0) as u32,
+                            started_ms: r.try_get(5).ok()?,
+                            ended_ms: r.try_get(6).ok()?,
+                            outcome: r.try_get(7).ok()?,
+                            error: r.try_get(8).ok()?,
+                        })
                     })
                     .collect())
             })

@@ -500,7 +500,7 @@ async fn reconcile_offered(inner: &Arc<Inner>, since: f64) -> Result<(), String>
                 "SELECT DISTINCT ON (a.task_key) a.task_key, a.outcome, a.error
                  FROM {s}.history h CROSS JOIN LATERAL unnest(h.task_key, h.outcome, h.error, h.ended_ms)
                      WITH ORDINALITY AS a(task_key, outcome, error, ended_ms, n)
-                 WHERE h.last_ended_ms >= $2 AND a.task_key = ANY($1) AND a.ended_ms >= $2
+                 WHERE h.last_ended_ms >= $2 AND a.task_key = ANY($1) AND a.ended_ms >= $2 AND a.outcome IS NOT NULL
                  ORDER BY a.task_key, h.id DESC, a.n DESC",
             ),
             &[&gone, &(since - 60_000.0)],
@@ -509,14 +509,14 @@ async fn reconcile_offered(inner: &Arc<Inner>, since: f64) -> Result<(), String>
         .map_err(|e| describe(&e))?;
     let mut how: std::collections::HashMap<String, Option<String>> = rows
         .iter()
-        .map(|r| {
-            let outcome: &str = r.get(1);
-            let error: Option<String> = r.get(2);
+        .filter_map(|r| {
+            let outcome: &str = r.try_get(1).ok()?;
+            let error: Option<String> = r.try_get(2).ok()?;
             let failed = (outcome != "completed").then(|| match error {
                 Some(error) => failed_elsewhere(&error),
                 None => failed_elsewhere(&format!("it ended as {outcome}")),
             });
-            (r.get::<_, String>(0), failed)
+            Some((r.try_get::<_, String>(0).ok()?, failed))
         })
         .collect();
     let ended: Vec<(String, Option<String>)> = gone
