@@ -462,6 +462,24 @@ describe('one node', () => {
     expect((await m.history()).map((r) => r.unitId)).toEqual(['odd', 'odd', 'good']);
   });
 
+  test('a read that finds what this code never writes (a column altered by hand) fails alone with ERR_STORAGE saying why; the store goes on', async () => {
+    const m = manager({ storage: { schema: 'altered' } });
+    m.registerUnit({ id: 'good', run: () => 1 });
+    await db.query('ALTER TABLE altered.nodes ALTER COLUMN host DROP NOT NULL');
+    await db.query('UPDATE altered.nodes SET host = NULL');
+    const error = await m.nodes().then(
+      () => undefined,
+      (e) => e,
+    );
+    expect(error).toBeInstanceOf(SynchronikError);
+    expect(error.code).toBe('ERR_STORAGE');
+    expect(error.message).toMatch(/cannot read: error retrieving column 1\b/);
+    expect(error.message).not.toMatch(/closed/);
+    await m.runWorkerById('good');
+    await m.flush();
+    expect((await m.history({ unitId: 'good' })).map((r) => r.outcome)).toEqual(['completed']);
+  });
+
   test('close() hands the tasks a node claimed and did not start to the other nodes', async () => {
     const { adder } = await addJobs('handback', 8, () => ({ sleepMs: 150 }));
     const first = await node('handback', { POOL_SIZE: '1' });

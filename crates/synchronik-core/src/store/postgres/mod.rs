@@ -417,6 +417,17 @@ fn check(options: &PgOptions) -> Result<(), String> {
     Ok(())
 }
 
+/// What a panic said, for an error message.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "it panicked".to_owned()
+    }
+}
+
 impl Shared {
     /// Connects, migrates the schema, registers this node and starts its
     /// tasks. Blocks the calling thread until the node is registered (or
@@ -612,11 +623,24 @@ impl Shared {
         let inner = self.inner.clone();
         let (tx, rx) = crossbeam_channel::bounded(1);
         self.handle.spawn(async move {
-            let answer = match inner.pool.get().await {
-                Ok(client) => f(&client, &inner)
-                    .await
-                    .map_err(|e| inner.error(format!("cannot read: {}", describe(&e)))),
-                Err(e) => Err(pool_error(&inner, e)),
+            let reading = inner.clone();
+            let read = tokio::spawn(async move {
+                match reading.pool.get().await {
+                    Ok(client) => f(&client, &reading)
+                        .await
+                        .map_err(|e| reading.error(format!("cannot read: {}", describe(&e)))),
+                    Err(e) => Err(pool_error(&reading, e)),
+                }
+            });
+            // A read that panicked (what it read was not what this code
+            // wrote) fails alone, saying so; the store goes on.
+            let answer = match read.await {
+                Ok(answer) => answer,
+                Err(e) if e.is_panic() => Err(inner.error(format!(
+                    "cannot read: {}",
+                    panic_text(e.into_panic().as_ref())
+                ))),
+                Err(_) => Err(inner.error("the store is closed")),
             };
             let _ = tx.send(answer);
         });
