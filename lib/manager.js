@@ -900,15 +900,10 @@ class SynchronikManager extends EventEmitter {
  */
 function runById(core, method, id, kind, settleOnly) {
   if (core.closed) return Promise.reject(closedError(method));
-  if (typeof id !== 'string' || id.length === 0) {
-    try {
-      v.validateId(method, id);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-  }
+  // A registered id passed every check at registration. An unknown one
+  // (never a non-string or an empty one) is run as "nothing" by the
+  // engine; an ill-formed one is refused like everywhere else.
   const slot = core.units.slot(id);
-  // An unknown id is run as "nothing" by the engine; an ill-formed one is refused like everywhere else.
   if (slot < 0) {
     try {
       v.validateId(method, id);
