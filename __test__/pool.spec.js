@@ -4,8 +4,9 @@
 // updates, handlers, pool.run with AbortSignal, resize, onIdle, task events,
 // and 2.3's workers-manager tests.
 
+const util = require('node:util');
 const { createSynchronikManager } = require('..');
-const { deferred, until, settle, track } = require('./helpers');
+const { deferred, until, settle, track, runNode } = require('./helpers');
 
 const poolUnitIds = (m) => m.listUnits().map((u) => u.id).filter((id) => id.startsWith('pool-worker-'));
 
@@ -733,6 +734,96 @@ describe('worker pool', () => {
       expect(ctxSignal.aborted).toBe(true);
       // the worker is free again
       await expect(pool.run(() => 'next')).resolves.toBe('next');
+    });
+
+    test('tasks queued in one tick with and without options keep their order, payloads and arrangement ids', async () => {
+      const pool = m.useWorkerPool(1);
+      const ran = [];
+      const execute = (name) => (payload, ctx) => {
+        ran.push([name, payload, ctx.unitId]);
+        return name;
+      };
+      const kept = new AbortController();
+      const dropped = new AbortController();
+      const a = pool.run(execute('a'), { payload: 1 });
+      const b = pool.run(execute('b'), { signal: kept.signal });
+      const c = pool.run(execute('c'), { signal: dropped.signal, payload: 3 });
+      const d = pool.run(execute('d'), { payload: { n: 4 } });
+      const e = pool.run(execute('e'), { priority: 0 });
+      const f = pool.run(execute('f'));
+      dropped.abort();
+      await expect(c).rejects.toMatchObject({ name: 'AbortError' });
+      // Listened to only after the tasks were handed to the engine: the
+      // task objects are made from what the pool kept of each.
+      const running = [];
+      m.on('task', (ev) => {
+        if (ev.status === 'running') running.push([ev.task.execute === undefined, ev.task.payload, ev.task.priority, ev.task.arrangementId]);
+      });
+      expect(util.inspect(pool)).toMatch(/queued: 5/);
+      pool.start();
+      await expect(Promise.all([a, b, d, e, f])).resolves.toEqual(['a', 'b', 'd', 'e', 'f']);
+      expect(ran).toEqual([
+        ['a', 1, 'pool-worker-1'],
+        ['b', undefined, 'pool-worker-1'],
+        ['d', { n: 4 }, 'pool-worker-1'],
+        ['e', undefined, 'pool-worker-1'],
+        ['f', undefined, 'pool-worker-1'],
+      ]);
+      // The aborted task never reached the engine: it took no arrangement id.
+      expect(running).toEqual([
+        [false, 1, undefined, 1],
+        [false, undefined, undefined, 2],
+        [false, { n: 4 }, undefined, 3],
+        [false, undefined, 0, 4],
+        [false, undefined, undefined, 5],
+      ]);
+    });
+
+    test('queued pool.run tasks dropped by a stop reject, and a new start runs what comes after', async () => {
+      const pool = m.useWorkerPool(1);
+      const execute = jest.fn(() => 'never');
+      const queued = [pool.run(execute), pool.run(execute, { payload: 2 }), pool.run(execute, { priority: 1 })];
+      await settle();
+      await m.stop();
+      for (const p of queued) await expect(p).rejects.toMatchObject({ code: 'ERR_STOPPED' });
+      expect(execute).not.toHaveBeenCalled();
+      m.start();
+      pool.start();
+      await expect(pool.run((payload) => payload + 1, { payload: 41 })).resolves.toBe(42);
+    });
+
+    test('a finished task\'s payload is not kept by the tasks queued with it', async () => {
+      // In a child with the collector at hand: of a thousand tasks queued
+      // in one tick, the first finishes while the rest wait behind a gate.
+      const script = `
+        const { createSynchronikManager } = require('.');
+        const m = createSynchronikManager();
+        const pool = m.useWorkerPool(1);
+        let collected = 0;
+        const registry = new FinalizationRegistry(() => collected++);
+        let open;
+        const gate = new Promise((r) => (open = r));
+        (async () => {
+          let payload = { big: new Array(1000).fill(1) };
+          registry.register(payload, 'first');
+          const first = pool.run((p) => p.big.length, { payload });
+          payload = null;
+          const blocker = pool.run(() => gate);
+          const rest = Array.from({ length: 1000 }, (_, i) => pool.run((p) => p, { payload: i }));
+          pool.start();
+          const length = await first;
+          for (let i = 0; i < 5 && collected === 0; i++) { global.gc(); await new Promise((r) => setImmediate(r)); }
+          const before = collected;
+          open();
+          await blocker;
+          const values = await Promise.all(rest);
+          console.log(JSON.stringify({ length, before, sum: values.reduce((a, b) => a + b, 0) }));
+          await m.close();
+        })();
+      `;
+      const r = await runNode(['--expose-gc', '-e', script], { timeoutMs: 30000 });
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toEqual({ length: 1000, before: 1, sum: 499500 });
     });
 
     test('bad arguments reject with a TypeError', async () => {

@@ -37,7 +37,8 @@ const kIdle = Symbol('idle');
 const kStopped = Symbol('stopped');
 const kAdoptTask = Symbol('adoptTask');
 const kNoteMilestone = Symbol('noteMilestone');
-const poolInternals = Object.freeze(/** @type {const} */ ({ kEngineId, kSubmit, kCallee, kStatus, kDone, kIdle, kStopped, kAdoptTask, kNoteMilestone }));
+const kEntryOf = Symbol('entryOf');
+const poolInternals = Object.freeze(/** @type {const} */ ({ kEngineId, kSubmit, kCallee, kStatus, kDone, kIdle, kStopped, kAdoptTask, kNoteMilestone, kEntryOf }));
 
 /** Calls `fn` in a microtask: a native promise job, which fake timers cannot hold back (queueMicrotask they can). */
 const resolved = Promise.resolve();
@@ -79,8 +80,9 @@ function abortError(signal) {
  * A task the pool holds until it is finished: the user's task object (for
  * addTask) or the parts of an anonymous one (pool.run, whose task object is
  * made only when somebody listens to `task` events), and how to settle its
- * promise. One object per task, so a million queued tasks cost a million
- * of these and nothing else on the JavaScript side.
+ * promise. A `pool.run` task without a signal, a time or a priority gets
+ * its entry only when it starts (see Pools.setQueued): a million of them
+ * queued cost their promises and three places in a list each.
  */
 class PoolEntry {
   /**
@@ -196,15 +198,16 @@ class Running extends Stamp {
 }
 
 /**
- * The entry whose promise is being made: the Promise constructor calls its
- * executor synchronously, so one shared executor (instead of a closure per
- * task) can hand the promise's functions to the entry.
+ * The resolve function of the promise being made: the Promise constructor
+ * calls its executor synchronously, so one shared executor (instead of a
+ * closure per task) hands it over. The reject function is not kept (see
+ * PoolEntry.resolve).
+ * @type {((value: unknown) => void) | undefined}
  */
-/** @type {PoolEntry | undefined} */
-let entryBeingMade;
+let madeResolve;
 /** @param {(value: unknown) => void} resolve */
 function takeResolve(resolve) {
-  /** @type {PoolEntry} */ (entryBeingMade).resolve = resolve;
+  madeResolve = resolve;
 }
 
 class WorkerPool {
@@ -228,8 +231,17 @@ class WorkerPool {
   #nextWorker = 1;
   /** @type {Map<string, string>} the last milestone each pool worker's task emitted, by worker id */
   #lastMilestone = new Map();
-  /** @type {PoolEntry[]} pool.run tasks not handed to the engine yet (one native call per microtask) */
+  /**
+   * pool.run tasks not handed to the engine yet (one native call per
+   * microtask), three places each: the task's entry (one given a signal
+   * or a priority), or its function, its promise's resolve function and
+   * its payload (the others, which get no entry until they start: see
+   * Pools.setQueued).
+   * @type {unknown[]}
+   */
   #submissions = [];
+  /** Whether #submissions holds an entry (see #handOver). */
+  #entriesSubmitted = false;
   /** The microtask after the first pool.run of a burst: hands over the rest and carries out what the engine answers (for the tasks handed over in parts too). */
   #flushSubmissions = () => {
     this.#handOver();
@@ -291,7 +303,7 @@ class WorkerPool {
       name: this.name,
       size: this.#workers.length,
       running: this.#workers.filter((w) => Running.of(w) !== undefined).length,
-      queued: this.#native.poolPending(this.#id).length + this.#submissions.length,
+      queued: this.#native.poolPending(this.#id).length + this.#submissions.length / 3,
       handlers: [...this.#handlers.keys()],
     };
     return `WorkerPool ${inspect(view, { ...options, depth: options.depth === null ? null : /** @type {number} */ (options.depth) - 1 })}`;
@@ -311,24 +323,73 @@ class WorkerPool {
     const batch = this.#submissions;
     if (batch.length === 0) return false;
     this.#submissions = [];
-    const live = batch.some((entry) => entry.aborted) ? batch.filter((entry) => !entry.aborted) : batch;
-    if (live.length === 0) {
+    if (!this.#entriesSubmitted) {
+      // Only tasks without an entry (the common case): the list is theirs,
+      // and their priorities are all the default.
+      const added = this.#native.poolAddMany(this.#id, new Float64Array(batch.length / 3));
+      this.#core.pools.setQueued(this, added.firstTask, added.firstArrangement, batch);
+      return true;
+    }
+    this.#entriesSubmitted = false;
+    // A task with an entry whose signal was aborted meanwhile was settled then: it is left out.
+    const left = (/** @type {unknown} */ item) => typeof item !== 'function' && /** @type {PoolEntry} */ (item).aborted;
+    let live = 0;
+    for (let j = 0; j < batch.length; j += 3) if (!left(batch[j])) live++;
+    if (live === 0) {
       // Every one was aborted before it reached the engine: the pool may be idle now.
       if (this.#idleWaiters.length > 0) this[kIdle]();
       return false;
     }
-    const priorities = new Float64Array(live.length);
-    for (let k = 0; k < live.length; k++) priorities[k] = live[k].priority ?? 0;
+    const priorities = new Float64Array(live);
+    for (let j = 0, k = 0; j < batch.length; j += 3) {
+      const item = batch[j];
+      if (typeof item === 'function') k++;
+      else if (!left(item)) priorities[k++] = /** @type {PoolEntry} */ (item).priority ?? 0;
+    }
     const added = this.#native.poolAddMany(this.#id, priorities);
     const pools = this.#core.pools;
-    for (let k = 0; k < live.length; k++) {
-      const entry = live[k];
-      const taskId = added.firstTask + k;
-      entry.taskId = taskId;
-      entry.arrangementId = added.firstArrangement + k;
-      pools.setTask(taskId, entry);
+    const { firstTask, firstArrangement } = added;
+    // Each run of tasks without an entry gets a list of its own.
+    let from = -1;
+    let fromK = 0;
+    for (let j = 0, k = 0; j <= batch.length; j += 3) {
+      const item = j < batch.length ? batch[j] : null;
+      if (typeof item === 'function') {
+        if (from < 0) {
+          from = j;
+          fromK = k;
+        }
+        k++;
+        continue;
+      }
+      if (from >= 0) {
+        pools.setQueued(this, firstTask + fromK, firstArrangement + fromK, batch.slice(from, j));
+        from = -1;
+      }
+      if (item === null || left(item)) continue;
+      const entry = /** @type {PoolEntry} */ (item);
+      entry.taskId = firstTask + k;
+      entry.arrangementId = firstArrangement + k;
+      k++;
+      pools.setTask(entry.taskId, entry);
     }
     return true;
+  }
+
+  /**
+   * The entry of a queued `pool.run` task kept without one (Pools.setQueued), made when it is needed.
+   * @param {number} taskId
+   * @param {TaskFunction} execute
+   * @param {(value: unknown) => void} resolve
+   * @param {unknown} payload
+   * @param {number} arrangementId
+   */
+  [kEntryOf](taskId, execute, resolve, payload, arrangementId) {
+    const entry = new PoolEntry(this, null, execute, payload, undefined);
+    entry.resolve = resolve;
+    entry.taskId = taskId;
+    entry.arrangementId = arrangementId;
+    return entry;
   }
 
   /** @param {number} k */
@@ -510,10 +571,24 @@ class WorkerPool {
       }
       if (signal && signal.aborted) return Promise.reject(abortError(signal));
     }
+    if (signal === undefined && at === undefined && priority === undefined) {
+      // The common task: no entry until it starts (see #submissions).
+      const promise = new Promise(takeResolve);
+      const waiting = this.#submissions.push(execute, madeResolve, payload);
+      madeResolve = undefined;
+      if (waiting === 3) soon(this.#flushSubmissions);
+      // A long synchronous loop of pool.run calls goes to the engine in
+      // parts: a list of a million tasks waiting for the microtask, each
+      // young object referenced from one old array, made every young
+      // collection go through all of them (their runs still start in the
+      // microtask, never inside pool.run).
+      else if (waiting >= SUBMIT_PART * 3) this.#handOver();
+      return promise;
+    }
     const entry = new PoolEntry(this, null, execute, payload, priority);
-    entryBeingMade = entry;
     const promise = new Promise(takeResolve);
-    entryBeingMade = undefined;
+    entry.resolve = madeResolve;
+    madeResolve = undefined;
     if (signal) {
       entry.abort = { signal, onAbort: () => this.#abort(/** @type {AbortableEntry} */ (entry)), aborted: false };
       signal.addEventListener('abort', entry.abort.onAbort, { once: true });
@@ -527,16 +602,20 @@ class WorkerPool {
       this.#core.pools.setTask(taskId, entry);
       this.#core.sync();
     } else {
-      const waiting = this.#submissions.push(entry);
-      if (waiting === 1) soon(this.#flushSubmissions);
-      // A long synchronous loop of pool.run calls goes to the engine in
-      // parts: a list of a million tasks waiting for the microtask, each
-      // young object referenced from one old array, made every young
-      // collection go through all of them (their runs still start in the
-      // microtask, never inside pool.run).
-      else if (waiting >= SUBMIT_PART) this.#handOver();
+      this.#submit(entry);
     }
     return promise;
+  }
+
+  /**
+   * Adds a pool.run task with an entry to those waiting for the microtask (see #submissions).
+   * @param {PoolEntry} entry
+   */
+  #submit(entry) {
+    this.#entriesSubmitted = true;
+    const waiting = this.#submissions.push(entry, undefined, undefined);
+    if (waiting === 3) soon(this.#flushSubmissions);
+    else if (waiting >= SUBMIT_PART * 3) this.#handOver();
   }
 
   /**

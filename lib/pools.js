@@ -6,7 +6,7 @@
 // POOL_IDLE) and a pool worker's RUN record find what they are about.
 
 const { IdTable } = require('./id-table');
-const { poolInternals } = require('./pool');
+const { PoolEntry, poolInternals } = require('./pool');
 
 // One constant each, typed as the symbol it is (a destructured symbol is typed only `symbol`).
 /** @type {typeof poolInternals.kEngineId} */
@@ -17,16 +17,39 @@ const kStatus = poolInternals.kStatus;
 const kDone = poolInternals.kDone;
 /** @type {typeof poolInternals.kIdle} */
 const kIdle = poolInternals.kIdle;
+/** @type {typeof poolInternals.kEntryOf} */
+const kEntryOf = poolInternals.kEntryOf;
 
 /**
- * @typedef {import('./pool').WorkerPool} WorkerPool
- * @typedef {import('./pool').PoolEntry} PoolEntry
+ * `pool.run` tasks handed to the engine together, kept without an entry
+ * each until they start: their pool, the engine's first task id and
+ * arrangement id of theirs (consecutive from those), and three places per
+ * task in `items` (its function, its promise's resolve function and its
+ * payload), the list they waited in for their microtask. A million
+ * queued tasks thus cost the collector their promises and a place in one
+ * list each, not an object each as well.
  */
+class Queued {
+  /**
+   * @param {WorkerPool} pool
+   * @param {number} firstTask
+   * @param {number} firstArrangement
+   * @param {unknown[]} items
+   */
+  constructor(pool, firstTask, firstArrangement, items) {
+    this.pool = pool;
+    this.firstTask = firstTask;
+    this.firstArrangement = firstArrangement;
+    this.items = items;
+  }
+}
+
+/** @typedef {import('./pool').WorkerPool} WorkerPool */
 
 class Pools {
   /** @type {Map<string, WorkerPool>} */
   #byName = new Map();
-  /** @type {IdTable<PoolEntry>} unfinished tasks by the engine's task id */
+  /** @type {IdTable<PoolEntry | Queued>} unfinished tasks by the engine's task id: an entry, or the batch of a queued pool.run task (see Queued) */
   #tasks = new IdTable();
   /** @type {((taskId: number) => void) | null} adopts a task the engine queued by itself (see adoptFrom) */
   #adopt = null;
@@ -68,10 +91,35 @@ class Pools {
    * @param {number} taskId
    */
   task(taskId) {
-    const entry = this.#tasks.get(taskId);
-    if (entry !== undefined || this.#adopt === null) return entry;
+    const value = this.#tasks.get(taskId);
+    if (value !== undefined) return value instanceof PoolEntry ? value : this.#entryOf(taskId, value);
+    if (this.#adopt === null) return undefined;
     this.#adopt(taskId);
-    return this.#tasks.get(taskId);
+    return this.peekTask(taskId);
+  }
+
+  /**
+   * The entry of a queued `pool.run` task, made from its places in its
+   * batch when a record first needs it (its start, mostly) and kept in the
+   * first of them. The others are cleared, and the first when the task is
+   * taken out: a batch is kept until its last task is, which must not keep
+   * the others' payloads.
+   * @param {number} taskId
+   * @param {Queued} queued
+   * @returns {PoolEntry}
+   */
+  #entryOf(taskId, queued) {
+    const { items } = queued;
+    const at = (taskId - queued.firstTask) * 3;
+    const first = items[at];
+    if (first instanceof PoolEntry) return first;
+    const execute = /** @type {import('./pool').TaskFunction} */ (first);
+    const resolve = /** @type {(value: unknown) => void} */ (items[at + 1]);
+    const entry = queued.pool[kEntryOf](taskId, execute, resolve, items[at + 2], queued.firstArrangement + taskId - queued.firstTask);
+    items[at] = entry;
+    items[at + 1] = undefined;
+    items[at + 2] = undefined;
+    return entry;
   }
 
   /**
@@ -93,11 +141,25 @@ class Pools {
   }
 
   /**
+   * `pool.run` tasks the engine queued as `firstTask` onwards (see Queued).
+   * @param {WorkerPool} pool
+   * @param {number} firstTask
+   * @param {number} firstArrangement
+   * @param {unknown[]} items three places per task
+   */
+  setQueued(pool, firstTask, firstArrangement, items) {
+    const queued = new Queued(pool, firstTask, firstArrangement, items);
+    const count = items.length / 3;
+    for (let k = 0; k < count; k++) this.#tasks.set(firstTask + k, queued);
+  }
+
+  /**
    * The entry of task `taskId`, left in place.
    * @param {number} taskId
    */
   peekTask(taskId) {
-    return this.#tasks.get(taskId);
+    const value = this.#tasks.get(taskId);
+    return value === undefined || value instanceof PoolEntry ? value : this.#entryOf(taskId, value);
   }
 
   /**
@@ -105,8 +167,12 @@ class Pools {
    * @param {number} taskId
    */
   takeTask(taskId) {
-    const entry = this.#tasks.get(taskId);
-    if (entry !== undefined) this.#tasks.delete(taskId);
+    const value = this.#tasks.get(taskId);
+    if (value === undefined) return undefined;
+    this.#tasks.delete(taskId);
+    if (value instanceof PoolEntry) return value;
+    const entry = this.#entryOf(taskId, value);
+    value.items[(taskId - value.firstTask) * 3] = undefined;
     return entry;
   }
 
