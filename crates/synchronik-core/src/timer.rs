@@ -18,10 +18,15 @@
 //! after the others of its period, so ten thousand interval workers of one
 //! period live in one lane, and firing one costs no walk down a heap of ten
 //! thousand (that walk was 930 of the 2,350 instructions the timer thread
-//! spent on a fire). The earliest timer is the heap's root or the first of
-//! a lane (a few lanes at most); a cancelled timer's node stays in its lane,
-//! empty, until it reaches an end of it, or until such nodes are most of
-//! the lane, which is then compacted.
+//! spent on a fire). One-shot timers of one delay armed as time goes on —
+//! the timeouts of runs of one `timeoutMs` — come in deadline order too,
+//! and go to a lane of their delay (its key marked [`ONE_SHOT`]; such lanes
+//! take at most half of them): cancelling one, as every run that settles
+//! in time does, costs marking its node instead of taking it out of a heap
+//! of every run in flight. The earliest timer is the heap's root or the
+//! first of a lane (a few lanes at most); a cancelled timer's node stays in
+//! its lane, empty, until it reaches an end of it, or until such nodes are
+//! most of the lane, which is then compacted.
 //!
 //! After a burst, once most of the slab is free, the armed timers at its end
 //! are moved into the free entries at its start and the end is cut off (a
@@ -57,6 +62,14 @@ const NONE: usize = usize::MAX;
 /// Lanes (see [`TimerQueue::arm_in_lane`]) a queue keeps at most; timers
 /// of further periods go to the heap.
 const MAX_LANES: usize = 8;
+
+/// Marks the key of a lane of one-shot timers (their delay): see
+/// [`TimerQueue::arm_in_lane`]. Deadlines and delays stay far below it.
+pub const ONE_SHOT: Nanos = 1 << 127;
+
+/// Lanes of one-shot timers holding timers a queue keeps at most: the
+/// other lanes stay for the recurring timers' periods.
+const MAX_ONE_SHOT_LANES: usize = MAX_LANES / 2;
 
 /// Handle of an armed timer, to cancel it.
 ///
@@ -97,13 +110,14 @@ enum Place {
     Lane(usize, u64),
 }
 
-/// Timers of one period armed in deadline order: a queue in that order,
-/// so that taking the earliest out is a `pop_front` instead of a walk down
-/// the heap. Cancelled timers leave a node with no entry behind, taken out
-/// when it reaches either end, or all at once when they are most of it.
+/// Timers of one key (a period, or a delay marked [`ONE_SHOT`]) armed in
+/// deadline order: a queue in that order, so that taking the earliest out
+/// is a `pop_front` instead of a walk down the heap. Cancelled timers leave
+/// a node with no entry behind, taken out when it reaches either end, or
+/// all at once when they are most of it.
 #[derive(Debug)]
 struct Lane {
-    period: Nanos,
+    key: Nanos,
     nodes: VecDeque<Node>,
     /// The position of `nodes[0]`.
     base: u64,
@@ -148,7 +162,7 @@ enum Entry<T> {
 #[derive(Debug)]
 pub struct TimerQueue<T> {
     heap: Vec<Node>,
-    /// Timers armed with [`TimerQueue::arm_in_lane`], by period.
+    /// Timers armed with [`TimerQueue::arm_in_lane`], by key.
     lanes: Vec<Lane>,
     slab: Vec<Entry<T>>,
     /// First free slab entry ([`NONE`] when there is none).
@@ -177,46 +191,55 @@ impl<T> TimerQueue<T> {
         self.arm_at(deadline, payload, None)
     }
 
-    /// Arms a timer at `deadline` that recurs every `period`: it goes to
-    /// the lane of that period when it comes after every timer there (as
-    /// a recurring timer re-armed one period after it was due does, and a
-    /// thousand of them due together do), else to the heap. Taking it out
-    /// when it is due then costs a `pop_front` instead of a walk down the
-    /// heap. The order in which timers come due is the same either way.
-    pub fn arm_in_lane(&mut self, deadline: Nanos, payload: T, period: Nanos) -> TimerId {
-        self.arm_at(deadline, payload, Some(period))
+    /// Arms a timer at `deadline` in the lane of `key`: a recurring
+    /// timer's period, or `ONE_SHOT | delay` for a one-shot timer armed
+    /// `delay` before its deadline. It goes to that lane when it comes
+    /// after every timer there (as a recurring timer re-armed one period
+    /// after it was due does, a thousand of them due together do, and
+    /// timeouts of one delay armed one after another do), else to the
+    /// heap. Taking it out when it is due then costs a `pop_front` instead
+    /// of a walk down the heap, and cancelling it no walk at all. The order
+    /// in which timers come due is the same either way.
+    pub fn arm_in_lane(&mut self, deadline: Nanos, payload: T, key: Nanos) -> TimerId {
+        self.arm_at(deadline, payload, Some(key))
     }
 
-    /// The lane a node with this key may be appended to, for `period`.
-    fn lane_for(&mut self, period: Nanos, node: &Node) -> Option<usize> {
-        match self.lanes.iter().position(|l| l.period == period) {
-            Some(l) => {
-                let fits = self.lanes[l]
-                    .nodes
-                    .back()
-                    .is_none_or(|last| last.before(node));
-                fits.then_some(l)
-            }
-            None if self.lanes.len() < MAX_LANES => {
-                self.lanes.push(Lane {
-                    period,
-                    nodes: VecDeque::new(),
-                    base: 0,
-                    dead: 0,
-                });
-                Some(self.lanes.len() - 1)
-            }
-            // Every lane is taken: an empty one serves the new period (no
-            // node names it; its positions go on from where they were).
-            None => {
-                let l = self.lanes.iter().position(|l| l.nodes.is_empty())?;
-                self.lanes[l].period = period;
-                Some(l)
-            }
+    /// The lane a node with this key may be appended to, for `key`.
+    fn lane_for(&mut self, key: Nanos, node: &Node) -> Option<usize> {
+        if let Some(l) = self.lanes.iter().position(|l| l.key == key) {
+            let fits = self.lanes[l]
+                .nodes
+                .back()
+                .is_none_or(|last| last.before(node));
+            return fits.then_some(l);
         }
+        if key & ONE_SHOT != 0
+            && self
+                .lanes
+                .iter()
+                .filter(|l| l.key & ONE_SHOT != 0 && !l.nodes.is_empty())
+                .count()
+                >= MAX_ONE_SHOT_LANES
+        {
+            return None;
+        }
+        if self.lanes.len() < MAX_LANES {
+            self.lanes.push(Lane {
+                key,
+                nodes: VecDeque::new(),
+                base: 0,
+                dead: 0,
+            });
+            return Some(self.lanes.len() - 1);
+        }
+        // Every lane is taken: an empty one serves the new key (no node
+        // names it; its positions go on from where they were).
+        let l = self.lanes.iter().position(|l| l.nodes.is_empty())?;
+        self.lanes[l].key = key;
+        Some(l)
     }
 
-    fn arm_at(&mut self, deadline: Nanos, payload: T, period: Option<Nanos>) -> TimerId {
+    fn arm_at(&mut self, deadline: Nanos, payload: T, key: Option<Nanos>) -> TimerId {
         let seq = NonZeroU64::new(self.next_seq).unwrap_or(NonZeroU64::MIN);
         // 2^64 timers are not armed in the life of a process.
         self.next_seq = self.next_seq.wrapping_add(1);
@@ -225,7 +248,7 @@ impl<T> TimerQueue<T> {
             seq: seq.get(),
             index: NONE,
         };
-        let lane = period.and_then(|p| self.lane_for(p, &node));
+        let lane = key.and_then(|k| self.lane_for(k, &node));
         let place = match lane {
             Some(l) => Place::Lane(l, self.lanes[l].base + self.lanes[l].nodes.len() as u64),
             None => Place::Heap(self.heap.len()),
@@ -376,8 +399,18 @@ impl<T> TimerQueue<T> {
         }
     }
 
+    /// The earliest deadline of the lanes whose key has [`ONE_SHOT`].
+    pub fn earliest_one_shot_in_lanes(&self) -> Option<Nanos> {
+        self.lanes
+            .iter()
+            .filter(|lane| lane.key & ONE_SHOT != 0)
+            .filter_map(|lane| lane.nodes.iter().find(|n| n.index != NONE))
+            .map(|n| n.at)
+            .min()
+    }
+
     /// [`TimerQueue::earliest_matching`] among the timers of the heap only
-    /// (for a question that no timer armed in a lane answers).
+    /// (for a question that the lanes answer otherwise).
     pub fn earliest_matching_in_heap(&self, pred: impl Fn(&T) -> bool) -> Option<Nanos> {
         let matches = |node: &Node| match self.slab.get(node.index) {
             Some(Entry::Armed { payload, .. }) => pred(payload),
@@ -846,11 +879,59 @@ mod tests {
         assert_eq!(q.pop_due(10), Some((10, 10)));
         q.arm_in_lane(2_000, 7, 2_000);
         assert!(q.heap.is_empty());
-        assert_eq!(q.lanes[0].period, 2_000);
+        assert_eq!(q.lanes[0].key, 2_000);
         q.check();
         let order: Vec<Nanos> =
             std::iter::from_fn(|| q.pop_due(Nanos::MAX).map(|(at, _)| at)).collect();
         assert_eq!(order, [20, 30, 40, 50, 60, 70, 80, 2_000]);
+    }
+
+    #[test]
+    fn one_shot_timers_of_one_delay_share_a_lane_and_take_at_most_half_of_them() {
+        let mut q = TimerQueue::default();
+        // Timeouts of 10 s armed as time goes on: one lane, in order.
+        let delay: Nanos = 10_000;
+        let ids: Vec<TimerId> = (0..2_000u32)
+            .map(|k| q.arm_in_lane(Nanos::from(k) + delay, k, ONE_SHOT | delay))
+            .collect();
+        assert_eq!((q.lanes.len(), q.heap.len()), (1, 0));
+        assert_eq!(q.earliest_one_shot_in_lanes(), Some(delay));
+        // A recurring timer's lane is not a one-shot one.
+        q.arm_in_lane(5, 77, 5);
+        assert_eq!(q.earliest_one_shot_in_lanes(), Some(delay));
+        // Settled in time, mostly in order: cancelling walks no heap.
+        for id in &ids[..1_500] {
+            assert!(q.cancel(*id).is_some());
+        }
+        q.check();
+        assert_eq!(q.earliest_one_shot_in_lanes(), Some(1_500 + delay));
+        assert_eq!(q.lanes[0].nodes.len(), 500);
+        // Other delays: lanes of their own up to half of them, then the heap.
+        for d in 1..MAX_ONE_SHOT_LANES as Nanos {
+            q.arm_in_lane(100 + d, 1_000_000, ONE_SHOT | (100 + d));
+        }
+        assert_eq!(q.lanes.len(), MAX_ONE_SHOT_LANES + 1);
+        q.arm_in_lane(999, 2_000_000, ONE_SHOT | 999);
+        assert_eq!(q.heap.len(), 1);
+        assert_eq!(q.earliest_one_shot_in_lanes(), Some(101));
+        // Recurring timers still get the other lanes.
+        for p in 0..(MAX_LANES - MAX_ONE_SHOT_LANES - 1) as Nanos {
+            q.arm_in_lane(50_000 + p, 3_000_000, 50_000 + p);
+        }
+        assert_eq!((q.lanes.len(), q.heap.len()), (MAX_LANES, 1));
+        q.check();
+        let mut last = 0;
+        let mut fired = 0;
+        while let Some((at, _)) = q.pop_due(Nanos::MAX) {
+            assert!(at >= last);
+            last = at;
+            fired += 1;
+        }
+        assert_eq!(
+            fired,
+            500 + 1 + (MAX_ONE_SHOT_LANES - 1) + 1 + (MAX_LANES - MAX_ONE_SHOT_LANES - 1)
+        );
+        assert_eq!(q.earliest_one_shot_in_lanes(), None);
     }
 
     /// xorshift64*: enough randomness for a test, and reproducible.

@@ -181,6 +181,65 @@ fn an_attempt_that_settles_in_time_disarms_its_timeout() {
     assert_eq!(h.status("w"), Status::Completed);
 }
 
+/// Runs of one timeoutMs started one after another keep their timeouts in
+/// a lane of that delay, beside the lane of interval workers' recurring
+/// timers: the engine's next one-shot deadline (what a manual clock's
+/// runUntilIdle waits for) is still the earliest timeout, settled runs
+/// disarm theirs wherever they are, and the rest time out in order.
+#[test]
+fn timeouts_of_runs_in_flight_time_out_in_order_and_are_the_next_one_shot_deadline() {
+    let mut h = Harness::new();
+    let mut tick = worker("tick");
+    tick.config.interval_ms = Some(10.0);
+    tick.config.run_on_interval = true;
+    tick.config.timeout_ms = 0.0;
+    h.engine.register(UnitSpec::Worker(tick)).unwrap();
+    for k in 0..300 {
+        let mut w = worker(&format!("w{k}"));
+        w.config.timeout_ms = 1_000.0;
+        h.engine.register(UnitSpec::Worker(w)).unwrap();
+    }
+    h.engine.start();
+    let mut calls = Vec::new();
+    for k in 0..300 {
+        h.advance_to(f64::from(k));
+        h.take();
+        h.engine.run_unit(&format!("w{k}"), None);
+        let i = h.invocations();
+        calls.push(i[0].call);
+    }
+    // Only recurring timers are due before the first timeout.
+    assert_eq!(
+        h.engine.next_one_shot_deadline(),
+        Some(ms_to_nanos(1_000.0))
+    );
+    // Every other run settles in time, the first one among them.
+    for (k, call) in calls.iter().enumerate() {
+        if k % 2 == 0 {
+            h.ok(*call);
+        }
+    }
+    assert_eq!(
+        h.engine.next_one_shot_deadline(),
+        Some(ms_to_nanos(1_001.0))
+    );
+    h.take();
+    h.advance_to(1_300.0);
+    let aborted: Vec<CallId> = h
+        .take()
+        .into_iter()
+        .filter_map(|o| match o {
+            Out::Abort(call, AbortReason::Timeout) => Some(call),
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<CallId> = calls.iter().skip(1).step_by(2).copied().collect();
+    assert_eq!(aborted, expected);
+    assert_eq!(h.engine.next_one_shot_deadline(), None);
+    assert_eq!(h.status("w1"), Status::Error);
+    assert_eq!(h.status("w2"), Status::Completed);
+}
+
 #[test]
 fn zero_timeout_means_no_timeout() {
     let mut h = Harness::new();

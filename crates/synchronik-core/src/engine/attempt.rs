@@ -244,8 +244,9 @@ impl Engine {
         };
         let timeout_ms = config.timeout_ms;
         let timeout = (timeout_ms > 0.0).then(|| {
-            self.arm(
-                now.saturating_add(ms_to_nanos(timeout_ms)),
+            self.arm_after(
+                now,
+                ms_to_nanos(timeout_ms),
                 Timer::AttemptTimeout(run_id, call),
             )
         });
@@ -372,8 +373,7 @@ impl Engine {
         if delay_ms == 0.0 {
             self.begin_attempt(run_id, now);
         } else {
-            let at = now.saturating_add(ms_to_nanos(delay_ms));
-            let t = self.arm(at, Timer::RetryDelay(run_id));
+            let t = self.arm_after(now, ms_to_nanos(delay_ms), Timer::RetryDelay(run_id));
             if let Some(run) = self.runs.get_mut(run_id) {
                 run.delay = Some(t);
             }

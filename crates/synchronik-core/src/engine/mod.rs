@@ -180,12 +180,26 @@ impl Engine {
     }
 
     /// [`Engine::arm`] for a recurring timer of `period` (see
-    /// [`TimerQueue::arm_in_lane`]): never a one-shot one, which
-    /// [`Engine::next_one_shot_deadline`] relies on.
+    /// [`TimerQueue::arm_in_lane`]): never a one-shot one, whose lanes
+    /// [`Engine::next_one_shot_deadline`] tells apart by their key.
     fn arm_recurring_at(&mut self, at: Nanos, timer: Timer, period: Nanos) -> TimerId {
         debug_assert!(!timer.is_one_shot());
         self.note_deadline(at);
         self.timers.arm_in_lane(at, timer, period)
+    }
+
+    /// [`Engine::arm`] for a one-shot timer `delay` from `now`, in the lane
+    /// of that delay (see [`TimerQueue::arm_in_lane`]): the timeouts of
+    /// runs of one `timeoutMs`, armed as they start, come in deadline order.
+    fn arm_after(&mut self, now: Nanos, delay: Nanos, timer: Timer) -> TimerId {
+        debug_assert!(timer.is_one_shot());
+        let at = now.saturating_add(delay);
+        self.note_deadline(at);
+        self.timers.arm_in_lane(
+            at,
+            timer,
+            crate::timer::ONE_SHOT | delay.min(crate::timer::ONE_SHOT - 1),
+        )
     }
 
     /// A timer is armed at `at`: the driver must look again only if it is
@@ -242,10 +256,15 @@ impl Engine {
     /// deadline), ignoring the recurring ones of a started engine.
     /// A deadline past the clock's limit never comes and is not reported.
     pub fn next_one_shot_deadline(&self) -> Option<Nanos> {
-        // Timers in lanes are recurring ones (see `arm_recurring_at`).
-        self.timers
-            .earliest_matching_in_heap(|t| t.is_one_shot())
-            .filter(|t| *t <= crate::clock::CLOCK_LIMIT)
+        // The lanes of one-shot timers are told apart by their key (see
+        // `arm_after`); the others hold recurring ones.
+        let in_heap = self.timers.earliest_matching_in_heap(|t| t.is_one_shot());
+        let in_lanes = self.timers.earliest_one_shot_in_lanes();
+        match (in_heap, in_lanes) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+        .filter(|t| *t <= crate::clock::CLOCK_LIMIT)
     }
 
     /// True (once) when a deadline was armed since the last call.
