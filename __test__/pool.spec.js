@@ -826,6 +826,33 @@ describe('worker pool', () => {
       expect(JSON.parse(r.stdout)).toEqual({ length: 1000, before: 1, sum: 499500 });
     });
 
+    test("running tasks' entries keep the layout their class had before any task ran", async () => {
+      // V8 keeps an object layout only while an object has it; lib/shapes.js
+      // keeps one entry alive so that the layout survives between bursts of
+      // tasks. An id stored as a double would move every entry to a new
+      // layout that nothing keeps, and every burst after a full collection
+      // would start with its functions thrown away.
+      const script = `
+        const { createSynchronikManager } = require('.');
+        const { PoolEntry } = require('./lib/pool.js');
+        const before = new PoolEntry(null, null, undefined, undefined, undefined);
+        (async () => {
+          const m = createSynchronikManager();
+          const pool = m.useWorkerPool(2);
+          m.start();
+          const seen = [];
+          const runs = Array.from({ length: 100 }, (_, i) =>
+            pool.run(() => { if (i % 10 === 0) seen.push([...pool._running.values()][0]); }, i % 2 ? { priority: 1 } : undefined));
+          await Promise.all(runs);
+          console.log(JSON.stringify(seen.map((e) => %HaveSameMap(before, e))));
+          await m.stop();
+        })();
+      `;
+      const r = await runNode(['--allow-natives-syntax', '-e', script], { timeoutMs: 30000 });
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toEqual(new Array(10).fill(true));
+    });
+
     test('bad arguments reject with a TypeError', async () => {
       const pool = m.useWorkerPool(1);
       await expect(pool.run('nope')).rejects.toThrow(TypeError);

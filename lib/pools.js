@@ -7,6 +7,7 @@
 
 const { IdTable } = require('./id-table');
 const { PoolEntry, poolInternals } = require('./pool');
+const { keepShape } = require('./shapes');
 
 // One constant each, typed as the symbol it is (a destructured symbol is typed only `symbol`).
 /** @type {typeof poolInternals.kEngineId} */
@@ -43,8 +44,18 @@ class Queued {
     this.items = items;
   }
 }
+keepShape(() => new Queued(/** @type {any} */ (null), 0, 0, []));
 
 /** @typedef {import('./pool').WorkerPool} WorkerPool */
+
+/**
+ * A number from the engine's records (read as a double) as a small integer
+ * when it is one: an entry's ids are fields its layout keeps as small
+ * integers, and a double stored there would give every entry a new layout
+ * that nothing keeps alive (see shapes.js).
+ * @param {number} n
+ */
+const asSmall = (n) => (n === (n | 0) ? n | 0 : n);
 
 class Pools {
   /** @type {Map<string, WorkerPool>} */
@@ -115,7 +126,7 @@ class Pools {
     if (first instanceof PoolEntry) return first;
     const execute = /** @type {import('./pool').TaskFunction} */ (first);
     const resolve = /** @type {(value: unknown) => void} */ (items[at + 1]);
-    const entry = queued.pool[kEntryOf](taskId, execute, resolve, items[at + 2], queued.firstArrangement + taskId - queued.firstTask);
+    const entry = queued.pool[kEntryOf](asSmall(taskId), execute, resolve, items[at + 2], asSmall(queued.firstArrangement + taskId - queued.firstTask));
     items[at] = entry;
     items[at + 1] = undefined;
     items[at + 2] = undefined;
