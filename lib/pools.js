@@ -102,9 +102,8 @@ class Pools {
    * @param {number} taskId
    */
   task(taskId) {
-    const value = this.#tasks.get(taskId);
-    if (value !== undefined) return value instanceof PoolEntry ? value : this.#entryOf(taskId, value);
-    if (this.#adopt === null) return undefined;
+    const entry = this.peekTask(taskId);
+    if (entry !== undefined || this.#adopt === null) return entry;
     this.#adopt(taskId);
     return this.peekTask(taskId);
   }

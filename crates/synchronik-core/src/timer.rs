@@ -67,8 +67,8 @@ const MAX_LANES: usize = 8;
 /// [`TimerQueue::arm_in_lane`]. Deadlines and delays stay far below it.
 pub const ONE_SHOT: Nanos = 1 << 127;
 
-/// Lanes of one-shot timers holding timers a queue keeps at most: the
-/// other lanes stay for the recurring timers' periods.
+/// At most this many lanes hold one-shot timers at once: the others stay
+/// for the recurring timers' periods.
 const MAX_ONE_SHOT_LANES: usize = MAX_LANES / 2;
 
 /// Handle of an armed timer, to cancel it.
