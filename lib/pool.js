@@ -333,20 +333,19 @@ class WorkerPool {
     this.#entriesSubmitted = false;
     // A task with an entry whose signal was aborted meanwhile was settled then: it is left out.
     const left = (/** @type {unknown} */ item) => typeof item !== 'function' && /** @type {PoolEntry} */ (item).aborted;
-    let live = 0;
-    for (let j = 0; j < batch.length; j += 3) if (!left(batch[j])) live++;
-    if (live === 0) {
+    /** @type {number[]} */
+    const priorities = [];
+    for (let j = 0; j < batch.length; j += 3) {
+      const item = batch[j];
+      if (typeof item === 'function') priorities.push(0);
+      else if (!left(item)) priorities.push(/** @type {PoolEntry} */ (item).priority ?? 0);
+    }
+    if (priorities.length === 0) {
       // Every one was aborted before it reached the engine: the pool may be idle now.
       if (this.#idleWaiters.length > 0) this[kIdle]();
       return false;
     }
-    const priorities = new Float64Array(live);
-    for (let j = 0, k = 0; j < batch.length; j += 3) {
-      const item = batch[j];
-      if (typeof item === 'function') k++;
-      else if (!left(item)) priorities[k++] = /** @type {PoolEntry} */ (item).priority ?? 0;
-    }
-    const added = this.#native.poolAddMany(this.#id, priorities);
+    const added = this.#native.poolAddMany(this.#id, Float64Array.from(priorities));
     const pools = this.#core.pools;
     const { firstTask, firstArrangement } = added;
     // Each run of tasks without an entry gets a list of its own.
