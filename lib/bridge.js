@@ -354,7 +354,7 @@ class Bridge {
         const unit = units.at(o[i + 1]);
         if (!unit) return;
         units.setError(o[i + 1], undefined);
-        units.mirrorLastRun(o[i + 1], unit, o[i + 2]);
+        units.mirrorLastRun(o[i + 1], unit, o, i + 2);
         if (units.field(unit, 'error') !== undefined) units.mirror(unit, 'error', undefined);
         return;
       }
@@ -369,7 +369,7 @@ class Bridge {
         const unit = units.at(o[i + 1]);
         if (!unit) return;
         try {
-          recordRun(unit, o[i + 2], o[i + 3], o[i + 4]);
+          recordRun(unit, o, i + 2);
         } catch (e) {
           units.mirrorFailed(unit, 'meta', e);
         }

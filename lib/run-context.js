@@ -49,63 +49,54 @@ const resolved = Promise.resolve();
 /** @param {() => void} fn */
 const soon = (fn) => void resolved.then(fn);
 
+// What Attempts reads and writes of an attempt (set by RunContext's static block).
+/** @type {(ctx: RunContext) => number} */
+let slotOf;
+/** @type {(ctx: RunContext) => boolean} */
+let hasConditions;
+/** @type {(ctx: RunContext) => unknown} */
+let resultOf;
+/** @type {(ctx: RunContext, value: unknown) => void} */
+let settleWith;
+/** @type {(ctx: RunContext, reason: unknown) => void} */
+let abortCall;
+
 /**
- * An attempt in flight. The AbortController is made only when the run asks
- * for its signal (they are costly); a reason that comes first is kept for
- * when it does.
+ * What `run(ctx)` gets, which is also the attempt in flight as the facade
+ * keeps it (one object a run, not two): its unit's slot, whether
+ * dependents put conditions on its result, and the result or error it
+ * settled with, in private fields that Attempts reads through the
+ * functions below. The AbortController is made only when the run asks for
+ * its signal, or when the attempt is aborted (they are costly).
  */
-class Call {
-  /**
-   * @param {number} slot
-   * @param {boolean} conditions whether dependents put conditions on its result
-   */
-  constructor(slot, conditions) {
-    this.slot = slot;
-    /** @type {AbortController | null} */
-    this.controller = null;
-    /** @type {unknown} */
-    this.abortReason = undefined;
-    this.ok = false;
-    /** @type {unknown} the result, or the error */
-    this.value = undefined;
-    this.conditions = conditions;
-  }
-
-  /** @param {unknown} reason */
-  abort(reason) {
-    if (this.controller) this.controller.abort(reason);
-    else if (this.abortReason === undefined) this.abortReason = reason;
-  }
-
-  get signal() {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.abortReason !== undefined) this.controller.abort(this.abortReason);
-    }
-    return this.controller.signal;
-  }
-}
-
-/** What `run(ctx)` gets. */
 class RunContext {
   #attempts;
   #callId;
-  #call;
   #pool;
+  #slot;
+  #conditions;
+  /** @type {AbortController | null} */
+  #controller;
+  /** @type {unknown} the result, or the error */
+  #value;
 
   /**
    * @param {Attempts} attempts
    * @param {number} callId
-   * @param {Call} call
+   * @param {number} slot
+   * @param {boolean} conditions whether dependents put conditions on its result
    * @param {string} unitId
    * @param {number} attempt
    * @param {WorkerPool | undefined} pool
    */
-  constructor(attempts, callId, call, unitId, attempt, pool) {
+  constructor(attempts, callId, slot, conditions, unitId, attempt, pool) {
     this.#attempts = attempts;
     this.#callId = callId;
-    this.#call = call;
     this.#pool = pool;
+    this.#slot = slot;
+    this.#conditions = conditions;
+    this.#controller = null;
+    this.#value = undefined;
     /** The id of the unit being run. */
     this.unitId = unitId;
     /** 1-based attempt number. */
@@ -114,7 +105,8 @@ class RunContext {
 
   /** Aborted on timeout, release, or when stop() gives up on the run. */
   get signal() {
-    return this.#call.signal;
+    if (this.#controller === null) this.#controller = new AbortController();
+    return this.#controller.signal;
   }
 
   /**
@@ -133,16 +125,28 @@ class RunContext {
    * @param {string} [message]
    */
   progress(fraction, message) {
-    this.#attempts.progress(this.#callId, this.#call);
+    this.#attempts.progress(this.#callId, this);
+  }
+
+  static {
+    slotOf = (ctx) => ctx.#slot;
+    hasConditions = (ctx) => ctx.#conditions;
+    resultOf = (ctx) => ctx.#value;
+    settleWith = (ctx, value) => {
+      ctx.#value = value;
+    };
+    abortCall = (ctx, reason) => {
+      if (ctx.#controller === null) ctx.#controller = new AbortController();
+      ctx.#controller.abort(reason);
+    };
   }
 }
 
-keepShape(() => new Call(0, false));
-keepShape(() => new RunContext(/** @type {any} */ (null), 0, new Call(0, false), '', 1, undefined));
+keepShape(() => new RunContext(/** @type {any} */ (null), 0, 0, false, '', 1, undefined));
 
 /** The attempts in flight, from the RUN record that starts one to the report of its outcome. */
 class Attempts {
-  /** @type {IdTable<Call>} attempts in flight by call id */
+  /** @type {IdTable<RunContext>} attempts in flight by call id */
   #calls = new IdTable();
   /**
    * Settled attempts not yet reported: `#outcomeCount` numbers, pairs
@@ -228,8 +232,8 @@ class Attempts {
       }
     }
     const retryable = (flags & 1) !== 0;
-    const call = new Call(slot, (flags & 2) !== 0);
-    this.#calls.set(callId, call);
+    const ctx = new RunContext(this, callId, slot, (flags & 2) !== 0, unit ? unit.id : '', attempt, pool);
+    this.#calls.set(callId, ctx);
     if (!unit) {
       this.settle(callId, false, new SynchronikError('unit is gone', 'ERR_RELEASED'));
       return;
@@ -248,7 +252,6 @@ class Attempts {
       }
       if (delay !== -1) this.#bridge.native.reportRetryDelay(callId, Number.isFinite(delay) && delay > 0 ? delay : 0);
     }
-    const ctx = new RunContext(this, callId, call, unit.id, attempt, pool);
     // A durable task's key: the same on every attempt, across restarts.
     if (key !== undefined) /** @type {RunContext & { idempotencyKey?: string }} */ (ctx).idempotencyKey = key;
     let returned;
@@ -295,10 +298,10 @@ class Attempts {
   settle(callId, ok, value) {
     const call = this.#calls.get(callId);
     if (!call) return; // timed out, stopped or released: it no longer counts
-    const unit = this.#units.at(call.slot);
-    if (ok && call.conditions && unit) this.#reportConditions(callId, unit, value);
-    call.ok = ok;
-    call.value = ok ? value : toError(value, unit ? unit.id : '?');
+    const unit = this.#units.at(slotOf(call));
+    if (ok && hasConditions(call) && unit) this.#reportConditions(callId, unit, value);
+    const settledWith = ok ? value : toError(value, unit ? unit.id : '?');
+    settleWith(call, settledWith);
     let outcomes = this.#outcomes;
     const n = this.#outcomeCount;
     if (n + 2 > outcomes.length) {
@@ -309,7 +312,7 @@ class Attempts {
     outcomes[n] = callId;
     outcomes[n + 1] = ok ? 1 : 0;
     this.#outcomeCount = n + 2;
-    if (!ok) this.#messages.push(messageOf(call.value));
+    if (!ok) this.#messages.push(messageOf(settledWith));
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       soon(this.#flush);
@@ -370,8 +373,8 @@ class Attempts {
     const call = this.#calls.get(callId);
     if (!call) return;
     this.#calls.delete(callId);
-    const unit = this.#units.at(call.slot);
-    call.abort(abortReason(reason, unit ? unit.id : '?'));
+    const unit = this.#units.at(slotOf(call));
+    abortCall(call, abortReason(reason, unit ? unit.id : '?'));
   }
 
   /**
@@ -380,7 +383,7 @@ class Attempts {
    */
   valueOf(callId) {
     const call = this.#calls.get(callId);
-    return call ? call.value : undefined;
+    return call ? resultOf(call) : undefined;
   }
 
   /**
@@ -393,7 +396,7 @@ class Attempts {
   failure(reference, message, unit, culprit) {
     if (reference > 0) {
       const call = this.#calls.get(reference);
-      if (call) return call.value;
+      if (call) return resultOf(call);
       return new SynchronikError(/** @type {string} */ (message), 'ERR_RUN_FAILED', { unitId: unit.id });
     }
     const code = ENGINE_CODES[-reference] || 'ERR_RUN_FAILED';
@@ -407,10 +410,10 @@ class Attempts {
   /**
    * RunContext.progress: a sign of life (what it reports is not kept).
    * @param {number} callId
-   * @param {Call} call
+   * @param {RunContext} ctx
    */
-  progress(callId, call) {
-    if (this.#calls.get(callId) === call) engineProgress(this.#bridge.handle, callId);
+  progress(callId, ctx) {
+    if (this.#calls.get(callId) === ctx) engineProgress(this.#bridge.handle, callId);
   }
 
   /**

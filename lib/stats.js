@@ -353,13 +353,19 @@ function carryStats(meta, old) {
 }
 
 /**
- * A run ended: mirrors the engine's statistics onto the unit's meta.
+ * A run ended: mirrors the engine's statistics onto the unit's meta. They
+ * are read from the engine's STATS record (`record[at]` on: the duration,
+ * the run count and the engine's mean of the kept durations) here, where
+ * they are stored, rather than passed: doubles passed to a call that is
+ * not inlined are boxed, number objects every run.
  * @param {{ meta?: any }} unit
- * @param {number} durationMs
- * @param {number} runCount
- * @param {number} averageMs the engine's mean of the kept durations
+ * @param {Float64Array} record
+ * @param {number} at
  */
-function recordRun(unit, durationMs, runCount, averageMs) {
+function recordRun(unit, record, at) {
+  const durationMs = record[at];
+  const runCount = record[at + 1];
+  const averageMs = record[at + 2];
   let meta = unit.meta;
   let state = Times.of(meta);
   if (state !== undefined && state.lazy && hasOwn(meta, 'executionTimesMs')) {

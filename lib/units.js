@@ -280,12 +280,17 @@ class Units {
   }
 
   /**
-   * A run of `unit` (in `slot`) started at `ms` (Unix ms): its `lastRun` (see LastRun).
+   * A run of `unit` (in `slot`) started at `record[at]` (Unix ms): its
+   * `lastRun` (see LastRun). The time is read from the record here, where
+   * it is stored, rather than passed: a double passed to a call that is
+   * not inlined is boxed, a number object every run.
    * @param {number} slot
    * @param {Unit} unit
-   * @param {number} ms
+   * @param {Float64Array} record
+   * @param {number} at
    */
-  mirrorLastRun(slot, unit, ms) {
+  mirrorLastRun(slot, unit, record, at) {
+    const ms = record[at];
     // The slot's state first: an index, where the object's is a private field's lookup.
     let state = this.#lastRuns[slot];
     if (state === undefined && (state = LastRun.of(unit)) !== undefined) this.#lastRuns[slot] = state;
