@@ -83,8 +83,39 @@ pub fn ms_to_nanos(ms: f64) -> Nanos {
 }
 
 /// Converts [`Nanos`] into fractional milliseconds.
+#[inline]
 pub fn nanos_to_ms(n: Nanos) -> f64 {
+    // Through `u64` whenever it holds the time (up to 584 years): the same
+    // value, rounded the same way, where converting a `u128` is a call into
+    // the compiler's runtime of a few dozen instructions, several times a
+    // run.
+    // (The wide case is a function of its own: with the same expression in
+    // both arms, the optimizer would make them one, the wide one.)
+    match u64::try_from(n) {
+        Ok(n) => n as f64 / 1_000_000.0,
+        Err(_) => wide_nanos_to_ms(n),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn wide_nanos_to_ms(n: Nanos) -> f64 {
     n as f64 / 1_000_000.0
+}
+
+/// Converts [`Nanos`] into fractional seconds (as [`nanos_to_ms`] does).
+#[inline]
+pub fn nanos_to_secs(n: Nanos) -> f64 {
+    match u64::try_from(n) {
+        Ok(n) => n as f64 / 1e9,
+        Err(_) => wide_nanos_to_secs(n),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn wide_nanos_to_secs(n: Nanos) -> f64 {
+    n as f64 / 1e9
 }
 
 /// The source of time for one engine.
@@ -216,6 +247,32 @@ mod tests {
         let early = ManualClock::starting_at(-86_400_000.0);
         early.set(ms_to_nanos(1000.0));
         assert_eq!(early.wall_ms(), -86_399_000.0);
+    }
+
+    #[test]
+    fn conversions_through_u64_round_as_from_u128() {
+        let edges: [Nanos; 8] = [
+            0,
+            1,
+            (1 << 53) + 1,
+            (1 << 63) + 1025,
+            u64::MAX as Nanos - 1,
+            u64::MAX as Nanos,
+            u64::MAX as Nanos + 1,
+            CLOCK_LIMIT,
+        ];
+        for n in edges {
+            assert_eq!(
+                nanos_to_ms(n).to_bits(),
+                (n as f64 / 1_000_000.0).to_bits(),
+                "{n}"
+            );
+            assert_eq!(
+                nanos_to_secs(n).to_bits(),
+                (n as f64 / 1e9).to_bits(),
+                "{n}"
+            );
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::collections::VecDeque;
 
 use super::types::{AddError, PoolId, RestoredTask, TaskSpec, TaskStatus};
 use super::Engine;
-use crate::clock::{nanos_to_ms, Nanos};
+use crate::clock::{nanos_to_ms, nanos_to_secs, Nanos};
 use crate::error::EngineError;
 use crate::event::{Event, Failure, TaskId, TaskOutcome};
 use crate::ids::IdMap;
@@ -476,7 +476,7 @@ impl Engine {
         let Some(u) = self.registry.get(slot) else {
             return;
         };
-        let seconds = now.saturating_sub(started) as f64 / 1e9;
+        let seconds = nanos_to_secs(now.saturating_sub(started));
         self.observed
             .run_ended(u.kind(), slot, outcome, seconds, now);
         if let (RunOutcome::Failed, Some(message)) = (outcome, message) {
@@ -526,7 +526,7 @@ impl Engine {
     /// An interval fire scheduled at `due` came now.
     pub(super) fn observe_fire(&mut self, due: Nanos) {
         let late = self.now().saturating_sub(due);
-        self.observed.schedule_lag(late as f64 / 1e9);
+        self.observed.schedule_lag(nanos_to_secs(late));
     }
 
     /// Queues a failed task again, as a new task of its pool: one whose

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::super::types::{AddError, PoolId, TaskSpec, TaskStatus};
 use super::order::{Key, Queue};
-use crate::clock::Nanos;
+use crate::clock::{nanos_to_ms, Nanos};
 use crate::event::TaskId;
 use crate::ids::IdMap;
 use crate::unit::Slot;
@@ -208,7 +208,7 @@ impl Pool {
         if ns == 0 {
             return;
         }
-        let ms = ns as f64 / 1e6;
+        let ms = nanos_to_ms(ns);
         match self.paces.get_mut(handler) {
             Some(avg) => *avg += (ms - *avg) * RUN_TIME_WEIGHT,
             None => {
