@@ -223,6 +223,29 @@ describe('runWorkerById', () => {
       expect(signal.reason.code).toBe('ERR_TIMEOUT');
     });
 
+    test('a signal first asked for after the timeout is already aborted, with the first reason', async () => {
+      manager = createSynchronikManager({ clock: 'manual' });
+      let context;
+      const w = { id: 'w', timeoutMs: 100, run: (ctx) => { context = ctx; return new Promise(() => {}); } };
+      manager.registerUnit(w);
+      const done = manager.runWorkerById('w');
+      await manager.clock.advance(100);
+      await done;
+      expect(w.error.code).toBe('ERR_TIMEOUT');
+      // The run never touched its signal while it was in flight.
+      const { signal } = context;
+      expect(signal.aborted).toBe(true);
+      expect(signal.reason).toBeInstanceOf(SynchronikError);
+      expect(signal.reason.code).toBe('ERR_TIMEOUT');
+      // A later stop does not replace the reason, and the signal is the same one.
+      await manager.stop();
+      expect(context.signal).toBe(signal);
+      expect(signal.reason.code).toBe('ERR_TIMEOUT');
+      // Its private state stays out of its keys and JSON.
+      expect(Object.keys(context)).toEqual(['unitId', 'attempt']);
+      expect(JSON.parse(JSON.stringify(context))).toEqual({ unitId: 'w', attempt: 1 });
+    });
+
     test('the signal is not aborted while the run is within its time', async () => {
       manager = createSynchronikManager({ clock: 'manual' });
       let signal;

@@ -67,7 +67,8 @@ let abortCall;
  * dependents put conditions on its result, and the result or error it
  * settled with, in private fields that Attempts reads through the
  * functions below. The AbortController is made only when the run asks for
- * its signal, or when the attempt is aborted (they are costly).
+ * its signal (they are costly); a reason that comes first is kept for when
+ * it does.
  */
 class RunContext {
   #attempts;
@@ -77,6 +78,8 @@ class RunContext {
   #conditions;
   /** @type {AbortController | null} */
   #controller;
+  /** @type {unknown} */
+  #abortReason;
   /** @type {unknown} the result, or the error */
   #value;
 
@@ -96,6 +99,7 @@ class RunContext {
     this.#slot = slot;
     this.#conditions = conditions;
     this.#controller = null;
+    this.#abortReason = undefined;
     this.#value = undefined;
     /** The id of the unit being run. */
     this.unitId = unitId;
@@ -105,7 +109,10 @@ class RunContext {
 
   /** Aborted on timeout, release, or when stop() gives up on the run. */
   get signal() {
-    if (this.#controller === null) this.#controller = new AbortController();
+    if (this.#controller === null) {
+      this.#controller = new AbortController();
+      if (this.#abortReason !== undefined) this.#controller.abort(this.#abortReason);
+    }
     return this.#controller.signal;
   }
 
@@ -136,8 +143,8 @@ class RunContext {
       ctx.#value = value;
     };
     abortCall = (ctx, reason) => {
-      if (ctx.#controller === null) ctx.#controller = new AbortController();
-      ctx.#controller.abort(reason);
+      if (ctx.#controller !== null) ctx.#controller.abort(reason);
+      else if (ctx.#abortReason === undefined) ctx.#abortReason = reason;
     };
   }
 }
