@@ -85,37 +85,33 @@ pub fn ms_to_nanos(ms: f64) -> Nanos {
 /// Converts [`Nanos`] into fractional milliseconds.
 #[inline]
 pub fn nanos_to_ms(n: Nanos) -> f64 {
-    // Through `u64` whenever it holds the time (up to 584 years): the same
-    // value, rounded the same way, where converting a `u128` is a call into
-    // the compiler's runtime of a few dozen instructions, several times a
-    // run.
-    // (The wide case is a function of its own: with the same expression in
-    // both arms, the optimizer would make them one, the wide one.)
-    match u64::try_from(n) {
-        Ok(n) => n as f64 / 1_000_000.0,
-        Err(_) => wide_nanos_to_ms(n),
-    }
+    nanos_as_f64(n) / 1_000_000.0
 }
 
-#[cold]
-#[inline(never)]
-fn wide_nanos_to_ms(n: Nanos) -> f64 {
-    n as f64 / 1_000_000.0
-}
-
-/// Converts [`Nanos`] into fractional seconds (as [`nanos_to_ms`] does).
+/// Converts [`Nanos`] into fractional seconds.
 #[inline]
 pub fn nanos_to_secs(n: Nanos) -> f64 {
+    nanos_as_f64(n) / 1e9
+}
+
+/// `n` as a double: through `u64` whenever it holds the time (up to 584
+/// years), the same value rounded the same way, where converting a `u128`
+/// is a call into the compiler's runtime of a few dozen instructions,
+/// several times a run.
+#[inline]
+fn nanos_as_f64(n: Nanos) -> f64 {
+    // (The wide case is a function of its own: with the same expression
+    // in both arms, the optimizer would make them one, the wide one.)
     match u64::try_from(n) {
-        Ok(n) => n as f64 / 1e9,
-        Err(_) => wide_nanos_to_secs(n),
+        Ok(n) => n as f64,
+        Err(_) => wide_as_f64(n),
     }
 }
 
 #[cold]
 #[inline(never)]
-fn wide_nanos_to_secs(n: Nanos) -> f64 {
-    n as f64 / 1e9
+fn wide_as_f64(n: Nanos) -> f64 {
+    n as f64
 }
 
 /// The source of time for one engine.
