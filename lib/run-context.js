@@ -307,8 +307,8 @@ class Attempts {
     if (!call) return; // timed out, stopped or released: it no longer counts
     const unit = this.#units.at(slotOf(call));
     if (ok && hasConditions(call) && unit) this.#reportConditions(callId, unit, value);
-    const settledWith = ok ? value : toError(value, unit ? unit.id : '?');
-    settleWith(call, settledWith);
+    const outcome = ok ? value : toError(value, unit ? unit.id : '?');
+    settleWith(call, outcome);
     let outcomes = this.#outcomes;
     const n = this.#outcomeCount;
     if (n + 2 > outcomes.length) {
@@ -319,7 +319,7 @@ class Attempts {
     outcomes[n] = callId;
     outcomes[n + 1] = ok ? 1 : 0;
     this.#outcomeCount = n + 2;
-    if (!ok) this.#messages.push(messageOf(settledWith));
+    if (!ok) this.#messages.push(messageOf(outcome));
     if (!this.#flushQueued) {
       this.#flushQueued = true;
       soon(this.#flush);
