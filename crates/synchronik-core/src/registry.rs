@@ -3,7 +3,11 @@
 //! host mirrors it onto the user's objects from the engine's events.
 
 use std::collections::{BTreeSet, HashMap};
+use std::hash::{BuildHasher, RandomState};
 
+use hashbrown::HashTable;
+
+use crate::clock::Nanos;
 use crate::unit::{Meta, ProcessConfig, Slot, Status, UnitKind, WorkerConfig};
 
 /// Kind-specific part of a unit.
@@ -23,7 +27,8 @@ pub enum UnitBody {
 /// One registered unit.
 #[derive(Debug, Clone)]
 pub struct Unit {
-    /// Its id, unique in the registry.
+    /// Its id, unique in the registry. It never changes while the unit is
+    /// registered: the registry's index finds the unit by it.
     pub id: String,
     /// Whether it may start: a disabled worker never does; a disabled
     /// process still runs when asked by name, but the sweep passes it over.
@@ -32,23 +37,69 @@ pub struct Unit {
     pub status: Status,
     /// Its run statistics.
     pub meta: Meta,
-    /// Wall-clock ms of the last run start.
-    pub last_run_ms: Option<f64>,
-    /// Engine time of the last run start.
-    pub last_run_at: Option<crate::clock::Nanos>,
-    /// Message of the last failure.
-    pub last_error: Option<String>,
+    /// What its last runs left behind; none before its first run.
+    pub(crate) last: Option<Box<LastRun>>,
     /// The process this worker belongs to (the last one that listed it).
     pub parent: Option<Slot>,
     /// Runs of this unit in flight.
     pub active_runs: u32,
     /// When the status last changed (or the unit was registered).
-    pub status_since: crate::clock::Nanos,
+    pub status_since: Nanos,
     /// What makes it a worker or a process.
     pub body: UnitBody,
 }
 
+/// When a unit's last run started and how its last failure ended, in a box
+/// of its own that the first run (or failure) makes: a unit that has not
+/// run keeps an empty pointer, 8 bytes where the three fields took 72.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LastRun {
+    wall_ms: Option<f64>,
+    at: Option<Nanos>,
+    error: Option<String>,
+}
+
 impl Unit {
+    /// Wall-clock ms of the last run start.
+    pub fn last_run_ms(&self) -> Option<f64> {
+        self.last.as_ref().and_then(|l| l.wall_ms)
+    }
+
+    /// Engine time of the last run start.
+    pub fn last_run_at(&self) -> Option<Nanos> {
+        self.last.as_ref().and_then(|l| l.at)
+    }
+
+    /// Message of the last failure.
+    pub fn last_error(&self) -> Option<&str> {
+        self.last.as_ref().and_then(|l| l.error.as_deref())
+    }
+
+    fn last_mut(&mut self) -> &mut LastRun {
+        self.last.get_or_insert_with(Box::default)
+    }
+
+    /// A run started at engine time `at` (and wall-clock `wall_ms`, when
+    /// the start is shown).
+    pub(crate) fn started_at(&mut self, at: Nanos, wall_ms: Option<f64>) {
+        let last = self.last_mut();
+        last.at = Some(at);
+        if wall_ms.is_some() {
+            last.wall_ms = wall_ms;
+        }
+    }
+
+    /// A run started at wall-clock `wall_ms` (a process's run, or the
+    /// start restored from a store).
+    pub(crate) fn started_at_wall(&mut self, wall_ms: f64) {
+        self.last_mut().wall_ms = Some(wall_ms);
+    }
+
+    /// A run failed with `message`.
+    pub(crate) fn failed_with(&mut self, message: String) {
+        self.last_mut().error = Some(message);
+    }
+
     /// Worker or process.
     pub fn kind(&self) -> UnitKind {
         match self.body {
@@ -91,7 +142,10 @@ pub struct Registry {
     /// the order).
     seqs: Vec<u64>,
     next_seq: u64,
-    by_id: HashMap<String, Slot>,
+    /// The live units' slots, found by their units' ids (the ids are not
+    /// copied: each unit's own is hashed and compared).
+    by_id: HashTable<Slot>,
+    hasher: RandomState,
     /// Registration order as (sequence, slot); re-registration keeps the
     /// original place. An entry whose sequence is not its slot's any more
     /// is stale (the unit was released); they are compacted lazily.
@@ -120,7 +174,10 @@ impl Registry {
 
     /// The slot of `id`.
     pub fn slot_of(&self, id: &str) -> Option<Slot> {
-        self.by_id.get(id).copied()
+        let slots = &self.slots;
+        self.by_id
+            .find(self.hasher.hash_one(id), |&s| id_in(slots, s) == Some(id))
+            .copied()
     }
 
     /// The unit in `slot`.
@@ -128,7 +185,7 @@ impl Registry {
         self.slots.get(slot as usize).and_then(Option::as_ref)
     }
 
-    /// The unit in `slot`, mutably.
+    /// The unit in `slot`, mutably (its id stays as it is: see [`Unit::id`]).
     pub fn get_mut(&mut self, slot: Slot) -> Option<&mut Unit> {
         self.slots.get_mut(slot as usize).and_then(Option::as_mut)
     }
@@ -160,8 +217,11 @@ impl Registry {
                 (self.slots.len() - 1) as Slot
             }
         };
-        if let Some(u) = &self.slots[slot as usize] {
-            self.by_id.insert(u.id.clone(), slot);
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        if let Some(id) = id_in(slots, slot) {
+            self.by_id.insert_unique(hasher.hash_one(id), slot, |&s| {
+                hasher.hash_one(id_in(slots, s).unwrap_or_default())
+            });
         }
         self.order.push((seq, slot));
         if is_process {
@@ -174,7 +234,12 @@ impl Registry {
     /// [`Registry::recycle_held`] (a worker that process runs may name).
     pub fn remove(&mut self, slot: Slot, hold: bool) -> Option<Unit> {
         let unit = self.slots.get_mut(slot as usize)?.take()?;
-        self.by_id.remove(&unit.id);
+        if let Ok(entry) = self
+            .by_id
+            .find_entry(self.hasher.hash_one(unit.id.as_str()), |&s| s == slot)
+        {
+            entry.remove();
+        }
         self.processes.remove(&slot);
         self.stale_in_order += 1;
         if self.stale_in_order > 64 && self.stale_in_order * 2 > self.order.len() {
@@ -191,7 +256,12 @@ impl Registry {
         } else {
             self.free_slot(slot);
         }
-        shrink_map(&mut self.by_id);
+        if self.by_id.capacity() > SHRINK_FLOOR && self.by_id.len() * 4 < self.by_id.capacity() {
+            let (slots, hasher) = (&self.slots, &self.hasher);
+            self.by_id.shrink_to(self.by_id.len() * 2, |&s| {
+                hasher.hash_one(id_in(slots, s).unwrap_or_default())
+            });
+        }
         Some(unit)
     }
 
@@ -285,6 +355,14 @@ impl Registry {
     }
 }
 
+/// The id of the unit in `slot`, if one is there.
+fn id_in(slots: &[Option<Unit>], slot: Slot) -> Option<&str> {
+    match slots.get(slot as usize) {
+        Some(Some(u)) => Some(u.id.as_str()),
+        _ => None,
+    }
+}
+
 /// Whether an entry of the order names the unit now in its slot (slots
 /// cut off the end are gone from both tables).
 fn is_current(slots: &[Option<Unit>], seqs: &[u64], seq: u64, slot: Slot) -> bool {
@@ -306,5 +384,110 @@ pub(crate) fn shrink_map<K: Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(
 ) {
     if m.capacity() > SHRINK_FLOOR && m.len() * 4 < m.capacity() {
         m.shrink_to(m.len() * 2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unit::{Meta, Status, WorkerConfig};
+
+    fn worker(id: &str, status: Status) -> Unit {
+        Unit {
+            id: id.to_owned(),
+            enabled: true,
+            status,
+            meta: Meta::default(),
+            last: None,
+            parent: None,
+            active_runs: 0,
+            status_since: 0,
+            body: UnitBody::Worker(WorkerConfig::default()),
+        }
+    }
+
+    /// A unit that has not run keeps its record and nothing else: what runs
+    /// leave behind is boxed (see [`LastRun`] and [`Meta`]), and the
+    /// registry's tables hold no copy of its id.
+    #[test]
+    fn an_idle_unit_is_a_small_record() {
+        assert!(
+            std::mem::size_of::<Unit>() <= 176,
+            "{}",
+            std::mem::size_of::<Unit>()
+        );
+        let mut registry = Registry::default();
+        let slot = registry.upsert(worker("w", Status::Idle));
+        let u = registry.get(slot).unwrap();
+        assert!(u.last.is_none() && u.meta.execution_times_ms().is_empty());
+        let u = registry.get_mut(slot).unwrap();
+        u.started_at(5, None);
+        assert_eq!(
+            (u.last_run_at(), u.last_run_ms(), u.last_error()),
+            (Some(5), None, None)
+        );
+        u.started_at(7, Some(1.5));
+        u.failed_with("boom".into());
+        u.started_at(9, None);
+        assert_eq!(
+            (u.last_run_at(), u.last_run_ms(), u.last_error()),
+            (Some(9), Some(1.5), Some("boom"))
+        );
+    }
+
+    /// The index finds every live unit by its id, and no released one,
+    /// through growth, replacement in place, churn and shrinking: checked
+    /// against a map kept alongside.
+    #[test]
+    fn ids_find_their_slots_through_churn() {
+        let mut rng = fastrand::Rng::with_seed(17);
+        let mut registry = Registry::default();
+        let mut model: HashMap<String, Slot> = HashMap::new();
+        let check = |registry: &Registry, model: &HashMap<String, Slot>| {
+            assert_eq!(registry.len(), model.len());
+            for (id, slot) in model {
+                assert_eq!(registry.slot_of(id), Some(*slot), "{id}");
+                assert_eq!(
+                    registry.get(*slot).map(|u| u.id.as_str()),
+                    Some(id.as_str())
+                );
+            }
+        };
+        // Grow well past the shrink floor, then churn, then drain.
+        for round in 0..3 {
+            let (adds, removes) = match round {
+                0 => (6_000, 1_000),
+                1 => (3_000, 3_000),
+                _ => (0, usize::MAX),
+            };
+            for _ in 0..adds {
+                let id = format!("u-{}", rng.u32(..20_000));
+                let slot = registry.upsert(worker(&id, Status::Paused));
+                if let Some(old) = model.insert(id.clone(), slot) {
+                    // Replaced in place: same slot, the new unit in it.
+                    assert_eq!(old, slot);
+                    assert_eq!(registry.get(slot).map(|u| u.status), Some(Status::Paused));
+                }
+            }
+            let mut ids: Vec<String> = model.keys().cloned().collect();
+            ids.sort();
+            rng.shuffle(&mut ids);
+            for id in ids.into_iter().take(removes) {
+                let slot = model.remove(&id).unwrap();
+                assert_eq!(registry.remove(slot, false).map(|u| u.id), Some(id.clone()));
+                assert_eq!(registry.slot_of(&id), None);
+                assert!(registry.remove(slot, false).is_none());
+            }
+            check(&registry, &model);
+        }
+        assert!(registry.is_empty());
+        assert_eq!(registry.slot_of("u-1"), None);
+        // Registered again after all that, ids still find their slots.
+        let a = registry.upsert(worker("a", Status::Idle));
+        let b = registry.upsert(worker("b", Status::Idle));
+        assert_eq!(
+            (registry.slot_of("a"), registry.slot_of("b")),
+            (Some(a), Some(b))
+        );
     }
 }

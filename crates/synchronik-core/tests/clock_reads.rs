@@ -81,8 +81,8 @@ fn a_burst_and_a_report_read_the_clock_a_few_times_whatever_their_size() {
     // Every run of the burst started at its one time.
     for i in 0..WORKERS {
         let u = engine.unit(&format!("w{i}")).unwrap();
-        assert_eq!(u.last_run_at, Some(due));
-        assert_eq!(u.last_run_ms, Some(1_700_000_000_100.0));
+        assert_eq!(u.last_run_at(), Some(due));
+        assert_eq!(u.last_run_ms(), Some(1_700_000_000_100.0));
     }
 
     // They settle together 7 ms later: one report.
@@ -97,7 +97,7 @@ fn a_burst_and_a_report_read_the_clock_a_few_times_whatever_their_size() {
     for i in 0..WORKERS {
         let u = engine.unit(&format!("w{i}")).unwrap();
         assert_eq!(u.meta.run_count, 1);
-        assert_eq!(u.meta.last_duration_ms, 7.0);
+        assert_eq!(u.meta.last_duration_ms(), 7.0);
     }
 
     // Between batches the time is the clock's again: a run requested at
@@ -105,8 +105,8 @@ fn a_burst_and_a_report_read_the_clock_a_few_times_whatever_their_size() {
     clock.inner.set(ms_to_nanos(150.0));
     let _ = engine.run_unit("w0", None);
     let u = engine.unit("w0").unwrap();
-    assert_eq!(u.last_run_at, Some(ms_to_nanos(150.0)));
-    assert_eq!(u.last_run_ms, Some(1_700_000_000_150.0));
+    assert_eq!(u.last_run_at(), Some(ms_to_nanos(150.0)));
+    assert_eq!(u.last_run_ms(), Some(1_700_000_000_150.0));
 }
 
 /// A manual clock that moves on by a millisecond every time it is read (a

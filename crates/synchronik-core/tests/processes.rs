@@ -206,7 +206,7 @@ fn isolated_waits_after_every_worker() {
     assert_eq!(h.status("p"), Status::Running);
     h.advance_to(200.0);
     assert_eq!(h.status("p"), Status::Completed);
-    assert_eq!(h.engine.unit("p").unwrap().meta.last_duration_ms, 200.0);
+    assert_eq!(h.engine.unit("p").unwrap().meta.last_duration_ms(), 200.0);
 }
 
 #[test]

@@ -31,7 +31,7 @@ fn a_successful_run_announces_itself_in_order() {
     let unit = h.engine.unit("w").unwrap();
     assert_eq!(unit.status, Status::Completed);
     assert_eq!(unit.meta.run_count, 1);
-    assert_eq!(unit.meta.last_duration_ms, 7.0);
+    assert_eq!(unit.meta.last_duration_ms(), 7.0);
     assert_eq!(unit.active_runs, 0);
     assert_eq!(h.engine.active_runs(), 0);
 }
@@ -80,7 +80,7 @@ fn retries_wait_the_fixed_delay_then_fail_for_good() {
         ["#0:errored", "#0:error", "#0:error", "done"]
     );
     let unit = h.engine.unit("w").unwrap();
-    assert_eq!(unit.last_error.as_deref(), Some("boom 3"));
+    assert_eq!(unit.last_error(), Some("boom 3"));
     assert_eq!(unit.meta.run_count, 0);
 }
 
@@ -160,7 +160,7 @@ fn timeouts_abort_the_attempt_and_count_as_failures() {
     let log = h.take();
     assert_eq!(log[0], Out::Abort(a2.call, AbortReason::Timeout));
     assert_eq!(h.status("w"), Status::Error);
-    let err = h.engine.unit("w").unwrap().last_error.clone().unwrap();
+    let err = h.engine.unit("w").unwrap().last_error().unwrap().to_owned();
     assert!(err.contains("timed out after 30 ms"), "{err}");
 }
 
@@ -315,10 +315,10 @@ fn execution_times_keep_the_last_hundred() {
     }
     let meta = &h.engine.unit("w").unwrap().meta;
     assert_eq!(meta.run_count, 105);
-    assert_eq!(meta.execution_times_ms.len(), EXECUTION_TIMES_KEPT);
-    assert_eq!(meta.execution_times_ms.front(), Some(&5.0));
-    assert_eq!(meta.last_duration_ms, 104.0);
-    assert!((meta.average_ms - 54.5).abs() < 1e-9);
+    assert_eq!(meta.execution_times_ms().len(), EXECUTION_TIMES_KEPT);
+    assert_eq!(meta.execution_times_ms().front(), Some(&5.0));
+    assert_eq!(meta.last_duration_ms(), 104.0);
+    assert!((meta.average_ms() - 54.5).abs() < 1e-9);
 }
 
 #[test]

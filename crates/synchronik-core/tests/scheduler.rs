@@ -342,10 +342,7 @@ fn stop_ends_runs_waiting_for_a_retry_and_retries_nothing() {
     h.fail(calls[1].call, "v fails");
     let log = h.take();
     assert!(!names(&log).iter().any(|n| n.contains("retry")), "{log:?}");
-    assert_eq!(
-        h.engine.unit("v").unwrap().last_error.as_deref(),
-        Some("v fails")
-    );
+    assert_eq!(h.engine.unit("v").unwrap().last_error(), Some("v fails"));
     assert!(log
         .iter()
         .any(|o| matches!(o, Out::Event(Event::Done { ticket, .. }) if *ticket == v_ticket)));
@@ -403,7 +400,7 @@ fn stop_aborts_what_is_left_at_its_deadline() {
         .any(|o| matches!(o, Out::Event(Event::Done { ticket: t, .. }) if *t == ticket)));
     assert_eq!(h.status("w"), Status::Error);
     assert_eq!(h.status("p"), Status::Error);
-    let err = h.engine.unit("w").unwrap().last_error.clone().unwrap();
+    let err = h.engine.unit("w").unwrap().last_error().unwrap().to_owned();
     assert!(err.contains("stopped"), "{err}");
     assert_eq!(h.engine.active_runs(), 0);
 }

@@ -179,7 +179,7 @@ impl Engine {
             return false;
         }
         unit.active_runs += 1;
-        unit.last_run_at = Some(now);
+        unit.started_at(now, wall);
         if matches!(owner, Owner::Task(_)) {
             // A pool worker executing a task: the pool's machinery, announced
             // by the task's own records (the RUN record and TASK_DONE), not
@@ -187,7 +187,6 @@ impl Engine {
             unit.status = Status::Running;
             unit.status_since = now;
         } else if let Some(wall) = wall {
-            unit.last_run_ms = Some(wall);
             self.announce_start(slot, wall);
         }
         let run = self.fresh_id();

@@ -611,8 +611,8 @@ impl Engine {
                 status: u.status.as_str().to_owned(),
                 enabled: u.enabled,
                 run_count: u.meta.run_count,
-                execution_times_ms: u.meta.execution_times_ms.iter().copied().collect(),
-                last_run_ms: u.last_run_ms,
+                execution_times_ms: u.meta.execution_times_ms().iter().copied().collect(),
+                last_run_ms: u.last_run_ms(),
                 last_fire_ms: self.calendar.last_fire_ms(slot),
                 meta: meta.remove(&slot),
             }));

@@ -61,7 +61,7 @@ impl Engine {
         };
         u.active_runs = u.active_runs.saturating_sub(1);
         u.meta.record(duration_ms);
-        let (run_count, average_ms) = (u.meta.run_count, u.meta.average_ms);
+        let (run_count, average_ms) = (u.meta.run_count, u.meta.average_ms());
         self.emit(Event::Stats {
             unit: slot,
             duration_ms,
@@ -85,7 +85,7 @@ impl Engine {
             return;
         };
         u.active_runs = u.active_runs.saturating_sub(1);
-        u.last_error = Some(failure.message());
+        u.failed_with(failure.message());
         self.emit(Event::Errored {
             unit: slot,
             failure,

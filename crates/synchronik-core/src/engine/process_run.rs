@@ -100,7 +100,7 @@ impl Engine {
         };
         if let Some(u) = self.registry.get_mut(slot) {
             u.active_runs += 1;
-            u.last_run_ms = Some(wall);
+            u.started_at_wall(wall);
         }
         self.announce_start(slot, wall);
         self.emit(Event::ProcessPhase {

@@ -375,7 +375,7 @@ impl Engine {
                     && may_start(u, false)
                     && u.active_runs == 0
                     && interval.is_some_and(|ms| {
-                        u.last_run_at
+                        u.last_run_at()
                             .is_none_or(|t| now.saturating_sub(t) >= ms_to_nanos(ms))
                     })
             }

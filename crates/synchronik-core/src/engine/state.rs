@@ -111,7 +111,7 @@ impl Engine {
             unit.meta = meta;
         }
         if let Some(ms) = state.last_run_ms {
-            unit.last_run_ms = Some(ms);
+            unit.started_at_wall(ms);
         }
         self.observed.touch();
         self.reschedule(slot);

@@ -107,7 +107,7 @@ impl Engine {
             summary,
             worker,
             process,
-            execution_times_ms: u.meta.execution_times_ms.iter().copied().collect(),
+            execution_times_ms: u.meta.execution_times_ms().iter().copied().collect(),
             workers,
         })
     }
@@ -276,8 +276,8 @@ impl Engine {
             process: self.parent_process(slot, u).map(str::to_owned),
             pool_worker: self.pools.pool_of(slot).is_some(),
             run_count: u.meta.run_count,
-            last_duration_ms: u.meta.last_duration_ms,
-            average_ms: u.meta.average_ms,
+            last_duration_ms: u.meta.last_duration_ms(),
+            average_ms: u.meta.average_ms(),
             running_since_ms: None,
             last_error: self.last_error(slot),
             next_fire_ms: self
