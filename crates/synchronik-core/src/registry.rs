@@ -219,9 +219,8 @@ impl Registry {
         };
         let (slots, hasher) = (&self.slots, &self.hasher);
         if let Some(id) = id_in(slots, slot) {
-            self.by_id.insert_unique(hasher.hash_one(id), slot, |&s| {
-                hasher.hash_one(id_in(slots, s).unwrap_or_default())
-            });
+            self.by_id
+                .insert_unique(hasher.hash_one(id), slot, |&s| hash_of(slots, hasher, s));
         }
         self.order.push((seq, slot));
         if is_process {
@@ -256,11 +255,11 @@ impl Registry {
         } else {
             self.free_slot(slot);
         }
+        // As `shrink_map` does for hash maps.
         if self.by_id.capacity() > SHRINK_FLOOR && self.by_id.len() * 4 < self.by_id.capacity() {
             let (slots, hasher) = (&self.slots, &self.hasher);
-            self.by_id.shrink_to(self.by_id.len() * 2, |&s| {
-                hasher.hash_one(id_in(slots, s).unwrap_or_default())
-            });
+            self.by_id
+                .shrink_to(self.by_id.len() * 2, |&s| hash_of(slots, hasher, s));
         }
         Some(unit)
     }
@@ -361,6 +360,11 @@ fn id_in(slots: &[Option<Unit>], slot: Slot) -> Option<&str> {
         Some(Some(u)) => Some(u.id.as_str()),
         _ => None,
     }
+}
+
+/// The hash the index keeps for `slot`: its unit's id's.
+fn hash_of(slots: &[Option<Unit>], hasher: &RandomState, slot: Slot) -> u64 {
+    hasher.hash_one(id_in(slots, slot).unwrap_or_default())
 }
 
 /// Whether an entry of the order names the unit now in its slot (slots
