@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, RandomState};
 
+use compact_str::CompactString;
 use hashbrown::HashTable;
 
 use crate::clock::Nanos;
@@ -28,8 +29,10 @@ pub enum UnitBody {
 #[derive(Debug, Clone)]
 pub struct Unit {
     /// Its id, unique in the registry. It never changes while the unit is
-    /// registered: the registry's index finds the unit by it.
-    pub id: String,
+    /// registered: the registry's index finds the unit by it. Up to 24
+    /// bytes are kept in the record itself, without an allocation of
+    /// their own.
+    pub id: CompactString,
     /// Whether it may start: a disabled worker never does; a disabled
     /// process still runs when asked by name, but the sweep passes it over.
     pub enabled: bool,
@@ -398,7 +401,7 @@ mod tests {
 
     fn worker(id: &str, status: Status) -> Unit {
         Unit {
-            id: id.to_owned(),
+            id: id.into(),
             enabled: true,
             status,
             meta: Meta::default(),
@@ -424,6 +427,7 @@ mod tests {
         let slot = registry.upsert(worker("w", Status::Idle));
         let u = registry.get(slot).unwrap();
         assert!(u.last.is_none() && u.meta.execution_times_ms().is_empty());
+        assert!(!u.id.is_heap_allocated());
         let u = registry.get_mut(slot).unwrap();
         u.started_at(5, None);
         assert_eq!(
@@ -465,7 +469,13 @@ mod tests {
                 _ => (0, usize::MAX),
             };
             for _ in 0..adds {
-                let id = format!("u-{}", rng.u32(..20_000));
+                // Some ids too long to be kept in the record itself.
+                let n = rng.u32(..20_000);
+                let id = if n.is_multiple_of(7) {
+                    format!("a-unit-id-longer-than-what-the-record-holds-{n}")
+                } else {
+                    format!("u-{n}")
+                };
                 let slot = registry.upsert(worker(&id, Status::Paused));
                 if let Some(old) = model.insert(id.clone(), slot) {
                     // Replaced in place: same slot, the new unit in it.
@@ -478,7 +488,10 @@ mod tests {
             rng.shuffle(&mut ids);
             for id in ids.into_iter().take(removes) {
                 let slot = model.remove(&id).unwrap();
-                assert_eq!(registry.remove(slot, false).map(|u| u.id), Some(id.clone()));
+                assert_eq!(
+                    registry.remove(slot, false).map(|u| u.id.to_string()),
+                    Some(id.clone())
+                );
                 assert_eq!(registry.slot_of(&id), None);
                 assert!(registry.remove(slot, false).is_none());
             }

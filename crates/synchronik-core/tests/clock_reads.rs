@@ -163,7 +163,7 @@ fn a_burst_fired_in_parts_fires_each_timer_once_in_arming_order() {
         .lock()
         .iter()
         .filter_map(|o| match o {
-            Out::Invoke(i) => Some(engine.registry().get(i.unit).unwrap().id.clone()),
+            Out::Invoke(i) => Some(engine.registry().get(i.unit).unwrap().id.to_string()),
             _ => None,
         })
         .collect();

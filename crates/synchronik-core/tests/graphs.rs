@@ -30,7 +30,7 @@ fn graph(edges: &[(&str, &[&str])]) -> ProcessSpec {
 fn started(h: &Harness) -> Vec<(String, Invocation)> {
     h.invocations()
         .into_iter()
-        .map(|i| (h.engine.registry().get(i.unit).unwrap().id.clone(), i))
+        .map(|i| (h.engine.registry().get(i.unit).unwrap().id.to_string(), i))
         .collect()
 }
 

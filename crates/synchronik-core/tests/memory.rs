@@ -36,7 +36,7 @@ fn the_order_stays_the_registration_order_when_slots_are_reused() {
         .engine
         .registry()
         .ordered()
-        .map(|s| h.engine.registry().get(s).unwrap().id.clone())
+        .map(|s| h.engine.registry().get(s).unwrap().id.to_string())
         .collect();
     assert_eq!(ids, ["c", "d", "e", "f"]);
     // Re-registering in place keeps the place.
@@ -188,7 +188,7 @@ fn the_order_skips_slots_cut_off_the_end() {
         .engine
         .registry()
         .ordered()
-        .map(|s| h.engine.registry().get(s).unwrap().id.clone())
+        .map(|s| h.engine.registry().get(s).unwrap().id.to_string())
         .collect();
     assert_eq!(ids, ["a", "d"]);
 }

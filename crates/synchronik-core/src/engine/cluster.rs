@@ -496,7 +496,7 @@ impl Engine {
         slots.dedup();
         slots
             .into_iter()
-            .filter_map(|s| self.registry.get(s).map(|u| u.id.clone()))
+            .filter_map(|s| self.registry.get(s).map(|u| u.id.to_string()))
             .collect()
     }
 

@@ -458,7 +458,10 @@ impl StoreHook {
                 if let Some(d) = s.tasks.get_mut(&task) {
                     d.attempt += 1;
                     d.started_ms = engine.wall_now_ms();
-                    d.worker = engine.registry.get(invocation.unit).map(|u| u.id.clone());
+                    d.worker = engine
+                        .registry
+                        .get(invocation.unit)
+                        .map(|u| u.id.to_string());
                     invocation.attempt = d.attempt;
                     self.store.send(Op::TaskStart {
                         key: d.key.clone(),
@@ -470,7 +473,7 @@ impl StoreHook {
                 if let Some(unit) = engine.registry.get(invocation.unit) {
                     let open = OpenAttempt {
                         call: invocation.call,
-                        unit: unit.id.clone(),
+                        unit: unit.id.to_string(),
                         attempt: invocation.attempt,
                         started_ms: engine.wall_now_ms(),
                     };
@@ -607,7 +610,7 @@ impl Engine {
                 continue;
             };
             h.store.send(Op::Unit(UnitRow {
-                id: u.id.clone(),
+                id: u.id.to_string(),
                 status: u.status.as_str().to_owned(),
                 enabled: u.enabled,
                 run_count: u.meta.run_count,
@@ -616,7 +619,7 @@ impl Engine {
                 last_fire_ms: self.calendar.last_fire_ms(slot),
                 meta: meta.remove(&slot),
             }));
-            written.push((slot, u.id.clone()));
+            written.push((slot, u.id.to_string()));
         }
         let mut s = h.state.lock();
         for (slot, id) in written {

@@ -117,7 +117,7 @@ impl Engine {
             let name = |i: usize| {
                 self.registry
                     .get(workers[i])
-                    .map_or_else(String::new, |u| u.id.clone())
+                    .map_or_else(String::new, |u| u.id.to_string())
             };
             let first = *cycle.iter().min().unwrap_or(&cycle[0]);
             let start = cycle.iter().position(|i| *i == first).unwrap_or(0);
@@ -131,7 +131,7 @@ impl Engine {
                 process: self
                     .registry
                     .get(process)
-                    .map_or_else(String::new, |u| u.id.clone()),
+                    .map_or_else(String::new, |u| u.id.to_string()),
                 worker: name(first),
                 path,
             });

@@ -230,7 +230,7 @@ impl Engine {
     fn unit_id(&self, slot: Slot) -> String {
         self.registry
             .get(slot)
-            .map_or_else(String::new, |u| u.id.clone())
+            .map_or_else(String::new, |u| u.id.to_string())
     }
 
     // ------------------------------------------------------------------

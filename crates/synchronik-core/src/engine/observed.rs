@@ -391,7 +391,7 @@ impl Engine {
                     let runs = o.unit_runs.get(&slot)?;
                     let u = self.registry.get(slot)?;
                     Some(UnitRuns {
-                        unit: u.id.clone(),
+                        unit: u.id.to_string(),
                         kind: u.kind(),
                         runs: *runs,
                     })

@@ -261,7 +261,7 @@ impl ProcessFailure {
             worker,
             worker_id: registry
                 .get(worker)
-                .map_or_else(String::new, |u| u.id.clone()),
+                .map_or_else(String::new, |u| u.id.to_string()),
             message,
         }
     }

@@ -124,7 +124,7 @@ impl Engine {
         meta.run_count = common.run_count;
         let status_since = self.now();
         self.registry.upsert(Unit {
-            id: common.id,
+            id: common.id.into(),
             enabled: common.enabled,
             status: common.status,
             meta,

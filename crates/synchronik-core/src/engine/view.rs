@@ -137,7 +137,7 @@ impl Engine {
             .filter_map(|w| {
                 let wu = self.registry.get(*w)?;
                 Some(ProcessWorker {
-                    id: wu.id.clone(),
+                    id: wu.id.to_string(),
                     status: wu.status,
                     enabled: wu.enabled,
                     depends_on: wu.worker().map_or_else(Vec::new, |c| c.depends_on.clone()),
@@ -145,7 +145,7 @@ impl Engine {
             })
             .collect();
         Some(ProcessView {
-            id: u.id.clone(),
+            id: u.id.to_string(),
             status: u.status,
             enabled: u.enabled,
             run_mode: config.run_mode,
@@ -241,7 +241,7 @@ impl Engine {
             .filter_map(|(at, _, slot)| {
                 let u = self.registry.get(slot)?;
                 Some(ScheduleView {
-                    unit: u.id.clone(),
+                    unit: u.id.to_string(),
                     // A calendar schedule has no period: NaN (null in JSON).
                     every_ms: u.worker().and_then(|c| c.interval_ms).unwrap_or(f64::NAN),
                     next_ms: nanos_to_ms(at),
@@ -269,7 +269,7 @@ impl Engine {
     fn summary(&self, slot: Slot, u: &Unit) -> UnitSummary {
         UnitSummary {
             slot,
-            id: u.id.clone(),
+            id: u.id.to_string(),
             kind: u.kind(),
             status: u.status,
             enabled: u.enabled,

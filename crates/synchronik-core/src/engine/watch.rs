@@ -96,7 +96,7 @@ impl Engine {
                         && u.active_runs == 0
                         && idle >= after
                         && !self.is_pool_worker(s))
-                    .then(|| (s, u.id.clone(), idle))
+                    .then(|| (s, u.id.to_string(), idle))
                 })
                 .collect();
             for (slot, id, idle) in due {

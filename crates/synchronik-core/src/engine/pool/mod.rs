@@ -54,7 +54,7 @@ impl Engine {
         let idle = self.pools.idle_workers(pool, count);
         let mut removed = Vec::with_capacity(idle.len());
         for slot in idle {
-            if let Some(id) = self.registry.get(slot).map(|u| u.id.clone()) {
+            if let Some(id) = self.registry.get(slot).map(|u| u.id.to_string()) {
                 self.release(&id);
                 removed.push(id);
             }
