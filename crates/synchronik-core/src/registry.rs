@@ -258,8 +258,7 @@ impl Registry {
         } else {
             self.free_slot(slot);
         }
-        // As `shrink_map` does for hash maps.
-        if self.by_id.capacity() > SHRINK_FLOOR && self.by_id.len() * 4 < self.by_id.capacity() {
+        if worth_shrinking(self.by_id.len(), self.by_id.capacity()) {
             let (slots, hasher) = (&self.slots, &self.hasher);
             self.by_id
                 .shrink_to(self.by_id.len() * 2, |&s| hash_of(slots, hasher, s));
@@ -377,10 +376,17 @@ fn is_current(slots: &[Option<Unit>], seqs: &[u64], seq: u64, slot: Slot) -> boo
     i < slots.len() && slots[i].is_some() && seqs[i] == seq
 }
 
-/// Gives memory back when a vector uses less than a quarter of what it
-/// holds (above a floor, so that small tables are left alone).
+/// Whether a table of `len` entries that holds room for `capacity` gives
+/// memory back: when it uses less than a quarter of it (above a floor, so
+/// that small tables are left alone). It then keeps room for twice `len`.
+fn worth_shrinking(len: usize, capacity: usize) -> bool {
+    capacity > SHRINK_FLOOR && len * 4 < capacity
+}
+
+/// Gives memory back when a vector uses little of what it holds (see
+/// [`worth_shrinking`]).
 pub(crate) fn shrink<T>(v: &mut Vec<T>) {
-    if v.capacity() > SHRINK_FLOOR && v.len() * 4 < v.capacity() {
+    if worth_shrinking(v.len(), v.capacity()) {
         v.shrink_to(v.len() * 2);
     }
 }
@@ -389,7 +395,7 @@ pub(crate) fn shrink<T>(v: &mut Vec<T>) {
 pub(crate) fn shrink_map<K: Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(
     m: &mut HashMap<K, V, S>,
 ) {
-    if m.capacity() > SHRINK_FLOOR && m.len() * 4 < m.capacity() {
+    if worth_shrinking(m.len(), m.capacity()) {
         m.shrink_to(m.len() * 2);
     }
 }
