@@ -11,7 +11,7 @@ use super::Engine;
 use crate::clock::{ms_to_nanos, nanos_to_ms, Nanos};
 use crate::error::EngineError;
 use crate::event::{AbortReason, CallId, Event, Failure, Invocation, Ticket, UpdateReason};
-use crate::ids::IdMap;
+use crate::ids::IdRing;
 use crate::registry::{Unit, UnitBody};
 use crate::timer::TimerId;
 use crate::unit::{RetryDelay, Slot, Status};
@@ -23,6 +23,9 @@ use crate::observe::RunOutcome;
 /// One worker run in flight.
 #[derive(Debug)]
 pub(super) struct WorkerRun {
+    /// The engine's number for the run, in the order runs were made (the
+    /// run's [`RunId`] is made from it and the run's place).
+    seq: u64,
     pub(super) slot: Slot,
     pub(super) owner: Owner,
     attempt: u32,
@@ -43,17 +46,37 @@ pub(super) struct WorkerRun {
     pub(super) joined: Vec<Ticket>,
 }
 
-/// The worker runs in flight, and their attempts by call id.
+/// The id of the run numbered `seq` kept in place `place`: the place in
+/// the low 32 bits, a tag made from the number above them (never 0, so
+/// neither is an id). The id of a run that ended finds nothing once
+/// another run has its place, unless about 2³² runs were made in between.
+fn run_id(seq: u64, place: usize) -> RunId {
+    let tag = seq % 0xFFFF_FFFF + 1;
+    (tag << 32) | place as u64
+}
+
+/// Places for runs that [`Runs`] keeps once no run is in flight.
+const PLACES_KEPT: usize = 1024;
+
+/// The worker runs in flight, by id: a slab whose places are reused, so
+/// that keeping, finding and dropping a run is an index rather than a hash
+/// table's probe and the move of a run into a bucket; and their attempts in
+/// flight by call id ([`IdRing`]: calls mostly end in the order they
+/// started).
 #[derive(Debug, Default)]
 pub(super) struct Runs {
-    runs: IdMap<RunId, WorkerRun>,
-    calls: IdMap<CallId, RunId>,
+    places: Vec<Option<WorkerRun>>,
+    /// Free places below `places.len()` (some may be past it after the
+    /// end was cut; they are skipped).
+    free: Vec<u32>,
+    len: usize,
+    calls: IdRing,
 }
 
 impl Runs {
     /// Runs in flight, including those waiting for a retry.
     pub(super) fn len(&self) -> usize {
-        self.runs.len()
+        self.len
     }
 
     /// Attempts in flight.
@@ -61,104 +84,162 @@ impl Runs {
         self.calls.len()
     }
 
-    /// Entries the maps have room for.
+    /// Entries the tables have room for.
     pub(super) fn capacity(&self) -> usize {
-        self.runs.capacity().max(self.calls.capacity())
+        self.places.capacity().max(self.calls.capacity())
+    }
+
+    fn place(run: RunId) -> usize {
+        (run & 0xFFFF_FFFF) as usize
     }
 
     pub(super) fn contains(&self, run: RunId) -> bool {
-        self.runs.contains_key(&run)
+        self.get(run).is_some()
     }
 
     pub(super) fn get(&self, run: RunId) -> Option<&WorkerRun> {
-        self.runs.get(&run)
+        self.places
+            .get(Self::place(run))?
+            .as_ref()
+            .filter(|r| run_id(r.seq, Self::place(run)) == run)
+    }
+
+    pub(super) fn get_mut(&mut self, run: RunId) -> Option<&mut WorkerRun> {
+        self.places
+            .get_mut(Self::place(run))?
+            .as_mut()
+            .filter(|r| run_id(r.seq, Self::place(run)) == run)
+    }
+
+    /// Keeps a new run; returns its id.
+    fn insert(&mut self, run: WorkerRun) -> RunId {
+        let seq = run.seq;
+        let place = loop {
+            match self.free.pop() {
+                Some(p) if (p as usize) < self.places.len() => break p as usize,
+                Some(_) => {}
+                None => {
+                    self.places.push(None);
+                    break self.places.len() - 1;
+                }
+            }
+        };
+        self.places[place] = Some(run);
+        self.len += 1;
+        run_id(seq, place)
     }
 
     /// The run attempt `call` belongs to, while the attempt counts.
     pub(super) fn of_call(&self, call: CallId) -> Option<RunId> {
-        self.calls.get(&call).copied()
+        self.calls.get(call)
     }
 
     /// The run of attempt `call`, while the attempt counts.
     pub(super) fn by_call(&self, call: CallId) -> Option<&WorkerRun> {
-        self.runs.get(self.calls.get(&call)?)
+        self.get(self.calls.get(call)?)
     }
 
     pub(super) fn by_call_mut(&mut self, call: CallId) -> Option<&mut WorkerRun> {
-        self.runs.get_mut(self.calls.get(&call)?)
+        let run = self.calls.get(call)?;
+        self.get_mut(run)
     }
 
-    /// Every run in flight, in no particular order.
+    /// Every run in flight with its id, in no particular order.
+    fn entries(&self) -> impl Iterator<Item = (RunId, &WorkerRun)> {
+        self.places
+            .iter()
+            .enumerate()
+            .filter_map(|(p, r)| r.as_ref().map(|r| (run_id(r.seq, p), r)))
+    }
+
+    /// The ids of the runs that `keep` picks, oldest first.
+    fn ids_where(&self, keep: impl Fn(&WorkerRun) -> bool) -> Vec<RunId> {
+        let mut picked: Vec<(u64, RunId)> = self
+            .entries()
+            .filter(|(_, r)| keep(r))
+            .map(|(id, r)| (r.seq, id))
+            .collect();
+        picked.sort_unstable();
+        picked.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// Every run in flight, oldest first.
     pub(super) fn ids(&self) -> Vec<RunId> {
-        self.runs.keys().copied().collect()
+        self.ids_where(|_| true)
     }
 
     /// Every run in flight, in no particular order.
     pub(super) fn iter(&self) -> impl Iterator<Item = &WorkerRun> {
-        self.runs.values()
+        self.places.iter().flatten()
     }
 
-    /// The runs of the unit in `slot`.
+    /// The runs of the unit in `slot`, oldest first.
     pub(super) fn of_slot(&self, slot: Slot) -> Vec<RunId> {
-        self.runs
-            .iter()
-            .filter(|(_, r)| r.slot == slot)
-            .map(|(id, _)| *id)
-            .collect()
+        self.ids_where(|r| r.slot == slot)
     }
 
     /// The runs waiting for a retry, oldest first.
     pub(super) fn waiting_for_retry(&self) -> Vec<RunId> {
-        let mut ids: Vec<RunId> = self
-            .runs
-            .iter()
-            .filter(|(_, r)| r.delay.is_some())
-            .map(|(id, _)| *id)
-            .collect();
-        ids.sort_unstable();
-        ids
+        self.ids_where(|r| r.delay.is_some())
     }
 
     /// The run that reports to `owner`.
     pub(super) fn owned_by(&self, owner: Owner) -> Option<RunId> {
-        self.runs
-            .iter()
+        self.entries()
             .find(|(_, r)| r.owner == owner)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
     }
 
     /// The newest run of the unit in `slot` (a worker runs once at a time
     /// unless `overlap: 'allow'` made more).
     pub(super) fn newest_of_mut(&mut self, slot: Slot) -> Option<&mut WorkerRun> {
-        self.runs
+        self.places
             .iter_mut()
-            .filter(|(_, r)| r.slot == slot)
-            .max_by_key(|(id, _)| **id)
-            .map(|(_, r)| r)
-    }
-
-    pub(super) fn get_mut(&mut self, run: RunId) -> Option<&mut WorkerRun> {
-        self.runs.get_mut(&run)
+            .flatten()
+            .filter(|r| r.slot == slot)
+            .max_by_key(|r| r.seq)
     }
 
     pub(super) fn values_mut(&mut self) -> impl Iterator<Item = &mut WorkerRun> {
-        self.runs.values_mut()
+        self.places.iter_mut().flatten()
     }
 
     /// Takes attempt `call` out: its outcome no longer counts after this.
     fn take_call(&mut self, call: CallId) -> Option<RunId> {
-        self.calls.remove(&call)
+        self.calls.remove(call)
     }
 
     /// Takes run `run` out, with its attempt in flight.
     fn remove(&mut self, run: RunId) -> Option<WorkerRun> {
-        let r = self.runs.remove(&run)?;
+        self.get(run)?;
+        let place = Self::place(run);
+        let r = self.places[place].take()?;
+        self.len -= 1;
         if let Some(call) = r.call {
-            self.calls.remove(&call);
+            self.calls.remove(call);
         }
-        // The maps of runs in flight give back the room of a burst.
-        crate::registry::shrink_map(&mut self.runs);
-        crate::registry::shrink_map(&mut self.calls);
+        if self.len == 0 {
+            // A burst's room is given back once it is over (what a steady
+            // batch of runs needs is kept).
+            self.places.clear();
+            self.free.clear();
+            if self.places.capacity() > 2 * PLACES_KEPT {
+                self.places.shrink_to(PLACES_KEPT);
+                self.free.shrink_to(PLACES_KEPT);
+            }
+        } else if place + 1 == self.places.len() {
+            // The free places at the end go (the free list skips them).
+            while self.places.last().is_some_and(Option::is_none) {
+                self.places.pop();
+            }
+            if self.free.len() > 2 * self.places.len() + 1024 {
+                let end = self.places.len();
+                self.free.retain(|p| (*p as usize) < end);
+            }
+            crate::registry::shrink(&mut self.places);
+        } else {
+            self.free.push(place as u32);
+        }
         Some(r)
     }
 }
@@ -189,23 +270,21 @@ impl Engine {
         } else if let Some(wall) = wall {
             self.announce_start(slot, wall);
         }
-        let run = self.fresh_id();
-        self.runs.runs.insert(
-            run,
-            WorkerRun {
-                slot,
-                owner,
-                attempt: 1,
-                call: None,
-                started: now,
-                timeout: None,
-                delay: None,
-                reported_delay_ms: None,
-                last_progress: now,
-                stall_reported: false,
-                joined: Vec::new(),
-            },
-        );
+        let seq = self.fresh_id();
+        let run = self.runs.insert(WorkerRun {
+            seq,
+            slot,
+            owner,
+            attempt: 1,
+            call: None,
+            started: now,
+            timeout: None,
+            delay: None,
+            reported_delay_ms: None,
+            last_progress: now,
+            stall_reported: false,
+            joined: Vec::new(),
+        });
         self.begin_attempt(run, now);
         true
     }
@@ -447,5 +526,73 @@ impl Engine {
             self.emit(Event::Config { unit: slot });
             self.reschedule(slot);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(seq: u64, slot: Slot) -> WorkerRun {
+        WorkerRun {
+            seq,
+            slot,
+            owner: Owner::Scheduled,
+            attempt: 1,
+            call: None,
+            started: 0,
+            timeout: None,
+            delay: None,
+            reported_delay_ms: None,
+            last_progress: 0,
+            stall_reported: false,
+            joined: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_run_that_ended_is_not_found_in_its_place_taken_again() {
+        let mut runs = Runs::default();
+        let a = runs.insert(run(1, 10));
+        let b = runs.insert(run(2, 11));
+        assert_eq!(runs.remove(a).map(|r| r.slot), Some(10));
+        let c = runs.insert(run(3, 12));
+        // c took a's place: a's id finds nothing, c's finds c.
+        assert_eq!(Runs::place(c), Runs::place(a));
+        assert!(runs.get(a).is_none() && runs.remove(a).is_none());
+        assert_eq!(runs.get(c).map(|r| r.slot), Some(12));
+        assert_eq!(runs.get(b).map(|r| r.slot), Some(11));
+        assert_eq!(runs.len(), 2);
+        // Oldest first, whatever their places.
+        assert_eq!(runs.ids(), vec![b, c]);
+        assert_eq!(runs.newest_of_mut(12).map(|r| r.seq), Some(3));
+    }
+
+    #[test]
+    fn places_at_the_end_are_cut_and_a_burst_gives_its_room_back() {
+        let mut runs = Runs::default();
+        let ids: Vec<RunId> = (1..=5_000).map(|k| runs.insert(run(k, 0))).collect();
+        let kept = ids[10];
+        // Everything after the kept run leaves, newest first: the places
+        // behind it are cut as they free.
+        for id in ids[11..].iter().rev() {
+            assert!(runs.remove(*id).is_some());
+        }
+        assert_eq!(runs.places.len(), 11);
+        // The first ten leave; new runs take their places, not new ones.
+        for id in &ids[..10] {
+            assert!(runs.remove(*id).is_some());
+        }
+        let again: Vec<RunId> = (5_001..5_011).map(|k| runs.insert(run(k, 1))).collect();
+        assert_eq!(runs.places.len(), 11);
+        assert!(again
+            .iter()
+            .all(|id| runs.get(*id).is_some_and(|r| r.slot == 1)));
+        assert!(ids[..10].iter().all(|id| runs.get(*id).is_none()));
+        for id in again.into_iter().chain([kept]) {
+            assert!(runs.remove(id).is_some());
+        }
+        assert_eq!(runs.len(), 0);
+        assert!(runs.capacity() <= 1024, "room kept: {}", runs.capacity());
     }
 }
