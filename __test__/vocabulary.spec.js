@@ -46,6 +46,17 @@ describe('the facade reads the vocabulary and keeps no copy', () => {
     for (const { number, code } of aborts) expect(errors.ABORT_CODES[number]).toBe(code);
   });
 
+  test('every setting is read by a reader of its own, which reads that field, own or inherited', () => {
+    for (const s of vocabulary.UNIT_SETTINGS) {
+      const read = v.READERS[s.key];
+      expect(typeof read).toBe('function');
+      const value = Symbol(s.key);
+      expect(read({ [s.key]: value })).toBe(value);
+      expect(read(Object.create({ [s.key]: value }))).toBe(value);
+      expect(read({ [`${s.key}x`]: value })).toBeUndefined();
+    }
+  });
+
   test('every setting rule is applied with its expectation', async () => {
     const bad = { string: 1, boolean: 'yes', object: 'x', function: 1, array: 'x', 'one-of': 'nope', 'number-or-function': -1 };
     for (const s of vocabulary.UNIT_SETTINGS) {
