@@ -362,7 +362,12 @@ impl Engine {
                 let Some(run_id) = e.runs.take_call(call) else {
                     continue;
                 };
-                if let Some(t) = e.runs.get_mut(run_id).and_then(|r| r.timeout.take()) {
+                let timeout = e.runs.get_mut(run_id).and_then(|r| {
+                    // Taken out above: nothing left to drop when the run ends.
+                    r.call = None;
+                    r.timeout.take()
+                });
+                if let Some(t) = timeout {
                     e.timers.cancel(t);
                 }
                 match outcome {
