@@ -67,11 +67,13 @@ const RING_SPAN: u64 = 1 << 16;
 /// Places [`IdRing`] keeps when it empties: a burst's room beyond twice
 /// this is given back then, and steady batches of calls (a set of timers
 /// due together) do not make it grow again every time. While ids are kept
-/// it holds at most [`RING_SPAN`] places (512 KB).
+/// it spans at most [`RING_SPAN`] ids, and holds at most about twice as
+/// many places (1 MB) before the places behind its front are dropped.
 const RING_KEPT: usize = 1024;
 
-/// An id further than this past the newest one in [`IdRing`] goes to its
-/// map instead of opening a long run of holes.
+/// An id further than this past the newest one in [`IdRing`] starts the
+/// ring again (what it holds goes to its map) instead of opening a long
+/// run of holes.
 const RING_GAP: u64 = 4096;
 
 /// Nonzero numbers by engine ids that are made in increasing order and
@@ -79,7 +81,7 @@ const RING_GAP: u64 = 4096;
 /// from the oldest id kept, so that keeping, finding and dropping one is
 /// an index, not a probe of a hash table. Ids made between them for other
 /// things are holes. An id older than the oldest in the ring, and ids kept
-/// so long that the ring would span more than [`RING_SPAN`] ids, are kept
+/// so long that the ring would span more than 65,536 ids, are kept
 /// in a map beside it instead (a call that never settles cannot make the
 /// ring grow without bound); an id far past the newest starts the ring
 /// again, the ids in it going to the map.
