@@ -114,6 +114,23 @@ impl IdRing {
         self.ring.capacity() + self.others.capacity()
     }
 
+    /// The id one past the newest place of the ring.
+    #[inline]
+    fn end(&self) -> u64 {
+        self.base + (self.ring.len() - self.head) as u64
+    }
+
+    /// Keeps `value` for `id`, at or past [`IdRing::end`]: the ids between
+    /// them are holes.
+    #[inline]
+    fn append(&mut self, id: u64, value: u64) {
+        for _ in self.end()..id {
+            self.ring.push(0);
+        }
+        self.ring.push(value);
+        self.live += 1;
+    }
+
     /// The place of `id` in the ring.
     #[inline]
     fn index(&self, id: u64) -> Option<usize> {
@@ -136,7 +153,7 @@ impl IdRing {
     #[inline]
     pub fn insert(&mut self, id: u64, value: u64) {
         debug_assert!(value != 0, "0 marks a hole");
-        let end = self.base + (self.ring.len() - self.head) as u64;
+        let end = self.end();
         // The common case: the newest id, a little past the newest kept.
         if self.live > 0
             && id >= end
@@ -144,11 +161,7 @@ impl IdRing {
             && id - self.base < RING_SPAN
             && self.others.is_empty()
         {
-            for _ in end..id {
-                self.ring.push(0);
-            }
-            self.ring.push(value);
-            self.live += 1;
+            self.append(id, value);
             return;
         }
         self.insert_otherwise(id, value);
@@ -174,7 +187,7 @@ impl IdRing {
             self.others.insert(id, value);
             return;
         }
-        if id - (self.base + (self.ring.len() - self.head) as u64) > RING_GAP {
+        if id - self.end() > RING_GAP {
             // Far past the newest: what the ring holds goes to the map, and
             // the ring starts again from this id.
             self.evict(u64::MAX);
@@ -184,12 +197,7 @@ impl IdRing {
         if self.live == 0 {
             self.restart(id);
         }
-        let end = self.base + (self.ring.len() - self.head) as u64;
-        for _ in end..id {
-            self.ring.push(0);
-        }
-        self.ring.push(value);
-        self.live += 1;
+        self.append(id, value);
     }
 
     /// Empties the ring (nothing is live in it), to start again at `id`.
@@ -244,8 +252,7 @@ impl IdRing {
     #[inline]
     fn trim_front(&mut self) {
         if self.live == 0 {
-            let next = self.base + (self.ring.len() - self.head) as u64;
-            self.restart(next);
+            self.restart(self.end());
             return;
         }
         while self.ring[self.head] == 0 {
