@@ -224,6 +224,53 @@ describe('the page shows the engine live', () => {
     }
   });
 
+  test('while the engine changes all the time, the units page reads its list about once a second, and shows the last change', async () => {
+    // A manager of its own, where nothing else changes.
+    const quiet = createSynchronikManager();
+    quiet.registerUnit({ id: 'flicker', run: async () => {} });
+    quiet.start();
+    const quietServer = await quiet.serveDashboard();
+    let changing;
+    let page;
+    try {
+      let seen;
+      ({ page, seen } = await open('#/units', 'units', { base: quietServer }));
+      const row = 'tr[data-unit-id="flicker"]';
+      await page.waitForSelector(row);
+      const listReads = () => page.evaluate(() => performance.getEntriesByType('resource').filter((e) => new URL(e.name).pathname.endsWith('/api/units')).length);
+      const before = await listReads();
+      // The unit disabled and enabled in turn every 40 ms: the engine's
+      // change count moves between any two of the event stream's messages
+      // (at most four a second).
+      let flips = 0;
+      changing = setInterval(() => {
+        if (flips++ % 2 === 0) quiet.disableUnit('flicker');
+        else quiet.enableUnit('flicker');
+      }, 40);
+      const t0 = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      clearInterval(changing);
+      changing = undefined;
+      const reads = (await listReads()) - before;
+      const seconds = (Date.now() - t0) / 1000;
+      // One read a second at most (a read with every message would be 12).
+      expect(reads).toBeGreaterThanOrEqual(1);
+      expect(reads).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
+      // Held back, not lost: the last change is shown (the unit ends
+      // disabled, then enabled).
+      quiet.disableUnit('flicker');
+      await page.waitForSelector(`${row}.off`, { timeout: 15_000 });
+      quiet.enableUnit('flicker');
+      await page.waitForSelector(`${row}:not(.off)`, { timeout: 15_000 });
+      expect(seen.errors).toEqual([]);
+    } finally {
+      if (changing !== undefined) clearInterval(changing);
+      if (page) await page.close();
+      await quietServer.close();
+      await quiet.stop();
+    }
+  });
+
   test('pause, resume and run now clicked in the unit view: the engine acts, JS events follow, the page shows it', async () => {
     const { page, seen } = await open('#/units/toggle', 'unit');
     try {

@@ -88,7 +88,7 @@ export async function run({ reps = 3, scale = 1 } = {}) {
   }
   notes.push(
     'the browser is headless Chromium in its own processes (not counted in CPU µs/fire, which is the measured process: JavaScript, the engine and the HTTP server threads); it competes for the same cores.',
-    'SSE messages / API reads: what the page received during the timed run (median over repetitions); the overview page only listens, the units page re-reads its list (50 units) when the engine changed.',
+    'SSE messages / API reads: what the page received during the timed run (median over repetitions); the overview page only listens, the units page re-reads its list (50 units) when the engine changed, at most once a second.',
     "CPU and wall time are counted from manager.start() (after the dashboard and the page are up), in every row, so the rows compare with one another but not with scenario 3's.",
   );
   printTable(

@@ -549,7 +549,7 @@
     }
     live.change = o.change;
     if (current && current.fromOverview) current.fromOverview(o);
-    else if (current && current.shownChange !== o.change) requestRead();
+    else if (current && current.shownChange !== o.change) requestLiveRead();
   }
 
   let offline = false;
@@ -662,8 +662,29 @@
 
   // The current view's data is read one request at a time: a read asked
   // for while one is under way runs once after it.
-  const reads = { busy: false, again: false };
+  const reads = { busy: false, again: false, startedAt: -Infinity, liveTimer: 0 };
   let current = null;
+
+  // A change of the engine reads the view's data again at most once per
+  // LIVE_READ_GAP_MS. Under steady work the engine changes with every run,
+  // and a page that read and drew its table again with every overview
+  // (four times a second) kept the browser busy, which on a small machine
+  // takes CPU from the process it shows. A read the user asks for (an
+  // action, a filter, another page) is not held back.
+  const LIVE_READ_GAP_MS = 1000;
+
+  function requestLiveRead() {
+    if (reads.liveTimer) return;
+    const wait = reads.startedAt + LIVE_READ_GAP_MS - performance.now();
+    if (wait <= 0) {
+      requestRead();
+      return;
+    }
+    reads.liveTimer = setTimeout(() => {
+      reads.liveTimer = 0;
+      if (current && current.shownChange !== live.change) requestRead();
+    }, wait);
+  }
 
   function requestRead() {
     if (!current || authFailed) return;
@@ -677,6 +698,7 @@
   async function runRead() {
     reads.busy = true;
     reads.again = false;
+    reads.startedAt = performance.now();
     const view = current;
     const change = live.change;
     try {
