@@ -269,7 +269,9 @@ impl Observed {
 
     /// A task left pool `pool`.
     fn task_left(&mut self, pool: PoolId, view: DoneTask, retry: Option<Box<RetrySpec>>) {
-        self.requeued.remove(&view.id);
+        if !self.requeued.is_empty() {
+            self.requeued.remove(&view.id);
+        }
         let at = pool as usize;
         if self.pools.len() <= at {
             self.pools.resize_with(at + 1, PoolRecord::default);

@@ -153,6 +153,35 @@ impl Queue {
         }
     }
 
+    /// The first task in dispatch order, with its key. A level never
+    /// starts with a hole (see [`Level::tidy`]), so this is a look at the
+    /// front of the first level.
+    pub(super) fn first(&self) -> Option<(Key, TaskId)> {
+        let (priority, level) = self.levels.first_key_value()?;
+        let &(arrangement, task) = level.entries.front()?;
+        Some((
+            Key {
+                priority: priority.0,
+                arrangement,
+            },
+            task?,
+        ))
+    }
+
+    /// Takes the first task in dispatch order out; returns it.
+    pub(super) fn pop_first(&mut self) -> Option<TaskId> {
+        let mut first = self.levels.first_entry()?;
+        let level = first.get_mut();
+        let task = level.entries.front()?.1?;
+        level.entries.pop_front();
+        self.len -= 1;
+        level.tidy();
+        if level.entries.is_empty() {
+            first.remove();
+        }
+        Some(task)
+    }
+
     /// Takes the task at `key` out; returns it.
     pub(super) fn remove(&mut self, key: &Key) -> Option<TaskId> {
         let priority = Priority(key.priority);
@@ -266,10 +295,13 @@ mod tests {
                         assert_eq!(queue.remove(&key), model.remove(&key));
                     }
                 }
-                7..=8 => {
+                7 => {
                     if let Some((&key, _)) = model.iter().next() {
                         assert_eq!(queue.remove(&key), model.remove(&key));
                     }
+                }
+                8 => {
+                    assert_eq!(queue.pop_first(), model.pop_first().map(|(_, t)| t));
                 }
                 _ => {
                     let key = Key::new(
@@ -281,6 +313,11 @@ mod tests {
                 }
             }
             assert_eq!(queue.len(), model.len());
+            assert_eq!(
+                queue.first(),
+                model.iter().next().map(|(k, t)| (*k, *t)),
+                "first at step {step}"
+            );
             if step.is_multiple_of(1_000) {
                 let got: Vec<(Key, TaskId)> = queue.iter().collect();
                 let want: Vec<(Key, TaskId)> = model.iter().map(|(k, v)| (*k, *v)).collect();

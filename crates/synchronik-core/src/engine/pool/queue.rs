@@ -679,6 +679,33 @@ impl Pools {
         // stays free, at the back).
         let at = p.free.iter().position(|w| may_run(*w))?;
         let worker = p.free[at];
+        // Mostly the first task may start (not paused, its handler, if it
+        // names one, defined): it is popped, without a walk or a search.
+        if let Some((_, task)) = p.queue.first() {
+            let first = self.tasks.get(&task);
+            if first.is_some_and(|t| {
+                t.status != TaskStatus::Paused && t.handler().is_none_or(|h| p.handlers.contains(h))
+            }) {
+                let p = &mut self.pools[pool as usize];
+                p.queue.pop_first();
+                if let Some(name) = first.and_then(Task::name) {
+                    p.note_dequeued(name);
+                }
+                if at == 0 {
+                    p.free.pop_front();
+                } else {
+                    p.free.remove(at);
+                }
+                p.busy.insert(worker, task);
+                if let Some(t) = self.tasks.get_mut(&task) {
+                    t.status = TaskStatus::Running;
+                }
+                return Some(Dispatch {
+                    waiting: Vec::new(),
+                    taken: Some((worker, task)),
+                });
+            }
+        }
         let mut pick = None;
         let mut waiting = Vec::new();
         for (key, task) in p.queue.iter() {
