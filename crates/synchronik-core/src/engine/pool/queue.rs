@@ -679,50 +679,34 @@ impl Pools {
         // stays free, at the back).
         let at = p.free.iter().position(|w| may_run(*w))?;
         let worker = p.free[at];
-        // Mostly the first task may start (not paused, its handler, if it
-        // names one, defined): it is popped, without a walk or a search.
-        if let Some((_, task)) = p.queue.first() {
-            let first = self.tasks.get(&task);
-            if first.is_some_and(|t| {
-                t.status != TaskStatus::Paused && t.handler().is_none_or(|h| p.handlers.contains(h))
-            }) {
-                let p = &mut self.pools[pool as usize];
-                p.queue.pop_first();
-                if let Some(name) = first.and_then(Task::name) {
-                    p.note_dequeued(name);
-                }
-                if at == 0 {
-                    p.free.pop_front();
-                } else {
-                    p.free.remove(at);
-                }
-                p.busy.insert(worker, task);
-                if let Some(t) = self.tasks.get_mut(&task) {
-                    t.status = TaskStatus::Running;
-                }
-                return Some(Dispatch {
-                    waiting: Vec::new(),
-                    taken: Some((worker, task)),
-                });
-            }
-        }
-        let mut pick = None;
+        // Mostly the first task may start: it is taken from the front,
+        // without a walk through the queue or a search for its place.
+        let startable = |t: &Task| {
+            t.status != TaskStatus::Paused && t.handler().is_none_or(|h| p.handlers.contains(h))
+        };
+        let front = p
+            .queue
+            .first()
+            .filter(|(_, task)| self.tasks.get(task).is_some_and(startable));
+        let mut pick = front;
         let mut waiting = Vec::new();
-        for (key, task) in p.queue.iter() {
-            let Some(t) = self.tasks.get(&task) else {
-                continue;
-            };
-            if t.status == TaskStatus::Paused {
+        if front.is_none() {
+            for (key, task) in p.queue.iter() {
+                let Some(t) = self.tasks.get(&task) else {
+                    continue;
+                };
+                if t.status == TaskStatus::Paused {
+                    break;
+                }
+                if !startable(t) {
+                    if t.status != TaskStatus::WaitingHandler {
+                        waiting.push(task);
+                    }
+                    continue;
+                }
+                pick = Some((key, task));
                 break;
             }
-            if t.handler().is_some_and(|h| !p.handlers.contains(h)) {
-                if t.status != TaskStatus::WaitingHandler {
-                    waiting.push(task);
-                }
-                continue;
-            }
-            pick = Some((key, task));
-            break;
         }
         for t in &waiting {
             self.set_status(*t, TaskStatus::WaitingHandler);
@@ -736,11 +720,19 @@ impl Pools {
         };
         let tasks = &mut self.tasks;
         if let Some(p) = self.pools.get_mut(pool as usize) {
-            p.queue.remove(&key);
+            if front.is_some() {
+                p.queue.pop_first();
+            } else {
+                p.queue.remove(&key);
+            }
             if let Some(name) = tasks.get(&task).and_then(Task::name) {
                 p.note_dequeued(name);
             }
-            p.free.remove(at);
+            if at == 0 {
+                p.free.pop_front();
+            } else {
+                p.free.remove(at);
+            }
             p.busy.insert(worker, task);
         }
         if let Some(t) = tasks.get_mut(&task) {
