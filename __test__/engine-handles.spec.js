@@ -24,6 +24,7 @@ const CALLS = {
   engineProgress: (h) => native.engineProgress(h, 1),
   engineFireNext: (h) => native.engineFireNext(h, 0),
   engineFireNextOneShot: (h) => native.engineFireNextOneShot(h),
+  engineRegisterWorker: (h) => native.engineRegisterWorker(h, 'w', NaN, null, NaN, NaN, NaN, NaN, NaN, NaN, NaN, NaN),
 };
 
 describe('fast-path handles', () => {
@@ -37,6 +38,8 @@ describe('fast-path handles', () => {
     expect(native.engineDrain(live.handle, 0)).toBe(0);
     expect(native.engineStrings(live.handle)).toEqual({ base: 0, strs: [] });
     expect(native.engineFireNextOneShot(live.handle)).toBe(false);
+    const slot = native.engineRegisterWorker(live.handle, 'registered-here', NaN, null, NaN, NaN, NaN, NaN, NaN, NaN, NaN, NaN);
+    expect(live.e.orderedSlots()).toEqual([slot]);
   });
 
   test.each(Object.keys(CALLS))('%s refuses a handle that names no engine', (name) => {
@@ -82,13 +85,15 @@ describe('fast-path handles', () => {
   });
 
   test('a handle used from another JavaScript thread is refused there and keeps working here', async () => {
+    const slotsBefore = live.e.orderedSlots();
     const worker = new Worker(
       `
       const { parentPort, workerData } = require('node:worker_threads');
       const native = require(workerData.addon);
       const answers = {};
       const h = workerData.handle;
-      const calls = { engineDrain: [h, 0], engineStrings: [h], engineRun: [h, 0, 0], engineProgress: [h, 1], engineComplete: [h, 0] };
+      const calls = { engineDrain: [h, 0], engineStrings: [h], engineRun: [h, 0, 0], engineProgress: [h, 1], engineComplete: [h, 0],
+        engineRegisterWorker: [h, 'from-another-thread', NaN, null, NaN, NaN, NaN, NaN, NaN, NaN, NaN, NaN] };
       for (const [name, args] of Object.entries(calls)) {
         try {
           answers[name] = native[name](...args);
@@ -110,6 +115,9 @@ describe('fast-path handles', () => {
         `${name}: handle ${live.handle} names an engine of another JavaScript thread; only the thread that created an engine may use its handle`,
       );
     }
+    expect(Object.keys(answers)).toContain('engineRegisterWorker');
+    // Nothing the refused calls asked for happened.
+    expect(live.e.orderedSlots()).toEqual(slotsBefore);
     expect(native.engineDrain(live.handle, 0)).toBe(0);
   });
 });

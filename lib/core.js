@@ -169,7 +169,7 @@ class Core {
     let slots = [];
     this.acknowledgeReleased();
     try {
-      if (kind === 'worker') slot = registerWorker(native, spec);
+      if (kind === 'worker') slot = registerWorker(this.bridge.handle, spec);
       else [slot, ...slots] = native.registerProcess(spec);
     } catch (e) {
       throw fromNative(e, /** @type {any} */ (TypeError));

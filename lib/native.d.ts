@@ -68,14 +68,6 @@ export declare class NativeEngine {
    */
   checkProcess(spec: JsProcessSpec): RegistrationProblem | null
   /**
-   * Registers a worker given by its fields, in `JsWorkerSpec`'s order
-   * (a number or flag that is absent is NaN; a flag is 1 or 0); returns
-   * its slot. Arguments rather than a spec object: reading an object's
-   * fields by name through the binding made a string for every name of
-   * every registration (about a fifth of its cost).
-   */
-  registerWorker(id: string, enabled: number, status: string | undefined | null, runCount: number, intervalMs: number, runOnInterval: number, maxRuns: number, timeoutMs: number, maxRetries: number, retryDelayMs: number, retryDelayPerRetry: number, overlap?: string | undefined | null, dependsOn?: Array<JsDependency> | undefined | null, schedule?: JsSchedule | undefined | null): number
-  /**
    * Registers a process and its workers; returns the process's slot, then
    * its workers' slots in order.
    */
@@ -378,6 +370,17 @@ export interface EngineMemory {
 
 /** A sign of life from attempt `call` (`ctx.progress`). */
 export declare function engineProgress(handle: Handle, call: number): void
+
+/**
+ * Registers a worker given by its fields, in `JsWorkerSpec`'s order (a
+ * number or flag that is absent is NaN; a flag is 1 or 0); returns its
+ * slot. Arguments rather than a spec object: reading an object's fields by
+ * name through the binding made a string for every name of every
+ * registration (about a fifth of its cost). A free function rather than a
+ * method of the engine object: a method's call costs as much again before
+ * it starts, and a schedule registered while others fire waits for it.
+ */
+export declare function engineRegisterWorker(handle: Handle, id: string, enabled: number, status: string | undefined | null, runCount: number, intervalMs: number, runOnInterval: number, maxRuns: number, timeoutMs: number, maxRetries: number, retryDelayMs: number, retryDelayPerRetry: number, overlap?: string | undefined | null, dependsOn?: Array<JsDependency> | undefined | null, schedule?: JsSchedule | undefined | null): number
 
 /**
  * Runs the unit in `slot` now; returns the ticket that a DONE record

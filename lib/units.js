@@ -12,6 +12,7 @@ const v = require('./validate');
 const { ensureMeta } = require('./stats');
 const { scheduleSpec } = require('./calendar');
 const { stateField } = require('./shapes');
+const { engineRegisterWorker } = require('./native.js');
 
 /**
  * @typedef {'worker' | 'process'} UnitKind
@@ -382,12 +383,13 @@ const givenFlag = (x) => (x === undefined ? NaN : x ? 1 : 0);
 /**
  * Registers a standalone worker from its spec, the fields passed as
  * arguments (the binding reads no spec object by name); returns its slot.
- * @param {import('./native').NativeEngine} native
+ * @param {number} handle the engine's handle (Bridge.handle)
  * @param {JsWorkerSpec} s
  * @returns {number}
  */
-function registerWorker(native, s) {
-  return native.registerWorker(
+function registerWorker(handle, s) {
+  return engineRegisterWorker(
+    handle,
     s.id,
     givenFlag(s.enabled),
     s.status,

@@ -18,7 +18,7 @@ use synchronik_core::{
 use crate::convert::{self, RegistrationProblem};
 use crate::dashboard::{Dashboards, Observer};
 use crate::fast;
-use crate::options::{JsConfigPatch, JsDependency, JsEngineOptions, JsProcessSpec, JsWorkerSpec};
+use crate::options::{JsConfigPatch, JsEngineOptions, JsProcessSpec, JsWorkerSpec};
 use crate::outbox::{Outbox, WakeFn};
 use crate::trim_after;
 
@@ -256,57 +256,6 @@ impl NativeEngine {
     #[napi(catch_unwind)]
     pub fn check_process(&self, spec: JsProcessSpec) -> Result<Option<RegistrationProblem>> {
         self.check(UnitSpec::Process(ProcessSpec::try_from(spec)?))
-    }
-
-    /// Registers a worker given by its fields, in `JsWorkerSpec`'s order
-    /// (a number or flag that is absent is NaN; a flag is 1 or 0); returns
-    /// its slot. Arguments rather than a spec object: reading an object's
-    /// fields by name through the binding made a string for every name of
-    /// every registration (about a fifth of its cost).
-    #[napi(catch_unwind)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn register_worker(
-        &self,
-        id: String,
-        enabled: f64,
-        status: Option<String>,
-        run_count: f64,
-        interval_ms: f64,
-        run_on_interval: f64,
-        max_runs: f64,
-        timeout_ms: f64,
-        max_retries: f64,
-        retry_delay_ms: f64,
-        retry_delay_per_retry: f64,
-        overlap: Option<String>,
-        depends_on: Option<Vec<JsDependency>>,
-        schedule: Option<crate::calendar::JsSchedule>,
-    ) -> Result<u32> {
-        use convert::{given, given_flag, given_u32};
-        let spec = WorkerSpec::try_from(JsWorkerSpec {
-            id,
-            enabled: given_flag(enabled),
-            status,
-            run_count: given(run_count),
-            interval_ms: given(interval_ms),
-            run_on_interval: given_flag(run_on_interval),
-            max_runs: given(max_runs),
-            timeout_ms: given(timeout_ms),
-            max_retries: given_u32(max_retries),
-            retry_delay_ms: given(retry_delay_ms),
-            retry_delay_per_retry: given_flag(retry_delay_per_retry),
-            overlap,
-            depends_on,
-            schedule,
-        })?;
-        let slots = self
-            .runtime
-            .with(|e| e.register(UnitSpec::Worker(spec)))
-            .map_err(|e| convert::engine_error(&e))?;
-        slots
-            .first()
-            .copied()
-            .ok_or_else(|| Error::from_reason("the engine gave the worker no slot"))
     }
 
     /// Registers a process and its workers; returns the process's slot, then
