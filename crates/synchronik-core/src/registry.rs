@@ -196,8 +196,36 @@ impl Registry {
     /// Inserts a new unit or replaces the one with the same id in place
     /// (same slot, same place in the order). Returns the slot.
     pub fn upsert(&mut self, unit: Unit) -> Slot {
+        let id = unit.id.clone();
+        self.upsert_with(id, |_, _| unit)
+    }
+
+    /// As [`Registry::upsert`], with the unit made by `make` from its id
+    /// and the unit it replaces (none for a new id); the unit made must
+    /// keep that id. The id is hashed once, for the lookup and the
+    /// insertion both.
+    pub fn upsert_with(
+        &mut self,
+        id: CompactString,
+        make: impl FnOnce(CompactString, Option<&Unit>) -> Unit,
+    ) -> Slot {
+        let hash = self.hasher.hash_one(id.as_str());
+        let found = {
+            let slots = &self.slots;
+            self.by_id
+                .find(hash, |&s| id_in(slots, s) == Some(id.as_str()))
+                .copied()
+        };
+        #[cfg(debug_assertions)]
+        let given = id.clone();
+        let unit = make(id, found.and_then(|s| self.get(s)));
+        #[cfg(debug_assertions)]
+        debug_assert_eq!(
+            unit.id, given,
+            "upsert_with: the unit made must keep the id given"
+        );
         let is_process = unit.kind() == UnitKind::Process;
-        if let Some(slot) = self.slot_of(&unit.id) {
+        if let Some(slot) = found {
             self.slots[slot as usize] = Some(unit);
             if is_process {
                 self.processes.insert(slot);
@@ -221,10 +249,8 @@ impl Registry {
             }
         };
         let (slots, hasher) = (&self.slots, &self.hasher);
-        if let Some(id) = id_in(slots, slot) {
-            self.by_id
-                .insert_unique(hasher.hash_one(id), slot, |&s| hash_of(slots, hasher, s));
-        }
+        self.by_id
+            .insert_unique(hash, slot, |&s| hash_of(slots, hasher, s));
         self.order.push((seq, slot));
         if is_process {
             self.processes.insert(slot);

@@ -114,25 +114,27 @@ impl Engine {
     }
 
     fn store(&mut self, common: CommonSpec, body: UnitBody, parent: Option<Slot>) -> Slot {
-        let previous = self
-            .registry
-            .slot_of(&common.id)
-            .and_then(|s| self.registry.get(s));
-        let active_runs = previous.map_or(0, |u| u.active_runs);
-        let parent = parent.or_else(|| previous.and_then(|u| u.parent));
-        let mut meta = Meta::default();
-        meta.run_count = common.run_count;
         let status_since = self.now();
-        self.registry.upsert(Unit {
-            id: common.id.into(),
-            enabled: common.enabled,
-            status: common.status,
-            meta,
-            last: None,
-            parent,
-            active_runs,
-            status_since,
-            body,
+        let CommonSpec {
+            id,
+            enabled,
+            status,
+            run_count,
+        } = common;
+        self.registry.upsert_with(id.into(), |id, previous| {
+            let mut meta = Meta::default();
+            meta.run_count = run_count;
+            Unit {
+                id,
+                enabled,
+                status,
+                meta,
+                last: None,
+                parent: parent.or_else(|| previous.and_then(|u| u.parent)),
+                active_runs: previous.map_or(0, |u| u.active_runs),
+                status_since,
+                body,
+            }
         })
     }
 
