@@ -24,6 +24,8 @@ const CALLS = {
   engineProgress: (h) => native.engineProgress(h, 1),
   engineFireNext: (h) => native.engineFireNext(h, 0),
   engineFireNextOneShot: (h) => native.engineFireNextOneShot(h),
+  engineBeginAdvance: (h) => native.engineBeginAdvance(h, 1),
+  engineFinishAdvance: (h) => native.engineFinishAdvance(h, 0),
   engineRegisterWorker: (h) => native.engineRegisterWorker(h, 'w', NaN, null, NaN, NaN, NaN, NaN, NaN, NaN, NaN, NaN),
 };
 
@@ -93,7 +95,8 @@ describe('fast-path handles', () => {
       const answers = {};
       const h = workerData.handle;
       const calls = { engineDrain: [h, 0], engineStrings: [h], engineRun: [h, 0, 0], engineProgress: [h, 1], engineComplete: [h, 0],
-        engineRegisterWorker: [h, 'from-another-thread', NaN, null, NaN, NaN, NaN, NaN, NaN, NaN, NaN, NaN] };
+        engineRegisterWorker: [h, 'from-another-thread', NaN, null, NaN, NaN, NaN, NaN, NaN, NaN, NaN, NaN],
+        engineBeginAdvance: [h, 1], engineFinishAdvance: [h, 0] };
       for (const [name, args] of Object.entries(calls)) {
         try {
           answers[name] = native[name](...args);

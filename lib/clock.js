@@ -7,7 +7,7 @@
 
 const util = require('node:util');
 const timers = require('node:timers');
-const { engineFireNext, engineFireNextOneShot } = require('./native.js');
+const { engineBeginAdvance, engineFinishAdvance, engineFireNext, engineFireNextOneShot } = require('./native.js');
 const v = require('./validate');
 const { DEFAULTS } = require('./generated/vocabulary');
 
@@ -102,7 +102,7 @@ class ManualClock {
     const bridge = core.bridge;
     // The target is kept by the engine, in nanoseconds: exact however far
     // the clock is (now + ms as a JavaScript number is not, past 2^53 ms).
-    const advance = bridge.native.beginAdvance(ms);
+    const advance = engineBeginAdvance(bridge.handle, ms);
     if (advance < 0) {
       throw v.fail('clock.advance', 'ms', `a number of milliseconds that keeps the clock at or below ${CLOCK_LIMIT_MS} ms (it is at ${this.now()} ms)`, ms);
     }
@@ -113,7 +113,7 @@ class ManualClock {
         await this.#settle();
       }
     } finally {
-      bridge.native.finishAdvance(advance);
+      engineFinishAdvance(bridge.handle, advance);
     }
     bridge.pump();
     await this.#settle();

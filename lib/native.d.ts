@@ -107,14 +107,6 @@ export declare class NativeEngine {
   reportRetryDelay(call: number, delayMs: number): void
   /** Current engine time in ms (the manual clock's, or the system clock's). */
   now(): number
-  /**
-   * Manual clock only: starts an advance by `ms`; returns its number
-   * (for `engineFireNext` and `finishAdvance`), or -1 when the clock
-   * would pass its limit.
-   */
-  beginAdvance(ms: number): number
-  /** Manual clock only: ends an advance, moving the clock to its target. */
-  finishAdvance(id: number): void
   /** Starts the scheduler and the watcher (idempotent). */
   start(): void
   /** Whether the scheduler is started. */
@@ -306,6 +298,13 @@ export interface Blobs {
 }
 
 /**
+ * Manual clock only: starts an `advance` by `ms` from now. Returns its
+ * number for [`engine_fire_next`] and [`engine_finish_advance`], or -1
+ * when the clock would pass its limit ([`synchronik_core::CLOCK_LIMIT_MS`]).
+ */
+export declare function engineBeginAdvance(handle: Handle, ms: number): number
+
+/**
  * Every error code and abort reason this engine can send (what the
  * generated tables must hold).
  */
@@ -340,6 +339,12 @@ export declare function engineComplete(handle: Handle, count: number, messages?:
  * [`Runtime::bursting`]: synchronik_core::runtime::Runtime::bursting
  */
 export declare function engineDrain(handle: Handle, offset: number): number
+
+/**
+ * Manual clock only: ends advance number `id`, moving the clock to its
+ * target.
+ */
+export declare function engineFinishAdvance(handle: Handle, id: number): void
 
 /**
  * Manual clock only: fires the earliest timers due at or before the

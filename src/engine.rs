@@ -377,20 +377,6 @@ impl NativeEngine {
         synchronik_core::nanos_to_ms(self.runtime.clock().now())
     }
 
-    /// Manual clock only: starts an advance by `ms`; returns its number
-    /// (for `engineFireNext` and `finishAdvance`), or -1 when the clock
-    /// would pass its limit.
-    #[napi(catch_unwind)]
-    pub fn begin_advance(&self, ms: f64) -> Result<f64> {
-        fast::begin_advance(self.handle, ms)
-    }
-
-    /// Manual clock only: ends an advance, moving the clock to its target.
-    #[napi(catch_unwind)]
-    pub fn finish_advance(&self, id: u32) -> Result<()> {
-        fast::finish_advance(self.handle, id)
-    }
-
     /// Starts the scheduler and the watcher (idempotent).
     #[napi(catch_unwind)]
     pub fn start(&self) {

@@ -313,10 +313,11 @@ pub fn engine_progress(handle: Handle, call: f64) -> Result<()> {
 }
 
 /// Manual clock only: starts an `advance` by `ms` from now. Returns its
-/// number for [`engine_fire_next`] and `finishAdvance`, or -1 when the
-/// clock would pass its limit ([`synchronik_core::CLOCK_LIMIT_MS`]).
-pub(crate) fn begin_advance(handle: Handle, ms: f64) -> Result<f64> {
-    with("beginAdvance", handle, |s| {
+/// number for [`engine_fire_next`] and [`engine_finish_advance`], or -1
+/// when the clock would pass its limit ([`synchronik_core::CLOCK_LIMIT_MS`]).
+#[napi(catch_unwind)]
+pub fn engine_begin_advance(handle: Handle, ms: f64) -> Result<f64> {
+    with("engineBeginAdvance", handle, |s| {
         let Some(clock) = s.runtime.manual_clock() else {
             return -1.0;
         };
@@ -334,8 +335,9 @@ pub(crate) fn begin_advance(handle: Handle, ms: f64) -> Result<f64> {
 
 /// Manual clock only: ends advance number `id`, moving the clock to its
 /// target.
-pub(crate) fn finish_advance(handle: Handle, id: u32) -> Result<()> {
-    with("finishAdvance", handle, |s| {
+#[napi(catch_unwind)]
+pub fn engine_finish_advance(handle: Handle, id: u32) -> Result<()> {
+    with("engineFinishAdvance", handle, |s| {
         let target = {
             let mut advances = s.advances.lock();
             let at = advances.iter().position(|(a, _)| *a == id);
