@@ -445,6 +445,39 @@ mod tests {
         }
     }
 
+    /// `upsert_with` shows the closure the unit it replaces (none for a new
+    /// id), keeps the slot and the place in the order of a replaced unit,
+    /// and indexes a new one under its id.
+    #[test]
+    fn upsert_with_sees_the_unit_it_replaces() {
+        let mut registry = Registry::default();
+        let mut seen = Vec::new();
+        let a = registry.upsert_with("a".into(), |id, previous| {
+            seen.push(previous.map(|u| u.active_runs));
+            Unit {
+                active_runs: 3,
+                ..worker(&id, Status::Idle)
+            }
+        });
+        let b = registry.upsert(worker("b", Status::Idle));
+        let again = registry.upsert_with("a".into(), |id, previous| {
+            seen.push(previous.map(|u| u.active_runs));
+            Unit {
+                active_runs: previous.map_or(0, |u| u.active_runs),
+                ..worker(&id, Status::Paused)
+            }
+        });
+        assert_eq!(seen, vec![None, Some(3)]);
+        assert_eq!(again, a);
+        assert_eq!(
+            (registry.slot_of("a"), registry.slot_of("b")),
+            (Some(a), Some(b))
+        );
+        let u = registry.get(a).unwrap();
+        assert_eq!((u.status, u.active_runs), (Status::Paused, 3));
+        assert_eq!(registry.ordered().collect::<Vec<_>>(), vec![a, b]);
+    }
+
     /// A unit that has not run keeps its record and nothing else: what runs
     /// leave behind is boxed (see [`LastRun`] and [`Meta`]), and the
     /// registry's tables hold no copy of its id.
