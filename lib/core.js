@@ -151,9 +151,19 @@ class Core {
     // Repeated worker ids and unknown dependencies are the engine's check,
     // made before anything changes (the runs of replaced units included).
     // A standalone worker without dependencies gives the engine nothing to
-    // refuse: the check (a conversion of the spec) is skipped for it.
+    // refuse: the check (a conversion of the spec) is skipped for it. A
+    // process none of whose ids is registered replaces nothing (no runs to
+    // end, no pool worker to refuse): the engine checks it as it registers
+    // it, and its spec is converted once.
+    const fresh = kind === 'process' && units.slot(unit.id) < 0 && unit.workers.every((/** @type {Unit} */ w) => units.slot(w.id) < 0);
     const problem =
-      kind === 'process' ? native.checkProcess(spec) : spec.dependsOn !== undefined && spec.dependsOn.length > 0 ? native.checkWorker(spec) : null;
+      kind === 'process'
+        ? fresh
+          ? null
+          : native.checkProcess(spec)
+        : spec.dependsOn !== undefined && spec.dependsOn.length > 0
+          ? native.checkWorker(spec)
+          : null;
     if (problem) throw v.registrationError('registerUnit', unit, problem);
     if (attach === null) {
       this.#refusePoolWorkerId(unit.id, 'unit.id');
@@ -168,12 +178,19 @@ class Core {
     /** @type {number[]} the process's workers' slots */
     let slots = [];
     this.acknowledgeReleased();
+    /** @type {import('./native').RegistrationProblem | null | undefined} */
+    let refused = null;
     try {
       if (kind === 'worker') slot = registerWorker(this.bridge.handle, spec);
-      else [slot, ...slots] = native.registerProcess(spec);
+      else {
+        const registered = native.registerProcess(spec);
+        refused = registered.problem;
+        [slot, ...slots] = registered.slots;
+      }
     } catch (e) {
       throw fromNative(e, /** @type {any} */ (TypeError));
     }
+    if (refused) throw v.registrationError('registerUnit', unit, refused);
     units.adopt(slot, unit, kind);
     if (kind === 'process') unit.workers.forEach((/** @type {Unit} */ w, /** @type {number} */ k) => units.adopt(slots[k], w, 'worker'));
     const persistence = this.#persistence;

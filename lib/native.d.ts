@@ -68,10 +68,13 @@ export declare class NativeEngine {
    */
   checkProcess(spec: JsProcessSpec): RegistrationProblem | null
   /**
-   * Registers a process and its workers; returns the process's slot, then
-   * its workers' slots in order.
+   * Registers a process and its workers: their slots, the process's
+   * first, or what is wrong and where when the engine refuses them (it
+   * checks them as [`NativeEngine::check_process`] does, before it
+   * stores anything, so that a process whose ids are all new needs no
+   * separate check: its spec is converted once).
    */
-  registerProcess(spec: JsProcessSpec): Array<number>
+  registerProcess(spec: JsProcessSpec): ProcessRegistration
   /** Restores a unit's stored state without announcing it (hydration). */
   restore(id: string, status?: string | undefined | null, enabled?: boolean | undefined | null, runCount?: number | undefined | null, executionTimesMs?: Float64Array | undefined | null, lastRunMs?: number | undefined | null, lastFireMs?: number | undefined | null): boolean
   /** Removes a unit; false for an unknown id. */
@@ -734,6 +737,17 @@ export declare function migratePostgres(options: JsPostgresOptions): Promise<Arr
 export interface NumberedCode {
   number: number
   code: string
+}
+
+/** A process registered, or refused ([`NativeEngine::register_process`]). */
+export interface ProcessRegistration {
+  /**
+   * The process's slot, then its workers' slots in order; empty when
+   * refused.
+   */
+  slots: Array<number>
+  /** Why the engine refused it (nothing was stored). */
+  problem?: RegistrationProblem
 }
 
 /**

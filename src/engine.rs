@@ -22,6 +22,16 @@ use crate::options::{JsConfigPatch, JsEngineOptions, JsProcessSpec, JsWorkerSpec
 use crate::outbox::{Outbox, WakeFn};
 use crate::trim_after;
 
+/// A process registered, or refused ([`NativeEngine::register_process`]).
+#[napi(object)]
+pub struct ProcessRegistration {
+    /// The process's slot, then its workers' slots in order; empty when
+    /// refused.
+    pub slots: Vec<u32>,
+    /// Why the engine refused it (nothing was stored).
+    pub problem: Option<RegistrationProblem>,
+}
+
 /// What JavaScript executes and how its event loop fares: a view of the
 /// facade's SharedArrayBuffer `[call, slot, heartbeat, blocked ms, lag ms]`
 /// (`call` and `slot` written around every synchronous call into a user's
@@ -258,14 +268,25 @@ impl NativeEngine {
         self.check(UnitSpec::Process(ProcessSpec::try_from(spec)?))
     }
 
-    /// Registers a process and its workers; returns the process's slot, then
-    /// its workers' slots in order.
+    /// Registers a process and its workers: their slots, the process's
+    /// first, or what is wrong and where when the engine refuses them (it
+    /// checks them as [`NativeEngine::check_process`] does, before it
+    /// stores anything, so that a process whose ids are all new needs no
+    /// separate check: its spec is converted once).
     #[napi(catch_unwind)]
-    pub fn register_process(&self, spec: JsProcessSpec) -> Result<Vec<u32>> {
+    pub fn register_process(&self, spec: JsProcessSpec) -> Result<ProcessRegistration> {
         let spec = ProcessSpec::try_from(spec)?;
-        self.runtime
-            .with(|e| e.register(UnitSpec::Process(spec)))
-            .map_err(|e| convert::engine_error(&e))
+        match self.runtime.with(|e| e.register(UnitSpec::Process(spec))) {
+            Ok(slots) => Ok(ProcessRegistration {
+                slots,
+                problem: None,
+            }),
+            // The engine checks a unit before it stores anything of it.
+            Err(e) => Ok(ProcessRegistration {
+                slots: Vec::new(),
+                problem: Some(convert::registration_problem(e)?),
+            }),
+        }
     }
 
     /// Restores a unit's stored state without announcing it (hydration).
