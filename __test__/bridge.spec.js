@@ -128,3 +128,40 @@ describe('IdTable', () => {
     expect(t.get(1_000_000)).toBeUndefined();
   });
 });
+
+describe("a process's workers as columns", () => {
+  test('each worker gets its own settings, also those only some workers have', async () => {
+    const manager = createSynchronikManager();
+    const attempts = {};
+    const failing = (id) => () => {
+      attempts[id] = (attempts[id] || 0) + 1;
+      throw new Error(`${id} fails`);
+    };
+    manager.registerUnit({
+      id: 'columns',
+      runMode: 'parallel',
+      workers: [
+        { id: 'c0', timeoutMs: 0, maxRetries: 0, run: failing('c0') },
+        { id: 'c1', timeoutMs: 0, maxRetries: 2, retryDelayMs: 0, run: failing('c1') },
+        { id: 'c2', timeoutMs: 0, enabled: false, maxRetries: 3, retryDelayMs: 0, run: failing('c2') },
+        { id: 'c3', timeoutMs: 0, maxRetries: 1, retryDelayMs: () => 0, run: failing('c3') },
+      ],
+    });
+    await manager.runProcessById('columns').catch(() => {});
+    expect(attempts).toEqual({ c0: 1, c1: 3, c3: 2 });
+    await manager.stop();
+  });
+
+  test('columns that do not line up are refused, naming the column, and nothing is registered', () => {
+    const native = require('../lib/native.js');
+    const engine = new native.NativeEngine({ manualClock: true, out: new Float64Array(6 * 16), inbox: new Float64Array(16) });
+    const spec = { id: 'p', workerIds: ['a', 'b'], workerNumbers: new Float64Array(18).fill(NaN) };
+    expect(() => engine.registerProcess({ ...spec, workerNumbers: new Float64Array(17) })).toThrow(
+      'internal error: the process spec\'s workerNumbers has 17 numbers for 2 workers (9 each)',
+    );
+    expect(() => engine.registerProcess({ ...spec, workerStatuses: ['idle'] })).toThrow("internal error: the process spec's workerStatuses has 1 entries for 2 workers");
+    expect(engine.orderedSlots()).toEqual([]);
+    expect(engine.registerProcess(spec).slots).toHaveLength(3);
+    engine.dispose();
+  });
+});

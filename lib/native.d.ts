@@ -564,7 +564,30 @@ export interface JsProcessSpec {
   isolationDelayMs?: number
   /** Parallel mode: at most this many workers at once. */
   concurrency?: number
-  workers: Array<JsWorkerSpec>
+  /**
+   * The workers' ids, in order: one per worker. A process's workers
+   * come as columns rather than a spec object each: reading an object's
+   * fields by name through the binding made a string for every name of
+   * every worker (about two fifths of a process's registration).
+   */
+  workerIds: Array<string>
+  /**
+   * The workers' numbers, [`crate::convert::WORKER_NUMBERS`] each, in
+   * the order `engineRegisterWorker` takes them (NaN when absent; a flag
+   * is 1 or 0).
+   */
+  workerNumbers: Float64Array
+  /**
+   * The workers' initial statuses (null for none); absent when no
+   * worker has one. So are the columns below.
+   */
+  workerStatuses?: Array<string | undefined | null>
+  /** The workers' overlap policies (null for none). */
+  workerOverlaps?: Array<string | undefined | null>
+  /** The workers' dependencies on their siblings (null for none). */
+  workerDependsOn?: Array<Array<JsDependency> | undefined | null>
+  /** The workers' calendar schedules (null for none). */
+  workerSchedules?: Array<JsSchedule | undefined | null>
 }
 
 /**

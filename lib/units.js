@@ -407,12 +407,50 @@ function registerWorker(handle, s) {
   );
 }
 
+/** Numbers per worker in a process's spec (the binding's WORKER_NUMBERS): registerWorker's numbers, in its order. */
+const WORKER_NUMBERS = 9;
+
 /**
- * Converts a validated process object (and its workers) into the engine's spec.
+ * Converts a validated process object (and its workers) into the engine's
+ * spec: the workers as columns (ids, numbers, and the other fields only
+ * when a worker has them), which the binding reads without a name lookup
+ * per field of every worker.
  * @param {Unit} p
  * @returns {JsProcessSpec}
  */
 function processSpec(p) {
+  const workers = p.workers;
+  const count = workers.length;
+  const workerIds = new Array(count);
+  const numbers = new Float64Array(count * WORKER_NUMBERS);
+  /** @type {(string | null)[] | undefined} */
+  let statuses;
+  /** @type {(string | null)[] | undefined} */
+  let overlaps;
+  /** @type {(import('./native').JsDependency[] | null)[] | undefined} */
+  let dependsOn;
+  /** @type {(import('./native').JsSchedule | null)[] | undefined} */
+  let schedules;
+  /** A column of `count` nulls. */
+  const column = () => new Array(count).fill(null);
+  for (let k = 0; k < count; k++) {
+    const s = workerSpec(workers[k]);
+    workerIds[k] = s.id;
+    const at = k * WORKER_NUMBERS;
+    numbers[at] = givenFlag(s.enabled);
+    numbers[at + 1] = given(s.runCount);
+    numbers[at + 2] = given(s.intervalMs);
+    numbers[at + 3] = givenFlag(s.runOnInterval);
+    numbers[at + 4] = given(s.maxRuns);
+    numbers[at + 5] = given(s.timeoutMs);
+    numbers[at + 6] = given(s.maxRetries);
+    numbers[at + 7] = given(s.retryDelayMs);
+    numbers[at + 8] = givenFlag(s.retryDelayPerRetry);
+    if (s.status != null) (statuses ??= column())[k] = s.status;
+    if (s.overlap != null) (overlaps ??= column())[k] = s.overlap;
+    if (s.dependsOn !== undefined) (dependsOn ??= column())[k] = s.dependsOn;
+    if (s.schedule != null) (schedules ??= column())[k] = s.schedule;
+  }
   return {
     id: p.id,
     enabled: p.enabled,
@@ -422,7 +460,12 @@ function processSpec(p) {
     batchSize: p.batchSize,
     isolationDelayMs: p.isolationDelayMs,
     concurrency: p.concurrency,
-    workers: p.workers.map(workerSpec),
+    workerIds,
+    workerNumbers: numbers,
+    workerStatuses: statuses,
+    workerOverlaps: overlaps,
+    workerDependsOn: dependsOn,
+    workerSchedules: schedules,
   };
 }
 

@@ -16,7 +16,7 @@ use synchronik_core::{
     RetryDelay, RunMode, Status as UnitStatus, WorkerConfig, WorkerSpec,
 };
 
-use crate::options::{JsConfigPatch, JsProcessSpec, JsWorkerSpec};
+use crate::options::{JsConfigPatch, JsDependency, JsProcessSpec, JsWorkerSpec};
 
 /// Turns an engine error into a JavaScript error whose message starts with
 /// the stable code; the facade turns it into a `SynchronikError`.
@@ -191,11 +191,87 @@ impl TryFrom<JsWorkerSpec> for WorkerSpec {
     }
 }
 
+/// How many numbers a worker's spec passes: enabled, runCount,
+/// intervalMs, runOnInterval, maxRuns, timeoutMs, maxRetries,
+/// retryDelayMs, retryDelayPerRetry (NaN when absent; a flag is 1 or 0).
+pub(crate) const WORKER_NUMBERS: usize = 9;
+
+/// A worker from its fields as the facade passes them: its id, its
+/// numbers ([`WORKER_NUMBERS`], in that order) and the rest.
+pub(crate) fn worker_spec(
+    id: String,
+    n: &[f64; WORKER_NUMBERS],
+    status: Option<String>,
+    overlap: Option<String>,
+    depends_on: Option<Vec<JsDependency>>,
+    schedule: Option<crate::calendar::JsSchedule>,
+) -> Result<WorkerSpec> {
+    WorkerSpec::try_from(JsWorkerSpec {
+        id,
+        enabled: given_flag(n[0]),
+        status,
+        run_count: given(n[1]),
+        interval_ms: given(n[2]),
+        run_on_interval: given_flag(n[3]),
+        max_runs: given(n[4]),
+        timeout_ms: given(n[5]),
+        max_retries: given_u32(n[6]),
+        retry_delay_ms: given(n[7]),
+        retry_delay_per_retry: given_flag(n[8]),
+        overlap,
+        depends_on,
+        schedule,
+    })
+}
+
+/// One column of a process's workers: `count` values, or none at all when
+/// absent. A column of another length is refused, naming it.
+fn column<T>(name: &str, values: Option<Vec<Option<T>>>, count: usize) -> Result<Vec<Option<T>>> {
+    match values {
+        None => Ok(std::iter::repeat_with(|| None).take(count).collect()),
+        Some(v) if v.len() == count => Ok(v),
+        Some(v) => Err(Error::new(
+            Status::InvalidArg,
+            format!(
+                "internal error: the process spec's {name} has {} entries for {count} workers",
+                v.len()
+            ),
+        )),
+    }
+}
+
 impl TryFrom<JsProcessSpec> for ProcessSpec {
     type Error = Error;
 
     fn try_from(s: JsProcessSpec) -> Result<Self> {
         let defaults = ProcessConfig::default();
+        let count = s.worker_ids.len();
+        let numbers: &[f64] = &s.worker_numbers;
+        if numbers.len() != count * WORKER_NUMBERS {
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!(
+                    "internal error: the process spec's workerNumbers has {} numbers for {count} workers ({WORKER_NUMBERS} each)",
+                    numbers.len()
+                ),
+            ));
+        }
+        let statuses = column("workerStatuses", s.worker_statuses, count)?;
+        let overlaps = column("workerOverlaps", s.worker_overlaps, count)?;
+        let depends_on = column("workerDependsOn", s.worker_depends_on, count)?;
+        let schedules = column("workerSchedules", s.worker_schedules, count)?;
+        let workers = s
+            .worker_ids
+            .into_iter()
+            .zip(numbers.chunks_exact(WORKER_NUMBERS))
+            .zip(statuses.into_iter().zip(overlaps))
+            .zip(depends_on.into_iter().zip(schedules))
+            .map(|(((id, n), (status, overlap)), (deps, schedule))| {
+                let n: &[f64; WORKER_NUMBERS] =
+                    n.try_into().expect("chunks_exact gives whole chunks");
+                worker_spec(id, n, status, overlap, deps, schedule)
+            })
+            .collect::<Result<_>>()?;
         Ok(ProcessSpec {
             common: common(s.id, s.enabled, s.status, s.run_count)?,
             config: ProcessConfig {
@@ -204,11 +280,7 @@ impl TryFrom<JsProcessSpec> for ProcessSpec {
                 isolation_delay_ms: s.isolation_delay_ms.unwrap_or(defaults.isolation_delay_ms),
                 concurrency: s.concurrency.or(defaults.concurrency),
             },
-            workers: s
-                .workers
-                .into_iter()
-                .map(WorkerSpec::try_from)
-                .collect::<Result<_>>()?,
+            workers,
         })
     }
 }

@@ -23,11 +23,11 @@ use napi_derive::napi;
 use parking_lot::{Mutex, RwLock};
 
 use synchronik_core::{
-    CallId, Clock, Nanos, Outcome, Runtime, Slot, UnitKind, UnitSpec, WorkerSpec, CLOCK_LIMIT,
+    CallId, Clock, Nanos, Outcome, Runtime, Slot, UnitKind, UnitSpec, CLOCK_LIMIT,
 };
 
 use crate::calendar::JsSchedule;
-use crate::options::{JsDependency, JsWorkerSpec};
+use crate::options::JsDependency;
 use crate::outbox::{Outbox, Strings};
 
 /// What the hot-path functions reach through a handle.
@@ -277,23 +277,18 @@ pub fn engine_register_worker(
     depends_on: Option<Vec<JsDependency>>,
     schedule: Option<JsSchedule>,
 ) -> Result<u32> {
-    use crate::convert::{given, given_flag, given_u32};
-    let spec = WorkerSpec::try_from(JsWorkerSpec {
-        id,
-        enabled: given_flag(enabled),
-        status,
-        run_count: given(run_count),
-        interval_ms: given(interval_ms),
-        run_on_interval: given_flag(run_on_interval),
-        max_runs: given(max_runs),
-        timeout_ms: given(timeout_ms),
-        max_retries: given_u32(max_retries),
-        retry_delay_ms: given(retry_delay_ms),
-        retry_delay_per_retry: given_flag(retry_delay_per_retry),
-        overlap,
-        depends_on,
-        schedule,
-    })?;
+    let numbers = [
+        enabled,
+        run_count,
+        interval_ms,
+        run_on_interval,
+        max_runs,
+        timeout_ms,
+        max_retries,
+        retry_delay_ms,
+        retry_delay_per_retry,
+    ];
+    let spec = crate::convert::worker_spec(id, &numbers, status, overlap, depends_on, schedule)?;
     let slots = with("engineRegisterWorker", handle, |s| {
         s.runtime.with(|e| e.register(UnitSpec::Worker(spec)))
     })?

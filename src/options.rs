@@ -90,7 +90,24 @@ pub struct JsProcessSpec {
     pub isolation_delay_ms: Option<f64>,
     /// Parallel mode: at most this many workers at once.
     pub concurrency: Option<u32>,
-    pub workers: Vec<JsWorkerSpec>,
+    /// The workers' ids, in order: one per worker. A process's workers
+    /// come as columns rather than a spec object each: reading an object's
+    /// fields by name through the binding made a string for every name of
+    /// every worker (about two fifths of a process's registration).
+    pub worker_ids: Vec<String>,
+    /// The workers' numbers, [`crate::convert::WORKER_NUMBERS`] each, in
+    /// the order `engineRegisterWorker` takes them (NaN when absent; a flag
+    /// is 1 or 0).
+    pub worker_numbers: Float64Array,
+    /// The workers' initial statuses (null for none); absent when no
+    /// worker has one. So are the columns below.
+    pub worker_statuses: Option<Vec<Option<String>>>,
+    /// The workers' overlap policies (null for none).
+    pub worker_overlaps: Option<Vec<Option<String>>>,
+    /// The workers' dependencies on their siblings (null for none).
+    pub worker_depends_on: Option<Vec<Option<Vec<JsDependency>>>>,
+    /// The workers' calendar schedules (null for none).
+    pub worker_schedules: Option<Vec<Option<crate::calendar::JsSchedule>>>,
 }
 
 /// A change of settings; absent fields stay as they are. A negative
