@@ -728,11 +728,9 @@ impl Pools {
             if let Some(name) = tasks.get(&task).and_then(Task::name) {
                 p.note_dequeued(name);
             }
-            if at == 0 {
-                p.free.pop_front();
-            } else {
-                p.free.remove(at);
-            }
+            // At the front (mostly) this moves nothing: a deque's removal
+            // shifts the shorter side.
+            p.free.remove(at);
             p.busy.insert(worker, task);
         }
         if let Some(t) = tasks.get_mut(&task) {
