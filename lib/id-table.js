@@ -17,7 +17,15 @@ const MAX_GAP = 4096;
 /** @template T */
 class IdTable {
   constructor() {
-    this._base = 0;
+    // The ids come from the engine's Float64Array, which unoptimized code
+    // reads as heap numbers: a field that starts as a small integer would
+    // change its representation at the first one, and V8 would replace the
+    // layout of every IdTable, throwing away the optimized code of every
+    // function that reads one of another manager (all of them, for the
+    // next manager made). A fraction gives the field its later
+    // representation from the start; the value means nothing while the
+    // table is empty.
+    this._base = 0.5;
     this._head = 0;
     /** @type {(T | undefined)[]} */
     this._items = [];

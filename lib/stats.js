@@ -44,22 +44,44 @@ const EXECUTION_TIMES_KEPT = DEFAULTS.executionTimesKept;
  */
 const Times = stateField();
 
-/**
- * @typedef {object} TimesState
- * @property {boolean} lazy whether the field is the accessor (false: the user made it a plain value)
- * @property {Float64Array | number[] | null} ring where the kept durations are (null until there is one): `cap` of them from `base` on, the oldest at `(next - count) mod cap`
- * @property {number} base
- * @property {number} cap
- * @property {number} next where the next duration goes
- * @property {number} count how many are kept
- * @property {unknown} value the array once made, or what the user assigned; NOT_MADE after a run
- */
-
 /** In a state's `value`: the array of its durations is not made yet. */
 const NOT_MADE = Symbol('synchronik.executionTimesNotMade');
 const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.prototype.hasOwnProperty.call(o, key);
 /** The getter of a field, without making its descriptor. */
 const lookupGetter = /** @type {(this: object, key: string) => Function | undefined} */ (/** @type {any} */ (Object.prototype).__lookupGetter__);
+
+/**
+ * The state of a meta object's `executionTimesMs` (see Times). Made by a
+ * constructor rather than an object literal, as are the other objects a
+ * unit's first run makes: V8 decides from a literal's objects, at a
+ * collection, whether to make its later ones in the old generation, and
+ * throws away the optimized code that makes them when the decision
+ * changes, which it does when the first runs of a large new set of units
+ * begin (a new manager's, or a large process's).
+ */
+class TimesState {
+  constructor() {
+    /** whether the field is the accessor (false: the user made it a plain value) */
+    this.lazy = true;
+    /**
+     * where the kept durations are (null until there is one): `cap` of
+     * them from `base` on, the oldest at `(next - count) mod cap`
+     * @type {Float64Array | number[] | null}
+     */
+    this.ring = null;
+    this.base = 0;
+    this.cap = 0;
+    /** where the next duration goes */
+    this.next = 0;
+    /** how many are kept */
+    this.count = 0;
+    /**
+     * the array once made, or what the user assigned; NOT_MADE after a run
+     * @type {unknown}
+     */
+    this.value = NOT_MADE;
+  }
+}
 
 /**
  * Whether `value` can be kept in the ring: an array of numbers.
@@ -81,15 +103,15 @@ function numbersOnly(value) {
 function stateOf(meta) {
   let state = Times.of(meta);
   if (state === undefined && Object.isExtensible(meta)) {
-    state = { lazy: true, ring: null, base: 0, cap: 0, next: 0, count: 0, value: NOT_MADE };
+    state = new TimesState();
     new Times(meta, state);
   }
   return state;
 }
 
 /**
- * Durations a ring holds at first: an array of eight doubles, made from a
- * literal in a few nanoseconds. The ring gets its full size when it has
+ * Durations a ring holds at first: an array of eight doubles, made in a
+ * few nanoseconds. The ring gets its full size when it has
  * more to hold, at a unit's ninth run: EXECUTION_TIMES_KEPT doubles in a
  * shared block outside the JavaScript heap (a Float64Array of its own for
  * every ring cost tens of thousands of instructions to make, every worker
@@ -97,8 +119,13 @@ function stateOf(meta) {
  */
 const FIRST_RING = 8;
 
-/** A ring of FIRST_RING doubles (the literal's elements are doubles, so writes never change their kind). */
-const firstRing = () => [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5];
+/**
+ * A ring of FIRST_RING doubles: a copy of one array (not a literal per
+ * ring, see TimesState) whose elements are doubles, so writes never change
+ * their kind.
+ */
+const FIRST_RING_TEMPLATE = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5];
+const firstRing = () => FIRST_RING_TEMPLATE.slice();
 
 /**
  * Full rings: blocks of RINGS_PER_BLOCK of them, a ring's place given back
@@ -279,6 +306,9 @@ function hasLazyTimes(meta) {
   return hasOwn(meta, 'executionTimesMs') && lookupGetter.call(meta, 'executionTimesMs') === timesGetter;
 }
 
+/** The largest count kept as a small integer (V8's, on every platform it runs on). */
+const SMALL_INT_MAX = 2 ** 30 - 1;
+
 /** Statistics the engine keeps in `meta`; a new `meta` object keeps them, and stores give them their own columns. */
 const ENGINE_META = Object.freeze(['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs']);
 
@@ -302,10 +332,19 @@ function ensureMeta(unit) {
     // known to pass.
     // From an empty literal: its room for four fields holds runCount,
     // averageExecutionTimeMs and lastDurationMs (the accessor takes none).
+    // The mean starts as null, then 0: a field that can hold any value.
+    // The engine's numbers are read from a Float64Array, as heap numbers
+    // in unoptimized code; a field that started as a small integer would
+    // change its representation at the first run that stored a fraction,
+    // which replaces the layout of every meta object and throws away the
+    // optimized code that knew it (see IdTable), and one made for numbers
+    // only would hold a box for its number from the start, on every idle
+    // unit. (runCount stays a small integer: see recordRun.)
     /** @type {Record<string, any>} */
     const made = {};
     made.runCount = 0;
     Object.defineProperty(made, 'executionTimesMs', TIMES_ACCESSOR);
+    made.averageExecutionTimeMs = null;
     made.averageExecutionTimeMs = 0;
     unit.meta = made;
     if (unit.meta === made) return made;
@@ -364,7 +403,9 @@ function carryStats(meta, old) {
  */
 function recordRun(unit, record, at) {
   const durationMs = record[at];
-  const runCount = record[at + 1];
+  // A count stored as a small integer while it is one (see ensureMeta).
+  const count = record[at + 1];
+  const runCount = count <= SMALL_INT_MAX ? count | 0 : count;
   const averageMs = record[at + 2];
   let meta = unit.meta;
   let state = Times.of(meta);

@@ -37,12 +37,22 @@ const { engineRegisterWorker } = require('./native.js');
  * write. (A private field rather than a WeakMap from object to state: the
  * first run of 10,000 units no longer pays an identity hash and an
  * ephemeron table entry each, nor the collector a table to trace.)
- * @type {import('./shapes').StateField<{ ms: number, value: unknown }>}
+ * @type {import('./shapes').StateField<LastRunState>}
  */
 const LastRun = stateField();
 const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.prototype.hasOwnProperty.call(o, key);
 /** In a state's `value`: the Date of its `ms` is not made yet. */
 const NOT_MADE = Symbol('synchronik.lastRunNotMade');
+
+/** A `LastRun` state; made by a constructor, not a literal (see stats.js, TimesState). */
+class LastRunState {
+  /** @param {number} ms */
+  constructor(ms) {
+    this.ms = ms;
+    /** @type {unknown} */
+    this.value = NOT_MADE;
+  }
+}
 
 /** @this {object} */
 function lastRunGetter() {
@@ -67,7 +77,7 @@ function lastRunSetter(value) {
  * keeps the plain write.
  * @param {Record<string, any>} unit
  * @param {number} ms
- * @returns {{ ms: number, value: unknown } | undefined}
+ * @returns {LastRunState | undefined}
  */
 function makeLazyLastRun(unit, ms) {
   // Not extensible: it could not be given the private field either.
@@ -86,7 +96,7 @@ function makeLazyLastRun(unit, ms) {
   // deleted the field, or by another manager) keeps its state.
   let state = LastRun.of(unit);
   if (state === undefined) {
-    state = { ms, value: NOT_MADE };
+    state = new LastRunState(ms);
     new LastRun(unit, state);
   } else {
     state.ms = ms;
@@ -102,7 +112,7 @@ class Units {
   #kinds = [];
   /** @type {unknown[]} the last error of each slot's unit, as the engine reported it (what `error` events carry) */
   #errors = [];
-  /** @type {({ ms: number, value: unknown } | undefined)[]} each slot's unit's `LastRun` state, once a run made it */
+  /** @type {(LastRunState | undefined)[]} each slot's unit's `LastRun` state, once a run made it */
   #lastRuns = [];
   /** @type {Map<string, number>} slots by id (the engine's registry, mirrored from registrations and RELEASED records) */
   #slots = new Map();
