@@ -155,15 +155,13 @@ class Core {
     // process none of whose ids is registered replaces nothing (no runs to
     // end, no pool worker to refuse): the engine checks it as it registers
     // it, and its spec is converted once.
-    const fresh = kind === 'process' && units.slot(unit.id) < 0 && unit.workers.every((/** @type {Unit} */ w) => units.slot(w.id) < 0);
-    const problem =
-      kind === 'process'
-        ? fresh
-          ? null
-          : native.checkProcess(spec)
-        : spec.dependsOn !== undefined && spec.dependsOn.length > 0
-          ? native.checkWorker(spec)
-          : null;
+    let problem = null;
+    if (kind === 'process') {
+      const fresh = units.slot(unit.id) < 0 && unit.workers.every((/** @type {Unit} */ w) => units.slot(w.id) < 0);
+      if (!fresh) problem = native.checkProcess(spec);
+    } else if (spec.dependsOn !== undefined && spec.dependsOn.length > 0) {
+      problem = native.checkWorker(spec);
+    }
     if (problem) throw v.registrationError('registerUnit', unit, problem);
     if (attach === null) {
       this.#refusePoolWorkerId(unit.id, 'unit.id');
