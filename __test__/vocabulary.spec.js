@@ -4,6 +4,8 @@
 // one definition of the record layout, names, codes, defaults and setting
 // rules; lib/generated/ is made from it, and the facade reads it from there.
 
+const fs = require('fs');
+const path = require('path');
 const native = require('../lib/native.js');
 const vocabulary = require('../lib/generated/vocabulary');
 const { stale } = require('../scripts/vocabulary.js');
@@ -37,6 +39,13 @@ describe('the facade reads the vocabulary and keeps no copy', () => {
     expect(v.STATUSES).toBe(vocabulary.STATUSES);
     expect(v.RUN_MODES).toBe(vocabulary.RUN_MODES);
     expect(MAX_POOL_SIZE).toBe(vocabulary.DEFAULTS.maxPoolSize);
+  });
+
+  test("the bridge's record switch: each case is the number of the opcode its comment names, every opcode once", () => {
+    const source = fs.readFileSync(path.join(__dirname, '..', 'lib', 'bridge.js'), 'utf8');
+    const cases = [...source.matchAll(/^\s*case (\d+): (?:\{ )?\/\/ ([A-Z_]+)$/gm)].map((m) => [m[2], Number(m[1])]);
+    expect(cases).toHaveLength(Object.keys(vocabulary.OPS).length);
+    expect(Object.fromEntries(cases)).toEqual(vocabulary.OPS);
   });
 
   test('error codes and abort reasons', () => {

@@ -307,21 +307,27 @@ class Bridge {
    * step, not to be called otherwise. (A method rather than a #private
    * one: V8 inlines it into the drain loop, which it does not do as well
    * for private methods.)
+   *
+   * The cases are the opcodes' numbers, each named in a comment
+   * (__test__/vocabulary.spec.js checks them against the vocabulary):
+   * with number literals V8 dispatches through a jump table. With
+   * `case ops.NAME` it loaded and compared every name in turn up to the
+   * record's (about 30 for a `runWorkerById`'s completion), and a kind of
+   * record not seen before, one of a manager's `stop()` for instance,
+   * threw the whole loop's optimized code away.
    * @param {Float64Array} o
    * @param {number} i
    */
   apply(o, i) {
-    const op = o[i];
-    if (op >= ops.STATUS && op <= ops.RELEASED) this.#dirty = true;
-    else if (op === ops.STATS || op === ops.LAST_RUN || op === ops.ERRORED) this.#dirty = true;
     const units = this.#units;
     const events = this.#events;
-    switch (op) {
-      case ops.RUN:
+    switch (o[i]) {
+      case 1: // RUN
         return this.#attempts.start(o[i + 1], o[i + 2] | 0, o[i + 3] | 0, o[i + 4] | 0, o[i + 5]);
-      case ops.ABORT:
+      case 2: // ABORT
         return this.#attempts.abort(o[i + 1], o[i + 2]);
-      case ops.STATUS: {
+      case 3: { // STATUS
+        this.#dirty = true;
         const unit = units.at(o[i + 1]);
         if (!unit) return;
         const current = STATUSES[o[i + 3]];
@@ -329,26 +335,31 @@ class Bridge {
         if (events.wants('updated')) events.updated(unit, REASONS[o[i + 4]], STATUSES[o[i + 2]], current);
         return;
       }
-      case ops.CONFIG: {
+      case 4: { // CONFIG
+        this.#dirty = true;
         const unit = units.at(o[i + 1]);
         if (unit && events.wants('updated')) events.updated(unit, 'config-change', unit.status, unit.status);
         return;
       }
-      case ops.ENABLED: {
+      case 5: { // ENABLED
+        this.#dirty = true;
         const unit = units.at(o[i + 1]);
         if (unit) units.mirror(unit, 'enabled', o[i + 2] === 1);
         return;
       }
-      case ops.PARENT: {
+      case 6: { // PARENT
+        this.#dirty = true;
         const unit = units.at(o[i + 1]);
         const proc = units.at(o[i + 2]);
         if (unit && proc) units.mirror(unit, 'processId', proc.id);
         return;
       }
-      case ops.RELEASED:
+      case 7: // RELEASED
+        this.#dirty = true;
         units.release(o[i + 1]);
         return;
-      case ops.LAST_RUN: {
+      case 15: { // LAST_RUN
+        this.#dirty = true;
         // A run starts: its time is the new lastRun, and the error of an
         // earlier run no longer describes the unit (as in 2.3).
         const unit = units.at(o[i + 1]);
@@ -358,14 +369,15 @@ class Bridge {
         if (units.field(unit, 'error') !== undefined) units.mirror(unit, 'error', undefined);
         return;
       }
-      case ops.STARTED: {
+      case 8: { // STARTED
         const unit = units.at(o[i + 1]);
         if (!unit) return;
         events.hook(unit, 'onStart');
         if (events.wants('start')) events.deliver('start', { type: 'start', unitId: unit.id });
         return;
       }
-      case ops.STATS: {
+      case 14: { // STATS
+        this.#dirty = true;
         const unit = units.at(o[i + 1]);
         if (!unit) return;
         try {
@@ -375,7 +387,7 @@ class Bridge {
         }
         return;
       }
-      case ops.COMPLETED: {
+      case 9: { // COMPLETED
         const unit = units.at(o[i + 1]);
         if (!unit) return;
         const callId = o[i + 2];
@@ -386,7 +398,7 @@ class Bridge {
         }
         return;
       }
-      case ops.MARKED: {
+      case 16: { // MARKED
         // A status set by hand announces its transition the way a run would.
         const unit = units.at(o[i + 1]);
         if (!unit) return;
@@ -401,7 +413,8 @@ class Bridge {
         }
         return;
       }
-      case ops.ERRORED: {
+      case 17: { // ERRORED
+        this.#dirty = true;
         const unit = units.at(o[i + 1]);
         const message = this.#str(o[i + 3]);
         if (!unit) return;
@@ -413,7 +426,7 @@ class Bridge {
         units.mirror(unit, 'error', error);
         return;
       }
-      case ops.FAILED: {
+      case 10: { // FAILED
         const unit = units.at(o[i + 1]);
         if (!unit) return;
         const error = units.lastError(o[i + 1]);
@@ -421,7 +434,7 @@ class Bridge {
         if (events.wants('error')) events.deliver('error', { type: 'error', unitId: unit.id, error });
         return;
       }
-      case ops.RETRY: {
+      case 11: { // RETRY
         const unit = units.at(o[i + 1]);
         // Taken even when nobody listens, or it would stay in the table.
         const message = this.#str(o[i + 5]);
@@ -430,7 +443,7 @@ class Bridge {
         events.deliver('retry', { type: 'retry', unitId: unit.id, attempt: o[i + 2], delayMs: o[i + 3], error });
         return;
       }
-      case ops.PHASE: {
+      case 12: { // PHASE
         const unit = units.at(o[i + 1]);
         if (unit && events.wants('milestone')) {
           events.deliver('milestone', {
@@ -441,14 +454,14 @@ class Bridge {
         }
         return;
       }
-      case ops.SKIPPED: {
+      case 18: { // SKIPPED
         const unit = units.at(o[i + 1]);
         if (unit && events.wants('skipped')) {
           events.deliver('skipped', { type: 'skipped', unitId: unit.id, reason: SKIP_REASONS[o[i + 2]] });
         }
         return;
       }
-      case ops.STALLED: {
+      case 19: { // STALLED
         const unit = units.at(o[i + 1]);
         if (unit && events.wants('stalled')) {
           /** @type {{ type: 'stalled', unitId: string, runningForMs: number, eventLoop?: true }} */
@@ -458,12 +471,12 @@ class Bridge {
         }
         return;
       }
-      case ops.UNPAUSED: {
+      case 20: { // UNPAUSED
         const unit = units.at(o[i + 1]);
         if (unit) events.milestone(`worker:${unit.id}:unpaused`, {});
         return;
       }
-      case ops.IDLE_RELEASE: {
+      case 21: { // IDLE_RELEASE
         const unit = units.at(o[i + 1]);
         if (unit) {
           events.milestone(`unit:${unit.id}:released`, {});
@@ -471,10 +484,10 @@ class Bridge {
         }
         return;
       }
-      case ops.TASK_STATUS:
+      case 23: // TASK_STATUS
         this.#pools.taskStatus(o[i + 1], o[i + 2]);
         return;
-      case ops.TASK_DONE: {
+      case 24: { // TASK_DONE
         const kind = o[i + 2];
         const message = kind === 1 || kind === 3 ? this.#str(o[i + 4]) : undefined;
         const entry = this.#pools.takeTask(o[i + 1]);
@@ -487,31 +500,31 @@ class Bridge {
         this.#pools.taskDone(entry, kind, value);
         return;
       }
-      case ops.POOL_IDLE:
+      case 25: // POOL_IDLE
         this.#pools.idle(o[i + 1]);
         return;
-      case ops.THREAD_SPAWN:
+      case 26: // THREAD_SPAWN
         if (this.#threads) this.#threads.spawn(o[i + 1], o[i + 2]);
         return;
-      case ops.THREAD_END:
+      case 27: // THREAD_END
         if (this.#threads) this.#threads.end(o[i + 1]);
         return;
-      case ops.THREAD_DONE: {
+      case 28: { // THREAD_DONE
         const value = o[i + 3] >= 0 ? this.#blob(o[i + 3]) : undefined;
         const message = o[i + 5] >= 0 ? this.#str(o[i + 5]) : undefined;
         if (this.#threads) this.#threads.done(o[i + 1], o[i + 2], value, o[i + 4], message);
         return;
       }
-      case ops.THREAD_CLOSED:
+      case 29: // THREAD_CLOSED
         if (this.#threads) this.#threads.closed(o[i + 1]);
         return;
-      case ops.THREAD_STARTED:
+      case 30: // THREAD_STARTED
         if (this.#threads) this.#threads.started(o[i + 1]);
         return;
-      case ops.STATS_DUE:
+      case 22: // STATS_DUE
         if (events.wants('milestone')) events.milestone('engine:stats', this.#engineStats());
         return;
-      case ops.DONE: {
+      case 13: { // DONE
         const ticket = this.#tickets.take(o[i + 1]);
         const code = o[i + 2];
         const message = code === 0 ? undefined : this.#str(o[i + 3]);
