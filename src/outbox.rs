@@ -2,6 +2,7 @@
 //! [`STRIDE`] numbers (their encoding is in `records.rs`), the strings they
 //! name by number, and the wake-up that asks JavaScript to drain them.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -11,8 +12,14 @@ use parking_lot::Mutex;
 
 use synchronik_core::vocabulary::STRIDE;
 
-/// Room (in numbers) the outbound queue keeps once drained: 4,096 records.
-const OPS_KEPT: usize = 4096 * STRIDE;
+/// Numbers in one block of the outbound queue: 1,024 records, what the
+/// facade drains at a time.
+const BLOCK: usize = 1024 * STRIDE;
+
+/// Emptied blocks the queue keeps for the next records (16,384 records):
+/// a burst larger than that gives the rest of its room back as it is
+/// drained.
+const BLOCKS_KEPT: usize = 16;
 
 /// The JavaScript wake-up: called with no arguments, returns nothing. Weak,
 /// so it never keeps Node alive by itself; not callee-handled, because the
@@ -29,14 +36,19 @@ pub struct Strings {
 
 /// The records and strings produced since the last drain.
 ///
-/// Records are taken from the front (`head`), possibly a part at a time
-/// when the facade's buffer is full. A record names a string by its
+/// Records are kept in blocks of [`BLOCK`] numbers, in order, and taken
+/// from the front (`head` in the first block), possibly a part at a time
+/// when the facade's buffer is full. A growing queue adds a block instead
+/// of moving every record to a larger buffer, and a drained block is kept
+/// for the next records (up to [`BLOCKS_KEPT`]), so that bursts of the
+/// same size reuse the same memory. A record names a string by its
 /// absolute number (`next_str` counts every string ever added), so the
 /// numbers stay valid however the records are split between drains.
 #[derive(Default)]
 pub(crate) struct Batch {
-    ops: Vec<f64>,
+    blocks: VecDeque<Vec<f64>>,
     head: usize,
+    spare: Vec<Vec<f64>>,
     strs: Vec<String>,
     next_str: u64,
     /// Bytes that records name by number (thread pool results), numbered
@@ -47,7 +59,19 @@ pub(crate) struct Batch {
 
 impl Batch {
     pub(crate) fn push(&mut self, r: [f64; STRIDE]) {
-        self.ops.extend_from_slice(&r);
+        // BLOCK is a multiple of STRIDE: a record never spans two blocks.
+        if let Some(last) = self.blocks.back_mut() {
+            if last.len() < BLOCK {
+                last.extend_from_slice(&r);
+                return;
+            }
+        }
+        let mut block = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(BLOCK));
+        block.extend_from_slice(&r);
+        self.blocks.push_back(block);
     }
 
     pub(crate) fn string(&mut self, s: String) -> f64 {
@@ -76,23 +100,36 @@ impl Batch {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.head >= self.ops.len()
+        // A block whose records were all taken leaves the queue at once.
+        self.blocks.is_empty()
+    }
+
+    /// Room held, in records: the blocks in use and those kept.
+    pub(crate) fn capacity_records(&self) -> usize {
+        (self.blocks.len() + self.spare.len()) * (BLOCK / STRIDE)
     }
 
     /// Moves as many whole records as fit into `out`; returns how many
     /// numbers were written.
     pub(crate) fn drain_into(&mut self, out: &mut [f64]) -> usize {
-        let available = self.ops.len() - self.head;
-        let n = available.min(out.len() - out.len() % STRIDE);
-        out[..n].copy_from_slice(&self.ops[self.head..self.head + n]);
-        self.head += n;
-        if self.head >= self.ops.len() {
-            self.ops.clear();
-            self.head = 0;
-            // A burst of records (a large process started at once) leaves
-            // its room behind; keep what a busy steady state needs.
-            if self.ops.capacity() > 4 * OPS_KEPT {
-                self.ops.shrink_to(OPS_KEPT);
+        let room = out.len() - out.len() % STRIDE;
+        let mut n = 0;
+        while n < room {
+            let Some(front) = self.blocks.front() else {
+                break;
+            };
+            let take = (front.len() - self.head).min(room - n);
+            out[n..n + take].copy_from_slice(&front[self.head..self.head + take]);
+            n += take;
+            self.head += take;
+            if self.head == front.len() {
+                self.head = 0;
+                if let Some(mut block) = self.blocks.pop_front() {
+                    if self.spare.len() < BLOCKS_KEPT {
+                        block.clear();
+                        self.spare.push(block);
+                    }
+                }
             }
         }
         n
@@ -118,7 +155,7 @@ pub(crate) struct Outbox {
 impl Outbox {
     /// Room held by the queue, in records.
     pub(crate) fn capacity_records(&self) -> usize {
-        self.batch.lock().ops.capacity() / STRIDE
+        self.batch.lock().capacity_records()
     }
 
     /// Writes the oldest records into `out` (see [`Batch::drain_into`]);
