@@ -16,9 +16,9 @@ use synchronik_core::vocabulary::STRIDE;
 /// facade drains at a time.
 const BLOCK: usize = 1024 * STRIDE;
 
-/// Emptied blocks the queue keeps for the next records (16,384 records):
-/// a burst larger than that gives the rest of its room back as it is
-/// drained.
+/// Blocks the queue keeps once drained, its last one included (16,384
+/// records): a burst larger than that gives the rest of its room back as
+/// it is drained.
 const BLOCKS_KEPT: usize = 16;
 
 /// The JavaScript wake-up: called with no arguments, returns nothing. Weak,
@@ -36,17 +36,19 @@ pub struct Strings {
 
 /// The records and strings produced since the last drain.
 ///
-/// Records are kept in blocks of [`BLOCK`] numbers, in order, and taken
-/// from the front (`head` in the first block), possibly a part at a time
-/// when the facade's buffer is full. A growing queue adds a block instead
-/// of moving every record to a larger buffer, and a drained block is kept
-/// for the next records (up to [`BLOCKS_KEPT`]), so that bursts of the
-/// same size reuse the same memory. A record names a string by its
-/// absolute number (`next_str` counts every string ever added), so the
-/// numbers stay valid however the records are split between drains.
+/// Records are kept in blocks of [`BLOCK`] numbers, in order: full blocks,
+/// then the one records are added to (`tail`). They are taken from the
+/// front (`head` in the oldest block), possibly a part at a time when the
+/// facade's buffer is full. A growing queue adds a block instead of moving
+/// every record to a larger buffer, and a drained block is kept for the
+/// next records (up to [`BLOCKS_KEPT`] in all), so that bursts of the same
+/// size reuse the same memory. A record names a string by its absolute
+/// number (`next_str` counts every string ever added), so the numbers stay
+/// valid however the records are split between drains.
 #[derive(Default)]
 pub(crate) struct Batch {
-    blocks: VecDeque<Vec<f64>>,
+    full: VecDeque<Vec<f64>>,
+    tail: Vec<f64>,
     head: usize,
     spare: Vec<Vec<f64>>,
     strs: Vec<String>,
@@ -58,20 +60,27 @@ pub(crate) struct Batch {
 }
 
 impl Batch {
+    #[inline]
     pub(crate) fn push(&mut self, r: [f64; STRIDE]) {
-        // BLOCK is a multiple of STRIDE: a record never spans two blocks.
-        if let Some(last) = self.blocks.back_mut() {
-            if last.len() < BLOCK {
-                last.extend_from_slice(&r);
-                return;
-            }
+        if self.tail.len() + STRIDE > self.tail.capacity() {
+            self.make_room();
         }
-        let mut block = self
+        self.tail.extend_from_slice(&r);
+    }
+
+    /// The tail is full (BLOCK is a multiple of STRIDE: a record never
+    /// spans two blocks) or has no room yet: it gets a block of its own.
+    #[cold]
+    fn make_room(&mut self) {
+        if self.tail.is_empty() {
+            self.tail.reserve_exact(BLOCK);
+            return;
+        }
+        let next = self
             .spare
             .pop()
             .unwrap_or_else(|| Vec::with_capacity(BLOCK));
-        block.extend_from_slice(&r);
-        self.blocks.push_back(block);
+        self.full.push_back(std::mem::replace(&mut self.tail, next));
     }
 
     pub(crate) fn string(&mut self, s: String) -> f64 {
@@ -100,13 +109,15 @@ impl Batch {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        // A block whose records were all taken leaves the queue at once.
-        self.blocks.is_empty()
+        // A block whose records were all taken leaves the queue at once
+        // (the tail is emptied in place).
+        self.full.is_empty() && self.tail.is_empty()
     }
 
     /// Room held, in records: the blocks in use and those kept.
     pub(crate) fn capacity_records(&self) -> usize {
-        (self.blocks.len() + self.spare.len()) * (BLOCK / STRIDE)
+        let blocks = self.full.len() + self.spare.len() + usize::from(self.tail.capacity() > 0);
+        blocks * (BLOCK / STRIDE)
     }
 
     /// Moves as many whole records as fit into `out`; returns how many
@@ -115,20 +126,25 @@ impl Batch {
         let room = out.len() - out.len() % STRIDE;
         let mut n = 0;
         while n < room {
-            let Some(front) = self.blocks.front() else {
+            let block = self.full.front().unwrap_or(&self.tail);
+            let take = (block.len() - self.head).min(room - n);
+            if take == 0 {
                 break;
-            };
-            let take = (front.len() - self.head).min(room - n);
-            out[n..n + take].copy_from_slice(&front[self.head..self.head + take]);
+            }
+            out[n..n + take].copy_from_slice(&block[self.head..self.head + take]);
             n += take;
             self.head += take;
-            if self.head == front.len() {
+            if self.head == block.len() {
                 self.head = 0;
-                if let Some(mut block) = self.blocks.pop_front() {
-                    if self.spare.len() < BLOCKS_KEPT {
-                        block.clear();
-                        self.spare.push(block);
+                match self.full.pop_front() {
+                    Some(mut done) => {
+                        // The tail is kept too: at most BLOCKS_KEPT in all.
+                        if self.spare.len() + 1 < BLOCKS_KEPT {
+                            done.clear();
+                            self.spare.push(done);
+                        }
                     }
+                    None => self.tail.clear(),
                 }
             }
         }
