@@ -770,15 +770,20 @@ describe('jitterMs', () => {
     const m = manual('2026-01-01T00:00:00Z');
     const runs = scheduled(m, 'j', { cron: '* * * * *', timezone: 'UTC', jitterMs: 10 * MINUTE });
     m.start();
-    await walk(m, 100 * MINUTE + 59_000, 10_000); // fires 00:01 .. 01:40
-    expect(runs).toHaveLength(100);
-    runs.forEach((t, k) => {
+    // Fires 00:01 .. 01:40, each run within its minute; the walk goes to
+    // 01:41 so that the last one's minute is covered whole (a jitter of
+    // 59.5 s lands after 01:40:59). A run of the 01:41 fire at 01:41:00
+    // exactly (a jitter of 0) belongs to the next minute.
+    await walk(m, 101 * MINUTE, 10_000);
+    const within = runs.filter((t) => t < ms('2026-01-01T01:41:00Z'));
+    expect(within).toHaveLength(100);
+    within.forEach((t, k) => {
       const fire = ms('2026-01-01T00:01:00Z') + k * MINUTE;
       expect(t).toBeGreaterThanOrEqual(fire);
       expect(t).toBeLessThan(fire + MINUTE);
     });
     // Spread over the whole minute, not bunched at its start.
-    expect(runs.filter((t, k) => t - (ms('2026-01-01T00:01:00Z') + k * MINUTE) >= 30_000).length).toBeGreaterThan(25);
+    expect(within.filter((t, k) => t - (ms('2026-01-01T00:01:00Z') + k * MINUTE) >= 30_000).length).toBeGreaterThan(25);
   });
 
   test('jitterMs 0 runs exactly at the fire', async () => {
