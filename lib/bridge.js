@@ -30,6 +30,10 @@ const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
 const OUT_CAPACITY = 1024 * STRIDE;
 /** Capacity of the buffer of settled outcomes, in numbers (4096 outcomes). */
 const INBOX_CAPACITY = 4096 * 2;
+/** A record of no kind (opcode 0), which applyOther passes over (see apply). */
+const NO_RECORD = new Float64Array(STRIDE);
+/** How many more drains hand apply NO_RECORD (see apply). */
+let primes = 64;
 /** The liveness cell's heartbeat (see #liveness and lag.js). */
 const HEARTBEAT = 2;
 
@@ -241,8 +245,10 @@ class Bridge {
   pump() {
     const out = this.#out;
     for (;;) {
+      // The strings the records name are taken when a record needs one
+      // (#str): a branch here would be one more that optimized code meets
+      // for the first time at a program's first failure (see apply).
       const r = engineDrain(this.#h, this.#end);
-      if (r & 1) this.#takeStrings();
       this.#bursting = (r & 2) !== 0;
       this.#end += r >>> 2;
       while (this.#cur < this.#end) {
@@ -254,6 +260,10 @@ class Bridge {
       this.#cur = 0;
       this.#end = 0;
       if (r >>> 2 === 0) break;
+    }
+    if (primes > 0) {
+      primes--;
+      this.apply(NO_RECORD, 0);
     }
     // Reports put off while the engine fired a large due set go now.
     if (!this.#bursting) this.#attempts.reportDeferred();
@@ -297,7 +307,11 @@ class Bridge {
    * @param {number} n
    */
   #str(n) {
-    const s = this.#strs.get(n);
+    let s = this.#strs.get(n);
+    if (s === undefined) {
+      this.#takeStrings();
+      s = this.#strs.get(n);
+    }
     this.#strs.delete(n);
     return s;
   }
@@ -312,9 +326,27 @@ class Bridge {
    * (__test__/vocabulary.spec.js checks them against the vocabulary):
    * with number literals V8 dispatches through a jump table. With
    * `case ops.NAME` it loaded and compared every name in turn up to the
-   * record's (about 30 for a `runWorkerById`'s completion), and a kind of
-   * record not seen before, one of a manager's `stop()` for instance,
-   * threw the whole loop's optimized code away.
+   * record's (about 30 for a `runWorkerById`'s completion).
+   *
+   * Only the kinds of every run of a worker are carried out here; the
+   * others go to applyOther. Optimized code that meets an operation that
+   * never ran (the case of a kind not seen yet) throws itself away, and
+   * with every kind here the drain loop was thrown away at the first
+   * record of a kind a program had not produced before: the DONE of a
+   * first `runWorkerById` or of a `stop()`, a first failure, a first pool
+   * task. The runs after it went through unoptimized code until V8
+   * optimized the loop again (a burst of 10,000 first runs right after
+   * another manager's `stop()` took about twice as long). The call of
+   * applyOther must itself have run before V8 optimizes apply: the first
+   * 64 drains of the process hand apply a record of no kind (V8 records
+   * what code does only after its first calls). Not more: V8 inlines
+   * into apply only the calls made by a large enough share of its calls,
+   * and a record of no kind a drain lowered the share of every case's
+   * below it in a run of interval workers (a call each, not inlined).
+   *
+   * A unit's slot is made an integer before it is passed on: read from
+   * the Float64Array by unoptimized code it is a heap number, which the
+   * callees' code, optimized for small integers, does not take.
    * @param {Float64Array} o
    * @param {number} i
    */
@@ -324,17 +356,76 @@ class Bridge {
     switch (o[i]) {
       case 1: // RUN
         return this.#attempts.start(o[i + 1], o[i + 2] | 0, o[i + 3] | 0, o[i + 4] | 0, o[i + 5]);
-      case 2: // ABORT
-        return this.#attempts.abort(o[i + 1], o[i + 2]);
       case 3: { // STATUS
         this.#dirty = true;
-        const unit = units.at(o[i + 1]);
+        const slot = o[i + 1] | 0;
+        const unit = units.at(slot);
         if (!unit) return;
         const current = STATUSES[o[i + 3]];
         units.mirror(unit, 'status', current);
         if (events.wants('updated')) events.updated(unit, REASONS[o[i + 4]], STATUSES[o[i + 2]], current);
         return;
       }
+      case 15: { // LAST_RUN
+        this.#dirty = true;
+        // A run starts: its time is the new lastRun, and the error of an
+        // earlier run no longer describes the unit (as in 2.3).
+        const slot = o[i + 1] | 0;
+        const unit = units.at(slot);
+        if (!unit) return;
+        units.setError(slot, undefined);
+        units.mirrorLastRun(slot, unit, o, i + 2);
+        if (units.field(unit, 'error') !== undefined) units.mirror(unit, 'error', undefined);
+        return;
+      }
+      case 8: { // STARTED
+        const slot = o[i + 1] | 0;
+        const unit = units.at(slot);
+        if (!unit) return;
+        events.hook(unit, 'onStart');
+        if (events.wants('start')) events.deliver('start', { type: 'start', unitId: unit.id });
+        return;
+      }
+      case 14: { // STATS
+        this.#dirty = true;
+        const slot = o[i + 1] | 0;
+        const unit = units.at(slot);
+        if (!unit) return;
+        try {
+          recordRun(unit, o, i + 2);
+        } catch (e) {
+          units.mirrorFailed(unit, 'meta', e);
+        }
+        return;
+      }
+      case 9: { // COMPLETED
+        const slot = o[i + 1] | 0;
+        const unit = units.at(slot);
+        if (!unit) return;
+        const callId = o[i + 2];
+        const result = callId >= 0 ? this.#attempts.valueOf(callId) : undefined;
+        events.hook(unit, 'onComplete', result);
+        if (events.wants('complete')) {
+          events.deliver('complete', { type: 'complete', unitId: unit.id, result, durationMs: o[i + 3] });
+        }
+        return;
+      }
+      default:
+        return this.applyOther(o, i);
+    }
+  }
+
+  /**
+   * The records of every other kind (see apply).
+   * @param {Float64Array} o
+   * @param {number} i
+   */
+  applyOther(o, i) {
+    const units = this.#units;
+    const events = this.#events;
+    switch (o[i]) {
+      case 2: // ABORT
+        return this.#attempts.abort(o[i + 1], o[i + 2]);
       case 4: { // CONFIG
         this.#dirty = true;
         const unit = units.at(o[i + 1]);
@@ -358,46 +449,6 @@ class Bridge {
         this.#dirty = true;
         units.release(o[i + 1]);
         return;
-      case 15: { // LAST_RUN
-        this.#dirty = true;
-        // A run starts: its time is the new lastRun, and the error of an
-        // earlier run no longer describes the unit (as in 2.3).
-        const unit = units.at(o[i + 1]);
-        if (!unit) return;
-        units.setError(o[i + 1], undefined);
-        units.mirrorLastRun(o[i + 1], unit, o, i + 2);
-        if (units.field(unit, 'error') !== undefined) units.mirror(unit, 'error', undefined);
-        return;
-      }
-      case 8: { // STARTED
-        const unit = units.at(o[i + 1]);
-        if (!unit) return;
-        events.hook(unit, 'onStart');
-        if (events.wants('start')) events.deliver('start', { type: 'start', unitId: unit.id });
-        return;
-      }
-      case 14: { // STATS
-        this.#dirty = true;
-        const unit = units.at(o[i + 1]);
-        if (!unit) return;
-        try {
-          recordRun(unit, o, i + 2);
-        } catch (e) {
-          units.mirrorFailed(unit, 'meta', e);
-        }
-        return;
-      }
-      case 9: { // COMPLETED
-        const unit = units.at(o[i + 1]);
-        if (!unit) return;
-        const callId = o[i + 2];
-        const result = callId >= 0 ? this.#attempts.valueOf(callId) : undefined;
-        events.hook(unit, 'onComplete', result);
-        if (events.wants('complete')) {
-          events.deliver('complete', { type: 'complete', unitId: unit.id, result, durationMs: o[i + 3] });
-        }
-        return;
-      }
       case 16: { // MARKED
         // A status set by hand announces its transition the way a run would.
         const unit = units.at(o[i + 1]);
@@ -555,6 +606,17 @@ class Bridge {
    */
   updateKeepAlive(now = false) {
     const busy = this.#started || this.#tickets.size > 0 || this.#attempts.size > 0;
+    // The change is a call of its own: pump, which runs this at its end,
+    // is not thrown away at the first time the work runs out (a branch
+    // that never ran, met by optimized code; see apply).
+    if (now || busy !== (this.#keepAlive !== null)) this.#changeKeepAlive(busy, now);
+  }
+
+  /**
+   * @param {boolean} busy whether work is in flight or the manager started
+   * @param {boolean} now see updateKeepAlive
+   */
+  #changeKeepAlive(busy, now) {
     if (busy && this.#keepAlive === null) {
       // The closure holds the bridge (and through its modules the
       // manager), so a manager with work in flight is never collected even

@@ -87,4 +87,19 @@ function stateField() {
   return Field;
 }
 
-module.exports = { keepShape, Stamp, stateField };
+/**
+ * An empty array for values indexed by a unit's slot that starts with the
+ * elements kind such arrays end with (any value, with holes). An empty
+ * `[]` starts with the kind for small integers and changes it at its first
+ * value and its first hole; code optimized for the previous manager's
+ * array (which had changed) was thrown away at the first use of the next
+ * manager's.
+ * @returns {any[]}
+ */
+function slotArray() {
+  const a = [, undefined];
+  a.length = 0;
+  return a;
+}
+
+module.exports = { keepShape, Stamp, stateField, slotArray };

@@ -11,7 +11,7 @@ const util = require('node:util');
 const v = require('./validate');
 const { ensureMeta } = require('./stats');
 const { scheduleSpec } = require('./calendar');
-const { stateField } = require('./shapes');
+const { stateField, slotArray } = require('./shapes');
 const { engineRegisterWorker } = require('./native.js');
 
 /**
@@ -71,6 +71,10 @@ function lastRunSetter(value) {
   if (state !== undefined) state.value = value;
 }
 
+/** The accessor's descriptors, one for every object (enumerable, and not: as the field it replaces was). */
+const LAST_RUN_SHOWN = Object.freeze({ get: lastRunGetter, set: lastRunSetter, enumerable: true, configurable: true });
+const LAST_RUN_HIDDEN = Object.freeze({ get: lastRunGetter, set: lastRunSetter, enumerable: false, configurable: true });
+
 /**
  * Makes `lastRun` of `unit` the lazy accessor (see above), at its first
  * run, and returns its state (see `LastRun`); undefined when the object
@@ -91,7 +95,7 @@ function makeLazyLastRun(unit, ms) {
   } else if ('lastRun' in unit) {
     return undefined;
   }
-  Object.defineProperty(unit, 'lastRun', { get: lastRunGetter, set: lastRunSetter, enumerable, configurable: true });
+  Object.defineProperty(unit, 'lastRun', enumerable ? LAST_RUN_SHOWN : LAST_RUN_HIDDEN);
   // An object made lazy before (by an earlier run, after which the user
   // deleted the field, or by another manager) keeps its state.
   let state = LastRun.of(unit);
@@ -113,7 +117,7 @@ class Units {
   /** @type {unknown[]} the last error of each slot's unit, as the engine reported it (what `error` events carry) */
   #errors = [];
   /** @type {(LastRunState | undefined)[]} each slot's unit's `LastRun` state, once a run made it */
-  #lastRuns = [];
+  #lastRuns = slotArray();
   /** @type {Map<string, number>} slots by id (the engine's registry, mirrored from registrations and RELEASED records) */
   #slots = new Map();
   /** @type {number[]} slots whose RELEASED record was carried out, not yet told to the engine */
@@ -294,16 +298,35 @@ class Units {
    * A run of `unit` (in `slot`) started at `record[at]` (Unix ms): its
    * `lastRun` (see LastRun). The time is read from the record here, where
    * it is stored, rather than passed: a double passed to a call that is
-   * not inlined is boxed, a number object every run.
+   * not inlined is boxed, a number object every run. Only the steady
+   * case is here, small enough for V8 to inline into the drain loop with
+   * the other steps of a run; a first run is #firstLastRun's.
    * @param {number} slot
    * @param {Unit} unit
    * @param {Float64Array} record
    * @param {number} at
    */
   mirrorLastRun(slot, unit, record, at) {
-    const ms = record[at];
-    // The slot's state first: an index, where the object's is a private field's lookup.
+    // The slot's state: an index, where the object's is a private field's lookup.
+    const state = this.#lastRuns[slot];
+    if (state !== undefined && hasOwn(unit, 'lastRun')) {
+      state.ms = record[at];
+      state.value = NOT_MADE;
+      return;
+    }
+    this.#firstLastRun(slot, unit, record[at]);
+  }
+
+  /**
+   * `lastRun` of a unit with no state in its slot yet (its first run
+   * here), whose field the user deleted, or that keeps the plain write.
+   * @param {number} slot
+   * @param {Unit} unit
+   * @param {number} ms
+   */
+  #firstLastRun(slot, unit, ms) {
     let state = this.#lastRuns[slot];
+    // Made lazy before, by another manager.
     if (state === undefined && (state = LastRun.of(unit)) !== undefined) this.#lastRuns[slot] = state;
     if (state !== undefined) {
       if (hasOwn(unit, 'lastRun')) {

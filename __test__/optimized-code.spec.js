@@ -1,0 +1,71 @@
+'use strict';
+
+// Optimized code that must survive what a program does for the first time.
+// V8 throws a function's optimized code away when it meets an operation
+// that never ran before it was optimized (a branch not taken yet), or an
+// object of a layout it was not made for; the runs after it go through
+// unoptimized code until V8 optimizes the function again. The drain loop
+// (Bridge#pump, and apply, which V8 inlines into it) carries out every
+// record, so it must not be thrown away at the first record of a new kind.
+// Checked in a child process with V8's own status of a function
+// (%GetOptimizationStatus; bit 4: optimized).
+
+const { runNode } = require('./helpers');
+
+const run = async (script) => {
+  const r = await runNode(['--allow-natives-syntax', '-e', script], { timeoutMs: 30000 });
+  expect(r.stderr).toBe('');
+  return JSON.parse(r.stdout);
+};
+
+test("the drain loop keeps its optimized code at the first records of kinds a program's runs had not made", async () => {
+  const out = await run(`
+    const { createSynchronikManager } = require('.');
+    const { Bridge } = require('./lib/bridge.js');
+    const { pump } = Bridge.prototype;
+    const optimized = () => (%GetOptimizationStatus(pump) & 16) !== 0;
+    (async () => {
+      %PrepareFunctionForOptimization(pump);
+      const m = createSynchronikManager({ clock: 'manual' });
+      for (let i = 0; i < 20; i++) m.registerUnit({ id: 'w' + i, intervalMs: 10, runOnInterval: true, run: () => i });
+      m.start();
+      for (let k = 0; k < 20; k++) await m.clock.advance(10);
+      %OptimizeFunctionOnNextCall(pump);
+      await m.clock.advance(10);
+      const before = optimized();
+      // Only interval runs so far. Now: the end of a runWorkerById, a
+      // failure (its message a string the records name), a pool task,
+      // more fires, and stop().
+      const failing = m.registerUnit({ id: 'f', run: () => { throw new Error('no'); } });
+      const value = await m.runWorkerById('w1');
+      await m.runWorkerById('f').catch(() => {});
+      const message = failing.error.message;
+      const task = await m.useWorkerPool(2).run(() => 7);
+      await m.clock.advance(10);
+      await m.stop();
+      console.log(JSON.stringify({ before, after: optimized(), value: value === undefined, message, task }));
+    })();
+  `);
+  expect(out).toEqual({ before: true, after: true, value: true, message: expect.stringContaining('no'), task: 7 });
+});
+
+test("the table of units' lastRun states of a second manager takes the optimized code of the first one's", async () => {
+  const out = await run(`
+    const { Units } = require('./lib/units.js');
+    const { mirrorLastRun } = Units.prototype;
+    const optimized = () => (%GetOptimizationStatus(mirrorLastRun) & 16) !== 0;
+    const events = { reportListenerError() {} };
+    const record = new Float64Array([Date.UTC(2026, 0, 1)]);
+    %PrepareFunctionForOptimization(mirrorLastRun);
+    // The first manager's units first run out of the order of their slots.
+    const first = new Units(events);
+    for (const slot of [3, 0, 7, 1, 2]) first.mirrorLastRun(slot, { id: 'a' + slot }, record, 0);
+    %OptimizeFunctionOnNextCall(mirrorLastRun);
+    first.mirrorLastRun(4, { id: 'a4' }, record, 0);
+    const before = optimized();
+    const unit = { id: 'b0' };
+    new Units(events).mirrorLastRun(0, unit, record, 0);
+    console.log(JSON.stringify({ before, after: optimized(), lastRun: unit.lastRun.toISOString() }));
+  `);
+  expect(out).toEqual({ before: true, after: true, lastRun: '2026-01-01T00:00:00.000Z' });
+});
