@@ -45,6 +45,13 @@ function keepShape(make) {
  * objects that users see): state kept on the object itself, a property load
  * to reach, and invisible to the object's users (no key, symbol or
  * prototype; not enumerated, copied or inspected).
+ *
+ * Each such class is written out where it is used, not made by one
+ * function: the classes a function makes share their code's feedback in
+ * V8, so one class's field saw the layouts of every kind of object all of
+ * them were given (units and meta objects), and its definition and its
+ * `#field in o` went megamorphic, the slowest lookups, at every unit's
+ * first run.
  * @type {new (o: object) => object}
  */
 const Stamp = /** @type {any} */ (
@@ -52,40 +59,6 @@ const Stamp = /** @type {any} */ (
     return o;
   }
 );
-
-/**
- * @template S
- * @typedef {{ new (o: object, state: S): object, of(o: unknown): S | undefined }} StateField
- */
-
-/**
- * A private field for a state kept on objects the package is given (see
- * Stamp): `new Field(o, state)` gives `o` the field, `Field.of(o)` is its
- * state, or undefined when `o` has none (any value may be asked). Every
- * call makes a field of its own.
- * @returns {StateField<any>}
- */
-function stateField() {
-  class Field extends Stamp {
-    /** @type {unknown} */
-    #state;
-
-    /**
-     * @param {object} o
-     * @param {unknown} state
-     */
-    constructor(o, state) {
-      super(o);
-      this.#state = state;
-    }
-
-    /** @param {unknown} o */
-    static of(o) {
-      return ((typeof o === 'object' && o !== null) || typeof o === 'function') && #state in o ? /** @type {any} */ (o).#state : undefined;
-    }
-  }
-  return Field;
-}
 
 /**
  * An empty array for values indexed by a unit's slot that starts with the
@@ -102,4 +75,4 @@ function slotArray() {
   return a;
 }
 
-module.exports = { keepShape, Stamp, stateField, slotArray };
+module.exports = { keepShape, Stamp, slotArray };

@@ -16,7 +16,7 @@
 const util = require('node:util');
 const v = require('./validate');
 const { DEFAULTS } = require('./generated/vocabulary');
-const { stateField } = require('./shapes');
+const { Stamp } = require('./shapes');
 
 /** How many durations `executionTimesMs` keeps (the engine's EXECUTION_TIMES_KEPT). */
 const EXECUTION_TIMES_KEPT = DEFAULTS.executionTimesKept;
@@ -40,9 +40,29 @@ const EXECUTION_TIMES_KEPT = DEFAULTS.executionTimesKept;
  * `meta` that comes with an `executionTimesMs` of its own, is not
  * extensible or is a Proxy keeps the plain push, and so does one whose
  * user assigned anything but an array of numbers.
- * @type {import('./shapes').StateField<TimesState>}
  */
-const Times = stateField();
+class Times extends Stamp {
+  /** @type {TimesState} */
+  #state;
+
+  /**
+   * @param {object} o
+   * @param {TimesState} state
+   */
+  constructor(o, state) {
+    super(o);
+    this.#state = state;
+  }
+
+  /**
+   * The state `o` was given, if any (any value may be asked).
+   * @param {unknown} o
+   * @returns {TimesState | undefined}
+   */
+  static of(o) {
+    return ((typeof o === 'object' && o !== null) || typeof o === 'function') && #state in o ? /** @type {any} */ (o).#state : undefined;
+  }
+}
 
 /** In a state's `value`: the array of its durations is not made yet. */
 const NOT_MADE = Symbol('synchronik.executionTimesNotMade');

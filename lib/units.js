@@ -11,7 +11,7 @@ const util = require('node:util');
 const v = require('./validate');
 const { ensureMeta } = require('./stats');
 const { scheduleSpec } = require('./calendar');
-const { stateField, slotArray } = require('./shapes');
+const { Stamp, slotArray } = require('./shapes');
 const { engineRegisterWorker } = require('./native.js');
 
 /**
@@ -37,9 +37,29 @@ const { engineRegisterWorker } = require('./native.js');
  * write. (A private field rather than a WeakMap from object to state: the
  * first run of 10,000 units no longer pays an identity hash and an
  * ephemeron table entry each, nor the collector a table to trace.)
- * @type {import('./shapes').StateField<LastRunState>}
  */
-const LastRun = stateField();
+class LastRun extends Stamp {
+  /** @type {LastRunState} */
+  #state;
+
+  /**
+   * @param {object} o
+   * @param {LastRunState} state
+   */
+  constructor(o, state) {
+    super(o);
+    this.#state = state;
+  }
+
+  /**
+   * The state `o` was given, if any (any value may be asked).
+   * @param {unknown} o
+   * @returns {LastRunState | undefined}
+   */
+  static of(o) {
+    return ((typeof o === 'object' && o !== null) || typeof o === 'function') && #state in o ? /** @type {any} */ (o).#state : undefined;
+  }
+}
 const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.prototype.hasOwnProperty.call(o, key);
 /** In a state's `value`: the Date of its `ms` is not made yet. */
 const NOT_MADE = Symbol('synchronik.lastRunNotMade');
