@@ -140,6 +140,19 @@ function runNode(args, { cwd = ROOT, timeoutMs = 10000 } = {}) {
 }
 
 /**
+ * Runs `script` in a child `node --allow-natives-syntax` (V8's own
+ * checks of layouts and optimized code, `%HaveSameMap`,
+ * `%GetOptimizationStatus`, …); expects nothing on stderr and resolves
+ * with what it printed on stdout, parsed as JSON.
+ * @param {string} script
+ */
+async function runWithNatives(script) {
+  const r = await runNode(['--allow-natives-syntax', '-e', script], { timeoutMs: 30000 });
+  expect(r.stderr).toBe('');
+  return JSON.parse(r.stdout);
+}
+
+/**
  * The messages of the process warnings of `code` (SYNCHRONIK_UNKNOWN_OPTION
  * by default) emitted while `fn` runs; the warnings are not printed.
  */
@@ -195,6 +208,7 @@ module.exports = {
   describeEvent,
   errorOf,
   runNode,
+  runWithNatives,
   warningsOf,
   closedAfterEach,
 };

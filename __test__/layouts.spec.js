@@ -11,13 +11,7 @@
 // their objects are made. Checked in a child process with V8's own
 // comparison of layouts (%HaveSameMap).
 
-const { runNode } = require('./helpers');
-
-const run = async (script) => {
-  const r = await runNode(['--allow-natives-syntax', '-e', script], { timeoutMs: 30000 });
-  expect(r.stderr).toBe('');
-  return JSON.parse(r.stdout);
-};
+const { runWithNatives: run } = require('./helpers');
 
 test("a unit's meta has the same layout before any run as after runs", async () => {
   const out = await run(`

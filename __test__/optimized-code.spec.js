@@ -10,13 +10,7 @@
 // Checked in a child process with V8's own status of a function
 // (%GetOptimizationStatus; bit 4: optimized).
 
-const { runNode } = require('./helpers');
-
-const run = async (script) => {
-  const r = await runNode(['--allow-natives-syntax', '-e', script], { timeoutMs: 30000 });
-  expect(r.stderr).toBe('');
-  return JSON.parse(r.stdout);
-};
+const { runWithNatives: run } = require('./helpers');
 
 test("the drain loop keeps its optimized code at the first records of kinds a program's runs had not made", async () => {
   const out = await run(`

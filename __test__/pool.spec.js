@@ -6,7 +6,7 @@
 
 const util = require('node:util');
 const { createSynchronikManager } = require('..');
-const { deferred, until, settle, track, runNode } = require('./helpers');
+const { deferred, until, settle, track, runNode, runWithNatives } = require('./helpers');
 
 const poolUnitIds = (m) => m.listUnits().map((u) => u.id).filter((id) => id.startsWith('pool-worker-'));
 
@@ -848,9 +848,7 @@ describe('worker pool', () => {
           await m.stop();
         })();
       `;
-      const r = await runNode(['--allow-natives-syntax', '-e', script], { timeoutMs: 30000 });
-      expect(r.stderr).toBe('');
-      expect(JSON.parse(r.stdout)).toEqual(new Array(10).fill(true));
+      expect(await runWithNatives(script)).toEqual(new Array(10).fill(true));
     });
 
     test('bad arguments reject with a TypeError', async () => {
