@@ -341,7 +341,7 @@ class Bridge {
    * 64 drains of the process hand apply a record of no kind (V8 records
    * what code does only after its first calls). Not more: V8 inlines
    * into apply only the calls made by a large enough share of its calls,
-   * and a record of no kind a drain lowered the share of every case's
+   * and a record of no kind at every drain lowered every case's share
    * below it in a run of interval workers (a call each, not inlined).
    *
    * A unit's slot is made an integer before it is passed on: read from
