@@ -101,9 +101,12 @@ const LAST_RUN_HIDDEN = Object.freeze({ get: lastRunGetter, set: lastRunSetter, 
  * keeps the plain write.
  * @param {Record<string, any>} unit
  * @param {number} ms
+ * @param {LastRunState | undefined} made the state `unit` was given
+ *   before (by an earlier run, after which the user deleted the field, or
+ *   by another manager), if any
  * @returns {LastRunState | undefined}
  */
-function makeLazyLastRun(unit, ms) {
+function makeLazyLastRun(unit, ms, made) {
   // Not extensible: it could not be given the private field either.
   if (util.types.isProxy(unit) || !Object.isExtensible(unit)) return undefined;
   let enumerable = true;
@@ -116,16 +119,14 @@ function makeLazyLastRun(unit, ms) {
     return undefined;
   }
   Object.defineProperty(unit, 'lastRun', enumerable ? LAST_RUN_SHOWN : LAST_RUN_HIDDEN);
-  // An object made lazy before (by an earlier run, after which the user
-  // deleted the field, or by another manager) keeps its state.
-  let state = LastRun.of(unit);
-  if (state === undefined) {
-    state = new LastRunState(ms);
-    new LastRun(unit, state);
-  } else {
-    state.ms = ms;
-    state.value = NOT_MADE;
+  // An object made lazy before keeps its state.
+  if (made !== undefined) {
+    made.ms = ms;
+    made.value = NOT_MADE;
+    return made;
   }
+  const state = new LastRunState(ms);
+  new LastRun(unit, state);
   return state;
 }
 
@@ -334,7 +335,7 @@ class Units {
       state.value = NOT_MADE;
       return;
     }
-    this.#firstLastRun(slot, unit, record[at]);
+    this.#firstLastRun(slot, unit, state, record[at]);
   }
 
   /**
@@ -342,10 +343,10 @@ class Units {
    * here), whose field the user deleted, or that keeps the plain write.
    * @param {number} slot
    * @param {Unit} unit
+   * @param {LastRunState | undefined} state the slot's state (mirrorLastRun's)
    * @param {number} ms
    */
-  #firstLastRun(slot, unit, ms) {
-    let state = this.#lastRuns[slot];
+  #firstLastRun(slot, unit, state, ms) {
     // Made lazy before, by another manager.
     if (state === undefined && (state = LastRun.of(unit)) !== undefined) this.#lastRuns[slot] = state;
     if (state !== undefined) {
@@ -358,9 +359,9 @@ class Units {
       this.#lastRuns[slot] = undefined;
     }
     try {
-      state = makeLazyLastRun(unit, ms);
-      if (state !== undefined) {
-        this.#lastRuns[slot] = state;
+      const lazy = makeLazyLastRun(unit, ms, state);
+      if (lazy !== undefined) {
+        this.#lastRuns[slot] = lazy;
         return;
       }
     } catch {
@@ -368,7 +369,6 @@ class Units {
     }
     this.mirror(unit, 'lastRun', new Date(ms));
   }
-
 
   /**
    * @param {Unit} unit
