@@ -15,6 +15,7 @@ use synchronik_core::{
     UnitSpec, WorkerSpec,
 };
 
+use crate::cleanup::EnvHook;
 use crate::convert::{self, RegistrationProblem};
 use crate::dashboard::{Dashboards, Observer};
 use crate::fast;
@@ -102,6 +103,11 @@ pub struct NativeEngine {
     pub(crate) observer: Arc<Observer>,
     /// The dashboards served, closed with the engine.
     pub(crate) dashboards: Arc<Dashboards>,
+    /// Stops the engine's thread and closes its dashboards if this
+    /// environment goes away first; removed with the engine.
+    _teardown: EnvHook,
+    /// Close the engine's stores if this environment goes away first.
+    pub(crate) store_teardowns: std::cell::RefCell<Vec<EnvHook>>,
 }
 
 #[napi]
@@ -184,14 +190,14 @@ impl NativeEngine {
         let weak_outbox = Arc::downgrade(&outbox);
         let dashboards = Arc::new(Dashboards::default());
         let weak_dashboards = Arc::downgrade(&dashboards);
-        env.add_env_cleanup_hook((weak, weak_outbox, weak_dashboards), |(rt, ob, ds)| {
-            if let Some(ds) = ds.upgrade() {
+        let teardown = EnvHook::new(&env, move || {
+            if let Some(ds) = weak_dashboards.upgrade() {
                 ds.close_all();
             }
-            if let Some(ob) = ob.upgrade() {
+            if let Some(ob) = weak_outbox.upgrade() {
                 ob.wake.lock().take();
             }
-            if let Some(rt) = rt.upgrade() {
+            if let Some(rt) = weak.upgrade() {
                 rt.shutdown();
             }
         })?;
@@ -216,6 +222,8 @@ impl NativeEngine {
             observer,
             dashboards,
             threads_host: std::sync::OnceLock::new(),
+            _teardown: teardown,
+            store_teardowns: std::cell::RefCell::new(Vec::new()),
         })
     }
 

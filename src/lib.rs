@@ -10,6 +10,7 @@
 //! - `outbox.rs`: the queue of records and strings, and the wake-up;
 //! - `records.rs`: the encoding of invocations and events as records;
 //! - `engine.rs`: the engine object JavaScript holds (`NativeEngine`);
+//! - `cleanup.rs`: the engine's hooks into its environment's teardown;
 //! - `fast.rs`: the hot path as free functions taking the engine's handle;
 //! - `convert.rs` and `options.rs`: what JavaScript passes, into the
 //!   engine's types, and the engine's errors into JavaScript errors;
@@ -26,6 +27,7 @@
 #![deny(clippy::all)]
 
 pub mod calendar;
+mod cleanup;
 mod convert;
 mod dashboard;
 mod engine;

@@ -13,6 +13,7 @@ use synchronik_core::{
     EngineError, HistoryQuery, Retention, Store, StoreOptions, TaskSpec, UnitRow,
 };
 
+use crate::cleanup::EnvHook;
 use crate::convert::engine_error;
 use crate::NativeEngine;
 
@@ -321,11 +322,12 @@ impl NativeEngine {
     /// never collected.
     fn use_store(&self, env: Env, store: Store) -> Result<()> {
         let weak = store.downgrade();
-        env.add_env_cleanup_hook(weak, |w| {
-            if let Some(s) = w.upgrade() {
+        let teardown = EnvHook::new(&env, move || {
+            if let Some(s) = weak.upgrade() {
                 s.close();
             }
         })?;
+        self.store_teardowns.borrow_mut().push(teardown);
         self.runtime.set_store(store);
         Ok(())
     }
