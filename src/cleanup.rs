@@ -2,9 +2,10 @@
 //!
 //! An engine must stop its thread before its environment (a worker thread,
 //! say) is torn down, even if its JavaScript object was never collected: it
-//! adds a cleanup hook to the environment. `Env::add_env_cleanup_hook` keeps
-//! the hook and its data until the environment ends, even once removed, and
-//! the data (weak references) keeps the allocations they point to: a program
+//! adds a cleanup hook to the environment. A hook added with napi-rs's
+//! `Env::add_env_cleanup_hook` keeps its data until the environment ends
+//! (`remove_env_cleanup_hook` unregisters it but never frees the data), and
+//! that data (weak references) kept the allocations it pointed to: a program
 //! that makes and drops managers (a `runWorkerTasks` call makes one) grew by
 //! about 600 bytes a manager for good. An [`EnvHook`] is removed, and its
 //! closure dropped, when its owner is.
