@@ -710,6 +710,47 @@ describe('worker pool', () => {
       expect(execute).not.toHaveBeenCalled();
     });
 
+    test('one signal shared by many tasks: one listener on it, no leak warning, gone with the last task; its abort reaches every task it still holds', async () => {
+      const pool = m.useWorkerPool(1);
+      pool.start();
+      const shared = new AbortController();
+      const warnings = [];
+      const onWarning = (w) => warnings.push(`${w.name}: ${w.message}`);
+      process.on('warning', onWarning);
+      try {
+        // Thirty tasks on one signal, all run: one listener while they wait, none after.
+        const done = Array.from({ length: 30 }, (_, i) => pool.run(() => i, { signal: shared.signal }));
+        expect(require('node:events').getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+        await expect(Promise.all(done)).resolves.toEqual(Array.from({ length: 30 }, (_, i) => i));
+        expect(require('node:events').getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+        // Thirty more behind a running one on the same signal, then an abort.
+        const gate = deferred();
+        let ctxSignal;
+        const running = pool.run(
+          (_payload, ctx) => {
+            ctxSignal = ctx.signal;
+            return gate.promise;
+          },
+          { signal: shared.signal },
+        );
+        const ran = jest.fn();
+        const queued = Array.from({ length: 30 }, () => pool.run(ran, { signal: shared.signal }));
+        const other = pool.run(() => 'not on the signal');
+        await until(() => ctxSignal !== undefined);
+        expect(require('node:events').getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+        shared.abort(new Error('shutting down'));
+        const errors = await Promise.all([running, ...queued].map((p) => p.catch((e) => e)));
+        expect(errors.map((e) => [e.name, e.cause && e.cause.message])).toEqual(Array.from({ length: 31 }, () => ['AbortError', 'shutting down']));
+        expect(ctxSignal.aborted).toBe(true);
+        await expect(other).resolves.toBe('not on the signal');
+        expect(ran).not.toHaveBeenCalled();
+        await settle();
+        expect(warnings).toEqual([]);
+      } finally {
+        process.off('warning', onWarning);
+      }
+    });
+
     test('aborting a running task aborts ctx.signal and rejects with an AbortError', async () => {
       const pool = m.useWorkerPool(1);
       pool.start();

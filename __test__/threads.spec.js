@@ -138,6 +138,35 @@ describe('one pool of two threads', () => {
     expect(await pool.run(4)).toBe(8);
   });
 
+  test('one signal shared by many runs: one listener on it, no leak warning, gone with the last run; its abort reaches every run it still holds', async () => {
+    const { getEventListeners } = require('node:events');
+    const shared = new AbortController();
+    const warnings = [];
+    const onWarning = (w) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const done = Array.from({ length: 30 }, (_, i) => pool.run(i, { handler: 'echo', signal: shared.signal }));
+      expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+      expect(await Promise.all(done)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+      // Two spinning threads and twenty runs queued behind them, all on the signal.
+      const running = [pool.run(0, { handler: 'spin', signal: shared.signal }), pool.run(0, { handler: 'spin', signal: shared.signal })];
+      const queued = Array.from({ length: 20 }, (_, i) => pool.run(i, { handler: 'echo', signal: shared.signal }));
+      await until(() => pool.stats().threads.filter((t) => t.busy).length === 2, 'two busy threads');
+      expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+      shared.abort('shutting down');
+      const errors = await Promise.all([...running, ...queued].map(rejection));
+      expect(errors.map((e) => [e.name, e.cause])).toEqual(Array.from({ length: 22 }, () => ['AbortError', 'shutting down']));
+      expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+      // The spinning threads were ended; new ones serve.
+      expect(await pool.run(4)).toBe(8);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   test('an already aborted signal rejects at once', async () => {
     const e = await rejection(pool.run(1, { signal: AbortSignal.abort('no') }));
     expect([e.name, e.cause]).toEqual(['AbortError', 'no']);

@@ -9,6 +9,7 @@
 const util = require('node:util');
 const v = require('./validate');
 const { SynchronikError, closedError } = require('./errors');
+const { afterAbort, watchAbort, unwatchAbort } = require('./abort-watch');
 const { DEFAULTS, TASK_STATUSES, TASK_END_STATUSES: DONE_STATUSES } = require('./generated/vocabulary');
 const { keepShape, Stamp } = require('./shapes');
 
@@ -242,6 +243,8 @@ class WorkerPool {
   #submissions = [];
   /** Whether #submissions holds an entry (see #handOver). */
   #entriesSubmitted = false;
+  /** Carries out what the engine answered (a signal's abort, put off to its end: see afterAbort). */
+  #sync = () => this.#core.sync();
   /** The microtask after the first pool.run of a burst: hands over the rest and carries out what the engine answers (for the tasks handed over in parts too). */
   #flushSubmissions = () => {
     this.#handOver();
@@ -590,7 +593,7 @@ class WorkerPool {
     madeResolve = undefined;
     if (signal) {
       entry.abort = { signal, onAbort: () => this.#abort(/** @type {AbortableEntry} */ (entry)), aborted: false };
-      signal.addEventListener('abort', entry.abort.onAbort, { once: true });
+      watchAbort(signal, entry.abort.onAbort);
     }
     if (at !== undefined) {
       // Not batched: it waits for its time in the engine.
@@ -618,7 +621,9 @@ class WorkerPool {
   }
 
   /**
-   * A pool.run signal was aborted: a queued task is removed, a running one aborted.
+   * A pool.run signal was aborted: a queued task is removed, a running one
+   * aborted, once the queued tasks of the same signal are removed (see
+   * afterAbort).
    * @param {AbortableEntry} entry
    */
   #abort(entry) {
@@ -628,8 +633,15 @@ class WorkerPool {
       this.#settle(entry, false, abortError(entry.abort.signal));
       return;
     }
-    this.#native.poolCancelTask(entry.taskId);
-    this.#core.sync();
+    if (entry.worker === undefined) {
+      this.#native.poolCancelTask(entry.taskId);
+      afterAbort(this.#sync);
+      return;
+    }
+    afterAbort(() => {
+      this.#native.poolCancelTask(entry.taskId);
+      this.#core.sync();
+    });
   }
 
   /**
@@ -639,7 +651,7 @@ class WorkerPool {
    * @param {unknown} value
    */
   #settle(entry, ok, value) {
-    if (entry.abort !== null) entry.abort.signal.removeEventListener('abort', entry.abort.onAbort);
+    if (entry.abort !== null) unwatchAbort(entry.abort.signal, entry.abort.onAbort);
     /** @type {(value: unknown) => void} */ (entry.resolve)(ok ? value : Promise.reject(value));
   }
 

@@ -17,6 +17,7 @@ const timers = require('node:timers');
 const { fileURLToPath } = require('node:url');
 const { Worker } = require('node:worker_threads');
 const { SynchronikError, ENGINE_CODES, fromNative, toError } = require('./errors');
+const { afterAbort, watchAbort, unwatchAbort } = require('./abort-watch');
 const { THREAD_ENDS } = require('./generated/vocabulary');
 const v = require('./validate');
 const { abortError } = require('./pool');
@@ -69,6 +70,8 @@ function detach(list) {
 class ThreadPools {
   #core;
   #bridge;
+  /** Carries out what the engine answered (a signal's abort, put off to its end: see afterAbort). */
+  #pump = () => this.#bridge.pump();
   /** @type {Map<number, ThreadPool>} by engine pool id */
   #pools = new Map();
   /** @type {Map<number, { worker: Worker, pool: ThreadPool, error: unknown, exited: Promise<void> }>} by runner */
@@ -281,9 +284,10 @@ class ThreadPools {
             return;
           }
           this.native.threadAbort(entry.task);
-          this.#bridge.pump();
+          // Once every task of the signal heard of it (see afterAbort).
+          afterAbort(this.#pump);
         };
-        signal.addEventListener('abort', entry.onAbort, { once: true });
+        watchAbort(signal, entry.onAbort);
       }
       const batch = this.#pending.get(pool);
       if (batch === undefined) {
@@ -345,7 +349,10 @@ class ThreadPools {
       try {
         answer = this.native.threadRunMany(pool.id, [...handlerIndex.keys()], handlerOf, priorities, payloads, ends);
       } catch (e) {
-        for (const r of runs) r.entry.reject(fromNative(e));
+        for (const r of runs) {
+          if (r.entry.signal && r.entry.onAbort) unwatchAbort(r.entry.signal, r.entry.onAbort);
+          r.entry.reject(fromNative(e));
+        }
         return;
       }
       let failed = 0;
@@ -368,7 +375,7 @@ class ThreadPools {
    * @param {string} message the engine's error, its code first
    */
   #refused(entry, message) {
-    if (entry.signal && entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort);
+    if (entry.signal && entry.onAbort) unwatchAbort(entry.signal, entry.onAbort);
     const error = /** @type {any} */ (fromNative(new Error(message)));
     if (error && error.code === 'ERR_THREAD_BOOTSTRAP') {
       const cause = this.native.threadPoolBrokenCause(entry.pool.id);
@@ -499,7 +506,7 @@ class ThreadPools {
       return;
     }
     this.#hold();
-    if (entry.signal && entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort);
+    if (entry.signal && entry.onAbort) unwatchAbort(entry.signal, entry.onAbort);
     try {
       if (end === RETURNED) entry.resolve(v8.deserialize(value));
       else if (end === THREW) entry.reject(thrownOf(value));
