@@ -42,7 +42,11 @@ export async function soak(name, work, rounds, round, extra = () => ({}), warmup
   const samples = [];
   for (let k = 0; k < warmup + rounds; k++) {
     await round(k);
-    if (k >= warmup) samples.push(await sample());
+    // Collected after a warm-up round too, as after the others: what it
+    // left for the collector would otherwise pile up into the first
+    // sample's high-water mark.
+    const s = await sample();
+    if (k >= warmup) samples.push(s);
   }
   const seconds = (performance.now() - started) / 1000;
   console.log(JSON.stringify({ name, work, samples, seconds, extra: await extra() }));
