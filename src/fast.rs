@@ -180,8 +180,9 @@ pub fn engine_handles_in_use() -> u32 {
 /// Writes the oldest records produced since the last drain into the `out`
 /// buffer from number `offset` on, as many whole records as fit. Returns
 /// `numbers written * 4`, plus 2 while the timer thread fires a large due
-/// set in parts ([`Runtime::bursting`]), plus 1 when strings wait to be
-/// taken with [`engine_strings`].
+/// set in parts ([`Runtime::bursting`]). The lowest bit is clear: the
+/// strings that records name are taken with [`engine_strings`] when a
+/// record needs one.
 ///
 /// [`Runtime::bursting`]: synchronik_core::runtime::Runtime::bursting
 #[napi(catch_unwind)]

@@ -175,13 +175,11 @@ impl Outbox {
     }
 
     /// Writes the oldest records into `out` (see [`Batch::drain_into`]);
-    /// returns `numbers * 2 + 1` when strings wait to be taken, else
-    /// `numbers * 2`.
+    /// returns `numbers * 4`, plus 2 when `bursting`.
     pub(crate) fn drain_into(&self, out: &mut [f64], bursting: bool) -> u32 {
         self.wake_pending.store(false, Ordering::SeqCst);
-        let mut b = self.batch.lock();
-        let n = b.drain_into(out);
-        (n as u32) * 4 + u32::from(bursting) * 2 + u32::from(!b.strs.is_empty())
+        let n = self.batch.lock().drain_into(out);
+        (n as u32) * 4 + u32::from(bursting) * 2
     }
 
     /// Asks JavaScript to drain, once per burst — when there is a wake-up
