@@ -5,6 +5,7 @@
 // and 2.3's workers-manager tests.
 
 const util = require('node:util');
+const { getEventListeners } = require('node:events');
 const { createSynchronikManager } = require('..');
 const { deferred, until, settle, track, runNode, runWithNatives } = require('./helpers');
 
@@ -720,9 +721,9 @@ describe('worker pool', () => {
       try {
         // Thirty tasks on one signal, all run: one listener while they wait, none after.
         const done = Array.from({ length: 30 }, (_, i) => pool.run(() => i, { signal: shared.signal }));
-        expect(require('node:events').getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+        expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
         await expect(Promise.all(done)).resolves.toEqual(Array.from({ length: 30 }, (_, i) => i));
-        expect(require('node:events').getEventListeners(shared.signal, 'abort')).toHaveLength(0);
+        expect(getEventListeners(shared.signal, 'abort')).toHaveLength(0);
         // Thirty more behind a running one on the same signal, then an abort.
         const gate = deferred();
         let ctxSignal;
@@ -737,7 +738,7 @@ describe('worker pool', () => {
         const queued = Array.from({ length: 30 }, () => pool.run(ran, { signal: shared.signal }));
         const other = pool.run(() => 'not on the signal');
         await until(() => ctxSignal !== undefined);
-        expect(require('node:events').getEventListeners(shared.signal, 'abort')).toHaveLength(1);
+        expect(getEventListeners(shared.signal, 'abort')).toHaveLength(1);
         shared.abort(new Error('shutting down'));
         const errors = await Promise.all([running, ...queued].map((p) => p.catch((e) => e)));
         expect(errors.map((e) => [e.name, e.cause && e.cause.message])).toEqual(Array.from({ length: 31 }, () => ['AbortError', 'shutting down']));

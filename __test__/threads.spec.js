@@ -7,6 +7,7 @@
 // process exiting by itself.
 
 const fs = require('node:fs');
+const { getEventListeners } = require('node:events');
 const path = require('node:path');
 const { pathToFileURL } = require('node:url');
 const { Worker } = require('node:worker_threads');
@@ -139,7 +140,6 @@ describe('one pool of two threads', () => {
   });
 
   test('one signal shared by many runs: one listener on it, no leak warning, gone with the last run; its abort reaches every run it still holds', async () => {
-    const { getEventListeners } = require('node:events');
     const shared = new AbortController();
     const warnings = [];
     const onWarning = (w) => warnings.push(`${w.name}: ${w.message}`);
