@@ -6,7 +6,9 @@
 // took is given back once the work is done. `_native.memory()` is the
 // binding's internal report of that room, in entries.
 
+const path = require('node:path');
 const { createSynchronikManager } = require('..');
+const { runNode } = require('./helpers');
 
 const room = (manager) => manager._native.memory();
 
@@ -172,5 +174,40 @@ describe('bursts', () => {
     expect(room(manager).timerCapacity).toBeGreaterThanOrEqual(n);
     await Promise.all(runs);
     expect(room(manager).timerCapacity).toBeLessThanOrEqual(1024);
+  });
+});
+
+describe('idle units', () => {
+  // A registered unit that never ran holds its status, enabled and meta
+  // nowhere (they are accessors until written): what 20,000 registrations
+  // add to the JavaScript heap is the tables' entries. With the three fields
+  // written and a meta object made for each, it was about 130 bytes a unit.
+  test('an idle registered worker keeps less than 80 bytes of the JavaScript heap beyond its object', async () => {
+    const script = `
+      const { createSynchronikManager } = require(${JSON.stringify(path.join(__dirname, '..'))});
+      const n = 20000;
+      const run = () => 1;
+      const m = createSynchronikManager();
+      const items = [];
+      for (let i = 0; i < n; i++) items.push({ id: 'w' + i, run });
+      // The tables grown to their size first: what is measured is the units' share.
+      for (let i = 0; i < n; i++) m.registerUnit({ id: 'warm' + i, run });
+      for (let i = 0; i < n; i++) m.releaseUnit('warm' + i);
+      gc(); gc();
+      const before = process.memoryUsage().heapUsed;
+      for (const w of items) m.registerUnit(w);
+      gc(); gc();
+      const perUnit = (process.memoryUsage().heapUsed - before) / n;
+      if (m.listUnits().length !== n) throw new Error('not all registered');
+      console.log(JSON.stringify({ perUnit, status: items[7].status, meta: items[7].meta }));
+    `;
+    const { code, stdout, stderr } = await runNode(['--expose-gc', '-e', script], { timeoutMs: 60_000 });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const { perUnit, status, meta } = JSON.parse(stdout);
+    expect(status).toBe('idle');
+    expect(meta).toEqual({ runCount: 0, executionTimesMs: [], averageExecutionTimeMs: 0 });
+    expect(perUnit).toBeGreaterThan(0);
+    expect(perUnit).toBeLessThan(80);
   });
 });

@@ -502,6 +502,153 @@ describe('object mirroring', () => {
     });
   });
 
+  describe('status, enabled and meta are kept nowhere until written', () => {
+    const accessor = (o, key) => typeof Object.getOwnPropertyDescriptor(o, key).get === 'function';
+    const plainValue = (o, key) => Object.getOwnPropertyDescriptor(o, key).value;
+    const FRESH_META = { runCount: 0, executionTimesMs: [], averageExecutionTimeMs: 0 };
+
+    test('a registered object shows the fields as before, through accessors', () => {
+      const w = { id: 'w', run: () => 1 };
+      manager.registerUnit(w);
+      for (const key of ['status', 'enabled', 'meta']) {
+        expect(Object.getOwnPropertyDescriptor(w, key)).toEqual(expect.objectContaining({ enumerable: true, configurable: true }));
+        expect(accessor(w, key)).toBe(true);
+      }
+      expect(Object.keys(w)).toEqual(['id', 'run', 'status', 'enabled', 'meta']);
+      expect(w.status).toBe('idle');
+      expect(w.enabled).toBe(true);
+      expect(JSON.parse(JSON.stringify(w))).toEqual({ id: 'w', status: 'idle', enabled: true, meta: FRESH_META });
+      // The meta read is made once: the same object from then on.
+      const meta = w.meta;
+      expect(w.meta).toBe(meta);
+      expect({ ...w }).toEqual({ id: 'w', run: w.run, status: 'idle', enabled: true, meta });
+      expect(manager.getRegistrySnapshot()[0]).toEqual({ id: 'w', status: 'idle', enabled: true, meta: FRESH_META });
+      expect(manager.getRegistrySnapshot()[0].meta).not.toBe(meta);
+    });
+
+    test('runs and state changes write them, and the next manager of the object goes on from them', async () => {
+      const w = { id: 'w', run: () => 1 };
+      manager.registerUnit(w);
+      await manager.runWorkerById('w');
+      expect(w.status).toBe('completed');
+      expect(w.meta.runCount).toBe(1);
+      manager.disableWorker('w');
+      expect(w.enabled).toBe(false);
+      expect(Object.keys(w)).toEqual(['id', 'run', 'status', 'enabled', 'meta', 'lastRun']);
+      await manager.enableWorker('w');
+      expect(w.enabled).toBe(true);
+      await manager.runWorkerById('w');
+      expect(w.meta.runCount).toBe(2);
+      expect(w.meta.executionTimesMs).toHaveLength(2);
+      await manager.close();
+      const next = createSynchronikManager();
+      try {
+        next.registerUnit(w);
+        await next.runWorkerById('w');
+        expect(w.meta.runCount).toBe(3);
+        expect(w.status).toBe('completed');
+      } finally {
+        await next.close();
+      }
+    });
+
+    test('what the user writes is the field until the engine writes it; a meta read before the first run is the one the runs fill in', async () => {
+      const w = { id: 'w', run: () => 1 };
+      manager.registerUnit(w);
+      w.meta.team = 'blue';
+      w.enabled = 'mine';
+      w.status = 'whatever';
+      expect(w.enabled).toBe('mine');
+      expect(w.status).toBe('whatever');
+      const other = { id: 'other', run: () => 2 };
+      manager.registerUnit(other);
+      const given = { runCount: 0, owner: 'me' };
+      other.meta = given;
+      expect(other.meta).toBe(given);
+      await manager.runWorkerById('w');
+      await manager.runWorkerById('other');
+      expect(w.status).toBe('completed');
+      expect(w.meta).toEqual(expect.objectContaining({ team: 'blue', runCount: 1 }));
+      expect(other.meta).toBe(given);
+      expect(given).toEqual(expect.objectContaining({ owner: 'me', runCount: 1 }));
+    });
+
+    test('a field deleted or redefined by the user is a plain field again, written by the runs', async () => {
+      const w = { id: 'w', run: () => 1 };
+      manager.registerUnit(w);
+      delete w.status;
+      Object.defineProperty(w, 'meta', { value: { team: 'a' }, writable: true, enumerable: true, configurable: true });
+      await manager.runWorkerById('w');
+      expect(plainValue(w, 'status')).toBe('completed');
+      expect(plainValue(w, 'meta')).toEqual(expect.objectContaining({ team: 'a', runCount: 1 }));
+      // Deleted after runs wrote them.
+      const later = { id: 'later', run: () => 1 };
+      manager.registerUnit(later);
+      await manager.runWorkerById('later');
+      await manager.runWorkerById('later');
+      expect(later.meta.runCount).toBe(2);
+      delete later.status;
+      delete later.meta;
+      await manager.runWorkerById('later');
+      expect(plainValue(later, 'status')).toBe('completed');
+      expect(plainValue(later, 'meta')).toEqual(expect.objectContaining({ runCount: 3, executionTimesMs: [expect.any(Number)] }));
+      await manager.runWorkerById('later');
+      expect(plainValue(later, 'meta').runCount).toBe(4);
+    });
+
+    test('an object made from a registered one reads its fields; writes to it stay its own, as with plain fields', () => {
+      const w = { id: 'w', run: () => 1 };
+      manager.registerUnit(w);
+      const child = Object.create(w);
+      expect(child.meta).toBe(w.meta);
+      expect(child.status).toBe('idle');
+      expect(Object.prototype.hasOwnProperty.call(child, 'meta')).toBe(false);
+      child.status = 'mine';
+      expect(plainValue(child, 'status')).toBe('mine');
+      expect(w.status).toBe('idle');
+      manager.disableWorker('w');
+      expect(child.enabled).toBe(false);
+    });
+
+    test('an object frozen after registration keeps being written: the fields the package added are its own', async () => {
+      const reports = [];
+      manager.on('listenerError', ({ event }) => reports.push(`${event.type}:${event.field}`));
+      const w = { id: 'w', run: () => 1 };
+      manager.registerUnit(w);
+      Object.freeze(w);
+      const meta = w.meta;
+      await manager.runWorkerById('w');
+      expect(w.meta).toBe(meta);
+      expect(meta.runCount).toBe(1);
+      expect(w.status).toBe('completed');
+      // lastRun (a field added at the first run) could not be added.
+      expect(reports).toEqual(['mirror:lastRun']);
+    });
+
+    test('an object with the fields of its own, or on its prototype, gets plain writes as before', async () => {
+      class Job {
+        get status() {
+          return this._status;
+        }
+        set status(s) {
+          this._status = s;
+        }
+      }
+      const job = Object.assign(new Job(), { id: 'job', run: () => 1 });
+      manager.registerUnit(job);
+      expect(job._status).toBe('idle');
+      const given = { id: 'given', run: () => 1, enabled: true, meta: { team: 'a' } };
+      manager.registerUnit(given);
+      expect(plainValue(given, 'enabled')).toBe(true);
+      expect(plainValue(given, 'meta')).toEqual({ team: 'a', ...FRESH_META });
+      expect(accessor(given, 'status')).toBe(true);
+      await manager.runWorkerById('job');
+      await manager.runWorkerById('given');
+      expect(job._status).toBe('completed');
+      expect(plainValue(given, 'meta').runCount).toBe(1);
+    });
+  });
+
   test('meta keeps runCount, average and only the last 100 execution times (105 runs)', async () => {
     const w = {
       id: 'sync',

@@ -362,7 +362,7 @@ class Bridge {
         const unit = units.at(slot);
         if (!unit) return;
         const current = STATUSES[o[i + 3]];
-        units.mirror(unit, 'status', current);
+        units.mirrorStatus(slot, unit, current);
         if (events.wants('updated')) events.updated(unit, REASONS[o[i + 4]], STATUSES[o[i + 2]], current);
         return;
       }
@@ -392,7 +392,7 @@ class Bridge {
         const unit = units.at(slot);
         if (!unit) return;
         try {
-          recordRun(unit, o, i + 2);
+          recordRun(unit, units.metaOf(slot, unit), o, i + 2);
         } catch (e) {
           units.mirrorFailed(unit, 'meta', e);
         }

@@ -881,7 +881,7 @@ class SynchronikManager extends EventEmitter {
     return { length: this.#core.units.slotCount };
   }
 
-  /** How many slots the kind table spans: `{ length }`. */
+  /** How many slots the set of process slots holds: `{ length }`. */
   get _kinds() {
     return { length: this.#core.units.kindSlotCount };
   }

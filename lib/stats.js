@@ -341,6 +341,30 @@ const ENGINE_META = Object.freeze(['runCount', 'executionTimesMs', 'averageExecu
  */
 
 /**
+ * A `meta` object with the statistics' fields of a unit that has not run.
+ * From an empty literal: its room for four fields holds runCount,
+ * averageExecutionTimeMs and lastDurationMs (the accessor takes none).
+ * The mean starts as null, then 0: a field that can hold any value. The
+ * engine's numbers are read from a Float64Array, as heap numbers in
+ * unoptimized code; a field that started as a small integer would change
+ * its representation at the first run that stored a fraction, which
+ * replaces the layout of every meta object and throws away the optimized
+ * code that knew it (see IdTable), and one made for numbers only would
+ * hold a box for its number from the start, on every idle unit.
+ * (runCount stays a small integer: see recordRun.)
+ * @returns {Record<string, any>}
+ */
+function newMeta() {
+  /** @type {Record<string, any>} */
+  const made = {};
+  made.runCount = 0;
+  Object.defineProperty(made, 'executionTimesMs', TIMES_ACCESSOR);
+  made.averageExecutionTimeMs = null;
+  made.averageExecutionTimeMs = 0;
+  return made;
+}
+
+/**
  * Gives a unit a `meta` object with the statistics' fields (a registered
  * unit always has them). Throws when the user's object refuses them.
  * @param {{ meta?: any }} unit
@@ -350,22 +374,7 @@ function ensureMeta(unit) {
   if (!v.isObject(unit.meta)) {
     // Most units come without one: made whole here, the checks below are
     // known to pass.
-    // From an empty literal: its room for four fields holds runCount,
-    // averageExecutionTimeMs and lastDurationMs (the accessor takes none).
-    // The mean starts as null, then 0: a field that can hold any value.
-    // The engine's numbers are read from a Float64Array, as heap numbers
-    // in unoptimized code; a field that started as a small integer would
-    // change its representation at the first run that stored a fraction,
-    // which replaces the layout of every meta object and throws away the
-    // optimized code that knew it (see IdTable), and one made for numbers
-    // only would hold a box for its number from the start, on every idle
-    // unit. (runCount stays a small integer: see recordRun.)
-    /** @type {Record<string, any>} */
-    const made = {};
-    made.runCount = 0;
-    Object.defineProperty(made, 'executionTimesMs', TIMES_ACCESSOR);
-    made.averageExecutionTimeMs = null;
-    made.averageExecutionTimeMs = 0;
+    const made = newMeta();
     unit.meta = made;
     if (unit.meta === made) return made;
   }
@@ -418,16 +427,17 @@ function carryStats(meta, old) {
  * they are stored, rather than passed: doubles passed to a call that is
  * not inlined are boxed, number objects every run.
  * @param {{ meta?: any }} unit
+ * @param {any} shown the `meta` the unit shows (Units.metaOf)
  * @param {Float64Array} record
  * @param {number} at
  */
-function recordRun(unit, record, at) {
+function recordRun(unit, shown, record, at) {
   const durationMs = record[at];
   // A count stored as a small integer while it is one (see ensureMeta).
   const count = record[at + 1];
   const runCount = count <= SMALL_INT_MAX ? count | 0 : count;
   const averageMs = record[at + 2];
-  let meta = unit.meta;
+  let meta = shown;
   let state = Times.of(meta);
   if (state !== undefined && state.lazy && hasOwn(meta, 'executionTimesMs')) {
     meta.runCount = runCount;
@@ -469,4 +479,4 @@ function restoredStats(runCount, times) {
   return stats;
 }
 
-module.exports = { EXECUTION_TIMES_KEPT, ENGINE_META, ensureMeta, carryStats, withLazyTimes, recordRun, restoredStats };
+module.exports = { EXECUTION_TIMES_KEPT, ENGINE_META, newMeta, ensureMeta, carryStats, withLazyTimes, recordRun, restoredStats };

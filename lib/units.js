@@ -9,7 +9,7 @@
 
 const util = require('node:util');
 const v = require('./validate');
-const { ensureMeta } = require('./stats');
+const { ensureMeta, newMeta } = require('./stats');
 const { scheduleSpec } = require('./calendar');
 const { Stamp, slotArray } = require('./shapes');
 const { engineRegisterWorker } = require('./native.js');
@@ -61,8 +61,9 @@ class LastRun extends Stamp {
   }
 }
 const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.prototype.hasOwnProperty.call(o, key);
-/** In a state's `value`: the Date of its `ms` is not made yet. */
-const NOT_MADE = Symbol('synchronik.lastRunNotMade');
+const lookupGetter = /** @type {(this: object, key: string) => Function | undefined} */ (/** @type {any} */ (Object.prototype).__lookupGetter__);
+/** In a state's `value`: the Date of its `ms` is not made yet (and in a FieldsState's `meta`: no meta made yet). */
+const NOT_MADE = Symbol('synchronik.notMade');
 
 /** A `LastRun` state; made by a constructor, not a literal (see stats.js, TimesState). */
 class LastRunState {
@@ -130,15 +131,187 @@ function makeLazyLastRun(unit, ms, made) {
   return state;
 }
 
+/**
+ * `status`, `enabled` and `meta` of a registered object that came without
+ * them are accessors (one descriptor each, the same for every object, so
+ * that objects of one shape keep one shape), and the object holds nothing
+ * for them until one is first written — by a run, a state change, a
+ * config change or the user — or `meta` is first read: a registered unit
+ * that never runs costs its object no room. (Three fields and a `meta`
+ * object were about 100 bytes of heap a unit, and with the collector's
+ * copies of them on their way to the old generation about 240 bytes of
+ * RSS: 100,000 idle workers read 131 MB, now 107.) Until then they read
+ * as a registration leaves them: 'idle', true, and a `meta` made at its
+ * first read. From then on their values are kept in a private field the
+ * object is given (`Fields`), as `lastRun`'s are. JSON, spreads,
+ * `Object.keys` and snapshots see the fields as before. A Proxy, and an
+ * object with such a field of its own or on its prototype chain, get the
+ * plain write at registration instead.
+ */
+class Fields extends Stamp {
+  /** @type {FieldsState} */
+  #state;
+
+  /**
+   * @param {object} o
+   * @param {FieldsState} state
+   */
+  constructor(o, state) {
+    super(o);
+    this.#state = state;
+  }
+
+  /**
+   * The state `o` was given, if any (any object may be asked).
+   * @param {object} o
+   * @returns {FieldsState | undefined}
+   */
+  static of(o) {
+    return #state in o ? /** @type {any} */ (o).#state : undefined;
+  }
+}
+
+/** A `Fields` state; made by a constructor, not a literal (see stats.js, TimesState). */
+class FieldsState {
+  constructor() {
+    /** @type {unknown} */
+    this.status = 'idle';
+    /** @type {unknown} */
+    this.enabled = true;
+    /** @type {unknown} `meta`, once made or written (NOT_MADE before) */
+    this.meta = NOT_MADE;
+  }
+}
+
+/**
+ * States of objects that could not be given the private field (a V8 that
+ * refuses private fields on objects made non-extensible since their
+ * registration).
+ * @type {WeakMap<object, FieldsState>}
+ */
+const refusedFields = new WeakMap();
+
+/**
+ * The state of `o`'s fields, made when `make` is set and it has none.
+ * @param {object} o
+ * @param {boolean} make
+ * @returns {FieldsState | undefined}
+ */
+function fieldsOf(o, make) {
+  const state = Fields.of(o);
+  if (state !== undefined) return state;
+  const refused = refusedFields.get(o);
+  if (refused !== undefined || !make) return refused;
+  const made = new FieldsState();
+  try {
+    new Fields(o, made);
+  } catch {
+    refusedFields.set(o, made);
+  }
+  return made;
+}
+
+/**
+ * The object whose field `key` is read through `self` (itself, or the
+ * object of its prototype chain it was made from), or null when `self`
+ * is not an object.
+ * @param {unknown} self
+ * @param {string} key
+ * @returns {object | null}
+ */
+function holder(self, key) {
+  if ((typeof self !== 'object' || self === null) && typeof self !== 'function') return null;
+  /** @type {object | null} */
+  let o = self;
+  while (o !== null && !hasOwn(o, key)) o = Object.getPrototypeOf(o);
+  return o === null ? self : o;
+}
+
+/**
+ * A write through an object that does not hold the field itself (made
+ * from one that does) makes a plain field of its own, as a write to a
+ * data field of its prototype would.
+ * @param {object} o
+ * @param {string} key
+ * @param {unknown} value
+ */
+function ownField(o, key, value) {
+  Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
+/** @this {unknown} */
+function getStatus() {
+  const o = holder(this, 'status');
+  const state = o === null ? undefined : fieldsOf(o, false);
+  return state === undefined ? 'idle' : state.status;
+}
+
+/**
+ * @this {object}
+ * @param {unknown} value
+ */
+function setStatus(value) {
+  if (hasOwn(this, 'status')) /** @type {FieldsState} */ (fieldsOf(this, true)).status = value;
+  else ownField(this, 'status', value);
+}
+
+/** @this {unknown} */
+function getEnabled() {
+  const o = holder(this, 'enabled');
+  const state = o === null ? undefined : fieldsOf(o, false);
+  return state === undefined ? true : state.enabled;
+}
+
+/**
+ * @this {object}
+ * @param {unknown} value
+ */
+function setEnabled(value) {
+  if (hasOwn(this, 'enabled')) /** @type {FieldsState} */ (fieldsOf(this, true)).enabled = value;
+  else ownField(this, 'enabled', value);
+}
+
+/** @this {unknown} */
+function getMeta() {
+  const o = holder(this, 'meta');
+  if (o === null) return undefined;
+  const state = /** @type {FieldsState} */ (fieldsOf(o, true));
+  if (state.meta === NOT_MADE) state.meta = newMeta();
+  return state.meta;
+}
+
+/**
+ * @this {object}
+ * @param {unknown} value
+ */
+function setMeta(value) {
+  if (hasOwn(this, 'meta')) /** @type {FieldsState} */ (fieldsOf(this, true)).meta = value;
+  else ownField(this, 'meta', value);
+}
+
+const STATUS_FIELD = Object.freeze({ get: getStatus, set: setStatus, enumerable: true, configurable: true });
+const ENABLED_FIELD = Object.freeze({ get: getEnabled, set: setEnabled, enumerable: true, configurable: true });
+const META_FIELD = Object.freeze({ get: getMeta, set: setMeta, enumerable: true, configurable: true });
+
 class Units {
   /** @type {(Unit | undefined)[]} unit objects by slot */
   #units = [];
-  /** @type {(UnitKind | undefined)[]} by slot */
-  #kinds = [];
-  /** @type {unknown[]} the last error of each slot's unit, as the engine reported it (what `error` events carry) */
-  #errors = [];
+  /**
+   * @type {Set<number>} the slots that hold processes (the others that
+   * hold a unit hold workers): a set rather than a kind by slot, which
+   * every registration would grow
+   */
+  #processes = new Set();
+  /**
+   * @type {Map<number, unknown>} the last error of each slot's unit that
+   * has one, as the engine reported it (what `error` events carry): by
+   * slot in a map, which only failures grow
+   */
+  #errors = new Map();
   /** @type {(LastRunState | undefined)[]} each slot's unit's `LastRun` state, once a run made it */
   #lastRuns = slotArray();
+  /** @type {(FieldsState | undefined)[]} each slot's unit's `Fields` state, once a status write made it */
+  #fields = slotArray();
   /** @type {Map<string, number>} slots by id (the engine's registry, mirrored from registrations and RELEASED records) */
   #slots = new Map();
   /** @type {number[]} slots whose RELEASED record was carried out, not yet told to the engine */
@@ -160,7 +333,8 @@ class Units {
 
   /** @param {number} slot */
   kindAt(slot) {
-    return this.#kinds[slot];
+    if (this.#units[slot] === undefined) return undefined;
+    return this.#processes.size > 0 && this.#processes.has(slot) ? 'process' : 'worker';
   }
 
   /**
@@ -179,7 +353,7 @@ class Units {
    */
   byId(id, kind) {
     const slot = this.slot(id);
-    if (slot < 0 || (kind !== undefined && this.#kinds[slot] !== kind)) return undefined;
+    if (slot < 0 || (kind !== undefined && this.kindAt(slot) !== kind)) return undefined;
     return this.#units[slot];
   }
 
@@ -195,7 +369,7 @@ class Units {
     for (let k = 0; k < slots.length; k++) {
       const s = slots[k];
       const unit = this.#units[s];
-      if (kind === undefined ? unit : this.#kinds[s] === kind) out.push(/** @type {Unit} */ (unit));
+      if (unit !== undefined && (kind === undefined || this.kindAt(s) === kind)) out.push(unit);
     }
     return out;
   }
@@ -214,9 +388,9 @@ class Units {
     return this.#units.length;
   }
 
-  /** How many slots the kind table spans. */
+  /** How many slots the set of process slots holds. */
   get kindSlotCount() {
-    return this.#kinds.length;
+    return this.#processes.size;
   }
 
   /**
@@ -228,10 +402,24 @@ class Units {
   adopt(slot, unit, kind) {
     this.#units[slot] = unit;
     this.#slots.set(unit.id, slot);
-    this.#kinds[slot] = kind;
-    this.#errors[slot] = undefined;
-    if (this.field(unit, 'status') === undefined) this.mirror(unit, 'status', 'idle');
-    if (this.field(unit, 'enabled') === undefined) this.mirror(unit, 'enabled', true);
+    if (kind === 'process') this.#processes.add(slot);
+    else if (this.#processes.size > 0) this.#processes.delete(slot);
+    if (this.#errors.size > 0) this.#errors.delete(slot);
+    // A slot a replaced object held keeps nothing of its. (Only written
+    // within their length: these tables grow with the first runs, not
+    // with the registrations.)
+    if (slot < this.#lastRuns.length) this.#lastRuns[slot] = undefined;
+    if (slot < this.#fields.length) this.#fields[slot] = undefined;
+    // See Fields. (Registration refuses objects that are not extensible.)
+    const plain = util.types.isProxy(unit);
+    if (!plain && !('status' in unit)) Object.defineProperty(unit, 'status', STATUS_FIELD);
+    else if (this.field(unit, 'status') === undefined) this.mirror(unit, 'status', 'idle');
+    if (!plain && !('enabled' in unit)) Object.defineProperty(unit, 'enabled', ENABLED_FIELD);
+    else if (this.field(unit, 'enabled') === undefined) this.mirror(unit, 'enabled', true);
+    if (!plain && !('meta' in unit)) {
+      Object.defineProperty(unit, 'meta', META_FIELD);
+      return;
+    }
     try {
       ensureMeta(unit);
     } catch (e) {
@@ -247,9 +435,10 @@ class Units {
     const unit = this.#units[slot];
     if (unit && this.#slots.get(unit.id) === slot) this.#slots.delete(unit.id);
     this.#units[slot] = undefined;
-    this.#kinds[slot] = undefined;
-    this.#errors[slot] = undefined;
-    this.#lastRuns[slot] = undefined;
+    if (this.#processes.size > 0) this.#processes.delete(slot);
+    if (this.#errors.size > 0) this.#errors.delete(slot);
+    if (slot < this.#lastRuns.length) this.#lastRuns[slot] = undefined;
+    if (slot < this.#fields.length) this.#fields[slot] = undefined;
     // The engine reuses the slot once told that this record was carried out.
     this.#released.push(slot);
   }
@@ -271,7 +460,7 @@ class Units {
 
   /** @param {number} slot */
   errorAt(slot) {
-    return this.#errors[slot];
+    return this.#errors.get(slot);
   }
 
   /**
@@ -279,7 +468,8 @@ class Units {
    * @param {unknown} error
    */
   setError(slot, error) {
-    this.#errors[slot] = error;
+    if (error !== undefined) this.#errors.set(slot, error);
+    else if (this.#errors.size > 0) this.#errors.delete(slot);
   }
 
   /**
@@ -288,7 +478,7 @@ class Units {
    * @param {number} slot
    */
   lastError(slot) {
-    const kept = this.#errors[slot];
+    const kept = this.#errors.get(slot);
     return kept !== undefined ? kept : this.field(/** @type {Unit} */ (this.#units[slot]), 'error');
   }
 
@@ -313,6 +503,54 @@ class Units {
       this.mirrorFailed(unit, field, e);
       return false;
     }
+  }
+
+  /**
+   * Writes the status of `unit` (in `slot`): into the state of its
+   * `status` accessor (see Fields), reached by the slot, while the object
+   * has the field; otherwise through the object (whose accessor makes
+   * the state at the first write).
+   * @param {number} slot
+   * @param {Unit} unit
+   * @param {unknown} value
+   */
+  mirrorStatus(slot, unit, value) {
+    const fields = this.#fields[slot];
+    if (fields !== undefined && hasOwn(unit, 'status')) {
+      fields.status = value;
+      return;
+    }
+    this.#writeStatus(slot, unit, value);
+  }
+
+  /**
+   * mirrorStatus of a unit whose state the slot does not hold yet, or
+   * whose field the user deleted.
+   * @param {number} slot
+   * @param {Unit} unit
+   * @param {unknown} value
+   */
+  #writeStatus(slot, unit, value) {
+    this.#fields[slot] = undefined;
+    if (!this.mirror(unit, 'status', value)) return;
+    try {
+      if (lookupGetter.call(unit, 'status') === getStatus && hasOwn(unit, 'status')) this.#fields[slot] = Fields.of(unit);
+    } catch {
+      // A Proxy whose traps throw: written through the object each time.
+    }
+  }
+
+  /**
+   * The `meta` of `unit` (in `slot`), for the statistics a run writes
+   * into it: from the state of its accessor when the slot holds it
+   * (see mirrorStatus), else read from the object.
+   * @param {number} slot
+   * @param {Unit} unit
+   */
+  metaOf(slot, unit) {
+    const fields = this.#fields[slot];
+    if (fields !== undefined && fields.meta !== NOT_MADE && hasOwn(unit, 'meta')) return fields.meta;
+    return unit.meta;
   }
 
   /**
