@@ -12,7 +12,7 @@ const v = require('./validate');
 const { closedError, fromNative } = require('./errors');
 const { Bridge } = require('./bridge');
 const { Events } = require('./events');
-const { Units, workerSpec, registerWorker, processSpec, plainCopy } = require('./units');
+const { Units, workerSpec, emptyWorkerSpec, registerWorker, processSpec, plainCopy } = require('./units');
 const { Attempts, Tickets } = require('./run-context');
 const { Pools } = require('./pools');
 
@@ -24,6 +24,8 @@ const { Pools } = require('./pools');
  */
 
 const noop = () => {};
+/** @type {number[]} a worker's "slots of its process's workers" (never written) */
+const NO_SLOTS = [];
 
 class Core {
   /** Set when close() is called: from then on every call but lookups is refused. */
@@ -32,6 +34,15 @@ class Core {
   #store = null;
   /** @type {Persistence | null} set by useStorage */
   #persistence = null;
+  /**
+   * @type {import('./native').JsWorkerSpec | null} the spec object a
+   * standalone worker's registration fills, made once; null while a
+   * registration uses it (a listener that registers a unit meanwhile
+   * gets a new one)
+   */
+  #workerSpec = emptyWorkerSpec();
+  /** @type {any} whether `u` is the object registered under its id (validate.js declares it without its parameter) */
+  #isCurrent = (/** @type {Unit} */ u) => this.units.at(this.units.slot(u.id)) === u;
 
   /**
    * @param {import('node:events').EventEmitter} emitter the manager (its listeners get the events)
@@ -140,14 +151,35 @@ class Core {
    * @param {((slot: number) => void) | null} attach
    */
   register(unit, attach) {
+    const kind = v.validateUnit('registerUnit', unit, this.#isCurrent);
+    if (kind !== 'worker') return this.#register(unit, kind, processSpec(unit), attach);
+    // A worker's spec is the one object used again: registering 100,000
+    // workers no longer leaves 100,000 specs for the collector.
+    const reused = this.#workerSpec;
+    this.#workerSpec = null;
+    const spec = workerSpec(unit, reused ?? undefined);
+    try {
+      return this.#register(unit, kind, spec, attach);
+    } finally {
+      if (reused !== null) {
+        // Nothing of this unit kept.
+        spec.id = '';
+        spec.status = spec.overlap = spec.dependsOn = spec.schedule = undefined;
+        this.#workerSpec = spec;
+      }
+    }
+  }
+
+  /**
+   * register's steps once the unit is validated and converted.
+   * @param {Unit} unit
+   * @param {import('./units').UnitKind} kind
+   * @param {any} spec a JsWorkerSpec or a JsProcessSpec, as `kind` says
+   * @param {((slot: number) => void) | null} attach
+   */
+  #register(unit, kind, spec, attach) {
     const units = this.units;
     const native = this.bridge.native;
-    // validate.js declares this callback without its parameter (a unit).
-    /** @type {any} whether `u` is the object registered under its id */
-    const isCurrent = (/** @type {Unit} */ u) => units.at(units.slot(u.id)) === u;
-    const kind = v.validateUnit('registerUnit', unit, isCurrent);
-    /** @type {any} a JsWorkerSpec or a JsProcessSpec, as `kind` says */
-    const spec = kind === 'worker' ? workerSpec(unit) : processSpec(unit);
     // Repeated worker ids and unknown dependencies are the engine's check,
     // made before anything changes (the runs of replaced units included).
     // A standalone worker without dependencies gives the engine nothing to
@@ -174,7 +206,7 @@ class Core {
     /** @type {number} */
     let slot;
     /** @type {number[]} the process's workers' slots */
-    let slots = [];
+    let slots = NO_SLOTS;
     this.acknowledgeReleased();
     /** @type {import('./native').RegistrationProblem | null | undefined} */
     let refused = null;

@@ -640,29 +640,54 @@ class Units {
 }
 
 /**
- * Converts a validated worker object into the engine's spec.
+ * Converts a validated worker object into the engine's spec: into `s`
+ * when given (a spec object used again, see Core.register), else into a
+ * new one.
  * @param {Unit} w
+ * @param {JsWorkerSpec} [s]
  * @returns {JsWorkerSpec}
  */
-function workerSpec(w) {
+function workerSpec(w, s = emptyWorkerSpec()) {
+  s.id = w.id;
+  s.enabled = w.enabled;
+  s.status = w.status;
+  s.runCount = w.meta && Number.isFinite(w.meta.runCount) ? w.meta.runCount : undefined;
+  s.intervalMs = w.intervalMs;
+  s.runOnInterval = w.runOnInterval;
+  s.maxRuns = w.maxRuns;
+  s.timeoutMs = w.timeoutMs;
+  s.maxRetries = w.maxRetries;
+  s.retryDelayMs = typeof w.retryDelayMs === 'number' ? w.retryDelayMs : undefined;
+  s.retryDelayPerRetry = typeof w.retryDelayMs === 'function';
+  s.overlap = w.overlap;
+  s.dependsOn = w.dependsOn
+    ? w.dependsOn.map((/** @type {any} */ d) => ({ id: v.dependencyId(d), conditional: typeof d === 'object' && typeof d.condition === 'function' }))
+    : undefined;
+  // Checked by validate.js already.
+  s.schedule = w.schedule === undefined ? undefined : scheduleSpec('registerUnit', 'worker.schedule', w.schedule);
+  return s;
+}
+
+/**
+ * A worker spec with every field, none given (one layout for every spec).
+ * @returns {JsWorkerSpec}
+ */
+function emptyWorkerSpec() {
   return {
-    id: w.id,
-    enabled: w.enabled,
-    status: w.status,
-    runCount: w.meta && Number.isFinite(w.meta.runCount) ? w.meta.runCount : undefined,
-    intervalMs: w.intervalMs,
-    runOnInterval: w.runOnInterval,
-    maxRuns: w.maxRuns,
-    timeoutMs: w.timeoutMs,
-    maxRetries: w.maxRetries,
-    retryDelayMs: typeof w.retryDelayMs === 'number' ? w.retryDelayMs : undefined,
-    retryDelayPerRetry: typeof w.retryDelayMs === 'function',
-    overlap: w.overlap,
-    dependsOn: w.dependsOn
-      ? w.dependsOn.map((/** @type {any} */ d) => ({ id: v.dependencyId(d), conditional: typeof d === 'object' && typeof d.condition === 'function' }))
-      : undefined,
-    // Checked by validate.js already.
-    schedule: w.schedule === undefined ? undefined : scheduleSpec('registerUnit', 'worker.schedule', w.schedule),
+    id: '',
+    enabled: undefined,
+    status: undefined,
+    runCount: undefined,
+    intervalMs: undefined,
+    runOnInterval: undefined,
+    maxRuns: undefined,
+    timeoutMs: undefined,
+    maxRetries: undefined,
+    retryDelayMs: undefined,
+    retryDelayPerRetry: false,
+    overlap: undefined,
+    dependsOn: undefined,
+    schedule: undefined,
   };
 }
 
@@ -889,4 +914,4 @@ function errorCopy(error, seen) {
   return out;
 }
 
-module.exports = { Units, workerSpec, registerWorker, processSpec, patchSpec, plainCopy };
+module.exports = { Units, workerSpec, emptyWorkerSpec, registerWorker, processSpec, patchSpec, plainCopy };

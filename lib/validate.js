@@ -42,6 +42,7 @@ function fail(method, field, expected, value) {
 
 /** Whether `v` is a plain-looking object (not null, not an array). @type {(v: unknown) => v is Obj} */
 const isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.prototype.hasOwnProperty.call(o, key);
 
 /**
  * @param {string} method
@@ -316,7 +317,9 @@ function checkMirror(method, path, unit) {
  */
 function validateWorker(method, path, w) {
   if (!isObject(w)) throw fail(method, path, 'a worker object', w);
-  checkName(method, `${path}.id`, w.id);
+  // A standalone worker's id is checked by validateUnit already (the
+  // path's string is made for workers of a process only).
+  if (path !== 'unit') checkName(method, `${path}.id`, w.id);
   if (w.threadPool !== undefined) {
     // Runs on a thread pool of the manager: its `handler` with its `payload`.
     if (typeof w.threadPool !== 'string' || w.threadPool === '') throw fail(method, `${path}.threadPool`, 'the name of a thread pool', w.threadPool);
@@ -328,7 +331,7 @@ function validateWorker(method, path, w) {
   applyRules(method, path, w, WORKER_FIELDS);
   // A schedule first: with one, runOnInterval is the mistake, not a missing intervalMs.
   if (w.schedule !== undefined) checkScheduleAlone(method, path, w.intervalMs, w.runOnInterval, w.schedule);
-  checkInterval(method, path, w.runOnInterval, w.intervalMs, `${path}.intervalMs is not set`);
+  checkInterval(method, path, w.runOnInterval, w.intervalMs);
   noticeMistypedKeys(method, path, w);
 }
 
@@ -356,11 +359,11 @@ function checkScheduleAlone(method, path, intervalMs, runOnInterval, schedule) {
  * @param {string} path
  * @param {unknown} runOnInterval
  * @param {unknown} intervalMs
- * @param {string} why
+ * @param {string} [why] what is missing (`<path>.intervalMs is not set` when left out: made only for the error)
  */
 function checkInterval(method, path, runOnInterval, intervalMs, why) {
   if (runOnInterval === true && intervalMs === undefined) {
-    throw new TypeError(`${method}: ${path}.runOnInterval is true but ${why} (an interval worker needs intervalMs)`);
+    throw new TypeError(`${method}: ${path}.runOnInterval is true but ${why ?? `${path}.intervalMs is not set`} (an interval worker needs intervalMs)`);
   }
 }
 
@@ -462,8 +465,10 @@ const MAX_KEYS_LOOKED_AT = 1000;
 function noticeMistypedKeys(method, path, obj, keys = UNIT_KEYS) {
   let seen = keysLookedAt.get(keys);
   if (seen === undefined) keysLookedAt.set(keys, (seen = new Set(keys)));
-  for (const key of Object.keys(obj)) {
-    if (seen.has(key) || warnedKeys.has(key)) continue;
+  // for…in rather than Object.keys: V8 walks the keys its layout caches,
+  // where Object.keys made an array for each object looked at.
+  for (const key in obj) {
+    if (!hasOwn(obj, key) || seen.has(key) || warnedKeys.has(key)) continue;
     // A pool may take a million tasks with the same fields of their own: each name is looked at once.
     if (seen.size < MAX_KEYS_LOOKED_AT) seen.add(key);
     const meant = mistypedUnitKey(key, keys);
