@@ -75,4 +75,18 @@ function slotArray() {
   return a;
 }
 
-module.exports = { keepShape, Stamp, slotArray };
+/**
+ * Writes `value` at `slot` of a slotArray, first growing it to `slot` with
+ * pushes when it is shorter. A write far past the end (units' first runs
+ * come in any slot order) would make V8 keep the array as a dictionary,
+ * with a hash lookup for every later read.
+ * @param {any[]} array
+ * @param {number} slot
+ * @param {unknown} value
+ */
+function setSlot(array, slot, value) {
+  while (array.length < slot) array.push(undefined);
+  array[slot] = value;
+}
+
+module.exports = { keepShape, Stamp, slotArray, setSlot };

@@ -11,7 +11,7 @@ const util = require('node:util');
 const v = require('./validate');
 const { ensureMeta, newMeta } = require('./stats');
 const { scheduleSpec } = require('./calendar');
-const { Stamp, slotArray } = require('./shapes');
+const { Stamp, slotArray, setSlot } = require('./shapes');
 const { engineRegisterWorker } = require('./native.js');
 
 /**
@@ -190,6 +190,8 @@ class FieldsState {
  * @type {WeakMap<object, FieldsState>}
  */
 const refusedFields = new WeakMap();
+/** How many objects refusedFields has held (while none, it is not looked in). */
+let refusedCount = 0;
 
 /**
  * The state of `o`'s fields, made when `make` is set and it has none.
@@ -200,13 +202,14 @@ const refusedFields = new WeakMap();
 function fieldsOf(o, make) {
   const state = Fields.of(o);
   if (state !== undefined) return state;
-  const refused = refusedFields.get(o);
+  const refused = refusedCount > 0 ? refusedFields.get(o) : undefined;
   if (refused !== undefined || !make) return refused;
   const made = new FieldsState();
   try {
     new Fields(o, made);
   } catch {
     refusedFields.set(o, made);
+    refusedCount++;
   }
   return made;
 }
@@ -531,10 +534,10 @@ class Units {
    * @param {unknown} value
    */
   #writeStatus(slot, unit, value) {
-    this.#fields[slot] = undefined;
+    if (slot < this.#fields.length) this.#fields[slot] = undefined;
     if (!this.mirror(unit, 'status', value)) return;
     try {
-      if (lookupGetter.call(unit, 'status') === getStatus && hasOwn(unit, 'status')) this.#fields[slot] = Fields.of(unit);
+      if (lookupGetter.call(unit, 'status') === getStatus && hasOwn(unit, 'status')) setSlot(this.#fields, slot, Fields.of(unit));
     } catch {
       // A Proxy whose traps throw: written through the object each time.
     }
@@ -586,7 +589,7 @@ class Units {
    */
   #firstLastRun(slot, unit, state, ms) {
     // Made lazy before, by another manager.
-    if (state === undefined && (state = LastRun.of(unit)) !== undefined) this.#lastRuns[slot] = state;
+    if (state === undefined && (state = LastRun.of(unit)) !== undefined) setSlot(this.#lastRuns, slot, state);
     if (state !== undefined) {
       if (hasOwn(unit, 'lastRun')) {
         state.ms = ms;
@@ -599,7 +602,7 @@ class Units {
     try {
       const lazy = makeLazyLastRun(unit, ms, state);
       if (lazy !== undefined) {
-        this.#lastRuns[slot] = lazy;
+        setSlot(this.#lastRuns, slot, lazy);
         return;
       }
     } catch {
