@@ -252,6 +252,19 @@ describe('object mirroring', () => {
       }
     });
 
+    test('an object registered in place of one that ran, with a lastRun of its own, gets its own runs’ starts', async () => {
+      manager = createSynchronikManager({ clock: { manual: true, now: T0 } });
+      const first = { id: 'w', run: () => 1 };
+      manager.registerUnit(first);
+      await manager.runWorkerById('w');
+      const next = { id: 'w', run: () => 2, lastRun: new Date(0) };
+      manager.registerUnit(next);
+      await manager.clock.advance(5);
+      await manager.runWorkerById('w');
+      expect(next.lastRun).toEqual(new Date(T0 + 5));
+      expect(first.lastRun).toEqual(new Date(T0));
+    });
+
     test('a lastRun the user gave at registration is replaced by the first run, in its place among the keys', async () => {
       const w = { id: 'w', lastRun: 'never', run: () => 'ok', note: 'mine' };
       manager.registerUnit(w);
