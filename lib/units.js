@@ -535,12 +535,20 @@ class Units {
    */
   #writeStatus(slot, unit, value) {
     if (slot < this.#fields.length) this.#fields[slot] = undefined;
-    if (!this.mirror(unit, 'status', value)) return;
+    let ours = false;
     try {
-      if (lookupGetter.call(unit, 'status') === getStatus && hasOwn(unit, 'status')) setSlot(this.#fields, slot, Fields.of(unit));
+      ours = lookupGetter.call(unit, 'status') === getStatus && hasOwn(unit, 'status');
     } catch {
       // A Proxy whose traps throw: written through the object each time.
     }
+    if (!ours) {
+      this.mirror(unit, 'status', value);
+      return;
+    }
+    // The accessor's write, without calling it.
+    const state = /** @type {FieldsState} */ (fieldsOf(unit, true));
+    state.status = value;
+    setSlot(this.#fields, slot, state);
   }
 
   /**
