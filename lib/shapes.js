@@ -85,8 +85,12 @@ function slotArray() {
  * @param {unknown} value
  */
 function setSlot(array, slot, value) {
+  if (slot < array.length) {
+    array[slot] = value;
+    return;
+  }
   while (array.length < slot) array.push(undefined);
-  array[slot] = value;
+  array.push(value);
 }
 
 module.exports = { keepShape, Stamp, slotArray, setSlot };

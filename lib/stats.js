@@ -352,15 +352,20 @@ const ENGINE_META = Object.freeze(['runCount', 'executionTimesMs', 'averageExecu
  * code that knew it (see IdTable), and one made for numbers only would
  * hold a box for its number from the start, on every idle unit.
  * (runCount stays a small integer: see recordRun.)
+ * @param {boolean} [forRun] whether a run's statistics are written into it at once
  * @returns {Record<string, any>}
  */
-function newMeta() {
+function newMeta(forRun = false) {
   /** @type {Record<string, any>} */
   const made = {};
   made.runCount = 0;
   Object.defineProperty(made, 'executionTimesMs', TIMES_ACCESSOR);
   made.averageExecutionTimeMs = null;
   made.averageExecutionTimeMs = 0;
+  // Made for a run that is about to record its duration: with the state
+  // of its accessor, which the run would make anyway (after two checks of
+  // the accessor that a meta made here needs no more).
+  if (forRun) new Times(made, new TimesState());
   return made;
 }
 

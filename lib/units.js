@@ -560,7 +560,11 @@ class Units {
    */
   metaOf(slot, unit) {
     const fields = this.#fields[slot];
-    if (fields !== undefined && fields.meta !== NOT_MADE && hasOwn(unit, 'meta')) return fields.meta;
+    if (fields !== undefined && hasOwn(unit, 'meta')) {
+      if (fields.meta !== NOT_MADE) return fields.meta;
+      // A first run, the meta not read yet: made for the run.
+      if (lookupGetter.call(unit, 'meta') === getMeta) return (fields.meta = newMeta(true));
+    }
     return unit.meta;
   }
 
