@@ -135,14 +135,14 @@ function makeLazyLastRun(unit, ms, made) {
  * `status`, `enabled` and `meta` of a registered object that came without
  * them are accessors (one descriptor each, the same for every object, so
  * that objects of one shape keep one shape), and the object holds nothing
- * for them until one is first written — by a run, a state change, a
- * config change or the user — or `meta` is first read: a registered unit
- * that never runs costs its object no room. (Three fields and a `meta`
- * object were about 100 bytes of heap a unit, and with the collector's
- * copies of them on their way to the old generation about 240 bytes of
- * RSS: 100,000 idle workers read 131 MB, now 107.) Until then they read
+ * for them until one is first written — by a run, a state change, a config
+ * change or the user — or `meta` is first read: a registered unit that
+ * never runs costs its object no room. (Three fields and a `meta` object
+ * were about 100 bytes of heap a unit, and with the collector's copies of
+ * them on their way to the old generation about 240 bytes of RSS: 100,000
+ * idle workers read 131 MB with them, 107 without.) Until then they read
  * as a registration leaves them: 'idle', true, and a `meta` made at its
- * first read. From then on their values are kept in a private field the
+ * first read or run. From then on their values are kept in a private field the
  * object is given (`Fields`), as `lastRun`'s are. JSON, spreads,
  * `Object.keys` and snapshots see the fields as before. A Proxy, and an
  * object with such a field of its own or on its prototype chain, get the
