@@ -484,4 +484,4 @@ function restoredStats(runCount, times) {
   return stats;
 }
 
-module.exports = { EXECUTION_TIMES_KEPT, ENGINE_META, newMeta, ensureMeta, carryStats, withLazyTimes, recordRun, restoredStats };
+module.exports = { EXECUTION_TIMES_KEPT, ENGINE_META, lookupGetter, newMeta, ensureMeta, carryStats, withLazyTimes, recordRun, restoredStats };

@@ -9,7 +9,7 @@
 
 const util = require('node:util');
 const v = require('./validate');
-const { ensureMeta, newMeta } = require('./stats');
+const { ensureMeta, newMeta, lookupGetter } = require('./stats');
 const { scheduleSpec } = require('./calendar');
 const { Stamp, slotArray, setSlot } = require('./shapes');
 const { engineRegisterWorker } = require('./native.js');
@@ -61,7 +61,6 @@ class LastRun extends Stamp {
   }
 }
 const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.prototype.hasOwnProperty.call(o, key);
-const lookupGetter = /** @type {(this: object, key: string) => Function | undefined} */ (/** @type {any} */ (Object.prototype).__lookupGetter__);
 /** In a state's `value`: the Date of its `ms` is not made yet (and in a FieldsState's `meta`: no meta made yet). */
 const NOT_MADE = Symbol('synchronik.notMade');
 
@@ -242,10 +241,32 @@ function ownField(o, key, value) {
   Object.defineProperty(o, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
+/**
+ * The state of the field `key` read through `self` (see holder), if it
+ * has one yet.
+ * @param {unknown} self
+ * @param {'status' | 'enabled'} key
+ */
+function stateRead(self, key) {
+  const o = holder(self, key);
+  return o === null ? undefined : fieldsOf(o, false);
+}
+
+/**
+ * A write of `value` to the field `key` through `o`: into its state when
+ * `o` holds the field, else a plain field of `o`'s own (see ownField).
+ * @param {object} o
+ * @param {'status' | 'enabled' | 'meta'} key
+ * @param {unknown} value
+ */
+function stateWrite(o, key, value) {
+  if (hasOwn(o, key)) /** @type {FieldsState} */ (fieldsOf(o, true))[key] = value;
+  else ownField(o, key, value);
+}
+
 /** @this {unknown} */
 function getStatus() {
-  const o = holder(this, 'status');
-  const state = o === null ? undefined : fieldsOf(o, false);
+  const state = stateRead(this, 'status');
   return state === undefined ? 'idle' : state.status;
 }
 
@@ -254,14 +275,12 @@ function getStatus() {
  * @param {unknown} value
  */
 function setStatus(value) {
-  if (hasOwn(this, 'status')) /** @type {FieldsState} */ (fieldsOf(this, true)).status = value;
-  else ownField(this, 'status', value);
+  stateWrite(this, 'status', value);
 }
 
 /** @this {unknown} */
 function getEnabled() {
-  const o = holder(this, 'enabled');
-  const state = o === null ? undefined : fieldsOf(o, false);
+  const state = stateRead(this, 'enabled');
   return state === undefined ? true : state.enabled;
 }
 
@@ -270,8 +289,7 @@ function getEnabled() {
  * @param {unknown} value
  */
 function setEnabled(value) {
-  if (hasOwn(this, 'enabled')) /** @type {FieldsState} */ (fieldsOf(this, true)).enabled = value;
-  else ownField(this, 'enabled', value);
+  stateWrite(this, 'enabled', value);
 }
 
 /** @this {unknown} */
@@ -288,8 +306,7 @@ function getMeta() {
  * @param {unknown} value
  */
 function setMeta(value) {
-  if (hasOwn(this, 'meta')) /** @type {FieldsState} */ (fieldsOf(this, true)).meta = value;
-  else ownField(this, 'meta', value);
+  stateWrite(this, 'meta', value);
 }
 
 const STATUS_FIELD = Object.freeze({ get: getStatus, set: setStatus, enumerable: true, configurable: true });
