@@ -164,28 +164,31 @@ impl TryFrom<JsWorkerSpec> for WorkerSpec {
         let retry_delay = match (s.retry_delay_per_retry, s.retry_delay_ms) {
             (Some(true), _) => RetryDelay::PerRetry,
             (_, Some(ms)) => RetryDelay::Fixed(ms),
-            _ => defaults.retry_delay,
+            _ => defaults.retry_delay(),
         };
         Ok(WorkerSpec {
             common: common(s.id, s.enabled, s.status, s.run_count)?,
-            config: WorkerConfig {
-                interval_ms: s.interval_ms.or(defaults.interval_ms),
-                run_on_interval: s.run_on_interval.unwrap_or(defaults.run_on_interval),
-                max_runs: s.max_runs.map(|m| m as u64).or(defaults.max_runs),
-                timeout_ms: s.timeout_ms.unwrap_or(defaults.timeout_ms),
-                max_retries: s.max_retries.unwrap_or(defaults.max_retries),
-                retry_delay,
-                overlap: overlap(s.overlap)?.unwrap_or(defaults.overlap),
-                depends_on: s
-                    .depends_on
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|d| Dependency {
-                        id: d.id,
-                        conditional: d.conditional,
-                    })
-                    .collect(),
-                schedule: s.schedule.map(schedule).transpose()?,
+            config: {
+                let mut c = WorkerConfig::new();
+                c.interval_ms = s.interval_ms.or(defaults.interval_ms);
+                c.run_on_interval = s.run_on_interval.unwrap_or(defaults.run_on_interval);
+                c.timeout_ms = s.timeout_ms.unwrap_or(defaults.timeout_ms);
+                c.max_retries = s.max_retries.unwrap_or(defaults.max_retries);
+                c.overlap = overlap(s.overlap)?.unwrap_or(defaults.overlap);
+                c.set_max_runs(s.max_runs.map(|m| m as u64));
+                c.set_retry_delay(retry_delay);
+                c.set_depends_on(
+                    s.depends_on
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|d| Dependency {
+                            id: d.id,
+                            conditional: d.conditional,
+                        })
+                        .collect(),
+                );
+                c.set_schedule(s.schedule.map(schedule).transpose()?.map(|b| *b));
+                c
             },
         })
     }

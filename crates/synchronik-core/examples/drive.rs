@@ -83,7 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tick.config.run_on_interval = true;
     let mut flaky = WorkerSpec::new("flaky");
     flaky.config.max_retries = 1;
-    flaky.config.retry_delay = RetryDelay::Fixed(20.0);
+    flaky.config.set_retry_delay(RetryDelay::Fixed(20.0));
     for spec in [tick, flaky] {
         let id = spec.common.id.clone();
         let slots = runtime.with(|engine| engine.register(UnitSpec::Worker(spec)))?;

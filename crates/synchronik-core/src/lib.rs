@@ -86,7 +86,7 @@
 //! tick.config.run_on_interval = true;
 //! let mut flaky = WorkerSpec::new("flaky");
 //! flaky.config.max_retries = 1;
-//! flaky.config.retry_delay = RetryDelay::Fixed(10.0);
+//! flaky.config.set_retry_delay(RetryDelay::Fixed(10.0));
 //! runtime.with(|e| e.register(UnitSpec::Worker(tick))).unwrap();
 //! let slots = runtime.with(|e| e.register(UnitSpec::Worker(flaky))).unwrap();
 //! threads.flaky.set(slots[0]).ok();

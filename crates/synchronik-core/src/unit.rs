@@ -125,42 +125,149 @@ impl Dependency {
 }
 
 /// The settings of a worker that shape its runs.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The settings most workers leave at their defaults (`max_runs`,
+/// `retry_delay`, `depends_on`, `schedule`) are kept in a box of their own,
+/// made when one of them is set: a worker without them keeps an empty
+/// pointer, 8 bytes where they took 64. They are read and set through the
+/// methods of the same names.
+#[derive(Debug, Clone)]
 pub struct WorkerConfig {
     /// Milliseconds between scheduled runs.
     pub interval_ms: Option<f64>,
     /// Whether the scheduler runs it every `interval_ms`.
     pub run_on_interval: bool,
-    /// After this many completed runs the worker is disabled.
-    pub max_runs: Option<u64>,
     /// Bound of one attempt in ms; 0 = none.
     pub timeout_ms: f64,
     /// Attempts after the first.
     pub max_retries: u32,
-    /// The wait between attempts.
-    pub retry_delay: RetryDelay,
     /// What a scheduled fire does while a run is in flight.
     pub overlap: Overlap,
+    /// The settings of [`Rare`], when one of them is set.
+    rare: Option<Box<Rare>>,
+}
+
+/// The settings of a worker that most workers leave at their defaults (see
+/// [`WorkerConfig`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Rare {
+    max_runs: Option<u64>,
+    retry_delay: RetryDelay,
+    depends_on: Vec<Dependency>,
+    schedule: Option<crate::engine::CalendarSpec>,
+}
+
+impl Default for RetryDelay {
+    fn default() -> Self {
+        RetryDelay::Fixed(0.0)
+    }
+}
+
+/// What an unset rare setting reads as.
+static NO_RARE: Rare = Rare {
+    max_runs: None,
+    retry_delay: RetryDelay::Fixed(0.0),
+    depends_on: Vec::new(),
+    schedule: None,
+};
+
+impl WorkerConfig {
+    /// The settings of a worker that sets none: every one at its default.
+    pub fn new() -> Self {
+        Self {
+            interval_ms: None,
+            run_on_interval: false,
+            timeout_ms: 10_000.0,
+            max_retries: 0,
+            overlap: Overlap::Skip,
+            rare: None,
+        }
+    }
+
+    /// Whether the box of rare settings was made.
+    pub fn has_rare_settings(&self) -> bool {
+        self.rare.is_some()
+    }
+
+    fn rare(&self) -> &Rare {
+        self.rare.as_deref().unwrap_or(&NO_RARE)
+    }
+
+    /// The box of rare settings, made if there is none; `None` when there
+    /// is none and `unset` says the value to set is the default.
+    fn rare_mut(&mut self, unset: bool) -> Option<&mut Rare> {
+        if self.rare.is_none() && unset {
+            return None;
+        }
+        Some(self.rare.get_or_insert_with(Box::default))
+    }
+
+    /// After this many completed runs the worker is disabled.
+    pub fn max_runs(&self) -> Option<u64> {
+        self.rare().max_runs
+    }
+
+    /// Sets [`Self::max_runs`].
+    pub fn set_max_runs(&mut self, max_runs: Option<u64>) {
+        if let Some(r) = self.rare_mut(max_runs.is_none()) {
+            r.max_runs = max_runs;
+        }
+    }
+
+    /// The wait between attempts.
+    pub fn retry_delay(&self) -> RetryDelay {
+        self.rare().retry_delay
+    }
+
+    /// Sets [`Self::retry_delay`].
+    pub fn set_retry_delay(&mut self, retry_delay: RetryDelay) {
+        if let Some(r) = self.rare_mut(retry_delay == RetryDelay::default()) {
+            r.retry_delay = retry_delay;
+        }
+    }
+
     /// Workers of the same process that must complete first (a process any
     /// of whose workers has dependencies runs as a graph).
-    pub depends_on: Vec<Dependency>,
+    pub fn depends_on(&self) -> &[Dependency] {
+        &self.rare().depends_on
+    }
+
+    /// Sets [`Self::depends_on`].
+    pub fn set_depends_on(&mut self, depends_on: Vec<Dependency>) {
+        if let Some(r) = self.rare_mut(depends_on.is_empty()) {
+            r.depends_on = depends_on;
+        }
+    }
+
     /// A calendar schedule (cron or one-off times), instead of an interval.
-    pub schedule: Option<Box<crate::engine::CalendarSpec>>,
+    pub fn schedule(&self) -> Option<&crate::engine::CalendarSpec> {
+        self.rare().schedule.as_ref()
+    }
+
+    /// Sets [`Self::schedule`].
+    pub fn set_schedule(&mut self, schedule: Option<crate::engine::CalendarSpec>) {
+        if let Some(r) = self.rare_mut(schedule.is_none()) {
+            r.schedule = schedule;
+        }
+    }
 }
 
 impl Default for WorkerConfig {
     fn default() -> Self {
-        Self {
-            interval_ms: None,
-            run_on_interval: false,
-            max_runs: None,
-            timeout_ms: 10_000.0,
-            max_retries: 0,
-            retry_delay: RetryDelay::Fixed(0.0),
-            overlap: Overlap::Skip,
-            depends_on: Vec::new(),
-            schedule: None,
-        }
+        Self::new()
+    }
+}
+
+/// Settings are equal when they read the same: a box of rare settings at
+/// their defaults is the same as none.
+impl PartialEq for WorkerConfig {
+    fn eq(&self, other: &Self) -> bool {
+        self.interval_ms == other.interval_ms
+            && self.run_on_interval == other.run_on_interval
+            && self.timeout_ms == other.timeout_ms
+            && self.max_retries == other.max_retries
+            && self.overlap == other.overlap
+            && self.rare() == other.rare()
     }
 }
 
@@ -375,6 +482,49 @@ impl Meta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rare_settings_are_boxed_when_one_is_set() {
+        let mut c = WorkerConfig::new();
+        // Setting a default makes no box.
+        c.set_max_runs(None);
+        c.set_retry_delay(RetryDelay::Fixed(0.0));
+        c.set_depends_on(Vec::new());
+        c.set_schedule(None);
+        assert!(!c.has_rare_settings());
+        assert_eq!(c, WorkerConfig::default());
+        c.set_retry_delay(RetryDelay::PerRetry);
+        c.set_max_runs(Some(3));
+        c.set_depends_on(vec![Dependency::on("a")]);
+        assert!(c.has_rare_settings());
+        assert_eq!(
+            (c.max_runs(), c.retry_delay(), c.depends_on()),
+            (Some(3), RetryDelay::PerRetry, &[Dependency::on("a")][..])
+        );
+        assert_ne!(c, WorkerConfig::default());
+        // Back at their defaults, the settings read as none were set.
+        c.set_retry_delay(RetryDelay::Fixed(0.0));
+        c.set_max_runs(None);
+        c.set_depends_on(Vec::new());
+        assert!(c.has_rare_settings());
+        assert_eq!(c, WorkerConfig::default());
+        assert_eq!((c.max_runs(), c.timeout_ms), (None, 10_000.0));
+    }
+
+    #[test]
+    fn packed_nanos_keep_every_bit() {
+        use crate::registry::PackedNanos;
+        for n in [
+            0,
+            1,
+            u128::from(u64::MAX),
+            u128::from(u64::MAX) + 1,
+            crate::clock::CLOCK_LIMIT,
+            u128::MAX,
+        ] {
+            assert_eq!(PackedNanos::from(n).get(), n);
+        }
+    }
 
     #[test]
     fn meta_before_the_first_run_is_zero() {

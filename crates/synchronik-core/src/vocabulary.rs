@@ -476,7 +476,7 @@ pub fn unit_settings() -> Vec<Setting> {
     let common = CommonSpec::new(String::new());
     let worker = WorkerConfig::default();
     let process = ProcessConfig::default();
-    let RetryDelay::Fixed(retry_delay_ms) = worker.retry_delay else {
+    let RetryDelay::Fixed(retry_delay_ms) = worker.retry_delay() else {
         unreachable!("the default retry delay is a number of milliseconds")
     };
     let non_negative = Kind::Number {

@@ -58,7 +58,7 @@ fn at_times(times: &[&str]) -> CalendarSpec {
 /// A worker on a calendar schedule whose attempts have no timeout.
 fn scheduled(id: &str, spec: CalendarSpec) -> WorkerSpec {
     let mut w = worker(id);
-    w.config.schedule = Some(Box::new(spec));
+    w.config.set_schedule(Some(spec));
     w.config.timeout_ms = 0.0;
     w
 }
@@ -677,7 +677,7 @@ fn a_new_schedule_applies_from_its_next_fire_and_a_removed_one_stops() {
         .unwrap()
         .worker()
         .unwrap()
-        .schedule
+        .schedule()
         .is_none());
     assert_eq!(c.h.engine.next_runs("w", 5), Some(Vec::new()));
     assert!(c.run_until("2026-01-01T06:00:00Z").is_empty());
@@ -782,7 +782,7 @@ fn re_enabling_a_worker_does_not_catch_up_the_fires_passed_while_disabled() {
 #[test]
 fn max_runs_ends_the_schedule() {
     let mut w = scheduled("w", cron("* * * * *", "UTC"));
-    w.config.max_runs = Some(2);
+    w.config.set_max_runs(Some(2));
     let mut c = Cal::at("2026-01-01T00:00:00Z");
     c.register(w);
     c.start();

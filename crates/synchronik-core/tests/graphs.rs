@@ -14,13 +14,14 @@ fn graph(edges: &[(&str, &[&str])]) -> ProcessSpec {
         .map(|(id, deps)| {
             let mut w = worker(id);
             w.config.timeout_ms = 0.0;
-            w.config.depends_on = deps
-                .iter()
-                .map(|d| match d.strip_prefix('?') {
-                    Some(d) => Dependency::when(d),
-                    None => Dependency::on(*d),
-                })
-                .collect();
+            w.config.set_depends_on(
+                deps.iter()
+                    .map(|d| match d.strip_prefix('?') {
+                        Some(d) => Dependency::when(d),
+                        None => Dependency::on(*d),
+                    })
+                    .collect(),
+            );
             w
         })
         .collect();
@@ -324,7 +325,8 @@ fn registration_errors_say_where_the_problem_is() {
     assert_eq!(err.code(), ErrorCode::InvalidUnit);
     // A worker on its own depends on registered units.
     let mut solo = worker("solo");
-    solo.config.depends_on = vec![Dependency::on("a"), Dependency::on("elsewhere")];
+    solo.config
+        .set_depends_on(vec![Dependency::on("a"), Dependency::on("elsewhere")]);
     let spec = UnitSpec::Worker(solo);
     let Err(EngineError::UnknownDependency {
         worker_index,
@@ -382,10 +384,10 @@ fn ten_thousand_workers_run_in_linear_time() {
             let mut spec = worker(&names[l][w]);
             spec.config.timeout_ms = 0.0;
             if l > 0 {
-                spec.config.depends_on = vec![
+                spec.config.set_depends_on(vec![
                     Dependency::on(names[l - 1][w].clone()),
                     Dependency::on(names[l - 1][(w + 1) % width].clone()),
-                ];
+                ]);
             }
             spec
         })

@@ -45,7 +45,7 @@ fn retries_wait_the_fixed_delay_then_fail_for_good() {
     let mut h = Harness::new();
     let mut w = worker("w");
     w.config.max_retries = 2;
-    w.config.retry_delay = RetryDelay::Fixed(100.0);
+    w.config.set_retry_delay(RetryDelay::Fixed(100.0));
     h.engine.register(UnitSpec::Worker(w)).unwrap();
     h.engine.run_unit("w", None);
     let first = h.invocations();
@@ -108,7 +108,7 @@ fn per_retry_delays_come_from_the_host() {
     let mut h = Harness::new();
     let mut w = worker("w");
     w.config.max_retries = 2;
-    w.config.retry_delay = RetryDelay::PerRetry;
+    w.config.set_retry_delay(RetryDelay::PerRetry);
     h.engine.register(UnitSpec::Worker(w)).unwrap();
     h.engine.run_unit("w", None);
     let a1 = h.invocations()[0];
@@ -254,7 +254,7 @@ fn zero_timeout_means_no_timeout() {
 fn max_runs_disables_the_worker() {
     let mut h = Harness::new();
     let mut w = worker("w");
-    w.config.max_runs = Some(2);
+    w.config.set_max_runs(Some(2));
     h.engine.register(UnitSpec::Worker(w)).unwrap();
     for n in 1..=2 {
         h.engine.run_unit("w", None);

@@ -215,7 +215,7 @@ fn fire_next_steps_the_manual_clock_from_deadline_to_deadline() {
     let (rt, clock, rec) = manual_runtime();
     let mut spec = worker("w");
     spec.config.max_retries = 1;
-    spec.config.retry_delay = RetryDelay::Fixed(50.0);
+    spec.config.set_retry_delay(RetryDelay::Fixed(50.0));
     spec.config.timeout_ms = 0.0;
     rt.with(|e| e.register(UnitSpec::Worker(spec))).unwrap();
     rt.with(|e| e.run_unit("w", None));

@@ -177,7 +177,7 @@ fn overlap_allow_runs_concurrently() {
 fn max_runs_paused_and_disabled_workers_are_honoured() {
     let mut h = Harness::new();
     let mut w = interval_worker("w", 10.0);
-    w.config.max_runs = Some(2);
+    w.config.set_max_runs(Some(2));
     h.engine.register(UnitSpec::Worker(w)).unwrap();
     h.engine.start();
     assert_eq!(advance_settling(&mut h, 50.0), 2);
@@ -309,7 +309,7 @@ fn stop_ends_runs_waiting_for_a_retry_and_retries_nothing() {
     for id in ["w", "v"] {
         let mut w = worker(id);
         w.config.max_retries = 3;
-        w.config.retry_delay = RetryDelay::Fixed(4000.0);
+        w.config.set_retry_delay(RetryDelay::Fixed(4000.0));
         h.engine.register(UnitSpec::Worker(w)).unwrap();
     }
     let w_ticket = h.engine.run_unit("w", None);

@@ -232,8 +232,12 @@ fn summaries_and_details_show_membership_runs_and_schedule() {
 fn a_graph_process_shows_its_dependencies_and_live_statuses() {
     let mut h = Harness::new();
     let mut p = process("g", RunMode::Parallel, &["a", "b", "c"]);
-    p.workers[1].config.depends_on = vec![Dependency::on("a")];
-    p.workers[2].config.depends_on = vec![Dependency::on("a"), Dependency::when("b")];
+    p.workers[1]
+        .config
+        .set_depends_on(vec![Dependency::on("a")]);
+    p.workers[2]
+        .config
+        .set_depends_on(vec![Dependency::on("a"), Dependency::when("b")]);
     h.engine.register(UnitSpec::Process(p)).unwrap();
     h.engine
         .register(UnitSpec::Process(process(
@@ -570,7 +574,7 @@ fn a_calendar_schedule_is_listed_with_its_next_fire_and_no_period() {
     let mut cron = worker("cron");
     // Every minute on the minute; the manual clock starts at the epoch.
     let when = When::Cron(schedule::CronSchedule::parse("* * * * *", Some("UTC")).unwrap());
-    cron.config.schedule = Some(Box::new(CalendarSpec::new(when)));
+    cron.config.set_schedule(Some(CalendarSpec::new(when)));
     h.engine.register(UnitSpec::Worker(cron)).unwrap();
     h.engine.start();
     let views = h.engine.schedule_views();

@@ -267,15 +267,15 @@ impl<'a> From<&'a WorkerConfig> for WorkerConfigJson<'a> {
         Self {
             interval_ms: c.interval_ms.map(Num),
             run_on_interval: c.run_on_interval,
-            max_runs: c.max_runs,
+            max_runs: c.max_runs(),
             timeout_ms: Num(c.timeout_ms),
             max_retries: c.max_retries,
-            retry_delay_ms: match c.retry_delay {
+            retry_delay_ms: match c.retry_delay() {
                 RetryDelay::Fixed(ms) => Some(Num(ms)),
                 RetryDelay::PerRetry => None,
             },
             overlap: c.overlap.as_str(),
-            depends_on: all(&c.depends_on),
+            depends_on: all(c.depends_on()),
         }
     }
 }

@@ -266,7 +266,7 @@ impl Engine {
             // by the task's own records (the RUN record and TASK_DONE), not
             // by unit events, so a queued task costs two records in all.
             unit.status = Status::Running;
-            unit.status_since = now;
+            unit.status_since = now.into();
         } else if let Some(wall) = wall {
             self.announce_start(slot, wall);
         }
@@ -426,7 +426,7 @@ impl Engine {
             .get(slot)
             .and_then(Unit::worker)
             .filter(|c| attempt <= c.max_retries)
-            .map(|c| match c.retry_delay {
+            .map(|c| match c.retry_delay() {
                 RetryDelay::Fixed(ms) => ms,
                 RetryDelay::PerRetry => run.reported_delay_ms.unwrap_or(0.0),
             });
@@ -479,7 +479,7 @@ impl Engine {
                 u.active_runs = u.active_runs.saturating_sub(1);
                 if u.status == Status::Running {
                     u.status = Status::Idle;
-                    u.status_since = now;
+                    u.status_since = now.into();
                 }
             }
             match &result {
@@ -524,7 +524,7 @@ impl Engine {
     /// A worker that has completed `maxRuns` runs is disabled.
     fn disable_after_max_runs(&mut self, slot: Slot) {
         let reached = self.registry.get(slot).is_some_and(|u| match &u.body {
-            UnitBody::Worker(c) => c.max_runs.is_some_and(|m| u.meta.run_count >= m),
+            UnitBody::Worker(c) => c.max_runs().is_some_and(|m| u.meta.run_count >= m),
             UnitBody::Process { .. } => false,
         });
         if reached && self.set_enabled_slot(slot, false) {

@@ -198,7 +198,7 @@ impl Engine {
 
     /// The calendar schedule of the worker in `slot`, if it has one.
     fn calendar_spec(&self, slot: Slot) -> Option<&CalendarSpec> {
-        self.registry.get(slot)?.worker()?.schedule.as_deref()
+        self.registry.get(slot)?.worker()?.schedule()
     }
 
     /// Whether the worker in `slot` should be on the calendar now.
@@ -208,7 +208,7 @@ impl Engine {
         };
         self.sched.started
             && unit.enabled
-            && unit.worker().is_some_and(|c| c.schedule.is_some())
+            && unit.worker().is_some_and(|c| c.schedule().is_some())
             && !self.calendar.paused.contains_key(&slot)
     }
 
@@ -474,7 +474,7 @@ impl Engine {
             return Some(Vec::new());
         };
         let now_ms = self.wall_now_ms();
-        if let Some(spec) = config.schedule.as_deref() {
+        if let Some(spec) = config.schedule() {
             return Some(spec.next_n(now_ms, count));
         }
         let Some(at) = self.sched.next_fire(slot) else {

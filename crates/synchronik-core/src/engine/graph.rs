@@ -69,7 +69,7 @@ impl Engine {
             self.registry
                 .get(*w)
                 .and_then(|u| u.worker())
-                .is_some_and(|c| !c.depends_on.is_empty())
+                .is_some_and(|c| !c.depends_on().is_empty())
         })
     }
 
@@ -103,7 +103,7 @@ impl Engine {
             let Some(config) = self.registry.get(*s).and_then(|u| u.worker()) else {
                 continue;
             };
-            for d in &config.depends_on {
+            for d in config.depends_on() {
                 // Registration guarantees the ids; a worker re-registered
                 // elsewhere since is simply not waited for.
                 if let Some(&j) = ids.get(d.id.as_str()) {

@@ -24,7 +24,7 @@ impl Engine {
         if let Some(u) = self.registry.get_mut(slot) {
             let previous = u.status;
             u.status = status;
-            u.status_since = now;
+            u.status_since = now.into();
             self.emit(Event::Status {
                 unit: slot,
                 previous,
@@ -206,12 +206,18 @@ fn apply_patch(body: &mut UnitBody, patch: &ConfigPatch) {
         UnitBody::Worker(c) => {
             set(&mut c.interval_ms, &patch.interval_ms);
             set(&mut c.run_on_interval, &patch.run_on_interval);
-            set(&mut c.max_runs, &patch.max_runs);
             set(&mut c.timeout_ms, &patch.timeout_ms);
             set(&mut c.max_retries, &patch.max_retries);
-            set(&mut c.retry_delay, &patch.retry_delay);
             set(&mut c.overlap, &patch.overlap);
-            set(&mut c.schedule, &patch.schedule);
+            if let Some(max_runs) = patch.max_runs {
+                c.set_max_runs(max_runs);
+            }
+            if let Some(retry_delay) = patch.retry_delay {
+                c.set_retry_delay(retry_delay);
+            }
+            if let Some(schedule) = &patch.schedule {
+                c.set_schedule(schedule.as_deref().cloned());
+            }
         }
         UnitBody::Process { config, .. } => {
             set(&mut config.run_mode, &patch.run_mode);

@@ -44,13 +44,13 @@ impl Engine {
                     self.check_dependencies(
                         Some((&p.common.id, index)),
                         &w.common.id,
-                        &w.config.depends_on,
+                        w.config.depends_on(),
                         &siblings,
                     )?;
                 }
             }
             UnitSpec::Worker(w) => {
-                self.check_dependencies(None, &w.common.id, &w.config.depends_on, &[])?;
+                self.check_dependencies(None, &w.common.id, w.config.depends_on(), &[])?;
             }
         }
         Ok(())
@@ -72,7 +72,7 @@ impl Engine {
                 let slot = self.store(
                     p.common,
                     UnitBody::Process {
-                        config: p.config,
+                        config: Box::new(p.config),
                         workers: Vec::new(),
                     },
                     None,
@@ -132,7 +132,7 @@ impl Engine {
                 last: None,
                 parent: parent.or_else(|| previous.and_then(|u| u.parent)),
                 active_runs: previous.map_or(0, |u| u.active_runs),
-                status_since,
+                status_since: status_since.into(),
                 body,
             }
         })

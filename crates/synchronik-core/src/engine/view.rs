@@ -18,7 +18,7 @@ use crate::observe::{
     UnitSummary,
 };
 use crate::registry::{Unit, UnitBody};
-use crate::unit::Slot;
+use crate::unit::{ProcessConfig, Slot};
 
 /// Whether `id` contains `needle`, ignoring case; `needle` is lower case
 /// already. Allocates nothing (it runs for every unit of a page's query).
@@ -96,7 +96,7 @@ impl Engine {
             UnitBody::Worker(c) => (Some(c.clone()), None, Vec::new()),
             UnitBody::Process { config, workers } => (
                 None,
-                Some(config.clone()),
+                Some(ProcessConfig::clone(config)),
                 workers
                     .iter()
                     .filter_map(|w| self.unit_id_of(*w).map(str::to_owned))
@@ -140,7 +140,9 @@ impl Engine {
                     id: wu.id.to_string(),
                     status: wu.status,
                     enabled: wu.enabled,
-                    depends_on: wu.worker().map_or_else(Vec::new, |c| c.depends_on.clone()),
+                    depends_on: wu
+                        .worker()
+                        .map_or_else(Vec::new, |c| c.depends_on().to_vec()),
                 })
             })
             .collect();
@@ -149,7 +151,7 @@ impl Engine {
             status: u.status,
             enabled: u.enabled,
             run_mode: config.run_mode,
-            config: config.clone(),
+            config: ProcessConfig::clone(config),
             graph: self.is_graph(workers),
             workers: list,
         })

@@ -76,7 +76,7 @@ impl Engine {
         }
         if let Some(after) = self.options.auto_unpause_ms.map(ms_to_nanos) {
             let due = self.units_where(|u| {
-                u.status == Status::Paused && now.saturating_sub(u.status_since) >= after
+                u.status == Status::Paused && now.saturating_sub(u.status_since.get()) >= after
             });
             for slot in due {
                 self.set_status(slot, Status::Idle, UpdateReason::StatusChange);
@@ -90,7 +90,7 @@ impl Engine {
                 .ordered()
                 .filter_map(|s| {
                     let u = self.registry.get(s)?;
-                    let idle = now.saturating_sub(u.status_since);
+                    let idle = now.saturating_sub(u.status_since.get());
                     // Pool workers are the pool's machinery: `resize` removes them.
                     (u.status == Status::Idle
                         && u.active_runs == 0
