@@ -450,6 +450,44 @@ describe('object mirroring', () => {
       }
     });
 
+    test('a meta nobody read is made at its first read from what the runs kept, as one read all along', async () => {
+      // `read` has its meta read after every run; `unread` not until the
+      // end, its runs crossing the growth of the ring; `released` is read
+      // only once it is released. Each sees what the other sees.
+      const read = timed('read');
+      const unread = timed('unread');
+      const released = timed('released');
+      for (const t of [read, unread, released]) manager.registerUnit(t.unit);
+      const seen = [];
+      for (let i = 0; i < 11; i += 1) {
+        const ms = (i % 4) * 10 + 5;
+        await read.run(ms);
+        seen.push(JSON.stringify(read.unit.meta));
+        await unread.run(ms);
+        await released.run(ms);
+      }
+      expect(JSON.parse(seen[10])).toEqual({
+        runCount: 11,
+        executionTimesMs: [5, 15, 25, 35, 5, 15, 25, 35, 5, 15, 25],
+        averageExecutionTimeMs: 205 / 11,
+        lastDurationMs: 25,
+      });
+      manager.releaseUnit('released');
+      for (const t of [unread, released]) {
+        expect(JSON.stringify(t.unit.meta)).toBe(seen[10]);
+        expect(Reflect.ownKeys(t.unit.meta)).toEqual(['runCount', 'executionTimesMs', 'averageExecutionTimeMs', 'lastDurationMs']);
+        expect(typeof Object.getOwnPropertyDescriptor(t.unit.meta, 'executionTimesMs').get).toBe('function');
+      }
+      // Made, it is the one the next runs write into.
+      const made = unread.unit.meta;
+      await read.run(7);
+      await unread.run(7);
+      expect(unread.unit.meta).toBe(made);
+      expect(JSON.stringify(made)).toBe(JSON.stringify(read.unit.meta));
+      expect(made.executionTimesMs.slice(-2)).toEqual([25, 7]);
+      expect(made.runCount).toBe(12);
+    });
+
     test("a full ring's place goes to another unit only once its meta is collected", async () => {
       // In a child with the collector at hand: units whose rings grew are
       // released and collected while one stays; the rings of the next

@@ -22,7 +22,6 @@ const errors = require('./errors');
 const { SynchronikError, isError } = errors;
 /** @type {string[]} error codes by the number the engine sends */
 const ENGINE_CODES = errors.ENGINE_CODES;
-const { recordRun } = require('./stats');
 
 const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
 
@@ -392,7 +391,7 @@ class Bridge {
         const unit = units.at(slot);
         if (!unit) return;
         try {
-          recordRun(unit, units.metaOf(slot, unit), o, i + 2);
+          units.recordStats(slot, unit, o, i + 2);
         } catch (e) {
           units.mirrorFailed(unit, 'meta', e);
         }

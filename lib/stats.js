@@ -100,6 +100,11 @@ class TimesState {
      * @type {unknown}
      */
     this.value = NOT_MADE;
+    // A unit's statistics while its `meta` is not made (see recordPending):
+    // the run count, the mean and the last duration of its last run.
+    this.runCount = 0;
+    this.averageMs = 0.5;
+    this.lastMs = 0.5;
   }
 }
 
@@ -192,17 +197,18 @@ function kept(state) {
 }
 
 /**
- * Gives the state of `meta` a full ring, holding what its ring holds.
- * @param {object} meta
+ * Gives a state a full ring, holding what its ring holds. The ring's place
+ * is given back when the state is collected (with the meta object that
+ * holds it, if one was made).
  * @param {TimesState} state
  */
-function grow(meta, state) {
+function grow(state) {
   let place = freePlaces.pop();
   if (place === undefined) {
     place = places++;
     if (place % RINGS_PER_BLOCK === 0) blocks.push(new Float64Array(RINGS_PER_BLOCK * EXECUTION_TIMES_KEPT));
   }
-  placesBack.register(meta, place);
+  placesBack.register(state, place);
   const block = blocks[Math.floor(place / RINGS_PER_BLOCK)];
   const base = (place % RINGS_PER_BLOCK) * EXECUTION_TIMES_KEPT;
   block.set(kept(state), base);
@@ -213,16 +219,15 @@ function grow(meta, state) {
 }
 
 /**
- * Puts the last EXECUTION_TIMES_KEPT of `times` in the ring of `meta`'s state.
- * @param {object} meta
+ * Puts the last EXECUTION_TIMES_KEPT of `times` in the ring of a state.
  * @param {TimesState} state
  * @param {number[]} times
  */
-function load(meta, state, times) {
+function load(state, times) {
   const count = Math.min(times.length, EXECUTION_TIMES_KEPT);
   state.count = 0;
   state.next = 0;
-  if (count > FIRST_RING && state.cap < EXECUTION_TIMES_KEPT) grow(meta, state);
+  if (count > FIRST_RING && state.cap < EXECUTION_TIMES_KEPT) grow(state);
   else if (state.ring === null) startRing(state);
   const ring = /** @type {Float64Array | number[]} */ (state.ring);
   for (let k = 0, i = times.length - count; k < count; k++, i++) ring[state.base + k] = times[i];
@@ -231,16 +236,15 @@ function load(meta, state, times) {
 }
 
 /**
- * Adds a duration to the ring of `meta`'s state (the oldest goes when it is full).
- * @param {object} meta
+ * Adds a duration to the ring of a state (the oldest goes when it is full).
  * @param {TimesState} state
  * @param {number} durationMs
  */
-function add(meta, state, durationMs) {
+function add(state, durationMs) {
   if (state.ring === null) {
     startRing(state);
   } else if (state.count === state.cap && state.cap < EXECUTION_TIMES_KEPT) {
-    grow(meta, state);
+    grow(state);
   }
   /** @type {Float64Array | number[]} */ (state.ring)[state.base + state.next] = durationMs;
   state.next = state.next + 1 === state.cap ? 0 : state.next + 1;
@@ -282,7 +286,7 @@ function timesGetter() {
 function timesSetter(value) {
   const state = stateOf(this);
   if (state !== undefined && numbersOnly(value)) {
-    load(this, state, value);
+    load(state, value);
     state.value = value;
     return;
   }
@@ -307,10 +311,10 @@ function giveTimes(meta, times) {
   if (state !== undefined) {
     state.lazy = true;
     state.value = NOT_MADE;
-    load(meta, state, times);
+    load(state, times);
   } else if (times.length > 0) {
     const made = stateOf(meta);
-    if (made !== undefined) load(meta, made, times);
+    if (made !== undefined) load(made, times);
   }
   return true;
 }
@@ -352,20 +356,53 @@ const ENGINE_META = Object.freeze(['runCount', 'executionTimesMs', 'averageExecu
  * code that knew it (see IdTable), and one made for numbers only would
  * hold a box for its number from the start, on every idle unit.
  * (runCount stays a small integer: see recordRun.)
- * @param {boolean} [forRun] whether a run's statistics are written into it at once
  * @returns {Record<string, any>}
  */
-function newMeta(forRun = false) {
+function newMeta() {
   /** @type {Record<string, any>} */
   const made = {};
   made.runCount = 0;
   Object.defineProperty(made, 'executionTimesMs', TIMES_ACCESSOR);
   made.averageExecutionTimeMs = null;
   made.averageExecutionTimeMs = 0;
-  // Made for a run that is about to record its duration: with the state
-  // of its accessor, which the run would make anyway (after two checks of
-  // the accessor that a meta made here needs no more).
-  if (forRun) new Times(made, new TimesState());
+  return made;
+}
+
+/**
+ * The statistics of a unit whose `meta` nobody has read, kept without
+ * one: a run writes three numbers and a duration into a TimesState (made
+ * by the unit's first run), where making the `meta` object, its accessor
+ * and its state at every unit's first run was about a fifth of the cost
+ * of a burst of first runs (and a tenth of a steady interval fire's, for
+ * the writes into it), most of it in the collector. The `meta` is made
+ * from the state when it is first read (pendingMeta). Arguments as
+ * recordRun's.
+ * @param {TimesState} state
+ * @param {Float64Array} record
+ * @param {number} at
+ */
+function recordPending(state, record, at) {
+  const durationMs = record[at];
+  const count = record[at + 1];
+  state.runCount = count <= SMALL_INT_MAX ? count | 0 : count;
+  state.averageMs = record[at + 2];
+  state.lastMs = durationMs;
+  add(state, durationMs);
+}
+
+/**
+ * The `meta` of a unit whose runs wrote their statistics into `state`
+ * (recordPending): the object and fields a `meta` made before them would
+ * have now, its accessor's state `state` itself.
+ * @param {TimesState} state
+ * @returns {Record<string, any>}
+ */
+function pendingMeta(state) {
+  const made = newMeta();
+  made.runCount = state.runCount;
+  made.averageExecutionTimeMs = state.averageMs;
+  made.lastDurationMs = state.lastMs;
+  new Times(made, state);
   return made;
 }
 
@@ -432,7 +469,7 @@ function carryStats(meta, old) {
  * they are stored, rather than passed: doubles passed to a call that is
  * not inlined are boxed, number objects every run.
  * @param {{ meta?: any }} unit
- * @param {any} shown the `meta` the unit shows (Units.metaOf)
+ * @param {any} shown the `meta` the unit shows (see Units.recordStats)
  * @param {Float64Array} record
  * @param {number} at
  */
@@ -459,7 +496,7 @@ function recordRun(unit, shown, record, at) {
       state = undefined;
     }
   }
-  if (state !== undefined) add(meta, state, durationMs);
+  if (state !== undefined) add(state, durationMs);
   meta.averageExecutionTimeMs = averageMs;
   meta.lastDurationMs = durationMs;
 }
@@ -484,4 +521,4 @@ function restoredStats(runCount, times) {
   return stats;
 }
 
-module.exports = { EXECUTION_TIMES_KEPT, ENGINE_META, lookupGetter, newMeta, ensureMeta, carryStats, withLazyTimes, recordRun, restoredStats };
+module.exports = { EXECUTION_TIMES_KEPT, ENGINE_META, TimesState, lookupGetter, newMeta, pendingMeta, ensureMeta, carryStats, withLazyTimes, recordRun, recordPending, restoredStats };

@@ -9,7 +9,7 @@
 
 const util = require('node:util');
 const v = require('./validate');
-const { ensureMeta, newMeta, lookupGetter } = require('./stats');
+const { ensureMeta, newMeta, pendingMeta, recordRun, recordPending, TimesState, lookupGetter } = require('./stats');
 const { scheduleSpec } = require('./calendar');
 const { Stamp, slotArray, setSlot } = require('./shapes');
 const { engineRegisterWorker } = require('./native.js');
@@ -179,6 +179,12 @@ class FieldsState {
     this.enabled = true;
     /** @type {unknown} `meta`, once made or written (NOT_MADE before) */
     this.meta = NOT_MADE;
+    /**
+     * the statistics of the runs before `meta` was made (see
+     * stats.js, recordPending), from which it is made
+     * @type {TimesState | null}
+     */
+    this.stats = null;
   }
 }
 
@@ -297,7 +303,10 @@ function getMeta() {
   const o = holder(this, 'meta');
   if (o === null) return undefined;
   const state = /** @type {FieldsState} */ (fieldsOf(o, true));
-  if (state.meta === NOT_MADE) state.meta = newMeta();
+  if (state.meta === NOT_MADE) {
+    state.meta = state.stats !== null ? pendingMeta(state.stats) : newMeta();
+    state.stats = null;
+  }
   return state.meta;
 }
 
@@ -569,20 +578,35 @@ class Units {
   }
 
   /**
-   * The `meta` of `unit` (in `slot`), for the statistics a run writes
-   * into it: from the state of its accessor when the slot holds it
-   * (see mirrorStatus), else read from the object.
+   * A run of `unit` (in `slot`) ended: its statistics, read from
+   * `record[at]` on (see recordRun), go into its `meta`. While nobody has
+   * read the `meta` of an object whose field is the accessor (see Fields),
+   * there is none: they are kept in the state of its fields, reached by
+   * the slot (see mirrorStatus), and the `meta` is made from them when it
+   * is read (see stats.js, recordPending). Otherwise they are written into
+   * the `meta` the object shows.
    * @param {number} slot
    * @param {Unit} unit
+   * @param {Float64Array} record
+   * @param {number} at
    */
-  metaOf(slot, unit) {
+  recordStats(slot, unit, record, at) {
     const fields = this.#fields[slot];
     if (fields !== undefined && hasOwn(unit, 'meta')) {
-      if (fields.meta !== NOT_MADE) return fields.meta;
-      // A first run, the meta not read yet: made for the run.
-      if (lookupGetter.call(unit, 'meta') === getMeta) return (fields.meta = newMeta(true));
+      if (fields.meta !== NOT_MADE) {
+        recordRun(unit, fields.meta, record, at);
+        return;
+      }
+      if (fields.stats !== null) {
+        recordPending(fields.stats, record, at);
+        return;
+      }
+      if (lookupGetter.call(unit, 'meta') === getMeta) {
+        recordPending((fields.stats = new TimesState()), record, at);
+        return;
+      }
     }
-    return unit.meta;
+    recordRun(unit, unit.meta, record, at);
   }
 
   /**
