@@ -57,6 +57,16 @@ impl JsLiveness {
         f64::from_bits(unsafe { (*base.add(i)).load(Ordering::Relaxed) })
     }
 
+    /// Writes number `i` of the cell (nothing past its end).
+    pub(crate) fn store(&self, i: usize, value: f64) {
+        if i >= self.cell.len() {
+            return;
+        }
+        let base = self.cell.as_ptr().cast::<std::sync::atomic::AtomicU64>();
+        // SAFETY: as in `load`; JavaScript reads whole 8-byte values.
+        unsafe { (*base.add(i)).store(value.to_bits(), Ordering::Relaxed) }
+    }
+
     /// The whole cell.
     pub(crate) fn read(&self) -> [f64; 5] {
         std::array::from_fn(|i| self.load(i))
@@ -181,6 +191,7 @@ impl NativeEngine {
             if let Some(l) = &liveness {
                 e.set_liveness(l.clone());
             }
+            outbox.batch.lock().set_waiting_cell(liveness.clone());
             e.set_unit_metrics(unit_metrics);
         });
         let runtime = Arc::new(runtime);

@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::Status;
@@ -12,9 +13,19 @@ use parking_lot::Mutex;
 
 use synchronik_core::vocabulary::STRIDE;
 
+use crate::engine::JsLiveness;
+
 /// Numbers in one block of the outbound queue: 1,024 records, what the
 /// facade drains at a time.
 const BLOCK: usize = 1024 * STRIDE;
+
+/// The number of the liveness cell (see `JsLiveness`) that says whether
+/// records wait: 1 from the first record added to a drained queue until the
+/// queue is drained again, 0 otherwise. The facade reads it after carrying
+/// out a drain's records, instead of calling the engine for a drain that
+/// would find nothing; records added by the engine's own threads meanwhile
+/// come with a wake-up as well.
+const WAITING: usize = 5;
 
 /// Blocks the queue keeps once drained, its last one included (16,384
 /// records): a burst larger than that gives the rest of its room back as
@@ -57,6 +68,10 @@ pub(crate) struct Batch {
     /// as strings are.
     blobs: Vec<Vec<u8>>,
     next_blob: u64,
+    /// The cell where [`WAITING`] is told, if the facade gave one, and
+    /// whether it says 1.
+    waiting: Option<Arc<JsLiveness>>,
+    told_waiting: bool,
 }
 
 impl Batch {
@@ -66,6 +81,24 @@ impl Batch {
             self.make_room();
         }
         self.tail.extend_from_slice(&r);
+        if !self.told_waiting {
+            self.tell_waiting(true);
+        }
+    }
+
+    /// Says in the cell whether records wait.
+    fn tell_waiting(&mut self, waiting: bool) {
+        self.told_waiting = waiting;
+        if let Some(cell) = &self.waiting {
+            cell.store(WAITING, if waiting { 1.0 } else { 0.0 });
+        }
+    }
+
+    /// The cell where whether records wait is told (see [`WAITING`]).
+    pub(crate) fn set_waiting_cell(&mut self, cell: Option<Arc<JsLiveness>>) {
+        self.waiting = cell;
+        let waiting = !self.is_empty();
+        self.tell_waiting(waiting);
     }
 
     /// The tail is full (BLOCK is a multiple of STRIDE: a record never
@@ -147,6 +180,9 @@ impl Batch {
                     None => self.tail.clear(),
                 }
             }
+        }
+        if self.told_waiting && self.is_empty() {
+            self.tell_waiting(false);
         }
         n
     }
