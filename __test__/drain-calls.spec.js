@@ -3,9 +3,11 @@
 // How often the facade asks the engine for records. The engine says in the
 // liveness cell whether records wait, so a pump stops after carrying out a
 // drain when none are left instead of calling for a drain that would find
-// nothing; records made meanwhile are still carried out.
+// nothing; records made meanwhile are still carried out. The report of
+// settled runs drains the engine's answer in the same call.
 
-const counts = { drains: 0, empty: 0 };
+/** Drains (engineDrain calls, and reports that drained), those that found nothing, and engineDrain calls alone. */
+const counts = { drains: 0, empty: 0, calls: 0 };
 
 jest.mock('../lib/native.js', () => {
   const actual = jest.requireActual('../lib/native.js');
@@ -13,8 +15,17 @@ jest.mock('../lib/native.js', () => {
     ...actual,
     engineDrain(handle, offset) {
       const r = actual.engineDrain(handle, offset);
+      counts.calls++;
       counts.drains++;
       if (r >>> 2 === 0) counts.empty++;
+      return r;
+    },
+    engineComplete(handle, count, messages, drainAt) {
+      const r = actual.engineComplete(handle, count, messages, drainAt);
+      if (drainAt !== undefined) {
+        counts.drains++;
+        if (r >>> 2 === 0) counts.empty++;
+      }
       return r;
     },
   };
@@ -27,6 +38,7 @@ const T0 = Date.UTC(2026, 0, 1);
 function reset() {
   counts.drains = 0;
   counts.empty = 0;
+  counts.calls = 0;
 }
 
 describe('a pump drains until the engine says nothing waits', () => {
@@ -38,7 +50,7 @@ describe('a pump drains until the engine says nothing waits', () => {
     await manager.close();
   });
 
-  test('a run by id asks for records twice (its start, its outcome), none of them empty', async () => {
+  test('a run by id drains twice (its start; its outcome, with its report), none of them empty', async () => {
     const w = { id: 'w', run: () => 'done' };
     manager.registerUnit(w);
     await manager.runWorkerById('w');
@@ -46,7 +58,7 @@ describe('a pump drains until the engine says nothing waits', () => {
     await manager.runWorkerById('w');
     expect(w.status).toBe('completed');
     expect(w.meta.runCount).toBe(2);
-    expect(counts).toEqual({ drains: 2, empty: 0 });
+    expect(counts).toEqual({ drains: 2, empty: 0, calls: 1 });
   });
 
   test('records made while records are carried out are carried out in the same pump', async () => {

@@ -245,12 +245,19 @@ class Bridge {
    * records produced earlier are still carried out first.
    */
   pump() {
+    this.#pumpFrom(engineDrain(this.#h, this.#end));
+  }
+
+  /**
+   * pump, from a drain already made that returned `r`.
+   * @param {number} r
+   */
+  #pumpFrom(r) {
     const out = this.#out;
     for (;;) {
       // The strings the records name are taken when a record needs one
       // (#str): a branch here would be one more that optimized code meets
       // for the first time at a program's first failure (see apply).
-      const r = engineDrain(this.#h, this.#end);
       this.#bursting = (r & 2) !== 0;
       this.#end += r >>> 2;
       while (this.#cur < this.#end) {
@@ -268,6 +275,7 @@ class Bridge {
       // of fires the drain is made in any case: it also tells when the
       // burst is over.
       if (r >>> 2 === 0 || (this.#liveness[WAITING] === 0 && !this.#bursting)) break;
+      r = engineDrain(this.#h, this.#end);
     }
     if (primes > 0) {
       primes--;
@@ -283,16 +291,18 @@ class Bridge {
   }
 
   /**
-   * Reports settled attempts to the engine: the first `count` numbers of
-   * `outcomes` are [call, ok, …], `messages` the failure message of each
-   * failed one, in order.
+   * Reports settled attempts to the engine, then carries out what it
+   * answers (as pump): the first `count` numbers of `outcomes` are
+   * [call, ok, …], `messages` the failure message of each failed one, in
+   * order. The last report drains the answer in the same call.
    * @param {Float64Array} outcomes
    * @param {number} count
    * @param {string[]} messages
    */
-  complete(outcomes, count, messages) {
+  completeAndPump(outcomes, count, messages) {
     const inbox = this.#inbox;
     let m = 0;
+    let r = -1;
     for (let from = 0; from < count; from += inbox.length) {
       const n = Math.min(inbox.length, count - from);
       let failed = 0;
@@ -300,9 +310,11 @@ class Bridge {
         inbox[k] = outcomes[from + k];
         if ((inbox[k + 1] = outcomes[from + k + 1]) === 0) failed++;
       }
-      engineComplete(this.#h, n >> 1, failed > 0 ? messages.slice(m, m + failed) : undefined);
+      r = engineComplete(this.#h, n >> 1, failed > 0 ? messages.slice(m, m + failed) : undefined, from + n >= count ? this.#end : undefined);
       m += failed;
     }
+    if (r < 0) this.pump();
+    else this.#pumpFrom(r);
   }
 
   #takeStrings() {

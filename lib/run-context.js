@@ -354,8 +354,7 @@ class Attempts {
     this.#outcomeCount = 0;
     this.#messages = [];
     const bridge = this.#bridge;
-    bridge.complete(outcomes, count, messages);
-    bridge.pump();
+    bridge.completeAndPump(outcomes, count, messages);
     // The records that referred to these calls' values have been carried out.
     for (let k = 0; k < count; k += 2) this.#calls.delete(outcomes[k]);
     // Kept for the next batch, unless a burst made it large.

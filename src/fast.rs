@@ -188,14 +188,17 @@ pub fn engine_handles_in_use() -> u32 {
 #[napi(catch_unwind)]
 #[allow(unsafe_code)]
 pub fn engine_drain(handle: Handle, offset: u32) -> Result<u32> {
-    with("engineDrain", handle, |s| {
-        let mut out = s.out.lock();
-        // SAFETY: `with` let only the engine's own JavaScript thread in, and
-        // it is inside this call: nothing reads or writes the buffer meanwhile.
-        let buf = unsafe { out.as_mut() };
-        let from = (offset as usize).min(buf.len());
-        s.outbox.drain_into(&mut buf[from..], s.runtime.bursting())
-    })
+    with("engineDrain", handle, |s| drain(s, offset))
+}
+
+/// [`engine_drain`] of the engine reached by `s`.
+fn drain(s: &Shared, offset: u32) -> u32 {
+    let mut out = s.out.lock();
+    // SAFETY: `with` let only the engine's own JavaScript thread in, and
+    // it is inside this call: nothing reads or writes the buffer meanwhile.
+    let buf = unsafe { out.as_mut() };
+    let from = (offset as usize).min(buf.len());
+    s.outbox.drain_into(&mut buf[from..], s.runtime.bursting())
 }
 
 /// The strings that drained records name by number.
@@ -213,9 +216,18 @@ pub fn engine_strings(handle: Handle) -> Result<Strings> {
 /// Reports `count` settled attempts from the `inbox` buffer, pairs
 /// `[call, ok]` (ok 1 or 0); each failed one takes the next of `messages`.
 /// What the engine decides in response (the next runs, events) is queued
-/// for the next drain, so the steady state needs no thread hop.
+/// for the next drain, so the steady state needs no thread hop. With
+/// `drain_at`, that drain is made by this call, into the `out` buffer from
+/// that offset on (as [`engine_drain`], whose answer it returns): the
+/// facade carries out those records next, and a call of its own for them
+/// cost about 300 ns. Without it, 0.
 #[napi(catch_unwind)]
-pub fn engine_complete(handle: Handle, count: u32, messages: Option<Vec<String>>) -> Result<()> {
+pub fn engine_complete(
+    handle: Handle,
+    count: u32,
+    messages: Option<Vec<String>>,
+    drain_at: Option<u32>,
+) -> Result<u32> {
     with("engineComplete", handle, |s| {
         let inbox = s.inbox.lock();
         let n = (count as usize * 2).min(inbox.len());
@@ -234,7 +246,10 @@ pub fn engine_complete(handle: Handle, count: u32, messages: Option<Vec<String>>
             e.complete(pairs);
             e.take_trim_hint()
         });
+        drop(inbox);
+        let drained = drain_at.map_or(0, |offset| drain(s, offset));
         crate::trim_after(trim);
+        drained
     })
 }
 
