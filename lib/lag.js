@@ -40,7 +40,7 @@ class LagSampler {
   #started = false;
   #serving = false;
 
-  /** @param {Float64Array} cell the shared liveness cell (five numbers) */
+  /** @param {Float64Array} cell the shared liveness cell (see Bridge: the sampler writes its third to fifth numbers) */
   constructor(cell) {
     this.#cell = cell;
   }

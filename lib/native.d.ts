@@ -476,14 +476,16 @@ export interface JsEngineOptions {
   releaseIdleAfterMs?: number
   statsIntervalMs?: number
   /**
-   * A view of a SharedArrayBuffer of five numbers, `[call, slot,
-   * heartbeat, blocked ms, lag ms]`: JavaScript sets `call` and `slot`
-   * while it executes a `run` synchronously (call 0 when none), its lag
-   * sampler the rest (heartbeat: `performance.now()`, 0 when no sampler
-   * runs; while the engine is made, the facade's `performance.now()`,
-   * which pairs its clock with the engine's monotonic clock). The watcher
-   * and the dashboard read it from their own threads. A cell of two
-   * numbers is taken too (no sampler).
+   * A view of a SharedArrayBuffer of six numbers, `[call, slot,
+   * heartbeat, blocked ms, lag ms, waiting]`: JavaScript sets `call` and
+   * `slot` while it executes a `run` synchronously (call 0 when none),
+   * its lag sampler the next three (heartbeat: `performance.now()`, 0
+   * when no sampler runs; while the engine is made, the facade's
+   * `performance.now()`, which pairs its clock with the engine's
+   * monotonic clock). The watcher and the dashboard read it from their
+   * own threads. The engine writes `waiting`: 1 while records wait to be
+   * drained, else 0. A shorter cell is taken too (no sampler, or no
+   * `waiting`, which only the facade's drain loop reads).
    */
   liveness?: Float64Array
   /** Metrics count runs per unit too (a `unit` label). */

@@ -34,11 +34,12 @@ pub struct ProcessRegistration {
 }
 
 /// What JavaScript executes and how its event loop fares: a view of the
-/// facade's SharedArrayBuffer `[call, slot, heartbeat, blocked ms, lag ms]`
-/// (`call` and `slot` written around every synchronous call into a user's
-/// `run`, the rest by the lag sampler). The watcher reads the first two;
-/// the dashboard all five. A cell of two numbers (an older facade) has no
-/// sampler: its other slots read as 0.
+/// facade's SharedArrayBuffer `[call, slot, heartbeat, blocked ms, lag ms,
+/// waiting]` (`call` and `slot` written around every synchronous call into
+/// a user's `run`, the next three by the lag sampler, `waiting` by the
+/// outbox). The watcher reads the first two; the dashboard the first five.
+/// A cell of two numbers (an older facade) has no sampler: its other slots
+/// read as 0, and writes past its end are dropped.
 pub(crate) struct JsLiveness {
     cell: Float64Array,
 }
