@@ -488,6 +488,23 @@ describe('object mirroring', () => {
       expect(made.runCount).toBe(12);
     });
 
+    test('a meta assigned before the first read takes the next runs as one assigned after a read does', async () => {
+      const read = timed('read');
+      const unread = timed('unread');
+      for (const t of [read, unread]) manager.registerUnit(t.unit);
+      for (const ms of [10, 20]) {
+        await read.run(ms);
+        expect(read.unit.meta.runCount).toBeGreaterThan(0);
+        await unread.run(ms);
+      }
+      read.unit.meta = { team: 'a' };
+      unread.unit.meta = { team: 'a' };
+      await read.run(30);
+      await unread.run(30);
+      expect(JSON.parse(JSON.stringify(unread.unit.meta))).toEqual(JSON.parse(JSON.stringify(read.unit.meta)));
+      expect(unread.unit.meta).toMatchObject({ team: 'a', runCount: 3, executionTimesMs: [30], lastDurationMs: 30 });
+    });
+
     test("a full ring's place goes to another unit only once its meta is collected", async () => {
       // In a child with the collector at hand: units whose rings grew are
       // released and collected while one stays; the rings of the next

@@ -315,7 +315,11 @@ function getMeta() {
  * @param {unknown} value
  */
 function setMeta(value) {
+  const own = hasOwn(this, 'meta');
   stateWrite(this, 'meta', value);
+  // The runs write into the meta given from now on: what they kept while
+  // there was none goes.
+  if (own) /** @type {FieldsState} */ (fieldsOf(this, true)).stats = null;
 }
 
 const STATUS_FIELD = Object.freeze({ get: getStatus, set: setStatus, enumerable: true, configurable: true });
