@@ -11,7 +11,9 @@
 // STATS record carries the duration, the run count and the average) and
 // after stored state is brought back (the engine rebuilt its statistics from
 // the stored durations and says nothing, so the mirror is rebuilt the same
-// way here).
+// way here). A unit whose `meta` nobody has read has none yet: a run keeps
+// its statistics in a TimesState, from which the `meta` is made when read
+// (recordPending, pendingMeta).
 
 const util = require('node:util');
 const v = require('./validate');

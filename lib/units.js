@@ -141,8 +141,9 @@ function makeLazyLastRun(unit, ms, made) {
  * them on their way to the old generation about 240 bytes of RSS: 100,000
  * idle workers read 131 MB with them, 107 without.) Until then they read
  * as a registration leaves them: 'idle', true, and a `meta` made at its
- * first read or run. From then on their values are kept in a private field the
- * object is given (`Fields`), as `lastRun`'s are. JSON, spreads,
+ * first read (the runs before keep their statistics in the state, see
+ * Units.recordStats). From then on their values are kept in a private
+ * field the object is given (`Fields`), as `lastRun`'s are. JSON, spreads,
  * `Object.keys` and snapshots see the fields as before. A Proxy, and an
  * object with such a field of its own or on its prototype chain, get the
  * plain write at registration instead.
