@@ -488,6 +488,69 @@ describe('object mirroring', () => {
       expect(made.runCount).toBe(12);
     });
 
+    test("a unit's first runs, kept in its slot's row, stay its own when the slot goes to another unit", async () => {
+      // `gone` runs three times unread and is released: its slot's row
+      // is the next unit's, which runs there; `replaced` runs twice
+      // unread and is replaced by an object of the same id.
+      const gone = timed('gone');
+      const replaced = timed('replaced');
+      manager.registerUnit(gone.unit);
+      manager.registerUnit(replaced.unit);
+      for (const ms of [4, 6, 11]) await gone.run(ms);
+      for (const ms of [3, 9]) await replaced.run(ms);
+      manager.releaseUnit('gone');
+      const next = timed('next');
+      manager.registerUnit(next.unit);
+      await next.run(50);
+      const replacing = timed('replaced');
+      manager.registerUnit(replacing.unit);
+      await replacing.run(8);
+      expect(JSON.parse(JSON.stringify(gone.unit.meta))).toEqual({ runCount: 3, executionTimesMs: [4, 6, 11], averageExecutionTimeMs: 7, lastDurationMs: 11 });
+      expect(next.unit.meta).toMatchObject({ runCount: 1, executionTimesMs: [50], lastDurationMs: 50 });
+      expect(replaced.unit.meta).toMatchObject({ runCount: 2, executionTimesMs: [3, 9], averageExecutionTimeMs: 6, lastDurationMs: 9 });
+      expect(replacing.unit.meta.executionTimesMs.at(-1)).toBe(8);
+    });
+
+    test('runs of one object in two managers, its meta unread, all show in it', async () => {
+      const other = createSynchronikManager({ clock: { manual: true, now: T0 } });
+      try {
+        const both = timed('both');
+        const alone = timed('alone');
+        manager.registerUnit(alone.unit);
+        manager.registerUnit(both.unit);
+        other.registerUnit(both.unit);
+        await both.run(5);
+        await both.run(7);
+        await both.run(9, other);
+        await both.run(11);
+        await alone.run(1);
+        // Each engine counts its own runs; the durations are the object's.
+        expect(both.unit.meta.executionTimesMs).toEqual([5, 7, 9, 11]);
+        expect(both.unit.meta).toMatchObject({ runCount: 3, lastDurationMs: 11 });
+        expect(alone.unit.meta).toMatchObject({ runCount: 1, executionTimesMs: [1] });
+      } finally {
+        await other.close();
+      }
+    });
+
+    test.each([7, 8, 9, 17])('a meta read after %i unread runs holds every one of them', async (runs) => {
+      const unread = timed('unread');
+      const read = timed('read');
+      manager.registerUnit(unread.unit);
+      manager.registerUnit(read.unit);
+      const seen = [];
+      for (let i = 0; i < runs; i += 1) {
+        await read.run(i + 1);
+        seen.push(JSON.stringify(read.unit.meta));
+        await unread.run(i + 1);
+      }
+      expect(JSON.stringify(unread.unit.meta)).toBe(seen.at(-1));
+      expect(unread.unit.meta.executionTimesMs).toEqual(Array.from({ length: runs }, (_, i) => i + 1));
+      await unread.run(100);
+      await read.run(100);
+      expect(JSON.stringify(unread.unit.meta)).toBe(JSON.stringify(read.unit.meta));
+    });
+
     test('a meta assigned before the first read takes the next runs as one assigned after a read does', async () => {
       const read = timed('read');
       const unread = timed('unread');

@@ -394,6 +394,82 @@ function recordPending(state, record, at) {
 }
 
 /**
+ * The statistics of a unit's first FIRST_RING runs while its `meta` is not
+ * made, kept in a row of numbers rather than in a TimesState: a unit's
+ * first run made one (with the array of its ring), about 250 bytes that
+ * outlived the young generation, the larger part of what a burst of
+ * 100,000 first runs kept and the collector copied. Rows are places in
+ * tables of ROWS_PER_TABLE rows (Units keeps one table for each
+ * ROWS_PER_TABLE slots, made at the first run of one of them): the run
+ * count, the mean, the last duration, how many durations, then those.
+ * The row becomes a TimesState when the `meta` is read, the durations
+ * outgrow it, or its slot is released (rowState).
+ */
+const ROWS_PER_TABLE = 1024;
+const ROW_COUNT = 0;
+const ROW_MEAN = 1;
+const ROW_LAST = 2;
+const ROW_KEPT = 3;
+const ROW_TIMES = 4;
+const ROW_LENGTH = ROW_TIMES + FIRST_RING;
+
+/** A table of ROWS_PER_TABLE rows. */
+const newRows = () => new Float64Array(ROWS_PER_TABLE * ROW_LENGTH);
+
+/**
+ * Empties the row at `rows[rowAt]`, for a unit that has not run since it got it.
+ * @param {Float64Array} rows
+ * @param {number} rowAt
+ */
+function clearRow(rows, rowAt) {
+  rows[rowAt + ROW_KEPT] = 0;
+}
+
+/**
+ * recordPending into a row; false (nothing written) when the row holds
+ * FIRST_RING durations already. Arguments as recordRun's.
+ * @param {Float64Array} rows
+ * @param {number} rowAt
+ * @param {Float64Array} record
+ * @param {number} at
+ */
+function recordInRow(rows, rowAt, record, at) {
+  const n = rows[rowAt + ROW_KEPT];
+  if (n === FIRST_RING) return false;
+  const durationMs = record[at];
+  rows[rowAt + ROW_COUNT] = record[at + 1];
+  rows[rowAt + ROW_MEAN] = record[at + 2];
+  rows[rowAt + ROW_LAST] = durationMs;
+  rows[rowAt + ROW_TIMES + n] = durationMs;
+  rows[rowAt + ROW_KEPT] = n + 1;
+  return true;
+}
+
+/**
+ * The TimesState a unit whose statistics are in a row would have had
+ * (see recordPending): the same numbers, the durations in a first ring.
+ * @param {Float64Array} rows
+ * @param {number} rowAt
+ * @returns {TimesState}
+ */
+function rowState(rows, rowAt) {
+  const state = new TimesState();
+  const count = rows[rowAt + ROW_COUNT];
+  state.runCount = count <= SMALL_INT_MAX ? count | 0 : count;
+  state.averageMs = rows[rowAt + ROW_MEAN];
+  state.lastMs = rows[rowAt + ROW_LAST];
+  const n = rows[rowAt + ROW_KEPT];
+  if (n > 0) {
+    startRing(state);
+    const ring = /** @type {number[]} */ (state.ring);
+    for (let k = 0; k < n; k++) ring[k] = rows[rowAt + ROW_TIMES + k];
+    state.count = n;
+    state.next = n === FIRST_RING ? 0 : n;
+  }
+  return state;
+}
+
+/**
  * The `meta` of a unit whose runs wrote their statistics into `state`
  * (recordPending): the object and fields a `meta` made before them would
  * have now, its accessor's state `state` itself.
@@ -524,4 +600,4 @@ function restoredStats(runCount, times) {
   return stats;
 }
 
-module.exports = { EXECUTION_TIMES_KEPT, ENGINE_META, TimesState, lookupGetter, newMeta, pendingMeta, ensureMeta, carryStats, withLazyTimes, recordRun, recordPending, restoredStats };
+module.exports = { EXECUTION_TIMES_KEPT, ENGINE_META, TimesState, lookupGetter, newMeta, pendingMeta, ROWS_PER_TABLE, ROW_LENGTH, newRows, clearRow, recordInRow, rowState, ensureMeta, carryStats, withLazyTimes, recordRun, recordPending, restoredStats };

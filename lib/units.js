@@ -9,7 +9,7 @@
 
 const util = require('node:util');
 const v = require('./validate');
-const { ensureMeta, newMeta, pendingMeta, recordRun, recordPending, TimesState, lookupGetter } = require('./stats');
+const { ensureMeta, newMeta, pendingMeta, recordRun, recordPending, TimesState, lookupGetter, ROWS_PER_TABLE, ROW_LENGTH, newRows, clearRow, recordInRow, rowState } = require('./stats');
 const { scheduleSpec } = require('./calendar');
 const { Stamp, slotArray, setSlot } = require('./shapes');
 const { engineRegisterWorker } = require('./native.js');
@@ -186,7 +186,24 @@ class FieldsState {
      * @type {TimesState | null}
      */
     this.stats = null;
+    /**
+     * where they are instead while there were few (see stats.js,
+     * recordInRow): a table of the Units whose slot holds this object,
+     * and the row's place in it
+     * @type {Float64Array | null}
+     */
+    this.rows = null;
+    this.rowAt = 0;
   }
+}
+
+/**
+ * Turns the row that holds a state's statistics into its TimesState.
+ * @param {FieldsState} state
+ */
+function leaveRow(state) {
+  state.stats = rowState(/** @type {Float64Array} */ (state.rows), state.rowAt);
+  state.rows = null;
 }
 
 /**
@@ -305,6 +322,7 @@ function getMeta() {
   if (o === null) return undefined;
   const state = /** @type {FieldsState} */ (fieldsOf(o, true));
   if (state.meta === NOT_MADE) {
+    if (state.rows !== null) leaveRow(state);
     state.meta = state.stats !== null ? pendingMeta(state.stats) : newMeta();
     state.stats = null;
   }
@@ -320,7 +338,11 @@ function setMeta(value) {
   stateWrite(this, 'meta', value);
   // The runs write into the meta given from now on: what they kept while
   // there was none goes.
-  if (own) /** @type {FieldsState} */ (fieldsOf(this, true)).stats = null;
+  if (own) {
+    const state = /** @type {FieldsState} */ (fieldsOf(this, true));
+    state.stats = null;
+    state.rows = null;
+  }
 }
 
 const STATUS_FIELD = Object.freeze({ get: getStatus, set: setStatus, enumerable: true, configurable: true });
@@ -346,6 +368,12 @@ class Units {
   #lastRuns = slotArray();
   /** @type {(FieldsState | undefined)[]} each slot's unit's `Fields` state, once a status write made it */
   #fields = slotArray();
+  /**
+   * @type {(Float64Array | undefined)[]} the rows of statistics of the
+   * slots' units whose `meta` is not made yet, one table for each
+   * ROWS_PER_TABLE slots (see recordStats)
+   */
+  #rows = [];
   /** @type {Map<string, number>} slots by id (the engine's registry, mirrored from registrations and RELEASED records) */
   #slots = new Map();
   /** @type {number[]} slots whose RELEASED record was carried out, not yet told to the engine */
@@ -443,7 +471,7 @@ class Units {
     // within their length: these tables grow with the first runs, not
     // with the registrations.)
     if (slot < this.#lastRuns.length) this.#lastRuns[slot] = undefined;
-    if (slot < this.#fields.length) this.#fields[slot] = undefined;
+    this.#dropFields(slot);
     // See Fields. (Registration refuses objects that are not extensible.)
     const plain = util.types.isProxy(unit);
     if (!plain && !('status' in unit)) Object.defineProperty(unit, 'status', STATUS_FIELD);
@@ -472,7 +500,7 @@ class Units {
     if (this.#processes.size > 0) this.#processes.delete(slot);
     if (this.#errors.size > 0) this.#errors.delete(slot);
     if (slot < this.#lastRuns.length) this.#lastRuns[slot] = undefined;
-    if (slot < this.#fields.length) this.#fields[slot] = undefined;
+    this.#dropFields(slot);
     // The engine reuses the slot once told that this record was carried out.
     this.#released.push(slot);
   }
@@ -565,7 +593,7 @@ class Units {
    * @param {unknown} value
    */
   #writeStatus(slot, unit, value) {
-    if (slot < this.#fields.length) this.#fields[slot] = undefined;
+    this.#dropFields(slot);
     let ours = false;
     try {
       ours = lookupGetter.call(unit, 'status') === getStatus && hasOwn(unit, 'status');
@@ -583,13 +611,29 @@ class Units {
   }
 
   /**
+   * The slot's unit no longer has its `Fields` state reached by the slot:
+   * statistics kept in the slot's row go into the state (the row is the
+   * next unit's).
+   * @param {number} slot
+   */
+  #dropFields(slot) {
+    if (slot >= this.#fields.length) return;
+    const fields = this.#fields[slot];
+    if (fields !== undefined && fields.rows !== null) leaveRow(fields);
+    this.#fields[slot] = undefined;
+  }
+
+  /**
    * A run of `unit` (in `slot`) ended: its statistics, read from
    * `record[at]` on (see recordRun), go into its `meta`. While nobody has
    * read the `meta` of an object whose field is the accessor (see Fields),
-   * there is none: they are kept in the state of its fields, reached by
-   * the slot (see mirrorStatus), and the `meta` is made from them when it
-   * is read (see stats.js, recordPending). Otherwise they are written into
-   * the `meta` the object shows.
+   * there is none: they are kept in the slot's row (the first few runs,
+   * see stats.js, recordInRow), then in the state of its fields, reached
+   * by the slot (see mirrorStatus), and the `meta` is made from them when
+   * it is read (see stats.js, recordPending). Otherwise they are written
+   * into the `meta` the object shows. A state holds a row only while the
+   * slot of the row reaches the state (see #dropFields): no other state
+   * can take the row meanwhile, whichever manager runs the object.
    * @param {number} slot
    * @param {Unit} unit
    * @param {Float64Array} record
@@ -602,12 +646,24 @@ class Units {
         recordRun(unit, fields.meta, record, at);
         return;
       }
+      const rows = fields.rows;
+      if (rows !== null) {
+        if (recordInRow(rows, fields.rowAt, record, at)) return;
+        leaveRow(fields);
+      }
       if (fields.stats !== null) {
         recordPending(fields.stats, record, at);
         return;
       }
       if (lookupGetter.call(unit, 'meta') === getMeta) {
-        recordPending((fields.stats = new TimesState()), record, at);
+        const table = Math.floor(slot / ROWS_PER_TABLE);
+        while (this.#rows.length <= table) this.#rows.push(undefined);
+        const made = this.#rows[table] ?? (this.#rows[table] = newRows());
+        const rowAt = (slot % ROWS_PER_TABLE) * ROW_LENGTH;
+        clearRow(made, rowAt);
+        fields.rows = made;
+        fields.rowAt = rowAt;
+        recordInRow(made, rowAt, record, at);
         return;
       }
     }
