@@ -3,10 +3,11 @@
 // How often the facade asks the engine for records. The engine says in the
 // liveness cell whether records wait, so a pump stops after carrying out a
 // drain when none are left instead of calling for a drain that would find
-// nothing; records made meanwhile are still carried out. The report of
-// settled runs drains the engine's answer in the same call.
+// nothing; records made meanwhile are still carried out. A run request,
+// and the report of settled runs, drain the engine's answer in the same
+// call.
 
-/** Drains (engineDrain calls, and reports that drained), those that found nothing, and engineDrain calls alone. */
+/** Drains (engineDrain calls, and run requests and reports that drained), those that found nothing, and engineDrain calls alone. */
 const counts = { drains: 0, empty: 0, calls: 0 };
 
 jest.mock('../lib/native.js', () => {
@@ -22,6 +23,14 @@ jest.mock('../lib/native.js', () => {
     },
     engineComplete(handle, count, messages, drainAt) {
       const r = actual.engineComplete(handle, count, messages, drainAt);
+      if (drainAt !== undefined) {
+        counts.drains++;
+        if (r >>> 2 === 0) counts.empty++;
+      }
+      return r;
+    },
+    engineRun(handle, slot, kind, drainAt) {
+      const r = actual.engineRun(handle, slot, kind, drainAt);
       if (drainAt !== undefined) {
         counts.drains++;
         if (r >>> 2 === 0) counts.empty++;
@@ -50,7 +59,7 @@ describe('a pump drains until the engine says nothing waits', () => {
     await manager.close();
   });
 
-  test('a run by id drains twice (its start; its outcome, with its report), none of them empty', async () => {
+  test('a run by id drains twice (its start, with its request; its outcome, with its report), none of them empty', async () => {
     const w = { id: 'w', run: () => 'done' };
     manager.registerUnit(w);
     await manager.runWorkerById('w');
@@ -58,7 +67,16 @@ describe('a pump drains until the engine says nothing waits', () => {
     await manager.runWorkerById('w');
     expect(w.status).toBe('completed');
     expect(w.meta.runCount).toBe(2);
-    expect(counts).toEqual({ drains: 2, empty: 0, calls: 1 });
+    expect(counts).toEqual({ drains: 2, empty: 0, calls: 0 });
+  });
+
+  test('a run request refused at once settles from the drain made with it', async () => {
+    manager.registerUnit({ id: 'off', enabled: false, run: () => 'never' });
+    reset();
+    await expect(manager.runWorkerById('off')).resolves.toBeUndefined();
+    await expect(manager.runWorkerById('nobody')).resolves.toBeUndefined();
+    expect(counts.calls).toBe(0);
+    expect(counts.drains).toBe(2);
   });
 
   test('records made while records are carried out are carried out in the same pump', async () => {

@@ -15,7 +15,7 @@
 const timers = require('node:timers');
 // Not the global, which fake timers may replace.
 const { performance } = require('node:perf_hooks');
-const { NativeEngine, engineDrain, engineStrings, engineComplete } = require('./native.js');
+const { NativeEngine, engineDrain, engineStrings, engineComplete, engineRun } = require('./native.js');
 const ops = require('./ops');
 const errors = require('./errors');
 
@@ -246,6 +246,24 @@ class Bridge {
    */
   pump() {
     this.#pumpFrom(engineDrain(this.#h, this.#end));
+  }
+
+  /**
+   * A run request (engineRun): runs the unit in `slot` (of `kind`, see
+   * engineRun) and carries out what it made, as pump, after `tickets` has
+   * taken the request, whose promise it returns. The engine drains in the
+   * same call, and hands the ticket over in the inbox's first number.
+   * @param {number} slot
+   * @param {number} kind
+   * @param {Tickets} tickets
+   * @param {boolean} settleOnly
+   * @returns {Promise<void>}
+   */
+  run(slot, kind, tickets, settleOnly) {
+    const r = engineRun(this.#h, slot, kind, this.#end);
+    const done = tickets.await(this.#inbox[0], settleOnly);
+    this.#pumpFrom(r);
+    return done;
   }
 
   /**

@@ -15,7 +15,6 @@
 const { EventEmitter } = require('node:events');
 const util = require('node:util');
 const timers = require('node:timers');
-const { engineRun } = require('./native.js');
 
 const { describe, fromNative, closedError, SynchronikError } = require('./errors');
 const v = require('./validate');
@@ -912,10 +911,7 @@ function runById(core, method, id, kind, settleOnly) {
     }
   }
   try {
-    const bridge = core.bridge;
-    const done = core.tickets.await(engineRun(bridge.handle, slot >>> 0, kind === undefined ? 0 : RUN_KINDS[kind]), settleOnly);
-    bridge.pump();
-    return done;
+    return core.bridge.run(slot >>> 0, kind === undefined ? 0 : RUN_KINDS[kind], core.tickets, settleOnly);
   } catch (e) {
     return Promise.reject(e);
   }

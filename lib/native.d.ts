@@ -397,9 +397,14 @@ export declare function engineRegisterWorker(handle: Handle, id: string, enabled
 
 /**
  * Runs the unit in `slot` now; returns the ticket that a DONE record
- * ends. `kind`: 0 any, 1 workers only, 2 processes only.
+ * ends. `kind`: 0 any, 1 workers only, 2 processes only. With `drain_at`,
+ * the records the run made are drained by this call too, into the `out`
+ * buffer from that offset on: it returns the drain's answer (as
+ * [`engine_drain`]) and writes the ticket into the first number of the
+ * `inbox` buffer, which the facade reads before it carries them out (a
+ * call of its own for the drain cost about 300 ns a run).
  */
-export declare function engineRun(handle: Handle, slot: number, kind: number): number
+export declare function engineRun(handle: Handle, slot: number, kind: number, drainAt?: number | undefined | null): number
 
 /** The strings that drained records name by number. */
 export declare function engineStrings(handle: Handle): Strings
