@@ -614,21 +614,22 @@ class Bridge {
         if (events.wants('milestone')) events.milestone('engine:stats', this.#engineStats());
         return;
       case 13: { // DONE
-        const ticket = this.#tickets.take(o[i + 1]);
+        const ticket = o[i + 1];
         const code = o[i + 2];
         const message = code === 0 ? undefined : this.#str(o[i + 3]);
         const unitId = code === 0 ? undefined : this.#str(o[i + 5]);
-        if (!ticket) return;
-        if (code === 0 || ticket.settleOnly) return ticket.resolve();
+        const rejects = code !== 0 && this.#tickets.rejectsOnFailure(ticket);
+        const resolve = this.#tickets.take(ticket);
+        if (!resolve) return;
+        if (!rejects) return resolve();
         const slot = o[i + 4];
         const worker = slot >= 0 ? units.at(slot) : undefined;
-        ticket.reject(
-          new SynchronikError(/** @type {string} */ (message), ENGINE_CODES[code], {
-            cause: worker ? units.lastError(slot) : undefined,
-            // By id: a worker released before the run ended has no object any more.
-            unitId: worker ? worker.id : unitId || undefined,
-          }),
-        );
+        const error = new SynchronikError(/** @type {string} */ (message), ENGINE_CODES[code], {
+          cause: worker ? units.lastError(slot) : undefined,
+          // By id: a worker released before the run ended has no object any more.
+          unitId: worker ? worker.id : unitId || undefined,
+        });
+        resolve(Promise.reject(error));
         return;
       }
       default:

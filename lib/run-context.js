@@ -493,43 +493,29 @@ class Attempts {
 }
 
 /**
- * A pending run request: how to settle its promise. Only the function that
- * resolves it is kept (a failure resolves it with a rejected promise): the
- * promise's reject function would be held by every run in flight.
+ * The function that resolves the promise being made: the Promise
+ * constructor calls its executor synchronously, so one shared executor
+ * (instead of a closure per request) can hand it over.
+ * @type {((value?: any) => void) | undefined}
  */
-class Ticket {
-  /** @param {boolean} settleOnly resolve even when the run failed */
-  constructor(settleOnly) {
-    /** @type {(value?: any) => void} */
-    this.resolve = noop;
-    this.settleOnly = settleOnly;
-  }
-
-  /** @param {unknown} error */
-  reject(error) {
-    this.resolve(Promise.reject(error));
-  }
+let resolveBeingMade;
+/** @param {(value?: any) => void} resolve */
+function takeResolve(resolve) {
+  resolveBeingMade = resolve;
 }
-
-function noop() {}
-keepShape(() => new Ticket(false));
 
 /**
- * The ticket whose promise is being made: the Promise constructor calls its
- * executor synchronously, so one shared executor (instead of a closure per
- * run) can hand the promise's functions over.
- * @type {Ticket | undefined}
+ * Pending run requests by the engine's ticket number; DONE records settle
+ * them. Only the function that resolves a request's promise is kept (a
+ * failure resolves it with a rejected promise): the promise's reject
+ * function, or an object per request for the two, would be held by every
+ * run in flight.
  */
-let ticketBeingMade;
-/** @param {(value?: any) => void} resolve */
-function takeTicketResolve(resolve) {
-  /** @type {Ticket} */ (ticketBeingMade).resolve = resolve;
-}
-
-/** Pending run requests by the engine's ticket number; DONE records settle them. */
 class Tickets {
-  /** @type {IdTable<Ticket>} */
+  /** @type {IdTable<(value?: any) => void>} */
   #table = new IdTable();
+  /** @type {Set<number>} the pending requests whose promise a failed run rejects (the others resolve whatever the outcome) */
+  #rejecting = new Set();
 
   get size() {
     return this.#table.size;
@@ -542,22 +528,31 @@ class Tickets {
    * @returns {Promise<void>}
    */
   await(ticket, settleOnly = false) {
-    const made = new Ticket(settleOnly);
-    ticketBeingMade = made;
-    const promise = new Promise(takeTicketResolve);
-    this.#table.set(ticket, made);
-    ticketBeingMade = undefined;
+    const promise = new Promise(takeResolve);
+    this.#table.set(ticket, /** @type {(value?: any) => void} */ (resolveBeingMade));
+    resolveBeingMade = undefined;
+    if (!settleOnly) this.#rejecting.add(ticket);
     return promise;
   }
 
   /**
-   * Takes the pending request `ticket` (a DONE record settles it).
+   * Whether a failed run rejects the promise of the pending request `ticket`.
+   * @param {number} ticket
+   */
+  rejectsOnFailure(ticket) {
+    return this.#rejecting.size > 0 && this.#rejecting.has(ticket);
+  }
+
+  /**
+   * Takes the pending request `ticket` (a DONE record settles it): the
+   * function that resolves its promise.
    * @param {number} ticket
    */
   take(ticket) {
-    const made = this.#table.get(ticket);
-    if (made !== undefined) this.#table.delete(ticket);
-    return made;
+    const resolve = this.#table.get(ticket);
+    if (resolve !== undefined) this.#table.delete(ticket);
+    if (this.#rejecting.size > 0) this.#rejecting.delete(ticket);
+    return resolve;
   }
 }
 
