@@ -27,8 +27,10 @@ const { engineRegisterWorker } = require('./native.js');
  * `lastRun` as a Date made when it is read, not on every run: at a unit's
  * first run its object gets an accessor for `lastRun`, whose state — the
  * run's start in Unix ms, and the Date once made (or what the user
- * assigned) — is kept in a private field the object is given
- * (`LastRun`), invisible to its keys, `JSON.stringify` and spreads. A run
+ * assigned) — is kept in the state of the object's fields (see Fields:
+ * one private field for both, invisible to its keys, `JSON.stringify` and
+ * spreads, where a state and a private field of its own for `lastRun` cost
+ * a first run an object and a change of the object's layout more). A run
  * then writes two fields of that state instead of allocating a Date nobody
  * may look at. Reading it twice gives the same Date; `JSON.stringify`,
  * spreads and snapshots see a field as before. An object whose `lastRun`
@@ -38,48 +40,29 @@ const { engineRegisterWorker } = require('./native.js');
  * first run of 10,000 units no longer pays an identity hash and an
  * ephemeron table entry each, nor the collector a table to trace.)
  */
-class LastRun extends Stamp {
-  /** @type {LastRunState} */
-  #state;
-
-  /**
-   * @param {object} o
-   * @param {LastRunState} state
-   */
-  constructor(o, state) {
-    super(o);
-    this.#state = state;
-  }
-
-  /**
-   * The state `o` was given, if any (any value may be asked).
-   * @param {unknown} o
-   * @returns {LastRunState | undefined}
-   */
-  static of(o) {
-    return ((typeof o === 'object' && o !== null) || typeof o === 'function') && #state in o ? /** @type {any} */ (o).#state : undefined;
-  }
-}
 const hasOwn = (/** @type {object} */ o, /** @type {string} */ key) => Object.prototype.hasOwnProperty.call(o, key);
-/** In a state's `value`: the Date of its `ms` is not made yet (and in a FieldsState's `meta`: no meta made yet). */
+/** In a state's `lastRun`: the Date of its `lastRunMs` is not made yet (and in its `meta`: no meta made yet). */
 const NOT_MADE = Symbol('synchronik.notMade');
+/** In a state's `lastRun`: the object has no `lastRun` accessor (see makeLazyLastRun). */
+const NO_LAST_RUN = Symbol('synchronik.noLastRun');
 
-/** A `LastRun` state; made by a constructor, not a literal (see stats.js, TimesState). */
-class LastRunState {
-  /** @param {number} ms */
-  constructor(ms) {
-    this.ms = ms;
-    /** @type {unknown} */
-    this.value = NOT_MADE;
-  }
+/**
+ * The state of the `lastRun` accessor of `o` (any value may be asked), if it has one.
+ * @param {unknown} o
+ * @returns {FieldsState | undefined}
+ */
+function lastRunOf(o) {
+  if ((typeof o !== 'object' || o === null) && typeof o !== 'function') return undefined;
+  const state = fieldsOf(o, false);
+  return state !== undefined && state.lastRun !== NO_LAST_RUN ? state : undefined;
 }
 
 /** @this {object} */
 function lastRunGetter() {
-  const state = LastRun.of(this);
+  const state = lastRunOf(this);
   if (state === undefined) return undefined;
-  if (state.value === NOT_MADE) state.value = new Date(state.ms);
-  return state.value;
+  if (state.lastRun === NOT_MADE) state.lastRun = new Date(state.lastRunMs);
+  return state.lastRun;
 }
 
 /**
@@ -87,8 +70,8 @@ function lastRunGetter() {
  * @param {unknown} value
  */
 function lastRunSetter(value) {
-  const state = LastRun.of(this);
-  if (state !== undefined) state.value = value;
+  const state = lastRunOf(this);
+  if (state !== undefined) state.lastRun = value;
 }
 
 /** The accessor's descriptors, one for every object (enumerable, and not: as the field it replaces was). */
@@ -97,16 +80,13 @@ const LAST_RUN_HIDDEN = Object.freeze({ get: lastRunGetter, set: lastRunSetter, 
 
 /**
  * Makes `lastRun` of `unit` the lazy accessor (see above), at its first
- * run, and returns its state (see `LastRun`); undefined when the object
- * keeps the plain write.
+ * run, and returns its state; undefined when the object keeps the plain
+ * write.
  * @param {Record<string, any>} unit
  * @param {number} ms
- * @param {LastRunState | undefined} made the state `unit` was given
- *   before (by an earlier run, after which the user deleted the field, or
- *   by another manager), if any
- * @returns {LastRunState | undefined}
+ * @returns {FieldsState | undefined}
  */
-function makeLazyLastRun(unit, ms, made) {
+function makeLazyLastRun(unit, ms) {
   // Not extensible: it could not be given the private field either.
   if (util.types.isProxy(unit) || !Object.isExtensible(unit)) return undefined;
   let enumerable = true;
@@ -119,14 +99,10 @@ function makeLazyLastRun(unit, ms, made) {
     return undefined;
   }
   Object.defineProperty(unit, 'lastRun', enumerable ? LAST_RUN_SHOWN : LAST_RUN_HIDDEN);
-  // An object made lazy before keeps its state.
-  if (made !== undefined) {
-    made.ms = ms;
-    made.value = NOT_MADE;
-    return made;
-  }
-  const state = new LastRunState(ms);
-  new LastRun(unit, state);
+  // An object made lazy before (then the user deleted the field) keeps its state.
+  const state = /** @type {FieldsState} */ (fieldsOf(unit, true));
+  state.lastRunMs = ms;
+  state.lastRun = NOT_MADE;
   return state;
 }
 
@@ -143,7 +119,7 @@ function makeLazyLastRun(unit, ms, made) {
  * as a registration leaves them: 'idle', true, and a `meta` made at its
  * first read (the runs before keep their statistics in the state, see
  * Units.recordStats). From then on their values are kept in a private
- * field the object is given (`Fields`), as `lastRun`'s are. JSON, spreads,
+ * field the object is given (`Fields`), with `lastRun`'s. JSON, spreads,
  * `Object.keys` and snapshots see the fields as before. A Proxy, and an
  * object with such a field of its own or on its prototype chain, get the
  * plain write at registration instead.
@@ -194,6 +170,15 @@ class FieldsState {
      */
     this.rows = null;
     this.rowAt = 0;
+    /**
+     * `lastRun` once its accessor is made (see makeLazyLastRun): the start
+     * of the last run in Unix ms, a fraction until then (see stats.js,
+     * newMeta), and NOT_MADE or the Date made from it, or what the user
+     * assigned; NO_LAST_RUN before
+     */
+    this.lastRunMs = 0.5;
+    /** @type {unknown} */
+    this.lastRun = NO_LAST_RUN;
   }
 }
 
@@ -364,7 +349,7 @@ class Units {
    * slot in a map, which only failures grow
    */
   #errors = new Map();
-  /** @type {(LastRunState | undefined)[]} each slot's unit's `LastRun` state, once a run made it */
+  /** @type {(FieldsState | undefined)[]} each slot's unit's state of `lastRun`, once a run made its accessor */
   #lastRuns = slotArray();
   /** @type {(FieldsState | undefined)[]} each slot's unit's `Fields` state, once a status write made it */
   #fields = slotArray();
@@ -672,7 +657,7 @@ class Units {
 
   /**
    * A run of `unit` (in `slot`) started at `record[at]` (Unix ms): its
-   * `lastRun` (see LastRun). The time is read from the record here, where
+   * `lastRun` (see lastRunGetter). The time is read from the record here, where
    * it is stored, rather than passed: a double passed to a call that is
    * not inlined is boxed, a number object every run. Only the steady
    * case is here, small enough for V8 to inline into the drain loop with
@@ -686,8 +671,8 @@ class Units {
     // The slot's state: an index, where the object's is a private field's lookup.
     const state = this.#lastRuns[slot];
     if (state !== undefined && hasOwn(unit, 'lastRun')) {
-      state.ms = record[at];
-      state.value = NOT_MADE;
+      state.lastRunMs = record[at];
+      state.lastRun = NOT_MADE;
       return;
     }
     this.#firstLastRun(slot, unit, state, record[at]);
@@ -698,23 +683,23 @@ class Units {
    * here), whose field the user deleted, or that keeps the plain write.
    * @param {number} slot
    * @param {Unit} unit
-   * @param {LastRunState | undefined} state the slot's state (mirrorLastRun's)
+   * @param {FieldsState | undefined} state the slot's state (mirrorLastRun's)
    * @param {number} ms
    */
   #firstLastRun(slot, unit, state, ms) {
     // Made lazy before, by another manager.
-    if (state === undefined && (state = LastRun.of(unit)) !== undefined) setSlot(this.#lastRuns, slot, state);
+    if (state === undefined && (state = lastRunOf(unit)) !== undefined) setSlot(this.#lastRuns, slot, state);
     if (state !== undefined) {
       if (hasOwn(unit, 'lastRun')) {
-        state.ms = ms;
-        state.value = NOT_MADE;
+        state.lastRunMs = ms;
+        state.lastRun = NOT_MADE;
         return;
       }
       // The user deleted the field: it is made anew, as a plain write would.
       this.#lastRuns[slot] = undefined;
     }
     try {
-      const lazy = makeLazyLastRun(unit, ms, state);
+      const lazy = makeLazyLastRun(unit, ms);
       if (lazy !== undefined) {
         setSlot(this.#lastRuns, slot, lazy);
         return;
