@@ -3,8 +3,9 @@
 
 /**
  * Keeps alive the object layouts of the classes the hot paths make one of
- * per task or per run (a pool task's entry, an attempt in flight, the
- * context a run gets, a run request).
+ * per task, per batch of tasks or per run (a pool task's entry, the pool
+ * tasks handed to the engine together, the context a run gets, which is
+ * also the attempt in flight).
  *
  * V8 keeps the layouts ("maps") of a class's objects only while an object
  * has them. Once every object of such a class is gone (a pool drained, an
