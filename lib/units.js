@@ -358,7 +358,7 @@ class Units {
    * slots' units whose `meta` is not made yet, one table for each
    * ROWS_PER_TABLE slots (see recordStats)
    */
-  #rows = [];
+  #rows = slotArray();
   /** @type {Map<string, number>} slots by id (the engine's registry, mirrored from registrations and RELEASED records) */
   #slots = new Map();
   /** @type {number[]} slots whose RELEASED record was carried out, not yet told to the engine */
@@ -642,8 +642,8 @@ class Units {
       }
       if (lookupGetter.call(unit, 'meta') === getMeta) {
         const table = Math.floor(slot / ROWS_PER_TABLE);
-        while (this.#rows.length <= table) this.#rows.push(undefined);
-        const made = this.#rows[table] ?? (this.#rows[table] = newRows());
+        let made = this.#rows[table];
+        if (made === undefined) setSlot(this.#rows, table, (made = newRows()));
         const rowAt = (slot % ROWS_PER_TABLE) * ROW_LENGTH;
         clearRow(made, rowAt);
         fields.rows = made;
