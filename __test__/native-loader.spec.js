@@ -34,14 +34,17 @@ function platformPackage(packageVersion) {
   fs.writeFileSync(path.join(dir, 'index.js'), "module.exports = { from: 'package' };");
 }
 
-/** Loads tmp/lib/native.js in a child; what it printed, parsed. */
+/** Loads tmp/lib/native.js in a child; what it printed, parsed (with the number of process reports made). */
 function load(env = {}) {
   const script = `
+    let reports = 0;
+    const getReport = process.report.getReport;
+    process.report.getReport = function (...args) { reports++; return getReport.apply(this, args); };
     try {
       const b = require(${JSON.stringify(path.join(tmp, 'lib', 'native.js'))});
-      console.log(JSON.stringify({ from: b.from ?? (typeof b.NativeEngine === 'function' ? 'source' : 'unknown') }));
+      console.log(JSON.stringify({ from: b.from ?? (typeof b.NativeEngine === 'function' ? 'source' : 'unknown'), reports }));
     } catch (e) {
-      console.log(JSON.stringify({ code: e.code, platform: e.platform, message: e.message }));
+      console.log(JSON.stringify({ code: e.code, platform: e.platform, message: e.message, reports }));
     }`;
   const childEnv = { ...process.env, ...env };
   if (!('NAPI_RS_NATIVE_LIBRARY_PATH' in env)) delete childEnv.NAPI_RS_NATIVE_LIBRARY_PATH;
@@ -51,18 +54,18 @@ function load(env = {}) {
 test('the platform package is loaded before a build from source', () => {
   fs.copyFileSync(path.join(ROOT, 'lib', built), path.join(tmp, 'lib', built));
   platformPackage(version);
-  expect(load()).toEqual({ from: 'package' });
+  expect(load()).toEqual({ from: 'package', reports: 0 });
 });
 
 test('without the platform package, the build from source is loaded', () => {
   fs.copyFileSync(path.join(ROOT, 'lib', built), path.join(tmp, 'lib', built));
-  expect(load()).toEqual({ from: 'source' });
+  expect(load()).toEqual({ from: 'source', reports: 0 });
 });
 
 test('a platform package of another version is not used', () => {
   fs.copyFileSync(path.join(ROOT, 'lib', built), path.join(tmp, 'lib', built));
   platformPackage('0.0.1');
-  expect(load()).toEqual({ from: 'source' });
+  expect(load()).toEqual({ from: 'source', reports: 0 });
   fs.rmSync(path.join(tmp, 'lib', built));
   const failed = load();
   expect(failed.code).toBe('ERR_NATIVE_ADDON');
@@ -83,8 +86,8 @@ test('NAPI_RS_NATIVE_LIBRARY_PATH names the build to load instead of the package
   platformPackage(version);
   const other = path.join(tmp, 'other.node');
   fs.copyFileSync(path.join(ROOT, 'lib', built), other);
-  expect(load({ NAPI_RS_NATIVE_LIBRARY_PATH: other })).toEqual({ from: 'source' });
-  expect(load()).toEqual({ from: 'package' });
+  expect(load({ NAPI_RS_NATIVE_LIBRARY_PATH: other })).toEqual({ from: 'source', reports: 0 });
+  expect(load()).toEqual({ from: 'package', reports: 0 });
 });
 
 test('a NAPI_RS_NATIVE_LIBRARY_PATH that does not load is an error naming it, not a fallback', () => {
@@ -94,4 +97,43 @@ test('a NAPI_RS_NATIVE_LIBRARY_PATH that does not load is an error naming it, no
   expect(failed.code).toBe('ERR_NATIVE_ADDON');
   expect(failed.message).toContain(`the engine named by NAPI_RS_NATIVE_LIBRARY_PATH (${missing}) could not be loaded`);
   expect(failed.message).toContain('Unset the variable');
+});
+
+// Telling glibc from musl reads /usr/bin/ldd (where there is one, as on
+// this machine): a process report, which the loader made before, adds about
+// a megabyte of resident memory to every process. The cases above count
+// the reports made (0 each); this one checks that the count can see one.
+test('the child counts the process reports made', () => {
+  const script = `
+    let reports = 0;
+    const getReport = process.report.getReport;
+    process.report.getReport = function (...args) { reports++; return getReport.apply(this, args); };
+    process.report.getReport();
+    console.log(reports);`;
+  expect(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }).trim()).toBe('1');
+});
+
+// What the package loads: the parts of Node only thread pools and the
+// dashboard use (worker_threads, v8's serializer, net, crypto) are loaded
+// when those are, not by every program that loads the package.
+test('a manager that registers and runs a worker loads no thread, network or crypto module; a thread pool loads its own', () => {
+  const script = `
+    const before = new Set(process.moduleLoadList);
+    const loaded = () => process.moduleLoadList.filter((m) => !before.has(m) && /^NativeModule (worker_threads|v8|net|crypto)$/.test(m)).map((m) => m.slice('NativeModule '.length)).sort();
+    const { createSynchronikManager } = require(${JSON.stringify(ROOT)});
+    const manager = createSynchronikManager();
+    let result = 'not run';
+    manager.registerUnit({ id: 'w', run: async () => { result = 'done'; } });
+    manager.runWorkerById('w').then(async () => {
+      const plain = loaded();
+      const pool = manager.useThreadPool({ filename: ${JSON.stringify(path.join(ROOT, '__test__', 'fixtures', 'threads', 'handlers.js'))}, size: 1 });
+      const withThreads = loaded();
+      await manager.close();
+      console.log(JSON.stringify({ result, plain, withThreads, pool: typeof pool.run }));
+    });`;
+  const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
+  expect(out.result).toBe('done');
+  expect(out.plain).toEqual([]);
+  expect(out.withThreads).toEqual(expect.arrayContaining(['v8', 'worker_threads']));
+  expect(out.pool).toBe('function');
 });

@@ -11,7 +11,6 @@
 // manager the program dropped. None of this keeps Node alive, nor does the
 // server.
 
-const crypto = require('node:crypto');
 const { SynchronikError } = require('./errors');
 
 /**
@@ -96,7 +95,7 @@ class Dashboards {
    * @returns {DashboardServer}
    */
   open(options) {
-    const token = options.token !== undefined ? options.token : crypto.randomBytes(24).toString('base64url');
+    const token = options.token !== undefined ? options.token : require('node:crypto').randomBytes(24).toString('base64url');
     const hook = options.authorize !== undefined ? authorizeHook(options.authorize) : null;
     /** @type {NativeDashboard} */
     let native;

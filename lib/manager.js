@@ -26,7 +26,6 @@ const { Core } = require('./core');
 const { ManualClock, parseClockOption } = require('./clock');
 const { LagSampler } = require('./lag');
 const { Dashboards } = require('./dashboard-server');
-const { ThreadPools, validateThreadPoolOptions } = require('./threads');
 const { carryStats, ensureMeta } = require('./stats');
 const { patchSpec } = require('./units');
 
@@ -74,7 +73,7 @@ class SynchronikManager extends EventEmitter {
   #lag;
   /** The web dashboards this manager serves (serveDashboard). */
   #dashboards;
-  /** @type {ThreadPools | null} the thread pools, once one was made */
+  /** @type {import('./threads').ThreadPools | null} the thread pools, once one was made */
   #threads = null;
   /** @type {NodeJS.CpuUsage | null} */
   #lastCpu = null;
@@ -770,6 +769,10 @@ class SynchronikManager extends EventEmitter {
   useThreadPool(options) {
     const core = this.#core;
     core.open('useThreadPool');
+    // Loaded at the first use: thread pools bring worker_threads and v8's
+    // serializer, several megabytes of resident memory that a program
+    // without them does not pay.
+    const { ThreadPools, validateThreadPoolOptions } = require('./threads');
     const o = validateThreadPoolOptions(options);
     if (this.#threads === null) {
       this.#threads = new ThreadPools(core);

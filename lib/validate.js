@@ -5,7 +5,6 @@
 // what was expected and what was given: `registerUnit: unit.id must be a
 // non-empty string (got number)`.
 
-const net = require('node:net');
 const { describe } = require('./errors');
 const { STATUSES, RUN_MODES, UNIT_SETTINGS, DEFAULTS } = require('./generated/vocabulary');
 
@@ -914,11 +913,19 @@ const BASE_PATH_CHARS = /[?#%\s\\\p{Cc}]/u;
 function isLoopbackHost(host) {
   const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
   if (h === 'localhost' || h === 'localhost.') return true;
+  // node:net is loaded here, where a dashboard's host is checked, not by
+  // every program that loads the package (about a megabyte of resident memory).
+  const net = require('node:net');
   if (net.isIPv4(h)) return h.startsWith('127.');
-  return net.isIPv6(h) && LOOPBACK_V6.check(h, 'ipv6');
+  if (!net.isIPv6(h)) return false;
+  if (loopbackV6 === undefined) {
+    loopbackV6 = new net.BlockList();
+    loopbackV6.addAddress('::1', 'ipv6');
+  }
+  return loopbackV6.check(h, 'ipv6');
 }
-const LOOPBACK_V6 = new net.BlockList();
-LOOPBACK_V6.addAddress('::1', 'ipv6');
+/** @type {import('node:net').BlockList | undefined} the IPv6 loopback address, made at the first IPv6 host */
+let loopbackV6;
 
 /**
  * @typedef {{ port: number, host: string, token: string | undefined, basePath: string, readOnly: boolean,
