@@ -40,7 +40,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use parking_lot::Mutex;
 
@@ -121,8 +121,9 @@ pub fn time_zone(name: Option<&str>) -> Result<TimeZone, ScheduleError> {
 /// A cron schedule in a time zone: an expression that has been parsed and
 /// checked to fire at least once, and the zone its wall clock times are in.
 ///
-/// Small and free of heap allocations of its own (the zone is shared), so
-/// that an engine can hold one per scheduled unit. Fire times are whole
+/// Small and free of heap allocations of its own (the zone is shared, and
+/// so is the table of its days with every schedule of the same day fields),
+/// so that an engine can hold one per scheduled unit. Fire times are whole
 /// seconds, given as Unix milliseconds like the engine's
 /// [`Clock::wall_ms`](crate::Clock::wall_ms).
 #[derive(Debug, Clone, PartialEq)]
@@ -138,8 +139,10 @@ pub struct CronSchedule {
     months: u16,
     /// A fixed time of day, in the SPEC's sense (see the module docs).
     fixed: bool,
-    /// Which days of a month match, by the month's shape.
-    days: DayTable,
+    /// Which days of a month match, by the month's shape: shared by the
+    /// schedules of the same day fields (112 bytes each where they were
+    /// copied).
+    days: Arc<DayTable>,
 }
 
 /// `[len - 28][w]`: bit `d - 1` for each matching day `d` of a month of
@@ -434,16 +437,18 @@ impl CronSchedule {
 ///
 /// Asking croner about the 868 days of the 28 shapes is most of the cost of
 /// a parse, and the same pairs of day fields come back again and again
-/// (`*`, `1`, `MON-FRI`…), so tables are kept by those two fields.
-fn day_table(pattern: &croner::CronPattern, dom: &str, dow: &str) -> DayTable {
+/// (`*`, `1`, `MON-FRI`…), so tables are kept by those two fields, and
+/// the schedules that have the same pair share one.
+fn day_table(pattern: &croner::CronPattern, dom: &str, dow: &str) -> Arc<DayTable> {
     /// Beyond this many different pairs the cache starts over.
     const CACHE_LIMIT: usize = 4096;
-    static CACHE: LazyLock<Mutex<HashMap<(String, String), DayTable>>> =
-        LazyLock::new(Default::default);
+    /// The tables made, by (day-of-month, day-of-week) field.
+    type Tables = HashMap<(String, String), Arc<DayTable>>;
+    static CACHE: LazyLock<Mutex<Tables>> = LazyLock::new(Default::default);
 
     let key = (dom.to_ascii_uppercase(), dow.to_ascii_uppercase());
     if let Some(table) = CACHE.lock().get(&key) {
-        return *table;
+        return Arc::clone(table);
     }
     // A month of each length; croner's day matcher only uses them to learn
     // the month's length, and is given the weekday of each day.
@@ -467,7 +472,8 @@ fn day_table(pattern: &croner::CronPattern, dom: &str, dow: &str) -> DayTable {
     if cache.len() >= CACHE_LIMIT {
         cache.clear();
     }
-    cache.insert(key, days);
+    let days = Arc::new(days);
+    cache.insert(key, Arc::clone(&days));
     days
 }
 
@@ -583,5 +589,30 @@ fn month_list(months: u16) -> String {
         [one] => (*one).to_string(),
         _ if names.len() == 12 => "any month".to_string(),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Schedules of the same day fields hold one table between them; other
+    /// day fields get a table of their own.
+    #[test]
+    fn schedules_of_the_same_day_fields_share_their_table() {
+        let a = CronSchedule::parse("0 */5 * * *", Some("UTC")).unwrap();
+        let b = CronSchedule::parse("15 3 * * *", Some("Asia/Tokyo")).unwrap();
+        let c = CronSchedule::parse("0 0 * * mon-fri", Some("UTC")).unwrap();
+        let d = CronSchedule::parse("0 12 * * MON-FRI", Some("UTC")).unwrap();
+        assert!(Arc::ptr_eq(&a.days, &b.days));
+        assert!(Arc::ptr_eq(&c.days, &d.days));
+        assert!(!Arc::ptr_eq(&a.days, &c.days));
+        // What they share still tells the days apart: 2026-12-05 is a Saturday.
+        let saturday = 1_796_428_800_000.0;
+        assert_eq!(a.next_after(saturday - 1.0), Some(saturday));
+        assert_eq!(
+            c.next_after(saturday - 1.0),
+            Some(saturday + 2.0 * DAY as f64 * 1000.0)
+        );
     }
 }
