@@ -170,7 +170,7 @@ impl TryFrom<JsWorkerSpec> for WorkerSpec {
             common: common(s.id, s.enabled, s.status, s.run_count)?,
             config: {
                 let mut c = WorkerConfig::new();
-                c.interval_ms = s.interval_ms.or(defaults.interval_ms);
+                c.set_interval_ms(s.interval_ms.or(defaults.interval_ms()));
                 c.run_on_interval = s.run_on_interval.unwrap_or(defaults.run_on_interval);
                 c.timeout_ms = s.timeout_ms.unwrap_or(defaults.timeout_ms);
                 c.max_retries = s.max_retries.unwrap_or(defaults.max_retries);

@@ -79,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let _ = threads.remote.set(runtime.remote());
 
     let mut tick = WorkerSpec::new("tick");
-    tick.config.interval_ms = Some(50.0);
+    tick.config.set_interval_ms(Some(50.0));
     tick.config.run_on_interval = true;
     let mut flaky = WorkerSpec::new("flaky");
     flaky.config.max_retries = 1;
@@ -99,7 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for id in ["tick", "flaky"] {
         runtime.with(|engine| {
             if let Some(unit) = engine.unit(id) {
-                println!("{id}: {:?}, {} runs", unit.status, unit.meta.run_count);
+                println!("{id}: {:?}, {} runs", unit.status, unit.meta().run_count);
             }
         });
     }

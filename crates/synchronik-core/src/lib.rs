@@ -82,7 +82,7 @@
 //! threads.remote.set(runtime.remote()).ok();
 //!
 //! let mut tick = WorkerSpec::new("tick");
-//! tick.config.interval_ms = Some(20.0);
+//! tick.config.set_interval_ms(Some(20.0));
 //! tick.config.run_on_interval = true;
 //! let mut flaky = WorkerSpec::new("flaky");
 //! flaky.config.max_retries = 1;
@@ -96,7 +96,7 @@
 //!     e.run_unit("flaky", None);
 //! });
 //! let deadline = std::time::Instant::now() + Duration::from_secs(10);
-//! while runtime.with(|e| e.unit("tick").unwrap().meta.run_count) < 3
+//! while runtime.with(|e| e.unit("tick").unwrap().meta().run_count) < 3
 //!     || runtime.with(|e| e.unit("flaky").unwrap().status) != Status::Completed
 //! {
 //!     assert!(std::time::Instant::now() < deadline);

@@ -21,8 +21,10 @@ pub enum UnitBody {
         /// The process's settings, in a box of their own: processes are few,
         /// and a worker's record is as large as the largest kind's.
         config: Box<ProcessConfig>,
-        /// The process's workers, in array order.
-        workers: Vec<Slot>,
+        /// The process's workers, in array order (a boxed slice, 16 bytes:
+        /// with a vector's 24 the variant took the room where a worker's
+        /// record keeps the enum's tag, and every record grew by 8).
+        workers: Box<[Slot]>,
     },
 }
 
@@ -57,10 +59,12 @@ pub struct Unit {
     pub enabled: bool,
     /// Its current status.
     pub status: Status,
-    /// Its run statistics.
-    pub meta: Meta,
-    /// What its last runs left behind; none before its first run.
-    pub(crate) last: Option<Box<LastRun>>,
+    /// What its runs left behind: its run statistics, when its last run
+    /// started and how its last failure ended. None before its first run
+    /// (or a run count restored from a store): a unit that has not run
+    /// keeps an empty pointer, 8 bytes, where the statistics and the last
+    /// run took 24 and a box each.
+    pub(crate) history: Option<Box<History>>,
     /// The process this worker belongs to (the last one that listed it).
     pub parent: Option<Slot>,
     /// Runs of this unit in flight.
@@ -71,55 +75,77 @@ pub struct Unit {
     pub body: UnitBody,
 }
 
-/// When a unit's last run started and how its last failure ended, in a box
-/// of its own that the first run (or failure) makes: a unit that has not
-/// run keeps an empty pointer, 8 bytes where the three fields took 72.
+/// The statistics of a unit without a history.
+static NO_META: Meta = Meta::EMPTY;
+
+/// What a unit's runs left behind (see [`Unit::history`]).
 #[derive(Debug, Clone, Default)]
-pub(crate) struct LastRun {
-    wall_ms: Option<f64>,
-    at: Option<Nanos>,
-    error: Option<String>,
+pub(crate) struct History {
+    meta: Meta,
+    last_wall_ms: Option<f64>,
+    last_at: Option<Nanos>,
+    last_error: Option<String>,
 }
 
 impl Unit {
+    /// Its run statistics.
+    pub fn meta(&self) -> &Meta {
+        self.history.as_ref().map_or(&NO_META, |h| &h.meta)
+    }
+
+    /// Its run statistics, to change (the box of its history is made if
+    /// there is none).
+    pub fn meta_mut(&mut self) -> &mut Meta {
+        &mut self.history_mut().meta
+    }
+
+    /// Replaces its run statistics (a state restored from a store); empty
+    /// ones make no box.
+    pub fn set_meta(&mut self, meta: Meta) {
+        if meta.is_empty() && self.history.is_none() {
+            return;
+        }
+        self.history_mut().meta = meta;
+    }
+
     /// Wall-clock ms of the last run start.
     pub fn last_run_ms(&self) -> Option<f64> {
-        self.last.as_ref().and_then(|l| l.wall_ms)
+        self.history.as_ref().and_then(|h| h.last_wall_ms)
     }
 
     /// Engine time of the last run start.
     pub fn last_run_at(&self) -> Option<Nanos> {
-        self.last.as_ref().and_then(|l| l.at)
+        self.history.as_ref().and_then(|h| h.last_at)
     }
 
     /// Message of the last failure.
     pub fn last_error(&self) -> Option<&str> {
-        self.last.as_ref().and_then(|l| l.error.as_deref())
+        self.history.as_ref().and_then(|h| h.last_error.as_deref())
     }
 
-    fn last_mut(&mut self) -> &mut LastRun {
-        self.last.get_or_insert_with(Box::default)
+    fn history_mut(&mut self) -> &mut History {
+        self.history.get_or_insert_with(Box::default)
     }
 
     /// A run started at engine time `at` (and wall-clock `wall_ms`, when
     /// the start is shown).
     pub(crate) fn started_at(&mut self, at: Nanos, wall_ms: Option<f64>) {
-        let last = self.last_mut();
-        last.at = Some(at);
+        let h = self.history_mut();
+        h.last_at = Some(at);
         if wall_ms.is_some() {
-            last.wall_ms = wall_ms;
+            h.last_wall_ms = wall_ms;
         }
     }
 
     /// A run started at wall-clock `wall_ms` (a process's run, or the
     /// start restored from a store).
     pub(crate) fn started_at_wall(&mut self, wall_ms: f64) {
-        self.last_mut().wall_ms = Some(wall_ms);
+        self.history_mut().last_wall_ms = Some(wall_ms);
     }
 
     /// A run failed with `message`.
     pub(crate) fn failed_with(&mut self, message: String) {
-        self.last_mut().error = Some(message);
+        self.history_mut().last_error = Some(message);
     }
 
     /// Worker or process.
@@ -448,15 +474,14 @@ pub(crate) fn shrink_map<K: Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::unit::{Meta, Status, WorkerConfig};
+    use crate::unit::{Status, WorkerConfig};
 
     fn worker(id: &str, status: Status) -> Unit {
         Unit {
             id: id.into(),
             enabled: true,
             status,
-            meta: Meta::default(),
-            last: None,
+            history: None,
             parent: None,
             active_runs: 0,
             status_since: PackedNanos::default(),
@@ -498,20 +523,20 @@ mod tests {
     }
 
     /// A unit that has not run keeps its record and nothing else: what runs
-    /// leave behind is boxed (see [`LastRun`] and [`Meta`]), so are the
+    /// leave behind is boxed (see [`History`]), so are the
     /// settings few workers set (see [`WorkerConfig`]), and the registry's
     /// tables hold no copy of its id.
     #[test]
     fn an_idle_unit_is_a_small_record() {
         assert!(
-            std::mem::size_of::<Unit>() <= 120,
+            std::mem::size_of::<Unit>() <= 96,
             "{}",
             std::mem::size_of::<Unit>()
         );
         let mut registry = Registry::default();
         let slot = registry.upsert(worker("w", Status::Idle));
         let u = registry.get(slot).unwrap();
-        assert!(u.last.is_none() && u.meta.execution_times_ms().is_empty());
+        assert!(u.history.is_none() && u.meta().is_empty());
         assert!(!u.worker().unwrap().has_rare_settings());
         assert!(!u.id.is_heap_allocated());
         let u = registry.get_mut(slot).unwrap();

@@ -133,8 +133,11 @@ impl Dependency {
 /// methods of the same names.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
-    /// Milliseconds between scheduled runs.
-    pub interval_ms: Option<f64>,
+    /// Milliseconds between scheduled runs, NaN for none: read and set
+    /// through [`WorkerConfig::interval_ms`] (an `Option<f64>` took 16
+    /// bytes, and with them a worker's record was larger than a process's
+    /// by 8).
+    interval: f64,
     /// Whether the scheduler runs it every `interval_ms`.
     pub run_on_interval: bool,
     /// Bound of one attempt in ms; 0 = none.
@@ -175,13 +178,23 @@ impl WorkerConfig {
     /// The settings of a worker that sets none: every one at its default.
     pub fn new() -> Self {
         Self {
-            interval_ms: None,
+            interval: f64::NAN,
             run_on_interval: false,
             timeout_ms: 10_000.0,
             max_retries: 0,
             overlap: Overlap::Skip,
             rare: None,
         }
+    }
+
+    /// Milliseconds between scheduled runs.
+    pub fn interval_ms(&self) -> Option<f64> {
+        (!self.interval.is_nan()).then_some(self.interval)
+    }
+
+    /// Sets [`Self::interval_ms`] (a NaN is none).
+    pub fn set_interval_ms(&mut self, interval_ms: Option<f64>) {
+        self.interval = interval_ms.unwrap_or(f64::NAN);
     }
 
     /// Whether the box of rare settings was made.
@@ -262,7 +275,7 @@ impl Default for WorkerConfig {
 /// their defaults is the same as none.
 impl PartialEq for WorkerConfig {
     fn eq(&self, other: &Self) -> bool {
-        self.interval_ms == other.interval_ms
+        self.interval_ms() == other.interval_ms()
             && self.run_on_interval == other.run_on_interval
             && self.timeout_ms == other.timeout_ms
             && self.max_retries == other.max_retries
@@ -420,62 +433,67 @@ pub struct ConfigPatch {
 
 /// Run statistics (`meta` on the unit object).
 ///
-/// The durations, and the figures drawn from them, live in a box of their
-/// own that the first completed run makes: a unit that has not completed
-/// one (in a large registry, most of them until their schedules come)
-/// keeps a count and an empty pointer, 16 bytes where it kept 64.
+/// A unit keeps them in the box of what its runs leave behind (see
+/// [`crate::Unit::meta`]), made by its first completed run: a unit that has
+/// not completed one (in a large registry, most of them until their
+/// schedules come) keeps an empty pointer for them and for its last run.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Meta {
     /// Completed runs.
     pub run_count: u64,
-    durations: Option<Box<Durations>>,
-}
-
-/// The durations of a unit's last completed runs and their figures.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Durations {
+    /// The durations of the last [`EXECUTION_TIMES_KEPT`] completed runs.
     kept: VecDeque<f64>,
     average_ms: f64,
     last_ms: f64,
     sum_ms: f64,
 }
 
-/// What a unit without a completed run has kept.
-static NO_DURATIONS: VecDeque<f64> = VecDeque::new();
-
 impl Meta {
+    /// The statistics of a unit without a completed run.
+    pub const EMPTY: Meta = Meta {
+        run_count: 0,
+        kept: VecDeque::new(),
+        average_ms: 0.0,
+        last_ms: 0.0,
+        sum_ms: 0.0,
+    };
+
     /// Records a completed run of `duration_ms`.
     pub fn record(&mut self, duration_ms: f64) {
         self.run_count += 1;
-        let d = self.durations.get_or_insert_with(Box::default);
-        d.last_ms = duration_ms;
-        d.kept.push_back(duration_ms);
-        d.sum_ms += duration_ms;
-        if d.kept.len() > EXECUTION_TIMES_KEPT {
-            if let Some(old) = d.kept.pop_front() {
-                d.sum_ms -= old;
+        self.last_ms = duration_ms;
+        self.kept.push_back(duration_ms);
+        self.sum_ms += duration_ms;
+        if self.kept.len() > EXECUTION_TIMES_KEPT {
+            if let Some(old) = self.kept.pop_front() {
+                self.sum_ms -= old;
             }
         }
         // Recompute the sum now and then so float error never accumulates.
         if self.run_count.is_multiple_of(1024) {
-            d.sum_ms = d.kept.iter().sum();
+            self.sum_ms = self.kept.iter().sum();
         }
-        d.average_ms = d.sum_ms / d.kept.len() as f64;
+        self.average_ms = self.sum_ms / self.kept.len() as f64;
     }
 
     /// Durations of the last [`EXECUTION_TIMES_KEPT`] completed runs, oldest first.
     pub fn execution_times_ms(&self) -> &VecDeque<f64> {
-        self.durations.as_ref().map_or(&NO_DURATIONS, |d| &d.kept)
+        &self.kept
     }
 
     /// Mean of [`Meta::execution_times_ms`] (0 before the first completed run).
     pub fn average_ms(&self) -> f64 {
-        self.durations.as_ref().map_or(0.0, |d| d.average_ms)
+        self.average_ms
     }
 
     /// Duration of the last completed run (0 before the first).
     pub fn last_duration_ms(&self) -> f64 {
-        self.durations.as_ref().map_or(0.0, |d| d.last_ms)
+        self.last_ms
+    }
+
+    /// Whether it is that of a unit without a completed run.
+    pub fn is_empty(&self) -> bool {
+        self.run_count == 0 && self.kept.is_empty()
     }
 }
 
@@ -529,6 +547,8 @@ mod tests {
     #[test]
     fn meta_before_the_first_run_is_zero() {
         let m = Meta::default();
+        assert_eq!(m, Meta::EMPTY);
+        assert!(m.is_empty());
         assert_eq!(m.run_count, 0);
         assert!(m.execution_times_ms().is_empty());
         assert_eq!((m.average_ms(), m.last_duration_ms()), (0.0, 0.0));

@@ -510,7 +510,7 @@ pub fn unit_settings() -> Vec<Setting> {
                 min: 0.0,
                 exclusive: true,
             },
-            worker.interval_ms.map(Value::Number),
+            worker.interval_ms().map(Value::Number),
         ),
         Setting::new(
             "runOnInterval",

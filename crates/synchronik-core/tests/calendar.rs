@@ -611,7 +611,7 @@ fn a_paused_schedule_does_not_run_and_resumes_at_its_next_fire_without_catching_
 fn pausing_a_schedule_is_refused_for_a_unit_without_one_or_an_unknown_id() {
     let mut c = Cal::at("2026-01-01T00:00:00Z");
     let mut w = worker("interval");
-    w.config.interval_ms = Some(1000.0);
+    w.config.set_interval_ms(Some(1000.0));
     w.config.run_on_interval = true;
     c.register(w);
     c.register(worker("plain"));
@@ -925,7 +925,7 @@ fn after_a_restart_the_fires_caught_up_are_not_caught_up_again_by_the_next_resta
 fn next_runs_of_interval_and_cron_workers_and_of_an_unknown_id() {
     let mut c = Cal::at("2026-01-01T00:10:00Z");
     let mut w = worker("interval");
-    w.config.interval_ms = Some(1000.0);
+    w.config.set_interval_ms(Some(1000.0));
     w.config.run_on_interval = true;
     w.config.timeout_ms = 0.0;
     c.register(w);

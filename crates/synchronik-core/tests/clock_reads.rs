@@ -36,7 +36,7 @@ impl Counting {
 
 fn interval_worker(id: &str, ms: f64) -> WorkerSpec {
     let mut w = worker(id);
-    w.config.interval_ms = Some(ms);
+    w.config.set_interval_ms(Some(ms));
     w.config.run_on_interval = true;
     w.config.timeout_ms = 0.0;
     w
@@ -96,8 +96,8 @@ fn a_burst_and_a_report_read_the_clock_a_few_times_whatever_their_size() {
     );
     for i in 0..WORKERS {
         let u = engine.unit(&format!("w{i}")).unwrap();
-        assert_eq!(u.meta.run_count, 1);
-        assert_eq!(u.meta.last_duration_ms(), 7.0);
+        assert_eq!(u.meta().run_count, 1);
+        assert_eq!(u.meta().last_duration_ms(), 7.0);
     }
 
     // Between batches the time is the clock's again: a run requested at

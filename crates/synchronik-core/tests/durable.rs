@@ -214,7 +214,7 @@ fn unit_state_is_written_when_it_changes_and_restored_into_a_new_engine() {
     assert!(h.engine.restore_row(&rows[0]));
     let u = h.engine.unit("w").unwrap();
     assert_eq!(
-        (u.status, u.enabled, u.meta.run_count),
+        (u.status, u.enabled, u.meta().run_count),
         (Status::Completed, false, 1)
     );
 }

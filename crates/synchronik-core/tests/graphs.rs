@@ -99,7 +99,7 @@ fn a_diamond_runs_its_shared_dependency_once_and_the_join_last() {
     assert_eq!(ids(&last), ["d"]);
     h.ok(last[0].1.call);
     assert_eq!(h.status("g"), Status::Completed);
-    assert_eq!(h.engine.unit("a").unwrap().meta.run_count, 1);
+    assert_eq!(h.engine.unit("a").unwrap().meta().run_count, 1);
 }
 
 #[test]

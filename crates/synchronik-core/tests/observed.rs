@@ -351,7 +351,7 @@ fn schedule_lag_is_how_late_an_interval_fire_came() {
     let mut h = Harness::new();
     let mut w = worker("tick");
     w.config.timeout_ms = 0.0;
-    w.config.interval_ms = Some(1_000.0);
+    w.config.set_interval_ms(Some(1_000.0));
     w.config.run_on_interval = true;
     h.engine.register(UnitSpec::Worker(w)).unwrap();
     h.engine.start();

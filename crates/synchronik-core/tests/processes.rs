@@ -115,7 +115,7 @@ fn sequential_runs_one_after_another_and_announces_its_phases() {
         ]
     );
     assert_eq!(h.status("p"), Status::Completed);
-    assert_eq!(h.engine.unit("p").unwrap().meta.run_count, 1);
+    assert_eq!(h.engine.unit("p").unwrap().meta().run_count, 1);
 }
 
 #[test]
@@ -206,7 +206,7 @@ fn isolated_waits_after_every_worker() {
     assert_eq!(h.status("p"), Status::Running);
     h.advance_to(200.0);
     assert_eq!(h.status("p"), Status::Completed);
-    assert_eq!(h.engine.unit("p").unwrap().meta.last_duration_ms(), 200.0);
+    assert_eq!(h.engine.unit("p").unwrap().meta().last_duration_ms(), 200.0);
 }
 
 #[test]

@@ -30,8 +30,8 @@ fn a_successful_run_announces_itself_in_order() {
     );
     let unit = h.engine.unit("w").unwrap();
     assert_eq!(unit.status, Status::Completed);
-    assert_eq!(unit.meta.run_count, 1);
-    assert_eq!(unit.meta.last_duration_ms(), 7.0);
+    assert_eq!(unit.meta().run_count, 1);
+    assert_eq!(unit.meta().last_duration_ms(), 7.0);
     assert_eq!(unit.active_runs, 0);
     assert_eq!(h.engine.active_runs(), 0);
 }
@@ -81,7 +81,7 @@ fn retries_wait_the_fixed_delay_then_fail_for_good() {
     );
     let unit = h.engine.unit("w").unwrap();
     assert_eq!(unit.last_error(), Some("boom 3"));
-    assert_eq!(unit.meta.run_count, 0);
+    assert_eq!(unit.meta().run_count, 0);
 }
 
 #[test]
@@ -190,7 +190,7 @@ fn an_attempt_that_settles_in_time_disarms_its_timeout() {
 fn timeouts_of_runs_in_flight_time_out_in_order_and_are_the_next_one_shot_deadline() {
     let mut h = Harness::new();
     let mut tick = worker("tick");
-    tick.config.interval_ms = Some(10.0);
+    tick.config.set_interval_ms(Some(10.0));
     tick.config.run_on_interval = true;
     tick.config.timeout_ms = 0.0;
     h.engine.register(UnitSpec::Worker(tick)).unwrap();
@@ -313,7 +313,7 @@ fn execution_times_keep_the_last_hundred() {
         h.advance_to(h.now_ms() + f64::from(n));
         h.ok(call);
     }
-    let meta = &h.engine.unit("w").unwrap().meta;
+    let meta = h.engine.unit("w").unwrap().meta();
     assert_eq!(meta.run_count, 105);
     assert_eq!(meta.execution_times_ms().len(), EXECUTION_TIMES_KEPT);
     assert_eq!(meta.execution_times_ms().front(), Some(&5.0));

@@ -31,7 +31,7 @@ fn start_burst(rt: &Runtime, count: usize) {
         });
         for i in 0..count {
             let mut spec = worker(&format!("w{i}"));
-            spec.config.interval_ms = Some(500.0);
+            spec.config.set_interval_ms(Some(500.0));
             spec.config.run_on_interval = true;
             spec.config.timeout_ms = 0.0;
             e.register(UnitSpec::Worker(spec)).unwrap();
@@ -245,7 +245,7 @@ fn fire_next_steps_the_manual_clock_from_deadline_to_deadline() {
 fn started_manual(interval_ms: f64) -> (Runtime, Arc<ManualClock>, Arc<Recorder>) {
     let (rt, clock, rec) = manual_runtime();
     let mut spec = worker("tick");
-    spec.config.interval_ms = Some(interval_ms);
+    spec.config.set_interval_ms(Some(interval_ms));
     spec.config.run_on_interval = true;
     rt.with(|e| {
         e.set_options(EngineOptions {
@@ -306,5 +306,5 @@ fn an_advance_over_fewer_than_ten_thousand_times_fires_each_of_them() {
     let (rt, clock, rec) = started_manual(100.0);
     let (_, runs) = advance(&rt, &clock, &rec, 500_000.0);
     assert_eq!(runs, 5000);
-    assert_eq!(rt.with(|e| e.unit("tick").unwrap().meta.run_count), 5000);
+    assert_eq!(rt.with(|e| e.unit("tick").unwrap().meta().run_count), 5000);
 }

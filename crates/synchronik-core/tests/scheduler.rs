@@ -11,7 +11,7 @@ use synchronik_core::*;
 
 fn interval_worker(id: &str, ms: f64) -> WorkerSpec {
     let mut w = worker(id);
-    w.config.interval_ms = Some(ms);
+    w.config.set_interval_ms(Some(ms));
     w.config.run_on_interval = true;
     w.config.timeout_ms = 0.0;
     w
@@ -563,5 +563,5 @@ fn a_pause_set_during_a_run_outlasts_the_run() {
         "no status change: {log:?}"
     );
     assert_eq!(advance_settling(&mut h, 300.0), 0);
-    assert_eq!(h.engine.unit("w").unwrap().meta.run_count, 1);
+    assert_eq!(h.engine.unit("w").unwrap().meta().run_count, 1);
 }

@@ -41,7 +41,7 @@ fn all_pages(h: &Harness, mut q: UnitQuery) -> (Vec<String>, usize) {
 
 fn interval_worker(id: &str, ms: f64) -> WorkerSpec {
     let mut w = worker(id);
-    w.config.interval_ms = Some(ms);
+    w.config.set_interval_ms(Some(ms));
     w.config.run_on_interval = true;
     w.config.timeout_ms = 0.0;
     w

@@ -265,7 +265,7 @@ struct WorkerConfigJson<'a> {
 impl<'a> From<&'a WorkerConfig> for WorkerConfigJson<'a> {
     fn from(c: &'a WorkerConfig) -> Self {
         Self {
-            interval_ms: c.interval_ms.map(Num),
+            interval_ms: c.interval_ms().map(Num),
             run_on_interval: c.run_on_interval,
             max_runs: c.max_runs(),
             timeout_ms: Num(c.timeout_ms),

@@ -524,7 +524,7 @@ impl Engine {
     /// A worker that has completed `maxRuns` runs is disabled.
     fn disable_after_max_runs(&mut self, slot: Slot) {
         let reached = self.registry.get(slot).is_some_and(|u| match &u.body {
-            UnitBody::Worker(c) => c.max_runs().is_some_and(|m| u.meta.run_count >= m),
+            UnitBody::Worker(c) => c.max_runs().is_some_and(|m| u.meta().run_count >= m),
             UnitBody::Process { .. } => false,
         });
         if reached && self.set_enabled_slot(slot, false) {

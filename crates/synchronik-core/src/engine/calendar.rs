@@ -480,7 +480,7 @@ impl Engine {
         let Some(at) = self.sched.next_fire(slot) else {
             return Some(Vec::new());
         };
-        let period = config.interval_ms.unwrap_or(0.0).max(0.0);
+        let period = config.interval_ms().unwrap_or(0.0).max(0.0);
         let first = now_ms + crate::clock::nanos_to_ms(at.saturating_sub(self.now()));
         Some(
             (0..count)

@@ -60,8 +60,9 @@ impl Engine {
             return false;
         };
         u.active_runs = u.active_runs.saturating_sub(1);
-        u.meta.record(duration_ms);
-        let (run_count, average_ms) = (u.meta.run_count, u.meta.average_ms());
+        let meta = u.meta_mut();
+        meta.record(duration_ms);
+        let (run_count, average_ms) = (meta.run_count, meta.average_ms());
         self.emit(Event::Stats {
             unit: slot,
             duration_ms,

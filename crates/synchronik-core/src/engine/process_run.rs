@@ -56,7 +56,7 @@ impl Engine {
             return false;
         };
         let config = config.clone();
-        let all = workers.clone();
+        let all = workers.to_vec();
         let (workers, graph, unrunnable) = if self.is_graph(&all) {
             match self.build_graph(slot, &all) {
                 Ok((graph, unrunnable)) => (all, Some(graph), unrunnable),

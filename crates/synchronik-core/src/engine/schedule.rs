@@ -215,7 +215,7 @@ impl Engine {
     fn interval_period(&self, slot: Slot) -> Option<Nanos> {
         let unit = self.registry.get(slot)?;
         let config = unit.worker()?;
-        let ms = config.interval_ms?;
+        let ms = config.interval_ms()?;
         (self.sched.started && unit.enabled && config.run_on_interval && ms > 0.0)
             .then(|| ms_to_nanos(ms).max(1))
     }
@@ -370,7 +370,7 @@ impl Engine {
         let now = self.now();
         let due = self.units_where(|u| match &u.body {
             UnitBody::Worker(c) => {
-                let interval = c.interval_ms.filter(|ms| *ms > 0.0);
+                let interval = c.interval_ms().filter(|ms| *ms > 0.0);
                 c.run_on_interval
                     && may_start(u, false)
                     && u.active_runs == 0

@@ -108,7 +108,7 @@ impl Engine {
                 meta.record(*t);
             }
             meta.run_count = run_count;
-            unit.meta = meta;
+            unit.set_meta(meta);
         }
         if let Some(ms) = state.last_run_ms {
             unit.started_at_wall(ms);
@@ -204,7 +204,9 @@ fn apply_patch(body: &mut UnitBody, patch: &ConfigPatch) {
     }
     match body {
         UnitBody::Worker(c) => {
-            set(&mut c.interval_ms, &patch.interval_ms);
+            if let Some(ms) = patch.interval_ms {
+                c.set_interval_ms(ms);
+            }
             set(&mut c.run_on_interval, &patch.run_on_interval);
             set(&mut c.timeout_ms, &patch.timeout_ms);
             set(&mut c.max_retries, &patch.max_retries);

@@ -7,7 +7,7 @@ use super::Engine;
 use crate::error::EngineError;
 use crate::event::Event;
 use crate::registry::{Registry, Unit, UnitBody};
-use crate::unit::{CommonSpec, Dependency, Meta, Slot, UnitKind, UnitSpec, WorkerSpec};
+use crate::unit::{CommonSpec, Dependency, Slot, UnitKind, UnitSpec, WorkerSpec};
 
 impl Engine {
     /// The registry (read-only).
@@ -73,7 +73,7 @@ impl Engine {
                     p.common,
                     UnitBody::Process {
                         config: Box::new(p.config),
-                        workers: Vec::new(),
+                        workers: Box::default(),
                     },
                     None,
                 );
@@ -85,7 +85,7 @@ impl Engine {
                 if let Some(UnitBody::Process { workers: ws, .. }) =
                     self.registry.get_mut(slot).map(|u| &mut u.body)
                 {
-                    ws.clone_from(&workers);
+                    *ws = workers.as_slice().into();
                 }
                 let mut slots = Vec::with_capacity(workers.len() + 1);
                 slots.push(slot);
@@ -122,19 +122,20 @@ impl Engine {
             run_count,
         } = common;
         self.registry.upsert_with(id.into(), |id, previous| {
-            let mut meta = Meta::default();
-            meta.run_count = run_count;
-            Unit {
+            let mut unit = Unit {
                 id,
                 enabled,
                 status,
-                meta,
-                last: None,
+                history: None,
                 parent: parent.or_else(|| previous.and_then(|u| u.parent)),
                 active_runs: previous.map_or(0, |u| u.active_runs),
                 status_since: status_since.into(),
                 body,
+            };
+            if run_count > 0 {
+                unit.meta_mut().run_count = run_count;
             }
+            unit
         })
     }
 
@@ -201,9 +202,10 @@ impl Engine {
             if let Some(UnitBody::Process { workers, .. }) =
                 self.registry.get_mut(p).map(|u| &mut u.body)
             {
-                let before = workers.len();
-                workers.retain(|w| *w != slot);
-                listed |= workers.len() != before;
+                if workers.contains(&slot) {
+                    *workers = workers.iter().copied().filter(|w| *w != slot).collect();
+                    listed = true;
+                }
             }
         }
         listed

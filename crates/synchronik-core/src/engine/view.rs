@@ -107,7 +107,7 @@ impl Engine {
             summary,
             worker,
             process,
-            execution_times_ms: u.meta.execution_times_ms().iter().copied().collect(),
+            execution_times_ms: u.meta().execution_times_ms().iter().copied().collect(),
             workers,
         })
     }
@@ -245,7 +245,7 @@ impl Engine {
                 Some(ScheduleView {
                     unit: u.id.to_string(),
                     // A calendar schedule has no period: NaN (null in JSON).
-                    every_ms: u.worker().and_then(|c| c.interval_ms).unwrap_or(f64::NAN),
+                    every_ms: u.worker().and_then(|c| c.interval_ms()).unwrap_or(f64::NAN),
                     next_ms: nanos_to_ms(at),
                 })
             })
@@ -277,9 +277,9 @@ impl Engine {
             enabled: u.enabled,
             process: self.parent_process(slot, u).map(str::to_owned),
             pool_worker: self.pools.pool_of(slot).is_some(),
-            run_count: u.meta.run_count,
-            last_duration_ms: u.meta.last_duration_ms(),
-            average_ms: u.meta.average_ms(),
+            run_count: u.meta().run_count,
+            last_duration_ms: u.meta().last_duration_ms(),
+            average_ms: u.meta().average_ms(),
             running_since_ms: None,
             last_error: self.last_error(slot),
             next_fire_ms: self
