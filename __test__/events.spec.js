@@ -92,6 +92,77 @@ describe('events', () => {
     expect(complete.durationMs).toBe(10);
   });
 
+  // The start and the end of a run each reach JavaScript as one record
+  // (BEGIN, END); what every listener and hook sees of the unit is what it
+  // saw when they were records of their own: lastRun before updated
+  // running, onStart before the start event, the statistics before updated
+  // completed, onComplete before the complete event.
+  test("what a run's listeners and hooks see of the unit, in order", async () => {
+    manager = createSynchronikManager({ clock: { manual: true, now: 1_000 } });
+    const seen = [];
+    const gate = deferred();
+    const unit = {
+      id: 'w',
+      run: async () => {
+        seen.push(`run ${unit.status}`);
+        await gate.promise;
+        return 'r';
+      },
+      onStart: () => seen.push(`onStart ${unit.status}`),
+      onComplete: (result) => seen.push(`onComplete ${unit.status} ${result}`),
+    };
+    manager.registerUnit(unit);
+    manager.on('updated', (e) => seen.push(`updated ${e.payload.previous}>${e.payload.current} ${unit.lastRun?.getTime()} runs ${unit.meta.runCount}`));
+    manager.on('start', () => seen.push(`start ${unit.status}`));
+    manager.on('complete', (e) => seen.push(`complete ${unit.status} ${e.result} ${e.durationMs} runs ${unit.meta.runCount}`));
+    const done = manager.runWorkerById('w');
+    await manager.clock.advance(5);
+    gate.resolve();
+    await done;
+    expect(seen).toEqual([
+      'updated idle>running 1000 runs 0',
+      'onStart running',
+      'start running',
+      'run running',
+      'updated running>completed 1000 runs 1',
+      'onComplete completed r',
+      'complete completed r 5 runs 1',
+    ]);
+  });
+
+  test('a run that ends while its unit is paused changes no status; a status set by hand is the previous one', async () => {
+    manager = createSynchronikManager({ clock: 'manual' });
+    const seen = [];
+    const gates = [deferred(), deferred()];
+    let k = 0;
+    const unit = { id: 'w', run: () => gates[k++].promise };
+    manager.registerUnit(unit);
+    manager.on('updated', (e) => seen.push(`updated ${e.payload.previous}>${e.payload.current}`));
+    manager.on('complete', () => seen.push(`complete ${unit.status} runs ${unit.meta.runCount}`));
+    const first = manager.runWorkerById('w');
+    await manager.clock.advance(1);
+    manager.updateStatus('w', 'paused');
+    gates[0].resolve();
+    await first;
+    expect(unit.status).toBe('paused');
+    manager.updateStatus('w', 'idle');
+    const second = manager.runWorkerById('w');
+    await manager.clock.advance(1);
+    manager.updateStatus('w', 'error');
+    gates[1].resolve();
+    await second;
+    expect(seen).toEqual([
+      'updated idle>running',
+      'updated running>paused',
+      'complete paused runs 1',
+      'updated paused>idle',
+      'updated idle>running',
+      'updated running>error',
+      'updated error>completed',
+      'complete completed runs 2',
+    ]);
+  });
+
   test('a failing run with retries: updated running, start, retry per retry, updated error, error', async () => {
     const { events } = recordEvents(manager);
     let n = 0;

@@ -24,6 +24,12 @@ const { SynchronikError, isError } = errors;
 const ENGINE_CODES = errors.ENGINE_CODES;
 
 const { STRIDE, STATUSES, RUN_MODES, PHASES, REASONS, SKIP_REASONS } = ops;
+/** The status of a unit whose run started (BEGIN). */
+const RUNNING = 'running';
+/** The status of a unit whose run completed (END). */
+const COMPLETED = 'completed';
+/** The reason END's status change gives (the engine's UpdateReason::StatusChange, number 0). */
+const STATUS_CHANGE = REASONS[0];
 
 /** Capacity of the buffer that drains write records into, in numbers (1024 records). */
 const OUT_CAPACITY = 1024 * STRIDE;
@@ -40,6 +46,7 @@ const WAITING = 5;
 
 /**
  * @typedef {import('./units').Units} Units
+ * @typedef {import('./units').Unit} Unit
  * @typedef {import('./events').Events} Events
  * @typedef {import('./run-context').Attempts} Attempts
  * @typedef {import('./run-context').Tickets} Tickets
@@ -355,6 +362,67 @@ class Bridge {
   }
 
   /**
+   * A run of the unit in `slot` starts at the wall-clock ms at `o[at]`: its
+   * time is the new lastRun, and the error of an earlier run no longer
+   * describes the unit (as in 2.3). (apply's step; a method rather than a
+   * #private one, as apply is.)
+   * @param {number} slot
+   * @param {Unit} unit
+   * @param {Float64Array} o
+   * @param {number} at
+   */
+  noteLastRun(slot, unit, o, at) {
+    const units = this.#units;
+    units.setError(slot, undefined);
+    units.mirrorLastRun(slot, unit, o, at);
+    if (units.field(unit, 'error') !== undefined) units.mirror(unit, 'error', undefined);
+  }
+
+  /**
+   * A run of `unit` starts: its onStart hook and the start event (apply's
+   * step, as noteLastRun).
+   * @param {Unit} unit
+   */
+  announceStart(unit) {
+    const events = this.#events;
+    events.hook(unit, 'onStart');
+    if (events.wants('start')) events.deliver('start', { type: 'start', unitId: unit.id });
+  }
+
+  /**
+   * A run of the unit in `slot` completed: its statistics (duration, run
+   * count, average) are at `o[at]` (apply's step, as noteLastRun).
+   * @param {number} slot
+   * @param {Unit} unit
+   * @param {Float64Array} o
+   * @param {number} at
+   */
+  noteStats(slot, unit, o, at) {
+    try {
+      this.#units.recordStats(slot, unit, o, at);
+    } catch (e) {
+      this.#units.mirrorFailed(unit, 'meta', e);
+    }
+  }
+
+  /**
+   * A run of `unit` completed: its onComplete hook and the complete event,
+   * with the result of attempt `callId` (none: -1, a process's run).
+   * (apply's step, as noteLastRun.)
+   * @param {Unit} unit
+   * @param {number} callId
+   * @param {number} durationMs
+   */
+  announceComplete(unit, callId, durationMs) {
+    const events = this.#events;
+    const result = callId >= 0 ? this.#attempts.valueOf(callId) : undefined;
+    events.hook(unit, 'onComplete', result);
+    if (events.wants('complete')) {
+      events.deliver('complete', { type: 'complete', unitId: unit.id, result, durationMs });
+    }
+  }
+
+  /**
    * Carries out the record at `o[i]` (see ops.js for the layouts); pump's
    * step, not to be called otherwise. (A method rather than a #private
    * one: V8 inlines it into the drain loop, which it does not do as well
@@ -404,48 +472,34 @@ class Bridge {
         if (events.wants('updated')) events.updated(unit, REASONS[o[i + 4]], STATUSES[o[i + 2]], current);
         return;
       }
-      case 15: { // LAST_RUN
-        this.#dirty = true;
-        // A run starts: its time is the new lastRun, and the error of an
-        // earlier run no longer describes the unit (as in 2.3).
-        const slot = o[i + 1] | 0;
-        const unit = units.at(slot);
-        if (!unit) return;
-        units.setError(slot, undefined);
-        units.mirrorLastRun(slot, unit, o, i + 2);
-        if (units.field(unit, 'error') !== undefined) units.mirror(unit, 'error', undefined);
-        return;
-      }
-      case 8: { // STARTED
-        const slot = o[i + 1] | 0;
-        const unit = units.at(slot);
-        if (!unit) return;
-        events.hook(unit, 'onStart');
-        if (events.wants('start')) events.deliver('start', { type: 'start', unitId: unit.id });
-        return;
-      }
-      case 14: { // STATS
+      case 31: { // BEGIN
+        // A run starts: what LAST_RUN, STATUS (to running) and STARTED
+        // records would do one after another (see applyOther).
         this.#dirty = true;
         const slot = o[i + 1] | 0;
         const unit = units.at(slot);
         if (!unit) return;
-        try {
-          units.recordStats(slot, unit, o, i + 2);
-        } catch (e) {
-          units.mirrorFailed(unit, 'meta', e);
-        }
+        this.noteLastRun(slot, unit, o, i + 2);
+        units.mirrorStatus(slot, unit, RUNNING);
+        if (events.wants('updated')) events.updated(unit, REASONS[o[i + 4]], STATUSES[o[i + 3]], RUNNING);
+        this.announceStart(unit);
         return;
       }
-      case 9: { // COMPLETED
+      case 32: { // END
+        // A run completed: what STATS, STATUS (to completed, unless the
+        // unit is paused) and COMPLETED records would do one after another.
+        this.#dirty = true;
         const slot = o[i + 1] | 0;
         const unit = units.at(slot);
         if (!unit) return;
-        const callId = o[i + 2];
-        const result = callId >= 0 ? this.#attempts.valueOf(callId) : undefined;
-        events.hook(unit, 'onComplete', result);
-        if (events.wants('complete')) {
-          events.deliver('complete', { type: 'complete', unitId: unit.id, result, durationMs: o[i + 3] });
+        this.noteStats(slot, unit, o, i + 2);
+        const packed = o[i + 5];
+        const status = packed % 8;
+        if (status !== 0) {
+          units.mirrorStatus(slot, unit, COMPLETED);
+          if (events.wants('updated')) events.updated(unit, STATUS_CHANGE, STATUSES[status - 1], COMPLETED);
         }
+        this.announceComplete(unit, (packed - status) / 8 - 1, o[i + 2]);
         return;
       }
       default:
@@ -462,6 +516,33 @@ class Bridge {
     const units = this.#units;
     const events = this.#events;
     switch (o[i]) {
+      // LAST_RUN and STARTED: a run's start comes as one BEGIN record; a
+      // sink's default sends the three (see EventSink::emit_start).
+      case 15: { // LAST_RUN
+        this.#dirty = true;
+        const slot = o[i + 1] | 0;
+        const unit = units.at(slot);
+        if (unit) this.noteLastRun(slot, unit, o, i + 2);
+        return;
+      }
+      case 8: { // STARTED
+        const unit = units.at(o[i + 1] | 0);
+        if (unit) this.announceStart(unit);
+        return;
+      }
+      // STATS and COMPLETED: a run's completion comes as one END record.
+      case 14: { // STATS
+        this.#dirty = true;
+        const slot = o[i + 1] | 0;
+        const unit = units.at(slot);
+        if (unit) this.noteStats(slot, unit, o, i + 2);
+        return;
+      }
+      case 9: { // COMPLETED
+        const unit = units.at(o[i + 1] | 0);
+        if (unit) this.announceComplete(unit, o[i + 2], o[i + 3]);
+        return;
+      }
       case 2: // ABORT
         return this.#attempts.abort(o[i + 1], o[i + 2]);
       case 4: { // CONFIG

@@ -5,8 +5,8 @@
 
 use synchronik_core::vocabulary::{op, TaskEnd, ThreadEnd, STRIDE};
 use synchronik_core::{
-    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, TaskOutcome, ThreadEvent,
-    ThreadOutcome,
+    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, RunEnd, Slot, Status,
+    TaskOutcome, ThreadEvent, ThreadOutcome, UpdateReason,
 };
 
 use crate::outbox::{Batch, Outbox};
@@ -65,6 +65,37 @@ impl Invoker for Outbox {
 }
 
 impl EventSink for Outbox {
+    /// One BEGIN record for the three events of a run's start.
+    fn emit_start(&self, unit: Slot, wall_ms: f64, previous: Status, reason: UpdateReason) {
+        self.batch.lock().push(record(
+            op::BEGIN,
+            &[
+                f64::from(unit),
+                wall_ms,
+                f64::from(previous as u8),
+                f64::from(reason as u8),
+            ],
+        ));
+    }
+
+    /// One END record for the events of a run's completion: the call and
+    /// the status change share an operand (a call number stays far below
+    /// 2^50).
+    fn emit_end(&self, end: RunEnd) {
+        let status = end.previous.map_or(0.0, |p| f64::from(p as u8) + 1.0);
+        let call = end.call.map_or(0.0, |c| c as f64 + 1.0);
+        self.batch.lock().push(record(
+            op::END,
+            &[
+                f64::from(end.unit),
+                end.duration_ms,
+                end.run_count as f64,
+                end.average_ms,
+                call * 8.0 + status,
+            ],
+        ));
+    }
+
     fn emit(&self, event: Event) {
         let mut b = self.batch.lock();
         let r = match event {

@@ -67,6 +67,10 @@ export declare const OPS: Readonly<{
   THREAD_CLOSED: 29;
   /** task, attempt (a named task started running) */
   THREAD_STARTED: 30;
+  /** slot, wall ms, previous (STATUSES), reason (UPDATE_REASONS): a run starts (LAST_RUN, STATUS to running and STARTED in one) */
+  BEGIN: 31;
+  /** slot, duration ms, run count, average ms, (call + 1) × 8 + status (0: unchanged, else the previous (STATUSES) + 1): a run completed (STATS, STATUS to completed and COMPLETED in one) */
+  END: 32;
 }>;
 
 /** The statuses of a unit. */

@@ -39,6 +39,8 @@ const OPS = Object.freeze({
   THREAD_DONE: 28, // task, end (THREAD_ENDS), value (blob number, -1: none), error code, message index
   THREAD_CLOSED: 29, // thread pool
   THREAD_STARTED: 30, // task, attempt (a named task started running)
+  BEGIN: 31, // slot, wall ms, previous (STATUSES), reason (UPDATE_REASONS): a run starts (LAST_RUN, STATUS to running and STARTED in one)
+  END: 32, // slot, duration ms, run count, average ms, (call + 1) × 8 + status (0: unchanged, else the previous (STATUSES) + 1): a run completed (STATS, STATUS to completed and COMPLETED in one)
 });
 
 /** The statuses of a unit. By number. */

@@ -454,4 +454,79 @@ pub trait EventSink: Send + Sync {
     /// while the engine is borrowed (under a [`crate::Runtime`]'s lock): it
     /// must not call back into the engine.
     fn emit(&self, event: Event);
+
+    /// A run of `unit` starts: [`Event::LastRun`] with `wall_ms`,
+    /// [`Event::Status`] from `previous` to running for `reason`, and
+    /// [`Event::Started`], in that order and with nothing between them. A
+    /// sink may take the three as one (a host that sends them on as
+    /// records sends one instead of three for every run); by default each
+    /// is emitted.
+    fn emit_start(&self, unit: Slot, wall_ms: f64, previous: Status, reason: UpdateReason) {
+        self.emit(Event::LastRun { unit, wall_ms });
+        self.emit(Event::Status {
+            unit,
+            previous,
+            current: Status::Running,
+            reason,
+        });
+        self.emit(Event::Started { unit });
+    }
+
+    /// A run of `unit` completed after `duration_ms` ([`Event::Stats`]
+    /// with the unit's `run_count` and `average_ms`), its status went from
+    /// `previous` to completed when `previous` is given ([`Event::Status`];
+    /// none when the unit is paused), and [`Event::Completed`] for `call`:
+    /// in that order and with nothing between them. As
+    /// [`EventSink::emit_start`], a sink may take them as one.
+    fn emit_end(&self, end: RunEnd) {
+        for event in end.events() {
+            self.emit(event);
+        }
+    }
+}
+
+/// The completion of a run (see [`EventSink::emit_end`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunEnd {
+    /// The unit.
+    pub unit: Slot,
+    /// How long the run took.
+    pub duration_ms: f64,
+    /// The unit's completed runs, this one included.
+    pub run_count: u64,
+    /// The mean duration of its last runs.
+    pub average_ms: f64,
+    /// Its status before it became completed; none when it stays as it is
+    /// (a paused unit).
+    pub previous: Option<Status>,
+    /// The attempt whose result is the run's (none for a process).
+    pub call: Option<CallId>,
+}
+
+impl RunEnd {
+    /// The events it stands for, in order (see [`EventSink::emit_end`]).
+    pub fn events(self) -> impl Iterator<Item = Event> {
+        let status = self.previous.map(|previous| Event::Status {
+            unit: self.unit,
+            previous,
+            current: Status::Completed,
+            reason: UpdateReason::StatusChange,
+        });
+        [
+            Some(Event::Stats {
+                unit: self.unit,
+                duration_ms: self.duration_ms,
+                run_count: self.run_count,
+                average_ms: self.average_ms,
+            }),
+            status,
+            Some(Event::Completed {
+                unit: self.unit,
+                call: self.call,
+                duration_ms: self.duration_ms,
+            }),
+        ]
+        .into_iter()
+        .flatten()
+    }
 }

@@ -291,13 +291,36 @@ impl Engine {
 
     /// Announces that a run of the unit starts now (`wall` is its
     /// `lastRun`): worker and process runs alike.
+    /// The three events go to the sink in one call
+    /// ([`crate::EventSink::emit_start`]);
+    /// a store sees each, as it sees every event.
     pub(super) fn announce_start(&mut self, slot: Slot, wall: f64) {
-        self.emit(Event::LastRun {
-            unit: slot,
-            wall_ms: wall,
-        });
-        self.set_status(slot, Status::Running, UpdateReason::StatusChange);
-        self.emit(Event::Started { unit: slot });
+        let now = self.now();
+        let Some(u) = self.registry.get_mut(slot) else {
+            return;
+        };
+        let previous = std::mem::replace(&mut u.status, Status::Running);
+        u.status_since = now.into();
+        let reason = UpdateReason::StatusChange;
+        self.observed.touch();
+        if let Some(store) = &self.store {
+            for event in [
+                Event::LastRun {
+                    unit: slot,
+                    wall_ms: wall,
+                },
+                Event::Status {
+                    unit: slot,
+                    previous,
+                    current: Status::Running,
+                    reason,
+                },
+                Event::Started { unit: slot },
+            ] {
+                store.on_event(&event, self);
+            }
+        }
+        self.sink.emit_start(slot, wall, previous, reason);
     }
 
     /// Starts the next attempt of a run; `now` is the current time.

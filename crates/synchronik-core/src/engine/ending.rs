@@ -7,7 +7,7 @@
 use super::types::{ProcRunId, RunId};
 use super::Engine;
 use crate::error::EngineError;
-use crate::event::{AbortReason, CallId, Event, Failure, Ticket};
+use crate::event::{AbortReason, CallId, Event, Failure, RunEnd, Ticket};
 use crate::unit::{Slot, Status};
 
 /// Why the engine ends a run before it settled.
@@ -56,6 +56,7 @@ impl Engine {
         duration_ms: f64,
         call: Option<CallId>,
     ) -> bool {
+        let now = self.now();
         let Some(u) = self.registry.get_mut(slot) else {
             return false;
         };
@@ -63,18 +64,27 @@ impl Engine {
         let meta = u.meta_mut();
         meta.record(duration_ms);
         let (run_count, average_ms) = (meta.run_count, meta.average_ms());
-        self.emit(Event::Stats {
+        // As settle_status: a pause set by hand outlasts the run.
+        let previous = (u.status != Status::Paused).then(|| {
+            u.status_since = now.into();
+            std::mem::replace(&mut u.status, Status::Completed)
+        });
+        let end = RunEnd {
             unit: slot,
             duration_ms,
             run_count,
             average_ms,
-        });
-        self.settle_status(slot, Status::Completed);
-        self.emit(Event::Completed {
-            unit: slot,
+            previous,
             call,
-            duration_ms,
-        });
+        };
+        // The sink takes the events in one call; a store sees each.
+        self.observed.touch();
+        if let Some(store) = &self.store {
+            for event in end.events() {
+                store.on_event(&event, self);
+            }
+        }
+        self.sink.emit_end(end);
         true
     }
 

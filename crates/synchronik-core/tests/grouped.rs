@@ -1,0 +1,166 @@
+//! A sink that takes the start and the end of a run as one call each
+//! (`EventSink::emit_start`, `emit_end`): the engine makes exactly those
+//! calls, with what the events they stand for would say, and a store still
+//! sees the events one by one.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use synchronik_core::*;
+
+/// What the engine sent out: a start, an end, an invocation, or any other
+/// event (its display).
+#[derive(Default)]
+struct Grouping {
+    log: Mutex<Vec<String>>,
+    calls: Mutex<Vec<CallId>>,
+}
+
+impl Invoker for Grouping {
+    fn invoke(&self, i: Invocation) {
+        self.calls.lock().push(i.call);
+        self.log.lock().push(format!("invoke #{}", i.unit));
+    }
+    fn abort(&self, call: CallId, _: AbortReason) {
+        self.log.lock().push(format!("abort {call}"));
+    }
+}
+
+impl EventSink for Grouping {
+    fn emit(&self, e: Event) {
+        self.log.lock().push(e.to_string());
+    }
+    fn emit_start(&self, unit: Slot, wall_ms: f64, previous: Status, reason: UpdateReason) {
+        self.log.lock().push(format!(
+            "start #{unit} at {wall_ms} from {} ({})",
+            previous.as_str(),
+            reason.as_str()
+        ));
+    }
+    fn emit_end(&self, end: RunEnd) {
+        self.log.lock().push(format!(
+            "end #{} after {} ms, run {}, average {}, from {}, call {}",
+            end.unit,
+            end.duration_ms,
+            end.run_count,
+            end.average_ms,
+            end.previous.map_or("(unchanged)", |s| s.as_str()),
+            end.call.map_or(-1, |c| c as i64)
+        ));
+    }
+}
+
+fn engine() -> (Engine, Arc<ManualClock>, Arc<Grouping>) {
+    let clock = Arc::new(ManualClock::new());
+    let sink = Arc::new(Grouping::default());
+    let engine = Engine::new(clock.clone(), sink.clone(), sink.clone());
+    (engine, clock, sink)
+}
+
+fn take(sink: &Grouping) -> Vec<String> {
+    std::mem::take(&mut *sink.log.lock())
+}
+
+#[test]
+fn a_run_starts_and_ends_in_one_call_each() {
+    let (mut e, clock, sink) = engine();
+    e.register(UnitSpec::Worker(WorkerSpec::new("w"))).unwrap();
+    take(&sink);
+    e.run_unit("w", None);
+    let started = take(&sink);
+    assert_eq!(started.len(), 2, "{started:?}");
+    assert!(
+        started[0].starts_with("start #0 at ")
+            && started[0].ends_with(" from idle (status-change)"),
+        "{started:?}"
+    );
+    assert_eq!(started[1], "invoke #0");
+    let call = sink.calls.lock()[0];
+    clock.set(ms_to_nanos(7.0));
+    e.complete([(call, Outcome::Ok)]);
+    let ended = take(&sink);
+    assert_eq!(
+        ended[0],
+        format!("end #0 after 7 ms, run 1, average 7, from running, call {call}")
+    );
+    // Nothing of the run comes as events of its own (the ticket's done does).
+    assert!(ended[1..].iter().all(|l| !l.starts_with("#0")), "{ended:?}");
+    let u = e.unit("w").unwrap();
+    assert_eq!(
+        (u.status, u.meta().run_count, u.active_runs),
+        (Status::Completed, 1, 0)
+    );
+}
+
+#[test]
+fn a_paused_unit_ends_its_run_without_a_status_change() {
+    let (mut e, clock, sink) = engine();
+    e.register(UnitSpec::Worker(WorkerSpec::new("w"))).unwrap();
+    e.run_unit("w", None);
+    let call = sink.calls.lock()[0];
+    assert!(e.update_status("w", Status::Paused));
+    take(&sink);
+    clock.set(ms_to_nanos(3.0));
+    e.complete([(call, Outcome::Ok)]);
+    assert_eq!(
+        take(&sink)[0],
+        format!("end #0 after 3 ms, run 1, average 3, from (unchanged), call {call}")
+    );
+    assert_eq!(e.unit("w").unwrap().status, Status::Paused);
+}
+
+#[test]
+fn a_run_end_stands_for_its_events_in_order() {
+    let end = RunEnd {
+        unit: 4,
+        duration_ms: 2.5,
+        run_count: 9,
+        average_ms: 3.0,
+        previous: Some(Status::Running),
+        call: Some(12),
+    };
+    let events: Vec<Event> = end.events().collect();
+    assert_eq!(
+        events,
+        [
+            Event::Stats {
+                unit: 4,
+                duration_ms: 2.5,
+                run_count: 9,
+                average_ms: 3.0
+            },
+            Event::Status {
+                unit: 4,
+                previous: Status::Running,
+                current: Status::Completed,
+                reason: UpdateReason::StatusChange
+            },
+            Event::Completed {
+                unit: 4,
+                call: Some(12),
+                duration_ms: 2.5
+            },
+        ]
+    );
+    let paused = RunEnd {
+        previous: None,
+        call: None,
+        ..end
+    };
+    assert_eq!(
+        paused.events().collect::<Vec<_>>(),
+        [
+            Event::Stats {
+                unit: 4,
+                duration_ms: 2.5,
+                run_count: 9,
+                average_ms: 3.0
+            },
+            Event::Completed {
+                unit: 4,
+                call: None,
+                duration_ms: 2.5
+            },
+        ]
+    );
+}
