@@ -9,13 +9,31 @@
 
 /** Drains (engineDrain calls, and run requests and reports that drained), those that found nothing, and engineDrain calls alone. */
 const counts = { drains: 0, empty: 0, calls: 0 };
+/** The opcodes of the records those drains brought, by name, in order. */
+const records = [];
+/** The facade's buffer of drained records (given to the engine when it is made). */
+let mockOut;
+
+/** Notes the records of a drain that wrote `r >>> 2` numbers into `out` from `at`. */
+function mockTally(r, at) {
+  const { OPS, STRIDE } = jest.requireActual('../lib/generated/vocabulary');
+  const names = Object.fromEntries(Object.entries(OPS).map(([name, op]) => [op, name]));
+  for (let i = at; i < at + (r >>> 2); i += STRIDE) records.push(names[mockOut[i]]);
+}
 
 jest.mock('../lib/native.js', () => {
   const actual = jest.requireActual('../lib/native.js');
   return {
     ...actual,
+    NativeEngine: class extends actual.NativeEngine {
+      constructor(options) {
+        super(options);
+        mockOut = options.out;
+      }
+    },
     engineDrain(handle, offset) {
       const r = actual.engineDrain(handle, offset);
+      mockTally(r, offset);
       counts.calls++;
       counts.drains++;
       if (r >>> 2 === 0) counts.empty++;
@@ -23,6 +41,7 @@ jest.mock('../lib/native.js', () => {
     },
     engineComplete(handle, count, messages, drainAt) {
       const r = actual.engineComplete(handle, count, messages, drainAt);
+      if (drainAt !== undefined) mockTally(r, drainAt);
       if (drainAt !== undefined) {
         counts.drains++;
         if (r >>> 2 === 0) counts.empty++;
@@ -31,6 +50,7 @@ jest.mock('../lib/native.js', () => {
     },
     engineRun(handle, slot, kind, drainAt) {
       const r = actual.engineRun(handle, slot, kind, drainAt);
+      if (drainAt !== undefined) mockTally(r, drainAt);
       if (drainAt !== undefined) {
         counts.drains++;
         if (r >>> 2 === 0) counts.empty++;
@@ -45,6 +65,7 @@ const { createSynchronikManager } = require('..');
 const T0 = Date.UTC(2026, 0, 1);
 
 function reset() {
+  records.length = 0;
   counts.drains = 0;
   counts.empty = 0;
   counts.calls = 0;
@@ -68,6 +89,23 @@ describe('a pump drains until the engine says nothing waits', () => {
     expect(w.status).toBe('completed');
     expect(w.meta.runCount).toBe(2);
     expect(counts).toEqual({ drains: 2, empty: 0, calls: 0 });
+  });
+
+  // A run's start is one record (its announcement and its call), its
+  // completion another; a run by id adds its request's DONE.
+  test('a run by id brings three records, a timer fire two', async () => {
+    const w = { id: 'w', run: () => 'done' };
+    manager.registerUnit(w);
+    await manager.runWorkerById('w');
+    reset();
+    await manager.runWorkerById('w');
+    expect(records).toEqual(['BEGIN_RUN', 'END', 'DONE']);
+    manager.registerUnit({ id: 'tick', intervalMs: 100, runOnInterval: true, run: () => 'tick' });
+    manager.start();
+    await manager.clock.advance(100);
+    reset();
+    await manager.clock.advance(100);
+    expect(records).toEqual(['BEGIN_RUN', 'END']);
   });
 
   test('a run request refused at once settles from the drain made with it', async () => {

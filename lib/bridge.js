@@ -485,6 +485,20 @@ class Bridge {
         this.announceStart(unit);
         return;
       }
+      case 33: { // BEGIN_RUN
+        // A BEGIN and the RUN of the same unit that followed it.
+        this.#dirty = true;
+        const slot = o[i + 2] | 0;
+        const unit = units.at(slot);
+        const packed = o[i + 4] | 0;
+        if (unit) {
+          this.noteLastRun(slot, unit, o, i + 5);
+          units.mirrorStatus(slot, unit, RUNNING);
+          if (events.wants('updated')) events.updated(unit, REASONS[packed >> 5], STATUSES[(packed >> 2) & 7], RUNNING);
+          this.announceStart(unit);
+        }
+        return this.#attempts.start(o[i + 1], slot, o[i + 3] | 0, packed & 3, -1);
+      }
       case 32: { // END
         // A run completed: what STATS, STATUS (to completed, unless the
         // unit is paused) and COMPLETED records would do one after another.

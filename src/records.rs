@@ -43,9 +43,32 @@ fn failure(b: &mut Batch, f: Failure) -> (f64, f64) {
 }
 
 impl Invoker for Outbox {
+    /// A RUN record; or, when the last record in the queue is the BEGIN of
+    /// the same unit's run (the engine announces a run, then invokes it),
+    /// the two as one BEGIN_RUN record in its place.
     fn invoke(&self, i: Invocation) {
         let flags = u8::from(i.retryable) | (u8::from(i.conditions) << 1);
-        self.batch.lock().push(record(
+        let mut b = self.batch.lock();
+        if i.task.is_none() {
+            if let Some(last) = b
+                .last_mut()
+                .filter(|r| r[0] == f64::from(op::BEGIN) && r[1] == f64::from(i.unit))
+            {
+                let (wall_ms, previous, reason) = (last[2], last[3], last[4]);
+                last.copy_from_slice(&record(
+                    op::BEGIN_RUN,
+                    &[
+                        i.call as f64,
+                        f64::from(i.unit),
+                        f64::from(i.attempt),
+                        f64::from(flags) + previous * 4.0 + reason * 32.0,
+                        wall_ms,
+                    ],
+                ));
+                return;
+            }
+        }
+        b.push(record(
             op::RUN,
             &[
                 i.call as f64,

@@ -71,6 +71,8 @@ export declare const OPS: Readonly<{
   BEGIN: 31;
   /** slot, duration ms, run count, average ms, (call + 1) × 8 + status (0: unchanged, else the previous (STATUSES) + 1): a run completed (STATS, STATUS to completed and COMPLETED in one) */
   END: 32;
+  /** call, slot, attempt, flags (as RUN's) + previous (STATUSES) × 4 + reason (UPDATE_REASONS) × 32, wall ms: a BEGIN and the RUN of the same unit that follows it, in one */
+  BEGIN_RUN: 33;
 }>;
 
 /** The statuses of a unit. */

@@ -83,6 +83,7 @@ opcodes! {
     THREAD_STARTED = 30: "task, attempt (a named task started running)",
     BEGIN = 31: "slot, wall ms, previous (STATUSES), reason (UPDATE_REASONS): a run starts (LAST_RUN, STATUS to running and STARTED in one)",
     END = 32: "slot, duration ms, run count, average ms, (call + 1) × 8 + status (0: unchanged, else the previous (STATUSES) + 1): a run completed (STATS, STATUS to completed and COMPLETED in one)",
+    BEGIN_RUN = 33: "call, slot, attempt, flags (as RUN's) + previous (STATUSES) × 4 + reason (UPDATE_REASONS) × 32, wall ms: a BEGIN and the RUN of the same unit that follows it, in one",
 }
 
 named_enum! {
@@ -591,7 +592,7 @@ mod tests {
         let numbers: Vec<u8> = OPCODES.iter().map(|o| o.number).collect();
         let expected: Vec<u8> = (1..=OPCODES.len() as u8).collect();
         assert_eq!(numbers, expected);
-        assert_eq!(op::END as usize, OPCODES.len());
+        assert_eq!(op::BEGIN_RUN as usize, OPCODES.len());
     }
 
     #[test]
