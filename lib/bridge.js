@@ -530,8 +530,11 @@ class Bridge {
     const units = this.#units;
     const events = this.#events;
     switch (o[i]) {
-      // LAST_RUN and STARTED: a run's start comes as one BEGIN record; a
-      // sink's default sends the three (see EventSink::emit_start).
+      // LAST_RUN, STARTED, STATS and COMPLETED: the engine hands a run's
+      // start and completion to the outbox in one call each, which it
+      // sends as BEGIN (or BEGIN_RUN) and END; these four are what an
+      // event sink that takes each event on its own would send
+      // (EventSink's defaults), carried out as BEGIN's and END's parts.
       case 15: { // LAST_RUN
         this.#dirty = true;
         const slot = o[i + 1] | 0;
@@ -544,7 +547,6 @@ class Bridge {
         if (unit) this.announceStart(unit);
         return;
       }
-      // STATS and COMPLETED: a run's completion comes as one END record.
       case 14: { // STATS
         this.#dirty = true;
         const slot = o[i + 1] | 0;

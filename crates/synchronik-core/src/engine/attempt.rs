@@ -290,10 +290,9 @@ impl Engine {
     }
 
     /// Announces that a run of the unit starts now (`wall` is its
-    /// `lastRun`): worker and process runs alike.
-    /// The three events go to the sink in one call
-    /// ([`crate::EventSink::emit_start`]);
-    /// a store sees each, as it sees every event.
+    /// `lastRun`): worker and process runs alike. The three events go to
+    /// the sink in one call ([`crate::EventSink::emit_start`]); a store
+    /// sees each, as it sees every event.
     pub(super) fn announce_start(&mut self, slot: Slot, wall: f64) {
         let now = self.now();
         let Some(u) = self.registry.get_mut(slot) else {
