@@ -5,8 +5,8 @@
 
 use synchronik_core::vocabulary::{op, TaskEnd, ThreadEnd, STRIDE};
 use synchronik_core::{
-    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, RunEnd, Slot, Status,
-    TaskOutcome, ThreadEvent, ThreadOutcome, UpdateReason,
+    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, RunEnd, RunStart,
+    TaskOutcome, ThreadEvent, ThreadOutcome,
 };
 
 use crate::outbox::{Batch, Outbox};
@@ -89,14 +89,14 @@ impl Invoker for Outbox {
 
 impl EventSink for Outbox {
     /// One BEGIN record for the three events of a run's start.
-    fn emit_start(&self, unit: Slot, wall_ms: f64, previous: Status, reason: UpdateReason) {
+    fn emit_start(&self, start: RunStart) {
         self.batch.lock().push(record(
             op::BEGIN,
             &[
-                f64::from(unit),
-                wall_ms,
-                f64::from(previous as u8),
-                f64::from(reason as u8),
+                f64::from(start.unit),
+                start.wall_ms,
+                f64::from(start.previous as u8),
+                f64::from(start.reason as u8),
             ],
         ));
     }

@@ -455,33 +455,56 @@ pub trait EventSink: Send + Sync {
     /// must not call back into the engine.
     fn emit(&self, event: Event);
 
-    /// A run of `unit` starts: [`Event::LastRun`] with `wall_ms`,
-    /// [`Event::Status`] from `previous` to running for `reason`, and
-    /// [`Event::Started`], in that order and with nothing between them. A
-    /// sink may take the three as one (a host that sends them on as
-    /// records sends one instead of three for every run); by default each
-    /// is emitted.
-    fn emit_start(&self, unit: Slot, wall_ms: f64, previous: Status, reason: UpdateReason) {
-        self.emit(Event::LastRun { unit, wall_ms });
-        self.emit(Event::Status {
-            unit,
-            previous,
-            current: Status::Running,
-            reason,
-        });
-        self.emit(Event::Started { unit });
+    /// A run starts: the events of [`RunStart::events`], in that order and
+    /// with nothing between them. A sink may take them as one (a host that
+    /// sends them on as records sends one instead of three for every run);
+    /// by default each is emitted.
+    fn emit_start(&self, start: RunStart) {
+        for event in start.events() {
+            self.emit(event);
+        }
     }
 
-    /// A run of `unit` completed after `duration_ms` ([`Event::Stats`]
-    /// with the unit's `run_count` and `average_ms`), its status went from
-    /// `previous` to completed when `previous` is given ([`Event::Status`];
-    /// none when the unit is paused), and [`Event::Completed`] for `call`:
-    /// in that order and with nothing between them. As
-    /// [`EventSink::emit_start`], a sink may take them as one.
+    /// A run completed: the events of [`RunEnd::events`], in that order
+    /// and with nothing between them. As [`EventSink::emit_start`], a sink
+    /// may take them as one.
     fn emit_end(&self, end: RunEnd) {
         for event in end.events() {
             self.emit(event);
         }
+    }
+}
+
+/// The start of a run (see [`EventSink::emit_start`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RunStart {
+    /// The unit.
+    pub unit: Slot,
+    /// The run's start on the wall clock (the unit's new `lastRun`).
+    pub wall_ms: f64,
+    /// Its status before it became running.
+    pub previous: Status,
+    /// Why the status changed.
+    pub reason: UpdateReason,
+}
+
+impl RunStart {
+    /// The events it stands for, in order: [`Event::LastRun`],
+    /// [`Event::Status`] to running, [`Event::Started`].
+    pub fn events(self) -> [Event; 3] {
+        [
+            Event::LastRun {
+                unit: self.unit,
+                wall_ms: self.wall_ms,
+            },
+            Event::Status {
+                unit: self.unit,
+                previous: self.previous,
+                current: Status::Running,
+                reason: self.reason,
+            },
+            Event::Started { unit: self.unit },
+        ]
     }
 }
 
@@ -504,7 +527,9 @@ pub struct RunEnd {
 }
 
 impl RunEnd {
-    /// The events it stands for, in order (see [`EventSink::emit_end`]).
+    /// The events it stands for, in order: [`Event::Stats`], the
+    /// [`Event::Status`] to completed when there is a `previous` status,
+    /// [`Event::Completed`].
     pub fn events(self) -> impl Iterator<Item = Event> {
         let status = self.previous.map(|previous| Event::Status {
             unit: self.unit,

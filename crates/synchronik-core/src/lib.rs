@@ -135,8 +135,8 @@ pub use engine::{
 };
 pub use error::{EngineError, ErrorCode};
 pub use event::{
-    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, Phase, RunEnd, SkipReason,
-    TaskId, TaskOutcome, Ticket, UpdateReason,
+    AbortReason, CallId, Event, EventSink, Failure, Invocation, Invoker, Phase, RunEnd, RunStart,
+    SkipReason, TaskId, TaskOutcome, Ticket, UpdateReason,
 };
 pub use registry::{Registry, Unit, UnitBody};
 pub use runtime::{ClockChoice, Remote, Runtime, Wake};

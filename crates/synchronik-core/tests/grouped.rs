@@ -30,11 +30,13 @@ impl EventSink for Grouping {
     fn emit(&self, e: Event) {
         self.log.lock().push(e.to_string());
     }
-    fn emit_start(&self, unit: Slot, wall_ms: f64, previous: Status, reason: UpdateReason) {
+    fn emit_start(&self, start: RunStart) {
         self.log.lock().push(format!(
-            "start #{unit} at {wall_ms} from {} ({})",
-            previous.as_str(),
-            reason.as_str()
+            "start #{} at {} from {} ({})",
+            start.unit,
+            start.wall_ms,
+            start.previous.as_str(),
+            start.reason.as_str()
         ));
     }
     fn emit_end(&self, end: RunEnd) {
@@ -107,6 +109,32 @@ fn a_paused_unit_ends_its_run_without_a_status_change() {
         format!("end #0 after 3 ms, run 1, average 3, from (unchanged), call {call}")
     );
     assert_eq!(e.unit("w").unwrap().status, Status::Paused);
+}
+
+#[test]
+fn a_run_start_stands_for_its_events_in_order() {
+    let start = RunStart {
+        unit: 2,
+        wall_ms: 1_000.0,
+        previous: Status::Completed,
+        reason: UpdateReason::StatusChange,
+    };
+    assert_eq!(
+        start.events(),
+        [
+            Event::LastRun {
+                unit: 2,
+                wall_ms: 1_000.0
+            },
+            Event::Status {
+                unit: 2,
+                previous: Status::Completed,
+                current: Status::Running,
+                reason: UpdateReason::StatusChange
+            },
+            Event::Started { unit: 2 },
+        ]
+    );
 }
 
 #[test]

@@ -10,7 +10,9 @@ use super::types::{Owner, RunId, Timer};
 use super::Engine;
 use crate::clock::{ms_to_nanos, nanos_to_ms, Nanos};
 use crate::error::EngineError;
-use crate::event::{AbortReason, CallId, Event, Failure, Invocation, Ticket, UpdateReason};
+use crate::event::{
+    AbortReason, CallId, Event, Failure, Invocation, RunStart, Ticket, UpdateReason,
+};
 use crate::ids::IdRing;
 use crate::registry::{Unit, UnitBody};
 use crate::timer::TimerId;
@@ -298,28 +300,20 @@ impl Engine {
         let Some(u) = self.registry.get_mut(slot) else {
             return;
         };
-        let previous = std::mem::replace(&mut u.status, Status::Running);
+        let start = RunStart {
+            unit: slot,
+            wall_ms: wall,
+            previous: std::mem::replace(&mut u.status, Status::Running),
+            reason: UpdateReason::StatusChange,
+        };
         u.status_since = now.into();
-        let reason = UpdateReason::StatusChange;
         self.observed.touch();
         if let Some(store) = &self.store {
-            for event in [
-                Event::LastRun {
-                    unit: slot,
-                    wall_ms: wall,
-                },
-                Event::Status {
-                    unit: slot,
-                    previous,
-                    current: Status::Running,
-                    reason,
-                },
-                Event::Started { unit: slot },
-            ] {
+            for event in start.events() {
                 store.on_event(&event, self);
             }
         }
-        self.sink.emit_start(slot, wall, previous, reason);
+        self.sink.emit_start(start);
     }
 
     /// Starts the next attempt of a run; `now` is the current time.
