@@ -148,6 +148,19 @@ impl Unit {
         self.history_mut().last_error = Some(message);
     }
 
+    /// Sets its status at engine time `now`; returns the one it had.
+    pub(crate) fn change_status(&mut self, status: Status, now: Nanos) -> Status {
+        self.status_since = now.into();
+        std::mem::replace(&mut self.status, status)
+    }
+
+    /// The status a run ends with, set at `now` — unless the unit was
+    /// paused while the run was in flight: a pause set by hand outlasts the
+    /// run. Returns the status it had, or none when it stays paused.
+    pub(crate) fn settle_status(&mut self, status: Status, now: Nanos) -> Option<Status> {
+        (self.status != Status::Paused).then(|| self.change_status(status, now))
+    }
+
     /// Worker or process.
     pub fn kind(&self) -> UnitKind {
         match self.body {

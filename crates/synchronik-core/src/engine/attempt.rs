@@ -303,10 +303,9 @@ impl Engine {
         let start = RunStart {
             unit: slot,
             wall_ms: wall,
-            previous: std::mem::replace(&mut u.status, Status::Running),
+            previous: u.change_status(Status::Running, now),
             reason: UpdateReason::StatusChange,
         };
-        u.status_since = now.into();
         self.observed.touch();
         if let Some(store) = &self.store {
             for event in start.events() {

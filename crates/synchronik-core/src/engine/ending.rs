@@ -64,11 +64,7 @@ impl Engine {
         let meta = u.meta_mut();
         meta.record(duration_ms);
         let (run_count, average_ms) = (meta.run_count, meta.average_ms());
-        // As settle_status: a pause set by hand outlasts the run.
-        let previous = (u.status != Status::Paused).then(|| {
-            u.status_since = now.into();
-            std::mem::replace(&mut u.status, Status::Completed)
-        });
+        let previous = u.settle_status(Status::Completed, now);
         let end = RunEnd {
             unit: slot,
             duration_ms,

@@ -22,9 +22,7 @@ impl Engine {
     pub(super) fn set_status(&mut self, slot: Slot, status: Status, reason: UpdateReason) {
         let now = self.now();
         if let Some(u) = self.registry.get_mut(slot) {
-            let previous = u.status;
-            u.status = status;
-            u.status_since = now.into();
+            let previous = u.change_status(status, now);
             self.emit(Event::Status {
                 unit: slot,
                 previous,
@@ -34,16 +32,22 @@ impl Engine {
         }
     }
 
-    /// The status a run ends with — unless the unit was paused while the
-    /// run was in flight: a pause set by hand outlasts the run.
+    /// The status a run ends with (see [`Unit::settle_status`]), announced.
     pub(super) fn settle_status(&mut self, slot: Slot, status: Status) {
-        if self
+        let now = self.now();
+        let Some(previous) = self
             .registry
-            .get(slot)
-            .is_some_and(|u| u.status != Status::Paused)
-        {
-            self.set_status(slot, status, UpdateReason::StatusChange);
-        }
+            .get_mut(slot)
+            .and_then(|u| u.settle_status(status, now))
+        else {
+            return;
+        };
+        self.emit(Event::Status {
+            unit: slot,
+            previous,
+            current: status,
+            reason: UpdateReason::StatusChange,
+        });
     }
 
     /// A status set by hand: announced as a status change, and running,
