@@ -379,6 +379,26 @@ class Bridge {
   }
 
   /**
+   * A run of the unit in `slot` starts (BEGIN, BEGIN_RUN): what LAST_RUN
+   * (its wall-clock ms at `o[at]`), STATUS from `previous` to running for
+   * `reason`, and STARTED records would do one after another (apply's
+   * step, as noteLastRun).
+   * @param {number} slot
+   * @param {Unit} unit
+   * @param {Float64Array} o
+   * @param {number} at
+   * @param {number} previous its status before (STATUSES)
+   * @param {number} reason (REASONS)
+   */
+  noteBegin(slot, unit, o, at, previous, reason) {
+    const events = this.#events;
+    this.noteLastRun(slot, unit, o, at);
+    this.#units.mirrorStatus(slot, unit, RUNNING);
+    if (events.wants('updated')) events.updated(unit, REASONS[reason], STATUSES[previous], RUNNING);
+    this.announceStart(unit);
+  }
+
+  /**
    * A run of `unit` starts: its onStart hook and the start event (apply's
    * step, as noteLastRun).
    * @param {Unit} unit
@@ -473,16 +493,12 @@ class Bridge {
         return;
       }
       case 31: { // BEGIN
-        // A run starts: what LAST_RUN, STATUS (to running) and STARTED
-        // records would do one after another (see applyOther).
+        // A run starts (see noteBegin); a process's, as a worker's comes
+        // with its call (BEGIN_RUN).
         this.#dirty = true;
         const slot = o[i + 1] | 0;
         const unit = units.at(slot);
-        if (!unit) return;
-        this.noteLastRun(slot, unit, o, i + 2);
-        units.mirrorStatus(slot, unit, RUNNING);
-        if (events.wants('updated')) events.updated(unit, REASONS[o[i + 4]], STATUSES[o[i + 3]], RUNNING);
-        this.announceStart(unit);
+        if (unit) this.noteBegin(slot, unit, o, i + 2, o[i + 3] | 0, o[i + 4] | 0);
         return;
       }
       case 33: { // BEGIN_RUN
@@ -491,12 +507,7 @@ class Bridge {
         const slot = o[i + 2] | 0;
         const unit = units.at(slot);
         const packed = o[i + 4] | 0;
-        if (unit) {
-          this.noteLastRun(slot, unit, o, i + 5);
-          units.mirrorStatus(slot, unit, RUNNING);
-          if (events.wants('updated')) events.updated(unit, REASONS[packed >> 5], STATUSES[(packed >> 2) & 7], RUNNING);
-          this.announceStart(unit);
-        }
+        if (unit) this.noteBegin(slot, unit, o, i + 5, (packed >> 2) & 7, packed >> 5);
         return this.#attempts.start(o[i + 1], slot, o[i + 3] | 0, packed & 3, -1);
       }
       case 32: { // END
