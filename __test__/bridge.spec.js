@@ -127,6 +127,97 @@ describe('IdTable', () => {
     expect(t.size).toBe(0);
     expect(t.get(1_000_000)).toBeUndefined();
   });
+
+  test('ids that come and go in a window reuse the ring: it does not grow with the ids seen', () => {
+    const t = new IdTable();
+    // 1,000 in flight at a time, ids two apart (calls and tickets share a counter).
+    let next = 1;
+    const live = [];
+    for (let k = 0; k < 1000; k++, next += 2) {
+      t.set(next, next);
+      live.push(next);
+    }
+    const length = t._ring.length;
+    expect(length).toBeLessThanOrEqual(4096);
+    let wrong = 0;
+    for (let k = 0; k < 100_000; k++, next += 2) {
+      const id = next - 2000;
+      if (t.get(id) !== id || !t.delete(id)) wrong++;
+      t.set(next, next);
+    }
+    expect(wrong).toBe(0);
+    for (let k = 0; k < 1000; k++) live[k] = next - 2000 + 2 * k;
+    expect(t._ring.length).toBe(length);
+    expect(t._others.size).toBe(0);
+    expect(t.size).toBe(1000);
+    expect([...t.values()]).toEqual(live);
+  });
+
+  test('an old id that stays while many come and go moves to the side map, and the ring stays small', () => {
+    const t = new IdTable();
+    t.set(1, 'stuck');
+    for (let id = 2; id < 1_000_000; id++) {
+      t.set(id, id);
+      if (id > 19) t.delete(id - 18);
+    }
+    expect(t._ring.length).toBeLessThanOrEqual(1024);
+    expect(t._others.get(1)).toBe('stuck');
+    expect(t.get(1)).toBe('stuck');
+    expect(t.get(999_999)).toBe(999_999);
+    expect(t.get(999_981)).toBeUndefined();
+    expect(t.size).toBe(1 + 18);
+    expect([...t.values()][18]).toBe('stuck');
+    expect(t.delete(1)).toBe(true);
+    expect(t.get(1)).toBeUndefined();
+  });
+
+  test('the room of a burst is given back once the table is empty', () => {
+    const t = new IdTable();
+    for (let id = 1; id <= 200_000; id++) t.set(id, id);
+    expect(t._ring.length).toBeGreaterThanOrEqual(200_000);
+    for (let id = 1; id <= 200_000; id++) t.delete(id);
+    expect(t.size).toBe(0);
+    expect(t._ring.length).toBeLessThanOrEqual(16);
+    t.set(300_000, 'next');
+    expect(t.get(300_000)).toBe('next');
+  });
+
+  test('behaves as a Map under any order of sets and deletes', () => {
+    const fc = require('fast-check');
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set'), id: fc.integer({ min: 0, max: 6000 }) }),
+      fc.record({ kind: fc.constant('setNext'), gap: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 5000 })) }),
+      fc.record({ kind: fc.constant('delete'), id: fc.integer({ min: 0, max: 6000 }) }),
+      fc.record({ kind: fc.constant('deleteOldest') }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+        const t = new IdTable();
+        const model = new Map();
+        let newest = 0;
+        let wrongSize = 0;
+        ops.forEach((o, n) => {
+          if (o.kind === 'set' || o.kind === 'setNext') {
+            const id = o.kind === 'set' ? o.id : (newest += o.gap);
+            newest = Math.max(newest, id);
+            t.set(id, n);
+            model.set(id, n);
+          } else {
+            const id = o.kind === 'delete' ? o.id : Math.min(...model.keys());
+            expect(t.delete(id)).toBe(model.delete(id));
+          }
+          if (t.size !== model.size) wrongSize++;
+        });
+        expect(wrongSize).toBe(0);
+        for (const [id, value] of model) expect(t.get(id)).toBe(value);
+        // Ids next to those set, and those deleted: nothing where nothing is.
+        const near = ops.flatMap((o) => ('id' in o ? [o.id - 1, o.id, o.id + 1] : [])).concat([newest + 1]);
+        for (const id of near) expect(t.get(id)).toBe(model.get(id));
+        expect([...t.values()].sort((a, b) => a - b)).toEqual([...model.values()].sort((a, b) => a - b));
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
 
 describe("a process's workers as columns", () => {

@@ -3,16 +3,41 @@
 
 /**
  * Values by increasing integer ids that mostly leave in the order they
- * came (the engine's pool task ids): a dense array from the oldest live id,
- * so a lookup is an index instead of a probe of a large hash map. Removing
- * out of order leaves a hole until the ids before it leave; the array is
- * compacted once the dead front is more than half of it. Ids need not be
- * consecutive (call ids and tickets share one counter): the gaps are holes.
- * An id below the oldest live one, or far past the newest, goes to a side
+ * came (the engine's call, ticket and pool task ids): a ring of slots
+ * indexed by the id's low bits, so a lookup is an index instead of a probe
+ * of a large hash map, and an id that comes and goes allocates nothing
+ * (the ring is reused; a dense array that grew with every id and was cut
+ * back by copies made about 76 bytes of garbage a run). The live ids in
+ * the ring span less than its length, so no two share a slot. Removing out
+ * of order leaves a hole until the ids before it leave. Ids need not be
+ * consecutive (call ids and tickets share one counter): the gaps are
+ * holes. An id below the oldest one in the ring, one far past the newest,
+ * one that is not an integer, and an old id that kept the ring from
+ * moving on while four times as many came and went after it, go to a side
  * map.
  */
+
 /** An id further than this past the newest one goes to the side map rather than open a long hole. */
 const MAX_GAP = 4096;
+/** The ring's length when made (a power of two, as every length). */
+const MIN_LENGTH = 16;
+/** A ring at least this long gives an old id to the side map rather than double for it, when at most a quarter of it is live. */
+const EVICT_FROM = 1024;
+/** A ring longer than this is dropped for a new small one once empty (the room of a burst is given back). */
+const KEEP_UP_TO = 65536;
+
+/**
+ * A ring of `length` empty slots (an array of undefined, not of holes).
+ * @template T
+ * @param {number} length
+ * @returns {(T | undefined)[]}
+ */
+function emptyRing(length) {
+  /** @type {(T | undefined)[]} */
+  const ring = [];
+  for (let k = 0; k < length; k++) ring.push(undefined);
+  return ring;
+}
 
 /** @template T */
 class IdTable {
@@ -22,13 +47,17 @@ class IdTable {
     // change its representation at the first one, and V8 would replace the
     // layout of every IdTable, throwing away the optimized code of every
     // function that reads one of another manager (all of them, for the
-    // next manager made). A fraction gives the field its later
-    // representation from the start; the value means nothing while the
-    // table is empty.
-    this._base = 0.5;
-    this._head = 0;
+    // next manager made). A fraction gives the fields their later
+    // representation from the start; the values mean nothing while the
+    // ring is empty.
+    /** The oldest id in the ring (while it holds any). */
+    this._lo = 0.5;
+    /** The newest id in the ring (while it holds any). */
+    this._hi = 0.5;
     /** @type {(T | undefined)[]} */
-    this._items = [];
+    this._ring = emptyRing(MIN_LENGTH);
+    this._mask = MIN_LENGTH - 1;
+    /** Values in the ring. */
     this._size = 0;
     /** @type {Map<number, T>} */
     this._others = new Map();
@@ -43,10 +72,11 @@ class IdTable {
    * @returns {T | undefined}
    */
   get(id) {
-    const k = id - this._base;
-    const value = k >= this._head && k < this._items.length ? this._items[k] : undefined;
-    if (value === undefined && this._others.size > 0) return this._others.get(id);
-    return value;
+    if (id >= this._lo && id <= this._hi) {
+      const value = this._ring[id & this._mask];
+      if (value !== undefined) return value;
+    }
+    return this._others.size > 0 ? this._others.get(id) : undefined;
   }
 
   /**
@@ -58,47 +88,97 @@ class IdTable {
       this._others.set(id, value);
       return;
     }
-    if (this._size === 0) {
-      this._base = id;
-      this._head = 0;
-      this._items = [];
-    }
-    const k = id - this._base;
-    const items = this._items;
-    if (k < this._head || k > items.length + MAX_GAP || !Number.isInteger(k)) {
+    if (!Number.isInteger(id)) {
       this._others.set(id, value);
       return;
     }
-    while (items.length < k) items.push(undefined);
-    if (items[k] === undefined) this._size++;
-    items[k] = value;
+    if (this._size === 0) {
+      this._lo = this._hi = id;
+    } else if (id < this._lo || id > this._hi + MAX_GAP) {
+      this._others.set(id, value);
+      return;
+    } else if (id > this._hi) {
+      this.#makeRoomFor(id);
+      if (this._size === 0) this._lo = id;
+      this._hi = id;
+    }
+    const k = id & this._mask;
+    if (this._ring[k] === undefined) this._size++;
+    this._ring[k] = value;
   }
 
   /** @param {number} id */
   delete(id) {
-    const k = id - this._base;
-    const items = this._items;
-    if (k < this._head || k >= items.length || items[k] === undefined) return this._others.delete(id);
-    items[k] = undefined;
+    const ring = this._ring;
+    const k = id & this._mask;
+    if (!(id >= this._lo && id <= this._hi) || ring[k] === undefined) return this._others.delete(id);
+    ring[k] = undefined;
     this._size--;
     if (this._size === 0) {
-      this._items = [];
-      this._head = 0;
-      return true;
-    }
-    while (items[this._head] === undefined) this._head++;
-    if (this._head > 1024 && this._head * 2 > items.length) {
-      this._items = items.slice(this._head);
-      this._base += this._head;
-      this._head = 0;
+      if (ring.length > KEEP_UP_TO) this.#reset(MIN_LENGTH);
+    } else if (id === this._lo) {
+      this.#moveOn();
     }
     return true;
   }
 
   /** Live values, oldest id first. */
   *values() {
-    for (let k = this._head; k < this._items.length; k++) if (this._items[k] !== undefined) yield this._items[k];
+    if (this._size > 0) {
+      for (let id = this._lo; id <= this._hi; id++) {
+        const value = this._ring[id & this._mask];
+        if (value !== undefined) yield value;
+      }
+    }
     yield* this._others.values();
+  }
+
+  /**
+   * Makes the ring span `id` (newer than every id in it): doubles it, or,
+   * when at most a quarter of a long ring is live, gives its oldest values
+   * to the side map.
+   * @param {number} id
+   */
+  #makeRoomFor(id) {
+    while (this._size > 0 && id - this._lo >= this._ring.length) {
+      const length = this._ring.length;
+      if (length < EVICT_FROM || this._size * 4 > length) {
+        this.#reset(length * 2);
+      } else {
+        const k = this._lo & this._mask;
+        this._others.set(this._lo, /** @type {T} */ (this._ring[k]));
+        this._ring[k] = undefined;
+        this._size--;
+        if (this._size > 0) this.#moveOn();
+      }
+    }
+  }
+
+  /** Moves the oldest id on to the next one in the ring (which holds one). */
+  #moveOn() {
+    let lo = this._lo;
+    while (this._ring[lo & this._mask] === undefined) lo++;
+    this._lo = lo;
+  }
+
+  /**
+   * A ring of `length` slots, holding what the ring holds.
+   * @param {number} length
+   */
+  #reset(length) {
+    const old = this._ring;
+    const oldMask = this._mask;
+    /** @type {(T | undefined)[]} */
+    const ring = emptyRing(length);
+    const mask = length - 1;
+    if (this._size > 0) {
+      for (let id = this._lo; id <= this._hi; id++) {
+        const value = old[id & oldMask];
+        if (value !== undefined) ring[id & mask] = value;
+      }
+    }
+    this._ring = ring;
+    this._mask = mask;
   }
 }
 
