@@ -358,7 +358,7 @@ impl Engine {
         let now = self.now();
         let (counts, workers, processes) = count_units(
             self.registry
-                .ordered()
+                .live()
                 .filter_map(|slot| self.registry.get(slot)),
         );
         Overview {
@@ -383,7 +383,7 @@ impl Engine {
         let o = &self.observed;
         let (units, _, _) = count_units(
             self.registry
-                .ordered()
+                .live()
                 .filter_map(|slot| self.registry.get(slot)),
         );
         let unit_runs = if o.unit_metrics {
