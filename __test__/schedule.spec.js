@@ -300,6 +300,41 @@ describe('a bad schedule is a TypeError from registerUnit naming the field', () 
     for (const id of ['p', 'ok', 'bad', 'w0']) expect(m.getUnitById(id)).toBeUndefined();
   });
 
+  test('a schedule is converted and checked by the engine once per registration, also when a registration was refused after its check', () => {
+    const native = require('../lib/native');
+    const seen = [];
+    const check = native.scheduleProblem;
+    native.scheduleProblem = (spec) => {
+      seen.push(spec.cron);
+      return check(spec);
+    };
+    try {
+      const m = manual(NOW);
+      m.registerUnit({ id: 'a', run, schedule: { cron: '0 * * * *', timezone: 'UTC' } });
+      expect(seen).toEqual(['0 * * * *']);
+      // Refused after its schedule was checked: the next registration of
+      // the same schedule object, changed since, gets its own check.
+      const schedule = { cron: '0 0 * * *' };
+      expect(() => m.registerUnit({ id: 'b', run, schedule, status: 'running' })).toThrow(/unit\.status/);
+      schedule.cron = '0 0 12 * * *';
+      m.registerUnit({ id: 'b', run, schedule });
+      expect(seen).toEqual(['0 * * * *', '0 0 * * *', '0 0 12 * * *']);
+      expect(m.nextRuns('b', 1).map((d) => d.toISOString())).toEqual(['2026-01-01T12:00:00.000Z']);
+      // A process's scheduled workers: each its own schedule.
+      m.registerUnit({
+        id: 'p',
+        workers: [
+          { id: 'p0', run, schedule: { cron: '0 0 1 * * *', timezone: 'UTC' } },
+          { id: 'p1', run, schedule: { cron: '0 0 2 * * *', timezone: 'UTC' } },
+        ],
+      });
+      expect(m.nextRuns('p0', 1).map((d) => d.toISOString())).toEqual(['2026-01-01T01:00:00.000Z']);
+      expect(m.nextRuns('p1', 1).map((d) => d.toISOString())).toEqual(['2026-01-01T02:00:00.000Z']);
+    } finally {
+      native.scheduleProblem = check;
+    }
+  });
+
   test('after a refused registration the same id registers fine', () => {
     const m = manual(NOW);
     expect(() => m.registerUnit({ id: 'w', run, schedule: { cron: '0 0 30 2 *' } })).toThrow(TypeError);

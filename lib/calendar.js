@@ -12,6 +12,8 @@ const v = require('./validate');
 const CRON_KEYS = ['cron', 'timezone', 'startAt', 'stopAt', 'jitterMs', 'catchUp', 'catchUpWindowMs'];
 const AT_KEYS = ['at'];
 const CATCH_UPS = ['none', 'one', 'all'];
+/** A character that is not white space (as String#trim counts it): a test, where trim made a string. */
+const NON_SPACE = /\S/;
 
 /**
  * An instant option (`Date`, ISO 8601 string or epoch ms) in epoch ms.
@@ -46,7 +48,7 @@ function scheduleSpec(method, path, schedule) {
     if (list.length === 0) throw v.fail(method, `${path}.at`, 'a Date, an ISO 8601 string, or a non-empty array of them', s.at);
     spec = { at: list.map((t, k) => instant(method, Array.isArray(s.at) ? `${path}.at[${k}]` : `${path}.at`, t)) };
   } else {
-    if (typeof s.cron !== 'string' || s.cron.trim() === '') throw v.fail(method, `${path}.cron`, 'a cron expression such as "0 */5 * * * *" (or give at)', s.cron);
+    if (typeof s.cron !== 'string' || !NON_SPACE.test(s.cron)) throw v.fail(method, `${path}.cron`, 'a cron expression such as "0 */5 * * * *" (or give at)', s.cron);
     v.checkKnownKeys(method, path, s, CRON_KEYS, 'refuse');
     if (s.timezone !== undefined && (typeof s.timezone !== 'string' || s.timezone === '')) {
       throw v.fail(method, `${path}.timezone`, 'an IANA time zone name such as "Europe/Berlin"', s.timezone);

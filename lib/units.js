@@ -765,8 +765,8 @@ function workerSpec(w, s = emptyWorkerSpec()) {
   s.dependsOn = w.dependsOn
     ? w.dependsOn.map((/** @type {any} */ d) => ({ id: v.dependencyId(d), conditional: typeof d === 'object' && typeof d.condition === 'function' }))
     : undefined;
-  // Checked by validate.js already.
-  s.schedule = w.schedule === undefined ? undefined : scheduleSpec('registerUnit', 'worker.schedule', w.schedule);
+  // Checked by validate.js already, which made its spec.
+  s.schedule = w.schedule === undefined ? undefined : (v.checkedScheduleSpec(w.schedule) ?? scheduleSpec('registerUnit', 'worker.schedule', w.schedule));
   return s;
 }
 

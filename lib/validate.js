@@ -348,8 +348,32 @@ function checkScheduleAlone(method, path, intervalMs, runOnInterval, schedule) {
     throw fail(method, `${path}.intervalMs`, 'left out when schedule is set (a worker runs on an interval or on a schedule)', intervalMs);
   }
   if (runOnInterval === true) throw fail(method, `${path}.runOnInterval`, 'left out when schedule is set (a worker runs on an interval or on a schedule)', runOnInterval);
-  // Loaded here: calendar.js uses this module.
-  require('./calendar').scheduleSpec(method, `${path}.schedule`, schedule);
+  // Loaded at the first schedule: calendar.js uses this module.
+  if (calendar === null) calendar = require('./calendar');
+  const spec = calendar.scheduleSpec(method, path === 'unit' ? 'unit.schedule' : `${path}.schedule`, schedule);
+  checkedSchedule = schedule;
+  checkedSpec = spec;
+}
+
+/** @type {typeof import('./calendar') | null} */
+let calendar = null;
+/** The schedule checkScheduleAlone checked last, and the engine's spec made of it. */
+/** @type {unknown} */
+let checkedSchedule;
+/** @type {import('./native').JsSchedule | undefined} */
+let checkedSpec;
+
+/**
+ * The spec made of `schedule` when it was checked, if it is the schedule
+ * checked last (the registration that follows a check converts the
+ * schedule once, not again); undefined otherwise. Taken once.
+ * @param {unknown} schedule
+ * @returns {import('./native').JsSchedule | undefined}
+ */
+function checkedScheduleSpec(schedule) {
+  const spec = schedule === checkedSchedule ? checkedSpec : undefined;
+  checkedSchedule = checkedSpec = undefined;
+  return spec;
 }
 
 /**
@@ -512,8 +536,9 @@ function nearestName(key, known) {
  * @param {readonly string[]} known
  */
 function refuseUnknownKeys(method, path, obj, known) {
-  for (const key of Object.keys(obj)) {
-    if (known.includes(key)) continue;
+  // for…in rather than Object.keys, which made an array for each object.
+  for (const key in obj) {
+    if (!hasOwn(obj, key) || known.includes(key)) continue;
     const near = nearestName(key, known);
     throw new TypeError(
       near !== undefined
@@ -1001,6 +1026,7 @@ module.exports = {
   fail,
   check,
   validateUnit,
+  checkedScheduleSpec,
   registrationError,
   validatePatch,
   validateId,
