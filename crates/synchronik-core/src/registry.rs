@@ -65,8 +65,6 @@ pub struct Unit {
     /// keeps an empty pointer, 8 bytes, where the statistics and the last
     /// run took 24 and a box each.
     pub(crate) history: Option<Box<History>>,
-    /// The process this worker belongs to (the last one that listed it).
-    pub parent: Option<Slot>,
     /// Runs of this unit in flight.
     pub active_runs: u32,
     /// When the status last changed (or the unit was registered).
@@ -225,6 +223,11 @@ pub struct Registry {
     host_acknowledges: bool,
     /// Slots of the live processes.
     processes: BTreeSet<Slot>,
+    /// The process each worker registered through one belongs to (the
+    /// last one that listed it), by the worker's slot: a table of its own
+    /// rather than a field of every unit's record, which the workers of no
+    /// process, most of them, would carry empty (8 bytes each).
+    parents: HashMap<Slot, Slot>,
 }
 
 /// Below this many slots the registry's tables are not shrunk.
@@ -337,6 +340,11 @@ impl Registry {
             entry.remove();
         }
         self.processes.remove(&slot);
+        if self.parents.remove(&slot).is_some()
+            && worth_shrinking(self.parents.len(), self.parents.capacity())
+        {
+            shrink_map(&mut self.parents);
+        }
         if self.host_acknowledges {
             self.unacknowledged.insert(slot, hold);
         } else if hold {
@@ -427,6 +435,20 @@ impl Registry {
         Box::new(sorted.into_iter())
     }
 
+    /// The process the worker in `slot` belongs to: the last one that
+    /// listed it at its registration (it may not list it any more).
+    pub fn parent_of(&self, slot: Slot) -> Option<Slot> {
+        self.parents.get(&slot).copied()
+    }
+
+    /// Records that the worker in `slot` was registered through the
+    /// process in `process`.
+    pub fn set_parent(&mut self, slot: Slot, process: Slot) {
+        if self.get(slot).is_some() {
+            self.parents.insert(slot, process);
+        }
+    }
+
     /// Slots of the live processes, in slot order.
     pub fn processes(&self) -> impl Iterator<Item = Slot> + '_ {
         self.processes.iter().copied()
@@ -503,7 +525,6 @@ mod tests {
             enabled: true,
             status,
             history: None,
-            parent: None,
             active_runs: 0,
             status_since: PackedNanos::default(),
             body: UnitBody::Worker(WorkerConfig::default()),
@@ -550,7 +571,7 @@ mod tests {
     #[test]
     fn an_idle_unit_is_a_small_record() {
         assert!(
-            std::mem::size_of::<Unit>() <= 96,
+            std::mem::size_of::<Unit>() <= 88,
             "{}",
             std::mem::size_of::<Unit>()
         );

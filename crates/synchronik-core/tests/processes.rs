@@ -35,7 +35,18 @@ fn registering_a_process_registers_its_workers_in_order() {
         .map(|s| h.engine.registry().get(s).unwrap().id.as_str())
         .collect();
     assert_eq!(order, ["p", "a", "b"]);
-    assert_eq!(h.engine.unit("a").unwrap().parent, Some(0));
+    let a = h.engine.registry().slot_of("a").unwrap();
+    assert_eq!(h.engine.registry().parent_of(a), Some(0));
+    // A worker of no process has none; re-registered on its own, a
+    // process's worker keeps its process; released, its slot forgets it.
+    assert_eq!(h.engine.registry().parent_of(0), None);
+    h.engine.register(UnitSpec::Worker(worker("a"))).unwrap();
+    assert_eq!(h.engine.registry().parent_of(a), Some(0));
+    h.engine.register(UnitSpec::Worker(worker("c"))).unwrap();
+    let c = h.engine.registry().slot_of("c").unwrap();
+    assert_eq!(h.engine.registry().parent_of(c), None);
+    assert!(h.engine.release("a"));
+    assert_eq!(h.engine.registry().parent_of(a), None);
 }
 
 #[test]

@@ -75,7 +75,6 @@ impl Engine {
                         config: Box::new(p.config),
                         workers: Box::default(),
                     },
-                    None,
                 );
                 let workers: Vec<Slot> = p
                     .workers
@@ -103,8 +102,9 @@ impl Engine {
     }
 
     fn store_worker(&mut self, w: WorkerSpec, parent: Option<Slot>) -> Slot {
-        let slot = self.store(w.common, UnitBody::Worker(w.config), parent);
+        let slot = self.store(w.common, UnitBody::Worker(w.config));
         if let Some(process) = parent {
+            self.registry.set_parent(slot, process);
             self.emit(Event::Parent {
                 unit: slot,
                 process,
@@ -113,7 +113,7 @@ impl Engine {
         slot
     }
 
-    fn store(&mut self, common: CommonSpec, body: UnitBody, parent: Option<Slot>) -> Slot {
+    fn store(&mut self, common: CommonSpec, body: UnitBody) -> Slot {
         let status_since = self.now();
         let CommonSpec {
             id,
@@ -127,7 +127,6 @@ impl Engine {
                 enabled,
                 status,
                 history: None,
-                parent: parent.or_else(|| previous.and_then(|u| u.parent)),
                 active_runs: previous.map_or(0, |u| u.active_runs),
                 status_since: status_since.into(),
                 body,
@@ -193,7 +192,7 @@ impl Engine {
         let Some(unit) = self.registry.get(slot) else {
             return false;
         };
-        if unit.kind() != UnitKind::Worker || unit.parent.is_none() {
+        if unit.kind() != UnitKind::Worker || self.registry.parent_of(slot).is_none() {
             return false;
         }
         let processes: Vec<Slot> = self.registry.processes().collect();

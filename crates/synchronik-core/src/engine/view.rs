@@ -275,7 +275,7 @@ impl Engine {
             kind: u.kind(),
             status: u.status,
             enabled: u.enabled,
-            process: self.parent_process(slot, u).map(str::to_owned),
+            process: self.parent_process(slot).map(str::to_owned),
             pool_worker: self.pools.pool_of(slot).is_some(),
             run_count: u.meta().run_count,
             last_duration_ms: u.meta().last_duration_ms(),
@@ -292,8 +292,8 @@ impl Engine {
 
     /// The id of the process a worker belongs to: the last one that listed
     /// it, while it still does.
-    fn parent_process(&self, slot: Slot, u: &Unit) -> Option<&str> {
-        let parent = self.registry.get(u.parent?)?;
+    fn parent_process(&self, slot: Slot) -> Option<&str> {
+        let parent = self.registry.get(self.registry.parent_of(slot)?)?;
         match &parent.body {
             UnitBody::Process { workers, .. } if workers.contains(&slot) => Some(&parent.id),
             _ => None,
