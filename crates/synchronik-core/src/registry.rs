@@ -198,9 +198,10 @@ impl Unit {
 pub struct Registry {
     slots: Vec<Option<Unit>>,
     /// Registration sequence number of the unit in each slot (its place in
-    /// the order).
-    seqs: Vec<u64>,
-    next_seq: u64,
+    /// the order): 4 bytes a unit, numbered afresh in the same order once
+    /// 2³² − 1 numbers were given out (see [`Registry::renumber`]).
+    seqs: Vec<u32>,
+    next_seq: u32,
     /// The live units' slots, found by their units' ids (the ids are not
     /// copied: each unit's own is hashed and compared).
     by_id: HashTable<Slot>,
@@ -297,6 +298,9 @@ impl Registry {
                 self.processes.remove(&slot);
             }
             return slot;
+        }
+        if self.next_seq == u32::MAX {
+            self.renumber();
         }
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -420,13 +424,31 @@ impl Registry {
     /// released since still finds its place. `None` for a slot past the
     /// table.
     pub fn place_of(&self, slot: Slot) -> Option<u64> {
-        self.seqs.get(slot as usize).copied()
+        self.seqs.get(slot as usize).map(|&seq| u64::from(seq))
+    }
+
+    /// Numbers every slot's place afresh, from 0, in the order they were:
+    /// places are compared with each other, never kept across a change of
+    /// the registry (a cursor names a slot, whose place is read when the
+    /// cursor is used).
+    fn renumber(&mut self) {
+        let mut order: Vec<(u32, Slot)> = self
+            .seqs
+            .iter()
+            .enumerate()
+            .map(|(slot, &seq)| (seq, slot as Slot))
+            .collect();
+        order.sort_unstable();
+        for (place, (_, slot)) in order.into_iter().enumerate() {
+            self.seqs[slot as usize] = place as u32;
+        }
+        self.next_seq = self.seqs.len() as u32;
     }
 
     /// [`Registry::ordered`] with each unit's place (see
     /// [`Registry::place_of`]), increasing.
     pub fn ordered_places(&self) -> Box<dyn Iterator<Item = (u64, Slot)> + '_> {
-        let places = self.live().map(|s| (self.seqs[s as usize], s));
+        let places = self.live().map(|s| (u64::from(self.seqs[s as usize]), s));
         if self.in_slot_order {
             return Box::new(places);
         }
@@ -731,5 +753,37 @@ mod tests {
             check(&registry, &order);
         }
         assert!(!registry.in_slot_order);
+    }
+
+    /// Past 2³² − 1 registrations the places are numbered afresh: the order
+    /// and the places of released slots stay as they were, relative to each
+    /// other.
+    #[test]
+    fn places_are_renumbered_in_order_when_the_numbers_run_out() {
+        let mut registry = Registry::default();
+        for id in ["a", "b", "c", "d"] {
+            registry.upsert(worker(id, Status::Idle));
+        }
+        let c = registry.slot_of("c").unwrap();
+        registry.remove(registry.slot_of("b").unwrap(), false);
+        registry.remove(c, false);
+        registry.next_seq = u32::MAX - 2;
+        let mut names = vec!["a", "d"];
+        for k in 0..6 {
+            let id = format!("n{k}");
+            registry.upsert(worker(&id, Status::Idle));
+            names.push(Box::leak(id.into_boxed_str()));
+        }
+        assert!(registry.next_seq < 100);
+        let ids: Vec<&str> = registry
+            .ordered()
+            .map(|s| registry.get(s).unwrap().id.as_str())
+            .collect();
+        assert_eq!(ids, names);
+        let places: Vec<u64> = registry.ordered_places().map(|(p, _)| p).collect();
+        assert!(places.windows(2).all(|w| w[0] < w[1]), "{places:?}");
+        // "a" keeps its place before the later ones.
+        let a = registry.slot_of("a").unwrap();
+        assert!(registry.place_of(a) < registry.place_of(registry.slot_of("n5").unwrap()));
     }
 }
