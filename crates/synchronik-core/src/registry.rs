@@ -718,7 +718,7 @@ mod tests {
         assert!(registry.in_slot_order);
         check(&registry, &order);
         let mut emptied = 0;
-        for step in 0..4_000 {
+        for step in 0..4_500 {
             if step % 1_000 == 999 {
                 // Emptied: the slots are in order again from the next registration.
                 for id in order.drain(..) {
