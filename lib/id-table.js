@@ -27,16 +27,15 @@ const EVICT_FROM = 1024;
 const KEEP_UP_TO = 65536;
 
 /**
- * A ring of `length` empty slots (an array of undefined, not of holes).
+ * A ring of `length` empty slots: one array of that length, filled (an
+ * array grown by pushes was copied at every growth, about three times
+ * its size in all).
  * @template T
  * @param {number} length
  * @returns {(T | undefined)[]}
  */
 function emptyRing(length) {
-  /** @type {(T | undefined)[]} */
-  const ring = [];
-  for (let k = 0; k < length; k++) ring.push(undefined);
-  return ring;
+  return new Array(length).fill(undefined);
 }
 
 /** @template T */
