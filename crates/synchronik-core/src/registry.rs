@@ -419,8 +419,8 @@ impl Registry {
 
     /// The place in the registration order of the unit in `slot`: its
     /// registration sequence number, which grows along the order (the
-    /// numbers are given afresh, in the same order, when they run out:
-    /// see [`Registry::renumber`]). A released slot
+    /// numbers are given afresh, in the same order, when 2³² − 1 were
+    /// given out). A released slot
     /// keeps the place of the unit it held until the slot names another
     /// unit (or is cut off the end of the table): a cursor naming a unit
     /// released since still finds its place. `None` for a slot past the
