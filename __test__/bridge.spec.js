@@ -128,6 +128,17 @@ describe('IdTable', () => {
     expect(t.get(1_000_000)).toBeUndefined();
   });
 
+  test('an id that is not an integer is its own, though its low bits name the slot of another', () => {
+    const t = new IdTable();
+    for (let id = 1; id <= 8; id++) t.set(id, `v${id}`);
+    t.set(5.5, 'half');
+    expect([t.get(5), t.get(5.5), t.get(6.5)]).toEqual(['v5', 'half', undefined]);
+    expect(t.delete(6.5)).toBe(false);
+    expect(t.delete(5.5)).toBe(true);
+    expect(t.get(5)).toBe('v5');
+    expect(t.size).toBe(8);
+  });
+
   test('ids that come and go in a window reuse the ring: it does not grow with the ids seen', () => {
     const t = new IdTable();
     // 1,000 in flight at a time, ids two apart (calls and tickets share a counter).

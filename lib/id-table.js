@@ -71,7 +71,8 @@ class IdTable {
    * @returns {T | undefined}
    */
   get(id) {
-    if (id >= this._lo && id <= this._hi) {
+    // (An id that is not an integer is never in the ring, but its low bits would name a slot.)
+    if (id >= this._lo && id <= this._hi && Math.floor(id) === id) {
       const value = this._ring[id & this._mask];
       if (value !== undefined) return value;
     }
@@ -110,7 +111,7 @@ class IdTable {
   delete(id) {
     const ring = this._ring;
     const k = id & this._mask;
-    if (!(id >= this._lo && id <= this._hi) || ring[k] === undefined) return this._others.delete(id);
+    if (!(id >= this._lo && id <= this._hi) || ring[k] === undefined || Math.floor(id) !== id) return this._others.delete(id);
     ring[k] = undefined;
     this._size--;
     if (this._size === 0) {
