@@ -28,7 +28,8 @@ const kEntryOf = poolInternals.kEntryOf;
  * task in `items` (its function, its promise's resolve function and its
  * payload), the list they waited in for their microtask. A million
  * queued tasks thus cost the collector their promises and a place in one
- * list each, not an object each as well.
+ * list each, not an object each as well, nor a place in a table by id
+ * (see Pools#batches).
  */
 class Queued {
   /**
@@ -42,9 +43,16 @@ class Queued {
     this.firstTask = firstTask;
     this.firstArrangement = firstArrangement;
     this.items = items;
+    /** How many tasks it holds. */
+    this.count = items.length / 3;
+    /** How many of them have not been taken out yet. */
+    this.left = this.count;
   }
 }
 keepShape(() => new Queued(/** @type {any} */ (null), 0, 0, []));
+
+/** The items of a batch whose tasks were all taken out while batches before it still held some. */
+const NO_ITEMS = /** @type {unknown[]} */ (/** @type {unknown} */ (Object.freeze([])));
 
 /** @typedef {import('./pool').WorkerPool} WorkerPool */
 
@@ -60,8 +68,23 @@ const asSmall = (n) => (n === (n | 0) ? n | 0 : n);
 class Pools {
   /** @type {Map<string, WorkerPool>} */
   #byName = new Map();
-  /** @type {IdTable<PoolEntry | Queued>} unfinished tasks by the engine's task id: an entry, or the batch of a queued pool.run task (see Queued) */
+  /** @type {IdTable<PoolEntry>} unfinished tasks with an entry, by the engine's task id */
   #tasks = new IdTable();
+  /**
+   * Batches of queued `pool.run` tasks (see Queued) in the order of their
+   * task ids (the engine numbers tasks in the order they are added), from
+   * `#batchHead` on: a task's batch is found by its id, mostly the first
+   * batch (tasks mostly start in the order they came), else by a binary
+   * search. Those before `#batchHead` are gone; a batch emptied behind
+   * one that still holds a task stays (with its items dropped) until it
+   * comes to the head, and such batches are cut out when they are most of
+   * the list.
+   * @type {Queued[]}
+   */
+  #batches = [];
+  #batchHead = 0;
+  /** How many batches from `#batchHead` on are emptied. */
+  #batchesEmptied = 0;
   /** @type {((taskId: number) => void) | null} adopts a task the engine queued by itself (see adoptFrom) */
   #adopt = null;
 
@@ -158,9 +181,41 @@ class Pools {
    * @param {unknown[]} items three places per task
    */
   setQueued(pool, firstTask, firstArrangement, items) {
-    const queued = new Queued(pool, firstTask, firstArrangement, items);
-    const count = items.length / 3;
-    for (let k = 0; k < count; k++) this.#tasks.set(firstTask + k, queued);
+    if (items.length > 0) this.#batches.push(new Queued(pool, firstTask, firstArrangement, items));
+  }
+
+  /** How many batches are held (for the package's own tests; not API). */
+  get _batchesHeld() {
+    return this.#batches.length - this.#batchHead;
+  }
+
+  /**
+   * The batch holding queued task `taskId`, if a batch holds it.
+   * @param {number} taskId
+   * @returns {Queued | undefined}
+   */
+  #batchOf(taskId) {
+    const batches = this.#batches;
+    let lo = this.#batchHead;
+    let hi = batches.length - 1;
+    if (lo > hi) return undefined;
+    let batch = batches[lo];
+    if (taskId < batch.firstTask) return undefined;
+    if (taskId >= batch.firstTask + batch.count) {
+      // The last batch whose first task is at most taskId.
+      lo++;
+      if (lo > hi) return undefined;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if (batches[mid].firstTask <= taskId) lo = mid;
+        else hi = mid - 1;
+      }
+      batch = batches[lo];
+      if (taskId < batch.firstTask || taskId >= batch.firstTask + batch.count) return undefined;
+    }
+    // A task taken out leaves its first place empty (an id that is not an integer names none).
+    const first = batch.items[(taskId - batch.firstTask) * 3];
+    return first === undefined ? undefined : batch;
   }
 
   /**
@@ -168,8 +223,8 @@ class Pools {
    * @param {number} taskId
    */
   peekTask(taskId) {
-    const value = this.#tasks.get(taskId);
-    return value === undefined || value instanceof PoolEntry ? value : this.#entryOf(taskId, value);
+    const batch = this.#batchOf(taskId);
+    return batch !== undefined ? this.#entryOf(taskId, batch) : this.#tasks.get(taskId);
   }
 
   /**
@@ -177,13 +232,50 @@ class Pools {
    * @param {number} taskId
    */
   takeTask(taskId) {
-    const value = this.#tasks.get(taskId);
-    if (value === undefined) return undefined;
-    this.#tasks.delete(taskId);
-    if (value instanceof PoolEntry) return value;
-    const entry = this.#entryOf(taskId, value);
-    value.items[(taskId - value.firstTask) * 3] = undefined;
+    const batch = this.#batchOf(taskId);
+    if (batch === undefined) {
+      const entry = this.#tasks.get(taskId);
+      if (entry !== undefined) this.#tasks.delete(taskId);
+      return entry;
+    }
+    const entry = this.#entryOf(taskId, batch);
+    batch.items[(taskId - batch.firstTask) * 3] = undefined;
+    if (--batch.left === 0) this.#emptied(batch);
     return entry;
+  }
+
+  /**
+   * Every task of `batch` was taken out: the batches at the head that are
+   * emptied go, and the emptied ones behind a batch that still holds a
+   * task drop their items, and are cut out when they are most of the list.
+   * @param {Queued} batch
+   */
+  #emptied(batch) {
+    const batches = this.#batches;
+    batch.items = NO_ITEMS;
+    if (batches[this.#batchHead] !== batch) {
+      this.#batchesEmptied++;
+      if (this.#batchesEmptied > 64 && this.#batchesEmptied * 2 > batches.length - this.#batchHead) {
+        this.#batches = batches.slice(this.#batchHead).filter((b) => b.left > 0);
+        this.#batchHead = 0;
+        this.#batchesEmptied = 0;
+      }
+      return;
+    }
+    let head = this.#batchHead;
+    batches[head++] = /** @type {any} */ (undefined);
+    while (head < batches.length && batches[head].left === 0) {
+      batches[head++] = /** @type {any} */ (undefined);
+      this.#batchesEmptied--;
+    }
+    if (head === batches.length) {
+      batches.length = 0;
+      head = 0;
+    } else if (head > 1024 && head * 2 > batches.length) {
+      this.#batches = batches.slice(head);
+      head = 0;
+    }
+    this.#batchHead = head;
   }
 
   /**
