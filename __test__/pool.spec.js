@@ -655,6 +655,76 @@ describe('worker pool', () => {
       await expect(pool.run(async () => { throw boom; })).rejects.toBe(boom);
     });
 
+    test('with nobody listening to task events, a task makes no entry of the pool\'s (it is made when something asks)', async () => {
+      const { poolInternals } = require('../lib/pool');
+      const pool = m.useWorkerPool(4);
+      pool.start();
+      const made = jest.spyOn(pool, poolInternals.kEntryOf);
+      const results = await Promise.all(Array.from({ length: 100 }, (_, k) => pool.run(async (p) => p * 2, { payload: k })));
+      expect(results).toEqual(Array.from({ length: 100 }, (_, k) => k * 2));
+      expect(made).not.toHaveBeenCalled();
+      // Asked while it runs: the entry is made then, on the worker that runs it.
+      const gate = deferred();
+      const running = pool.run(() => gate.promise, { payload: 'held' });
+      await until(() => pool.getPoolWorkers().some((w) => w.status === 'running'));
+      const busy = pool.getPoolWorkers().find((w) => w.status === 'running');
+      expect(util.inspect(pool)).toMatch(/running: 1/);
+      expect(pool.getWorkerStatus(busy.id)).toEqual({ currentTask: '(anonymous)', lastMilestone: undefined, isIdle: false });
+      expect(made).toHaveBeenCalledTimes(1);
+      const [[worker, entry]] = pool._running;
+      expect(worker).toBe(busy);
+      expect([entry.worker, entry.payload, entry.status]).toEqual([busy, 'held', 'running']);
+      gate.resolve('out');
+      await expect(running).resolves.toBe('out');
+      expect(busy.status).toBe('idle');
+      expect(pool.getWorkerStatus(busy.id).isIdle).toBe(true);
+      expect(pool._running.size).toBe(0);
+      made.mockRestore();
+    });
+
+    test('a task that started while nobody listened to task events, and ends after a listener came, is told to it', async () => {
+      const pool = m.useWorkerPool(2);
+      pool.start();
+      const gates = [deferred(), deferred()];
+      const ok = pool.run(() => gates[0].promise, { payload: { n: 1 } });
+      const failing = pool.run(() => gates[1].promise, { payload: { n: 2 } });
+      await until(() => pool.getPoolWorkers().every((w) => w.status === 'running'));
+      const events = [];
+      const listener = (e) => events.push([e.status, e.task.payload, e.error && e.error.message]);
+      m.on('task', listener);
+      gates[0].resolve('fine');
+      const boom = new Error('late failure');
+      gates[1].reject(boom);
+      await expect(ok).resolves.toBe('fine');
+      await expect(failing).rejects.toBe(boom);
+      expect(events).toEqual([
+        ['completed', { n: 1 }, undefined],
+        ['error', { n: 2 }, 'late failure'],
+      ]);
+      expect(pool.getPoolWorkers().map((w) => w.status)).toEqual(['idle', 'idle']);
+      m.off('task', listener);
+    });
+
+    test('a task without an entry that fails, or that a stop ends, settles its promise and frees its worker', async () => {
+      const pool = m.useWorkerPool(1);
+      m.start();
+      const boom = new Error('bare failure');
+      await expect(pool.run(async () => { throw boom; })).rejects.toBe(boom);
+      const [worker] = pool.getPoolWorkers();
+      expect(worker.status).toBe('idle');
+      expect(pool.getWorkerStatus(worker.id).isIdle).toBe(true);
+      const gate = deferred();
+      const held = pool.run(() => gate.promise);
+      await until(() => worker.status === 'running');
+      await m.stop({ timeoutMs: 0 });
+      await expect(held).rejects.toMatchObject({ code: 'ERR_STOPPED', unitId: worker.id });
+      expect(worker.status).toBe('idle');
+      expect(pool._running.size).toBe(0);
+      expect(util.inspect(pool)).toMatch(/running: 0/);
+      expect(pool.getWorkerStatus(worker.id).isIdle).toBe(true);
+      gate.resolve();
+    });
+
     test('waits for the pool to start, and honours priority', async () => {
       const pool = m.useWorkerPool(1);
       const order = [];

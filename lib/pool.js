@@ -39,7 +39,9 @@ const kStopped = Symbol('stopped');
 const kAdoptTask = Symbol('adoptTask');
 const kNoteMilestone = Symbol('noteMilestone');
 const kEntryOf = Symbol('entryOf');
-const poolInternals = Object.freeze(/** @type {const} */ ({ kEngineId, kSubmit, kCallee, kStatus, kDone, kIdle, kStopped, kAdoptTask, kNoteMilestone, kEntryOf }));
+const kStartBare = Symbol('startBare');
+const kDoneBare = Symbol('doneBare');
+const poolInternals = Object.freeze(/** @type {const} */ ({ kEngineId, kSubmit, kCallee, kStatus, kDone, kIdle, kStopped, kAdoptTask, kNoteMilestone, kEntryOf, kStartBare, kDoneBare }));
 
 /** Calls `fn` in a microtask: a native promise job, which fake timers cannot hold back (queueMicrotask they can). */
 const resolved = Promise.resolve();
@@ -174,16 +176,17 @@ keepShape(() => new PoolEntry(/** @type {any} */ (null), null, undefined, undefi
  * object: a property store and load per task, where a map from worker to
  * task cost a hash insert and delete per task (a tenth of the time of a
  * million `pool.run` tasks). Pool worker objects are the pool's own and are
- * shown to users (getPoolWorkers); see Stamp.
+ * shown to users (getPoolWorkers); see Stamp. A `pool.run` task that runs
+ * without an entry (see WorkerPool[kStartBare]) is there as its task id.
  */
 class Running extends Stamp {
-  /** @type {PoolEntry | undefined} */
+  /** @type {PoolEntry | number | undefined} */
   #entry = undefined;
 
   /**
-   * The entry `worker` runs, if any.
+   * The entry `worker` runs (or the task id of one that runs without an entry), if any.
    * @param {object} worker
-   * @returns {PoolEntry | undefined}
+   * @returns {PoolEntry | number | undefined}
    */
   static of(worker) {
     return #entry in worker ? /** @type {any} */ (worker).#entry : undefined;
@@ -191,10 +194,13 @@ class Running extends Stamp {
 
   /**
    * @param {object} worker a pool worker object (given the field when made)
-   * @param {PoolEntry | undefined} entry
+   * @param {PoolEntry | number | undefined} entry
+   * @returns {boolean} whether `worker` has the field (a pool worker object)
    */
   static set(worker, entry) {
-    if (#entry in worker) /** @type {any} */ (worker).#entry = entry;
+    if (!(#entry in worker)) return false;
+    /** @type {any} */ (worker).#entry = entry;
+    return true;
   }
 }
 
@@ -232,6 +238,8 @@ class WorkerPool {
   #nextWorker = 1;
   /** @type {Map<string, string>} the last milestone each pool worker's task emitted, by worker id */
   #lastMilestone = new Map();
+  /** How many workers run a task without an entry (see kStartBare): while any does, an entry made for a task looks for the worker running it. */
+  #bareRunning = 0;
   /**
    * pool.run tasks not handed to the engine yet (one native call per
    * microtask), three places each: the task's entry (one given a signal
@@ -269,7 +277,7 @@ class WorkerPool {
     /** @type {Map<PoolWorker, PoolEntry>} */
     const running = new Map();
     for (const w of this.#workers) {
-      const entry = Running.of(w);
+      const entry = this.#runningOn(w);
       if (entry !== undefined) running.set(w, entry);
     }
     return running;
@@ -305,7 +313,7 @@ class WorkerPool {
     const view = {
       name: this.name,
       size: this.#workers.length,
-      running: this.#workers.filter((w) => Running.of(w) !== undefined).length,
+      running: this.#workers.filter((w) => this.#runningOn(w) !== undefined).length,
       queued: this.#native.poolPending(this.#id).length + this.#submissions.length / 3,
       handlers: [...this.#handlers.keys()],
     };
@@ -391,7 +399,28 @@ class WorkerPool {
     entry.resolve = resolve;
     entry.taskId = taskId;
     entry.arrangementId = arrangementId;
+    if (this.#bareRunning > 0) {
+      // It may be running without an entry: the entry takes its place on its worker.
+      for (const w of this.#workers) {
+        if (Running.of(w) === taskId) {
+          entry.worker = w;
+          Running.set(w, entry);
+          this.#bareRunning--;
+          break;
+        }
+      }
+    }
     return entry;
+  }
+
+  /**
+   * The entry of the task `worker` runs, made if it runs without one.
+   * @param {PoolWorker} worker
+   * @returns {PoolEntry | undefined}
+   */
+  #runningOn(worker) {
+    const current = Running.of(worker);
+    return typeof current === 'number' ? this.#core.pools.peekTask(current) : current;
   }
 
   /** @param {number} k */
@@ -797,7 +826,7 @@ class WorkerPool {
     const worker = this.#workers.find((w) => w.id === workerId);
     if (!worker) return undefined;
     this[kSubmit]();
-    const current = Running.of(worker);
+    const current = this.#runningOn(worker);
     return {
       currentTask: current ? (current.task === null ? '(anonymous)' : current.task.name) : undefined,
       lastMilestone: this.#lastMilestone.get(worker.id),
@@ -877,6 +906,47 @@ class WorkerPool {
     const { task } = entry;
     if (task !== null && task.handler !== undefined) return this.#handlers.get(task.handler);
     return task !== null ? task.execute : entry.execute;
+  }
+
+  /**
+   * A queued `pool.run` task kept without an entry (see Pools.setQueued)
+   * starts on `worker`: when nobody listens to task events, it runs
+   * without one too (an entry is made if something asks for it later:
+   * see kEntryOf), and this returns true. What kCallee does for an
+   * entry's task, without the entry.
+   * @param {PoolWorker | undefined} worker
+   * @param {number} taskId
+   */
+  [kStartBare](worker, taskId) {
+    if (this.#events.wantsTasks()) return false;
+    if (worker) {
+      worker.status = 'running';
+      if (Running.set(worker, taskId)) this.#bareRunning++;
+    }
+    return true;
+  }
+
+  /**
+   * A task that ran without an entry (see kStartBare) completed with
+   * `value`: what kDone does for an entry's task, without the entry. False
+   * (and nothing done) when task events are listened to now: the task
+   * then goes the entry's way.
+   * @param {PoolWorker | undefined} worker
+   * @param {number} taskId
+   * @param {(value: unknown) => void} resolve its promise's resolve function
+   * @param {unknown} value
+   */
+  [kDoneBare](worker, taskId, resolve, value) {
+    if (this.#events.wantsTasks()) return false;
+    if (worker) {
+      if (worker.status === 'running') worker.status = 'idle';
+      if (Running.of(worker) === taskId) {
+        Running.set(worker, undefined);
+        this.#bareRunning--;
+      }
+    }
+    resolve(value);
+    return true;
   }
 
   /**

@@ -20,6 +20,10 @@ const kDone = poolInternals.kDone;
 const kIdle = poolInternals.kIdle;
 /** @type {typeof poolInternals.kEntryOf} */
 const kEntryOf = poolInternals.kEntryOf;
+/** @type {typeof poolInternals.kStartBare} */
+const kStartBare = poolInternals.kStartBare;
+/** @type {typeof poolInternals.kDoneBare} */
+const kDoneBare = poolInternals.kDoneBare;
 
 /**
  * `pool.run` tasks handed to the engine together, kept without an entry
@@ -47,6 +51,14 @@ class Queued {
     this.count = items.length / 3;
     /** How many of them have not been taken out yet. */
     this.left = this.count;
+  }
+
+  /**
+   * The first of the three places of task `taskId` in `items`.
+   * @param {number} taskId
+   */
+  at(taskId) {
+    return (taskId - this.firstTask) * 3;
   }
 }
 keepShape(() => new Queued(/** @type {any} */ (null), 0, 0, []));
@@ -225,6 +237,46 @@ class Pools {
   peekTask(taskId) {
     const batch = this.#batchOf(taskId);
     return batch !== undefined ? this.#entryOf(taskId, batch) : this.#tasks.get(taskId);
+  }
+
+  /**
+   * A RUN record of task `taskId` on `worker`: when it is a queued
+   * `pool.run` task kept without an entry, and nobody listens to task
+   * events, it starts without one too (see WorkerPool[kStartBare]) and its
+   * batch is returned (its function and payload are at `batch.at(taskId)`
+   * and two places after it). Else undefined: the task goes the entry's way.
+   * @param {number} taskId
+   * @param {import('./pool').PoolWorker | undefined} worker
+   * @returns {Queued | undefined}
+   */
+  startBare(taskId, worker) {
+    const batch = this.#batchOf(taskId);
+    if (batch === undefined || typeof batch.items[batch.at(taskId)] !== 'function') return undefined;
+    return batch.pool[kStartBare](worker, asSmall(taskId)) ? batch : undefined;
+  }
+
+  /**
+   * A TASK_DONE record of task `taskId`, which completed with `value` on
+   * `worker`: when it ran without an entry (see startBare) and still may
+   * (nobody listens to task events now), its promise is settled and it
+   * is taken out; returns whether it was. Else it goes the entry's way
+   * (takeTask, taskDone).
+   * @param {number} taskId
+   * @param {import('./pool').PoolWorker | undefined} worker
+   * @param {unknown} value
+   */
+  completeBare(taskId, worker, value) {
+    const batch = this.#batchOf(taskId);
+    if (batch === undefined) return false;
+    const { items } = batch;
+    const at = batch.at(taskId);
+    if (typeof items[at] !== 'function') return false;
+    if (!batch.pool[kDoneBare](worker, asSmall(taskId), /** @type {(value: unknown) => void} */ (items[at + 1]), value)) return false;
+    items[at] = undefined;
+    items[at + 1] = undefined;
+    items[at + 2] = undefined;
+    if (--batch.left === 0) this.#emptied(batch);
+    return true;
   }
 
   /**

@@ -229,8 +229,19 @@ class Attempts {
     let key;
     if (task >= 0) {
       // A pool task: the worker executes the task's function with its payload.
-      const entry = this.#pools.task(task);
-      fn = undefined;
+      const batch = this.#pools.startBare(task, unit);
+      /** @type {import('./pool').PoolEntry | undefined} */
+      let entry;
+      if (batch !== undefined) {
+        // A pool.run task without an entry (see Pools.startBare).
+        const at = batch.at(task);
+        pool = batch.pool;
+        fn = /** @type {import('./pool').TaskFunction} */ (batch.items[at]);
+        args = batch.items[at + 2];
+      } else {
+        entry = this.#pools.task(task);
+        fn = undefined;
+      }
       if (entry) {
         pool = entry.pool;
         fn = pool[kCallee](entry, unit);
@@ -381,6 +392,15 @@ class Attempts {
     this.#calls.delete(callId);
     const unit = this.#units.at(slotOf(call));
     abortCall(call, abortReason(reason, unit ? unit.id : '?'));
+  }
+
+  /**
+   * The unit of attempt `callId` (while it is in flight or settled and not yet reported).
+   * @param {number} callId
+   */
+  unitOf(callId) {
+    const call = this.#calls.get(callId);
+    return call ? this.#units.at(slotOf(call)) : undefined;
   }
 
   /**
