@@ -65,6 +65,16 @@ describe('Pools: queued pool.run tasks in batches', () => {
     expect(pools.peekTask(3)).toBeUndefined();
   });
 
+  test('a batch numbered before the newest one still is found (they are kept in task id order)', () => {
+    const pools = new Pools();
+    const pool = fakePool();
+    pools.setQueued(/** @type {any} */ (pool), 100, 1, items(100, 5));
+    pools.setQueued(/** @type {any} */ (pool), 200, 2, items(200, 5));
+    pools.setQueued(/** @type {any} */ (pool), 150, 3, items(150, 5));
+    for (const id of [100, 104, 150, 154, 200, 204]) expect(/** @type {PoolEntry} */ (pools.peekTask(id)).taskId).toBe(id);
+    expect(pools.peekTask(155)).toBeUndefined();
+  });
+
   test('emptied batches are let go: at the head at once, behind a task that stays once they are most of the list', () => {
     const pools = new Pools();
     const pool = fakePool();

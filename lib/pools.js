@@ -193,7 +193,15 @@ class Pools {
    * @param {unknown[]} items three places per task
    */
   setQueued(pool, firstTask, firstArrangement, items) {
-    if (items.length > 0) this.#batches.push(new Queued(pool, firstTask, firstArrangement, items));
+    if (items.length === 0) return;
+    const batches = this.#batches;
+    const queued = new Queued(pool, firstTask, firstArrangement, items);
+    let at = batches.length;
+    // The engine numbers tasks in the order they are added, so a batch
+    // comes after the others; should one not, it takes its place in order.
+    while (at > this.#batchHead && batches[at - 1].firstTask > firstTask) at--;
+    if (at === batches.length) batches.push(queued);
+    else batches.splice(at, 0, queued);
   }
 
   /** How many batches are held (for the package's own tests; not API). */
