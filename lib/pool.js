@@ -195,12 +195,9 @@ class Running extends Stamp {
   /**
    * @param {object} worker a pool worker object (given the field when made)
    * @param {PoolEntry | number | undefined} entry
-   * @returns {boolean} whether `worker` has the field (a pool worker object)
    */
   static set(worker, entry) {
-    if (!(#entry in worker)) return false;
-    /** @type {any} */ (worker).#entry = entry;
-    return true;
+    if (#entry in worker) /** @type {any} */ (worker).#entry = entry;
   }
 }
 
@@ -238,8 +235,6 @@ class WorkerPool {
   #nextWorker = 1;
   /** @type {Map<string, string>} the last milestone each pool worker's task emitted, by worker id */
   #lastMilestone = new Map();
-  /** How many workers run a task without an entry (see kStartBare): while any does, an entry made for a task looks for the worker running it. */
-  #bareRunning = 0;
   /**
    * pool.run tasks not handed to the engine yet (one native call per
    * microtask), three places each: the task's entry (one given a signal
@@ -387,27 +382,26 @@ class WorkerPool {
   }
 
   /**
-   * The entry of a queued `pool.run` task kept without one (Pools.setQueued), made when it is needed.
+   * The entry of a queued `pool.run` task kept without one (Pools.setQueued), made when it is needed;
+   * `slot` is that of the worker it runs on without an entry (see kStartBare), -1 when none.
    * @param {number} taskId
    * @param {TaskFunction} execute
    * @param {(value: unknown) => void} resolve
    * @param {unknown} payload
    * @param {number} arrangementId
+   * @param {number} [slot]
    */
-  [kEntryOf](taskId, execute, resolve, payload, arrangementId) {
+  [kEntryOf](taskId, execute, resolve, payload, arrangementId, slot = -1) {
     const entry = new PoolEntry(this, null, execute, payload, undefined);
     entry.resolve = resolve;
     entry.taskId = taskId;
     entry.arrangementId = arrangementId;
-    if (this.#bareRunning > 0) {
-      // It may be running without an entry: the entry takes its place on its worker.
-      for (const w of this.#workers) {
-        if (Running.of(w) === taskId) {
-          entry.worker = w;
-          Running.set(w, entry);
-          this.#bareRunning--;
-          break;
-        }
+    if (slot >= 0) {
+      // It runs without an entry: the entry takes its place on its worker.
+      const worker = /** @type {PoolWorker | undefined} */ (this.#core.units.at(slot));
+      if (worker !== undefined && Running.of(worker) === taskId) {
+        entry.worker = worker;
+        Running.set(worker, entry);
       }
     }
     return entry;
@@ -921,7 +915,7 @@ class WorkerPool {
     if (this.#events.wantsTasks()) return false;
     if (worker) {
       worker.status = 'running';
-      if (Running.set(worker, taskId)) this.#bareRunning++;
+      Running.set(worker, taskId);
     }
     return true;
   }
@@ -940,10 +934,7 @@ class WorkerPool {
     if (this.#events.wantsTasks()) return false;
     if (worker) {
       if (worker.status === 'running') worker.status = 'idle';
-      if (Running.of(worker) === taskId) {
-        Running.set(worker, undefined);
-        this.#bareRunning--;
-      }
+      if (Running.of(worker) === taskId) Running.set(worker, undefined);
     }
     resolve(value);
     return true;

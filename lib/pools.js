@@ -51,6 +51,12 @@ class Queued {
     this.count = items.length / 3;
     /** How many of them have not been taken out yet. */
     this.left = this.count;
+    /**
+     * Each task's worker's slot plus one, for those that started without
+     * an entry (see Pools.startBare): made at the first such start.
+     * @type {Int32Array | null}
+     */
+    this.startedOn = null;
   }
 
   /**
@@ -160,7 +166,8 @@ class Pools {
     if (first instanceof PoolEntry) return first;
     const execute = /** @type {import('./pool').TaskFunction} */ (first);
     const resolve = /** @type {(value: unknown) => void} */ (items[at + 1]);
-    const entry = queued.pool[kEntryOf](asSmall(taskId), execute, resolve, items[at + 2], asSmall(queued.firstArrangement + taskId - queued.firstTask));
+    const slot = queued.startedOn === null ? -1 : queued.startedOn[taskId - queued.firstTask] - 1;
+    const entry = queued.pool[kEntryOf](asSmall(taskId), execute, resolve, items[at + 2], asSmall(queued.firstArrangement + taskId - queued.firstTask), slot);
     items[at] = entry;
     items[at + 1] = undefined;
     items[at + 2] = undefined;
@@ -248,19 +255,23 @@ class Pools {
   }
 
   /**
-   * A RUN record of task `taskId` on `worker`: when it is a queued
+   * A RUN record of task `taskId` on `worker` (in `slot`): when it is a queued
    * `pool.run` task kept without an entry, and nobody listens to task
    * events, it starts without one too (see WorkerPool[kStartBare]) and its
    * batch is returned (its function and payload are at `batch.at(taskId)`
    * and two places after it). Else undefined: the task goes the entry's way.
    * @param {number} taskId
    * @param {import('./pool').PoolWorker | undefined} worker
+   * @param {number} slot
    * @returns {Queued | undefined}
    */
-  startBare(taskId, worker) {
+  startBare(taskId, worker, slot) {
     const batch = this.#batchOf(taskId);
     if (batch === undefined || typeof batch.items[batch.at(taskId)] !== 'function') return undefined;
-    return batch.pool[kStartBare](worker, asSmall(taskId)) ? batch : undefined;
+    if (!batch.pool[kStartBare](worker, asSmall(taskId))) return undefined;
+    // Where it runs, for an entry made while it does (see #entryOf).
+    if (worker !== undefined) (batch.startedOn ??= new Int32Array(batch.count))[taskId - batch.firstTask] = slot + 1;
+    return batch;
   }
 
   /**

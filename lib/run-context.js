@@ -229,7 +229,7 @@ class Attempts {
     let key;
     if (task >= 0) {
       // A pool task: the worker executes the task's function with its payload.
-      const batch = this.#pools.startBare(task, unit);
+      const batch = this.#pools.startBare(task, unit, slot);
       /** @type {import('./pool').PoolEntry | undefined} */
       let entry;
       if (batch !== undefined) {
