@@ -687,7 +687,7 @@ class Bridge {
       case 24: { // TASK_DONE
         const kind = o[i + 2];
         // A completed pool.run task that ran without an entry is settled at once.
-        if (kind === 0 && this.#pools.completeBare(o[i + 1], this.#attempts.unitOf(o[i + 3]), this.#attempts.valueOf(o[i + 3]))) return;
+        if (kind === 0 && this.#pools.completeBare(o[i + 1], this.#attempts.valueOf(o[i + 3]))) return;
         const message = kind === 1 || kind === 3 ? this.#str(o[i + 4]) : undefined;
         const entry = this.#pools.takeTask(o[i + 1]);
         if (!entry) return;

@@ -922,19 +922,21 @@ class WorkerPool {
 
   /**
    * A task that ran without an entry (see kStartBare) completed with
-   * `value`: what kDone does for an entry's task, without the entry. False
-   * (and nothing done) when task events are listened to now: the task
-   * then goes the entry's way.
-   * @param {PoolWorker | undefined} worker
+   * `value` on the worker in `slot` (-1: none): what kDone does for an
+   * entry's task, without the entry. False (and nothing done) when task
+   * events are listened to now: the task then goes the entry's way.
+   * @param {number} slot
    * @param {number} taskId
    * @param {(value: unknown) => void} resolve its promise's resolve function
    * @param {unknown} value
    */
-  [kDoneBare](worker, taskId, resolve, value) {
+  [kDoneBare](slot, taskId, resolve, value) {
     if (this.#events.wantsTasks()) return false;
-    if (worker) {
+    const worker = slot >= 0 ? /** @type {PoolWorker | undefined} */ (this.#core.units.at(slot)) : undefined;
+    if (worker !== undefined && Running.of(worker) === taskId) {
+      // (A slot's worker that runs another task now is not this task's.)
       if (worker.status === 'running') worker.status = 'idle';
-      if (Running.of(worker) === taskId) Running.set(worker, undefined);
+      Running.set(worker, undefined);
     }
     resolve(value);
     return true;

@@ -275,22 +275,22 @@ class Pools {
   }
 
   /**
-   * A TASK_DONE record of task `taskId`, which completed with `value` on
-   * `worker`: when it ran without an entry (see startBare) and still may
+   * A TASK_DONE record of task `taskId`, which completed with `value`:
+   * when it ran without an entry (see startBare) and still may
    * (nobody listens to task events now), its promise is settled and it
    * is taken out; returns whether it was. Else it goes the entry's way
    * (takeTask, taskDone).
    * @param {number} taskId
-   * @param {import('./pool').PoolWorker | undefined} worker
    * @param {unknown} value
    */
-  completeBare(taskId, worker, value) {
+  completeBare(taskId, value) {
     const batch = this.#batchOf(taskId);
     if (batch === undefined) return false;
     const { items } = batch;
     const at = batch.at(taskId);
     if (typeof items[at] !== 'function') return false;
-    if (!batch.pool[kDoneBare](worker, asSmall(taskId), /** @type {(value: unknown) => void} */ (items[at + 1]), value)) return false;
+    const slot = batch.startedOn === null ? -1 : batch.startedOn[taskId - batch.firstTask] - 1;
+    if (!batch.pool[kDoneBare](slot, asSmall(taskId), /** @type {(value: unknown) => void} */ (items[at + 1]), value)) return false;
     items[at] = undefined;
     items[at + 1] = undefined;
     items[at + 2] = undefined;

@@ -395,15 +395,6 @@ class Attempts {
   }
 
   /**
-   * The unit of attempt `callId` (while it is in flight or settled and not yet reported).
-   * @param {number} callId
-   */
-  unitOf(callId) {
-    const call = this.#calls.get(callId);
-    return call ? this.#units.at(slotOf(call)) : undefined;
-  }
-
-  /**
    * What attempt `callId` settled with (its result, or its error).
    * @param {number} callId
    */
