@@ -264,6 +264,52 @@ describe('idle units', () => {
   });
 });
 
+describe('queued pool.run tasks', () => {
+  // A burst of pool.run calls waits in one list per part of 4,096 tasks
+  // for its microtask. Grown by pushes, each list was copied about twenty
+  // times on the way (about 65 bytes of garbage a task) and kept up to
+  // half its length unused; after a part, the next list is made as long
+  // as a part.
+  test('a long synchronous burst of pool.run allocates the promise, its resolve function and three places a task', async () => {
+    const script = `
+      const { Session } = require('node:inspector/promises');
+      const { createSynchronikManager } = require(${JSON.stringify(path.join(__dirname, '..'))});
+      (async () => {
+        const task = () => 1;
+        const m = createSynchronikManager();
+        const pool = m.useWorkerPool(4);
+        for (let i = 0; i < 20000; i++) pool.run(task);
+        await new Promise((r) => setImmediate(r));
+        const session = new Session();
+        session.connect();
+        await session.post('HeapProfiler.startSampling', { samplingInterval: 32, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+        const n = 100000;
+        for (let i = 0; i < n; i++) pool.run(task);
+        const { profile } = await session.post('HeapProfiler.stopSampling');
+        await new Promise((r) => setImmediate(r));
+        let underRun = 0;
+        (function walk(node, under) {
+          const here = under || node.callFrame.functionName === 'run';
+          if (here) underRun += node.selfSize;
+          node.children.forEach((child) => walk(child, here));
+        })(profile.head, false);
+        console.log(JSON.stringify({ perTask: underRun / n, queued: m.getEngineStats().engine.queued }));
+        process.exit(0);
+      })();
+    `;
+    const { code, stdout, stderr } = await runNode(['-e', script], { timeoutMs: 60_000 });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    const { perTask, queued } = JSON.parse(stdout);
+    expect(queued).toBe(120_000);
+    // The promise, its resolve and reject functions and their context
+    // (about 225 bytes), three places in the list (24): about 245 in all,
+    // about 310 with the lists grown by pushes.
+    expect(perTask).toBeGreaterThan(200);
+    expect(perTask).toBeLessThan(280);
+  });
+});
+
 describe('first runs', () => {
   // A unit's first run gives its object the state of its fields (lastRun's
   // included); its statistics, while nobody reads its meta, go into a row

@@ -240,10 +240,14 @@ class WorkerPool {
    * microtask), three places each: the task's entry (one given a signal
    * or a priority), or its function, its promise's resolve function and
    * its payload (the others, which get no entry until they start: see
-   * Pools.setQueued).
+   * Pools.setQueued). The first `#submitted` places are taken; after a
+   * burst handed over in parts, the next list is made as long as a part
+   * (grown by pushes, a list of a part's length was copied about twenty
+   * times on the way, and kept up to half its length unused).
    * @type {unknown[]}
    */
   #submissions = [];
+  #submitted = 0;
   /** Whether #submissions holds an entry (see #handOver). */
   #entriesSubmitted = false;
   /** Carries out what the engine answered (a signal's abort, put off to its end: see afterAbort). */
@@ -309,7 +313,7 @@ class WorkerPool {
       name: this.name,
       size: this.#workers.length,
       running: this.#workers.filter((w) => this.#runningOn(w) !== undefined).length,
-      queued: this.#native.poolPending(this.#id).length + this.#submissions.length / 3,
+      queued: this.#native.poolPending(this.#id).length + this.#submitted / 3,
       handlers: [...this.#handlers.keys()],
     };
     return `WorkerPool ${inspect(view, { ...options, depth: options.depth === null ? null : /** @type {number} */ (options.depth) - 1 })}`;
@@ -326,9 +330,12 @@ class WorkerPool {
    * its queue for the next pump.
    */
   #handOver() {
-    const batch = this.#submissions;
-    if (batch.length === 0) return false;
-    this.#submissions = [];
+    let batch = this.#submissions;
+    const count = this.#submitted;
+    if (count === 0) return false;
+    this.#submitted = 0;
+    this.#submissions = count >= SUBMIT_PART * 3 ? new Array(SUBMIT_PART * 3) : [];
+    if (batch.length > count) batch = batch.slice(0, count);
     if (!this.#entriesSubmitted) {
       // Only tasks without an entry (the common case): the list is theirs,
       // and their priorities are all the default.
@@ -599,7 +606,12 @@ class WorkerPool {
     if (signal === undefined && at === undefined && priority === undefined) {
       // The common task: no entry until it starts (see #submissions).
       const promise = new Promise(takeResolve);
-      const waiting = this.#submissions.push(execute, madeResolve, payload);
+      const list = this.#submissions;
+      const n = this.#submitted;
+      list[n] = execute;
+      list[n + 1] = madeResolve;
+      list[n + 2] = payload;
+      const waiting = (this.#submitted = n + 3);
       madeResolve = undefined;
       if (waiting === 3) soon(this.#flushSubmissions);
       // A long synchronous loop of pool.run calls goes to the engine in
@@ -638,7 +650,12 @@ class WorkerPool {
    */
   #submit(entry) {
     this.#entriesSubmitted = true;
-    const waiting = this.#submissions.push(entry, undefined, undefined);
+    const list = this.#submissions;
+    const n = this.#submitted;
+    list[n] = entry;
+    list[n + 1] = undefined;
+    list[n + 2] = undefined;
+    const waiting = (this.#submitted = n + 3);
     if (waiting === 3) soon(this.#flushSubmissions);
     else if (waiting >= SUBMIT_PART * 3) this.#handOver();
   }
@@ -998,7 +1015,7 @@ class WorkerPool {
    */
   [kIdle]() {
     if (this.#idleWaiters.length === 0) return;
-    if (this.#submissions.length > 0 || !this.#native.poolIsIdle(this.#id)) return;
+    if (this.#submitted > 0 || !this.#native.poolIsIdle(this.#id)) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const w of waiters) w.resolve();
