@@ -606,20 +606,9 @@ class WorkerPool {
     if (signal === undefined && at === undefined && priority === undefined) {
       // The common task: no entry until it starts (see #submissions).
       const promise = new Promise(takeResolve);
-      const list = this.#submissions;
-      const n = this.#submitted;
-      list[n] = execute;
-      list[n + 1] = madeResolve;
-      list[n + 2] = payload;
-      const waiting = (this.#submitted = n + 3);
+      const resolve = madeResolve;
       madeResolve = undefined;
-      if (waiting === 3) soon(this.#flushSubmissions);
-      // A long synchronous loop of pool.run calls goes to the engine in
-      // parts: a list of a million tasks waiting for the microtask, each
-      // young object referenced from one old array, made every young
-      // collection go through all of them (their runs still start in the
-      // microtask, never inside pool.run).
-      else if (waiting >= SUBMIT_PART * 3) this.#handOver();
+      this.#place(execute, resolve, payload);
       return promise;
     }
     const entry = new PoolEntry(this, null, execute, payload, priority);
@@ -650,13 +639,29 @@ class WorkerPool {
    */
   #submit(entry) {
     this.#entriesSubmitted = true;
+    this.#place(entry, undefined, undefined);
+  }
+
+  /**
+   * Puts a pool.run task's three places in the list of those waiting for
+   * the microtask (see #submissions), which the first of a burst queues.
+   * @param {unknown} first
+   * @param {unknown} second
+   * @param {unknown} third
+   */
+  #place(first, second, third) {
     const list = this.#submissions;
     const n = this.#submitted;
-    list[n] = entry;
-    list[n + 1] = undefined;
-    list[n + 2] = undefined;
+    list[n] = first;
+    list[n + 1] = second;
+    list[n + 2] = third;
     const waiting = (this.#submitted = n + 3);
     if (waiting === 3) soon(this.#flushSubmissions);
+    // A long synchronous loop of pool.run calls goes to the engine in
+    // parts: a list of a million tasks waiting for the microtask, each
+    // young object referenced from one old array, made every young
+    // collection go through all of them (their runs still start in the
+    // microtask, never inside pool.run).
     else if (waiting >= SUBMIT_PART * 3) this.#handOver();
   }
 
