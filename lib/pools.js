@@ -161,7 +161,7 @@ class Pools {
    */
   #entryOf(taskId, queued) {
     const { items } = queued;
-    const at = (taskId - queued.firstTask) * 3;
+    const at = queued.at(taskId);
     const first = items[at];
     if (first instanceof PoolEntry) return first;
     const execute = /** @type {import('./pool').TaskFunction} */ (first);
@@ -241,7 +241,7 @@ class Pools {
       if (taskId < batch.firstTask || taskId >= batch.firstTask + batch.count) return undefined;
     }
     // A task taken out leaves its first place empty (an id that is not an integer names none).
-    const first = batch.items[(taskId - batch.firstTask) * 3];
+    const first = batch.items[batch.at(taskId)];
     return first === undefined ? undefined : batch;
   }
 
@@ -310,7 +310,7 @@ class Pools {
       return entry;
     }
     const entry = this.#entryOf(taskId, batch);
-    batch.items[(taskId - batch.firstTask) * 3] = undefined;
+    batch.items[batch.at(taskId)] = undefined;
     if (--batch.left === 0) this.#emptied(batch);
     return entry;
   }

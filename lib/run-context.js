@@ -230,8 +230,6 @@ class Attempts {
     if (task >= 0) {
       // A pool task: the worker executes the task's function with its payload.
       const batch = this.#pools.startBare(task, unit, slot);
-      /** @type {import('./pool').PoolEntry | undefined} */
-      let entry;
       if (batch !== undefined) {
         // A pool.run task without an entry (see Pools.startBare).
         const at = batch.at(task);
@@ -239,14 +237,13 @@ class Attempts {
         fn = /** @type {import('./pool').TaskFunction} */ (batch.items[at]);
         args = batch.items[at + 2];
       } else {
-        entry = this.#pools.task(task);
-        fn = undefined;
-      }
-      if (entry) {
-        pool = entry.pool;
-        fn = pool[kCallee](entry, unit);
-        args = entry.task !== null ? entry.task.payload : entry.payload;
-        if (entry.durable) key = /** @type {import('./pool').PoolTask} */ (entry.task).idempotencyKey;
+        const entry = this.#pools.task(task);
+        if (entry) {
+          pool = entry.pool;
+          fn = pool[kCallee](entry, unit);
+          args = entry.task !== null ? entry.task.payload : entry.payload;
+          if (entry.durable) key = /** @type {import('./pool').PoolTask} */ (entry.task).idempotencyKey;
+        }
       }
     }
     const retryable = (flags & 1) !== 0;
