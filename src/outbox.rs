@@ -86,18 +86,6 @@ impl Batch {
         }
     }
 
-    /// The last record added, while it is still in the queue (not taken
-    /// by a drain).
-    pub(crate) fn last_mut(&mut self) -> Option<&mut [f64]> {
-        let len = self.tail.len();
-        let untaken = if self.full.is_empty() {
-            len - self.head
-        } else {
-            len
-        };
-        (untaken >= STRIDE).then(|| &mut self.tail[len - STRIDE..])
-    }
-
     /// Says in the cell whether records wait.
     fn tell_waiting(&mut self, waiting: bool) {
         self.told_waiting = waiting;

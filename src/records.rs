@@ -19,6 +19,12 @@ fn record(op: u8, operands: &[f64]) -> [f64; STRIDE] {
     r
 }
 
+/// RUN's flags: 1 when a failure is retried, 2 when the host reports the
+/// conditions on the result.
+fn invocation_flags(i: &Invocation) -> u8 {
+    u8::from(i.retryable) | (u8::from(i.conditions) << 1)
+}
+
 /// A flag as an operand.
 fn flag(b: bool) -> f64 {
     if b {
@@ -43,39 +49,40 @@ fn failure(b: &mut Batch, f: Failure) -> (f64, f64) {
 }
 
 impl Invoker for Outbox {
-    /// A RUN record; or, when the last record in the queue is the BEGIN of
-    /// the same unit's run (the engine announces a run, then invokes it),
-    /// the two as one BEGIN_RUN record in its place.
+    /// A RUN record.
     fn invoke(&self, i: Invocation) {
-        let flags = u8::from(i.retryable) | (u8::from(i.conditions) << 1);
-        let mut b = self.batch.lock();
-        if i.task.is_none() {
-            if let Some(last) = b
-                .last_mut()
-                .filter(|r| r[0] == f64::from(op::BEGIN) && r[1] == f64::from(i.unit))
-            {
-                let (wall_ms, previous, reason) = (last[2], last[3], last[4]);
-                last.copy_from_slice(&record(
-                    op::BEGIN_RUN,
-                    &[
-                        i.call as f64,
-                        f64::from(i.unit),
-                        f64::from(i.attempt),
-                        f64::from(flags) + previous * 4.0 + reason * 32.0,
-                        wall_ms,
-                    ],
-                ));
-                return;
-            }
-        }
-        b.push(record(
+        self.batch.lock().push(record(
             op::RUN,
             &[
                 i.call as f64,
                 f64::from(i.unit),
                 f64::from(i.attempt),
-                f64::from(flags),
+                f64::from(invocation_flags(&i)),
                 i.task.map_or(-1.0, |t| t as f64),
+            ],
+        ));
+    }
+
+    /// One BEGIN_RUN record, pushed at once (a drain can take both or
+    /// neither) — when the sink is this outbox, as it is for every engine
+    /// the binding makes; otherwise a BEGIN there and a RUN here.
+    fn invoke_started(&self, sink: &dyn EventSink, start: RunStart, i: Invocation) {
+        if !std::ptr::addr_eq(sink, self) {
+            sink.emit_start(start);
+            self.invoke(i);
+            return;
+        }
+        let packed = f64::from(invocation_flags(&i))
+            + f64::from(start.previous as u8) * 4.0
+            + f64::from(start.reason as u8) * 32.0;
+        self.batch.lock().push(record(
+            op::BEGIN_RUN,
+            &[
+                i.call as f64,
+                f64::from(i.unit),
+                f64::from(i.attempt),
+                packed,
+                start.wall_ms,
             ],
         ));
     }

@@ -444,6 +444,18 @@ pub trait Invoker: Send + Sync {
     /// Start an attempt; its outcome comes back through
     /// [`crate::Engine::complete`].
     fn invoke(&self, invocation: Invocation);
+
+    /// A worker's run starts with its first attempt: `sink` receives
+    /// `start` ([`EventSink::emit_start`]), then the attempt is invoked,
+    /// with nothing between them. A host that is both may take the two as
+    /// one, so that nothing can come between them — not even a drain of its
+    /// queue by another thread, which otherwise might take the start and
+    /// leave the invocation for later.
+    fn invoke_started(&self, sink: &dyn EventSink, start: RunStart, invocation: Invocation) {
+        sink.emit_start(start);
+        self.invoke(invocation);
+    }
+
     /// The attempt no longer counts; signal the user function to stop.
     fn abort(&self, call: CallId, reason: AbortReason);
 }

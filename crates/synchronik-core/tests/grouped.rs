@@ -192,3 +192,96 @@ fn a_run_end_stands_for_its_events_in_order() {
         ]
     );
 }
+
+/// A host that takes a worker's start and its invocation as one call.
+#[derive(Default)]
+struct Combining {
+    inner: Grouping,
+}
+
+impl Invoker for Combining {
+    fn invoke(&self, i: Invocation) {
+        self.inner.invoke(i);
+    }
+    fn invoke_started(&self, sink: &dyn EventSink, start: RunStart, i: Invocation) {
+        assert!(
+            std::ptr::addr_eq(sink, self),
+            "the start goes to the engine's sink"
+        );
+        self.inner.calls.lock().push(i.call);
+        self.inner.log.lock().push(format!(
+            "start #{} from {} and invoke #{} attempt {}",
+            start.unit,
+            start.previous.as_str(),
+            i.unit,
+            i.attempt
+        ));
+    }
+    fn abort(&self, call: CallId, reason: AbortReason) {
+        self.inner.abort(call, reason);
+    }
+}
+
+impl EventSink for Combining {
+    fn emit(&self, e: Event) {
+        self.inner.emit(e);
+    }
+    fn emit_start(&self, start: RunStart) {
+        self.inner.emit_start(start);
+    }
+    fn emit_end(&self, end: RunEnd) {
+        self.inner.emit_end(end);
+    }
+}
+
+#[test]
+fn a_worker_run_start_and_its_first_invocation_go_in_one_call() {
+    let clock = Arc::new(ManualClock::new());
+    let host = Arc::new(Combining::default());
+    let mut e = Engine::new(clock.clone(), host.clone(), host.clone());
+    let mut w = WorkerSpec::new("w");
+    w.config.max_retries = 1;
+    e.register(UnitSpec::Worker(w)).unwrap();
+    e.register(UnitSpec::Process(ProcessSpec::new(
+        "p",
+        vec![WorkerSpec::new("a")],
+    )))
+    .unwrap();
+    take(&host.inner);
+    e.run_unit("w", None);
+    assert_eq!(
+        take(&host.inner),
+        ["start #0 from idle and invoke #0 attempt 1"]
+    );
+    // A retry is an invocation alone: the run started before.
+    let call = host.inner.calls.lock()[0];
+    e.complete([(
+        call,
+        Outcome::Err {
+            message: "no".into(),
+        },
+    )]);
+    let retried = take(&host.inner);
+    assert_eq!(
+        retried.last().map(String::as_str),
+        Some("invoke #0"),
+        "{retried:?}"
+    );
+    assert!(
+        retried.iter().all(|l| !l.starts_with("start")),
+        "{retried:?}"
+    );
+    // A process's start is announced on its own; its worker's goes with
+    // the worker's invocation.
+    e.run_unit("p", None);
+    let process = take(&host.inner);
+    let p = process
+        .iter()
+        .position(|l| l.starts_with("start #1 at "))
+        .expect("the process's start");
+    let a = process
+        .iter()
+        .position(|l| l == "start #2 from idle and invoke #2 attempt 1")
+        .expect("its worker's start and invocation");
+    assert!(p < a, "{process:?}");
+}

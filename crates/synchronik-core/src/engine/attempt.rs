@@ -269,9 +269,10 @@ impl Engine {
             // by unit events, so a queued task costs two records in all.
             unit.status = Status::Running;
             unit.status_since = now.into();
-        } else if let Some(wall) = wall {
-            self.announce_start(slot, wall);
         }
+        // Announced with the invocation (begin_attempt): see
+        // Invoker::invoke_started.
+        let start = wall.and_then(|wall| self.run_start(slot, wall));
         let seq = self.fresh_id();
         let run = self.runs.insert(WorkerRun {
             seq,
@@ -287,19 +288,27 @@ impl Engine {
             stall_reported: false,
             joined: Vec::new(),
         });
-        self.begin_attempt(run, now);
+        self.begin_attempt(run, now, start);
         true
     }
 
     /// Announces that a run of the unit starts now (`wall` is its
-    /// `lastRun`): worker and process runs alike. The three events go to
-    /// the sink in one call ([`crate::EventSink::emit_start`]); a store
-    /// sees each, as it sees every event.
+    /// `lastRun`): a process's (a worker's start goes to the invoker with
+    /// its first attempt, [`crate::Invoker::invoke_started`]). The three
+    /// events go to the sink in one call ([`crate::EventSink::emit_start`]).
     pub(super) fn announce_start(&mut self, slot: Slot, wall: f64) {
+        if let Some(start) = self.run_start(slot, wall) {
+            self.sink.emit_start(start);
+        }
+    }
+
+    /// A run of the unit starts now (`wall` is its `lastRun`): its status
+    /// becomes running and a store sees the start's events, as it sees
+    /// every event; the start to announce to the sink (none when the unit
+    /// is gone).
+    fn run_start(&mut self, slot: Slot, wall: f64) -> Option<RunStart> {
         let now = self.now();
-        let Some(u) = self.registry.get_mut(slot) else {
-            return;
-        };
+        let u = self.registry.get_mut(slot)?;
         let start = RunStart {
             unit: slot,
             wall_ms: wall,
@@ -312,16 +321,22 @@ impl Engine {
                 store.on_event(&event, self);
             }
         }
-        self.sink.emit_start(start);
+        Some(start)
     }
 
-    /// Starts the next attempt of a run; `now` is the current time.
-    fn begin_attempt(&mut self, run_id: RunId, now: Nanos) {
+    /// Starts the next attempt of a run; `now` is the current time. The
+    /// first attempt of a worker's run comes with the run's `start`, which
+    /// the sink receives right before the invocation.
+    fn begin_attempt(&mut self, run_id: RunId, now: Nanos, start: Option<RunStart>) {
         let call = self.fresh_id();
-        let Some(run) = self.runs.get(run_id) else {
-            return;
-        };
-        let Some(config) = self.registry.get(run.slot).and_then(Unit::worker) else {
+        let config = self
+            .runs
+            .get(run_id)
+            .and_then(|run| Some((run, self.registry.get(run.slot).and_then(Unit::worker)?)));
+        let Some((run, config)) = config else {
+            if let Some(start) = start {
+                self.sink.emit_start(start);
+            }
             return;
         };
         let invocation = Invocation {
@@ -356,7 +371,10 @@ impl Engine {
             Some(store) => store.on_invoke(invocation, self),
             None => invocation,
         };
-        self.invoker.invoke(invocation);
+        match start {
+            Some(start) => self.invoker.invoke_started(&*self.sink, start, invocation),
+            None => self.invoker.invoke(invocation),
+        }
     }
 
     /// Records the delay before the retry that follows attempt `call`, for
@@ -427,7 +445,7 @@ impl Engine {
         if let Some(run) = self.runs.get_mut(run_id) {
             run.delay = None;
             let now = self.now();
-            self.begin_attempt(run_id, now);
+            self.begin_attempt(run_id, now, None);
         }
     }
 
@@ -469,7 +487,7 @@ impl Engine {
             failure,
         });
         if delay_ms == 0.0 {
-            self.begin_attempt(run_id, now);
+            self.begin_attempt(run_id, now, None);
         } else {
             let t = self.arm_after(now, ms_to_nanos(delay_ms), Timer::RetryDelay(run_id));
             if let Some(run) = self.runs.get_mut(run_id) {
