@@ -10,7 +10,7 @@
 // Checked in a child process with V8's own status of a function
 // (%GetOptimizationStatus; bit 4: optimized).
 
-const { runWithNatives: run } = require('./helpers');
+const { runNode, runWithNatives: run } = require('./helpers');
 
 test("the drain loop keeps its optimized code at the first records of kinds a program's runs had not made", async () => {
   const out = await run(`
@@ -63,3 +63,37 @@ test("the table of units' lastRun states of a second manager takes the optimized
   `);
   expect(out).toEqual({ before: true, after: true, lastRun: '2026-01-01T00:00:00.000Z' });
 });
+
+test("a first burst larger than any before keeps the optimized code of the drain loop, the report of outcomes and the statistics of first runs", async () => {
+  // V8's trace of every deoptimization (where the code met what it was not
+  // made for), from the end of a warm-up of small rounds of fires, through
+  // a burst of 20,000 fires due at once: more records than one drain takes,
+  // more outcomes in one report than the buffers kept, the first runs of
+  // units in tables of rows the warm-up did not reach.
+  const script = `
+    const { createSynchronikManager } = require('.');
+    (async () => {
+      const warm = createSynchronikManager({ clock: 'manual' });
+      for (let i = 0; i < 200; i++) warm.registerUnit({ id: 'w' + i, intervalMs: 10, runOnInterval: true, timeoutMs: 0, run: () => i });
+      warm.start();
+      for (let k = 0; k < 150; k++) await warm.clock.advance(10);
+      await warm.stop();
+      console.log('@@warm-up done');
+      const m = createSynchronikManager({ clock: 'manual' });
+      let fires = 0;
+      for (let i = 0; i < 20000; i++) m.registerUnit({ id: 'b' + i, intervalMs: 100, runOnInterval: true, timeoutMs: 0, run: () => { fires++; } });
+      m.start();
+      for (let k = 0; k < 3; k++) await m.clock.advance(100);
+      console.log('@@fires ' + fires);
+      await m.stop();
+    })();
+  `;
+  const r = await runNode(['--trace-deopt-verbose', '-e', script], { timeoutMs: 60000 });
+  expect(r.stderr).toBe('');
+  const after = r.stdout.slice(r.stdout.indexOf('@@warm-up done'));
+  expect(after).toContain('@@fires 60000');
+  // The place of each deoptimization: the innermost function's source.
+  const places = [...after.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
+  const ours = places.filter((p) => /lib[\\/](bridge|run-context|units|stats)\.js/.test(p));
+  expect(ours).toEqual([]);
+}, 90000);

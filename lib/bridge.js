@@ -252,7 +252,7 @@ class Bridge {
    * records produced earlier are still carried out first.
    */
   pump() {
-    this.#pumpFrom(engineDrain(this.#h, this.#end));
+    this.#pumpFrom(0, true);
   }
 
   /**
@@ -269,17 +269,25 @@ class Bridge {
   run(slot, kind, tickets, settleOnly) {
     const r = engineRun(this.#h, slot, kind, this.#end);
     const done = tickets.await(this.#inbox[0], settleOnly);
-    this.#pumpFrom(r);
+    this.#pumpFrom(r, false);
     return done;
   }
 
   /**
-   * pump, from a drain already made that returned `r`.
+   * pump: from a drain made here (`drain`), or from one already made that
+   * returned `r`. Every drain of the loop, pump's first one included, is
+   * made by one call of engineDrain, so that the call has run before a
+   * burst larger than the buffer needs a second drain: optimized code met
+   * it for the first time there, and threw itself away in the middle of
+   * the burst (see apply).
    * @param {number} r
+   * @param {boolean} drain
    */
-  #pumpFrom(r) {
+  #pumpFrom(r, drain) {
     const out = this.#out;
     for (;;) {
+      if (drain) r = engineDrain(this.#h, this.#end);
+      drain = true;
       // The strings the records name are taken when a record needs one
       // (#str): a branch here would be one more that optimized code meets
       // for the first time at a program's first failure (see apply).
@@ -300,7 +308,6 @@ class Bridge {
       // of fires the drain is made in any case: it also tells when the
       // burst is over.
       if (r >>> 2 === 0 || (this.#liveness[WAITING] === 0 && !this.#bursting)) break;
-      r = engineDrain(this.#h, this.#end);
     }
     if (primes > 0) {
       primes--;
@@ -339,7 +346,7 @@ class Bridge {
       m += failed;
     }
     if (r < 0) this.pump();
-    else this.#pumpFrom(r);
+    else this.#pumpFrom(r, false);
   }
 
   #takeStrings() {

@@ -38,6 +38,17 @@ const kNoteMilestone = poolInternals.kNoteMilestone;
 const OUTCOMES_FIRST = 64;
 /** A buffer of settled attempts grown past this many numbers by a burst is not kept. */
 const OUTCOMES_KEPT = 8192;
+/** How many more reports make a new buffer however small the one reported was (see Attempts.#report). */
+let reportPrimes = 64;
+
+/**
+ * `buffer`, or a new buffer of settled attempts when it is null: the one
+ * place both are made in a report (see Attempts.#report).
+ * @param {Float64Array | null} buffer
+ */
+function orNewOutcomes(buffer) {
+  return buffer !== null ? buffer : new Float64Array(OUTCOMES_FIRST);
+}
 
 /** Outcomes at most whose report waits while the engine fires a large due set (see Attempts.flush). */
 const DEFERRED_MAX = 65536;
@@ -357,7 +368,7 @@ class Attempts {
     const outcomes = this.#outcomes;
     const count = this.#outcomeCount;
     const messages = this.#messages;
-    this.#outcomes = this.#spare ?? new Float64Array(OUTCOMES_FIRST);
+    this.#outcomes = orNewOutcomes(this.#spare);
     this.#spare = null;
     this.#outcomeCount = 0;
     this.#messages = [];
@@ -365,8 +376,18 @@ class Attempts {
     bridge.completeAndPump(outcomes, count, messages);
     // The records that referred to these calls' values have been carried out.
     for (let k = 0; k < count; k += 2) this.#calls.delete(outcomes[k]);
-    // Kept for the next batch, unless a burst made it large.
-    this.#spare = outcomes.length <= OUTCOMES_KEPT ? outcomes : new Float64Array(OUTCOMES_FIRST);
+    // Kept for the next batch, unless a burst made it large. The process's
+    // first reports make a new one in any case, so that making one has run
+    // before V8 optimizes this function: optimized code throws itself away
+    // at an operation it never met (here, the first burst larger than
+    // OUTCOMES_KEPT, in the middle of it; see Bridge.apply), and the first
+    // calls of a function are not recorded.
+    let kept = outcomes.length <= OUTCOMES_KEPT;
+    if (reportPrimes > 0) {
+      reportPrimes--;
+      kept = false;
+    }
+    this.#spare = orNewOutcomes(kept ? outcomes : null);
     bridge.updateKeepAlive();
   }
 

@@ -405,7 +405,11 @@ function recordPending(state, record, at) {
  * The row becomes a TimesState when the `meta` is read, the durations
  * outgrow it, or its slot is released (rowState).
  */
-const ROWS_PER_TABLE = 1024;
+// 64 rows, 6 KB: making a table is then frequent enough to be among what
+// V8 records of the code before it optimizes it. With 1,024 a program's
+// first table was made before anything was recorded and its second one
+// threw the optimized code away, in the middle of a burst of first runs.
+const ROWS_PER_TABLE = 64;
 const ROW_COUNT = 0;
 const ROW_MEAN = 1;
 const ROW_LAST = 2;
