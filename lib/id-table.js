@@ -29,13 +29,19 @@ const KEEP_UP_TO = 65536;
 /**
  * A ring of `length` empty slots: one array of that length, filled (an
  * array grown by pushes was copied at every growth, about three times
- * its size in all).
+ * its size in all). Made by setting the length of an empty one:
+ * `new Array(length)`, in optimized code, throws that code away for a
+ * length past about 16,000 (the first ring of a burst of that many calls
+ * in flight).
  * @template T
  * @param {number} length
  * @returns {(T | undefined)[]}
  */
 function emptyRing(length) {
-  return new Array(length).fill(undefined);
+  /** @type {(T | undefined)[]} */
+  const ring = [];
+  ring.length = length;
+  return ring.fill(undefined);
 }
 
 /** @template T */
