@@ -97,3 +97,33 @@ test("a first burst larger than any before keeps the optimized code of the drain
   const ours = places.filter((p) => /lib[\\/](bridge|run-context|units|stats)\.js/.test(p));
   expect(ours).toEqual([]);
 }, 90000);
+
+test('a second burst of runs by id keeps the optimized code that starts and settles runs (the table of calls, the first settle of a batch)', async () => {
+  // As above, for bursts of runWorkerById: each burst empties the table
+  // of calls and queues one report, which a warm-up's one burst did
+  // before V8 recorded anything.
+  const script = `
+    const { createSynchronikManager } = require('.');
+    const noop = async () => {};
+    async function burst(n, prefix) {
+      const m = createSynchronikManager();
+      for (let i = 0; i < n; i++) m.registerUnit({ id: prefix + i, timeoutMs: 0, run: noop });
+      const runs = [];
+      for (let i = 0; i < n; i++) runs.push(m.runWorkerById(prefix + i));
+      await Promise.all(runs);
+      await m.stop();
+      return runs.length;
+    }
+    (async () => {
+      await burst(2000, 'warm-');
+      console.log('@@warm-up done');
+      console.log('@@runs ' + (await burst(20000, 'w-')));
+    })();
+  `;
+  const r = await runNode(['--trace-deopt-verbose', '-e', script], { timeoutMs: 60000 });
+  expect(r.stderr).toBe('');
+  const after = r.stdout.slice(r.stdout.indexOf('@@warm-up done'));
+  expect(after).toContain('@@runs 20000');
+  const places = [...after.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
+  expect(places.filter((p) => /lib[\\/](run-context|id-table)\.js/.test(p))).toEqual([]);
+}, 90000);

@@ -98,16 +98,25 @@ class IdTable {
       this._others.set(id, value);
       return;
     }
+    // The span is written back on every path: a write made only when the
+    // table was empty would be, in a burst of calls, made once a burst,
+    // and optimized code that never met it (a warm-up's burst made it
+    // before V8 recorded anything) throws itself away at the next burst's
+    // first id.
+    let lo = this._lo;
+    let hi = this._hi;
     if (this._size === 0) {
-      this._lo = this._hi = id;
-    } else if (id < this._lo || id > this._hi + MAX_GAP) {
+      lo = hi = id;
+    } else if (id < lo || id > hi + MAX_GAP) {
       this._others.set(id, value);
       return;
-    } else if (id > this._hi) {
+    } else if (id > hi) {
       this.#makeRoomFor(id);
-      if (this._size === 0) this._lo = id;
-      this._hi = id;
+      lo = this._size === 0 ? id : this._lo;
+      hi = id;
     }
+    this._lo = lo;
+    this._hi = hi;
     const k = id & this._mask;
     if (this._ring[k] === undefined) this._size++;
     this._ring[k] = value;
