@@ -127,3 +127,34 @@ test('a second burst of runs by id keeps the optimized code that starts and sett
   const places = [...after.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
   expect(places.filter((p) => /lib[\\/](run-context|id-table)\.js/.test(p))).toEqual([]);
 }, 90000);
+
+test('a burst with more runs in flight than any before keeps the optimized code that starts runs (a table of calls that doubles)', async () => {
+  // A warm-up of waves of 10 runs never doubles the table of calls past
+  // its first length; a burst of 20,000 then doubles it eleven times.
+  const script = `
+    const { createSynchronikManager } = require('.');
+    const noop = async () => {};
+    (async () => {
+      const m = createSynchronikManager();
+      for (let i = 0; i < 20000; i++) m.registerUnit({ id: 'w' + i, timeoutMs: 0, run: noop });
+      for (let wave = 0; wave < 200; wave++) {
+        const runs = [];
+        for (let i = 0; i < 10; i++) runs.push(m.runWorkerById('w' + (wave * 10 + i)));
+        await Promise.all(runs);
+      }
+      console.log('@@warm-up done');
+      const runs = [];
+      for (let i = 0; i < 20000; i++) runs.push(m.runWorkerById('w' + i));
+      await Promise.all(runs);
+      console.log('@@runs ' + runs.length);
+      await m.stop();
+    })();
+  `;
+  const r = await runNode(['--trace-deopt-verbose', '-e', script], { timeoutMs: 60000 });
+  expect(r.stderr).toBe('');
+  // From the end of the warm-up to the end of the burst.
+  const burst = r.stdout.slice(r.stdout.indexOf('@@warm-up done'), r.stdout.indexOf('@@runs'));
+  expect(r.stdout).toContain('@@runs 20000');
+  const places = [...burst.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
+  expect(places.filter((p) => /lib[\\/]id-table\.js/.test(p))).toEqual([]);
+}, 90000);
