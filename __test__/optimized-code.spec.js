@@ -111,20 +111,21 @@ test('a second burst of runs by id keeps the optimized code that starts and sett
       const runs = [];
       for (let i = 0; i < n; i++) runs.push(m.runWorkerById(prefix + i));
       await Promise.all(runs);
+      if (prefix === 'w-') console.log('@@runs ' + runs.length);
       await m.stop();
-      return runs.length;
     }
     (async () => {
       await burst(2000, 'warm-');
       console.log('@@warm-up done');
-      console.log('@@runs ' + (await burst(20000, 'w-')));
+      await burst(20000, 'w-');
     })();
   `;
   const r = await runNode(['--trace-deopt-verbose', '-e', script], { timeoutMs: 60000 });
   expect(r.stderr).toBe('');
-  const after = r.stdout.slice(r.stdout.indexOf('@@warm-up done'));
-  expect(after).toContain('@@runs 20000');
-  const places = [...after.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
+  // From the end of the warm-up to the end of the burst.
+  const burst = r.stdout.slice(r.stdout.indexOf('@@warm-up done'), r.stdout.indexOf('@@runs'));
+  expect(r.stdout).toContain('@@runs 20000');
+  const places = [...burst.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
   expect(places.filter((p) => /lib[\\/](run-context|id-table)\.js/.test(p))).toEqual([]);
 }, 90000);
 
@@ -157,4 +158,32 @@ test('a burst with more runs in flight than any before keeps the optimized code 
   expect(r.stdout).toContain('@@runs 20000');
   const places = [...burst.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
   expect(places.filter((p) => /lib[\\/]id-table\.js/.test(p))).toEqual([]);
+}, 90000);
+
+test("the pool of a program's second manager keeps the optimized code of the first one's (pool.run, a task's start)", async () => {
+  const script = `
+    const { createSynchronikManager } = require('.');
+    async function burst(n) {
+      const m = createSynchronikManager();
+      const pool = m.useWorkerPool(16);
+      m.start();
+      const tasks = [];
+      for (let i = 0; i < n; i++) tasks.push(pool.run(() => i));
+      let sum = 0;
+      for (const v of await Promise.all(tasks)) sum += v;
+      await m.stop();
+      return sum;
+    }
+    (async () => {
+      await burst(20000);
+      console.log('@@warm-up done');
+      console.log('@@sum ' + (await burst(100000)));
+    })();
+  `;
+  const r = await runNode(['--trace-deopt-verbose', '-e', script], { timeoutMs: 60000 });
+  expect(r.stderr).toBe('');
+  const burst = r.stdout.slice(r.stdout.indexOf('@@warm-up done'), r.stdout.indexOf('@@sum'));
+  expect(r.stdout).toContain('@@sum ' + (100000 * 99999) / 2);
+  const places = [...burst.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
+  expect(places.filter((p) => /lib[\\/](pool|pools|run-context|id-table|bridge)\.js/.test(p))).toEqual([]);
 }, 90000);

@@ -231,6 +231,8 @@ function rehearse() {
     table.delete(id + 1);
     table.delete(id);
     table.delete(1);
+    // The ring's last one: it is empty.
+    table.delete(id + 3);
     for (const v of table.values()) table.delete(v === value ? 0.5 : -1);
   }
 }

@@ -11,7 +11,7 @@ const v = require('./validate');
 const { SynchronikError, closedError } = require('./errors');
 const { afterAbort, watchAbort, unwatchAbort } = require('./abort-watch');
 const { DEFAULTS, TASK_STATUSES, TASK_END_STATUSES: DONE_STATUSES } = require('./generated/vocabulary');
-const { keepShape, Stamp } = require('./shapes');
+const { keepShape, Stamp, slotArray, holesOf } = require('./shapes');
 
 /**
  * @typedef {import('./core').Core} Core
@@ -243,10 +243,13 @@ class WorkerPool {
    * Pools.setQueued). The first `#submitted` places are taken; after a
    * burst handed over in parts, the next list is made as long as a part
    * (grown by pushes, a list of a part's length was copied about twenty
-   * times on the way, and kept up to half its length unused).
+   * times on the way, and kept up to half its length unused). Every list
+   * starts with the elements kind it ends with (slotArray's): a `[]`
+   * changed it at its first place, which the pool of a program's second
+   * manager did in optimized code that had met only lists of parts.
    * @type {unknown[]}
    */
-  #submissions = [];
+  #submissions = slotArray();
   #submitted = 0;
   /** Whether #submissions holds an entry (see #handOver). */
   #entriesSubmitted = false;
@@ -334,7 +337,7 @@ class WorkerPool {
     const count = this.#submitted;
     if (count === 0) return false;
     this.#submitted = 0;
-    this.#submissions = count >= SUBMIT_PART * 3 ? new Array(SUBMIT_PART * 3) : [];
+    this.#submissions = count >= SUBMIT_PART * 3 ? holesOf(SUBMIT_PART * 3) : slotArray();
     if (batch.length > count) batch = batch.slice(0, count);
     if (!this.#entriesSubmitted) {
       // Only tasks without an entry (the common case): the list is theirs,

@@ -77,6 +77,17 @@ function slotArray() {
 }
 
 /**
+ * A slotArray of `length` holes.
+ * @param {number} length
+ * @returns {any[]}
+ */
+function holesOf(length) {
+  const a = slotArray();
+  a.length = length;
+  return a;
+}
+
+/**
  * Writes `value` at `slot` of a slotArray, first growing it to `slot` with
  * pushes when it is shorter. A write far past the end (units' first runs
  * come in any slot order) would make V8 keep the array as a dictionary,
@@ -94,4 +105,4 @@ function setSlot(array, slot, value) {
   array.push(value);
 }
 
-module.exports = { keepShape, Stamp, slotArray, setSlot };
+module.exports = { keepShape, Stamp, slotArray, holesOf, setSlot };
