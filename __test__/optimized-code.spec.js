@@ -187,3 +187,27 @@ test("the pool of a program's second manager keeps the optimized code of the fir
   const places = [...burst.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
   expect(places.filter((p) => /lib[\\/](pool|pools|run-context|id-table|bridge)\.js/.test(p))).toEqual([]);
 }, 90000);
+
+test("a program's second manager keeps the optimized code that registers units (the table of units by slot)", async () => {
+  const script = `
+    const { createSynchronikManager } = require('.');
+    function register(n, prefix) {
+      const m = createSynchronikManager();
+      for (let i = 0; i < n; i++) m.registerUnit({ id: prefix + i, run: () => i });
+      return m;
+    }
+    (async () => {
+      await register(2000, 'warm-').stop();
+      console.log('@@warm-up done');
+      const m = register(20000, 'w-');
+      console.log('@@units ' + m.listUnits().length);
+      await m.stop();
+    })();
+  `;
+  const r = await runNode(['--trace-deopt-verbose', '-e', script], { timeoutMs: 60000 });
+  expect(r.stderr).toBe('');
+  const second = r.stdout.slice(r.stdout.indexOf('@@warm-up done'), r.stdout.indexOf('@@units'));
+  expect(r.stdout).toContain('@@units 20000');
+  const places = [...second.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
+  expect(places.filter((p) => /lib[\\/](units|core)\.js/.test(p))).toEqual([]);
+}, 90000);

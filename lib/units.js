@@ -335,8 +335,13 @@ const ENABLED_FIELD = Object.freeze({ get: getEnabled, set: setEnabled, enumerab
 const META_FIELD = Object.freeze({ get: getMeta, set: setMeta, enumerable: true, configurable: true });
 
 class Units {
-  /** @type {(Unit | undefined)[]} unit objects by slot */
-  #units = [];
+  /**
+   * @type {(Unit | undefined)[]} unit objects by slot (a slotArray: a `[]`
+   * changed its elements kind at a manager's first registration, which
+   * threw away the optimized code that registers, made for the previous
+   * manager's table)
+   */
+  #units = slotArray();
   /**
    * @type {Set<number>} the slots that hold processes (the others that
    * hold a unit hold workers): a set rather than a kind by slot, which
