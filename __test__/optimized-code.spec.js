@@ -12,6 +12,24 @@
 
 const { runNode, runWithNatives: run } = require('./helpers');
 
+/**
+ * Runs `script` in a child under V8's trace of every deoptimization and
+ * returns what it printed and the place of each deoptimization (the
+ * innermost function's source) printed between the line starting with
+ * `from` and the one starting with `to` (the end when there is none).
+ * @param {string} script
+ * @param {string} from
+ * @param {string} [to]
+ */
+async function deoptimizedPlaces(script, from, to) {
+  const r = await runNode(['--trace-deopt-verbose', '-e', script], { timeoutMs: 60000 });
+  expect(r.stderr).toBe('');
+  const start = r.stdout.indexOf(from);
+  const end = to === undefined ? -1 : r.stdout.indexOf(to, start);
+  const part = r.stdout.slice(start, end < 0 ? undefined : end);
+  return { stdout: r.stdout, places: [...part.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]) };
+}
+
 test("the drain loop keeps its optimized code at the first records of kinds a program's runs had not made", async () => {
   const out = await run(`
     const { createSynchronikManager } = require('.');
@@ -88,14 +106,9 @@ test("a first burst larger than any before keeps the optimized code of the drain
       await m.stop();
     })();
   `;
-  const r = await runNode(['--trace-deopt-verbose', '-e', script], { timeoutMs: 60000 });
-  expect(r.stderr).toBe('');
-  const after = r.stdout.slice(r.stdout.indexOf('@@warm-up done'));
-  expect(after).toContain('@@fires 60000');
-  // The place of each deoptimization: the innermost function's source.
-  const places = [...after.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
-  const ours = places.filter((p) => /lib[\\/](bridge|run-context|units|stats)\.js/.test(p));
-  expect(ours).toEqual([]);
+  const { stdout, places } = await deoptimizedPlaces(script, '@@warm-up done');
+  expect(stdout).toContain('@@fires 60000');
+  expect(places.filter((p) => /lib[\\/](bridge|run-context|units|stats)\.js/.test(p))).toEqual([]);
 }, 90000);
 
 test('a second burst of runs by id keeps the optimized code that starts and settles runs (the table of calls, the first settle of a batch)', async () => {
@@ -120,12 +133,8 @@ test('a second burst of runs by id keeps the optimized code that starts and sett
       await burst(20000, 'w-');
     })();
   `;
-  const r = await runNode(['--trace-deopt-verbose', '-e', script], { timeoutMs: 60000 });
-  expect(r.stderr).toBe('');
-  // From the end of the warm-up to the end of the burst.
-  const burst = r.stdout.slice(r.stdout.indexOf('@@warm-up done'), r.stdout.indexOf('@@runs'));
-  expect(r.stdout).toContain('@@runs 20000');
-  const places = [...burst.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
+  const { stdout, places } = await deoptimizedPlaces(script, '@@warm-up done', '@@runs');
+  expect(stdout).toContain('@@runs 20000');
   expect(places.filter((p) => /lib[\\/](run-context|id-table)\.js/.test(p))).toEqual([]);
 }, 90000);
 
@@ -151,12 +160,8 @@ test('a burst with more runs in flight than any before keeps the optimized code 
       await m.stop();
     })();
   `;
-  const r = await runNode(['--trace-deopt-verbose', '-e', script], { timeoutMs: 60000 });
-  expect(r.stderr).toBe('');
-  // From the end of the warm-up to the end of the burst.
-  const burst = r.stdout.slice(r.stdout.indexOf('@@warm-up done'), r.stdout.indexOf('@@runs'));
-  expect(r.stdout).toContain('@@runs 20000');
-  const places = [...burst.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
+  const { stdout, places } = await deoptimizedPlaces(script, '@@warm-up done', '@@runs');
+  expect(stdout).toContain('@@runs 20000');
   expect(places.filter((p) => /lib[\\/]id-table\.js/.test(p))).toEqual([]);
 }, 90000);
 
@@ -180,11 +185,8 @@ test("the pool of a program's second manager keeps the optimized code of the fir
       console.log('@@sum ' + (await burst(100000)));
     })();
   `;
-  const r = await runNode(['--trace-deopt-verbose', '-e', script], { timeoutMs: 60000 });
-  expect(r.stderr).toBe('');
-  const burst = r.stdout.slice(r.stdout.indexOf('@@warm-up done'), r.stdout.indexOf('@@sum'));
-  expect(r.stdout).toContain('@@sum ' + (100000 * 99999) / 2);
-  const places = [...burst.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
+  const { stdout, places } = await deoptimizedPlaces(script, '@@warm-up done', '@@sum');
+  expect(stdout).toContain('@@sum ' + (100000 * 99999) / 2);
   expect(places.filter((p) => /lib[\\/](pool|pools|run-context|id-table|bridge)\.js/.test(p))).toEqual([]);
 }, 90000);
 
@@ -204,10 +206,7 @@ test("a program's second manager keeps the optimized code that registers units (
       await m.stop();
     })();
   `;
-  const r = await runNode(['--trace-deopt-verbose', '-e', script], { timeoutMs: 60000 });
-  expect(r.stderr).toBe('');
-  const second = r.stdout.slice(r.stdout.indexOf('@@warm-up done'), r.stdout.indexOf('@@units'));
-  expect(r.stdout).toContain('@@units 20000');
-  const places = [...second.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]);
+  const { stdout, places } = await deoptimizedPlaces(script, '@@warm-up done', '@@units');
+  expect(stdout).toContain('@@units 20000');
   expect(places.filter((p) => /lib[\\/](units|core)\.js/.test(p))).toEqual([]);
 }, 90000);
