@@ -233,7 +233,10 @@ function rehearse() {
     table.delete(1);
     // The ring's last one: it is empty.
     table.delete(id + 3);
-    for (const v of table.values()) table.delete(v === value ? 0.5 : -1);
+    // Those left are in the side map: each written again there.
+    for (const v of table.values()) table.set(id + 2 * MAX_GAP, v);
+    table.delete(id + 2 * MAX_GAP);
+    table.delete(0.5);
   }
 }
 rehearse();
