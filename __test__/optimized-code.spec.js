@@ -14,9 +14,10 @@ const { runNode, runWithNatives: run } = require('./helpers');
 
 /**
  * Runs `script` in a child under V8's trace of every deoptimization and
- * returns what it printed and the place of each deoptimization (the
- * innermost function's source) printed between the line starting with
- * `from` and the one starting with `to` (the end when there is none).
+ * returns what it printed, and the place of each deoptimization (the
+ * innermost function's source) and the function whose code was thrown
+ * away, printed between the line starting with `from` and the one
+ * starting with `to` (the end when there is none).
  * @param {string} script
  * @param {string} from
  * @param {string} [to]
@@ -27,7 +28,11 @@ async function deoptimizedPlaces(script, from, to) {
   const start = r.stdout.indexOf(from);
   const end = to === undefined ? -1 : r.stdout.indexOf(to, start);
   const part = r.stdout.slice(start, end < 0 ? undefined : end);
-  return { stdout: r.stdout, places: [...part.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]) };
+  return {
+    stdout: r.stdout,
+    places: [...part.matchAll(/;;; deoptimize at <([^>]*)>/g)].map((m) => m[1]),
+    functions: [...part.matchAll(/deoptimizing \S+ <JSFunction (\S*)/g)].map((m) => m[1]),
+  };
 }
 
 test("the drain loop keeps its optimized code at the first records of kinds a program's runs had not made", async () => {
@@ -209,4 +214,29 @@ test("a program's second manager keeps the optimized code that registers units (
   const { stdout, places } = await deoptimizedPlaces(script, '@@warm-up done', '@@units');
   expect(stdout).toContain('@@units 20000');
   expect(places.filter((p) => /lib[\\/](units|core)\.js/.test(p))).toEqual([]);
+}, 90000);
+
+test("a process's start keeps the optimized code that starts its workers' runs (noteBegin, and the drain loop)", async () => {
+  // A process's object has another layout than its workers': its start
+  // goes through a function of its own.
+  const script = `
+    const { createSynchronikManager } = require('.');
+    async function runProcess(n, tag) {
+      const m = createSynchronikManager();
+      const workers = [];
+      for (let i = 0; i < n; i++) workers.push({ id: tag + i, timeoutMs: 0, run: async () => {} });
+      m.registerUnit({ id: tag + 'p', runMode: 'parallel', workers });
+      await m.runProcessById(tag + 'p');
+      if (tag === 'm-') console.log('@@ran ' + workers.filter((w) => w.meta.runCount === 1).length);
+      await m.stop();
+    }
+    (async () => {
+      await runProcess(5000, 'w-');
+      console.log('@@warm-up done');
+      await runProcess(10000, 'm-');
+    })();
+  `;
+  const { stdout, functions } = await deoptimizedPlaces(script, '@@warm-up done', '@@ran');
+  expect(stdout).toContain('@@ran 10000');
+  expect(functions.filter((f) => f === 'noteBegin' || f === 'apply')).toEqual([]);
 }, 90000);

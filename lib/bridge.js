@@ -406,6 +406,28 @@ class Bridge {
   }
 
   /**
+   * noteBegin for a process's run (BEGIN), in a function of its own: a
+   * process's object has another layout than its workers', and the
+   * optimized code of noteBegin, made by the workers' runs, threw itself
+   * away at a process's start (the first start of a process's run came
+   * before V8 recorded anything, and the next one met code that had seen
+   * only workers: at the start of the benchmark's timed runs).
+   * @param {number} slot
+   * @param {Unit} unit
+   * @param {Float64Array} o
+   * @param {number} at
+   * @param {number} previous
+   * @param {number} reason
+   */
+  noteProcessBegin(slot, unit, o, at, previous, reason) {
+    const events = this.#events;
+    this.noteLastRun(slot, unit, o, at);
+    this.#units.mirrorStatus(slot, unit, RUNNING);
+    if (events.wants('updated')) events.updated(unit, REASONS[reason], STATUSES[previous], RUNNING);
+    this.announceStart(unit);
+  }
+
+  /**
    * A run of `unit` starts: its onStart hook and the start event (apply's
    * step, as noteLastRun).
    * @param {Unit} unit
@@ -505,7 +527,7 @@ class Bridge {
         this.#dirty = true;
         const slot = o[i + 1] | 0;
         const unit = units.at(slot);
-        if (unit) this.noteBegin(slot, unit, o, i + 2, o[i + 3] | 0, o[i + 4] | 0);
+        if (unit) this.noteProcessBegin(slot, unit, o, i + 2, o[i + 3] | 0, o[i + 4] | 0);
         return;
       }
       case 33: { // BEGIN_RUN
