@@ -297,7 +297,13 @@ impl Engine {
     /// its first attempt, [`crate::Invoker::invoke_started`]). The three
     /// events go to the sink in one call ([`crate::EventSink::emit_start`]).
     pub(super) fn announce_start(&mut self, slot: Slot, wall: f64) {
-        if let Some(start) = self.run_start(slot, wall) {
+        let start = self.run_start(slot, wall);
+        self.announce(start);
+    }
+
+    /// The sink receives `start`, if any, on its own.
+    fn announce(&self, start: Option<RunStart>) {
+        if let Some(start) = start {
             self.sink.emit_start(start);
         }
     }
@@ -329,15 +335,11 @@ impl Engine {
     /// the sink receives right before the invocation.
     fn begin_attempt(&mut self, run_id: RunId, now: Nanos, start: Option<RunStart>) {
         let call = self.fresh_id();
-        let config = self
-            .runs
-            .get(run_id)
-            .and_then(|run| Some((run, self.registry.get(run.slot).and_then(Unit::worker)?)));
-        let Some((run, config)) = config else {
-            if let Some(start) = start {
-                self.sink.emit_start(start);
-            }
-            return;
+        let Some(run) = self.runs.get(run_id) else {
+            return self.announce(start);
+        };
+        let Some(config) = self.registry.get(run.slot).and_then(Unit::worker) else {
+            return self.announce(start);
         };
         let invocation = Invocation {
             call,
